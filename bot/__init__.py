@@ -1,0 +1,1 @@
+"""The Slack app, the command line and the service entry point."""

@@ -1,0 +1,1 @@
+"""The desk's decisions as plain functions over plain data: classify, link, SLA, drafts."""

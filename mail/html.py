@@ -1,0 +1,52 @@
+"""Render an HTML mail body to plain text, setting aside the quoted history mail clients nest in it."""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup, Tag
+
+# Elements that mail clients use to wrap quoted or forwarded history.
+QUOTE_SELECTORS = (
+    "blockquote",
+    "div.gmail_quote",
+    "div.gmail_extra",
+    "div.yahoo_quoted",
+    "div#divRplyFwdMsg",
+    "div#appendonsend",
+    "div.moz-cite-prefix",
+    "div.OutlookMessageHeader",
+)
+_BLOCKS = {
+    "p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol",
+    "section", "article", "header", "footer", "pre", "hr", "dt", "dd", "address",
+}  # fmt: skip
+
+
+def html_to_text(html: str) -> tuple[str, str]:
+    """Return (text outside quotes, quoted text) of an HTML body."""
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "head", "title", "meta"]):
+        tag.decompose()
+    quoted_parts: list[str] = []
+    for selector in QUOTE_SELECTORS:
+        for node in soup.select(selector):
+            if isinstance(node, Tag) and node.parent is not None:
+                quoted_parts.append(_text(node))
+                node.decompose()
+    # Outlook puts everything after its rule line <hr id="stopSpelling"> or an "appendonsend" div.
+    return _text(soup), "\n".join(p for p in quoted_parts if p)
+
+
+def _text(node: Tag) -> str:
+    for br in node.find_all("br"):
+        br.replace_with("\n")
+    for block in node.find_all(_BLOCKS):
+        if isinstance(block, Tag):
+            block.insert_before("\n")
+            block.insert_after("\n")
+    text = node.get_text()
+    text = text.replace("\xa0", " ")
+    text = re.sub(r"[ \t\r\f\v]+\n", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()

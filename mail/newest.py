@@ -1,0 +1,117 @@
+"""Separate the newest text of a message from the quoted history, forwarded parts and signature.
+
+The markers are data (``HISTORY_MARKERS``, ``SIGNATURE_MARKERS``): each is one regular expression
+over a single line (or two joined lines, for attributions a client wrapped), in the styles of
+Japanese and English mail clients. Everything from the first history marker on is history;
+``>``-quoted lines are history wherever they stand, so inline and bottom-posted replies work too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# A line that opens quoted or forwarded history. Order does not matter; the first line that
+# matches any of them ends the newest text.
+HISTORY_MARKERS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        # English attribution lines: "On Mon, 3 Nov 2026 at 10:00, Taro <t@example.jp> wrote:"
+        r"^\s*On\b.{0,300}\bwrote\s*:\s*$",
+        r"^\s*.{0,200}\bwrote\s*:\s*$",
+        r"^\s*-{2,}\s*Original Message\s*-{2,}",
+        r"^\s*-{2,}\s*Forwarded message\s*-{2,}",
+        r"^\s*Begin forwarded message\s*:",
+        r"^\s*-{2,}\s*(?:Reply|Forwarded) (?:message|by)",
+        # Japanese clients: "---- 元のメッセージ ----", "-----Original Message-----" translations
+        r"^\s*[-－―ー=＝]{2,}\s*(?:元の|転送|オリジナル|返信元の?)\s*(?:メッセージ|メール)\s*[-－―ー=＝]{2,}",
+        r"^\s*[-－―ー=＝]{2,}\s*(?:転送メッセージ|Forwarded Message|転送されたメッセージ)",
+        # "2026年11月1日(土) 10:00 山田 <yamada@example.jp>:" and "2026/11/01 10:00、山田さんは書きました:"
+        r"^\s*\d{4}\s*[年/\-.]\s*\d{1,2}\s*[月/\-.]\s*\d{1,2}\s*日?.{0,200}[:：]\s*$",
+        r"^.{0,200}(?:さんは書きました|が書きました|のメッセージ|のメール|からのメール|wrote)\s*[:：]\s*$",
+        r"^.{0,200}<[^<>\s]+@[^<>\s]+>\s*(?:さん)?\s*[:：]\s*$",
+        # Outlook's rule line above its header block
+        r"^\s*_{20,}\s*$",
+    )
+)
+
+# Outlook and friends quote with a header block instead of an attribution line.
+_HEADER_BLOCK_FIRST = re.compile(r"^\s*\**\s*(?:From|差出人|送信者|送信元)\s*\**\s*[:：]", re.I)
+_HEADER_BLOCK_NEXT = re.compile(
+    r"^\s*\**\s*(?:Sent|Date|To|Cc|Subject|送信日時|日時|日付|宛先|件名|CC)\s*\**\s*[:：]", re.I
+)
+
+# A line that opens a signature block, searched only near the end of the newest text.
+SIGNATURE_MARKERS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p)
+    for p in (
+        r"^--\s*$",
+        r"^\s*[-－―─━=＝_＿*＊~〜～・.…]{6,}\s*$",
+        r"^\s*Sent from my \w+",
+        r"^\s*(?:iPhone|iPad|Android)\s*から送信\s*$",
+        r"^\s*Get Outlook for \w+",
+    )
+)
+SIGNATURE_WINDOW = 15  # how many trailing lines a signature may span
+
+_QUOTED = re.compile(r"^\s*(?:>|＞|\|)")
+
+
+@dataclass(frozen=True)
+class Split:
+    """The newest text of a body and what was set aside."""
+
+    newest: str
+    quoted: str
+    signature: str
+
+
+def _is_history_start(lines: list[str], i: int) -> bool:
+    line = lines[i]
+    if any(p.search(line) for p in HISTORY_MARKERS):
+        return True
+    # A wrapped attribution: "On Mon, 3 Nov 2026 at 10:00, Taro Yamada" / "<t@example.jp> wrote:"
+    if i + 1 < len(lines) and re.match(r"^\s*On\b", line, re.I):
+        joined = line + " " + lines[i + 1]
+        if re.search(r"\bwrote\s*:\s*$", joined, re.I):
+            return True
+    if _HEADER_BLOCK_FIRST.match(line):
+        following = [ln for ln in lines[i + 1 : i + 6] if ln.strip()]
+        return sum(1 for ln in following if _HEADER_BLOCK_NEXT.match(ln)) >= 2
+    return False
+
+
+def split_newest(text: str, *, max_lines: int = 20_000) -> Split:
+    """Split a plain-text body into newest text, quoted history and signature."""
+    lines = text.split("\n")
+    cut = len(lines)
+    for i in range(min(len(lines), max_lines)):
+        if _is_history_start(lines, i):
+            cut = i
+            break
+    head, history = lines[:cut], lines[cut:]
+    own: list[str] = []
+    quoted: list[str] = []
+    for line in head:
+        (quoted if _QUOTED.match(line) else own).append(line)
+    own = _strip_trailing_blank(own)
+
+    sig_start = len(own)
+    for i in range(max(1, len(own) - SIGNATURE_WINDOW), len(own)):
+        if any(p.match(own[i]) for p in SIGNATURE_MARKERS) and any(ln.strip() for ln in own[:i]):
+            sig_start = i
+            break
+    newest = "\n".join(_strip_trailing_blank(own[:sig_start])).strip("\n")
+    signature = "\n".join(own[sig_start:]).strip("\n")
+    return Split(
+        newest=newest,
+        quoted="\n".join(quoted + history).strip("\n"),
+        signature=signature,
+    )
+
+
+def _strip_trailing_blank(lines: list[str]) -> list[str]:
+    end = len(lines)
+    while end and not lines[end - 1].strip():
+        end -= 1
+    return lines[:end]

@@ -1,0 +1,361 @@
+"""Parse raw RFC 5322 bytes into a ``ParsedMessage``: decoded headers, newest text, attachments.
+
+The parser never raises on malformed content: what it cannot decode is kept (the raw bytes stay
+with the caller) and named in ``defects``. Only input beyond ``Limits`` raises ``ParseError``.
+"""
+
+from __future__ import annotations
+
+import email
+import email.message
+import email.utils
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import Message
+from email.parser import BytesHeaderParser
+
+from mail.charset import decode_bytes, decode_header_value
+from mail.errors import ParseError
+from mail.html import html_to_text
+from mail.machine import machine_signals
+from mail.newest import split_newest
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that keep one message from taking unbounded time or memory."""
+
+    max_bytes: int = 64 * 1024 * 1024
+    max_parts: int = 500
+    max_depth: int = 120
+    max_text_chars: int = 2_000_000  # text kept per message
+    max_newest_chars: int = 100_000  # newest text handed to the classifier
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    address: str
+
+    def __str__(self) -> str:
+        return email.utils.formataddr((self.name, self.address)) if self.name else self.address
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str | None
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """Everything the desk needs to know about one message, as plain data."""
+
+    message_id: str
+    message_id_generated: bool
+    sha256: str
+    size: int
+    subject: str
+    sender: Address | None
+    reply_to: tuple[Address, ...]
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    date: datetime | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    headers: tuple[tuple[str, str], ...]
+    text: str
+    newest_text: str
+    quoted_text: str
+    signature: str
+    html_only: bool
+    attachments: tuple[Attachment, ...]
+    language: str
+    is_machine: bool
+    machine_signals: tuple[str, ...]
+    is_bounce: bool
+    original_message_id: str | None
+    defects: tuple[str, ...] = field(default=())
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lname:
+                return value
+        return None
+
+
+_MSGID = re.compile(r"<([^<>\s]+)>")
+_JA_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def detect_language(text: str) -> str:
+    """``ja`` when Japanese script carries the text, else ``en``."""
+    sample = text[:20_000]
+    ja = len(_JA_CHAR.findall(sample))
+    words = len(_LATIN_WORD.findall(sample))
+    # One Japanese character carries about as much as one short English word.
+    return "ja" if ja and ja >= 0.5 * words else "en"
+
+
+def _first_msgid(value: str | None) -> str | None:
+    if not value:
+        return None
+    m = _MSGID.search(value)
+    if m:
+        return m.group(1)
+    value = value.strip()
+    return value.strip("<>") or None if value and " " not in value else None
+
+
+def _addresses(raw_values: list[str], defects: list[str]) -> tuple[Address, ...]:
+    result: list[Address] = []
+    for raw in raw_values:
+        # Parse on the undecoded value (encoded-words are ASCII, so commas inside names are safe),
+        # then decode each display name.
+        clean = raw.replace("\x00", "")
+        if any("\udc80" <= ch <= "\udcff" for ch in clean):
+            clean = decode_header_value(clean).text
+        try:
+            pairs = email.utils.getaddresses([clean])
+        except Exception:  # the stdlib parser has raised on pathological input before
+            defects.append("unparseable address header")
+            continue
+        for name, addr in pairs:
+            if not addr and not name:
+                continue
+            decoded = decode_header_value(name).text if name else ""
+            address = addr.strip()
+            if "@" in address:
+                local, _, domain = address.rpartition("@")
+                address = f"{local}@{domain.lower()}"
+            result.append(Address(decoded.strip(), address))
+    return tuple(result)
+
+
+def _walk(msg: Message, depth: int, limits: Limits, out: list[tuple[Message, int]]) -> None:
+    """Collect (part, depth) iteratively-bounded; deeper structure is listed as a defect."""
+    stack: list[tuple[Message, int]] = [(msg, depth)]
+    while stack:
+        part, d = stack.pop()
+        if len(out) >= limits.max_parts:
+            raise _TooManyParts
+        out.append((part, d))
+        # Attached messages and reports are not descended into: their text is not this message's.
+        if part.get_content_maintype() == "multipart" and d < limits.max_depth:
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                for child in reversed(payload):
+                    if isinstance(child, Message):
+                        stack.append((child, d + 1))
+
+
+class _TooManyParts(Exception):
+    pass
+
+
+def _filename(part: Message, defects: list[str]) -> str | None:
+    raw = part.get_param("filename", header="content-disposition")
+    if raw is None:
+        raw = part.get_param("name", header="content-type")
+    if raw is None:
+        return None
+    if isinstance(raw, tuple):  # RFC 2231: (charset, language, percent-decoded latin-1 text)
+        charset, _lang, value = raw
+        data = value.encode("latin-1", errors="surrogateescape")
+        decoded = decode_bytes(data, charset or "utf-8")
+        defects.extend(decoded.defects)
+        return decoded.text
+    value = email.utils.unquote(str(raw))
+    decoded_header = decode_header_value(value)
+    defects.extend(decoded_header.defects)
+    return decoded_header.text
+
+
+def _payload_bytes(part: Message, defects: list[str]) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        defects.append("undecodable transfer encoding")
+        data = None
+    if data is None:
+        raw = part.get_payload()
+        if isinstance(raw, str):
+            return raw.encode("utf-8", errors="surrogateescape")
+        return b""
+    return data if isinstance(data, bytes) else b""
+
+
+def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
+    """Parse one message; raises ``ParseError`` only when it exceeds ``limits``."""
+    limits = limits or Limits()
+    if len(raw) > limits.max_bytes:
+        raise ParseError(f"message is {len(raw)} bytes, over the {limits.max_bytes}-byte limit")
+    defects: list[str] = []
+    sha = hashlib.sha256(raw).hexdigest()
+    if b"\x00" in raw[:65536].split(b"\n\n", 1)[0]:
+        defects.append("NUL byte in headers")
+        head, sep, body = raw.partition(b"\n\n")
+        raw = head.replace(b"\x00", b"") + sep + body
+    msg = email.message_from_bytes(raw)
+    for defect in msg.defects:
+        defects.append(type(defect).__name__)
+
+    headers: list[tuple[str, str]] = []
+    by_name: dict[str, str] = {}
+    for key, value in msg.items():
+        decoded = decode_header_value(str(value))
+        defects.extend(decoded.defects)
+        name = key.replace("\x00", "")
+        headers.append((name, decoded.text.strip()))
+        by_name.setdefault(name.lower(), decoded.text.strip())
+
+    def raw_all(name: str) -> list[str]:
+        return [str(v) for v in msg.get_all(name, [])]
+
+    sender_list = _addresses(raw_all("from"), defects) or _addresses(raw_all("sender"), defects)
+    sender = sender_list[0] if sender_list else None
+    if sender is None:
+        defects.append("no sender address")
+
+    date: datetime | None = None
+    if "date" in by_name:
+        try:
+            date = email.utils.parsedate_to_datetime(by_name["date"])
+        except (TypeError, ValueError, IndexError):
+            defects.append("unparseable Date header")
+
+    message_id = _first_msgid(by_name.get("message-id"))
+    generated = message_id is None
+    if message_id is None:
+        message_id = f"sha256-{sha}@privacy-desk.invalid"
+
+    references = tuple(_MSGID.findall(by_name.get("references", "")))
+    in_reply_to = _first_msgid(by_name.get("in-reply-to"))
+
+    parts: list[tuple[Message, int]] = []
+    try:
+        _walk(msg, 0, limits, parts)
+    except _TooManyParts:
+        defects.append(f"more than {limits.max_parts} MIME parts: the rest not read")
+    if any(d >= limits.max_depth for _, d in parts):
+        defects.append(f"MIME nesting deeper than {limits.max_depth}: inner parts not read")
+
+    plain: list[str] = []
+    html: list[str] = []
+    attachments: list[Attachment] = []
+    original_id: str | None = None
+    is_report = msg.get_content_type() == "multipart/report"
+    for part, _depth in parts:
+        ctype = part.get_content_type()
+        if ctype in ("message/rfc822", "text/rfc822-headers") and is_report and not original_id:
+            original_id = _embedded_message_id(part)
+        if ctype in ("message/delivery-status", "message/disposition-notification"):
+            original_id = original_id or _report_original_id(part)
+            continue
+        if part.get_content_maintype() == "multipart":
+            continue
+        if ctype == "message/rfc822" or (ctype.startswith("message/") and part.is_multipart()):
+            attachments.append(Attachment(_filename(part, defects), ctype, len(str(part))))
+            continue
+        disposition = (part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
+        filename = _filename(part, defects)
+        is_text = ctype in ("text/plain", "text/html") and disposition != "attachment"
+        if is_text and not (filename and disposition == "inline" and ctype != "text/plain"):
+            data = _payload_bytes(part, defects)
+            decoded = decode_bytes(data, part.get_content_charset())
+            defects.extend(decoded.defects)
+            (plain if ctype == "text/plain" else html).append(decoded.text)
+            continue
+        data = _payload_bytes(part, defects)
+        attachments.append(Attachment(filename, ctype, len(data)))
+
+    html_only = not plain and bool(html)
+    quoted_html = ""
+    if plain:
+        text = "\n\n".join(t for t in plain if t)
+    elif html:
+        rendered = [html_to_text(h) for h in html]
+        text = "\n\n".join(r[0] for r in rendered if r[0])
+        quoted_html = "\n\n".join(r[1] for r in rendered if r[1])
+    else:
+        text = ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if len(text) > limits.max_text_chars:
+        defects.append(f"text longer than {limits.max_text_chars} characters: truncated")
+        text = text[: limits.max_text_chars]
+
+    split = split_newest(text)
+    newest = split.newest[: limits.max_newest_chars]
+    quoted = "\n\n".join(q for q in (split.quoted, quoted_html) if q)
+    subject = by_name.get("subject", "")
+
+    signals = machine_signals(by_name, sender.address if sender else None)
+    is_bounce = "delivery-report" in signals or (
+        "machine-sender" in signals
+        and bool(re.search(r"undeliver|delivery status|failure notice|returned mail|"
+                           r"配送|配信(?:エラー|失敗)|届きませんでした|不達", subject, re.I))
+    )  # fmt: skip
+
+    return ParsedMessage(
+        message_id=message_id,
+        message_id_generated=generated,
+        sha256=sha,
+        size=len(raw),
+        subject=subject,
+        sender=sender,
+        reply_to=_addresses(raw_all("reply-to"), defects),
+        to=_addresses(raw_all("to"), defects),
+        cc=_addresses(raw_all("cc"), defects),
+        date=date,
+        in_reply_to=in_reply_to,
+        references=references,
+        headers=tuple(headers),
+        text=text,
+        newest_text=newest,
+        quoted_text=quoted,
+        signature=split.signature,
+        html_only=html_only,
+        attachments=tuple(attachments),
+        language=detect_language(newest or subject or text),
+        is_machine=bool(signals),
+        machine_signals=tuple(signals),
+        is_bounce=is_bounce,
+        original_message_id=original_id,
+        defects=tuple(dict.fromkeys(defects)),
+    )
+
+
+def _embedded_message_id(part: Message) -> str | None:
+    payload = part.get_payload()
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+        return _first_msgid(payload[0].get("message-id"))
+    if isinstance(payload, str):
+        headers = BytesHeaderParser().parsebytes(payload.encode("utf-8", errors="surrogateescape"))
+        return _first_msgid(headers.get("message-id"))
+    return None
+
+
+def _report_original_id(part: Message) -> str | None:
+    payload = part.get_payload()
+    blocks: list[Message] = []
+    if isinstance(payload, list):
+        blocks = [p for p in payload if isinstance(p, Message)]
+    elif isinstance(payload, str):
+        blocks = [BytesHeaderParser().parsebytes(payload.encode("utf-8", "surrogateescape"))]
+    for block in blocks:
+        for name in ("original-message-id", "x-original-message-id"):
+            found = _first_msgid(block.get(name))
+            if found:
+                return found
+    return None
+
+
+def normalize_text(text: str) -> str:
+    """NFKC-fold full-width/half-width variants and case, for matching."""
+    return unicodedata.normalize("NFKC", text).lower()

@@ -1,0 +1,1 @@
+"""Tables and queries (SQLModel); arrives with the case model."""
