@@ -1,0 +1,293 @@
+"""Decide which intents a message carries, how sure we are, and why: a pure function.
+
+The method is curated bilingual rules (``handlers.rules``), run over the newest text only:
+each match is evidence with a weight; a match inside a negated clause ("I'm not asking you to
+delete") is ignored, one inside a question about procedure ("how would I request deletion?")
+becomes an inquiry; machine and bulk headers weigh in; spam and machine mail silence everything
+else. What stays close to a threshold is flagged for a human instead of being guessed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from handlers import rules as R
+from handlers.intents import (
+    ALL_INTENTS,
+    AUTO_REPLY,
+    CORRECTION,
+    DELETION,
+    INQUIRY,
+    PROVIDER_CORRECTION,
+    RIGHTS,
+    SPAM,
+)
+from mail.parse import ParsedMessage
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One reason to believe a message carries an intent."""
+
+    intent: str
+    weight: float
+    phrase: str
+    where: str = "body"  # body | subject | headers
+    note: str = ""
+
+    def describe(self) -> str:
+        where = "" if self.where == "body" else f" ({self.where})"
+        note = f" [{self.note}]" if self.note else ""
+        return f"“{self.phrase}”{where}{note}"
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The intents of one message with a confidence and the reasons for each."""
+
+    intents: tuple[str, ...]
+    confidence: dict[str, float]
+    reasons: dict[str, tuple[str, ...]]
+    needs_triage: bool
+    triage_reasons: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = field(default=())  # evidence set aside, for explanations
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "intents": list(self.intents),
+            "confidence": {k: round(v, 3) for k, v in sorted(self.confidence.items())},
+            "reasons": {k: list(v) for k, v in sorted(self.reasons.items())},
+            "needs_triage": self.needs_triage,
+            "triage_reasons": list(self.triage_reasons),
+        }
+
+
+_BULLET = re.compile(r"^(?:[・\-*•●■□◆◇※>]|\(?\d{1,2}[.)]|[①-⑳]|[a-z][.)]\s)")
+_SENTENCE_END = re.compile(r"(?<=[。!?])|(?<=[.;])\s+")
+_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
+_WRAP_JA, _WRAP_EN = 18, 45  # a line this long that ends mid-sentence was wrapped by the client
+
+
+def prepare(text: str) -> str:
+    """Fold width and case, unwrap wrapped lines, and put each sentence on a line of its own."""
+    norm = unicodedata.normalize("NFKC", text).lower()
+    units: list[str] = []
+    current = ""
+    for raw_line in norm.split("\n"):
+        line = raw_line.strip()
+        if not line:
+            if current:
+                units.append(current)
+            current = ""
+            continue
+        if current and not _BULLET.match(line) and _is_wrapped(current):
+            sep = "" if _CJK.match(current[-1]) and _CJK.match(line[0]) else " "
+            current += sep + line
+            continue
+        if current:
+            units.append(current)
+        current = line
+    if current:
+        units.append(current)
+    sentences: list[str] = []
+    for unit in units:
+        sentences.extend(s.strip() for s in _SENTENCE_END.split(unit) if s.strip())
+    return "\n".join(sentences)
+
+
+def _is_wrapped(line: str) -> bool:
+    if line[-1] in "。.!?:)」』】":
+        return False
+    limit = _WRAP_JA if _CJK.search(line) else _WRAP_EN
+    return len(line) >= limit
+
+
+def _line_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    return line_start, len(text) if line_end == -1 else line_end
+
+
+def _is_negated(text: str, match: re.Match[str], line_start: int, line_end: int) -> bool:
+    before = text[max(line_start, match.start() - 40) : match.start()]
+    # Only the clause the phrase stands in: "Don't worry, delete it" is not negated.
+    before = re.split(r"[,;:()]| - | but ", before)[-1]
+    if R.NEGATION_BEFORE.search(before):
+        return True
+    return bool(R.NEGATION_AFTER.match(text[match.end() : line_end]))
+
+
+def _clip(phrase: str, limit: int = 48) -> str:
+    phrase = phrase.strip()
+    return phrase if len(phrase) <= limit else phrase[: limit - 1] + "…"
+
+
+def collect_evidence(
+    text: str, where: str = "body", scale: float = 1.0
+) -> tuple[list[Evidence], list[Evidence]]:
+    """Evidence and set-aside evidence found in prepared text."""
+    found: list[Evidence] = []
+    ignored: list[Evidence] = []
+    rights_lines: set[int] = set()
+    deferred_inquiry: list[tuple[int, Evidence]] = []
+    procedural_cache: dict[int, bool] = {}
+    for rule in R.RULES:
+        for match in rule.pattern.finditer(text):
+            line_start, line_end = _line_bounds(text, match.start(), match.end())
+            line = text[line_start:line_end]
+            if rule.needs_privacy_topic and not R.PRIVACY_TOPIC.search(line):
+                continue
+            ev = Evidence(rule.intent, rule.weight * scale, _clip(match.group(0)), where)
+            if rule.intent in RIGHTS:
+                if not rule.self_negating and _is_negated(text, match, line_start, line_end):
+                    ignored.append(_noted(ev, "negated"))
+                    continue
+                procedural = procedural_cache.get(line_start)
+                if procedural is None:
+                    # A subject that is a question names a topic, not a request.
+                    procedural = bool(R.PROCEDURAL.search(line)) or (
+                        where == "subject" and line.rstrip().endswith("?")
+                    )
+                    procedural_cache[line_start] = procedural
+                if procedural:
+                    ignored.append(_noted(ev, "question about procedure"))
+                    found.append(
+                        Evidence(INQUIRY, 0.6 * scale, ev.phrase, where, f"asks about {ev.intent}")
+                    )
+                    continue
+                rights_lines.add(line_start)
+            if rule.intent == INQUIRY:
+                deferred_inquiry.append((line_start, ev))
+                continue
+            found.append(ev)
+    # A question mark in the sentence that makes a request is part of the request, not an inquiry.
+    for line_start, ev in deferred_inquiry:
+        if line_start in rights_lines and ev.weight < 0.6 * scale:
+            continue
+        found.append(ev)
+    return found, ignored
+
+
+def _noted(ev: Evidence, note: str) -> Evidence:
+    return Evidence(ev.intent, ev.weight, ev.phrase, ev.where, note)
+
+
+def _combine(weights: Iterable[float]) -> float:
+    remaining = 1.0
+    for w in weights:
+        remaining *= 1.0 - min(max(w, 0.0), 0.99)
+    return 1.0 - remaining
+
+
+def classify_text(
+    subject: str,
+    text: str,
+    *,
+    machine_signals: Sequence[str] = (),
+) -> Classification:
+    """Classify a subject and the newest text of a message, given its machine-mail signals."""
+    body = prepare(text)
+    evidence, ignored = collect_evidence(body)
+    if subject and not R.REPLY_SUBJECT.match(subject):
+        subj_ev, subj_ignored = collect_evidence(prepare(subject), "subject", R.SUBJECT_WEIGHT)
+        evidence += subj_ev
+        ignored += subj_ignored
+
+    strong_machine = sorted(set(machine_signals) & R.STRONG_MACHINE_SIGNALS)
+    if strong_machine:
+        evidence.append(Evidence(AUTO_REPLY, 0.9, ", ".join(strong_machine), "headers"))
+    else:
+        if "machine-sender" in machine_signals:
+            evidence.append(
+                Evidence(AUTO_REPLY, R.MACHINE_SENDER_WEIGHT, "machine sender", "headers")
+            )
+        bulk = sorted(set(machine_signals) & R.BULK_SIGNALS)
+        if bulk:
+            evidence.append(Evidence(SPAM, R.BULK_WEIGHT, ", ".join(bulk), "headers"))
+
+    withdrawn = bool(R.WITHDRAWAL.search(body))
+    if withdrawn:
+        kept: list[Evidence] = []
+        for ev in evidence:
+            if ev.intent in RIGHTS:
+                ignored.append(_noted(ev, "request withdrawn"))
+                kept.append(Evidence(ev.intent, ev.weight * 0.3, ev.phrase, ev.where, "withdrawn"))
+            else:
+                kept.append(ev)
+        evidence = kept
+
+    by_intent: dict[str, list[Evidence]] = {}
+    for ev in evidence:
+        by_intent.setdefault(ev.intent, []).append(ev)
+    confidence = {i: _combine(e.weight for e in evs) for i, evs in by_intent.items()}
+
+    def passes(intent: str) -> bool:
+        return confidence.get(intent, 0.0) >= R.THRESHOLDS[intent]
+
+    chosen = {i for i in confidence if passes(i)}
+    silenced: list[str] = []
+    # Machine mail and spam never carry a request, whatever words they quote.
+    if strong_machine:
+        silenced = sorted(chosen - {AUTO_REPLY})
+        chosen = {AUTO_REPLY}
+    elif SPAM in chosen:
+        silenced = sorted(chosen - {SPAM})
+        chosen = {SPAM}
+    elif AUTO_REPLY in chosen:
+        silenced = sorted(chosen - {AUTO_REPLY})
+        chosen = {AUTO_REPLY}
+    elif PROVIDER_CORRECTION in chosen:
+        # A retailer fixing its listing is not a person correcting their own data.
+        for intent in (CORRECTION, DELETION):
+            if intent in chosen and max(e.weight for e in by_intent[intent]) < 0.8:
+                chosen.discard(intent)
+                silenced.append(intent)
+
+    triage: list[str] = []
+    for intent in ALL_INTENTS:
+        c = confidence.get(intent, 0.0)
+        if (
+            intent not in chosen
+            and intent not in silenced
+            and c >= R.THRESHOLDS[intent] - R.TRIAGE_BAND
+        ):
+            triage.append(f"{intent} uncertain ({c:.2f})")
+    converted = {
+        ev.note.removeprefix("asks about ") for ev in evidence if ev.note.startswith("asks")
+    }
+    for intent in sorted(converted - chosen):
+        if intent in RIGHTS:
+            triage.append(f"{intent} phrased as a question: check it is not a request")
+    if not chosen and not strong_machine:
+        if not body.strip():
+            triage.append("no text to read")
+        elif R.PRIVACY_TOPIC.search(body):
+            triage.append("mentions personal data but no intent recognised")
+    if "\ufffd" in text:
+        triage.append("text not fully decoded")
+    if withdrawn and any(ev.intent in RIGHTS for ev in evidence):
+        triage.append("the sender seems to withdraw a request")
+
+    reasons = {
+        intent: tuple(
+            ev.describe() for ev in sorted(by_intent[intent], key=lambda e: -e.weight)[:5]
+        )
+        for intent in chosen
+    }
+    return Classification(
+        intents=tuple(sorted(chosen)),
+        confidence=confidence,
+        reasons=reasons,
+        needs_triage=bool(triage),
+        triage_reasons=tuple(triage),
+        ignored=tuple(ev.describe() for ev in ignored)
+        + tuple(f"{i} silenced by {'/'.join(sorted(chosen))}" for i in silenced),
+    )
+
+
+def classify(msg: ParsedMessage) -> Classification:
+    """Classify a parsed message by its subject, newest text and machine-mail signals."""
+    return classify_text(msg.subject, msg.newest_text, machine_signals=msg.machine_signals)
