@@ -93,9 +93,13 @@ def normalize_charset(label: str | None) -> str | None:
     if name in CHARSET_ALIASES:
         return CHARSET_ALIASES[name]
     try:
-        return codecs.lookup(name).name
+        info = codecs.lookup(name)
     except (LookupError, ValueError):
         return None
+    # "base64", "rot13", "zlib" and friends are codecs but not charsets; "undefined" always fails.
+    if not getattr(info, "_is_text_encoding", True) or info.name == "undefined":
+        return None
+    return info.name
 
 
 def _jis_pair_to_sjis(j1: int, j2: int) -> bytes:
@@ -173,14 +177,14 @@ def decode_iso2022jp(data: bytes) -> Decoded:
         if len(run) % 2:
             defects.append("odd-length double-byte run in ISO-2022-JP text")
         if mode == "jis0208":
-            sjis = bytearray()
+            chars: list[str] = []
             for k in range(0, len(run) - 1, 2):
                 j1, j2 = run[k], run[k + 1]
                 if 0x21 <= j1 <= 0x7E and 0x21 <= j2 <= 0x7E:
-                    sjis += _jis_pair_to_sjis(j1, j2)
+                    chars.append(_jis_pair_to_sjis(j1, j2).decode("cp932", errors="replace"))
                 else:
-                    sjis += b"?"
-            text = bytes(sjis).decode("cp932", errors="replace")
+                    chars.append(_REPLACEMENT)
+            text = "".join(chars)
         else:
             codec = "iso2022_jp_2" if mode == "jis0212" else "iso2022_jp_2004"
             prefix = b"\x1b$(D" if mode == "jis0212" else b"\x1b$(Q"
@@ -283,40 +287,54 @@ def decode_bytes(data: bytes, label: str | None) -> Decoded:
     try:
         return Decoded(data.decode(codec), codec)
     except UnicodeDecodeError:
-        text = data.decode(codec, errors="replace")
-        return Decoded(text, codec, [f"undecodable bytes in {codec} text"])
-    except LookupError:  # pragma: no cover - normalize_charset already looked the codec up
-        return sniff(data)
+        try:
+            text = data.decode(codec, errors="replace")
+            return Decoded(text, codec, [f"undecodable bytes in {codec} text"])
+        except (UnicodeError, LookupError):
+            pass
+    except (UnicodeError, LookupError):
+        pass
+    # Codecs such as idna or punycode fail in their own ways: read the bytes without them.
+    result = sniff(data)
+    result.defects.insert(0, f"text cannot be decoded as {codec}")
+    return result
 
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _WS_BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
 
 
-def _b64(payload: str) -> bytes:
-    cleaned = re.sub(r"[^A-Za-z0-9+/]", "", payload)
-    cleaned += "=" * (-len(cleaned) % 4)
+def decode_base64(payload: str | bytes) -> tuple[bytes, bool]:
+    """Base64 as mail clients send it; also says whether the data had to be repaired.
+
+    Line breaks and stray characters are skipped, missing padding is supplied, and a message cut
+    off mid-way keeps every whole byte it carried.
+    """
+    data = payload.encode("ascii", errors="ignore") if isinstance(payload, str) else payload
     try:
-        return binascii.a2b_base64(cleaned)
+        return binascii.a2b_base64(data), False
     except binascii.Error:
-        return binascii.a2b_base64(cleaned[: len(cleaned) - len(cleaned) % 4] or "")
+        pass
+    cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+    # A lone trailing character carries fewer than 8 bits: it cannot be decoded, so drop it.
+    if len(cleaned) % 4 == 1:
+        cleaned = cleaned[:-1]
+    cleaned += b"=" * (-len(cleaned) % 4)
+    return binascii.a2b_base64(cleaned), True
+
+
+def _b64(payload: str) -> bytes:
+    return decode_base64(payload)[0]
+
+
+_QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
 
 
 def _qp(payload: str) -> bytes:
-    out = bytearray()
-    i = 0
-    raw = payload.replace("_", " ").encode("ascii", errors="surrogateescape")
-    while i < len(raw):
-        if raw[i] == 0x3D and i + 2 < len(raw):
-            try:
-                out.append(int(raw[i + 1 : i + 3], 16))
-                i += 3
-                continue
-            except ValueError:
-                pass
-        out.append(raw[i])
-        i += 1
-    return bytes(out)
+    # The text may hold raw 8-bit bytes (surrogate-escaped) or characters a sender failed to
+    # encode; keep them as UTF-8 bytes rather than fail.
+    raw = payload.replace("_", " ").encode("utf-8", errors="surrogateescape")
+    return _QP_ESCAPE.sub(lambda m: bytes((int(m.group(1), 16),)), raw)
 
 
 def decode_header_value(value: str) -> Decoded:

@@ -14,10 +14,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.errors import InvalidBase64LengthDefect
 from email.message import Message
 from email.parser import BytesHeaderParser
+from email.policy import Compat32
+from typing import Any
 
-from mail.charset import decode_bytes, decode_header_value
+from mail.charset import decode_base64, decode_bytes, decode_header_value
 from mail.errors import ParseError
 from mail.html import html_to_text
 from mail.machine import machine_signals
@@ -89,7 +92,22 @@ class ParsedMessage:
         return None
 
 
+class _RawHeaders(Compat32):
+    """compat32, but a header comes back as the text the parser read, 8-bit bytes included.
+
+    compat32 hands out an ``email.header.Header`` for a header with raw 8-bit bytes, and that
+    object turns every such byte into U+FFFD; ``decode_header_value`` needs the bytes to
+    recognise a raw UTF-8 or Shift_JIS subject, name or filename.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        return value
+
+
+_POLICY = _RawHeaders()
+
 _MSGID = re.compile(r"<([^<>\s]+)>")
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
 _JA_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
@@ -148,7 +166,7 @@ def _walk(msg: Message, depth: int, limits: Limits, out: list[tuple[Message, int
         out.append((part, d))
         # Attached messages and reports are not descended into: their text is not this message's.
         if part.get_content_maintype() == "multipart" and d < limits.max_depth:
-            payload = part.get_payload()
+            payload = _payload(part)
             if isinstance(payload, list):
                 for child in reversed(payload):
                     if isinstance(child, Message):
@@ -177,18 +195,30 @@ def _filename(part: Message, defects: list[str]) -> str | None:
     return decoded_header.text
 
 
+def _payload(part: Message) -> Any:
+    """The parsed payload: a list of sub-parts, or the text with 8-bit bytes surrogate-escaped."""
+    try:
+        return part.get_payload()
+    except (UnicodeError, LookupError):
+        # compat32 decodes 8-bit text with the declared charset here, and some "charsets" raise.
+        data = part.get_payload(decode=True)
+        return data.decode("ascii", errors="surrogateescape") if isinstance(data, bytes) else ""
+
+
 def _payload_bytes(part: Message, defects: list[str]) -> bytes:
     try:
         data = part.get_payload(decode=True)
     except Exception:
         defects.append("undecodable transfer encoding")
         data = None
-    if data is None:
-        raw = part.get_payload()
-        if isinstance(raw, str):
-            return raw.encode("utf-8", errors="surrogateescape")
-        return b""
-    return data if isinstance(data, bytes) else b""
+    if not isinstance(data, bytes):
+        raw = _payload(part)
+        return raw.encode("utf-8", errors="surrogateescape") if isinstance(raw, str) else b""
+    if any(isinstance(d, InvalidBase64LengthDefect) for d in part.defects):
+        # The stdlib hands back the undecoded base64 text when a message was cut off mid-way.
+        defects.append("damaged base64 content")
+        data = decode_base64(data)[0]
+    return data
 
 
 def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
@@ -197,12 +227,19 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
     if len(raw) > limits.max_bytes:
         raise ParseError(f"message is {len(raw)} bytes, over the {limits.max_bytes}-byte limit")
     defects: list[str] = []
+    size = len(raw)
     sha = hashlib.sha256(raw).hexdigest()
-    if b"\x00" in raw[:65536].split(b"\n\n", 1)[0]:
+    end = _HEADER_END.search(raw)
+    head_end = end.start() if end else len(raw)
+    if b"\x00" in raw[:head_end]:
+        # Only the header block is cleaned: a NUL in the body may be part of binary content.
         defects.append("NUL byte in headers")
-        head, sep, body = raw.partition(b"\n\n")
-        raw = head.replace(b"\x00", b"") + sep + body
-    msg = email.message_from_bytes(raw)
+        raw = raw[:head_end].replace(b"\x00", b"") + raw[head_end:]
+    try:
+        msg = email.message_from_bytes(raw, policy=_POLICY)
+    except RecursionError:
+        # The stdlib parser recurses once per level of MIME nesting.
+        raise ParseError("MIME structure nested too deeply to parse") from None
     for defect in msg.defects:
         defects.append(type(defect).__name__)
 
@@ -227,7 +264,7 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
     if "date" in by_name:
         try:
             date = email.utils.parsedate_to_datetime(by_name["date"])
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             defects.append("unparseable Date header")
 
     message_id = _first_msgid(by_name.get("message-id"))
@@ -261,7 +298,7 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
         if part.get_content_maintype() == "multipart":
             continue
         if ctype == "message/rfc822" or (ctype.startswith("message/") and part.is_multipart()):
-            attachments.append(Attachment(_filename(part, defects), ctype, len(str(part))))
+            attachments.append(Attachment(_filename(part, defects), ctype, _embedded_size(part)))
             continue
         disposition = (part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
         filename = _filename(part, defects)
@@ -306,7 +343,7 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
         message_id=message_id,
         message_id_generated=generated,
         sha256=sha,
-        size=len(raw),
+        size=size,
         subject=subject,
         sender=sender,
         reply_to=_addresses(raw_all("reply-to"), defects),
@@ -331,23 +368,37 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
     )
 
 
+def _embedded_size(part: Message) -> int:
+    """Bytes of an attached message, as near as the parsed structure can tell."""
+    payload = _payload(part)
+    inner = payload[0] if isinstance(payload, list) and payload else part
+    try:
+        return len(inner.as_bytes()) if isinstance(inner, Message) else len(str(inner))
+    except (RecursionError, LookupError, UnicodeError, ValueError):
+        return 0
+
+
 def _embedded_message_id(part: Message) -> str | None:
-    payload = part.get_payload()
+    payload = _payload(part)
     if isinstance(payload, list) and payload and isinstance(payload[0], Message):
         return _first_msgid(payload[0].get("message-id"))
     if isinstance(payload, str):
-        headers = BytesHeaderParser().parsebytes(payload.encode("utf-8", errors="surrogateescape"))
+        headers = BytesHeaderParser(policy=_POLICY).parsebytes(
+            payload.encode("utf-8", errors="surrogateescape")
+        )
         return _first_msgid(headers.get("message-id"))
     return None
 
 
 def _report_original_id(part: Message) -> str | None:
-    payload = part.get_payload()
+    payload = _payload(part)
     blocks: list[Message] = []
     if isinstance(payload, list):
         blocks = [p for p in payload if isinstance(p, Message)]
     elif isinstance(payload, str):
-        blocks = [BytesHeaderParser().parsebytes(payload.encode("utf-8", "surrogateescape"))]
+        blocks = [
+            BytesHeaderParser(policy=_POLICY).parsebytes(payload.encode("utf-8", "surrogateescape"))
+        ]
     for block in blocks:
         for name in ("original-message-id", "x-original-message-id"):
             found = _first_msgid(block.get(name))
