@@ -27,12 +27,22 @@ HISTORY_MARKERS: tuple[re.Pattern[str], ...] = tuple(
         r"^\s*[-－―ー=＝]{2,}\s*(?:元の|転送|オリジナル|返信元の?)\s*(?:メッセージ|メール)\s*[-－―ー=＝]{2,}",
         r"^\s*[-－―ー=＝]{2,}\s*(?:転送メッセージ|Forwarded Message|転送されたメッセージ)",
         # "2026年11月1日(土) 10:00 山田 <yamada@example.jp>:" and "2026/11/01 10:00、山田さんは書きました:"
-        r"^\s*\d{4}\s*[年/\-.]\s*\d{1,2}\s*[月/\-.]\s*\d{1,2}\s*日?.{0,200}[:：]\s*$",
+        # (a time is required: "2026年11月1日に退会しましたが、次の情報が残っています:" is not one)
+        r"^\s*\d{4}\s*[年/\-.]\s*\d{1,2}\s*[月/\-.]\s*\d{1,2}\s*日?.{0,100}\d{1,2}\s*[:：時]\s*\d{2}.{0,200}[:：]\s*$",
         r"^.{0,200}(?:さんは書きました|が書きました|のメッセージ|のメール|からのメール|wrote)\s*[:：]\s*$",
         r"^.{0,200}<[^<>\s]+@[^<>\s]+>\s*(?:さん)?\s*[:：]\s*$",
         # Outlook's rule line above its header block
         r"^\s*_{20,}\s*$",
     )
+)
+
+# Attributions a client wrapped over two lines: (how the first line starts, how the pair ends).
+WRAPPED_ATTRIBUTIONS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (re.compile(r"^\s*On\b", re.I), re.compile(r"\bwrote\s*:\s*$", re.I)),
+    (
+        re.compile(r"^\s*\d{4}\s*[年/\-.]\s*\d{1,2}\s*[月/\-.]\s*\d{1,2}"),
+        re.compile(r"(?:<\s*[^<>\s]+@[^<>\s]+>\s*(?:さん)?|書きました)\s*[:：]\s*$"),
+    ),
 )
 
 # Outlook and friends quote with a header block instead of an attribution line.
@@ -71,10 +81,11 @@ def _is_history_start(lines: list[str], i: int) -> bool:
     if any(p.search(line) for p in HISTORY_MARKERS):
         return True
     # A wrapped attribution: "On Mon, 3 Nov 2026 at 10:00, Taro Yamada" / "<t@example.jp> wrote:"
-    if i + 1 < len(lines) and re.match(r"^\s*On\b", line, re.I):
+    if i + 1 < len(lines):
         joined = line + " " + lines[i + 1]
-        if re.search(r"\bwrote\s*:\s*$", joined, re.I):
-            return True
+        for start, end in WRAPPED_ATTRIBUTIONS:
+            if start.match(line) and end.search(joined):
+                return True
     if _HEADER_BLOCK_FIRST.match(line):
         following = [ln for ln in lines[i + 1 : i + 6] if ln.strip()]
         return sum(1 for ln in following if _HEADER_BLOCK_NEXT.match(ln)) >= 2

@@ -1,0 +1,135 @@
+"""The classifier sees only what the sender wrote now: history and signatures are set aside."""
+
+from __future__ import annotations
+
+import pytest
+from mailbytes import CRLF, b64, message, multipart
+
+from mail.newest import split_newest
+from mail.parse import ParsedMessage, parse_message
+
+NEW = "登録している個人情報を削除してください。\n会員番号は 12345 です。"
+OLD = "This is the old message about a refund."
+
+
+def parse_body(text: str) -> ParsedMessage:
+    raw = message(
+        [
+            ("From", "taro@example.jp"),
+            ("Subject", "Re: your request"),
+            ("Content-Type", "text/plain; charset=UTF-8"),
+            ("Content-Transfer-Encoding", "base64"),
+        ],
+        b64(text.replace("\n", "\r\n").encode()),
+    )
+    return parse_message(raw)
+
+
+HISTORY_STYLES = {
+    "angle-quotes": f"> {OLD}\n> \n> Regards",
+    "on-wrote": f"On Sat, Nov 1, 2026 at 10:00 AM Yamada <yamada@example.jp> wrote:\n> {OLD}",
+    "on-wrote-wrapped": f"On Sat, Nov 1, 2026 at 10:00 AM Taro Yamada <\nyamada@example.jp> wrote:\n\n{OLD}",
+    "on-wrote-wrapped-name": f"On Sat, 1 Nov 2026 at 10:00, Privacy Desk of Example Corporation\n<privacy@example.co.jp> wrote:\n{OLD}",
+    "original-message": f"-----Original Message-----\nFrom: desk@example.co.jp\n{OLD}",
+    "japanese-original": f"---- 元のメッセージ ----\n差出人: desk@example.co.jp\n{OLD}",
+    "japanese-gmail": f"2026年11月1日(土) 10:00 山田 <yamada@example.jp>:\n\n{OLD}",
+    "japanese-gmail-wrapped": f"2026年11月1日(土) 10:00 個人情報保護窓口 <\nprivacy@example.co.jp>:\n\n{OLD}",
+    "japanese-wrote": f"2026/11/01 10:00、山田さんは書きました:\n{OLD}",
+    "outlook-english": f"From: Privacy Desk <privacy@example.co.jp>\nSent: Saturday, November 1, 2026 10:00 AM\nTo: Taro <taro@example.jp>\nSubject: Your request\n\n{OLD}",
+    "outlook-rule": f"________________________________\nFrom: Privacy Desk <privacy@example.co.jp>\nSent: Saturday, November 1, 2026 10:00 AM\n\n{OLD}",
+    "outlook-japanese": f"差出人: 個人情報窓口 <privacy@example.co.jp>\n送信日時: 2026年11月1日 10:00\n宛先: 山田 <taro@example.jp>\n件名: ご依頼について\n\n{OLD}",
+    "gmail-forward": f"---------- Forwarded message ---------\nFrom: Yamada <yamada@example.jp>\nDate: Sat, Nov 1, 2026\n\n{OLD}",
+    "apple-forward": f"Begin forwarded message:\n\nFrom: Yamada <yamada@example.jp>\n{OLD}",
+}
+
+
+@pytest.mark.parametrize("style", sorted(HISTORY_STYLES))
+def test_history_is_separated(style: str) -> None:
+    parsed = parse_body(NEW + "\n\n" + HISTORY_STYLES[style] + "\n")
+    assert parsed.newest_text == NEW
+    assert OLD in parsed.quoted_text
+    assert OLD not in parsed.newest_text
+
+
+def test_inline_reply_keeps_own_lines_and_sets_quotes_aside() -> None:
+    body = "> Which data should we delete?\nAll of it, please.\n> Your member number?\n12345\n"
+    parsed = parse_body(body)
+    assert parsed.newest_text == "All of it, please.\n12345"
+    assert "Which data should we delete?" in parsed.quoted_text
+    assert "Your member number?" in parsed.quoted_text
+
+
+def test_full_width_quote_marks() -> None:
+    parsed = parse_body(NEW + "\n\n＞ 以前のお問い合わせ\n")
+    assert parsed.newest_text == NEW
+    assert "以前のお問い合わせ" in parsed.quoted_text
+
+
+SIGNATURES = {
+    "dash-dash-space": "-- \n山田 太郎\ntaro@example.jp",
+    "heavy-rule": "━━━━━━━━━━━━━━━━\n山田 太郎\n株式会社サンプル\n━━━━━━━━━━━━━━━━",
+    "equals-rule": "==========================\nTaro Yamada | Example Inc.",
+    "iphone-en": "Sent from my iPhone",
+    "iphone-ja": "iPhoneから送信",
+    "outlook-mobile": "Get Outlook for iOS",
+}
+
+
+@pytest.mark.parametrize("style", sorted(SIGNATURES))
+def test_signature_is_separated(style: str) -> None:
+    parsed = parse_body(NEW + "\n\n" + SIGNATURES[style] + "\n")
+    assert parsed.newest_text == NEW
+    assert parsed.signature == SIGNATURES[style]
+
+
+def test_signature_and_history_together() -> None:
+    body = NEW + "\n\n-- \n山田 太郎\n\n" + HISTORY_STYLES["japanese-gmail"] + "\n"
+    parsed = parse_body(body)
+    assert parsed.newest_text == NEW
+    assert parsed.signature == "-- \n山田 太郎"
+    assert OLD in parsed.quoted_text
+
+
+def test_a_message_that_is_only_a_signature_rule_keeps_its_text() -> None:
+    # A rule at the very top is not a signature: there is no text above it.
+    body = "━━━━━━━━━━━━━━━━\n退会したので個人情報を削除してください\n"
+    assert split_newest(body).newest == body.strip("\n")
+
+
+def test_plain_text_without_history() -> None:
+    split = split_newest(NEW)
+    assert (split.newest, split.quoted, split.signature) == (NEW, "", "")
+
+
+def test_wrote_in_the_middle_of_a_sentence_does_not_cut() -> None:
+    body = "I wrote to you last week and got no answer.\nPlease delete my account."
+    assert split_newest(body).newest == body
+
+
+def test_carriage_returns_do_not_hide_markers() -> None:
+    parsed = parse_message(
+        message(
+            [("From", "taro@example.jp"), ("Content-Type", "text/plain; charset=UTF-8")],
+            (NEW + "\n\n-----Original Message-----\n" + OLD).replace("\n", "\r\n").encode() + CRLF,
+        )
+    )
+    assert parsed.newest_text == NEW
+
+
+def test_multipart_alternative_uses_the_plain_part() -> None:
+    plain = message([("Content-Type", "text/plain; charset=UTF-8")], NEW.encode())
+    html = message([("Content-Type", "text/html; charset=UTF-8")], b"<p>HTML version</p>")
+    ctype, body = multipart("alternative", [plain, html])
+    parsed = parse_message(message([("From", "taro@example.jp"), ctype], body))
+    assert parsed.newest_text == NEW
+    assert parsed.html_only is False
+
+
+def test_a_dated_sentence_ending_in_a_colon_is_not_an_attribution() -> None:
+    body = "2026年11月1日に退会しましたが、次の情報が残っています:\n- メールアドレス\n- 住所"
+    assert split_newest(body).newest == body
+
+
+def test_a_dated_line_followed_by_a_colon_line_is_not_a_wrapped_attribution() -> None:
+    body = "2026年11月1日 10:00 に申請しました。\n削除してほしい項目:\n- 住所"
+    assert split_newest(body).newest == body
