@@ -1,0 +1,150 @@
+"""HTML-only mail becomes text without its quoted history; attachments are listed, never read."""
+
+from __future__ import annotations
+
+from mailbytes import CRLF, b64, cp50220, message, multipart, qp
+
+from mail.html import html_to_text
+from mail.parse import ParsedMessage, parse_message
+
+NEW = "登録している個人情報を削除してください。"
+OLD = "Old message about a refund."
+
+
+def html_mail(html: str, charset: str = "UTF-8") -> ParsedMessage:
+    raw = message(
+        [
+            ("From", "taro@example.jp"),
+            ("Subject", "Re: request"),
+            ("Content-Type", f"text/html; charset={charset}"),
+            ("Content-Transfer-Encoding", "quoted-printable"),
+        ],
+        qp(html.encode(charset)),
+    )
+    return parse_message(raw)
+
+
+def test_gmail_html_reply() -> None:
+    html = (
+        f'<div dir="ltr">{NEW}<br>会員番号: 12345</div><br>'
+        '<div class="gmail_quote"><div dir="ltr" class="gmail_attr">'
+        "2026年11月1日(土) 10:00 Desk &lt;privacy@example.co.jp&gt;:<br></div>"
+        f'<blockquote class="gmail_quote" style="margin:0">{OLD}</blockquote></div>'
+    )
+    parsed = html_mail(html)
+    assert parsed.html_only is True
+    assert parsed.newest_text == f"{NEW}\n会員番号: 12345"
+    assert OLD in parsed.quoted_text
+    assert OLD not in parsed.text
+
+
+def test_blockquote_without_classes_and_nested() -> None:
+    html = f"<p>{NEW}</p><blockquote>{OLD}<blockquote>older still</blockquote></blockquote>"
+    parsed = html_mail(html)
+    assert parsed.newest_text == NEW
+    assert OLD in parsed.quoted_text
+    assert "older still" in parsed.quoted_text
+
+
+def test_outlook_html_reply_puts_everything_after_its_header_block_aside() -> None:
+    html = (
+        '<html><head><style>p {margin:0}</style></head><body><div class="WordSection1">'
+        f"<p>{NEW}</p>"
+        '<div id="appendonsend"></div>'
+        '<hr style="display:inline-block;width:98%" tabindex="-1">'
+        '<div id="divRplyFwdMsg" dir="ltr"><b>From:</b> Privacy Desk<br><b>Sent:</b> '
+        "Saturday, November 1, 2026 10:00<br><b>Subject:</b> Your request</div>"
+        f"<div><p>{OLD}</p></div>"
+        "</div></body></html>"
+    )
+    parsed = html_mail(html)
+    assert parsed.newest_text == NEW
+    assert OLD in parsed.quoted_text
+    assert "p {margin:0}" not in parsed.text
+
+
+def test_html_entities_scripts_and_line_breaks() -> None:
+    text, quoted = html_to_text(
+        "<p>A &amp; B&nbsp;C</p><script>alert(1)</script><p>line1<br>line2</p>"
+    )
+    assert text == "A & B C\n\nline1\nline2"
+    assert quoted == ""
+
+
+def test_html_in_iso_2022_jp() -> None:
+    raw = message(
+        [("From", "taro@example.jp"), ("Content-Type", "text/html; charset=iso-2022-jp")],
+        b"<p>" + cp50220("削除依頼①") + b"</p>" + CRLF,
+    )
+    assert parse_message(raw).newest_text == "削除依頼①"
+
+
+SECRET = "CONTENT-OF-THE-ATTACHMENT 住所 東京都"
+
+
+def test_attachments_listed_with_name_type_size_and_kept_out_of_text() -> None:
+    text = message([("Content-Type", "text/plain; charset=UTF-8")], NEW.encode())
+    txt_data = SECRET.encode()
+    txt = message(
+        [("Content-Type", "text/plain; charset=UTF-8; name=memo.txt"),
+         ("Content-Disposition", 'attachment; filename="memo.txt"')],
+        txt_data,
+    )  # fmt: skip
+    png_data = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    png = message(
+        [("Content-Type", "image/png"), ("Content-Disposition", 'inline; filename="id.png"'),
+         ("Content-Transfer-Encoding", "base64")],
+        b64(png_data),
+    )  # fmt: skip
+    csv = message(
+        [("Content-Type", "text/csv"), ("Content-Transfer-Encoding", "base64")],
+        b64(SECRET.encode()),
+    )
+    ctype, body = multipart("mixed", [text, txt, png, csv])
+    parsed = parse_message(message([("From", "taro@example.jp"), ctype], body))
+
+    assert parsed.newest_text == NEW
+    assert [(a.filename, a.content_type, a.size) for a in parsed.attachments] == [
+        ("memo.txt", "text/plain", len(txt_data)),
+        ("id.png", "image/png", len(png_data)),
+        (None, "text/csv", len(SECRET.encode())),
+    ]
+    for field in (parsed.text, parsed.newest_text, parsed.quoted_text, parsed.signature):
+        assert "CONTENT-OF-THE-ATTACHMENT" not in field
+
+
+def test_inline_html_attachment_with_a_name_is_not_text() -> None:
+    plain = message([("Content-Type", "text/plain")], b"see attached")
+    page = message(
+        [("Content-Type", "text/html"), ("Content-Disposition", 'inline; filename="page.html"')],
+        b"<p>CONTENT-OF-THE-ATTACHMENT</p>",
+    )
+    ctype, body = multipart("mixed", [plain, page])
+    parsed = parse_message(message([("From", "taro@example.jp"), ctype], body))
+    assert parsed.text == "see attached"
+    assert [a.filename for a in parsed.attachments] == ["page.html"]
+
+
+def test_forwarded_message_is_an_attachment() -> None:
+    inner = message(
+        [("From", "other@example.jp"), ("Subject", "inner"), ("Message-ID", "<inner@x>")],
+        b"CONTENT-OF-THE-ATTACHMENT",
+    )
+    fwd = message([("Content-Type", "message/rfc822")], inner)
+    plain = message([("Content-Type", "text/plain")], b"Forwarding this.")
+    ctype, body = multipart("mixed", [plain, fwd])
+    parsed = parse_message(message([("From", "taro@example.jp"), ctype], body))
+    assert parsed.text == "Forwarding this."
+    assert [a.content_type for a in parsed.attachments] == ["message/rfc822"]
+    assert parsed.attachments[0].size >= len(inner) - 4
+    assert parsed.original_message_id is None
+
+
+def test_outlook_history_outside_the_element_holding_the_mark() -> None:
+    html = (
+        f'<div><p>{NEW}</p><div id="divRplyFwdMsg"><b>差出人:</b> 窓口</div></div>'
+        f"<div>{OLD}</div><p>{OLD} again</p>"
+    )
+    parsed = html_mail(html)
+    assert parsed.newest_text == NEW
+    assert f"{OLD} again" in parsed.quoted_text
