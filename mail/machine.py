@@ -41,10 +41,13 @@ HEADER_SIGNALS: tuple[tuple[str, Callable[[Headers], bool]], ...] = (
         "x-ms-exchange-generated-message-source", lambda v: True)),
     ("return-path-null", _header("return-path", lambda v: v in {"<>", ""})),
     ("feedback-report", _header("content-type", lambda v: "feedback-report" in v)),
+    # A delivery report says a message did not arrive (or was delayed); a read receipt that it did.
     ("delivery-report", _header(
+        "content-type", lambda v: v.startswith("multipart/report") and "delivery-status" in v
+    )),
+    ("read-receipt", _header(
         "content-type",
-        lambda v: v.startswith("multipart/report")
-        and ("delivery-status" in v or "disposition-notification" in v),
+        lambda v: v.startswith("multipart/report") and "disposition-notification" in v,
     )),
 )  # fmt: skip
 
