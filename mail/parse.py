@@ -117,8 +117,9 @@ def detect_language(text: str) -> str:
     sample = text[:20_000]
     ja = len(_JA_CHAR.findall(sample))
     words = len(_LATIN_WORD.findall(sample))
-    # One Japanese character carries about as much as one short English word.
-    return "ja" if ja and ja >= 0.5 * words else "en"
+    # One Japanese character carries about as much as one short English word, so a Japanese
+    # name in an English sentence does not make it Japanese.
+    return "ja" if ja and ja >= words else "en"
 
 
 def _first_msgid(value: str | None) -> str | None:
