@@ -18,14 +18,18 @@ from handlers import rules as R
 from handlers.intents import (
     ALL_INTENTS,
     AUTO_REPLY,
+    COMPLAINT,
     CORRECTION,
     DELETION,
     INQUIRY,
     PROVIDER_CORRECTION,
+    RATE_QUESTION,
     RIGHTS,
     SPAM,
 )
 from mail.parse import ParsedMessage
+
+NEGATABLE = frozenset((*RIGHTS, COMPLAINT))
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class Evidence:
     phrase: str
     where: str = "body"  # body | subject | headers
     note: str = ""
+    span: tuple[int, int] = (-1, -1)  # where the phrase stands in the prepared text
+    supporting: bool = False  # counts only beside other evidence for the same intent
 
     def describe(self) -> str:
         where = "" if self.where == "body" else f" ({self.where})"
@@ -68,12 +74,15 @@ class Classification:
 _BULLET = re.compile(r"^(?:[・\-*•●■□◆◇※>]|\(?\d{1,2}[.)]|[①-⑳]|[a-z][.)]\s)")
 _SENTENCE_END = re.compile(r"(?<=[。!?])|(?<=[.;])\s+")
 _CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
+_FIELD = re.compile(r"^[^:\s][^:]{0,24}:\s*\S")  # "name: value" lines of forms and signatures
 _WRAP_JA, _WRAP_EN = 18, 45  # a line this long that ends mid-sentence was wrapped by the client
 
 
 def prepare(text: str) -> str:
     """Fold width and case, unwrap wrapped lines, and put each sentence on a line of its own."""
     norm = unicodedata.normalize("NFKC", text).lower()
+    for typo, fix in R.TYPOS:
+        norm = typo.sub(fix, norm)
     units: list[str] = []
     current = ""
     for raw_line in norm.split("\n"):
@@ -83,7 +92,7 @@ def prepare(text: str) -> str:
                 units.append(current)
             current = ""
             continue
-        if current and not _BULLET.match(line) and _is_wrapped(current):
+        if current and not _BULLET.match(line) and not _FIELD.match(line) and _is_wrapped(current):
             sep = "" if _CJK.match(current[-1]) and _CJK.match(line[0]) else " "
             current += sep + line
             continue
@@ -114,10 +123,17 @@ def _line_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 def _is_negated(text: str, match: re.Match[str], line_start: int, line_end: int) -> bool:
     before = text[max(line_start, match.start() - 40) : match.start()]
     # Only the clause the phrase stands in: "Don't worry, delete it" is not negated.
-    before = re.split(r"[,;:()]| - | but ", before)[-1]
+    before = re.split(r"[,;:()—–]| - | but | just | only | and ", before)[-1]
     if R.NEGATION_BEFORE.search(before):
         return True
     return bool(R.NEGATION_AFTER.match(text[match.end() : line_end]))
+
+
+def _is_past_request(text: str, match: re.Match[str], line_start: int, line_end: int) -> bool:
+    before = text[max(line_start, match.start() - 60) : match.start()]
+    if R.PAST_REQUEST_BEFORE.search(before):
+        return True
+    return bool(R.PAST_REQUEST_AFTER.match(text[match.end() : line_end]))
 
 
 def _clip(phrase: str, limit: int = 48) -> str:
@@ -131,7 +147,7 @@ def collect_evidence(
     """Evidence and set-aside evidence found in prepared text."""
     found: list[Evidence] = []
     ignored: list[Evidence] = []
-    rights_lines: set[int] = set()
+    asking_lines: set[int] = set()  # sentences that make a request or a complaint
     deferred_inquiry: list[tuple[int, Evidence]] = []
     procedural_cache: dict[int, bool] = {}
     for rule in R.RULES:
@@ -140,11 +156,22 @@ def collect_evidence(
             line = text[line_start:line_end]
             if rule.needs_privacy_topic and not R.PRIVACY_TOPIC.search(line):
                 continue
-            ev = Evidence(rule.intent, rule.weight * scale, _clip(match.group(0)), where)
-            if rule.intent in RIGHTS:
-                if not rule.self_negating and _is_negated(text, match, line_start, line_end):
+            weight = rule.weight * scale
+            if R.FORM_FIELD.match(line):
+                weight *= R.FORM_FIELD_WEIGHT
+            ev = Evidence(
+                rule.intent,
+                weight,
+                _clip(match.group(0)),
+                where,
+                span=match.span(),
+                supporting=rule.supporting,
+            )
+            if rule.intent in NEGATABLE and not rule.self_negating:
+                if _is_negated(text, match, line_start, line_end):
                     ignored.append(_noted(ev, "negated"))
                     continue
+            if rule.intent in RIGHTS:
                 procedural = procedural_cache.get(line_start)
                 if procedural is None:
                     # A subject that is a question names a topic, not a request.
@@ -154,25 +181,58 @@ def collect_evidence(
                     procedural_cache[line_start] = procedural
                 if procedural:
                     ignored.append(_noted(ev, "question about procedure"))
+                    if ev.supporting:
+                        continue
                     found.append(
-                        Evidence(INQUIRY, 0.6 * scale, ev.phrase, where, f"asks about {ev.intent}")
+                        Evidence(
+                            INQUIRY, 0.6 * scale, ev.phrase, where, f"asks about {ev.intent}", ev.span
+                        )
                     )
                     continue
-                rights_lines.add(line_start)
+                if _is_past_request(text, match, line_start, line_end):
+                    # Mentioned as history ("I asked you weeks ago"): kept faint, not dropped,
+                    # so a renewed ask elsewhere in the mail still adds up to a request.
+                    ignored.append(_noted(ev, "an earlier request"))
+                    found.append(
+                        Evidence(ev.intent, ev.weight * 0.3, ev.phrase, where, "earlier", ev.span)
+                    )
+                    continue
+                asking_lines.add(line_start)
+            elif rule.intent == COMPLAINT:
+                asking_lines.add(line_start)
             if rule.intent == INQUIRY:
                 deferred_inquiry.append((line_start, ev))
                 continue
             found.append(ev)
-    # A question mark in the sentence that makes a request is part of the request, not an inquiry.
+    # A question in a sentence that makes a request or a complaint ("could you delete...?",
+    # "how could you be so careless?") is part of it, not an inquiry.
     for line_start, ev in deferred_inquiry:
-        if line_start in rights_lines and ev.weight < 0.6 * scale:
+        if line_start in asking_lines and ev.weight < 0.6 * scale:
             continue
         found.append(ev)
     return found, ignored
 
 
 def _noted(ev: Evidence, note: str) -> Evidence:
-    return Evidence(ev.intent, ev.weight, ev.phrase, ev.where, note)
+    return Evidence(ev.intent, ev.weight, ev.phrase, ev.where, note, ev.span, ev.supporting)
+
+
+def _confidence(evidence: Sequence[Evidence]) -> float:
+    """Combine an intent's evidence, counting overlapping phrases once (the strongest)."""
+    if all(ev.supporting for ev in evidence):
+        return 0.0
+    taken: list[Evidence] = []
+    for ev in sorted(evidence, key=lambda e: -e.weight):
+        overlaps = any(
+            t.where == ev.where
+            and ev.span[0] >= 0
+            and ev.span[0] < t.span[1]
+            and t.span[0] < ev.span[1]
+            for t in taken
+        )
+        if not overlaps:
+            taken.append(ev)
+    return _combine(ev.weight for ev in taken)
 
 
 def _combine(weights: Iterable[float]) -> float:
@@ -192,8 +252,16 @@ def classify_text(
     body = prepare(text)
     evidence, ignored = collect_evidence(body)
     if subject and not R.REPLY_SUBJECT.match(subject):
+        # The subject confirms what the body asks, or speaks alone when the body says nothing
+        # the rules know; it does not add a request of its own beside the body's.
         subj_ev, subj_ignored = collect_evidence(prepare(subject), "subject", R.SUBJECT_WEIGHT)
-        evidence += subj_ev
+        in_body = {ev.intent for ev in evidence if ev.weight >= 0.3}
+        body_decides = any(ev.weight >= R.THRESHOLDS[ev.intent] for ev in evidence)
+        for ev in subj_ev:
+            if ev.intent in in_body or not body_decides:
+                evidence.append(ev)
+            else:
+                ignored.append(_noted(ev, "subject only"))
         ignored += subj_ignored
 
     strong_machine = sorted(set(machine_signals) & R.STRONG_MACHINE_SIGNALS)
@@ -222,7 +290,7 @@ def classify_text(
     by_intent: dict[str, list[Evidence]] = {}
     for ev in evidence:
         by_intent.setdefault(ev.intent, []).append(ev)
-    confidence = {i: _combine(e.weight for e in evs) for i, evs in by_intent.items()}
+    confidence = {i: _confidence(evs) for i, evs in by_intent.items()}
 
     def passes(intent: str) -> bool:
         return confidence.get(intent, 0.0) >= R.THRESHOLDS[intent]
@@ -241,7 +309,7 @@ def classify_text(
         chosen = {AUTO_REPLY}
     elif PROVIDER_CORRECTION in chosen:
         # A retailer fixing its listing is not a person correcting their own data.
-        for intent in (CORRECTION, DELETION):
+        for intent in (CORRECTION, DELETION, RATE_QUESTION):
             if intent in chosen and max(e.weight for e in by_intent[intent]) < 0.8:
                 chosen.discard(intent)
                 silenced.append(intent)

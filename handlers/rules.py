@@ -36,6 +36,8 @@ class Rule:
     self_negating: bool = False
     # Inquiry rules only count when the sentence is about personal data, not plans or prices.
     needs_privacy_topic: bool = False
+    # Context ("I have moved") that strengthens other evidence but never makes an intent alone.
+    supporting: bool = False
 
 
 def _rules(intent: str, weight: float, *patterns: str, **flags: bool) -> list[Rule]:
@@ -54,115 +56,148 @@ JA_FIELD = (
     r"誕生日|姓|苗字|名字|漢字|フリガナ|ふりがな|登録内容|登録情報|部屋番号|郵便番号|勤務先)"
 )
 EN_DATA = (
-    r"(?:data|information|info|details|account|accounts|records?|profile|everything|all of it|"
-    r"it all|history|personal)"
+    r"(?:data|datas|information|info|details|account|accounts|records?|profile|everything|all of it|"
+    r"it all|history|personal|what was entered|what you have|what you hold)"
 )
 EN_FIELD = (
-    r"(?:name|address|phone(?: number)?|mobile(?: number)?|number|e-?mail(?: address)?|"
-    r"date of birth|birthday|birth date|details|record|spelling|room number|surname|last name|"
-    r"first name|postcode|postal code)"
+    r"(?:(?<!company )(?<!plan )(?<!brand )(?<!product )name|address|phone(?: number)?|mobile(?: number)?|number|e-?mail(?: address)?|"
+    r"date of birth|birthday|birth date|details|record|records|spelling|room number|surname|"
+    r"last name|first name|given name|family name|postcode|postal code|zip code|apartment|"
+    r"building name|room|flat number|personal information|information on file|data on file)"
 )
 EN_PARTY = (
     r"(?:third[- ]part(?:y|ies)|partners?|partner companies|providers?|other companies|"
-    r"companies|anyone|anybody|advertisers?|affiliates?)"
+    r"companies|anyone|anybody|advertisers?|affiliates?|power companies|energy companies)"
+)
+# Verbs of handing data on, in Japanese (stem before ない/ず).
+JA_PASS_NEG = r"(?:提供し|渡さ|共有し|回さ|流さ|出さ|売ら|販売し|教え|伝え|開示し)(?:ないで|ないよう|ないこと|ない(?:で|よう)?(?:ください|ほしい|いただ|もらえ))"
+JA_PARTY = (
+    r"(?:提携先|提携|第三者|他社|他の会社|外部|パートナー|事業者|電力会社|ガス会社|回線事業者|"
+    r"通信会社|会社|業者|よそ|ほか)"
 )
 
 RULES: tuple[Rule, ...] = (
     # --- disclosure: see or receive the data, how it is used, to whom it went -----------------
     *_rules(DISCLOSURE, 0.85,
         r"開示(?:を|の)?(?:請求|希望|求め|お願い|して|いただき|いただけ|ください|願|依頼|申請|申し込)",
-        r"第三者提供記録",
-        r"(?:どこの|どの|いずれの|何という)(?:会社|事業者|企業|提携先|業者).{0,25}(?:渡|提供|共有|教え|伝え)",
-        r"(?:誰|だれ)に.{0,10}(?:渡|提供|共有)(?:した|された|して)",
-        r"\b(?:subject |data )?access request\b",
-        r"\bright (?:of|to) access\b",
+        r"第三者提供記録|提供記録",
+        r"(?:どこの|どの|いずれの|何という|どういう)(?:会社|事業者|企業|提携先|業者|ところ).{0,25}(?:渡|提供|共有|教え|伝え|流)",
+        r"(?:誰|だれ)に.{0,10}(?:渡|提供|共有|流)(?:した|された|して|し)",
+        r"\b(?:subject |data )?access request\b|\brequest (?:for )?access to\b|\baccess to (?:my|all my|the) (?:personal )?(?:data|information)\b",
+        r"\bright (?:of|to) access\b|\bright to know\b|\brequest to know\b",
         r"\bdisclosure of\b.{0,60}\b(?:data|records?|information|provision)\b",
-        r"\bcopy of\b.{0,30}\b(?:data|information|info|records?|file)\b",
+        r"\b(?:request|want|like|ask) (?:that )?(?:you )?(?:to )?disclose\b",
+        r"\b(?:copy|list|summary|export|printout) of\b.{0,30}\b(?:data|information|info|records?|file|everything|all)\b",
+        r"\b(?:send|give|email|provide|show) me (?:a copy of )?(?:my|all my|all of my|all the) (?:personal )?(?:data|information|info|details|records)\b",
         r"\bwhat do you know about me\b",
         r"\brecords? of (?:the )?provision\b",
-        r"\b(?:which|what)\b.{0,25}\b(?:companies|providers|parties|partners|firms)\b.{0,40}\b(?:received|got|passed|shared|gave|given|sent|provided|disclosed|sold)\b",
+        r"\bportab(?:le|ility)\b|\bmachine[- ]readable\b|\breceive (?:a copy of )?(?:the |my )?personal data\b",
+        r"\b(?:which|what)\b.{0,25}\b(?:companies|providers|parties|partners|firms|company|provider)\b.{0,40}\b(?:received|got|passed|shared|gave|given|sent|provided|disclosed|sold)\b",
         r"\b(?:who|which companies)\b.{0,30}\b(?:you|did you|have you)\b.{0,10}\b(?:shared?|pass(?:ed)?|gave|give|sold|sell|provided?|disclosed?)\b.{0,30}\b(?:my|me)\b",
-        r"\b(?:passed|shared|gave|given|sold|provided|disclosed)\b.{0,20}\bmy\b.{0,30}\b(?:to|with)\b.{0,10}\band when\b",
+        r"\b(?:which|what) (?:of )?my (?:details|data|information|info)\b.{0,40}\b(?:give|gave|given|pass|passed|share|shared|send|sent|provide|provided)\b",
     ),
     *_rules(DISCLOSURE, 0.7,
-        r"(?:どんな|どのような|何の|なんの|どういう)(?:個人)?(?:情報|データ|内容).{0,25}(?:登録|保有|持って|保管|残って|あり|把握)",
-        r"(?:登録|保有|保管)(?:されて|して)?(?:いる|る)?(?:私の|自分の)?(?:内容|情報|データ).{0,20}(?:見せて|教えて|送って|確認させ|知りたい|一覧|開示)",
-        r"(?:情報|データ|内容).{0,20}(?:一覧|コピー|写し|控え).{0,15}(?:送って|ください|いただ|もらえ|ほしい)",
+        r"(?:どんな|どのような|何の|なんの|どういう|何)(?:個人)?(?:情報|データ|内容).{0,25}(?:登録|保有|持って|保管|残って|あり|把握)",
+        r"(?:登録|保有|保管)(?:されて|して)?(?:いる|る)?(?:私の|自分の)?(?:内容|情報|データ|履歴).{0,25}(?:見せて|教えて|送って|確認させ|知りたい|一覧|開示)",
+        r"(?:情報|データ|内容|履歴).{0,20}(?:一覧|コピー|写し|控え|csv|pdf|エクセル|excel|ファイル|電子データ|書面).{0,15}(?:送って|ください|いただ|もらえ|ほしい|欲しい)",
         r"(?:私の|自分の)?(?:情報|データ).{0,10}(?:見せて|開示して)",
-        r"利用目的の通知",
+        r"利用目的(?:の通知|を(?:教えて|知りたい|通知))",
         r"\bwhat (?:personal )?(?:data|information|info|details)\b.{0,40}\b(?:you )?(?:hold|have|keep|store|collected|process)\b",
         r"\b(?:send|give|provide|show|tell|email) me\b.{0,60}\b(?:data|information|info|details)\b.{0,40}\b(?:hold|have|keep|on file|store|about me)\b",
         r"\b(?:see|know|find out|check)\b.{0,20}\bwhat(?:'s| is| you have| you hold)\b.{0,30}\b(?:on file|about me|on me|hold)\b",
-        r"\bdsar\b|\bsar\b",
+        r"\bdsar\b|\bsar\b|\bart(?:icle|\.)? ?20\b",
     ),
     *_rules(DISCLOSURE, 0.4,
         r"開示",
         r"\bdisclos(?:e|ure)\b",
-        r"\barticle 15\b|\bart\. ?15\b|第33条",
+        r"\barticle 15\b|\bart\. ?15\b|第33条|第32条",
         r"\bhow (?:you(?:'re| are)|it is|it's) (?:being )?(?:using|used|processed)\b",
     ),
     # --- correction: fix, add to or update wrong data ------------------------------------------
     *_rules(CORRECTION, 0.8,
-        JA_FIELD + r".{0,20}(?:訂正|変更|修正|更新|直して|直し|変えて|変えと|変えてもら|書き換え|追加)",
+        JA_FIELD + r".{0,40}(?:訂正|変更|修正|更新|直して|直し|変えて|変えと|変えてもら|書き換え|追加|差し替え|入れ替え)",
         r"(?:訂正|変更|修正|更新)(?:を|の)?(?:お願い|して|ください|希望|依頼|請求|いただ).{0,5}" + r"(?=.*" + JA_FIELD + r")",
-        r"\b(?:update|correct|fix|change|amend|rectify|modify|edit)\b.{0,40}\b" + EN_FIELD + r"\b",
-        r"\b(?:rectification|right to rectification)\b",
+        r"\b(?:update|correct|fix|change|amend|rectify|modify|edit|replace|add)\b.{0,40}\b" + EN_FIELD + r"\b",
+        r"\b(?:rectification|right to (?:rectification|correct))\b",
     ),
     *_rules(CORRECTION, 0.6,
-        JA_FIELD + r".{0,15}(?:間違|誤|違って|違います|異な|古い|旧の|のまま|になっていま|となっていま)",
-        r"\b" + EN_FIELD + r"\b.{0,40}\b(?:wrong|incorrect|misspell(?:ed)?|out of date|outdated|old one|a typo|missing|not correct|inaccurate)\b",
-        r"\b(?:wrong|incorrect|inaccurate|outdated)\b.{0,20}\b" + EN_FIELD + r"\b",
+        JA_FIELD + r".{0,20}(?:間違|誤|違って|違います|異な|古い|旧の|のまま|になっていま|となっていま|抜けて|漏れて|欠けて|入って(?:い)?ない)",
+        r"\b" + EN_FIELD + r"\b.{0,40}\b(?:wrong|incorrect|misspell(?:ed)?|misspelt|spelled wrong|out of date|outdated|old one|my old|a typo|missing|not correct|inaccurate|swapped|reversed|mixed up)\b",
+        r"\b(?:wrong|incorrect|inaccurate|outdated|old)\b.{0,20}\b" + EN_FIELD + r"\b",
+        r"\byour records? (?:have|has|show|shows|say|says|list|lists)\b",
         r"訂正",
+    ),
+    *_rules(CORRECTION, 0.5,
+        r"(?:訂正|変更|修正|更新)(?:して|を)?(?:ください|いただけ|いただき|もらえ|お願い|ほしい|希望)|追加して(?:ください|いただけ|もらえ)",
+        r"\b(?:could|can|would) (?:you|u) (?:please )?(?:fix|correct|update|change|amend) (?:it|this|that|them)\b",
+        r"\b(?:changed|new) (?:my )?(?:e-?mail|address|phone|number|name|surname|mobile)\b|\bmy (?:e-?mail|address|phone number|surname) (?:has )?changed\b",
     ),
     *_rules(CORRECTION, 0.35,
         r"(?:引っ越|転居|結婚|改姓|旧姓)",
         r"正しくは",
-        r"\b(?:i've|i have) moved\b|\bnew address\b|\bcorrect (?:spelling|address|name|one) is\b|\barticle 16\b",
+        r"\b(?:i've|i have) moved\b|\bnew address\b|\bcorrect (?:spelling|address|name|one) is\b|\barticle 16\b|\binstead of\b",
+        supporting=True,
     ),
     # --- deletion: erase data or the account ------------------------------------------------------
     *_rules(DELETION, 0.85,
         JA_DATA + r".{0,15}(?:削除|消去|抹消|消して|消しておいて|消しといて|消してもら|消してほし|消してくだ|破棄|廃棄)",
-        r"(?:削除|消去|抹消)(?:を|の)?(?:請求|希望|依頼|お願い|して|ください|いただ|願)(?=.*" + JA_DATA + r")",
-        r"\b(?:delete|erase|remove|wipe|purge|destroy)\b.{0,50}\b" + EN_DATA + r"\b(?!.{0,30}\b(?:mailing|call|contact|marketing|e-?mail|sms|newsletter|distribution) list)",
+        r"(?:削除|消去|抹消|破棄)(?:を|の)?(?:請求|希望|依頼|お願い|して|ください|いただ|願)(?=.*" + JA_DATA + r")",
+        r"\b(?:delete|erase|remove|wipe|purge|destroy|get rid of|scrub)\b.{0,50}\b" + EN_DATA + r"\b(?!.{0,30}\b(?:mailing|call|contact|marketing|e-?mail|sms|newsletter|distribution) list)",
         r"\b" + EN_DATA + r"\b.{0,30}\b(?:deleted|erased|removed|wiped|purged|destroyed)\b",
         r"\bforget me\b|\bright to (?:erasure|be forgotten)\b|\berasure\b",
+        r"\bdeletion (?:of|request)\b|\brequest(?:ing)? (?:for )?(?:the )?deletion\b",
     ),
     *_rules(DELETION, 0.55,
+        r"(?:削除|消去|抹消|破棄)(?:して|を)?(?:ください|ほしい|いただきたい|いただけ|もらえ|お願い|希望)|消して(?:ください|ほしい|もらえ|いただ)",
         r"退会(?:したい|希望|させて|を希望|をお願い|手続き|します|して)",
         r"\bclose (?:my|the) account\b|\bcancel my (?:membership|account)\b",
+        r"\b(?:delete|erase|wipe|remove) (?:it|them|all|everything)\b",
     ),
     *_rules(DELETION, 0.35,
         r"削除|消去|抹消",
         r"\bart(?:icle|\.)? ?17\b|第35条",
-        r"\bdelete\b",
+        r"\bdelete\b|\bdeletion\b|\berase\b",
     ),
     # --- stop_use: stop using the data, marketing mail and calls included --------------------
     *_rules(STOP_USE, 0.85,
         r"利用(?:の)?停止|利用を?(?:停止|止めて|やめて|中止)",
-        r"(?:配信|送信|メール|メルマガ|メールマガジン|ニュースレター|お知らせ|案内|dm|広告|キャンペーン|宣伝|販促).{0,15}(?:停止|止めて|止めていただ|止めてもら|止めてほし|やめて|不要|いらない|要らない|解除|中止|(?:は|も)(?:もう)?結構|ストップ|しないで|送らないで|控えて|外して)",
+        r"(?:配信|送信|メール|メルマガ|メールマガジン|ニュースレター|お知らせ|案内|dm|広告|キャンペーン|宣伝|販促|ダイレクトメール).{0,15}(?:停止|止めて|止めていただ|止めてもら|止めてほし|やめて|不要|いらない|要らない|要りません|いりません|解除|中止|(?:は|も)(?:もう)?結構|ストップ|しないで|送らないで|控えて|外して|お断り)",
         r"配信停止|メルマガ解除|購読解除|配信解除|購読停止",
-        r"(?:電話|連絡|営業|勧誘|案内|着信|sms|ショートメール).{0,15}(?:止めて|やめて|しないで|控えて|いらない|不要|結構|停止|お断り)",
-        r"(?:かけてこないで|送ってこないで|連絡してこないで|電話しないで|送らないで)",
+        r"(?:電話|連絡|営業|勧誘|案内|着信|sms|ショートメール).{0,15}(?:止めて|やめて|しないで|控えて|いらない|要らない|要りません|いりません|不要|結構|停止|お断り)",
         r"\bunsubscribe\b",
         r"\bopt(?:ed)? (?:me )?out\b(?!.{0,30}\b(?:sale|sell|selling|sharing|share)\b)",
-        r"\b(?:stop|cease|no more|halt)\b.{0,40}\b(?:e-?mails?|newsletters?|marketing|promotions?|promotional|calls?|calling|phone calls|messages|sms|texts|contacting me|mailings?)\b",
+        r"\b(?:stop|cease|no more|halt)\b.{0,40}\b(?:e-?mails?|e-?mailing|newsletters?|marketing|promotions?|promotional|calls?|calling|phone calls|messages|messaging|sms|texts?|texting|contacting me|mailings?|spam(?:ming)?)\b",
         r"\b(?:e-?mails?|newsletters?|marketing|promotions?|calls?|mailings?)\b.{0,30}\bto stop\b",
         r"\b(?:remove|take)\b.{0,30}\b(?:off|from)\b.{0,20}\b(?:list|mailing|newsletter|call list)\b",
         r"\b(?:remove|take) me (?:from|off)\b",
-        r"\b(?:do not|don't|never)\b.{0,10}\b(?:contact|call|phone|e-?mail|text|message) me\b",
-        r"\b(?:don't|do not) want (?:to receive |any more |any |to get )?.{0,20}\b(?:e-?mails?|calls?|newsletters?|marketing|messages)\b",
-        r"\bstop (?:using|processing) my\b|\bobject to (?:the )?(?:use|processing)\b|\brestrict(?:ion of)? processing\b",
+        r"\bstop (?:using|processing) my\b|\bobject(?:ion)?\b.{0,40}\bprocessing\b|\brestrict(?:ion of)? processing\b|\bdirect marketing\b",
     ),
-    *_rules(STOP_USE, 0.85, r"\bdo not (?:contact|call) me\b", self_negating=True),
+    *_rules(STOP_USE, 0.85,
+        r"(?:かけてこないで|送ってこないで|連絡してこないで|電話しないで|送らないで)",
+        r"\b(?:do not|don't|never)\b.{0,10}\b(?:contact|call|phone|e-?mail|text|message) me\b",
+        r"\b(?:don't|do not) (?:want|need) (?:to receive |any more |any |to get )?.{0,20}\b(?:e-?mails?|calls?|newsletters?|marketing|messages|texts)\b",
+        r"\b(?:don't|do not|never) send (?:me )?(?:any )?.{0,20}\b(?:e-?mails?|newsletters?|marketing|promotions?|offers|messages)\b",
+        self_negating=True,
+    ),
+    *_rules(STOP_USE, 0.7,
+        r"利用(?:および|及び|と|や|、)?.{0,20}(?:停止|止め|やめ)",
+        r"\barticle 21\b",
+    ),
+    *_rules(STOP_USE, 0.4,
+        r"(?:止めて|やめて|停止して)(?:ください|ほしい|いただけ|もらえ)",
+        r"\bmake (?:it|them) stop\b|\bstop (?:it|this|them)\b",
+    ),
     # --- stop_provision: stop giving the data to third parties -----------------------------------
     *_rules(STOP_PROVISION, 0.9,
-        r"第三者(?:へ|に|への)?(?:の)?提供(?:の|を|は)?(?:停止|止め|やめ|しないで|中止|拒否)",
-        r"(?:提携先|提携|第三者|他社|他の会社|外部|パートナー|事業者|電力会社|ガス会社|回線事業者|会社|業者)(?:へ|に|には|へは|にも|への)?.{0,25}(?:提供しないで|提供しない|渡さないで|渡さない|共有しないで|共有しない|提供を?(?:停止|止め|やめ|中止)|提供は(?:停止|止め|やめ)|渡すのを?(?:やめ|止め)|教えないで|売らないで|販売しないで)",
-        r"(?:提供|渡す|共有)(?:こと|の)?(?:を|は)?(?:停止|やめて|止めて|中止)",
-        r"(?:提供しないこと|渡さないこと|提供しないよう|渡さないよう)",
-        r"\b(?:do not|don't|never|stop|cease|no longer)\s+(?:sell(?:ing)?|shar(?:e|ing)|pass(?:ing)?|giv(?:e|ing)|provid(?:e|ing)|disclos(?:e|ing)|transfer(?:ring)?|hand(?:ing)? over)\b(?!.{0,20}\b(?:opinion|feedback|thoughts)\b)",
+        r"第三者(?:へ|に|への)?(?:の)?提供(?:の|を|は)?(?:停止|止め|やめ|しないで|中止|拒否|オプトアウト)",
+        JA_PARTY + r"(?:へ|に|には|へは|にも|への)?.{0,25}(?:" + JA_PASS_NEG + r"|提供を?(?:停止|止め|やめ|中止)|提供は(?:停止|止め|やめ))",
+        r"(?:提供|渡す|共有|回す|流す|出す|売る)(?:こと|の)?(?:を|は)?(?:停止|やめて|止めて|中止|やめても|止めても)",
+        r"(?:提供|共有)しないで|(?:提供しないこと|渡さないこと|提供しないよう|渡さないよう)",
+        r"\b(?:do not|don't|not to|never|stop|cease|no longer)\s+(?:sell(?:ing)?|shar(?:e|ing)|pass(?:ing)?|giv(?:e|ing)|provid(?:e|ing)|disclos(?:e|ing)|transfer(?:ring)?|forward(?:ing)?|hand(?:ing)? over|hand(?:ing)?)\b(?!.{0,20}\b(?:opinion|feedback|thoughts)\b)",
         r"\bdo not sell\b|\bopt[- ]out of (?:the )?(?:sale|sharing|selling)\b|\bsale (?:and|or) sharing\b",
-        r"\bobject to (?:the )?(?:sharing|transfer|disclosure)\b",
+        r"\bobject(?:ion)? to (?:the )?(?:sharing|transfer|disclosure)\b",
+        r"\b(?:don't|do not) want (?:my (?:data|details|information|info)|them|it)\b.{0,20}\b(?:handed|passed|shared|given|sold|sent|provided|disclosed|forwarded)\b",
+        r"\bwithdraw (?:my )?consent\b.{0,30}\b(?:shar\w*|provi\w*|third|partners?)\b",
         self_negating=True,
     ),
     *_rules(STOP_PROVISION, 0.6,
@@ -173,38 +208,51 @@ RULES: tuple[Rule, ...] = (
     *_rules(COMPLAINT, 0.8,
         r"苦情|\bcomplain(?:t|ts|ing)?\b",
         r"(?:漏洩|漏えい|流出)|情報が?漏れ|\b(?:leak(?:ed|s|ing)?|data breach|privacy breach|breach)\b",
-        r"不信感|不愉快|\bunacceptable\b|\bnot acceptable\b",
+        r"不信感|不愉快|不満|\bunacceptable\b",
+    ),
+    *_rules(COMPLAINT, 0.8,
+        r"\bnot acceptable\b",
+        self_negating=True,
     ),
     *_rules(COMPLAINT, 0.55,
-        r"不快|憤り|怒り|腹が立|腹立たし|気持ち(?:が|の)悪|がっかり|迷惑して|納得(?:でき|い)かない|遺憾|ずさん|杜撰|雑では|問題だと思|信じられ(?:ません|ない)|ありえない|あり得ない|ひどい|不安です|不安に",
-        r"(?:同意|了承|承諾|許可)(?:を)?(?:して|した覚えは|した覚えも|は)(?:い)?(?:ない|ません)|一言も(?:言って|伝えて)(?:い)?(?:ない|ません)|勝手に",
-        r"(?:何度も|再三|繰り返し|2回|二度|何回も).{0,20}(?:連絡|お願い|依頼|問い合わせ|伝え)",
+        r"不快|憤り|怒り|腹が立|腹立たし|気持ち(?:が|の)悪|がっかり|迷惑して|納得(?:でき|い)かない|遺憾|ずさん|杜撰|雑では|問題だと思|信じられ(?:ません|ない)|ありえない|あり得ない|ひどい|不安です|不安に|いい加減に|誠意が|怖い|恐怖",
+        r"(?:何度も|再三|繰り返し|2回|二度|何回も|3回|三度).{0,20}(?:連絡|お願い|依頼|問い合わせ|伝え|申し上げ)",
+        r"(?:したのに|しているのに|お願いしたのに|依頼したのに|のに)、?.{0,25}(?:まだ|いまだに|未だに|また)",
         r"今後このようなことがないよう",
         r"他人の個人情報|他人宛",
-        r"\b(?:disappointed|outraged|angry|furious|annoyed|upset|shocked|appalled|frustrated|disgusted|unhappy|not happy|not ok)\b",
-        r"\b(?:without my (?:consent|permission|agreement)|never (?:agreed|consented|gave (?:my )?(?:consent|permission))|did not (?:agree|consent)|didn't (?:agree|consent)|my choice was ignored)\b",
+        r"\b(?:disappointed|disappointing|outraged|angry|furious|annoyed|upset|shocked|appalled|frustrated|disgusted|unhappy|ridiculous|disrespectful|outrageous|misleading|deceptive|creepy|alarmed)\b",
         r"\bexposed\b|\bexpected better\b|\bbasic mistake\b",
+        r"\b(?:second|third|fourth|3rd|2nd|4th) time\b|\btwice\b|\bagain and again\b|\bnobody has\b|\bno one has\b|\bstill nothing\b",
+    ),
+    *_rules(COMPLAINT, 0.55,
+        r"(?:同意|了承|承諾|許可)(?:を)?(?:して|した覚えは|した覚えも|は)(?:い)?(?:ない|ません)|一言も(?:言って|伝えて)(?:い)?(?:ない|ません)",
+        r"\b(?:not happy|not ok|not okay|without my (?:consent|permission|agreement)|never (?:agreed|consented|gave (?:my )?(?:consent|permission))|did not (?:agree|consent)|didn't (?:agree|consent)|my choice was ignored)\b",
+        self_negating=True,
     ),
     *_rules(COMPLAINT, 0.35,
-        r"(?:いまだに|未だに).{0,20}(?:届|来|連絡|対応)|対応(?:して)?(?:いただけて|されて)(?:い)?ない",
+        r"勝手に|(?:いまだに|未だに).{0,20}(?:届|来|連絡|対応)|対応(?:して)?(?:いただけて|されて)(?:い)?ない",
         r"(?:個人情報保護委員会|消費者センター|消費生活センター|弁護士)",
-        r"\b(?:heard nothing|no (?:reply|response|answer)|been ignored|still (?:receiving|getting)|take this to|protection commission|regulator)\b",
+        r"\b(?:heard nothing|no (?:reply|response|answer)|been ignored|still (?:receiving|getting|get|receive)|take this to|protection commission|regulator|seriously\?)\b",
         r"\bunchecked\b|\bdid not give\b|\bnever gave\b",
+        self_negating=True,
     ),
     # --- inquiry: a question about handling, policy or procedure --------------------------------
     *_rules(INQUIRY, 0.6,
-        r"(?:どのような|どういう|どんな|どの|どこまで|どれくらい|どのくらい)(?:目的|会社|項目|基準|方法|範囲|書類|手続き|運用|文言|期間|形|程度).{0,60}(?:\?|でしょうか|ですか|ますか|か。|か$)",
+        r"(?:どのような|どういう|どんな|どの|どこまで|どれくらい|どのくらい)(?:目的|会社|項目|基準|方法|範囲|書類|手続き|運用|文言|期間|形|程度|意味|こと|ルール|仕組み).{0,60}(?:\?|でしょうか|ですか|ますか|か。|か$)",
+        r"どのように(?:扱|管理|利用|使|保管|取り?扱|監督|保護|守)",
         r"(?:手数料|本人確認書類|委任状|代理人|必要書類|費用|期間).{0,30}(?:\?|でしょうか|ですか|ますか)",
-        r"(?:どうなりますか|どうなるのでしょうか|どうなるか|どう扱われ)",
+        r"(?:どうなりますか|どうなるのでしょうか|どうなるか|どう扱われ|どういう状況|どうなって(?:い)?ますか)",
         r"\bhow (?:do|can|would|should|could) (?:i|we|one)\b.{0,30}\b(?:request|ask|submit|make|exercise|get|delete|access|opt|remove|correct)\b",
-        r"\b(?:which|what) (?:kind of |type of )?(?:id|identity|identification|proof)\b",
-        r"\bhow long\b.{0,40}\b(?:keep|take|store|retain|kept)\b",
+        r"\b(?:which|what) (?:kind of |type of )?(?:id|identity|identification|proof)\b|\bwhat (?:would|do|will) you need\b",
+        r"\bhow long\b.{0,40}\b(?:keep\w*|take\w*|stor\w*|retain\w*|kept|hold\w*)\b",
+        r"\blegal basis\b|\bon behalf of\b.{0,60}\?",
         needs_privacy_topic=True,
     ),
     *_rules(INQUIRY, 0.4,
         r"(?:教えて|ご教示|お教え|知りたい|伺いたい|お伺い|質問|相談|確認させて|お尋ね)",
         r"(?:できますか|可能でしょうか|可能ですか|できるのでしょうか|できますでしょうか|でしょうか)",
-        r"\b(?:could you (?:tell|explain|clarify|let me know)|i'?d like to understand|question (?:about|regarding)|i was wondering|wondering (?:if|whether))\b",
+        r"(?:ますか|ですか|でしょうか)(?:[?。]|$)",
+        r"\b(?:could you (?:tell|explain|clarify|let me know)|i'?d like to understand|question (?:about|regarding)|(?:a|one|quick) question|i was wondering|wondering (?:if|whether))\b",
         r"\b(?:do|does|are|is|can|will|would)\b.{0,80}\?",
         r"\b(?:how|what|which|when|where|why)\b.{0,80}\?",
         needs_privacy_topic=True,
@@ -213,35 +261,42 @@ RULES: tuple[Rule, ...] = (
     *_rules(RATE_QUESTION, 0.75,
         r"(?:安くなる|安い|お得な|おすすめ|オススメ|お勧め|最安|一番安い|お得に)(?:の)?(?:プラン|会社|回線|電力|電気|ガス|sim|キャリア|ところ).{0,40}(?:\?|ありますか|でしょうか|ですか|教えて|知りたい)",
         r"乗り換え(?:たら|ると|れば|る場合|た場合).{0,30}(?:いくら|安く|\?|ますか|ですか|でしょうか)",
-        r"\b(?:cheapest|cheaper|best|recommend(?:ed)?|good)\b.{0,40}\b(?:plans?|providers?|deals?|options?|internet|electricity|gas|fibre|fiber|sim)\b.{0,100}\?",
-        r"\b(?:which|what)\b.{0,30}\b(?:plans?|providers?)\b.{0,80}\?",
+        r"(?:安くなりますか|安くなるの|いくら安く|どのくらい安く|どれくらい安く|安く(?:する|なる)方法)",
+        r"(?:切り替え|乗り換え)(?:は|の)?(?:どうすれば|方法|手続き)",
+        r"(?:どの|どこの)(?:プラン|電力会社|ガス会社|回線|キャリア|sim).{0,30}(?:\?|ますか|ですか|でしょうか|いい|向いて)",
+        r"\b(?:cheapest|cheaper|best|recommend(?:ed)?|good)\b.{0,40}\b(?:plans?|providers?|deals?|options?|internet|electricity|gas|fibre|fiber|sim|rates?)\b.{0,100}\?",
+        r"\b(?:which|what)\b.{0,30}\b(?:plans?|providers?|retailers?|suppliers?|carriers?)\b.{0,80}\?",
+        r"\b(?:which|what) compan(?:y|ies)\b.{0,60}\b(?:electricity|gas|internet|solar|power|fibre|fiber|mobile|rates?|cheap\w*)\b",
+        r"\bhow (?:do|can) i switch\b|\bswitch(?:ing)? (?:my )?(?:electricity|gas|internet|mobile|power|provider|supplier|plan)\b.{0,60}\?",
     ),
     *_rules(RATE_QUESTION, 0.5,
-        r"(?:プラン|料金|電気代|ガス代|スマホ代|通信費|ネット代).{0,30}(?:ありますか|いくら|どれ|どこ|安くな|でしょうか|\?)",
+        r"(?:プラン|料金|電気代|ガス代|スマホ代|通信費|ネット代|単価).{0,30}(?:ありますか|いくら|どれ|どこ|安くな|でしょうか|教えて|\?)",
         r"(?:月|毎月)(?:々)?(?:いくら|何円)",
-        r"\bhow much\b.{0,40}\b(?:per month|a month|monthly|cost|would i|will i)\b",
+        r"\bhow much\b.{0,40}\b(?:per month|a month|monthly|cost|would i|will i|is (?:the )?(?:gas|electricity|internet|plan|fibre|fiber|sim|city gas))\b|\bhow much is\b",
         r"\bcancellation fee\b.{0,60}\?",
-        r"\bwhat would you recommend\b",
+        r"\bwhat would you recommend\b|\bcompare with\b",
     ),
     # --- provider_correction: a retailer asks to fix what the site says about its plans --------------
     *_rules(PROVIDER_CORRECTION, 0.7,
-        r"(?:掲載|記載|表記|表示)(?:内容|料金|情報|中|いただいて|されて|の)?.{0,30}(?:修正|訂正|削除|変更|更新|誤り|間違)",
-        r"(?:比較ページ|プラン一覧|サイト上|貴社サイト|御社サイト).{0,40}(?:修正|訂正|誤|のまま|記載|掲載)",
-        r"\b(?:update|correct|fix|move|remove|change)\b.{0,20}\b(?:the|our) (?:listing|price|page|plan|entry|information|figures?|rate)\b",
-        r"\b(?:listing|rate card|comparison page)\b",
+        r"(?:掲載|記載|表記|表示)(?:内容|料金|情報|中|いただいて|されて|の)?.{0,30}(?:修正|訂正|削除|変更|更新|誤り|間違|差し替え)",
+        r"(?:比較ページ|プラン一覧|サイト上|ページ上|掲載ページ|貴社サイト|御社サイト|貴サイト|御サイト).{0,40}(?:修正|訂正|誤|のまま|記載|掲載|表記|差し替え)",
+        r"(?:該当箇所|社名|ロゴ|掲載情報)の?(?:修正|訂正|差し替え|変更|更新)",
+        r"(?:表記|記載|掲載|表示)(?:されて|されており|となって).{0,40}(?:揃え|合わせ|変更|修正|訂正|お願い|いただけ)",
+        r"\b(?:update|correct|fix|move|remove|change)\b.{0,20}\b(?:the|our) (?:listing|price|prices|page|plan|entry|information|figures?|rate|coverage|area|company name|logo|fees?)\b",
+        r"\b(?:listing|rate card|comparison page|lists us|listed as)\b",
     ),
-    *_rules(PROVIDER_CORRECTION, 0.45,
-        r"(?:弊社|当社)(?:の)?.{0,20}(?:プラン|料金|単価|キャンペーン|サービス|商品|掲載)",
+    *_rules(PROVIDER_CORRECTION, 0.5,
+        r"(?:弊社|当社)(?:の)?.{0,30}(?:プラン|料金|単価|キャンペーン|サービス|商品|掲載|表記|記載|表示|エリア|社名|ロゴ)",
         r"(?:単価|料金|金額|価格|違約金|基本料金).{0,30}(?:修正|訂正|改定|誤り|正しい|のまま|となっており)",
-        r"\bour\b.{0,30}\b(?:plan|price|rate|campaign|product|offer|tariff)s?\b",
-        r"\b(?:shown|listed) (?:under|with|on|at)\b|\bpartner (?:marketing|team)\b|\bcontent team\b",
+        r"\bour\b.{0,30}\b(?:plan|price|rate|campaign|product|offer|tariff|coverage|company name)s?\b",
+        r"\b(?:shown|listed) (?:under|with|on|at|as)\b|\bpartner (?:marketing|team)\b|\bcontent team\b|\bon your (?:page|site|comparison)\b",
     ),
     # --- auto_reply: out of office, receipts, acknowledgements, bounces ----------------------------
     *_rules(AUTO_REPLY, 0.7,
-        r"不在にして|不在のため|出張のため|休暇をいただ|休暇のため|夏季休暇|年末年始休業|外出しており|不在の間",
-        r"\b(?:out of (?:the )?office|on (?:annual |parental |sick )?leave|limited access to e-?mail|away from (?:the |my )?(?:office|desk))\b",
-        r"開封されました|\bwas read on\b|\bread receipt\b",
-        r"配信できませんでした|届けできませんでした|\bcould not be delivered\b|\bundeliverable\b|\bdelivery (?:status )?notification\b|\bdelivery has failed\b",
+        r"不在にして|不在のため|出張のため|休暇をいただ|休暇のため|夏季休暇|年末年始休業|外出しており|不在の間|育児休業|産休|休職|お休みをいただ",
+        r"\b(?:out of (?:the )?office|on (?:annual |parental |maternity |paternity |sick )?leave|limited access to e-?mail|away from (?:the |my )?(?:office|desk))\b",
+        r"開封されました|開封確認|表示されました|\bwas read on\b|\bread receipt\b",
+        r"配信できませんでした|届けできませんでした|\bcould not be delivered\b|\bcouldn't be delivered\b|\bundeliverable\b|\bdelivery (?:status )?notification\b|\bdelivery has failed\b|\bfailed permanently\b|\bpermanent failure\b|\bdelivery to the following\b|\b550 5\.\d\.\d\b",
     ),
     *_rules(AUTO_REPLY, 0.55,
         r"自動返信|自動応答|自動送信|自動的に送信|自動配信",
@@ -252,57 +307,98 @@ RULES: tuple[Rule, ...] = (
     *_rules(AUTO_REPLY, 0.3, r"受付番号|問い合わせ番号|チケット番号|送信専用"),
     # --- spam: unsolicited marketing, phishing, SEO ------------------------------------------------
     *_rules(SPAM, 0.7,
-        r"\b(?:seo|search engine optimi[sz]ation|link building|backlinks?)\b|検索順位|上位表示|検索流入|被リンク",
+        r"\b(?:seo|search engine optimi[sz]ation|link building|backlinks?|guest post|do-?follow|sponsored post)\b|検索順位|上位表示|検索流入|被リンク",
         r"(?:ウェビナー|セミナー).{0,40}(?:開催|申し込|参加費|無料)",
         r"\b(?:webinar|book a (?:\d+-minute )?(?:demo|call)|schedule a demo|want to see it live|free (?:audit|trial|demo|sample))\b",
         r"\b(?:verify your (?:account|identity|mailbox)|upgrade (?:your )?storage|storage quota|release messages|mailbox (?:is |has )?(?:full|reached))\b",
-        r"(?:カード情報を更新|パスワードの?(?:再設定|更新)|一時的に制限|不正利用の可能性|本日中にお(?:支払|手続)|供給を停止させていただきます|アカウント(?:が|は)(?:停止|制限|凍結))",
+        r"(?:カード情報を更新|パスワードの?(?:再設定|更新)|一時的に制限|不正利用の可能性|本日中にお(?:支払|手続)|供給を停止させていただきます|アカウント(?:が|は)(?:停止|制限|凍結)|異常なログイン|不正なログイン|アカウントを保護)",
+        r"(?:容量|メールボックス).{0,20}(?:上限|いっぱい|拡張)",
         r"https?://\S+\.(?:top|xyz|click|biz|icu|buzz)\b",
-        r"\b(?:email lists?|consumer emails?|contact lists?|verified .{0,20}(?:emails|contacts))\b",
+        r"\b(?:email lists?|consumer emails?|contact lists?|verified .{0,20}(?:emails|contacts))\b|法人リスト|リスト\d+万件",
+        r"\b(?:congratulations|gift card|claim (?:it |your prize )?within|you(?:'ve| have) (?:won|been selected)|was selected to receive|secure document|invoice #?\d+ is overdue|avoid suspension)\b",
     ),
     *_rules(SPAM, 0.45,
-        r"無料(?:診断|相談|お試し|トライアル)|初回相談無料|着手金0円|先着\d+社|今なら|実施中です|キャンペーン実施中|\d+%off",
-        r"突然の(?:メール|ご連絡)(?:にて|で)?(?:失礼|申し訳)|ご購読いただき|配信停止をご希望|(?:ご案内|配信)(?:が|を)?(?:不要な場合|希望されない)|公開アドレスに送信",
-        r"導入企業|導入実績|取得実績|\d+社以上|\d+社様",
-        r"\b(?:unsubscribe\s*:|to stop receiving|reply (?:remove|stop|list)|if you don't want to hear from me|this week only|limited time|\d+% off)\b",
-        r"\b(?:grow your|boost your|increase your (?:traffic|sales|sign-ups)|we(?:'ve| have) helped \d+|click (?:below|here)|if no action is taken|will be deleted in \d+ hours)\b",
-        r"▼.{0,20}(?:こちら|お申し込み|詳しく)",
+        r"無料(?:診断|相談|お試し|トライアル)|初回相談無料|着手金0円|初期費用0円|先着\d+社|今なら|今だけ|半額|実施中です|キャンペーン実施中|\d+%off|安定収益|代理店.{0,10}募集|新規開拓",
+        r"突然の(?:メール|ご連絡)(?:にて|で)?(?:失礼|申し訳)|ご購読いただき|配信停止をご希望|(?:ご案内|配信)(?:が|を)?(?:不要な場合|希望されない)|公開アドレスに送信|(?:配信停止|登録解除|購読解除)は(?:こちら|以下|下記)",
+        r"導入企業|導入実績|取得実績|\d+社以上|\d+社様|\d+月号",
+        r"\b(?:unsubscribe\s*:|unsubscribe here|to stop receiving|reply (?:remove|stop|list)|if you don't want to hear from me|this week only|limited time|\d+% off|this week in|in this issue|read more)\b",
+        r"\b(?:grow your|boost your|increase your (?:traffic|sales|sign-ups)|we(?:'ve| have) helped \d+|click (?:below|here)|if no action is taken|will be deleted in \d+ hours|make payment today|open the (?:secure )?document)\b",
+        r"▼.{0,20}(?:こちら|お申し込み|詳しく)|以下のリンクから",
     ),
 )  # fmt: skip
+
+# Common misspellings, folded before matching so "pls delet my acount" still reads as deletion.
+TYPOS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), fix)
+    for p, fix in (
+        (r"\b(?:delet|deleat|deleate|dlete|delte|deelte)\b", "delete"),
+        (r"\b(?:acount|accout|acconut|accunt)\b", "account"),
+        (r"\b(?:unsubcribe|unsuscribe|unsubscibe|unsubsribe|unsubscirbe)\b", "unsubscribe"),
+        (r"\b(?:infomation|informaton|imformation|informations)\b", "information"),
+        (r"\bdatas\b", "data"),
+        (r"\b(?:adress|addres)\b", "address"),
+        (r"\b(?:pls|plz)\b", "please"),
+        (r"\b(?:personnal|persnal)\b", "personal"),
+        (r"\b(?:privasy|privicy)\b", "privacy"),
+        (r"\b(?:shre|shar)\b", "share"),
+        (r"\bdont\b", "don't"),
+        (r"\bcant\b", "can't"),
+        (r"\bu\b", "you"),
+    )
+)
 
 # Cues over one sentence -------------------------------------------------------------------------
 # A rights phrase inside a question about procedure or possibility is an inquiry, not the request.
 PROCEDURAL = re.compile(
     r"(?:ことは|のは|ことが|ことも)(?:できますか|できるでしょうか|できますでしょうか|できるのでしょうか|可能でしょうか|可能ですか)"
-    r"|(?:どうすれば|どのようにすれば|どうしたら|どのように(?:申請|請求|手続|すれば)|方法を?(?:教えて|知りたい)|手続き(?:の方法|方法|を教えて)|手順|必要な(?:書類|もの)|何が必要)"
+    r"|(?:どうすれば|どのようにすれば|どうしたら|どうやって|どのように(?:申請|請求|手続|すれば|頼め|依頼)|方法を?(?:教えて|知りたい)|手続き(?:の方法|方法|を教えて)|手順|必要な(?:書類|もの)|何が必要)"
     r"|(?:しようか|するか|しようと|するべきか)(?:検討|考えて|迷って)|(?:を|の)?(?:検討しています|考えています|考えているのですが)"
-    r"|(?:する前に|前に確認)|手続き(?:について|に関して|に関する|の流れ|の方法)"
+    r"|(?:する前に|前に確認)|(?:どの|どんな)書類|手続き(?:について|に関して|に関する|の流れ|の方法)"
     r"|(?:もし|仮に).{0,40}(?:たら|れば|場合)"
-    r"|(?:したら|すると|した場合|しても(?!ら)).{0,30}(?:どうなり|どうなる|消え|残り|残る)"
+    r"|(?:する|した|お願いする|依頼する|請求する|申請する)場合"
+    r"|(?:したら|すると|した場合|しても(?!ら)).{0,30}(?:どうなり|どうなる|消え|残り|残る|見られ)"
     r"|\b(?:how (?:do|can|would|should|could) (?:i|we|one)|how to|is it possible to|can i|could i|"
-    r"am i able to|would i be able to|what (?:do i|would i) need|before i (?:submit|send|make|decide|request)|"
-    r"if i (?:asked|ask|were to|want|wanted|request|requested|decide)|not requesting|"
+    r"am i able to|would i be able to|what (?:do i|would i) need|(?:which|what) (?:kind of )?(?:identity |id |identification )?documents?|do you accept|"
+    r"before i (?:submit|send|make|decide|request)|do i (?:have|need) to|is there (?:a|any) (?:fee|charge|cost)|fee for|how long does it|how much does it|"
+    r"if i (?:asked|ask|were to|want|wanted|request|requested|decide|close|delete)|not requesting|"
     r"thinking (?:about|of) (?:requesting|asking|making))\b"
 )
 # English negation in the words before a phrase ("I'm not asking you to delete").
 NEGATION_BEFORE = re.compile(r"\b(?:not|never|no need to|rather than|instead of|without)\b|n't\b")
+# A request the sender made before and mentions now ("I submitted an access request on 2 Sept").
+PAST_REQUEST_BEFORE = re.compile(
+    r"\b(?:i|we) (?:already |have |had )?(?:submitted|sent|made|filed|asked(?: you)?(?: to)?|requested|emailed)\b[^.]{0,40}$"
+    r"|\basked you to\b[^.]{0,10}$"
+    r"|(?:お願いした|依頼した|請求した|申請した|送った|お送りした|申し込んだ)[^。、]{0,2}$"
+)
+PAST_REQUEST_AFTER = re.compile(
+    r"^[^。!?\n]{0,8}?(?:を|は)?(?:請求|お願い|依頼|申請|申し出)?(?:しましたが|したが|しましたけど|したのに|しているのに|していたのに|"
+    r"した際|した時|したとき|したところ|しておりますが|していますが)"
+)
 # Japanese negation right after a phrase ("削除をしたいわけではなく").
 NEGATION_AFTER = re.compile(
-    r"^(?:いただいた|していただいた|頂いた|してもらった|してくださった)(?!ら)"
-    r"|^[^、,。!?\n]{0,12}?(?:わけでは|訳では|ではなく|ではありません|じゃなく|じゃない|は不要|は必要(?:ありません|ない)|"
-    r"しなくて|しないで|されたくない|したくない|たくありません|は結構|つもりは|予定は(?:ない|ありません)|ないでください)"
+    r"^(?:いただいた|していただいた|頂いた|してもらった|してくださった)(?!ら)|^い(?:ありません|ございません|ない|なし)"
+    r"|^[^、,。!?\n]{0,15}?(?:わけでは|訳では|ではなく|ではありません|じゃなく|じゃない|は不要|は必要(?:ありません|ない)|"
+    r"しなくて|しないで|されたくない|したくない|たくありません|は結構|つもりは|予定は(?:ない|ありません)|ないでください|"
+    r"済ませ|済み|完了しています)"
 )
 # A sentence is about personal data (so a question in it is a privacy inquiry).
 PRIVACY_TOPIC = re.compile(
     r"個人情報|個人データ|情報|データ|cookie|クッキー|プライバシー|同意|提供|開示|削除|訂正|利用停止|本人確認|委任状|代理|"
-    r"録音|記録|共同利用|利用目的|\b(?:data|information|info|privacy|consent|shared?|sharing|personal|recordings?|"
-    r"cookies?|deletion|delete|erasure|access request|documents?|details|policy|retention|records?)\b"
+    r"録音|記録|共同利用|利用目的|未成年|\b(?:data|information|info|privacy|consent|shared?|sharing|personal|recordings?|"
+    r"cookies?|deletion|delete|erasure|access request|documents?|details|policy|retention|records?|tracking|analytics|"
+    r"processing|retained|behalf|request)\b"
 )
+# A web form's category field names a topic the sender picked, not what they wrote.
+FORM_FIELD = re.compile(
+    r"^(?:お問い合わせ)?(?:種別|区分|カテゴリ|カテゴリー|内容区分|topic|category|subject|件名|type)\s*:"
+)
+FORM_FIELD_WEIGHT = 0.5
 # The sender takes back an earlier request: rights phrases in the message are history, not asks.
 WITHDRAWAL = re.compile(
-    r"取り下げ|撤回|取り消させて|キャンセルさせて|不要になりました|"
-    r"\b(?:disregard (?:my|the) (?:previous|earlier|last)|withdraw (?:my|the) request|"
-    r"cancel my (?:previous |earlier )?request)\b"
+    r"(?:依頼|請求|申請|申し出|お願い|申し込み)(?:を|は)?(?:取り下げ|撤回|取り消|キャンセル)|取り下げさせて|"
+    r"不要になりました|\b(?:disregard|ignore) (?:my|the) (?:previous|earlier|last)\b|"
+    r"\bwithdraw\b.{0,30}\brequest\b|\bcancel\b.{0,30}\brequest\b|\bchanged my mind\b"
 )
 # Subjects of replies and forwards say what an earlier message was about, not this one.
 REPLY_SUBJECT = re.compile(r"^\s*(?:re|fw|fwd|aw|tr|返信|転送)\s*(?:\[\d+\])?\s*[:：]", re.I)

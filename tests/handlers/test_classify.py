@@ -1,0 +1,111 @@
+"""The classifier on messages the project writes: the cases LABELS.md and the issue single out."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.classify import classify, classify_text, prepare
+from mail.parse import parse_message
+
+
+def intents(text: str, subject: str = "", signals: tuple[str, ...] = ()) -> set[str]:
+    return set(classify_text(subject, text, machine_signals=signals).intents)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Plain requests, both languages, several registers.
+        ("貴社が保有する私の保有個人データの開示を請求いたします。", {"disclosure"}),
+        ("私のデータ、全部消してもらえますか？", {"deletion"}),
+        ("Please erase all personal data you hold about me under Article 17 GDPR.", {"deletion"}),
+        ("登録しているメアドをこのアドレスに変えといてください。", {"correction"}),
+        ("My phone number on file is wrong. Please update it to 090-0000-1111.", {"correction"}),
+        ("メルマガの配信を停止してください。", {"stop_use"}),
+        ("unsubscribe", {"stop_use"}),
+        ("Please take me off your call list, no more phone calls.", {"stop_use"}),
+        ("提携先の会社に私の情報を渡さないでください。", {"stop_provision"}),
+        ("Do not sell or share my personal information.", {"stop_provision"}),
+        # Several at once.
+        ("まず保有している私の情報を開示してください。確認後、すべて削除してください。",
+         {"disclosure", "deletion"}),
+        ("Send me a copy of my data, then delete my account.", {"disclosure", "deletion"}),
+        # Negations keep only what is asked.
+        ("I do not want my account deleted, just fix my address.", {"correction"}),
+        ("退会や削除をしたいわけではなく、キャンペーンのメールだけ止めてください。", {"stop_use"}),
+        ("I'm not asking you to delete anything - please just stop the newsletter.", {"stop_use"}),
+        # Questions about the procedure are inquiries, not the right itself.
+        ("How would I request deletion of my data? What ID do you need?", {"inquiry"}),
+        ("開示請求をするにはどうすればいいですか？手数料はかかりますか？", {"inquiry"}),
+        # Width and typos.
+        ("ﾃﾞｰﾀを全部消してください", {"deletion"}),
+        ("ＰＤＦで開示してください", {"disclosure"}),
+        ("pls delet my acount", {"deletion"}),
+        # Not privacy.
+        ("一人暮らしで電気代が高いです。安くなるプランはありますか？", {"rate_question"}),
+        ("弊社プランの掲載料金に誤りがありますので、修正をお願いいたします。", {"provider_correction"}),
+        # Nothing asked.
+        ("はい、お願いします。", set()),
+        ("Thanks, that's all sorted now!", set()),
+    ],
+)  # fmt: skip
+def test_intents_of_newest_text(text: str, expected: set[str]) -> None:
+    assert intents(text) == expected
+
+
+def test_each_intent_comes_with_confidence_and_reasons() -> None:
+    result = classify_text("", "Please delete my account and all my data.")
+    assert result.intents == ("deletion",)
+    assert result.confidence["deletion"] >= 0.8
+    assert any("delete my account" in reason for reason in result.reasons["deletion"])
+
+
+def test_negated_phrase_is_shown_as_set_aside() -> None:
+    result = classify_text("", "I do not want my account deleted, just fix my address.")
+    assert any("negated" in item for item in result.ignored)
+
+
+def test_reply_subject_does_not_count_but_a_fresh_one_does() -> None:
+    assert intents("Thank you!", subject="Re: deletion request") == set()
+    assert intents("", subject="データ削除のお願い") == {"deletion"}
+
+
+def test_machine_headers_silence_quoted_requests() -> None:
+    text = "We have received your request: 'please delete all my personal data'."
+    assert intents(text, signals=("auto-submitted",)) == {"auto_reply"}
+
+
+def test_marketing_about_privacy_is_spam_not_a_request() -> None:
+    text = (
+        "開示請求・削除請求への対応を自動化しませんか？\n"
+        "無料ウェビナーを開催します。参加費無料、お申し込みはこちら。\n"
+        "配信停止をご希望の方はこちら"
+    )
+    assert intents(text, signals=("list-unsubscribe",)) == {"spam"}
+
+
+def test_withdrawn_request_is_not_a_request_and_goes_to_triage() -> None:
+    result = classify_text("", "先日お願いした情報削除の依頼ですが、取り下げさせてください。")
+    assert "deletion" not in result.intents
+    assert result.needs_triage
+
+
+def test_unclear_privacy_mail_is_flagged_for_triage_not_guessed() -> None:
+    result = classify_text("", "個人情報のことで少しお話があります。")
+    assert result.intents == ()
+    assert result.needs_triage
+
+
+def test_only_the_newest_text_counts() -> None:
+    raw = (
+        b"From: a@example.com\r\nTo: privacy@example.jp\r\nSubject: Re: erasure\r\n"
+        b"Message-ID: <r1@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"Thank you very much!\r\n\r\nOn Mon, 3 Nov 2026 at 10:00, Desk <privacy@example.jp> wrote:\r\n"
+        b"> Please delete all my personal data and stop sending me newsletters.\r\n"
+    )
+    assert classify(parse_message(raw)).intents == ()
+
+
+def test_prepare_unwraps_japanese_lines_and_splits_sentences() -> None:
+    text = "提携先の会社に私の情報を渡さないでくだ\nさい。よろしくお願いします。"
+    assert prepare(text).split("\n") == ["提携先の会社に私の情報を渡さないでください。", "よろしくお願いします。"]
