@@ -167,10 +167,10 @@ def collect_evidence(
                 span=match.span(),
                 supporting=rule.supporting,
             )
-            if rule.intent in NEGATABLE and not rule.self_negating:
-                if _is_negated(text, match, line_start, line_end):
-                    ignored.append(_noted(ev, "negated"))
-                    continue
+            negatable = rule.intent in NEGATABLE and not rule.self_negating
+            if negatable and _is_negated(text, match, line_start, line_end):
+                ignored.append(_noted(ev, "negated"))
+                continue
             if rule.intent in RIGHTS:
                 procedural = procedural_cache.get(line_start)
                 if procedural is None:
@@ -185,7 +185,12 @@ def collect_evidence(
                         continue
                     found.append(
                         Evidence(
-                            INQUIRY, 0.6 * scale, ev.phrase, where, f"asks about {ev.intent}", ev.span
+                            INQUIRY,
+                            0.6 * scale,
+                            ev.phrase,
+                            where,
+                            f"asks about {ev.intent}",
+                            ev.span,
                         )
                     )
                     continue

@@ -49,7 +49,9 @@ def test_classify_folder_as_json(inbox: Path, capsys: pytest.CaptureFixture[str]
         assert isinstance(line["confidence"], dict) and line["confidence"]
 
 
-def test_classify_mbox_names_each_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_classify_mbox_names_each_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "archive.mbox"
     box = mailbox.mbox(path)
     box.add(_eml("Hi", "Please unsubscribe me from the newsletter."))
@@ -118,7 +120,9 @@ def test_eval_scores_a_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert report["machine_mail_treated_as_request"] == 0
 
 
-def test_eval_fails_when_a_bar_is_missed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_fails_when_a_bar_is_missed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = _corpus(tmp_path)
     # Relabel the deletion request as a disclosure request: the classifier now "misses" it.
     lines = (folder / "labels.jsonl").read_text().replace('"deletion"', '"disclosure"')
@@ -127,6 +131,8 @@ def test_eval_fails_when_a_bar_is_missed(tmp_path: Path, capsys: pytest.CaptureF
     assert "rights recall 0.000 is below 0.98" in capsys.readouterr().err
 
 
-def test_eval_rejects_a_folder_without_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_rejects_a_folder_without_labels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["eval", str(tmp_path)]) == 2
     assert "labels.jsonl" in capsys.readouterr().err

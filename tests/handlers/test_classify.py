@@ -108,4 +108,7 @@ def test_only_the_newest_text_counts() -> None:
 
 def test_prepare_unwraps_japanese_lines_and_splits_sentences() -> None:
     text = "提携先の会社に私の情報を渡さないでくだ\nさい。よろしくお願いします。"
-    assert prepare(text).split("\n") == ["提携先の会社に私の情報を渡さないでください。", "よろしくお願いします。"]
+    assert prepare(text).split("\n") == [
+        "提携先の会社に私の情報を渡さないでください。",
+        "よろしくお願いします。",
+    ]
