@@ -83,6 +83,8 @@ def prepare(text: str) -> str:
     norm = unicodedata.normalize("NFKC", text).lower()
     for typo, fix in R.TYPOS:
         norm = typo.sub(fix, norm)
+    for kana, usual in R.KANA_FOLDS:
+        norm = norm.replace(kana, usual)
     units: list[str] = []
     current = ""
     for raw_line in norm.split("\n"):
@@ -281,6 +283,19 @@ def classify_text(
         if bulk:
             evidence.append(Evidence(SPAM, R.BULK_WEIGHT, ", ".join(bulk), "headers"))
 
+    if R.FORM_RELAY.search(body) and not R.MACHINE_TEXT.search(body):
+        # The site's own form relayed the mail: "受け付けました" there is not an auto-reply.
+        ignored += [_noted(ev, "web form relay") for ev in evidence if ev.intent == AUTO_REPLY]
+        evidence = [ev for ev in evidence if ev.intent != AUTO_REPLY or ev.where == "headers"]
+    if R.KEEP.search(body):
+        evidence = [
+            Evidence(
+                ev.intent, ev.weight * R.KEEP_FACTOR, ev.phrase, ev.where, "keeps account", ev.span
+            )
+            if ev.intent == DELETION
+            else ev
+            for ev in evidence
+        ]
     withdrawn = bool(R.WITHDRAWAL.search(body))
     if withdrawn:
         kept: list[Evidence] = []
@@ -306,12 +321,11 @@ def classify_text(
     if strong_machine:
         silenced = sorted(chosen - {AUTO_REPLY})
         chosen = {AUTO_REPLY}
-    elif SPAM in chosen:
-        silenced = sorted(chosen - {SPAM})
-        chosen = {SPAM}
-    elif AUTO_REPLY in chosen:
-        silenced = sorted(chosen - {AUTO_REPLY})
-        chosen = {AUTO_REPLY}
+    elif chosen & {SPAM, AUTO_REPLY}:
+        # Without headers to prove it, the text that reads more like what it is wins.
+        winner = max(chosen & {SPAM, AUTO_REPLY}, key=lambda i: (confidence[i], i == SPAM))
+        silenced = sorted(chosen - {winner})
+        chosen = {winner}
     elif PROVIDER_CORRECTION in chosen:
         # A retailer fixing its listing is not a person correcting their own data.
         for intent in (CORRECTION, DELETION, RATE_QUESTION):

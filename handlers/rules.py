@@ -70,7 +70,7 @@ EN_PARTY = (
     r"companies|anyone|anybody|advertisers?|affiliates?|power companies|energy companies)"
 )
 # Verbs of handing data on, in Japanese (stem before ない/ず).
-JA_PASS_NEG = r"(?:提供し|渡さ|共有し|回さ|流さ|出さ|売ら|販売し|教え|伝え|開示し)(?:ないで|ないよう|ないこと|ない(?:で|よう)?(?:ください|ほしい|いただ|もらえ))"
+JA_PASS_NEG = r"(?:提供し|渡さ|共有し|回さ|流さ|出さ|売ら|販売し|教え|伝え|開示し|あげ|まわさ|わたさ)(?:ないで|ないよう|ないこと|ない(?:で|よう)?(?:ください|ほしい|いただ|もらえ))"
 JA_PARTY = (
     r"(?:提携先|提携|第三者|他社|他の会社|外部|パートナー|事業者|電力会社|ガス会社|回線事業者|"
     r"通信会社|会社|業者|よそ|ほか)"
@@ -95,10 +95,12 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:which|what)\b.{0,25}\b(?:companies|providers|parties|partners|firms|company|provider)\b.{0,40}\b(?:received|got|passed|shared|gave|given|sent|provided|disclosed|sold)\b",
         r"\b(?:who|which companies)\b.{0,30}\b(?:you|did you|have you)\b.{0,10}\b(?:shared?|pass(?:ed)?|gave|give|sold|sell|provided?|disclosed?)\b.{0,30}\b(?:my|me)\b",
         r"\b(?:which|what) (?:of )?my (?:details|data|information|info)\b.{0,40}\b(?:give|gave|given|pass|passed|share|shared|send|sent|provide|provided)\b",
+        r"\bwho (?:gave|passed|sold|shared|provided)\b.{0,30}\bmy\b",
+        r"\b(?:want|like|need) to know\b.{0,30}\bwhat (?:you(?:'ve| have)? )?(?:shared|gave|given|passed|sold|have|hold|provided)\b",
     ),
     *_rules(DISCLOSURE, 0.7,
         r"(?:どんな|どのような|何の|なんの|どういう|何)(?:個人)?(?:情報|データ|内容).{0,25}(?:登録|保有|持って|保管|残って|あり|把握)",
-        r"(?:登録|保有|保管)(?:されて|して)?(?:いる|る)?(?:私の|自分の)?(?:内容|情報|データ|履歴).{0,25}(?:見せて|教えて|送って|確認させ|知りたい|一覧|開示)",
+        r"(?:登録|保有|保管|保存)(?:されて|して)?(?:いる|る)?(?:私の|自分の)?(?:内容|情報|データ|履歴).{0,25}(?:見せて|教えて|送って|確認させ|知りたい|一覧|開示)",
         r"(?:情報|データ|内容|履歴).{0,20}(?:一覧|コピー|写し|控え|csv|pdf|エクセル|excel|ファイル|電子データ|書面).{0,15}(?:送って|ください|いただ|もらえ|ほしい|欲しい)",
         r"(?:私の|自分の)?(?:情報|データ).{0,10}(?:見せて|開示して)",
         r"利用目的(?:の通知|を(?:教えて|知りたい|通知))",
@@ -131,6 +133,7 @@ RULES: tuple[Rule, ...] = (
         r"(?:訂正|変更|修正|更新)(?:して|を)?(?:ください|いただけ|いただき|もらえ|お願い|ほしい|希望)|追加して(?:ください|いただけ|もらえ)",
         r"\b(?:could|can|would) (?:you|u) (?:please )?(?:fix|correct|update|change|amend) (?:it|this|that|them)\b",
         r"\b(?:changed|new) (?:my )?(?:e-?mail|address|phone|number|name|surname|mobile)\b|\bmy (?:e-?mail|address|phone number|surname) (?:has )?changed\b",
+        r"\b(?:e-?mail|address|name|phone|number|surname)\b.{0,25}\bchanged to\b",
     ),
     *_rules(CORRECTION, 0.35,
         r"(?:引っ越|転居|結婚|改姓|旧姓)",
@@ -148,7 +151,8 @@ RULES: tuple[Rule, ...] = (
         r"\bdeletion (?:of|request)\b|\brequest(?:ing)? (?:for )?(?:the )?deletion\b",
     ),
     *_rules(DELETION, 0.55,
-        r"(?:削除|消去|抹消|破棄)(?:して|を)?(?:ください|ほしい|いただきたい|いただけ|もらえ|お願い|希望)|消して(?:ください|ほしい|もらえ|いただ)",
+        r"(?:削除|消去|抹消)(?:して|を)?(?:ください|ほしい|いただきたい|いただけ|もらえ|お願い|希望)|消して(?:ください|ほしい|もらえ|いただ)",
+        r"(?m)^(?=.*" + JA_DATA + r").*?(?:破棄|廃棄)(?:して|を)?(?:ください|いただけ|いただき|もらえ|お願い|ほしい)",
         r"退会(?:したい|希望|させて|を希望|をお願い|手続き|します|して)",
         r"\bclose (?:my|the) account\b|\bcancel my (?:membership|account)\b",
         r"\b(?:delete|erase|wipe|remove) (?:it|them|all|everything)\b",
@@ -161,11 +165,12 @@ RULES: tuple[Rule, ...] = (
     # --- stop_use: stop using the data, marketing mail and calls included --------------------
     *_rules(STOP_USE, 0.85,
         r"利用(?:の)?停止|利用を?(?:停止|止めて|やめて|中止)",
-        r"(?:配信|送信|メール|メルマガ|メールマガジン|ニュースレター|お知らせ|案内|dm|広告|キャンペーン|宣伝|販促|ダイレクトメール).{0,15}(?:停止|止めて|止めていただ|止めてもら|止めてほし|やめて|不要|いらない|要らない|要りません|いりません|解除|中止|(?:は|も)(?:もう)?結構|ストップ|しないで|送らないで|控えて|外して|お断り)",
+        r"(?:配信|送信|メール(?!アドレス)|メルマガ|メールマガジン|ニュースレター|お知らせ|案内|dm|広告|キャンペーン|宣伝|販促|ダイレクトメール).{0,15}(?:停止|止めて|止めていただ|止めてもら|止めてほし|やめて|不要|いらない|要らない|要りません|いりません|解除|中止|(?:は|も)(?:もう)?結構|ストップ|しないで|送らないで|控えて|外して|お断り)",
         r"配信停止|メルマガ解除|購読解除|配信解除|購読停止",
-        r"(?:電話|連絡|営業|勧誘|案内|着信|sms|ショートメール).{0,15}(?:止めて|やめて|しないで|控えて|いらない|要らない|要りません|いりません|不要|結構|停止|お断り)",
-        r"\bunsubscribe\b",
-        r"\bopt(?:ed)? (?:me )?out\b(?!.{0,30}\b(?:sale|sell|selling|sharing|share)\b)",
+        r"(?:電話(?!番号)|連絡(?!先)|営業|勧誘|案内|着信|sms|ショートメール).{0,15}(?:止めて|やめて|しないで|控えて|いらない|要らない|要りません|いりません|不要|結構|停止|お断り)",
+        r"\bunsubscribe\b|\bstop sending me\b",
+        r"(?m)^(?:stop|remove me|opt out|opt-out|no more|unsubscribe me)[.!]*$",
+        r"(?<!right to )\bopt(?:ed)? (?:me )?out\b(?! of (?:the )?(?:sale|sell|selling|sharing|share))",
         r"\b(?:stop|cease|no more|halt)\b.{0,40}\b(?:e-?mails?|e-?mailing|newsletters?|marketing|promotions?|promotional|calls?|calling|phone calls|messages|messaging|sms|texts?|texting|contacting me|mailings?|spam(?:ming)?)\b",
         r"\b(?:e-?mails?|newsletters?|marketing|promotions?|calls?|mailings?)\b.{0,30}\bto stop\b",
         r"\b(?:remove|take)\b.{0,30}\b(?:off|from)\b.{0,20}\b(?:list|mailing|newsletter|call list)\b",
@@ -174,6 +179,7 @@ RULES: tuple[Rule, ...] = (
     ),
     *_rules(STOP_USE, 0.85,
         r"(?:かけてこないで|送ってこないで|連絡してこないで|電話しないで|送らないで)",
+        r"(?:電話|連絡|メール|営業|勧誘)(?:して)?(?:くんな|くるな|するな|してくるな|かけてくるな)",
         r"\b(?:do not|don't|never)\b.{0,10}\b(?:contact|call|phone|e-?mail|text|message) me\b",
         r"\b(?:don't|do not) (?:want|need) (?:to receive |any more |any |to get )?.{0,20}\b(?:e-?mails?|calls?|newsletters?|marketing|messages|texts)\b",
         r"\b(?:don't|do not|never) send (?:me )?(?:any )?.{0,20}\b(?:e-?mails?|newsletters?|marketing|promotions?|offers|messages)\b",
@@ -190,11 +196,11 @@ RULES: tuple[Rule, ...] = (
     # --- stop_provision: stop giving the data to third parties -----------------------------------
     *_rules(STOP_PROVISION, 0.9,
         r"第三者(?:へ|に|への)?(?:の)?提供(?:の|を|は)?(?:停止|止め|やめ|しないで|中止|拒否|オプトアウト)",
-        JA_PARTY + r"(?:へ|に|には|へは|にも|への)?.{0,25}(?:" + JA_PASS_NEG + r"|提供を?(?:停止|止め|やめ|中止)|提供は(?:停止|止め|やめ))",
-        r"(?:提供|渡す|共有|回す|流す|出す|売る)(?:こと|の)?(?:を|は)?(?:停止|やめて|止めて|中止|やめても|止めても)",
+        JA_PARTY + r"(?:へ|に|には|へは|にも|への)?.{0,25}(?:" + JA_PASS_NEG + r"|提供(?:を|は|も)?(?:停止|止め|やめ|中止))",
+        r"(?:提供|渡す|共有|回す|流す|出す|売る)(?:こと|の)?(?:を|は|も)?(?:停止|やめて|止めて|中止|やめても|止めても)",
         r"(?:提供|共有)しないで|(?:提供しないこと|渡さないこと|提供しないよう|渡さないよう)",
         r"\b(?:do not|don't|not to|never|stop|cease|no longer)\s+(?:sell(?:ing)?|shar(?:e|ing)|pass(?:ing)?|giv(?:e|ing)|provid(?:e|ing)|disclos(?:e|ing)|transfer(?:ring)?|forward(?:ing)?|hand(?:ing)? over|hand(?:ing)?)\b(?!.{0,20}\b(?:opinion|feedback|thoughts)\b)",
-        r"\bdo not sell\b|\bopt[- ]out of (?:the )?(?:sale|sharing|selling)\b|\bsale (?:and|or) sharing\b",
+        r"\bdo not sell\b|\bopt[- ]out of (?:the )?(?:sale|sharing|selling)\b|\bsale (?:and|or) sharing\b|\bright to opt[- ]out\b",
         r"\bobject(?:ion)? to (?:the )?(?:sharing|transfer|disclosure)\b",
         r"\b(?:don't|do not) want (?:my (?:data|details|information|info)|them|it)\b.{0,20}\b(?:handed|passed|shared|given|sold|sent|provided|disclosed|forwarded)\b",
         r"\bwithdraw (?:my )?consent\b.{0,30}\b(?:shar\w*|provi\w*|third|partners?)\b",
@@ -215,22 +221,23 @@ RULES: tuple[Rule, ...] = (
         self_negating=True,
     ),
     *_rules(COMPLAINT, 0.55,
-        r"不快|憤り|怒り|腹が立|腹立たし|気持ち(?:が|の)悪|がっかり|迷惑して|納得(?:でき|い)かない|遺憾|ずさん|杜撰|雑では|問題だと思|信じられ(?:ません|ない)|ありえない|あり得ない|ひどい|不安です|不安に|いい加減に|誠意が|怖い|恐怖",
+        r"不快|憤り|怒り|腹が立|腹立たし|気持ち(?:が|の)悪|がっかり|迷惑して|納得(?:でき|い)かない|納得でき(?:ません|ない)|遺憾|ずさん|杜撰|雑では|問題だと思|信じられ(?:ません|ない)|ありえない|あり得ない|ひどい|不安です|不安に|いい加減に|誠意が|怖い|恐怖|無視され|としか思えません|自覚が(?:足りない|ない)|一方的に|残念です|残念に思",
         r"(?:何度も|再三|繰り返し|2回|二度|何回も|3回|三度).{0,20}(?:連絡|お願い|依頼|問い合わせ|伝え|申し上げ)",
         r"(?:したのに|しているのに|お願いしたのに|依頼したのに|のに)、?.{0,25}(?:まだ|いまだに|未だに|また)",
         r"今後このようなことがないよう",
         r"他人の個人情報|他人宛",
         r"\b(?:disappointed|disappointing|outraged|angry|furious|annoyed|upset|shocked|appalled|frustrated|disgusted|unhappy|ridiculous|disrespectful|outrageous|misleading|deceptive|creepy|alarmed)\b",
         r"\bexposed\b|\bexpected better\b|\bbasic mistake\b",
-        r"\b(?:second|third|fourth|3rd|2nd|4th) time\b|\btwice\b|\bagain and again\b|\bnobody has\b|\bno one has\b|\bstill nothing\b",
+        r"\b(?:second|third|fourth|3rd|2nd|4th) time\b|\btwice\b|\bagain and again\b|\bnobody has\b|\bno one has\b|\bstill nothing\b|\b(?:was|been|were|being) ignored\b|\bkeep coming\b",
+        r"\b(?:violation|violat(?:e|ed|es|ing)|illegal|unlawful|in breach of)\b",
     ),
     *_rules(COMPLAINT, 0.55,
-        r"(?:同意|了承|承諾|許可)(?:を)?(?:して|した覚えは|した覚えも|は)(?:い)?(?:ない|ません)|一言も(?:言って|伝えて)(?:い)?(?:ない|ません)",
+        r"(?:同意|了承|承諾|許可)(?:を|も|は)?(?:して|した覚えは|した覚えも)(?:い)?(?:ない|ません)|(?:同意|了承|承諾|許可)は(?:い)?(?:ない|ません)|一言も(?:言って|伝えて)(?:い)?(?:ない|ません)",
         r"\b(?:not happy|not ok|not okay|without my (?:consent|permission|agreement)|never (?:agreed|consented|gave (?:my )?(?:consent|permission))|did not (?:agree|consent)|didn't (?:agree|consent)|my choice was ignored)\b",
         self_negating=True,
     ),
     *_rules(COMPLAINT, 0.35,
-        r"勝手に|(?:いまだに|未だに).{0,20}(?:届|来|連絡|対応)|対応(?:して)?(?:いただけて|されて)(?:い)?ない",
+        r"勝手に|どうなんでしょうか|いかがなものか|(?:いまだに|未だに).{0,20}(?:届|来|連絡|対応|返事|回答|返信)|対応(?:して)?(?:いただけて|されて)(?:い)?ない",
         r"(?:個人情報保護委員会|消費者センター|消費生活センター|弁護士)",
         r"\b(?:heard nothing|no (?:reply|response|answer)|been ignored|still (?:receiving|getting|get|receive)|take this to|protection commission|regulator|seriously\?)\b",
         r"\bunchecked\b|\bdid not give\b|\bnever gave\b",
@@ -238,7 +245,7 @@ RULES: tuple[Rule, ...] = (
     ),
     # --- inquiry: a question about handling, policy or procedure --------------------------------
     *_rules(INQUIRY, 0.6,
-        r"(?:どのような|どういう|どんな|どの|どこまで|どれくらい|どのくらい)(?:目的|会社|項目|基準|方法|範囲|書類|手続き|運用|文言|期間|形|程度|意味|こと|ルール|仕組み).{0,60}(?:\?|でしょうか|ですか|ますか|か。|か$)",
+        r"(?:どのような|どういう|どんな|どの|どこまで|どれくらい|どのくらい)の?(?:目的|会社|項目|基準|方法|範囲|書類|手続き|運用|文言|期間|形|程度|意味|こと|ルール|仕組み).{0,60}(?:\?|でしょうか|ですか|ますか|か。|か$)",
         r"どのように(?:扱|管理|利用|使|保管|取り?扱|監督|保護|守)",
         r"(?:手数料|本人確認書類|委任状|代理人|必要書類|費用|期間).{0,30}(?:\?|でしょうか|ですか|ますか)",
         r"(?:どうなりますか|どうなるのでしょうか|どうなるか|どう扱われ|どういう状況|どうなって(?:い)?ますか)",
@@ -246,13 +253,17 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:which|what) (?:kind of |type of )?(?:id|identity|identification|proof)\b|\bwhat (?:would|do|will) you need\b",
         r"\bhow long\b.{0,40}\b(?:keep\w*|take\w*|stor\w*|retain\w*|kept|hold\w*)\b",
         r"\blegal basis\b|\bon behalf of\b.{0,60}\?",
+        r"(?:もし|仮に).{0,40}(?:場合|たら|れば).{0,40}(?:\?|でしょうか|ますか|ですか)",
+        r"(?:消える|消えます|残る|残ります|保管され|保存され)(?:る|ます)?(?:の)?(?:でしょうか|ですか|か\?)",
+        r"\bis there a (?:form|way|process|procedure)\b|\bcan i (?:make|submit|send) (?:a|my|the) (?:request|application)\b",
         needs_privacy_topic=True,
     ),
     *_rules(INQUIRY, 0.4,
         r"(?:教えて|ご教示|お教え|知りたい|伺いたい|お伺い|質問|相談|確認させて|お尋ね)",
         r"(?:できますか|可能でしょうか|可能ですか|できるのでしょうか|できますでしょうか|でしょうか)",
         r"(?:ますか|ですか|でしょうか)(?:[?。]|$)",
-        r"\b(?:could you (?:tell|explain|clarify|let me know)|i'?d like to understand|question (?:about|regarding)|(?:a|one|quick) question|i was wondering|wondering (?:if|whether))\b",
+        r"\b(?:could you (?:tell|explain|clarify|let me know)|i'?d like to understand|question (?:about|regarding)|(?:a|one|quick) question|i was wondering|wondering (?:if|whether)|just curious|curious (?:about|whether|if))\b",
+        r"プライバシーポリシー|個人情報保護方針|\bprivacy (?:policy|notice)\b",
         r"\b(?:do|does|are|is|can|will|would)\b.{0,80}\?",
         r"\b(?:how|what|which|when|where|why)\b.{0,80}\?",
         needs_privacy_topic=True,
@@ -263,6 +274,8 @@ RULES: tuple[Rule, ...] = (
         r"乗り換え(?:たら|ると|れば|る場合|た場合).{0,30}(?:いくら|安く|\?|ますか|ですか|でしょうか)",
         r"(?:安くなりますか|安くなるの|いくら安く|どのくらい安く|どれくらい安く|安く(?:する|なる)方法)",
         r"(?:切り替え|乗り換え)(?:は|の)?(?:どうすれば|方法|手続き)",
+        r"おすすめ(?:は|の)?(?:あります|ある|教えて)|(?:乗り換えたい|切り替えたい|替えたい|変えたい)(?:んです|のです|と思って).{0,60}(?:\?|ますか|ですか|ありますか)",
+        r"\bis there a (?:cheaper |better |good )?(?:plan|deal|provider|option|tariff)\b",
         r"(?:どの|どこの)(?:プラン|電力会社|ガス会社|回線|キャリア|sim).{0,30}(?:\?|ますか|ですか|でしょうか|いい|向いて)",
         r"\b(?:cheapest|cheaper|best|recommend(?:ed)?|good)\b.{0,40}\b(?:plans?|providers?|deals?|options?|internet|electricity|gas|fibre|fiber|sim|rates?)\b.{0,100}\?",
         r"\b(?:which|what)\b.{0,30}\b(?:plans?|providers?|retailers?|suppliers?|carriers?)\b.{0,80}\?",
@@ -271,6 +284,7 @@ RULES: tuple[Rule, ...] = (
     ),
     *_rules(RATE_QUESTION, 0.5,
         r"(?:プラン|料金|電気代|ガス代|スマホ代|通信費|ネット代|単価).{0,30}(?:ありますか|いくら|どれ|どこ|安くな|でしょうか|教えて|\?)",
+        r"(?:解約|違約金|工事費).{0,30}(?:\?|ますか|ですか|でしょうか)",
         r"(?:月|毎月)(?:々)?(?:いくら|何円)",
         r"\bhow much\b.{0,40}\b(?:per month|a month|monthly|cost|would i|will i|is (?:the )?(?:gas|electricity|internet|plan|fibre|fiber|sim|city gas))\b|\bhow much is\b",
         r"\bcancellation fee\b.{0,60}\?",
@@ -293,13 +307,14 @@ RULES: tuple[Rule, ...] = (
     ),
     # --- auto_reply: out of office, receipts, acknowledgements, bounces ----------------------------
     *_rules(AUTO_REPLY, 0.7,
-        r"不在にして|不在のため|出張のため|休暇をいただ|休暇のため|夏季休暇|年末年始休業|外出しており|不在の間|育児休業|産休|休職|お休みをいただ",
+        r"不在にして|不在のため|出張のため|出張中|帰社予定|戻り予定|休暇をいただ|休暇のため|夏季休暇|年末年始休業|外出しており|不在の間|育児休業|産休|休職|お休みをいただ",
         r"\b(?:out of (?:the )?office|on (?:annual |parental |maternity |paternity |sick )?leave|limited access to e-?mail|away from (?:the |my )?(?:office|desk))\b",
         r"開封されました|開封確認|表示されました|\bwas read on\b|\bread receipt\b",
         r"配信できませんでした|届けできませんでした|\bcould not be delivered\b|\bcouldn't be delivered\b|\bundeliverable\b|\bdelivery (?:status )?notification\b|\bdelivery has failed\b|\bfailed permanently\b|\bpermanent failure\b|\bdelivery to the following\b|\b550 5\.\d\.\d\b",
     ),
     *_rules(AUTO_REPLY, 0.55,
-        r"自動返信|自動応答|自動送信|自動的に送信|自動配信",
+        r"自動返信|自動応答|自動送信|自動的に送信|自動配信|自動で(?:お知らせ|送信|配信|返信)|受付完了",
+        r"\b(?:not monitored|unmonitored|has not been read|do not reply to this (?:e-?mail|message))\b",
         r"(?:お問い合わせ|ご依頼|ご連絡|メール|ご請求)を?(?:受け付けました|受付いたしました|承りました)",
         r"\b(?:automatic reply|auto[- ]?reply|auto[- ]?response|automated message|this is an automated)\b",
         r"\b(?:we have received your (?:request|message|email|e-mail|inquiry|enquiry)|has been received|request received|ticket (?:number|#))\b",
@@ -309,16 +324,17 @@ RULES: tuple[Rule, ...] = (
     *_rules(SPAM, 0.7,
         r"\b(?:seo|search engine optimi[sz]ation|link building|backlinks?|guest post|do-?follow|sponsored post)\b|検索順位|上位表示|検索流入|被リンク",
         r"(?:ウェビナー|セミナー).{0,40}(?:開催|申し込|参加費|無料)",
-        r"\b(?:webinar|book a (?:\d+-minute )?(?:demo|call)|schedule a demo|want to see it live|free (?:audit|trial|demo|sample))\b",
+        r"\b(?:webinar|book a (?:\d+-minute )?(?:demo|call)|schedule a demo|want to see it live|free (?:\d+[- ]day )?(?:audit|trial|demo|sample))\b",
+        r"見込み客|リスト.{0,30}\d+万件|テレアポ|プライバシーマーク取得|pマーク取得|最短\d+(?:ヶ月|か月|カ月)",
         r"\b(?:verify your (?:account|identity|mailbox)|upgrade (?:your )?storage|storage quota|release messages|mailbox (?:is |has )?(?:full|reached))\b",
-        r"(?:カード情報を更新|パスワードの?(?:再設定|更新)|一時的に制限|不正利用の可能性|本日中にお(?:支払|手続)|供給を停止させていただきます|アカウント(?:が|は)(?:停止|制限|凍結)|異常なログイン|不正なログイン|アカウントを保護)",
+        r"(?:カード情報を更新|パスワードの?(?:再設定|更新)|一時的に制限|不正利用の可能性|本日中に.{0,20}(?:支払|手続|更新)|供給を停止させていただきます|サービスを停止いたします|アカウント(?:が|は)(?:停止|制限|凍結)|異常なログイン|不正なログイン|アカウントを保護)",
         r"(?:容量|メールボックス).{0,20}(?:上限|いっぱい|拡張)",
         r"https?://\S+\.(?:top|xyz|click|biz|icu|buzz)\b",
         r"\b(?:email lists?|consumer emails?|contact lists?|verified .{0,20}(?:emails|contacts))\b|法人リスト|リスト\d+万件",
         r"\b(?:congratulations|gift card|claim (?:it |your prize )?within|you(?:'ve| have) (?:won|been selected)|was selected to receive|secure document|invoice #?\d+ is overdue|avoid suspension)\b",
     ),
     *_rules(SPAM, 0.45,
-        r"無料(?:診断|相談|お試し|トライアル)|初回相談無料|着手金0円|初期費用0円|先着\d+社|今なら|今だけ|半額|実施中です|キャンペーン実施中|\d+%off|安定収益|代理店.{0,10}募集|新規開拓",
+        r"無料(?:診断|相談|お試し|トライアル)|特別価格|サンプルデータ|お申込みで|詳細はwebで|初回相談無料|着手金0円|初期費用0円|先着\d+社|今なら|今だけ|半額|実施中です|キャンペーン実施中|\d+%off|安定収益|代理店.{0,10}募集|新規開拓",
         r"突然の(?:メール|ご連絡)(?:にて|で)?(?:失礼|申し訳)|ご購読いただき|配信停止をご希望|(?:ご案内|配信)(?:が|を)?(?:不要な場合|希望されない)|公開アドレスに送信|(?:配信停止|登録解除|購読解除)は(?:こちら|以下|下記)",
         r"導入企業|導入実績|取得実績|\d+社以上|\d+社様|\d+月号",
         r"\b(?:unsubscribe\s*:|unsubscribe here|to stop receiving|reply (?:remove|stop|list)|if you don't want to hear from me|this week only|limited time|\d+% off|this week in|in this issue|read more)\b",
@@ -347,12 +363,36 @@ TYPOS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 
+# Words written in kana by learners of Japanese, folded to the usual spelling.
+KANA_FOLDS: tuple[tuple[str, str], ...] = (
+    ("じょうほう", "情報"), ("けして", "消して"), ("なまえ", "名前"), ("でんわ", "電話"),
+    ("なおして", "直して"), ("まちがって", "間違って"), ("かいしゃ", "会社"), ("さくじょ", "削除"),
+    ("ていしゅつ", "提出"), ("じゅうしょ", "住所"),
+)  # fmt: skip
+
+# "Keep my account": whatever else the mail says, it is not asking for deletion.
+KEEP = re.compile(
+    r"(?:アカウント|登録|会員|情報|データ)(?:は|も)?(?:残して|そのままに|消さないで)|"
+    r"\bkeep (?:my|the) (?:account|data|profile|membership)\b"
+)
+KEEP_FACTOR = 0.4
+# A web form relayed by the site: its acknowledgement lines are not an auto-reply.
+FORM_RELAY = re.compile(
+    r"フォームから|送信がありました|(?:お問い合わせ|ご相談|ご依頼)(?:内容|本文)\s*:|"
+    r"\b(?:form submission|new submission|submitted via|message|comments?)\s*:"
+)
+# ...unless the mail says outright that a machine sent it.
+MACHINE_TEXT = re.compile(
+    r"自動送信|自動返信|自動配信|自動で(?:お知らせ|送信|配信|返信)|ご返信いただいても|送信専用|"
+    r"\b(?:automated message|automatic reply|auto-?reply|do not reply|not monitored)\b"
+)
+
 # Cues over one sentence -------------------------------------------------------------------------
 # A rights phrase inside a question about procedure or possibility is an inquiry, not the request.
 PROCEDURAL = re.compile(
-    r"(?:ことは|のは|ことが|ことも)(?:できますか|できるでしょうか|できますでしょうか|できるのでしょうか|可能でしょうか|可能ですか)"
-    r"|(?:どうすれば|どのようにすれば|どうしたら|どうやって|どのように(?:申請|請求|手続|すれば|頼め|依頼)|方法を?(?:教えて|知りたい)|手続き(?:の方法|方法|を教えて)|手順|必要な(?:書類|もの)|何が必要)"
-    r"|(?:しようか|するか|しようと|するべきか)(?:検討|考えて|迷って)|(?:を|の)?(?:検討しています|考えています|考えているのですが)"
+    r"(?<!いただく)(?<!もらう)(?<!頂く)(?:ことは|のは|ことが|ことも)(?:できますか|できるでしょうか|できますでしょうか|できるのでしょうか|可能でしょうか|可能ですか)"
+    r"|(?:どうすれば|どのようにすれば|どうしたら|どうやって(?:頼|依頼|申請|請求|手続|お願い)|どのように(?:申請|請求|手続|すれば|頼め|依頼)|方法を?(?:教えて|知りたい)|手続き(?:の方法|方法|を教えて)|手順|必要な(?:書類|もの)|何が必要)"
+    r"|(?:しようか|するか|しようと|するべきか)(?:検討|考えて|迷って)|(?:を|の)?(?:検討して(?:い|おり)ます|考えています|考えているのですが)|決めて(?:いません|おりません)"
     r"|(?:する前に|前に確認)|(?:どの|どんな)書類|手続き(?:について|に関して|に関する|の流れ|の方法)"
     r"|(?:もし|仮に).{0,40}(?:たら|れば|場合)"
     r"|(?:する|した|お願いする|依頼する|請求する|申請する)場合"
@@ -361,7 +401,8 @@ PROCEDURAL = re.compile(
     r"am i able to|would i be able to|what (?:do i|would i) need|(?:which|what) (?:kind of )?(?:identity |id |identification )?documents?|do you accept|"
     r"before i (?:submit|send|make|decide|request)|do i (?:have|need) to|is there (?:a|any) (?:fee|charge|cost)|fee for|how long does it|how much does it|"
     r"if i (?:asked|ask|were to|want|wanted|request|requested|decide|close|delete)|not requesting|"
-    r"thinking (?:about|of) (?:requesting|asking|making))\b"
+    r"thinking (?:about|of) (?:requesting|asking|making)|"
+    r"(?:would|will|does|do|is|are) (?:my|the) (?:data|account|information|details|records?)\b.{0,30}\b(?:be |get )?(?:deleted|erased|removed|kept|stored|shared))\b"
 )
 # English negation in the words before a phrase ("I'm not asking you to delete").
 NEGATION_BEFORE = re.compile(r"\b(?:not|never|no need to|rather than|instead of|without)\b|n't\b")
@@ -372,8 +413,8 @@ PAST_REQUEST_BEFORE = re.compile(
     r"|(?:お願いした|依頼した|請求した|申請した|送った|お送りした|申し込んだ)[^。、]{0,2}$"
 )
 PAST_REQUEST_AFTER = re.compile(
-    r"^[^。!?\n]{0,8}?(?:を|は)?(?:請求|お願い|依頼|申請|申し出)?(?:しましたが|したが|しましたけど|したのに|しているのに|していたのに|"
-    r"した際|した時|したとき|したところ|しておりますが|していますが)"
+    r"^[^。!?\n]{0,14}?(?:ましたが|ましたけど|ましたのに|したのに|ったのに|たのですが|した際|した時|したとき|"
+    r"したところ|ておりますが|ていますが|ているのに|ていたのに|送ったが|したが)"
 )
 # Japanese negation right after a phrase ("削除をしたいわけではなく").
 NEGATION_AFTER = re.compile(
@@ -385,7 +426,7 @@ NEGATION_AFTER = re.compile(
 # A sentence is about personal data (so a question in it is a privacy inquiry).
 PRIVACY_TOPIC = re.compile(
     r"個人情報|個人データ|情報|データ|cookie|クッキー|プライバシー|同意|提供|開示|削除|訂正|利用停止|本人確認|委任状|代理|"
-    r"録音|記録|共同利用|利用目的|未成年|\b(?:data|information|info|privacy|consent|shared?|sharing|personal|recordings?|"
+    r"録音|記録|共同利用|利用目的|未成年|保存|保管|特定でき|\b(?:data|information|info|privacy|consent|shared?|sharing|personal|recordings?|"
     r"cookies?|deletion|delete|erasure|access request|documents?|details|policy|retention|records?|tracking|analytics|"
     r"processing|retained|behalf|request)\b"
 )
@@ -397,7 +438,7 @@ FORM_FIELD_WEIGHT = 0.5
 # The sender takes back an earlier request: rights phrases in the message are history, not asks.
 WITHDRAWAL = re.compile(
     r"(?:依頼|請求|申請|申し出|お願い|申し込み)(?:を|は)?(?:取り下げ|撤回|取り消|キャンセル)|取り下げさせて|"
-    r"不要になりました|\b(?:disregard|ignore) (?:my|the) (?:previous|earlier|last)\b|"
+    r"(?:依頼|請求|申請|お願い)(?:は|が)?不要になりました|\b(?:disregard|ignore) (?:my|the) (?:previous|earlier|last)\b|"
     r"\bwithdraw\b.{0,30}\brequest\b|\bcancel\b.{0,30}\brequest\b|\bchanged my mind\b"
 )
 # Subjects of replies and forwards say what an earlier message was about, not this one.
