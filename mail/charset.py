@@ -67,9 +67,6 @@ CHARSET_ALIASES: dict[str, str] = {
     "big5": "big5hkscs",
 }
 
-_ESC = 0x1B
-_SO = 0x0E
-_SI = 0x0F
 _ISO2022_ESCAPES = (b"\x1b$B", b"\x1b$@", b"\x1b(B", b"\x1b(J", b"\x1b(I", b"\x1b$(D")
 _REPLACEMENT = "\ufffd"
 
@@ -114,89 +111,95 @@ def _jis_pair_to_sjis(j1: int, j2: int) -> bytes:
     return bytes((s1, s2))
 
 
+# Escape sequences, shifts and line breaks: the points where the ISO-2022-JP mode can change.
+_ISO2022_TOKEN = re.compile(rb"(\x1b\([BJI]|\x1b\$[B@]|\x1b\$\([DQO]|[\x0e\x0f\r\n])")
+_ISO2022_MODES = {
+    b"\x1b(B": "ascii",
+    b"\x1b(J": "ascii",  # JIS X 0201 Roman: senders mean ASCII by it
+    b"\x1b$B": "jis0208",
+    b"\x1b$@": "jis0208",
+    b"\x1b(I": "kana",
+    b"\x1b$(D": "jis0212",
+    b"\x1b$(Q": "jis0213",
+    b"\x1b$(O": "jis0213",
+}
+_KANA = {b: 0xFF61 + b - 0x21 for b in range(0x21, 0x60)} | {b: 0xFFFD for b in range(0x80, 0x100)}
+_HIGH_BYTES = {b: 0xFFFD for b in range(0x80, 0x100)}
+_TO_EUC = bytes(b | 0x80 if 0x21 <= b <= 0x7E else b for b in range(0x100))
+_NOT_JIS_BYTE = re.compile(rb"[^\x21-\x7e]")
+# The six JIS X 0208 cells where the stdlib's euc_jp table and cp932 (Windows) disagree.
+_JIS_TO_CP932 = str.maketrans(
+    "\u301c\u2016\u2212\u00a2\u00a3\u00ac", "\uff5e\u2225\uff0d\uffe0\uffe1\uffe2"
+)
+
+
+def _decode_jis0208(run: bytes) -> str:
+    """JIS X 0208 pairs (with the NEC and IBM extension rows) to text; U+FFFD for bad pairs."""
+    if not _NOT_JIS_BYTE.search(run):
+        try:
+            # Fast path: the same pairs as EUC-JP, then the Windows reading of six cells.
+            return run.translate(_TO_EUC).decode("euc_jp").translate(_JIS_TO_CP932)
+        except UnicodeDecodeError:
+            pass  # extension rows or unassigned cells: go pair by pair
+    chars: list[str] = []
+    for k in range(0, len(run) - 1, 2):
+        j1, j2 = run[k], run[k + 1]
+        if 0x21 <= j1 <= 0x7E and 0x21 <= j2 <= 0x7E:
+            chars.append(_jis_pair_to_sjis(j1, j2).decode("cp932", errors="replace"))
+        else:
+            chars.append(_REPLACEMENT)
+    return "".join(chars)
+
+
 def decode_iso2022jp(data: bytes) -> Decoded:
     """Decode ISO-2022-JP including the CP50220/CP50221 extensions Windows mail clients send."""
     out: list[str] = []
     defects: list[str] = []
     mode = "ascii"
     shifted = False  # SO/SI half-width katakana (CP50221)
-    i = 0
-    n = len(data)
-    while i < n:
-        b = data[i]
-        if b == _ESC:
-            seq = data[i : i + 4]
-            if seq.startswith((b"\x1b(B", b"\x1b(J")):
-                mode, i = "ascii", i + 3
-            elif seq.startswith((b"\x1b$B", b"\x1b$@")):
-                mode, i = "jis0208", i + 3
-            elif seq.startswith(b"\x1b(I"):
-                mode, i = "kana", i + 3
-            elif seq.startswith(b"\x1b$(D"):
-                mode, i = "jis0212", i + 4
-            elif seq.startswith((b"\x1b$(Q", b"\x1b$(O")):
-                mode, i = "jis0213", i + 4
+    for k, token in enumerate(_ISO2022_TOKEN.split(data)):
+        if k % 2:  # a separator
+            if token in (b"\r", b"\n"):
+                # A line break ends any multibyte run, whether or not the sender reset it.
+                out.append(token.decode("ascii"))
+            elif token == b"\x0e":
+                shifted = True
+            elif token == b"\x0f":
+                shifted = False
             else:
+                mode = _ISO2022_MODES[token]
+            continue
+        for n, piece in enumerate(token.split(b"\x1b")):
+            if n:
                 defects.append("unknown ISO-2022-JP escape sequence")
                 out.append(_REPLACEMENT)
-                i += 1
-            continue
-        if b == _SO:
-            shifted, i = True, i + 1
-            continue
-        if b == _SI:
-            shifted, i = False, i + 1
-            continue
-        if b in (0x0A, 0x0D):
-            # A line break ends any multibyte run, whether or not the sender reset it.
-            out.append(chr(b))
-            i += 1
-            continue
-        if shifted or mode == "kana":
-            if 0x21 <= b <= 0x5F:
-                out.append(chr(0xFF61 + b - 0x21))
-            else:
-                out.append(chr(b) if b < 0x80 else _REPLACEMENT)
-            i += 1
-            continue
-        if mode == "ascii":
-            if b < 0x80:
-                out.append(chr(b))
-            else:
-                if not defects or defects[-1] != "8-bit byte in ISO-2022-JP text":
-                    defects.append("8-bit byte in ISO-2022-JP text")
-                out.append(_REPLACEMENT)
-            i += 1
-            continue
-        # Two-byte modes: gather the run up to the next escape, shift or line break.
-        j = i
-        while j < n and data[j] not in (_ESC, _SO, _SI, 0x0A, 0x0D):
-            j += 1
-        run = data[i:j]
-        i = j
-        if len(run) % 2:
-            defects.append("odd-length double-byte run in ISO-2022-JP text")
-        if mode == "jis0208":
-            chars: list[str] = []
-            for k in range(0, len(run) - 1, 2):
-                j1, j2 = run[k], run[k + 1]
-                if 0x21 <= j1 <= 0x7E and 0x21 <= j2 <= 0x7E:
-                    chars.append(_jis_pair_to_sjis(j1, j2).decode("cp932", errors="replace"))
-                else:
-                    chars.append(_REPLACEMENT)
-            text = "".join(chars)
-        else:
-            codec = "iso2022_jp_2" if mode == "jis0212" else "iso2022_jp_2004"
-            prefix = b"\x1b$(D" if mode == "jis0212" else b"\x1b$(Q"
-            text = (prefix + run[: len(run) - len(run) % 2] + b"\x1b(B").decode(
-                codec, errors="replace"
-            )
-        if _REPLACEMENT in text:
-            defects.append("ISO-2022-JP character outside the known tables")
-        out.append(text)
-        if len(run) % 2:
-            out.append(_REPLACEMENT)
+            if piece:
+                out.append(_decode_run(piece, "kana" if shifted else mode, defects))
     return Decoded("".join(out), "iso-2022-jp", _dedupe(defects))
+
+
+def _decode_run(run: bytes, mode: str, defects: list[str]) -> str:
+    """Bytes between two mode changes, read in ``mode``."""
+    if mode == "kana":
+        return run.decode("latin-1").translate(_KANA)
+    if mode == "ascii":
+        try:
+            return run.decode("ascii")
+        except UnicodeDecodeError:
+            defects.append("8-bit byte in ISO-2022-JP text")
+            return run.decode("latin-1").translate(_HIGH_BYTES)
+    odd = len(run) % 2
+    if odd:
+        defects.append("odd-length double-byte run in ISO-2022-JP text")
+    if mode == "jis0208":
+        text = _decode_jis0208(run)
+    else:
+        codec = "iso2022_jp_2" if mode == "jis0212" else "iso2022_jp_2004"
+        prefix = b"\x1b$(D" if mode == "jis0212" else b"\x1b$(Q"
+        text = (prefix + run[: len(run) - odd] + b"\x1b(B").decode(codec, errors="replace")
+    if _REPLACEMENT in text:
+        defects.append("ISO-2022-JP character outside the known tables")
+    return text + _REPLACEMENT if odd else text
 
 
 def _decode_eucjp(data: bytes) -> Decoded:

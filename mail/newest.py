@@ -76,9 +76,15 @@ class Split:
     signature: str
 
 
+# All history markers as one pattern: one regex call per line instead of one per marker.
+_ANY_HISTORY_MARKER = re.compile(
+    "|".join(f"(?:{p.pattern})" for p in HISTORY_MARKERS), re.IGNORECASE
+)
+
+
 def _is_history_start(lines: list[str], i: int) -> bool:
     line = lines[i]
-    if any(p.search(line) for p in HISTORY_MARKERS):
+    if _ANY_HISTORY_MARKER.search(line):
         return True
     # A wrapped attribution: "On Mon, 3 Nov 2026 at 10:00, Taro Yamada" / "<t@example.jp> wrote:"
     if i + 1 < len(lines):

@@ -148,3 +148,20 @@ def test_outlook_history_outside_the_element_holding_the_mark() -> None:
     parsed = html_mail(html)
     assert parsed.newest_text == NEW
     assert f"{OLD} again" in parsed.quoted_text
+
+
+def test_outlook_mark_inside_a_quote_does_not_cut_text_written_below_it() -> None:
+    html = (
+        f'<blockquote>{OLD}<div id="divRplyFwdMsg">From: someone</div><p>older</p></blockquote>'
+        f"<p>{NEW}</p>"
+    )
+    parsed = html_mail(html)
+    assert parsed.newest_text == NEW
+    assert OLD in parsed.quoted_text
+
+
+def test_comments_and_templates_are_not_text() -> None:
+    text, quoted = html_to_text(
+        '<p>keep</p><!-- hidden --><template>tmpl</template><div id="appendonsend"></div><!-- x -->'
+    )
+    assert (text, quoted) == ("keep", "")
