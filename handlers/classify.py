@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+
+import ahocorasick
 
 from handlers import rules as R
 from handlers.intents import (
@@ -72,17 +74,29 @@ class Classification:
 
 
 _BULLET = re.compile(r"^(?:[・\-*•●■□◆◇※>]|\(?\d{1,2}[.)]|[①-⑳]|[a-z][.)]\s)")
-_SENTENCE_END = re.compile(r"(?<=[。!?])|(?<=[.;])\s+")
+_SENTENCE_END = re.compile(r"([。!?])\s*|([.;])\s+")
 _CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
 _FIELD = re.compile(r"^[^:\s][^:]{0,24}:\s*\S")  # "name: value" lines of forms and signatures
 _WRAP_JA, _WRAP_EN = 18, 45  # a line this long that ends mid-sentence was wrapped by the client
 
 
+_TYPO = re.compile("|".join(sorted(R.TYPOS, key=len, reverse=True)))
+
+
+def _fix_typo(match: re.Match[str]) -> str:
+    # Whole words only: "delet" is a typo, "deleted" is not.
+    text, start, end = match.string, match.start(), match.end()
+    if (start and text[start - 1].isascii() and text[start - 1].isalnum()) or (
+        end < len(text) and text[end].isascii() and text[end].isalnum()
+    ):
+        return match.group(0)
+    return R.TYPOS[match.group(0)]
+
+
 def prepare(text: str) -> str:
     """Fold width and case, unwrap wrapped lines, and put each sentence on a line of its own."""
     norm = unicodedata.normalize("NFKC", text).lower()
-    for typo, fix in R.TYPOS:
-        norm = typo.sub(fix, norm)
+    norm = _TYPO.sub(_fix_typo, norm)
     for kana, usual in R.KANA_FOLDS:
         norm = norm.replace(kana, usual)
     units: list[str] = []
@@ -105,7 +119,8 @@ def prepare(text: str) -> str:
         units.append(current)
     sentences: list[str] = []
     for unit in units:
-        sentences.extend(s.strip() for s in _SENTENCE_END.split(unit) if s.strip())
+        marked = _SENTENCE_END.sub(lambda m: (m.group(1) or m.group(2)) + "\n", unit)
+        sentences.extend(s.strip() for s in marked.split("\n") if s.strip())
     return "\n".join(sentences)
 
 
@@ -143,6 +158,48 @@ def _clip(phrase: str, limit: int = 48) -> str:
     return phrase if len(phrase) <= limit else phrase[: limit - 1] + "…"
 
 
+def _build_index() -> ahocorasick.Automaton:
+    """One automaton over every rule's anchors: anchor -> (its length, the rules it starts)."""
+    by_anchor: dict[str, list[int]] = {}
+    for index, rule in enumerate(R.RULES):
+        for anchor in rule.anchors or ():
+            by_anchor.setdefault(anchor, []).append(index)
+    automaton = ahocorasick.Automaton()
+    for anchor, rules in by_anchor.items():
+        automaton.add_word(anchor, (len(anchor), tuple(rules)))
+    automaton.make_automaton()
+    return automaton
+
+
+_INDEX = _build_index()
+
+
+def _matches(text: str) -> Iterator[tuple[R.Rule, re.Match[str]]]:
+    """Every rule's matches in ``text``, as ``finditer`` would give them, in rule order.
+
+    Candidate start positions come from one pass of the anchor automaton; a rule is tried only
+    where one of its anchors starts, and never inside its own previous match.
+    """
+    starts: dict[int, set[int]] = {}
+    if text:
+        for end, (length, rules) in _INDEX.iter(text):
+            for index in rules:
+                starts.setdefault(index, set()).add(end - length + 1)
+    for index, rule in enumerate(R.RULES):
+        if rule.anchors is None:
+            for match in rule.pattern.finditer(text):
+                yield rule, match
+            continue
+        last_end = -1
+        for pos in sorted(starts.get(index, ())):
+            if pos < last_end:
+                continue
+            found = rule.pattern.match(text, pos)
+            if found:
+                last_end = found.end()
+                yield rule, found
+
+
 def collect_evidence(
     text: str, where: str = "body", scale: float = 1.0
 ) -> tuple[list[Evidence], list[Evidence]]:
@@ -152,65 +209,64 @@ def collect_evidence(
     asking_lines: set[int] = set()  # sentences that make a request or a complaint
     deferred_inquiry: list[tuple[int, Evidence]] = []
     procedural_cache: dict[int, bool] = {}
-    for rule in R.RULES:
-        for match in rule.pattern.finditer(text):
-            line_start, line_end = _line_bounds(text, match.start(), match.end())
-            line = text[line_start:line_end]
-            if rule.needs_privacy_topic and not R.PRIVACY_TOPIC.search(line):
-                continue
-            weight = rule.weight * scale
-            if R.FORM_FIELD.match(line):
-                weight *= R.FORM_FIELD_WEIGHT
-            ev = Evidence(
-                rule.intent,
-                weight,
-                _clip(match.group(0)),
-                where,
-                span=match.span(),
-                supporting=rule.supporting,
-            )
-            negatable = rule.intent in NEGATABLE and not rule.self_negating
-            if negatable and _is_negated(text, match, line_start, line_end):
-                ignored.append(_noted(ev, "negated"))
-                continue
-            if rule.intent in RIGHTS:
-                procedural = procedural_cache.get(line_start)
-                if procedural is None:
-                    # A subject that is a question names a topic, not a request.
-                    procedural = bool(R.PROCEDURAL.search(line)) or (
-                        where == "subject" and line.rstrip().endswith("?")
-                    )
-                    procedural_cache[line_start] = procedural
-                if procedural:
-                    ignored.append(_noted(ev, "question about procedure"))
-                    if ev.supporting:
-                        continue
-                    found.append(
-                        Evidence(
-                            INQUIRY,
-                            0.6 * scale,
-                            ev.phrase,
-                            where,
-                            f"asks about {ev.intent}",
-                            ev.span,
-                        )
-                    )
+    for rule, match in _matches(text):
+        line_start, line_end = _line_bounds(text, match.start(), match.end())
+        line = text[line_start:line_end]
+        if rule.needs_privacy_topic and not R.PRIVACY_TOPIC.search(line):
+            continue
+        weight = rule.weight * scale
+        if R.FORM_FIELD.match(line):
+            weight *= R.FORM_FIELD_WEIGHT
+        ev = Evidence(
+            rule.intent,
+            weight,
+            _clip(match.group(0)),
+            where,
+            span=match.span(),
+            supporting=rule.supporting,
+        )
+        negatable = rule.intent in NEGATABLE and not rule.self_negating
+        if negatable and _is_negated(text, match, line_start, line_end):
+            ignored.append(_noted(ev, "negated"))
+            continue
+        if rule.intent in RIGHTS:
+            procedural = procedural_cache.get(line_start)
+            if procedural is None:
+                # A subject that is a question names a topic, not a request.
+                procedural = bool(R.PROCEDURAL.search(line)) or (
+                    where == "subject" and line.rstrip().endswith("?")
+                )
+                procedural_cache[line_start] = procedural
+            if procedural:
+                ignored.append(_noted(ev, "question about procedure"))
+                if ev.supporting:
                     continue
-                if _is_past_request(text, match, line_start, line_end):
-                    # Mentioned as history ("I asked you weeks ago"): kept faint, not dropped,
-                    # so a renewed ask elsewhere in the mail still adds up to a request.
-                    ignored.append(_noted(ev, "an earlier request"))
-                    found.append(
-                        Evidence(ev.intent, ev.weight * 0.3, ev.phrase, where, "earlier", ev.span)
+                found.append(
+                    Evidence(
+                        INQUIRY,
+                        0.6 * scale,
+                        ev.phrase,
+                        where,
+                        f"asks about {ev.intent}",
+                        ev.span,
                     )
-                    continue
-                asking_lines.add(line_start)
-            elif rule.intent == COMPLAINT:
-                asking_lines.add(line_start)
-            if rule.intent == INQUIRY:
-                deferred_inquiry.append((line_start, ev))
+                )
                 continue
-            found.append(ev)
+            if _is_past_request(text, match, line_start, line_end):
+                # Mentioned as history ("I asked you weeks ago"): kept faint, not dropped,
+                # so a renewed ask elsewhere in the mail still adds up to a request.
+                ignored.append(_noted(ev, "an earlier request"))
+                found.append(
+                    Evidence(ev.intent, ev.weight * 0.3, ev.phrase, where, "earlier", ev.span)
+                )
+                continue
+            asking_lines.add(line_start)
+        elif rule.intent == COMPLAINT:
+            asking_lines.add(line_start)
+        if rule.intent == INQUIRY:
+            deferred_inquiry.append((line_start, ev))
+            continue
+        found.append(ev)
     # A question in a sentence that makes a request or a complaint ("could you delete...?",
     # "how could you be so careless?") is part of it, not an inquiry.
     for line_start, ev in deferred_inquiry:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from handlers.anchors import Gated, anchors_of
 from handlers.intents import (
     AUTO_REPLY,
     COMPLAINT,
@@ -38,10 +39,13 @@ class Rule:
     needs_privacy_topic: bool = False
     # Context ("I have moved") that strengthens other evidence but never makes an intent alone.
     supporting: bool = False
+    # Literal strings one of which every match starts with (None: unknown, scan the whole text).
+    # They let the classifier find candidate positions for all rules in one pass.
+    anchors: tuple[str, ...] | None = None
 
 
 def _rules(intent: str, weight: float, *patterns: str, **flags: bool) -> list[Rule]:
-    return [Rule(intent, weight, re.compile(p), **flags) for p in patterns]
+    return [Rule(intent, weight, re.compile(p), anchors=anchors_of(p), **flags) for p in patterns]
 
 
 # Building blocks -----------------------------------------------------------------------------
@@ -152,7 +156,7 @@ RULES: tuple[Rule, ...] = (
     ),
     *_rules(DELETION, 0.55,
         r"(?:削除|消去|抹消)(?:して|を)?(?:ください|ほしい|いただきたい|いただけ|もらえ|お願い|希望)|消して(?:ください|ほしい|もらえ|いただ)",
-        r"(?m)^(?=.*" + JA_DATA + r").*?(?:破棄|廃棄)(?:して|を)?(?:ください|いただけ|いただき|もらえ|お願い|ほしい)",
+        JA_DATA + r".{0,40}(?:破棄|廃棄)(?:して|を)?(?:ください|いただけ|いただき|もらえ|お願い|ほしい)",
         r"退会(?:したい|希望|させて|を希望|をお願い|手続き|します|して)",
         r"\bclose (?:my|the) account\b|\bcancel my (?:membership|account)\b",
         r"\b(?:delete|erase|wipe|remove) (?:it|them|all|everything)\b",
@@ -334,34 +338,51 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:congratulations|gift card|claim (?:it |your prize )?within|you(?:'ve| have) (?:won|been selected)|was selected to receive|secure document|invoice #?\d+ is overdue|avoid suspension)\b",
     ),
     *_rules(SPAM, 0.45,
-        r"無料(?:診断|相談|お試し|トライアル)|特別価格|サンプルデータ|お申込みで|詳細はwebで|初回相談無料|着手金0円|初期費用0円|先着\d+社|今なら|今だけ|半額|実施中です|キャンペーン実施中|\d+%off|安定収益|代理店.{0,10}募集|新規開拓",
+        r"無料(?:診断|相談|お試し|トライアル)|特別価格|サンプルデータ|お申込みで|詳細はwebで|初回相談無料|着手金0円|初期費用0円|先着\d+社|今なら|今だけ|半額|実施中です|キャンペーン実施中|(?<=\d)%off|安定収益|代理店.{0,10}募集|新規開拓",
         r"突然の(?:メール|ご連絡)(?:にて|で)?(?:失礼|申し訳)|ご購読いただき|配信停止をご希望|(?:ご案内|配信)(?:が|を)?(?:不要な場合|希望されない)|公開アドレスに送信|(?:配信停止|登録解除|購読解除)は(?:こちら|以下|下記)",
-        r"導入企業|導入実績|取得実績|\d+社以上|\d+社様|\d+月号",
-        r"\b(?:unsubscribe\s*:|unsubscribe here|to stop receiving|reply (?:remove|stop|list)|if you don't want to hear from me|this week only|limited time|\d+% off|this week in|in this issue|read more)\b",
+        r"導入企業|導入実績|取得実績|(?<=\d)社以上|(?<=\d)社様|(?<=\d)月号",
+        r"\b(?:unsubscribe\s*:|unsubscribe here|to stop receiving|reply (?:remove|stop|list)|if you don't want to hear from me|this week only|limited time|this week in|in this issue|read more)\b|(?<=\d)% off\b",
         r"\b(?:grow your|boost your|increase your (?:traffic|sales|sign-ups)|we(?:'ve| have) helped \d+|click (?:below|here)|if no action is taken|will be deleted in \d+ hours|make payment today|open the (?:secure )?document)\b",
         r"▼.{0,20}(?:こちら|お申し込み|詳しく)|以下のリンクから",
     ),
 )  # fmt: skip
 
 # Common misspellings, folded before matching so "pls delet my acount" still reads as deletion.
-TYPOS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p), fix)
-    for p, fix in (
-        (r"\b(?:delet|deleat|deleate|dlete|delte|deelte)\b", "delete"),
-        (r"\b(?:acount|accout|acconut|accunt)\b", "account"),
-        (r"\b(?:unsubcribe|unsuscribe|unsubscibe|unsubsribe|unsubscirbe)\b", "unsubscribe"),
-        (r"\b(?:infomation|informaton|imformation|informations)\b", "information"),
-        (r"\bdatas\b", "data"),
-        (r"\b(?:adress|addres)\b", "address"),
-        (r"\b(?:pls|plz)\b", "please"),
-        (r"\b(?:personnal|persnal)\b", "personal"),
-        (r"\b(?:privasy|privicy)\b", "privacy"),
-        (r"\b(?:shre|shar)\b", "share"),
-        (r"\bdont\b", "don't"),
-        (r"\bcant\b", "can't"),
-        (r"\bu\b", "you"),
-    )
-)
+TYPOS: dict[str, str] = {
+    "delet": "delete",
+    "deleat": "delete",
+    "deleate": "delete",
+    "dlete": "delete",
+    "delte": "delete",
+    "deelte": "delete",
+    "acount": "account",
+    "accout": "account",
+    "acconut": "account",
+    "accunt": "account",
+    "unsubcribe": "unsubscribe",
+    "unsuscribe": "unsubscribe",
+    "unsubscibe": "unsubscribe",
+    "unsubsribe": "unsubscribe",
+    "unsubscirbe": "unsubscribe",
+    "infomation": "information",
+    "informaton": "information",
+    "imformation": "information",
+    "informations": "information",
+    "datas": "data",
+    "adress": "address",
+    "addres": "address",
+    "pls": "please",
+    "plz": "please",
+    "personnal": "personal",
+    "persnal": "personal",
+    "privasy": "privacy",
+    "privicy": "privacy",
+    "shre": "share",
+    "shar": "share",
+    "dont": "don't",
+    "cant": "can't",
+    "u": "you",
+}
 
 # Words written in kana by learners of Japanese, folded to the usual spelling.
 KANA_FOLDS: tuple[tuple[str, str], ...] = (
@@ -371,18 +392,18 @@ KANA_FOLDS: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 # "Keep my account": whatever else the mail says, it is not asking for deletion.
-KEEP = re.compile(
+KEEP = Gated(
     r"(?:アカウント|登録|会員|情報|データ)(?:は|も)?(?:残して|そのままに|消さないで)|"
     r"\bkeep (?:my|the) (?:account|data|profile|membership)\b"
 )
 KEEP_FACTOR = 0.4
 # A web form relayed by the site: its acknowledgement lines are not an auto-reply.
-FORM_RELAY = re.compile(
+FORM_RELAY = Gated(
     r"フォームから|送信がありました|(?:お問い合わせ|ご相談|ご依頼)(?:内容|本文)\s*:|"
     r"\b(?:form submission|new submission|submitted via|message|comments?)\s*:"
 )
 # ...unless the mail says outright that a machine sent it.
-MACHINE_TEXT = re.compile(
+MACHINE_TEXT = Gated(
     r"自動送信|自動返信|自動配信|自動で(?:お知らせ|送信|配信|返信)|ご返信いただいても|送信専用|"
     r"\b(?:automated message|automatic reply|auto-?reply|do not reply|not monitored)\b"
 )
@@ -424,7 +445,7 @@ NEGATION_AFTER = re.compile(
     r"済ませ|済み|完了しています)"
 )
 # A sentence is about personal data (so a question in it is a privacy inquiry).
-PRIVACY_TOPIC = re.compile(
+PRIVACY_TOPIC = Gated(
     r"個人情報|個人データ|情報|データ|cookie|クッキー|プライバシー|同意|提供|開示|削除|訂正|利用停止|本人確認|委任状|代理|"
     r"録音|記録|共同利用|利用目的|未成年|保存|保管|特定でき|\b(?:data|information|info|privacy|consent|shared?|sharing|personal|recordings?|"
     r"cookies?|deletion|delete|erasure|access request|documents?|details|policy|retention|records?|tracking|analytics|"
@@ -436,7 +457,7 @@ FORM_FIELD = re.compile(
 )
 FORM_FIELD_WEIGHT = 0.5
 # The sender takes back an earlier request: rights phrases in the message are history, not asks.
-WITHDRAWAL = re.compile(
+WITHDRAWAL = Gated(
     r"(?:依頼|請求|申請|申し出|お願い|申し込み)(?:を|は)?(?:取り下げ|撤回|取り消|キャンセル)|取り下げさせて|"
     r"(?:依頼|請求|申請|お願い)(?:は|が)?不要になりました|\b(?:disregard|ignore) (?:my|the) (?:previous|earlier|last)\b|"
     r"\bwithdraw\b.{0,30}\brequest\b|\bcancel\b.{0,30}\brequest\b|\bchanged my mind\b"
@@ -447,7 +468,7 @@ SUBJECT_WEIGHT = 0.7  # subject evidence counts for less than the body's
 
 # Header signals (mail.machine) that prove a machine sent the message.
 STRONG_MACHINE_SIGNALS = frozenset(
-    {"auto-submitted", "delivery-report", "return-path-null", "x-autoreply", "x-autorespond",
+    {"auto-submitted", "delivery-report", "read-receipt", "return-path-null", "x-autoreply", "x-autorespond",
      "x-autogenerated", "feedback-report", "x-fc-machinegenerated"}
 )  # fmt: skip
 BULK_SIGNALS = frozenset({"precedence", "list-id", "list-unsubscribe"})

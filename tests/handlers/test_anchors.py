@@ -1,0 +1,76 @@
+"""The anchor index is an optimisation only: it must find exactly what scanning would find."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handlers import rules as R
+from handlers.anchors import anchors_of
+from handlers.classify import _matches, prepare
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "classifier"
+
+
+def _texts() -> list[str]:
+    texts = []
+    for name in ("cases.jsonl", "holdout.jsonl"):
+        for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines():
+            case = json.loads(line)
+            texts.append(prepare(case["subject"]))
+            texts.append(prepare(case["text"]))
+    return texts
+
+
+def _scanned(text: str) -> list[tuple[int, tuple[int, int]]]:
+    return [
+        (index, m.span()) for index, rule in enumerate(R.RULES) for m in rule.pattern.finditer(text)
+    ]
+
+
+def _indexed(text: str) -> list[tuple[int, tuple[int, int]]]:
+    position = {id(rule): index for index, rule in enumerate(R.RULES)}
+    return [(position[id(rule)], m.span()) for rule, m in _matches(text)]
+
+
+def test_every_rule_has_anchors() -> None:
+    unanchored = [rule.pattern.pattern for rule in R.RULES if rule.anchors is None]
+    assert unanchored == []
+
+
+def test_index_finds_what_scanning_finds_on_the_fixtures() -> None:
+    for text in _texts():
+        assert _indexed(text) == _scanned(text)
+
+
+WORDS = [
+    "削除", "して", "ください", "情報", "delete", " my ", "data", "e-mail", "email", "?",
+    "。", "\n", "not ", "提供", "しないで", "stop", "sending", "開示", "请", "x", " ",
+]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=30))
+def test_index_finds_what_scanning_finds_on_generated_text(words: list[str]) -> None:
+    text = prepare("".join(words))
+    assert _indexed(text) == _scanned(text)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"開示(?:を|の)?請求", ("開示の", "開示を", "開示請求")),
+        (r"\b(?:delete|erase)\b", ("delete", "erase")),
+        (r"e-?mail", ("e-", "email")),
+        (r"(?:私の)?情報", ("情報", "私の")),
+        (r"(?<=\d)社以上", ("社以上",)),
+        (r".{0,10}x", None),
+        (r"\d+社", None),
+    ],
+)
+def test_anchors_of(pattern: str, expected: tuple[str, ...] | None) -> None:
+    assert anchors_of(pattern) == expected
