@@ -153,6 +153,14 @@ def _decode_jis0208(run: bytes) -> str:
 
 def decode_iso2022jp(data: bytes) -> Decoded:
     """Decode ISO-2022-JP including the CP50220/CP50221 extensions Windows mail clients send."""
+    if b"\x1b(J" not in data and b"\x0e" not in data:
+        # Fast path: Python's codec reads plain ISO-2022-JP (ASCII and JIS X 0208) correctly
+        # but for six cells Windows maps differently; it fails on everything else, which the
+        # path below handles. (JIS-Roman is left to that path: the codec maps its 0x5C to ¥.)
+        try:
+            return Decoded(data.decode("iso2022_jp").translate(_JIS_TO_CP932), "iso-2022-jp")
+        except UnicodeDecodeError:
+            pass
     out: list[str] = []
     defects: list[str] = []
     mode = "ascii"
@@ -303,6 +311,8 @@ def decode_bytes(data: bytes, label: str | None) -> Decoded:
     return result
 
 
+# A raw 8-bit header byte, as the email package hands it over (surrogate-escaped).
+ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _WS_BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
 
@@ -346,7 +356,7 @@ def decode_header_value(value: str) -> Decoded:
     if "\x00" in value:
         value = value.replace("\x00", "")
         defects.append("NUL byte in header")
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
+    if not value.isascii() and ESCAPED_BYTE.search(value):
         # Raw 8-bit header bytes, surrogate-escaped by the email package.
         raw = value.encode("utf-8", errors="surrogateescape")
         sniffed = sniff(raw)

@@ -12,13 +12,24 @@ import re
 from dataclasses import dataclass
 
 # A line that opens quoted or forwarded history. Order does not matter; the first line that
-# matches any of them ends the newest text.
-HISTORY_MARKERS: tuple[re.Pattern[str], ...] = tuple(
+# matches any of them ends the newest text. Attribution lines all end in a colon, which lets
+# the search look only at such lines; separators are searched over the whole body.
+ATTRIBUTION_MARKERS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
         # English attribution lines: "On Mon, 3 Nov 2026 at 10:00, Taro <t@example.jp> wrote:"
         r"^\s*On\b.{0,300}\bwrote\s*:\s*$",
         r"^\s*.{0,200}\bwrote\s*:\s*$",
+        # "2026年11月1日(土) 10:00 山田 <yamada@example.jp>:" and "2026/11/01 10:00、山田さんは書きました:"
+        # (a time is required: "2026年11月1日に退会しましたが、次の情報が残っています:" is not one)
+        r"^\s*\d{4}\s*[年/\-.]\s*\d{1,2}\s*[月/\-.]\s*\d{1,2}\s*日?.{0,100}\d{1,2}\s*[:：時]\s*\d{2}.{0,200}[:：]\s*$",
+        r"^.{0,200}(?:さんは書きました|が書きました|のメッセージ|のメール|からのメール|wrote)\s*[:：]\s*$",
+        r"^.{0,200}<[^<>\s]+@[^<>\s]+>\s*(?:さん)?\s*[:：]\s*$",
+    )
+)
+SEPARATOR_MARKERS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
         r"^\s*-{2,}\s*Original Message\s*-{2,}",
         r"^\s*-{2,}\s*Forwarded message\s*-{2,}",
         r"^\s*Begin forwarded message\s*:",
@@ -26,15 +37,11 @@ HISTORY_MARKERS: tuple[re.Pattern[str], ...] = tuple(
         # Japanese clients: "---- 元のメッセージ ----", "-----Original Message-----" translations
         r"^\s*[-－―ー=＝]{2,}\s*(?:元の|転送|オリジナル|返信元の?)\s*(?:メッセージ|メール)\s*[-－―ー=＝]{2,}",
         r"^\s*[-－―ー=＝]{2,}\s*(?:転送メッセージ|Forwarded Message|転送されたメッセージ)",
-        # "2026年11月1日(土) 10:00 山田 <yamada@example.jp>:" and "2026/11/01 10:00、山田さんは書きました:"
-        # (a time is required: "2026年11月1日に退会しましたが、次の情報が残っています:" is not one)
-        r"^\s*\d{4}\s*[年/\-.]\s*\d{1,2}\s*[月/\-.]\s*\d{1,2}\s*日?.{0,100}\d{1,2}\s*[:：時]\s*\d{2}.{0,200}[:：]\s*$",
-        r"^.{0,200}(?:さんは書きました|が書きました|のメッセージ|のメール|からのメール|wrote)\s*[:：]\s*$",
-        r"^.{0,200}<[^<>\s]+@[^<>\s]+>\s*(?:さん)?\s*[:：]\s*$",
         # Outlook's rule line above its header block
         r"^\s*_{20,}\s*$",
     )
 )
+HISTORY_MARKERS = ATTRIBUTION_MARKERS + SEPARATOR_MARKERS
 
 # Attributions a client wrapped over two lines: (how the first line starts, how the pair ends).
 WRAPPED_ATTRIBUTIONS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
@@ -76,16 +83,28 @@ class Split:
     signature: str
 
 
-# All history markers as one pattern: one regex call per line instead of one per marker.
-_ANY_HISTORY_MARKER = re.compile(
-    "|".join(f"(?:{p.pattern})" for p in HISTORY_MARKERS), re.IGNORECASE
+# The separators as one multi-line pattern: one search over the body finds the first.
+_ANY_SEPARATOR = re.compile(
+    "|".join(f"(?:{p.pattern})" for p in SEPARATOR_MARKERS), re.IGNORECASE | re.MULTILINE
+)
+_COLON_AT_END = re.compile(r"[:：][ \t\r]*$", re.MULTILINE)
+# Lines that may start a two-line attribution or a header block, checked one by one.
+_CANDIDATE_STARTS = re.compile(
+    "|".join(f"(?:{start.pattern})" for start, _ in WRAPPED_ATTRIBUTIONS)
+    + f"|(?:{_HEADER_BLOCK_FIRST.pattern})",
+    re.IGNORECASE | re.MULTILINE,
 )
 
 
-def _is_history_start(lines: list[str], i: int) -> bool:
+def _line_of(text: str, match: re.Match[str]) -> int:
+    """The line a match stands on (a leading ``\\s*`` may have run over blank lines first)."""
+    found = match.group(0)
+    return text.count("\n", 0, match.start() + len(found) - len(found.lstrip()))
+
+
+def _is_structured_start(lines: list[str], i: int) -> bool:
+    """A wrapped attribution or an Outlook header block starting at line ``i``."""
     line = lines[i]
-    if _ANY_HISTORY_MARKER.search(line):
-        return True
     # A wrapped attribution: "On Mon, 3 Nov 2026 at 10:00, Taro Yamada" / "<t@example.jp> wrote:"
     if i + 1 < len(lines):
         joined = line + " " + lines[i + 1]
@@ -98,14 +117,32 @@ def _is_history_start(lines: list[str], i: int) -> bool:
     return False
 
 
+def _history_start(text: str, lines: list[str], max_lines: int) -> int:
+    """Index of the first line that opens quoted or forwarded history (len(lines) if none)."""
+    cut = min(len(lines), max_lines)
+    marker = _ANY_SEPARATOR.search(text)
+    if marker:
+        cut = min(cut, _line_of(text, marker))
+    for colon in _COLON_AT_END.finditer(text):
+        i = text.count("\n", 0, colon.start())
+        if i >= cut:
+            break
+        if any(p.search(lines[i]) for p in ATTRIBUTION_MARKERS):
+            cut = i
+            break
+    for candidate in _CANDIDATE_STARTS.finditer(text):
+        i = _line_of(text, candidate)
+        if i >= cut:
+            break
+        if _is_structured_start(lines, i):
+            return i
+    return cut if cut < min(len(lines), max_lines) else len(lines)
+
+
 def split_newest(text: str, *, max_lines: int = 20_000) -> Split:
     """Split a plain-text body into newest text, quoted history and signature."""
     lines = text.split("\n")
-    cut = len(lines)
-    for i in range(min(len(lines), max_lines)):
-        if _is_history_start(lines, i):
-            cut = i
-            break
+    cut = _history_start(text, lines, max_lines)
     head, history = lines[:cut], lines[cut:]
     own: list[str] = []
     quoted: list[str] = []

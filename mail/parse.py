@@ -20,7 +20,7 @@ from email.parser import BytesHeaderParser
 from email.policy import Compat32
 from typing import Any
 
-from mail.charset import decode_base64, decode_bytes, decode_header_value
+from mail.charset import ESCAPED_BYTE, decode_base64, decode_bytes, decode_header_value
 from mail.errors import ParseError
 from mail.html import html_to_text
 from mail.machine import machine_signals
@@ -108,14 +108,16 @@ _POLICY = _RawHeaders()
 
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-_JA_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
+_JA_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]+")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
 def detect_language(text: str) -> str:
     """``ja`` when Japanese script carries the text, else ``en``."""
     sample = text[:20_000]
-    ja = len(_JA_CHAR.findall(sample))
+    if sample.isascii():
+        return "en"
+    ja = len(sample) - len(_JA_CHAR.sub("", sample))
     words = len(_LATIN_WORD.findall(sample))
     # One Japanese character carries about as much as one short English word, so a Japanese
     # name in an English sentence does not make it Japanese.
@@ -138,7 +140,7 @@ def _addresses(raw_values: list[str], defects: list[str]) -> tuple[Address, ...]
         # Parse on the undecoded value (encoded-words are ASCII, so commas inside names are safe),
         # then decode each display name.
         clean = raw.replace("\x00", "")
-        if any("\udc80" <= ch <= "\udcff" for ch in clean):
+        if not clean.isascii() and ESCAPED_BYTE.search(clean):
             clean = decode_header_value(clean).text
         try:
             pairs = email.utils.getaddresses([clean])

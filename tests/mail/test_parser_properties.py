@@ -177,3 +177,22 @@ def test_encoded_subject_through_the_parser(text: str) -> None:
     encoded = Header(text, "utf-8", header_name="Subject").encode(linesep="\r\n")
     raw = message([("From", "taro@example.jp"), ("Subject", encoded)], b"x")
     assert parse_message(raw).subject == text.strip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from([b"\x1b$B", b"\x1b(B", b"\r\n", b"\n"]),
+            st.binary(min_size=0, max_size=6).map(lambda b: bytes(0x21 + x % 94 for x in b)),
+            st.text(alphabet="abc XYZ\\~09", max_size=5).map(str.encode),
+        ),
+        max_size=10,
+    )
+)
+def test_iso2022jp_fast_path_agrees_with_the_full_decoder(parts: list[bytes]) -> None:
+    from mail.charset import decode_iso2022jp
+
+    data = b"".join(parts)
+    # A leading ESC ( J ESC ( B changes nothing in the text but forces the full decoder.
+    assert decode_iso2022jp(data).text == decode_iso2022jp(b"\x1b(J\x1b(B" + data).text
