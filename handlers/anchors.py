@@ -1,4 +1,4 @@
-"""Find the literal strings a regular expression's matches must start with.
+"""Find the literal strings a regular expression's matches must start with, and use them.
 
 The classifier runs a few hundred patterns over each message. Instead of scanning the text once
 per pattern, it finds every anchor of every pattern in one Aho-Corasick pass and tries a pattern
@@ -9,9 +9,12 @@ where one of its anchors starts. Patterns whose start cannot be reduced to liter
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+import ahocorasick
 
 try:  # The stdlib's own regex parser; private, so its absence only costs speed.
     from re import _constants as _C  # type: ignore[attr-defined]
@@ -85,14 +88,108 @@ def _prefixes(items: Sequence[tuple[Any, Any]], depth: int = 0) -> set[str] | No
     return {prefix} if prefix else None
 
 
-class Gated:
-    """A pattern searched only in texts that hold one of its anchors (same answers, less time)."""
+def requirements_of(pattern: str) -> tuple[frozenset[str], ...]:
+    """Sets of literals of which a text must hold at least one each for ``pattern`` to match.
 
-    def __init__(self, pattern: str) -> None:
-        self.pattern = re.compile(pattern)
-        self.anchors = anchors_of(pattern)
+    Read off the pattern's top-level sequence: every element that must match (a literal run, a
+    group, a repeated part with a minimum of one) gives the set of literals it can start with.
+    """
+    if _P is None:
+        return ()
+    try:
+        parsed = list(_P.parse(pattern))
+    except Exception:
+        return ()
+    needed: list[frozenset[str]] = []
+    for op, arg in parsed:
+        if op in (_C.AT, _C.ASSERT, _C.ASSERT_NOT):
+            continue
+        if op in (_C.MAX_REPEAT, _C.MIN_REPEAT) and arg[0] == 0:
+            continue
+        found = _prefixes([(op, arg)])
+        if found and "" not in found:
+            needed.append(frozenset(found))
+    return tuple(needed)
 
-    def search(self, text: str) -> re.Match[str] | None:
-        if self.anchors is not None and not any(a in text for a in self.anchors):
-            return None
-        return self.pattern.search(text)
+
+class Scanner:
+    """Find the matches of many patterns in a text with one Aho-Corasick pass over their anchors.
+
+    A pattern is tried only where one of its anchors starts, and only when the text holds its
+    requirements; the answers are those ``finditer`` and ``search`` would give.
+    """
+
+    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
+        self.patterns = tuple(patterns)
+        self.anchors = tuple(anchors_of(p.pattern) for p in self.patterns)
+        self.requirements = tuple(requirements_of(p.pattern) for p in self.patterns)
+        self.unanchored = frozenset(i for i, a in enumerate(self.anchors) if a is None)
+        by_anchor: dict[str, list[int]] = {}
+        for index, anchors in enumerate(self.anchors):
+            for anchor in anchors or ():
+                by_anchor.setdefault(anchor, []).append(index)
+        self._automaton = ahocorasick.Automaton()
+        for anchor, indexes in by_anchor.items():
+            self._automaton.add_word(anchor, (len(anchor), tuple(indexes)))
+        self._automaton.make_automaton()
+
+    def scan(self, text: str) -> Scan:
+        starts: dict[int, list[int]] = {}
+        if text:
+            for end, (length, indexes) in self._automaton.iter(text):
+                start = end - length + 1
+                for index in indexes:
+                    if index in starts:
+                        starts[index].append(start)
+                    else:
+                        starts[index] = [start]
+        return Scan(self, text, starts)
+
+
+class Scan:
+    """One text as seen by a ``Scanner``: where each pattern may start."""
+
+    def __init__(self, scanner: Scanner, text: str, starts: dict[int, list[int]]) -> None:
+        self._scanner = scanner
+        self.text = text
+        self._starts: dict[int, list[int]] = {}
+        for index, positions in starts.items():
+            if all(
+                any(word in text for word in needed)
+                for needed in scanner.requirements[index]
+            ):
+                self._starts[index] = sorted(set(positions))
+
+    def touched(self) -> list[int]:
+        """Indexes of the patterns that may match, in order."""
+        return sorted(self._starts.keys() | self._scanner.unanchored)
+
+    def finditer(self, index: int) -> Iterator[re.Match[str]]:
+        """Non-overlapping matches of pattern ``index``, as ``finditer`` gives them."""
+        pattern = self._scanner.patterns[index]
+        if index in self._scanner.unanchored:
+            yield from pattern.finditer(self.text)
+            return
+        last_end = -1
+        for pos in self._starts.get(index, ()):
+            if pos < last_end:
+                continue
+            found = pattern.match(self.text, pos)
+            if found:
+                last_end = found.end()
+                yield found
+
+    def search(self, index: int, start: int = 0, end: int | None = None) -> re.Match[str] | None:
+        """The leftmost match of pattern ``index`` lying within ``text[start:end]``."""
+        pattern = self._scanner.patterns[index]
+        stop = len(self.text) if end is None else end
+        if index in self._scanner.unanchored:
+            return pattern.search(self.text, start, stop)
+        positions = self._starts.get(index, ())
+        for pos in positions[bisect.bisect_left(positions, start) :]:
+            if pos >= stop:
+                break
+            found = pattern.match(self.text, pos, stop)
+            if found:
+                return found
+        return None

@@ -14,9 +14,8 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-import ahocorasick
-
 from handlers import rules as R
+from handlers.anchors import Scan, Scanner
 from handlers.intents import (
     ALL_INTENTS,
     AUTO_REPLY,
@@ -74,7 +73,7 @@ class Classification:
 
 
 _BULLET = re.compile(r"^(?:[・\-*•●■□◆◇※>]|\(?\d{1,2}[.)]|[①-⑳]|[a-z][.)]\s)")
-_SENTENCE_END = re.compile(r"([。!?])\s*|([.;])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.;])\s+")  # "。!?" end a sentence wherever they stand
 _CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
 _FIELD = re.compile(r"^[^:\s][^:]{0,24}:\s*\S")  # "name: value" lines of forms and signatures
 _WRAP_JA, _WRAP_EN = 18, 45  # a line this long that ends mid-sentence was wrapped by the client
@@ -101,27 +100,34 @@ def prepare(text: str) -> str:
         norm = norm.replace(kana, usual)
     units: list[str] = []
     current = ""
+    previous = ""  # the last physical line: was it wrapped by the mail client?
     for raw_line in norm.split("\n"):
         line = raw_line.strip()
         if not line:
             if current:
                 units.append(current)
-            current = ""
+            current = previous = ""
             continue
-        if current and not _BULLET.match(line) and not _FIELD.match(line) and _is_wrapped(current):
+        if (
+            current
+            and _is_wrapped(previous)
+            and not _BULLET.match(line)
+            and not _FIELD.match(line)
+        ):
             sep = "" if _CJK.match(current[-1]) and _CJK.match(line[0]) else " "
             current += sep + line
-            continue
-        if current:
-            units.append(current)
-        current = line
+        else:
+            if current:
+                units.append(current)
+            current = line
+        previous = line
     if current:
         units.append(current)
-    sentences: list[str] = []
-    for unit in units:
-        marked = _SENTENCE_END.sub(lambda m: (m.group(1) or m.group(2)) + "\n", unit)
-        sentences.extend(s.strip() for s in marked.split("\n") if s.strip())
-    return "\n".join(sentences)
+    joined = "\n".join(units)
+    for mark in "。!?":
+        joined = joined.replace(mark, mark + "\n")
+    marked = _SENTENCE_END.sub("\n", joined)
+    return "\n".join(s for s in (part.strip() for part in marked.split("\n")) if s)
 
 
 def _is_wrapped(line: str) -> bool:
@@ -158,61 +164,39 @@ def _clip(phrase: str, limit: int = 48) -> str:
     return phrase if len(phrase) <= limit else phrase[: limit - 1] + "…"
 
 
-def _build_index() -> ahocorasick.Automaton:
-    """One automaton over every rule's anchors: anchor -> (its length, the rules it starts)."""
-    by_anchor: dict[str, list[int]] = {}
-    for index, rule in enumerate(R.RULES):
-        for anchor in rule.anchors or ():
-            by_anchor.setdefault(anchor, []).append(index)
-    automaton = ahocorasick.Automaton()
-    for anchor, rules in by_anchor.items():
-        automaton.add_word(anchor, (len(anchor), tuple(rules)))
-    automaton.make_automaton()
-    return automaton
+# One scanner for every rule and every body-level cue: a single pass over a text finds where
+# any of them may match.
+_CUES = (R.PRIVACY_TOPIC, R.FORM_RELAY, R.MACHINE_TEXT, R.KEEP, R.WITHDRAWAL)
+_SCANNER = Scanner([rule.pattern for rule in R.RULES] + list(_CUES))
+_TOPIC, _FORM_RELAY, _MACHINE_TEXT, _KEEP, _WITHDRAWAL = range(
+    len(R.RULES), len(R.RULES) + len(_CUES)
+)
 
 
-_INDEX = _build_index()
-
-
-def _matches(text: str) -> Iterator[tuple[R.Rule, re.Match[str]]]:
-    """Every rule's matches in ``text``, as ``finditer`` would give them, in rule order.
-
-    Candidate start positions come from one pass of the anchor automaton; a rule is tried only
-    where one of its anchors starts, and never inside its own previous match.
-    """
-    starts: dict[int, set[int]] = {}
-    if text:
-        for end, (length, rules) in _INDEX.iter(text):
-            for index in rules:
-                starts.setdefault(index, set()).add(end - length + 1)
-    for index, rule in enumerate(R.RULES):
-        if rule.anchors is None:
-            for match in rule.pattern.finditer(text):
-                yield rule, match
-            continue
-        last_end = -1
-        for pos in sorted(starts.get(index, ())):
-            if pos < last_end:
-                continue
-            found = rule.pattern.match(text, pos)
-            if found:
-                last_end = found.end()
-                yield rule, found
+def _matches(scan: Scan) -> Iterator[tuple[R.Rule, re.Match[str]]]:
+    """Every rule's matches in the scanned text, as ``finditer`` would give them, in rule order."""
+    for index in scan.touched():
+        if index >= len(R.RULES):
+            break
+        rule = R.RULES[index]
+        for match in scan.finditer(index):
+            yield rule, match
 
 
 def collect_evidence(
-    text: str, where: str = "body", scale: float = 1.0
+    scan: Scan, where: str = "body", scale: float = 1.0
 ) -> tuple[list[Evidence], list[Evidence]]:
-    """Evidence and set-aside evidence found in prepared text."""
+    """Evidence and set-aside evidence found in a scanned, prepared text."""
+    text = scan.text
     found: list[Evidence] = []
     ignored: list[Evidence] = []
     asking_lines: set[int] = set()  # sentences that make a request or a complaint
     deferred_inquiry: list[tuple[int, Evidence]] = []
     procedural_cache: dict[int, bool] = {}
-    for rule, match in _matches(text):
+    for rule, match in _matches(scan):
         line_start, line_end = _line_bounds(text, match.start(), match.end())
         line = text[line_start:line_end]
-        if rule.needs_privacy_topic and not R.PRIVACY_TOPIC.search(line):
+        if rule.needs_privacy_topic and not scan.search(_TOPIC, line_start, line_end):
             continue
         weight = rule.weight * scale
         if R.FORM_FIELD.match(line):
@@ -313,11 +297,14 @@ def classify_text(
 ) -> Classification:
     """Classify a subject and the newest text of a message, given its machine-mail signals."""
     body = prepare(text)
-    evidence, ignored = collect_evidence(body)
+    scan = _SCANNER.scan(body)
+    evidence, ignored = collect_evidence(scan)
     if subject and not R.REPLY_SUBJECT.match(subject):
         # The subject confirms what the body asks, or speaks alone when the body says nothing
         # the rules know; it does not add a request of its own beside the body's.
-        subj_ev, subj_ignored = collect_evidence(prepare(subject), "subject", R.SUBJECT_WEIGHT)
+        subj_ev, subj_ignored = collect_evidence(
+            _SCANNER.scan(prepare(subject)), "subject", R.SUBJECT_WEIGHT
+        )
         in_body = {ev.intent for ev in evidence if ev.weight >= 0.3}
         body_decides = any(ev.weight >= R.THRESHOLDS[ev.intent] for ev in evidence)
         for ev in subj_ev:
@@ -339,11 +326,11 @@ def classify_text(
         if bulk:
             evidence.append(Evidence(SPAM, R.BULK_WEIGHT, ", ".join(bulk), "headers"))
 
-    if R.FORM_RELAY.search(body) and not R.MACHINE_TEXT.search(body):
+    if scan.search(_FORM_RELAY) and not scan.search(_MACHINE_TEXT):
         # The site's own form relayed the mail: "受け付けました" there is not an auto-reply.
         ignored += [_noted(ev, "web form relay") for ev in evidence if ev.intent == AUTO_REPLY]
         evidence = [ev for ev in evidence if ev.intent != AUTO_REPLY or ev.where == "headers"]
-    if R.KEEP.search(body):
+    if scan.search(_KEEP):
         evidence = [
             Evidence(
                 ev.intent, ev.weight * R.KEEP_FACTOR, ev.phrase, ev.where, "keeps account", ev.span
@@ -352,7 +339,7 @@ def classify_text(
             else ev
             for ev in evidence
         ]
-    withdrawn = bool(R.WITHDRAWAL.search(body))
+    withdrawn = bool(scan.search(_WITHDRAWAL))
     if withdrawn:
         kept: list[Evidence] = []
         for ev in evidence:
@@ -407,7 +394,7 @@ def classify_text(
     if not chosen and not strong_machine:
         if not body.strip():
             triage.append("no text to read")
-        elif R.PRIVACY_TOPIC.search(body):
+        elif scan.search(_TOPIC):
             triage.append("mentions personal data but no intent recognised")
     if "\ufffd" in text:
         triage.append("text not fully decoded")

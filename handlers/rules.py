@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from handlers.anchors import Gated, anchors_of
 from handlers.intents import (
     AUTO_REPLY,
     COMPLAINT,
@@ -39,13 +38,10 @@ class Rule:
     needs_privacy_topic: bool = False
     # Context ("I have moved") that strengthens other evidence but never makes an intent alone.
     supporting: bool = False
-    # Literal strings one of which every match starts with (None: unknown, scan the whole text).
-    # They let the classifier find candidate positions for all rules in one pass.
-    anchors: tuple[str, ...] | None = None
 
 
 def _rules(intent: str, weight: float, *patterns: str, **flags: bool) -> list[Rule]:
-    return [Rule(intent, weight, re.compile(p), anchors=anchors_of(p), **flags) for p in patterns]
+    return [Rule(intent, weight, re.compile(p), **flags) for p in patterns]
 
 
 # Building blocks -----------------------------------------------------------------------------
@@ -392,18 +388,18 @@ KANA_FOLDS: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 # "Keep my account": whatever else the mail says, it is not asking for deletion.
-KEEP = Gated(
+KEEP = re.compile(
     r"(?:アカウント|登録|会員|情報|データ)(?:は|も)?(?:残して|そのままに|消さないで)|"
     r"\bkeep (?:my|the) (?:account|data|profile|membership)\b"
 )
 KEEP_FACTOR = 0.4
 # A web form relayed by the site: its acknowledgement lines are not an auto-reply.
-FORM_RELAY = Gated(
+FORM_RELAY = re.compile(
     r"フォームから|送信がありました|(?:お問い合わせ|ご相談|ご依頼)(?:内容|本文)\s*:|"
     r"\b(?:form submission|new submission|submitted via|message|comments?)\s*:"
 )
 # ...unless the mail says outright that a machine sent it.
-MACHINE_TEXT = Gated(
+MACHINE_TEXT = re.compile(
     r"自動送信|自動返信|自動配信|自動で(?:お知らせ|送信|配信|返信)|ご返信いただいても|送信専用|"
     r"\b(?:automated message|automatic reply|auto-?reply|do not reply|not monitored)\b"
 )
@@ -442,10 +438,10 @@ NEGATION_AFTER = re.compile(
     r"^(?:いただいた|していただいた|頂いた|してもらった|してくださった)(?!ら)|^い(?:ありません|ございません|ない|なし)"
     r"|^[^、,。!?\n]{0,15}?(?:わけでは|訳では|ではなく|ではありません|じゃなく|じゃない|は不要|は必要(?:ありません|ない)|"
     r"しなくて|しないで|されたくない|したくない|たくありません|は結構|つもりは|予定は(?:ない|ありません)|ないでください|"
-    r"済ませ|済み|完了しています)"
+    r"済ませ|済み|完了しています|(?:して|し)(?:い|おり)?ません(?!か)|していない|は(?:あり|ござい)ません(?!か)|はない|なし(?!で))"
 )
 # A sentence is about personal data (so a question in it is a privacy inquiry).
-PRIVACY_TOPIC = Gated(
+PRIVACY_TOPIC = re.compile(
     r"個人情報|個人データ|情報|データ|cookie|クッキー|プライバシー|同意|提供|開示|削除|訂正|利用停止|本人確認|委任状|代理|"
     r"録音|記録|共同利用|利用目的|未成年|保存|保管|特定でき|\b(?:data|information|info|privacy|consent|shared?|sharing|personal|recordings?|"
     r"cookies?|deletion|delete|erasure|access request|documents?|details|policy|retention|records?|tracking|analytics|"
@@ -457,7 +453,7 @@ FORM_FIELD = re.compile(
 )
 FORM_FIELD_WEIGHT = 0.5
 # The sender takes back an earlier request: rights phrases in the message are history, not asks.
-WITHDRAWAL = Gated(
+WITHDRAWAL = re.compile(
     r"(?:依頼|請求|申請|申し出|お願い|申し込み)(?:を|は)?(?:取り下げ|撤回|取り消|キャンセル)|取り下げさせて|"
     r"(?:依頼|請求|申請|お願い)(?:は|が)?不要になりました|\b(?:disregard|ignore) (?:my|the) (?:previous|earlier|last)\b|"
     r"\bwithdraw\b.{0,30}\brequest\b|\bcancel\b.{0,30}\brequest\b|\bchanged my mind\b"

@@ -311,6 +311,7 @@ def decode_bytes(data: bytes, label: str | None) -> Decoded:
     return result
 
 
+_FOLD = re.compile(r"\r?\n[ \t]+")
 # A raw 8-bit header byte, as the email package hands it over (surrogate-escaped).
 ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
@@ -399,7 +400,9 @@ def decode_header_value(value: str) -> Decoded:
 
 
 def _unfold(value: str) -> str:
-    return re.sub(r"\r?\n[ \t]+", " ", value).replace("\r", "").replace("\n", " ")
+    if "\n" not in value and "\r" not in value:
+        return value
+    return _FOLD.sub(" ", value).replace("\r", "").replace("\n", " ")
 
 
 def _dedupe(items: list[str]) -> list[str]:

@@ -248,15 +248,18 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
 
     headers: list[tuple[str, str]] = []
     by_name: dict[str, str] = {}
+    raw_by_name: dict[str, list[str]] = {}
     for key, value in msg.items():
-        decoded = decode_header_value(str(value))
+        raw_value = str(value)
+        decoded = decode_header_value(raw_value)
         defects.extend(decoded.defects)
         name = key.replace("\x00", "")
         headers.append((name, decoded.text.strip()))
         by_name.setdefault(name.lower(), decoded.text.strip())
+        raw_by_name.setdefault(name.lower(), []).append(raw_value)
 
     def raw_all(name: str) -> list[str]:
-        return [str(v) for v in msg.get_all(name, [])]
+        return raw_by_name.get(name, [])
 
     sender_list = _addresses(raw_all("from"), defects) or _addresses(raw_all("sender"), defects)
     sender = sender_list[0] if sender_list else None

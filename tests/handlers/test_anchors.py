@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers import rules as R
-from handlers.anchors import anchors_of
-from handlers.classify import _matches, prepare
+from handlers.anchors import Scanner, anchors_of, requirements_of
+from handlers.classify import _CUES, _SCANNER, _matches, prepare
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "classifier"
 
@@ -34,12 +35,40 @@ def _scanned(text: str) -> list[tuple[int, tuple[int, int]]]:
 
 def _indexed(text: str) -> list[tuple[int, tuple[int, int]]]:
     position = {id(rule): index for index, rule in enumerate(R.RULES)}
-    return [(position[id(rule)], m.span()) for rule, m in _matches(text)]
+    return [(position[id(rule)], m.span()) for rule, m in _matches(_SCANNER.scan(text))]
 
 
-def test_every_rule_has_anchors() -> None:
-    unanchored = [rule.pattern.pattern for rule in R.RULES if rule.anchors is None]
+def test_every_rule_and_cue_has_anchors() -> None:
+    unanchored = [_SCANNER.patterns[i].pattern for i in sorted(_SCANNER.unanchored)]
     assert unanchored == []
+
+
+def test_cue_searches_agree_with_the_stdlib() -> None:
+    for text in _texts():
+        scan = _SCANNER.scan(text)
+        for offset, cue in enumerate(_CUES, start=len(R.RULES)):
+            expected = cue.search(text)
+            found = scan.search(offset)
+            assert (found and found.span()) == (expected and expected.span())
+            for line_start, line in _lines(text):
+                inside = cue.search(line)
+                found = scan.search(offset, line_start, line_start + len(line))
+                assert (found and found.start() - line_start) == (inside and inside.start())
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    out, start = [], 0
+    for line in text.split("\n"):
+        out.append((start, line))
+        start += len(line) + 1
+    return out
+
+
+def test_requirements_skip_texts_that_cannot_match() -> None:
+    scanner = Scanner([re.compile(r"\b(?:do|is)\b.{0,80}\?")])
+    assert requirements_of(r"\b(?:do|is)\b.{0,80}\?") == (frozenset({"do", "is"}), frozenset("?"))
+    assert scanner.scan("what is this").touched() == []
+    assert scanner.scan("what is this?").touched() == [0]
 
 
 def test_index_finds_what_scanning_finds_on_the_fixtures() -> None:
