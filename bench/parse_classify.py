@@ -102,7 +102,10 @@ def _history(ja: bool) -> str:
 def _trace(rng: random.Random, i: int) -> list[bytes]:
     """The delivery headers real mail carries (about 1.5 KB): relays, authentication, DKIM."""
     stamp = b"Sat, %d Nov 2026 %02d:%02d:%02d +0900" % (
-        rng.randrange(1, 29), rng.randrange(24), rng.randrange(60), rng.randrange(60)
+        rng.randrange(1, 29),
+        rng.randrange(24),
+        rng.randrange(60),
+        rng.randrange(60),
     )
     signature = base64.b64encode(rng.randbytes(192))
     body_hash = base64.b64encode(rng.randbytes(32))
@@ -191,7 +194,9 @@ def make_message(rng: random.Random, i: int, kind: str, chars: int) -> bytes:
             + b"Content-Transfer-Encoding: quoted-printable" + CRLF + CRLF
             + quopri.encodestring(html.encode()),
         ]  # fmt: skip
-        body = b"".join(b"--" + boundary + CRLF + p + CRLF for p in parts) + b"--" + boundary + b"--"
+        body = (
+            b"".join(b"--" + boundary + CRLF + p + CRLF for p in parts) + b"--" + boundary + b"--"
+        )
         ctype = b'multipart/alternative; boundary="' + boundary + b'"'
         return _join(_headers(rng, i, subject_b64, ctype), body)
     if kind == "html-only":
@@ -273,6 +278,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=5000, help="number of messages (5000)")
     parser.add_argument("--size", type=int, default=5000, help="approximate bytes each (5000)")
     parser.add_argument("--seed", type=int, default=20261101, help="generator seed")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        metavar="DIR",
+        help="time the .eml files of DIR instead (cycled to N messages), e.g. ../shared/corpus/dev",
+    )
     args = parser.parse_args(argv)
     if args.n < 1 or args.size < 500:
         parser.error("--n must be at least 1 and --size at least 500")
@@ -280,7 +291,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
 
-    corpus = generate(args.n, args.size, args.seed)
+    if args.corpus is not None:
+        files = sorted(args.corpus.glob("*.eml"))
+        if not files:
+            parser.error(f"{args.corpus}: no .eml files")
+        raws = [f.read_bytes() for f in files]
+        corpus = [("corpus", raws[i % len(raws)]) for i in range(args.n)]
+    else:
+        corpus = generate(args.n, args.size, args.seed)
     messages = [raw for _, raw in corpus]
     rss_generated = _peak_rss_mib()
     total = sum(len(m) for m in messages)
@@ -302,7 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"{args.n} messages, {total / args.n:,.0f} bytes on average ({total / 2**20:.1f} MiB), seed {args.seed}"
     )
-    print("mix: " + ", ".join(f"{k} {counts.get(k, 0)}" for k, _ in KINDS))
+    if args.corpus is not None:
+        print(f"from {args.corpus} ({len(set(m for m in messages))} distinct files)")
+    else:
+        print("mix: " + ", ".join(f"{k} {counts.get(k, 0)}" for k, _ in KINDS))
     print()
     rows = [("parse", parse_seconds, rss_parse)]
     if both_seconds is not None:

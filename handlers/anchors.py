@@ -26,6 +26,7 @@ _MAX_CLASS = 16  # a character class of at most this many literal characters bec
 _SHORT = 4  # an anchor shorter than this is worth extending through what follows
 _MAX_SET = 32  # ...unless that would make more than this many anchors
 _MAX_DEPTH = 4
+_SHORT_WORD = 3  # required words shorter than this are checked with ``in``, not the automaton
 
 
 def anchors_of(pattern: str) -> tuple[str, ...] | None:
@@ -124,38 +125,51 @@ class Scanner:
         self.anchors = tuple(anchors_of(p.pattern) for p in self.patterns)
         self.requirements = tuple(requirements_of(p.pattern) for p in self.patterns)
         self.unanchored = frozenset(i for i, a in enumerate(self.anchors) if a is None)
-        by_anchor: dict[str, list[int]] = {}
+        # The automaton knows anchors (where a pattern may start) and required words (whether
+        # it can match at all); one pass over a text finds both.
+        by_word: dict[str, list[int]] = {}
         for index, anchors in enumerate(self.anchors):
             for anchor in anchors or ():
-                by_anchor.setdefault(anchor, []).append(index)
+                by_word.setdefault(anchor, []).append(index)
+        for requirements in self.requirements:
+            for needed in requirements:
+                if min(map(len, needed)) >= _SHORT_WORD:
+                    for word in needed:
+                        by_word.setdefault(word, [])
         self._automaton = ahocorasick.Automaton()
-        for anchor, indexes in by_anchor.items():
-            self._automaton.add_word(anchor, (len(anchor), tuple(indexes)))
+        for word, indexes in by_word.items():
+            self._automaton.add_word(word, (word, len(word), tuple(indexes)))
         self._automaton.make_automaton()
 
     def scan(self, text: str) -> Scan:
         starts: dict[int, list[int]] = {}
+        present: set[str] = set()
         if text:
-            for end, (length, indexes) in self._automaton.iter(text):
+            for end, (word, length, indexes) in self._automaton.iter(text):
+                present.add(word)
                 start = end - length + 1
                 for index in indexes:
                     if index in starts:
                         starts[index].append(start)
                     else:
                         starts[index] = [start]
-        return Scan(self, text, starts)
+        return Scan(self, text, starts, present)
 
 
 class Scan:
     """One text as seen by a ``Scanner``: where each pattern may start."""
 
-    def __init__(self, scanner: Scanner, text: str, starts: dict[int, list[int]]) -> None:
+    def __init__(
+        self, scanner: Scanner, text: str, starts: dict[int, list[int]], present: set[str]
+    ) -> None:
         self._scanner = scanner
         self.text = text
         self._starts: dict[int, list[int]] = {}
         for index, positions in starts.items():
             if all(
-                any(word in text for word in needed)
+                not needed.isdisjoint(present)
+                # Short words would hit everywhere; look for them directly instead.
+                or (min(map(len, needed)) < _SHORT_WORD and any(w in text for w in needed))
                 for needed in scanner.requirements[index]
             ):
                 self._starts[index] = sorted(set(positions))

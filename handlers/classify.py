@@ -108,12 +108,7 @@ def prepare(text: str) -> str:
                 units.append(current)
             current = previous = ""
             continue
-        if (
-            current
-            and _is_wrapped(previous)
-            and not _BULLET.match(line)
-            and not _FIELD.match(line)
-        ):
+        if current and _is_wrapped(previous) and not _BULLET.match(line) and not _FIELD.match(line):
             sep = "" if _CJK.match(current[-1]) and _CJK.match(line[0]) else " "
             current += sep + line
         else:
