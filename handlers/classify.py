@@ -151,7 +151,12 @@ def _is_past_request(text: str, match: re.Match[str], line_start: int, line_end:
     before = text[max(line_start, match.start() - 60) : match.start()]
     if R.PAST_REQUEST_BEFORE.search(before):
         return True
-    return bool(R.PAST_REQUEST_AFTER.match(text[match.end() : line_end]))
+    after = text[match.end() : line_end]
+    if R.PAST_REQUEST_AFTER.match(after):
+        return True
+    # "配信停止をお願いしてきちんと止まりました": a sentence that reports, in the past tense,
+    # and asks nothing.
+    return bool(R.PAST_TENSE_END.search(after)) and not R.ASKING.search(after)
 
 
 def _clip(phrase: str, limit: int = 48) -> str:
@@ -191,7 +196,11 @@ def collect_evidence(
     for rule, match in _matches(scan):
         line_start, line_end = _line_bounds(text, match.start(), match.end())
         line = text[line_start:line_end]
-        if rule.needs_privacy_topic and not scan.search(_TOPIC, line_start, line_end):
+        # A question is about personal data when its sentence or a neighbour says so.
+        near_start = text.rfind("\n", 0, max(line_start - 1, 0)) + 1
+        near_end = text.find("\n", line_end + 1)
+        near_end = len(text) if near_end == -1 or line_end == len(text) else near_end
+        if rule.needs_privacy_topic and not scan.search(_TOPIC, near_start, near_end):
             continue
         weight = rule.weight * scale
         if R.FORM_FIELD.match(line):
@@ -364,12 +373,17 @@ def classify_text(
         winner = max(chosen & {SPAM, AUTO_REPLY}, key=lambda i: (confidence[i], i == SPAM))
         silenced = sorted(chosen - {winner})
         chosen = {winner}
-    elif PROVIDER_CORRECTION in chosen:
+    if PROVIDER_CORRECTION in chosen:
         # A retailer fixing its listing is not a person correcting their own data.
         for intent in (CORRECTION, DELETION, RATE_QUESTION):
             if intent in chosen and max(e.weight for e in by_intent[intent]) < 0.8:
                 chosen.discard(intent)
                 silenced.append(intent)
+    if INQUIRY in chosen and chosen & set(RIGHTS):
+        # An inquiry is a question with no request to act yet (LABELS.md): beside a request,
+        # its questions (which ID, what fee) belong to the request.
+        chosen.discard(INQUIRY)
+        silenced.append(INQUIRY)
 
     triage: list[str] = []
     for intent in ALL_INTENTS:

@@ -48,7 +48,7 @@ def _rules(intent: str, weight: float, *patterns: str, **flags: bool) -> list[Ru
 # What a person's data is called, in Japanese.
 JA_DATA = (
     r"(?:個人情報|個人データ|保有個人データ|情報|データ|登録内容|登録情報|会員情報|顧客情報|アカウント|"
-    r"会員登録|登録|履歴|記録|メアド|メールアドレス|アドレス)"
+    r"会員登録|登録|履歴|記録|メアド|メールアドレス|アドレス|画像|写真|書類|ファイル|資料|保管されているもの)"
 )
 # Fields a person asks to have corrected.
 JA_FIELD = (
@@ -70,7 +70,7 @@ EN_PARTY = (
     r"companies|anyone|anybody|advertisers?|affiliates?|power companies|energy companies)"
 )
 # Verbs of handing data on, in Japanese (stem before ない/ず).
-JA_PASS_NEG = r"(?:提供し|渡さ|共有し|回さ|流さ|出さ|売ら|販売し|教え|伝え|開示し|あげ|まわさ|わたさ)(?:ないで|ないよう|ないこと|ない(?:で|よう)?(?:ください|ほしい|いただ|もらえ))"
+JA_PASS_NEG = r"(?:(?:売っ|渡し|提供し|回し|流し|教え)たりし|提供し|渡さ|共有し|回さ|流さ|出さ|売ら|販売し|教え|伝え|開示し|あげ|まわさ|わたさ)(?:ないで|ないよう|ないこと|ない(?:で|よう)?(?:ください|ほしい|いただ|もらえ))"
 JA_PARTY = (
     r"(?:提携先|提携|第三者|他社|他の会社|外部|パートナー|事業者|電力会社|ガス会社|回線事業者|"
     r"通信会社|会社|業者|よそ|ほか)"
@@ -80,10 +80,15 @@ RULES: tuple[Rule, ...] = (
     # --- disclosure: see or receive the data, how it is used, to whom it went -----------------
     *_rules(DISCLOSURE, 0.85,
         r"開示(?:を|の)?(?:請求|希望|求め|お願い|して|いただき|いただけ|ください|願|依頼|申請|申し込)",
+        r"開示(?:の)?手続き?(?:を)?(?:お願い|して|ください|進めて|いただ)",
         r"第三者提供記録|提供記録",
         r"(?:どこの|どの|いずれの|何という|どういう)(?:会社|事業者|企業|提携先|業者|ところ).{0,25}(?:渡|提供|共有|教え|伝え|流)",
         r"(?:誰|だれ)に.{0,10}(?:渡|提供|共有|流)(?:した|された|して|し)",
-        r"\b(?:subject |data )?access request\b|\brequest (?:for )?access to\b|\baccess to (?:my|all my|the) (?:personal )?(?:data|information)\b",
+        r"\b(?:subject |data )?access request\b|\brequest (?:for )?access to\b|\baccess to (?:all |my |the |his |her |their )*(?:personal )?(?:data|information)\b",
+        r"\bwhat (?:you(?:'ve| have)? )?(?:got|have|hold|keep) (?:on|about) me\b|\bwhat (?:you )?(?:have|hold|keep|got) on (?:file|record)\b",
+        r"\bdisclose (?:to me )?(?:the|my|all|what)\b",
+        r"(?:データ|情報)(?:を|は)?(?:何|なに)(?:を)?(?:持って|保有|登録)",
+        r"私の(?:個人)?情報を?.{0,30}(?:何の目的|どういう目的|どのような目的|どういう経緯|どのような経緯|どう使|どのように使|どうやって入手|どこで入手)",
         r"\bright (?:of|to) access\b|\bright to know\b|\brequest to know\b",
         r"\bdisclosure of\b.{0,60}\b(?:data|records?|information|provision)\b",
         r"\b(?:request|want|like|ask) (?:that )?(?:you )?(?:to )?disclose\b",
@@ -100,12 +105,12 @@ RULES: tuple[Rule, ...] = (
     ),
     *_rules(DISCLOSURE, 0.7,
         r"(?:どんな|どのような|何の|なんの|どういう|何)(?:個人)?(?:情報|データ|内容).{0,25}(?:登録|保有|持って|保管|残って|あり|把握)",
-        r"(?:登録|保有|保管|保存)(?:されて|して)?(?:いる|る)?(?:私の|自分の)?(?:内容|情報|データ|履歴).{0,25}(?:見せて|教えて|送って|確認させ|知りたい|一覧|開示)",
+        r"(?:登録|保有|保管|保存)(?:されて|して)?(?:いる|る)?(?:私の|自分の)?(?:個人)?(?:内容|情報|データ|履歴).{0,25}(?:見せて|教えて|送って|確認させ|知りたい|一覧|開示)",
         r"(?:情報|データ|内容|履歴).{0,20}(?:一覧|コピー|写し|控え|csv|pdf|エクセル|excel|ファイル|電子データ|書面).{0,15}(?:送って|ください|いただ|もらえ|ほしい|欲しい)",
         r"(?:私の|自分の)?(?:情報|データ).{0,10}(?:見せて|開示して)",
         r"利用目的(?:の通知|を(?:教えて|知りたい|通知))",
         r"\bwhat (?:personal )?(?:data|information|info|details)\b.{0,40}\b(?:you )?(?:hold|have|keep|store|collected|process)\b",
-        r"\b(?:send|give|provide|show|tell|email) me\b.{0,60}\b(?:data|information|info|details)\b.{0,40}\b(?:hold|have|keep|on file|store|about me)\b",
+        r"\b(?:send|give|provide|show|tell|email) me\b.{0,60}\b(?:data|information|info|details)\b.{0,40}\b(?:about me|on me|on file|of mine)\b",
         r"\b(?:see|know|find out|check)\b.{0,20}\bwhat(?:'s| is| you have| you hold)\b.{0,30}\b(?:on file|about me|on me|hold)\b",
         r"\bdsar\b|\bsar\b|\bart(?:icle|\.)? ?20\b",
     ),
@@ -124,6 +129,8 @@ RULES: tuple[Rule, ...] = (
     ),
     *_rules(CORRECTION, 0.6,
         JA_FIELD + r".{0,20}(?:間違|誤|違って|違います|異な|古い|旧の|のまま|になっていま|となっていま|抜けて|漏れて|欠けて|入って(?:い)?ない)",
+        JA_FIELD + r".{0,10}(?:変えました|変わりました|変更しました|変わった|変えた)",
+        r"\b" + EN_FIELD + r"\b.{0,40}\bshould (?:be|read|say)\b",
         r"\b" + EN_FIELD + r"\b.{0,40}\b(?:wrong|incorrect|misspell(?:ed)?|misspelt|spelled wrong|out of date|outdated|old one|my old|a typo|missing|not correct|inaccurate|swapped|reversed|mixed up)\b",
         r"\b(?:wrong|incorrect|inaccurate|outdated|old)\b.{0,20}\b" + EN_FIELD + r"\b",
         r"\byour records? (?:have|has|show|shows|say|says|list|lists)\b",
@@ -131,7 +138,7 @@ RULES: tuple[Rule, ...] = (
     ),
     *_rules(CORRECTION, 0.5,
         r"(?:訂正|変更|修正|更新)(?:して|を)?(?:ください|いただけ|いただき|もらえ|お願い|ほしい|希望)|追加して(?:ください|いただけ|もらえ)",
-        r"\b(?:could|can|would) (?:you|u) (?:please )?(?:fix|correct|update|change|amend) (?:it|this|that|them)\b",
+        r"\b(?:could|can|would) (?:you|u) (?:please )?(?:fix|correct|update|change|amend) (?:it|this|that|them)\b|\bplease (?:correct|fix|update|amend) (?:it|this|that|them)\b",
         r"\b(?:changed|new) (?:my )?(?:e-?mail|address|phone|number|name|surname|mobile)\b|\bmy (?:e-?mail|address|phone number|surname) (?:has )?changed\b",
         r"\b(?:e-?mail|address|name|phone|number|surname)\b.{0,25}\bchanged to\b",
     ),
@@ -146,14 +153,15 @@ RULES: tuple[Rule, ...] = (
         JA_DATA + r".{0,15}(?:削除|消去|抹消|消して|消しておいて|消しといて|消してもら|消してほし|消してくだ|破棄|廃棄)",
         r"(?:削除|消去|抹消|破棄)(?:を|の)?(?:請求|希望|依頼|お願い|して|ください|いただ|願)(?=.*" + JA_DATA + r")",
         r"\b(?:delete|erase|remove|wipe|purge|destroy|get rid of|scrub)\b.{0,50}\b" + EN_DATA + r"\b(?!.{0,30}\b(?:mailing|call|contact|marketing|e-?mail|sms|newsletter|distribution) list)",
-        r"\b" + EN_DATA + r"\b.{0,30}\b(?:deleted|erased|removed|wiped|purged|destroyed)\b",
+        r"\b" + EN_DATA + r"\b.{0,30}(?<!been )(?<!was )(?<!were )\b(?:deleted|erased|removed|wiped|purged|destroyed)\b",
+        r"(?:データ|情報|記録|履歴)(?:も|は|を)?残さないで",
         r"\bforget me\b|\bright to (?:erasure|be forgotten)\b|\berasure\b",
         r"\bdeletion (?:of|request)\b|\brequest(?:ing)? (?:for )?(?:the )?deletion\b",
     ),
     *_rules(DELETION, 0.55,
         r"(?:削除|消去|抹消)(?:して|を)?(?:ください|ほしい|いただきたい|いただけ|もらえ|お願い|希望)|消して(?:ください|ほしい|もらえ|いただ)",
         JA_DATA + r".{0,40}(?:破棄|廃棄)(?:して|を)?(?:ください|いただけ|いただき|もらえ|お願い|ほしい)",
-        r"退会(?:したい|希望|させて|を希望|をお願い|手続き|します|して)",
+        r"退会(?:したい|希望|させて|を希望|をお願い|手続き|します|して)|(?:会員)?登録(?:の)?解除|アカウント(?:の)?(?:解除|解約)",
         r"\bclose (?:my|the) account\b|\bcancel my (?:membership|account)\b",
         r"\b(?:delete|erase|wipe|remove) (?:it|them|all|everything)\b",
     ),
@@ -167,8 +175,9 @@ RULES: tuple[Rule, ...] = (
         r"利用(?:の)?停止|利用を?(?:停止|止めて|やめて|中止)",
         r"(?:配信|送信|メール(?!アドレス)|メルマガ|メールマガジン|ニュースレター|お知らせ|案内|dm|広告|キャンペーン|宣伝|販促|ダイレクトメール).{0,15}(?:停止|止めて|止めていただ|止めてもら|止めてほし|やめて|不要|いらない|要らない|要りません|いりません|解除|中止|(?:は|も)(?:もう)?結構|ストップ|しないで|送らないで|控えて|外して|お断り)",
         r"配信停止|メルマガ解除|購読解除|配信解除|購読停止",
-        r"(?:電話(?!番号)|連絡(?!先)|営業|勧誘|案内|着信|sms|ショートメール).{0,15}(?:止めて|やめて|しないで|控えて|いらない|要らない|要りません|いりません|不要|結構|停止|お断り)",
+        r"(?:電話(?!番号)|連絡(?!先)|営業|勧誘|案内|着信|sms|ショートメール|通知|line|ライン|プッシュ|はがき|郵便物).{0,15}(?:止めて|やめて|しないで|控えて|いらない|要らない|要りません|いりません|不要|結構|停止|お断り)",
         r"\bunsubscribe\b|\bstop sending me\b",
+        r"\bno (?:more )?(?:promotional |marketing |sales )?(?:e-?mails?|calls?|newsletters?|texts?|spam|promotions?|marketing)(?: please)?\b",
         r"(?m)^(?:stop|remove me|opt out|opt-out|no more|unsubscribe me)[.!]*$",
         r"(?<!right to )\bopt(?:ed)? (?:me )?out\b(?! of (?:the )?(?:sale|sell|selling|sharing|share))",
         r"\b(?:stop|cease|no more|halt)\b.{0,40}\b(?:e-?mails?|e-?mailing|newsletters?|marketing|promotions?|promotional|calls?|calling|phone calls|messages|messaging|sms|texts?|texting|contacting me|mailings?|spam(?:ming)?)\b",
@@ -196,13 +205,14 @@ RULES: tuple[Rule, ...] = (
     # --- stop_provision: stop giving the data to third parties -----------------------------------
     *_rules(STOP_PROVISION, 0.9,
         r"第三者(?:へ|に|への)?(?:の)?提供(?:の|を|は)?(?:停止|止め|やめ|しないで|中止|拒否|オプトアウト)",
-        JA_PARTY + r"(?:へ|に|には|へは|にも|への)?.{0,25}(?:" + JA_PASS_NEG + r"|提供(?:を|は|も)?(?:停止|止め|やめ|中止))",
-        r"(?:提供|渡す|共有|回す|流す|出す|売る)(?:こと|の)?(?:を|は|も)?(?:停止|やめて|止めて|中止|やめても|止めても)",
+        JA_PARTY + r"(?:へ|に|には|へは|にも|への)?.{0,25}(?:" + JA_PASS_NEG + r"|提供(?:すること|するの)?(?:を|は|も)?(?:停止|止め|やめ|中止))",
+        r"(?:提供|渡す|共有|回す|流す|出す|売る|教える|伝える)(?:する)?(?:こと|の)?(?:を|は|も)?(?:停止|やめて|止めて|中止|やめても|止めても)",
         r"(?:提供|共有)しないで|(?:提供しないこと|渡さないこと|提供しないよう|渡さないよう)",
         r"\b(?:do not|don't|not to|never|stop|cease|no longer)\s+(?:sell(?:ing)?|shar(?:e|ing)|pass(?:ing)?|giv(?:e|ing)|provid(?:e|ing)|disclos(?:e|ing)|transfer(?:ring)?|forward(?:ing)?|hand(?:ing)? over|hand(?:ing)?)\b(?!.{0,20}\b(?:opinion|feedback|thoughts)\b)",
         r"\bdo not sell\b|\bopt[- ]out of (?:the )?(?:sale|sharing|selling)\b|\bsale (?:and|or) sharing\b|\bright to opt[- ]out\b",
         r"\bobject(?:ion)? to (?:the )?(?:sharing|transfer|disclosure)\b",
-        r"\b(?:don't|do not) want (?:my (?:data|details|information|info)|them|it)\b.{0,20}\b(?:handed|passed|shared|given|sold|sent|provided|disclosed|forwarded)\b",
+        r"\b(?:don't|do not) want (?:my (?:data|details|information|info)|them|it)\b.{0,20}\b(?:handed|passed|shared|given|sold|sent|provided|disclosed|forwarded|going)\b",
+        r"\brefus\w* (?:of|to) (?:the )?third[- ]party (?:provision|sharing)|\bnot (?:to )?sell\b",
         r"\bwithdraw (?:my )?consent\b.{0,30}\b(?:shar\w*|provi\w*|third|partners?)\b",
         self_negating=True,
     ),
@@ -221,7 +231,7 @@ RULES: tuple[Rule, ...] = (
         self_negating=True,
     ),
     *_rules(COMPLAINT, 0.55,
-        r"不快|憤り|怒り|腹が立|腹立たし|気持ち(?:が|の)悪|がっかり|迷惑して|納得(?:でき|い)かない|納得でき(?:ません|ない)|遺憾|ずさん|杜撰|雑では|問題だと思|信じられ(?:ません|ない)|ありえない|あり得ない|ひどい|不安です|不安に|いい加減に|誠意が|怖い|恐怖|無視され|としか思えません|自覚が(?:足りない|ない)|一方的に|残念です|残念に思",
+        r"不快|憤り|怒り|腹が立|腹立たし|がっかり|迷惑して|納得(?:でき|い)かない|納得でき(?:ません|ない)|遺憾|ずさん|杜撰|雑では|問題だと思|信じられ(?:ません|ない)|ありえない|あり得ない|ひどい|不安です|不安に|いい加減に|誠意が|怖い|恐怖|無視され|としか思えません|自覚が(?:足りない|ない)|一方的に|残念です|残念に思",
         r"(?:何度も|再三|繰り返し|2回|二度|何回も|3回|三度).{0,20}(?:連絡|お願い|依頼|問い合わせ|伝え|申し上げ)",
         r"(?:したのに|しているのに|お願いしたのに|依頼したのに|のに)、?.{0,25}(?:まだ|いまだに|未だに|また)",
         r"今後このようなことがないよう",
@@ -232,9 +242,12 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:violation|violat(?:e|ed|es|ing)|illegal|unlawful|in breach of)\b",
     ),
     *_rules(COMPLAINT, 0.55,
-        r"(?:同意|了承|承諾|許可)(?:を|も|は)?(?:して|した覚えは|した覚えも)(?:い)?(?:ない|ません)|(?:同意|了承|承諾|許可)は(?:い)?(?:ない|ません)|一言も(?:言って|伝えて)(?:い)?(?:ない|ません)",
+        r"(?:同意|了承|承諾|許可)(?:を|も|は)?(?:して|した覚えは|した覚えも)(?:い)?(?:ない|ません)|(?:同意|了承|承諾|許可)した覚え(?:は|が|も)(?:あり|ござい)?(?:ません|ない)|(?:同意|了承|承諾|許可)は(?:い)?(?:ない|ません)|一言も(?:言って|伝えて)(?:い)?(?:ない|ません)",
         r"\b(?:not happy|not ok|not okay|without my (?:consent|permission|agreement)|never (?:agreed|consented|gave (?:my )?(?:consent|permission))|did not (?:agree|consent)|didn't (?:agree|consent)|my choice was ignored)\b",
         self_negating=True,
+    ),
+    *_rules(COMPLAINT, 0.4,
+        r"気持ち(?:が|の)悪",
     ),
     *_rules(COMPLAINT, 0.35,
         r"勝手に|どうなんでしょうか|いかがなものか|(?:いまだに|未だに).{0,20}(?:届|来|連絡|対応|返事|回答|返信)|対応(?:して)?(?:いただけて|されて)(?:い)?ない",
@@ -249,7 +262,10 @@ RULES: tuple[Rule, ...] = (
         r"どのように(?:扱|管理|利用|使|保管|取り?扱|監督|保護|守)",
         r"(?:手数料|本人確認書類|委任状|代理人|必要書類|費用|期間).{0,30}(?:\?|でしょうか|ですか|ますか)",
         r"(?:どうなりますか|どうなるのでしょうか|どうなるか|どう扱われ|どういう状況|どうなって(?:い)?ますか)",
-        r"\bhow (?:do|can|would|should|could) (?:i|we|one)\b.{0,30}\b(?:request|ask|submit|make|exercise|get|delete|access|opt|remove|correct)\b",
+        r"(?:について|に関して)(?:教えて|質問|お伺い|伺いたい|知りたい|ご教示|お尋ね)",
+        r"\bhow (?:do|can|would|should|could) (?:i|we|one)\b.{0,30}\b(?:request|ask|submit|make|exercise|get|delete|access|opt|remove|correct|turn (?:them|it|this) off|disable|reject)\b",
+        r"\b(?:do|does) (?:you|your (?:site|company)) (?:use|share|sell|keep|store|track|collect|record)\b.{0,80}\?",
+        r"\b(?:data protection officer|dpo|eu representative|privacy officer)\b",
         r"\b(?:which|what) (?:kind of |type of )?(?:id|identity|identification|proof)\b|\bwhat (?:would|do|will) you need\b",
         r"\bhow long\b.{0,40}\b(?:keep\w*|take\w*|stor\w*|retain\w*|kept|hold\w*)\b",
         r"\blegal basis\b|\bon behalf of\b.{0,60}\?",
@@ -276,14 +292,18 @@ RULES: tuple[Rule, ...] = (
         r"(?:切り替え|乗り換え)(?:は|の)?(?:どうすれば|方法|手続き)",
         r"おすすめ(?:は|の)?(?:あります|ある|教えて)|(?:乗り換えたい|切り替えたい|替えたい|変えたい)(?:んです|のです|と思って).{0,60}(?:\?|ますか|ですか|ありますか)",
         r"\bis there a (?:cheaper |better |good )?(?:plan|deal|provider|option|tariff)\b",
+        r"(?:どこ|どれ|何|なに)が(?:おすすめ|オススメ|安い|お得|いい|良い)",
+        r"(?:切り替え|乗り換え).{0,30}(?:必要ですか|\?|ますか|ですか|でしょうか)",
+        r"\b(?:plans?|tariffs?)\b.{0,20}\b(?:cheaper|cheapest|better|worth it)\b.{0,60}\?",
+        r"\b(?:mobile|fibre|fiber|internet|electricity|gas|phone|sim|broadband) (?:plan|price|fee|tariff|contract)s?\b.{0,80}\?",
         r"(?:どの|どこの)(?:プラン|電力会社|ガス会社|回線|キャリア|sim).{0,30}(?:\?|ますか|ですか|でしょうか|いい|向いて)",
         r"\b(?:cheapest|cheaper|best|recommend(?:ed)?|good)\b.{0,40}\b(?:plans?|providers?|deals?|options?|internet|electricity|gas|fibre|fiber|sim|rates?)\b.{0,100}\?",
         r"\b(?:which|what)\b.{0,30}\b(?:plans?|providers?|retailers?|suppliers?|carriers?)\b.{0,80}\?",
         r"\b(?:which|what) compan(?:y|ies)\b.{0,60}\b(?:electricity|gas|internet|solar|power|fibre|fiber|mobile|rates?|cheap\w*)\b",
-        r"\bhow (?:do|can) i switch\b|\bswitch(?:ing)? (?:my )?(?:electricity|gas|internet|mobile|power|provider|supplier|plan)\b.{0,60}\?",
+        r"\bhow (?:do|can) i switch\b|\bswitch(?:ing)? (?:my )?(?:electricity|gas|internet|mobile|power|provider|supplier|plan)\b.{0,100}\?",
     ),
     *_rules(RATE_QUESTION, 0.5,
-        r"(?:プラン|料金|電気代|ガス代|スマホ代|通信費|ネット代|単価).{0,30}(?:ありますか|いくら|どれ|どこ|安くな|でしょうか|教えて|\?)",
+        r"(?:プラン|料金|電気代|ガス代|スマホ代|通信費|ネット代|単価|月額).{0,30}(?:ありますか|いくら|どれ|どこ|安くな|でしょうか|教えて|わかりません|分かりません|\?)",
         r"(?:解約|違約金|工事費).{0,30}(?:\?|ますか|ですか|でしょうか)",
         r"(?:月|毎月)(?:々)?(?:いくら|何円)",
         r"\bhow much\b.{0,40}\b(?:per month|a month|monthly|cost|would i|will i|is (?:the )?(?:gas|electricity|internet|plan|fibre|fiber|sim|city gas))\b|\bhow much is\b",
@@ -297,13 +317,15 @@ RULES: tuple[Rule, ...] = (
         r"(?:該当箇所|社名|ロゴ|掲載情報)の?(?:修正|訂正|差し替え|変更|更新)",
         r"(?:表記|記載|掲載|表示)(?:されて|されており|となって).{0,40}(?:揃え|合わせ|変更|修正|訂正|お願い|いただけ)",
         r"\b(?:update|correct|fix|move|remove|change)\b.{0,20}\b(?:the|our) (?:listing|price|prices|page|plan|entry|information|figures?|rate|coverage|area|company name|logo|fees?)\b",
-        r"\b(?:listing|rate card|comparison page|lists us|listed as)\b",
+        r"\b(?:listing|rate card|comparison page|lists us)\b",
+        r"\b(?:banner|promotion|campaign)\b.{0,40}\b(?:ended|expired|finished|is over)\b|\bremove the\b.{0,30}\b(?:banner|campaign|promotion|listing)\b",
+        r"(?:比較ページ|プラン一覧|サイト上|ページ上|掲載ページ|貴社サイト|御社サイト|貴サイト|御サイト).{0,60}(?:含まれて(?:い|おり)ません|載って(?:い|おり)?ません|抜けて)",
     ),
     *_rules(PROVIDER_CORRECTION, 0.5,
         r"(?:弊社|当社)(?:の)?.{0,30}(?:プラン|料金|単価|キャンペーン|サービス|商品|掲載|表記|記載|表示|エリア|社名|ロゴ)",
         r"(?:単価|料金|金額|価格|違約金|基本料金).{0,30}(?:修正|訂正|改定|誤り|正しい|のまま|となっており)",
         r"\bour\b.{0,30}\b(?:plan|price|rate|campaign|product|offer|tariff|coverage|company name)s?\b",
-        r"\b(?:shown|listed) (?:under|with|on|at|as)\b|\bpartner (?:marketing|team)\b|\bcontent team\b|\bon your (?:page|site|comparison)\b",
+        r"\b(?:shown|listed) (?:under|with|on|at)\b|\bpartner (?:marketing|team)\b|\bcontent team\b|\bon your (?:page|site|comparison)\b|\b(?:the|your) site (?:still )?(?:says|shows|lists)\b",
     ),
     # --- auto_reply: out of office, receipts, acknowledgements, bounces ----------------------------
     *_rules(AUTO_REPLY, 0.7,
@@ -336,7 +358,7 @@ RULES: tuple[Rule, ...] = (
     *_rules(SPAM, 0.45,
         r"無料(?:診断|相談|お試し|トライアル)|特別価格|サンプルデータ|お申込みで|詳細はwebで|初回相談無料|着手金0円|初期費用0円|先着\d+社|今なら|今だけ|半額|実施中です|キャンペーン実施中|(?<=\d)%off|安定収益|代理店.{0,10}募集|新規開拓",
         r"突然の(?:メール|ご連絡)(?:にて|で)?(?:失礼|申し訳)|ご購読いただき|配信停止をご希望|(?:ご案内|配信)(?:が|を)?(?:不要な場合|希望されない)|公開アドレスに送信|(?:配信停止|登録解除|購読解除)は(?:こちら|以下|下記)",
-        r"導入企業|導入実績|取得実績|(?<=\d)社以上|(?<=\d)社様|(?<=\d)月号",
+        r"導入企業|導入実績|取得実績|(?<=\d)社以上|(?<=\d)社様|(?<=\d)月号|第\d+号|週刊|ご登録いただいた方に(?:お送り|配信)",
         r"\b(?:unsubscribe\s*:|unsubscribe here|to stop receiving|reply (?:remove|stop|list)|if you don't want to hear from me|this week only|limited time|this week in|in this issue|read more)\b|(?<=\d)% off\b",
         r"\b(?:grow your|boost your|increase your (?:traffic|sales|sign-ups)|we(?:'ve| have) helped \d+|click (?:below|here)|if no action is taken|will be deleted in \d+ hours|make payment today|open the (?:secure )?document)\b",
         r"▼.{0,20}(?:こちら|お申し込み|詳しく)|以下のリンクから",
@@ -384,7 +406,8 @@ TYPOS: dict[str, str] = {
 KANA_FOLDS: tuple[tuple[str, str], ...] = (
     ("じょうほう", "情報"), ("けして", "消して"), ("なまえ", "名前"), ("でんわ", "電話"),
     ("なおして", "直して"), ("まちがって", "間違って"), ("かいしゃ", "会社"), ("さくじょ", "削除"),
-    ("ていしゅつ", "提出"), ("じゅうしょ", "住所"),
+    ("ていしゅつ", "提出"), ("じゅうしょ", "住所"), ("けしといて", "消しといて"),
+    ("けしておいて", "消しておいて"),
 )  # fmt: skip
 
 # "Keep my account": whatever else the mail says, it is not asking for deletion.
@@ -410,12 +433,12 @@ PROCEDURAL = re.compile(
     r"(?<!いただく)(?<!もらう)(?<!頂く)(?:ことは|のは|ことが|ことも)(?:できますか|できるでしょうか|できますでしょうか|できるのでしょうか|可能でしょうか|可能ですか)"
     r"|(?:どうすれば|どのようにすれば|どうしたら|どうやって(?:頼|依頼|申請|請求|手続|お願い)|どのように(?:申請|請求|手続|すれば|頼め|依頼)|方法を?(?:教えて|知りたい)|手続き(?:の方法|方法|を教えて)|手順|必要な(?:書類|もの)|何が必要)"
     r"|(?:しようか|するか|しようと|するべきか)(?:検討|考えて|迷って)|(?:を|の)?(?:検討して(?:い|おり)ます|考えています|考えているのですが)|決めて(?:いません|おりません)"
-    r"|(?:する前に|前に確認)|(?:どの|どんな)書類|手続き(?:について|に関して|に関する|の流れ|の方法)"
+    r"|(?:する前に|前に確認)|(?:どの|どんな)書類|(?:手数料|費用)は?(?:いくら|かかり)|支払い?方法|手続き(?:について|に関して|に関する|の流れ|の方法)"
     r"|(?:もし|仮に).{0,40}(?:たら|れば|場合)"
     r"|(?:する|した|お願いする|依頼する|請求する|申請する)場合"
     r"|(?:したら|すると|した場合|しても(?!ら)).{0,30}(?:どうなり|どうなる|消え|残り|残る|見られ)"
     r"|\b(?:how (?:do|can|would|should|could) (?:i|we|one)|how to|is it possible to|can i|could i|"
-    r"am i able to|would i be able to|what (?:do i|would i) need|(?:which|what) (?:kind of )?(?:identity |id |identification )?documents?|do you accept|"
+    r"am i able to|would i be able to|what (?:do i|would i) need|what\b.{0,20}\b(?:do|would|will) i need|(?:which|what) (?:kind of )?(?:identity |id |identification )?documents?|do you accept|"
     r"before i (?:submit|send|make|decide|request)|do i (?:have|need) to|is there (?:a|any) (?:fee|charge|cost)|fee for|how long does it|how much does it|"
     r"if i (?:asked|ask|were to|want|wanted|request|requested|decide|close|delete)|not requesting|"
     r"thinking (?:about|of) (?:requesting|asking|making)|"
@@ -433,6 +456,8 @@ PAST_REQUEST_AFTER = re.compile(
     r"^[^。!?\n]{0,14}?(?:ましたが|ましたけど|ましたのに|したのに|ったのに|たのですが|した際|した時|したとき|"
     r"したところ|ておりますが|ていますが|ているのに|ていたのに|送ったが|したが)"
 )
+PAST_TENSE_END = re.compile(r"(?:ました|でした)[。!]?$")
+ASKING = re.compile(r"ください|下さい|ほしい|欲しい|願い|いただけ|いただき|もらえ|頂け")
 # Japanese negation right after a phrase ("削除をしたいわけではなく").
 NEGATION_AFTER = re.compile(
     r"^(?:いただいた|していただいた|頂いた|してもらった|してくださった)(?!ら)|^い(?:ありません|ございません|ない|なし)"
@@ -443,7 +468,7 @@ NEGATION_AFTER = re.compile(
 # A sentence is about personal data (so a question in it is a privacy inquiry).
 PRIVACY_TOPIC = re.compile(
     r"個人情報|個人データ|情報|データ|cookie|クッキー|プライバシー|同意|提供|開示|削除|訂正|利用停止|本人確認|委任状|代理|"
-    r"録音|記録|共同利用|利用目的|未成年|保存|保管|特定でき|\b(?:data|information|info|privacy|consent|shared?|sharing|personal|recordings?|"
+    r"録音|記録|共同利用|利用目的|未成年|保存|保管|特定でき|履歴|退会|\b(?:data|information|info|privacy|consent|shared?|sharing|personal|recordings?|"
     r"cookies?|deletion|delete|erasure|access request|documents?|details|policy|retention|records?|tracking|analytics|"
     r"processing|retained|behalf|request)\b"
 )
