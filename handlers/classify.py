@@ -412,8 +412,10 @@ def classify_text(
 
     reasons = {
         intent: tuple(
-            ev.describe() for ev in sorted(by_intent[intent], key=lambda e: -e.weight)[:5]
-        )
+            dict.fromkeys(
+                ev.describe() for ev in sorted(by_intent[intent], key=lambda e: -e.weight)
+            )
+        )[:5]
         for intent in chosen
     }
     return Classification(
