@@ -79,6 +79,14 @@ _FIELD = re.compile(r"^[^:\s][^:]{0,24}:\s*\S")  # "name: value" lines of forms 
 _WRAP_JA, _WRAP_EN = 18, 45  # a line this long that ends mid-sentence was wrapped by the client
 
 
+_KANA_FOLDS = dict(R.KANA_FOLDS)
+# "おかけして" (troubling someone) is not "お消して": けして after か or っ is another word.
+_KANA = re.compile(
+    "|".join(
+        ("(?<![かっ])" if kana.startswith("け") else "") + kana
+        for kana in sorted(_KANA_FOLDS, key=len, reverse=True)
+    )
+)
 _TYPO = re.compile("|".join(sorted(R.TYPOS, key=len, reverse=True)))
 
 
@@ -96,8 +104,7 @@ def prepare(text: str) -> str:
     """Fold width and case, unwrap wrapped lines, and put each sentence on a line of its own."""
     norm = unicodedata.normalize("NFKC", text).lower()
     norm = _TYPO.sub(_fix_typo, norm)
-    for kana, usual in R.KANA_FOLDS:
-        norm = norm.replace(kana, usual)
+    norm = _KANA.sub(lambda m: _KANA_FOLDS[m.group(0)], norm)
     units: list[str] = []
     current = ""
     previous = ""  # the last physical line: was it wrapped by the mail client?
@@ -138,12 +145,17 @@ def _line_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return line_start, len(text) if line_end == -1 else line_end
 
 
-def _is_negated(text: str, match: re.Match[str], line_start: int, line_end: int) -> bool:
-    before = text[max(line_start, match.start() - 40) : match.start()]
-    # Only the clause the phrase stands in: "Don't worry, delete it" is not negated.
-    before = re.split(r"[,;:()—–]| - | but | just | only | and ", before)[-1]
-    if R.NEGATION_BEFORE.search(before):
-        return True
+def _is_negated(
+    text: str, match: re.Match[str], line_start: int, line_end: int, *, look_before: bool
+) -> bool:
+    if look_before:
+        before = text[max(line_start, match.start() - 40) : match.start()]
+        # Only the clause the phrase stands in: "Don't worry, delete it" is not negated.
+        before = re.split(r"[,;:()—–]| - | but | just | only | and ", before)[-1]
+        if R.NEGATION_BEFORE.search(before):
+            return True
+    # A phrase that carries its own "not" ("渡さないで") can still be denied after it:
+    # "…渡さないでほしいという話ではありません".
     return bool(R.NEGATION_AFTER.match(text[match.end() : line_end]))
 
 
@@ -213,8 +225,10 @@ def collect_evidence(
             span=match.span(),
             supporting=rule.supporting,
         )
-        negatable = rule.intent in NEGATABLE and not rule.self_negating
-        if negatable and _is_negated(text, match, line_start, line_end):
+        negatable = rule.intent in NEGATABLE
+        if negatable and _is_negated(
+            text, match, line_start, line_end, look_before=not rule.self_negating
+        ):
             ignored.append(_noted(ev, "negated"))
             continue
         if rule.intent in RIGHTS:
@@ -245,7 +259,7 @@ def collect_evidence(
                 # so a renewed ask elsewhere in the mail still adds up to a request.
                 ignored.append(_noted(ev, "an earlier request"))
                 found.append(
-                    Evidence(ev.intent, ev.weight * 0.3, ev.phrase, where, "earlier", ev.span)
+                    Evidence(ev.intent, ev.weight * 0.3, ev.phrase, where, "earlier", ev.span, True)
                 )
                 continue
             asking_lines.add(line_start)
@@ -344,15 +358,11 @@ def classify_text(
             for ev in evidence
         ]
     withdrawn = bool(scan.search(_WITHDRAWAL))
-    if withdrawn:
-        kept: list[Evidence] = []
-        for ev in evidence:
-            if ev.intent in RIGHTS:
-                ignored.append(_noted(ev, "request withdrawn"))
-                kept.append(Evidence(ev.intent, ev.weight * 0.3, ev.phrase, ev.where, "withdrawn"))
-            else:
-                kept.append(ev)
-        evidence = kept
+    withdrawn_rights = [ev for ev in evidence if withdrawn and ev.intent in RIGHTS]
+    if withdrawn_rights:
+        # The sender takes a request back: nothing is asked; staff see why (triage below).
+        ignored += [_noted(ev, "request withdrawn") for ev in withdrawn_rights]
+        evidence = [ev for ev in evidence if ev.intent not in RIGHTS]
 
     by_intent: dict[str, list[Evidence]] = {}
     for ev in evidence:
@@ -407,7 +417,7 @@ def classify_text(
             triage.append("mentions personal data but no intent recognised")
     if "\ufffd" in text:
         triage.append("text not fully decoded")
-    if withdrawn and any(ev.intent in RIGHTS for ev in evidence):
+    if withdrawn_rights:
         triage.append("the sender seems to withdraw a request")
 
     reasons = {

@@ -40,8 +40,10 @@ class Rule:
     supporting: bool = False
 
 
+# re.ASCII: \b and \w follow ASCII words only, so "データもdeleteして" still has a word boundary
+# before "delete" (with Unicode rules a kana next to a letter is no boundary).
 def _rules(intent: str, weight: float, *patterns: str, **flags: bool) -> list[Rule]:
-    return [Rule(intent, weight, re.compile(p), **flags) for p in patterns]
+    return [Rule(intent, weight, re.compile(p, re.ASCII), **flags) for p in patterns]
 
 
 # Building blocks -----------------------------------------------------------------------------
@@ -159,7 +161,7 @@ RULES: tuple[Rule, ...] = (
         r"\bdeletion (?:of|request)\b|\brequest(?:ing)? (?:for )?(?:the )?deletion\b",
     ),
     *_rules(DELETION, 0.55,
-        r"(?:削除|消去|抹消)(?:して|を)?(?:ください|ほしい|いただきたい|いただけ|もらえ|お願い|希望)|消して(?:ください|ほしい|もらえ|いただ)",
+        r"(?:削除|消去|抹消)(?:して|を)?(?:ください|ほしい|いただきたい|いただけ|もらえ|お願い|希望)|消して(?:ください|ほしい|欲しい|もらえ|もらい|いただ)|消しておいて|消しといて",
         JA_DATA + r".{0,40}(?:破棄|廃棄)(?:して|を)?(?:ください|いただけ|いただき|もらえ|お願い|ほしい)",
         r"退会(?:したい|希望|させて|を希望|をお願い|手続き|します|して)|(?:会員)?登録(?:の)?解除|アカウント(?:の)?(?:解除|解約)",
         r"\bclose (?:my|the) account\b|\bcancel my (?:membership|account)\b",
@@ -173,13 +175,13 @@ RULES: tuple[Rule, ...] = (
     # --- stop_use: stop using the data, marketing mail and calls included --------------------
     *_rules(STOP_USE, 0.85,
         r"利用(?:の)?停止|利用を?(?:停止|止めて|やめて|中止)",
-        r"(?:配信|送信|メール(?!アドレス)|メルマガ|メールマガジン|ニュースレター|お知らせ|案内|dm|広告|キャンペーン|宣伝|販促|ダイレクトメール).{0,15}(?:停止|止めて|止めていただ|止めてもら|止めてほし|やめて|不要|いらない|要らない|要りません|いりません|解除|中止|(?:は|も)(?:もう)?結構|ストップ|しないで|送らないで|控えて|外して|お断り)",
-        r"配信停止|メルマガ解除|購読解除|配信解除|購読停止",
+        r"(?:配信|送信|メール(?!アドレス)|メルマガ|メールマガジン|ニュースレター|お知らせ|案内|dm|広告|キャンペーン|宣伝|販促|ダイレクトメール).{0,30}(?:停止|止めて|止めていただ|止めてもら|止めてほし|やめて|不要|いらない|要らない|要りません|いりません|解除|中止|(?:は|も)(?:もう)?結構|ストップ|しないで|送らないで|控えて|外して|お断り)",
+        r"配信停|メルマガ解除|購読解除|配信解除|購読停止",
         r"(?:電話(?!番号)|連絡(?!先)|営業|勧誘|案内|着信|sms|ショートメール|通知|line|ライン|プッシュ|はがき|郵便物).{0,15}(?:止めて|やめて|しないで|控えて|いらない|要らない|要りません|いりません|不要|結構|停止|お断り)",
         r"\bunsubscribe\b|\bstop sending me\b",
         r"\bno (?:more )?(?:promotional |marketing |sales )?(?:e-?mails?|calls?|newsletters?|texts?|spam|promotions?|marketing)(?: please)?\b",
         r"(?m)^(?:stop|remove me|opt out|opt-out|no more|unsubscribe me)[.!]*$",
-        r"(?<!right to )\bopt(?:ed)? (?:me )?out\b(?! of (?:the )?(?:sale|sell|selling|sharing|share))",
+        r"(?<!right to )\bopt(?:ed)? (?:me )?out\b(?! of (?:the |my |third[- ]party )*(?:sale|sell|selling|sharing|share|provision|disclosure)\b)",
         r"\b(?:stop|cease|no more|halt)\b.{0,40}\b(?:e-?mails?|e-?mailing|newsletters?|marketing|promotions?|promotional|calls?|calling|phone calls|messages|messaging|sms|texts?|texting|contacting me|mailings?|spam(?:ming)?)\b",
         r"\b(?:e-?mails?|newsletters?|marketing|promotions?|calls?|mailings?)\b.{0,30}\bto stop\b",
         r"\b(?:remove|take)\b.{0,30}\b(?:off|from)\b.{0,20}\b(?:list|mailing|newsletter|call list)\b",
@@ -187,7 +189,7 @@ RULES: tuple[Rule, ...] = (
         r"\bstop (?:using|processing) my\b|\bobject(?:ion)?\b.{0,40}\bprocessing\b|\brestrict(?:ion of)? processing\b|\bdirect marketing\b",
     ),
     *_rules(STOP_USE, 0.85,
-        r"(?:かけてこないで|送ってこないで|連絡してこないで|電話しないで|送らないで)",
+        r"(?:かけてこないで|送ってこないで|連絡してこないで|電話してこないで|メールしてこないで|電話しないで|送らないで|かけないで)",
         r"(?:電話|連絡|メール|営業|勧誘)(?:して)?(?:くんな|くるな|するな|してくるな|かけてくるな)",
         r"\b(?:do not|don't|never)\b.{0,10}\b(?:contact|call|phone|e-?mail|text|message) me\b",
         r"\b(?:don't|do not) (?:want|need) (?:to receive |any more |any |to get )?.{0,20}\b(?:e-?mails?|calls?|newsletters?|marketing|messages|texts)\b",
@@ -209,7 +211,7 @@ RULES: tuple[Rule, ...] = (
         r"(?:提供|渡す|共有|回す|流す|出す|売る|教える|伝える)(?:する)?(?:こと|の)?(?:を|は|も)?(?:停止|やめて|止めて|中止|やめても|止めても)",
         r"(?:提供|共有)しないで|(?:提供しないこと|渡さないこと|提供しないよう|渡さないよう)",
         r"\b(?:do not|don't|not to|never|stop|cease|no longer)\s+(?:sell(?:ing)?|shar(?:e|ing)|pass(?:ing)?|giv(?:e|ing)|provid(?:e|ing)|disclos(?:e|ing)|transfer(?:ring)?|forward(?:ing)?|hand(?:ing)? over|hand(?:ing)?)\b(?!.{0,20}\b(?:opinion|feedback|thoughts)\b)",
-        r"\bdo not sell\b|\bopt[- ]out of (?:the )?(?:sale|sharing|selling)\b|\bsale (?:and|or) sharing\b|\bright to opt[- ]out\b",
+        r"\bdo not sell\b|\bopt[- ]out of (?:the |my |third[- ]party )*(?:sale|sharing|selling|provision|disclosure)\b|\bsale (?:and|or) sharing\b|\bright to opt[- ]out\b",
         r"\bobject(?:ion)? to (?:the )?(?:sharing|transfer|disclosure)\b",
         r"\b(?:don't|do not) want (?:my (?:data|details|information|info)|them|it)\b.{0,20}\b(?:handed|passed|shared|given|sold|sent|provided|disclosed|forwarded|going)\b",
         r"\brefus\w* (?:of|to) (?:the )?third[- ]party (?:provision|sharing)|\bnot (?:to )?sell\b",
@@ -231,7 +233,7 @@ RULES: tuple[Rule, ...] = (
         self_negating=True,
     ),
     *_rules(COMPLAINT, 0.55,
-        r"不快|憤り|怒り|腹が立|腹立たし|がっかり|迷惑して|納得(?:でき|い)かない|納得でき(?:ません|ない)|遺憾|ずさん|杜撰|雑では|問題だと思|信じられ(?:ません|ない)|ありえない|あり得ない|ひどい|不安です|不安に|いい加減に|誠意が|怖い|恐怖|無視され|としか思えません|自覚が(?:足りない|ない)|一方的に|残念です|残念に思",
+        r"不快|憤り|怒り|腹が立|腹立たし|がっかり|迷惑して|納得(?:でき|い)かない|納得でき(?:ません|ない)|遺憾|ずさん|杜撰|雑では|問題だと思|信じられ(?:ません|ない)|ありえない|あり得ない|ひどい|不安です|不安に|いい加減に|誠意が|誠意ある対応|こんな対応|大丈夫なのでしょうか|怖い|恐怖|無視され|としか思えません|自覚が(?:足りない|ない)|一方的に|残念です|残念に思",
         r"(?:何度も|再三|繰り返し|2回|二度|何回も|3回|三度).{0,20}(?:連絡|お願い|依頼|問い合わせ|伝え|申し上げ)",
         r"(?:したのに|しているのに|お願いしたのに|依頼したのに|のに)、?.{0,25}(?:まだ|いまだに|未だに|また)",
         r"今後このようなことがないよう",
@@ -289,10 +291,13 @@ RULES: tuple[Rule, ...] = (
         r"(?:安くなる|安い|お得な|おすすめ|オススメ|お勧め|最安|一番安い|お得に)(?:の)?(?:プラン|会社|回線|電力|電気|ガス|sim|キャリア|ところ).{0,40}(?:\?|ありますか|でしょうか|ですか|教えて|知りたい)",
         r"乗り換え(?:たら|ると|れば|る場合|た場合).{0,30}(?:いくら|安く|\?|ますか|ですか|でしょうか)",
         r"(?:安くなりますか|安くなるの|いくら安く|どのくらい安く|どれくらい安く|安く(?:する|なる)方法)",
-        r"(?:切り替え|乗り換え)(?:は|の)?(?:どうすれば|方法|手続き)",
+        r"(?:切り替え|乗り換え)(?:は|の)?(?:どうすれば|方法|手続き).{0,20}(?:\?|教えて|ますか|ですか|でしょうか)",
         r"おすすめ(?:は|の)?(?:あります|ある|教えて)|(?:乗り換えたい|切り替えたい|替えたい|変えたい)(?:んです|のです|と思って).{0,60}(?:\?|ますか|ですか|ありますか)",
         r"\bis there a (?:cheaper |better |good )?(?:plan|deal|provider|option|tariff)\b",
-        r"(?:どこ|どれ|何|なに)が(?:おすすめ|オススメ|安い|お得|いい|良い)",
+        r"(?:どこ|どれ|何|なに|どっち|どちら)が(?:おすすめ|オススメ|安い|お得|いい|良い)",
+        r"(?:いちばん|一番|最も)安い|安い(?:の|ところ)(?:って|は)?どこ|(?:料金|プラン)(?:も|を)?(?:比べたい|比較したい)",
+        r"\bare there\b.{0,40}\b(?:plans?|deals?|options?|carriers?|providers?)\b.{0,80}\?",
+        r"\b(?:can|could|is|are|do|does|which|what|how)\b.{0,30}\b(?:gas|electricity|internet|fibre|fiber|mobile|broadband|power)\b.{0,40}\b(?:discount|bundle|cheaper|cheapest|price|deal)\b.{0,60}\?",
         r"(?:切り替え|乗り換え).{0,30}(?:必要ですか|\?|ますか|ですか|でしょうか)",
         r"\b(?:plans?|tariffs?)\b.{0,20}\b(?:cheaper|cheapest|better|worth it)\b.{0,60}\?",
         r"\b(?:mobile|fibre|fiber|internet|electricity|gas|phone|sim|broadband) (?:plan|price|fee|tariff|contract)s?\b.{0,80}\?",
@@ -329,7 +334,7 @@ RULES: tuple[Rule, ...] = (
     ),
     # --- auto_reply: out of office, receipts, acknowledgements, bounces ----------------------------
     *_rules(AUTO_REPLY, 0.7,
-        r"不在にして|不在のため|出張のため|出張中|帰社予定|戻り予定|休暇をいただ|休暇のため|夏季休暇|年末年始休業|外出しており|不在の間|育児休業|産休|休職|お休みをいただ",
+        r"不在にして|不在のため|出張のため|出張中|帰社予定|戻り予定|夏季休業|冬季休業|休業期間|休業とさせて|休暇をいただ|休暇のため|夏季休暇|年末年始休業|外出しており|不在の間|育児休業|産休|休職|お休みをいただ",
         r"\b(?:out of (?:the )?office|on (?:annual |parental |maternity |paternity |sick )?leave|limited access to e-?mail|away from (?:the |my )?(?:office|desk))\b",
         r"開封されました|開封確認|表示されました|\bwas read on\b|\bread receipt\b",
         r"配信できませんでした|届けできませんでした|\bcould not be delivered\b|\bcouldn't be delivered\b|\bundeliverable\b|\bdelivery (?:status )?notification\b|\bdelivery has failed\b|\bfailed permanently\b|\bpermanent failure\b|\bdelivery to the following\b|\b550 5\.\d\.\d\b",
@@ -337,7 +342,7 @@ RULES: tuple[Rule, ...] = (
     *_rules(AUTO_REPLY, 0.55,
         r"自動返信|自動応答|自動送信|自動的に送信|自動配信|自動で(?:お知らせ|送信|配信|返信)|受付完了",
         r"\b(?:not monitored|unmonitored|has not been read|do not reply to this (?:e-?mail|message))\b",
-        r"(?:お問い合わせ|ご依頼|ご連絡|メール|ご請求)を?(?:受け付けました|受付いたしました|承りました)",
+        r"(?:受け付けました|受付いたしました|受付けいたしました|承りました)|このメールに返信すると",
         r"\b(?:automatic reply|auto[- ]?reply|auto[- ]?response|automated message|this is an automated)\b",
         r"\b(?:we have received your (?:request|message|email|e-mail|inquiry|enquiry)|has been received|request received|ticket (?:number|#))\b",
     ),
@@ -359,7 +364,7 @@ RULES: tuple[Rule, ...] = (
         r"無料(?:診断|相談|お試し|トライアル)|特別価格|サンプルデータ|お申込みで|詳細はwebで|初回相談無料|着手金0円|初期費用0円|先着\d+社|今なら|今だけ|半額|実施中です|キャンペーン実施中|(?<=\d)%off|安定収益|代理店.{0,10}募集|新規開拓",
         r"突然の(?:メール|ご連絡)(?:にて|で)?(?:失礼|申し訳)|ご購読いただき|配信停止をご希望|(?:ご案内|配信)(?:が|を)?(?:不要な場合|希望されない)|公開アドレスに送信|(?:配信停止|登録解除|購読解除)は(?:こちら|以下|下記)",
         r"導入企業|導入実績|取得実績|(?<=\d)社以上|(?<=\d)社様|(?<=\d)月号|第\d+号|週刊|ご登録いただいた方に(?:お送り|配信)",
-        r"\b(?:unsubscribe\s*:|unsubscribe here|to stop receiving|reply (?:remove|stop|list)|if you don't want to hear from me|this week only|limited time|this week in|in this issue|read more)\b|(?<=\d)% off\b",
+        r"\b(?:unsubscribe\s*:|unsubscribe here|to stop receiving|reply (?:remove|stop|list)|if you don't want to hear from me|this week only|limited time|this week in|in this issue|read more|issue #?\d+)\b|(?<=\d)% off\b",
         r"\b(?:grow your|boost your|increase your (?:traffic|sales|sign-ups)|we(?:'ve| have) helped \d+|click (?:below|here)|if no action is taken|will be deleted in \d+ hours|make payment today|open the (?:secure )?document)\b",
         r"▼.{0,20}(?:こちら|お申し込み|詳しく)|以下のリンクから",
     ),
@@ -402,12 +407,14 @@ TYPOS: dict[str, str] = {
     "u": "you",
 }
 
-# Words written in kana by learners of Japanese, folded to the usual spelling.
+# Words written in kana by learners of Japanese, folded to the usual spelling (only where the kana
+# do not continue another word: "おかけして" is not "お消して").
 KANA_FOLDS: tuple[tuple[str, str], ...] = (
     ("じょうほう", "情報"), ("けして", "消して"), ("なまえ", "名前"), ("でんわ", "電話"),
     ("なおして", "直して"), ("まちがって", "間違って"), ("かいしゃ", "会社"), ("さくじょ", "削除"),
     ("ていしゅつ", "提出"), ("じゅうしょ", "住所"), ("けしといて", "消しといて"),
-    ("けしておいて", "消しておいて"),
+    ("けしておいて", "消しておいて"), ("きろく", "記録"), ("とうろく", "登録"),
+    ("でんわばんごう", "電話番号"),
 )  # fmt: skip
 
 # "Keep my account": whatever else the mail says, it is not asking for deletion.
@@ -431,8 +438,8 @@ MACHINE_TEXT = re.compile(
 # A rights phrase inside a question about procedure or possibility is an inquiry, not the request.
 PROCEDURAL = re.compile(
     r"(?<!いただく)(?<!もらう)(?<!頂く)(?:ことは|のは|ことが|ことも)(?:できますか|できるでしょうか|できますでしょうか|できるのでしょうか|可能でしょうか|可能ですか)"
-    r"|(?:どうすれば|どのようにすれば|どうしたら|どうやって(?:頼|依頼|申請|請求|手続|お願い)|どのように(?:申請|請求|手続|すれば|頼め|依頼)|方法を?(?:教えて|知りたい)|手続き(?:の方法|方法|を教えて)|手順|必要な(?:書類|もの)|何が必要)"
-    r"|(?:しようか|するか|しようと|するべきか)(?:検討|考えて|迷って)|(?:を|の)?(?:検討して(?:い|おり)ます|考えています|考えているのですが)|決めて(?:いません|おりません)"
+    r"|(?:どうすれば|どのようにすれば|どうしたら|どうやれば|どうやったら|どうやって(?:頼|依頼|申請|請求|手続|お願い)|(?:どちら|どれ)を(?:申請|請求|依頼|選べ)|何が違う|違いは|どのように(?:申請|請求|手続|すれば|頼め|依頼)|方法を?(?:教えて|知りたい)|手続き(?:の方法|方法|を教えて)|手順|必要な(?:書類|もの)|何が必要)"
+    r"|(?:しようか|するか|しようと|するべきか)(?:検討|考えて|迷って)|(?:を|の)?(?:検討して(?:い|おり)ます|検討している|考えています|考えているのですが)|決めて(?:いません|おりません)"
     r"|(?:する前に|前に確認)|(?:どの|どんな)書類|(?:手数料|費用)は?(?:いくら|かかり)|支払い?方法|手続き(?:について|に関して|に関する|の流れ|の方法)"
     r"|(?:もし|仮に).{0,40}(?:たら|れば|場合)"
     r"|(?:する|した|お願いする|依頼する|請求する|申請する)場合"
@@ -457,11 +464,15 @@ PAST_REQUEST_AFTER = re.compile(
     r"したところ|ておりますが|ていますが|ているのに|ていたのに|送ったが|したが)"
 )
 PAST_TENSE_END = re.compile(r"(?:ました|でした)[。!]?$")
-ASKING = re.compile(r"ください|下さい|ほしい|欲しい|願い|いただけ|いただき|もらえ|頂け")
+ASKING = re.compile(
+    r"ください|下さい|ほしい|欲しい|願いします|願います|願いいたします|願い申し上げ|"
+    r"いただけ(?:ますか|ないでしょうか|れば)|いただきたい|もらえ(?:ますか|ない)|頂け"
+)
 # Japanese negation right after a phrase ("削除をしたいわけではなく").
 NEGATION_AFTER = re.compile(
     r"^(?:いただいた|していただいた|頂いた|してもらった|してくださった)(?!ら)|^い(?:ありません|ございません|ない|なし)"
-    r"|^[^、,。!?\n]{0,15}?(?:わけでは|訳では|ではなく|ではありません|じゃなく|じゃない|は不要|は必要(?:ありません|ない)|"
+    r"|^[^。!?\n]{0,6}?(?:とか|や|も)、?[^。!?\n]{0,25}?(?:わけでは|訳では)"
+    r"|^[^、,。!?\n]{0,15}?(?:わけでは|訳では|話では|ことでは|ではなく|ではありません|じゃなく|じゃない|は不要|は必要(?:ありません|ない)|"
     r"しなくて|しないで|されたくない|したくない|たくありません|は結構|つもりは|予定は(?:ない|ありません)|ないでください|"
     r"済ませ|済み|完了しています|(?:して|し)(?:い|おり)?ません(?!か)|していない|は(?:あり|ござい)ません(?!か)|はない|なし(?!で))"
 )
@@ -479,7 +490,7 @@ FORM_FIELD = re.compile(
 FORM_FIELD_WEIGHT = 0.5
 # The sender takes back an earlier request: rights phrases in the message are history, not asks.
 WITHDRAWAL = re.compile(
-    r"(?:依頼|請求|申請|申し出|お願い|申し込み)(?:を|は)?(?:取り下げ|撤回|取り消|キャンセル)|取り下げさせて|"
+    r"(?:依頼|請求|申請|申し出|お願い|申し込み)(?:を|は)?(?:取り下げ|撤回|取り消|キャンセル)|取り下げさせて|取り下げます|取り下げたい|"
     r"(?:依頼|請求|申請|お願い)(?:は|が)?不要になりました|\b(?:disregard|ignore) (?:my|the) (?:previous|earlier|last)\b|"
     r"\bwithdraw\b.{0,30}\brequest\b|\bcancel\b.{0,30}\brequest\b|\bchanged my mind\b"
 )

@@ -160,3 +160,22 @@ def test_blind_cases_are_classified_well() -> None:
     assert report.rights_recall >= 0.98
     assert report.macro_f1 >= 0.95
     assert report.machine_as_request == 0
+
+
+def test_second_blind_cases_are_classified_well() -> None:
+    """A fourth set (tests/fixtures/classifier/blind2.jsonl, 160 messages), also written blind."""
+    report = _score_fixture("blind2.jsonl")
+    assert report.messages >= 160
+    assert report.rights_recall >= 0.98
+    assert report.macro_f1 >= 0.95
+    assert report.machine_as_request == 0
+
+
+def test_kana_folding_leaves_other_words_alone() -> None:
+    # "おかけして" (for the trouble) must not become "お消して" (delete).
+    assert "消して" not in prepare("お手数をおかけして申し訳ありません。")
+    assert "消して" in prepare("わたしのじょうほう、ぜんぶけしてください。")
+
+
+def test_english_words_inside_japanese_are_read() -> None:
+    assert intents("アカウントをcloseして、データもdeleteしてもらえますか?") == {"deletion"}
