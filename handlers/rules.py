@@ -157,6 +157,7 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:delete|erase|remove|wipe|purge|destroy|get rid of|scrub)\b.{0,50}\b" + EN_DATA + r"\b(?!.{0,30}\b(?:mailing|call|contact|marketing|e-?mail|sms|newsletter|distribution) list)",
         r"\b" + EN_DATA + r"\b.{0,30}(?<!been )(?<!was )(?<!were )\b(?:deleted|erased|removed|wiped|purged|destroyed)\b",
         r"(?:データ|情報|記録|履歴)(?:も|は|を)?残さないで",
+        JA_DATA + r".{0,15}\b(?:delete|erase|remove|wipe|close)\b",  # "データもdeleteして"
         r"\bforget me\b|\bright to (?:erasure|be forgotten)\b|\berasure\b",
         r"\bdeletion (?:of|request)\b|\brequest(?:ing)? (?:for )?(?:the )?deletion\b",
     ),
