@@ -8,56 +8,32 @@ from __future__ import annotations
 
 import argparse
 import json
-import mailbox
+import os
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from handlers.classify import Classification, classify
 from handlers.evaluate import CorpusError, Labelled, load_labels, score
+from mail import sources
 from mail.errors import ParseError
 from mail.parse import ParsedMessage, parse_message
+from mail.sources import Source
+from storage.errors import StorageError
 
 
 class UsageError(Exception):
     """Bad arguments or input: reported in one line, exit status 2."""
 
 
-@dataclass(frozen=True)
-class Source:
-    """One message to read: its name as the user will recognise it, and its bytes."""
-
-    name: str
-    raw: bytes
-
-
-def _is_mbox(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(5) == b"From "
-
-
 def iter_sources(paths: Sequence[str]) -> Iterator[Source]:
-    """Messages named by PATHs: ``.eml`` files, folders of them, or mbox files."""
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            for child in sorted(path.iterdir()):
-                if child.is_file() and child.suffix.lower() == ".eml":
-                    yield Source(str(child), child.read_bytes())
-        elif path.is_file():
-            if path.suffix.lower() != ".eml" and _is_mbox(path):
-                box = mailbox.mbox(path, create=False)
-                try:
-                    for n, key in enumerate(box.iterkeys(), start=1):
-                        yield Source(f"{given}#{n}", box.get_bytes(key))
-                finally:
-                    box.close()
-            else:
-                yield Source(given, path.read_bytes())
-        else:
-            raise UsageError(f"{given}: no such file or folder")
+    try:
+        yield from sources.iter_sources(paths)
+    except sources.SourceError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _result_line(name: str, msg: ParsedMessage, result: Classification) -> dict[str, object]:
@@ -173,6 +149,206 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if failed else 0
 
 
+def database_url() -> str:
+    from storage.db import DEFAULT_URL
+
+    return os.environ.get("PD_DATABASE_URL", "").strip() or DEFAULT_URL
+
+
+def cmd_db_upgrade(args: argparse.Namespace, out: TextIO) -> int:
+    from storage.db import describe, make_engine, upgrade
+
+    engine = make_engine(database_url())
+    before, after = upgrade(engine)
+    where = describe(engine.url)
+    if before == after:
+        out.write(f"{where}: schema already at {after}\n")
+    else:
+        out.write(f"{where}: schema upgraded from {before or 'nothing'} to {after}\n")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
+    from bot.intake import Intake
+    from storage.db import open_database
+
+    _check_paths(args.paths)  # before the database is touched: nothing half-written
+    engine = open_database(database_url())
+    intake = Intake(engine)
+    counts: dict[str, int] = {}
+    for source in iter_sources(args.paths):
+        result = intake.process(source.raw)
+        counts[result.action] = counts.get(result.action, 0) + 1
+        if args.quiet:
+            continue
+        due = result.answer_due.astimezone(TOKYO).strftime("%Y-%m-%d") if result.answer_due else ""
+        out.write(
+            f"{result.ref or '-':<16} {result.action:<11} {', '.join(result.intents) or '-':<34} "
+            f"{('due ' + due) if due else '':<14} {source.name}\n"
+        )
+    total = sum(counts.values())
+    summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+    out.write(f"{total} messages: {summary or 'none'}\n")
+    return 0
+
+
+def _check_paths(paths: Sequence[str]) -> None:
+    try:
+        sources.check(paths)
+    except sources.SourceError as exc:
+        raise UsageError(str(exc)) from None
+
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def _mask(address: str) -> str:
+    """``m***@example.jp``: enough for staff to recognise, not enough to copy."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else (address[:1] + "***" if address else "")
+
+
+def _left(due: datetime | None, now: datetime) -> str:
+    if due is None:
+        return ""
+    seconds = (due - now).total_seconds()
+    days = abs(seconds) / 86400
+    return f"{days:.1f}d left" if seconds >= 0 else f"{days:.1f}d OVERDUE"
+
+
+def _case_summary(case: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "ref": case.ref,
+        "status": case.status,
+        "kind": case.kind,
+        "intents": list(case.intents),
+        "language": case.language,
+        "requester": _mask(case.requester),
+        "received_at": case.received_at.isoformat(),
+        "answer_due": case.answer_due.isoformat() if case.answer_due else None,
+        "overdue": bool(case.answer_due and case.answer_due < now),
+        "needs_triage": case.needs_triage,
+        "flags": list(case.flags),
+    }
+
+
+def cmd_cases(args: argparse.Namespace, out: TextIO) -> int:
+    from sqlmodel import Session
+
+    from storage import repo
+    from storage.db import open_database
+
+    engine = open_database(database_url())
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        cases = repo.list_cases(
+            session, status=args.status, overdue_at=now if args.overdue else None
+        )
+        rows = [_case_summary(c, now) for c in cases]
+    if args.json:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return 0
+    table = [
+        (
+            r["ref"],
+            r["status"],
+            r["kind"],
+            ", ".join(r["intents"]) or "-",
+            r["language"],
+            r["requester"],
+            _tokyo_day(r["answer_due"]),
+            _left(datetime.fromisoformat(r["answer_due"]) if r["answer_due"] else None, now),
+            "TRIAGE" if r["needs_triage"] else "",
+        )
+        for r in rows
+    ]
+    _table(
+        ("case", "status", "kind", "intents", "lang", "requester", "due", "left", "triage"),
+        table,
+        out,
+    )
+    out.write(f"{len(rows)} cases\n")
+    return 0
+
+
+def _tokyo_day(value: str | None) -> str:
+    if not value:
+        return ""
+    return datetime.fromisoformat(value).astimezone(TOKYO).strftime("%Y-%m-%d")
+
+
+def cmd_case(args: argparse.Namespace, out: TextIO) -> int:
+    from sqlmodel import Session
+
+    from storage import repo
+    from storage.db import open_database
+
+    engine = open_database(database_url())
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        found = repo.case_file(session, args.ref)
+        if found is None:
+            raise UsageError(f"no case {args.ref.upper()}")
+        record = _case_summary(found.case, now)
+        record["requester"] = found.case.requester
+        record["requester_name"] = found.case.requester_name
+        record["addresses"] = found.addresses
+        record["ack_due"] = found.case.ack_due.isoformat() if found.case.ack_due else None
+        record["messages"] = [
+            {
+                "received_at": m.received_at.isoformat(),
+                "direction": m.direction,
+                "disposition": m.disposition,
+                "message_id": m.message_id,
+                "subject": m.subject,
+                "language": m.language,
+                "intents": list(m.intents),
+                "classification": m.classification,
+                "defects": list(m.defects),
+                "size": m.size,
+            }
+            for m in found.messages
+        ]
+        record["audit"] = [
+            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
+            for e in found.events
+        ]
+    if args.json:
+        out.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+        return 0
+    out.write(f"{record['ref']}  {record['status']}  {record['kind']}\n")
+    out.write(f"  intents     {', '.join(record['intents']) or '-'}\n")
+    out.write(f"  requester   {record['requester_name']} <{record['requester']}>\n")
+    out.write(f"  language    {record['language']}\n")
+    out.write(f"  received    {_tokyo_time(record['received_at'])}\n")
+    out.write(f"  ack due     {_tokyo_time(record['ack_due'])}\n")
+    answer_due = datetime.fromisoformat(record["answer_due"]) if record["answer_due"] else None
+    out.write(f"  answer due  {_tokyo_time(record['answer_due'])}  {_left(answer_due, now)}\n")
+    if record["flags"]:
+        out.write(f"  flags       {', '.join(record['flags'])}\n")
+    out.write("  messages\n")
+    for m in record["messages"]:
+        out.write(
+            f"    {_tokyo_time(m['received_at'])}  {m['direction']:<3} {m['disposition']:<8} "
+            f"{', '.join(m['intents']) or '-'}  {m['subject']}\n"
+        )
+        for intent, reasons in m["classification"].get("reasons", {}).items():
+            out.write(f"      {intent}: {'; '.join(reasons)}\n")
+        for reason in m["classification"].get("triage_reasons", []):
+            out.write(f"      triage: {reason}\n")
+    out.write("  audit trail\n")
+    for e in record["audit"]:
+        out.write(f"    {_tokyo_time(e['at'])}  {e['actor']:<8} {e['action']}\n")
+    return 0
+
+
+def _tokyo_time(value: str | None) -> str:
+    if not value:
+        return "-"
+    return datetime.fromisoformat(value).astimezone(TOKYO).strftime("%Y-%m-%d %H:%M JST")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
@@ -195,6 +371,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-macro-f1", type=float, default=None, metavar="F")
     p.add_argument("--min-rights-recall", type=float, default=None, metavar="R")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("ingest", help="take .eml files, folders, mbox files or Maildirs into cases")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("cases", help="list cases with their deadlines")
+    p.add_argument("--status", default=None)
+    p.add_argument("--overdue", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_cases)
+
+    p = sub.add_parser("case", help="one case's whole file")
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_case)
+
+    p = sub.add_parser("db", help="database maintenance")
+    db = p.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    p = db.add_parser("upgrade", help="create or upgrade the schema (the step for PostgreSQL)")
+    p.set_defaults(func=cmd_db_upgrade)
     return parser
 
 
@@ -203,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         code: int = args.func(args, sys.stdout)
         return code
-    except UsageError as exc:
+    except (UsageError, StorageError) as exc:
         sys.stderr.write(f"privacy-desk: {exc}\n")
         return 2
     except BrokenPipeError:

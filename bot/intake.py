@@ -1,0 +1,245 @@
+"""The intake runner: raw bytes in, a case opened or linked (or the message archived) out.
+
+This is the loop that does I/O, so it owns failure (Mailman's runner): a message that cannot be
+parsed or that breaks a handler is rolled back and kept as a quarantined case for a human; the
+next message goes on. Each message is one transaction: stored and decided together, or not at all.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session
+
+from handlers import sla
+from handlers.classify import Classification, classify
+from handlers.intake import Action, Decision, decide
+from handlers.intents import AUTO_REPLY
+from mail.errors import ParseError
+from mail.parse import ParsedMessage, parse_message
+from storage import repo
+from storage.errors import UnavailableError
+from storage.models import Case
+
+log = logging.getLogger("privacy_desk.intake")
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """What happened to one message, for the operator (no body, no addresses)."""
+
+    action: str  # opened | linked | bounce | archived | duplicate | quarantined
+    ref: str | None
+    intents: tuple[str, ...]
+    answer_due: datetime | None
+    detail: str
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def received_time(msg: ParsedMessage, now: datetime) -> datetime:
+    """When the desk received the message: its newest Received header, else Date, else now.
+
+    A time in the future (a sender's wrong clock) is not believed.
+    """
+    candidates: list[str] = []
+    for name, value in msg.headers:
+        if name.lower() == "received" and ";" in value:
+            candidates.append(value.rsplit(";", 1)[1])
+            break
+    if msg.header("date"):
+        candidates.append(msg.header("date") or "")
+    for value in candidates:
+        try:
+            when = email.utils.parsedate_to_datetime(value.strip())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            continue
+        if when.tzinfo is None:
+            continue
+        if when <= now + timedelta(hours=1):
+            return when.astimezone(UTC)
+    return now
+
+
+class Intake:
+    """Takes messages into the database, one transaction each."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Clock = _now,
+        policies: sla.PolicyTable | None = None,
+        jurisdiction: str = "appi",
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._policies = policies
+        self._jurisdiction = jurisdiction
+
+    def process(self, raw: bytes) -> IntakeResult:
+        """Take one message in; never raises for a bad message, only when the database fails."""
+        now = self._clock()
+        try:
+            msg = parse_message(raw)
+        except ParseError as exc:
+            return self._quarantine(raw, now, f"unreadable: {exc}")
+        try:
+            classification = classify(msg)
+            return self._take(msg, classification, raw, now)
+        except OperationalError as exc:
+            raise UnavailableError(f"the database failed during intake: {exc.orig}") from None
+        except Exception as exc:  # one bad message never stops intake: keep it for a human
+            log.exception("intake failed for message %s", msg.sha256[:12])
+            return self._quarantine(raw, now, f"intake failed: {type(exc).__name__}")
+
+    def _take(
+        self, msg: ParsedMessage, classification: Classification, raw: bytes, now: datetime
+    ) -> IntakeResult:
+        received = received_time(msg, now)
+        record = classification.as_dict()
+        with Session(self._engine) as session:
+            known = repo.known_for(session, msg)
+            decision = decide(msg, classification, known)
+            if decision.action is Action.DUPLICATE:
+                return IntakeResult(
+                    "duplicate", None, classification.intents, None, "already stored"
+                )
+            case = self._apply(session, msg, classification, decision, received)
+            repo.store_message(
+                session,
+                msg,
+                raw,
+                case_id=case.id if case else None,
+                disposition=decision.disposition,
+                classification=record,
+                received_at=received,
+            )
+            try:
+                session.commit()
+            except IntegrityError:
+                # Another writer stored the same Message-ID between our look and our write.
+                session.rollback()
+                return IntakeResult(
+                    "duplicate", None, classification.intents, None, "already stored"
+                )
+            result = IntakeResult(
+                action=_ACTION_WORDS[decision.action],
+                ref=case.ref if case else None,
+                intents=classification.intents,
+                answer_due=case.answer_due if case else None,
+                detail="; ".join(decision.reasons),
+            )
+        log.info("message %s: %s %s", msg.sha256[:12], result.action, result.ref or "")
+        return result
+
+    def _apply(
+        self,
+        session: Session,
+        msg: ParsedMessage,
+        classification: Classification,
+        decision: Decision,
+        received: datetime,
+    ) -> Case | None:
+        if decision.action is Action.ARCHIVE:
+            repo.audit(session, None, "intake", "archived", disposition=decision.disposition)
+            return None
+        if decision.action in (Action.LINK, Action.BOUNCE):
+            assert decision.case is not None
+            case = session.get(Case, decision.case.id)
+            assert case is not None
+            if decision.action is Action.LINK:
+                repo.touch(session, case, flags=sorted(set(case.flags) | set(decision.flags)))
+            repo.audit(
+                session,
+                case.id,
+                "intake",
+                "message linked" if decision.action is Action.LINK else "bounce received",
+                message_id=msg.message_id,
+                intents=list(classification.intents),
+            )
+            return case
+        # Action.OPEN
+        intents = [i for i in classification.intents if i != AUTO_REPLY]
+        due = self._deadlines(received, intents, decision.kind or "other")
+        case = repo.open_case(
+            session,
+            kind=decision.kind or "other",
+            intents=intents,
+            language=msg.language,
+            requester=msg.sender.address.lower() if msg.sender else "",
+            requester_name=msg.sender.name if msg.sender else "",
+            received_at=received,
+            ack_due=due.ack_due if due else None,
+            answer_due=due.answer_due if due else None,
+            needs_triage=classification.needs_triage or decision.kind == "other",
+            flags=decision.flags,
+        )
+        repo.audit(
+            session,
+            case.id,
+            "intake",
+            "case opened",
+            message_id=msg.message_id,
+            kind=case.kind,
+            intents=intents,
+            reasons={k: list(v) for k, v in classification.reasons.items()},
+            triage=list(classification.triage_reasons),
+            flags=list(decision.flags),
+        )
+        return case
+
+    def _deadlines(self, received: datetime, intents: list[str], kind: str) -> sla.Deadlines | None:
+        wanted = intents or ([kind] if kind != "other" else [])
+        if not wanted:
+            return None
+        return sla.deadlines(
+            received, wanted, jurisdiction=self._jurisdiction, table=self._policies
+        )
+
+    def _quarantine(self, raw: bytes, now: datetime, why: str) -> IntakeResult:
+        """Keep a message intake could not handle, as a case of its own for staff."""
+        sha = hashlib.sha256(raw).hexdigest()
+        with Session(self._engine) as session:
+            if repo.message_with_hash(session, sha) is not None:
+                return IntakeResult("duplicate", None, (), None, "already stored")
+            case = repo.open_case(
+                session,
+                kind="other",
+                intents=[],
+                language="",
+                requester="",
+                requester_name="",
+                received_at=now,
+                ack_due=None,
+                answer_due=None,
+                needs_triage=True,
+                flags=["unreadable"],
+                status="quarantined",
+            )
+            repo.store_raw(session, raw, sha, case_id=case.id, received_at=now, note=why)
+            repo.audit(session, case.id, "intake", "quarantined", reason=why)
+            session.commit()
+            ref = case.ref
+        log.warning("message %s quarantined as %s: %s", sha[:12], ref, why)
+        return IntakeResult("quarantined", ref, (), None, why)
+
+
+_ACTION_WORDS = {
+    Action.OPEN: "opened",
+    Action.LINK: "linked",
+    Action.BOUNCE: "bounce",
+    Action.ARCHIVE: "archived",
+    Action.DUPLICATE: "duplicate",
+}

@@ -1,0 +1,193 @@
+"""Decide what intake does with one message: a pure function of the message, its classification
+and what the database already knows about it.
+
+The routing is a table (``ROUTES``) read top to bottom, Mailman-style: the first rule whose check
+holds decides. Linking follows DESIGN rule 3: a message joins a case only through its thread
+headers or a case reference AND from an address the case knows; another person's mail never lands
+in someone else's case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from handlers.classify import Classification
+from handlers.intents import (
+    AUTO_REPLY,
+    PRIVACY,
+    PROVIDER_CORRECTION,
+    RATE_QUESTION,
+    SPAM,
+)
+from mail.parse import ParsedMessage
+
+REFERENCE = re.compile(r"\bPD-(\d{4})-(\d{6})\b", re.IGNORECASE)
+
+
+def references_in(text: str) -> list[str]:
+    """Case references (``PD-2026-000123``) named in a subject or text, upper-cased, in order."""
+    return list(dict.fromkeys(f"PD-{y}-{n}" for y, n in REFERENCE.findall(text)))
+
+
+class Action(StrEnum):
+    DUPLICATE = "duplicate"  # already stored: nothing to do
+    LINK = "link"  # joins an existing case
+    OPEN = "open"  # opens a new case
+    BOUNCE = "bounce"  # a delivery failure of our own mail: attached to its case
+    ARCHIVE = "archive"  # recorded, no case: machine mail, spam
+
+
+@dataclass(frozen=True)
+class KnownCase:
+    """What intake needs to know of an existing case."""
+
+    id: int
+    ref: str
+    kind: str
+    status: str
+    addresses: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Known:
+    """What storage found about a message before the decision."""
+
+    duplicate: bool = False
+    thread_cases: tuple[KnownCase, ...] = ()  # cases of stored messages its thread headers name
+    reference_cases: tuple[KnownCase, ...] = ()  # cases its subject names by reference
+    bounced_case: KnownCase | None = None  # the case whose outgoing mail this bounce reports
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    disposition: str  # stored on the message row
+    case: KnownCase | None = None  # the case linked to or bounced from
+    kind: str | None = None  # for OPEN: privacy | provider_correction | rate_question | other
+    flags: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class _Facts:
+    msg: ParsedMessage
+    intents: frozenset[str]
+    known: Known
+    sender: str
+
+
+def _own_case(facts: _Facts) -> KnownCase | None:
+    for case in (*facts.known.thread_cases, *facts.known.reference_cases):
+        if facts.sender and facts.sender in case.addresses:
+            return case
+    return None
+
+
+def _foreign_reference(facts: _Facts) -> bool:
+    return any(
+        facts.sender not in case.addresses
+        for case in (*facts.known.thread_cases, *facts.known.reference_cases)
+    )
+
+
+def _is_machine(facts: _Facts) -> bool:
+    # The classifier already weighed the headers: a form relay from a no-reply sender is not
+    # machine mail, an out-of-office without headers is.
+    return AUTO_REPLY in facts.intents
+
+
+def _kind(intents: frozenset[str]) -> str:
+    if intents & set(PRIVACY):
+        return "privacy"
+    if PROVIDER_CORRECTION in intents:
+        return "provider_correction"
+    if RATE_QUESTION in intents:
+        return "rate_question"
+    return "other"  # nothing recognised: a case of its own, sent to triage, never dropped
+
+
+def _flags(facts: _Facts) -> tuple[str, ...]:
+    flags = []
+    if _foreign_reference(facts):
+        flags.append("foreign_reference")
+    if facts.msg.defects:
+        flags.append("decoding_defects")
+    return tuple(flags)
+
+
+# (name, when it applies, what to do) — read top to bottom, the first that applies decides.
+Route = tuple[str, Callable[[_Facts], bool], Callable[[_Facts], Decision]]
+ROUTES: tuple[Route, ...] = (
+    (
+        "already stored",
+        lambda f: f.known.duplicate,
+        lambda f: Decision(Action.DUPLICATE, "duplicate", reasons=("Message-ID already stored",)),
+    ),
+    (
+        "bounce of our mail",
+        lambda f: f.msg.is_bounce and f.known.bounced_case is not None,
+        lambda f: Decision(
+            Action.BOUNCE,
+            "bounce",
+            case=f.known.bounced_case,
+            reasons=(f"reports a failed delivery of {f.msg.original_message_id}",),
+        ),
+    ),
+    (
+        "machine mail",
+        _is_machine,
+        lambda f: Decision(
+            Action.ARCHIVE,
+            "machine",
+            reasons=("machine-sent: " + ", ".join(f.msg.machine_signals or ("auto_reply",)),),
+        ),
+    ),
+    (
+        "spam",
+        lambda f: SPAM in f.intents,
+        lambda f: Decision(Action.ARCHIVE, "spam", reasons=("classified as spam",)),
+    ),
+    (
+        "follow-up from the requester",
+        lambda f: _own_case(f) is not None,
+        lambda f: Decision(
+            Action.LINK,
+            "linked",
+            case=_own_case(f),
+            flags=_flags(f),
+            reasons=("thread headers or case reference, from an address of the case",),
+        ),
+    ),
+    (
+        "new request",
+        lambda f: True,
+        lambda f: Decision(
+            Action.OPEN,
+            "case",
+            kind=_kind(f.intents),
+            flags=_flags(f),
+            reasons=(
+                ("names another person's case: opened apart",)
+                if _foreign_reference(f)
+                else ("no case of this requester matches",)
+            ),
+        ),
+    ),
+)
+
+
+def decide(msg: ParsedMessage, classification: Classification, known: Known) -> Decision:
+    """What intake does with ``msg``."""
+    facts = _Facts(
+        msg=msg,
+        intents=frozenset(classification.intents),
+        known=known,
+        sender=msg.sender.address.lower() if msg.sender else "",
+    )
+    for _name, applies, act in ROUTES:
+        if applies(facts):
+            return act(facts)
+    raise AssertionError("the last route always applies")  # pragma: no cover

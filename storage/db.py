@@ -1,0 +1,148 @@
+"""Open the database a URL names: SQLite under ./var by default, PostgreSQL for production.
+
+SQLite is tuned for one desk on one machine (WAL, foreign keys, a busy timeout) and its schema is
+created or upgraded on first use; PostgreSQL is upgraded only by ``privacy-desk db upgrade`` and
+refused while its schema is behind.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+from storage.errors import ConfigError, ReadOnlyError, SchemaError, UnavailableError
+
+DEFAULT_URL = "sqlite:///var/privacy-desk.db"
+_SUPPORTED = ("sqlite", "postgresql")
+
+
+def parse_url(value: str) -> URL:
+    """The URL, with ``postgresql://`` read as psycopg 3; a clear error for anything else."""
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ConfigError(
+            "PD_DATABASE_URL is not a database URL (expected sqlite:///PATH or "
+            "postgresql+psycopg://USER@HOST/DB)"
+        ) from None
+    backend = url.get_backend_name()
+    if backend not in _SUPPORTED:
+        raise ConfigError(f"PD_DATABASE_URL names {backend!r}; supported: sqlite, postgresql")
+    if backend == "postgresql" and url.drivername in ("postgresql", "postgresql+psycopg2"):
+        url = url.set(drivername="postgresql+psycopg")
+    if backend == "sqlite" and not url.database:
+        raise ConfigError("PD_DATABASE_URL names SQLite but no file (sqlite:///PATH)")
+    return url
+
+
+def describe(url: URL) -> str:
+    """The URL without its password, for messages."""
+    return url.render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(value: str) -> Engine:
+    """An engine for the URL; raises ``ConfigError``/``ReadOnlyError`` before touching data."""
+    url = parse_url(value)
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database != ":memory:":
+            path = Path(database)
+            folder = path.parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ReadOnlyError(
+                    f"cannot create the database folder {folder}: {exc.strerror}"
+                ) from None
+            # Mode bits, not only access(): root may write anything, but a file the operator
+            # made read-only is not ours to change.
+            if path.exists() and (not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222):
+                raise ReadOnlyError(f"the database file {path} is read-only")
+            if not os.access(folder, os.W_OK):
+                raise ReadOnlyError(f"the database folder {folder} is not writable")
+        engine = create_engine(url, connect_args={"timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    except NoSuchModuleError:
+        raise ConfigError(f"no driver for {url.drivername}: install psycopg") from None
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", "storage:migrations")
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str | None]:
+    """Bring the schema to the newest revision; returns (before, after)."""
+    before = _checked(engine, current_revision)
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return before, current_revision(engine)
+
+
+def _checked(engine: Engine, probe: Any) -> Any:
+    try:
+        return probe(engine)
+    except DBAPIError as exc:
+        message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        if "readonly" in message or "read-only" in message:
+            raise ReadOnlyError(f"the database is read-only: {message}") from None
+        raise UnavailableError(
+            f"cannot reach the database {describe(engine.url)}: {message}"
+        ) from None
+
+
+def open_database(value: str, *, auto_upgrade: bool | None = None) -> Engine:
+    """Open, check and (for SQLite by default) upgrade the database the URL names."""
+    engine = make_engine(value)
+    _checked(engine, lambda e: e.connect().close())
+    if auto_upgrade is None:
+        auto_upgrade = engine.url.get_backend_name() == "sqlite"
+    current = _checked(engine, current_revision)
+    head = head_revision()
+    if current != head:
+        if auto_upgrade:
+            upgrade(engine)
+        else:
+            raise SchemaError(
+                f"the database schema is at {current or 'nothing'}, this version needs {head}: "
+                "run `privacy-desk db upgrade`"
+            )
+    return engine
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))

@@ -1,0 +1,169 @@
+"""The desk's tables: cases, the messages in and out of them, drafts, outbox, audit trail, checkpoints.
+
+Plain SQLModel tables with no behaviour; the rules that fill them live in ``handlers/`` and the
+queries in ``storage/repo.py``. Every timestamp is stored in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Dialect, LargeBinary, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, naive UTC in the column on every database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Case(SQLModel, table=True):
+    """One request from one requester, with its deadline and status."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(index=True, unique=True, max_length=32)  # PD-2026-000123
+    kind: str = Field(
+        default="privacy", max_length=32
+    )  # privacy | provider_correction | rate_question
+    status: str = Field(default="new", index=True, max_length=32)
+    intents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    language: str = Field(default="ja", max_length=8)
+    requester: str = Field(index=True, max_length=320)  # the address, lower-cased domain
+    requester_name: str = Field(default="", max_length=320)
+    jurisdiction: str = Field(default="appi", max_length=16)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    ack_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answer_due: datetime | None = Field(default=None, index=True, sa_type=UTCDateTime)
+    needs_triage: bool = False
+    flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    assignee: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CaseAddress(SQLModel, table=True):
+    """An address whose mail may join a case: the requester's, or one staff added."""
+
+    __table_args__ = (UniqueConstraint("case_id", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    address: str = Field(index=True, max_length=320)
+    added_by: str = Field(default="intake", max_length=64)
+
+
+class MailMessage(SQLModel, table=True):
+    """A message in or out, raw bytes kept; ``disposition`` says what intake did with it."""
+
+    __tablename__ = "message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    direction: str = Field(default="in", max_length=8)  # in | out
+    message_id: str = Field(index=True, unique=True, max_length=998)
+    sha256: str = Field(index=True, max_length=64)
+    subject: str = Field(default="")
+    sender: str = Field(default="", max_length=320)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # the Date header
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    in_reply_to: str | None = Field(default=None, max_length=998)
+    references: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    language: str = Field(default="", max_length=8)
+    intents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    classification: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    disposition: str = Field(default="case", max_length=32)
+    defects: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    size: int = 0
+    raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+
+
+class Draft(SQLModel, table=True):
+    """A reply prepared for a case; sent only after an approval recorded here."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    template: str = Field(max_length=64)
+    language: str = Field(default="ja", max_length=8)
+    subject: str = ""
+    body: str = ""
+    revision: int = 1
+    status: str = Field(default="draft", max_length=16)  # draft | approved | discarded | sent
+    edited_by: str | None = Field(default=None, max_length=64)
+    approved_by: str | None = Field(default=None, max_length=64)
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OutboxItem(SQLModel, table=True):
+    """Approved mail waiting to be sent, with a stable Message-ID."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    draft_id: int | None = Field(default=None, foreign_key="draft.id")
+    message_id: str = Field(unique=True, max_length=998)
+    recipient: str = Field(max_length=320)
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default="queued", index=True, max_length=16)  # queued | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only record of what happened to a case: who, when, what."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class MailboxCheckpoint(SQLModel, table=True):
+    """How far the watcher has read a mailbox folder."""
+
+    mailbox: str = Field(primary_key=True, max_length=512)
+    uidvalidity: int | None = None
+    last_uid: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SentReminder(SQLModel, table=True):
+    """A reminder recorded before it is posted, so none is sent twice."""
+
+    __table_args__ = (UniqueConstraint("case_id", "threshold"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    threshold: str = Field(max_length=32)
+    sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CaseCounter(SQLModel, table=True):
+    """The last case number used in a year; incremented under a row lock."""
+
+    year: int = Field(primary_key=True)
+    last: int = 0
