@@ -7,6 +7,7 @@ Exit status: 0 done; 1 done, but some messages could not be read or a quality ba
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -169,15 +170,17 @@ def cmd_db_upgrade(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
-    from bot.intake import Intake
+    from bot.intake import Intake, read_all
     from storage.db import open_database
 
     _check_paths(args.paths)  # before the database is touched: nothing half-written
     engine = open_database(database_url())
     intake = Intake(engine)
     counts: dict[str, int] = {}
-    for source in iter_sources(args.paths):
-        result = intake.process(source.raw)
+    listed, raws = itertools.tee(iter_sources(args.paths))
+    reads = read_all((s.raw for s in raws), workers=args.workers)
+    results = intake.process_many(reads, batch=args.batch)
+    for source, result in zip(listed, results, strict=True):
         counts[result.action] = counts.get(result.action, 0) + 1
         if args.quiet:
             continue
@@ -375,6 +378,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="take .eml files, folders, mbox files or Maildirs into cases")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=max(0, min(4, (os.cpu_count() or 1) - 1)),
+        help="other processes that parse and classify (default: one per core but one; 0: none)",
+    )
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=50,
+        help="messages per transaction (each under its own savepoint; default 50)",
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("cases", help="list cases with their deadlines")

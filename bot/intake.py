@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import itertools
 import logging
-from collections.abc import Callable
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -72,6 +76,51 @@ def received_time(msg: ParsedMessage, now: datetime) -> datetime:
     return now
 
 
+@dataclass(frozen=True)
+class Read:
+    """A message parsed and classified, or why it could not be: the CPU half of intake."""
+
+    raw: bytes
+    message: ParsedMessage | None
+    classification: Classification | None
+    error: str | None = None
+
+
+def read(raw: bytes) -> Read:
+    """Parse and classify; pure CPU work that a pool of processes can share."""
+    try:
+        msg = parse_message(raw)
+    except ParseError as exc:
+        return Read(raw, None, None, f"unreadable: {exc}")
+    try:
+        return Read(raw, msg, classify(msg))
+    except Exception as exc:  # a classifier bug must not lose the message
+        log.exception("classification failed for message %s", msg.sha256[:12])
+        return Read(raw, msg, None, f"classification failed: {type(exc).__name__}")
+
+
+def read_all(raws: Iterable[bytes], *, workers: int = 0, ahead: int = 64) -> Iterator[Read]:
+    """``read`` each message in order: here (``workers`` = 0) or in that many other processes,
+    started only when there is enough mail to pay for them, at most ``ahead`` in flight. While
+    they parse and classify, this process writes to the database: with one worker on a 2-core
+    machine the two halves of intake run side by side.
+    """
+    it = iter(raws)
+    first = list(itertools.islice(it, ahead))
+    if workers < 1 or len(first) < ahead:
+        yield from map(read, first)
+        yield from map(read, it)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque[Future[Read]] = deque(pool.submit(read, raw) for raw in first)
+        for raw in it:
+            yield pending.popleft().result()
+            pending.append(pool.submit(read, raw))
+        while pending:
+            yield pending.popleft().result()
+
+
 class Intake:
     """Takes messages into the database, one transaction each."""
 
@@ -90,59 +139,82 @@ class Intake:
 
     def process(self, raw: bytes) -> IntakeResult:
         """Take one message in; never raises for a bad message, only when the database fails."""
+        return self.process_read(read(raw))
+
+    def process_read(self, item: Read) -> IntakeResult:
+        """Take in a message already parsed and classified (perhaps by another process)."""
+        return next(iter(self.process_many([item])))
+
+    def process_many(self, items: Iterable[Read], *, batch: int = 1) -> Iterator[IntakeResult]:
+        """Take messages in, ``batch`` of them per transaction, each under its own savepoint.
+
+        A message that fails rolls back to its savepoint and is quarantined; the others in the
+        batch are unaffected. Nothing of a batch is visible before its commit, and a crash loses
+        only what was not committed (a re-run takes it in again: nothing is stored twice).
+        """
+        it = iter(items)
+        while chunk := list(itertools.islice(it, max(batch, 1))):
+            results: list[IntakeResult] = []
+            try:
+                with Session(self._engine, expire_on_commit=False) as session:
+                    for item in chunk:
+                        results.append(self._one(session, item))
+                    session.commit()
+            except OperationalError as exc:
+                raise UnavailableError(
+                    f"the database failed during intake: {str(exc.orig).splitlines()[0]}"
+                ) from None
+            for result in results:
+                log.info("message: %s %s", result.action, result.ref or "")
+            yield from results
+
+    def _one(self, session: Session, item: Read) -> IntakeResult:
         now = self._clock()
+        msg, classification = item.message, item.classification
+        if msg is None or classification is None:
+            return self._quarantine(session, item.raw, now, item.error or "unreadable")
         try:
-            msg = parse_message(raw)
-        except ParseError as exc:
-            return self._quarantine(raw, now, f"unreadable: {exc}")
-        try:
-            classification = classify(msg)
-            return self._take(msg, classification, raw, now)
-        except OperationalError as exc:
-            raise UnavailableError(f"the database failed during intake: {exc.orig}") from None
+            with session.begin_nested():
+                return self._take(session, msg, classification, item.raw, now)
+        except IntegrityError:
+            # Another writer stored the same Message-ID between our look and our write.
+            return IntakeResult("duplicate", None, classification.intents, None, "already stored")
+        except OperationalError:
+            raise
         except Exception as exc:  # one bad message never stops intake: keep it for a human
             log.exception("intake failed for message %s", msg.sha256[:12])
-            return self._quarantine(raw, now, f"intake failed: {type(exc).__name__}")
+            return self._quarantine(session, item.raw, now, f"intake failed: {type(exc).__name__}")
 
     def _take(
-        self, msg: ParsedMessage, classification: Classification, raw: bytes, now: datetime
+        self,
+        session: Session,
+        msg: ParsedMessage,
+        classification: Classification,
+        raw: bytes,
+        now: datetime,
     ) -> IntakeResult:
         received = received_time(msg, now)
-        record = classification.as_dict()
-        with Session(self._engine) as session:
-            known = repo.known_for(session, msg)
-            decision = decide(msg, classification, known)
-            if decision.action is Action.DUPLICATE:
-                return IntakeResult(
-                    "duplicate", None, classification.intents, None, "already stored"
-                )
-            case = self._apply(session, msg, classification, decision, received)
-            repo.store_message(
-                session,
-                msg,
-                raw,
-                case_id=case.id if case else None,
-                disposition=decision.disposition,
-                classification=record,
-                received_at=received,
-            )
-            try:
-                session.commit()
-            except IntegrityError:
-                # Another writer stored the same Message-ID between our look and our write.
-                session.rollback()
-                return IntakeResult(
-                    "duplicate", None, classification.intents, None, "already stored"
-                )
-            result = IntakeResult(
-                action=_ACTION_WORDS[decision.action],
-                ref=case.ref if case else None,
-                intents=classification.intents,
-                answer_due=case.answer_due if case else None,
-                detail="; ".join(decision.reasons),
-            )
-        log.info("message %s: %s %s", msg.sha256[:12], result.action, result.ref or "")
-        return result
+        known = repo.known_for(session, msg)
+        decision = decide(msg, classification, known)
+        if decision.action is Action.DUPLICATE:
+            return IntakeResult("duplicate", None, classification.intents, None, "already stored")
+        case = self._apply(session, msg, classification, decision, received)
+        repo.store_message(
+            session,
+            msg,
+            raw,
+            case_id=case.id if case else None,
+            disposition=decision.disposition,
+            classification=classification.as_dict(),
+            received_at=received,
+        )
+        return IntakeResult(
+            action=_ACTION_WORDS[decision.action],
+            ref=case.ref if case else None,
+            intents=classification.intents,
+            answer_due=case.answer_due if case else None,
+            detail="; ".join(decision.reasons),
+        )
 
     def _apply(
         self,
@@ -151,7 +223,7 @@ class Intake:
         classification: Classification,
         decision: Decision,
         received: datetime,
-    ) -> Case | None:
+    ) -> repo.CaseHandle | None:
         if decision.action is Action.ARCHIVE:
             repo.audit(session, None, "intake", "archived", disposition=decision.disposition)
             return None
@@ -169,13 +241,15 @@ class Intake:
                 message_id=msg.message_id,
                 intents=list(classification.intents),
             )
-            return case
+            assert case.id is not None
+            return repo.CaseHandle(case.id, case.ref, case.answer_due)
         # Action.OPEN
         intents = [i for i in classification.intents if i != AUTO_REPLY]
-        due = self._deadlines(received, intents, decision.kind or "other")
-        case = repo.open_case(
+        kind = decision.kind or "other"
+        due = self._deadlines(received, intents, kind)
+        opened = repo.open_case(
             session,
-            kind=decision.kind or "other",
+            kind=kind,
             intents=intents,
             language=msg.language,
             requester=msg.sender.address.lower() if msg.sender else "",
@@ -188,17 +262,17 @@ class Intake:
         )
         repo.audit(
             session,
-            case.id,
+            opened.id,
             "intake",
             "case opened",
             message_id=msg.message_id,
-            kind=case.kind,
+            kind=kind,
             intents=intents,
             reasons={k: list(v) for k, v in classification.reasons.items()},
             triage=list(classification.triage_reasons),
             flags=list(decision.flags),
         )
-        return case
+        return opened
 
     def _deadlines(self, received: datetime, intents: list[str], kind: str) -> sla.Deadlines | None:
         wanted = intents or ([kind] if kind != "other" else [])
@@ -208,10 +282,10 @@ class Intake:
             received, wanted, jurisdiction=self._jurisdiction, table=self._policies
         )
 
-    def _quarantine(self, raw: bytes, now: datetime, why: str) -> IntakeResult:
+    def _quarantine(self, session: Session, raw: bytes, now: datetime, why: str) -> IntakeResult:
         """Keep a message intake could not handle, as a case of its own for staff."""
         sha = hashlib.sha256(raw).hexdigest()
-        with Session(self._engine) as session:
+        with session.begin_nested():
             if repo.message_with_hash(session, sha) is not None:
                 return IntakeResult("duplicate", None, (), None, "already stored")
             case = repo.open_case(
@@ -230,10 +304,8 @@ class Intake:
             )
             repo.store_raw(session, raw, sha, case_id=case.id, received_at=now, note=why)
             repo.audit(session, case.id, "intake", "quarantined", reason=why)
-            session.commit()
-            ref = case.ref
-        log.warning("message %s quarantined as %s: %s", sha[:12], ref, why)
-        return IntakeResult("quarantined", ref, (), None, why)
+        log.warning("message %s quarantined as %s: %s", sha[:12], case.ref, why)
+        return IntakeResult("quarantined", case.ref, (), None, why)
 
 
 _ACTION_WORDS = {

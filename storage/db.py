@@ -50,6 +50,7 @@ def describe(url: URL) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # see the "begin" listener in make_engine
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -80,6 +81,8 @@ def make_engine(value: str) -> Engine:
                 raise ReadOnlyError(f"the database folder {folder} is not writable")
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
+        # Let SQLAlchemy, not the sqlite3 module, open transactions, so SAVEPOINTs work.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         return engine
     try:
         return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import Table, bindparam, func, insert, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from handlers.intake import Known, KnownCase, references_in
+from handlers.sla import TOKYO
 from mail.parse import ParsedMessage
 from storage.models import AuditEvent, Case, CaseAddress, CaseCounter, MailMessage, utcnow
 
@@ -38,16 +39,11 @@ def _known_cases(session: Session, cases: Sequence[Case]) -> tuple[KnownCase, ..
 def known_for(session: Session, msg: ParsedMessage) -> Known:
     """Everything ``handlers.intake.decide`` needs to know about ``msg`` from the database."""
     duplicate = (
-        session.exec(
-            select(MailMessage.id).where(
-                or_(
-                    col(MailMessage.message_id) == msg.message_id,
-                    col(MailMessage.sha256) == msg.sha256,
-                )
-            )
-        ).first()
+        session.execute(_DUPLICATE, {"message_id": msg.message_id, "sha256": msg.sha256}).first()
         is not None
     )
+    if duplicate:
+        return Known(duplicate=True)
     thread_ids = [i for i in (msg.in_reply_to, *msg.references) if i]
     thread_cases: list[Case] = []
     if thread_ids:
@@ -60,9 +56,9 @@ def known_for(session: Session, msg: ParsedMessage) -> Known:
             )
         )
     refs = references_in(msg.subject)
-    reference_cases = (
-        list(session.exec(select(Case).where(col(Case.ref).in_(refs)))) if refs else []
-    )
+    reference_cases: list[Case] = []
+    if refs:
+        reference_cases = list(session.exec(select(Case).where(col(Case.ref).in_(refs))))
     bounced: Case | None = None
     if msg.is_bounce and msg.original_message_id:
         bounced = session.exec(
@@ -71,7 +67,7 @@ def known_for(session: Session, msg: ParsedMessage) -> Known:
             .where(MailMessage.message_id == msg.original_message_id)
         ).first()
     return Known(
-        duplicate=duplicate,
+        duplicate=False,
         thread_cases=_known_cases(session, thread_cases),
         reference_cases=_known_cases(session, reference_cases),
         bounced_case=_known_cases(session, [bounced])[0] if bounced else None,
@@ -85,28 +81,55 @@ def next_reference(session: Session, year: int) -> str:
     ``UPDATE ... RETURNING``, which takes the row lock on PostgreSQL and the write lock on SQLite.
     """
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.exec(pg_insert(CaseCounter).values(year=year, last=0).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        session.exec(sqlite_insert(CaseCounter).values(year=year, last=0).on_conflict_do_nothing())
-    else:  # pragma: no cover - parse_url admits only the two above
-        if session.get(CaseCounter, year) is None:
-            session.exec(insert(CaseCounter).values(year=year, last=0))
-    number: int = session.exec(
-        update(CaseCounter)
-        .where(col(CaseCounter.year) == year)
-        .values(last=col(CaseCounter.last) + 1)
-        .returning(col(CaseCounter.last))
-    ).scalar_one()
+    create = _COUNTER_CREATE.get(dialect)
+    if create is None:  # pragma: no cover - parse_url admits only SQLite and PostgreSQL
+        raise NotImplementedError(dialect)
+    session.execute(create, {"year": year, "last": 0})
+    number: int = session.execute(_COUNTER_NEXT, {"counter_year": year}).scalar_one()
     return f"PD-{year}-{number:06d}"
 
 
-def audit(
-    session: Session, case_id: int | None, actor: str, action: str, **detail: Any
-) -> AuditEvent:
-    event = AuditEvent(case_id=case_id, actor=actor, action=action, detail=detail)
-    session.add(event)
-    return event
+def _table(model: type[SQLModel]) -> Table:
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
+
+
+# Core statements on the intake path, compiled once: the ORM's unit of work and per-call
+# statement building cost more than the writes themselves.
+_AUDIT = insert(_table(AuditEvent))
+_MESSAGE = insert(_table(MailMessage))
+_CASE = insert(_table(Case)).returning(_table(Case).c.id)
+_ADDRESS = insert(_table(CaseAddress))
+_MESSAGES = _table(MailMessage)
+_DUPLICATE = (
+    select(_MESSAGES.c.id)
+    .where(
+        or_(
+            _MESSAGES.c.message_id == bindparam("message_id"),
+            _MESSAGES.c.sha256 == bindparam("sha256"),
+        )
+    )
+    .limit(1)
+)
+_COUNTERS = _table(CaseCounter)
+_COUNTER_CREATE = {
+    "postgresql": pg_insert(_COUNTERS).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(_COUNTERS).on_conflict_do_nothing(),
+}
+_COUNTER_NEXT = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.year == bindparam("counter_year"))
+    .values(last=_COUNTERS.c.last + 1)
+    .returning(_COUNTERS.c.last)
+)
+
+
+def audit(session: Session, case_id: int | None, actor: str, action: str, **detail: Any) -> None:
+    session.execute(
+        _AUDIT,
+        {"case_id": case_id, "at": utcnow(), "actor": actor, "action": action, "detail": detail},
+    )
 
 
 def store_message(
@@ -118,32 +141,33 @@ def store_message(
     disposition: str,
     classification: dict[str, Any],
     received_at: datetime,
-) -> MailMessage:
-    row = MailMessage(
-        case_id=case_id,
-        direction="in",
-        message_id=msg.message_id,
-        sha256=msg.sha256,
-        subject=msg.subject,
-        sender=msg.sender.address.lower() if msg.sender else "",
-        sent_at=msg.date if msg.date and msg.date.tzinfo else None,
-        received_at=received_at,
-        in_reply_to=msg.in_reply_to,
-        references=list(msg.references),
-        language=msg.language,
-        intents=list(classification.get("intents", [])),
-        classification=classification,
-        disposition=disposition,
-        defects=list(msg.defects),
-        size=msg.size,
-        raw=raw,
+) -> None:
+    session.execute(
+        _MESSAGE,
+        {
+            "case_id": case_id,
+            "direction": "in",
+            "message_id": msg.message_id,
+            "sha256": msg.sha256,
+            "subject": msg.subject,
+            "sender": msg.sender.address.lower() if msg.sender else "",
+            "sent_at": msg.date if msg.date and msg.date.tzinfo else None,
+            "received_at": received_at,
+            "in_reply_to": msg.in_reply_to,
+            "references": list(msg.references),
+            "language": msg.language,
+            "intents": list(classification.get("intents", [])),
+            "classification": classification,
+            "disposition": disposition,
+            "defects": list(msg.defects),
+            "size": msg.size,
+            "raw": raw,
+        },
     )
-    session.add(row)
-    return row
 
 
-def message_with_hash(session: Session, sha256: str) -> MailMessage | None:
-    return session.exec(select(MailMessage).where(MailMessage.sha256 == sha256)).first()
+def message_with_hash(session: Session, sha256: str) -> int | None:
+    return session.exec(select(MailMessage.id).where(MailMessage.sha256 == sha256)).first()
 
 
 def store_raw(
@@ -154,20 +178,30 @@ def store_raw(
     case_id: int | None,
     received_at: datetime,
     note: str,
-) -> MailMessage:
+) -> None:
     """Keep bytes that could not be read as a message, under a made-up Message-ID."""
-    row = MailMessage(
-        case_id=case_id,
-        message_id=f"sha256-{sha256}@privacy-desk.invalid",
-        sha256=sha256,
-        received_at=received_at,
-        disposition="quarantined",
-        defects=[note],
-        size=len(raw),
-        raw=raw,
+    session.execute(
+        _MESSAGE,
+        {
+            "case_id": case_id,
+            "direction": "in",
+            "message_id": f"sha256-{sha256}@privacy-desk.invalid",
+            "sha256": sha256,
+            "subject": "",
+            "sender": "",
+            "received_at": received_at,
+            "in_reply_to": None,
+            "sent_at": None,
+            "references": [],
+            "language": "",
+            "intents": [],
+            "classification": {},
+            "disposition": "quarantined",
+            "defects": [note],
+            "size": len(raw),
+            "raw": raw,
+        },
     )
-    session.add(row)
-    return row
 
 
 def open_case(
@@ -184,27 +218,41 @@ def open_case(
     needs_triage: bool,
     flags: Iterable[str],
     status: str = "new",
-) -> Case:
-    case = Case(
-        ref=next_reference(session, received_at.year),
-        kind=kind,
-        status=status,
-        intents=sorted(intents),
-        language=language,
-        requester=requester,
-        requester_name=requester_name,
-        received_at=received_at,
-        ack_due=ack_due,
-        answer_due=answer_due,
-        needs_triage=needs_triage,
-        flags=sorted(flags),
-    )
-    session.add(case)
-    session.flush()
-    assert case.id is not None
+) -> CaseHandle:
+    now = utcnow()
+    values: dict[str, Any] = {
+        "ref": next_reference(session, received_at.astimezone(TOKYO).year),
+        "kind": kind,
+        "status": status,
+        "intents": sorted(intents),
+        "language": language,
+        "requester": requester,
+        "requester_name": requester_name,
+        "jurisdiction": "appi",
+        "received_at": received_at,
+        "ack_due": ack_due,
+        "answer_due": answer_due,
+        "needs_triage": needs_triage,
+        "flags": sorted(flags),
+        "created_at": now,
+        "updated_at": now,
+    }
+    values.update(assignee=None, closed_at=None)
+    case_id: int = session.execute(_CASE, values).scalar_one()
     if requester:
-        session.add(CaseAddress(case_id=case.id, address=requester))
-    return case
+        session.execute(
+            _ADDRESS, {"case_id": case_id, "address": requester, "added_by": "intake"}
+        )
+    return CaseHandle(case_id, values["ref"], answer_due)
+
+
+@dataclass(frozen=True)
+class CaseHandle:
+    """What the intake path needs back from a case it opened or joined."""
+
+    id: int
+    ref: str
+    answer_due: datetime | None
 
 
 def touch(session: Session, case: Case, **changes: Any) -> None:
