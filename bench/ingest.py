@@ -11,6 +11,7 @@ A second run over the same folder (everything already stored) is timed too.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -21,9 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from parse_classify import generate  # noqa: E402
+from parse_classify import generate
 
-from bot.cli import main as cli_main  # noqa: E402
+from bot.cli import main as cli_main
 
 
 def _peak_rss_mib() -> float:
@@ -48,8 +49,6 @@ def main(argv: list[str] | None = None) -> int:
             total += len(raw)
         rss_before = _peak_rss_mib()
         url = f"sqlite:///{tmp}/bench.db"
-        import os
-
         os.environ["PD_DATABASE_URL"] = url
         rows = []
         for label in ("first ingest", "again (all duplicates)"):
@@ -64,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'run':<24}{'seconds':>9}{'msg/s':>10}")
         for label, seconds in rows:
             print(f"{label:<24}{seconds:>9.2f}{args.n / seconds:>10,.0f}")
-        print(f"peak RSS {_peak_rss_mib():.1f} MiB (before ingest: {rss_before:.1f} MiB)")
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(
+            f"peak RSS {_peak_rss_mib():.1f} MiB (before ingest: {rss_before:.1f} MiB; "
+            f"largest worker process: {children:.1f} MiB)"
+        )
         print(f"database size {Path(tmp, 'bench.db').stat().st_size / 2**20:.1f} MiB")
     return 0
 
