@@ -24,13 +24,14 @@ from sqlmodel import Session
 
 from handlers import sla
 from handlers.classify import Classification, classify
-from handlers.intake import Action, Decision, decide
+from handlers.intake import ASSIGN_NEW_CASE, DRAFT_NEW_CASE, Action, Decision, decide
 from handlers.intents import AUTO_REPLY
 from mail.errors import ParseError
 from mail.parse import ParsedMessage, parse_message
 from storage import repo
 from storage.errors import UnavailableError
 from storage.models import Case
+from templates import render
 
 log = logging.getLogger("privacy_desk.intake")
 
@@ -259,7 +260,24 @@ class Intake:
             answer_due=due.answer_due if due else None,
             needs_triage=classification.needs_triage or decision.kind == "other",
             flags=decision.flags,
+            assignee=ASSIGN_NEW_CASE.get(kind),
         )
+        template = DRAFT_NEW_CASE.get(kind)
+        if template:
+            rendered = render(
+                template,
+                msg.language,
+                case_ref=opened.ref,
+                requester_name=msg.sender.name if msg.sender else "",
+            )
+            repo.add_draft(
+                session,
+                opened.id,
+                template=template,
+                language=rendered.language,
+                subject=rendered.subject,
+                body=rendered.body,
+            )
         repo.audit(
             session,
             opened.id,

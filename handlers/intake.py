@@ -27,6 +27,11 @@ from mail.parse import ParsedMessage
 REFERENCE = re.compile(r"\bPD-(\d{4})-(\d{6})\b", re.IGNORECASE)
 
 
+# Light-weight handling of mail that is not a data-rights request, as data.
+ASSIGN_NEW_CASE: dict[str, str] = {"provider_correction": "content-team"}  # kind -> assignee
+DRAFT_NEW_CASE: dict[str, str] = {"rate_question": "rate_redirect"}  # kind -> template
+
+
 def references_in(text: str) -> list[str]:
     """Case references (``PD-2026-000123``) named in a subject or text, upper-cased, in order."""
     return list(dict.fromkeys(f"PD-{y}-{n}" for y, n in REFERENCE.findall(text)))

@@ -19,7 +19,15 @@ from sqlmodel import Session, SQLModel, col, select
 from handlers.intake import Known, KnownCase, references_in
 from handlers.sla import TOKYO
 from mail.parse import ParsedMessage
-from storage.models import AuditEvent, Case, CaseAddress, CaseCounter, MailMessage, utcnow
+from storage.models import (
+    AuditEvent,
+    Case,
+    CaseAddress,
+    CaseCounter,
+    Draft,
+    MailMessage,
+    utcnow,
+)
 
 
 def _known_cases(session: Session, cases: Sequence[Case]) -> tuple[KnownCase, ...]:
@@ -218,6 +226,7 @@ def open_case(
     needs_triage: bool,
     flags: Iterable[str],
     status: str = "new",
+    assignee: str | None = None,
 ) -> CaseHandle:
     now = utcnow()
     values: dict[str, Any] = {
@@ -237,12 +246,10 @@ def open_case(
         "created_at": now,
         "updated_at": now,
     }
-    values.update(assignee=None, closed_at=None)
+    values.update(assignee=assignee, closed_at=None)
     case_id: int = session.execute(_CASE, values).scalar_one()
     if requester:
-        session.execute(
-            _ADDRESS, {"case_id": case_id, "address": requester, "added_by": "intake"}
-        )
+        session.execute(_ADDRESS, {"case_id": case_id, "address": requester, "added_by": "intake"})
     return CaseHandle(case_id, values["ref"], answer_due)
 
 
@@ -253,6 +260,21 @@ class CaseHandle:
     id: int
     ref: str
     answer_due: datetime | None
+
+
+def add_draft(
+    session: Session, case_id: int, *, template: str, language: str, subject: str, body: str
+) -> None:
+    session.add(
+        Draft(
+            case_id=case_id,
+            template=template,
+            language=language,
+            subject=subject,
+            body=body,
+            edited_by="intake",
+        )
+    )
 
 
 def touch(session: Session, case: Case, **changes: Any) -> None:
