@@ -1,0 +1,116 @@
+"""Shared fixtures: a clean environment, and a fresh database on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Connection, Engine, event
+
+# pytest put this folder on sys.path to import this file; left there, tests/storage, tests/mail,
+# tests/handlers and tests/bot would shadow the packages they test (as namespace packages found
+# before the editable install's finder). So nothing from those packages is imported at the top.
+if str(Path(__file__).parent) in sys.path:
+    sys.path.remove(str(Path(__file__).parent))
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+_pg_down: str | None = None  # why PostgreSQL could not be reached, found once per run
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the operator's settings (httpx does the same)."""
+    for name in list(os.environ):
+        if name.startswith("PD_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _close_engines() -> Iterator[None]:
+    """Close the engines a test made, including those ``bot.cli.main`` opens and leaves open:
+    a psycopg connection garbage-collected while open is a ResourceWarning, an error here."""
+    opened: dict[int, Engine] = {}  # strong references: a pool freed with its engine warns
+
+    def seen(connection: Connection) -> None:
+        opened[id(connection.engine)] = connection.engine
+
+    event.listen(Engine, "engine_connect", seen)
+    yield
+    event.remove(Engine, "engine_connect", seen)
+    for engine in opened.values():
+        engine.dispose()
+
+
+def _admin() -> psycopg.Connection[tuple[object, ...]]:
+    global _pg_down
+    if _pg_down is not None:
+        pytest.skip(f"PostgreSQL not reachable on 127.0.0.1:5432: {_pg_down}")
+    try:
+        return psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        _pg_down = str(exc).strip().splitlines()[0]
+        pytest.skip(f"PostgreSQL not reachable on 127.0.0.1:5432: {_pg_down}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database (no schema yet): a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'desk.db'}"
+        return
+    name = f"pd_test_{uuid.uuid4().hex[:12]}"
+    with _admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with _admin() as admin:
+            # FORCE: engines the code under test left open must not keep the database alive.
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def engine(database: str) -> Iterator[Engine]:
+    """The ``database`` with its schema at head, closed after the test."""
+    from storage.db import open_database  # imported late: see the sys.path note above
+
+    opened = open_database(database, auto_upgrade=True)
+    yield opened
+    opened.dispose()
+
+
+@pytest.fixture
+def make_mail() -> Callable[..., bytes]:
+    """Build one message as a mail client would send it."""
+
+    def build(
+        body: str,
+        *,
+        sender: str = "Hanako Sato <hanako@example.jp>",
+        subject: str = "個人情報について",
+        date: datetime | None = None,
+        message_id: str | None = None,
+        **headers: str,
+    ) -> bytes:
+        msg = EmailMessage()
+        msg["From"] = sender
+        msg["To"] = "privacy@example-hikaku.co.jp"
+        msg["Subject"] = subject
+        if date is not None:
+            msg["Date"] = format_datetime(date)
+        if message_id != "":  # "" leaves it out, as some mailers do
+            msg["Message-ID"] = message_id or f"<{uuid.uuid4().hex}@mail.example.jp>"
+        for name, value in headers.items():
+            msg[name.replace("_", "-")] = value
+        msg.set_content(body)
+        return msg.as_bytes()
+
+    return build
