@@ -7,6 +7,7 @@ Exit status: 0 done; 1 done, but some messages could not be read or a quality ba
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -14,8 +15,13 @@ import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from bot.intake import Intake
 
 from handlers.classify import Classification, classify
 from handlers.evaluate import CorpusError, Labelled, load_labels, score
@@ -150,6 +156,18 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if failed else 0
 
 
+@contextlib.contextmanager
+def _database() -> Iterator[Engine]:
+    """The database of ``PD_DATABASE_URL``, opened (and on SQLite upgraded), closed after use."""
+    from storage.db import open_database
+
+    engine = open_database(database_url())
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def database_url() -> str:
     from storage.db import DEFAULT_URL
 
@@ -160,7 +178,10 @@ def cmd_db_upgrade(args: argparse.Namespace, out: TextIO) -> int:
     from storage.db import describe, make_engine, upgrade
 
     engine = make_engine(database_url())
-    before, after = upgrade(engine)
+    try:
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
     where = describe(engine.url)
     if before == after:
         out.write(f"{where}: schema already at {after}\n")
@@ -170,12 +191,16 @@ def cmd_db_upgrade(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
-    from bot.intake import Intake, read_all
-    from storage.db import open_database
+    from bot.intake import Intake
 
     _check_paths(args.paths)  # before the database is touched: nothing half-written
-    engine = open_database(database_url())
-    intake = Intake(engine)
+    with _database() as engine:
+        return _ingest(args, Intake(engine), out)
+
+
+def _ingest(args: argparse.Namespace, intake: Intake, out: TextIO) -> int:
+    from bot.intake import read_all
+
     counts: dict[str, int] = {}
     listed, raws = itertools.tee(iter_sources(args.paths))
     reads = read_all((s.raw for s in raws), workers=args.workers)
@@ -192,7 +217,8 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     total = sum(counts.values())
     summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
     out.write(f"{total} messages: {summary or 'none'}\n")
-    return 0
+    # Quarantined messages are kept, but the operator should know some could not be read.
+    return 1 if counts.get("quarantined") else 0
 
 
 def _check_paths(paths: Sequence[str]) -> None:
@@ -239,11 +265,9 @@ def cmd_cases(args: argparse.Namespace, out: TextIO) -> int:
     from sqlmodel import Session
 
     from storage import repo
-    from storage.db import open_database
 
-    engine = open_database(database_url())
     now = datetime.now(UTC)
-    with Session(engine) as session:
+    with _database() as engine, Session(engine) as session:
         cases = repo.list_cases(
             session, status=args.status, overdue_at=now if args.overdue else None
         )
@@ -271,7 +295,7 @@ def cmd_cases(args: argparse.Namespace, out: TextIO) -> int:
         table,
         out,
     )
-    out.write(f"{len(rows)} cases\n")
+    out.write(f"{len(rows)} case{'' if len(rows) == 1 else 's'}\n")
     return 0
 
 
@@ -285,11 +309,9 @@ def cmd_case(args: argparse.Namespace, out: TextIO) -> int:
     from sqlmodel import Session
 
     from storage import repo
-    from storage.db import open_database
 
-    engine = open_database(database_url())
     now = datetime.now(UTC)
-    with Session(engine) as session:
+    with _database() as engine, Session(engine) as session:
         found = repo.case_file(session, args.ref)
         if found is None:
             raise UsageError(f"no case {args.ref.upper()}")

@@ -29,7 +29,7 @@ def parse_url(value: str) -> URL:
     """The URL, with ``postgresql://`` read as psycopg 3; a clear error for anything else."""
     try:
         url = make_url(value)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ConfigError(
             "PD_DATABASE_URL is not a database URL (expected sqlite:///PATH or "
             "postgresql+psycopg://USER@HOST/DB)"

@@ -55,14 +55,17 @@ def known_for(session: Session, msg: ParsedMessage) -> Known:
     thread_ids = [i for i in (msg.in_reply_to, *msg.references) if i]
     thread_cases: list[Case] = []
     if thread_ids:
-        thread_cases = list(
-            session.exec(
-                select(Case)
-                .join(MailMessage, col(MailMessage.case_id) == col(Case.id))
-                .where(col(MailMessage.message_id).in_(thread_ids))
-                .distinct()
+        # Distinct ids first: PostgreSQL cannot compare the JSON columns of whole rows.
+        case_ids = session.exec(
+            select(MailMessage.case_id)
+            .where(col(MailMessage.message_id).in_(thread_ids))
+            .where(col(MailMessage.case_id).is_not(None))
+            .distinct()
+        ).all()
+        if case_ids:
+            thread_cases = list(
+                session.exec(select(Case).where(col(Case.id).in_(case_ids)).order_by(col(Case.id)))
             )
-        )
     refs = references_in(msg.subject)
     reference_cases: list[Case] = []
     if refs:

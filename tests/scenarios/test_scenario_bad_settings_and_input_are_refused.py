@@ -74,12 +74,6 @@ def test_a_bad_database_url_is_refused(
     assert not (workdir / "var").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="storage/db.py parse_url catches only ArgumentError; make_url raises ValueError for "
-    "a non-numeric port, which escapes main() as a traceback instead of exit status 2",
-)
 def test_a_url_with_a_bad_port_is_refused(
     workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

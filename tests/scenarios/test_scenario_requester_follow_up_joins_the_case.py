@@ -42,13 +42,10 @@ def _case_file(engine: Engine, ref: str) -> repo.CaseFile:
 
 def test_a_reply_to_the_first_mail_joins_the_case(
     database: str,
-    request: pytest.FixtureRequest,
     engine: Engine,
     make_mail: Callable[..., bytes],
     first: tuple[Intake, str],
 ) -> None:
-    if database.startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=THREAD_LOOKUP_BUG))
     intake, ref = first
     result = intake.process(
         make_mail(

@@ -67,13 +67,10 @@ def test_a_stranger_quoting_the_reference_opens_a_flagged_case(
 
 def test_a_stranger_replying_in_the_thread_opens_a_flagged_case(
     database: str,
-    request: pytest.FixtureRequest,
     engine: Engine,
     make_mail: Callable[..., bytes],
     hanakos_case: tuple[Intake, str],
 ) -> None:
-    if database.startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=THREAD_LOOKUP_BUG))
     intake, ref = hanakos_case
     result = intake.process(
         make_mail(
