@@ -124,6 +124,12 @@ class Scanner:
         self.patterns = tuple(patterns)
         self.anchors = tuple(anchors_of(p.pattern) for p in self.patterns)
         self.requirements = tuple(requirements_of(p.pattern) for p in self.patterns)
+        # Required words long enough to look for in the automaton's pass; shorter ones would hit
+        # everywhere and checking them costs more than the match attempts they save (measured).
+        self._required = tuple(
+            tuple(n for n in needed if min(map(len, n)) >= _SHORT_WORD)
+            for needed in self.requirements
+        )
         self.unanchored = frozenset(i for i, a in enumerate(self.anchors) if a is None)
         # The automaton knows anchors (where a pattern may start) and required words (whether
         # it can match at all); one pass over a text finds both.
@@ -165,14 +171,16 @@ class Scan:
         self._scanner = scanner
         self.text = text
         self._starts: dict[int, list[int]] = {}
+        required = scanner._required
         for index, positions in starts.items():
-            if all(
-                not needed.isdisjoint(present)
-                # Short words would hit everywhere; look for them directly instead.
-                or (min(map(len, needed)) < _SHORT_WORD and any(w in text for w in needed))
-                for needed in scanner.requirements[index]
-            ):
-                self._starts[index] = sorted(set(positions))
+            # A plain loop: this runs for every candidate pattern of every text.
+            satisfied = True
+            for needed in required[index]:
+                if needed.isdisjoint(present):
+                    satisfied = False
+                    break
+            if satisfied:
+                self._starts[index] = sorted(set(positions)) if len(positions) > 1 else positions
 
     def touched(self) -> list[int]:
         """Indexes of the patterns that may match, in order."""

@@ -81,9 +81,10 @@ _WRAP_JA, _WRAP_EN = 18, 45  # a line this long that ends mid-sentence was wrapp
 
 _KANA_FOLDS = dict(R.KANA_FOLDS)
 # "おかけして" (troubling someone) is not "お消して": けして after か or っ is another word.
+# The lookbehind sits after the first character so the search keeps its fast first-char scan.
 _KANA = re.compile(
     "|".join(
-        ("(?<![かっ])" if kana.startswith("け") else "") + kana
+        kana[0] + ("(?<![かっ]け)" if kana.startswith("け") else "") + kana[1:]
         for kana in sorted(_KANA_FOLDS, key=len, reverse=True)
     )
 )

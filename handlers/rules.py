@@ -405,7 +405,6 @@ TYPOS: dict[str, str] = {
     "shar": "share",
     "dont": "don't",
     "cant": "can't",
-    "u": "you",
 }
 
 # Words written in kana by learners of Japanese, folded to the usual spelling (only where the kana
