@@ -102,7 +102,14 @@ def requirements_of(pattern: str) -> tuple[frozenset[str], ...]:
     except Exception:
         return ()
     needed: list[frozenset[str]] = []
+    run = ""  # consecutive literal characters make one required word
     for op, arg in parsed:
+        if op is _C.LITERAL:
+            run += chr(arg)
+            continue
+        if run:
+            needed.append(frozenset({run}))
+            run = ""
         if op in (_C.AT, _C.ASSERT, _C.ASSERT_NOT):
             continue
         if op in (_C.MAX_REPEAT, _C.MIN_REPEAT) and arg[0] == 0:
@@ -110,6 +117,8 @@ def requirements_of(pattern: str) -> tuple[frozenset[str], ...]:
         found = _prefixes([(op, arg)])
         if found and "" not in found:
             needed.append(frozenset(found))
+    if run:
+        needed.append(frozenset({run}))
     return tuple(needed)
 
 
