@@ -72,6 +72,7 @@ SIGNATURE_MARKERS: tuple[re.Pattern[str], ...] = tuple(
 SIGNATURE_WINDOW = 15  # how many trailing lines a signature may span
 
 _QUOTED = re.compile(r"^\s*(?:>|＞|\|)")
+_ANY_QUOTED = re.compile(r"^\s*(?:>|＞|\|)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,11 @@ def split_newest(text: str, *, max_lines: int = 20_000) -> Split:
     head, history = lines[:cut], lines[cut:]
     own: list[str] = []
     quoted: list[str] = []
-    for line in head:
-        (quoted if _QUOTED.match(line) else own).append(line)
+    if _ANY_QUOTED.search(text):
+        for line in head:
+            (quoted if _QUOTED.match(line) else own).append(line)
+    else:  # most mail has no ">" lines at all: skip the line-by-line look
+        own = head
     own = _strip_trailing_blank(own)
 
     sig_start = len(own)
