@@ -300,9 +300,7 @@ def cmd_cases(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _tokyo_day(value: str | None) -> str:
-    if not value:
-        return ""
-    return datetime.fromisoformat(value).astimezone(TOKYO).strftime("%Y-%m-%d")
+    return _tokyo(value, "%Y-%m-%d", "")
 
 
 def cmd_case(args: argparse.Namespace, out: TextIO) -> int:
@@ -369,9 +367,14 @@ def cmd_case(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _tokyo_time(value: str | None) -> str:
+    return _tokyo(value, "%Y-%m-%d %H:%M JST", "-")
+
+
+def _tokyo(value: str | None, layout: str, missing: str) -> str:
+    """An ISO timestamp as Tokyo local time (deadlines are days in Asia/Tokyo)."""
     if not value:
-        return "-"
-    return datetime.fromisoformat(value).astimezone(TOKYO).strftime("%Y-%m-%d %H:%M JST")
+        return missing
+    return datetime.fromisoformat(value).astimezone(TOKYO).strftime(layout)
 
 
 class _Parser(argparse.ArgumentParser):

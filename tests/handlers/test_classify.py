@@ -133,44 +133,6 @@ def _score_fixture(name: str) -> Report:
     return score(gold, predicted, languages, triage)
 
 
-def test_project_cases_are_classified_well() -> None:
-    """The project's own labelled cases (tests/fixtures/classifier/cases.jsonl, 254 messages)."""
-    report = _score_fixture("cases.jsonl")
-    assert report.messages >= 250
-    assert report.rights_recall >= 0.98
-    assert report.macro_f1 >= 0.95
-    assert report.machine_as_request == 0
-
-
-def test_holdout_cases_are_classified_well() -> None:
-    """A second set (tests/fixtures/classifier/holdout.jsonl, 200 messages) written without
-    sight of the rules; its first, blind score is in the issue notes."""
-    report = _score_fixture("holdout.jsonl")
-    assert report.messages >= 200
-    assert report.rights_recall >= 0.98
-    assert report.macro_f1 >= 0.95
-    assert report.machine_as_request == 0
-
-
-def test_blind_cases_are_classified_well() -> None:
-    """A third set (tests/fixtures/classifier/blind.jsonl, 160 messages) written without sight
-    of the rules or the other sets; its first, blind score is in the issue notes."""
-    report = _score_fixture("blind.jsonl")
-    assert report.messages >= 160
-    assert report.rights_recall >= 0.98
-    assert report.macro_f1 >= 0.95
-    assert report.machine_as_request == 0
-
-
-def test_second_blind_cases_are_classified_well() -> None:
-    """A fourth set (tests/fixtures/classifier/blind2.jsonl, 160 messages), also written blind."""
-    report = _score_fixture("blind2.jsonl")
-    assert report.messages >= 160
-    assert report.rights_recall >= 0.98
-    assert report.macro_f1 >= 0.95
-    assert report.machine_as_request == 0
-
-
 def test_kana_folding_leaves_other_words_alone() -> None:
     # "おかけして" (for the trouble) must not become "お消して" (delete).
     assert "消して" not in prepare("お手数をおかけして申し訳ありません。")
@@ -179,3 +141,18 @@ def test_kana_folding_leaves_other_words_alone() -> None:
 
 def test_english_words_inside_japanese_are_read() -> None:
     assert intents("アカウントをcloseして、データもdeleteしてもらえますか?") == {"deletion"}
+
+
+# The project's own labelled sets. cases.jsonl was written with the rules in view; the others were
+# written by people who saw neither the rules nor the other sets, and their first (blind) scores
+# are in the issue notes: the rules were generalised after each blind run.
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [("cases.jsonl", 250), ("holdout.jsonl", 200), ("blind.jsonl", 160), ("blind2.jsonl", 160)],
+)
+def test_labelled_sets_are_classified_well(name: str, size: int) -> None:
+    report = _score_fixture(name)
+    assert report.messages >= size
+    assert report.rights_recall >= 0.98
+    assert report.macro_f1 >= 0.95
+    assert report.machine_as_request == 0
