@@ -242,6 +242,8 @@ class Intake:
                 message_id=msg.message_id,
                 intents=list(classification.intents),
             )
+            if decision.action is Action.LINK:
+                self._resume_clock(session, case, received)
             assert case.id is not None
             return repo.CaseHandle(case.id, case.ref, case.answer_due)
         # Action.OPEN
@@ -291,6 +293,38 @@ class Intake:
             flags=list(decision.flags),
         )
         return opened
+
+    def _resume_clock(self, session: Session, case: Case, received: datetime) -> None:
+        """The requester answered while the desk waited on them: the SLA clock runs again."""
+        assert case.id is not None
+        pause = repo.open_pause(session, case.id)
+        if pause is None:
+            return
+        pause.ended_at = max(received, pause.started_at)
+        session.add(pause)
+        wanted = [i for i in case.intents if i != AUTO_REPLY] or (
+            [case.kind] if case.kind != "other" else []
+        )
+        due = (
+            sla.deadlines(
+                case.received_at,
+                wanted,
+                jurisdiction=case.jurisdiction,
+                pauses=repo.pauses_of(session, case.id),
+                table=self._policies,
+            )
+            if wanted
+            else None
+        )
+        status = "in_progress" if case.status == "awaiting_verification" else case.status
+        repo.touch(session, case, status=status, answer_due=due.answer_due if due else None)
+        repo.audit(
+            session,
+            case.id,
+            "intake",
+            "clock resumed",
+            answer_due=due.answer_due.isoformat() if due and due.answer_due else None,
+        )
 
     def _deadlines(self, received: datetime, intents: list[str], kind: str) -> sla.Deadlines | None:
         wanted = intents or ([kind] if kind != "other" else [])

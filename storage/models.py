@@ -162,6 +162,17 @@ class SentReminder(SQLModel, table=True):
     sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class CasePause(SQLModel, table=True):
+    """A time the desk waited on the requester (identity documents, clarification): the SLA clock
+    stops from ``started_at`` until ``ended_at`` (open while None)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reason: str = Field(default="", max_length=200)
+
+
 class CaseCounter(SQLModel, table=True):
     """The last case number used in a year; incremented under a row lock."""
 

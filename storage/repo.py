@@ -24,6 +24,7 @@ from storage.models import (
     Case,
     CaseAddress,
     CaseCounter,
+    CasePause,
     Draft,
     MailMessage,
     utcnow,
@@ -278,6 +279,28 @@ def add_draft(
             edited_by="intake",
         )
     )
+
+
+def pause_case(session: Session, case: Case, *, at: datetime, reason: str, actor: str) -> None:
+    """Stop the case's SLA clock while the desk waits on the requester."""
+    assert case.id is not None
+    if open_pause(session, case.id) is None:
+        session.add(CasePause(case_id=case.id, started_at=at, reason=reason))
+        touch(session, case, status="awaiting_verification")
+        audit(session, case.id, actor, "clock paused", reason=reason, at=at.isoformat())
+
+
+def open_pause(session: Session, case_id: int) -> CasePause | None:
+    return session.exec(
+        select(CasePause).where(CasePause.case_id == case_id, col(CasePause.ended_at).is_(None))
+    ).first()
+
+
+def pauses_of(session: Session, case_id: int) -> list[tuple[datetime, datetime | None]]:
+    rows = session.exec(
+        select(CasePause).where(CasePause.case_id == case_id).order_by(col(CasePause.id))
+    )
+    return [(row.started_at, row.ended_at) for row in rows]
 
 
 def touch(session: Session, case: Case, **changes: Any) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
+import storage.models  # the column types the models use
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}
