@@ -6,10 +6,11 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -114,3 +115,21 @@ def make_mail() -> Callable[..., bytes]:
         return msg.as_bytes()
 
     return build
+
+
+@pytest.fixture
+def deletion_case(engine: Engine, make_mail: Callable[..., bytes]) -> tuple[Any, str]:
+    """Hanako's deletion request, taken in: (the intake that took it, its case reference)."""
+    from bot.intake import Intake  # imported late: see the sys.path note above
+
+    intake = Intake(engine, clock=lambda: datetime(2026, 3, 3, 0, 5, tzinfo=UTC))
+    result = intake.process(
+        make_mail(
+            "私の個人情報をすべて削除してください。",
+            subject="個人情報削除のお願い",
+            date=datetime(2026, 3, 2, 23, 0, tzinfo=UTC),
+            message_id="<req-1@mail.example.jp>",
+        )
+    )
+    assert result.action == "opened" and result.ref
+    return intake, result.ref

@@ -1,4 +1,4 @@
-"""The requester writes again — replying to their first mail, or quoting the case reference in a
+"""The requester writes again — replying to their deletion_case mail, or quoting the case reference in a
 new one — and the message joins their case instead of opening another."""
 
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
@@ -15,21 +14,6 @@ from storage import repo
 from storage.models import Case
 
 NOW = datetime(2026, 3, 3, 0, 5, tzinfo=UTC)
-
-
-@pytest.fixture
-def first(engine: Engine, make_mail: Callable[..., bytes]) -> tuple[Intake, str]:
-    intake = Intake(engine, clock=lambda: NOW)
-    result = intake.process(
-        make_mail(
-            "私の個人情報をすべて削除してください。",
-            subject="個人情報削除のお願い",
-            date=datetime(2026, 3, 2, 23, 0, tzinfo=UTC),
-            message_id="<req-1@mail.example.jp>",
-        )
-    )
-    assert result.action == "opened" and result.ref
-    return intake, result.ref
 
 
 def _case_file(engine: Engine, ref: str) -> repo.CaseFile:
@@ -44,9 +28,9 @@ def test_a_reply_to_the_first_mail_joins_the_case(
     database: str,
     engine: Engine,
     make_mail: Callable[..., bytes],
-    first: tuple[Intake, str],
+    deletion_case: tuple[Intake, str],
 ) -> None:
-    intake, ref = first
+    intake, ref = deletion_case
     result = intake.process(
         make_mail(
             "先日お願いした件です。本人確認書類を添付しますので、ご確認ください。",
@@ -70,9 +54,9 @@ def test_a_reply_to_the_first_mail_joins_the_case(
 
 
 def test_a_new_mail_naming_the_reference_joins_the_case(
-    engine: Engine, make_mail: Callable[..., bytes], first: tuple[Intake, str]
+    engine: Engine, make_mail: Callable[..., bytes], deletion_case: tuple[Intake, str]
 ) -> None:
-    intake, ref = first
+    intake, ref = deletion_case
     due = _case_file(engine, ref).case.answer_due
     result = intake.process(
         make_mail(

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -15,21 +14,6 @@ from storage import repo
 
 NOW = datetime(2026, 3, 3, 0, 5, tzinfo=UTC)
 STRANGER = "Jiro Suzuki <jiro@example.com>"
-
-
-@pytest.fixture
-def hanakos_case(engine: Engine, make_mail: Callable[..., bytes]) -> tuple[Intake, str]:
-    intake = Intake(engine, clock=lambda: NOW)
-    result = intake.process(
-        make_mail(
-            "私の個人情報をすべて削除してください。",
-            subject="個人情報削除のお願い",
-            date=datetime(2026, 3, 2, 23, 0, tzinfo=UTC),
-            message_id="<req-1@mail.example.jp>",
-        )
-    )
-    assert result.action == "opened" and result.ref
-    return intake, result.ref
 
 
 def _check_apart(engine: Engine, hanakos_ref: str, strangers_ref: str | None) -> None:
@@ -49,9 +33,9 @@ def _check_apart(engine: Engine, hanakos_ref: str, strangers_ref: str | None) ->
 
 
 def test_a_stranger_quoting_the_reference_opens_a_flagged_case(
-    engine: Engine, make_mail: Callable[..., bytes], hanakos_case: tuple[Intake, str]
+    engine: Engine, make_mail: Callable[..., bytes], deletion_case: tuple[Intake, str]
 ) -> None:
-    intake, ref = hanakos_case
+    intake, ref = deletion_case
     result = intake.process(
         make_mail(
             "Please delete all personal data you hold about me.",
@@ -69,9 +53,9 @@ def test_a_stranger_replying_in_the_thread_opens_a_flagged_case(
     database: str,
     engine: Engine,
     make_mail: Callable[..., bytes],
-    hanakos_case: tuple[Intake, str],
+    deletion_case: tuple[Intake, str],
 ) -> None:
-    intake, ref = hanakos_case
+    intake, ref = deletion_case
     result = intake.process(
         make_mail(
             "Please delete all personal data you hold about me.",
