@@ -377,6 +377,71 @@ def _tokyo(value: str | None, layout: str, missing: str) -> str:
     return datetime.fromisoformat(value).astimezone(TOKYO).strftime(layout)
 
 
+def _mailbox() -> Any:
+    from mail.imap import parse_mailbox_url
+
+    value = os.environ.get("PD_MAILBOX", "").strip()
+    if not value:
+        raise UsageError("PD_MAILBOX is not set (imaps://user@host:993/INBOX or maildir:/path)")
+    if value.startswith("maildir:"):
+        return Path(value.removeprefix("maildir:"))
+    return parse_mailbox_url(
+        value,
+        password=os.environ.get("PD_IMAP_PASSWORD") or None,
+        password_file=os.environ.get("PD_IMAP_PASSWORD_FILE") or None,
+        allow_plaintext=os.environ.get("PD_IMAP_ALLOW_PLAINTEXT", "") == "1",
+        processed_folder=os.environ.get("PD_IMAP_PROCESSED_FOLDER") or "PrivacyDesk/Processed",
+    )
+
+
+def _watcher(engine: Engine, config: Any, workers: int) -> Any:
+    from bot.intake import Intake
+    from bot.watch import DatabaseCheckpoints, IntakeSink
+    from mail.imap import Watcher
+
+    return Watcher(config, IntakeSink(Intake(engine), workers=workers), DatabaseCheckpoints(engine))
+
+
+def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
+    from mail.errors import MailError
+
+    config = _mailbox()
+    if isinstance(config, Path):  # a Maildir the MTA delivers into: read like `ingest`
+        args.paths, args.quiet = [str(config)], True
+        return cmd_ingest(args, out)
+    with _database() as engine:
+        try:
+            result = _watcher(engine, config, args.workers).run_once()
+        except MailError as exc:
+            raise UsageError(str(exc)) from None
+    summary = ", ".join(f"{n} {a}" for a, n in sorted((result.actions or {}).items()))
+    out.write(f"{config.key}: {result.fetched} messages: {summary or 'none new'}\n")
+    return 1 if (result.actions or {}).get("quarantined") else 0
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    import logging
+    import signal
+    import threading
+
+    config = _mailbox()
+    if isinstance(config, Path):
+        raise UsageError("serve watches an IMAP mailbox; for a Maildir run `fetch` from cron")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    with _database() as engine:
+        watcher = _watcher(engine, config, args.workers)
+        out.write(f"watching {config.key}\n")
+        out.flush()
+        thread = threading.Thread(target=watcher.run, args=(stop,), name="imap-watcher")
+        thread.start()
+        while thread.is_alive():
+            thread.join(timeout=0.5)
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
@@ -416,6 +481,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="messages per transaction (each under its own savepoint; default 50)",
     )
     p.set_defaults(func=cmd_ingest)
+
+    for name, func, text in (
+        ("fetch", cmd_fetch, "one pass over the mailbox of PD_MAILBOX, then exit"),
+        ("serve", cmd_serve, "watch the mailbox of PD_MAILBOX (IMAP IDLE) until stopped"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--workers", type=int, default=0, help="processes that parse and classify")
+        p.add_argument("--batch", type=int, default=100, help=argparse.SUPPRESS)
+        p.set_defaults(func=func)
 
     p = sub.add_parser("cases", help="list cases with their deadlines")
     p.add_argument("--status", default=None)

@@ -26,6 +26,7 @@ from storage.models import (
     CaseCounter,
     CasePause,
     Draft,
+    MailboxCheckpoint,
     MailMessage,
     utcnow,
 )
@@ -360,3 +361,16 @@ def case_file(session: Session, ref: str) -> CaseFile | None:
 
 def count_messages(session: Session) -> int:
     return int(session.exec(select(func.count()).select_from(MailMessage)).one())
+
+
+def load_checkpoint(session: Session, mailbox: str) -> tuple[int | None, int]:
+    row = session.get(MailboxCheckpoint, mailbox)
+    return (row.uidvalidity, row.last_uid) if row else (None, 0)
+
+
+def save_checkpoint(session: Session, mailbox: str, uidvalidity: int, last_uid: int) -> None:
+    row = session.get(MailboxCheckpoint, mailbox) or MailboxCheckpoint(mailbox=mailbox)
+    row.uidvalidity = uidvalidity
+    row.last_uid = last_uid
+    row.updated_at = utcnow()
+    session.add(row)

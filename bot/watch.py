@@ -1,0 +1,48 @@
+"""Wire the IMAP watcher (mail/imap.py) to intake and the database: checkpoints and alerts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.intake import Intake, read_all
+from storage import repo
+
+log = logging.getLogger("privacy_desk.watch")
+
+
+class IntakeSink:
+    """Takes a fetched batch in as one transaction (a savepoint per message)."""
+
+    def __init__(self, intake: Intake, *, workers: int = 0) -> None:
+        self._intake = intake
+        self._workers = workers
+
+    def take(self, raws: Sequence[bytes]) -> list[str]:
+        reads = read_all(raws, workers=self._workers)
+        return [r.action for r in self._intake.process_many(reads, batch=max(len(raws), 1))]
+
+
+class DatabaseCheckpoints:
+    """Mailbox checkpoints and staff alerts, kept in the desk's database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def load(self, key: str) -> tuple[int | None, int]:
+        with Session(self._engine) as session:
+            return repo.load_checkpoint(session, key)
+
+    def save(self, key: str, uidvalidity: int, last_uid: int) -> None:
+        with Session(self._engine) as session:
+            repo.save_checkpoint(session, key, uidvalidity, last_uid)
+            session.commit()
+
+    def alert(self, key: str, message: str) -> None:
+        log.warning("mailbox alert: %s", message)
+        with Session(self._engine) as session:
+            repo.audit(session, None, "watcher", "mailbox alert", mailbox=key, message=message)
+            session.commit()

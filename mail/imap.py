@@ -1,0 +1,357 @@
+"""Watch the privacy mailbox over IMAP and hand each new message to intake exactly once.
+
+The loop that talks to the server owns failure: it reconnects with backoff and jitter on any
+network or server error, and one message that cannot be taken in never stops it. Exactly-once
+rests on three things, in this order for every batch: the messages are fetched with
+``BODY.PEEK[]`` (nothing is marked read), their cases are committed, and only then are they
+marked (moved to the processed folder where the server has MOVE, else flagged ``$PrivacyDesk``)
+and the checkpoint (UIDVALIDITY, last UID) advanced. A crash between those steps makes the next
+pass fetch the same messages again, and the Message-ID makes them duplicates. Nothing is ever
+expunged or deleted.
+
+imapclient is blocking: this module is synchronous and runs in a thread of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from mail.errors import MailError, PermanentError, TransientError
+
+log = logging.getLogger("privacy_desk.imap")
+
+PROCESSED_FLAG = b"$PrivacyDesk"
+DEFAULT_PROCESSED_FOLDER = "PrivacyDesk/Processed"
+MAX_ATTEMPTS = 3
+
+
+class ConfigError(MailError):
+    """``PD_MAILBOX`` does not name a mailbox we can open."""
+
+
+@dataclass(frozen=True)
+class MailboxConfig:
+    scheme: str  # imap | imaps
+    host: str
+    port: int
+    user: str
+    password: str
+    folder: str
+    processed_folder: str = DEFAULT_PROCESSED_FOLDER
+    allow_plaintext: bool = False
+    timeout: float = 30.0
+
+    @property
+    def key(self) -> str:
+        """The checkpoint's name for this folder (no password)."""
+        return f"{self.scheme}://{self.user}@{self.host}:{self.port}/{self.folder}"
+
+    def __repr__(self) -> str:  # never print the password
+        return f"MailboxConfig({self.key!r})"
+
+
+def parse_mailbox_url(
+    value: str,
+    *,
+    password: str | None = None,
+    password_file: str | None = None,
+    allow_plaintext: bool = False,
+    processed_folder: str = DEFAULT_PROCESSED_FOLDER,
+) -> MailboxConfig:
+    """``imaps://user:password@host:993/INBOX`` or ``imap://...``; the password may come apart."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("imap", "imaps"):
+        raise ConfigError("PD_MAILBOX must start with imap:// or imaps://")
+    if not parts.hostname or not parts.username:
+        raise ConfigError("PD_MAILBOX needs a user and a host: imaps://user@host/INBOX")
+    try:
+        port = parts.port or (993 if parts.scheme == "imaps" else 143)
+    except ValueError:
+        raise ConfigError("PD_MAILBOX has a port that is not a number") from None
+    secret = unquote(parts.password) if parts.password else password
+    if secret is None and password_file:
+        try:
+            secret = Path(password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the IMAP password file: {exc.strerror}") from None
+    if not secret:
+        raise ConfigError("no IMAP password: put it in PD_MAILBOX, PD_IMAP_PASSWORD or a file")
+    folder = unquote(parts.path.lstrip("/")) or "INBOX"
+    return MailboxConfig(
+        scheme=parts.scheme,
+        host=parts.hostname,
+        port=port,
+        user=unquote(parts.username),
+        password=secret,
+        folder=folder,
+        processed_folder=processed_folder,
+        allow_plaintext=allow_plaintext,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Sink(Protocol):
+    """Where fetched messages go: ``bot.intake`` adapts an ``Intake`` to this."""
+
+    def take(self, raws: Sequence[bytes]) -> list[str]:
+        """Take the messages in, committed, and say what happened to each (action words)."""
+        ...
+
+
+class Checkpoints(Protocol):
+    def load(self, key: str) -> tuple[int | None, int]:
+        """(UIDVALIDITY, last UID) of the folder, (None, 0) when never read."""
+        ...
+
+    def save(self, key: str, uidvalidity: int, last_uid: int) -> None: ...
+
+    def alert(self, key: str, message: str) -> None:
+        """Tell staff something they must know (a changed UIDVALIDITY)."""
+        ...
+
+
+@dataclass
+class PassResult:
+    fetched: int = 0
+    taken: int = 0
+    actions: dict[str, int] | None = None
+
+
+class Connection:
+    """One logged-in IMAP connection with the folder selected."""
+
+    def __init__(self, config: MailboxConfig, connect: Callable[..., Any] = IMAPClient) -> None:
+        self.config = config
+        use_ssl = config.scheme == "imaps"
+        try:
+            self.client = connect(
+                config.host,
+                port=config.port,
+                ssl=use_ssl,
+                ssl_context=ssl.create_default_context() if use_ssl else None,
+                timeout=config.timeout,
+            )
+        except (OSError, IMAPClientError) as exc:
+            raise TransientError(f"cannot connect to {config.host}:{config.port}: {exc}") from None
+        try:
+            if not use_ssl:
+                if self.client.has_capability("STARTTLS"):
+                    self.client.starttls(ssl.create_default_context())
+                elif not (_is_loopback(config.host) or config.allow_plaintext):
+                    raise PermanentError(
+                        f"{config.host} offers no STARTTLS: refusing to send the password in "
+                        "clear (set PD_IMAP_ALLOW_PLAINTEXT=1 to allow it)"
+                    )
+            self.client.login(config.user, config.password)
+        except LoginError:
+            self.close()
+            raise PermanentError(f"IMAP login refused for {config.user} at {config.host}") from None
+        except (OSError, IMAPClientError, ssl.SSLError) as exc:
+            self.close()
+            raise TransientError(f"IMAP login to {config.host} failed: {exc}") from None
+        try:
+            selected = self.client.select_folder(config.folder)
+        except IMAPClientError as exc:
+            self.close()
+            raise PermanentError(f"cannot open folder {config.folder!r}: {exc}") from None
+        self.uidvalidity = int(selected[b"UIDVALIDITY"])
+        self.can_move = bool(self.client.has_capability("MOVE"))
+        self.can_idle = bool(self.client.has_capability("IDLE"))
+        if self.can_move and not self.client.folder_exists(config.processed_folder):
+            self.client.create_folder(config.processed_folder)
+
+    def new_uids(self, after: int) -> list[int]:
+        """UIDs above ``after`` not yet marked processed (a server may return ``after`` itself)."""
+        criteria: list[Any] = ["UID", f"{after + 1}:*"]
+        if not self.can_move:
+            criteria += ["NOT", "KEYWORD", PROCESSED_FLAG.decode()]
+        return sorted(uid for uid in self.client.search(criteria) if uid > after)
+
+    def fetch(self, uids: Sequence[int]) -> dict[int, bytes]:
+        response = self.client.fetch(list(uids), [b"BODY.PEEK[]"])
+        return {uid: bytes(data.get(b"BODY[]") or b"") for uid, data in response.items()}
+
+    def mark(self, uids: Sequence[int]) -> None:
+        if not uids:
+            return
+        if self.can_move:
+            self.client.move(list(uids), self.config.processed_folder)
+        else:
+            self.client.add_flags(list(uids), [PROCESSED_FLAG])
+
+    def wait(self, seconds: float, stop: threading.Event) -> bool:
+        """IDLE (or sleep) up to ``seconds``; True when the server announced a change."""
+        if not self.can_idle:
+            stop.wait(seconds)
+            return False
+        self.client.idle()
+        try:
+            deadline = time.monotonic() + seconds
+            while not stop.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                responses = self.client.idle_check(timeout=min(left, 1.0))
+                if any(b"EXISTS" in r or b"RECENT" in r for r in map(_flat, responses)):
+                    return True
+            return False
+        finally:
+            self.client.idle_done()
+
+    def close(self) -> None:
+        try:
+            self.client.logout()
+        except Exception:  # a broken connection cannot be logged out of; that is fine
+            with contextlib.suppress(Exception):
+                self.client.shutdown()
+
+
+def _flat(response: Any) -> bytes:
+    return b" ".join(x if isinstance(x, bytes) else str(x).encode() for x in response)
+
+
+def _batches(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Watcher:
+    """Reads a folder to the end, then waits for more; reconnects after every failure."""
+
+    def __init__(
+        self,
+        config: MailboxConfig,
+        sink: Sink,
+        checkpoints: Checkpoints,
+        *,
+        batch: int = 100,
+        idle_seconds: float = 240.0,
+        poll_seconds: float = 30.0,
+        max_backoff: float = 300.0,
+        connect: Callable[..., Any] = IMAPClient,
+    ) -> None:
+        self.config = config
+        self.sink = sink
+        self.checkpoints = checkpoints
+        self.batch = batch
+        self.idle_seconds = idle_seconds
+        self.poll_seconds = poll_seconds
+        self.max_backoff = max_backoff
+        self._connect = connect
+        self._failures: dict[tuple[int, int], int] = {}
+        self.reconnects = 0
+
+    def open(self) -> Connection:
+        return Connection(self.config, self._connect)
+
+    def catch_up(self, conn: Connection) -> PassResult:
+        """Take in everything not yet processed, batch by batch."""
+        key = self.config.key
+        known_validity, last_uid = self.checkpoints.load(key)
+        if known_validity is not None and known_validity != conn.uidvalidity:
+            # The folder was recreated: UIDs mean nothing now. Read it again from the start;
+            # the Message-IDs keep anything already taken in from being taken in twice.
+            self.checkpoints.alert(
+                key, f"UIDVALIDITY changed from {known_validity} to {conn.uidvalidity}"
+            )
+            last_uid = 0
+        result = PassResult(actions={})
+        assert result.actions is not None
+        uids = conn.new_uids(last_uid)
+        for batch in _batches(uids, self.batch):
+            fetched = conn.fetch(batch)
+            order = [uid for uid in batch if fetched.get(uid)]
+            missing = [uid for uid in batch if not fetched.get(uid)]
+            actions = self.sink.take([fetched[uid] for uid in order])  # committed on return
+            conn.mark(order)
+            result.fetched += len(order)
+            result.taken += len(actions)
+            for action in actions:
+                result.actions[action] = result.actions.get(action, 0) + 1
+            # The checkpoint stops before a message the server did not hand over, so the next
+            # pass asks again; after three refusals staff are told and the watcher moves on
+            # (the message stays in the mailbox, unmarked: nothing is lost).
+            stuck = [uid for uid in missing if not self._gave_up(conn.uidvalidity, uid, key)]
+            last_uid = min(stuck) - 1 if stuck else max(batch)
+            self.checkpoints.save(key, conn.uidvalidity, last_uid)
+            if stuck:
+                break
+        if known_validity != conn.uidvalidity and not uids:
+            self.checkpoints.save(key, conn.uidvalidity, last_uid)
+        return result
+
+    def _gave_up(self, uidvalidity: int, uid: int, key: str) -> bool:
+        count = self._failures.get((uidvalidity, uid), 0) + 1
+        self._failures[(uidvalidity, uid)] = count
+        if count >= MAX_ATTEMPTS:
+            self.checkpoints.alert(
+                key, f"message UID {uid} could not be fetched {count} times; left in the mailbox"
+            )
+            return True
+        return False
+
+    def run_once(self) -> PassResult:
+        """One pass over the folder (``privacy-desk fetch``)."""
+        conn = self.open()
+        try:
+            return self.catch_up(conn)
+        except (OSError, IMAPClientError) as exc:
+            raise TransientError(f"IMAP connection failed: {exc}") from None
+        finally:
+            conn.close()
+
+    def run(self, stop: threading.Event) -> None:
+        """Watch until ``stop`` is set (``privacy-desk serve``)."""
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                conn = self.open()
+            except PermanentError as exc:
+                log.error("%s; retrying in %.0f s", exc, self.max_backoff)
+                stop.wait(self.max_backoff)
+                continue
+            except TransientError as exc:
+                log.warning("%s; retrying in %.1f s", exc, delay)
+                stop.wait(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, self.max_backoff)
+                continue
+            delay = 1.0
+            try:
+                while not stop.is_set():
+                    self.catch_up(conn)
+                    wait = self.idle_seconds if conn.can_idle else self.poll_seconds
+                    conn.wait(wait, stop)  # re-IDLE every few minutes, then catch up again
+            except (TimeoutError, OSError, IMAPClientError) as exc:
+                self.reconnects += 1
+                log.warning("IMAP connection lost (%s); reconnecting", type(exc).__name__)
+                stop.wait(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, self.max_backoff)
+            except Exception as exc:  # the database or intake failed: wait, then start over
+                self.reconnects += 1
+                log.error("watcher pass failed (%s); retrying", type(exc).__name__)
+                stop.wait(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, self.max_backoff)
+            finally:
+                conn.close()
