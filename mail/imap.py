@@ -179,8 +179,13 @@ class Connection:
         self.uidvalidity = int(selected[b"UIDVALIDITY"])
         self.can_move = bool(self.client.has_capability("MOVE"))
         self.can_idle = bool(self.client.has_capability("IDLE"))
-        if self.can_move and not self.client.folder_exists(config.processed_folder):
-            self.client.create_folder(config.processed_folder)
+        # "PrivacyDesk/Processed" is written with "/"; the server may use "." between levels.
+        listed = self.client.list_folders(directory="", pattern="")
+        separator = listed[0][1] if listed and listed[0][1] else b"/"
+        sep = separator.decode() if isinstance(separator, bytes) else str(separator)
+        self.processed_folder = config.processed_folder.replace("/", sep)
+        if self.can_move and not self.client.folder_exists(self.processed_folder):
+            self.client.create_folder(self.processed_folder)
 
     def new_uids(self, after: int) -> list[int]:
         """UIDs above ``after`` not yet marked processed (a server may return ``after`` itself)."""
@@ -197,7 +202,7 @@ class Connection:
         if not uids:
             return
         if self.can_move:
-            self.client.move(list(uids), self.config.processed_folder)
+            self.client.move(list(uids), self.processed_folder)
         else:
             self.client.add_flags(list(uids), [PROCESSED_FLAG])
 

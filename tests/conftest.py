@@ -133,3 +133,30 @@ def deletion_case(engine: Engine, make_mail: Callable[..., bytes]) -> tuple[Any,
     )
     assert result.action == "opened" and result.ref
     return intake, result.ref
+
+
+def imap_harness() -> Any:
+    """tests/imap_server.py (the Dovecot harness), loaded by path: this folder is off sys.path."""
+    import importlib.util
+
+    if "imap_server" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "imap_server", Path(__file__).parent / "imap_server.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["imap_server"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["imap_server"]
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Any]:
+    """A Dovecot of our own on a free loopback port with one user, ``desk``; skipped, with the
+    reason, where Dovecot cannot run."""
+    harness = imap_harness()
+    reason = harness.available()
+    if reason is not None:
+        pytest.skip(f"Dovecot not usable here: {reason}")
+    with harness.Dovecot(["desk"]) as server:
+        yield server

@@ -1,0 +1,209 @@
+"""The service watches the privacy mailbox on a real Dovecot: every message becomes exactly one
+record, whatever happens to the service, the server or the mailbox in between."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from bot.cli import main
+from bot.intake import Intake
+from bot.watch import DatabaseCheckpoints, IntakeSink
+from mail.imap import Watcher, parse_mailbox_url
+from storage.db import open_database
+from storage.models import AuditEvent, Case, MailMessage
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+Dovecot = Any  # tests/imap_server.Dovecot, through the ``dovecot`` fixture of conftest.py
+
+
+@pytest.fixture
+def desk_db(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    engine = open_database(url)
+    yield url, engine
+    engine.dispose()
+
+
+def _count(engine: Engine, model: type) -> int:
+    with Session(engine) as session:
+        return int(session.exec(select(func.count()).select_from(model)).one())
+
+
+def _distinct_message_ids(engine: Engine) -> int:
+    with Session(engine) as session:
+        return int(session.exec(select(func.count(func.distinct(MailMessage.message_id)))).one())
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def _mails(make_mail: Callable[..., bytes], n: int, prefix: str = "m") -> list[bytes]:
+    return [
+        make_mail(
+            f"私の個人情報を削除してください。会員番号 {i}",
+            sender=f"user{i}@example.jp",
+            message_id=f"<{prefix}-{i}@mail.example.jp>",
+        )
+        for i in range(n)
+    ]
+
+
+def _nested_a_thousand_deep() -> bytes:
+    """A MIME structure the parser gives up on (see the unreadable-message scenario)."""
+    body = b"Content-Type: text/plain\r\n\r\nPlease delete my data.\r\n"
+    for depth in range(1000):
+        b = f"b{depth}".encode()
+        body = (
+            b'Content-Type: multipart/mixed; boundary="' + b + b'"\r\n\r\n--' + b + b"\r\n"
+            + body + b"\r\n--" + b + b"--\r\n"
+        )  # fmt: skip
+    return b"From: someone@example.jp\r\nSubject: help\r\nMIME-Version: 1.0\r\n" + body
+
+
+def test_fetch_takes_every_message_once_and_moves_it_aside(
+    dovecot: Dovecot,
+    desk_db: tuple[str, Engine],
+    make_mail: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url, engine = desk_db
+    no_id = make_mail("Please delete my account.", sender="anon@example.com", message_id="")
+    unreadable = _nested_a_thousand_deep()
+    big = make_mail("see attachment", sender="big@example.jp") + b"X" * (25 * 1024 * 1024)
+    dovecot.append_many("desk", [*_mails(make_mail, 3), no_id, unreadable, big])
+    monkeypatch.setenv("PD_DATABASE_URL", url)
+    monkeypatch.setenv("PD_MAILBOX", dovecot.url("desk"))
+
+    code = main(["fetch"])
+    out = capsys.readouterr().out
+    assert "6 messages" in out
+    assert code == 1  # one message could not be read: kept, quarantined, and said so
+    assert _count(engine, MailMessage) == 6
+    with Session(engine) as session:
+        statuses = sorted(c.status for c in session.exec(select(Case)))
+    assert statuses.count("quarantined") == 1
+    with dovecot.client("desk") as imap:
+        imap.select_folder("INBOX")
+        assert imap.search(["ALL"]) == []  # moved aside, never deleted:
+        imap.select_folder("PrivacyDesk.Processed")  # Debian's Dovecot separates with "."
+        assert len(imap.search(["ALL"])) == 6
+
+    assert main(["fetch"]) == 0
+    assert "none new" in capsys.readouterr().out
+    assert _count(engine, MailMessage) == 6
+
+
+def test_a_changed_uidvalidity_imports_nothing_twice(
+    dovecot: Dovecot,
+    desk_db: tuple[str, Engine],
+    make_mail: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, engine = desk_db
+    mails = _mails(make_mail, 5)
+    dovecot.append_many("desk", mails)
+    monkeypatch.setenv("PD_DATABASE_URL", url)
+    monkeypatch.setenv("PD_MAILBOX", dovecot.url("desk"))
+    assert main(["fetch"]) == 0
+    before = dovecot.uidvalidity("desk")
+    # The mailbox is recreated and the same mail restored into it.
+    assert dovecot.recreate_inbox("desk", keep_messages=False) != before
+    dovecot.append_many("desk", mails)
+    assert main(["fetch"]) == 0
+    assert _count(engine, Case) == 5
+    assert _count(engine, MailMessage) == 5
+    with Session(engine) as session:
+        alerts = [e.detail for e in session.exec(select(AuditEvent)) if e.action == "mailbox alert"]
+    assert any("UIDVALIDITY changed" in a["message"] for a in alerts)
+
+
+def _watch(url: str, engine: Engine, mailbox: str) -> tuple[threading.Thread, threading.Event]:
+    config = parse_mailbox_url(mailbox)
+    watcher = Watcher(
+        config,
+        IntakeSink(Intake(engine)),
+        DatabaseCheckpoints(engine),
+        idle_seconds=30,
+        max_backoff=2,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher.run, args=(stop,), daemon=True)
+    thread.start()
+    return thread, stop
+
+
+def test_mail_appended_while_idling_becomes_a_case(
+    dovecot: Dovecot, desk_db: tuple[str, Engine], make_mail: Callable[..., bytes]
+) -> None:
+    url, engine = desk_db
+    thread, stop = _watch(url, engine, dovecot.url("desk"))
+    try:
+        time.sleep(0.5)  # let it catch up on the empty mailbox and enter IDLE
+        dovecot.append("desk", _mails(make_mail, 1)[0])
+        # IDLE wakes the watcher; the latency itself is measured in bench/imap.py.
+        assert _wait_for(lambda: _count(engine, Case) == 1, 10)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_the_watcher_reconnects_after_the_server_restarts(
+    dovecot: Dovecot, desk_db: tuple[str, Engine], make_mail: Callable[..., bytes]
+) -> None:
+    url, engine = desk_db
+    thread, stop = _watch(url, engine, dovecot.url("desk"))
+    try:
+        dovecot.append("desk", _mails(make_mail, 1, "before")[0])
+        assert _wait_for(lambda: _count(engine, Case) == 1, 10)
+        dovecot.stop()
+        # Mail the MTA delivers into the Maildir while IMAP is down.
+        for raw in _mails(make_mail, 2, "during"):
+            dovecot.deliver("desk", raw)
+        time.sleep(1)
+        dovecot.start()
+        assert _wait_for(lambda: _count(engine, Case) == 3, 20)
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_a_fetch_killed_mid_backlog_loses_and_doubles_nothing(
+    dovecot: Dovecot, desk_db: tuple[str, Engine], make_mail: Callable[..., bytes]
+) -> None:
+    url, engine = desk_db
+    dovecot.append_many("desk", _mails(make_mail, 2000, "backlog"))
+    env = dict(os.environ, PD_DATABASE_URL=url, PD_MAILBOX=dovecot.url("desk"))
+    command = [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "fetch"]
+    victim = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    assert _wait_for(lambda: _count(engine, MailMessage) >= 300, 60)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait(10)
+    taken = _count(engine, MailMessage)
+    assert 0 < taken < 2000  # killed in the middle
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert _count(engine, MailMessage) == 2000
+    assert _distinct_message_ids(engine) == 2000
+    assert _count(engine, Case) == 2000
