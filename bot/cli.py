@@ -391,7 +391,21 @@ def _mailbox() -> Any:
         password_file=os.environ.get("PD_IMAP_PASSWORD_FILE") or None,
         allow_plaintext=os.environ.get("PD_IMAP_ALLOW_PLAINTEXT", "") == "1",
         processed_folder=os.environ.get("PD_IMAP_PROCESSED_FOLDER") or "PrivacyDesk/Processed",
+        timeout=_seconds("PD_IMAP_TIMEOUT", 30.0),
     )
+
+
+def _seconds(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise UsageError(f"{name} must be a number of seconds, not {value!r}") from None
+    if seconds <= 0:
+        raise UsageError(f"{name} must be more than 0 seconds")
+    return seconds
 
 
 def _watcher(engine: Engine, config: Any, workers: int) -> Any:

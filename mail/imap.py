@@ -71,6 +71,7 @@ def parse_mailbox_url(
     password_file: str | None = None,
     allow_plaintext: bool = False,
     processed_folder: str = DEFAULT_PROCESSED_FOLDER,
+    timeout: float = 30.0,
 ) -> MailboxConfig:
     """``imaps://user:password@host:993/INBOX`` or ``imap://...``; the password may come apart."""
     parts = urlsplit(value.strip())
@@ -100,6 +101,7 @@ def parse_mailbox_url(
         folder=folder,
         processed_folder=processed_folder,
         allow_plaintext=allow_plaintext,
+        timeout=timeout,
     )
 
 
