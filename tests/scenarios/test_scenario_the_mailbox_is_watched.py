@@ -207,3 +207,26 @@ def test_a_fetch_killed_mid_backlog_loses_and_doubles_nothing(
     assert _count(engine, MailMessage) == 2000
     assert _distinct_message_ids(engine) == 2000
     assert _count(engine, Case) == 2000
+
+
+def test_serve_watches_until_sigterm(
+    dovecot: Dovecot, desk_db: tuple[str, Engine], make_mail: Callable[..., bytes]
+) -> None:
+    url, engine = desk_db
+    env = dict(os.environ, PD_DATABASE_URL=url, PD_MAILBOX=dovecot.url("desk"))
+    command = [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "serve"]
+    service = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        dovecot.append("desk", _mails(make_mail, 1, "served")[0])
+        assert _wait_for(lambda: _count(engine, Case) == 1, 20)
+        service.send_signal(signal.SIGTERM)
+        out, err = service.communicate(timeout=15)
+    finally:
+        if service.poll() is None:
+            service.kill()
+            service.wait()
+    assert service.returncode == 0, err
+    assert "watching imap://desk@127.0.0.1" in out
+    assert dovecot.users["desk"] not in out + err  # the password never reaches the logs
