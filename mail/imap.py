@@ -213,6 +213,11 @@ class Connection:
         if not self.can_idle:
             stop.wait(seconds)
             return False
+        # Mail that arrived after our last search is not announced by IDLE (the server thinks
+        # we know); a NOOP first makes the server tell, and we catch up before idling.
+        _text, responses = self.client.noop()
+        if any(b"EXISTS" in r or b"RECENT" in r for r in map(_flat, responses)):
+            return True
         self.client.idle()
         try:
             deadline = time.monotonic() + seconds
