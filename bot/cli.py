@@ -413,7 +413,8 @@ def _watcher(engine: Engine, config: Any, workers: int) -> Any:
     from bot.watch import DatabaseCheckpoints, IntakeSink
     from mail.imap import Watcher
 
-    return Watcher(config, IntakeSink(Intake(engine), workers=workers), DatabaseCheckpoints(engine))
+    sink = IntakeSink(Intake(engine), workers=workers)
+    return Watcher(config, sink, DatabaseCheckpoints(engine)), sink
 
 
 def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
@@ -424,10 +425,13 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
         args.paths, args.quiet = [str(config)], True
         return cmd_ingest(args, out)
     with _database() as engine:
+        watcher, sink = _watcher(engine, config, args.workers)
         try:
-            result = _watcher(engine, config, args.workers).run_once()
+            result = watcher.run_once()
         except MailError as exc:
             raise UsageError(str(exc)) from None
+        finally:
+            sink.close()
     summary = ", ".join(f"{n} {a}" for a, n in sorted((result.actions or {}).items()))
     out.write(f"{config.key}: {result.fetched} messages: {summary or 'none new'}\n")
     return 1 if (result.actions or {}).get("quarantined") else 0
@@ -446,13 +450,16 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     with _database() as engine:
-        watcher = _watcher(engine, config, args.workers)
+        watcher, sink = _watcher(engine, config, args.workers)
         out.write(f"watching {config.key}\n")
         out.flush()
         thread = threading.Thread(target=watcher.run, args=(stop,), name="imap-watcher")
         thread.start()
-        while thread.is_alive():
-            thread.join(timeout=0.5)
+        try:
+            while thread.is_alive():
+                thread.join(timeout=0.5)
+        finally:
+            sink.close()
     return 0
 
 
@@ -501,7 +508,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("serve", cmd_serve, "watch the mailbox of PD_MAILBOX (IMAP IDLE) until stopped"),
     ):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--workers", type=int, default=0, help="processes that parse and classify")
+        p.add_argument(
+            "--workers",
+            type=int,
+            default=max(0, min(4, (os.cpu_count() or 1) - 1)),
+            help="other processes that parse and classify (default: one per core but one)",
+        )
         p.add_argument("--batch", type=int, default=100, help=argparse.SUPPRESS)
         p.set_defaults(func=func)
 

@@ -7,6 +7,7 @@ next message goes on. Each message is one transaction: stored and decided togeth
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import hashlib
 import itertools
@@ -100,26 +101,41 @@ def read(raw: bytes) -> Read:
         return Read(raw, msg, None, f"classification failed: {type(exc).__name__}")
 
 
-def read_all(raws: Iterable[bytes], *, workers: int = 0, ahead: int = 64) -> Iterator[Read]:
+def read_all(
+    raws: Iterable[bytes],
+    *,
+    workers: int = 0,
+    ahead: int = 64,
+    pool: ProcessPoolExecutor | None = None,
+) -> Iterator[Read]:
     """``read`` each message in order: here (``workers`` = 0) or in that many other processes,
     started only when there is enough mail to pay for them, at most ``ahead`` in flight. While
     they parse and classify, this process writes to the database: with one worker on a 2-core
-    machine the two halves of intake run side by side.
+    machine the two halves of intake run side by side. A long-lived caller (the mailbox watcher)
+    passes its own ``pool`` so processes are not started for every batch.
     """
     it = iter(raws)
     first = list(itertools.islice(it, ahead))
-    if workers < 1 or len(first) < ahead:
+    if pool is None and (workers < 1 or len(first) < ahead):
         yield from map(read, first)
         yield from map(read, it)
         return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with contextlib.ExitStack() as stack:
+        if pool is None:
+            pool = stack.enter_context(new_pool(workers))
         pending: deque[Future[Read]] = deque(pool.submit(read, raw) for raw in first)
         for raw in it:
             yield pending.popleft().result()
             pending.append(pool.submit(read, raw))
         while pending:
             yield pending.popleft().result()
+
+
+def new_pool(workers: int) -> ProcessPoolExecutor:
+    """Processes for ``read`` (spawned: nothing of this process's state is shared)."""
+    return ProcessPoolExecutor(
+        max_workers=max(workers, 1), mp_context=multiprocessing.get_context("spawn")
+    )
 
 
 class Intake:

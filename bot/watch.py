@@ -4,26 +4,33 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.intake import Intake, read_all
+from bot.intake import Intake, new_pool, read_all
 from storage import repo
 
 log = logging.getLogger("privacy_desk.watch")
 
 
 class IntakeSink:
-    """Takes a fetched batch in as one transaction (a savepoint per message)."""
+    """Takes a fetched batch in as one transaction (a savepoint per message), parsing and
+    classifying in ``workers`` other processes kept for the sink's whole life."""
 
     def __init__(self, intake: Intake, *, workers: int = 0) -> None:
         self._intake = intake
-        self._workers = workers
+        self._pool: ProcessPoolExecutor | None = new_pool(workers) if workers > 0 else None
 
     def take(self, raws: Sequence[bytes]) -> list[str]:
-        reads = read_all(raws, workers=self._workers)
+        reads = read_all(raws, pool=self._pool) if self._pool else read_all(raws)
         return [r.action for r in self._intake.process_many(reads, batch=max(len(raws), 1))]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
 
 class DatabaseCheckpoints:

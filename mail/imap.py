@@ -191,6 +191,7 @@ class Connection:
 
     def new_uids(self, after: int) -> list[int]:
         """UIDs above ``after`` not yet marked processed (a server may return ``after`` itself)."""
+        self._forget_arrivals()
         criteria: list[Any] = ["UID", f"{after + 1}:*"]
         if not self.can_move:
             criteria += ["NOT", "KEYWORD", PROCESSED_FLAG.decode()]
@@ -214,9 +215,12 @@ class Connection:
             stop.wait(seconds)
             return False
         # Mail that arrived after our last search is not announced by IDLE (the server thinks
-        # we know); a NOOP first makes the server tell, and we catch up before idling.
+        # we know). The server told us in passing (with a MOVE's answer, kept by imaplib with
+        # the untagged responses) or tells us now, in answer to a NOOP: then catch up first.
         _text, responses = self.client.noop()
-        if any(b"EXISTS" in r or b"RECENT" in r for r in map(_flat, responses)):
+        if self._arrivals_told() or any(
+            b"EXISTS" in r or b"RECENT" in r for r in map(_flat, responses)
+        ):
             return True
         self.client.idle()
         try:
@@ -231,6 +235,21 @@ class Connection:
             return False
         finally:
             self.client.idle_done()
+
+    def _untagged(self) -> dict[str, Any]:
+        # imapclient keeps imaplib's store of untagged responses; it is where an EXISTS that
+        # came with another command's answer ends up.
+        store: dict[str, Any] = self.client._imap.untagged_responses
+        return store
+
+    def _forget_arrivals(self) -> None:
+        store = self._untagged()
+        for name in ("EXISTS", "RECENT"):
+            store.pop(name, None)
+
+    def _arrivals_told(self) -> bool:
+        store = self._untagged()
+        return bool(store.get("EXISTS") or store.get("RECENT"))
 
     def close(self) -> None:
         try:
