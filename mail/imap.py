@@ -209,27 +209,42 @@ class Connection:
         else:
             self.client.add_flags(list(uids), [PROCESSED_FLAG])
 
-    def wait(self, seconds: float, stop: threading.Event) -> bool:
-        """IDLE (or sleep) up to ``seconds``; True when the server announced a change."""
-        if not self.can_idle:
-            stop.wait(seconds)
-            return False
-        # Mail that arrived after our last search is not announced by IDLE (the server thinks
-        # we know). The server told us in passing (with a MOVE's answer, kept by imaplib with
-        # the untagged responses) or tells us now, in answer to a NOOP: then catch up first.
-        _text, responses = self.client.noop()
-        if self._arrivals_told() or any(
-            b"EXISTS" in r or b"RECENT" in r for r in map(_flat, responses)
-        ):
-            return True
+    def wait(
+        self, seconds: float, stop: threading.Event, *, after: int = 0, recheck: float = 1.0
+    ) -> bool:
+        """Wait up to ``seconds`` for new mail; True as soon as there is some.
+
+        IDLE announces most arrivals within a fraction of a second, but not every one: mail that
+        lands while we are between commands can go unannounced (seen with Dovecot). So IDLE runs
+        in slices of ``recheck`` seconds with a UID SEARCH between them, which bounds the wait
+        for any message to about ``recheck`` seconds. Without IDLE this is polling.
+        """
+        deadline = time.monotonic() + seconds
+        while not stop.is_set():
+            if self.new_uids(after):
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if not self.can_idle:
+                stop.wait(min(left, max(recheck, 1.0)))
+                continue
+            if self._idle(min(left, recheck), stop):
+                return True
+        return False
+
+    def _idle(self, seconds: float, stop: threading.Event) -> bool:
+        self._forget_arrivals()
         self.client.idle()
         try:
+            if self._arrivals_told():  # announced as IDLE started, before its "+ idling"
+                return True
             deadline = time.monotonic() + seconds
             while not stop.is_set():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                responses = self.client.idle_check(timeout=min(left, 1.0))
+                responses = self.client.idle_check(timeout=min(left, 0.5))
                 if any(b"EXISTS" in r or b"RECENT" in r for r in map(_flat, responses)):
                     return True
             return False
@@ -281,6 +296,7 @@ class Watcher:
         idle_seconds: float = 240.0,
         poll_seconds: float = 30.0,
         max_backoff: float = 300.0,
+        recheck_seconds: float = 1.0,
         connect: Callable[..., Any] = IMAPClient,
     ) -> None:
         self.config = config
@@ -290,6 +306,7 @@ class Watcher:
         self.idle_seconds = idle_seconds
         self.poll_seconds = poll_seconds
         self.max_backoff = max_backoff
+        self.recheck_seconds = recheck_seconds
         self._connect = connect
         self._failures: dict[tuple[int, int], int] = {}
         self.reconnects = 0
@@ -373,7 +390,9 @@ class Watcher:
                 while not stop.is_set():
                     self.catch_up(conn)
                     wait = self.idle_seconds if conn.can_idle else self.poll_seconds
-                    conn.wait(wait, stop)  # re-IDLE every few minutes, then catch up again
+                    _validity, last_uid = self.checkpoints.load(self.config.key)
+                    # a full catch-up every few minutes whatever happens
+                    conn.wait(wait, stop, after=last_uid, recheck=self.recheck_seconds)
             except (TimeoutError, OSError, IMAPClientError) as exc:
                 self.reconnects += 1
                 log.warning("IMAP connection lost (%s); reconnecting", type(exc).__name__)
