@@ -160,3 +160,16 @@ def dovecot() -> Iterator[Any]:
         pytest.skip(f"Dovecot not usable here: {reason}")
     with harness.Dovecot(["desk"]) as server:
         yield server
+
+
+@pytest.fixture
+def unreadable_mail() -> bytes:
+    """A MIME structure nested a thousand deep: Python's parser gives up (RecursionError)."""
+    body = b"Content-Type: text/plain\r\n\r\nPlease delete my data.\r\n"
+    for depth in range(1000):
+        b = f"b{depth}".encode()
+        body = (
+            b'Content-Type: multipart/mixed; boundary="' + b + b'"\r\n\r\n--' + b + b"\r\n"
+            + body + b"\r\n--" + b + b"--\r\n"
+        )  # fmt: skip
+    return b"From: someone@example.jp\r\nSubject: help\r\nMIME-Version: 1.0\r\n" + body

@@ -68,20 +68,9 @@ def _mails(make_mail: Callable[..., bytes], n: int, prefix: str = "m") -> list[b
     ]
 
 
-def _nested_a_thousand_deep() -> bytes:
-    """A MIME structure the parser gives up on (see the unreadable-message scenario)."""
-    body = b"Content-Type: text/plain\r\n\r\nPlease delete my data.\r\n"
-    for depth in range(1000):
-        b = f"b{depth}".encode()
-        body = (
-            b'Content-Type: multipart/mixed; boundary="' + b + b'"\r\n\r\n--' + b + b"\r\n"
-            + body + b"\r\n--" + b + b"--\r\n"
-        )  # fmt: skip
-    return b"From: someone@example.jp\r\nSubject: help\r\nMIME-Version: 1.0\r\n" + body
-
-
 def test_fetch_takes_every_message_once_and_moves_it_aside(
     dovecot: Dovecot,
+    unreadable_mail: bytes,
     desk_db: tuple[str, Engine],
     make_mail: Callable[..., bytes],
     monkeypatch: pytest.MonkeyPatch,
@@ -89,7 +78,7 @@ def test_fetch_takes_every_message_once_and_moves_it_aside(
 ) -> None:
     url, engine = desk_db
     no_id = make_mail("Please delete my account.", sender="anon@example.com", message_id="")
-    unreadable = _nested_a_thousand_deep()
+    unreadable = unreadable_mail
     big = make_mail("see attachment", sender="big@example.jp") + b"X" * (25 * 1024 * 1024)
     dovecot.append_many("desk", [*_mails(make_mail, 3), no_id, unreadable, big])
     monkeypatch.setenv("PD_DATABASE_URL", url)

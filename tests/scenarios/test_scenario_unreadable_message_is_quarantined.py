@@ -18,20 +18,10 @@ from storage import repo
 NOW = datetime(2026, 3, 3, 0, 5, tzinfo=UTC)
 
 
-def unreadable() -> bytes:
-    """A MIME structure nested a thousand deep: Python's parser gives up (RecursionError)."""
-    body = b"Content-Type: text/plain\r\n\r\nPlease delete my data.\r\n"
-    for depth in range(1000):
-        b = f"b{depth}".encode()
-        body = (
-            b'Content-Type: multipart/mixed; boundary="' + b + b'"\r\n\r\n--' + b + b"\r\n"
-            + body + b"\r\n--" + b + b"--\r\n"
-        )  # fmt: skip
-    return b"From: someone@example.jp\r\nSubject: help\r\nMIME-Version: 1.0\r\n" + body
-
-
-def test_an_unreadable_message_becomes_a_quarantined_case(engine: Engine) -> None:
-    raw = unreadable()
+def test_an_unreadable_message_becomes_a_quarantined_case(
+    engine: Engine, unreadable_mail: bytes
+) -> None:
+    raw = unreadable_mail
     intake = Intake(engine, clock=lambda: NOW)
     result = intake.process(raw)
     assert result.action == "quarantined"
@@ -53,6 +43,7 @@ def test_an_unreadable_message_becomes_a_quarantined_case(engine: Engine) -> Non
 
 
 def test_ingest_goes_on_after_an_unreadable_message(
+    unreadable_mail: bytes,
     database: str,
     engine: Engine,
     make_mail: Callable[..., bytes],
@@ -62,7 +53,7 @@ def test_ingest_goes_on_after_an_unreadable_message(
 ) -> None:
     folder = tmp_path / "inbox"
     folder.mkdir()
-    (folder / "1.eml").write_bytes(unreadable())
+    (folder / "1.eml").write_bytes(unreadable_mail)
     (folder / "2.eml").write_bytes(make_mail("私の個人情報をすべて削除してください。"))
     monkeypatch.setenv("PD_DATABASE_URL", database)
     code = main(["ingest", str(folder)])
