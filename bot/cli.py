@@ -409,12 +409,9 @@ def _seconds(name: str, default: float) -> float:
 
 
 def _watcher(engine: Engine, config: Any, workers: int, batch: int = 100) -> Any:
-    from bot.intake import Intake
-    from bot.watch import DatabaseCheckpoints, IntakeSink
-    from mail.imap import Watcher
+    from bot.watch import desk_watcher
 
-    sink = IntakeSink(Intake(engine), workers=workers)
-    return Watcher(config, sink, DatabaseCheckpoints(engine), batch=batch), sink
+    return desk_watcher(engine, config, workers=workers, batch=batch)
 
 
 def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
@@ -432,9 +429,9 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
             raise UsageError(str(exc)) from None
         finally:
             sink.close()
-    summary = ", ".join(f"{n} {a}" for a, n in sorted((result.actions or {}).items()))
+    summary = ", ".join(f"{n} {a}" for a, n in sorted(result.actions.items()))
     out.write(f"{config.key}: {result.fetched} messages: {summary or 'none new'}\n")
-    return 1 if (result.actions or {}).get("quarantined") else 0
+    return 1 if result.actions.get("quarantined") else 0
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.intake import Intake, new_pool, read_all
+from mail.imap import MailboxConfig, Watcher
 from storage import repo
 
 log = logging.getLogger("privacy_desk.watch")
@@ -53,3 +55,11 @@ class DatabaseCheckpoints:
         with Session(self._engine) as session:
             repo.audit(session, None, "watcher", "mailbox alert", mailbox=key, message=message)
             session.commit()
+
+
+def desk_watcher(
+    engine: Engine, config: MailboxConfig, *, workers: int = 0, **options: Any
+) -> tuple[Watcher, IntakeSink]:
+    """A watcher that takes mail into this database; close the sink when done."""
+    sink = IntakeSink(Intake(engine), workers=workers)
+    return Watcher(config, sink, DatabaseCheckpoints(engine), **options), sink

@@ -22,7 +22,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -138,7 +138,7 @@ class Checkpoints(Protocol):
 class PassResult:
     fetched: int = 0
     taken: int = 0
-    actions: dict[str, int] | None = None
+    actions: dict[str, int] = field(default_factory=dict)
 
 
 class Connection:
@@ -325,8 +325,7 @@ class Watcher:
                 key, f"UIDVALIDITY changed from {known_validity} to {conn.uidvalidity}"
             )
             last_uid = 0
-        result = PassResult(actions={})
-        assert result.actions is not None
+        result = PassResult()
         uids = conn.new_uids(last_uid)
         for batch in _batches(uids, self.batch):
             fetched = conn.fetch(batch)

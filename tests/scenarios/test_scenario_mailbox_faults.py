@@ -16,9 +16,8 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from bot.cli import main
-from bot.intake import Intake
-from bot.watch import DatabaseCheckpoints, IntakeSink
-from mail.imap import Watcher, parse_mailbox_url
+from bot.watch import desk_watcher
+from mail.imap import parse_mailbox_url
 from storage.db import open_database
 from storage.models import MailMessage
 
@@ -160,13 +159,7 @@ def test_a_connection_cut_mid_fetch_is_resumed_and_nothing_is_lost(
     proxy = CuttingProxy(dovecot.port, limit=20_000)  # well into the first FETCH answer
     engine: Engine = open_database(desk_url)
     mailbox = dovecot.url("desk").replace(f":{dovecot.port}/", f":{proxy.port}/")
-    watcher = Watcher(
-        parse_mailbox_url(mailbox),
-        IntakeSink(Intake(engine)),
-        DatabaseCheckpoints(engine),
-        batch=10,
-        max_backoff=1,
-    )
+    watcher, _sink = desk_watcher(engine, parse_mailbox_url(mailbox), batch=10, max_backoff=1)
     stop = threading.Event()
     thread = threading.Thread(target=watcher.run, args=(stop,), daemon=True)
     thread.start()

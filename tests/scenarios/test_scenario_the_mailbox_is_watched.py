@@ -18,9 +18,8 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from bot.cli import main
-from bot.intake import Intake
-from bot.watch import DatabaseCheckpoints, IntakeSink
-from mail.imap import Watcher, parse_mailbox_url
+from bot.watch import desk_watcher
+from mail.imap import parse_mailbox_url
 from storage.db import open_database
 from storage.models import AuditEvent, Case, MailMessage
 
@@ -128,13 +127,8 @@ def test_a_changed_uidvalidity_imports_nothing_twice(
 
 
 def _watch(url: str, engine: Engine, mailbox: str) -> tuple[threading.Thread, threading.Event]:
-    config = parse_mailbox_url(mailbox)
-    watcher = Watcher(
-        config,
-        IntakeSink(Intake(engine)),
-        DatabaseCheckpoints(engine),
-        idle_seconds=30,
-        max_backoff=2,
+    watcher, _sink = desk_watcher(
+        engine, parse_mailbox_url(mailbox), idle_seconds=30, max_backoff=2
     )
     stop = threading.Event()
     thread = threading.Thread(target=watcher.run, args=(stop,), daemon=True)
