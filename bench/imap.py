@@ -11,7 +11,8 @@ Backlog: a second fresh Dovecot gets N typical messages (bench/parse_classify.py
 plain imapclient ``UID FETCH BODY.PEEK[]`` of all of them in batches of 100 (the bytes only, no
 processing) is timed, and then ``privacy-desk fetch`` end to end in a fresh process (it moves the
 messages to the processed folder, so it goes second). Both rates and their ratio are printed, and
-the peak RSS of the fetch process (``RUSAGE_CHILDREN``: the largest child waited for).
+the peak RSS of the fetch process and its parse/classify workers together (sampled from /proc),
+beside the largest single process (``RUSAGE_CHILDREN``).
 
 Needs Dovecot (``tests/imap_server.py``); without it, says why and exits 0.
 """
@@ -40,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 POLL_SECONDS = 0.002
 COMMIT_TIMEOUT = 30.0  # beyond a re-IDLE
 FETCH_BATCH = 100
+RSS_POLL_SECONDS = 0.05
 
 
 def imap_harness() -> ModuleType:
@@ -60,12 +62,11 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[int(rank) - 1]
 
 
-def latency(n: int, size: int, seed: int, idle_seconds: float) -> int:
+def latency(n: int, size: int, seed: int, idle_seconds: float, workers: int) -> int:
     from sqlmodel import Session, select
 
-    from bot.intake import Intake
-    from bot.watch import DatabaseCheckpoints, IntakeSink
-    from mail.imap import Watcher, parse_mailbox_url
+    from bot.watch import desk_watcher
+    from mail.imap import parse_mailbox_url
     from mail.parse import parse_message
     from storage.db import open_database
     from storage.models import MailMessage
@@ -79,11 +80,10 @@ def latency(n: int, size: int, seed: int, idle_seconds: float) -> int:
     ):
         url = f"sqlite:///{tmp}/latency.db"
         engine = open_database(url)
-        config = parse_mailbox_url(server.url("desk"))
-        watcher = Watcher(
-            config,
-            IntakeSink(Intake(engine)),
-            DatabaseCheckpoints(engine),
+        watcher, sink = desk_watcher(
+            engine,
+            parse_mailbox_url(server.url("desk")),
+            workers=workers,
             idle_seconds=idle_seconds,
         )
         stop = threading.Event()
@@ -110,11 +110,12 @@ def latency(n: int, size: int, seed: int, idle_seconds: float) -> int:
         finally:
             stop.set()
             thread.join(timeout=30)
+            sink.close()
             engine.dispose()
     ms = [s * 1000 for s in seconds]
     print(
         f"latency, APPEND returned -> case committed, {n} messages one at a time "
-        f"(IDLE re-issued every {idle_seconds:g} s):"
+        f"(IDLE re-issued every {idle_seconds:g} s, {workers} worker process(es)):"
     )
     print(
         f"  median {statistics.median(ms):.1f} ms   p95 {_percentile(ms, 95):.1f} ms   "
@@ -140,20 +141,43 @@ def _plain_fetch(server: object, user: str) -> tuple[float, int, int]:
     return time.perf_counter() - started, count, total
 
 
-def _privacy_desk_fetch(mailbox: str, url: str) -> tuple[float, int, str]:
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants, from /proc (Linux)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+def _privacy_desk_fetch(mailbox: str, url: str) -> tuple[float, int, str, int]:
+    """(seconds, exit code, last line, peak RSS of the fetch process and its workers together)."""
     env = dict(os.environ, PD_MAILBOX=mailbox, PD_DATABASE_URL=url)
     started = time.perf_counter()
-    done = subprocess.run(
+    peak = 0
+    with subprocess.Popen(
         [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "fetch"],
         cwd=ROOT,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
-    )
+    ) as proc:
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(RSS_POLL_SECONDS)
+        out, err = proc.communicate()
     seconds = time.perf_counter() - started
-    last = (done.stdout.strip().splitlines() or done.stderr.strip().splitlines() or [""])[-1]
-    return seconds, done.returncode, last
+    last = (out.strip().splitlines() or err.strip().splitlines() or [""])[-1]
+    return seconds, proc.returncode, last, peak
 
 
 def backlog(n: int, size: int, seed: int) -> int:
@@ -173,7 +197,7 @@ def backlog(n: int, size: int, seed: int) -> int:
             print(f"plain fetch saw {plain_count} messages, not {n}")
             return 1
         url = f"sqlite:///{tmp}/backlog.db"
-        fetch_seconds, code, last = _privacy_desk_fetch(server.url("desk"), url)
+        fetch_seconds, code, last, tree_peak = _privacy_desk_fetch(server.url("desk"), url)
         if code != 0:
             print(f"privacy-desk fetch exited {code}: {last}")
             return 1
@@ -197,7 +221,11 @@ def backlog(n: int, size: int, seed: int) -> int:
     print(f"  ratio privacy-desk / plain: {desk_rate / plain_rate:.2f}")
     print(f"  fetch said: {last}")
     print(f"  left in INBOX after fetch: {left}")
-    print(f"  peak RSS of the fetch process (largest child): {peak:.1f} MiB")
+    print(f"  peak RSS of the largest single process: {peak:.1f} MiB")
+    print(
+        f"  peak RSS of fetch and its worker processes together "
+        f"(sampled every {RSS_POLL_SECONDS * 1000:.0f} ms): {tree_peak / 2**20:.1f} MiB"
+    )
     return 0
 
 
@@ -213,6 +241,12 @@ def main(argv: list[str] | None = None) -> int:
         default=240.0,
         help="the watcher's re-IDLE period (serve: 240)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=max(0, min(4, (os.cpu_count() or 1) - 1)),
+        help="parse/classify processes for the latency run (serve's default: cores - 1)",
+    )
     args = parser.parse_args(argv)
 
     reason = imap_harness().available()
@@ -221,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     status = 0
     if args.latency_n > 0:
-        status |= latency(args.latency_n, args.size, args.seed, args.idle_seconds)
+        status |= latency(args.latency_n, args.size, args.seed, args.idle_seconds, args.workers)
     if args.backlog_n > 0:
         status |= backlog(args.backlog_n, args.size, args.seed + 1)
     return status

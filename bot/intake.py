@@ -8,6 +8,7 @@ next message goes on. Each message is one transaction: stored and decided togeth
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import email.utils
 import hashlib
 import itertools
@@ -106,13 +107,15 @@ def read_all(
     *,
     workers: int = 0,
     ahead: int = 64,
+    chunk: int = 16,
     pool: ProcessPoolExecutor | None = None,
 ) -> Iterator[Read]:
     """``read`` each message in order: here (``workers`` = 0) or in that many other processes,
-    started only when there is enough mail to pay for them, at most ``ahead`` in flight. While
-    they parse and classify, this process writes to the database: with one worker on a 2-core
-    machine the two halves of intake run side by side. A long-lived caller (the mailbox watcher)
-    passes its own ``pool`` so processes are not started for every batch.
+    started only when there is enough mail to pay for them, about ``ahead`` in flight in chunks
+    of ``chunk`` (one message per task costs more in queueing than it saves). While they parse
+    and classify, this process writes to the database: with one worker on a 2-core machine the
+    two halves of intake run side by side. A long-lived caller (the mailbox watcher) passes its
+    own ``pool`` so processes are not started for every batch.
     """
     it = iter(raws)
     first = list(itertools.islice(it, ahead))
@@ -123,12 +126,25 @@ def read_all(
     with contextlib.ExitStack() as stack:
         if pool is None:
             pool = stack.enter_context(new_pool(workers))
-        pending: deque[Future[Read]] = deque(pool.submit(read, raw) for raw in first)
-        for raw in it:
-            yield pending.popleft().result()
-            pending.append(pool.submit(read, raw))
+        pending: deque[tuple[list[bytes], Future[list[Read]]]] = deque()
+
+        def submit(group: list[bytes]) -> None:
+            if group:
+                pending.append((group, pool.submit(_read_group, group)))
+
+        rest = itertools.chain(first, it)
+        for _ in range(max(ahead // chunk, 1)):
+            submit(list(itertools.islice(rest, chunk)))
         while pending:
-            yield pending.popleft().result()
+            group, future = pending.popleft()
+            submit(list(itertools.islice(rest, chunk)))
+            for raw, done in zip(group, future.result(), strict=True):
+                yield dataclasses.replace(done, raw=raw)
+
+
+def _read_group(raws: list[bytes]) -> list[Read]:
+    """``read`` in a worker: the raw bytes stay behind (the caller has them)."""
+    return [dataclasses.replace(read(raw), raw=b"") for raw in raws]
 
 
 def new_pool(workers: int) -> ProcessPoolExecutor:
@@ -170,12 +186,16 @@ class Intake:
         only what was not committed (a re-run takes it in again: nothing is stored twice).
         """
         it = iter(items)
-        while chunk := list(itertools.islice(it, max(batch, 1))):
+        while True:
             results: list[IntakeResult] = []
             try:
                 with Session(self._engine, expire_on_commit=False) as session:
-                    for item in chunk:
+                    # Items are taken as they come, not gathered first: while this process
+                    # writes one, the reader processes (``read_all``) are parsing the next.
+                    for item in itertools.islice(it, max(batch, 1)):
                         results.append(self._one(session, item))
+                    if not results:
+                        return
                     session.commit()
             except OperationalError as exc:
                 raise UnavailableError(

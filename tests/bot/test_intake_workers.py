@@ -1,0 +1,50 @@
+"""Parsing and classifying in worker processes gives what doing it here gives, in order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot import intake
+from bot.intake import new_pool, read, read_all
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mail"
+
+
+def _summary(item: object) -> tuple[object, ...]:
+    from bot.intake import Read
+
+    assert isinstance(item, Read)
+    msg, found = item.message, item.classification
+    return (
+        item.raw,
+        msg.message_id if msg else None,
+        msg.newest_text if msg else None,
+        found.intents if found else None,
+        found.reasons if found else None,
+        item.error,
+    )
+
+
+def test_a_worker_reads_every_message_as_this_process_would(unreadable_mail: bytes) -> None:
+    examples = [p.read_bytes() for p in sorted(EXAMPLES.glob("*.eml"))]
+    assert len(examples) >= 10
+    # more than one chunk in flight, an unreadable message in the middle, a ragged tail
+    raws = [*(examples * 5)[:23], unreadable_mail, *(examples * 5)[:20]]
+    here = [_summary(read(raw)) for raw in raws]
+    with new_pool(1) as pool:
+        there = [_summary(r) for r in read_all(raws, pool=pool, ahead=8, chunk=3)]
+    assert there == here
+    assert here[23][1] is None and str(here[23][5]).startswith("unreadable")
+
+
+def test_fewer_messages_than_one_look_ahead_start_no_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_pool(workers: int) -> None:
+        raise AssertionError("a worker process was started for three messages")
+
+    monkeypatch.setattr(intake, "new_pool", no_pool)
+    raws = [p.read_bytes() for p in sorted(EXAMPLES.glob("*.eml"))][:3]
+    assert [_summary(r) for r in read_all(raws, workers=2)] == [_summary(read(r)) for r in raws]
