@@ -198,9 +198,7 @@ class Intake:
                         return
                     session.commit()
             except OperationalError as exc:
-                raise UnavailableError(
-                    f"the database failed during intake: {str(exc.orig).splitlines()[0]}"
-                ) from None
+                raise _unavailable(exc) from None
             for result in results:
                 log.info("message: %s %s", result.action, result.ref or "")
             yield from results
@@ -370,6 +368,16 @@ class Intake:
             received, wanted, jurisdiction=self._jurisdiction, table=self._policies
         )
 
+    def quarantine(self, raw: bytes, why: str) -> IntakeResult:
+        """Keep a message as received, unread, as a quarantined case (or find it kept already)."""
+        try:
+            with Session(self._engine, expire_on_commit=False) as session:
+                result = self._quarantine(session, raw, self._clock(), why)
+                session.commit()
+        except OperationalError as exc:
+            raise _unavailable(exc) from None
+        return result
+
     def _quarantine(self, session: Session, raw: bytes, now: datetime, why: str) -> IntakeResult:
         """Keep a message intake could not handle, as a case of its own for staff."""
         sha = hashlib.sha256(raw).hexdigest()
@@ -394,6 +402,10 @@ class Intake:
             repo.audit(session, case.id, "intake", "quarantined", reason=why)
         log.warning("message %s quarantined as %s: %s", sha[:12], case.ref, why)
         return IntakeResult("quarantined", case.ref, (), None, why)
+
+
+def _unavailable(exc: OperationalError) -> UnavailableError:
+    return UnavailableError(f"the database failed during intake: {str(exc.orig).splitlines()[0]}")
 
 
 _ACTION_WORDS = {

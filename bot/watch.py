@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.intake import Intake, new_pool, read_all
-from mail.imap import MailboxConfig, Watcher
+from mail.errors import TransientError
+from mail.imap import MailboxConfig, Progress, Watcher
 from storage import repo
+from storage.errors import UnavailableError
 
 log = logging.getLogger("privacy_desk.watch")
 
@@ -23,11 +26,27 @@ class IntakeSink:
 
     def __init__(self, intake: Intake, *, workers: int = 0) -> None:
         self._intake = intake
+        self._workers = workers
         self._pool: ProcessPoolExecutor | None = new_pool(workers) if workers > 0 else None
 
     def take(self, raws: Sequence[bytes]) -> list[str]:
         reads = read_all(raws, pool=self._pool) if self._pool else read_all(raws)
-        return [r.action for r in self._intake.process_many(reads, batch=max(len(raws), 1))]
+        try:
+            return [r.action for r in self._intake.process_many(reads, batch=max(len(raws), 1))]
+        except UnavailableError as exc:
+            raise TransientError(str(exc)) from None
+        except BrokenProcessPool:
+            # A worker died on one of these messages: start fresh ones, and let the watcher
+            # find which message it was.
+            self.close()
+            self._pool = new_pool(self._workers)
+            raise
+
+    def quarantine(self, raw: bytes, reason: str) -> str:
+        try:
+            return self._intake.quarantine(raw, reason).action
+        except UnavailableError as exc:
+            raise TransientError(str(exc)) from None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -41,14 +60,32 @@ class DatabaseCheckpoints:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def load(self, key: str) -> tuple[int | None, int]:
+    def load(self, key: str) -> Progress:
         with Session(self._engine) as session:
-            return repo.load_checkpoint(session, key)
+            row = repo.load_checkpoint(session, key)
+            return Progress(
+                uidvalidity=row.uidvalidity,
+                last_uid=row.last_uid,
+                in_flight_upto=row.in_flight_upto,
+                attempt_uid=row.attempt_uid,
+                attempts=row.attempts,
+            )
 
     def save(self, key: str, uidvalidity: int, last_uid: int) -> None:
         with Session(self._engine) as session:
             repo.save_checkpoint(session, key, uidvalidity, last_uid)
             session.commit()
+
+    def begin(self, key: str, uidvalidity: int, upto: int) -> None:
+        with Session(self._engine) as session:
+            repo.begin_batch(session, key, uidvalidity, upto)
+            session.commit()
+
+    def attempt(self, key: str, uidvalidity: int, uid: int) -> int:
+        with Session(self._engine) as session:
+            count = repo.count_attempt(session, key, uidvalidity, uid)
+            session.commit()
+            return count
 
     def alert(self, key: str, message: str) -> None:
         log.warning("mailbox alert: %s", message)

@@ -115,19 +115,46 @@ def _is_loopback(host: str) -> bool:
 
 
 class Sink(Protocol):
-    """Where fetched messages go: ``bot.intake`` adapts an ``Intake`` to this."""
+    """Where fetched messages go: ``bot.watch`` adapts an ``Intake`` to this."""
 
     def take(self, raws: Sequence[bytes]) -> list[str]:
-        """Take the messages in, committed, and say what happened to each (action words)."""
+        """Take the messages in, committed, and say what happened to each (action words).
+
+        Raises ``TransientError`` when the failure is not the messages' fault (the database is
+        down): they are tried again later and no attempt is counted against them.
+        """
         ...
+
+    def quarantine(self, raw: bytes, reason: str) -> str:
+        """Keep a message that could not be taken in as it is, for staff; its action word."""
+        ...
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the checkpoints know of a folder."""
+
+    uidvalidity: int | None = None
+    last_uid: int = 0  # everything up to here is taken in and marked
+    in_flight_upto: int | None = None  # a pass died while taking in messages up to here
+    attempt_uid: int | None = None  # the message being taken in alone...
+    attempts: int = 0  # ...and how many times that was tried
 
 
 class Checkpoints(Protocol):
-    def load(self, key: str) -> tuple[int | None, int]:
-        """(UIDVALIDITY, last UID) of the folder, (None, 0) when never read."""
+    def load(self, key: str) -> Progress: ...
+
+    def save(self, key: str, uidvalidity: int, last_uid: int) -> None:
+        """Everything up to ``last_uid`` is taken in and marked."""
         ...
 
-    def save(self, key: str, uidvalidity: int, last_uid: int) -> None: ...
+    def begin(self, key: str, uidvalidity: int, upto: int) -> None:
+        """Messages up to ``upto`` are about to be taken in (kept until ``save`` passes them)."""
+        ...
+
+    def attempt(self, key: str, uidvalidity: int, uid: int) -> int:
+        """Count one more try at message ``uid`` alone, durably; the count, this one included."""
+        ...
 
     def alert(self, key: str, message: str) -> None:
         """Tell staff something they must know (a changed UIDVALIDITY)."""
@@ -317,22 +344,27 @@ class Watcher:
     def catch_up(self, conn: Connection) -> PassResult:
         """Take in everything not yet processed, batch by batch."""
         key = self.config.key
-        known_validity, last_uid = self.checkpoints.load(key)
-        if known_validity is not None and known_validity != conn.uidvalidity:
+        progress = self.checkpoints.load(key)
+        last_uid, careful_upto = progress.last_uid, progress.in_flight_upto or 0
+        if progress.uidvalidity is not None and progress.uidvalidity != conn.uidvalidity:
             # The folder was recreated: UIDs mean nothing now. Read it again from the start;
             # the Message-IDs keep anything already taken in from being taken in twice.
             self.checkpoints.alert(
-                key, f"UIDVALIDITY changed from {known_validity} to {conn.uidvalidity}"
+                key, f"UIDVALIDITY changed from {progress.uidvalidity} to {conn.uidvalidity}"
             )
-            last_uid = 0
+            last_uid = careful_upto = 0
         result = PassResult()
         uids = conn.new_uids(last_uid)
         for batch in _batches(uids, self.batch):
             fetched = conn.fetch(batch)
             order = [uid for uid in batch if fetched.get(uid)]
             missing = [uid for uid in batch if not fetched.get(uid)]
-            actions = self.sink.take([fetched[uid] for uid in order])  # committed on return
-            conn.mark(order)
+            if order:
+                # The last pass died in this range (a crash, a kill): one message at a time.
+                careful = order[0] <= careful_upto
+                actions = self._take(conn, order, fetched, careful=careful)
+            else:
+                actions = []
             result.fetched += len(order)
             result.taken += len(actions)
             for action in actions:
@@ -345,9 +377,67 @@ class Watcher:
             self.checkpoints.save(key, conn.uidvalidity, last_uid)
             if stuck:
                 break
-        if known_validity != conn.uidvalidity and not uids:
+        if progress.uidvalidity != conn.uidvalidity and not uids:
             self.checkpoints.save(key, conn.uidvalidity, last_uid)
         return result
+
+    def _take(
+        self, conn: Connection, order: list[int], fetched: dict[int, bytes], *, careful: bool
+    ) -> list[str]:
+        """Take the messages in and mark them; on return every one is committed and marked.
+
+        A batch is one transaction. When it fails for a reason of its own (not a database
+        outage), or when the last pass died in it, its messages are taken one at a time, each
+        try counted durably before it starts, so a message that kills the process counts too.
+        A message that has failed ``MAX_ATTEMPTS`` times is kept as it is, quarantined for staff,
+        and the watcher goes on.
+        """
+        key = self.config.key
+        if not careful:
+            self.checkpoints.begin(key, conn.uidvalidity, max(order))
+            try:
+                actions = self.sink.take([fetched[uid] for uid in order])
+            except TransientError:
+                raise
+            except Exception as exc:
+                log.error(
+                    "a batch of %d failed (%s); taking them one at a time",
+                    len(order),
+                    type(exc).__name__,
+                )
+            else:
+                conn.mark(order)
+                return actions
+        return [self._take_one(conn, uid, fetched[uid]) for uid in order]
+
+    def _take_one(self, conn: Connection, uid: int, raw: bytes) -> str:
+        key = self.config.key
+        while True:
+            count = self.checkpoints.attempt(key, conn.uidvalidity, uid)
+            if count > MAX_ATTEMPTS:
+                action = self.sink.quarantine(
+                    raw, f"processing failed {MAX_ATTEMPTS} times; kept as received"
+                )
+                self.checkpoints.alert(
+                    key, f"message UID {uid} failed processing {MAX_ATTEMPTS} times: quarantined"
+                )
+                break
+            try:
+                (action,) = self.sink.take([raw])
+                break
+            except TransientError:
+                raise
+            except Exception as exc:
+                log.error(
+                    "message UID %d failed processing (try %d of %d): %s",
+                    uid,
+                    count,
+                    MAX_ATTEMPTS,
+                    type(exc).__name__,
+                )
+        conn.mark([uid])
+        self.checkpoints.save(key, conn.uidvalidity, uid)
+        return action
 
     def _gave_up(self, uidvalidity: int, uid: int, key: str) -> bool:
         count = self._failures.get((uidvalidity, uid), 0) + 1
@@ -389,7 +479,7 @@ class Watcher:
                 while not stop.is_set():
                     self.catch_up(conn)
                     wait = self.idle_seconds if conn.can_idle else self.poll_seconds
-                    _validity, last_uid = self.checkpoints.load(self.config.key)
+                    last_uid = self.checkpoints.load(self.config.key).last_uid
                     # a full catch-up every few minutes whatever happens
                     conn.wait(wait, stop, after=last_uid, recheck=self.recheck_seconds)
             except (TimeoutError, OSError, IMAPClientError) as exc:

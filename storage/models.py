@@ -148,6 +148,12 @@ class MailboxCheckpoint(SQLModel, table=True):
     mailbox: str = Field(primary_key=True, max_length=512)
     uidvalidity: int | None = None
     last_uid: int = 0
+    # A batch up to this UID was being taken in and has not been checkpointed: if the watcher
+    # finds it set, the last pass died there, and those messages are taken one at a time.
+    in_flight_upto: int | None = None
+    # The message being taken in alone, and how many times that has been tried (a crash counts).
+    attempt_uid: int | None = None
+    attempts: int = 0
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -363,14 +363,42 @@ def count_messages(session: Session) -> int:
     return int(session.exec(select(func.count()).select_from(MailMessage)).one())
 
 
-def load_checkpoint(session: Session, mailbox: str) -> tuple[int | None, int]:
-    row = session.get(MailboxCheckpoint, mailbox)
-    return (row.uidvalidity, row.last_uid) if row else (None, 0)
+def load_checkpoint(session: Session, mailbox: str) -> MailboxCheckpoint:
+    """How far the mailbox has been read (a fresh, unsaved row when never)."""
+    return session.get(MailboxCheckpoint, mailbox) or MailboxCheckpoint(mailbox=mailbox)
 
 
 def save_checkpoint(session: Session, mailbox: str, uidvalidity: int, last_uid: int) -> None:
-    row = session.get(MailboxCheckpoint, mailbox) or MailboxCheckpoint(mailbox=mailbox)
+    """Everything up to ``last_uid`` is taken in and marked."""
+    row = load_checkpoint(session, mailbox)
+    if row.uidvalidity != uidvalidity:
+        row.in_flight_upto, row.attempt_uid, row.attempts = None, None, 0
     row.uidvalidity = uidvalidity
     row.last_uid = last_uid
+    if row.in_flight_upto is not None and row.in_flight_upto <= last_uid:
+        row.in_flight_upto = None
+    if row.attempt_uid is not None and row.attempt_uid <= last_uid:
+        row.attempt_uid, row.attempts = None, 0
     row.updated_at = utcnow()
     session.add(row)
+
+
+def begin_batch(session: Session, mailbox: str, uidvalidity: int, upto: int) -> None:
+    """Messages up to ``upto`` are about to be taken in; cleared by the checkpoint after them."""
+    row = load_checkpoint(session, mailbox)
+    row.uidvalidity = uidvalidity
+    row.in_flight_upto = max(upto, row.in_flight_upto or 0)
+    row.updated_at = utcnow()
+    session.add(row)
+
+
+def count_attempt(session: Session, mailbox: str, uidvalidity: int, uid: int) -> int:
+    """Record one more try at taking message ``uid`` in alone; how many tries, this one included."""
+    row = load_checkpoint(session, mailbox)
+    row.uidvalidity = uidvalidity
+    row.attempts = row.attempts + 1 if row.attempt_uid == uid else 1
+    row.attempt_uid = uid
+    row.in_flight_upto = max(uid, row.in_flight_upto or 0)
+    row.updated_at = utcnow()
+    session.add(row)
+    return row.attempts
