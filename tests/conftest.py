@@ -163,6 +163,17 @@ def dovecot() -> Iterator[Any]:
 
 
 @pytest.fixture
+def desk_db(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
+    """A fresh SQLite desk database: its URL (for a subprocess) and an engine on it."""
+    from storage.db import open_database  # imported late: see the sys.path note above
+
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    engine = open_database(url)
+    yield url, engine
+    engine.dispose()
+
+
+@pytest.fixture
 def unreadable_mail() -> bytes:
     """A MIME structure nested a thousand deep: Python's parser gives up (RecursionError)."""
     body = b"Content-Type: text/plain\r\n\r\nPlease delete my data.\r\n"

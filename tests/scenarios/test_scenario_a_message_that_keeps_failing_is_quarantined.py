@@ -10,31 +10,21 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.intake import Intake
 from bot.watch import DatabaseCheckpoints, IntakeSink
 from mail.imap import MAX_ATTEMPTS, Watcher, parse_mailbox_url
-from storage.db import open_database
 from storage.models import AuditEvent, Case, MailMessage
 
 HERE = Path(__file__).resolve().parent
 POISON = b"X-Test-Poison: yes"
-
-
-@pytest.fixture
-def desk_db(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
-    engine = open_database(url)
-    yield url, engine
-    engine.dispose()
 
 
 def _mails(make_mail: Callable[..., bytes]) -> list[bytes]:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +20,12 @@ from sqlmodel import Session, select
 from bot.cli import main
 from bot.watch import desk_watcher
 from mail.imap import parse_mailbox_url
-from storage.db import open_database
 from storage.models import AuditEvent, Case, MailMessage
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 Dovecot = Any  # tests/imap_server.Dovecot, through the ``dovecot`` fixture of conftest.py
-
-
-@pytest.fixture
-def desk_db(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
-    engine = open_database(url)
-    yield url, engine
-    engine.dispose()
 
 
 def _count(engine: Engine, model: type) -> int:
