@@ -378,21 +378,25 @@ def _tokyo(value: str | None, layout: str, missing: str) -> str:
 
 
 def _mailbox() -> Any:
-    from mail.imap import parse_mailbox_url
+    from mail.imap import ConfigError, parse_mailbox_url
 
     value = os.environ.get("PD_MAILBOX", "").strip()
     if not value:
         raise UsageError("PD_MAILBOX is not set (imaps://user@host:993/INBOX or maildir:/path)")
     if value.startswith("maildir:"):
         return Path(value.removeprefix("maildir:"))
-    return parse_mailbox_url(
-        value,
-        password=os.environ.get("PD_IMAP_PASSWORD") or None,
-        password_file=os.environ.get("PD_IMAP_PASSWORD_FILE") or None,
-        allow_plaintext=os.environ.get("PD_IMAP_ALLOW_PLAINTEXT", "") == "1",
-        processed_folder=os.environ.get("PD_IMAP_PROCESSED_FOLDER") or "PrivacyDesk/Processed",
-        timeout=_seconds("PD_IMAP_TIMEOUT", 30.0),
-    )
+    try:
+        return parse_mailbox_url(
+            value,
+            password=os.environ.get("PD_IMAP_PASSWORD") or None,
+            password_file=os.environ.get("PD_IMAP_PASSWORD_FILE") or None,
+            allow_plaintext=os.environ.get("PD_IMAP_ALLOW_PLAINTEXT", "") == "1",
+            processed_folder=os.environ.get("PD_IMAP_PROCESSED_FOLDER") or "PrivacyDesk/Processed",
+            timeout=_seconds("PD_IMAP_TIMEOUT", 30.0),
+            ca_file=os.environ.get("PD_IMAP_CA_FILE") or None,
+        )
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _seconds(name: str, default: float) -> float:

@@ -54,6 +54,14 @@ class MailboxConfig:
     processed_folder: str = DEFAULT_PROCESSED_FOLDER
     allow_plaintext: bool = False
     timeout: float = 30.0
+    ca_file: str | None = None  # a private CA to trust instead of the system's
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Certificates verified, host names checked: against ``ca_file`` when set."""
+        try:
+            return ssl.create_default_context(cafile=self.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"cannot read the CA file {self.ca_file}: {exc}") from None
 
     @property
     def key(self) -> str:
@@ -72,6 +80,7 @@ def parse_mailbox_url(
     allow_plaintext: bool = False,
     processed_folder: str = DEFAULT_PROCESSED_FOLDER,
     timeout: float = 30.0,
+    ca_file: str | None = None,
 ) -> MailboxConfig:
     """``imaps://user:password@host:993/INBOX`` or ``imap://...``; the password may come apart."""
     parts = urlsplit(value.strip())
@@ -92,7 +101,7 @@ def parse_mailbox_url(
     if not secret:
         raise ConfigError("no IMAP password: put it in PD_MAILBOX, PD_IMAP_PASSWORD or a file")
     folder = unquote(parts.path.lstrip("/")) or "INBOX"
-    return MailboxConfig(
+    config = MailboxConfig(
         scheme=parts.scheme,
         host=parts.hostname,
         port=port,
@@ -102,7 +111,10 @@ def parse_mailbox_url(
         processed_folder=processed_folder,
         allow_plaintext=allow_plaintext,
         timeout=timeout,
+        ca_file=ca_file,
     )
+    config.tls_context()  # a CA file that cannot be read is a setting error, said now
+    return config
 
 
 def _is_loopback(host: str) -> bool:
@@ -174,20 +186,23 @@ class Connection:
     def __init__(self, config: MailboxConfig, connect: Callable[..., Any] = IMAPClient) -> None:
         self.config = config
         use_ssl = config.scheme == "imaps"
+        context = config.tls_context()
         try:
             self.client = connect(
                 config.host,
                 port=config.port,
                 ssl=use_ssl,
-                ssl_context=ssl.create_default_context() if use_ssl else None,
+                ssl_context=context if use_ssl else None,
                 timeout=config.timeout,
             )
+        except ssl.SSLCertVerificationError as exc:
+            raise _untrusted(config, exc) from None
         except (OSError, IMAPClientError) as exc:
             raise TransientError(f"cannot connect to {config.host}:{config.port}: {exc}") from None
         try:
             if not use_ssl:
                 if self.client.has_capability("STARTTLS"):
-                    self.client.starttls(ssl.create_default_context())
+                    self.client.starttls(context)
                 elif not (_is_loopback(config.host) or config.allow_plaintext):
                     raise PermanentError(
                         f"{config.host} offers no STARTTLS: refusing to send the password in "
@@ -197,6 +212,9 @@ class Connection:
         except LoginError:
             self.close()
             raise PermanentError(f"IMAP login refused for {config.user} at {config.host}") from None
+        except ssl.SSLCertVerificationError as exc:
+            self.close()
+            raise _untrusted(config, exc) from None
         except (OSError, IMAPClientError, ssl.SSLError) as exc:
             self.close()
             raise TransientError(f"IMAP login to {config.host} failed: {exc}") from None
@@ -299,6 +317,13 @@ class Connection:
         except Exception:  # a broken connection cannot be logged out of; that is fine
             with contextlib.suppress(Exception):
                 self.client.shutdown()
+
+
+def _untrusted(config: MailboxConfig, exc: ssl.SSLCertVerificationError) -> PermanentError:
+    return PermanentError(
+        f"the certificate of {config.host} is not trusted ({exc.verify_message}); "
+        "set PD_IMAP_CA_FILE to the CA that issued it"
+    )
 
 
 def _flat(response: Any) -> bytes:

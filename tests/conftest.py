@@ -151,14 +151,15 @@ def imap_harness() -> Any:
 
 
 @pytest.fixture
-def dovecot() -> Iterator[Any]:
+def dovecot(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A Dovecot of our own on a free loopback port with one user, ``desk``; skipped, with the
-    reason, where Dovecot cannot run."""
+    reason, where Dovecot cannot run. Parametrize it indirectly with a dict of options for
+    ``imap_server.Dovecot`` (``{"tls": True}``, ``{"without": ["MOVE"]}``)."""
     harness = imap_harness()
     reason = harness.available()
     if reason is not None:
         pytest.skip(f"Dovecot not usable here: {reason}")
-    with harness.Dovecot(["desk"]) as server:
+    with harness.Dovecot(["desk"], **getattr(request, "param", {})) as server:
         yield server
 
 

@@ -25,6 +25,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import tempfile
@@ -100,10 +101,18 @@ class Dovecot:
         self,
         users: Mapping[str, str] | Iterable[str] = ("desk",),
         separator: str | None = None,
+        *,
+        tls: bool = False,
+        without: Iterable[str] = (),
     ) -> None:
         """users: names (passwords generated) or name -> password. separator: the hierarchy
         separator IMAP shows; None keeps Dovecot's Maildir default, ".", under which a "/" in a
-        folder name is refused ("Name must not have '/' characters")."""
+        folder name is refused ("Name must not have '/' characters").
+
+        tls: a certificate for 127.0.0.1 from a CA of the test's own (``ca_file``), STARTTLS on
+        the IMAP port, implicit TLS on ``imaps_port``, and no login at all without TLS.
+        without: capabilities the server does not announce after login (``"MOVE"``, ``"IDLE"``),
+        as servers that lack them."""
         if isinstance(users, Mapping):
             self.users = dict(users)
         else:
@@ -114,8 +123,12 @@ class Dovecot:
         if separator not in (None, "/", "."):
             raise ValueError(f"separator must be '/' or '.', not {separator!r}")
         self.separator = separator
+        self.tls = tls
+        self.without = {c.upper() for c in without}
         self.host = HOST
         self.port = 0
+        self.imaps_port = 0
+        self.ca_file = Path()
         self.root = Path()
         self.conf = Path()
         self.log = Path()
@@ -135,6 +148,7 @@ class Dovecot:
                     f"{self.root} is not traversable by the dovecot user; set TMPDIR elsewhere"
                 )
             self.port = _free_port()
+            self.imaps_port = _free_port() if self.tls else 0
             self._write_files()
             self.start()
         except BaseException:
@@ -235,10 +249,11 @@ class Dovecot:
 
     # ---- mail ----------------------------------------------------------------------------
 
-    def url(self, user: str, folder: str = "INBOX") -> str:
-        """``imap://user:password@127.0.0.1:PORT/INBOX`` for PD_MAILBOX."""
+    def url(self, user: str, folder: str = "INBOX", scheme: str = "imap") -> str:
+        """``imap://user:password@127.0.0.1:PORT/INBOX`` for PD_MAILBOX (``imaps``: the TLS port)."""
         password = quote(self.users[user], safe="")
-        return f"imap://{quote(user, safe='')}:{password}@{self.host}:{self.port}/{folder}"
+        port = self.imaps_port if scheme == "imaps" else self.port
+        return f"{scheme}://{quote(user, safe='')}:{password}@{self.host}:{port}/{folder}"
 
     def maildir(self, user: str) -> Path:
         return self.root / "home" / user / "Maildir"
@@ -247,6 +262,8 @@ class Dovecot:
     def client(self, user: str, timeout: float = 10.0) -> Iterator[IMAPClient]:
         """A logged-in imapclient connection (logged out on exit)."""
         with IMAPClient(self.host, port=self.port, ssl=False, timeout=timeout) as imap:
+            if self.tls:
+                imap.starttls(ssl.create_default_context(cafile=str(self.ca_file)))
             imap.login(user, self.users[user])
             yield imap
 
@@ -334,7 +351,23 @@ class Dovecot:
         os.chown(passwd, 0, grp.getgrnam("dovecot").gr_gid)
         passwd.chmod(0o640)
         (self.root / "state").mkdir(mode=0o755)
+        if self.tls:
+            self._write_certificates()
         self.conf.write_text(self._config(passwd, mail.pw_uid))
+
+    def _write_certificates(self) -> None:
+        import trustme  # a test CA: only the TLS tests need it
+
+        ca = trustme.CA()
+        self.ca_file = self.root / "ca.pem"
+        ca.cert_pem.write_to_path(str(self.ca_file))
+        issued = ca.issue_cert(self.host, "localhost")
+        issued.cert_chain_pems[0].write_to_path(str(self.root / "cert.pem"))
+        for blob in issued.cert_chain_pems[1:]:
+            blob.write_to_path(str(self.root / "cert.pem"), append=True)
+        key = self.root / "key.pem"
+        issued.private_key_pem.write_to_path(str(key))
+        key.chmod(0o600)  # read by the master (root), which hands it on
 
     def _config(self, passwd: Path, mail_uid: int) -> str:
         version = dovecot_version()
@@ -345,7 +378,7 @@ listen = {self.host}
 base_dir = {self.root / "run"}
 state_dir = {self.root / "state"}
 log_path = {self.log}
-ssl = no
+{self._tls_config(version)}
 auth_mechanisms = plain login
 default_login_user = dovenull
 default_internal_user = dovecot
@@ -362,15 +395,15 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    port = {self.imaps_port}
   }}
 }}
-"""
+{self._capability_config()}"""
         if version is not None and version >= (2, 4):
             return f"""\
 dovecot_config_version = 2.4.0
 dovecot_storage_version = 2.4.0
-{common}auth_allow_cleartext = yes
+{common}auth_allow_cleartext = {"no" if self.tls else "yes"}
 mail_driver = maildir
 mail_path = ~/Maildir
 namespace inbox {{
@@ -388,7 +421,7 @@ userdb static {{
 }}
 """
         return f"""\
-{common}disable_plaintext_auth = no
+{common}disable_plaintext_auth = {"yes" if self.tls else "no"}
 mail_location = maildir:~/Maildir
 mail_plugins =
 namespace inbox {{
@@ -403,6 +436,38 @@ userdb {{
   args = uid={MAIL_USER} gid={MAIL_USER} home={self.root / "home"}/%u
 }}
 """
+
+    def _tls_config(self, version: tuple[int, int] | None) -> str:
+        if not self.tls:
+            return "ssl = no"
+        if version is not None and version >= (2, 4):
+            return (
+                f"ssl = required\nssl_server_cert_file = {self.root / 'cert.pem'}\n"
+                f"ssl_server_key_file = {self.root / 'key.pem'}"
+            )
+        return (
+            f"ssl = required\nssl_cert = <{self.root / 'cert.pem'}\n"
+            f"ssl_key = <{self.root / 'key.pem'}"
+        )
+
+    def _capability_config(self) -> str:
+        """Dovecot lists its capabilities after login unless told otherwise: the list without
+        those the test takes away (the commands themselves still work: it is the client's
+        choice not to use what is not announced that is under test)."""
+        if not self.without:
+            return ""
+        listed = [c for c in POST_LOGIN_CAPABILITIES.split() if c.upper() not in self.without]
+        return f"protocol imap {{\n  imap_capability = {' '.join(listed)}\n}}\n"
+
+
+# What Dovecot 2.3 announces after login (imap_capability's default).
+POST_LOGIN_CAPABILITIES = (
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES "
+    "THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN "
+    "NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES "
+    "WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW "
+    "STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE"
+)
 
 
 def _alive(pid: int) -> bool:

@@ -74,6 +74,43 @@ def test_a_bad_database_url_is_refused(
     assert not (workdir / "var").exists()
 
 
+@pytest.mark.parametrize("command", [["fetch"], ["serve"]], ids=" ".join)
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"PD_MAILBOX": "pop3://desk:secret@mail.example/INBOX"}, "imap:// or imaps://"),
+        ({"PD_MAILBOX": "imaps://mail.example/INBOX"}, "needs a user and a host"),
+        ({"PD_MAILBOX": "imaps://desk:secret@mail.example:port/INBOX"}, "port"),
+        ({"PD_MAILBOX": "imaps://desk@mail.example/INBOX"}, "no IMAP password"),
+        (
+            {"PD_MAILBOX": "imaps://desk@mail.example/INBOX", "PD_IMAP_PASSWORD_FILE": "nope"},
+            "cannot read the IMAP password file",
+        ),
+        (
+            {"PD_MAILBOX": "imaps://desk:secret@mail.example/INBOX", "PD_IMAP_CA_FILE": "ca.pem"},
+            "cannot read the CA file ca.pem",
+        ),
+        (
+            {"PD_MAILBOX": "imaps://desk:secret@mail.example/", "PD_IMAP_TIMEOUT": "soon"},
+            "PD_IMAP_TIMEOUT",
+        ),
+    ],
+)
+def test_a_bad_mailbox_setting_is_refused(
+    settings: dict[str, str],
+    named: str,
+    command: list[str],
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    assert main(command) == 2
+    refused(capsys, named)
+    assert not (workdir / "var").exists()
+
+
 def test_a_url_with_a_bad_port_is_refused(
     workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
