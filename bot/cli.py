@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 if TYPE_CHECKING:
     from bot.intake import Intake
 
+from bot.errors import UsageError
 from handlers.classify import Classification, classify
 from handlers.evaluate import CorpusError, Labelled, load_labels, score
 from mail import sources
@@ -30,10 +31,6 @@ from mail.errors import ParseError
 from mail.parse import ParsedMessage, parse_message
 from mail.sources import Source
 from storage.errors import StorageError
-
-
-class UsageError(Exception):
-    """Bad arguments or input: reported in one line, exit status 2."""
 
 
 def iter_sources(paths: Sequence[str]) -> Iterator[Source]:
@@ -191,11 +188,13 @@ def cmd_db_upgrade(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
+    from bot.cli_replies import reply_settings
     from bot.intake import Intake
 
     _check_paths(args.paths)  # before the database is touched: nothing half-written
+    settings = reply_settings()
     with _database() as engine:
-        return _ingest(args, Intake(engine), out)
+        return _ingest(args, Intake(engine, replies=settings), out)
 
 
 def _ingest(args: argparse.Namespace, intake: Intake, out: TextIO) -> int:
@@ -412,21 +411,23 @@ def _seconds(name: str, default: float) -> float:
     return seconds
 
 
-def _watcher(engine: Engine, config: Any, workers: int, batch: int = 100) -> Any:
+def _watcher(engine: Engine, config: Any, workers: int, batch: int, replies: Any) -> Any:
     from bot.watch import desk_watcher
 
-    return desk_watcher(engine, config, workers=workers, batch=batch)
+    return desk_watcher(engine, config, workers=workers, batch=batch, replies=replies)
 
 
 def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
+    from bot.cli_replies import reply_settings
     from mail.errors import MailError
 
     config = _mailbox()
     if isinstance(config, Path):  # a Maildir the MTA delivers into: read like `ingest`
         args.paths, args.quiet = [str(config)], True
         return cmd_ingest(args, out)
+    settings = reply_settings()
     with _database() as engine:
-        watcher, sink = _watcher(engine, config, args.workers, args.batch)
+        watcher, sink = _watcher(engine, config, args.workers, args.batch, settings)
         try:
             result = watcher.run_once()
         except MailError as exc:
@@ -443,15 +444,18 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     import signal
     import threading
 
+    from bot.cli_replies import reply_settings
+
     config = _mailbox()
     if isinstance(config, Path):
         raise UsageError("serve watches an IMAP mailbox; for a Maildir run `fetch` from cron")
+    settings = reply_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     with _database() as engine:
-        watcher, sink = _watcher(engine, config, args.workers, args.batch)
+        watcher, sink = _watcher(engine, config, args.workers, args.batch, settings)
         out.write(f"watching {config.key}\n")
         out.flush()
         thread = threading.Thread(target=watcher.run, args=(stop,), name="imap-watcher")
@@ -534,6 +538,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ref", metavar="REF")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_case)
+
+    from bot.cli_replies import add_parsers
+
+    add_parsers(sub, _database)
 
     p = sub.add_parser("db", help="database maintenance")
     db = p.add_subparsers(dest="db_command", required=True, parser_class=_Parser)

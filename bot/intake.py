@@ -24,16 +24,18 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
+from bot.replies import CaseFacts, Replies, ReplySettings
+from handlers import replies as replies_rules
 from handlers import sla
 from handlers.classify import Classification, classify
-from handlers.intake import ASSIGN_NEW_CASE, DRAFT_NEW_CASE, Action, Decision, decide
-from handlers.intents import AUTO_REPLY
+from handlers.intake import ASSIGN_NEW_CASE, Action, Decision, decide
+from handlers.intents import AUTO_REPLY, PRIVACY
 from mail.errors import ParseError
 from mail.parse import ParsedMessage, parse_message
 from storage import repo
 from storage.errors import UnavailableError
 from storage.models import Case
-from templates import render
+from templates import TemplateError
 
 log = logging.getLogger("privacy_desk.intake")
 
@@ -164,8 +166,11 @@ class Intake:
         clock: Clock = _now,
         policies: sla.PolicyTable | None = None,
         jurisdiction: str = "appi",
+        replies: ReplySettings | None = None,
     ) -> None:
         self._engine = engine
+        # Without settings, first replies are drafted with a plainly unconfigured company.
+        self._replies = Replies(engine, replies or ReplySettings.from_env({}), clock=clock)
         self._clock = clock
         self._policies = policies
         self._jurisdiction = jurisdiction
@@ -277,7 +282,10 @@ class Intake:
                 intents=list(classification.intents),
             )
             if decision.action is Action.LINK:
+                self._replies.check_code(session, case, msg.newest_text)
                 self._resume_clock(session, case, received)
+            elif msg.original_message_id:
+                self._bounced(session, case, msg.original_message_id)
             assert case.id is not None
             return repo.CaseHandle(case.id, case.ref, case.answer_due)
         # Action.OPEN
@@ -298,22 +306,6 @@ class Intake:
             flags=decision.flags,
             assignee=ASSIGN_NEW_CASE.get(kind),
         )
-        template = DRAFT_NEW_CASE.get(kind)
-        if template:
-            rendered = render(
-                template,
-                msg.language,
-                case_ref=opened.ref,
-                requester_name=msg.sender.name if msg.sender else "",
-            )
-            repo.add_draft(
-                session,
-                opened.id,
-                template=template,
-                language=rendered.language,
-                subject=rendered.subject,
-                body=rendered.body,
-            )
         repo.audit(
             session,
             opened.id,
@@ -326,7 +318,57 @@ class Intake:
             triage=list(classification.triage_reasons),
             flags=list(decision.flags),
         )
+        facts = CaseFacts(
+            opened.id,
+            opened.ref,
+            kind,
+            msg.language,
+            msg.sender.address.lower() if msg.sender else "",
+            msg.sender.name if msg.sender else "",
+        )
+        self._acknowledge(session, facts, msg, intents, received, due)
         return opened
+
+    def _acknowledge(
+        self,
+        session: Session,
+        case: CaseFacts,
+        msg: ParsedMessage,
+        intents: list[str],
+        received: datetime,
+        due: sla.Deadlines | None,
+    ) -> None:
+        """The new case's first reply, as a draft (sent at once only with PD_AUTO_ACK)."""
+        if replies_rules.first_reply(case.kind) is None:
+            return
+        values: dict[str, object] = {}
+        if case.kind == "privacy":
+            if due is None or due.answer_due is None:
+                return
+            values = {
+                "requests": [i for i in intents if i in PRIVACY],
+                "received_on": received,
+                "answer_due": due.answer_due,
+                "their_subject": msg.subject,
+            }
+        elif case.kind == "provider_correction":
+            sender = msg.sender
+            values = {"provider_name": (sender.name or sender.address) if sender else ""}
+        try:
+            self._replies.acknowledge(session, case, values)
+        except TemplateError as exc:  # a broken operator template must not stop intake
+            log.error("%s: no first reply drafted: %s", case.ref, type(exc).__name__)
+            repo.audit(session, case.id, "intake", "draft failed", reason=str(exc)[:300])
+
+    def _bounced(self, session: Session, case: Case, message_id: str) -> None:
+        """Our mail came back undelivered: the outbox row says so, and staff are told."""
+        item = repo.bounced_mail(session, message_id)
+        if item is None or item.status == "bounced":
+            return
+        repo.set_mail_status(session, item, "bounced")
+        repo.audit(
+            session, case.id, "intake", "mail bounced", outbox=item.id, message_id=message_id
+        )
 
     def _resume_clock(self, session: Session, case: Case, received: datetime) -> None:
         """The requester answered while the desk waited on them: the SLA clock runs again."""

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.intake import Intake, new_pool, read_all
+from bot.replies import ReplySettings
 from mail.errors import TransientError
 from mail.imap import MailboxConfig, Progress, Watcher
 from storage import repo
@@ -95,8 +96,13 @@ class DatabaseCheckpoints:
 
 
 def desk_watcher(
-    engine: Engine, config: MailboxConfig, *, workers: int = 0, **options: Any
+    engine: Engine,
+    config: MailboxConfig,
+    *,
+    workers: int = 0,
+    replies: ReplySettings | None = None,
+    **options: Any,
 ) -> tuple[Watcher, IntakeSink]:
     """A watcher that takes mail into this database; close the sink when done."""
-    sink = IntakeSink(Intake(engine), workers=workers)
+    sink = IntakeSink(Intake(engine, replies=replies), workers=workers)
     return Watcher(config, sink, DatabaseCheckpoints(engine), **options), sink

@@ -29,7 +29,6 @@ REFERENCE = re.compile(r"\bPD-(\d{4})-(\d{6})\b", re.IGNORECASE)
 
 # Light-weight handling of mail that is not a data-rights request, as data.
 ASSIGN_NEW_CASE: dict[str, str] = {"provider_correction": "content-team"}  # kind -> assignee
-DRAFT_NEW_CASE: dict[str, str] = {"rate_question": "rate_redirect"}  # kind -> template
 
 
 def references_in(text: str) -> list[str]:

@@ -55,6 +55,11 @@ class Case(SQLModel, table=True):
     needs_triage: bool = False
     flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     assignee: str | None = Field(default=None, max_length=64)
+    # Identity verified (before a rights request is carried out): when, by whom, and how
+    # ("code" for a one-time code the requester mailed back; staff's words otherwise).
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    verified_by: str | None = Field(default=None, max_length=64)
+    verified_how: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -107,11 +112,15 @@ class Draft(SQLModel, table=True):
     language: str = Field(default="ja", max_length=8)
     subject: str = ""
     body: str = ""
+    # The values the template was rendered with: the HTML alternative is rendered from them at
+    # approval, and only while the text is the template's own (staff edits send text only).
+    values: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     revision: int = 1
     status: str = Field(default="draft", max_length=16)  # draft | approved | discarded | sent
     edited_by: str | None = Field(default=None, max_length=64)
     approved_by: str | None = Field(default=None, max_length=64)
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    approved_revision: int | None = None  # the revision that was approved (and is sent)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -120,15 +129,35 @@ class OutboxItem(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
-    draft_id: int | None = Field(default=None, foreign_key="draft.id")
+    draft_id: int | None = Field(default=None, foreign_key="draft.id", unique=True)
+    template: str = Field(default="", max_length=64)
     message_id: str = Field(unique=True, max_length=998)
-    recipient: str = Field(max_length=320)
+    sender: str = Field(default="", max_length=320)
+    recipient: str = Field(index=True, max_length=320)
+    automatic: bool = False  # sent without a human approval (the acknowledgement, a code)
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    status: str = Field(default="queued", index=True, max_length=16)  # queued | sent | failed
+    # queued | sent | failed (a permanent refusal: staff must act) | bounced (a DSN came back)
+    status: str = Field(default="queued", index=True, max_length=16)
     attempts: int = 0
+    queued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = None
+
+
+class Verification(SQLModel, table=True):
+    """A one-time code mailed to a requester to prove they hold the address they wrote from.
+
+    Only a keyed hash of the code is kept; it expires, is used once, and allows a few tries.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    code_hash: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    tries: int = 0
 
 
 class AuditEvent(SQLModel, table=True):

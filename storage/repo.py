@@ -6,6 +6,7 @@ finds what that decision needs (``known_for``) and records its outcome.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,8 @@ from storage.models import (
     Draft,
     MailboxCheckpoint,
     MailMessage,
+    OutboxItem,
+    Verification,
     utcnow,
 )
 
@@ -49,7 +52,9 @@ def _known_cases(session: Session, cases: Sequence[Case]) -> tuple[KnownCase, ..
 def known_for(session: Session, msg: ParsedMessage) -> Known:
     """Everything ``handlers.intake.decide`` needs to know about ``msg`` from the database."""
     duplicate = (
-        session.execute(_DUPLICATE, {"message_id": msg.message_id, "sha256": msg.sha256}).first()
+        session.connection()
+        .execute(_DUPLICATE, {"message_id": msg.message_id, "sha256": msg.sha256})
+        .first()
         is not None
     )
     if duplicate:
@@ -90,15 +95,15 @@ def known_for(session: Session, msg: ParsedMessage) -> Known:
 def next_reference(session: Session, year: int) -> str:
     """The next case reference of ``year``, unique under concurrent writers.
 
-    The counter row is created if missing (ignoring a concurrent creation) and incremented with
-    ``UPDATE ... RETURNING``, which takes the row lock on PostgreSQL and the write lock on SQLite.
+    One upsert, ``INSERT ... ON CONFLICT DO UPDATE SET last = last + 1 RETURNING last``: it
+    creates the year's row or takes its row lock (PostgreSQL) / the write lock (SQLite) and
+    increments it, so two writers never get the same number.
     """
     dialect = session.get_bind().dialect.name
-    create = _COUNTER_CREATE.get(dialect)
-    if create is None:  # pragma: no cover - parse_url admits only SQLite and PostgreSQL
+    bump = _COUNTER_NEXT.get(dialect)
+    if bump is None:  # pragma: no cover - parse_url admits only SQLite and PostgreSQL
         raise NotImplementedError(dialect)
-    session.execute(create, {"year": year, "last": 0})
-    number: int = session.execute(_COUNTER_NEXT, {"counter_year": year}).scalar_one()
+    number: int = session.connection().execute(bump, {"year": year, "last": 1}).scalar_one()
     return f"PD-{year}-{number:06d}"
 
 
@@ -108,11 +113,13 @@ def _table(model: type[SQLModel]) -> Table:
     return table
 
 
-# Core statements on the intake path, compiled once: the ORM's unit of work and per-call
-# statement building cost more than the writes themselves.
+# Core statements on the intake path, compiled once and run on the session's connection (same
+# transaction, no ORM execute layer): the ORM's unit of work and per-call statement building
+# cost more than the writes themselves.
 _AUDIT = insert(_table(AuditEvent))
 _MESSAGE = insert(_table(MailMessage))
 _CASE = insert(_table(Case)).returning(_table(Case).c.id)
+_DRAFT = insert(_table(Draft)).returning(_table(Draft).c.id)
 _ADDRESS = insert(_table(CaseAddress))
 _MESSAGES = _table(MailMessage)
 _DUPLICATE = (
@@ -126,20 +133,16 @@ _DUPLICATE = (
     .limit(1)
 )
 _COUNTERS = _table(CaseCounter)
-_COUNTER_CREATE = {
-    "postgresql": pg_insert(_COUNTERS).on_conflict_do_nothing(),
-    "sqlite": sqlite_insert(_COUNTERS).on_conflict_do_nothing(),
-}
-_COUNTER_NEXT = (
-    update(_COUNTERS)
-    .where(_COUNTERS.c.year == bindparam("counter_year"))
-    .values(last=_COUNTERS.c.last + 1)
+_COUNTER_NEXT = {
+    name: dialect_insert(_COUNTERS)
+    .on_conflict_do_update(index_elements=[_COUNTERS.c.year], set_={"last": _COUNTERS.c.last + 1})
     .returning(_COUNTERS.c.last)
-)
+    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 
 
 def audit(session: Session, case_id: int | None, actor: str, action: str, **detail: Any) -> None:
-    session.execute(
+    session.connection().execute(
         _AUDIT,
         {"case_id": case_id, "at": utcnow(), "actor": actor, "action": action, "detail": detail},
     )
@@ -155,7 +158,7 @@ def store_message(
     classification: dict[str, Any],
     received_at: datetime,
 ) -> None:
-    session.execute(
+    session.connection().execute(
         _MESSAGE,
         {
             "case_id": case_id,
@@ -193,7 +196,7 @@ def store_raw(
     note: str,
 ) -> None:
     """Keep bytes that could not be read as a message, under a made-up Message-ID."""
-    session.execute(
+    session.connection().execute(
         _MESSAGE,
         {
             "case_id": case_id,
@@ -252,9 +255,11 @@ def open_case(
         "updated_at": now,
     }
     values.update(assignee=assignee, closed_at=None)
-    case_id: int = session.execute(_CASE, values).scalar_one()
+    case_id: int = session.connection().execute(_CASE, values).scalar_one()
     if requester:
-        session.execute(_ADDRESS, {"case_id": case_id, "address": requester, "added_by": "intake"})
+        session.connection().execute(
+            _ADDRESS, {"case_id": case_id, "address": requester, "added_by": "intake"}
+        )
     return CaseHandle(case_id, values["ref"], answer_due)
 
 
@@ -268,16 +273,209 @@ class CaseHandle:
 
 
 def add_draft(
-    session: Session, case_id: int, *, template: str, language: str, subject: str, body: str
-) -> None:
+    session: Session,
+    case_id: int,
+    *,
+    template: str,
+    language: str,
+    subject: str,
+    body: str,
+    values: dict[str, Any] | None = None,
+    editor: str = "intake",
+) -> int:
+    """Store a draft; its id."""
+    draft_id: int = (
+        session.connection()
+        .execute(
+            _DRAFT,
+            {
+                "case_id": case_id,
+                "template": template,
+                "language": language,
+                "subject": subject,
+                "body": body,
+                "values": values or {},
+                "revision": 1,
+                "status": "draft",
+                "edited_by": editor,
+                "created_at": utcnow(),
+            },
+        )
+        .scalar_one()
+    )
+    return draft_id
+
+
+def drafts(
+    session: Session, *, case_id: int | None = None, status: str | None = None
+) -> list[Draft]:
+    query = select(Draft)
+    if case_id is not None:
+        query = query.where(Draft.case_id == case_id)
+    if status is not None:
+        query = query.where(Draft.status == status)
+    return list(session.exec(query.order_by(col(Draft.id))))
+
+
+def claim_draft(
+    session: Session, draft_id: int, *, revision: int, approver: str, at: datetime
+) -> bool:
+    """Mark the draft approved if it is still the same unapproved revision; False if another
+    approval (a double click, a second approver) got there first. One UPDATE decides, so two
+    approvals at once cannot both win, on SQLite or PostgreSQL."""
+    done = session.execute(
+        update(_table(Draft))
+        .where(
+            _table(Draft).c.id == draft_id,
+            _table(Draft).c.status == "draft",
+            _table(Draft).c.revision == revision,
+        )
+        .values(status="approved", approved_by=approver, approved_at=at, approved_revision=revision)
+    )
+    claimed = bool(done.rowcount == 1)  # type: ignore[attr-defined]
+    session.expire_all()
+    return claimed
+
+
+def queue_mail(
+    session: Session,
+    *,
+    case_id: int | None,
+    draft_id: int | None,
+    template: str,
+    message_id: str,
+    sender: str,
+    recipient: str,
+    subject: str,
+    language: str,
+    raw: bytes,
+    automatic: bool,
+    in_reply_to: str | None,
+    references: Sequence[str],
+    at: datetime,
+) -> OutboxItem:
+    """Put a composed mail in the outbox, and on the case's file as a message going out (so a
+    reply or a bounce that names its Message-ID finds the case)."""
+    item = OutboxItem(
+        case_id=case_id,
+        draft_id=draft_id,
+        template=template,
+        message_id=message_id,
+        sender=sender,
+        recipient=recipient,
+        automatic=automatic,
+        raw=raw,
+        queued_at=at,
+        next_attempt_at=at,
+    )
+    session.add(item)
     session.add(
-        Draft(
+        MailMessage(
             case_id=case_id,
-            template=template,
-            language=language,
+            direction="out",
+            message_id=message_id,
+            sha256=hashlib.sha256(raw).hexdigest(),
             subject=subject,
-            body=body,
-            edited_by="intake",
+            sender=sender,
+            received_at=at,
+            in_reply_to=in_reply_to,
+            references=list(references),
+            language=language,
+            disposition="queued",
+            size=len(raw),
+            raw=raw,
+        )
+    )
+    session.flush()
+    return item
+
+
+def outbox_item_for_draft(session: Session, draft_id: int) -> OutboxItem | None:
+    return session.exec(select(OutboxItem).where(OutboxItem.draft_id == draft_id)).first()
+
+
+def due_mail(session: Session, now: datetime, *, limit: int = 50) -> list[OutboxItem]:
+    """Queued mail whose time has come, oldest first; on PostgreSQL the rows are locked and rows
+    another sender holds are skipped (``FOR UPDATE SKIP LOCKED``), so no two send the same."""
+    query = (
+        select(OutboxItem)
+        .where(OutboxItem.status == "queued", col(OutboxItem.next_attempt_at) <= now)
+        .order_by(col(OutboxItem.next_attempt_at), col(OutboxItem.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.exec(query))
+
+
+def set_mail_status(session: Session, item: OutboxItem, status: str, **changes: Any) -> None:
+    item.status = status
+    for key, value in changes.items():
+        setattr(item, key, value)
+    session.add(item)
+    message = session.exec(select(MailMessage).where(MailMessage.message_id == item.message_id))
+    for row in message:
+        row.disposition = status
+        session.add(row)
+
+
+def outbox(session: Session, *, status: str | None = None) -> list[OutboxItem]:
+    query = select(OutboxItem)
+    if status is not None:
+        query = query.where(OutboxItem.status == status)
+    return list(session.exec(query.order_by(col(OutboxItem.id))))
+
+
+def bounced_mail(session: Session, message_id: str) -> OutboxItem | None:
+    return session.exec(select(OutboxItem).where(OutboxItem.message_id == message_id)).first()
+
+
+def automatic_mail_since(session: Session, recipient: str, since: datetime) -> int:
+    """How many automatic mails were queued for ``recipient`` since ``since``."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(OutboxItem)
+            .where(
+                OutboxItem.recipient == recipient,
+                col(OutboxItem.automatic).is_(True),
+                col(OutboxItem.queued_at) >= since,
+            )
+        ).one()
+    )
+
+
+def inbound_messages(session: Session, case_id: int) -> list[MailMessage]:
+    """The case's messages from the requester, oldest first (what a reply threads under)."""
+    return list(
+        session.exec(
+            select(MailMessage)
+            .where(MailMessage.case_id == case_id, MailMessage.direction == "in")
+            .order_by(col(MailMessage.received_at), col(MailMessage.id))
+        )
+    )
+
+
+def add_verification(
+    session: Session, case_id: int, *, code_hash: str, at: datetime, expires_at: datetime
+) -> Verification:
+    row = Verification(case_id=case_id, code_hash=code_hash, created_at=at, expires_at=expires_at)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def open_verifications(session: Session, case_id: int, now: datetime) -> list[Verification]:
+    """Codes of the case not used and not expired, newest first."""
+    return list(
+        session.exec(
+            select(Verification)
+            .where(
+                Verification.case_id == case_id,
+                col(Verification.used_at).is_(None),
+                col(Verification.expires_at) > now,
+            )
+            .order_by(col(Verification.id).desc())
         )
     )
 

@@ -205,7 +205,7 @@ class Rendered:
     language: str
     subject: str
     body: str
-    html: str | None = None  # Templates.render always fills it
+    html: str | None = None  # filled unless render was asked for text only
 
 
 _WEEKDAYS_JA = "月火水木金土日"
@@ -260,7 +260,9 @@ _BREAKS = frozenset(("Cc", "Cf", "Zl", "Zp"))  # control, format, line and parag
 def one_line(value: object) -> str:
     """The value as one line: every control or separator character becomes a space, runs of
     white space become one. What makes a header (the subject) safe from injected lines."""
-    text = "".join(" " if unicodedata.category(c) in _BREAKS else c for c in str(value))
+    text = str(value)
+    if not text.isprintable():  # printable text has none of them: the common case, fast
+        text = "".join(" " if unicodedata.category(c) in _BREAKS else c for c in text)
     return " ".join(text.split())
 
 
@@ -393,8 +395,11 @@ class Templates:
         self.override_dir = override_dir
         self._env = _environment(override_dir)
 
-    def render(self, name: str, language: str, **values: Any) -> Rendered:
-        """Subject, text body and HTML body of one mail; unknown languages get Japanese."""
+    def render(self, name: str, language: str, *, html: bool = True, **values: Any) -> Rendered:
+        """Subject, text body and HTML body of one mail; unknown languages get Japanese.
+
+        ``html=False`` leaves the HTML out (``Rendered.html`` is None): half the work, for a
+        draft whose HTML is rendered only when it is sent."""
         if "company" in values:
             raise InvalidValue("'company' is the signature's; it is not a value", value="company")
         data = {**check_values(name, values), "company": self.company}
@@ -405,7 +410,7 @@ class Templates:
             context = text.new_context(data)
             body = self._env.concat(text.root_render_func(context))
             subject = context.vars.get("subject")
-            html = self._env.get_template(f"{stem}.html.j2").render(data)
+            page = self._env.get_template(f"{stem}.html.j2").render(data) if html else None
         if subject is None or not one_line(subject):
             raise BrokenTemplate(
                 f"{stem}.txt.j2 sets no subject ({{% set subject %}}…{{% endset %}})",
@@ -413,7 +418,9 @@ class Templates:
                 language=lang,
             )
         body = re.sub(r"\n{3,}", "\n\n", str(body)).strip() + "\n"
-        return Rendered(name, lang, one_line(subject), body, html.strip() + "\n")
+        return Rendered(
+            name, lang, one_line(subject), body, page.strip() + "\n" if page is not None else None
+        )
 
     def check(self) -> None:
         """Compile every template in every language and format, so that a broken override is

@@ -67,11 +67,13 @@ def test_deletion_request_opens_a_case_with_its_deadline(
     reasons = message["classification"]["reasons"]["deletion"]
     assert any("削除" in reason for reason in reasons)
 
-    [event] = record["audit"]
+    event, drafted = record["audit"]
     assert (event["actor"], event["action"]) == ("intake", "case opened")
     assert event["detail"]["message_id"] == "req-1@mail.example.jp"
     assert event["detail"]["intents"] == ["deletion"]
     assert event["detail"]["reasons"]["deletion"] == reasons
+    # the acknowledgement is drafted for staff to approve, not sent (PD_AUTO_ACK is off)
+    assert (drafted["action"], drafted["detail"]["template"]) == ("draft prepared", "ack")
 
 
 def test_the_case_table_shows_the_tokyo_due_date(

@@ -58,7 +58,10 @@ def test_a_retailers_correction_is_a_case_for_the_content_team(
         case = repo.case_by_ref(session, result.ref or "")
         assert case is not None
         assert (case.kind, case.assignee) == ("provider_correction", "content-team")
-        assert not list(session.exec(select(Draft)))
+        # a receipt for the provider, drafted for staff to approve: nothing is sent by itself
+        [draft] = session.exec(select(Draft)).all()
+        assert (draft.template, draft.status, draft.case_id) == ("provider_ack", "draft", case.id)
+        assert "Sakura Denki" in draft.body and case.ref in draft.subject
 
 
 def test_spam_about_privacy_is_archived_not_a_request(

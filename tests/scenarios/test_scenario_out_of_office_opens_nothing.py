@@ -66,4 +66,4 @@ def test_the_requesters_out_of_office_does_not_touch_her_case(
         found = repo.case_file(session, ref)
     assert found is not None
     assert len(found.messages) == 1
-    assert [e.action for e in found.events] == ["case opened"]
+    assert [e.action for e in found.events] == ["case opened", "draft prepared"]

@@ -49,7 +49,7 @@ def test_a_reply_to_the_first_mail_joins_the_case(
         "req-2@mail.example.jp",
     ]
     assert [m.disposition for m in found.messages] == ["case", "linked"]
-    assert [e.action for e in found.events] == ["case opened", "message linked"]
+    assert [e.action for e in found.events] == ["case opened", "draft prepared", "message linked"]
     assert found.case.flags == []
 
 

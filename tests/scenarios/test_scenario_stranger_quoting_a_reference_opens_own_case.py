@@ -25,7 +25,7 @@ def _check_apart(engine: Engine, hanakos_ref: str, strangers_ref: str | None) ->
     assert [m.message_id for m in hers.messages] == ["req-1@mail.example.jp"]
     assert hers.addresses == ["hanako@example.jp"]
     assert hers.case.flags == []
-    assert [e.action for e in hers.events] == ["case opened"]
+    assert [e.action for e in hers.events] == ["case opened", "draft prepared"]
     assert his.case.requester == "jiro@example.com"
     assert his.case.status == "new"
     assert his.case.flags == ["foreign_reference"]

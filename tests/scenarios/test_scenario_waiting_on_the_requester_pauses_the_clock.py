@@ -58,6 +58,7 @@ def test_the_deadline_moves_by_the_days_the_desk_waited(
         assert found.case.status == "in_progress"
         assert [e.action for e in found.events] == [
             "case opened",
+            "draft prepared",
             "clock paused",
             "message linked",
             "clock resumed",

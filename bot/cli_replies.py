@@ -1,0 +1,241 @@
+"""The reply commands of ``privacy-desk``: drafts, approval, the outbox and identity checks.
+
+For operators without Slack (or while Slack is down): the same rules and the same audit trail as
+the buttons in the case thread. ``--as NAME`` names the person acting; approvals need NAME in
+``PD_APPROVERS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlmodel import Session
+
+from bot.errors import UsageError
+from bot.replies import Replies, ReplyError, ReplySettings, Sender, SettingsError
+from templates import KINDS, TEMPLATE_NAMES
+
+
+def reply_settings() -> ReplySettings:
+    try:
+        return ReplySettings.from_env()
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _replies(engine: Any) -> Replies:
+    return Replies(engine, reply_settings())
+
+
+def _values(pairs: list[str], files: list[str]) -> dict[str, Any]:
+    """``name=value`` pairs (a list value repeats its name) and ``name=@FILE`` texts."""
+    values: dict[str, Any] = {}
+    for pair in [*pairs, *files]:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--set takes name=value, not {pair!r}")
+        if text.startswith("@"):
+            try:
+                text = Path(text[1:]).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"cannot read {text[1:]}: {exc.strerror}") from None
+        kind = KINDS.get(name, "text")
+        if kind == "texts":
+            values.setdefault(name, []).append(text)
+        elif kind == "date":
+            try:
+                values[name] = date.fromisoformat(text)
+            except ValueError:
+                raise UsageError(f"{name} must be a date (YYYY-MM-DD), not {text!r}") from None
+        elif kind == "moment":
+            try:
+                values[name] = datetime.fromisoformat(text)
+            except ValueError:
+                raise UsageError(f"{name} must be a time with its zone, not {text!r}") from None
+        elif kind == "flag":
+            values[name] = text.lower() in ("1", "yes", "true", "on")
+        elif kind == "number":
+            if not text.isdigit():
+                raise UsageError(f"{name} must be a whole number, not {text!r}")
+            values[name] = int(text)
+        else:
+            values[name] = text
+    return values
+
+
+def cmd_drafts(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+    from storage import repo
+
+    with database() as engine, Session(engine) as session:
+        case_id = None
+        if args.ref:
+            case = repo.case_by_ref(session, args.ref)
+            if case is None:
+                raise UsageError(f"no case {args.ref.upper()}")
+            case_id = case.id
+        rows = repo.drafts(session, case_id=case_id, status=None if args.all else "draft")
+        refs = {c.id: c.ref for c in repo.list_cases(session)}
+        records = [
+            {
+                "id": d.id,
+                "case": refs.get(d.case_id, "?"),
+                "template": d.template,
+                "language": d.language,
+                "status": d.status,
+                "revision": d.revision,
+                "edited_by": d.edited_by,
+                "approved_by": d.approved_by,
+                "subject": d.subject,
+                "body": d.body,
+            }
+            for d in rows
+        ]
+    if args.json:
+        out.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+        return 0
+    for r in records:
+        out.write(
+            f"{r['id']:>5}  {r['case']:<16} {r['template']:<20} {r['language']}  "
+            f"{r['status']:<9} r{r['revision']}  {r['subject']}\n"
+        )
+        if args.ref:
+            body = str(r["body"]).splitlines()
+            out.write("\n" + "\n".join(f"      {line}" for line in body) + "\n\n")
+    if not records:
+        out.write("no drafts waiting\n")
+    return 0
+
+
+def cmd_draft(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+    values = _values(args.set or [], [])
+    with database() as engine:
+        try:
+            draft = _replies(engine).draft(args.ref, args.template, values, editor=args.as_)
+        except ReplyError as exc:
+            raise UsageError(str(exc)) from None
+    out.write(f"draft {draft.id} for {args.ref.upper()}: {draft.subject}\n")
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+    with database() as engine:
+        try:
+            done = _replies(engine).approve(
+                args.draft_id, approver=args.as_, revision=args.revision
+            )
+        except ReplyError as exc:
+            raise UsageError(f"not approved: {exc}") from None
+    word = "queued" if done.outcome == "queued" else "was already approved and queued"
+    out.write(f"draft {done.draft_id} {word}: {done.message_id}\n")
+    return 0
+
+
+def cmd_discard(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+    with database() as engine:
+        try:
+            _replies(engine).discard(args.draft_id, actor=args.as_)
+        except ReplyError as exc:
+            raise UsageError(str(exc)) from None
+    out.write(f"draft {args.draft_id} discarded\n")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+    if bool(args.send_code) == bool(args.how):
+        raise UsageError("verify takes either --send-code or --how TEXT")
+    with database() as engine:
+        replies = _replies(engine)
+        try:
+            if args.send_code:
+                done = replies.send_code(args.ref, approver=args.as_)
+                out.write(f"{args.ref.upper()}: a one-time code is queued ({done.message_id})\n")
+            else:
+                replies.mark_verified(args.ref, actor=args.as_, how=args.how)
+                out.write(f"{args.ref.upper()}: identity verified ({args.how})\n")
+        except ReplyError as exc:
+            raise UsageError(str(exc)) from None
+    return 0
+
+
+def smtp_config() -> Any:
+    from mail.smtp import ConfigError, parse_smtp_url
+
+    env = os.environ
+    try:
+        timeout = float(env.get("PD_SMTP_TIMEOUT", "").strip() or 30)
+    except ValueError:
+        raise UsageError("PD_SMTP_TIMEOUT must be a number of seconds") from None
+    try:
+        return parse_smtp_url(
+            env.get("PD_SMTP_URL", "").strip() or "file:var/outbox",
+            password=env.get("PD_SMTP_PASSWORD") or None,
+            ca_file=env.get("PD_SMTP_CA_FILE") or None,
+            timeout=timeout,
+            allow_plaintext=env.get("PD_SMTP_ALLOW_PLAINTEXT", "") == "1",
+        )
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_send(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+    config = smtp_config()
+    with database() as engine:
+        summary = asyncio.run(Sender(engine, config).run_once(limit=args.limit))
+    out.write(
+        f"{config.url}: {summary.sent} sent, {summary.deferred} deferred, {summary.failed} failed\n"
+    )
+    return 1 if summary.failed else 0
+
+
+def add_parsers(sub: Any, database: Any) -> None:
+    """The reply subcommands; ``database`` is the CLI's context manager for the engine."""
+
+    def bound(func: Any) -> Any:
+        return lambda args, out: func(args, out, database)
+
+    p = sub.add_parser("drafts", help="drafts waiting for approval (all of a case's with REF)")
+    p.add_argument("ref", nargs="?", metavar="REF")
+    p.add_argument("--all", action="store_true", help="approved, sent and discarded ones too")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=bound(cmd_drafts))
+
+    p = sub.add_parser("draft", help="prepare a reply for a case from a template")
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("template", choices=TEMPLATE_NAMES)
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a template value (repeat for lists; NAME=@FILE reads a text)",
+    )
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.set_defaults(func=bound(cmd_draft))
+
+    p = sub.add_parser("approve", help="approve a draft: its mail is queued and sent once")
+    p.add_argument("draft_id", type=int, metavar="DRAFT_ID")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.add_argument("--revision", type=int, help="refuse if the draft changed since this one")
+    p.set_defaults(func=bound(cmd_approve))
+
+    p = sub.add_parser("discard", help="drop a draft")
+    p.add_argument("draft_id", type=int, metavar="DRAFT_ID")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.set_defaults(func=bound(cmd_discard))
+
+    p = sub.add_parser("verify", help="verify a requester's identity, or mail them a code")
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--send-code", action="store_true", help="mail a one-time code to reply with")
+    p.add_argument("--how", help="how staff verified it (e.g. 'driving licence, call back')")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.set_defaults(func=bound(cmd_verify))
+
+    p = sub.add_parser("send", help="one pass over the outbox (PD_SMTP_URL)")
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(func=bound(cmd_send))

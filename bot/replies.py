@@ -1,0 +1,666 @@
+"""Replies: drafts rendered from templates, approved by staff, queued in the outbox, sent once.
+
+The rules are in ``handlers.replies`` (which template, who may approve, the daily cap); this
+module does the I/O around them: it renders, stores, composes, queues and sends, and writes the
+audit trail. Every approval is one conditional UPDATE of the draft (``repo.claim_draft``), so a
+double click, a retried request or two approvers at once queue one mail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import random
+import re
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from handlers import replies as rules
+from mail.errors import PermanentError, TransientError
+from mail.outgoing import InvalidAddress, as_bytes, compose, make_message_id
+from mail.smtp import SmtpConfig, retry_delay, send
+from storage import repo
+from storage.models import Case, Draft, OutboxItem
+from templates import Company, Rendered, TemplateError, Templates
+
+log = logging.getLogger("privacy_desk.replies")
+
+Clock = Callable[[], datetime]
+
+CODE_DIGITS = 6
+CODE_TRIES = 5  # wrong codes a requester may send before the code is void
+CODE_PATTERN = re.compile(r"(?<![0-9０-９])[0-9０-９]{6}(?![0-9０-９])")
+
+
+class ReplyError(Exception):
+    """A reply action that cannot be done, with a reason staff can read."""
+
+
+class SettingsError(ReplyError):
+    """The reply settings are missing or malformed (every problem listed)."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class ReplySettings:
+    """What the desk signs with and who may approve: from the environment (``from_env``)."""
+
+    from_address: str
+    from_name: str
+    company: Company
+    templates: Templates
+    approvers: tuple[str, ...] = ()
+    four_eyes: bool = False
+    auto_ack: bool = False
+    daily_cap: int = 3  # automatic mails (acknowledgements, codes) per recipient per day
+    code_lifetime: timedelta = timedelta(days=7)
+    configured: bool = True  # False: a placeholder company, good for drafts but not for sending
+
+    @property
+    def domain(self) -> str:
+        return self.from_address.rpartition("@")[2]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ReplySettings:
+        env = os.environ if env is None else env
+        problems: list[str] = []
+        address = env.get("PD_FROM_ADDRESS", "").strip()
+        if address and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address):
+            problems.append(f"PD_FROM_ADDRESS is not an address: {address!r}")
+        cap_text = env.get("PD_AUTO_MAIL_DAILY_CAP", "3").strip()
+        cap = int(cap_text) if cap_text.isdigit() else -1
+        if cap < 0:
+            problems.append(f"PD_AUTO_MAIL_DAILY_CAP must be a whole number, not {cap_text!r}")
+        override = env.get("PD_TEMPLATES_DIR", "").strip()
+        if override and not Path(override).is_dir():
+            problems.append(f"PD_TEMPLATES_DIR is not a folder: {override}")
+        if problems:
+            raise SettingsError("; ".join(problems))
+        placeholder = Company.placeholder()
+        company = (
+            Company(
+                name_ja=env.get("PD_COMPANY_NAME", "").strip() or placeholder.name_ja,
+                name_en=env.get("PD_COMPANY_NAME_EN", "").strip()
+                or env.get("PD_COMPANY_NAME", "").strip()
+                or placeholder.name_en,
+                desk_ja=env.get("PD_DESK_NAME", "").strip() or placeholder.desk_ja,
+                desk_en=env.get("PD_DESK_NAME_EN", "").strip() or placeholder.desk_en,
+                email=address,
+                phone=env.get("PD_COMPANY_PHONE", "").strip() or None,
+                postal_address=env.get("PD_COMPANY_ADDRESS", "").strip() or None,
+                web=env.get("PD_COMPANY_URL", "").strip() or None,
+            )
+            if address
+            else placeholder
+        )
+        templates = Templates(company, Path(override) if override else None)
+        return cls(
+            from_address=address or placeholder.email,
+            from_name=env.get("PD_FROM_NAME", "").strip() or company.desk_ja,
+            company=company,
+            templates=templates,
+            approvers=tuple(re.split(r"[\s,]+", env.get("PD_APPROVERS", "").strip()))
+            if env.get("PD_APPROVERS", "").strip()
+            else (),
+            four_eyes=_flag(env, "PD_FOUR_EYES"),
+            auto_ack=_flag(env, "PD_AUTO_ACK"),
+            daily_cap=cap,
+            configured=bool(address),
+        )
+
+
+@dataclass(frozen=True)
+class Approval:
+    outcome: str  # queued | already
+    draft_id: int
+    message_id: str
+    item_id: int
+
+
+@dataclass
+class SendSummary:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What a reply needs to know of its case."""
+
+    id: int
+    ref: str
+    kind: str
+    language: str
+    requester: str
+    requester_name: str
+
+    @classmethod
+    def of(cls, case: Case) -> CaseFacts:
+        assert case.id is not None
+        return cls(case.id, case.ref, case.kind, case.language, case.requester, case.requester_name)
+
+
+def _stored(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Template values as JSON: times become ISO text, which ``_loaded`` turns back."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, datetime | date):
+            out[name] = {"iso": value.isoformat()}
+        elif isinstance(value, tuple | list):
+            out[name] = list(value)
+        else:
+            out[name] = value
+    return out
+
+
+def _loaded(values: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, dict) and set(value) == {"iso"}:
+            text = value["iso"]
+            out[name] = datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
+        else:
+            out[name] = value
+    return out
+
+
+def _code_hash(case_id: int, code: str, salt: str) -> str:
+    digest = hashlib.sha256(f"{salt}:{case_id}:{code}".encode()).hexdigest()
+    return f"{salt}${digest}"
+
+
+def _code_matches(stored: str, case_id: int, code: str) -> bool:
+    salt, _, _digest = stored.partition("$")
+    return hmac.compare_digest(stored, _code_hash(case_id, code, salt))
+
+
+def _half_width(text: str) -> str:
+    return text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+
+
+class Replies:
+    """Drafts, approvals and identity verification for the desk's cases."""
+
+    def __init__(self, engine: Engine, settings: ReplySettings, *, clock: Clock = _now) -> None:
+        self._engine = engine
+        self.settings = settings
+        self._clock = clock
+
+    # ---- drafts --------------------------------------------------------------------------
+
+    def render(
+        self, case: CaseFacts, template: str, values: Mapping[str, Any], *, html: bool = True
+    ) -> Rendered:
+        """The template for this case, in the requester's language, with the case's own facts."""
+        given = {"case_ref": case.ref, "requester_name": case.requester_name, **values}
+        return self.settings.templates.render(template, case.language or "ja", html=html, **given)
+
+    def prepare(
+        self,
+        session: Session,
+        case: CaseFacts,
+        template: str,
+        values: Mapping[str, Any],
+        *,
+        editor: str,
+    ) -> int:
+        """Render and store a draft for ``case`` (inside the caller's transaction); its id.
+
+        Only the text is rendered now; the HTML alternative is rendered from the same values
+        when the draft is approved.
+        """
+        rendered = self.render(case, template, values, html=False)
+        draft_id = repo.add_draft(
+            session,
+            case.id,
+            template=template,
+            language=rendered.language,
+            subject=rendered.subject,
+            body=rendered.body,
+            values=_stored(values),
+            editor=editor,
+        )
+        repo.audit(session, case.id, editor, "draft prepared", draft=draft_id, template=template)
+        return draft_id
+
+    def draft(self, ref: str, template: str, values: Mapping[str, Any], *, editor: str) -> Draft:
+        with Session(self._engine, expire_on_commit=False) as session:
+            case = self._case(session, ref)
+            try:
+                draft_id = self.prepare(
+                    session, CaseFacts.of(case), template, values, editor=editor
+                )
+            except TemplateError as exc:
+                raise ReplyError(str(exc)) from None
+            session.commit()
+            return self._draft(session, draft_id)
+
+    def edit(self, draft_id: int, *, subject: str, body: str, editor: str) -> Draft:
+        """Staff change the text: a new revision, approved separately (the HTML is dropped)."""
+        subject = " ".join(subject.split())
+        if not subject or not body.strip():
+            raise ReplyError("a draft needs a subject and a body")
+        with Session(self._engine, expire_on_commit=False) as session:
+            draft = self._draft(session, draft_id)
+            if draft.status != "draft":
+                raise ReplyError(f"draft {draft_id} is {draft.status}; it can no longer be edited")
+            draft.subject, draft.body = subject, body.rstrip() + "\n"
+            draft.revision += 1
+            draft.edited_by = editor
+            session.add(draft)
+            repo.audit(
+                session,
+                draft.case_id,
+                editor,
+                "draft edited",
+                draft=draft_id,
+                revision=draft.revision,
+            )
+            session.commit()
+            return draft
+
+    def discard(self, draft_id: int, *, actor: str) -> None:
+        with Session(self._engine) as session:
+            draft = self._draft(session, draft_id)
+            if draft.status != "draft":
+                raise ReplyError(f"draft {draft_id} is {draft.status}; it cannot be discarded")
+            draft.status = "discarded"
+            session.add(draft)
+            repo.audit(session, draft.case_id, actor, "draft discarded", draft=draft_id)
+            session.commit()
+
+    # ---- approval ------------------------------------------------------------------------
+
+    def approve(
+        self,
+        draft_id: int,
+        *,
+        approver: str,
+        groups: Iterable[str] = (),
+        revision: int | None = None,
+    ) -> Approval:
+        """Approve a draft and queue its mail; approving it again changes nothing.
+
+        Refused (``ReplyError``, and recorded) when the approver is not allowed, when four eyes
+        are required and the approver last edited it, when the revision shown to the approver
+        is no longer the current one, or when the case's identity is not verified and the reply
+        carries a rights request out.
+        """
+        with Session(self._engine, expire_on_commit=False) as session:
+            draft = self._draft(session, draft_id)
+            case = session.get(Case, draft.case_id)
+            assert case is not None and case.id is not None
+            existing = repo.outbox_item_for_draft(session, draft_id)
+            if existing is not None:
+                assert existing.id is not None
+                return Approval("already", draft_id, existing.message_id, existing.id)
+            verdict = rules.may_approve(
+                approver,
+                approvers=self.settings.approvers,
+                approver_groups=groups,
+                four_eyes=self.settings.four_eyes,
+                last_editor=None if draft.edited_by == "intake" else draft.edited_by,
+            )
+            problem = None if verdict.allowed else verdict.reason
+            if problem is None:
+                problem = self._cannot_send(case, draft, revision)
+            if problem is not None:
+                repo.audit(
+                    session, case.id, approver, "approval refused", draft=draft_id, reason=problem
+                )
+                session.commit()
+                raise ReplyError(problem)
+            item = self._queue(session, case, draft, approver=approver, automatic=False)
+            if item is None:  # another approval won the race: report the mail it queued
+                session.rollback()
+                return self._already(draft_id)
+            session.commit()
+            assert item.id is not None
+            return Approval("queued", draft_id, item.message_id, item.id)
+
+    def _cannot_send(self, case: Case, draft: Draft, revision: int | None) -> str | None:
+        if draft.status != "draft":
+            return f"draft {draft.id} is {draft.status}"
+        if revision is not None and revision != draft.revision:
+            return (
+                f"draft {draft.id} changed (revision {draft.revision}, not {revision}): look again"
+            )
+        if not self.settings.configured:
+            return "PD_FROM_ADDRESS is not set: the desk has no address to send from"
+        if draft.template in rules.CARRIES_OUT and case.verified_at is None:
+            return f"{case.ref}: the requester's identity is not verified yet"
+        return None
+
+    def _already(self, draft_id: int) -> Approval:
+        with Session(self._engine) as session:
+            item = repo.outbox_item_for_draft(session, draft_id)
+            if item is None or item.id is None:
+                raise ReplyError(f"draft {draft_id} changed while it was being approved")
+            return Approval("already", draft_id, item.message_id, item.id)
+
+    def _queue(
+        self, session: Session, case: Case, draft: Draft, *, approver: str, automatic: bool
+    ) -> OutboxItem | None:
+        assert case.id is not None and draft.id is not None
+        now = self._clock()
+        if not repo.claim_draft(
+            session, draft.id, revision=draft.revision, approver=approver, at=now
+        ):
+            return None
+        inbound = repo.inbound_messages(session, case.id)
+        parent = next((m for m in reversed(inbound) if not m.message_id.endswith(".invalid")), None)
+        message_id = make_message_id(self.settings.domain, f"draft-{draft.id}")
+        html = None
+        if draft.revision == 1:  # the template's own text: send its HTML alternative too
+            html = self.render(CaseFacts.of(case), draft.template, _loaded(draft.values)).html
+        try:
+            message = compose(
+                from_address=self.settings.from_address,
+                from_name=self.settings.from_name,
+                to_address=case.requester,
+                to_name=case.requester_name or None,
+                subject=draft.subject,
+                text=draft.body,
+                html=html,
+                case_ref=case.ref,
+                message_id=message_id,
+                in_reply_to=parent.message_id if parent else None,
+                references=parent.references if parent else (),
+                date=now,
+            )
+        except (InvalidAddress, ValueError) as exc:
+            raise ReplyError(f"{case.ref}: the reply cannot be addressed: {exc}") from None
+        item = repo.queue_mail(
+            session,
+            case_id=case.id,
+            draft_id=draft.id,
+            template=draft.template,
+            message_id=message_id,
+            sender=self.settings.from_address,
+            recipient=case.requester,
+            subject=str(message["Subject"]),
+            language=draft.language,
+            raw=as_bytes(message),
+            automatic=automatic,
+            in_reply_to=parent.message_id if parent else None,
+            references=[
+                *(parent.references if parent else ()),
+                *([parent.message_id] if parent else []),
+            ],
+            at=now,
+        )
+        repo.audit(
+            session,
+            case.id,
+            approver,
+            "draft approved",
+            draft=draft.id,
+            revision=draft.revision,
+            template=draft.template,
+            message_id=message_id,
+            automatic=automatic,
+        )
+        if not automatic and case.status in ("new", "awaiting_approval"):
+            repo.touch(session, case, status="in_progress")
+        return item
+
+    def acknowledge(
+        self, session: Session, case: CaseFacts, values: Mapping[str, Any]
+    ) -> int | None:
+        """The first reply of a new case: a draft, approved at once when the operator turned
+        automatic acknowledgements on and the requester has not had too many automatic mails
+        today. Called by intake inside its transaction; the draft's id."""
+        template = rules.first_reply(case.kind)
+        if template is None:
+            return None
+        draft_id = self.prepare(session, case, template, values, editor="intake")
+        if rules.sent_without_approval(template, auto_ack=self.settings.auto_ack):
+            if not self.settings.configured:
+                log.warning("%s: PD_AUTO_ACK is on but PD_FROM_ADDRESS is not set", case.ref)
+            elif self._within_cap(session, case.requester):
+                stored, draft = session.get(Case, case.id), session.get(Draft, draft_id)
+                assert stored is not None and draft is not None
+                self._queue(session, stored, draft, approver="auto-ack", automatic=True)
+            else:
+                repo.audit(session, case.id, "auto-ack", "automatic mail held", reason="daily cap")
+        return draft_id
+
+    def _within_cap(self, session: Session, recipient: str) -> bool:
+        since = self._clock() - timedelta(days=1)
+        sent = repo.automatic_mail_since(session, recipient, since)
+        return rules.within_daily_cap(sent, self.settings.daily_cap)
+
+    # ---- identity verification -----------------------------------------------------------
+
+    def send_code(self, ref: str, *, approver: str, groups: Iterable[str] = ()) -> Approval:
+        """Mail the requester a one-time code to reply with; the SLA clock waits meanwhile.
+
+        Asked for by staff (the approval of this mail), never more than the daily cap of
+        automatic mails to one address.
+        """
+        verdict = rules.may_approve(
+            approver, approvers=self.settings.approvers, approver_groups=groups
+        )
+        with Session(self._engine, expire_on_commit=False) as session:
+            case = self._case(session, ref)
+            assert case.id is not None
+            if not verdict.allowed:
+                repo.audit(session, case.id, approver, "approval refused", reason=verdict.reason)
+                session.commit()
+                raise ReplyError(verdict.reason)
+            if case.verified_at is not None:
+                raise ReplyError(f"{case.ref}: the identity is already verified")
+            if not self.settings.configured:
+                raise ReplyError("PD_FROM_ADDRESS is not set: the desk has no address to send from")
+            if not self._within_cap(session, case.requester):
+                raise ReplyError(
+                    f"{case.ref}: the daily cap of automatic mail to this requester is reached"
+                )
+            now = self._clock()
+            code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+            expires = now + self.settings.code_lifetime
+            for old in repo.open_verifications(session, case.id, now):
+                old.used_at = now  # a new code voids the older ones
+                session.add(old)
+            repo.add_verification(
+                session,
+                case.id,
+                code_hash=_code_hash(case.id, code, secrets.token_hex(8)),
+                at=now,
+                expires_at=expires,
+            )
+            try:
+                draft_id = self.prepare(
+                    session,
+                    CaseFacts.of(case),
+                    "verification_code",
+                    {"code": code, "expires_at": expires},
+                    editor="desk",
+                )
+            except TemplateError as exc:
+                raise ReplyError(str(exc)) from None
+            draft = self._draft(session, draft_id)
+            item = self._queue(session, case, draft, approver=approver, automatic=True)
+            assert item is not None and item.id is not None
+            repo.pause_case(session, case, at=now, reason="identity verification", actor=approver)
+            session.commit()
+            return Approval("queued", draft_id, item.message_id, item.id)
+
+    def mark_verified(self, ref: str, *, actor: str, how: str, groups: Iterable[str] = ()) -> Case:
+        how = " ".join(how.split())
+        if not how:
+            raise ReplyError("say how the identity was verified")
+        verdict = rules.may_approve(
+            actor, approvers=self.settings.approvers, approver_groups=groups
+        )
+        with Session(self._engine, expire_on_commit=False) as session:
+            case = self._case(session, ref)
+            if not verdict.allowed:
+                repo.audit(session, case.id, actor, "verification refused", reason=verdict.reason)
+                session.commit()
+                raise ReplyError(verdict.reason)
+            self._verified(session, case, actor=actor, how=how)
+            session.commit()
+            return case
+
+    def _verified(self, session: Session, case: Case, *, actor: str, how: str) -> None:
+        now = self._clock()
+        repo.touch(session, case, verified_at=now, verified_by=actor, verified_how=how[:200])
+        repo.audit(session, case.id, actor, "identity verified", how=how[:200])
+
+    def check_code(self, session: Session, case: Case, text: str) -> bool:
+        """Called by intake for a requester's message that joined ``case``: a code from the
+        case's open verification in it verifies the identity. Codes are compared in constant
+        time; a code is used once; after CODE_TRIES wrong ones it is void."""
+        assert case.id is not None
+        now = self._clock()
+        open_codes = repo.open_verifications(session, case.id, now)
+        if not open_codes or case.verified_at is not None:
+            return False
+        current = open_codes[0]
+        found = [_half_width(c) for c in CODE_PATTERN.findall(text)]
+        if any(_code_matches(current.code_hash, case.id, c) for c in found):
+            current.used_at = now
+            session.add(current)
+            self._verified(session, case, actor="requester", how="one-time code mailed back")
+            return True
+        if found:
+            current.tries += 1
+            if current.tries >= CODE_TRIES:
+                current.used_at = now
+                repo.audit(
+                    session, case.id, "intake", "verification code void", tries=current.tries
+                )
+            session.add(current)
+        return False
+
+    # ---- lookups -------------------------------------------------------------------------
+
+    def _case(self, session: Session, ref: str) -> Case:
+        case = repo.case_by_ref(session, ref)
+        if case is None:
+            raise ReplyError(f"no case {ref}")
+        return case
+
+    def _draft(self, session: Session, draft_id: int) -> Draft:
+        draft = session.get(Draft, draft_id)
+        if draft is None:
+            raise ReplyError(f"no draft {draft_id}")
+        return draft
+
+
+class Sender:
+    """Sends what the outbox holds; run ``run_once`` from a loop or ``privacy-desk send``.
+
+    Each mail is sent in its own transaction, marked sent only after the server's 250: a crash
+    in between resends it (the one unavoidable window); a crash before sending loses nothing.
+    4xx answers and connection failures are retried with growing delays; 5xx marks the mail
+    failed for staff.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        smtp: SmtpConfig,
+        *,
+        clock: Clock = _now,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._engine = engine
+        self._smtp = smtp
+        self._clock = clock
+        self._rand = rand
+
+    async def run_once(self, *, limit: int = 100) -> SendSummary:
+        summary = SendSummary()
+        for _ in range(limit):
+            with Session(self._engine, expire_on_commit=False) as session:
+                due = repo.due_mail(session, self._clock(), limit=1)
+                if not due:
+                    break
+                await self._send(session, due[0], summary)
+                session.commit()
+        return summary
+
+    async def _send(self, session: Session, item: OutboxItem, summary: SendSummary) -> None:
+        now = self._clock()
+        attempts = item.attempts + 1
+        try:
+            result = await send(
+                self._smtp, item.raw, sender=item.sender, recipients=[item.recipient]
+            )
+        except TransientError as exc:
+            delay = retry_delay(attempts, rand=self._rand)
+            repo.set_mail_status(
+                session,
+                item,
+                "queued",
+                attempts=attempts,
+                last_error=str(exc)[:500],
+                next_attempt_at=now + timedelta(seconds=delay),
+            )
+            summary.deferred += 1
+            log.warning("outbox %s deferred (%s)", item.id, type(exc).__name__)
+            return
+        except PermanentError as exc:
+            repo.set_mail_status(
+                session, item, "failed", attempts=attempts, last_error=str(exc)[:500]
+            )
+            repo.audit(
+                session, item.case_id, "outbox", "mail failed", outbox=item.id, error=str(exc)[:500]
+            )
+            summary.failed += 1
+            summary.errors.append(str(exc))
+            log.error("outbox %s failed permanently", item.id)
+            return
+        if result.refused:
+            problem = "; ".join(f"{v}" for v in result.refused.values())
+            repo.set_mail_status(
+                session, item, "failed", attempts=attempts, last_error=problem[:500]
+            )
+            repo.audit(
+                session, item.case_id, "outbox", "mail failed", outbox=item.id, error=problem[:500]
+            )
+            summary.failed += 1
+            return
+        repo.set_mail_status(session, item, "sent", attempts=attempts, sent_at=now, last_error=None)
+        repo.audit(
+            session,
+            item.case_id,
+            "outbox",
+            "mail sent",
+            outbox=item.id,
+            template=item.template,
+            message_id=item.message_id,
+        )
+        if item.draft_id is not None:
+            draft = session.get(Draft, item.draft_id)
+            if draft is not None:
+                draft.status = "sent"
+                session.add(draft)
+        after = rules.status_after_sending(item.template)
+        if item.case_id is not None and after is not None:
+            case = session.get(Case, item.case_id)
+            if case is not None and case.status not in ("closed", "rejected"):
+                closed = {"closed_at": now} if after in ("closed", "rejected") else {}
+                repo.touch(session, case, status=after, **closed)
+        summary.sent += 1
+        log.info("outbox %s sent", item.id)
