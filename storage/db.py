@@ -81,8 +81,12 @@ def make_engine(value: str) -> Engine:
                 raise ReadOnlyError(f"the database folder {folder} is not writable")
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # Let SQLAlchemy, not the sqlite3 module, open transactions, so SAVEPOINTs work.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        # Let SQLAlchemy, not the sqlite3 module, open transactions, so SAVEPOINTs work; and
+        # take the write lock at the start (IMMEDIATE): a transaction that reads and then writes
+        # (an approval checks the draft, then claims it) would otherwise fail at once with
+        # "database is locked" when another does the same, instead of waiting its turn. WAL
+        # readers are not blocked by it.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     try:
         return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})

@@ -135,19 +135,42 @@ def deletion_case(engine: Engine, make_mail: Callable[..., bytes]) -> tuple[Any,
     return intake, result.ref
 
 
-def imap_harness() -> Any:
-    """tests/imap_server.py (the Dovecot harness), loaded by path: this folder is off sys.path."""
+def _harness(name: str) -> Any:
+    """tests/<name>.py (a server harness), loaded by path: this folder is off sys.path."""
     import importlib.util
 
-    if "imap_server" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "imap_server", Path(__file__).parent / "imap_server.py"
-        )
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / f"{name}.py")
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
-        sys.modules["imap_server"] = module
+        sys.modules[name] = module
         spec.loader.exec_module(module)
-    return sys.modules["imap_server"]
+    return sys.modules[name]
+
+
+def imap_harness() -> Any:
+    """tests/imap_server.py: a Dovecot of the test's own."""
+    return _harness("imap_server")
+
+
+def smtp_harness() -> Any:
+    """tests/smtp_server.py: an aiosmtpd of the test's own."""
+    return _harness("smtp_server")
+
+
+@pytest.fixture
+def smtp_server_type() -> Any:
+    """``smtp_server.SmtpServer``, for a test that starts servers of its own."""
+    return smtp_harness().SmtpServer
+
+
+@pytest.fixture
+def smtp_server(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd) on a free loopback port, recording what it receives.
+    Parametrize it indirectly with options for ``smtp_server.SmtpServer``
+    (``{"user": "desk", "password": "...", "tls": "starttls"}``)."""
+    with smtp_harness().SmtpServer(**getattr(request, "param", {})) as server:
+        yield server
 
 
 @pytest.fixture

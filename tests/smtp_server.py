@@ -17,6 +17,7 @@ byte, as on port 465). With a user, AUTH PLAIN and LOGIN are offered and MAIL is
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import tempfile
 import threading
@@ -59,6 +60,8 @@ class _Handler:
         self.password = password
         self.received: list[Received] = []
         self.failures: dict[str, deque[int]] = {"RCPT": deque(), "DATA": deque()}
+        self.holds = 0  # DATA commands to take in and never answer
+        self.held = threading.Event()  # set once a DATA is being held
         self.lock = threading.Lock()
 
     def _failure(self, stage: str) -> str | None:
@@ -100,6 +103,12 @@ class _Handler:
         failure = self._failure("DATA")
         if failure:
             return failure
+        with self.lock:
+            hold, self.holds = self.holds > 0, max(self.holds - 1, 0)
+        if hold:  # the message is read, the 250 never comes: a sender dies waiting for it
+            self.held.set()
+            await asyncio.sleep(3600)
+            return "421 4.3.2 Closing"
         data = envelope.original_content
         assert isinstance(data, bytes) and envelope.mail_from is not None
         login = session.auth_data if session.authenticated else None
@@ -163,6 +172,14 @@ class SmtpServer:
         """Answer ``code`` (a key of ``REPLIES``) to the next ``count`` DATA or RCPT commands."""
         with self.handler.lock:
             self.handler.failures[stage].extend([code] * count)
+
+    def hold_next(self, count: int = 1) -> threading.Event:
+        """Read the next ``count`` messages and never answer them (nothing is recorded); the
+        event is set once one is being held."""
+        with self.handler.lock:
+            self.handler.holds += count
+            self.handler.held.clear()
+        return self.handler.held
 
     def url(self, scheme: str = "smtp", *, user: str | None = None, password: str = "") -> str:
         login = f"{user}:{password}@" if user else ""

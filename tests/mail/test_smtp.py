@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import email
-import importlib.util
 import socket
-import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -25,25 +23,6 @@ from mail.smtp import ConfigError, SmtpConfig, parse_smtp_url, retry_delay, send
 DESK = "privacy@example-hikaku.co.jp"
 REQUESTER = "hanako@example.jp"
 SECRET = "pa:ss/w@rd%zz"  # reserved URL characters: percent-encoded in URLs
-
-
-def _harness() -> Any:
-    """tests/smtp_server.py, loaded by path: tests/ is off sys.path (see tests/conftest.py)."""
-    if "smtp_server" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "smtp_server", Path(__file__).parents[1] / "smtp_server.py"
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["smtp_server"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["smtp_server"]
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[Any]:
-    with _harness().SmtpServer() as server:
-        yield server
 
 
 def quoted(secret: str) -> str:
@@ -212,8 +191,8 @@ async def test_invalid_envelope_addresses_are_permanent(smtp_server: Any) -> Non
 # --- logins and TLS --------------------------------------------------------------------------
 
 
-async def test_login_over_starttls_with_a_private_ca() -> None:
-    with _harness().SmtpServer(user="desk", password=SECRET, tls="starttls") as server:
+async def test_login_over_starttls_with_a_private_ca(smtp_server_type: Any) -> None:
+    with smtp_server_type(user="desk", password=SECRET, tls="starttls") as server:
         url = server.url("smtp+starttls", user="desk", password=quoted(SECRET))
         config = parse_smtp_url(url, ca_file=str(server.ca_file))
         await deliver(config)
@@ -222,16 +201,18 @@ async def test_login_over_starttls_with_a_private_ca() -> None:
         assert parse_message(got.data).subject.endswith("[PD-2026-000123]")
 
 
-async def test_implicit_tls_with_a_private_ca() -> None:
-    with _harness().SmtpServer(user="desk", password=SECRET, tls="implicit") as server:
+async def test_implicit_tls_with_a_private_ca(smtp_server_type: Any) -> None:
+    with smtp_server_type(user="desk", password=SECRET, tls="implicit") as server:
         url = server.url("smtps", user="desk", password=quoted(SECRET))
         await deliver(parse_smtp_url(url, ca_file=str(server.ca_file)))
         assert [r.authenticated_as for r in server.received] == ["desk"]
 
 
 @pytest.mark.parametrize(("tls", "scheme"), [("starttls", "smtp+starttls"), ("implicit", "smtps")])
-async def test_an_untrusted_certificate_is_refused(tls: str, scheme: str) -> None:
-    with _harness().SmtpServer(user="desk", password=SECRET, tls=tls) as server:
+async def test_an_untrusted_certificate_is_refused(
+    tls: str, scheme: str, smtp_server_type: Any
+) -> None:
+    with smtp_server_type(user="desk", password=SECRET, tls=tls) as server:
         config = parse_smtp_url(server.url(scheme, user="desk", password=quoted(SECRET)))
         with pytest.raises(PermanentError, match="not trusted") as caught:
             await deliver(config)
@@ -239,8 +220,8 @@ async def test_an_untrusted_certificate_is_refused(tls: str, scheme: str) -> Non
         assert server.received == []
 
 
-async def test_a_wrong_password_is_permanent() -> None:
-    with _harness().SmtpServer(user="desk", password=SECRET, tls="starttls") as server:
+async def test_a_wrong_password_is_permanent(smtp_server_type: Any) -> None:
+    with smtp_server_type(user="desk", password=SECRET, tls="starttls") as server:
         url = server.url("smtp+starttls", user="desk", password="wrong-password")
         with pytest.raises(PermanentError, match="login refused") as caught:
             await deliver(parse_smtp_url(url, ca_file=str(server.ca_file)))
@@ -248,9 +229,9 @@ async def test_a_wrong_password_is_permanent() -> None:
         assert server.received == []
 
 
-async def test_no_login_when_the_server_wants_one_is_permanent() -> None:
+async def test_no_login_when_the_server_wants_one_is_permanent(smtp_server_type: Any) -> None:
     with (
-        _harness().SmtpServer(user="desk", password=SECRET) as server,
+        smtp_server_type(user="desk", password=SECRET) as server,
         pytest.raises(PermanentError, match="530"),
     ):
         await deliver(parse_smtp_url(server.url()))

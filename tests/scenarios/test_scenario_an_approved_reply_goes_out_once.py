@@ -1,0 +1,304 @@
+"""Staff approve a reply and it reaches the requester once: decoded and threaded in their client,
+through SMTP outages and a sender killed mid-send, whatever a requester put in their name or
+subject, and only when an approver approves it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.cli import main
+from bot.intake import Intake
+from bot.replies import Replies, ReplyError, ReplySettings, Sender
+from mail.parse import parse_message
+from mail.smtp import parse_smtp_url
+from storage import repo
+from storage.models import AuditEvent, Draft, OutboxItem
+
+ROOT = Path(__file__).resolve().parents[2]
+DESK = "privacy@example-hikaku.co.jp"
+REQUESTER = "hanako@example.jp"
+SETTINGS = {
+    "PD_FROM_ADDRESS": DESK,
+    "PD_COMPANY_NAME": "株式会社ヒカクプラス",
+    "PD_COMPANY_NAME_EN": "HikakuPlus Inc.",
+    "PD_APPROVERS": "sato, U0APPROVER",
+}
+SENT = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def desk(monkeypatch: pytest.MonkeyPatch, database: str) -> dict[str, str]:
+    env = {**SETTINGS, "PD_DATABASE_URL": database}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+def _request(engine: Engine, make_mail: Callable[..., bytes], **headers: Any) -> str:
+    raw = make_mail(
+        "ヒカクプラス会員の佐藤花子です。\n私の個人情報をすべて削除してください。",
+        sender=headers.pop("sender", f"佐藤 花子 <{REQUESTER}>"),
+        subject=headers.pop("subject", "個人情報削除のお願い"),
+        date=SENT,
+        message_id="<req-1@mail.example.jp>",
+        **headers,
+    )
+    result = Intake(engine, replies=ReplySettings.from_env(SETTINGS)).process(raw)
+    assert result.action == "opened" and result.ref
+    return result.ref
+
+
+def _answer_draft(ref: str, capsys: pytest.CaptureFixture[str]) -> int:
+    """Staff verify the requester and prepare the deletion answer, from the command line."""
+    assert main(["verify", ref, "--how", "会員ID と登録電話番号で本人確認", "--as", "sato"]) == 0
+    assert (
+        main(
+            [
+                "draft",
+                ref,
+                "deletion_done",
+                "--set",
+                "deleted=会員登録情報（氏名・住所・電話番号）",
+                "--set",
+                "deleted=メールマガジン配信先",
+                "--set",
+                "done_on=2026-11-25",
+                "--as",
+                "yamada",
+            ]
+        )
+        == 0
+    )
+    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("draft ")][-1]
+    return int(line.split()[1])  # "draft 2 for PD-...: subject"
+
+
+def _outbox(engine: Engine) -> list[OutboxItem]:
+    with Session(engine) as session:
+        return list(session.exec(select(OutboxItem)))
+
+
+def test_an_approved_japanese_answer_arrives_decoded_and_threaded(
+    desk: dict[str, str],
+    engine: Engine,
+    smtp_server: Any,
+    make_mail: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ref = _request(engine, make_mail)
+    draft_id = _answer_draft(ref, capsys)
+    assert main(["approve", str(draft_id), "--as", "sato"]) == 0
+    assert "queued" in capsys.readouterr().out
+    assert smtp_server.received == []  # approved is queued, not yet sent
+
+    monkeypatch.setenv("PD_SMTP_URL", smtp_server.url())
+    assert main(["send"]) == 0
+    assert "1 sent" in capsys.readouterr().out
+
+    [got] = smtp_server.received
+    assert (got.sender, got.recipients) == (DESK, (REQUESTER,))
+    mail = parse_message(got.data)
+    assert ref in mail.subject and "削除" in mail.subject
+    assert "会員登録情報（氏名・住所・電話番号）" in mail.text
+    assert "メールマガジン配信先" in mail.text
+    assert "2026年11月25日" in mail.text
+    assert "株式会社ヒカクプラス" in mail.text
+    assert mail.in_reply_to == "req-1@mail.example.jp"  # threads under her request
+    assert "req-1@mail.example.jp" in mail.references
+    assert mail.sender is not None and mail.sender.address == DESK
+    assert mail.header("Auto-Submitted") == "auto-replied"
+    assert all(line.isascii() for line in got.data.splitlines())  # 7-bit clean on the wire
+
+    assert main(["case", ref, "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["status"] == "answered"
+    actions = [(e["actor"], e["action"]) for e in record["audit"]]
+    assert actions == [
+        ("intake", "case opened"),
+        ("intake", "draft prepared"),
+        ("sato", "identity verified"),
+        ("yamada", "draft prepared"),
+        ("sato", "draft approved"),
+        ("outbox", "mail sent"),
+    ]
+    approved = record["audit"][4]["detail"]
+    assert approved["draft"] == draft_id and approved["revision"] == 1
+    assert [m["direction"] for m in record["messages"]] == ["in", "out"]
+    assert record["messages"][1]["disposition"] == "sent"
+
+    assert main(["send"]) == 0  # nothing left: sent once
+    assert len(smtp_server.received) == 1
+
+
+def test_smtp_down_then_back_sends_exactly_once(
+    desk: dict[str, str],
+    engine: Engine,
+    smtp_server: Any,
+    make_mail: Callable[..., bytes],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ref = _request(engine, make_mail)
+    draft_id = _answer_draft(ref, capsys)
+    assert main(["approve", str(draft_id), "--as", "sato"]) == 0
+    clock = [datetime.now(UTC)]
+    closed = socket_port()
+    down = Sender(engine, parse_smtp_url(f"smtp://127.0.0.1:{closed}"), clock=lambda: clock[0])
+    up = Sender(engine, parse_smtp_url(smtp_server.url()), clock=lambda: clock[0])
+
+    # connection refused, then the server answers 421 and 451: each try waits longer
+    assert asyncio.run(down.run_once()).deferred == 1
+    smtp_server.fail_next(421)
+    assert asyncio.run(up.run_once()).sent == 0  # not due yet: nothing is tried
+    waits = []
+    for code in (421, 451):
+        [item] = _outbox(engine)
+        waits.append(item.next_attempt_at - clock[0])
+        clock[0] = item.next_attempt_at
+        if code == 451:
+            smtp_server.fail_next(451)
+        assert asyncio.run(up.run_once()).deferred == 1
+    [item] = _outbox(engine)
+    assert item.status == "queued" and item.attempts == 3 and "451" in (item.last_error or "")
+    assert waits[1] > waits[0] > timedelta(0)
+    clock[0] = item.next_attempt_at
+    assert asyncio.run(up.run_once()).sent == 1
+    assert asyncio.run(up.run_once()).sent == 0
+    assert len(smtp_server.received) == 1
+    [item] = _outbox(engine)
+    assert (item.status, item.attempts) == ("sent", 4)
+
+
+def socket_port() -> int:
+    """A loopback port nobody listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def test_a_sender_killed_before_the_servers_answer_sends_once_after_restart(
+    desk: dict[str, str],
+    engine: Engine,
+    smtp_server: Any,
+    make_mail: Callable[..., bytes],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ref = _request(engine, make_mail)
+    draft_id = _answer_draft(ref, capsys)
+    assert main(["approve", str(draft_id), "--as", "sato"]) == 0
+    env = {**os.environ, **desk, "PD_SMTP_URL": smtp_server.url()}
+    command = [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "send"]
+
+    held = smtp_server.hold_next()
+    victim = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    assert held.wait(30)  # the message went over the wire; the 250 never came
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait(10)
+    [item] = _outbox(engine)
+    assert item.status == "queued"  # not marked sent: the server never said it took it
+
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert len(smtp_server.received) == 1
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert "0 sent" in done.stdout and len(smtp_server.received) == 1
+
+
+def test_approval_is_refused_to_others_and_counted_once(
+    desk: dict[str, str],
+    engine: Engine,
+    make_mail: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ref = _request(engine, make_mail)
+    draft_id = _answer_draft(ref, capsys)
+
+    assert main(["approve", str(draft_id), "--as", "mallory"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "mallory is not an approver" in err
+    assert _outbox(engine) == []
+
+    # four eyes: the last editor may not approve their own text
+    monkeypatch.setenv("PD_FOUR_EYES", "1")
+    replies = Replies(engine, ReplySettings.from_env({**SETTINGS, "PD_FOUR_EYES": "1"}))
+    replies.edit(draft_id, subject="削除完了のお知らせ", body="削除いたしました。", editor="sato")
+    with pytest.raises(ReplyError, match="four eyes"):
+        replies.approve(draft_id, approver="sato")
+    # an approval of the revision someone saw before the edit is refused too
+    with pytest.raises(ReplyError, match="revision 2, not 1"):
+        replies.approve(draft_id, approver="U0APPROVER", revision=1)
+
+    # two approvers at once, and a double click: one mail
+    results: list[Any] = []
+
+    def approve(who: str) -> None:
+        try:
+            results.append(replies.approve(draft_id, approver=who, revision=2).outcome)
+        except ReplyError as exc:
+            results.append(str(exc))
+
+    threads = [threading.Thread(target=approve, args=("U0APPROVER",)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("queued") == 1, results
+    assert len(_outbox(engine)) == 1
+    assert main(["approve", str(draft_id), "--as", "U0APPROVER"]) == 0
+    assert "already approved" in capsys.readouterr().out
+    assert len(_outbox(engine)) == 1
+
+    with Session(engine) as session:
+        refused = [e for e in session.exec(select(AuditEvent)) if e.action == "approval refused"]
+        draft = session.get(Draft, draft_id)
+    assert [e.actor for e in refused] == ["mallory", "sato", "U0APPROVER"]
+    assert draft is not None and (draft.approved_by, draft.approved_revision) == ("U0APPROVER", 2)
+
+
+def test_what_a_requester_writes_stays_data_in_the_reply(
+    desk: dict[str, str],
+    engine: Engine,
+    smtp_server: Any,
+    make_mail: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ref = _request(
+        engine,
+        make_mail,
+        sender=f'"{{{{ 7*7 }}}} Bcc: evil@example.net" <{REQUESTER}>',
+        subject="{{ company.__class__ }} 削除のお願い",
+    )
+    with Session(engine) as session:
+        case = repo.case_by_ref(session, ref)
+        assert case is not None
+        [ack] = repo.drafts(session, case_id=case.id)
+    assert "{{ 7*7 }}" in ack.body and "49" not in ack.body
+    assert main(["approve", str(ack.id), "--as", "sato"]) == 0
+    monkeypatch.setenv("PD_SMTP_URL", smtp_server.url())
+    assert main(["send"]) == 0
+    [got] = smtp_server.received
+    assert got.recipients == (REQUESTER,)  # no Bcc reached the envelope
+    mail = parse_message(got.data)
+    names = [n.lower() for n, _ in mail.headers]
+    assert "bcc" not in names and names.count("to") == 1
+    assert mail.to[0].address == REQUESTER and "{{ 7*7 }}" in mail.to[0].name
+    assert "{{ company.__class__ }}" in mail.text  # her subject, quoted literally
+    assert "class '" not in mail.text
