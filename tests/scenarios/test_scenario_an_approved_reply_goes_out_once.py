@@ -88,6 +88,16 @@ def _answer_draft(ref: str, capsys: pytest.CaptureFixture[str]) -> int:
     return int(line.split()[1])  # "draft 2 for PD-...: subject"
 
 
+def _approved(
+    engine: Engine, make_mail: Callable[..., bytes], capsys: pytest.CaptureFixture[str]
+) -> tuple[str, int]:
+    """A verified deletion request whose answer an approver has approved (queued, not sent)."""
+    ref = _request(engine, make_mail)
+    draft_id = _answer_draft(ref, capsys)
+    assert main(["approve", str(draft_id), "--as", "sato"]) == 0
+    return ref, draft_id
+
+
 def _outbox(engine: Engine) -> list[OutboxItem]:
     with Session(engine) as session:
         return list(session.exec(select(OutboxItem)))
@@ -101,9 +111,7 @@ def test_an_approved_japanese_answer_arrives_decoded_and_threaded(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    ref = _request(engine, make_mail)
-    draft_id = _answer_draft(ref, capsys)
-    assert main(["approve", str(draft_id), "--as", "sato"]) == 0
+    ref, draft_id = _approved(engine, make_mail, capsys)
     assert "queued" in capsys.readouterr().out
     assert smtp_server.received == []  # approved is queued, not yet sent
 
@@ -153,9 +161,7 @@ def test_smtp_down_then_back_sends_exactly_once(
     make_mail: Callable[..., bytes],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    ref = _request(engine, make_mail)
-    draft_id = _answer_draft(ref, capsys)
-    assert main(["approve", str(draft_id), "--as", "sato"]) == 0
+    _approved(engine, make_mail, capsys)
     clock = [datetime.now(UTC)]
     closed = socket_port()
     down = Sender(engine, parse_smtp_url(f"smtp://127.0.0.1:{closed}"), clock=lambda: clock[0])
@@ -199,9 +205,7 @@ def test_a_sender_killed_before_the_servers_answer_sends_once_after_restart(
     make_mail: Callable[..., bytes],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    ref = _request(engine, make_mail)
-    draft_id = _answer_draft(ref, capsys)
-    assert main(["approve", str(draft_id), "--as", "sato"]) == 0
+    _approved(engine, make_mail, capsys)
     env = {**os.environ, **desk, "PD_SMTP_URL": smtp_server.url()}
     command = [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "send"]
 
