@@ -184,10 +184,26 @@ def smtp_config() -> Any:
         raise UsageError(str(exc)) from None
 
 
+def sent_copier() -> Any:
+    """``mail.imap.append_copy`` into PD_IMAP_SENT_FOLDER of the PD_MAILBOX, or None."""
+    folder = os.environ.get("PD_IMAP_SENT_FOLDER", "").strip()
+    if not folder:
+        return None
+    from bot.cli import _mailbox
+    from mail.imap import append_copy
+
+    mailbox = _mailbox()
+    if isinstance(mailbox, Path):
+        raise UsageError("PD_IMAP_SENT_FOLDER needs an IMAP PD_MAILBOX, not a Maildir")
+    return lambda raw, when: append_copy(mailbox, folder, raw, when)
+
+
 def cmd_send(args: argparse.Namespace, out: TextIO, database: Any) -> int:
     config = smtp_config()
+    copier = sent_copier()
     with database() as engine:
-        summary = asyncio.run(Sender(engine, config).run_once(limit=args.limit))
+        sender = Sender(engine, config, keep_copy=copier)
+        summary = asyncio.run(sender.run_once(limit=args.limit))
     out.write(
         f"{config.url}: {summary.sent} sent, {summary.deferred} deferred, {summary.failed} failed\n"
     )

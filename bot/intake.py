@@ -248,6 +248,9 @@ class Intake:
             classification=classification.as_dict(),
             received_at=received,
         )
+        if decision.action is Action.OPEN and case is not None:
+            # After the message is stored: the first reply threads under it.
+            self._acknowledge(session, case, msg, classification, decision, received)
         return IntakeResult(
             action=_ACTION_WORDS[decision.action],
             ref=case.ref if case else None,
@@ -318,37 +321,36 @@ class Intake:
             triage=list(classification.triage_reasons),
             flags=list(decision.flags),
         )
-        facts = CaseFacts(
-            opened.id,
-            opened.ref,
-            kind,
-            msg.language,
-            msg.sender.address.lower() if msg.sender else "",
-            msg.sender.name if msg.sender else "",
-        )
-        self._acknowledge(session, facts, msg, intents, received, due)
         return opened
 
     def _acknowledge(
         self,
         session: Session,
-        case: CaseFacts,
+        opened: repo.CaseHandle,
         msg: ParsedMessage,
-        intents: list[str],
+        classification: Classification,
+        decision: Decision,
         received: datetime,
-        due: sla.Deadlines | None,
     ) -> None:
         """The new case's first reply, as a draft (sent at once only with PD_AUTO_ACK)."""
+        case = CaseFacts(
+            opened.id,
+            opened.ref,
+            decision.kind or "other",
+            msg.language,
+            msg.sender.address.lower() if msg.sender else "",
+            msg.sender.name if msg.sender else "",
+        )
         if replies_rules.first_reply(case.kind) is None:
             return
         values: dict[str, object] = {}
         if case.kind == "privacy":
-            if due is None or due.answer_due is None:
+            if opened.answer_due is None:
                 return
             values = {
-                "requests": [i for i in intents if i in PRIVACY],
+                "requests": [i for i in classification.intents if i in PRIVACY],
                 "received_on": received,
-                "answer_due": due.answer_due,
+                "answer_due": opened.answer_due,
                 "their_subject": msg.subject,
             }
         elif case.kind == "provider_correction":

@@ -8,6 +8,7 @@ double click, a retried request or two approvers at once queue one mail.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -25,7 +26,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from handlers import replies as rules
-from mail.errors import PermanentError, TransientError
+from mail.errors import MailError, PermanentError, TransientError
 from mail.outgoing import InvalidAddress, as_bytes, compose, make_message_id
 from mail.smtp import SmtpConfig, retry_delay, send
 from storage import repo
@@ -129,7 +130,7 @@ class ReplySettings:
 class Approval:
     outcome: str  # queued | already
     draft_id: int
-    message_id: str
+    message_id: str  # as in the mail's header: <...@domain>
     item_id: int
 
 
@@ -311,7 +312,7 @@ class Replies:
             existing = repo.outbox_item_for_draft(session, draft_id)
             if existing is not None:
                 assert existing.id is not None
-                return Approval("already", draft_id, existing.message_id, existing.id)
+                return Approval("already", draft_id, f"<{existing.message_id}>", existing.id)
             verdict = rules.may_approve(
                 approver,
                 approvers=self.settings.approvers,
@@ -334,7 +335,7 @@ class Replies:
                 return self._already(draft_id)
             session.commit()
             assert item.id is not None
-            return Approval("queued", draft_id, item.message_id, item.id)
+            return Approval("queued", draft_id, f"<{item.message_id}>", item.id)
 
     def _cannot_send(self, case: Case, draft: Draft, revision: int | None) -> str | None:
         if draft.status != "draft":
@@ -354,7 +355,7 @@ class Replies:
             item = repo.outbox_item_for_draft(session, draft_id)
             if item is None or item.id is None:
                 raise ReplyError(f"draft {draft_id} changed while it was being approved")
-            return Approval("already", draft_id, item.message_id, item.id)
+            return Approval("already", draft_id, f"<{item.message_id}>", item.id)
 
     def _queue(
         self, session: Session, case: Case, draft: Draft, *, approver: str, automatic: bool
@@ -502,7 +503,7 @@ class Replies:
             assert item is not None and item.id is not None
             repo.pause_case(session, case, at=now, reason="identity verification", actor=approver)
             session.commit()
-            return Approval("queued", draft_id, item.message_id, item.id)
+            return Approval("queued", draft_id, f"<{item.message_id}>", item.id)
 
     def mark_verified(self, ref: str, *, actor: str, how: str, groups: Iterable[str] = ()) -> Case:
         how = " ".join(how.split())
@@ -583,11 +584,16 @@ class Sender:
         *,
         clock: Clock = _now,
         rand: Callable[[], float] = random.random,
+        keep_copy: Callable[[bytes, datetime], None] | None = None,
     ) -> None:
+        """``keep_copy(raw, when)`` puts a copy of each sent mail in the mailbox's Sent folder
+        (``mail.imap.append_copy``); it runs after the mail is recorded as sent, and its
+        failure is recorded for staff but never sends the mail again."""
         self._engine = engine
         self._smtp = smtp
         self._clock = clock
         self._rand = rand
+        self._keep_copy = keep_copy
 
     async def run_once(self, *, limit: int = 100) -> SendSummary:
         summary = SendSummary()
@@ -596,11 +602,28 @@ class Sender:
                 due = repo.due_mail(session, self._clock(), limit=1)
                 if not due:
                     break
-                await self._send(session, due[0], summary)
+                item = due[0]
+                sent = await self._send(session, item, summary)
                 session.commit()
+            if sent and self._keep_copy is not None:
+                await self._copy(item)
         return summary
 
-    async def _send(self, session: Session, item: OutboxItem, summary: SendSummary) -> None:
+    async def _copy(self, item: OutboxItem) -> None:
+        assert self._keep_copy is not None
+        try:
+            await asyncio.to_thread(self._keep_copy, item.raw, self._clock())
+        except MailError as exc:
+            log.warning("outbox %s: no copy kept in the Sent folder (%s)", item.id, exc)
+            with Session(self._engine) as session:
+                repo.audit(
+                    session, item.case_id, "outbox", "sent copy failed", outbox=item.id,
+                    error=str(exc)[:300],
+                )  # fmt: skip
+                session.commit()
+
+    async def _send(self, session: Session, item: OutboxItem, summary: SendSummary) -> bool:
+        """Try one mail; True when the server took it."""
         now = self._clock()
         attempts = item.attempts + 1
         try:
@@ -619,7 +642,7 @@ class Sender:
             )
             summary.deferred += 1
             log.warning("outbox %s deferred (%s)", item.id, type(exc).__name__)
-            return
+            return False
         except PermanentError as exc:
             repo.set_mail_status(
                 session, item, "failed", attempts=attempts, last_error=str(exc)[:500]
@@ -630,7 +653,7 @@ class Sender:
             summary.failed += 1
             summary.errors.append(str(exc))
             log.error("outbox %s failed permanently", item.id)
-            return
+            return False
         if result.refused:
             problem = "; ".join(f"{v}" for v in result.refused.values())
             repo.set_mail_status(
@@ -640,7 +663,7 @@ class Sender:
                 session, item.case_id, "outbox", "mail failed", outbox=item.id, error=problem[:500]
             )
             summary.failed += 1
-            return
+            return False
         repo.set_mail_status(session, item, "sent", attempts=attempts, sent_at=now, last_error=None)
         repo.audit(
             session,
@@ -664,3 +687,4 @@ class Sender:
                 repo.touch(session, case, status=after, **closed)
         summary.sent += 1
         log.info("outbox %s sent", item.id)
+        return True

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -230,6 +231,7 @@ class Connection:
         listed = self.client.list_folders(directory="", pattern="")
         separator = listed[0][1] if listed and listed[0][1] else b"/"
         sep = separator.decode() if isinstance(separator, bytes) else str(separator)
+        self.separator = sep
         self.processed_folder = config.processed_folder.replace("/", sep)
         if self.can_move and not self.client.folder_exists(self.processed_folder):
             self.client.create_folder(self.processed_folder)
@@ -317,6 +319,27 @@ class Connection:
         except Exception:  # a broken connection cannot be logged out of; that is fine
             with contextlib.suppress(Exception):
                 self.client.shutdown()
+
+
+def append_copy(
+    config: MailboxConfig,
+    folder: str,
+    raw: bytes,
+    when: datetime,
+    connect: Callable[..., Any] = IMAPClient,
+) -> None:
+    """Put a copy of a mail the desk sent into ``folder`` (a Sent folder, created if missing),
+    marked read, so the mailbox shows the conversation as a person's client would."""
+    conn = Connection(config, connect)
+    try:
+        name = folder.replace("/", conn.separator)
+        if not conn.client.folder_exists(name):
+            conn.client.create_folder(name)
+        conn.client.append(name, raw, flags=[b"\\Seen"], msg_time=when)
+    except (OSError, IMAPClientError) as exc:
+        raise TransientError(f"cannot keep a copy in {folder!r}: {exc}") from None
+    finally:
+        conn.close()
 
 
 def _untrusted(config: MailboxConfig, exc: ssl.SSLCertVerificationError) -> PermanentError:

@@ -40,6 +40,8 @@ HEADER_SIGNALS: tuple[tuple[str, Callable[[Headers], bool]], ...] = (
     ("x-ms-exchange-generated-message-source", _header(
         "x-ms-exchange-generated-message-source", lambda v: True)),
     ("return-path-null", _header("return-path", lambda v: v in {"<>", ""})),
+    # our own replies (mail.outgoing.LOOP_HEADER), should one come back into the mailbox
+    ("privacy-desk-loop", _header("x-privacy-desk-loop", lambda v: True)),
     ("feedback-report", _header("content-type", lambda v: "feedback-report" in v)),
     # A delivery report says a message did not arrive (or was delayed); a read receipt that it did.
     ("delivery-report", _header(

@@ -355,7 +355,9 @@ def queue_mail(
     at: datetime,
 ) -> OutboxItem:
     """Put a composed mail in the outbox, and on the case's file as a message going out (so a
-    reply or a bounce that names its Message-ID finds the case)."""
+    reply or a bounce that names its Message-ID finds the case). Message-IDs are kept without
+    their angle brackets, as the parser gives those of incoming mail."""
+    message_id = message_id.strip().strip("<>")
     item = OutboxItem(
         case_id=case_id,
         draft_id=draft_id,
@@ -427,7 +429,8 @@ def outbox(session: Session, *, status: str | None = None) -> list[OutboxItem]:
 
 
 def bounced_mail(session: Session, message_id: str) -> OutboxItem | None:
-    return session.exec(select(OutboxItem).where(OutboxItem.message_id == message_id)).first()
+    wanted = message_id.strip().strip("<>")
+    return session.exec(select(OutboxItem).where(OutboxItem.message_id == wanted)).first()
 
 
 def automatic_mail_since(session: Session, recipient: str, since: datetime) -> int:

@@ -172,3 +172,22 @@ def test_read_receipt_is_machine_mail_but_not_a_bounce() -> None:
     assert parsed.original_message_id == "PD-2026-000123.2@desk.example.co.jp"
     # A read receipt means the reply arrived: it must not be taken for a failed delivery.
     assert parsed.is_bounce is False
+
+
+def test_the_desks_own_reply_coming_back_is_machine_mail() -> None:
+    from datetime import UTC, datetime
+
+    from mail.outgoing import as_bytes, compose, make_message_id
+
+    ours = compose(
+        from_address="privacy@example-hikaku.co.jp",
+        to_address="hanako@example.jp",
+        subject="削除完了のお知らせ",
+        text="削除いたしました。",
+        case_ref="PD-2026-000001",
+        message_id=make_message_id("example-hikaku.co.jp", "draft-1"),
+        date=datetime(2026, 11, 25, tzinfo=UTC),
+    )
+    parsed = parse_message(as_bytes(ours))
+    assert parsed.is_machine
+    assert {"privacy-desk-loop", "auto-submitted"} <= set(parsed.machine_signals)

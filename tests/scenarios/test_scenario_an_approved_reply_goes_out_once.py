@@ -55,7 +55,7 @@ def _request(engine: Engine, make_mail: Callable[..., bytes], **headers: Any) ->
         sender=headers.pop("sender", f"佐藤 花子 <{REQUESTER}>"),
         subject=headers.pop("subject", "個人情報削除のお願い"),
         date=SENT,
-        message_id="<req-1@mail.example.jp>",
+        message_id=headers.pop("message_id", "<req-1@mail.example.jp>"),
         **headers,
     )
     result = Intake(engine, replies=ReplySettings.from_env(SETTINGS)).process(raw)
@@ -306,3 +306,41 @@ def test_what_a_requester_writes_stays_data_in_the_reply(
     assert mail.to[0].address == REQUESTER and "{{ 7*7 }}" in mail.to[0].name
     assert "{{ company.__class__ }}" in mail.text  # her subject, quoted literally
     assert "class '" not in mail.text
+
+
+def test_a_copy_goes_to_the_sent_folder_and_its_failure_sends_nothing_twice(
+    desk: dict[str, str],
+    engine: Engine,
+    smtp_server: Any,
+    dovecot: Any,
+    make_mail: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _approved(engine, make_mail, capsys)
+    monkeypatch.setenv("PD_SMTP_URL", smtp_server.url())
+    monkeypatch.setenv("PD_MAILBOX", dovecot.url("desk"))
+    monkeypatch.setenv("PD_IMAP_SENT_FOLDER", "Sent")
+    assert main(["send"]) == 0
+    [got] = smtp_server.received
+    with dovecot.client("desk") as imap:
+        imap.select_folder("Sent")
+        [(_uid, data)] = imap.fetch(imap.search(["ALL"]), [b"BODY.PEEK[]", b"FLAGS"]).items()
+    assert data[b"BODY[]"] == got.data  # the very bytes the requester received
+    assert b"\\Seen" in data[b"FLAGS"]
+
+    # the mailbox is down when the next reply goes: it is sent, once, and staff are told
+    ref = _request(engine, make_mail, message_id="<req-2@mail.example.jp>")
+    with Session(engine) as session:
+        case = repo.case_by_ref(session, ref)
+        assert case is not None
+        [ack] = repo.drafts(session, case_id=case.id)
+    assert main(["approve", str(ack.id), "--as", "sato"]) == 0
+    dovecot.stop()
+    assert main(["send"]) == 0
+    assert "1 sent" in capsys.readouterr().out
+    assert main(["send"]) == 0
+    assert len(smtp_server.received) == 2
+    with Session(engine) as session:
+        failed = [e for e in session.exec(select(AuditEvent)) if e.action == "sent copy failed"]
+    assert [e.case_id for e in failed] == [case.id]
