@@ -444,12 +444,14 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     import signal
     import threading
 
-    from bot.cli_replies import reply_settings
+    from bot.cli_replies import reply_settings, sent_copier, smtp_config
+    from bot.replies import Sender
 
     config = _mailbox()
     if isinstance(config, Path):
         raise UsageError("serve watches an IMAP mailbox; for a Maildir run `fetch` from cron")
     settings = reply_settings()
+    smtp, copier = smtp_config(), sent_copier()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -458,12 +460,19 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         watcher, sink = _watcher(engine, config, args.workers, args.batch, settings)
         out.write(f"watching {config.key}\n")
         out.flush()
-        thread = threading.Thread(target=watcher.run, args=(stop,), name="imap-watcher")
-        thread.start()
+        sender = Sender(engine, smtp, keep_copy=copier)
+        threads = [
+            threading.Thread(target=watcher.run, args=(stop,), name="imap-watcher"),
+            threading.Thread(target=sender.run, args=(stop,), name="outbox-sender"),
+        ]
+        for thread in threads:
+            thread.start()
         try:
-            while thread.is_alive():
-                thread.join(timeout=0.5)
+            while any(t.is_alive() for t in threads):
+                for thread in threads:
+                    thread.join(timeout=0.5)
         finally:
+            stop.set()
             sink.close()
     return 0
 

@@ -210,6 +210,41 @@ def cmd_send(args: argparse.Namespace, out: TextIO, database: Any) -> int:
     return 1 if summary.failed else 0
 
 
+def cmd_outbox(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+    from storage import repo
+
+    with database() as engine, Session(engine) as session:
+        refs = {c.id: c.ref for c in repo.list_cases(session)}
+        rows = [
+            {
+                "id": item.id,
+                "case": refs.get(item.case_id, "-"),
+                "template": item.template,
+                "status": item.status,
+                "automatic": item.automatic,
+                "attempts": item.attempts,
+                "queued_at": item.queued_at.isoformat(),
+                "next_attempt_at": item.next_attempt_at.isoformat(),
+                "sent_at": item.sent_at.isoformat() if item.sent_at else None,
+                "last_error": item.last_error,
+                "message_id": item.message_id,
+            }
+            for item in repo.outbox(session, status=args.status)
+        ]
+    if args.json:
+        out.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return 0
+    for r in rows:
+        when = r["sent_at"] or f"next {r['next_attempt_at']}"
+        out.write(
+            f"{r['id']:>5}  {r['case']:<16} {r['template']:<20} {r['status']:<8} "
+            f"tries {r['attempts']}  {when}  {r['last_error'] or ''}\n"
+        )
+    if not rows:
+        out.write("the outbox is empty\n")
+    return 0
+
+
 def add_parsers(sub: Any, database: Any) -> None:
     """The reply subcommands; ``database`` is the CLI's context manager for the engine."""
 
@@ -251,6 +286,11 @@ def add_parsers(sub: Any, database: Any) -> None:
     p.add_argument("--how", help="how staff verified it (e.g. 'driving licence, call back')")
     p.add_argument("--as", dest="as_", required=True, metavar="NAME")
     p.set_defaults(func=bound(cmd_verify))
+
+    p = sub.add_parser("outbox", help="mail queued, sent, failed or bounced")
+    p.add_argument("--status", choices=("queued", "sent", "failed", "bounced"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=bound(cmd_outbox))
 
     p = sub.add_parser("send", help="one pass over the outbox (PD_SMTP_URL)")
     p.add_argument("--limit", type=int, default=100)

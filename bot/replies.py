@@ -16,6 +16,7 @@ import os
 import random
 import re
 import secrets
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -608,6 +609,19 @@ class Sender:
             if sent and self._keep_copy is not None:
                 await self._copy(item)
         return summary
+
+    def run(self, stop: threading.Event, *, every: float = 5.0, max_backoff: float = 300.0) -> None:
+        """Send what falls due every ``every`` seconds until ``stop`` (``privacy-desk serve``);
+        a failing database or server is waited out with growing pauses, never given up on."""
+        delay = every
+        while not stop.is_set():
+            try:
+                asyncio.run(self.run_once())
+                delay = every
+            except Exception as exc:  # the loop that owns I/O owns failure: wait and go on
+                log.error("outbox pass failed (%s); retrying", type(exc).__name__)
+                delay = min(delay * 2, max_backoff)
+            stop.wait(delay)
 
     async def _copy(self, item: OutboxItem) -> None:
         assert self._keep_copy is not None

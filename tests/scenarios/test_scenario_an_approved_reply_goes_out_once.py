@@ -344,3 +344,53 @@ def test_a_copy_goes_to_the_sent_folder_and_its_failure_sends_nothing_twice(
     with Session(engine) as session:
         failed = [e for e in session.exec(select(AuditEvent)) if e.action == "sent copy failed"]
     assert [e.case_id for e in failed] == [case.id]
+
+
+def test_serve_sends_what_staff_approve_and_stops_on_sigterm(
+    desk: dict[str, str],
+    engine: Engine,
+    smtp_server: Any,
+    dovecot: Any,
+    make_mail: Callable[..., bytes],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env = {
+        **os.environ,
+        **desk,
+        "PD_SMTP_URL": smtp_server.url(),
+        "PD_MAILBOX": dovecot.url("desk"),
+    }
+    command = [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "serve"]
+    service = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        _approved(engine, make_mail, capsys)  # approved while the service runs
+        deadline = datetime.now(UTC) + timedelta(seconds=20)
+        while not smtp_server.received and datetime.now(UTC) < deadline:
+            threading.Event().wait(0.1)
+        assert len(smtp_server.received) == 1
+    finally:
+        service.send_signal(signal.SIGTERM)
+        out, err = service.communicate(timeout=20)
+    assert service.returncode == 0, err
+    assert dovecot.users["desk"] not in out + err
+    assert len(smtp_server.received) == 1
+
+
+def test_a_refused_mail_is_listed_for_staff(
+    desk: dict[str, str],
+    engine: Engine,
+    smtp_server: Any,
+    make_mail: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ref, _draft = _approved(engine, make_mail, capsys)
+    monkeypatch.setenv("PD_SMTP_URL", smtp_server.url())
+    smtp_server.fail_next(550)
+    assert main(["send"]) == 1  # a mail failed: the operator must look
+    assert "1 failed" in capsys.readouterr().out
+    assert main(["outbox", "--status", "failed"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert ref in line and "deletion_done" in line and "550" in line
