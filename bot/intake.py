@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
-from bot.replies import CaseFacts, Replies, ReplySettings
+from bot.replies import CaseFacts, Replies, ReplySettings, resume_clock
 from handlers import replies as replies_rules
 from handlers import sla
 from handlers.classify import Classification, classify
@@ -373,36 +373,15 @@ class Intake:
         )
 
     def _resume_clock(self, session: Session, case: Case, received: datetime) -> None:
-        """The requester answered while the desk waited on them: the SLA clock runs again."""
+        """The requester answered while the desk waited on them: the SLA clock runs again,
+        unless it waits for their identity and this message did not prove it."""
         assert case.id is not None
         pause = repo.open_pause(session, case.id)
         if pause is None:
             return
-        pause.ended_at = max(received, pause.started_at)
-        session.add(pause)
-        wanted = [i for i in case.intents if i != AUTO_REPLY] or (
-            [case.kind] if case.kind != "other" else []
-        )
-        due = (
-            sla.deadlines(
-                case.received_at,
-                wanted,
-                jurisdiction=case.jurisdiction,
-                pauses=repo.pauses_of(session, case.id),
-                table=self._policies,
-            )
-            if wanted
-            else None
-        )
-        status = "in_progress" if case.status == "awaiting_verification" else case.status
-        repo.touch(session, case, status=status, answer_due=due.answer_due if due else None)
-        repo.audit(
-            session,
-            case.id,
-            "intake",
-            "clock resumed",
-            answer_due=due.answer_due.isoformat() if due and due.answer_due else None,
-        )
+        if pause.reason == replies_rules.VERIFICATION_PAUSE and case.verified_at is None:
+            return
+        resume_clock(session, case, received, actor="intake", policies=self._policies)
 
     def _deadlines(self, received: datetime, intents: list[str], kind: str) -> sla.Deadlines | None:
         wanted = intents or ([kind] if kind != "other" else [])

@@ -27,6 +27,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from handlers import replies as rules
+from handlers import sla
+from handlers.intents import AUTO_REPLY
 from mail.errors import MailError, PermanentError, TransientError
 from mail.outgoing import InvalidAddress, as_bytes, compose, make_message_id
 from mail.smtp import SmtpConfig, retry_delay, send
@@ -196,6 +198,46 @@ def _code_matches(stored: str, case_id: int, code: str) -> bool:
 
 def _half_width(text: str) -> str:
     return text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+
+
+def resume_clock(
+    session: Session,
+    case: Case,
+    at: datetime,
+    *,
+    actor: str,
+    policies: sla.PolicyTable | None = None,
+) -> None:
+    """End the case's open pause at ``at`` and move its deadline by the time waited."""
+    assert case.id is not None
+    pause = repo.open_pause(session, case.id)
+    if pause is None:
+        return
+    pause.ended_at = max(at, pause.started_at)
+    session.add(pause)
+    wanted = [i for i in case.intents if i != AUTO_REPLY] or (
+        [case.kind] if case.kind != "other" else []
+    )
+    due = (
+        sla.deadlines(
+            case.received_at,
+            wanted,
+            jurisdiction=case.jurisdiction,
+            pauses=repo.pauses_of(session, case.id),
+            table=policies,
+        )
+        if wanted
+        else None
+    )
+    status = "in_progress" if case.status == "awaiting_verification" else case.status
+    repo.touch(session, case, status=status, answer_due=due.answer_due if due else None)
+    repo.audit(
+        session,
+        case.id,
+        actor,
+        "clock resumed",
+        answer_due=due.answer_due.isoformat() if due and due.answer_due else None,
+    )
 
 
 class Replies:
@@ -446,7 +488,11 @@ class Replies:
         return draft_id
 
     def _within_cap(self, session: Session, recipient: str) -> bool:
-        since = self._clock() - timedelta(days=1)
+        """The cap counts the calendar day in Tokyo, where the desk works."""
+        today = (
+            self._clock().astimezone(sla.TOKYO).replace(hour=0, minute=0, second=0, microsecond=0)
+        )
+        since = today.astimezone(UTC)
         sent = repo.automatic_mail_since(session, recipient, since)
         return rules.within_daily_cap(sent, self.settings.daily_cap)
 
@@ -502,7 +548,7 @@ class Replies:
             draft = self._draft(session, draft_id)
             item = self._queue(session, case, draft, approver=approver, automatic=True)
             assert item is not None and item.id is not None
-            repo.pause_case(session, case, at=now, reason="identity verification", actor=approver)
+            repo.pause_case(session, case, at=now, reason=rules.VERIFICATION_PAUSE, actor=approver)
             session.commit()
             return Approval("queued", draft_id, f"<{item.message_id}>", item.id)
 
@@ -527,6 +573,10 @@ class Replies:
         now = self._clock()
         repo.touch(session, case, verified_at=now, verified_by=actor, verified_how=how[:200])
         repo.audit(session, case.id, actor, "identity verified", how=how[:200])
+        assert case.id is not None
+        pause = repo.open_pause(session, case.id)
+        if pause is not None and pause.reason == rules.VERIFICATION_PAUSE:
+            resume_clock(session, case, now, actor=actor)
 
     def check_code(self, session: Session, case: Case, text: str) -> bool:
         """Called by intake for a requester's message that joined ``case``: a code from the

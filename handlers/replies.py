@@ -21,6 +21,9 @@ from handlers.intents import (
 
 ACK = "ack"
 
+# The reason of the SLA pause while a one-time code is out: only the identity proven ends it.
+VERIFICATION_PAUSE = "identity verification"
+
 # The first reply a new case gets, by kind (the acknowledgement of a rights request or
 # complaint; a redirect for a plan question; a receipt to a provider).
 FIRST_REPLY: dict[str, str] = {

@@ -148,7 +148,8 @@ class OutboxItem(SQLModel, table=True):
 class Verification(SQLModel, table=True):
     """A one-time code mailed to a requester to prove they hold the address they wrote from.
 
-    Only a keyed hash of the code is kept; it expires, is used once, and allows a few tries.
+    This table keeps only a salted hash of the code; it expires, is used once, and allows a few
+    tries. The code itself is in the mail sent (the draft and the outbox row hold its text).
     """
 
     id: int | None = Field(default=None, primary_key=True)

@@ -181,7 +181,7 @@ def test_a_deletion_answer_waits_for_the_code_the_requester_mails_back(
     assert events[-3:] == [
         ("intake", "message linked"),
         ("requester", "identity verified"),
-        ("intake", "clock resumed"),
+        ("requester", "clock resumed"),  # the proof, not the mere reply, ends the wait
     ]
 
     # The same code mailed again changes nothing.
@@ -327,3 +327,28 @@ def test_someone_else_quoting_the_code_does_not_verify_her_case(desk: Desk) -> N
     # Her own answer with the same code still works: his mail did not use it up.
     desk.reply_to(mail, f"確認コード：{code}")
     assert desk.case(ref).verified_by == "requester"
+
+
+def test_the_clock_waits_for_the_proof_not_for_any_reply(desk: Desk) -> None:
+    ref = desk.request()
+    due_before = desk.case(ref).answer_due
+    _approval, mail = desk.code_mail(ref)
+    desk.clock.now += timedelta(days=2)
+    # she writes back without the code (or with a wrong one): still waiting on her
+    desk.reply_to(mail, "コードが届いていません。もう一度送ってください。")
+    desk.reply_to(mail, f"確認コード：{_wrong(_code(mail))}")
+    case = desk.case(ref)
+    assert case.status == "awaiting_verification" and case.verified_at is None
+    with Session(desk.engine) as session:
+        assert repo.open_pause(session, case.id or 0) is not None
+
+    # staff verify her another way: the wait ends then, and the deadline moves by it
+    desk.clock.now += timedelta(days=1)
+    desk.replies.mark_verified(ref, actor="sato", how="電話で登録情報を確認")
+    case = desk.case(ref)
+    assert case.status == "in_progress" and case.verified_by == "sato"
+    with Session(desk.engine) as session:
+        assert repo.open_pause(session, case.id or 0) is None
+    assert due_before is not None and case.answer_due is not None
+    assert case.answer_due - due_before == timedelta(days=3)
+    assert desk.events(ref)[-2:] == [("sato", "identity verified"), ("sato", "clock resumed")]
