@@ -114,10 +114,22 @@ def cmd_drafts(args: argparse.Namespace, out: TextIO, database: Any) -> int:
 
 
 def cmd_draft(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+    from handlers.replies import answer_template
+    from storage import repo
+
     values = _values(args.set or [], [])
     with database() as engine:
+        template = args.template
+        if template is None:
+            with Session(engine) as session:
+                case = repo.case_by_ref(session, args.ref)
+                template = answer_template(case.intents) if case else None
+            if template is None:
+                raise UsageError(
+                    f"{args.ref.upper()}: name the template (no answer follows from its intents)"
+                )
         try:
-            draft = _replies(engine).draft(args.ref, args.template, values, editor=args.as_)
+            draft = _replies(engine).draft(args.ref, template, values, editor=args.as_)
         except ReplyError as exc:
             raise UsageError(str(exc)) from None
     out.write(f"draft {draft.id} for {args.ref.upper()}: {draft.subject}\n")
@@ -259,7 +271,12 @@ def add_parsers(sub: Any, database: Any) -> None:
 
     p = sub.add_parser("draft", help="prepare a reply for a case from a template")
     p.add_argument("ref", metavar="REF")
-    p.add_argument("template", choices=TEMPLATE_NAMES)
+    p.add_argument(
+        "template",
+        nargs="?",
+        choices=TEMPLATE_NAMES,
+        help="default: the answer the case's intents call for (deletion -> deletion_done, ...)",
+    )
     p.add_argument(
         "--set",
         action="append",

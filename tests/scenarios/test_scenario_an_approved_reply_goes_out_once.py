@@ -394,3 +394,53 @@ def test_a_refused_mail_is_listed_for_staff(
     assert main(["outbox", "--status", "failed"]) == 0
     [line] = capsys.readouterr().out.splitlines()
     assert ref in line and "deletion_done" in line and "550" in line
+
+
+def test_the_operators_own_template_and_the_answer_the_intents_call_for(
+    desk: dict[str, str],
+    engine: Engine,
+    smtp_server: Any,
+    make_mail: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "our-templates"
+    folder.mkdir()
+    (folder / "deletion_done.ja.txt.j2").write_text(
+        "{% set subject %}【{{ case_ref }}】削除が完了しました{% endset %}"
+        "{{ requester_name }} 様\n\n当社規程第12条に基づき、次の情報を削除しました。\n"
+        "{% for item in deleted %}・{{ item }}\n{% endfor %}",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PD_TEMPLATES_DIR", str(folder))
+    monkeypatch.setenv("PD_SMTP_URL", smtp_server.url())
+    ref = _request(engine, make_mail)
+    assert main(["verify", ref, "--how", "電話で確認", "--as", "sato"]) == 0
+    # no template named: a deletion request is answered by deletion_done
+    assert (
+        main(
+            [
+                "draft",
+                ref,
+                "--set",
+                "deleted=会員情報",
+                "--set",
+                "done_on=2026-11-25",
+                "--as",
+                "yamada",
+            ]
+        )
+        == 0
+    )
+    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("draft ")][-1]
+    assert "削除が完了しました" in line
+    assert main(["approve", line.split()[1], "--as", "sato"]) == 0
+    assert main(["send"]) == 0
+    mail = parse_message(smtp_server.received[0].data)
+    assert "当社規程第12条" in mail.text and "・会員情報" in mail.text
+    assert mail.subject.startswith(f"【{ref}】削除が完了しました")
+
+    monkeypatch.setenv("PD_TEMPLATES_DIR", str(tmp_path / "missing"))
+    assert main(["draft", ref, "--as", "yamada"]) == 2  # named in one line, not a traceback
+    assert "PD_TEMPLATES_DIR" in capsys.readouterr().err
