@@ -1,0 +1,249 @@
+"""Block Kit for the case threads: what staff see of a case and of a draft, as plain data.
+
+Everything that came from an email is escaped for mrkdwn (``&``, ``<``, ``>``), so a
+``<!channel>``, a ``<@U…>`` or a disguised ``<https://…|link>`` in a message pings no one and
+hides no URL; every text is cut to Block Kit's limits with a marker, and a message never has
+more than 50 blocks. Buttons carry the case reference or ``draft:revision`` as their value; the
+handlers check both against the database before acting (a forged value is refused there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+MAX_BLOCKS = 50
+SECTION_TEXT = 3000
+FIELD_TEXT = 2000
+HEADER_TEXT = 150
+FALLBACK_TEXT = 3000  # the notification text; Slack allows more, nobody reads more
+CUT = "…(truncated)"
+
+# action_id of every control the desk puts in a case thread
+ACTIONS = {
+    "assign_me": "pd.case.assign_me",
+    "assign": "pd.case.assign",
+    "reclassify": "pd.case.reclassify",
+    "verified": "pd.case.verified",
+    "ask": "pd.case.ask",
+    "extend": "pd.case.extend",
+    "reject": "pd.case.reject",
+    "close": "pd.case.close",
+    "reasons": "pd.case.reasons",
+    "approve": "pd.draft.approve",
+    "edit": "pd.draft.edit",
+    "discard": "pd.draft.discard",
+}
+
+INTENT_LABELS = {
+    "disclosure": "開示 disclosure",
+    "correction": "訂正 correction",
+    "deletion": "削除 deletion",
+    "stop_use": "利用停止 stop use",
+    "stop_provision": "第三者提供停止 stop provision",
+    "complaint": "苦情 complaint",
+    "inquiry": "問い合わせ inquiry",
+    "provider_correction": "掲載修正 provider correction",
+    "rate_question": "料金質問 rate question",
+    "auto_reply": "自動応答 auto-reply",
+    "spam": "spam",
+}
+
+
+def escape(text: str) -> str:
+    """mrkdwn-safe: Slack reads ``<…>`` as a link, mention or command, and ``&`` as an entity."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, the cut marked."""
+    return text if len(text) <= limit else text[: max(limit - len(CUT), 0)] + CUT
+
+
+def mask(address: str, mode: str = "partial") -> str:
+    """The requester's address as the operator wants it shown: ``partial`` (``h***@example.jp``),
+    ``domain`` (``***@example.jp``), ``none`` (hidden) or ``full``."""
+    local, _, domain = address.partition("@")
+    if mode == "full":
+        return address
+    if mode == "none" or not address:
+        return "(hidden)"
+    if mode == "domain":
+        return f"***@{domain}" if domain else "***"
+    return f"{local[:1]}***@{domain}" if domain else address[:1] + "***"
+
+
+def _time(value: datetime | None) -> str:
+    return value.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M JST") if value else "-"
+
+
+def time_left(due: datetime | None, now: datetime) -> str:
+    if due is None:
+        return "no deadline"
+    seconds = (due - now).total_seconds()
+    days, rest = divmod(abs(seconds), 86400)
+    text = f"{int(days)}d {int(rest // 3600)}h"
+    return f"{text} left" if seconds >= 0 else f"OVERDUE by {text}"
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """What a case's parent message shows (built from the database by the caller)."""
+
+    ref: str
+    status: str
+    kind: str
+    intents: tuple[str, ...]
+    language: str
+    requester: str
+    received_at: datetime
+    answer_due: datetime | None
+    excerpt: str = ""
+    assignee: str | None = None
+    verified: bool = False
+    needs_triage: bool = False
+    flags: tuple[str, ...] = ()
+    reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}}
+
+
+def _field(label: str, value: str) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": clip(f"*{label}*\n{value}", FIELD_TEXT)}
+
+
+def _button(label: str, action: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label, "emoji": True},
+        "action_id": ACTIONS[action],
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def case_message(
+    case: CaseView, now: datetime, *, mask_mode: str = "partial"
+) -> tuple[str, list[dict[str, Any]]]:
+    """(notification text, blocks) of a case's parent message."""
+    intents = ", ".join(INTENT_LABELS.get(i, i) for i in case.intents) or "(none recognised)"
+    state = case.status + (" · triage" if case.needs_triage else "")
+    state += " · identity verified" if case.verified else ""
+    fields = [
+        _field("Intents", escape(intents)),
+        _field("Status", escape(state)),
+        _field("Requester", escape(mask(case.requester, mask_mode))),
+        _field("Language", escape(case.language or "-")),
+        _field("Received", _time(case.received_at)),
+        _field("Due", f"{_time(case.answer_due)}\n{time_left(case.answer_due, now)}"),
+        _field(
+            "Assignee",
+            f"<@{case.assignee}>" if _slack_id(case.assignee) else escape(case.assignee or "-"),
+        ),
+    ]
+    if case.flags:
+        fields.append(_field("Flags", escape(", ".join(case.flags))))
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": clip(f"{case.ref} · {intents}", HEADER_TEXT)},
+        },
+        {"type": "section", "fields": fields[:10]},
+    ]
+    if case.excerpt.strip():
+        quoted = "\n".join(f"> {line}" for line in escape(case.excerpt.strip()).splitlines())
+        blocks.append(_section(quoted))
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": f"case:{case.ref}",
+            "elements": [
+                _button("Assign to me", "assign_me", case.ref),
+                _button("Reclassify", "reclassify", case.ref),
+                _button("Identity verified", "verified", case.ref),
+                _button("Ask requester", "ask", case.ref),
+                _button("Extend", "extend", case.ref),
+                _button("Reject", "reject", case.ref, "danger"),
+                _button("Close", "close", case.ref),
+                _button("Why?", "reasons", case.ref),
+            ],
+        }
+    )
+    text = clip(
+        f"{case.ref}: {intents} — {state}, {time_left(case.answer_due, now)}", FALLBACK_TEXT
+    )
+    return escape(text), limit(blocks)
+
+
+def _slack_id(value: str | None) -> bool:
+    """A Slack user ID (U…/W…), which may be shown as a mention; anything else is text."""
+    return value is not None and value[:1] in ("U", "W") and value.isalnum() and value.isupper()
+
+
+def reasons_text(reasons: dict[str, Sequence[str]]) -> str:
+    """Why the classifier chose each intent (the phrases it found), escaped."""
+    if not reasons:
+        return "No phrases matched: the case was opened for triage."
+    lines = [
+        f"*{escape(INTENT_LABELS.get(intent, intent))}*: "
+        + ", ".join(f"`{escape(p)}`" for p in phrases)
+        for intent, phrases in sorted(reasons.items())
+    ]
+    return clip("\n".join(lines), SECTION_TEXT)
+
+
+@dataclass(frozen=True)
+class DraftView:
+    id: int
+    revision: int
+    template: str
+    language: str
+    subject: str
+    body: str
+    status: str
+    edited_by: str | None = None
+    approved_by: str | None = None
+
+
+def draft_message(draft: DraftView) -> tuple[str, list[dict[str, Any]]]:
+    """(text, blocks) of a draft in the thread, with approve / edit / discard."""
+    value = f"{draft.id}:{draft.revision}"
+    head = f"Draft {draft.id} · {draft.template} · {draft.language} · revision {draft.revision}"
+    body = "\n".join(f"> {line}" for line in escape(draft.body).splitlines())
+    blocks: list[dict[str, Any]] = [
+        _section(f"*{escape(head)}*\n*Subject:* {escape(draft.subject)}"),
+        _section(body or "> (empty)"),
+    ]
+    if draft.status == "draft":
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"draft:{draft.id}",
+                "elements": [
+                    _button("Approve and send", "approve", value, "primary"),
+                    _button("Edit", "edit", value),
+                    _button("Discard", "discard", value, "danger"),
+                ],
+            }
+        )
+    else:
+        who = f" by {escape(draft.approved_by)}" if draft.approved_by else ""
+        blocks.append(_section(f"_{escape(draft.status)}{who}_"))
+    return escape(clip(head, FALLBACK_TEXT)), limit(blocks)
+
+
+def limit(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """At most MAX_BLOCKS, the last one saying what was left out."""
+    if len(blocks) <= MAX_BLOCKS:
+        return blocks
+    kept = blocks[: MAX_BLOCKS - 1]
+    return [*kept, _section(f"_{len(blocks) - len(kept)} more blocks not shown_")]
