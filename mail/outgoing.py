@@ -158,6 +158,29 @@ class _Folded(str):
         return f"{self.name}: {text}{self.tail}{policy.linesep}"
 
 
+class _Wrapped(str):
+    """An ASCII header folded at its spaces by us: the email package's folder may break the
+    line right after ``Subject:``, and a reader then sees the value start with a space."""
+
+    name: str
+
+    def __new__(cls, name: str, text: str) -> _Wrapped:
+        self = super().__new__(cls, text)
+        self.name = name
+        return self
+
+    def fold(self, *, policy: Policy) -> str:
+        width = policy.max_line_length or 78
+        lines, line = [], f"{self.name}:"
+        for number, word in enumerate(str(self).split(" ")):
+            if number and len(line) + 1 + len(word) > width and line.strip():
+                lines.append(line)
+                line = ""
+            line = f"{line} {word}"
+        lines.append(line)
+        return policy.linesep.join(lines) + policy.linesep
+
+
 def _mailbox(header: str, address: str, name: str | None, field: str) -> Address | _Folded:
     local, _, domain = check_address(address, field).rpartition("@")
     display = clean_text(name or "")
@@ -167,7 +190,7 @@ def _mailbox(header: str, address: str, name: str | None, field: str) -> Address
 
 
 def _unstructured(header: str, text: str) -> str:
-    return text if text.isascii() and "=?" not in text else _Folded(header, text)
+    return _Wrapped(header, text) if text.isascii() and "=?" not in text else _Folded(header, text)
 
 
 def _filename(name: str) -> str:
