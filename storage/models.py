@@ -60,6 +60,12 @@ class Case(SQLModel, table=True):
     verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     verified_by: str | None = Field(default=None, max_length=64)
     verified_how: str | None = Field(default=None, max_length=200)
+    # The case's parent message in the Slack channel: posted (ts), or not yet; a post whose
+    # answer was lost (a 5xx, a timeout) is "uncertain" and looked for before posting again.
+    slack_channel: str | None = Field(default=None, max_length=32)
+    slack_ts: str | None = Field(default=None, max_length=32)
+    slack_state: str = Field(default="pending", max_length=16)  # pending | uncertain | posted
+    slack_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -153,6 +153,18 @@ def imap_harness() -> Any:
     return _harness("imap_server")
 
 
+def slack_harness() -> Any:
+    """tests/slack_double.py: a local double of the Slack Web API."""
+    return _harness("slack_double")
+
+
+@pytest.fixture
+def slack() -> Iterator[Any]:
+    """The Slack Web API double, started on a free loopback port (``.base_url``, ``.bot_token``)."""
+    with slack_harness().SlackDouble() as double:
+        yield double
+
+
 def smtp_harness() -> Any:
     """tests/smtp_server.py: an aiosmtpd of the test's own."""
     return _harness("smtp_server")

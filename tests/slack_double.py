@@ -91,8 +91,9 @@ class _Message:
     thread_ts: str | None  # the parent's ts for a reply; None for a top-level message
     edited_ts: str | None = None
     replies: list[str] = field(default_factory=list)
+    metadata: JsonObject | None = None  # chat.postMessage's ``metadata`` (event_type, payload)
 
-    def as_slack(self) -> JsonObject:
+    def as_slack(self, *, with_metadata: bool = False) -> JsonObject:
         out: JsonObject = {"type": "message", "ts": self.ts, "user": self.user, "text": self.text}
         out["team"] = TEAM_ID
         if self.bot_id is not None:
@@ -107,6 +108,8 @@ class _Message:
             )
         if self.edited_ts is not None:
             out["edited"] = {"user": self.user, "ts": self.edited_ts}
+        if with_metadata and self.metadata is not None:
+            out["metadata"] = json.loads(json.dumps(self.metadata))
         return out
 
 
@@ -163,6 +166,7 @@ class SlackDouble:
         self._runner: web.AppRunner | None = None
         self.add_user(BOT_USER_ID, name="privacy-desk", is_bot=True)
         self.add_channel(CHANNEL_ID, name="privacy-desk")
+        self.channel = CHANNEL_ID  # the case channel (PD_SLACK_CHANNEL)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -524,6 +528,16 @@ class SlackDouble:
             blocks=blocks,
             thread_ts=_opt(params, "thread_ts"),
         )
+        metadata = params.get("metadata")
+        if isinstance(metadata, str) and metadata:
+            try:
+                metadata = json.loads(metadata)
+            except ValueError:
+                raise SlackError("invalid_metadata_format") from None
+        if metadata is not None:
+            if not isinstance(metadata, dict) or not metadata.get("event_type"):
+                raise SlackError("invalid_metadata_schema")
+            message.metadata = metadata
         return {"channel": channel, "ts": message.ts, "message": message.as_slack()}
 
     def _chat_update(self, params: JsonObject, token: str | None) -> JsonObject:
@@ -581,6 +595,25 @@ class SlackDouble:
         return {
             "messages": [m.as_slack() for m in thread],
             "has_more": False,
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _conversations_history(self, params: JsonObject, token: str | None) -> JsonObject:
+        """Top-level messages, newest first, between ``oldest`` and ``latest``; metadata only
+        with ``include_all_metadata`` (as Slack). No paging: ``limit`` caps the answer."""
+        channel = self._channel(params)
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or "inf")
+        limit = int(params.get("limit") or 100)
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [
+            m
+            for m in reversed(self._messages.get(channel, []))
+            if m.thread_ts is None and oldest <= float(m.ts) <= latest
+        ]
+        return {
+            "messages": [m.as_slack(with_metadata=with_metadata) for m in found[:limit]],
+            "has_more": len(found) > limit,
             "response_metadata": {"next_cursor": ""},
         }
 
@@ -667,6 +700,7 @@ _METHODS: dict[str, Callable[[SlackDouble, JsonObject, str | None], JsonObject]]
     "chat.update": SlackDouble._chat_update,
     "chat.postEphemeral": SlackDouble._chat_post_ephemeral,
     "conversations.replies": SlackDouble._conversations_replies,
+    "conversations.history": SlackDouble._conversations_history,
     "conversations.info": SlackDouble._conversations_info,
     "users.info": SlackDouble._users_info,
     "usergroups.users.list": SlackDouble._usergroups_users_list,

@@ -1,0 +1,152 @@
+"""Every case appears in the Slack channel once, edited in place when it changes — whatever
+Slack does: rate limits, 5xx after posting, being down — and nothing from an email pings anyone.
+Slack is the local Web API double (tests/slack_double.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.intake import Intake
+from bot.replies import Replies, ReplySettings
+from bot.slack.poster import EVENT_TYPE, CasePoster, PostSummary
+from storage.models import Case
+
+SETTINGS = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": "sato"}
+
+
+def _poster(engine: Engine, slack: Any) -> CasePoster:
+    # No retry handlers: the poster alone decides what may be sent again.
+    client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
+    return CasePoster(engine, client, slack.channel)
+
+
+def _take(engine: Engine, make_mail: Callable[..., bytes], n: int, body: str = "") -> list[str]:
+    intake = Intake(engine, replies=ReplySettings.from_env(SETTINGS))
+    refs = []
+    for i in range(n):
+        result = intake.process(
+            make_mail(
+                body or f"私の個人情報を削除してください。会員番号 {i}",
+                sender=f"user{i}@example.jp",
+                message_id=f"<slack-{i}@example.jp>",
+            )
+        )
+        assert result.ref
+        refs.append(result.ref)
+    return refs
+
+
+def _cases(engine: Engine) -> list[Case]:
+    with Session(engine) as session:
+        return list(session.exec(select(Case).order_by(Case.id)))
+
+
+def _posted_refs(slack: Any) -> list[str]:
+    return [m["blocks"][0]["text"]["text"].split(" · ")[0] for m in slack.messages()]
+
+
+def run(poster: CasePoster) -> PostSummary:
+    return asyncio.run(poster.run_once())
+
+
+def test_a_case_appears_once_and_is_edited_in_place(
+    engine: Engine, slack: Any, make_mail: Callable[..., bytes]
+) -> None:
+    [ref] = _take(engine, make_mail, 1)
+    poster = _poster(engine, slack)
+    assert run(poster).posted == 1
+    [message] = slack.messages()
+    shown = json.dumps(message["blocks"], ensure_ascii=False)
+    assert ref in shown and "削除 deletion" in shown and "u***@example.jp" in shown
+    assert "私の個人情報を削除してください。" in shown
+    [case] = _cases(engine)
+    assert (case.slack_ts, case.slack_state) == (message["ts"], "posted")
+    [call] = slack.calls("chat.postMessage")
+    metadata = call.params["metadata"]
+    assert (json.loads(metadata) if isinstance(metadata, str) else metadata) == {
+        "event_type": EVENT_TYPE,
+        "event_payload": {"ref": ref},
+    }
+
+    assert run(poster) == PostSummary()  # nothing changed: nothing sent
+    Replies(engine, ReplySettings.from_env(SETTINGS)).mark_verified(ref, actor="sato", how="電話")
+    assert run(poster).updated == 1
+    [message] = slack.messages()  # the same message, edited
+    assert "identity verified" in json.dumps(message["blocks"])
+    assert len(slack.calls("chat.postMessage")) == 1
+
+
+def test_a_burst_of_200_cases_through_a_429_storm_loses_and_doubles_nothing(
+    engine: Engine, slack: Any, make_mail: Callable[..., bytes]
+) -> None:
+    refs = _take(engine, make_mail, 200)
+    poster = _poster(engine, slack)
+    slack.rate_limit("chat.postMessage", retry_after=2, times=6)
+    waits = []
+    for _ in range(20):
+        summary = run(poster)
+        if summary.retry_after:
+            waits.append(summary.retry_after)  # the serving loop sleeps this long
+        elif len(slack.messages()) == 200:
+            break
+    assert waits == [2.0] * 6  # each 429 stopped a pass and was honoured
+    assert sorted(_posted_refs(slack)) == sorted(refs)
+    assert len(slack.messages()) == 200
+    assert len(slack.calls("chat.postMessage")) == 206  # 200 posts + the 6 refused
+    assert {c.slack_state for c in _cases(engine)} == {"posted"}
+
+
+@pytest.mark.parametrize("after_effect", [True, False], ids=["posted anyway", "not posted"])
+def test_a_5xx_is_never_blindly_retried(
+    after_effect: bool, engine: Engine, slack: Any, make_mail: Callable[..., bytes]
+) -> None:
+    [ref] = _take(engine, make_mail, 1)
+    poster = _poster(engine, slack)
+    slack.fail("chat.postMessage", status=500, after_effect=after_effect)
+    summary = run(poster)
+    assert summary.uncertain == 1 and summary.posted == 0
+    assert _cases(engine)[0].slack_state == "uncertain"
+    # the next pass looks in the channel before posting again
+    summary = run(poster)
+    assert (summary.found, summary.posted) == ((1, 0) if after_effect else (0, 1))
+    assert _posted_refs(slack) == [ref]
+    [case] = _cases(engine)
+    assert case.slack_ts == slack.messages()[0]["ts"] and case.slack_state == "posted"
+
+
+def test_slack_down_delays_nothing_at_intake_and_catches_up(
+    engine: Engine, slack: Any, make_mail: Callable[..., bytes]
+) -> None:
+    poster = _poster(engine, slack)
+    slack.down()
+    refs = _take(engine, make_mail, 3)  # intake does not wait for Slack
+    summary = run(poster)
+    assert summary.posted == 0 and summary.errors
+    slack.up()
+    for _ in range(3):
+        run(poster)
+    assert sorted(_posted_refs(slack)) == sorted(refs)
+
+
+def test_mail_text_cannot_ping_the_channel(
+    engine: Engine, slack: Any, make_mail: Callable[..., bytes]
+) -> None:
+    _take(
+        engine,
+        make_mail,
+        1,
+        body="<!channel> 至急 <@U0DESKBOT1> 私のデータを削除して <https://evil.example|銀行>",
+    )
+    run(_poster(engine, slack))
+    [message] = slack.messages()
+    shown = json.dumps(message, ensure_ascii=False)
+    assert "<!channel>" not in shown and "<@U0DESKBOT1>" not in shown and "<https://" not in shown
+    assert "&lt;!channel&gt;" in shown
