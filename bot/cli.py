@@ -452,6 +452,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("serve watches an IMAP mailbox; for a Maildir run `fetch` from cron")
     settings = reply_settings()
     smtp, copier = smtp_config(), sent_copier()
+    poster = _slack_poster()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -465,6 +466,10 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             threading.Thread(target=watcher.run, args=(stop,), name="imap-watcher"),
             threading.Thread(target=sender.run, args=(stop,), name="outbox-sender"),
         ]
+        if poster is not None:
+            threads.append(
+                threading.Thread(target=poster(engine).run, args=(stop,), name="slack-poster")
+            )
         for thread in threads:
             thread.start()
         try:
@@ -475,6 +480,32 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             stop.set()
             sink.close()
     return 0
+
+
+def _slack_poster() -> Any:
+    """A factory of the case poster when Slack is configured (SLACK_BOT_TOKEN and
+    PD_SLACK_CHANNEL), else None; PD_SLACK_API_URL points it at another Web API."""
+    token = os.environ.get("SLACK_BOT_TOKEN", "").strip()
+    channel = os.environ.get("PD_SLACK_CHANNEL", "").strip()
+    if not token and not channel:
+        return None
+    if not token or not channel:
+        raise UsageError("Slack needs both SLACK_BOT_TOKEN and PD_SLACK_CHANNEL")
+    mask_mode = os.environ.get("PD_SLACK_MASK", "partial").strip() or "partial"
+    if mask_mode not in ("partial", "domain", "none", "full"):
+        raise UsageError("PD_SLACK_MASK must be partial, domain, none or full")
+    base_url = os.environ.get("PD_SLACK_API_URL", "").strip() or "https://slack.com/api/"
+
+    def build(engine: Engine) -> Any:
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        from bot.slack.poster import CasePoster
+
+        # No retry handlers: the poster alone decides what may be sent again.
+        client = AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
+        return CasePoster(engine, client, channel, mask_mode=mask_mode)
+
+    return build
 
 
 # One process writes to the database while the others parse and classify the next messages.

@@ -30,7 +30,7 @@ _pg_down: str | None = None  # why PostgreSQL could not be reached, found once p
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the operator's settings (httpx does the same)."""
     for name in list(os.environ):
-        if name.startswith("PD_"):
+        if name.startswith(("PD_", "SLACK_")):
             monkeypatch.delenv(name)
 
 

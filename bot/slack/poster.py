@@ -10,7 +10,9 @@ anything is posted again. A 429 is honoured: the pass stops and says how long to
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -70,6 +72,24 @@ class CasePoster:
         self._channel = channel
         self._clock = clock
         self._mask_mode = mask_mode
+
+    def run(self, stop: threading.Event, *, every: float = 2.0, max_backoff: float = 300.0) -> None:
+        """Keep the channel in step with the cases until ``stop`` (``privacy-desk serve``):
+        every ``every`` seconds, after a 429 as long as Slack asked, after failures longer."""
+        delay = every
+        while not stop.is_set():
+            try:
+                summary = asyncio.run(self.run_once())
+                if summary.retry_after:
+                    delay = summary.retry_after
+                elif summary.errors:
+                    delay = min(delay * 2, max_backoff)
+                else:
+                    delay = every
+            except Exception as exc:  # the database failed: wait, then start over
+                log.error("Slack pass failed (%s); retrying", type(exc).__name__)
+                delay = min(delay * 2, max_backoff)
+            stop.wait(delay)
 
     async def run_once(self, *, limit: int = 200) -> PostSummary:
         """Post the cases not yet in the channel and update those that changed."""

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -150,3 +156,66 @@ def test_mail_text_cannot_ping_the_channel(
     shown = json.dumps(message, ensure_ascii=False)
     assert "<!channel>" not in shown and "<@U0DESKBOT1>" not in shown and "<https://" not in shown
     assert "&lt;!channel&gt;" in shown
+
+
+def test_serve_puts_new_mail_in_the_channel(
+    desk_db: tuple[str, Engine], slack: Any, dovecot: Any, make_mail: Callable[..., bytes]
+) -> None:
+    url, _engine = desk_db
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "PD_DATABASE_URL": url,
+        "PD_MAILBOX": dovecot.url("desk"),
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "PD_SLACK_CHANNEL": slack.channel,
+        "PD_SLACK_API_URL": slack.base_url,
+    }
+    command = [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "serve"]
+    service = subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        dovecot.append(
+            "desk", make_mail("私の個人情報を開示してください。", message_id="<serve-1@example.jp>")
+        )
+        deadline = time.monotonic() + 20
+        while not slack.messages() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        [message] = slack.messages()
+        assert "開示 disclosure" in json.dumps(message["blocks"], ensure_ascii=False)
+    finally:
+        service.send_signal(signal.SIGTERM)
+        out, err = service.communicate(timeout=20)
+    assert service.returncode == 0, err
+    assert slack.bot_token not in out + err
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxb-secret"}, "PD_SLACK_CHANNEL"),
+        ({"PD_SLACK_CHANNEL": "C0DESK0001"}, "SLACK_BOT_TOKEN"),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-secret", "PD_SLACK_CHANNEL": "C1", "PD_SLACK_MASK": "some"},
+            "PD_SLACK_MASK",
+        ),
+    ],
+)
+def test_half_a_slack_setting_is_refused_in_one_line(
+    settings: dict[str, str],
+    named: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PD_MAILBOX", "imap://desk:pw@127.0.0.1:1/INBOX")
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and named in err and "xoxb-secret" not in err
+    assert not (tmp_path / "var").exists()
