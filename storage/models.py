@@ -127,6 +127,7 @@ class Draft(SQLModel, table=True):
     approved_by: str | None = Field(default=None, max_length=64)
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     approved_revision: int | None = None  # the revision that was approved (and is sent)
+    slack_ts: str | None = Field(default=None, max_length=32)  # its message in the case thread
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

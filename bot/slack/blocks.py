@@ -214,6 +214,21 @@ class DraftView:
     approved_by: str | None = None
 
 
+def draft_view(draft: Any) -> DraftView:
+    """A ``storage.models.Draft`` as the thread shows it."""
+    return DraftView(
+        id=draft.id,
+        revision=draft.revision,
+        template=draft.template,
+        language=draft.language,
+        subject=draft.subject,
+        body=draft.body,
+        status=draft.status,
+        edited_by=draft.edited_by,
+        approved_by=draft.approved_by,
+    )
+
+
 def draft_message(draft: DraftView) -> tuple[str, list[dict[str, Any]]]:
     """(text, blocks) of a draft in the thread, with approve / edit / discard."""
     value = f"{draft.id}:{draft.revision}"

@@ -24,11 +24,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, or_, select
 
-from bot.slack.blocks import CaseView, case_message
+from bot.slack.blocks import CaseView, case_message, draft_message, draft_view
 from mail.errors import ParseError
 from mail.parse import parse_message
 from storage import repo
-from storage.models import Case, MailMessage
+from storage.models import Case, Draft, MailMessage
 
 log = logging.getLogger("privacy_desk.slack")
 
@@ -47,6 +47,7 @@ def _now() -> datetime:
 class PostSummary:
     posted: int = 0
     updated: int = 0
+    drafts: int = 0  # drafts posted into case threads
     found: int = 0  # uncertain posts found in the channel, not posted again
     uncertain: int = 0
     retry_after: float | None = None  # Slack asked us to wait this long
@@ -112,9 +113,41 @@ class CasePoster:
         try:
             for ref in refs:
                 await self._one(ref, summary)
+            await self._drafts(summary, limit)
         except _Stop:
             pass
         return summary
+
+    async def _drafts(self, summary: PostSummary, limit: int) -> None:
+        """Drafts waiting for approval, each posted once into its case's thread. (A draft post
+        whose answer is lost may be posted twice: harmless, approving either sends one mail.)"""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(Draft, Case)
+                .where(Draft.case_id == Case.id)
+                .where(Draft.status == "draft", col(Draft.slack_ts).is_(None))
+                .where(col(Case.slack_ts).is_not(None))
+                .order_by(col(Draft.id))
+                .limit(limit)
+            ).all()
+            for draft, case in rows:
+                text, blocks = draft_message(draft_view(draft))
+                ts = await self._call(
+                    session,
+                    case,
+                    summary,
+                    "chat_postMessage",
+                    channel=case.slack_channel or self._channel,
+                    thread_ts=case.slack_ts,
+                    text=text,
+                    blocks=blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+                draft.slack_ts = ts
+                session.add(draft)
+                session.commit()
+                summary.drafts += 1
 
     async def _one(self, ref: str, summary: PostSummary) -> None:
         with Session(self._engine, expire_on_commit=False) as session:
@@ -196,7 +229,7 @@ class CasePoster:
         self, session: Session, case: Case, method: str, summary: PostSummary, why: str
     ) -> None:
         """The answer is lost: a post may have been made. Remember to look before posting."""
-        if method == "chat_postMessage":
+        if method == "chat_postMessage" and case.slack_ts is None:
             case.slack_state = "uncertain"
             session.add(case)
             session.commit()

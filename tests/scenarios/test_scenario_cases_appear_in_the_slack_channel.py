@@ -75,19 +75,24 @@ def test_a_case_appears_once_and_is_edited_in_place(
     assert "私の個人情報を削除してください。" in shown
     [case] = _cases(engine)
     assert (case.slack_ts, case.slack_state) == (message["ts"], "posted")
-    [call] = slack.calls("chat.postMessage")
+    call, drafted = slack.calls("chat.postMessage")
     metadata = call.params["metadata"]
     assert (json.loads(metadata) if isinstance(metadata, str) else metadata) == {
         "event_type": EVENT_TYPE,
         "event_payload": {"ref": ref},
     }
 
+    # the acknowledgement drafted at intake waits in the thread, with its buttons
+    [_parent, ack] = slack.thread(slack.channel, message["ts"])
+    assert drafted.params["thread_ts"] == message["ts"]
+    assert "Approve and send" in json.dumps(ack["blocks"]) and "ack" in ack["text"]
+
     assert run(poster) == PostSummary()  # nothing changed: nothing sent
     Replies(engine, ReplySettings.from_env(SETTINGS)).mark_verified(ref, actor="sato", how="電話")
     assert run(poster).updated == 1
     [message] = slack.messages()  # the same message, edited
     assert "identity verified" in json.dumps(message["blocks"])
-    assert len(slack.calls("chat.postMessage")) == 1
+    assert len(slack.calls("chat.postMessage")) == 2
 
 
 def test_a_burst_of_200_cases_through_a_429_storm_loses_and_doubles_nothing(
@@ -106,7 +111,9 @@ def test_a_burst_of_200_cases_through_a_429_storm_loses_and_doubles_nothing(
     assert waits == [2.0] * 6  # each 429 stopped a pass and was honoured
     assert sorted(_posted_refs(slack)) == sorted(refs)
     assert len(slack.messages()) == 200
-    assert len(slack.calls("chat.postMessage")) == 206  # 200 posts + the 6 refused
+    # 200 parent messages, 200 acknowledgement drafts in their threads, the 6 refused
+    assert len(slack.calls("chat.postMessage")) == 406
+    assert all(len(slack.thread(slack.channel, m["ts"])) == 2 for m in slack.messages())
     assert {c.slack_state for c in _cases(engine)} == {"posted"}
 
 
