@@ -1,0 +1,252 @@
+"""The Slack app (slack-bolt ``AsyncApp``): what staff do in a case's thread.
+
+Every handler acks at once (Slack's 3-second limit) and then works: the desk's rules are in
+``bot.replies`` / ``handlers``, called here in a worker thread because the database is
+synchronous. Values from payloads are never trusted: a draft id, its revision and a case
+reference are looked up, and a forged or stale one is refused with an ephemeral message. The
+approvers are ``PD_APPROVERS`` (user IDs, and user-group IDs resolved with
+``usergroups.users.list``); a refusal is recorded in the audit trail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.replies import Replies, ReplyError
+from bot.slack.blocks import ACTIONS, draft_message, draft_view
+from storage import repo
+from storage.models import Case, Draft
+
+log = logging.getLogger("privacy_desk.slack")
+
+EDIT_CALLBACK = "pd.draft.edit_modal"
+SUBJECT_MAX = 250
+BODY_MAX = 20_000
+_DRAFT_VALUE = re.compile(r"(\d{1,12}):(\d{1,6})")
+
+
+def _draft_value(value: str) -> tuple[int, int] | None:
+    found = _DRAFT_VALUE.fullmatch(value or "")
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def build_app(
+    engine: Engine,
+    replies: Replies,
+    *,
+    signing_secret: str,
+    client: AsyncWebClient,
+    channel: str,
+) -> AsyncApp:
+    """The desk's Slack app; serve it with ``slack_bolt.adapter.aiohttp`` or Socket Mode."""
+    app = AsyncApp(signing_secret=signing_secret, client=client)
+    groups = _GroupCache(client, replies.settings.approvers)
+
+    async def refuse(body: dict[str, Any], text: str) -> None:
+        user = body["user"]["id"]
+        where = (body.get("container") or {}).get("channel_id") or channel
+        thread = (body.get("message") or {}).get("thread_ts")
+        try:
+            await client.chat_postEphemeral(channel=where, user=user, text=text, thread_ts=thread)
+        except SlackApiError as exc:
+            log.warning("could not tell %s why: %s", user, exc.response.get("error"))
+
+    async def refresh(draft_id: int) -> None:
+        """Show the draft's new state in its thread message."""
+        draft, case = await asyncio.to_thread(_draft_and_case, engine, draft_id)
+        if draft is None or case is None or not draft.slack_ts:
+            return
+        text, blocks = draft_message(draft_view(draft))
+        try:
+            await client.chat_update(
+                channel=case.slack_channel or channel, ts=draft.slack_ts, text=text, blocks=blocks
+            )
+        except SlackApiError as exc:
+            log.warning("draft %s not updated in Slack: %s", draft_id, exc.response.get("error"))
+
+    async def say_in_thread(draft_id: int, text: str) -> None:
+        _draft, case = await asyncio.to_thread(_draft_and_case, engine, draft_id)
+        if case is not None and case.slack_ts:
+            await client.chat_postMessage(
+                channel=case.slack_channel or channel, thread_ts=case.slack_ts, text=text
+            )
+
+    @app.action(ACTIONS["approve"])
+    async def approve(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        user = body["user"]["id"]
+        parsed = _draft_value(body["actions"][0].get("value", ""))
+        if parsed is None:
+            await refuse(body, "That button does not name a draft.")
+            return
+        draft_id, revision = parsed
+        member_of = await groups.of(user)
+        try:
+            done = await asyncio.to_thread(
+                replies.approve, draft_id, approver=user, groups=member_of, revision=revision
+            )
+        except ReplyError as exc:
+            await refuse(body, f"Not approved: {exc}")
+            return
+        await refresh(draft_id)
+        if done.outcome == "queued":
+            await say_in_thread(
+                draft_id, f"<@{user}> approved draft {draft_id}: the mail is queued."
+            )
+
+    @app.action(ACTIONS["discard"])
+    async def discard(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        user = body["user"]["id"]
+        parsed = _draft_value(body["actions"][0].get("value", ""))
+        if parsed is None:
+            await refuse(body, "That button does not name a draft.")
+            return
+        try:
+            await asyncio.to_thread(replies.discard, parsed[0], actor=user)
+        except ReplyError as exc:
+            await refuse(body, f"Not discarded: {exc}")
+            return
+        await refresh(parsed[0])
+
+    @app.action(ACTIONS["edit"])
+    async def edit(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        parsed = _draft_value(body["actions"][0].get("value", ""))
+        draft = await asyncio.to_thread(_draft_and_case, engine, parsed[0]) if parsed else None
+        if parsed is None or draft is None or draft[0] is None or draft[0].status != "draft":
+            await refuse(body, "That draft cannot be edited any more.")
+            return
+        found = draft[0]
+        await client.views_open(trigger_id=body["trigger_id"], view=_edit_view(found))
+
+    @app.view(EDIT_CALLBACK)
+    async def edited(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = view["state"]["values"]
+        subject = (values.get("subject", {}).get("value", {}).get("value") or "").strip()
+        text = values.get("body", {}).get("value", {}).get("value") or ""
+        errors = {}
+        if not subject or len(subject) > SUBJECT_MAX or "\n" in subject:
+            errors["subject"] = f"One line of at most {SUBJECT_MAX} characters."
+        if not text.strip() or len(text) > BODY_MAX:
+            errors["body"] = f"The text must not be empty (at most {BODY_MAX} characters)."
+        parsed = _draft_value(view.get("private_metadata", ""))
+        if parsed is None:
+            errors["subject"] = "This form does not name a draft."
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        assert parsed is not None
+        user = body["user"]["id"]
+        draft_id, revision = parsed
+        current, _case = await asyncio.to_thread(_draft_and_case, engine, draft_id)
+        if current is None or current.revision != revision:
+            await refuse(body, f"Draft {draft_id} changed while you edited it; nothing saved.")
+            return
+        try:
+            await asyncio.to_thread(replies.edit, draft_id, subject=subject, body=text, editor=user)
+        except ReplyError as exc:
+            await refuse(body, f"Not saved: {exc}")
+            return
+        await refresh(draft_id)
+
+    @app.event("message")
+    async def note(event: dict[str, Any]) -> None:
+        """A person's reply in a case thread is an internal note in the audit trail, never mail."""
+        thread = event.get("thread_ts")
+        if not thread or event.get("bot_id") or event.get("subtype"):
+            return
+        await asyncio.to_thread(
+            _note,
+            engine,
+            event.get("channel", ""),
+            thread,
+            event.get("user", ""),
+            event.get("text", ""),
+        )
+
+    return app
+
+
+def _draft_and_case(engine: Engine, draft_id: int) -> tuple[Draft | None, Case | None]:
+    with Session(engine, expire_on_commit=False) as session:
+        draft = session.get(Draft, draft_id)
+        case = session.get(Case, draft.case_id) if draft else None
+        return draft, case
+
+
+def _note(engine: Engine, channel: str, thread: str, user: str, text: str) -> None:
+    with Session(engine) as session:
+        case = session.exec(
+            select(Case).where(Case.slack_ts == thread, Case.slack_channel == channel)
+        ).first()
+        if case is None:
+            return
+        repo.audit(session, case.id, user, "note", text=text[:4000])
+        session.commit()
+
+
+def _edit_view(draft: Draft) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": EDIT_CALLBACK,
+        "private_metadata": f"{draft.id}:{draft.revision}",
+        "title": {"type": "plain_text", "text": f"Edit draft {draft.id}"[:24]},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "subject",
+                "label": {"type": "plain_text", "text": "Subject"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "initial_value": draft.subject[:SUBJECT_MAX],
+                    "max_length": SUBJECT_MAX,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "body",
+                "label": {"type": "plain_text", "text": "Text"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "multiline": True,
+                    "initial_value": draft.body[:3000],
+                    "max_length": 3000,
+                },
+            },
+        ],
+    }
+
+
+class _GroupCache:
+    """Which of the approver user-groups (IDs starting with S) a user is in."""
+
+    def __init__(self, client: AsyncWebClient, approvers: tuple[str, ...]) -> None:
+        self._client = client
+        self._groups = [a for a in approvers if a.startswith("S")]
+
+    async def of(self, user: str) -> list[str]:
+        found = []
+        for group in self._groups:
+            try:
+                response = await self._client.usergroups_users_list(usergroup=group)
+            except SlackApiError as exc:
+                log.warning("user group %s not readable: %s", group, exc.response.get("error"))
+                continue
+            if user in response.get("users", []):
+                found.append(group)
+        return found

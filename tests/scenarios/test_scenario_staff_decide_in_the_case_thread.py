@@ -1,0 +1,237 @@
+"""Staff decide in the case's Slack thread: an approver's click queues exactly one mail, anyone
+else is refused and recorded, an edit made in the modal is what goes out, thread replies become
+internal notes, and a request Slack did not sign gets 401. Slack is the Web API double; the
+clicks are requests signed as Slack signs them, dispatched to the desk's bolt app."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.intake import Intake
+from bot.replies import Replies, ReplySettings
+from bot.slack.app import EDIT_CALLBACK, build_app
+from bot.slack.blocks import ACTIONS
+from bot.slack.poster import CasePoster
+from mail.parse import parse_message
+from storage.models import AuditEvent, Draft, OutboxItem
+
+SECRET = "signing-secret-of-the-test"
+APPROVER = "U0APPROVE1"
+STRANGER = "U0STRANGE1"
+SETTINGS = {
+    "PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp",
+    "PD_APPROVERS": f"{APPROVER} S0PRIVACY1",
+}
+
+
+def double() -> Any:
+    return sys.modules["slack_double"]
+
+
+class Thread:
+    """A case with a verified requester and a deletion answer drafted, all shown in Slack."""
+
+    def __init__(self, engine: Engine, slack: Any, make_mail: Callable[..., bytes]) -> None:
+        self.engine, self.slack = engine, slack
+        for user in (APPROVER, STRANGER, "U0EDITOR01", "U0EDITOR02", "U0GROUPED1"):
+            slack.add_user(user, name=user.lower())  # staff, members of the case channel
+        settings = ReplySettings.from_env(SETTINGS)
+        result = Intake(engine, replies=settings).process(
+            make_mail("私の個人情報を削除してください。", sender="hanako@example.jp")
+        )
+        assert result.ref
+        self.ref = result.ref
+        self.replies = Replies(engine, settings)
+        self.replies.mark_verified(self.ref, actor=APPROVER, how="電話で確認")
+        values = {"deleted": ["会員登録情報"], "done_on": date(2026, 11, 25)}
+        self.draft = self.replies.draft(self.ref, "deletion_done", values, editor="U0EDITOR01")
+        self.client = AsyncWebClient(
+            token=slack.bot_token, base_url=slack.base_url, retry_handlers=[]
+        )
+        asyncio.run(CasePoster(engine, self.client, slack.channel).run_once())
+        self.app: AsyncApp = build_app(
+            engine, self.replies, signing_secret=SECRET, client=self.client, channel=slack.channel
+        )
+
+    def message_of(self, draft_id: int) -> dict[str, Any]:
+        with Session(self.engine) as session:
+            draft = session.get(Draft, draft_id)
+        assert draft is not None and draft.slack_ts
+        [found] = [m for m in self.thread() if m["ts"] == draft.slack_ts]
+        return found
+
+    def thread(self) -> list[dict[str, Any]]:
+        [parent] = self.slack.messages()
+        return list(self.slack.thread(self.slack.channel, parent["ts"]))
+
+    async def click(self, user: str, action: str, value: str, *, secret: str = SECRET) -> int:
+        [parent] = self.slack.messages()
+        payload = double().block_actions(
+            user_id=user,
+            action_id=ACTIONS[action],
+            value=value,
+            trigger_id=self.slack.new_trigger_id(user),
+            message_ts=parent["ts"],
+            message={"type": "message", "ts": parent["ts"], "thread_ts": parent["ts"]},
+        )
+        return await self.send(double().interaction(payload, secret))
+
+    async def send(self, signed: Any) -> int:
+        response = await self.app.async_dispatch(
+            AsyncBoltRequest(body=signed.body, headers=signed.multi_headers())
+        )
+        await settle()
+        return int(response.status)
+
+    def outbox(self) -> list[OutboxItem]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(OutboxItem)))
+
+    def events(self, action: str) -> list[AuditEvent]:
+        with Session(self.engine) as session:
+            return [e for e in session.exec(select(AuditEvent)) if e.action == action]
+
+
+async def settle() -> None:
+    """Let the work a handler does after its ack finish (bolt runs it after answering)."""
+    for _ in range(50):
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if not pending:
+            return
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def thread(engine: Engine, slack: Any, make_mail: Callable[..., bytes]) -> Thread:
+    return Thread(engine, slack, make_mail)
+
+
+async def test_an_approvers_click_queues_exactly_one_mail(thread: Thread) -> None:
+    value = f"{thread.draft.id}:1"
+    assert await thread.click(APPROVER, "approve", value) == 200
+    assert await thread.click(APPROVER, "approve", value) == 200  # a double click
+    [item] = thread.outbox()
+    assert item.draft_id == thread.draft.id and item.status == "queued"
+    assert [e.actor for e in thread.events("draft approved")] == [APPROVER]
+    shown = str(thread.message_of(thread.draft.id)["blocks"])
+    assert "approved" in shown and ACTIONS["approve"] not in shown  # no buttons any more
+    said = [m["text"] for m in thread.thread() if "approved draft" in m.get("text", "")]
+    assert said == [f"<@{APPROVER}> approved draft {thread.draft.id}: the mail is queued."]
+
+
+async def test_a_member_of_an_approver_group_may_approve(thread: Thread) -> None:
+    thread.slack.set_usergroup("S0PRIVACY1", ["U0GROUPED1"])
+    assert await thread.click("U0GROUPED1", "approve", f"{thread.draft.id}:1") == 200
+    assert len(thread.outbox()) == 1
+
+
+async def test_anyone_else_is_refused_and_recorded(thread: Thread) -> None:
+    assert await thread.click(STRANGER, "approve", f"{thread.draft.id}:1") == 200
+    assert thread.outbox() == []
+    [told] = thread.slack.ephemeral()
+    assert told["user"] == STRANGER and "is not an approver" in told["text"]
+    [refusal] = thread.events("approval refused")
+    assert refusal.actor == STRANGER
+    # a forged draft id or revision is refused too
+    assert await thread.click(APPROVER, "approve", "999999:1") == 200
+    assert await thread.click(APPROVER, "approve", f"{thread.draft.id}:7") == 200
+    assert await thread.click(APPROVER, "approve", "drop table") == 200
+    assert thread.outbox() == []
+    assert len(thread.slack.ephemeral()) == 4
+
+
+async def test_an_edit_in_the_modal_is_what_goes_out(thread: Thread) -> None:
+    draft_id = thread.draft.id
+    assert await thread.click("U0EDITOR02", "edit", f"{draft_id}:1") == 200
+    [modal] = thread.slack.open_views()
+    assert modal["callback_id"] == EDIT_CALLBACK and modal["private_metadata"] == f"{draft_id}:1"
+    submit = double().view_submission(
+        user_id="U0EDITOR02",
+        callback_id=EDIT_CALLBACK,
+        private_metadata=f"{draft_id}:1",
+        values={
+            "subject": {"value": {"type": "plain_text_input", "value": "【削除完了】ご依頼の件"}},
+            "body": {
+                "value": {"type": "plain_text_input", "value": "会員情報を削除しました。\n以上"}
+            },
+        },
+    )
+    assert await thread.send(double().interaction(submit, SECRET)) == 200
+    with Session(thread.engine) as session:
+        draft = session.get(Draft, draft_id)
+    assert draft is not None and (draft.revision, draft.edited_by) == (2, "U0EDITOR02")
+    # the revision the approver saw before the edit no longer counts
+    assert await thread.click(APPROVER, "approve", f"{draft_id}:1") == 200
+    assert thread.outbox() == []
+    assert await thread.click(APPROVER, "approve", f"{draft_id}:2") == 200
+    [item] = thread.outbox()
+    mail = parse_message(item.raw)
+    assert "会員情報を削除しました。" in mail.text and mail.subject.startswith(
+        "【削除完了】ご依頼の件"
+    )
+
+
+async def test_an_empty_edit_is_refused_in_the_modal(thread: Thread) -> None:
+    submit = double().view_submission(
+        user_id="U0EDITOR02",
+        callback_id=EDIT_CALLBACK,
+        private_metadata=f"{thread.draft.id}:1",
+        values={
+            "subject": {"value": {"type": "plain_text_input", "value": "a\nb"}},
+            "body": {"value": {"type": "plain_text_input", "value": "   "}},
+        },
+    )
+    signed = double().interaction(submit, SECRET)
+    response = await thread.app.async_dispatch(
+        AsyncBoltRequest(body=signed.body, headers=signed.multi_headers())
+    )
+    assert response.status == 200 and '"response_action": "errors"' in response.body
+    assert set(__import__("json").loads(response.body)["errors"]) == {"subject", "body"}
+
+
+async def test_a_reply_in_the_thread_is_an_internal_note(thread: Thread) -> None:
+    [parent] = thread.slack.messages()
+    envelope = double().event_callback(
+        double().thread_message(
+            user=APPROVER,
+            text="本人確認済み。来週対応します。",
+            ts=f"{time.time():.6f}",
+            thread_ts=parent["ts"],
+        )
+    )
+    assert await thread.send(double().event(envelope, SECRET)) == 200
+    [note] = thread.events("note")
+    assert note.actor == APPROVER and note.detail["text"] == "本人確認済み。来週対応します。"
+    assert thread.outbox() == []  # never mailed
+
+
+@pytest.mark.parametrize("forgery", ["wrong secret", "stale"])
+async def test_a_request_slack_did_not_sign_gets_401(thread: Thread, forgery: str) -> None:
+    value = f"{thread.draft.id}:1"
+    if forgery == "wrong secret":
+        status = await thread.click(APPROVER, "approve", value, secret="not-the-secret")
+    else:
+        [parent] = thread.slack.messages()
+        payload = double().block_actions(
+            user_id=APPROVER,
+            action_id=ACTIONS["approve"],
+            value=value,
+            trigger_id="1.2.3",
+            message_ts=parent["ts"],
+        )
+        stale = double().interaction(payload, SECRET, timestamp=int(time.time()) - 600)
+        status = await thread.send(stale)
+    assert status == 401
+    assert thread.outbox() == [] and thread.events("draft approved") == []
