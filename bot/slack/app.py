@@ -80,15 +80,21 @@ def build_app(
                 channel=case.slack_channel or channel, thread_ts=case.slack_ts, text=text
             )
 
-    @app.action(ACTIONS["approve"])
-    async def approve(ack: Any, body: dict[str, Any]) -> None:
+    async def clicked(ack: Any, body: dict[str, Any]) -> tuple[str, int, int] | None:
+        """Ack the click; (user, draft id, revision) it names, or None (the user is told)."""
         await ack()
-        user = body["user"]["id"]
         parsed = _draft_value(body["actions"][0].get("value", ""))
         if parsed is None:
             await refuse(body, "That button does not name a draft.")
+            return None
+        return body["user"]["id"], parsed[0], parsed[1]
+
+    @app.action(ACTIONS["approve"])
+    async def approve(ack: Any, body: dict[str, Any]) -> None:
+        found = await clicked(ack, body)
+        if found is None:
             return
-        draft_id, revision = parsed
+        user, draft_id, revision = found
         member_of = await groups.of(user)
         try:
             done = await asyncio.to_thread(
@@ -105,18 +111,16 @@ def build_app(
 
     @app.action(ACTIONS["discard"])
     async def discard(ack: Any, body: dict[str, Any]) -> None:
-        await ack()
-        user = body["user"]["id"]
-        parsed = _draft_value(body["actions"][0].get("value", ""))
-        if parsed is None:
-            await refuse(body, "That button does not name a draft.")
+        found = await clicked(ack, body)
+        if found is None:
             return
+        user, draft_id, _revision = found
         try:
-            await asyncio.to_thread(replies.discard, parsed[0], actor=user)
+            await asyncio.to_thread(replies.discard, draft_id, actor=user)
         except ReplyError as exc:
             await refuse(body, f"Not discarded: {exc}")
             return
-        await refresh(parsed[0])
+        await refresh(draft_id)
 
     @app.action(ACTIONS["edit"])
     async def edit(ack: Any, body: dict[str, Any]) -> None:

@@ -235,3 +235,12 @@ async def test_a_request_slack_did_not_sign_gets_401(thread: Thread, forgery: st
         status = await thread.send(stale)
     assert status == 401
     assert thread.outbox() == [] and thread.events("draft approved") == []
+
+
+async def test_a_discarded_draft_cannot_be_approved(thread: Thread) -> None:
+    value = f"{thread.draft.id}:1"
+    assert await thread.click(APPROVER, "discard", value) == 200
+    assert "discarded" in str(thread.message_of(thread.draft.id)["blocks"])
+    assert await thread.click(APPROVER, "approve", value) == 200
+    assert thread.outbox() == []
+    assert "is discarded" in thread.slack.ephemeral()[-1]["text"]
