@@ -453,6 +453,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     settings = reply_settings()
     smtp, copier = smtp_config(), sent_copier()
     poster = _slack_poster()
+    slack_app = _slack_http(poster)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -469,6 +470,10 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         if poster is not None:
             threads.append(
                 threading.Thread(target=poster(engine).run, args=(stop,), name="slack-poster")
+            )
+        if slack_app is not None:
+            threads.append(
+                threading.Thread(target=slack_app(engine, settings, stop), name="slack-http")
             )
         for thread in threads:
             thread.start()
@@ -506,6 +511,37 @@ def _slack_poster() -> Any:
         return CasePoster(engine, client, channel, mask_mode=mask_mode)
 
     return build
+
+
+def _slack_http(poster: Any) -> Any:
+    """The Slack app over HTTP when SLACK_SIGNING_SECRET is set (on PD_HTTP_PORT, 8080)."""
+    secret = os.environ.get("SLACK_SIGNING_SECRET", "").strip()
+    if not secret:
+        return None
+    if poster is None:
+        raise UsageError("SLACK_SIGNING_SECRET needs SLACK_BOT_TOKEN and PD_SLACK_CHANNEL too")
+    port_text = os.environ.get("PD_HTTP_PORT", "8080").strip()
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise UsageError(f"PD_HTTP_PORT must be a port number, not {port_text!r}")
+    token = os.environ["SLACK_BOT_TOKEN"].strip()
+    channel = os.environ["PD_SLACK_CHANNEL"].strip()
+    base_url = os.environ.get("PD_SLACK_API_URL", "").strip() or "https://slack.com/api/"
+
+    def runner(engine: Engine, settings: Any, stop: Any) -> Any:
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        from bot.replies import Replies
+        from bot.slack.app import build_app
+        from bot.slack.http import serve_http
+
+        def build() -> Any:
+            client = AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
+            replies = Replies(engine, settings)
+            return build_app(engine, replies, signing_secret=secret, client=client, channel=channel)
+
+        return lambda: serve_http(build, stop, port=int(port_text))
+
+    return runner
 
 
 # One process writes to the database while the others parse and classify the next messages.

@@ -33,6 +33,7 @@ from handlers.intents import AUTO_REPLY, PRIVACY
 from mail.errors import ParseError
 from mail.parse import ParsedMessage, parse_message
 from storage import repo
+from storage.db import writer
 from storage.errors import UnavailableError
 from storage.models import Case
 from templates import TemplateError
@@ -168,7 +169,7 @@ class Intake:
         jurisdiction: str = "appi",
         replies: ReplySettings | None = None,
     ) -> None:
-        self._engine = engine
+        self._engine = writer(engine)
         # Without settings, first replies are drafted with a plainly unconfigured company.
         self._replies = Replies(engine, replies or ReplySettings.from_env({}), clock=clock)
         self._clock = clock

@@ -33,6 +33,7 @@ from mail.errors import MailError, PermanentError, TransientError
 from mail.outgoing import InvalidAddress, as_bytes, compose, make_message_id
 from mail.smtp import SmtpConfig, retry_delay, send
 from storage import repo
+from storage.db import writer
 from storage.models import Case, Draft, OutboxItem
 from templates import Company, Rendered, TemplateError, Templates
 
@@ -244,7 +245,7 @@ class Replies:
     """Drafts, approvals and identity verification for the desk's cases."""
 
     def __init__(self, engine: Engine, settings: ReplySettings, *, clock: Clock = _now) -> None:
-        self._engine = engine
+        self._engine = writer(engine)
         self.settings = settings
         self._clock = clock
 
@@ -640,7 +641,7 @@ class Sender:
         """``keep_copy(raw, when)`` puts a copy of each sent mail in the mailbox's Sent folder
         (``mail.imap.append_copy``); it runs after the mail is recorded as sent, and its
         failure is recorded for staff but never sends the mail again."""
-        self._engine = engine
+        self._engine = writer(engine)
         self._smtp = smtp
         self._clock = clock
         self._rand = rand

@@ -16,6 +16,7 @@ from bot.replies import ReplySettings
 from mail.errors import TransientError
 from mail.imap import MailboxConfig, Progress, Watcher
 from storage import repo
+from storage.db import writer
 from storage.errors import UnavailableError
 
 log = logging.getLogger("privacy_desk.watch")
@@ -59,7 +60,7 @@ class DatabaseCheckpoints:
     """Mailbox checkpoints and staff alerts, kept in the desk's database."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        self._engine = writer(engine)
 
     def load(self, key: str) -> Progress:
         with Session(self._engine) as session:

@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
@@ -59,6 +59,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+WRITER = "privacy_desk_writer"
+
+
+def writer(engine: Engine) -> Engine:
+    """The engine for code that writes: on SQLite its transactions BEGIN IMMEDIATE."""
+    return engine.execution_options(**{WRITER: True})
+
+
+def _begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get(WRITER, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def make_engine(value: str) -> Engine:
     """An engine for the URL; raises ``ConfigError``/``ReadOnlyError`` before touching data."""
     url = parse_url(value)
@@ -81,12 +94,12 @@ def make_engine(value: str) -> Engine:
                 raise ReadOnlyError(f"the database folder {folder} is not writable")
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # Let SQLAlchemy, not the sqlite3 module, open transactions, so SAVEPOINTs work; and
-        # take the write lock at the start (IMMEDIATE): a transaction that reads and then writes
-        # (an approval checks the draft, then claims it) would otherwise fail at once with
-        # "database is locked" when another does the same, instead of waiting its turn. WAL
-        # readers are not blocked by it.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # Let SQLAlchemy, not the sqlite3 module, open transactions, so SAVEPOINTs work. A
+        # writer (``writer(engine)``) takes the write lock at the start (IMMEDIATE): one that
+        # read and then wrote (an approval checks the draft, then claims it) would otherwise
+        # fail at once with "database is locked" when another writer got there first. Readers
+        # begin DEFERRED and, under WAL, never wait for a writer.
+        event.listen(engine, "begin", _begin)
         return engine
     try:
         return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})

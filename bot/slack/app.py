@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 from bot.replies import Replies, ReplyError
 from bot.slack.blocks import ACTIONS, draft_message, draft_view
 from storage import repo
+from storage.db import writer
 from storage.models import Case, Draft
 
 log = logging.getLogger("privacy_desk.slack")
@@ -49,6 +50,7 @@ def build_app(
 ) -> AsyncApp:
     """The desk's Slack app; serve it with ``slack_bolt.adapter.aiohttp`` or Socket Mode."""
     app = AsyncApp(signing_secret=signing_secret, client=client)
+    engine = writer(engine)
     groups = _GroupCache(client, replies.settings.approvers)
 
     async def refuse(body: dict[str, Any], text: str) -> None:

@@ -28,6 +28,7 @@ from bot.slack.blocks import CaseView, case_message, draft_message, draft_view
 from mail.errors import ParseError
 from mail.parse import parse_message
 from storage import repo
+from storage.db import writer
 from storage.models import Case, Draft, MailMessage
 
 log = logging.getLogger("privacy_desk.slack")
@@ -68,7 +69,7 @@ class CasePoster:
         clock: Clock = _now,
         mask_mode: str = "partial",
     ) -> None:
-        self._engine = engine
+        self._engine = writer(engine)
         self._client = client
         self._channel = channel
         self._clock = clock

@@ -6,10 +6,18 @@ clicks are requests signed as Slack signs them, dispatched to the desk's bolt ap
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -198,7 +206,7 @@ async def test_an_empty_edit_is_refused_in_the_modal(thread: Thread) -> None:
         AsyncBoltRequest(body=signed.body, headers=signed.multi_headers())
     )
     assert response.status == 200 and '"response_action": "errors"' in response.body
-    assert set(__import__("json").loads(response.body)["errors"]) == {"subject", "body"}
+    assert set(json.loads(response.body)["errors"]) == {"subject", "body"}
 
 
 async def test_a_reply_in_the_thread_is_an_internal_note(thread: Thread) -> None:
@@ -244,3 +252,78 @@ async def test_a_discarded_draft_cannot_be_approved(thread: Thread) -> None:
     assert await thread.click(APPROVER, "approve", value) == 200
     assert thread.outbox() == []
     assert "is discarded" in thread.slack.ephemeral()[-1]["text"]
+
+
+def test_serve_takes_slack_requests_over_http(
+    desk_db: tuple[str, Engine], slack: Any, dovecot: Any, make_mail: Callable[..., bytes]
+) -> None:
+    url, engine = desk_db
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        **SETTINGS,
+        "PD_DATABASE_URL": url,
+        "PD_MAILBOX": dovecot.url("desk"),
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "PD_SLACK_CHANNEL": slack.channel,
+        "PD_SLACK_API_URL": slack.base_url,
+        "PD_HTTP_PORT": str(port),
+    }
+    slack.add_user(APPROVER, name="approver")
+    command = [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "serve"]
+    root = Path(__file__).resolve().parents[2]
+    service = subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+    def post(signed: Any) -> int:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/slack/events", data=signed.body.encode(), method="POST"
+        )
+        for name, value in signed.headers.items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    try:
+        # a rate question: its first reply (the redirect) needs no identity check
+        dovecot.append(
+            "desk", make_mail("電気料金のプランについて教えてください。", subject="料金")
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            threads = [slack.thread(slack.channel, m["ts"]) for m in slack.messages()]
+            if threads and len(threads[0]) == 2:
+                break
+            time.sleep(0.1)
+        [[_parent, draft_message]] = threads
+        button = next(b for b in draft_message["blocks"] if b["type"] == "actions")["elements"][0]
+        payload = double().block_actions(
+            user_id=APPROVER,
+            action_id=button["action_id"],
+            value=button["value"],
+            trigger_id=slack.new_trigger_id(APPROVER),
+            message_ts=draft_message["ts"],
+        )
+        assert post(double().interaction(payload, "not-the-secret")) == 401
+        assert post(double().interaction(payload, SECRET)) == 200
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with Session(engine) as session:
+                if session.exec(select(OutboxItem)).first() is not None:
+                    break
+            time.sleep(0.1)
+        with Session(engine) as session:
+            [item] = session.exec(select(OutboxItem)).all()
+        assert item.template == "rate_redirect" and item.status in ("queued", "sent")
+    finally:
+        service.send_signal(signal.SIGTERM)
+        out, err = service.communicate(timeout=20)
+    assert service.returncode == 0, err
+    assert SECRET not in out + err and slack.bot_token not in out + err
