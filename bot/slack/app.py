@@ -19,13 +19,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.replies import Replies, ReplyError
-from bot.slack.blocks import ACTIONS, draft_message, draft_view
+from bot.slack.blocks import ACTIONS, draft_message, draft_view, reasons_text
 from storage import repo
 from storage.db import writer
-from storage.models import Case, Draft
+from storage.models import Case, Draft, MailMessage
 
 log = logging.getLogger("privacy_desk.slack")
 
@@ -166,6 +166,37 @@ def build_app(
             return
         await refresh(draft_id)
 
+    async def clicked_case(ack: Any, body: dict[str, Any]) -> Case | None:
+        await ack()
+        ref = str(body["actions"][0].get("value", ""))
+        case = await asyncio.to_thread(_case, engine, ref)
+        if case is None:
+            await refuse(body, "That button does not name a case.")
+        return case
+
+    @app.action(ACTIONS["reasons"])
+    async def reasons(ack: Any, body: dict[str, Any]) -> None:
+        """Why the classifier chose the intents: the phrases it found, shown to the asker."""
+        case = await clicked_case(ack, body)
+        if case is None:
+            return
+        found = await asyncio.to_thread(_reasons, engine, case)
+        await refuse(body, f"{case.ref}: {reasons_text(found)}")
+
+    @app.action(ACTIONS["assign_me"])
+    async def assign_me(ack: Any, body: dict[str, Any]) -> None:
+        case = await clicked_case(ack, body)
+        if case is None:
+            return
+        user = body["user"]["id"]
+        await asyncio.to_thread(_assign, engine, case.ref, user)
+        if case.slack_ts:
+            await client.chat_postMessage(
+                channel=case.slack_channel or channel,
+                thread_ts=case.slack_ts,
+                text=f"<@{user}> took {case.ref}.",
+            )
+
     @app.event("message")
     async def note(event: dict[str, Any]) -> None:
         """A person's reply in a case thread is an internal note in the audit trail, never mail."""
@@ -182,6 +213,36 @@ def build_app(
         )
 
     return app
+
+
+def _case(engine: Engine, ref: str) -> Case | None:
+    if not re.fullmatch(r"PD-\d{4}-\d{6}", ref):
+        return None
+    with Session(engine, expire_on_commit=False) as session:
+        return repo.case_by_ref(session, ref)
+
+
+def _reasons(engine: Engine, case: Case) -> dict[str, list[str]]:
+    with Session(engine) as session:
+        first = session.exec(
+            select(MailMessage)
+            .where(MailMessage.case_id == case.id, MailMessage.direction == "in")
+            .order_by(col(MailMessage.id))
+        ).first()
+        found = first.classification.get("reasons", {}) if first else {}
+        return {str(k): [str(p) for p in v] for k, v in found.items()}
+
+
+def _assign(engine: Engine, ref: str, user: str) -> None:
+    """The case is the user's now (the parent message follows: the case changed)."""
+    with Session(engine) as session:
+        case = repo.case_by_ref(session, ref)
+        if case is None or case.assignee == user:
+            return
+        before = case.assignee
+        repo.touch(session, case, assignee=user)
+        repo.audit(session, case.id, user, "assigned", to=user, before=before)
+        session.commit()
 
 
 def _draft_and_case(engine: Engine, draft_id: int) -> tuple[Draft | None, Case | None]:

@@ -327,3 +327,23 @@ def test_serve_takes_slack_requests_over_http(
         out, err = service.communicate(timeout=20)
     assert service.returncode == 0, err
     assert SECRET not in out + err and slack.bot_token not in out + err
+
+
+async def test_why_shows_the_phrases_and_assign_to_me_takes_the_case(thread: Thread) -> None:
+    assert await thread.click(APPROVER, "reasons", thread.ref) == 200
+    [told] = thread.slack.ephemeral()
+    assert told["user"] == APPROVER and "削除" in told["text"] and thread.ref in told["text"]
+
+    assert await thread.click(APPROVER, "assign_me", thread.ref) == 200
+    with Session(thread.engine) as session:
+        [taken] = [e for e in session.exec(select(AuditEvent)) if e.action == "assigned"]
+    assert taken.actor == APPROVER
+    assert f"<@{APPROVER}> took {thread.ref}." in [m.get("text") for m in thread.thread()]
+    # the parent message follows on the next pass
+    await CasePoster(thread.engine, thread.client, thread.slack.channel).run_once()
+    [parent] = thread.slack.messages()
+    assert f"<@{APPROVER}>" in json.dumps(parent["blocks"])
+
+    assert await thread.click(APPROVER, "assign_me", "PD-0000-999999") == 200  # no such case
+    assert await thread.click(APPROVER, "reasons", "<script>") == 200
+    assert "does not name a case" in thread.slack.ephemeral()[-1]["text"]
