@@ -1,6 +1,7 @@
 """The errors that leave ``mail/``.
 
 MailError
+├── ConfigError       a mailbox or SMTP setting we cannot use (permanent)
 ├── ParseError        permanent: this message cannot be read (kept and quarantined)
 └── TransportError    a server said no or went away
     ├── TransientError   try again later (network, 4xx)
@@ -12,6 +13,10 @@ from __future__ import annotations
 
 class MailError(Exception):
     """Base of every error raised by the mail package."""
+
+
+class ConfigError(MailError):
+    """A setting (PD_MAILBOX, PD_SMTP_URL, a CA file) names nothing we can use."""
 
 
 class ParseError(MailError):

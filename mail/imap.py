@@ -15,7 +15,6 @@ imapclient is blocking: this module is synchronous and runs in a thread of its o
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import random
 import ssl
@@ -31,17 +30,15 @@ from urllib.parse import unquote, urlsplit
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from mail.errors import MailError, PermanentError, TransientError
+from mail.errors import ConfigError as ConfigError  # re-exported: callers catch it here
+from mail.errors import PermanentError, TransientError
+from mail.tls import is_loopback, verified_context
 
 log = logging.getLogger("privacy_desk.imap")
 
 PROCESSED_FLAG = b"$PrivacyDesk"
 DEFAULT_PROCESSED_FOLDER = "PrivacyDesk/Processed"
 MAX_ATTEMPTS = 3
-
-
-class ConfigError(MailError):
-    """``PD_MAILBOX`` does not name a mailbox we can open."""
 
 
 @dataclass(frozen=True)
@@ -59,10 +56,7 @@ class MailboxConfig:
 
     def tls_context(self) -> ssl.SSLContext:
         """Certificates verified, host names checked: against ``ca_file`` when set."""
-        try:
-            return ssl.create_default_context(cafile=self.ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"cannot read the CA file {self.ca_file}: {exc}") from None
+        return verified_context(self.ca_file, "")
 
     @property
     def key(self) -> str:
@@ -116,15 +110,6 @@ def parse_mailbox_url(
     )
     config.tls_context()  # a CA file that cannot be read is a setting error, said now
     return config
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class Sink(Protocol):
@@ -204,7 +189,7 @@ class Connection:
             if not use_ssl:
                 if self.client.has_capability("STARTTLS"):
                     self.client.starttls(context)
-                elif not (_is_loopback(config.host) or config.allow_plaintext):
+                elif not (is_loopback(config.host) or config.allow_plaintext):
                     raise PermanentError(
                         f"{config.host} offers no STARTTLS: refusing to send the password in "
                         "clear (set PD_IMAP_ALLOW_PLAINTEXT=1 to allow it)"

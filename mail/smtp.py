@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import ipaddress
 import os
 import random
 import re
@@ -30,8 +29,10 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from mail.errors import MailError, PermanentError, TransientError, TransportError
+from mail.errors import ConfigError as ConfigError  # re-exported: callers catch it here
+from mail.errors import PermanentError, TransientError, TransportError
 from mail.outgoing import InvalidAddress, as_bytes, check_address
+from mail.tls import is_loopback, verified_context
 
 DEFAULT_SMTP_URL = "file:var/outbox"
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
@@ -39,10 +40,6 @@ DEFAULT_TIMEOUT = 30.0
 
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._@+=-]")
-
-
-class ConfigError(MailError):
-    """``PD_SMTP_URL`` does not name a way to send mail we can use."""
 
 
 @dataclass(frozen=True)
@@ -58,10 +55,7 @@ class SmtpConfig:
 
     def tls_context(self) -> ssl.SSLContext:
         """Certificates verified, host names checked: against ``ca_file`` when set."""
-        try:
-            return ssl.create_default_context(cafile=self.ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"cannot read the SMTP CA file {self.ca_file}: {exc}") from None
+        return verified_context(self.ca_file, "SMTP ")
 
     @property
     def url(self) -> str:
@@ -81,15 +75,6 @@ class SendResult:
     message_id: str | None = None
     refused: Mapping[str, str] = field(default_factory=dict)  # recipients refused, others taken
     path: Path | None = None  # ``file:``: the .eml file
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _parse_file_url(text: str) -> SmtpConfig:
@@ -144,7 +129,7 @@ def parse_smtp_url(
         raise ConfigError("PD_SMTP_URL has a password but no user")
     if user and not secret:
         raise ConfigError("no SMTP password: put it in PD_SMTP_URL or pass it apart")
-    if user and scheme == "smtp" and not (_is_loopback(host) or allow_plaintext):
+    if user and scheme == "smtp" and not (is_loopback(host) or allow_plaintext):
         raise ConfigError(
             "smtp:// would send the SMTP password in clear: use smtp+starttls:// or smtps://"
         )
