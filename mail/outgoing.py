@@ -184,7 +184,9 @@ class _Wrapped(str):
 def _mailbox(header: str, address: str, name: str | None, field: str) -> Address | _Folded:
     local, _, domain = check_address(address, field).rpartition("@")
     display = clean_text(name or "")
-    if display.isascii() and "=?" not in display:
+    # A plain phrase loses runs of spaces on reading (RFC 5322 folds them to one): such a name
+    # is encoded like a non-ASCII one, which keeps every character.
+    if display.isascii() and "=?" not in display and "  " not in display:
         return Address(display_name=display, username=local, domain=domain)
     return _Folded(header, display, f" <{Address(username=local, domain=domain).addr_spec}>")
 
