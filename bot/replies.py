@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -201,6 +201,15 @@ def _half_width(text: str) -> str:
     return text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
 
 
+def _refuse(
+    session: Session, case: Case, actor: str, action: str, reason: str, **detail: Any
+) -> NoReturn:
+    """Record a refused action in the case's audit trail, then refuse it."""
+    repo.audit(session, case.id, actor, action, reason=reason, **detail)
+    session.commit()
+    raise ReplyError(reason)
+
+
 def resume_clock(
     session: Session,
     case: Case,
@@ -368,11 +377,7 @@ class Replies:
             if problem is None:
                 problem = self._cannot_send(case, draft, revision)
             if problem is not None:
-                repo.audit(
-                    session, case.id, approver, "approval refused", draft=draft_id, reason=problem
-                )
-                session.commit()
-                raise ReplyError(problem)
+                _refuse(session, case, approver, "approval refused", problem, draft=draft_id)
             item = self._queue(session, case, draft, approver=approver, automatic=False)
             if item is None:  # another approval won the race: report the mail it queued
                 session.rollback()
@@ -512,9 +517,7 @@ class Replies:
             case = self._case(session, ref)
             assert case.id is not None
             if not verdict.allowed:
-                repo.audit(session, case.id, approver, "approval refused", reason=verdict.reason)
-                session.commit()
-                raise ReplyError(verdict.reason)
+                _refuse(session, case, approver, "approval refused", verdict.reason)
             if case.verified_at is not None:
                 raise ReplyError(f"{case.ref}: the identity is already verified")
             if not self.settings.configured:
@@ -563,9 +566,7 @@ class Replies:
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._case(session, ref)
             if not verdict.allowed:
-                repo.audit(session, case.id, actor, "verification refused", reason=verdict.reason)
-                session.commit()
-                raise ReplyError(verdict.reason)
+                _refuse(session, case, actor, "verification refused", verdict.reason)
             self._verified(session, case, actor=actor, how=how)
             session.commit()
             return case
@@ -674,6 +675,18 @@ class Sender:
                 delay = min(delay * 2, max_backoff)
             stop.wait(delay)
 
+    def _failed(
+        self, session: Session, item: OutboxItem, attempts: int, problem: str, summary: SendSummary
+    ) -> None:
+        """A permanent refusal: the mail is marked failed for staff and never tried again."""
+        repo.set_mail_status(session, item, "failed", attempts=attempts, last_error=problem[:500])
+        repo.audit(
+            session, item.case_id, "outbox", "mail failed", outbox=item.id, error=problem[:500]
+        )
+        summary.failed += 1
+        summary.errors.append(problem)
+        log.error("outbox %s failed permanently", item.id)
+
     async def _copy(self, item: OutboxItem) -> None:
         assert self._keep_copy is not None
         try:
@@ -709,25 +722,10 @@ class Sender:
             log.warning("outbox %s deferred (%s)", item.id, type(exc).__name__)
             return False
         except PermanentError as exc:
-            repo.set_mail_status(
-                session, item, "failed", attempts=attempts, last_error=str(exc)[:500]
-            )
-            repo.audit(
-                session, item.case_id, "outbox", "mail failed", outbox=item.id, error=str(exc)[:500]
-            )
-            summary.failed += 1
-            summary.errors.append(str(exc))
-            log.error("outbox %s failed permanently", item.id)
+            self._failed(session, item, attempts, str(exc), summary)
             return False
-        if result.refused:
-            problem = "; ".join(f"{v}" for v in result.refused.values())
-            repo.set_mail_status(
-                session, item, "failed", attempts=attempts, last_error=problem[:500]
-            )
-            repo.audit(
-                session, item.case_id, "outbox", "mail failed", outbox=item.id, error=problem[:500]
-            )
-            summary.failed += 1
+        if result.refused:  # the server took the message but not for this recipient
+            self._failed(session, item, attempts, "; ".join(result.refused.values()), summary)
             return False
         repo.set_mail_status(session, item, "sent", attempts=attempts, sent_at=now, last_error=None)
         repo.audit(

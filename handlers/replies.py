@@ -14,7 +14,6 @@ from handlers.intents import (
     DELETION,
     DISCLOSURE,
     INQUIRY,
-    RIGHTS,
     STOP_PROVISION,
     STOP_USE,
 )
@@ -56,9 +55,6 @@ STATUS_AFTER_SENDING: dict[str, str] = {
     "unverified_close": "closed",
 }
 
-# Intents that are carried out only for a requester whose identity has been verified.
-NEEDS_VERIFICATION: frozenset[str] = frozenset(RIGHTS)
-
 
 def first_reply(kind: str) -> str | None:
     return FIRST_REPLY.get(kind)
@@ -72,10 +68,6 @@ def answer_template(intents: Iterable[str]) -> str | None:
 
 def status_after_sending(template: str) -> str | None:
     return STATUS_AFTER_SENDING.get(template)
-
-
-def needs_verification(intents: Iterable[str]) -> bool:
-    return bool(NEEDS_VERIFICATION & set(intents))
 
 
 def sent_without_approval(template: str, *, auto_ack: bool) -> bool:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
@@ -57,6 +57,13 @@ class PostSummary:
 
 class _Stop(Exception):
     """End the pass: Slack is rate-limiting, down, or refusing us for a reason staff must fix."""
+
+
+def _rate_limited(exc: SlackApiError, summary: PostSummary) -> NoReturn:
+    """Slack said 429: this pass ends, and the loop waits as long as Slack asked."""
+    summary.retry_after = float(exc.response.headers.get("Retry-After", 1))
+    log.warning("Slack rate limit: waiting %.0f s", summary.retry_after)
+    raise _Stop from None
 
 
 class CasePoster:
@@ -213,9 +220,7 @@ class CasePoster:
         except SlackApiError as exc:
             status = exc.response.status_code
             if status == 429:
-                summary.retry_after = float(exc.response.headers.get("Retry-After", 1))
-                log.warning("Slack rate limit: waiting %.0f s", summary.retry_after)
-                raise _Stop from None
+                _rate_limited(exc, summary)
             if status >= 500:
                 self._lost(session, case, method, summary, f"HTTP {status}")
             error = str(exc.response.get("error", "error"))
@@ -248,7 +253,7 @@ class CasePoster:
             )
         except SlackApiError as exc:
             if exc.response.status_code == 429:
-                summary.retry_after = float(exc.response.headers.get("Retry-After", 1))
+                _rate_limited(exc, summary)
             raise _Stop from None
         except (TimeoutError, ClientError, OSError):
             raise _Stop from None

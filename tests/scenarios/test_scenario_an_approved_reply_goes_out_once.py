@@ -84,8 +84,12 @@ def _answer_draft(ref: str, capsys: pytest.CaptureFixture[str]) -> int:
         )
         == 0
     )
-    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("draft ")][-1]
-    return int(line.split()[1])  # "draft 2 for PD-...: subject"
+    return int(_drafted(capsys).split()[1])
+
+
+def _drafted(capsys: pytest.CaptureFixture[str]) -> str:
+    """The line `privacy-desk draft` printed: "draft 2 for PD-...: subject"."""
+    return [x for x in capsys.readouterr().out.splitlines() if x.startswith("draft ")][-1]
 
 
 def _approved(
@@ -433,7 +437,7 @@ def test_the_operators_own_template_and_the_answer_the_intents_call_for(
         )
         == 0
     )
-    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("draft ")][-1]
+    line = _drafted(capsys)
     assert "削除が完了しました" in line
     assert main(["approve", line.split()[1], "--as", "sato"]) == 0
     assert main(["send"]) == 0
