@@ -60,6 +60,10 @@ class Case(SQLModel, table=True):
     verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     verified_by: str | None = Field(default=None, max_length=64)
     verified_how: str | None = Field(default=None, max_length=200)
+    # The one extension of the answer deadline (where the law offers one): when, by whom, why.
+    extended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    extended_by: str | None = Field(default=None, max_length=64)
+    extension_reason: str | None = Field(default=None, max_length=500)
     # The case's parent message in the Slack channel: posted (ts), or not yet; a post whose
     # answer was lost (a 5xx, a timeout) is "uncertain" and looked for before posting again.
     slack_channel: str | None = Field(default=None, max_length=32)
@@ -129,6 +133,31 @@ class Draft(SQLModel, table=True):
     approved_revision: int | None = None  # the revision that was approved (and is sent)
     slack_ts: str | None = Field(default=None, max_length=32)  # its message in the case thread
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LabelledExample(SQLModel, table=True):
+    """Staff corrected what a message asks for (reclassified its case): the message with the
+    right intents, for the classifier's corpus (``privacy-desk examples export``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    intents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    language: str = Field(default="", max_length=8)
+    labelled_by: str = Field(max_length=64)
+    labelled_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ThreadPost(SQLModel, table=True):
+    """An audit event told in its case's Slack thread (a follow-up mail, a send, a bounce...):
+    recorded when posted, so it is posted once; ``uncertain`` when Slack's answer was lost."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    audit_id: int = Field(foreign_key="auditevent.id", unique=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    state: str = Field(default="posted", max_length=16)  # posted | uncertain
+    ts: str | None = Field(default=None, max_length=32)
+    posted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class OutboxItem(SQLModel, table=True):
