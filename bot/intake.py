@@ -309,6 +309,7 @@ class Intake:
             needs_triage=classification.needs_triage or decision.kind == "other",
             flags=decision.flags,
             assignee=ASSIGN_NEW_CASE.get(kind),
+            jurisdiction=self._jurisdiction,
         )
         repo.audit(
             session,

@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from handlers import replies as rules
 from handlers import sla
-from handlers.intents import AUTO_REPLY
+from handlers.intents import AUTO_REPLY, SPAM
 from mail.errors import MailError, PermanentError, TransientError
 from mail.outgoing import InvalidAddress, as_bytes, compose, make_message_id
 from mail.smtp import SmtpConfig, retry_delay, send
@@ -201,13 +201,44 @@ def _half_width(text: str) -> str:
     return text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
 
 
-def _refuse(
+def refuse(
     session: Session, case: Case, actor: str, action: str, reason: str, **detail: Any
 ) -> NoReturn:
     """Record a refused action in the case's audit trail, then refuse it."""
     repo.audit(session, case.id, actor, action, reason=reason, **detail)
     session.commit()
     raise ReplyError(reason)
+
+
+def case_deadlines(
+    session: Session,
+    case: Case,
+    *,
+    policies: sla.PolicyTable | None = None,
+    extension: sla.Extension | None = None,
+) -> sla.Deadlines | None:
+    """The case's deadlines now: from its receipt, intents (or kind), pauses and extension (its
+    own, or ``extension`` when one is being granted); None for a case no policy covers."""
+    assert case.id is not None
+    wanted = [i for i in case.intents if i not in (AUTO_REPLY, SPAM)] or (
+        [case.kind] if case.kind not in ("other", "privacy") else []
+    )
+    if not wanted:
+        return None
+    if extension is None and case.extended_at is not None:
+        extension = sla.Extension(case.extension_reason or "", case.extended_at)
+    return sla.deadlines(
+        case.received_at,
+        wanted,
+        jurisdiction=case.jurisdiction,
+        pauses=repo.pauses_of(session, case.id),
+        extension=extension,
+        table=policies,
+    )
+
+
+# While waiting on the requester the case has one of these statuses; an answer ends the wait.
+WAITING = ("awaiting_verification", "awaiting_requester")
 
 
 def resume_clock(
@@ -225,21 +256,9 @@ def resume_clock(
         return
     pause.ended_at = max(at, pause.started_at)
     session.add(pause)
-    wanted = [i for i in case.intents if i != AUTO_REPLY] or (
-        [case.kind] if case.kind != "other" else []
-    )
-    due = (
-        sla.deadlines(
-            case.received_at,
-            wanted,
-            jurisdiction=case.jurisdiction,
-            pauses=repo.pauses_of(session, case.id),
-            table=policies,
-        )
-        if wanted
-        else None
-    )
-    status = "in_progress" if case.status == "awaiting_verification" else case.status
+    session.flush()
+    due = case_deadlines(session, case, policies=policies)
+    status = "in_progress" if case.status in WAITING else case.status
     repo.touch(session, case, status=status, answer_due=due.answer_due if due else None)
     repo.audit(
         session,
@@ -377,7 +396,7 @@ class Replies:
             if problem is None:
                 problem = self._cannot_send(case, draft, revision)
             if problem is not None:
-                _refuse(session, case, approver, "approval refused", problem, draft=draft_id)
+                refuse(session, case, approver, "approval refused", problem, draft=draft_id)
             item = self._queue(session, case, draft, approver=approver, automatic=False)
             if item is None:  # another approval won the race: report the mail it queued
                 session.rollback()
@@ -470,6 +489,17 @@ class Replies:
         )
         if not automatic and case.status in ("new", "awaiting_approval"):
             repo.touch(session, case, status="in_progress")
+        if draft.template in rules.ASKS_REQUESTER:
+            # The desk now waits on the requester: the clock stops until they answer.
+            asked = str(draft.values.get("kind", "identity"))
+            repo.pause_case(
+                session,
+                case,
+                at=now,
+                reason=rules.ASKS_REQUESTER[draft.template].get(asked, asked),
+                actor=approver,
+                status="awaiting_verification" if asked == "identity" else "awaiting_requester",
+            )
         return item
 
     def acknowledge(
@@ -517,7 +547,7 @@ class Replies:
             case = self._case(session, ref)
             assert case.id is not None
             if not verdict.allowed:
-                _refuse(session, case, approver, "approval refused", verdict.reason)
+                refuse(session, case, approver, "approval refused", verdict.reason)
             if case.verified_at is not None:
                 raise ReplyError(f"{case.ref}: the identity is already verified")
             if not self.settings.configured:
@@ -566,7 +596,7 @@ class Replies:
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._case(session, ref)
             if not verdict.allowed:
-                _refuse(session, case, actor, "verification refused", verdict.reason)
+                refuse(session, case, actor, "verification refused", verdict.reason)
             self._verified(session, case, actor=actor, how=how)
             session.commit()
             return case

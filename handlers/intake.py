@@ -103,7 +103,7 @@ def _is_machine(facts: _Facts) -> bool:
     return AUTO_REPLY in facts.intents
 
 
-def _kind(intents: frozenset[str]) -> str:
+def kind_of(intents: frozenset[str]) -> str:
     if intents & set(PRIVACY):
         return "privacy"
     if PROVIDER_CORRECTION in intents:
@@ -171,7 +171,7 @@ ROUTES: tuple[Route, ...] = (
         lambda f: Decision(
             Action.OPEN,
             "case",
-            kind=_kind(f.intents),
+            kind=kind_of(f.intents),
             flags=_flags(f),
             reasons=(
                 ("names another person's case: opened apart",)

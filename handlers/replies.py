@@ -23,6 +23,12 @@ ACK = "ack"
 # The reason of the SLA pause while a one-time code is out: only the identity proven ends it.
 VERIFICATION_PAUSE = "identity verification"
 
+# Replies that ask the requester for something (by the draft's ``kind`` value): once approved,
+# the SLA clock stops, with this reason, until the requester answers.
+ASKS_REQUESTER: dict[str, dict[str, str]] = {
+    "identity_request": {"identity": "identity documents", "clarification": "clarification"},
+}
+
 # The first reply a new case gets, by kind (the acknowledgement of a rights request or
 # complaint; a redirect for a plan question; a receipt to a provider).
 FIRST_REPLY: dict[str, str] = {

@@ -235,6 +235,7 @@ def open_case(
     flags: Iterable[str],
     status: str = "new",
     assignee: str | None = None,
+    jurisdiction: str = "appi",
 ) -> CaseHandle:
     now = utcnow()
     values: dict[str, Any] = {
@@ -245,7 +246,7 @@ def open_case(
         "language": language,
         "requester": requester,
         "requester_name": requester_name,
-        "jurisdiction": "appi",
+        "jurisdiction": jurisdiction,
         "received_at": received_at,
         "ack_due": ack_due,
         "answer_due": answer_due,
@@ -483,12 +484,20 @@ def open_verifications(session: Session, case_id: int, now: datetime) -> list[Ve
     )
 
 
-def pause_case(session: Session, case: Case, *, at: datetime, reason: str, actor: str) -> None:
+def pause_case(
+    session: Session,
+    case: Case,
+    *,
+    at: datetime,
+    reason: str,
+    actor: str,
+    status: str = "awaiting_verification",
+) -> None:
     """Stop the case's SLA clock while the desk waits on the requester."""
     assert case.id is not None
     if open_pause(session, case.id) is None:
         session.add(CasePause(case_id=case.id, started_at=at, reason=reason))
-        touch(session, case, status="awaiting_verification")
+        touch(session, case, status=status, answer_due=None)  # no answer is due while paused
         audit(session, case.id, actor, "clock paused", reason=reason, at=at.isoformat())
 
 

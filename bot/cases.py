@@ -1,0 +1,340 @@
+"""Decisions on a case, whoever takes them (a button in the case thread, or the command line).
+
+Assign, reclassify, ask the requester, extend the deadline, reject, close. Each checks what the
+law and the desk's rules allow, writes the audit trail, and moves the case's deadline when it
+should (``bot.replies.case_deadlines``: receipt, intents, pauses and extension, every time).
+Decisions that change what the desk owes the requester (reclassify, extend, reject, close) are
+taken by approvers only (``PD_APPROVERS``); a refusal is recorded. What goes to the requester is
+always a draft, sent only once approved: a request for identity documents or clarification stops
+the SLA clock when its mail is approved (``Replies``), not when it is drafted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from bot.replies import CaseFacts, Replies, ReplyError, case_deadlines, refuse
+from handlers import replies as rules
+from handlers import sla
+from handlers.intake import kind_of
+from handlers.intents import ALL_INTENTS, AUTO_REPLY
+from storage import repo
+from storage.db import writer
+from storage.models import Case, Draft, LabelledExample, MailMessage
+from templates import REQUEST_KINDS, TemplateError
+
+log = logging.getLogger("privacy_desk.cases")
+
+Clock = Callable[[], datetime]
+CLOSED = ("answered", "closed", "rejected")
+ASK_KINDS = ("identity", "clarification")
+REJECT_SCOPES = ("full", "partial")
+REPLY_WITHIN = timedelta(days=14)  # the date by which a requester is asked to answer
+TEXT_MAX = 500
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _one_line(text: str, what: str) -> str:
+    text = " ".join(text.split())
+    if not text:
+        raise ReplyError(f"say {what}")
+    if len(text) > TEXT_MAX:
+        raise ReplyError(f"{what} is longer than {TEXT_MAX} characters")
+    return text
+
+
+def _lines(items: Iterable[str], what: str) -> list[str]:
+    found = [" ".join(item.split()) for item in items]
+    found = [item for item in found if item]
+    if not found:
+        raise ReplyError(f"give at least one {what}")
+    if any(len(item) > TEXT_MAX for item in found):
+        raise ReplyError(f"each {what} must be at most {TEXT_MAX} characters")
+    return found
+
+
+class CaseDesk:
+    """The decisions staff take on cases; every method is one transaction."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        replies: Replies,
+        *,
+        clock: Clock = _now,
+        policies: sla.PolicyTable | None = None,
+    ) -> None:
+        self._engine = writer(engine)
+        self._replies = replies
+        self._clock = clock
+        self._policies = policies
+
+    @property
+    def approvers(self) -> tuple[str, ...]:
+        return self._replies.settings.approvers
+
+    def may_decide(self, actor: str, groups: Iterable[str] = ()) -> rules.Verdict:
+        """Whether ``actor`` may take the decisions reserved to approvers."""
+        return rules.may_approve(actor, approvers=self.approvers, approver_groups=groups)
+
+    # ---- who works the case --------------------------------------------------------------
+
+    def assign(self, ref: str, *, to: str, actor: str) -> Case:
+        """The case is ``to``'s now (anyone on the desk may take or hand over a case)."""
+        to = _one_line(to, "who takes the case")[:64]
+        with Session(self._engine, expire_on_commit=False) as session:
+            case = self._open_case(session, ref)
+            if case.assignee != to:
+                before = case.assignee
+                repo.touch(session, case, assignee=to)
+                repo.audit(session, case.id, actor, "assigned", to=to, before=before)
+                session.commit()
+            return case
+
+    # ---- what the case is about ----------------------------------------------------------
+
+    def reclassify(
+        self, ref: str, intents: Sequence[str], *, actor: str, groups: Iterable[str] = ()
+    ) -> Case:
+        """Staff say what the request really asks for: the intents (and kind) change, the
+        deadline is computed again from the receipt, and the first message with its corrected
+        intents is kept as a labelled example for the classifier."""
+        wanted = list(dict.fromkeys(i.strip() for i in intents if i.strip()))
+        unknown = [i for i in wanted if i not in ALL_INTENTS]
+        if unknown:
+            raise ReplyError(f"unknown intents: {', '.join(unknown)}")
+        with Session(self._engine, expire_on_commit=False) as session:
+            case = self._open_case(session, ref)
+            self._allowed(session, case, actor, groups, "reclassify refused")
+            before = list(case.intents)
+            kept = [i for i in wanted if i != AUTO_REPLY]
+            if sorted(kept) == sorted(before) and not case.needs_triage:
+                return case
+            kind = kind_of(frozenset(wanted))
+            if case.kind not in ("privacy", "other") and kind == "other":
+                kind = case.kind
+            repo.touch(session, case, intents=kept, kind=kind, needs_triage=False)
+            try:
+                due = case_deadlines(session, case, policies=self._policies)
+            except sla.SlaError as exc:
+                raise ReplyError(f"{case.ref}: {exc}") from None
+            repo.touch(
+                session,
+                case,
+                answer_due=due.answer_due if due else None,
+                ack_due=due.ack_due if due else None,
+            )
+            first = self._first_message(session, case)
+            if first is not None:
+                assert first.id is not None and case.id is not None
+                session.add(
+                    LabelledExample(
+                        message_id=first.id,
+                        case_id=case.id,
+                        intents=wanted,
+                        language=first.language or case.language,
+                        labelled_by=actor,
+                        labelled_at=self._clock(),
+                    )
+                )
+            repo.audit(
+                session,
+                case.id,
+                actor,
+                "reclassified",
+                before=before,
+                after=kept,
+                kind=kind,
+                answer_due=due.answer_due.isoformat() if due and due.answer_due else None,
+            )
+            session.commit()
+            log.info("%s reclassified", case.ref)
+            return case
+
+    # ---- asking the requester ------------------------------------------------------------
+
+    def ask(
+        self,
+        ref: str,
+        *,
+        kind: str,
+        needed: Sequence[str],
+        actor: str,
+        reply_by: datetime | None = None,
+    ) -> Draft:
+        """A draft asking the requester for identity documents or a clarification; once it is
+        approved and queued the SLA clock stops until the requester answers."""
+        if kind not in ASK_KINDS:
+            raise ReplyError(f"ask for {' or '.join(ASK_KINDS)}, not {kind!r}")
+        items = _lines(needed, "thing to ask for")
+        by = reply_by or self._clock() + REPLY_WITHIN
+        return self._draft(ref, "identity_request", actor, kind=kind, needed=items, reply_by=by)
+
+    # ---- the deadline --------------------------------------------------------------------
+
+    def extend(
+        self, ref: str, *, reason: str, actor: str, groups: Iterable[str] = ()
+    ) -> tuple[Case, Draft]:
+        """The one extension the law allows, with a reason the requester is told: the case's
+        new deadline, and the draft of the notice (it must go out within the first period)."""
+        reason = _one_line(reason, "why the deadline is extended")
+        with Session(self._engine, expire_on_commit=False) as session:
+            case = self._open_case(session, ref)
+            self._allowed(session, case, actor, groups, "extension refused")
+            if case.extended_at is not None:
+                refuse(
+                    session,
+                    case,
+                    actor,
+                    "extension refused",
+                    f"{case.ref}: the deadline was already extended once",
+                )
+            now = self._clock()
+            try:
+                due = case_deadlines(
+                    session,
+                    case,
+                    policies=self._policies,
+                    extension=sla.Extension(reason, now),
+                )
+            except sla.SlaError as exc:
+                refuse(session, case, actor, "extension refused", f"{case.ref}: {exc}")
+            if due is None or due.answer_due is None:
+                refuse(
+                    session,
+                    case,
+                    actor,
+                    "extension refused",
+                    f"{case.ref}: the clock is stopped; extend once the requester has answered",
+                )
+            before = case.answer_due
+            repo.touch(session, case, extended_at=now, extended_by=actor, extension_reason=reason)
+            repo.touch(session, case, answer_due=due.answer_due)
+            repo.audit(
+                session,
+                case.id,
+                actor,
+                "deadline extended",
+                reason=reason,
+                before=before.isoformat() if before else None,
+                answer_due=due.answer_due.isoformat(),
+            )
+            draft_id = self._prepare(
+                session, case, "extension_notice", actor, reason=reason, new_due=due.answer_due
+            )
+            session.commit()
+            log.info("%s: deadline extended", case.ref)
+            return case, self._stored_draft(session, draft_id)
+
+    # ---- ending the case -----------------------------------------------------------------
+
+    def reject(
+        self,
+        ref: str,
+        *,
+        reasons: Sequence[str],
+        actor: str,
+        scope: str = "full",
+        granted: Sequence[str] = (),
+        groups: Iterable[str] = (),
+    ) -> Draft:
+        """A refusal with its reasons (APPI Art. 36: the requester is told why); the case is
+        rejected once the refusal has been sent."""
+        if scope not in REJECT_SCOPES:
+            raise ReplyError(f"the refusal is full or partial, not {scope!r}")
+        why = _lines(reasons, "reason")
+        with Session(self._engine, expire_on_commit=False) as session:
+            case = self._open_case(session, ref)
+            self._allowed(session, case, actor, groups, "refusal refused")
+            requests = [i for i in case.intents if i in REQUEST_KINDS]
+            if not requests:
+                raise ReplyError(f"{case.ref} asks for nothing that can be refused")
+            draft_id = self._prepare(
+                session,
+                case,
+                "refusal",
+                actor,
+                scope=scope,
+                requests=requests,
+                reasons=why,
+                granted=[g for g in (" ".join(x.split()) for x in granted) if g],
+            )
+            session.commit()
+            return self._stored_draft(session, draft_id)
+
+    def close(self, ref: str, *, reason: str, actor: str, groups: Iterable[str] = ()) -> Case:
+        """Close the case without a further answer (spam, withdrawn, answered by phone...); the
+        drafts still waiting are discarded so nothing goes out afterwards."""
+        reason = _one_line(reason, "why the case is closed")
+        with Session(self._engine, expire_on_commit=False) as session:
+            case = self._open_case(session, ref)
+            self._allowed(session, case, actor, groups, "close refused")
+            now = self._clock()
+            waiting = repo.drafts(session, case_id=case.id, status="draft")
+            for draft in waiting:
+                draft.status = "discarded"
+                session.add(draft)
+                repo.audit(session, case.id, actor, "draft discarded", draft=draft.id)
+            pause = repo.open_pause(session, case.id) if case.id is not None else None
+            if pause is not None:
+                pause.ended_at = max(now, pause.started_at)
+                session.add(pause)
+            repo.touch(session, case, status="closed", closed_at=now)
+            repo.audit(session, case.id, actor, "case closed", reason=reason)
+            session.commit()
+            log.info("%s closed", case.ref)
+            return case
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _draft(self, ref: str, template: str, actor: str, **values: object) -> Draft:
+        with Session(self._engine, expire_on_commit=False) as session:
+            case = self._open_case(session, ref)
+            draft_id = self._prepare(session, case, template, actor, **values)
+            session.commit()
+            return self._stored_draft(session, draft_id)
+
+    def _prepare(
+        self, session: Session, case: Case, template: str, actor: str, **values: object
+    ) -> int:
+        try:
+            return self._replies.prepare(
+                session, CaseFacts.of(case), template, values, editor=actor
+            )
+        except TemplateError as exc:
+            raise ReplyError(str(exc)) from None
+
+    def _allowed(
+        self, session: Session, case: Case, actor: str, groups: Iterable[str], action: str
+    ) -> None:
+        verdict = self.may_decide(actor, groups)
+        if not verdict.allowed:
+            refuse(session, case, actor, action, verdict.reason)
+
+    def _open_case(self, session: Session, ref: str) -> Case:
+        case = repo.case_by_ref(session, ref)
+        if case is None:
+            raise ReplyError(f"no case {ref.upper()}")
+        if case.status in CLOSED:
+            raise ReplyError(f"{case.ref} is {case.status}")
+        return case
+
+    def _stored_draft(self, session: Session, draft_id: int) -> Draft:
+        draft = session.get(Draft, draft_id)
+        assert draft is not None
+        return draft
+
+    def _first_message(self, session: Session, case: Case) -> MailMessage | None:
+        return session.exec(
+            select(MailMessage)
+            .where(MailMessage.case_id == case.id, MailMessage.direction == "in")
+            .order_by(col(MailMessage.id))
+        ).first()
