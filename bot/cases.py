@@ -188,13 +188,13 @@ class CaseDesk:
         reason = _one_line(reason, "why the deadline is extended")
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._open_case(session, ref)
-            self._allowed(session, case, actor, groups, "extension refused")
+            self._allowed(session, case, actor, groups, "extend refused")
             if case.extended_at is not None:
                 refuse(
                     session,
                     case,
                     actor,
-                    "extension refused",
+                    "extend refused",
                     f"{case.ref}: the deadline was already extended once",
                 )
             now = self._clock()
@@ -206,13 +206,13 @@ class CaseDesk:
                     extension=sla.Extension(reason, now),
                 )
             except sla.SlaError as exc:
-                refuse(session, case, actor, "extension refused", f"{case.ref}: {exc}")
+                refuse(session, case, actor, "extend refused", f"{case.ref}: {exc}")
             if due is None or due.answer_due is None:
                 refuse(
                     session,
                     case,
                     actor,
-                    "extension refused",
+                    "extend refused",
                     f"{case.ref}: the clock is stopped; extend once the requester has answered",
                 )
             before = case.answer_due
@@ -253,7 +253,7 @@ class CaseDesk:
         why = _lines(reasons, "reason")
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._open_case(session, ref)
-            self._allowed(session, case, actor, groups, "refusal refused")
+            self._allowed(session, case, actor, groups, "reject refused")
             requests = [i for i in case.intents if i in REQUEST_KINDS]
             if not requests:
                 raise ReplyError(f"{case.ref} asks for nothing that can be refused")

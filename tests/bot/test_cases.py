@@ -122,7 +122,7 @@ def test_an_extension_where_the_law_allows_one_only_once(
     with pytest.raises(ReplyError, match="already extended once"):
         desk.cases.extend(ref, reason="still more", actor=APPROVER)
     assert desk.case(ref).answer_due == end_of(2026, 9, 1)
-    refused = [e.detail["reason"] for e in desk.events(ref) if e.action == "extension refused"]
+    refused = [e.detail["reason"] for e in desk.events(ref) if e.action == "extend refused"]
     assert len(refused) == 2 and "already extended once" in refused[1]
 
 
