@@ -154,6 +154,7 @@ class SlackDouble:
         self._ephemeral: list[JsonObject] = []
         self._views: dict[str, JsonObject] = {}
         self._home: dict[str, JsonObject] = {}
+        self._responses: list[JsonObject] = []  # what apps posted to a response_url
         self._triggers: dict[str, tuple[float, str]] = {}  # id -> (issued at, user)
         self._used_triggers: set[str] = set()
         self._faults: dict[str, list[_Fault]] = {}
@@ -214,6 +215,7 @@ class SlackDouble:
             return
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
+        app.router.add_post("/commands/{rest:.*}", self._response_url)
         runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self.port, reuse_address=True)
@@ -383,6 +385,16 @@ class SlackDouble:
         with self._lock:
             return [dict(e) for e in self._ephemeral if channel in (None, e["channel"])]
 
+    @property
+    def response_url(self) -> str:
+        """A ``response_url`` for ``slash_command``: what the app posts there is ``responses()``."""
+        return f"http://127.0.0.1:{self.port}/commands/{TEAM_ID}/1/double"
+
+    def responses(self) -> list[JsonObject]:
+        """Messages the app posted to a ``response_url`` (the JSON it sent), oldest first."""
+        with self._lock:
+            return [dict(r) for r in self._responses]
+
     def published_home(self, user: str) -> JsonObject | None:
         """The App Home view last published for ``user``."""
         with self._lock:
@@ -412,6 +424,15 @@ class SlackDouble:
                 )
             )
         return web.json_response(body, status=status, headers=headers)
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="invalid_payload")
+        with self._lock:
+            self._responses.append(body if isinstance(body, dict) else {"body": body})
+        return web.Response(text="ok")
 
     def _answer(
         self, method: str, params: JsonObject, token: str | None, bad_body: str | None
@@ -585,6 +606,16 @@ class SlackDouble:
         )
         return {"message_ts": ts}
 
+    def _chat_get_permalink(self, params: JsonObject, token: str | None) -> JsonObject:
+        channel = self._channel(params)
+        message = self._find(channel, str(params.get("message_ts") or ""))
+        if message is None:
+            raise SlackError("message_not_found")
+        link = f"https://privacy-desk-double.slack.com/archives/{channel}/p{message.ts.replace('.', '')}"
+        if message.thread_ts is not None:
+            link += f"?thread_ts={message.thread_ts}&cid={channel}"
+        return {"channel": channel, "permalink": link}
+
     def _conversations_replies(self, params: JsonObject, token: str | None) -> JsonObject:
         channel = self._channel(params)
         thread = self._thread_of(channel, str(params.get("ts") or ""))
@@ -699,6 +730,7 @@ _METHODS: dict[str, Callable[[SlackDouble, JsonObject, str | None], JsonObject]]
     "chat.postMessage": SlackDouble._chat_post_message,
     "chat.update": SlackDouble._chat_update,
     "chat.postEphemeral": SlackDouble._chat_post_ephemeral,
+    "chat.getPermalink": SlackDouble._chat_get_permalink,
     "conversations.replies": SlackDouble._conversations_replies,
     "conversations.history": SlackDouble._conversations_history,
     "conversations.info": SlackDouble._conversations_info,

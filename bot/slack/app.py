@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.replies import Replies, ReplyError
+from bot.slack import home
 from bot.slack.blocks import ACTIONS, draft_message, draft_view, reasons_text
 from storage import repo
 from storage.db import writer
@@ -47,6 +48,7 @@ def build_app(
     signing_secret: str,
     client: AsyncWebClient,
     channel: str,
+    mask_mode: str = "partial",
 ) -> AsyncApp:
     """The desk's Slack app; serve it with ``slack_bolt.adapter.aiohttp`` or Socket Mode."""
     app = AsyncApp(signing_secret=signing_secret, client=client)
@@ -212,6 +214,7 @@ def build_app(
             event.get("text", ""),
         )
 
+    home.register(app, engine, mask_mode=mask_mode)
     return app
 
 

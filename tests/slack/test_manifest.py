@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from bot.slack.home import COMMAND
 from bot.slack.http import PATH
 
 MANIFEST = Path(__file__).resolve().parents[2] / "slack_app_manifest.yaml"
@@ -38,3 +39,14 @@ def test_the_scopes_cover_the_web_api_methods_the_desk_calls() -> None:
 def test_thread_replies_reach_the_desk_as_events() -> None:
     events = set(_manifest()["settings"]["event_subscriptions"]["bot_events"])
     assert {"message.channels", "message.groups"} <= events
+
+
+def test_the_privacy_command_and_the_app_home_are_declared() -> None:
+    manifest = _manifest()
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == COMMAND
+    assert command["url"] == manifest["settings"]["interactivity"]["request_url"]
+    assert "case PD-" in command["usage_hint"] and "search" in command["usage_hint"]
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert "commands" in manifest["oauth_config"]["scopes"]["bot"]
+    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]

@@ -1,0 +1,381 @@
+"""``/privacy`` and the App Home: what staff ask of the desk in Slack, answered from the database.
+
+Read-only. The slash command answers only the caller (an ephemeral response): in its ack when
+the answer is ready within ``ack_budget`` (Slack allows 3 s), otherwise a short "looking" ack
+and the answer through the command's ``response_url``. The App Home is published for the user
+who opens it: their cases, overdue cases, cases due in the next 3 days, and cases with a draft
+waiting for approval. Every list is bounded ("and K more"), text from mail is escaped and
+clipped, requesters are masked as the operator configured, and a failure is logged with no
+personal data (the error's name, never the search text or an address).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import ClientError
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.slack.blocks import (
+    HEADER_TEXT,
+    INTENT_LABELS,
+    SECTION_TEXT,
+    TOKYO,
+    clip,
+    escape,
+    mask,
+    time_left,
+)
+from storage import views
+from storage.db import WRITER
+from storage.models import Case
+
+log = logging.getLogger("privacy_desk.slack")
+
+COMMAND = "/privacy"
+ACK_BUDGET = 2.0  # seconds to find the answer before acking without it (Slack allows 3)
+LINES = 20  # cases in one command answer
+HOME_LINES = 10  # cases in one App Home section
+EVENTS = 5  # audit events in `/privacy case`
+SOON = timedelta(days=3)
+MAX_VIEW_BLOCKS = 100
+SUBJECT_SHOWN = 80  # characters of a mail subject in a line
+
+_REF = re.compile(r"PD-\d{4}-\d{6}", re.IGNORECASE)
+_LINK = re.compile(r"<(?:mailto:)?([^<>|]*)(?:\|([^<>]*))?>")  # how Slack may send an address
+
+USAGE = "\n".join(
+    [
+        f"*{COMMAND}* — the desk's cases, shown only to you:",
+        f"• `{COMMAND} open` — open cases, soonest deadline first",
+        f"• `{COMMAND} overdue` — open cases past their deadline",
+        f"• `{COMMAND} mine` — open cases assigned to you",
+        f"• `{COMMAND} case PD-2026-000123` — one case: deadline, assignee, drafts, events",
+        f"• `{COMMAND} search <text>` — by reference, requester address or mail subject",
+    ]
+)
+CASE_USAGE = f"Usage: `{COMMAND} case PD-2026-000123` (a case reference)."
+SEARCH_USAGE = f"Usage: `{COMMAND} search <text>` (part of a reference, address or subject)."
+
+Clock = Callable[[], datetime]
+Answer = Callable[[str, str, AsyncWebClient], Awaitable[str]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def register(
+    app: AsyncApp,
+    engine: Engine,
+    *,
+    mask_mode: str = "partial",
+    clock: Clock = _now,
+    ack_budget: float = ACK_BUDGET,
+) -> None:
+    """Add the ``/privacy`` command and the App Home to ``app``."""
+    # Only reads: on SQLite a writer engine's BEGIN IMMEDIATE would queue behind intake.
+    desk = _Desk(engine.execution_options(**{WRITER: False}), mask_mode, clock)
+
+    @app.command(COMMAND)
+    async def privacy(ack: Any, command: dict[str, Any], respond: Any, client: Any) -> None:
+        work = asyncio.ensure_future(
+            desk.answer(str(command.get("text") or ""), str(command.get("user_id") or ""), client)
+        )
+        try:
+            text = await asyncio.wait_for(asyncio.shield(work), ack_budget)
+        except TimeoutError:
+            await ack(text="Looking that up…", response_type="ephemeral")
+            text = await work
+            try:
+                await respond(text=text, response_type="ephemeral")
+            except (ClientError, TimeoutError) as exc:
+                log.warning("%s answer not delivered: %s", COMMAND, type(exc).__name__)
+            return
+        await ack(text=text, response_type="ephemeral")
+
+    @app.event("app_home_opened")
+    async def home(event: dict[str, Any], client: Any) -> None:
+        user = str(event.get("user") or "")
+        if event.get("tab") != "home" or not user:
+            return
+        try:
+            view = await asyncio.to_thread(desk.home, user)
+        except Exception as exc:  # the database: never raise out of an event handler
+            log.error("App Home not built: %s", type(exc).__name__)
+            return
+        try:
+            await client.views_publish(user_id=user, view=view)
+        except SlackApiError as exc:
+            wait = exc.response.headers.get("Retry-After") if exc.response.headers else None
+            log.warning(
+                "App Home not published: %s%s",
+                exc.response.get("error"),
+                f" (retry after {wait} s)" if wait else "",
+            )
+        except (ClientError, TimeoutError) as exc:
+            log.warning("App Home not published: Slack unreachable (%s)", type(exc).__name__)
+
+
+class _Desk:
+    """The answers, from a read-only engine; queries run in a worker thread (sync database)."""
+
+    def __init__(self, engine: Engine, mask_mode: str, clock: Clock) -> None:
+        self._engine = engine
+        self._mask_mode = mask_mode
+        self._clock = clock
+        self._verbs: dict[str, Answer] = {
+            "open": self._open,
+            "overdue": self._overdue,
+            "mine": self._mine,
+            "case": self._case,
+            "search": self._search,
+        }
+
+    async def answer(self, text: str, user: str, client: AsyncWebClient) -> str:
+        verb, _, rest = text.strip().partition(" ")
+        if verb.lower() in ("", "help"):
+            return USAGE
+        found = self._verbs.get(verb.lower())
+        if found is None:
+            return f"Unknown subcommand `{_echo(verb)}`.\n{USAGE}"
+        try:
+            return await found(rest.strip(), user, client)
+        except Exception as exc:  # the database, mostly: the caller is told, nothing is raised
+            log.error("%s %s failed: %s", COMMAND, verb.lower(), type(exc).__name__)
+            return "The desk could not answer just now; please try again in a moment."
+
+    # ---- the subcommands --------------------------------------------------------------------
+
+    async def _open(self, rest: str, user: str, client: AsyncWebClient) -> str:
+        page = await self._read(lambda s: views.open_cases(s, limit=LINES))
+        return self._listing("Open cases", page, "No open cases.")
+
+    async def _overdue(self, rest: str, user: str, client: AsyncWebClient) -> str:
+        now = self._clock()
+        page = await self._read(lambda s: views.overdue(s, now, limit=LINES))
+        return self._listing("Overdue", page, "Nothing is overdue.")
+
+    async def _mine(self, rest: str, user: str, client: AsyncWebClient) -> str:
+        page = await self._read(lambda s: views.assigned_to(s, user, limit=LINES))
+        return self._listing("Your open cases", page, "No open cases are assigned to you.")
+
+    async def _search(self, rest: str, user: str, client: AsyncWebClient) -> str:
+        text = _typed(rest)
+        if not text:
+            return SEARCH_USAGE
+        page = await self._read(lambda s: views.search(s, text, limit=LINES))
+        return self._listing(
+            f"Cases matching “{_echo(text)}”", page, "No case matches.", subjects=True
+        )
+
+    async def _case(self, rest: str, user: str, client: AsyncWebClient) -> str:
+        if not rest:
+            return CASE_USAGE
+        if not _REF.fullmatch(rest):
+            return f"`{_echo(rest)}` is not a case reference. {CASE_USAGE}"
+        ref = rest.upper()
+        found = await self._read(lambda s: views.case_summary(s, ref, events=EVENTS))
+        if found is None:
+            return f"No case {ref}."
+        return self._summary(found, await _thread_link(client, found.case))
+
+    # ---- the App Home -----------------------------------------------------------------------
+
+    def home(self, user: str) -> dict[str, Any]:
+        now = self._clock()
+        with Session(self._engine) as session:
+            sections = [
+                (
+                    "My cases",
+                    views.assigned_to(session, user, limit=HOME_LINES),
+                    "No open cases are assigned to you.",
+                ),
+                ("Overdue", views.overdue(session, now, limit=HOME_LINES), "Nothing is overdue."),
+                (
+                    f"Due in the next {SOON.days} days",
+                    views.due_between(session, now, now + SOON, limit=HOME_LINES),
+                    f"Nothing is due in the next {SOON.days} days.",
+                ),
+                (
+                    "Waiting for approval",
+                    views.awaiting_approval(session, limit=HOME_LINES),
+                    "No drafts are waiting for approval.",
+                ),
+            ]
+        blocks: list[dict[str, Any]] = [
+            _header("Privacy desk"),
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": f"As of {_time(now)} · `{COMMAND} help` for more",
+                    }
+                ],
+            },
+        ]
+        for title, page, empty in sections:
+            blocks += [
+                {"type": "divider"},
+                _header(f"{title} ({page.total})"),
+                _section(self._lines(page, now, empty)),
+            ]
+        return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}
+
+    # ---- formatting -------------------------------------------------------------------------
+
+    async def _read(self, query: Callable[[Session], Any]) -> Any:
+        def run() -> Any:
+            with Session(self._engine) as session:
+                return query(session)
+
+        return await asyncio.to_thread(run)
+
+    def _listing(self, title: str, page: views.Page, empty: str, *, subjects: bool = False) -> str:
+        return f"*{title}* ({page.total})\n" + self._lines(
+            page, self._clock(), empty, subjects=subjects
+        )
+
+    def _lines(self, page: views.Page, now: datetime, empty: str, *, subjects: bool = False) -> str:
+        if not page.cases:
+            return f"_{empty}_"
+        lines = []
+        for case in page.cases:
+            assert case.id is not None
+            line = self._line(case, now, page.drafts_waiting.get(case.id, 0))
+            subject = page.subjects.get(case.id, "")
+            if subjects and subject:
+                line += f" — “{escape(clip(subject, SUBJECT_SHOWN))}”"
+            lines.append(line)
+        # the header line of a command answer takes ~60 characters of the section
+        return _fit(lines, page.total, SECTION_TEXT - 100)
+
+    def _line(self, case: Case, now: datetime, waiting: int) -> str:
+        parts = [
+            f"*{escape(case.ref)}*",
+            escape(_intents(case)),
+            _due(case, now),
+            escape(case.status),
+            escape(mask(case.requester, self._mask_mode)),
+        ]
+        if case.assignee:
+            parts.append(_who(case.assignee))
+        if waiting:
+            parts.append(f"{waiting} draft{'s' if waiting > 1 else ''} waiting")
+        return "• " + " · ".join(parts)
+
+    def _summary(self, found: views.CaseSummary, thread: str) -> str:
+        case, now = found.case, self._clock()
+        lines = [
+            f"*{escape(case.ref)}* · {escape(case.status)}",
+            f"*Intents:* {escape(_intents(case))}",
+            f"*Requester:* {escape(mask(case.requester, self._mask_mode))}",
+            f"*Subject:* {escape(clip(found.subject, SUBJECT_SHOWN * 2)) or '-'}",
+            f"*Received:* {_time(case.received_at)}",
+            f"*Due:* {_due(case, now).removeprefix('due ')}",
+            f"*Assignee:* {_who(case.assignee) if case.assignee else 'nobody'}",
+        ]
+        if found.drafts:
+            drafts = ", ".join(
+                f"draft {d.id} ({escape(d.template)}, revision {d.revision})"
+                for d in found.drafts[:5]
+            )
+            more = len(found.drafts) - 5
+            lines.append(
+                f"*Waiting for approval:* {drafts}" + (f" and {more} more" if more > 0 else "")
+            )
+        else:
+            lines.append("*Waiting for approval:* no draft")
+        lines.append(f"*Thread:* {thread}")
+        if found.events:
+            lines.append("*Latest events:*")
+            lines += [
+                f"• {_time(e.at)} · {_who(e.actor)} · {escape(clip(e.action, 80))}"
+                for e in found.events
+            ]
+        return clip("\n".join(lines), SECTION_TEXT)
+
+
+async def _thread_link(client: AsyncWebClient, case: Case) -> str:
+    """A link to the case's thread (``chat.getPermalink``), or where it is, or why there is none."""
+    if not case.slack_ts or not case.slack_channel:
+        return "not posted in Slack yet"
+    where = f"<#{case.slack_channel}>" if _SLACK_ID.fullmatch(case.slack_channel) else "the channel"
+    try:
+        found = await client.chat_getPermalink(channel=case.slack_channel, message_ts=case.slack_ts)
+    except SlackApiError as exc:
+        log.warning("no permalink for %s: %s", case.ref, exc.response.get("error"))
+        return f"in {where}"
+    except (ClientError, TimeoutError) as exc:
+        log.warning("no permalink for %s: %s", case.ref, type(exc).__name__)
+        return f"in {where}"
+    link = str(found.get("permalink") or "")
+    return f"<{link}|open the thread> in {where}" if link.startswith("https://") else f"in {where}"
+
+
+_SLACK_ID = re.compile(r"[A-Z][A-Z0-9]{2,31}")
+
+
+def _who(actor: str) -> str:
+    """A Slack user ID as a mention (it pings no one in an ephemeral answer or a Home tab)."""
+    return (
+        f"<@{actor}>" if actor[:1] in ("U", "W") and _SLACK_ID.fullmatch(actor) else escape(actor)
+    )
+
+
+def _intents(case: Case) -> str:
+    return ", ".join(INTENT_LABELS.get(i, i) for i in case.intents) or "no intent recognised"
+
+
+def _time(value: datetime) -> str:
+    return value.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M JST")
+
+
+def _due(case: Case, now: datetime) -> str:
+    if case.answer_due is None:
+        return "no deadline (clock paused)" if case.status not in views.CLOSED else "no deadline"
+    return f"due {_time(case.answer_due)} ({time_left(case.answer_due, now)})"
+
+
+def _fit(lines: list[str], total: int, budget: int) -> str:
+    """As many whole lines as fit in ``budget`` characters, then how many were left out."""
+    shown: list[str] = []
+    size = 0
+    for line in lines:
+        line = clip(line, budget // 2)
+        if size + len(line) + 1 > budget - 40:  # room for the "and K more" line
+            break
+        shown.append(line)
+        size += len(line) + 1
+    more = total - len(shown)
+    return "\n".join(shown) + (f"\n_…and {more} more_" if more > 0 else "")
+
+
+def _typed(text: str) -> str:
+    """What the user typed: Slack may send an address as ``<mailto:a@b|a@b>`` and ``&<>`` as
+    entities."""
+    text = _LINK.sub(lambda m: m[2] or m[1], text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+
+
+def _echo(text: str) -> str:
+    """The user's own words, said back inside backticks: short, escaped."""
+    return escape(clip(text.replace("`", "'"), 60))
+
+
+def _header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, HEADER_TEXT)}}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}}

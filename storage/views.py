@@ -1,0 +1,161 @@
+"""Read-only questions staff ask of the desk (``/privacy``, the App Home): bounded pages of cases.
+
+Every list is cut to ``limit`` rows and says how many there were in all, so Slack can say "and
+K more"; the soonest deadline comes first, cases without one (paused) last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from storage.models import AuditEvent, Case, Draft, MailMessage
+
+CLOSED = ("answered", "closed", "rejected")  # as storage.repo.list_cases counts them
+SEARCH_MAX_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Page:
+    """Up to ``limit`` cases, how many matched in all, and what Slack shows beside each."""
+
+    cases: list[Case]
+    total: int
+    drafts_waiting: dict[int, int]  # case id -> drafts in status "draft"
+    subjects: dict[int, str]  # case id -> subject of its first incoming message
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.cases)
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    case: Case
+    subject: str
+    drafts: list[Draft]  # waiting for approval, oldest first
+    events: list[AuditEvent]  # the latest first
+
+
+def _open() -> Any:
+    return col(Case.status).not_in(CLOSED)
+
+
+def _waiting() -> Any:
+    """The case has a draft waiting for approval."""
+    return select(Draft.id).where(Draft.case_id == Case.id, Draft.status == "draft").exists()
+
+
+def _page(session: Session, where: list[Any], limit: int) -> Page:
+    query = select(Case).where(*where)
+    total = int(session.exec(select(func.count()).select_from(query.subquery())).one())
+    cases = list(
+        session.exec(
+            query.order_by(
+                col(Case.answer_due).is_(None), col(Case.answer_due), col(Case.id)
+            ).limit(limit)
+        )
+    )
+    return _with_details(session, cases, total)
+
+
+def _with_details(session: Session, cases: list[Case], total: int) -> Page:
+    ids = [c.id for c in cases]
+    if not ids:
+        return Page([], total, {}, {})
+    waiting = session.exec(
+        select(Draft.case_id, func.count())
+        .where(col(Draft.case_id).in_(ids), Draft.status == "draft")
+        .group_by(col(Draft.case_id))
+    )
+    subjects: dict[int, str] = {}
+    first = session.exec(
+        select(MailMessage.case_id, MailMessage.subject)
+        .where(col(MailMessage.case_id).in_(ids), MailMessage.direction == "in")
+        .order_by(col(MailMessage.id))
+    )
+    for case_id, subject in first:
+        if case_id is not None:
+            subjects.setdefault(case_id, subject)
+    return Page(cases, total, {case_id: int(n) for case_id, n in waiting}, subjects)
+
+
+def open_cases(session: Session, *, limit: int) -> Page:
+    return _page(session, [_open()], limit)
+
+
+def overdue(session: Session, now: datetime, *, limit: int) -> Page:
+    return _page(session, [_open(), col(Case.answer_due) < now], limit)
+
+
+def assigned_to(session: Session, user: str, *, limit: int) -> Page:
+    return _page(session, [_open(), Case.assignee == user], limit)
+
+
+def due_between(session: Session, start: datetime, end: datetime, *, limit: int) -> Page:
+    """Open cases due from ``start`` (inclusive) to ``end`` (exclusive): not yet overdue."""
+    return _page(
+        session, [_open(), col(Case.answer_due) >= start, col(Case.answer_due) < end], limit
+    )
+
+
+def awaiting_approval(session: Session, *, limit: int) -> Page:
+    """Cases with a draft waiting for an approver, whatever their status."""
+    return _page(session, [_waiting()], limit)
+
+
+def _like(text: str) -> str:
+    r"""A LIKE pattern for ``text`` anywhere, its ``%``, ``_`` and ``\`` taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search(session: Session, text: str, *, limit: int) -> Page:
+    """Cases whose reference, requester address or a message subject contains ``text``, case
+    insensitive (on SQLite only ASCII letters fold), the most recently received first."""
+    pattern = _like(text.strip()[:SEARCH_MAX_CHARS])
+    in_subject = (
+        select(MailMessage.id)
+        .where(
+            MailMessage.case_id == Case.id,
+            col(MailMessage.subject).ilike(pattern, escape="\\"),
+        )
+        .exists()
+    )
+    query = select(Case).where(
+        col(Case.ref).ilike(pattern, escape="\\")
+        | col(Case.requester).ilike(pattern, escape="\\")
+        | in_subject
+    )
+    total = int(session.exec(select(func.count()).select_from(query.subquery())).one())
+    cases = list(
+        session.exec(query.order_by(col(Case.received_at).desc(), col(Case.id).desc()).limit(limit))
+    )
+    return _with_details(session, cases, total)
+
+
+def case_summary(session: Session, ref: str, *, events: int) -> CaseSummary | None:
+    """One case as ``/privacy case`` shows it, or None if no case has that reference."""
+    case = session.exec(select(Case).where(Case.ref == ref.upper())).first()
+    if case is None or case.id is None:
+        return None
+    details = _with_details(session, [case], 1)
+    drafts = list(
+        session.exec(
+            select(Draft)
+            .where(Draft.case_id == case.id, Draft.status == "draft")
+            .order_by(col(Draft.id))
+        )
+    )
+    latest = list(
+        session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.case_id == case.id)
+            .order_by(col(AuditEvent.id).desc())
+            .limit(events)
+        )
+    )
+    return CaseSummary(case, details.subjects.get(case.id, ""), drafts, latest)

@@ -1,0 +1,160 @@
+"""Staff find their cases in Slack: requests arrive by mail and are posted to the channel; Alice
+takes one with "Assign to me"; `/privacy` then answers her alone — her cases, what is overdue,
+one case with its latest events and a link to its thread, a search by address — and her App
+Home lists her case, the overdue one, the one due within three days and the drafts waiting for
+approval, while a colleague's Home has nothing under "My cases". Slack is the Web API double;
+what Slack sends is signed and dispatched to the desk's app as built for `serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+
+from bot.intake import Intake
+from bot.replies import Replies, ReplySettings
+from bot.slack.app import build_app
+from bot.slack.blocks import ACTIONS
+from bot.slack.poster import CasePoster
+
+SECRET = "signing-secret-of-the-test"
+ALICE, BOB = "U0ALICE001", "U0BOB00001"
+SETTINGS = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": ALICE}
+
+
+def double() -> Any:
+    return sys.modules["slack_double"]
+
+
+def refs_in(text: str) -> list[str]:
+    return re.findall(r"PD-\d{4}-\d{6}", text)
+
+
+class Desk:
+    """Three requests taken in from mail and posted to the channel; the app `serve` runs."""
+
+    def __init__(self, engine: Engine, slack: Any, make_mail: Callable[..., bytes]) -> None:
+        self.slack = slack
+        for user in (ALICE, BOB):
+            slack.add_user(user, name=user.lower())
+        settings = ReplySettings.from_env(SETTINGS)
+        intake = Intake(engine, replies=settings)
+        now = datetime.now(UTC)
+
+        def arrive(body: str, sender: str, subject: str, days_ago: int) -> str:
+            mail = make_mail(body, sender=sender, subject=subject, date=now - timedelta(days_ago))
+            result = intake.process(mail)
+            assert result.action == "opened" and result.ref
+            return result.ref
+
+        # APPI: answer within 14 days of receipt
+        self.hanako = arrive("私の個人情報を削除してください。", "hanako@example.jp", "削除", 20)
+        self.taro = arrive("保有個人データの開示を請求します。", "taro@example.jp", "開示請求", 12)
+        self.jiro = arrive("個人情報の利用目的を教えてください。", "jiro@example.jp", "質問", 0)
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
+        asyncio.run(CasePoster(engine, client, slack.channel).run_once())
+        self.app = build_app(
+            engine,
+            Replies(engine, settings),
+            signing_secret=SECRET,
+            client=client,
+            channel=slack.channel,
+            mask_mode="partial",
+        )
+
+    async def send(self, request: Any) -> Any:
+        response = await self.app.async_dispatch(
+            AsyncBoltRequest(body=request.body, headers=request.multi_headers())
+        )
+        for _ in range(100):  # the work handlers do after their ack
+            if not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
+                break
+            await asyncio.sleep(0.05)
+        assert response.status == 200
+        return response
+
+    async def take(self, user: str, ref: str) -> None:
+        """``user`` presses "Assign to me" on the case's message in the channel."""
+        [parent] = [m for m in self.slack.messages() if m["text"].startswith(ref)]
+        payload = double().block_actions(
+            user_id=user,
+            action_id=ACTIONS["assign_me"],
+            value=ref,
+            trigger_id=self.slack.new_trigger_id(user),
+            message_ts=parent["ts"],
+        )
+        await self.send(double().interaction(payload, SECRET))
+
+    async def privacy(self, user: str, text: str) -> str:
+        request = double().slash_command(
+            text,
+            SECRET,
+            user_id=user,
+            trigger_id=self.slack.new_trigger_id(user),
+            response_url=self.slack.response_url,  # never hooks.slack.com, even if slow
+        )
+        answer = json.loads((await self.send(request)).body)
+        assert answer["response_type"] == "ephemeral"  # only the caller sees it
+        return str(answer["text"])
+
+    async def open_home(self, user: str) -> dict[str, str]:
+        envelope = double().event_callback(double().app_home_opened(user))
+        await self.send(double().event(envelope, SECRET))
+        view = self.slack.published_home(user)
+        assert view is not None
+        blocks = view["blocks"]
+        return {
+            b["text"]["text"]: blocks[i + 1]["text"]["text"]
+            for i, b in enumerate(blocks)
+            if b["type"] == "header" and i + 1 < len(blocks) and blocks[i + 1]["type"] == "section"
+        }
+
+
+@pytest.fixture
+def desk(engine: Engine, slack: Any, make_mail: Callable[..., bytes]) -> Desk:
+    return Desk(engine, slack, make_mail)
+
+
+async def test_alice_takes_a_case_and_finds_it_with_privacy_and_on_her_home(desk: Desk) -> None:
+    await desk.take(ALICE, desk.hanako)
+
+    assert refs_in(await desk.privacy(ALICE, "mine")) == [desk.hanako]
+    assert "No open cases are assigned to you." in await desk.privacy(BOB, "mine")
+    overdue = await desk.privacy(ALICE, "overdue")
+    late = re.compile(r"OVERDUE by [56]d")  # due at the end of the 14th day after receipt
+    assert refs_in(overdue) == [desk.hanako] and late.search(overdue)
+    opened = await desk.privacy(ALICE, "open")
+    assert refs_in(opened) == [desk.hanako, desk.taro, desk.jiro]  # soonest deadline first
+    assert "hanako@" not in opened and "h***@example.jp" in opened
+
+    one = await desk.privacy(ALICE, f"case {desk.hanako}")
+    assert f"*Assignee:* <@{ALICE}>" in one and f"<@{ALICE}> · assigned" in one
+    assert "*Subject:* 削除" in one and late.search(one)
+    assert f"|open the thread> in <#{desk.slack.channel}>" in one
+    assert refs_in(await desk.privacy(ALICE, "search TARO@example")) == [desk.taro]
+    assert await desk.privacy(ALICE, "case PD-2026-99") == (
+        "`PD-2026-99` is not a case reference. "
+        "Usage: `/privacy case PD-2026-000123` (a case reference)."
+    )
+
+    home = await desk.open_home(ALICE)
+    assert refs_in(home["My cases (1)"]) == [desk.hanako]
+    assert refs_in(home["Overdue (1)"]) == [desk.hanako]
+    [soon] = [k for k in home if k.startswith("Due in the next 3 days")]
+    assert desk.taro in refs_in(home[soon]) and desk.hanako not in refs_in(home[soon])
+    # intake drafted an acknowledgement for each request; none is approved yet
+    assert set(refs_in(home["Waiting for approval (3)"])) == {desk.hanako, desk.taro, desk.jiro}
+
+    colleague = await desk.open_home(BOB)
+    assert colleague["My cases (0)"] == "_No open cases are assigned to you._"
+    assert refs_in(colleague["Overdue (1)"]) == [desk.hanako]
+    assert "hanako@" not in json.dumps(desk.slack.published_home(BOB), ensure_ascii=False)
