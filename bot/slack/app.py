@@ -21,8 +21,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from bot.cases import CaseDesk
 from bot.replies import Replies, ReplyError
-from bot.slack import home
+from bot.slack import decisions, home
 from bot.slack.blocks import ACTIONS, draft_message, draft_view, reasons_text
 from storage import repo
 from storage.db import writer
@@ -49,11 +50,13 @@ def build_app(
     client: AsyncWebClient,
     channel: str,
     mask_mode: str = "partial",
+    cases: CaseDesk | None = None,
 ) -> AsyncApp:
     """The desk's Slack app; serve it with ``slack_bolt.adapter.aiohttp`` or Socket Mode."""
     app = AsyncApp(signing_secret=signing_secret, client=client)
     engine = writer(engine)
     groups = _GroupCache(client, replies.settings.approvers)
+    desk = cases or CaseDesk(engine, replies)
 
     async def refuse(body: dict[str, Any], text: str) -> None:
         user = body["user"]["id"]
@@ -191,13 +194,10 @@ def build_app(
         if case is None:
             return
         user = body["user"]["id"]
-        await asyncio.to_thread(_assign, engine, case.ref, user)
-        if case.slack_ts:
-            await client.chat_postMessage(
-                channel=case.slack_channel or channel,
-                thread_ts=case.slack_ts,
-                text=f"<@{user}> took {case.ref}.",
-            )
+        try:
+            await asyncio.to_thread(desk.assign, case.ref, to=user, actor=user)
+        except ReplyError as exc:
+            await refuse(body, f"Not assigned: {exc}")
 
     @app.event("message")
     async def note(event: dict[str, Any]) -> None:
@@ -214,6 +214,7 @@ def build_app(
             event.get("text", ""),
         )
 
+    decisions.register(app, engine, desk, replies, client=client, tell=refuse, groups=groups.of)
     home.register(app, engine, mask_mode=mask_mode)
     return app
 
@@ -234,18 +235,6 @@ def _reasons(engine: Engine, case: Case) -> dict[str, list[str]]:
         ).first()
         found = first.classification.get("reasons", {}) if first else {}
         return {str(k): [str(p) for p in v] for k, v in found.items()}
-
-
-def _assign(engine: Engine, ref: str, user: str) -> None:
-    """The case is the user's now (the parent message follows: the case changed)."""
-    with Session(engine) as session:
-        case = repo.case_by_ref(session, ref)
-        if case is None or case.assignee == user:
-            return
-        before = case.assignee
-        repo.touch(session, case, assignee=user)
-        repo.audit(session, case.id, user, "assigned", to=user, before=before)
-        session.commit()
 
 
 def _draft_and_case(engine: Engine, draft_id: int) -> tuple[Draft | None, Case | None]:

@@ -144,7 +144,7 @@ def case_message(
         _field("Requester", escape(mask(case.requester, mask_mode))),
         _field("Language", escape(case.language or "-")),
         _field("Received", _time(case.received_at)),
-        _field("Due", f"{_time(case.answer_due)}\n{time_left(case.answer_due, now)}"),
+        _field("Due", _due(case, now)),
         _field(
             "Assignee",
             f"<@{case.assignee}>" if _slack_id(case.assignee) else escape(case.assignee or "-"),
@@ -163,21 +163,48 @@ def case_message(
         quoted = "\n".join(f"> {line}" for line in escape(case.excerpt.strip()).splitlines())
         blocks.append(_section(quoted))
     blocks.append(
-        {
-            "type": "actions",
-            "block_id": f"case:{case.ref}",
-            # Only controls the app handles are shown; reclassify, verify, ask, extend, reject
-            # and close are the next part of the Slack work (their action ids are reserved).
-            "elements": [
-                _button("Assign to me", "assign_me", case.ref),
-                _button("Why?", "reasons", case.ref),
-            ],
-        }
+        {"type": "actions", "block_id": f"case:{case.ref}", "elements": case_controls(case)}
     )
     text = clip(
         f"{case.ref}: {intents} — {state}, {time_left(case.answer_due, now)}", FALLBACK_TEXT
     )
     return escape(text), limit(blocks)
+
+
+CLOSED = ("answered", "closed", "rejected")
+WAITING = ("awaiting_verification", "awaiting_requester")
+RIGHTS = ("disclosure", "correction", "deletion", "stop_use", "stop_provision")
+
+
+def _due(case: CaseView, now: datetime) -> str:
+    if case.answer_due is None and case.status in WAITING:
+        return "clock stopped: waiting on the requester"
+    return f"{_time(case.answer_due)}\n{time_left(case.answer_due, now)}"
+
+
+def case_controls(case: CaseView) -> list[dict[str, Any]]:
+    """The controls an open case offers (a closed one: only "Why?")."""
+    why = _button("Why?", "reasons", case.ref)
+    if case.status in CLOSED:
+        return [why]
+    controls = [
+        _button("Assign to me", "assign_me", case.ref),
+        {
+            "type": "users_select",
+            "action_id": ACTIONS["assign"],
+            "placeholder": {"type": "plain_text", "text": "Assign to…"},
+        },
+        _button("Reclassify", "reclassify", case.ref),
+    ]
+    if not case.verified:
+        controls.append(_button("Identity verified", "verified", case.ref))
+    controls.append(_button("Ask requester", "ask", case.ref))
+    if case.answer_due is not None:
+        controls.append(_button("Extend", "extend", case.ref))
+    if any(i in RIGHTS for i in case.intents):
+        controls.append(_button("Reject", "reject", case.ref, "danger"))
+    controls += [_button("Close", "close", case.ref), why]
+    return controls
 
 
 def _slack_id(value: str | None) -> bool:

@@ -57,9 +57,48 @@ def test_the_parent_message_shows_what_staff_need() -> None:
     assert "私の個人情報をすべて削除してください。" in shown
     assert text.startswith("PD-2026-000123")
     actions = next(b for b in blocks if b["type"] == "actions")
-    ids = {e["action_id"] for e in actions["elements"]}  # type: ignore[index]
-    assert ids == {ACTIONS["assign_me"], ACTIONS["reasons"]}
-    assert {e["value"] for e in actions["elements"]} == {"PD-2026-000123"}  # type: ignore[index]
+    elements: list[dict[str, str]] = actions["elements"]  # type: ignore[assignment]
+    ids = [e["action_id"] for e in elements]
+    assert ids == [
+        ACTIONS[name]
+        for name in (
+            "assign_me",
+            "assign",
+            "reclassify",
+            "verified",
+            "ask",
+            "extend",
+            "reject",
+            "close",
+            "reasons",
+        )
+    ]
+    # every button names the case; the user picker finds it by its block
+    assert {e["value"] for e in elements if e["type"] == "button"} == {"PD-2026-000123"}
+    assert actions["block_id"] == "case:PD-2026-000123"
+
+
+def controls(**changes: object) -> list[str]:
+    _text, blocks = case_message(view(**changes), NOW)
+    actions = next(b for b in blocks if b["type"] == "actions")
+    return [e["action_id"] for e in actions["elements"]]  # type: ignore[index]
+
+
+def test_a_closed_case_offers_only_the_reasons() -> None:
+    for status in ("answered", "closed", "rejected"):
+        assert controls(status=status) == [ACTIONS["reasons"]]
+
+
+def test_controls_follow_the_case() -> None:
+    assert ACTIONS["verified"] not in controls(verified=True)
+    assert ACTIONS["reject"] not in controls(intents=("inquiry",))  # nothing to refuse
+    paused = controls(status="awaiting_verification", answer_due=None)
+    assert ACTIONS["extend"] not in paused and ACTIONS["ask"] in paused
+
+
+def test_a_stopped_clock_says_so() -> None:
+    _text, blocks = case_message(view(status="awaiting_requester", answer_due=None), NOW)
+    assert "clock stopped: waiting on the requester" in all_text(blocks)
 
 
 def test_an_overdue_case_says_so() -> None:
