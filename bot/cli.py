@@ -453,7 +453,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     settings = reply_settings()
     smtp, copier = smtp_config(), sent_copier()
     poster = _slack_poster()
-    slack_app = _slack_http(poster)
+    slack_app = _slack_app(poster)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -473,7 +473,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             )
         if slack_app is not None:
             threads.append(
-                threading.Thread(target=slack_app(engine, settings, stop), name="slack-http")
+                threading.Thread(target=slack_app(engine, settings, stop), name="slack-app")
             )
         for thread in threads:
             thread.start()
@@ -496,9 +496,7 @@ def _slack_poster() -> Any:
         return None
     if not token or not channel:
         raise UsageError("Slack needs both SLACK_BOT_TOKEN and PD_SLACK_CHANNEL")
-    mask_mode = os.environ.get("PD_SLACK_MASK", "partial").strip() or "partial"
-    if mask_mode not in ("partial", "domain", "none", "full"):
-        raise UsageError("PD_SLACK_MASK must be partial, domain, none or full")
+    mask_mode = _slack_mask()
     base_url = os.environ.get("PD_SLACK_API_URL", "").strip() or "https://slack.com/api/"
 
     def build(engine: Engine) -> Any:
@@ -513,33 +511,73 @@ def _slack_poster() -> Any:
     return build
 
 
-def _slack_http(poster: Any) -> Any:
-    """The Slack app over HTTP when SLACK_SIGNING_SECRET is set (on PD_HTTP_PORT, 8080)."""
+def _slack_mask() -> str:
+    """How requesters' addresses show in Slack (PD_SLACK_MASK)."""
+    mask_mode = os.environ.get("PD_SLACK_MASK", "partial").strip() or "partial"
+    if mask_mode not in ("partial", "domain", "none", "full"):
+        raise UsageError("PD_SLACK_MASK must be partial, domain, none or full")
+    return mask_mode
+
+
+def _slack_app(poster: Any) -> Any:
+    """The Slack app, when configured: over Socket Mode when SLACK_APP_TOKEN is set (no public
+    endpoint needed), else over HTTP when SLACK_SIGNING_SECRET is set (on PD_HTTP_PORT, 8080)."""
+    import functools
+
+    app_token = os.environ.get("SLACK_APP_TOKEN", "").strip()
     secret = os.environ.get("SLACK_SIGNING_SECRET", "").strip()
-    if not secret:
+    if not app_token and not secret:
         return None
     if poster is None:
-        raise UsageError("SLACK_SIGNING_SECRET needs SLACK_BOT_TOKEN and PD_SLACK_CHANNEL too")
-    port_text = os.environ.get("PD_HTTP_PORT", "8080").strip()
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise UsageError(f"PD_HTTP_PORT must be a port number, not {port_text!r}")
+        name = "SLACK_APP_TOKEN" if app_token else "SLACK_SIGNING_SECRET"
+        raise UsageError(f"{name} needs SLACK_BOT_TOKEN and PD_SLACK_CHANNEL too")
     token = os.environ["SLACK_BOT_TOKEN"].strip()
     channel = os.environ["PD_SLACK_CHANNEL"].strip()
     base_url = os.environ.get("PD_SLACK_API_URL", "").strip() or "https://slack.com/api/"
+    mask_mode = _slack_mask()
+    if app_token:
+        from bot.slack.socket import PREFIX, AppTokenRefused, check_app_token, serve_socket
+
+        if not app_token.startswith(PREFIX):
+            raise UsageError(f"SLACK_APP_TOKEN must be the app-level token ({PREFIX}...)")
+        try:
+            check_app_token(app_token, base_url=base_url)
+        except AppTokenRefused as exc:
+            raise UsageError(
+                f"Slack refused SLACK_APP_TOKEN ({exc.error}): it must be the app's app-level "
+                "token with the connections:write scope, and Socket Mode must be on"
+            ) from None
+        serve: Any = functools.partial(serve_socket, app_token=app_token)
+        # Bolt checks no signature on Socket Mode requests (the WebSocket is authenticated) and,
+        # given no secret, holds "" itself, as in its own Socket Mode examples.
+        secret = ""
+    else:
+        port_text = os.environ.get("PD_HTTP_PORT", "8080").strip()
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise UsageError(f"PD_HTTP_PORT must be a port number, not {port_text!r}")
+        from bot.slack.http import serve_http
+
+        serve = functools.partial(serve_http, port=int(port_text))
 
     def runner(engine: Engine, settings: Any, stop: Any) -> Any:
         from slack_sdk.web.async_client import AsyncWebClient
 
         from bot.replies import Replies
         from bot.slack.app import build_app
-        from bot.slack.http import serve_http
 
         def build() -> Any:
             client = AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
             replies = Replies(engine, settings)
-            return build_app(engine, replies, signing_secret=secret, client=client, channel=channel)
+            return build_app(
+                engine,
+                replies,
+                signing_secret=secret,
+                client=client,
+                channel=channel,
+                mask_mode=mask_mode,
+            )
 
-        return lambda: serve_http(build, stop, port=int(port_text))
+        return lambda: serve(build, stop)
 
     return runner
 

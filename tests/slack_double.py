@@ -15,6 +15,13 @@ Where Slack's documentation is silent the double follows what Slack was seen to 
 a ``thread_ts`` naming no message posts to the channel itself; ``chat.update`` keeps the blocks
 (and text) it is not given.
 
+Socket Mode: ``apps.connections.open`` (only with the app-level token, ``slack.app_token``)
+answers a ``ws://127.0.0.1:<port>/link/?ticket=...`` URL, each ticket good for one connection.
+The WebSocket greets with ``hello``; a test pushes envelopes with ``push`` (``interactive``,
+``slash_commands``, ``events_api``), reads the app's acks with ``acks()``, and sends Slack's
+``disconnect`` with ``disconnect_sockets()``, after which the app is expected to open a new
+connection (the double leaves closing the old one to the app, as Slack allows it a few seconds).
+
 The module-level functions build and sign the requests Slack sends to the app
 (``block_actions``, ``view_submission``, slash commands, ``event_callback``,
 ``url_verification``) so a test can hand them to ``AsyncApp.async_dispatch``.
@@ -31,17 +38,20 @@ import secrets
 import threading
 import time
 import urllib.parse
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 TEAM_ID = "T0DESK0001"
 APP_ID = "A0DESK0001"
 BOT_USER_ID = "U0DESKBOT1"
 BOT_ID = "B0DESKBOT1"
 BOT_TOKEN = "xoxb-0000-desk-double"
+APP_TOKEN = "xapp-1-A0DESK0001-1-double"  # app-level: Socket Mode (connections:write)
+APP_LEVEL_METHODS = frozenset({"apps.connections.open"})  # the ones that take only an xapp token
 CHANNEL_ID = "C0DESK0001"  # the case channel; the bot is a member
 TRIGGER_TTL = 3.0  # seconds, as Slack's
 
@@ -113,6 +123,15 @@ class _Message:
         return out
 
 
+@dataclass(frozen=True)
+class SocketAck:
+    """What the app sent back over a Socket Mode connection for one envelope."""
+
+    envelope_id: str
+    payload: JsonObject | None  # a slash command's or a view submission's answer, if any
+    connection: int  # which connection it came on: 1 for the first the double accepted
+
+
 @dataclass
 class _Fault:
     times: int
@@ -138,14 +157,21 @@ class SlackDouble:
         self,
         *,
         bot_token: str = BOT_TOKEN,
+        app_token: str = APP_TOKEN,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
         self._clock = clock
         self._skew = 0.0  # advance() moves the double's clock, for trigger expiry
         self._lock = threading.Lock()
         self._tokens: dict[str, str] = {bot_token: BOT_USER_ID}
         self._revoked: set[str] = set()
+        self._app_tokens: set[str] = {app_token}
+        self._tickets: set[str] = set()  # Socket Mode tickets not used yet
+        self._sockets: list[tuple[int, web.WebSocketResponse]] = []  # open, oldest first
+        self._connections = 0  # Socket Mode connections accepted so far
+        self._acks: list[SocketAck] = []
         self._channels: dict[str, JsonObject] = {}
         self._members: dict[str, set[str]] = {}
         self._users: dict[str, JsonObject] = {}
@@ -216,6 +242,7 @@ class SlackDouble:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_post("/commands/{rest:.*}", self._response_url)
+        app.router.add_get("/link/", self._socket)
         runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self.port, reuse_address=True)
@@ -224,6 +251,10 @@ class SlackDouble:
         self._runner = runner
 
     async def _close(self) -> None:
+        with self._lock:
+            open_now = [ws for _number, ws in self._sockets]
+        for ws in open_now:
+            await ws.close(code=1001, message=b"going away")
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
@@ -234,6 +265,12 @@ class SlackDouble:
         """Make ``token`` valid, acting as ``user_id``."""
         with self._lock:
             self._tokens[token] = user_id
+            self._revoked.discard(token)
+
+    def add_app_token(self, token: str) -> None:
+        """Make ``token`` a valid app-level token (Socket Mode)."""
+        with self._lock:
+            self._app_tokens.add(token)
             self._revoked.discard(token)
 
     def revoke_token(self, token: str) -> None:
@@ -364,6 +401,105 @@ class SlackDouble:
             queue.pop(0)
         return fault
 
+    # ---- Socket Mode -------------------------------------------------------------------------
+
+    def push(self, kind: str, payload: JsonObject, *, retry_attempt: int = 0) -> str:
+        """Deliver ``payload`` as Slack does in Socket Mode: an envelope of ``kind``
+        (``interactive``, ``slash_commands``, ``events_api``) on the newest open connection.
+        Returns its envelope_id, which the app must ack."""
+        if kind not in ("interactive", "slash_commands", "events_api"):
+            raise ValueError(f"Slack sends no {kind!r} envelopes")
+        envelope_id = str(uuid.uuid4())
+        envelope: JsonObject = {
+            "envelope_id": envelope_id,
+            "payload": payload,
+            "type": kind,
+            # an answer with content is taken for commands, modal submissions and option lists
+            "accepts_response_payload": kind == "slash_commands"
+            or payload.get("type") in ("view_submission", "block_suggestion"),
+        }
+        if kind == "events_api":
+            envelope.update(
+                retry_attempt=retry_attempt, retry_reason="timeout" if retry_attempt else ""
+            )
+        self._run(self._send_newest(envelope))
+        return envelope_id
+
+    def disconnect_sockets(self, reason: str = "refresh_requested") -> None:
+        """Slack's ``disconnect`` message on every open connection (Slack refreshes connections
+        every few hours); the app should open a new one through ``apps.connections.open``."""
+        message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-double"}}
+        self._run(self._send_all(message))
+
+    def acks(self) -> list[SocketAck]:
+        """What the app sent back for the envelopes, in the order it arrived."""
+        with self._lock:
+            return list(self._acks)
+
+    def socket_connections(self) -> int:
+        """Socket Mode connections accepted (and greeted with ``hello``) so far."""
+        with self._lock:
+            return self._connections
+
+    def open_sockets(self) -> int:
+        with self._lock:
+            return len(self._sockets)
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        """One Socket Mode connection, opened with a ticket from ``apps.connections.open``."""
+        ticket = request.query.get("ticket", "")
+        with self._lock:
+            known = ticket in self._tickets
+            self._tickets.discard(ticket)
+        if not known:  # the double's choice: Slack does not document how it refuses a ticket
+            return web.Response(status=401, text="invalid_ticket")
+        ws = web.WebSocketResponse()  # answers the app's pings
+        await ws.prepare(request)
+        with self._lock:
+            self._connections += 1
+            number = self._connections
+            self._sockets.append((number, ws))
+            hello = {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "debug_info": {"host": "applink-double", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": APP_ID},
+            }
+        try:
+            await ws.send_json(hello)
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    self._acked(message.data, number)
+        finally:
+            with self._lock:
+                self._sockets.remove((number, ws))
+        return ws
+
+    def _acked(self, text: str, connection: int) -> None:
+        try:
+            ack = json.loads(text)
+        except ValueError:
+            return
+        if isinstance(ack, dict) and isinstance(ack.get("envelope_id"), str):
+            payload = ack.get("payload")
+            with self._lock:
+                self._acks.append(
+                    SocketAck(ack["envelope_id"], payload if payload else None, connection)
+                )
+
+    async def _send_newest(self, message: JsonObject) -> None:
+        with self._lock:
+            newest = self._sockets[-1][1] if self._sockets else None
+        if newest is None:
+            raise RuntimeError("no Socket Mode connection is open")
+        await newest.send_json(message)
+
+    async def _send_all(self, message: JsonObject) -> None:
+        with self._lock:
+            open_now = [ws for _number, ws in self._sockets]
+        for ws in open_now:
+            await ws.send_json(message)
+
     # ---- assertions --------------------------------------------------------------------------
 
     def calls(self, method: str | None = None) -> list[Call]:
@@ -447,7 +583,7 @@ class SlackDouble:
         if fault is not None and not fault.after_effect:
             return fault.status, {"ok": False, "error": fault.error}, {}
         try:
-            self._authenticate(token)
+            self._authenticate(token, app_level=method in APP_LEVEL_METHODS)
             if bad_body is not None:
                 raise SlackError(bad_body)
             result: JsonObject = {"ok": True, **handler(self, params, token)}
@@ -457,13 +593,16 @@ class SlackDouble:
             return fault.status, {"ok": False, "error": fault.error}, {}
         return 200, result, {}
 
-    def _authenticate(self, token: str | None) -> None:
+    def _authenticate(self, token: str | None, *, app_level: bool = False) -> None:
+        """As Slack: an app-level token works only for app-level methods, and only it does."""
         if not token:
             raise SlackError("not_authed")
         if token in self._revoked:
             raise SlackError("token_revoked")
-        if token not in self._tokens:
+        if token not in self._tokens and token not in self._app_tokens:
             raise SlackError("invalid_auth")
+        if app_level != (token in self._app_tokens):
+            raise SlackError("not_allowed_token_type")
 
     # ---- state helpers (called with the lock held) -------------------------------------------
 
@@ -535,6 +674,11 @@ class SlackDouble:
             "bot_id": BOT_ID if user_id == BOT_USER_ID else None,
             "is_enterprise_install": False,
         }
+
+    def _apps_connections_open(self, params: JsonObject, token: str | None) -> JsonObject:
+        ticket = secrets.token_hex(16)
+        self._tickets.add(ticket)
+        return {"url": f"ws://127.0.0.1:{self.port}/link/?ticket={ticket}&app_id={APP_ID}"}
 
     def _chat_post_message(self, params: JsonObject, token: str | None) -> JsonObject:
         channel = self._postable(params)
@@ -726,6 +870,7 @@ class SlackDouble:
 
 
 _METHODS: dict[str, Callable[[SlackDouble, JsonObject, str | None], JsonObject]] = {
+    "apps.connections.open": SlackDouble._apps_connections_open,
     "auth.test": SlackDouble._auth_test,
     "chat.postMessage": SlackDouble._chat_post_message,
     "chat.update": SlackDouble._chat_update,

@@ -3,10 +3,12 @@ answers as Slack does, keeps what was posted, injects faults, and signs what Sla
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk import WebClient
@@ -450,3 +453,77 @@ async def test_bolt_app_handles_a_signed_click_against_the_double(slack: Any) ->
         AsyncBoltRequest(body=forged.body, headers=forged.multi_headers())
     )
     assert refused.status == 401
+
+
+def test_apps_connections_open_takes_only_the_app_level_token(slack: Any) -> None:
+    opened = WebClient(base_url=slack.base_url).apps_connections_open(app_token=slack.app_token)
+    assert opened["url"].startswith(f"ws://127.0.0.1:{slack.port}/link/?ticket=")
+    for token, error in ((slack.bot_token, "not_allowed_token_type"), ("xapp-1-X", "invalid_auth")):
+        with pytest.raises(SlackApiError, match=error):
+            WebClient(base_url=slack.base_url).apps_connections_open(app_token=token)
+    with pytest.raises(SlackApiError, match="not_allowed_token_type"):  # and nothing else
+        WebClient(token=slack.app_token, base_url=slack.base_url).auth_test()
+
+
+async def test_socket_mode_greets_delivers_envelopes_and_records_acks(slack: Any) -> None:
+    web = AsyncWebClient(base_url=slack.base_url)
+    url = (await web.apps_connections_open(app_token=slack.app_token))["url"]
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        hello = await ws.receive_json(timeout=5)
+        assert hello["type"] == "hello" and hello["connection_info"]["app_id"] == sd.APP_ID
+        event = sd.event_callback(sd.app_home_opened("U0STAFF001"))
+        envelope_id = await asyncio.to_thread(slack.push, "events_api", event)
+        envelope = await ws.receive_json(timeout=5)
+        assert envelope == {
+            "envelope_id": envelope_id,
+            "payload": event,
+            "type": "events_api",
+            "accepts_response_payload": False,
+            "retry_attempt": 0,
+            "retry_reason": "",
+        }
+        await ws.send_json({"envelope_id": envelope_id})
+        await ws.send_str("not json")  # ignored, as is anything without an envelope_id
+        await asyncio.sleep(0.2)
+        assert slack.acks() == [sd.SocketAck(envelope_id, None, 1)]
+        await asyncio.to_thread(slack.disconnect_sockets)
+        assert (await ws.receive_json(timeout=5))["reason"] == "refresh_requested"
+        # a ticket opens one connection only
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(url)
+        assert refused.value.status == 401
+    await asyncio.sleep(0.2)
+    assert slack.open_sockets() == 0 and slack.socket_connections() == 1
+    with pytest.raises(RuntimeError, match="no Socket Mode connection"):
+        await asyncio.to_thread(slack.push, "events_api", event)
+    with pytest.raises(ValueError):
+        slack.push("hello", {})
+
+
+async def test_a_bolt_app_answers_a_slash_command_over_the_socket(slack: Any) -> None:
+    app = AsyncApp(client=client(slack))
+
+    @app.command("/privacy")
+    async def privacy(ack: Any, command: dict[str, Any]) -> None:
+        await ack(text=f"open cases for <@{command['user_id']}>")
+
+    handler = AsyncSocketModeHandler(app, slack.app_token)
+    try:
+        await handler.connect_async()
+        for _ in range(50):
+            if slack.socket_connections():
+                break
+            await asyncio.sleep(0.05)
+        form = sd.slash_command("open", SECRET, user_id="U0STAFF001", trigger_id="1.2.abc").body
+        envelope_id = await asyncio.to_thread(
+            slack.push, "slash_commands", dict(urllib.parse.parse_qsl(form))
+        )
+        for _ in range(50):
+            if slack.acks():
+                break
+            await asyncio.sleep(0.05)
+        assert slack.acks() == [
+            sd.SocketAck(envelope_id, {"text": "open cases for <@U0STAFF001>"}, 1)
+        ]
+    finally:
+        await handler.close_async()

@@ -1,0 +1,205 @@
+"""A company that cannot expose an HTTP endpoint runs the desk in Socket Mode: with SLACK_APP_TOKEN
+set, ``serve`` opens a WebSocket to Slack and listens on no port; a mail becomes a case and a
+draft in the channel, an approver's click arrives over the socket and queues the mail, Slack's
+routine ``disconnect`` is followed by a new connection that keeps working, and a token Slack
+refuses stops ``serve`` at once with one line. Slack is the double in tests/slack_double.py."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.cli import main
+from bot.slack.blocks import ACTIONS
+from storage.models import Case, OutboxItem
+
+APPROVER = "U0APPROVE1"
+SETTINGS = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": APPROVER}
+
+
+def double() -> Any:
+    return sys.modules["slack_double"]
+
+
+def eventually(check: Callable[[], Any], *, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_staff_work_the_case_over_socket_mode(
+    desk_db: tuple[str, Engine], slack: Any, dovecot: Any, make_mail: Callable[..., bytes]
+) -> None:
+    url, engine = desk_db
+    port = free_port()
+    env = {
+        **os.environ,
+        **SETTINGS,
+        "PD_DATABASE_URL": url,
+        "PD_MAILBOX": dovecot.url("desk"),
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_APP_TOKEN": slack.app_token,  # and no SLACK_SIGNING_SECRET
+        "PD_SLACK_CHANNEL": slack.channel,
+        "PD_SLACK_API_URL": slack.base_url,
+        "PD_HTTP_PORT": str(port),
+    }
+    slack.add_user(APPROVER, name="approver")
+    command = [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "serve"]
+    root = Path(__file__).resolve().parents[2]
+    service = subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+    def click(action: str, value: str, message_ts: str) -> str:
+        payload = double().block_actions(
+            user_id=APPROVER,
+            action_id=ACTIONS[action],
+            value=value,
+            trigger_id=slack.new_trigger_id(APPROVER),
+            message_ts=message_ts,
+        )
+        return str(slack.push("interactive", payload))
+
+    def acked(envelope_id: str) -> Any:
+        [ack] = eventually(lambda: [a for a in slack.acks() if a.envelope_id == envelope_id])
+        return ack
+
+    def outbox() -> list[OutboxItem]:
+        with Session(engine) as session:
+            return list(session.exec(select(OutboxItem)))
+
+    try:
+        eventually(lambda: slack.socket_connections() == 1)
+        with socket.socket() as probe:  # nothing listens: there is no endpoint to expose
+            assert probe.connect_ex(("127.0.0.1", port)) != 0
+        # a rate question: its first reply (the redirect) needs no identity check
+        dovecot.append(
+            "desk", make_mail("電気料金のプランについて教えてください。", subject="料金")
+        )
+
+        def approve_button() -> tuple[str, str, str] | None:
+            """(the case message's ts, the draft message's ts, the button's value)"""
+            for parent in slack.messages():
+                for reply in slack.thread(slack.channel, parent["ts"])[1:]:
+                    for block in reply.get("blocks", []):
+                        for element in block.get("elements", []):
+                            if element.get("action_id") == ACTIONS["approve"]:
+                                return parent["ts"], reply["ts"], element["value"]
+            return None
+
+        parent_ts, draft_ts, value = eventually(approve_button)
+        assert acked(click("approve", value, draft_ts)).connection == 1
+        [item] = eventually(outbox, timeout=10)
+        assert item.template == "rate_redirect" and item.status in ("queued", "sent")
+
+        # Slack refreshes the connection; the desk opens a new one and keeps working on it
+        opened = len(slack.calls("apps.connections.open"))
+        slack.disconnect_sockets("refresh_requested")
+        eventually(lambda: slack.socket_connections() == 2, timeout=10)
+        assert len(slack.calls("apps.connections.open")) == opened + 1
+        with Session(engine) as session:
+            case = session.get(Case, item.case_id)
+        assert case is not None
+        assert acked(click("assign_me", case.ref, parent_ts)).connection == 2
+
+        def assignee() -> str | None:
+            with Session(engine) as session:
+                taken = session.get(Case, item.case_id)
+                return taken.assignee if taken else None
+
+        assert eventually(assignee, timeout=10) == APPROVER
+        assert len(outbox()) == 1
+    finally:
+        service.send_signal(signal.SIGTERM)
+        stopping = time.monotonic()
+        out, err = service.communicate(timeout=20)
+    assert service.returncode == 0, err
+    assert time.monotonic() - stopping < 10
+    assert slack.open_sockets() == 0  # the desk closed its connection on the way out
+    assert slack.app_token not in out + err and slack.bot_token not in out + err
+
+
+@pytest.fixture
+def serve_env(
+    tmp_path: Path, slack: Any, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., tuple[int, str]]:
+    """Run ``privacy-desk serve`` in an empty folder with Slack set up as given."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PD_MAILBOX", "imaps://desk:not-tried@127.0.0.1:1/INBOX")
+    monkeypatch.setenv("PD_SLACK_API_URL", slack.base_url)
+
+    def serve(capsys: pytest.CaptureFixture[str], **settings: str) -> tuple[int, str]:
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+        code = main(["serve"])
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.count("\n") == 1
+        assert not (tmp_path / "var").exists()  # nothing started, nothing written
+        return code, captured.err
+
+    return serve
+
+
+def test_a_token_slack_refuses_stops_serve_with_one_line(
+    serve_env: Callable[..., tuple[int, str]], slack: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = "xapp-1-A0DESK0001-9-not-ours"
+    code, err = serve_env(
+        capsys,
+        SLACK_BOT_TOKEN=slack.bot_token,
+        PD_SLACK_CHANNEL=slack.channel,
+        SLACK_APP_TOKEN=wrong,
+    )
+    assert code == 2
+    assert err.startswith("privacy-desk: Slack refused SLACK_APP_TOKEN (invalid_auth)")
+    assert "connections:write" in err and wrong not in err
+    assert slack.socket_connections() == 0
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        (
+            {"SLACK_APP_TOKEN": "xoxb-the-bot-token", "SLACK_BOT_TOKEN": "xoxb-b"},
+            "SLACK_APP_TOKEN must be the app-level token (xapp-...)",
+        ),
+        (
+            {"SLACK_APP_TOKEN": "xapp-1-A0DESK0001-1-double"},
+            "SLACK_APP_TOKEN needs SLACK_BOT_TOKEN and PD_SLACK_CHANNEL too",
+        ),
+    ],
+    ids=["not an app-level token", "no bot token or channel"],
+)
+def test_socket_mode_settings_that_cannot_work_are_refused(
+    serve_env: Callable[..., tuple[int, str]],
+    slack: Any,
+    capsys: pytest.CaptureFixture[str],
+    settings: dict[str, str],
+    named: str,
+) -> None:
+    if "SLACK_BOT_TOKEN" in settings:
+        settings["PD_SLACK_CHANNEL"] = slack.channel
+    code, err = serve_env(capsys, **settings)
+    assert code == 2 and err == f"privacy-desk: {named}\n"
+    assert slack.calls("apps.connections.open") == []
