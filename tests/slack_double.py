@@ -767,8 +767,9 @@ class SlackDouble:
             raise SlackError("thread_not_found")
         if thread[0].thread_ts is not None:  # a reply's ts: only that reply, as Slack answers
             thread = thread[:1]
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
         return {
-            "messages": [m.as_slack() for m in thread],
+            "messages": [m.as_slack(with_metadata=with_metadata) for m in thread],
             "has_more": False,
             "response_metadata": {"next_cursor": ""},
         }

@@ -1,4 +1,5 @@
-"""Puts every case in the Slack channel, once, and keeps its parent message up to date.
+"""Puts every case in the Slack channel, once, keeps its parent message up to date, and tells
+in the case's thread what happens to it afterwards.
 
 Slack being slow, down or rate-limiting never touches intake: cases are taken in whatever
 happens here, and this loop works from the database. A case remembers its parent message
@@ -6,14 +7,30 @@ happens here, and this loop works from the database. A case remembers its parent
 been made all the same, so it is never simply retried: the case becomes ``uncertain`` and the
 channel's recent history is searched for the message's metadata (the case reference) before
 anything is posted again. A 429 is honoured: the pass stops and says how long to wait.
+
+What is told in a thread: the audit events whose action is in ``TOLD``, for cases whose parent
+message exists, oldest first, each once (a ``ThreadPost`` row records it). ``TOLD`` is the
+rule: it holds what the parent message and the draft posts do not already show. "case opened"
+is the parent message itself, "draft prepared" is the draft posted with its buttons, refusals
+were answered to the person who clicked, and "note" came from the thread. Events that happened
+before the parent was posted (an automatic mail held at intake, a code verified first) are told
+too, in their order: nothing else says them. An event whose writer posted it already
+(``posted: true`` in its detail, as the reminders do) is recorded as told, not posted. A thread post
+carries metadata naming its audit event; when its answer is lost the ``ThreadPost`` is
+``uncertain`` and the thread is read (``conversations.replies``) for that metadata before
+posting again. A refusal for one case (its thread or old channel gone) is recorded as
+``failed`` and logged with the case reference; the other cases go on. Lines are short mrkdwn:
+text from email (a follow-up's subject) is escaped and clipped; addresses, bodies and server
+answers that may name an address are never shown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
@@ -24,18 +41,55 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, or_, select
 
-from bot.slack.blocks import CaseView, case_message, draft_message, draft_view
+from bot.slack.blocks import (
+    FALLBACK_TEXT,
+    INTENT_LABELS,
+    CaseView,
+    _slack_id,
+    _time,
+    case_message,
+    clip,
+    draft_message,
+    draft_view,
+    escape,
+)
 from mail.errors import ParseError
 from mail.parse import parse_message
 from storage import repo
 from storage.db import writer
-from storage.models import Case, Draft, MailMessage
+from storage.models import AuditEvent, Case, Draft, MailMessage, ThreadPost
 
 log = logging.getLogger("privacy_desk.slack")
 
 EVENT_TYPE = "privacy_desk_case"
+THREAD_EVENT_TYPE = "privacy_desk_event"  # metadata of a line told in a case's thread
 EXCERPT = 600  # characters of the newest text shown in the channel
+SUBJECT = 150  # characters of a follow-up's subject shown in its thread
 LOOK_BACK = timedelta(hours=1)  # how far before the case's creation an uncertain post is sought
+REPLY_PAGES = 5  # pages of a thread read when looking for an uncertain line (1,000 replies each)
+QUIET = timedelta(minutes=15)  # a draft its thread refused is not tried again sooner
+
+# Slack answered ok:false but says the call may have taken effect: as good as a lost answer.
+LOST_ERRORS = frozenset({"fatal_error", "internal_error", "service_unavailable", "request_timeout"})
+# Refusals about the desk's own token or app, not about one case: the pass stops, staff fix it.
+OUR_ERRORS = frozenset(
+    {
+        "not_authed",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "missing_scope",
+        "not_allowed_token_type",
+        "org_login_required",
+        "ekm_access_denied",
+        "team_access_not_granted",
+        "access_denied",
+    }
+)
+# Refusals naming a channel: about the desk's channel they stop the pass (every case is there).
+CHANNEL_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
 
 Clock = Callable[[], datetime]
 
@@ -44,19 +98,199 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# ---- what a thread is told ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Told:
+    """One audit event as its thread line needs it: who did what, to which case."""
+
+    action: str
+    actor: str
+    detail: Mapping[str, Any]
+    ref: str
+    subject: str | None = None  # a follow-up's subject, as received (escaped when shown)
+
+    @property
+    def who(self) -> str:
+        return _person(self.actor)
+
+    def number(self, key: str) -> str:
+        value = self.detail.get(key)
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else "?"
+
+    def words(self, key: str, limit: int = 300) -> str:
+        value = self.detail.get(key)
+        return _words(str(value), limit) if value not in (None, "") else "(none given)"
+
+    def due(self, key: str = "answer_due") -> str:
+        value = self.detail.get(key)
+        try:
+            return _time(datetime.fromisoformat(str(value))) if value else "no deadline"
+        except ValueError:
+            return "an unreadable date"
+
+
+def _person(actor: str | None) -> str:
+    """A Slack user as a mention; anyone else (the desk's own processes) as plain text."""
+    return f"<@{actor}>" if _slack_id(actor) else _words(actor or "someone", 64)
+
+
+def _words(text: str, limit: int) -> str:
+    return escape(clip(" ".join(text.split()), limit))
+
+
+def _names(value: Any) -> list[str]:
+    return [str(i) for i in value] if isinstance(value, list | tuple) else []
+
+
+def _intents(value: Any) -> str:
+    return escape(", ".join(INTENT_LABELS.get(i, i) for i in _names(value))) or "(none)"
+
+
+def _smtp_code(error: Any) -> str:
+    """The SMTP reply code of a refusal (``550 5.1.1``): the rest may name the address."""
+    found = re.match(r"\s*([45]\d\d(?:[ -][245]\.\d{1,3}\.\d{1,3})?)\b", str(error or ""))
+    return f", {found.group(1)}" if found else ""
+
+
+def _linked(t: Told) -> str:
+    subject = f": “{_words(t.subject, SUBJECT)}”" if t.subject and t.subject.strip() else ""
+    asks = [i for i in _names(t.detail.get("intents")) if i != "auto_reply"]
+    also = f" It reads as: {_intents(asks)}." if asks else ""
+    return f"A follow-up mail from the requester joined the case{subject}.{also}"
+
+
+def _approved(t: Told) -> str:
+    draft = t.number("draft")
+    if t.detail.get("automatic"):
+        template = _words(str(t.detail.get("template") or "?"), 64)
+        return f"Draft {draft} (`{template}`) is queued as automatic mail ({t.who})."
+    return f"{t.who} approved draft {draft}: the mail is queued."
+
+
+def _assigned(t: Told) -> str:
+    to = t.detail.get("to")
+    if to == t.actor:
+        return f"{t.who} took {t.ref}."
+    return f"{t.who} assigned {t.ref} to {_person(str(to)) if to else 'no one'}."
+
+
+def _reclassified(t: Told) -> str:
+    before, after = _intents(t.detail.get("before")), _intents(t.detail.get("after"))
+    return f"{t.who} reclassified the case: {before} → {after}. Answer due: {t.due()}."
+
+
+def _resumed(t: Told) -> str:
+    return f"The SLA clock runs again. Answer due: {t.due()}."
+
+
+def _as_given(t: Told) -> str:
+    """Reminders and escalations come as finished mrkdwn, escaped by their writer."""
+    return str(t.detail.get("text") or t.action)
+
+
+# The wording of each action told in a case's thread; the keys are the rule of what is told.
+LINES: dict[str, Callable[[Told], str]] = {
+    "message linked": _linked,
+    "bounce received": lambda t: "A delivery failure notice (bounce) came in for this case.",
+    "mail sent": lambda t: (
+        f"Mail sent to the requester: `{_words(str(t.detail.get('template') or '?'), 64)}` "
+        f"(outbox {t.number('outbox')})."
+    ),
+    "mail failed": lambda t: (
+        f"Mail to the requester failed for good (outbox {t.number('outbox')}"
+        f"{_smtp_code(t.detail.get('error'))}): see `privacy-desk outbox`."
+    ),
+    "mail bounced": lambda t: (
+        f"Our mail (outbox {t.number('outbox')}) bounced: the requester did not get it."
+    ),
+    "sent copy failed": lambda t: (
+        f"Mail (outbox {t.number('outbox')}) went out, but no copy was kept in the Sent folder."
+    ),
+    "draft approved": _approved,
+    "draft discarded": lambda t: f"{t.who} discarded draft {t.number('draft')}.",
+    "draft edited": lambda t: (
+        f"{t.who} edited draft {t.number('draft')} (revision {t.number('revision')}): "
+        "it needs a fresh approval."
+    ),
+    "assigned": _assigned,
+    "reclassified": _reclassified,
+    "identity verified": lambda t: f"{t.who} verified the identity: {t.words('how', 200)}.",
+    "clock paused": lambda t: f"The SLA clock is paused: {t.words('reason')}.",
+    "clock resumed": _resumed,
+    "deadline extended": lambda t: (
+        f"{t.who} extended the deadline to {t.due()}: {t.words('reason', 500)}."
+    ),
+    "case closed": lambda t: f"{t.who} closed the case: {t.words('reason', 500)}.",
+    "automatic mail held": lambda t: (
+        f"Automatic mail was held ({t.words('reason')}): the draft waits for an approval."
+    ),
+    "draft failed": lambda t: f"No draft could be prepared: {t.words('reason')}.",
+    "verification code void": lambda t: (
+        f"The one-time code is void after {t.number('tries')} wrong tries."
+    ),
+    "reminder": _as_given,
+    "escalated": _as_given,
+}
+TOLD = frozenset(LINES)
+
+
+def thread_line(told: Told) -> str:
+    """The one short mrkdwn line that tells ``told`` in its case's thread."""
+    return clip(LINES[told.action](told), FALLBACK_TEXT)
+
+
+# ---- the loop ----------------------------------------------------------------------------
+
+
 @dataclass
 class PostSummary:
     posted: int = 0
     updated: int = 0
     drafts: int = 0  # drafts posted into case threads
-    found: int = 0  # uncertain posts found in the channel, not posted again
+    told: int = 0  # events told in case threads
+    found: int = 0  # uncertain posts found in the channel or thread, not posted again
     uncertain: int = 0
     retry_after: float | None = None  # Slack asked us to wait this long
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the pass stopped: the loop backs off
+    refused: list[str] = field(default_factory=list)  # one case's message or thread refused
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """An event to tell, read from the database, and where its line goes."""
+
+    audit_id: int
+    case_id: int
+    channel: str
+    thread_ts: str
+    uncertain: bool  # an earlier post's answer was lost: look in the thread first
+    told: Told
+
+
+def _detail(event: AuditEvent) -> dict[str, Any]:
+    return event.detail if isinstance(event.detail, dict) else {}
+
+
+def _bare(message_id: Any) -> str:
+    return str(message_id or "").strip().strip("<>")
 
 
 class _Stop(Exception):
     """End the pass: Slack is rate-limiting, down, or refusing us for a reason staff must fix."""
+
+
+class _Lost(Exception):
+    """Slack's answer was lost (a 5xx, a timeout, a reset): the call may have taken effect."""
+
+
+class _Refused(Exception):
+    """Slack answered ``ok: false``: nothing was done."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 def _rate_limited(exc: SlackApiError, summary: PostSummary) -> NoReturn:
@@ -77,10 +311,12 @@ class CasePoster:
         mask_mode: str = "partial",
     ) -> None:
         self._engine = writer(engine)
+        self._reader = engine
         self._client = client
         self._channel = channel
         self._clock = clock
         self._mask_mode = mask_mode
+        self._quiet: dict[int, datetime] = {}  # draft id -> not before (its thread refused it)
 
     def run(self, stop: threading.Event, *, every: float = 2.0, max_backoff: float = 300.0) -> None:
         """Keep the channel in step with the cases until ``stop`` (``privacy-desk serve``):
@@ -101,7 +337,8 @@ class CasePoster:
             stop.wait(delay)
 
     async def run_once(self, *, limit: int = 200) -> PostSummary:
-        """Post the cases not yet in the channel and update those that changed."""
+        """Post the cases not yet in the channel, update those that changed, post the drafts
+        waiting for approval, then tell up to ``limit`` events in their threads."""
         summary = PostSummary()
         with Session(self._engine) as session:
             refs = list(
@@ -122,9 +359,34 @@ class CasePoster:
             for ref in refs:
                 await self._one(ref, summary)
             await self._drafts(summary, limit)
+            await self._events(summary, limit)
         except _Stop:
             pass
         return summary
+
+    async def _api(self, summary: PostSummary, method: str, **args: Any) -> Any:
+        """One Web API call. A 429 ends the pass; a lost answer raises ``_Lost``, a refusal
+        ``_Refused``; a refusal about the desk's own token ends the pass."""
+        try:
+            return await getattr(self._client, method)(**args)
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            if status == 429:
+                _rate_limited(exc, summary)
+            if status >= 500:
+                raise _Lost(f"HTTP {status}") from None
+            error = str(exc.response.get("error", "error"))
+            if error in LOST_ERRORS:
+                raise _Lost(error) from None
+            if error in OUR_ERRORS:
+                summary.errors.append(f"Slack: {error}")
+                log.error("Slack refused %s: %s", method, error)
+                raise _Stop from None
+            raise _Refused(error) from None
+        except (TimeoutError, ClientError, OSError) as exc:
+            raise _Lost(type(exc).__name__) from None
+
+    # ---- drafts --------------------------------------------------------------------------
 
     async def _drafts(self, summary: PostSummary, limit: int) -> None:
         """Drafts waiting for approval, each posted once into its case's thread. (A draft post
@@ -139,6 +401,9 @@ class CasePoster:
                 .limit(limit)
             ).all()
             for draft, case in rows:
+                assert draft.id is not None
+                if self._quiet.get(draft.id, self._clock()) > self._clock():
+                    continue
                 text, blocks = draft_message(draft_view(draft))
                 ts = await self._call(
                     session,
@@ -152,10 +417,151 @@ class CasePoster:
                     unfurl_links=False,
                     unfurl_media=False,
                 )
+                if ts is None:  # this case's thread refused it
+                    self._quiet[draft.id] = self._clock() + QUIET
+                    continue
                 draft.slack_ts = ts
                 session.add(draft)
                 session.commit()
                 summary.drafts += 1
+
+    # ---- events told in the thread -------------------------------------------------------
+
+    async def _events(self, summary: PostSummary, limit: int) -> None:
+        """The events not yet told, oldest first, each posted once into its case's thread.
+        Read first, then each post recorded in a short transaction of its own: no database
+        lock is held while Slack is asked."""
+        for pending in self._pending(limit):
+            await self._tell(pending, summary)
+
+    def _pending(self, limit: int) -> list[_Pending]:
+        with Session(self._reader) as session:
+            rows = session.exec(
+                select(AuditEvent, Case, ThreadPost.state)
+                .join(Case, col(AuditEvent.case_id) == col(Case.id))
+                .outerjoin(ThreadPost, col(ThreadPost.audit_id) == col(AuditEvent.id))
+                .where(col(Case.slack_ts).is_not(None))
+                .where(col(AuditEvent.action).in_(TOLD))
+                .where(or_(col(ThreadPost.id).is_(None), col(ThreadPost.state) == "uncertain"))
+                .order_by(col(AuditEvent.id))
+                .limit(limit)
+            ).all()
+            linked = {
+                _bare(_detail(e).get("message_id"))
+                for e, _, _ in rows
+                if e.action == "message linked" and _detail(e).get("message_id")
+            }
+            subjects = dict(
+                session.exec(
+                    select(MailMessage.message_id, MailMessage.subject).where(
+                        col(MailMessage.message_id).in_(linked)
+                    )
+                ).all()
+                if linked
+                else []
+            )
+        pending = []
+        for event, case, state in rows:
+            assert event.id is not None and case.id is not None and case.slack_ts is not None
+            detail = _detail(event)
+            if detail.get("posted") is True:  # its writer posted it (a reminder): told already
+                self._record(event.id, case.id, "posted", None)
+                continue
+            subject = subjects.get(_bare(detail.get("message_id")))
+            told = Told(event.action, event.actor, detail, case.ref, subject)
+            channel = case.slack_channel or self._channel
+            pending.append(
+                _Pending(event.id, case.id, channel, case.slack_ts, state == "uncertain", told)
+            )
+        return pending
+
+    async def _tell(self, pending: _Pending, summary: PostSummary) -> None:
+        ref = pending.told.ref
+        if pending.uncertain:
+            try:
+                found = await self._in_thread(summary, pending)
+            except _Refused as exc:
+                self._refused(summary, ref, pending.channel, "conversations_replies", exc.error)
+                self._record(pending.audit_id, pending.case_id, "failed", None)
+                return
+            except _Lost as exc:
+                summary.errors.append(f"{ref}: {exc}")
+                raise _Stop from None
+            if found is not None:
+                self._record(pending.audit_id, pending.case_id, "posted", found)
+                summary.found += 1
+                return
+        try:
+            response = await self._api(
+                summary,
+                "chat_postMessage",
+                channel=pending.channel,
+                thread_ts=pending.thread_ts,
+                text=thread_line(pending.told),
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={
+                    "event_type": THREAD_EVENT_TYPE,
+                    "event_payload": {"audit": pending.audit_id},
+                },
+            )
+        except _Lost as exc:
+            self._record(pending.audit_id, pending.case_id, "uncertain", None)
+            summary.uncertain += 1
+            summary.errors.append(f"{ref}: {exc}")
+            log.warning("%s: Slack did not answer a thread post (%s)", ref, exc)
+            raise _Stop from None
+        except _Refused as exc:
+            self._refused(summary, ref, pending.channel, "chat_postMessage", exc.error)
+            self._record(pending.audit_id, pending.case_id, "failed", None)
+            return
+        self._record(pending.audit_id, pending.case_id, "posted", str(response["ts"]))
+        summary.told += 1
+
+    def _record(self, audit_id: int, case_id: int, state: str, ts: str | None) -> None:
+        """What became of one event's line: posted (ts), uncertain, or failed."""
+        with Session(self._engine) as session:
+            post = session.exec(
+                select(ThreadPost).where(ThreadPost.audit_id == audit_id)
+            ).first() or ThreadPost(audit_id=audit_id, case_id=case_id)
+            post.state, post.ts, post.posted_at = state, ts, self._clock()
+            session.add(post)
+            session.commit()
+
+    def _refused(self, summary: PostSummary, ref: str, channel: str, what: str, error: str) -> None:
+        """One case's message or thread refused: logged, and the other cases go on; unless it
+        is the desk's own channel that refuses, which every case shares: then the pass ends."""
+        log.error("%s: Slack refused %s: %s", ref, what, error)
+        if channel == self._channel and error in CHANNEL_ERRORS:
+            summary.errors.append(f"{ref}: {error}")
+            raise _Stop
+        summary.refused.append(f"{ref}: {error}")
+
+    async def _in_thread(self, summary: PostSummary, pending: _Pending) -> str | None:
+        """The ts of the line telling this event if an earlier post did reach the thread."""
+        cursor = None
+        for _ in range(REPLY_PAGES):
+            response = await self._api(
+                summary,
+                "conversations_replies",
+                channel=pending.channel,
+                ts=pending.thread_ts,
+                include_all_metadata=True,
+                limit=1000,
+                **({"cursor": cursor} if cursor else {}),
+            )
+            for message in response.get("messages", []):
+                meta = message.get("metadata") or {}
+                if meta.get("event_type") == THREAD_EVENT_TYPE and str(
+                    meta.get("event_payload", {}).get("audit")
+                ) == str(pending.audit_id):
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return None
+
+    # ---- the parent message --------------------------------------------------------------
 
     async def _one(self, ref: str, summary: PostSummary) -> None:
         with Session(self._engine, expire_on_commit=False) as session:
@@ -185,11 +591,14 @@ class CasePoster:
                     unfurl_media=False,
                     metadata={"event_type": EVENT_TYPE, "event_payload": {"ref": case.ref}},
                 )
+                if ts is None:  # the desk's channel refused a case: staff must fix it
+                    summary.errors.append(summary.refused.pop())
+                    raise _Stop
                 self._synced(session, case, ts, "posted")
                 summary.posted += 1
                 done = "posted"
             else:
-                await self._call(
+                ts = await self._call(
                     session,
                     case,
                     summary,
@@ -199,7 +608,11 @@ class CasePoster:
                     text=text,
                     blocks=blocks,
                 )
+                # A message gone or frozen is not tried again until the case changes.
                 self._synced(session, case, case.slack_ts, "posted")
+                if ts is None:
+                    session.commit()
+                    return
                 summary.updated += 1
                 done = "updated"
             session.commit()
@@ -214,26 +627,21 @@ class CasePoster:
 
     async def _call(
         self, session: Session, case: Case, summary: PostSummary, method: str, **args: Any
-    ) -> str:
+    ) -> str | None:
+        """Post or update for ``case``: the message's ts, or None when Slack refused (logged;
+        the caller weighs it). A lost answer ends the pass (a parent post becomes uncertain)."""
         try:
-            response = await getattr(self._client, method)(**args)
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            if status == 429:
-                _rate_limited(exc, summary)
-            if status >= 500:
-                self._lost(session, case, method, summary, f"HTTP {status}")
-            error = str(exc.response.get("error", "error"))
-            summary.errors.append(f"{case.ref}: {error}")
-            log.error("%s: Slack refused %s: %s", case.ref, method, error)
-            raise _Stop from None
-        except (TimeoutError, ClientError, OSError) as exc:
-            self._lost(session, case, method, summary, type(exc).__name__)
+            response = await self._api(summary, method, **args)
+        except _Lost as exc:
+            self._lost(session, case, method, summary, str(exc))
+        except _Refused as exc:
+            self._refused(summary, case.ref, args["channel"], method, exc.error)
+            return None
         return str(response["ts"])
 
     def _lost(
         self, session: Session, case: Case, method: str, summary: PostSummary, why: str
-    ) -> None:
+    ) -> NoReturn:
         """The answer is lost: a post may have been made. Remember to look before posting."""
         if method == "chat_postMessage" and case.slack_ts is None:
             case.slack_state = "uncertain"
@@ -248,14 +656,15 @@ class CasePoster:
         """The ts of this case's parent message if an earlier post did reach the channel."""
         oldest = (case.created_at - LOOK_BACK).timestamp()
         try:
-            response = await self._client.conversations_history(
-                channel=self._channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200
+            response = await self._api(
+                summary,
+                "conversations_history",
+                channel=self._channel,
+                oldest=f"{oldest:.6f}",
+                include_all_metadata=True,
+                limit=200,
             )
-        except SlackApiError as exc:
-            if exc.response.status_code == 429:
-                _rate_limited(exc, summary)
-            raise _Stop from None
-        except (TimeoutError, ClientError, OSError):
+        except (_Lost, _Refused):
             raise _Stop from None
         messages: list[dict[str, Any]] = response.get("messages", [])
         for message in messages:
