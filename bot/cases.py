@@ -22,11 +22,11 @@ from bot.replies import CaseFacts, Replies, ReplyError, case_deadlines, refuse
 from handlers import replies as rules
 from handlers import sla
 from handlers.intake import kind_of
-from handlers.intents import ALL_INTENTS, AUTO_REPLY
+from handlers.intents import ALL_INTENTS, AUTO_REPLY, RIGHTS
 from storage import repo
 from storage.db import writer
 from storage.models import Case, Draft, LabelledExample, MailMessage
-from templates import REQUEST_KINDS, TemplateError
+from templates import TemplateError
 
 log = logging.getLogger("privacy_desk.cases")
 
@@ -246,15 +246,15 @@ class CaseDesk:
         granted: Sequence[str] = (),
         groups: Iterable[str] = (),
     ) -> Draft:
-        """A refusal with its reasons (APPI Art. 36: the requester is told why); the case is
-        rejected once the refusal has been sent."""
+        """A refusal of the rights requests in the case, with its reasons (APPI Art. 36: the
+        requester is told why); the case is rejected once the refusal has been sent."""
         if scope not in REJECT_SCOPES:
             raise ReplyError(f"the refusal is full or partial, not {scope!r}")
         why = _lines(reasons, "reason")
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._open_case(session, ref)
             self._allowed(session, case, actor, groups, "reject refused")
-            requests = [i for i in case.intents if i in REQUEST_KINDS]
+            requests = [i for i in case.intents if i in RIGHTS]
             if not requests:
                 raise ReplyError(f"{case.ref} asks for nothing that can be refused")
             draft_id = self._prepare(
