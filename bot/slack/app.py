@@ -54,6 +54,9 @@ def build_app(
 ) -> AsyncApp:
     """The desk's Slack app; serve it with ``slack_bolt.adapter.aiohttp`` or Socket Mode."""
     app = AsyncApp(signing_secret=signing_secret, client=client)
+    # Bolt logs the whole body of a request whose signature fails at INFO: a genuine but stale
+    # click carries the case message, and so a requester's words. Keep that out of the logs.
+    logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
     engine = writer(engine)
     groups = _GroupCache(client, replies.settings.approvers)
     desk = cases or CaseDesk(engine, replies)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -60,14 +61,17 @@ class Thread:
             token=slack.bot_token, base_url=slack.base_url, retry_handlers=[]
         )
         self.poster = CasePoster(engine, self.client, slack.channel, clock=clock)
-        replies = Replies(engine, SETTINGS, clock=clock)
-        self.app = build_app(
-            engine,
+        self.app = self.build()
+
+    def build(self) -> Any:
+        replies = Replies(self.engine, SETTINGS, clock=clock)
+        return build_app(
+            self.engine,
             replies,
             signing_secret=SECRET,
             client=self.client,
-            channel=slack.channel,
-            cases=CaseDesk(engine, replies, clock=clock),
+            channel=self.slack.channel,
+            cases=CaseDesk(self.engine, replies, clock=clock),
         )
 
     def parent(self) -> dict[str, Any]:
@@ -253,3 +257,25 @@ async def test_assign_to_someone_from_the_user_picker(thread: Thread) -> None:
     assert thread.case().assignee == "U0TAKER001"
     [event] = thread.events("assigned")
     assert (event.actor, event.detail["to"]) == (STAFF, "U0TAKER001")
+
+
+async def test_a_forged_request_is_refused_and_its_body_never_logged(
+    thread: Thread, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    thread.app = thread.build()  # as serve builds it: after logging is set up, at INFO or below
+    payload = double().block_actions(
+        user_id=APPROVER,
+        action_id=ACTIONS["close"],
+        value=thread.ref,
+        trigger_id=thread.slack.new_trigger_id(APPROVER),
+        message_ts=thread.parent()["ts"],
+        message={"type": "message", "ts": thread.parent()["ts"], "text": "hanako@example.jp"},
+    )
+    signed = double().interaction(payload, "not-the-secret")
+    response = await thread.app.async_dispatch(
+        AsyncBoltRequest(body=signed.body, headers=signed.multi_headers())
+    )
+    assert response.status == 401
+    assert thread.slack.open_views() == []
+    assert "hanako" not in caplog.text and thread.ref not in caplog.text
