@@ -83,13 +83,6 @@ def build_app(
         except SlackApiError as exc:
             log.warning("draft %s not updated in Slack: %s", draft_id, exc.response.get("error"))
 
-    async def say_in_thread(draft_id: int, text: str) -> None:
-        _draft, case = await asyncio.to_thread(_draft_and_case, engine, draft_id)
-        if case is not None and case.slack_ts:
-            await client.chat_postMessage(
-                channel=case.slack_channel or channel, thread_ts=case.slack_ts, text=text
-            )
-
     async def clicked(ack: Any, body: dict[str, Any]) -> tuple[str, int, int] | None:
         """Ack the click; (user, draft id, revision) it names, or None (the user is told)."""
         await ack()
@@ -107,17 +100,13 @@ def build_app(
         user, draft_id, revision = found
         member_of = await groups.of(user)
         try:
-            done = await asyncio.to_thread(
+            await asyncio.to_thread(
                 replies.approve, draft_id, approver=user, groups=member_of, revision=revision
             )
         except ReplyError as exc:
             await refuse(body, f"Not approved: {exc}")
             return
-        await refresh(draft_id)
-        if done.outcome == "queued":
-            await say_in_thread(
-                draft_id, f"<@{user}> approved draft {draft_id}: the mail is queued."
-            )
+        await refresh(draft_id)  # the approval is told in the thread by the poster
 
     @app.action(ACTIONS["discard"])
     async def discard(ack: Any, body: dict[str, Any]) -> None:

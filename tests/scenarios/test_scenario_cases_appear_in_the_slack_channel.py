@@ -92,7 +92,11 @@ def test_a_case_appears_once_and_is_edited_in_place(
     assert run(poster).updated == 1
     [message] = slack.messages()  # the same message, edited
     assert "identity verified" in json.dumps(message["blocks"])
-    assert len(slack.calls("chat.postMessage")) == 2
+    # no new parent: the verification is told in the case's thread
+    assert len(slack.calls("chat.postMessage")) == 3
+    assert slack.thread(slack.channel, message["ts"])[-1]["text"] == (
+        "sato verified the identity: 電話."
+    )
 
 
 def test_a_burst_of_200_cases_through_a_429_storm_loses_and_doubles_nothing(

@@ -135,6 +135,9 @@ async def test_an_approvers_click_queues_exactly_one_mail(thread: Thread) -> Non
     assert [e.actor for e in thread.events("draft approved")] == [APPROVER]
     shown = str(thread.message_of(thread.draft.id)["blocks"])
     assert "approved" in shown and ACTIONS["approve"] not in shown  # no buttons any more
+    # the thread tells it once, on the poster's next pass
+    await CasePoster(thread.engine, thread.client, thread.slack.channel).run_once()
+    await CasePoster(thread.engine, thread.client, thread.slack.channel).run_once()
     said = [m["text"] for m in thread.thread() if "approved draft" in m.get("text", "")]
     assert said == [f"<@{APPROVER}> approved draft {thread.draft.id}: the mail is queued."]
 
@@ -338,9 +341,9 @@ async def test_why_shows_the_phrases_and_assign_to_me_takes_the_case(thread: Thr
     with Session(thread.engine) as session:
         [taken] = [e for e in session.exec(select(AuditEvent)) if e.action == "assigned"]
     assert taken.actor == APPROVER
-    assert f"<@{APPROVER}> took {thread.ref}." in [m.get("text") for m in thread.thread()]
-    # the parent message follows on the next pass
+    # the parent message follows on the next pass, and the thread says who took the case
     await CasePoster(thread.engine, thread.client, thread.slack.channel).run_once()
+    assert f"<@{APPROVER}> took {thread.ref}." in [m.get("text") for m in thread.thread()]
     [parent] = thread.slack.messages()
     assert f"<@{APPROVER}>" in json.dumps(parent["blocks"])
 
