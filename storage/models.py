@@ -6,7 +6,7 @@ queries in ``storage/repo.py``. Every timestamp is stored in UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Dialect, LargeBinary, UniqueConstraint
@@ -155,7 +155,7 @@ class ThreadPost(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     audit_id: int = Field(foreign_key="auditevent.id", unique=True)
     case_id: int = Field(foreign_key="case.id", index=True)
-    state: str = Field(default="posted", max_length=16)  # posted | uncertain
+    state: str = Field(default="posted", max_length=16)  # posted | uncertain | failed
     ts: str | None = Field(default=None, max_length=32)
     posted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -224,7 +224,9 @@ class MailboxCheckpoint(SQLModel, table=True):
 
 
 class SentReminder(SQLModel, table=True):
-    """A reminder recorded before it is posted, so none is sent twice."""
+    """A reminder recorded before it is posted, so none is sent twice; ``pending`` until Slack
+    took it (retried), ``uncertain`` when Slack's answer was lost (looked for before posting
+    again), ``superseded`` by a later one or ``dropped`` with its case finished."""
 
     __table_args__ = (UniqueConstraint("case_id", "threshold"),)
 
@@ -232,6 +234,11 @@ class SentReminder(SQLModel, table=True):
     case_id: int = Field(foreign_key="case.id", index=True)
     threshold: str = Field(max_length=32)
     sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # pending | uncertain | posted | superseded | dropped
+    state: str = Field(default="pending", index=True, max_length=16)
+    text: str = ""  # what is posted (case refs and mentions, never mail text)
+    posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ts: str | None = Field(default=None, max_length=32)
 
 
 class CasePause(SQLModel, table=True):
@@ -250,3 +257,15 @@ class CaseCounter(SQLModel, table=True):
 
     year: int = Field(primary_key=True)
     last: int = 0
+
+
+class Digest(SQLModel, table=True):
+    """The daily digest of one Tokyo day, recorded before it is posted: one per day."""
+
+    day: date = Field(primary_key=True)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+    state: str = Field(default="pending", max_length=16)  # as SentReminder's
+    text: str = ""  # case references only
+    last_case_id: int = 0  # the newest case it counted: the next digest's "new" start after it
+    posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ts: str | None = Field(default=None, max_length=32)
