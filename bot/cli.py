@@ -653,10 +653,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_case)
 
-    from bot import cli_cases, cli_replies
+    from bot import cli_cases, cli_replies, cli_report
 
     cli_replies.add_parsers(sub, _database)
     cli_cases.add_parsers(sub, _database)
+    cli_report.add_parsers(sub, _database)
 
     p = sub.add_parser("db", help="database maintenance")
     db = p.add_subparsers(dest="db_command", required=True, parser_class=_Parser)

@@ -1,0 +1,117 @@
+"""The ``report`` command of ``privacy-desk``: one month's statistics, printed, written as
+``report-YYYY-MM.csv`` and ``report-YYYY-MM.png`` into ``--out``, and posted to Slack with
+``--slack`` (text only: ``SLACK_BOT_TOKEN``, ``PD_SLACK_CHANNEL``, ``PD_SLACK_API_URL``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.errors import UsageError
+from handlers.stats import Month, MonthError
+
+SLACK_API = "https://slack.com/api/"
+
+
+def _month(text: str) -> Month:
+    try:
+        return Month.parse(text)
+    except MonthError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _slack() -> tuple[str, str, str]:
+    """(token, channel, base URL), read as ``serve`` reads them."""
+    token = os.environ.get("SLACK_BOT_TOKEN", "").strip()
+    channel = os.environ.get("PD_SLACK_CHANNEL", "").strip()
+    if not token or not channel:
+        raise UsageError("--slack needs SLACK_BOT_TOKEN and PD_SLACK_CHANNEL")
+    return token, channel, os.environ.get("PD_SLACK_API_URL", "").strip() or SLACK_API
+
+
+def cmd_report(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+    from bot import report
+
+    slack = _slack() if args.slack else None  # refused before anything is written
+    now = datetime.now(UTC)
+    month: Month = args.month or Month.before(now)
+    folder = Path(args.out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write to {folder}: {exc.strerror}") from None
+    with database() as engine:
+        built = report.build(engine, month, as_of=now)
+    csv_path, png_path = folder / f"report-{month}.csv", folder / f"report-{month}.png"
+    try:
+        report.write_csv(built, csv_path)
+        report.write_chart(built, png_path)
+    except OSError as exc:
+        raise UsageError(f"cannot write to {folder}: {exc.strerror}") from None
+    out.write(report.table(built))
+    out.write(f"written: {csv_path}, {png_path}\n")
+    if slack is None:
+        return 0
+    return _post(built, *slack, out)
+
+
+def _post(built: Any, token: str, channel: str, base_url: str, out: TextIO) -> int:
+    from aiohttp import ClientError
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot import report
+
+    async def send() -> str:
+        # A 429 means nothing was posted, so it alone is retried: a lost answer might have been.
+        client = AsyncWebClient(
+            token=token,
+            base_url=base_url,
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+        )
+        return await report.post(client, channel, built)
+
+    try:
+        asyncio.run(send())
+    except SlackApiError as exc:
+        sys.stderr.write(
+            f"privacy-desk: Slack refused the report ({exc.response.get('error')}); "
+            "the files are written\n"
+        )
+        return 1
+    except (ClientError, TimeoutError) as exc:
+        sys.stderr.write(
+            f"privacy-desk: Slack could not be reached ({type(exc).__name__}); "
+            "the files are written\n"
+        )
+        return 1
+    out.write(f"posted to Slack channel {channel}\n")
+    return 0
+
+
+def add_parsers(sub: Any, database: Any) -> None:
+    """The report subcommand; ``database`` is the CLI's context manager for the engine."""
+    p = sub.add_parser(
+        "report", help="a month's statistics: table, CSV and PNG chart (and Slack with --slack)"
+    )
+    p.add_argument(
+        "--month",
+        type=_month,
+        default=None,
+        metavar="YYYY-MM",
+        help="the month the requests were received in, Tokyo time (default: last month)",
+    )
+    p.add_argument(
+        "--out",
+        default="var/reports",
+        metavar="DIR",
+        help="where report-YYYY-MM.csv and .png are written (default var/reports)",
+    )
+    p.add_argument("--slack", action="store_true", help="post the table to PD_SLACK_CHANNEL")
+    p.set_defaults(func=lambda args, out: cmd_report(args, out, database))
