@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import itertools
 import json
 import os
@@ -440,51 +441,9 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
-    import logging
-    import signal
-    import threading
+    from bot.service import serve
 
-    from bot.cli_replies import reply_settings, sent_copier, smtp_config
-    from bot.replies import Sender
-
-    config = _mailbox()
-    if isinstance(config, Path):
-        raise UsageError("serve watches an IMAP mailbox; for a Maildir run `fetch` from cron")
-    settings = reply_settings()
-    smtp, copier = smtp_config(), sent_copier()
-    poster = _slack_poster()
-    slack_app = _slack_app(poster)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    with _database() as engine:
-        watcher, sink = _watcher(engine, config, args.workers, args.batch, settings)
-        out.write(f"watching {config.key}\n")
-        out.flush()
-        sender = Sender(engine, smtp, keep_copy=copier)
-        threads = [
-            threading.Thread(target=watcher.run, args=(stop,), name="imap-watcher"),
-            threading.Thread(target=sender.run, args=(stop,), name="outbox-sender"),
-        ]
-        if poster is not None:
-            threads.append(
-                threading.Thread(target=poster(engine).run, args=(stop,), name="slack-poster")
-            )
-        if slack_app is not None:
-            threads.append(
-                threading.Thread(target=slack_app(engine, settings, stop), name="slack-app")
-            )
-        for thread in threads:
-            thread.start()
-        try:
-            while any(t.is_alive() for t in threads):
-                for thread in threads:
-                    thread.join(timeout=0.5)
-        finally:
-            stop.set()
-            sink.close()
-    return 0
+    return serve(args.workers, args.batch, out)
 
 
 def _slack_poster() -> Any:
@@ -519,11 +478,45 @@ def _slack_mask() -> str:
     return mask_mode
 
 
-def _slack_app(poster: Any) -> Any:
+@dataclasses.dataclass(frozen=True)
+class SlackPlan:
+    """How the Slack app is served: over Socket Mode (``app_token``) or on the HTTP port."""
+
+    token: str
+    channel: str
+    base_url: str
+    mask_mode: str
+    app_token: str | None  # Socket Mode
+    signing_secret: str  # HTTP mode ("" in Socket Mode, where bolt checks no signature)
+
+    def build(self, engine: Engine, settings: Any) -> Any:
+        """The desk's bolt app (call inside the event loop that serves it)."""
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        from bot.replies import Replies
+        from bot.slack.app import build_app
+
+        client = AsyncWebClient(token=self.token, base_url=self.base_url, retry_handlers=[])
+        return build_app(
+            engine,
+            Replies(engine, settings),
+            signing_secret=self.signing_secret,
+            client=client,
+            channel=self.channel,
+            mask_mode=self.mask_mode,
+        )
+
+
+def http_port() -> int:
+    port_text = os.environ.get("PD_HTTP_PORT", "8080").strip()
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise UsageError(f"PD_HTTP_PORT must be a port number, not {port_text!r}")
+    return int(port_text)
+
+
+def slack_plan(poster: Any) -> SlackPlan | None:
     """The Slack app, when configured: over Socket Mode when SLACK_APP_TOKEN is set (no public
     endpoint needed), else over HTTP when SLACK_SIGNING_SECRET is set (on PD_HTTP_PORT, 8080)."""
-    import functools
-
     app_token = os.environ.get("SLACK_APP_TOKEN", "").strip()
     secret = os.environ.get("SLACK_SIGNING_SECRET", "").strip()
     if not app_token and not secret:
@@ -531,12 +524,9 @@ def _slack_app(poster: Any) -> Any:
     if poster is None:
         name = "SLACK_APP_TOKEN" if app_token else "SLACK_SIGNING_SECRET"
         raise UsageError(f"{name} needs SLACK_BOT_TOKEN and PD_SLACK_CHANNEL too")
-    token = os.environ["SLACK_BOT_TOKEN"].strip()
-    channel = os.environ["PD_SLACK_CHANNEL"].strip()
     base_url = os.environ.get("PD_SLACK_API_URL", "").strip() or "https://slack.com/api/"
-    mask_mode = _slack_mask()
     if app_token:
-        from bot.slack.socket import PREFIX, AppTokenRefused, check_app_token, serve_socket
+        from bot.slack.socket import PREFIX, AppTokenRefused, check_app_token
 
         if not app_token.startswith(PREFIX):
             raise UsageError(f"SLACK_APP_TOKEN must be the app-level token ({PREFIX}...)")
@@ -547,39 +537,17 @@ def _slack_app(poster: Any) -> Any:
                 f"Slack refused SLACK_APP_TOKEN ({exc.error}): it must be the app's app-level "
                 "token with the connections:write scope, and Socket Mode must be on"
             ) from None
-        serve: Any = functools.partial(serve_socket, app_token=app_token)
         # Bolt checks no signature on Socket Mode requests (the WebSocket is authenticated) and,
         # given no secret, holds "" itself, as in its own Socket Mode examples.
         secret = ""
-    else:
-        port_text = os.environ.get("PD_HTTP_PORT", "8080").strip()
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise UsageError(f"PD_HTTP_PORT must be a port number, not {port_text!r}")
-        from bot.slack.http import serve_http
-
-        serve = functools.partial(serve_http, port=int(port_text))
-
-    def runner(engine: Engine, settings: Any, stop: Any) -> Any:
-        from slack_sdk.web.async_client import AsyncWebClient
-
-        from bot.replies import Replies
-        from bot.slack.app import build_app
-
-        def build() -> Any:
-            client = AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
-            replies = Replies(engine, settings)
-            return build_app(
-                engine,
-                replies,
-                signing_secret=secret,
-                client=client,
-                channel=channel,
-                mask_mode=mask_mode,
-            )
-
-        return lambda: serve(build, stop)
-
-    return runner
+    return SlackPlan(
+        token=os.environ["SLACK_BOT_TOKEN"].strip(),
+        channel=os.environ["PD_SLACK_CHANNEL"].strip(),
+        base_url=base_url,
+        mask_mode=_slack_mask(),
+        app_token=app_token or None,
+        signing_secret=secret,
+    )
 
 
 # One process writes to the database while the others parse and classify the next messages.
@@ -653,11 +621,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_case)
 
-    from bot import cli_cases, cli_replies, cli_report
+    from bot import cli_cases, cli_replies, cli_report, cli_retention
 
     cli_replies.add_parsers(sub, _database)
     cli_cases.add_parsers(sub, _database)
     cli_report.add_parsers(sub, _database)
+    cli_retention.add_parsers(sub, _database)  # reads PD_RAW_KEYS for every command
 
     p = sub.add_parser("db", help="database maintenance")
     db = p.add_subparsers(dest="db_command", required=True, parser_class=_Parser)

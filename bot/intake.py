@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
+from bot.health import CASES_OPENED, MESSAGES
 from bot.replies import CaseFacts, Replies, ReplySettings, resume_clock
 from handlers import replies as replies_rules
 from handlers import sla
@@ -207,6 +208,10 @@ class Intake:
                 raise _unavailable(exc) from None
             for result in results:
                 log.info("message: %s %s", result.action, result.ref or "")
+                MESSAGES.labels(result.action).inc()
+                if result.action == "opened":
+                    for intent in result.intents or ("none",):
+                        CASES_OPENED.labels(intent).inc()
             yield from results
 
     def _one(self, session: Session, item: Read) -> IntakeResult:

@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.health import OUTBOX_FAILURES
 from handlers import replies as rules
 from handlers import sla
 from handlers.intents import AUTO_REPLY, SPAM
@@ -692,16 +693,29 @@ class Sender:
                 await self._copy(item)
         return summary
 
-    def run(self, stop: threading.Event, *, every: float = 5.0, max_backoff: float = 300.0) -> None:
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        every: float = 5.0,
+        max_backoff: float = 300.0,
+        report: Callable[[str, str], None] = lambda state, detail: None,
+    ) -> None:
         """Send what falls due every ``every`` seconds until ``stop`` (``privacy-desk serve``);
-        a failing database or server is waited out with growing pauses, never given up on."""
+        a failing database or server is waited out with growing pauses, never given up on.
+        ``report(state, detail)`` says how each pass went (``GET /healthz``)."""
         delay = every
         while not stop.is_set():
             try:
-                asyncio.run(self.run_once())
+                summary = asyncio.run(self.run_once())
                 delay = every
+                if summary.deferred:
+                    report("degraded", f"{summary.deferred} mails deferred (server unavailable)")
+                else:
+                    report("ok", "")
             except Exception as exc:  # the loop that owns I/O owns failure: wait and go on
                 log.error("outbox pass failed (%s); retrying", type(exc).__name__)
+                report("degraded", f"pass failed: {type(exc).__name__}")
                 delay = min(delay * 2, max_backoff)
             stop.wait(delay)
 
@@ -715,6 +729,7 @@ class Sender:
         )
         summary.failed += 1
         summary.errors.append(problem)
+        OUTBOX_FAILURES.labels("refused").inc()
         log.error("outbox %s failed permanently", item.id)
 
     async def _copy(self, item: OutboxItem) -> None:

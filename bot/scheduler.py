@@ -28,7 +28,6 @@ this module records, posts and retries. Rules it keeps:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import re
@@ -46,10 +45,9 @@ from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import Connection, Engine, Table, func, text, update
+from sqlalchemy import Engine, Table, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from bot import replies as desk_replies
@@ -59,6 +57,7 @@ from handlers.intents import AUTO_REPLY
 from handlers.replies import STATUS_AFTER_SENDING, VERIFICATION_PAUSE
 from storage import repo
 from storage.db import writer
+from storage.leader import LeaderLock, lock_key
 from storage.models import Case, CasePause, Digest, Draft, OutboxItem, SentReminder
 from templates import TemplateError
 
@@ -87,9 +86,7 @@ _LOST = frozenset({"fatal_error", "internal_error", "service_unavailable", "requ
 DIGEST_LIST = 40  # references shown per digest line; the rest are counted
 _ID = re.compile(r"[UWS][A-Z0-9]{6,}")  # a Slack user (U…, W…) or user-group (S…) ID
 # The scheduler's advisory lock: the same number on every replica of this desk's database.
-LOCK_KEY = int.from_bytes(
-    hashlib.sha256(b"privacy-desk scheduler").digest()[:8], "big", signed=True
-)
+LOCK_KEY = lock_key("privacy-desk scheduler")
 
 
 def _now() -> datetime:
@@ -164,71 +161,6 @@ class RunSummary:
 
 class _Stop(Exception):
     """End the pass: Slack is rate-limiting, down, or refusing every post."""
-
-
-class LeaderLock:
-    """Which replica runs the scheduler: a PostgreSQL session-level advisory lock held on a
-    dedicated connection (released when that session ends, however it ends); trivially held on
-    SQLite, where one process owns the database."""
-
-    def __init__(self, engine: Engine, *, key: int = LOCK_KEY) -> None:
-        self._engine = engine
-        self._key = key
-        self._conn: Connection | None = None
-        self.pid: int | None = None  # the PostgreSQL backend holding the lock, while we do
-
-    @property
-    def shared(self) -> bool:
-        return self._engine.dialect.name == "postgresql"
-
-    def acquire(self) -> bool:
-        """Whether this replica leads now: keeps the lock it holds (checking its connection is
-        alive) or tries to take it."""
-        if not self.shared:
-            return True
-        if self._conn is not None:
-            try:
-                self._conn.execute(text("SELECT 1"))
-                return True
-            except DBAPIError:
-                log.warning("scheduler: the lock's connection is gone; no longer leading")
-                self._discard()
-        try:
-            conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        except DBAPIError:
-            return False
-        try:
-            held = bool(
-                conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}).scalar()
-            )
-            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar() if held else None
-        except DBAPIError:
-            conn.invalidate()
-            conn.close()
-            return False
-        if not held:
-            conn.close()
-            return False
-        self._conn, self.pid = conn, int(pid or 0)
-        log.info("scheduler: this replica leads")
-        return True
-
-    def release(self) -> None:
-        if self._conn is None:
-            return
-        try:
-            self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
-            self._conn.close()
-        except DBAPIError:
-            self._discard()
-        self._conn, self.pid = None, None
-
-    def _discard(self) -> None:
-        # Never back into the pool: a pooled connection would keep holding the lock.
-        if self._conn is not None:
-            self._conn.invalidate()
-            self._conn.close()
-        self._conn, self.pid = None, None
 
 
 @dataclass(frozen=True)
@@ -314,7 +246,7 @@ class Scheduler:
         self._clock = clock
         self._table = table
         self._unusable: set[str] = set()  # cases without a usable deadline, already logged
-        self.lock = lock or LeaderLock(engine)
+        self.lock = lock or LeaderLock(engine, key=LOCK_KEY, name="scheduler")
 
     # ---- the service ---------------------------------------------------------------------
 

@@ -492,18 +492,25 @@ class Watcher:
         finally:
             conn.close()
 
-    def run(self, stop: threading.Event) -> None:
-        """Watch until ``stop`` is set (``privacy-desk serve``)."""
+    def run(
+        self,
+        stop: threading.Event,
+        report: Callable[[str, str], None] = lambda state, detail: None,
+    ) -> None:
+        """Watch until ``stop`` is set (``privacy-desk serve``); ``report(state, detail)`` says
+        how it goes (``GET /healthz``)."""
         delay = 1.0
         while not stop.is_set():
             try:
                 conn = self.open()
             except PermanentError as exc:
                 log.error("%s; retrying in %.0f s", exc, self.max_backoff)
+                report("failed", str(exc))
                 stop.wait(self.max_backoff)
                 continue
             except TransientError as exc:
                 log.warning("%s; retrying in %.1f s", exc, delay)
+                report("degraded", str(exc))
                 stop.wait(delay * random.uniform(0.5, 1.5))
                 delay = min(delay * 2, self.max_backoff)
                 continue
@@ -511,6 +518,7 @@ class Watcher:
             try:
                 while not stop.is_set():
                     self.catch_up(conn)
+                    report("ok", f"watching {self.config.folder}")
                     wait = self.idle_seconds if conn.can_idle else self.poll_seconds
                     last_uid = self.checkpoints.load(self.config.key).last_uid
                     # a full catch-up every few minutes whatever happens
@@ -518,11 +526,13 @@ class Watcher:
             except (TimeoutError, OSError, IMAPClientError) as exc:
                 self.reconnects += 1
                 log.warning("IMAP connection lost (%s); reconnecting", type(exc).__name__)
+                report("degraded", f"reconnecting after {type(exc).__name__}")
                 stop.wait(delay * random.uniform(0.5, 1.5))
                 delay = min(delay * 2, self.max_backoff)
             except Exception as exc:  # the database or intake failed: wait, then start over
                 self.reconnects += 1
                 log.error("watcher pass failed (%s); retrying", type(exc).__name__)
+                report("degraded", f"pass failed: {type(exc).__name__}")
                 stop.wait(delay * random.uniform(0.5, 1.5))
                 delay = min(delay * 2, self.max_backoff)
             finally:

@@ -41,6 +41,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, or_, select
 
+from bot.health import SLACK_DELAY
 from bot.slack.blocks import (
     FALLBACK_TEXT,
     INTENT_LABELS,
@@ -92,6 +93,11 @@ OUR_ERRORS = frozenset(
 CHANNEL_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
 
 Clock = Callable[[], datetime]
+Report = Callable[[str, str], None]
+
+
+def _quiet(state: str, detail: str) -> None:
+    """Report to no one (a run outside ``serve``)."""
 
 
 def _now() -> datetime:
@@ -318,21 +324,41 @@ class CasePoster:
         self._mask_mode = mask_mode
         self._quiet: dict[int, datetime] = {}  # draft id -> not before (its thread refused it)
 
-    def run(self, stop: threading.Event, *, every: float = 2.0, max_backoff: float = 300.0) -> None:
+    @property
+    def client(self) -> AsyncWebClient:
+        return self._client
+
+    @property
+    def channel(self) -> str:
+        return self._channel
+
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        every: float = 2.0,
+        max_backoff: float = 300.0,
+        report: Report = _quiet,
+    ) -> None:
         """Keep the channel in step with the cases until ``stop`` (``privacy-desk serve``):
-        every ``every`` seconds, after a 429 as long as Slack asked, after failures longer."""
+        every ``every`` seconds, after a 429 as long as Slack asked, after failures longer.
+        ``report(state, detail)`` says how each pass went (``GET /healthz``)."""
         delay = every
         while not stop.is_set():
             try:
                 summary = asyncio.run(self.run_once())
                 if summary.retry_after:
                     delay = summary.retry_after
+                    report("degraded", f"rate-limited by Slack for {delay:.0f} s")
                 elif summary.errors:
                     delay = min(delay * 2, max_backoff)
+                    report("degraded", f"{len(summary.errors)} Slack errors; retrying")
                 else:
                     delay = every
+                    report("ok", "")
             except Exception as exc:  # the database failed: wait, then start over
                 log.error("Slack pass failed (%s); retrying", type(exc).__name__)
+                report("degraded", f"pass failed: {type(exc).__name__}")
                 delay = min(delay * 2, max_backoff)
             stop.wait(delay)
 
@@ -596,6 +622,7 @@ class CasePoster:
                     raise _Stop
                 self._synced(session, case, ts, "posted")
                 summary.posted += 1
+                SLACK_DELAY.observe(max((self._clock() - case.received_at).total_seconds(), 0))
                 done = "posted"
             else:
                 ts = await self._call(

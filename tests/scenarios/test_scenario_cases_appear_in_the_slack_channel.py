@@ -191,9 +191,13 @@ def test_serve_puts_new_mail_in_the_channel(
             "desk", make_mail("私の個人情報を開示してください。", message_id="<serve-1@example.jp>")
         )
         deadline = time.monotonic() + 20
-        while not slack.messages() and time.monotonic() < deadline:
+
+        def cases() -> list[Any]:  # the scheduler may post the day's digest there too
+            return [m for m in slack.messages() if m.get("text", "").startswith("PD-")]
+
+        while not cases() and time.monotonic() < deadline:
             time.sleep(0.1)
-        [message] = slack.messages()
+        [message] = cases()
         assert "開示 disclosure" in json.dumps(message["blocks"], ensure_ascii=False)
     finally:
         service.send_signal(signal.SIGTERM)

@@ -1,17 +1,20 @@
 """A company that cannot expose an HTTP endpoint runs the desk in Socket Mode: with SLACK_APP_TOKEN
-set, ``serve`` opens a WebSocket to Slack and listens on no port; a mail becomes a case and a
+set, ``serve`` opens a WebSocket to Slack and takes no Slack requests over HTTP; a mail becomes a case and a
 draft in the channel, an approver's click arrives over the socket and queues the mail, Slack's
 routine ``disconnect`` is followed by a new connection that keeps working, and a token Slack
-refuses stops ``serve`` at once with one line. Slack is the double in tests/slack_double.py."""
+refuses stops ``serve`` at once with one line. The HTTP port has only health and metrics. Slack is the double in tests/slack_double.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -91,8 +94,15 @@ def test_staff_work_the_case_over_socket_mode(
 
     try:
         eventually(lambda: slack.socket_connections() == 1)
-        with socket.socket() as probe:  # nothing listens: there is no endpoint to expose
-            assert probe.connect_ex(("127.0.0.1", port)) != 0
+        # the port has the health and metrics only: no Slack endpoint to expose
+        health = json.loads(eventually(lambda: _get(f"http://127.0.0.1:{port}/healthz")))
+        assert health["components"]["slack-socket"]["state"] == "ok"
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/slack/events", data=b"{}", method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        assert refused.value.code == 404
         # a rate question: its first reply (the redirect) needs no identity check
         dovecot.append(
             "desk", make_mail("電気料金のプランについて教えてください。", subject="料金")
@@ -203,3 +213,14 @@ def test_socket_mode_settings_that_cannot_work_are_refused(
     code, err = serve_env(capsys, **settings)
     assert code == 2 and err == f"privacy-desk: {named}\n"
     assert slack.calls("apps.connections.open") == []
+
+
+def _get(url: str) -> str | None:
+    """The body of a GET (whatever the status), or None while nothing listens."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return str(response.read().decode())
+    except urllib.error.HTTPError as exc:
+        return str(exc.read().decode())
+    except OSError:
+        return None

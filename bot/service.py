@@ -1,0 +1,354 @@
+"""``privacy-desk serve``: the desk's parts in one process, each in a thread of its own.
+
+The mailbox watcher, the Slack poster, the scheduler, the outbox sender, the Slack app and the
+HTTP port (health, metrics, Slack requests). A component that raises is restarted with growing
+pauses and reported ``failed`` meanwhile; each reports its state as it works (``/healthz``).
+Jobs only one replica may do (watching the mailbox, posting to Slack) run while this replica
+holds their PostgreSQL advisory lock (``storage.leader``); the others stand by and take over
+when the holder dies. The scheduler keeps its own lock; the outbox is shared (``FOR UPDATE SKIP
+LOCKED``) and every replica answers Slack. SIGTERM sets ``stop``: every loop ends its current
+step (a batch of mail, one mail being sent, one Slack pass) and the process exits within
+``DRAIN_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+
+from bot.health import Health
+from storage.leader import LeaderLock
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from bot.cli import SlackPlan
+    from bot.replies import ReplySettings
+    from bot.scheduler import SchedulerSettings
+    from bot.slack.poster import CasePoster
+    from mail.smtp import SmtpConfig
+
+log = logging.getLogger("privacy_desk.service")
+
+Report = Callable[[str, str], None]
+Run = Callable[[threading.Event, Report], None]
+
+T = TypeVar("T")
+DRAIN_SECONDS = 10.0
+MAX_RESTART_DELAY = 60.0
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    run: Run  # runs until the event is set; reports (state, detail) as it goes
+    leader_only: bool = False
+
+
+class Supervisor:
+    """Runs components until ``stop``; leader-only ones only while ``lock`` is held."""
+
+    def __init__(
+        self,
+        components: list[Component],
+        health: Health,
+        stop: threading.Event,
+        *,
+        lock: LeaderLock | None = None,
+        lead_every: float = 5.0,
+        drain: float = DRAIN_SECONDS,
+    ) -> None:
+        self._components = components
+        self._health = health
+        self._stop = stop
+        self._lock = lock
+        self._lead_every = lead_every
+        self._drain = drain
+        self._threads: list[threading.Thread] = []
+        self._leading: threading.Event | None = None  # set while this replica leads
+
+    def run(self) -> bool:
+        """Until ``stop``; whether everything stopped within the drain time."""
+        for component in self._components:
+            if not component.leader_only:
+                self._start(component, self._stop)
+        followers = [c for c in self._components if c.leader_only]
+        try:
+            if followers:
+                self._lead(followers)
+            else:
+                self._stop.wait()
+        finally:
+            self._stop.set()
+            if self._leading is not None:
+                self._leading.set()
+        return self._join()
+
+    def _lead(self, components: list[Component]) -> None:
+        """Run ``components`` while this replica holds the lock; stand by otherwise."""
+        led: threading.Event | None = None
+        while not self._stop.is_set():
+            leads = self._lock is None or self._lock.acquire()
+            if leads and led is None:
+                led = threading.Event()
+                self._leading = led
+                for component in components:
+                    self._start(component, led)
+            elif not leads:
+                if led is not None:  # the lock was lost: stop, another replica takes over
+                    log.warning("leadership lost; stopping %s", [c.name for c in components])
+                    led.set()
+                    led = None
+                for component in components:
+                    self._health.report(component.name, "standby", "another replica leads")
+            self._stop.wait(self._lead_every)
+        if led is not None:
+            led.set()
+        if self._lock is not None:
+            self._lock.release()
+
+    def _start(self, component: Component, stop: threading.Event) -> None:
+        thread = threading.Thread(
+            target=self._keep_running, args=(component, stop), name=component.name, daemon=True
+        )
+        self._threads.append(thread)
+        thread.start()
+
+    def _keep_running(self, component: Component, stop: threading.Event) -> None:
+        """Run the component; when it raises, report it and start it again after a pause."""
+        delay = 1.0
+
+        def report(state: str, detail: str = "") -> None:
+            self._health.report(component.name, state, detail)
+
+        report("starting")
+        while not stop.is_set() and not self._stop.is_set():
+            try:
+                component.run(_either(stop, self._stop), report)
+                break
+            except Exception as exc:  # the supervisor owns restarts: report, wait, go on
+                log.error(
+                    "%s failed (%s); restarting in %.0f s",
+                    component.name,
+                    type(exc).__name__,
+                    delay,
+                )
+                report("failed", f"{type(exc).__name__}; restarting")
+                self._stop.wait(delay)
+                delay = min(delay * 2, MAX_RESTART_DELAY)
+        report("stopped")
+
+    def _join(self) -> bool:
+        deadline = time.monotonic() + self._drain
+        for thread in self._threads:
+            thread.join(timeout=max(deadline - time.monotonic(), 0))
+        late = [t.name for t in self._threads if t.is_alive()]
+        if late:
+            log.error("not stopped within %.0f s: %s", self._drain, ", ".join(late))
+        return not late
+
+
+def _either(first: threading.Event, second: threading.Event) -> threading.Event:
+    """An event set as soon as either is (the components wait on one event)."""
+    if first is second:
+        return first
+    both = threading.Event()
+
+    def watch() -> None:
+        while not (first.wait(0.2) or second.is_set()):
+            pass
+        both.set()
+
+    threading.Thread(target=watch, daemon=True, name="stop-watch").start()
+    return both
+
+
+# ---- serve ---------------------------------------------------------------------------------
+
+
+def configure_logging() -> None:
+    """JSON lines when the output is not a terminal (``PD_LOG_FORMAT=json|text`` to choose)."""
+    import os
+    import sys
+
+    from pythonjsonlogger.json import JsonFormatter
+
+    wanted = os.environ.get("PD_LOG_FORMAT", "").strip().lower()
+    as_json = wanted == "json" or (wanted != "text" and not sys.stderr.isatty())
+    handler = logging.StreamHandler()
+    if as_json:
+        handler.setFormatter(
+            JsonFormatter(
+                "{asctime}{levelname}{name}{threadName}{message}",
+                style="{",
+                rename_fields={"asctime": "time", "levelname": "level", "threadName": "thread"},
+            )
+        )
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    # Their DEBUG and INFO lines can carry whole payloads (mail excerpts, addresses).
+    for noisy in ("slack_sdk", "slack_bolt", "imapclient", "aiosmtplib", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _attempt(problems: list[str], read: Callable[[], T]) -> T | None:
+    """``read()``, or None with its error added to ``problems`` (every problem is listed)."""
+    from bot.errors import UsageError
+    from bot.replies import SettingsError
+    from bot.scheduler import SchedulerSettingsError
+
+    try:
+        return read()
+    except (UsageError, SettingsError, SchedulerSettingsError) as exc:
+        problems.append(str(exc))
+        return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``serve`` needs, read and checked before anything starts."""
+
+    mailbox: Any
+    replies: ReplySettings
+    smtp: SmtpConfig
+    copier: Callable[[bytes, datetime], None] | None
+    poster: Callable[[Engine], CasePoster] | None
+    slack: SlackPlan | None
+    port: int
+    schedule: SchedulerSettings
+
+    @classmethod
+    def read(cls) -> Settings:
+        """Every setting ``serve`` uses, checked; all problems in one ``UsageError``."""
+        from bot import cli
+        from bot.cli_replies import reply_settings, sent_copier, smtp_config
+        from bot.errors import UsageError
+        from bot.scheduler import SchedulerSettings
+
+        problems: list[str] = []
+        mailbox = _attempt(problems, cli._mailbox)
+        if mailbox is not None and not hasattr(mailbox, "key"):
+            problems.append("serve watches an IMAP mailbox; for a Maildir run `fetch` from cron")
+        replies = _attempt(problems, reply_settings)
+        smtp = _attempt(problems, smtp_config)
+        copier = _attempt(problems, sent_copier)
+        poster = _attempt(problems, cli._slack_poster)
+        slack = _attempt(problems, lambda: cli.slack_plan(poster))
+        port = _attempt(problems, cli.http_port)
+        schedule = _attempt(problems, SchedulerSettings.from_env)
+        found = list(dict.fromkeys(problems))
+        if len(found) == 1:
+            raise UsageError(found[0])
+        if found:
+            listed = "\n".join(f"  - {p}" for p in found)
+            raise UsageError(f"{len(found)} settings are not usable:\n{listed}")
+        assert replies is not None and smtp is not None and port is not None
+        assert schedule is not None
+        return cls(mailbox, replies, smtp, copier, poster, slack, port, schedule)
+
+
+def serve(workers: int, batch: int, out: TextIO) -> int:
+    """Run the desk until SIGTERM; exit 2 (every bad setting listed) before starting."""
+    import signal
+    from functools import partial
+
+    from prometheus_client.registry import REGISTRY
+
+    from bot import cli
+    from bot.health import ReadCounter, watch_database
+    from bot.replies import Sender
+    from bot.slack.http import serve_http
+    from storage.leader import lock_key
+
+    settings = Settings.read()
+    configure_logging()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    health = Health()
+    with cli._database() as engine:
+        watcher, sink = cli._watcher(engine, settings.mailbox, workers, batch, settings.replies)
+        forget_gauges = watch_database(engine, lambda: datetime.now(UTC))
+        reconnects = ReadCounter(
+            "privacy_desk_imap_reconnects",
+            "Reconnections to the mailbox",
+            lambda: float(watcher.reconnects),
+        )
+        REGISTRY.register(reconnects)
+        sender = Sender(engine, settings.smtp, keep_copy=settings.copier)
+        components = [
+            Component("mailbox", watcher.run, leader_only=True),
+            Component("outbox", lambda stop, report: sender.run(stop, report=report)),
+        ]
+        if settings.poster is not None:
+            poster = settings.poster(engine)
+            components += [
+                Component(
+                    "slack-poster",
+                    lambda stop, report: poster.run(stop, report=report),
+                    leader_only=True,
+                ),
+                Component("scheduler", _scheduler(engine, poster, settings)),
+            ]
+        slack = settings.slack
+        app = None if slack is None else partial(slack.build, engine, settings.replies)
+        over_http = app if slack is not None and slack.app_token is None else None
+        components.append(
+            Component(
+                "http", _server(partial(serve_http, over_http, port=settings.port, health=health))
+            )
+        )
+        if slack is not None and slack.app_token is not None and app is not None:
+            from bot.slack.socket import serve_socket
+
+            socket = partial(serve_socket, app, app_token=slack.app_token)
+            components.append(Component("slack-socket", _server(socket)))
+        out.write(f"watching {settings.mailbox.key}\n")
+        out.flush()
+        lock = LeaderLock(engine, key=lock_key("privacy-desk mailbox"), name="mailbox")
+        try:
+            drained = Supervisor(components, health, stop, lock=lock).run()
+        finally:
+            sink.close()
+            forget_gauges()
+            REGISTRY.unregister(reconnects)
+    return 0 if drained else 1
+
+
+def _server(serve_until: Callable[..., None]) -> Run:
+    """A server that runs until its stop event, reported ok once it is up."""
+
+    def run(stop: threading.Event, report: Report) -> None:
+        started = threading.Event()
+
+        def up() -> None:
+            if started.wait():
+                report("ok", "")
+
+        threading.Thread(target=up, daemon=True).start()
+        serve_until(stop, started=started)
+
+    return run
+
+
+def _scheduler(engine: Engine, poster: CasePoster, settings: Settings) -> Run:
+    """The scheduler on the poster's Slack client; it leads by its own lock."""
+
+    def run(stop: threading.Event, report: Report) -> None:
+        from bot.scheduler import Scheduler
+
+        scheduler = Scheduler(
+            engine, poster.client, poster.channel, settings.schedule, settings.replies
+        )
+        report("ok", "")
+        scheduler.run(stop)
+
+    return run
