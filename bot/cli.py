@@ -628,6 +628,10 @@ def build_parser() -> argparse.ArgumentParser:
     cli_report.add_parsers(sub, _database)
     cli_retention.add_parsers(sub, _database)  # reads PD_RAW_KEYS for every command
 
+    from bot import cli_check
+
+    cli_check.add_parsers(sub)
+
     p = sub.add_parser("db", help="database maintenance")
     db = p.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
     p = db.add_parser("upgrade", help="create or upgrade the schema (the step for PostgreSQL)")
@@ -635,8 +639,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def load_env_file() -> None:
+    """Settings from ``.env`` in the working folder (or the file ``PD_ENV_FILE`` names), for
+    every command; what the environment already holds wins."""
+    from dotenv import load_dotenv
+
+    named = os.environ.get("PD_ENV_FILE", "").strip()
+    path = Path(named or ".env")
+    if named and not path.is_file():
+        raise UsageError(f"PD_ENV_FILE names no readable file: {named}")
+    if path.is_file():
+        load_dotenv(path, override=False)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
+        load_env_file()
         args = build_parser().parse_args(argv)
         code: int = args.func(args, sys.stdout)
         return code

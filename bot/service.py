@@ -187,6 +187,7 @@ def configure_logging() -> None:
                 "{asctime}{levelname}{name}{threadName}{message}",
                 style="{",
                 rename_fields={"asctime": "time", "levelname": "level", "threadName": "thread"},
+                json_ensure_ascii=False,
             )
         )
     else:

@@ -286,6 +286,34 @@ async def send(
     )
 
 
+async def probe(config: SmtpConfig) -> str:
+    """Connect, say EHLO (and STARTTLS, and log in, as sending would) and quit: what the server
+    said, or ``TransportError``. For ``file:`` the folder must be writable."""
+    if config.scheme == "file":
+        assert config.path is not None
+        config.path.mkdir(parents=True, exist_ok=True)
+        if not os.access(config.path, os.W_OK):
+            raise PermanentError(f"{config.path} is not writable")
+        return f"writes .eml files to {config.path}"
+    client = aiosmtplib.SMTP(
+        hostname=config.host,
+        port=config.port,
+        username=config.user,
+        password=config.password,
+        timeout=config.timeout,
+        use_tls=config.scheme == "smtps",
+        start_tls=config.scheme == "smtp+starttls",
+        tls_context=config.tls_context() if config.scheme != "smtp" else None,
+    )
+    try:
+        await client.connect()
+        reply = await client.ehlo()
+        await client.quit()
+    except Exception as exc:
+        raise _classify(exc, config) from exc
+    return f"{config.scheme}://{config.host}:{config.port} answered EHLO ({reply.code})"
+
+
 def retry_delay(
     attempt: int,
     base: float = 30.0,
