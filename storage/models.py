@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Dialect, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from storage.crypto import EncryptedRaw
 
 
 def utcnow() -> datetime:
@@ -73,6 +75,8 @@ class Case(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Raw mail and texts deleted after the retention period (bot.retention.purge).
+    purged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CaseAddress(SQLModel, table=True):
@@ -110,7 +114,7 @@ class MailMessage(SQLModel, table=True):
     disposition: str = Field(default="case", max_length=32)
     defects: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     size: int = 0
-    raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    raw: bytes | None = Field(default=None, sa_column=Column(EncryptedRaw, nullable=True))
 
 
 class Draft(SQLModel, table=True):
@@ -171,7 +175,7 @@ class OutboxItem(SQLModel, table=True):
     sender: str = Field(default="", max_length=320)
     recipient: str = Field(index=True, max_length=320)
     automatic: bool = False  # sent without a human approval (the acknowledgement, a code)
-    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    raw: bytes = Field(sa_column=Column(EncryptedRaw, nullable=False))
     # queued | sent | failed (a permanent refusal: staff must act) | bounced (a DSN came back)
     status: str = Field(default="queued", index=True, max_length=16)
     attempts: int = 0

@@ -1,0 +1,392 @@
+"""The desk's own data protection: finished cases lose their raw mail and texts after the
+retention period (``purge``, run by ``privacy-desk purge`` and the scheduler), and one case's
+whole file can be exported for a disclosure answer or an audit (``export_case``).
+
+What a purge deletes, for each case ``handlers.retention`` finds due: the raw bytes and subjects
+of its messages in and out, the raw bytes of its sent mail (outbox rows still queued are left to
+send), its drafts' subjects, bodies and template values, the requester's name, and the text of
+staff notes in its audit trail (notes quote requesters). What stays, the minimum record: the
+case reference, requester address, dates and deadlines, intents, status, decisions with their
+reasons, the Message-IDs and hashes (so the mailbox, which the desk never expunges, is not taken
+in again), the labelled examples' labels, and the audit trail, with one more event, ``purged``,
+counting what went. Messages that belong to no case (archived machine mail) lose their raw
+bytes the same number of days after they came. A purge is idempotent: a case purged is due
+again only if something happens to it afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, SQLModel, col, select
+
+from handlers import retention
+from storage import repo
+from storage.db import writer
+from storage.models import (
+    AuditEvent,
+    Case,
+    CasePause,
+    Draft,
+    LabelledExample,
+    MailMessage,
+    OutboxItem,
+    Verification,
+)
+
+log = logging.getLogger("privacy_desk.retention")
+
+ACTOR = "retention"
+PURGED = "purged"
+
+
+@dataclass(frozen=True)
+class PurgedCase:
+    """What went (or would go) from one case."""
+
+    ref: str
+    closed_at: datetime
+    messages: int  # raw messages in and out
+    outbox: int  # raw mail sent
+    drafts: int  # drafts with text
+    notes: int  # staff notes in the audit trail
+    queued: int = 0  # mail still queued, left to be sent
+
+
+@dataclass
+class PurgeSummary:
+    days: int
+    dry_run: bool
+    cases: list[PurgedCase] = field(default_factory=list)
+    caseless: int = 0  # raw messages that belong to no case
+
+    @property
+    def messages(self) -> int:
+        return sum(c.messages for c in self.cases) + self.caseless
+
+
+def _activity(
+    session: Session, case_ids: Sequence[int] | None = None
+) -> list[retention.CaseActivity]:
+    messages = (
+        select(
+            col(MailMessage.case_id).label("case_id"),
+            func.max(MailMessage.received_at).label("last"),
+        )
+        .group_by(col(MailMessage.case_id))
+        .subquery()
+    )
+    sent = (
+        select(col(OutboxItem.case_id).label("case_id"), func.max(OutboxItem.sent_at).label("last"))
+        .group_by(col(OutboxItem.case_id))
+        .subquery()
+    )
+    query = (
+        sa_select(
+            col(Case.id),
+            col(Case.ref),
+            col(Case.status),
+            col(Case.closed_at),
+            col(Case.purged_at),
+            messages.c.last,
+            sent.c.last,
+        )
+        .outerjoin(messages, messages.c.case_id == col(Case.id))
+        .outerjoin(sent, sent.c.case_id == col(Case.id))
+        .where(col(Case.status).in_(retention.FINISHED))
+    )
+    if case_ids is not None:
+        query = query.where(col(Case.id).in_(case_ids))
+    return [
+        retention.CaseActivity(
+            id=case_id,
+            ref=ref,
+            status=status,
+            closed_at=closed,
+            last_message=last_message,
+            last_sent=last_sent,
+            purged_at=purged,
+        )
+        for case_id, ref, status, closed, purged, last_message, last_sent in session.execute(query)
+    ]
+
+
+def _count(session: Session, query: Any) -> int:
+    return int(session.exec(query).one())
+
+
+def _notes(session: Session, case_id: int) -> list[AuditEvent]:
+    events = session.exec(
+        select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.action == "note")
+    )
+    return [e for e in events if not e.detail.get(PURGED) and e.detail.get("text")]
+
+
+def _what_goes(session: Session, case: retention.CaseActivity, closed: datetime) -> PurgedCase:
+    count = select(func.count())
+    return PurgedCase(
+        ref=case.ref,
+        closed_at=closed,
+        messages=_count(
+            session,
+            count.select_from(MailMessage).where(
+                MailMessage.case_id == case.id,
+                col(MailMessage.raw).is_not(None),
+                MailMessage.disposition != "queued",
+            ),
+        ),
+        outbox=_count(
+            session,
+            count.select_from(OutboxItem).where(
+                OutboxItem.case_id == case.id,
+                OutboxItem.status != "queued",
+                func.length(col(OutboxItem.raw)) > 0,
+            ),
+        ),
+        drafts=_count(
+            session,
+            count.select_from(Draft).where(
+                Draft.case_id == case.id, (Draft.subject != "") | (Draft.body != "")
+            ),
+        ),
+        notes=len(_notes(session, case.id)),
+        queued=_count(
+            session,
+            count.select_from(OutboxItem).where(
+                OutboxItem.case_id == case.id, OutboxItem.status == "queued"
+            ),
+        ),
+    )
+
+
+def _purge_case(session: Session, case: Case, gone: PurgedCase, now: datetime, days: int) -> None:
+    assert case.id is not None
+    session.execute(
+        update(MailMessage)
+        .where(col(MailMessage.case_id) == case.id, col(MailMessage.disposition) != "queued")
+        .values(raw=None, subject="")
+    )
+    session.execute(
+        update(OutboxItem)
+        .where(col(OutboxItem.case_id) == case.id, col(OutboxItem.status) != "queued")
+        .values(raw=b"")
+    )
+    session.execute(
+        update(Draft).where(col(Draft.case_id) == case.id).values(subject="", body="", values={})
+    )
+    for note in _notes(session, case.id):
+        note.detail = {**note.detail, "text": "", PURGED: True}
+        session.add(note)
+    # updated_at moves: the case poster renders the Slack parent again, now without an excerpt.
+    repo.touch(session, case, requester_name="", purged_at=now)
+    case.updated_at = max(case.updated_at, now)
+    session.add(
+        AuditEvent(
+            case_id=case.id,
+            at=now,
+            actor=ACTOR,
+            action=PURGED,
+            detail={
+                "closed_at": gone.closed_at.isoformat(),
+                "days": days,
+                "messages": gone.messages,
+                "outbox": gone.outbox,
+                "drafts": gone.drafts,
+                "notes": gone.notes,
+                "queued_kept": gone.queued,
+            },
+        )
+    )
+
+
+def purge(engine: Engine, now: datetime, days: int, *, dry_run: bool = False) -> PurgeSummary:
+    """Purge the finished cases ``days`` past their closing at ``now`` (one transaction each),
+    and the raw messages of no case ``days`` past their receipt; ``dry_run`` changes nothing."""
+    summary = PurgeSummary(days=days, dry_run=dry_run)
+    with Session(engine) as session:
+        due = retention.due(_activity(session), now, days)
+    bind = engine if dry_run else writer(engine)  # a dry run takes no write lock
+    for candidate in due:
+        with Session(bind) as session:
+            # Looked at again under the write lock: a follow-up may have come in since.
+            query = select(Case).where(Case.id == candidate.id)
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update()
+            case = session.exec(query).one()
+            again = _activity(session, [candidate.id])
+            if not again or not retention.due(again, now, days):
+                continue
+            closed = retention.closed_at(again[0])
+            assert closed is not None
+            gone = _what_goes(session, again[0], closed)
+            summary.cases.append(gone)
+            if dry_run:
+                continue
+            _purge_case(session, case, gone, now, days)
+            session.commit()
+            log.info("%s purged (%d messages)", gone.ref, gone.messages)
+    summary.caseless = _purge_caseless(bind, now, days, dry_run)
+    return summary
+
+
+def _purge_caseless(bind: Engine, now: datetime, days: int, dry_run: bool) -> int:
+    cutoff = retention.caseless_cutoff(now, days)
+    where = (
+        col(MailMessage.case_id).is_(None),
+        col(MailMessage.raw).is_not(None),
+        col(MailMessage.received_at) <= cutoff,
+    )
+    with Session(bind) as session:
+        found = _count(session, select(func.count()).select_from(MailMessage).where(*where))
+        if found and not dry_run:
+            session.execute(update(MailMessage).where(*where).values(raw=None, subject=""))
+            session.add(
+                AuditEvent(
+                    case_id=None,
+                    at=now,
+                    actor=ACTOR,
+                    action=PURGED,
+                    detail={"messages": found, "received_until": cutoff.isoformat(), "days": days},
+                )
+            )
+            session.commit()
+    return found
+
+
+# ---- export ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseExport:
+    """One case's whole file: ``record`` becomes case.json, ``files`` the messages as stored."""
+
+    ref: str
+    record: dict[str, Any]
+    files: list[tuple[str, bytes]]
+    purged_at: datetime | None
+
+
+def _plain(row: SQLModel, *, without: set[str] | None = None) -> dict[str, Any]:
+    dumped: dict[str, Any] = row.model_dump(mode="json", exclude=without or set())
+    return dumped
+
+
+def export_case(engine: Engine, ref: str, *, now: datetime) -> CaseExport | None:
+    """The case's file as the desk holds it (raw mail decrypted); None when there is no case."""
+    with Session(engine) as session:
+        found = repo.case_file(session, ref)
+        if found is None:
+            return None
+        case = found.case
+        files: list[tuple[str, bytes]] = []
+        messages: list[dict[str, Any]] = []
+        names: dict[int, str] = {}
+        for number, message in enumerate(found.messages, start=1):
+            name = None
+            if message.raw is not None:
+                name = f"messages/{number:03d}-{message.direction}.eml"
+                files.append((name, message.raw))
+            if message.id is not None and name is not None:
+                names[message.id] = name
+            messages.append(
+                {"file": name, "purged": message.raw is None, **_plain(message, without={"raw"})}
+            )
+        drafts = [_plain(d) for d in repo.drafts(session, case_id=case.id)]
+        outbox = [
+            _plain(item, without={"raw"})
+            for item in session.exec(
+                select(OutboxItem).where(OutboxItem.case_id == case.id).order_by(col(OutboxItem.id))
+            )
+        ]
+        pauses = [
+            _plain(p)
+            for p in session.exec(
+                select(CasePause).where(CasePause.case_id == case.id).order_by(col(CasePause.id))
+            )
+        ]
+        verifications = [
+            _plain(v, without={"code_hash"})
+            for v in session.exec(
+                select(Verification)
+                .where(Verification.case_id == case.id)
+                .order_by(col(Verification.id))
+            )
+        ]
+        examples = [
+            {**_plain(e), "file": names.get(e.message_id)}
+            for e in session.exec(
+                select(LabelledExample)
+                .where(LabelledExample.case_id == case.id)
+                .order_by(col(LabelledExample.id))
+            )
+        ]
+        record: dict[str, Any] = {
+            "ref": case.ref,
+            "exported_at": now.isoformat(),
+            "purged": None
+            if case.purged_at is None
+            else {
+                "at": case.purged_at.isoformat(),
+                "note": (
+                    "raw mail, subjects, drafts' texts, staff notes and the requester's name "
+                    "were deleted under the retention policy; this is what is left"
+                ),
+            },
+            "case": _plain(case),
+            "addresses": found.addresses,
+            "pauses": pauses,
+            "messages": messages,
+            "drafts": drafts,
+            "outbox": outbox,
+            "verifications": verifications,
+            "labelled_examples": examples,
+            "audit": [_plain(e) for e in found.events],
+        }
+        return CaseExport(case.ref, record, files, case.purged_at)
+
+
+class ExportTargetError(Exception):
+    """The place to write an export to is taken or cannot be written."""
+
+
+def write_export(export: CaseExport, out: Path) -> Path:
+    """Write the export into the folder ``out`` (new or empty), or into a new zip file when
+    ``out`` ends in ``.zip``. Only the owner may read what is written: it is personal data."""
+    entries = [
+        ("case.json", json.dumps(export.record, ensure_ascii=False, indent=2).encode() + b"\n"),
+        *export.files,
+    ]
+    try:
+        if out.suffix.lower() == ".zip":
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with (
+                os.fdopen(fd, "wb") as handle,
+                zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+            ):
+                for name, data in entries:
+                    archive.writestr(name, data)
+            return out
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise ExportTargetError(f"{out} is not an empty folder; export into a new one")
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for name, data in entries:
+            path = out / name
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+    except FileExistsError:
+        raise ExportTargetError(f"{out} already exists; export into a new file") from None
+    except OSError as exc:
+        raise ExportTargetError(f"cannot write {out}: {exc.strerror}") from None
+    return out
