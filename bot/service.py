@@ -225,12 +225,14 @@ class Settings:
     slack: SlackPlan | None
     port: int
     schedule: SchedulerSettings
+    retention_days: int
 
     @classmethod
     def read(cls) -> Settings:
         """Every setting ``serve`` uses, checked; all problems in one ``UsageError``."""
         from bot import cli
         from bot.cli_replies import reply_settings, sent_copier, smtp_config
+        from bot.cli_retention import retention_days
         from bot.errors import UsageError
         from bot.scheduler import SchedulerSettings
 
@@ -245,6 +247,7 @@ class Settings:
         slack = _attempt(problems, lambda: cli.slack_plan(poster))
         port = _attempt(problems, cli.http_port)
         schedule = _attempt(problems, SchedulerSettings.from_env)
+        days = _attempt(problems, retention_days)
         found = list(dict.fromkeys(problems))
         if len(found) == 1:
             raise UsageError(found[0])
@@ -252,8 +255,8 @@ class Settings:
             listed = "\n".join(f"  - {p}" for p in found)
             raise UsageError(f"{len(found)} settings are not usable:\n{listed}")
         assert replies is not None and smtp is not None and port is not None
-        assert schedule is not None
-        return cls(mailbox, replies, smtp, copier, poster, slack, port, schedule)
+        assert schedule is not None and days is not None
+        return cls(mailbox, replies, smtp, copier, poster, slack, port, schedule, days)
 
 
 def serve(workers: int, batch: int, out: TextIO) -> int:
@@ -288,6 +291,7 @@ def serve(workers: int, batch: int, out: TextIO) -> int:
         components = [
             Component("mailbox", watcher.run, leader_only=True),
             Component("outbox", lambda stop, report: sender.run(stop, report=report)),
+            Component("retention", _retention(engine, settings.retention_days), leader_only=True),
         ]
         if settings.poster is not None:
             poster = settings.poster(engine)
@@ -336,6 +340,27 @@ def _server(serve_until: Callable[..., None]) -> Run:
 
         threading.Thread(target=up, daemon=True).start()
         serve_until(stop, started=started)
+
+    return run
+
+
+RETENTION_EVERY = 6 * 3600.0  # seconds between purges (each one is idempotent)
+
+
+def _retention(engine: Engine, days: int, every: float = RETENTION_EVERY) -> Run:
+    """Purge what has passed the retention period, at start and then every few hours."""
+
+    def run(stop: threading.Event, report: Report) -> None:
+        from bot.retention import purge
+
+        while not stop.is_set():
+            try:
+                done = purge(engine, datetime.now(UTC), days)
+                report("ok", f"last purge: {len(done.cases)} cases, {done.messages} messages")
+            except Exception as exc:  # the database failed: try again later
+                log.error("purge failed (%s)", type(exc).__name__)
+                report("degraded", f"purge failed: {type(exc).__name__}")
+            stop.wait(every)
 
     return run
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from prometheus_client.registry import REGISTRY
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.cli import main
 from bot.health import MESSAGES, Health, watch_database
@@ -188,3 +188,30 @@ def test_health_and_metrics_on_the_http_port(engine: Engine, make_mail: Any) -> 
         forget()
     assert MESSAGES.labels("opened")._value.get() >= 1
     assert REGISTRY is not None
+
+
+def test_the_retention_job_purges_cases_past_the_period(engine: Engine, make_mail: Any) -> None:
+    from bot.cases import CaseDesk
+    from bot.intake import Intake
+    from bot.replies import Replies, ReplySettings
+    from bot.service import _retention
+    from storage.models import MailMessage
+
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    settings = ReplySettings.from_env({"PD_APPROVERS": "yamada"})
+    ref = Intake(engine, clock=lambda: long_ago).process(make_mail("配信を停止してください。")).ref
+    assert ref is not None
+    desk = CaseDesk(engine, Replies(engine, settings), clock=lambda: long_ago)
+    desk.close(ref, reason="電話で対応済み", actor="yamada")
+    stop, said = threading.Event(), []
+
+    def report(state: str, detail: str = "") -> None:
+        said.append((state, detail))
+        stop.set()
+
+    _retention(engine, 365)(stop, report)
+    assert said == [("ok", "last purge: 1 cases, 1 messages")]
+    with Session(engine) as session:
+        [message] = session.exec(select(MailMessage)).all()
+        case = repo.case_by_ref(session, ref)
+    assert message.raw is None and case is not None and case.purged_at is not None
