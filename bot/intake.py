@@ -14,6 +14,9 @@ import hashlib
 import itertools
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -151,10 +154,26 @@ def _read_group(raws: list[bytes]) -> list[Read]:
     return [dataclasses.replace(read(raw), raw=b"") for raw in raws]
 
 
+def _orphan_watch(parent: int, every: float = 1.0) -> None:
+    """In a worker: exit when the process that started it is gone (killed, out of memory), so
+    no worker outlives the desk. A worker idles on its queue and would otherwise wait forever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="orphan-watch").start()
+
+
 def new_pool(workers: int) -> ProcessPoolExecutor:
-    """Processes for ``read`` (spawned: nothing of this process's state is shared)."""
+    """Processes for ``read`` (spawned: nothing of this process's state is shared); each ends
+    itself if this process dies without closing the pool."""
     return ProcessPoolExecutor(
-        max_workers=max(workers, 1), mp_context=multiprocessing.get_context("spawn")
+        max_workers=max(workers, 1),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_orphan_watch,
+        initargs=(os.getpid(),),
     )
 
 

@@ -48,3 +48,40 @@ def test_fewer_messages_than_one_look_ahead_start_no_process(
     monkeypatch.setattr(intake, "new_pool", no_pool)
     raws = [p.read_bytes() for p in sorted(EXAMPLES.glob("*.eml"))][:3]
     assert [_summary(r) for r in read_all(raws, workers=2)] == [_summary(read(r)) for r in raws]
+
+
+def test_workers_do_not_outlive_a_desk_that_is_killed(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    # A desk process that starts a worker, then dies without closing its pool (as under SIGKILL
+    # or the OOM killer): the worker must not stay behind, idle, for ever.
+    script = (
+        "import os, sys\n"
+        "from bot.intake import new_pool\n"
+        "pool = new_pool(1)\n"
+        "print(pool.submit(os.getpid).result(), flush=True)\n"
+        "os._exit(1)\n"
+    )
+    said = tmp_path / "worker.pid"  # a file, not a pipe: an orphan would hold a pipe open
+    with said.open("w") as out:
+        subprocess.run([sys.executable, "-c", script], stdout=out, timeout=60, check=False)
+    worker = int(said.read_text().strip())
+    deadline = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(worker), "the worker outlived its desk"
+    assert os.getpid() != worker
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting for its reaper is gone too
+        return stat.read().split(") ")[-1][:1] != "Z"
