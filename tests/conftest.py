@@ -228,3 +228,8 @@ def unreadable_mail() -> bytes:
             + body + b"\r\n--" + b + b"--\r\n"
         )  # fmt: skip
     return b"From: someone@example.jp\r\nSubject: help\r\nMIME-Version: 1.0\r\n" + body
+
+
+# tests/support.py (waiting, free ports, settling Slack handlers), importable as ``support`` in
+# every test module although this folder is off sys.path.
+_harness("support")

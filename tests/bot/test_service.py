@@ -5,7 +5,6 @@ at once, and the health and metrics on the HTTP port."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import urllib.error
@@ -17,20 +16,13 @@ import pytest
 from prometheus_client.registry import REGISTRY
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from support import eventually, free_port
 
 from bot.cli import main
 from bot.health import MESSAGES, Health, watch_database
 from bot.service import Component, Supervisor
 from bot.slack.http import serve_http
 from storage import repo
-
-
-def eventually(check: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, "not within the time allowed"
-        time.sleep(0.02)
-    return found
 
 
 class Lock:
@@ -134,12 +126,6 @@ def test_every_bad_setting_is_listed_at_once_and_no_secret_shown(
     assert "hunter2" not in err and "xoxb-secret" not in err
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -157,7 +143,7 @@ def test_health_and_metrics_on_the_http_port(engine: Engine, make_mail: Any) -> 
     health.report("mailbox", "ok", "watching INBOX")
     health.report("outbox", "degraded", "2 mails deferred (server unavailable)")
     forget = watch_database(engine, lambda: datetime.now(UTC))
-    port = _free_port()
+    port = free_port()
     thread = threading.Thread(
         target=serve_http,
         args=(None, stop),

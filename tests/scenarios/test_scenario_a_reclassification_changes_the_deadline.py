@@ -19,6 +19,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from support import settle
 
 from bot.cases import CaseDesk
 from bot.cli import main
@@ -47,13 +48,6 @@ BODY = (
 
 def double() -> Any:
     return sys.modules["slack_double"]
-
-
-async def settle() -> None:
-    for _ in range(50):
-        if not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
-            return
-        await asyncio.sleep(0.05)
 
 
 def clock() -> datetime:

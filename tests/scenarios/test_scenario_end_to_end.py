@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
+from support import free_port
 
 from bot.cli import main
 from bot.slack.blocks import ACTIONS
@@ -60,12 +61,6 @@ SETTINGS = {
 
 def double() -> Any:
     return sys.modules["slack_double"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Desk:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from support import eventually, free_port
 
 from bot.cli import main
 from bot.slack.blocks import ACTIONS
@@ -33,22 +33,6 @@ SETTINGS = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": A
 
 def double() -> Any:
     return sys.modules["slack_double"]
-
-
-def eventually(check: Callable[[], Any], *, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, "not within the time allowed"
-        time.sleep(0.1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_staff_work_the_case_over_socket_mode(

@@ -26,6 +26,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from support import settle
 
 from bot.intake import Intake
 from bot.replies import Replies, ReplySettings
@@ -110,15 +111,6 @@ class Thread:
     def events(self, action: str) -> list[AuditEvent]:
         with Session(self.engine) as session:
             return [e for e in session.exec(select(AuditEvent)) if e.action == action]
-
-
-async def settle() -> None:
-    """Let the work a handler does after its ack finish (bolt runs it after answering)."""
-    for _ in range(50):
-        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        if not pending:
-            return
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

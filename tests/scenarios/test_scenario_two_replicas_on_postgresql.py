@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
+from support import eventually, free_port
 
 from bot.replies import Replies, ReplySettings
 from storage.models import Case, Draft, MailMessage
@@ -29,20 +29,6 @@ from storage.models import Case, Draft, MailMessage
 APPROVER = "yamada"
 SETTINGS = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": APPROVER}
 pytestmark = pytest.mark.parametrize("database", ["postgresql"], indirect=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def eventually(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"not within {timeout:.0f} s: {what}"
-        time.sleep(0.1)
-    return found
 
 
 class Replica:
@@ -163,7 +149,7 @@ def test_one_watches_the_other_takes_over_and_the_outbox_is_shared(
     for draft_id in drafts:
         assert draft_id is not None
         replies.approve(draft_id, approver=APPROVER)
-    eventually(lambda: len(smtp_server.received) >= 40, "every approved mail is sent", 60)
+    eventually(lambda: len(smtp_server.received) >= 40, "every approved mail is sent", timeout=60)
     time.sleep(6)  # a full sender cycle on both replicas: nothing is sent again
     sent = [message_from_bytes(m.data)["Message-ID"] for m in smtp_server.received]
     assert len(sent) == 40 and len(set(sent)) == 40

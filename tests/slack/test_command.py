@@ -21,6 +21,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine, create_engine
 from sqlmodel import Session
+from support import settle
 
 from bot.slack import home
 from bot.slack.poster import CasePoster
@@ -156,14 +157,6 @@ class Desk:
         status, body = await self.ask(text, user)
         assert status == 200 and body["response_type"] == "ephemeral"
         return str(body["text"])
-
-
-async def settle() -> None:
-    """Let the work a handler does after its ack finish."""
-    for _ in range(100):
-        if not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
-            return
-        await asyncio.sleep(0.05)
 
 
 def refs_in(text: str) -> list[str]:

@@ -19,6 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from support import eventually
 
 from bot.intake import Intake
 from bot.replies import Replies, ReplySettings
@@ -34,16 +35,6 @@ SETTINGS = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": A
 
 def double() -> Any:
     return sys.modules["slack_double"]
-
-
-def eventually(check: Callable[[], Any], *, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, "not within the time allowed"
-        time.sleep(0.05)
 
 
 class Desk:
