@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 
@@ -32,3 +34,53 @@ async def settle(rounds: int = 100) -> None:
         if not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
             return
         await asyncio.sleep(0.05)
+
+
+def add_case(
+    session: Any,
+    requester: str,
+    *,
+    received: datetime,
+    due: datetime | None,
+    status: str = "in_progress",
+    assignee: str | None = None,
+    subject: str = "個人情報削除のお願い",
+    intents: tuple[str, ...] = ("deletion",),
+    draft: bool = False,
+) -> str:
+    """A case with its first message, as intake leaves it (and a draft waiting): its reference.
+    Without intake's classification or deadline rules: for tests of what staff are shown."""
+    from storage import repo
+    from storage.models import MailMessage
+
+    handle = repo.open_case(
+        session,
+        kind="privacy",
+        intents=intents,
+        language="ja",
+        requester=requester,
+        requester_name="",
+        received_at=received,
+        ack_due=None,
+        answer_due=due,
+        needs_triage=False,
+        flags=(),
+        status=status,
+        assignee=assignee,
+    )
+    session.add(
+        MailMessage(
+            case_id=handle.id,
+            message_id=f"{uuid.uuid4().hex}@mail.example.jp",
+            sha256=uuid.uuid4().hex,
+            subject=subject,
+            sender=requester,
+            received_at=received,
+        )
+    )
+    repo.audit(session, handle.id, "intake", "case opened")
+    if draft:
+        repo.add_draft(
+            session, handle.id, template="deletion_done", language="ja", subject="件名", body="本文"
+        )
+    return handle.ref

@@ -11,7 +11,6 @@ import logging
 import re
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,12 +20,12 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine, create_engine
 from sqlmodel import Session
+from support import add_case as support_add_case
 from support import settle
 
 from bot.slack import home
 from bot.slack.poster import CasePoster
 from storage import repo
-from storage.models import MailMessage
 
 SECRET = "signing-secret-of-the-test"
 NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo
@@ -38,45 +37,9 @@ def double() -> Any:
     return sys.modules["slack_double"]  # loaded by the slack fixture
 
 
-def add_case(
-    session: Session,
-    requester: str,
-    *,
-    due: datetime | None,
-    status: str = "in_progress",
-    assignee: str | None = None,
-    subject: str = "個人情報削除のお願い",
-    intents: tuple[str, ...] = ("deletion",),
-    received: datetime = NOW - timedelta(days=3),
-) -> str:
-    """A case with its first message, as intake leaves it (its reference)."""
-    handle = repo.open_case(
-        session,
-        kind="privacy",
-        intents=intents,
-        language="ja",
-        requester=requester,
-        requester_name="",
-        received_at=received,
-        ack_due=None,
-        answer_due=due,
-        needs_triage=False,
-        flags=(),
-        status=status,
-        assignee=assignee,
-    )
-    session.add(
-        MailMessage(
-            case_id=handle.id,
-            message_id=f"{uuid.uuid4().hex}@mail.example.jp",
-            sha256=uuid.uuid4().hex,
-            subject=subject,
-            sender=requester,
-            received_at=received,
-        )
-    )
-    repo.audit(session, handle.id, "intake", "case opened")
-    return handle.ref
+def add_case(session: Session, requester: str, **given: Any) -> str:
+    """A case with its first message (received three days before NOW unless given)."""
+    return support_add_case(session, requester, **{"received": NOW - timedelta(days=3), **given})
 
 
 class Desk:

@@ -10,7 +10,6 @@ import json
 import logging
 import re
 import sys
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,10 +19,9 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session
+from support import add_case as support_add_case
 
 from bot.slack import home
-from storage import repo
-from storage.models import MailMessage
 
 SECRET = "signing-secret-of-the-test"
 NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
@@ -36,45 +34,17 @@ def double() -> Any:
     return sys.modules["slack_double"]  # loaded by the slack fixture
 
 
-def add_case(
-    session: Session,
-    requester: str,
-    *,
-    due: datetime | None,
-    status: str = "in_progress",
-    assignee: str | None = None,
-    draft: bool = False,
-) -> str:
-    handle = repo.open_case(
+def add_case(session: Session, requester: str, **given: Any) -> str:
+    """A case received three days before NOW whose subject would ping the channel."""
+    return support_add_case(
         session,
-        kind="privacy",
-        intents=("deletion",),
-        language="ja",
-        requester=requester,
-        requester_name="",
-        received_at=NOW - timedelta(days=3),
-        ack_due=None,
-        answer_due=due,
-        needs_triage=False,
-        flags=(),
-        status=status,
-        assignee=assignee,
+        requester,
+        **{
+            "received": NOW - timedelta(days=3),
+            "subject": "<!channel> 個人情報削除のお願い",
+            **given,
+        },
     )
-    session.add(
-        MailMessage(
-            case_id=handle.id,
-            message_id=f"{uuid.uuid4().hex}@mail.example.jp",
-            sha256=uuid.uuid4().hex,
-            subject="<!channel> 個人情報削除のお願い",
-            sender=requester,
-            received_at=NOW - timedelta(days=3),
-        )
-    )
-    if draft:
-        repo.add_draft(
-            session, handle.id, template="deletion_done", language="ja", subject="件名", body="本文"
-        )
-    return handle.ref
 
 
 class Home:
