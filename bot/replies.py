@@ -211,6 +211,20 @@ def refuse(
     raise ReplyError(reason)
 
 
+def clock_intents(case: Case) -> list[str]:
+    """What the SLA clock counts for a case: its intents (machine mail and spam have no
+    deadline), or its kind when it has none; empty for a case no policy covers."""
+    wanted = [i for i in case.intents if i not in (AUTO_REPLY, SPAM)]
+    return wanted or ([case.kind] if case.kind not in ("other", "privacy") else [])
+
+
+def extension_of(case: Case, *, at: datetime | None = None) -> sla.Extension | None:
+    """The case's extension (the one granted by ``at``, when given)."""
+    if case.extended_at is None or (at is not None and case.extended_at > at):
+        return None
+    return sla.Extension(case.extension_reason or "", case.extended_at)
+
+
 def case_deadlines(
     session: Session,
     case: Case,
@@ -221,19 +235,15 @@ def case_deadlines(
     """The case's deadlines now: from its receipt, intents (or kind), pauses and extension (its
     own, or ``extension`` when one is being granted); None for a case no policy covers."""
     assert case.id is not None
-    wanted = [i for i in case.intents if i not in (AUTO_REPLY, SPAM)] or (
-        [case.kind] if case.kind not in ("other", "privacy") else []
-    )
+    wanted = clock_intents(case)
     if not wanted:
         return None
-    if extension is None and case.extended_at is not None:
-        extension = sla.Extension(case.extension_reason or "", case.extended_at)
     return sla.deadlines(
         case.received_at,
         wanted,
         jurisdiction=case.jurisdiction,
         pauses=repo.pauses_of(session, case.id),
-        extension=extension,
+        extension=extension or extension_of(case),
         table=policies,
     )
 

@@ -26,10 +26,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from bot.replies import clock_intents, extension_of
 from bot.slack.blocks import escape
 from handlers import sla
 from handlers import stats as figures
-from handlers.intents import AUTO_REPLY, SPAM
 from handlers.replies import STATUS_AFTER_SENDING
 from handlers.stats import CaseRecord, Month, MonthReport
 from storage.models import AuditEvent, Case, CasePause, OutboxItem
@@ -110,22 +110,19 @@ def _deadline_at(
     case: Case, pauses: Sequence[tuple[datetime, datetime | None]], at: datetime
 ) -> datetime | None:
     """The answer deadline as it stood at ``at``; None for a case no policy covers."""
-    wanted = [i for i in case.intents if i not in (AUTO_REPLY, SPAM)]
+    wanted = clock_intents(case)
     if not wanted:
         return None
     # Pauses begun later did not exist yet; one that ended later was still running.
     then = [(start, end if end is not None and end <= at else None) for start, end in pauses]
     then = [(start, end) for start, end in then if start <= at]
-    extension = None
-    if case.extended_at is not None and case.extended_at <= at:
-        extension = sla.Extension(case.extension_reason or "", case.extended_at)
     try:
         due = sla.deadlines(
             case.received_at,
             wanted,
             jurisdiction=case.jurisdiction,
             pauses=then,
-            extension=extension,
+            extension=extension_of(case, at=at),
         )
     except sla.SlaError:
         return case.answer_due

@@ -53,7 +53,6 @@ from sqlmodel import Session, col, select
 from bot import replies as desk_replies
 from bot.slack.blocks import escape
 from handlers import reminders, sla
-from handlers.intents import AUTO_REPLY
 from handlers.replies import STATUS_AFTER_SENDING, VERIFICATION_PAUSE
 from storage import repo
 from storage.db import writer
@@ -395,16 +394,16 @@ class Scheduler:
                 remind_after=self.settings.requester_reminder,
                 give_up_after=self.settings.unverified_close,
             )
-        intents = [i for i in case.intents if i != AUTO_REPLY] or (
-            [case.kind] if case.kind not in ("other", "privacy") else []
-        )
+        intents = desk_replies.clock_intents(case)
         if not intents:
             return None
-        extension = None
-        if case.extended_at is not None:
-            extension = sla.Extension(case.extension_reason or "", case.extended_at)
         facts = reminders.CaseFacts(
-            case.ref, case.status, tuple(intents), case.received_at, case.jurisdiction, extension
+            case.ref,
+            case.status,
+            tuple(intents),
+            case.received_at,
+            case.jurisdiction,
+            desk_replies.extension_of(case),
         )
         try:
             return reminders.due_reminder(
