@@ -55,6 +55,9 @@ class Case(SQLModel, table=True):
     ack_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
     answer_due: datetime | None = Field(default=None, index=True, sa_type=UTCDateTime)
     needs_triage: bool = False
+    # While nobody has decided what the case asks for (``needs_triage``), the end of the
+    # business day by which a person must (PD_TRIAGE_BUSINESS_DAYS); None once decided.
+    triage_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
     flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     assignee: str | None = Field(default=None, max_length=64)
     # Identity verified (before a rights request is carried out): when, by whom, and how
