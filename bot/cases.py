@@ -102,15 +102,28 @@ class CaseDesk:
     # ---- what the case is about ----------------------------------------------------------
 
     def reclassify(
-        self, ref: str, intents: Sequence[str], *, actor: str, groups: Iterable[str] = ()
+        self,
+        ref: str,
+        intents: Sequence[str],
+        *,
+        actor: str,
+        groups: Iterable[str] = (),
+        not_a_request: bool = False,
     ) -> Case:
         """Staff say what the request really asks for: the intents (and kind) change, the
         deadline is computed again from the receipt, and the first message with its corrected
-        intents is kept as a labelled example for the classifier."""
+        intents is kept as a labelled example for the classifier. This is also how a case waiting
+        for triage is decided: it loses the provisional rights-request clock (DESIGN rule 6) and
+        keeps only the one its intents give; ``not_a_request`` says it asks for no right at all.
+        """
         wanted = list(dict.fromkeys(i.strip() for i in intents if i.strip()))
         unknown = [i for i in wanted if i not in ALL_INTENTS]
         if unknown:
             raise ReplyError(f"unknown intents: {', '.join(unknown)}")
+        if not_a_request and set(wanted) & set(RIGHTS):
+            raise ReplyError("a case that asks for a right is a request: drop --not-a-request")
+        if not wanted and not not_a_request:
+            raise ReplyError("say what the case asks for, or that it is not a request")
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._open_case(session, ref)
             self._allowed(session, case, actor, groups, "reclassify refused")
@@ -121,7 +134,7 @@ class CaseDesk:
             kind = kind_of(frozenset(wanted))
             if case.kind not in ("privacy", "other") and kind == "other":
                 kind = case.kind
-            repo.touch(session, case, intents=kept, kind=kind, needs_triage=False)
+            repo.touch(session, case, intents=kept, kind=kind, needs_triage=False, triage_due=None)
             try:
                 due = case_deadlines(session, case, policies=self._policies)
             except sla.SlaError as exc:
@@ -153,6 +166,7 @@ class CaseDesk:
                 before=before,
                 after=kept,
                 kind=kind,
+                not_a_request=not_a_request,
                 answer_due=due.answer_due.isoformat() if due and due.answer_due else None,
             )
             session.commit()

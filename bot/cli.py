@@ -257,6 +257,7 @@ def _case_summary(case: Any, now: datetime) -> dict[str, Any]:
         "answer_due": case.answer_due.isoformat() if case.answer_due else None,
         "overdue": bool(case.answer_due and case.answer_due < now),
         "needs_triage": case.needs_triage,
+        "triage_due": case.triage_due.isoformat() if case.triage_due else None,
         "flags": list(case.flags),
     }
 
@@ -286,7 +287,7 @@ def cmd_cases(args: argparse.Namespace, out: TextIO) -> int:
             r["requester"],
             _tokyo_day(r["answer_due"]),
             _left(datetime.fromisoformat(r["answer_due"]) if r["answer_due"] else None, now),
-            "TRIAGE" if r["needs_triage"] else "",
+            f"TRIAGE by {_tokyo_day(r['triage_due'])}" if r["needs_triage"] else "",
         )
         for r in rows
     ]
@@ -348,6 +349,13 @@ def cmd_case(args: argparse.Namespace, out: TextIO) -> int:
     out.write(f"  ack due     {_tokyo_time(record['ack_due'])}\n")
     answer_due = datetime.fromisoformat(record["answer_due"]) if record["answer_due"] else None
     out.write(f"  answer due  {_tokyo_time(record['answer_due'])}  {_left(answer_due, now)}\n")
+    if record["needs_triage"]:
+        triage_due = datetime.fromisoformat(record["triage_due"]) if record["triage_due"] else None
+        out.write(
+            f"  TRIAGE      nobody has decided what it asks for: decide by "
+            f"{_tokyo_time(record['triage_due'])}  {_left(triage_due, now)}\n"
+            f"              (privacy-desk reclassify {record['ref']} INTENT... | --not-a-request)\n"
+        )
     if record["flags"]:
         out.write(f"  flags       {', '.join(record['flags'])}\n")
     out.write("  messages\n")

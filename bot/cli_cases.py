@@ -46,7 +46,9 @@ def cmd_assign(args: argparse.Namespace, out: TextIO, database: Any) -> int:
 
 def cmd_reclassify(args: argparse.Namespace, out: TextIO, database: Any) -> int:
     def act(desk: CaseDesk) -> str:
-        case = desk.reclassify(args.ref, args.intents, actor=args.as_)
+        case = desk.reclassify(
+            args.ref, args.intents, actor=args.as_, not_a_request=args.not_a_request
+        )
         due = case.answer_due.isoformat() if case.answer_due else "none"
         return f"{case.ref}: {', '.join(case.intents) or '(none)'}, answer due {due}"
 
@@ -136,7 +138,18 @@ def add_parsers(sub: Any, database: Any) -> None:
     p = command(
         "reclassify", "say what a case really asks for (its deadline follows)", cmd_reclassify
     )
-    p.add_argument("intents", nargs="+", choices=ALL_INTENTS, metavar="INTENT")
+    p.add_argument(
+        "intents",
+        nargs="*",
+        choices=ALL_INTENTS,
+        metavar="INTENT",
+        help=f"what the case asks for, one or more of: {', '.join(ALL_INTENTS)}",
+    )
+    p.add_argument(
+        "--not-a-request",
+        action="store_true",
+        help="the case asks for no right (its provisional legal clock is removed; approvers only)",
+    )
     p.add_argument("--as", dest="as_", required=True, metavar="NAME")
 
     p = command("ask", "draft a request for identity documents or a clarification", cmd_ask)

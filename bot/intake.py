@@ -35,7 +35,7 @@ from handlers.classify import Classification, classify
 from handlers.intake import ASSIGN_NEW_CASE, Action, Decision, decide
 from handlers.intents import AUTO_REPLY, PRIVACY
 from mail.errors import ParseError
-from mail.parse import ParsedMessage, parse_message
+from mail.parse import Envelope, ParsedMessage, parse_message, peek_envelope
 from storage import repo
 from storage.db import writer
 from storage.errors import UnavailableError
@@ -188,13 +188,16 @@ class Intake:
         policies: sla.PolicyTable | None = None,
         jurisdiction: str = "appi",
         replies: ReplySettings | None = None,
+        triage_days: int | None = None,
     ) -> None:
         self._engine = writer(engine)
         # Without settings, first replies are drafted with a plainly unconfigured company.
-        self._replies = Replies(engine, replies or ReplySettings.from_env({}), clock=clock)
+        replies = replies or ReplySettings.from_env({})
+        self._replies = Replies(engine, replies, clock=clock)
         self._clock = clock
         self._policies = policies
         self._jurisdiction = jurisdiction
+        self._triage_days = replies.triage_days if triage_days is None else triage_days
 
     def process(self, raw: bytes) -> IntakeResult:
         """Take one message in; never raises for a bad message, only when the database fails."""
@@ -237,7 +240,7 @@ class Intake:
         now = self._clock()
         msg, classification = item.message, item.classification
         if msg is None or classification is None:
-            return self._quarantine(session, item.raw, now, item.error or "unreadable")
+            return self._quarantine(session, item.raw, now, item.error or "unreadable", msg)
         try:
             with session.begin_nested():
                 return self._take(session, msg, classification, item.raw, now)
@@ -248,7 +251,8 @@ class Intake:
             raise
         except Exception as exc:  # one bad message never stops intake: keep it for a human
             log.exception("intake failed for message %s", msg.sha256[:12])
-            return self._quarantine(session, item.raw, now, f"intake failed: {type(exc).__name__}")
+            why = f"intake failed: {type(exc).__name__}"
+            return self._quarantine(session, item.raw, now, why, msg)
 
     def _take(
         self,
@@ -319,7 +323,10 @@ class Intake:
         # Action.OPEN
         intents = [i for i in classification.intents if i != AUTO_REPLY]
         kind = decision.kind or "other"
-        due = self._deadlines(received, intents, kind)
+        # Nobody knows yet what it asks for: a person decides, and until then the case runs on
+        # the strictest rights-request clock (DESIGN rule 6).
+        undecided = classification.needs_triage or kind == "other"
+        due = self._deadlines(received, intents, kind, undecided=undecided)
         opened = repo.open_case(
             session,
             kind=kind,
@@ -330,7 +337,8 @@ class Intake:
             received_at=received,
             ack_due=due.ack_due if due else None,
             answer_due=due.answer_due if due else None,
-            needs_triage=classification.needs_triage or decision.kind == "other",
+            needs_triage=undecided,
+            triage_due=self._triage_due(received) if undecided else None,
             flags=decision.flags,
             assignee=ASSIGN_NEW_CASE.get(kind),
             jurisdiction=self._jurisdiction,
@@ -409,13 +417,18 @@ class Intake:
             return
         resume_clock(session, case, received, actor="intake", policies=self._policies)
 
-    def _deadlines(self, received: datetime, intents: list[str], kind: str) -> sla.Deadlines | None:
-        wanted = intents or ([kind] if kind != "other" else [])
+    def _deadlines(
+        self, received: datetime, intents: list[str], kind: str, *, undecided: bool
+    ) -> sla.Deadlines | None:
+        wanted = sla.clocked_intents(intents, kind, undecided=undecided)
         if not wanted:
             return None
         return sla.deadlines(
             received, wanted, jurisdiction=self._jurisdiction, table=self._policies
         )
+
+    def _triage_due(self, received: datetime) -> datetime:
+        return sla.triage_due(received, self._triage_days)
 
     def quarantine(self, raw: bytes, why: str) -> IntakeResult:
         """Keep a message as received, unread, as a quarantined case (or find it kept already)."""
@@ -427,30 +440,59 @@ class Intake:
             raise _unavailable(exc) from None
         return result
 
-    def _quarantine(self, session: Session, raw: bytes, now: datetime, why: str) -> IntakeResult:
-        """Keep a message intake could not handle, as a case of its own for staff."""
+    def _quarantine(
+        self,
+        session: Session,
+        raw: bytes,
+        now: datetime,
+        why: str,
+        msg: ParsedMessage | None = None,
+    ) -> IntakeResult:
+        """Keep a message intake could not handle, as a case of its own for staff: with its
+        requester and Message-ID when these could be read, the strictest rights-request clock
+        and a triage deadline, since nobody knows yet what it asks for (DESIGN rule 6)."""
         sha = hashlib.sha256(raw).hexdigest()
+        if msg is not None:
+            envelope = Envelope(
+                None if msg.message_id_generated else msg.message_id, msg.sender, msg.subject
+            )
+            received = received_time(msg, now)
+        else:
+            envelope, received = peek_envelope(raw), now
+        sender = envelope.sender
         with session.begin_nested():
             if repo.message_with_hash(session, sha) is not None:
                 return IntakeResult("duplicate", None, (), None, "already stored")
+            due = self._deadlines(received, [], "other", undecided=True)
             case = repo.open_case(
                 session,
                 kind="other",
                 intents=[],
-                language="",
-                requester="",
-                requester_name="",
-                received_at=now,
-                ack_due=None,
-                answer_due=None,
+                language=msg.language if msg else "",
+                requester=sender.address.lower() if sender else "",
+                requester_name=sender.name if sender else "",
+                received_at=received,
+                ack_due=due.ack_due if due else None,
+                answer_due=due.answer_due if due else None,
                 needs_triage=True,
+                triage_due=self._triage_due(received),
                 flags=["unreadable"],
                 status="quarantined",
             )
-            repo.store_raw(session, raw, sha, case_id=case.id, received_at=now, note=why)
+            repo.store_raw(
+                session,
+                raw,
+                sha,
+                case_id=case.id,
+                received_at=received,
+                note=why,
+                message_id=envelope.message_id,
+                sender=sender.address.lower() if sender else "",
+                subject=envelope.subject,
+            )
             repo.audit(session, case.id, "intake", "quarantined", reason=why)
         log.warning("message %s quarantined as %s: %s", sha[:12], case.ref, why)
-        return IntakeResult("quarantined", case.ref, (), None, why)
+        return IntakeResult("quarantined", case.ref, (), case.answer_due, why)
 
 
 def _unavailable(exc: OperationalError) -> UnavailableError:

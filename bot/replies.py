@@ -29,7 +29,6 @@ from sqlmodel import Session
 from bot.health import OUTBOX_FAILURES
 from handlers import replies as rules
 from handlers import sla
-from handlers.intents import AUTO_REPLY, SPAM
 from mail.errors import MailError, PermanentError, TransientError
 from mail.outgoing import InvalidAddress, as_bytes, compose, make_message_id
 from mail.smtp import SmtpConfig, retry_delay, send
@@ -76,6 +75,7 @@ class ReplySettings:
     auto_ack: bool = False
     daily_cap: int = 3  # automatic mails (acknowledgements, codes) per recipient per day
     code_lifetime: timedelta = timedelta(days=7)
+    triage_days: int = 1  # business days for a person to decide what a new case asks for
     configured: bool = True  # False: a placeholder company, good for drafts but not for sending
 
     @property
@@ -93,6 +93,13 @@ class ReplySettings:
         cap = int(cap_text) if cap_text.isdigit() else -1
         if cap < 0:
             problems.append(f"PD_AUTO_MAIL_DAILY_CAP must be a whole number, not {cap_text!r}")
+        triage_text = env.get("PD_TRIAGE_BUSINESS_DAYS", "1").strip()
+        triage_days = int(triage_text) if triage_text.isdigit() else 0
+        if triage_days < 1:
+            problems.append(
+                f"PD_TRIAGE_BUSINESS_DAYS must be a whole number of business days (1 or more), "
+                f"not {triage_text!r}"
+            )
         override = env.get("PD_TEMPLATES_DIR", "").strip()
         if override and not Path(override).is_dir():
             problems.append(f"PD_TEMPLATES_DIR is not a folder: {override}")
@@ -127,6 +134,7 @@ class ReplySettings:
             four_eyes=_flag(env, "PD_FOUR_EYES"),
             auto_ack=_flag(env, "PD_AUTO_ACK"),
             daily_cap=cap,
+            triage_days=triage_days,
             configured=bool(address),
         )
 
@@ -212,10 +220,9 @@ def refuse(
 
 
 def clock_intents(case: Case) -> list[str]:
-    """What the SLA clock counts for a case: its intents (machine mail and spam have no
-    deadline), or its kind when it has none; empty for a case no policy covers."""
-    wanted = [i for i in case.intents if i not in (AUTO_REPLY, SPAM)]
-    return wanted or ([case.kind] if case.kind not in ("other", "privacy") else [])
+    """What the SLA clock counts for a case (``sla.clocked_intents``): its intents or kind, and
+    every rights request while it waits for a person to decide what it asks for."""
+    return sla.clocked_intents(case.intents, case.kind, undecided=case.needs_triage)
 
 
 def extension_of(case: Case, *, at: datetime | None = None) -> sla.Extension | None:

@@ -365,9 +365,12 @@ class Scheduler:
         summary: RunSummary,
     ) -> None:
         """At most one message for this case: a threshold that fell due, else a pending one."""
-        threshold = self._due(case, pauses, {r.threshold for r in rows}, now)
+        sent = {r.threshold for r in rows}
+        threshold = reminders.triage_reminder(
+            case.triage_due if case.needs_triage else None, case.received_at, sent, now
+        ) or self._due(case, pauses, sent, now)
         if threshold is not None:
-            if threshold.kind in ("progress", "due", "overdue") and case.slack_ts is None:
+            if threshold.kind in ("progress", "due", "overdue", "triage") and case.slack_ts is None:
                 summary.waiting += 1
                 return
             row = self._record(case, threshold, pauses, rows, now, summary)
@@ -559,6 +562,19 @@ class Scheduler:
             return (
                 f"{self._who(case)} {ref} is overdue: it was due {_day(due)} "
                 f"({days} business day{'s' if days != 1 else ''} late)."
+            )
+        if threshold.kind == "triage":
+            days = threshold.detail.get("days", 0)
+            when = (
+                f"was due {_day(due)} ({days} business day{'s' if days != 1 else ''} late)"
+                if days
+                else f"is due today, {_day(due)}"
+            )
+            answer = f" (answer due {_day(case.answer_due)})" if case.answer_due else ""
+            return (
+                f"{self._who(case)} {ref} needs triage: nobody has decided what this mail asks "
+                f"for, and triage {when}. Until an approver does, it runs on the strictest "
+                f"rights-request deadline{answer}. Use the buttons on the case message."
             )
         if threshold.kind == "escalation":
             group = " ".join(mention(e) for e in self.settings.escalation)
@@ -824,6 +840,14 @@ class Scheduler:
                 open_cases.where(col(Case.answer_due) < now).order_by(col(Case.answer_due))
             )
         ]
+        triage = [
+            f"{ref} ({due.astimezone(TOKYO):%m/%d})" if due is not None else ref
+            for ref, due in session.exec(
+                select(Case.ref, Case.triage_due)
+                .where(col(Case.needs_triage), col(Case.status).not_in(finished))
+                .order_by(col(Case.triage_due))
+            )
+        ]
         approval = list(
             session.exec(
                 select(Case.ref)
@@ -858,6 +882,7 @@ class Scheduler:
             _line("Overdue", overdue),
             _line("Waiting for approval", approval),
             _line("Answered yesterday", answered),
+            _line("Waiting for triage (decide by)", triage),
         ]
         return "\n".join(lines), newest
 

@@ -179,11 +179,21 @@ def _clip(phrase: str, limit: int = 48) -> str:
 
 # One scanner for every rule and every body-level cue: a single pass over a text finds where
 # any of them may match.
-_CUES = (R.PRIVACY_TOPIC, R.FORM_RELAY, R.MACHINE_TEXT, R.KEEP, R.WITHDRAWAL)
+_CUES = (
+    R.PRIVACY_TOPIC,
+    R.FORM_RELAY,
+    R.MACHINE_TEXT,
+    R.KEEP,
+    R.WITHDRAWAL,
+    R.OWN_DATA,
+    R.MACHINE_NEGATED,
+)
 _SCANNER = Scanner([rule.pattern for rule in R.RULES] + list(_CUES))
-_TOPIC, _FORM_RELAY, _MACHINE_TEXT, _KEEP, _WITHDRAWAL = range(
+_TOPIC, _FORM_RELAY, _MACHINE_TEXT, _KEEP, _WITHDRAWAL, _OWN_DATA, _MACHINE_NEGATED = range(
     len(R.RULES), len(R.RULES) + len(_CUES)
 )
+# A question or a grievance alone: about the sender's own data, it may be a request in other words.
+_MAY_BE_A_REQUEST = frozenset({INQUIRY, COMPLAINT})
 
 
 def _matches(scan: Scan) -> Iterator[tuple[R.Rule, re.Match[str]]]:
@@ -349,6 +359,15 @@ def classify_text(
         # The site's own form relayed the mail: "受け付けました" there is not an auto-reply.
         ignored += [_noted(ev, "web form relay") for ev in evidence if ev.intent == AUTO_REPLY]
         evidence = [ev for ev in evidence if ev.intent != AUTO_REPLY or ev.where == "headers"]
+    if not machine_signals and scan.search(_MACHINE_NEGATED):
+        # No header says a machine sent it, and the text says a machine did not answer: a
+        # person (often a complaining one) wrote it; machine words in it prove nothing.
+        ignored += [
+            _noted(ev, "machine mail named as missing")
+            for ev in evidence
+            if ev.intent == AUTO_REPLY
+        ]
+        evidence = [ev for ev in evidence if ev.intent != AUTO_REPLY]
     if scan.search(_KEEP):
         evidence = [
             Evidence(
@@ -420,6 +439,10 @@ def classify_text(
         triage.append("text not fully decoded")
     if withdrawn_rights:
         triage.append("the sender seems to withdraw a request")
+    if chosen and chosen <= _MAY_BE_A_REQUEST and scan.search(_OWN_DATA):
+        triage.append(
+            f"{'/'.join(sorted(chosen))} about the sender's own data: check it is not a request"
+        )
 
     reasons = {
         intent: tuple(

@@ -16,6 +16,10 @@ Rules this module keeps (tests pin them down):
   gets one message, not a flood, and a reminder ranked below one already recorded never comes
   (a clock set back repeats nothing). The escalation is never passed over: when due, it goes
   first, and the reminders below it still come in later runs.
+- Triage (DESIGN rule 6): a case nobody has decided is reminded on its triage day at the
+  policy hour (``"triage"``, or at once when received later that day) and each business day it
+  is late (``"triage-late-N"``), the latest that fell due, until a person decides. Triage stands
+  outside the deadline order and goes before the deadline reminders.
 - Waiting on the requester (an open pause): after ``remind_after`` a reminder mail is drafted
   (``"requester:<pause id>"``); for an identity verification, after ``give_up_after`` staff are
   told and a closing mail drafted (``"unverified:<pause id>"``), which supersedes the reminder.
@@ -34,10 +38,13 @@ from handlers import sla
 from handlers.intents import ALL_INTENTS, COMPLAINT
 from handlers.replies import VERIFICATION_PAUSE
 
-Kind: TypeAlias = Literal["progress", "due", "overdue", "escalation", "requester", "unverified"]
+Kind: TypeAlias = Literal[
+    "progress", "due", "overdue", "escalation", "requester", "unverified", "triage"
+]
 
-# A case in one of these statuses is finished (or not a case): nothing chases it.
-FINISHED: frozenset[str] = frozenset({"answered", "closed", "rejected", "quarantined"})
+# A case in one of these statuses is finished: nothing chases it. (A quarantined case is not:
+# it is human mail nobody could read, with its clock.)
+FINISHED: frozenset[str] = frozenset({"answered", "closed", "rejected"})
 
 # Pause reasons that wait on the requester's identity (a code out, or documents asked for);
 # any other reason (a clarification) is not closed as unverified.
@@ -45,6 +52,8 @@ IDENTITY_WAITS: frozenset[str] = frozenset({VERIFICATION_PAUSE, "identity docume
 
 ESCALATED = "escalated"
 DUE = "due"
+TRIAGE = "triage"
+_TRIAGE_LATE = re.compile(r"^triage-late-(\d+)$")
 _PROGRESS = re.compile(r"^(\d{1,3})%$")
 _OVERDUE = re.compile(r"^overdue-(\d+)$")
 
@@ -198,6 +207,36 @@ def requester_reminder(
         return Threshold(give_up, "unverified", at, wait.started_at)
     if remind not in sent and now >= wait.started_at + remind_after:
         return Threshold(remind, "requester", wait.started_at + remind_after, wait.started_at)
+    return None
+
+
+def triage_reminder(
+    triage_due: datetime | None,
+    received_at: datetime,
+    sent: Collection[str],
+    now: datetime,
+    *,
+    at: time = DEFAULT_POLICY.at,
+    calendar: sla.BusinessCalendar | None = None,
+) -> Threshold | None:
+    """The triage reminder a case nobody has decided is owed at ``now`` (``triage_due`` is None
+    once decided): on its triage day, then each business day it is late; the latest that fell
+    due and was not recorded yet, or None."""
+    if triage_due is None:
+        return None
+    calendar = sla.load_calendar() if calendar is None else calendar
+    due = triage_due.astimezone(sla.TOKYO)
+    late = _overdue_days(due, now.astimezone(sla.TOKYO), at, calendar)
+    if late >= 1:
+        day = calendar.add_business_days(due.date(), late)
+        name = f"triage-late-{late}"
+        moment = datetime.combine(day, at, tzinfo=sla.TOKYO)
+        if name not in sent:
+            return Threshold(name, "triage", moment, due, {"days": late})
+        return None
+    moment = max(datetime.combine(due.date(), at, tzinfo=sla.TOKYO), received_at)
+    if now >= moment and TRIAGE not in sent and not any(map(_TRIAGE_LATE.match, sent)):
+        return Threshold(TRIAGE, "triage", moment, due)
     return None
 
 

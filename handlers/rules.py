@@ -494,6 +494,24 @@ WITHDRAWAL = re.compile(
     r"(?:依頼|請求|申請|お願い)(?:は|が)?不要になりました|\b(?:disregard|ignore) (?:my|the) (?:previous|earlier|last)\b|"
     r"\bwithdraw\b.{0,30}\brequest\b|\bcancel\b.{0,30}\brequest\b|\bchanged my mind\b"
 )
+# The sender speaks of their own (or their family's) personal data: a question or a grievance
+# about it may be a request in other words, so a person decides (DESIGN rule 6).
+OWN_DATA = re.compile(
+    r"(?:私|わたし|わたくし|自分|僕|ぼく|俺|本人|家族|母|父|妻|夫|娘|息子|子供|子ども)(?:の|が|について|に関する)"
+    r".{0,12}(?:個人情報|情報|データ|電話番号|番号|住所|メールアドレス|アドレス|氏名|名前|登録|アカウント|会員|履歴|記録)|"
+    r"登録(?:情報|内容|した情報|している情報)|"
+    r"\b(?:my|our|his|her|their) (?:own )?(?:personal )?(?:data|information|info|details|account|"
+    r"phone(?: number)?|(?:mobile|cell) number|number|address|e-?mail(?: address)?|records?|profile|name)\b|"
+    r"\b(?:about|on) me\b"
+)
+# Text that names machine mail only to say it is missing ("not even an auto-reply", "is this a
+# bot?") is a person talking: without machine headers, such words do not make machine mail.
+MACHINE_NEGATED = re.compile(
+    r"(?:自動返信|自動応答|受付完了|返信)(?:の(?:メール|連絡))?(?:すら|さえ|も)(?:(?:来|き)(?:ない|ません|ず)|(?:届|とど)(?:かない|きません|かず)|ない|ありません)|"
+    r"\b(?:not even|no|never (?:got|received|had)|didn't (?:even )?(?:get|receive)|did not (?:even )?(?:get|receive)|without)"
+    r" (?:an? |any )?(?:automatic reply|auto[- ]?reply|auto[- ]?response|automated (?:reply|response|message)|acknowledge?ment|confirmation)\b|"
+    r"\b(?:is|are) (?:this|you|anyone) (?:a )?(?:bot|robot|machine)\b|\bbot\?"
+)
 # Subjects of replies and forwards say what an earlier message was about, not this one.
 REPLY_SUBJECT = re.compile(r"^\s*(?:re|fw|fwd|aw|tr|返信|転送)\s*(?:\[\d+\])?\s*[:：]", re.I)
 SUBJECT_WEIGHT = 0.7  # subject evidence counts for less than the body's

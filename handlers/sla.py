@@ -21,6 +21,10 @@ Rules this module keeps (each one a choice; tests pin them down):
   on the same day moves nothing. A pause that starts after a deadline has passed does not revive
   it. Acknowledgements are never paused. While a pause is open no answer is due; the time that
   was left when it began is kept in ``Deadlines.remaining``.
+- Undecided cases (DESIGN rule 6): until a person decides what a case asks for, it is clocked
+  as if it asked for every rights request as well, so it carries the earlier of its own deadline
+  and the strictest rights-request deadline of its jurisdiction (``clocked_intents``); deciding
+  it has a deadline of its own (``triage_due``), counted in business days like the others.
 - Extension: one, with a reason, for the intents whose policy offers one, granted before their
   deadline. When the answer and the extension share a unit they are counted together from the
   receipt (GDPR: Jan 31 + 3 months = Apr 30, not Feb 28 + 2 months).
@@ -44,7 +48,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from handlers.intents import ALL_INTENTS
+from handlers.intents import ALL_INTENTS, AUTO_REPLY, RIGHTS, SPAM
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 END_OF_DAY = time(23, 59, 59, 999999)
@@ -292,6 +296,33 @@ def _month_day(value: object, where: str) -> MonthDay:
 
 
 # ---- the clock ----
+
+# Kinds of case whose name is also an intent with a policy of its own (see ``clocked_intents``).
+_KINDS_WITHOUT_POLICY = ("other", "privacy")
+
+
+def clocked_intents(intents: Iterable[str], kind: str, *, undecided: bool) -> list[str]:
+    """What the clock counts for a case: its intents (machine mail and spam owe nothing), or its
+    kind when it has none; while nobody has decided what it asks for, every rights request too,
+    so no human mail waits without the clock the law may give it. Empty: no deadline."""
+    wanted = [i for i in dict.fromkeys(intents) if i not in (AUTO_REPLY, SPAM)]
+    if not wanted and kind not in _KINDS_WITHOUT_POLICY:
+        wanted = [kind]
+    if undecided:
+        wanted += [i for i in RIGHTS if i not in wanted]
+    return wanted
+
+
+def triage_due(
+    received: datetime, business_days: int, *, calendar: BusinessCalendar | None = None
+) -> datetime:
+    """When a person must have decided what a case asks for: the end of the ``business_days``-th
+    business day after its receipt (Tokyo)."""
+    if business_days < 1:
+        raise SlaError(f"triage needs at least one business day, not {business_days}")
+    calendar = load_calendar() if calendar is None else calendar
+    day = calendar.add_business_days(_tokyo(received, "received").date(), business_days)
+    return _end_of(day)
 
 
 def deadlines(

@@ -224,6 +224,34 @@ def _payload_bytes(part: Message, defects: list[str]) -> bytes:
     return data
 
 
+@dataclass(frozen=True)
+class Envelope:
+    """Who sent a message and under which Message-ID, read from its header block alone."""
+
+    message_id: str | None
+    sender: Address | None
+    subject: str
+
+
+_PEEK_BYTES = 256 * 1024  # a header block longer than this is not read for a quarantined message
+
+
+def peek_envelope(raw: bytes) -> Envelope:
+    """The sender, Message-ID and subject of a message that could not be read as a whole (too
+    large, broken): from its header block only, bounded in size; never raises."""
+    end = _HEADER_END.search(raw, 0, _PEEK_BYTES)
+    head = raw[: end.start() if end else min(len(raw), _PEEK_BYTES)].replace(b"\x00", b"")
+    try:
+        msg = email.message_from_bytes(head + b"\r\n\r\n", policy=_POLICY)
+        senders = _addresses([str(v) for v in msg.get_all("from", [])], [])
+        subject = decode_header_value(str(msg.get("subject", ""))).text.strip()
+        return Envelope(
+            _first_msgid(msg.get("message-id")), senders[0] if senders else None, subject
+        )
+    except Exception:  # a quarantined message is kept whatever its headers hold
+        return Envelope(None, None, "")
+
+
 def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
     """Parse one message; raises ``ParseError`` only when it exceeds ``limits``."""
     limits = limits or Limits()

@@ -194,17 +194,26 @@ def store_raw(
     case_id: int | None,
     received_at: datetime,
     note: str,
+    message_id: str | None = None,
+    sender: str = "",
+    subject: str = "",
 ) -> None:
-    """Keep bytes that could not be read as a message, under a made-up Message-ID."""
+    """Keep bytes that could not be read as a message: under their own Message-ID when it could
+    be read and is not stored yet, else under one made from their hash."""
+    if (
+        message_id
+        and session.exec(select(MailMessage.id).where(MailMessage.message_id == message_id)).first()
+    ):
+        message_id = None
     session.connection().execute(
         _MESSAGE,
         {
             "case_id": case_id,
             "direction": "in",
-            "message_id": f"sha256-{sha256}@privacy-desk.invalid",
+            "message_id": message_id or f"sha256-{sha256}@privacy-desk.invalid",
             "sha256": sha256,
-            "subject": "",
-            "sender": "",
+            "subject": subject,
+            "sender": sender,
             "received_at": received_at,
             "in_reply_to": None,
             "sent_at": None,

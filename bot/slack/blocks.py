@@ -35,6 +35,7 @@ ACTIONS = {
     "reject": "pd.case.reject",
     "close": "pd.case.close",
     "reasons": "pd.case.reasons",
+    "triage": "pd.case.triage",
     "approve": "pd.draft.approve",
     "edit": "pd.draft.edit",
     "discard": "pd.draft.discard",
@@ -107,6 +108,7 @@ class CaseView:
     assignee: str | None = None
     verified: bool = False
     needs_triage: bool = False
+    triage_due: datetime | None = None
     flags: tuple[str, ...] = ()
     reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -152,7 +154,9 @@ def case_message(
     ]
     if case.flags:
         fields.append(_field("Flags", escape(", ".join(case.flags))))
-    blocks: list[dict[str, Any]] = [
+    triage = case.needs_triage and case.status not in CLOSED
+    blocks: list[dict[str, Any]] = [_section(triage_notice(case, now))] if triage else []
+    blocks += [
         {
             "type": "header",
             "text": {"type": "plain_text", "text": clip(f"{case.ref} · {intents}", HEADER_TEXT)},
@@ -162,13 +166,60 @@ def case_message(
     if case.excerpt.strip():
         quoted = "\n".join(f"> {line}" for line in escape(case.excerpt.strip()).splitlines())
         blocks.append(_section(quoted))
+    if triage:
+        blocks += triage_controls(case)
     blocks.append(
         {"type": "actions", "block_id": f"case:{case.ref}", "elements": case_controls(case)}
     )
-    text = clip(
-        f"{case.ref}: {intents} — {state}, {time_left(case.answer_due, now)}", FALLBACK_TEXT
+    text = f"{case.ref}: {intents} — {state}, {time_left(case.answer_due, now)}"
+    if triage:
+        text = f"Needs triage by {_time(case.triage_due)} · {text}"
+    return escape(clip(text, FALLBACK_TEXT)), limit(blocks)
+
+
+# What a person can say a case waiting for triage asks for, one button each (machine mail and
+# spam are "Not a request").
+TRIAGE_CHOICES = (
+    "disclosure",
+    "correction",
+    "deletion",
+    "stop_use",
+    "stop_provision",
+    "complaint",
+    "inquiry",
+    "provider_correction",
+    "rate_question",
+)
+NOT_A_REQUEST = "none"
+AS_READ = "as-read"
+
+
+def triage_notice(case: CaseView, now: datetime) -> str:
+    """The first thing a case waiting for triage says: nobody has decided what it asks for."""
+    return (
+        f":warning: *Needs triage by {_time(case.triage_due)}* "
+        f"({time_left(case.triage_due, now)}): nobody has decided what this mail asks for. "
+        "Until an approver does, it runs on the strictest rights-request deadline. "
+        "Pick what it asks for (approvers only), or use *Reclassify* for several intents."
     )
-    return escape(text), limit(blocks)
+
+
+def triage_controls(case: CaseView) -> list[dict[str, Any]]:
+    """One button per intent, "as read" when the classifier found some, and "Not a request":
+    each in a block of its own, since one block may not repeat an action_id."""
+    buttons = []
+    if case.intents:
+        read = ", ".join(INTENT_LABELS.get(i, i) for i in case.intents)
+        buttons.append(_button(f"As read: {read}", "triage", f"{case.ref} {AS_READ}", "primary"))
+    buttons += [
+        _button(INTENT_LABELS[intent], "triage", f"{case.ref} {intent}")
+        for intent in TRIAGE_CHOICES
+    ]
+    buttons.append(_button("Not a request", "triage", f"{case.ref} {NOT_A_REQUEST}"))
+    return [
+        {"type": "actions", "block_id": f"triage:{case.ref}:{n}", "elements": [button]}
+        for n, button in enumerate(buttons)
+    ]
 
 
 CLOSED = ("answered", "closed", "rejected")

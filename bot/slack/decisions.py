@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from bot.cases import ASK_KINDS, REJECT_SCOPES, TEXT_MAX, CaseDesk
 from bot.replies import Replies, ReplyError
-from bot.slack.blocks import ACTIONS, INTENT_LABELS
+from bot.slack.blocks import ACTIONS, AS_READ, INTENT_LABELS, NOT_A_REQUEST, TRIAGE_CHOICES
 from handlers.intents import ALL_INTENTS
 from storage import repo
 from storage.db import writer
@@ -335,6 +335,46 @@ def register(
             await asyncio.to_thread(desk.assign, case.ref, to=picked, actor=body["user"]["id"])
         except ReplyError as exc:
             await tell(body, f"Not assigned: {exc}")
+
+    @app.action(ACTIONS["triage"])
+    async def triage(ack: Any, body: dict[str, Any]) -> None:
+        """An approver says what a case waiting for triage asks for, in one click: its
+        provisional rights-request clock gives way to the one the law gives what it is."""
+        await ack()
+        user = body["user"]["id"]
+        ref, _, choice = str(body["actions"][0].get("value", "")).partition(" ")
+        case = await case_named(ref)
+        if case is None or choice not in (*TRIAGE_CHOICES, AS_READ, NOT_A_REQUEST):
+            await tell(body, "That button does not name a case and what it asks for.")
+            return
+        if not case.needs_triage:
+            await tell(body, f"{case.ref} was already decided: {', '.join(case.intents) or '-'}.")
+            return
+        member_of = await groups(user)
+        verdict = desk.may_decide(user, member_of)
+        if not verdict.allowed:
+            await asyncio.to_thread(
+                _record_refusal, engine, case, user, "reclassify refused", verdict.reason
+            )
+            await tell(body, f"Not allowed: {verdict.reason}")
+            return
+        intents = list(case.intents) if choice == AS_READ else []
+        if choice in TRIAGE_CHOICES:
+            intents = [choice]
+        try:
+            done = await asyncio.to_thread(
+                desk.reclassify,
+                case.ref,
+                intents,
+                actor=user,
+                groups=member_of,
+                not_a_request=choice == NOT_A_REQUEST or not intents,
+            )
+        except ReplyError as exc:
+            await tell(body, f"Not done: {exc}")
+            return
+        what = ", ".join(INTENT_LABELS.get(i, i) for i in done.intents) or "not a request"
+        await tell(body, f"{done.ref} triaged: {what}.")
 
 
 def _blocks(view: dict[str, Any]) -> list[str]:

@@ -731,6 +731,7 @@ class CasePoster:
             assignee=case.assignee,
             verified=case.verified_at is not None,
             needs_triage=case.needs_triage,
+            triage_due=case.triage_due,
             flags=tuple(case.flags),
             reasons=reasons,
         )
