@@ -140,8 +140,7 @@ def add_parsers(sub: Any, database: Any) -> None:
     )
     p.add_argument(
         "intents",
-        nargs="*",
-        choices=ALL_INTENTS,
+        nargs="*",  # no choices=: argparse checks an empty list against them (bpo-27227)
         metavar="INTENT",
         help=f"what the case asks for, one or more of: {', '.join(ALL_INTENTS)}",
     )

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from handlers import sla
+from handlers.intents import RIGHTS
 from handlers.sla import (
     TOKYO,
     BusinessCalendar,
@@ -380,3 +382,31 @@ def test_deadlines_is_plain_data() -> None:
     assert isinstance(found, Deadlines)
     # Inquiry, 5 business days after Mon 3/2: Tue 3/3 ... Mon 3/9.
     assert found.answer_due == end_of(2026, 3, 9)
+
+
+# ---- undecided cases (DESIGN rule 6) ----
+
+
+def test_an_undecided_case_is_clocked_as_every_rights_request_too() -> None:
+    assert sla.clocked_intents([], "other", undecided=False) == []
+    assert sla.clocked_intents([], "other", undecided=True) == list(RIGHTS)
+    assert sla.clocked_intents(["inquiry"], "privacy", undecided=True) == ["inquiry", *RIGHTS]
+    assert sla.clocked_intents(["spam"], "other", undecided=False) == []
+    assert sla.clocked_intents([], "rate_question", undecided=False) == ["rate_question"]
+    received = datetime(2026, 6, 1, 10, tzinfo=TOKYO)
+    undecided = sla.deadlines(received, sla.clocked_intents(["inquiry"], "privacy", undecided=True))
+    decided = sla.deadlines(received, ["deletion"])
+    assert undecided.answer_due == min(
+        sla.deadlines(received, ["inquiry"]).answer_due or received, decided.answer_due or received
+    )
+
+
+def test_triage_is_due_at_the_end_of_the_nth_business_day_after_receipt() -> None:
+    friday_night = datetime(2026, 6, 5, 23, 30, tzinfo=TOKYO)
+    assert sla.triage_due(friday_night, 1) == datetime(2026, 6, 8, 23, 59, 59, 999999, tzinfo=TOKYO)
+    assert sla.triage_due(friday_night, 2) == datetime(2026, 6, 9, 23, 59, 59, 999999, tzinfo=TOKYO)
+    # received late on a Monday UTC that is already Tuesday in Tokyo
+    utc = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
+    assert sla.triage_due(utc, 1) == datetime(2026, 6, 3, 23, 59, 59, 999999, tzinfo=TOKYO)
+    with pytest.raises(sla.SlaError):
+        sla.triage_due(friday_night, 0)
