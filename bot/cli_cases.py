@@ -119,6 +119,13 @@ def cmd_examples_export(args: argparse.Namespace, out: TextIO, database: Any) ->
     return 0
 
 
+def _intent(value: str) -> str:
+    if value not in ALL_INTENTS:
+        choices = ", ".join(repr(i) for i in ALL_INTENTS)
+        raise argparse.ArgumentTypeError(f"invalid choice: {value!r} (choose from {choices})")
+    return value
+
+
 def add_parsers(sub: Any, database: Any) -> None:
     """The case subcommands; ``database`` is the CLI's context manager for the engine."""
 
@@ -140,7 +147,8 @@ def add_parsers(sub: Any, database: Any) -> None:
     )
     p.add_argument(
         "intents",
-        nargs="*",  # no choices=: argparse checks an empty list against them (bpo-27227)
+        nargs="*",  # not choices=: argparse checks an empty list against them (bpo-27227)
+        type=_intent,
         metavar="INTENT",
         help=f"what the case asks for, one or more of: {', '.join(ALL_INTENTS)}",
     )

@@ -15,6 +15,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections import deque
@@ -96,14 +97,47 @@ class Read:
     error: str | None = None
 
 
-def read(raw: bytes) -> Read:
-    """Parse and classify; pure CPU work that a pool of processes can share."""
+class ClassifyTimeout(Exception):
+    """Classifying one message took longer than its deadline (``PD_CLASSIFY_TIMEOUT``)."""
+
+
+CLASSIFY_TIMEOUT = 10.0  # seconds one message may take to classify (PD_CLASSIFY_TIMEOUT)
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Interrupt the block with ``ClassifyTimeout`` after ``seconds`` (a real-time timer; only
+    in a process's main thread, where intake reads mail: elsewhere the block runs unbounded)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def overrun(_signum: int, _frame: object) -> None:
+        raise ClassifyTimeout(f"classification took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, overrun)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def read(raw: bytes, *, timeout: float = CLASSIFY_TIMEOUT) -> Read:
+    """Parse and classify; pure CPU work that a pool of processes can share. A message whose
+    classification overruns ``timeout`` seconds comes back unclassified, to be quarantined with
+    its clock (DESIGN rule 5: no input stalls intake)."""
     try:
         msg = parse_message(raw)
     except ParseError as exc:
         return Read(raw, None, None, f"unreadable: {exc}")
     try:
-        return Read(raw, msg, classify(msg))
+        with _deadline(timeout):
+            return Read(raw, msg, classify(msg))
+    except ClassifyTimeout as exc:
+        log.warning("message %s: %s", msg.sha256[:12], exc)
+        return Read(raw, msg, None, str(exc))
     except Exception as exc:  # a classifier bug must not lose the message
         log.exception("classification failed for message %s", msg.sha256[:12])
         return Read(raw, msg, None, f"classification failed: {type(exc).__name__}")
@@ -116,19 +150,21 @@ def read_all(
     ahead: int = 64,
     chunk: int = 16,
     pool: ProcessPoolExecutor | None = None,
+    timeout: float = CLASSIFY_TIMEOUT,
 ) -> Iterator[Read]:
     """``read`` each message in order: here (``workers`` = 0) or in that many other processes,
     started only when there is enough mail to pay for them, about ``ahead`` in flight in chunks
     of ``chunk`` (one message per task costs more in queueing than it saves). While they parse
     and classify, this process writes to the database: with one worker on a 2-core machine the
     two halves of intake run side by side. A long-lived caller (the mailbox watcher) passes its
-    own ``pool`` so processes are not started for every batch.
+    own ``pool`` so processes are not started for every batch. Each message is classified
+    within ``timeout`` seconds (``read``).
     """
     it = iter(raws)
     first = list(itertools.islice(it, ahead))
     if pool is None and (workers < 1 or len(first) < ahead):
-        yield from map(read, first)
-        yield from map(read, it)
+        for raw in itertools.chain(first, it):
+            yield read(raw, timeout=timeout)
         return
     with contextlib.ExitStack() as stack:
         if pool is None:
@@ -137,7 +173,7 @@ def read_all(
 
         def submit(group: list[bytes]) -> None:
             if group:
-                pending.append((group, pool.submit(_read_group, group)))
+                pending.append((group, pool.submit(_read_group, group, timeout)))
 
         rest = itertools.chain(first, it)
         for _ in range(max(ahead // chunk, 1)):
@@ -149,9 +185,9 @@ def read_all(
                 yield dataclasses.replace(done, raw=raw)
 
 
-def _read_group(raws: list[bytes]) -> list[Read]:
+def _read_group(raws: list[bytes], timeout: float = CLASSIFY_TIMEOUT) -> list[Read]:
     """``read`` in a worker: the raw bytes stay behind (the caller has them)."""
-    return [dataclasses.replace(read(raw), raw=b"") for raw in raws]
+    return [dataclasses.replace(read(raw, timeout=timeout), raw=b"") for raw in raws]
 
 
 def _orphan_watch(parent: int, every: float = 1.0) -> None:
