@@ -89,6 +89,11 @@ class DatabaseCheckpoints:
             session.commit()
             return count
 
+    def forgive(self, key: str, uidvalidity: int, uid: int) -> None:
+        with Session(self._engine) as session:
+            repo.forgive_attempt(session, key, uidvalidity, uid)
+            session.commit()
+
     def alert(self, key: str, message: str) -> None:
         log.warning("mailbox alert: %s", message)
         with Session(self._engine) as session:

@@ -154,6 +154,11 @@ class Checkpoints(Protocol):
         """Count one more try at message ``uid`` alone, durably; the count, this one included."""
         ...
 
+    def forgive(self, key: str, uidvalidity: int, uid: int) -> None:
+        """Take back the try just counted at ``uid``: it failed for a reason not its own (the
+        database down, the disk full), so it must not bring the message nearer quarantine."""
+        ...
+
     def alert(self, key: str, message: str) -> None:
         """Tell staff something they must know (a changed UIDVALIDITY)."""
         ...
@@ -459,6 +464,10 @@ class Watcher:
                 (action,) = self.sink.take([raw])
                 break
             except TransientError:
+                # Not the message's fault: the try does not count. (If even this cannot be
+                # written, the storage is down and the next pass counts again from here.)
+                with contextlib.suppress(Exception):
+                    self.checkpoints.forgive(key, conn.uidvalidity, uid)
                 raise
             except Exception as exc:
                 log.error(

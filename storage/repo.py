@@ -613,6 +613,15 @@ def begin_batch(session: Session, mailbox: str, uidvalidity: int, upto: int) -> 
     session.add(row)
 
 
+def forgive_attempt(session: Session, mailbox: str, uidvalidity: int, uid: int) -> None:
+    """Take back the last try counted at message ``uid`` (it failed for a reason not its own)."""
+    row = load_checkpoint(session, mailbox)
+    if row.uidvalidity == uidvalidity and row.attempt_uid == uid and row.attempts > 0:
+        row.attempts -= 1
+        row.updated_at = utcnow()
+        session.add(row)
+
+
 def count_attempt(session: Session, mailbox: str, uidvalidity: int, uid: int) -> int:
     """Record one more try at taking message ``uid`` in alone; how many tries, this one included."""
     row = load_checkpoint(session, mailbox)
