@@ -39,6 +39,9 @@ log = logging.getLogger("privacy_desk.imap")
 PROCESSED_FLAG = b"$PrivacyDesk"
 DEFAULT_PROCESSED_FOLDER = "PrivacyDesk/Processed"
 MAX_ATTEMPTS = 3
+# Mail fetched and held at once, whatever the count: a batch of large mails costs memory in
+# proportion (raw bytes, the parsed message, its decoded text), so it is bounded by bytes too.
+BATCH_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,13 @@ class Connection:
             criteria += ["NOT", "KEYWORD", PROCESSED_FLAG.decode()]
         return sorted(uid for uid in self.client.search(criteria) if uid > after)
 
+    def sizes(self, uids: Sequence[int]) -> dict[int, int]:
+        """Each message's size as the server counts it (RFC822.SIZE), in one round trip."""
+        if not uids:
+            return {}
+        response = self.client.fetch(list(uids), [b"RFC822.SIZE"])
+        return {uid: int(data.get(b"RFC822.SIZE") or 0) for uid, data in response.items()}
+
     def fetch(self, uids: Sequence[int]) -> dict[int, bytes]:
         response = self.client.fetch(list(uids), [b"BODY.PEEK[]"])
         return {uid: bytes(data.get(b"BODY[]") or b"") for uid, data in response.items()}
@@ -343,9 +353,22 @@ def _flat(response: Any) -> bytes:
     return b" ".join(x if isinstance(x, bytes) else str(x).encode() for x in response)
 
 
-def _batches(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _batches(
+    items: Sequence[int], size: int, sizes: dict[int, int] | None = None, max_bytes: int = 0
+) -> Iterator[Sequence[int]]:
+    """``items`` in order, at most ``size`` at a time and, when ``sizes`` are known, at most
+    ``max_bytes`` of mail at a time (a message larger than that comes alone)."""
+    batch: list[int] = []
+    held = 0
+    for uid in items:
+        weight = (sizes or {}).get(uid, 0)
+        if batch and (len(batch) >= size or (max_bytes and held + weight > max_bytes)):
+            yield batch
+            batch, held = [], 0
+        batch.append(uid)
+        held += weight
+    if batch:
+        yield batch
 
 
 class Watcher:
@@ -358,6 +381,7 @@ class Watcher:
         checkpoints: Checkpoints,
         *,
         batch: int = 100,
+        batch_bytes: int = BATCH_BYTES,
         idle_seconds: float = 240.0,
         poll_seconds: float = 30.0,
         max_backoff: float = 300.0,
@@ -368,6 +392,7 @@ class Watcher:
         self.sink = sink
         self.checkpoints = checkpoints
         self.batch = batch
+        self.batch_bytes = batch_bytes
         self.idle_seconds = idle_seconds
         self.poll_seconds = poll_seconds
         self.max_backoff = max_backoff
@@ -393,7 +418,8 @@ class Watcher:
             last_uid = careful_upto = 0
         result = PassResult()
         uids = conn.new_uids(last_uid)
-        for batch in _batches(uids, self.batch):
+        sizes = conn.sizes(uids) if self.batch_bytes else None
+        for batch in _batches(uids, self.batch, sizes, self.batch_bytes):
             fetched = conn.fetch(batch)
             order = [uid for uid in batch if fetched.get(uid)]
             missing = [uid for uid in batch if not fetched.get(uid)]
