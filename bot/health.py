@@ -57,7 +57,14 @@ class Health:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._lock = threading.Lock()
         self._states: dict[str, State] = {}
+        self._checks: dict[str, Callable[[], str | None]] = {}
         self._clock = clock
+
+    def watch(self, component: str, trouble: Callable[[], str | None]) -> None:
+        """Ask ``trouble()`` whenever the state is read: while it gives a reason, the component
+        is ``degraded`` whatever it last reported (it may be stuck where it cannot report)."""
+        with self._lock:
+            self._checks[component] = trouble
 
     def report(self, component: str, state: str, detail: str = "") -> None:
         with self._lock:
@@ -66,9 +73,17 @@ class Health:
         if before is None or before.state != state:
             log.info("%s: %s%s", component, state, f" ({detail[:200]})" if detail else "")
 
-    def snapshot(self) -> dict[str, dict[str, Any]]:
+    def _current(self) -> dict[str, State]:
         with self._lock:
-            states = dict(self._states)
+            states, checks = dict(self._states), dict(self._checks)
+        for name, trouble in checks.items():
+            reason = trouble()
+            if reason and name in states:
+                states[name] = State("degraded", reason[:200], states[name].since)
+        return states
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        states = self._current()
         return {
             name: {
                 "state": s.state,
@@ -79,8 +94,27 @@ class Health:
         }
 
     def healthy(self) -> bool:
-        with self._lock:
-            return bool(self._states) and all(s.state in HEALTHY for s in self._states.values())
+        states = self._current()
+        return bool(states) and all(s.state in HEALTHY for s in states.values())
+
+    def collector(self) -> Collector:
+        """The components' states as a metric: 1 for the state each is in (no reason text)."""
+        return _States(self)
+
+
+class _States(Collector):
+    def __init__(self, health: Health) -> None:
+        self._health = health
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "privacy_desk_component_state",
+            "Each component's state (1); healthy ones are ok, standby or disabled",
+            labels=["component", "state"],
+        )
+        for name, state in self._health.snapshot().items():
+            family.add_metric([name, state["state"]], 1)
+        yield family
 
 
 class DatabaseGauges(Collector):

@@ -287,6 +287,9 @@ def serve(workers: int, batch: int, out: TextIO) -> int:
             lambda: float(watcher.reconnects),
         )
         REGISTRY.register(reconnects)
+        health.watch("mailbox", sink.stuck)
+        states = health.collector()
+        REGISTRY.register(states)
         sender = Sender(engine, settings.smtp, keep_copy=settings.copier)
         components = [
             Component("mailbox", watcher.run, leader_only=True),
@@ -325,6 +328,7 @@ def serve(workers: int, batch: int, out: TextIO) -> int:
             sink.close()
             forget_gauges()
             REGISTRY.unregister(reconnects)
+            REGISTRY.unregister(states)
     return 0 if drained else 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -21,6 +22,8 @@ from storage.errors import UnavailableError
 
 log = logging.getLogger("privacy_desk.watch")
 
+STUCK_AFTER = 60.0  # seconds a fetched batch may take before the mailbox is shown degraded
+
 
 class IntakeSink:
     """Takes a fetched batch in as one transaction (a savepoint per message), parsing and
@@ -30,9 +33,21 @@ class IntakeSink:
         self._intake = intake
         self._workers = workers
         self._pool: ProcessPoolExecutor | None = new_pool(workers) if workers > 0 else None
+        self._busy_since: float | None = None  # a fetched batch is being taken in since
+
+    def stuck(self, after: float = STUCK_AFTER) -> str | None:
+        """Why the mailbox is stuck, when fetched mail has been neither committed nor
+        quarantined for ``after`` seconds; None otherwise (an idle mailbox is well)."""
+        since = self._busy_since
+        if since is None or time.monotonic() - since < after:
+            return None
+        return (
+            f"fetched mail neither committed nor quarantined for {time.monotonic() - since:.0f} s"
+        )
 
     def take(self, raws: Sequence[bytes]) -> list[str]:
         reads = read_all(raws, pool=self._pool) if self._pool else read_all(raws)
+        self._busy_since = time.monotonic()
         try:
             return [r.action for r in self._intake.process_many(reads, batch=max(len(raws), 1))]
         except UnavailableError as exc:
@@ -43,6 +58,8 @@ class IntakeSink:
             self.close()
             self._pool = new_pool(self._workers)
             raise
+        finally:
+            self._busy_since = None
 
     def quarantine(self, raw: bytes, reason: str) -> str:
         try:

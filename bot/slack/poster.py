@@ -306,6 +306,10 @@ def _rate_limited(exc: SlackApiError, summary: PostSummary) -> NoReturn:
     raise _Stop from None
 
 
+# Without a call to Slack for this long, a pass asks Slack whether it is there.
+PROBE_EVERY = timedelta(seconds=60)
+
+
 class CasePoster:
     def __init__(
         self,
@@ -323,6 +327,7 @@ class CasePoster:
         self._clock = clock
         self._mask_mode = mask_mode
         self._quiet: dict[int, datetime] = {}  # draft id -> not before (its thread refused it)
+        self._last_contact: datetime | None = None  # Slack last answered (anything but a 5xx)
 
     @property
     def client(self) -> AsyncWebClient:
@@ -352,7 +357,10 @@ class CasePoster:
                     report("degraded", f"rate-limited by Slack for {delay:.0f} s")
                 elif summary.errors:
                     delay = min(delay * 2, max_backoff)
-                    report("degraded", f"{len(summary.errors)} Slack errors; retrying")
+                    report(
+                        "degraded",
+                        f"{len(summary.errors)} Slack errors, first: {summary.errors[0]}; retrying",
+                    )
                 else:
                     delay = every
                     report("ok", "")
@@ -386,17 +394,34 @@ class CasePoster:
                 await self._one(ref, summary)
             await self._drafts(summary, limit)
             await self._events(summary, limit)
+            await self._probe(summary)
         except _Stop:
             pass
         return summary
+
+    async def _probe(self, summary: PostSummary) -> None:
+        """With nothing to post for a while, ask Slack who we are (``auth.test``): an outage or
+        a revoked token shows in ``/healthz`` before a case needs the channel (DESIGN rule 9)."""
+        now = self._clock()
+        if self._last_contact is not None and now - self._last_contact < PROBE_EVERY:
+            return
+        try:
+            await self._api(summary, "auth_test")
+        except (_Lost, _Refused) as exc:
+            summary.errors.append(f"Slack unreachable: {exc}")
+            log.warning("Slack unreachable (%s)", exc)
 
     async def _api(self, summary: PostSummary, method: str, **args: Any) -> Any:
         """One Web API call. A 429 ends the pass; a lost answer raises ``_Lost``, a refusal
         ``_Refused``; a refusal about the desk's own token ends the pass."""
         try:
-            return await getattr(self._client, method)(**args)
+            answer = await getattr(self._client, method)(**args)
+            self._last_contact = self._clock()
+            return answer
         except SlackApiError as exc:
             status = exc.response.status_code
+            if status < 500:
+                self._last_contact = self._clock()  # Slack is there, and said no
             if status == 429:
                 _rate_limited(exc, summary)
             if status >= 500:
