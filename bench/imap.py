@@ -1,6 +1,7 @@
 """Measure IMAP intake on a real Dovecot: APPEND-to-committed latency, and a backlog's rate.
 
     python bench/imap.py [--latency-n 100] [--backlog-n 5000] [--size 5000] [--seed SEED]
+                         [--large-n 8 --large-mb 52]
 
 Latency: a fresh Dovecot and a fresh SQLite database in a temporary folder, the watcher running
 in a thread as ``privacy-desk serve`` runs it (IDLE), and N messages appended one at a time; each
@@ -14,12 +15,17 @@ messages to the processed folder, so it goes second). Both rates and their ratio
 the peak RSS of the fetch process and its parse/classify workers together (sampled from /proc),
 beside the largest single process (``RUSAGE_CHILDREN``).
 
+Large mail (``--large-n``): N mails of ``--large-mb`` MiB each, fetched by ``privacy-desk fetch``;
+the peak RSS and PSS (``/proc/PID/smaps_rollup``, shared pages split) of the fetch process and
+its workers together.
+
 Needs Dovecot (``tests/imap_server.py``); without it, says why and exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import importlib.util
 import os
 import resource
@@ -141,28 +147,41 @@ def _plain_fetch(server: object, user: str) -> tuple[float, int, int]:
     return time.perf_counter() - started, count, total
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants, from /proc (Linux)."""
+def _tree(pid: int, file: str, field: str) -> int:
+    """``field`` (kB) of ``/proc/PID/file``, summed over a process and all its descendants."""
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
+            status = Path(f"/proc/{current}/{file}").read_text()
             for task in Path(f"/proc/{current}/task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
         for line in status.splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field):
                 total += int(line.split()[1]) * 1024
     return total
 
 
-def _privacy_desk_fetch(mailbox: str, url: str) -> tuple[float, int, str, int]:
-    """(seconds, exit code, last line, peak RSS of the fetch process and its workers together)."""
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (shared pages counted in each)."""
+    return _tree(pid, "status", "VmRSS:")
+
+
+def _tree_pss(pid: int) -> int:
+    """Proportional set size of a process and its descendants: shared pages split among them."""
+    return _tree(pid, "smaps_rollup", "Pss:")
+
+
+def _privacy_desk_fetch(
+    mailbox: str, url: str, pss: list[int] | None = None
+) -> tuple[float, int, str, int]:
+    """(seconds, exit code, last line, peak RSS of the fetch process and its workers together);
+    the peak of their summed PSS is appended to ``pss`` when given."""
     env = dict(os.environ, PD_MAILBOX=mailbox, PD_DATABASE_URL=url)
     started = time.perf_counter()
-    peak = 0
+    peak = pss_peak = 0
     with subprocess.Popen(
         [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "fetch"],
         cwd=ROOT,
@@ -173,8 +192,12 @@ def _privacy_desk_fetch(mailbox: str, url: str) -> tuple[float, int, str, int]:
     ) as proc:
         while proc.poll() is None:
             peak = max(peak, _tree_rss(proc.pid))
+            if pss is not None:
+                pss_peak = max(pss_peak, _tree_pss(proc.pid))
             time.sleep(RSS_POLL_SECONDS)
         out, err = proc.communicate()
+    if pss is not None:
+        pss.append(pss_peak)
     seconds = time.perf_counter() - started
     last = (out.strip().splitlines() or err.strip().splitlines() or [""])[-1]
     return seconds, proc.returncode, last, peak
@@ -229,6 +252,45 @@ def backlog(n: int, size: int, seed: int) -> int:
     return 0
 
 
+def large(n: int, megabytes: int) -> int:
+    """``privacy-desk fetch`` of N mails of about ``megabytes`` each (a short request and a large
+    attachment): its peak memory, which the byte bound on fetch batches keeps in check."""
+    harness = imap_harness()
+    blob = base64.encodebytes(os.urandom(megabytes * 2**20 * 3 // 4))
+    with (
+        harness.Dovecot(["desk"]) as server,
+        tempfile.TemporaryDirectory(prefix="pd-bench-") as tmp,
+    ):
+        for i in range(n):
+            server.append(
+                "desk",
+                (
+                    f"From: big{i}@example.jp\r\nTo: privacy@example-hikaku.co.jp\r\n"
+                    f"Subject: delete my data {i}\r\nMessage-ID: <large-{i}@example.jp>\r\n"
+                    "MIME-Version: 1.0\r\n"
+                    'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+                    "--b\r\nContent-Type: text/plain\r\n\r\nPlease delete my data.\r\n"
+                    "--b\r\nContent-Type: application/octet-stream\r\n"
+                    'Content-Disposition: attachment; filename="scan.bin"\r\n'
+                    "Content-Transfer-Encoding: base64\r\n\r\n"
+                ).encode()
+                + blob
+                + b"\r\n--b--\r\n",
+            )
+        pss: list[int] = []
+        seconds, code, last, rss = _privacy_desk_fetch(
+            server.url("desk"), f"sqlite:///{tmp}/large.db", pss
+        )
+    if code != 0:
+        print(f"privacy-desk fetch exited {code}: {last}")
+        return 1
+    print(f"large mail: {n} messages of {len(blob) / 2**20:.0f} MiB, fetched in {seconds:.1f} s")
+    print(f"  fetch said: {last}")
+    print(f"  peak RSS of fetch and its workers together: {rss / 2**20:.0f} MiB")
+    print(f"  peak PSS of fetch and its workers together: {pss[0] / 2**20:.0f} MiB")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--latency-n", type=int, default=100)
@@ -247,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
         default=max(0, min(4, (os.cpu_count() or 1) - 1)),
         help="parse/classify processes for the latency run (serve's default: cores - 1)",
     )
+    parser.add_argument("--large-n", type=int, default=0, help="large mails to fetch (0: none)")
+    parser.add_argument("--large-mb", type=int, default=52, help="size of each large mail")
     args = parser.parse_args(argv)
 
     reason = imap_harness().available()
@@ -258,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         status |= latency(args.latency_n, args.size, args.seed, args.idle_seconds, args.workers)
     if args.backlog_n > 0:
         status |= backlog(args.backlog_n, args.size, args.seed + 1)
+    if args.large_n > 0:
+        status |= large(args.large_n, args.large_mb)
     return status
 
 

@@ -6,6 +6,7 @@ with the caller) and named in ``defects``. Only input beyond ``Limits`` raises `
 
 from __future__ import annotations
 
+import base64
 import email
 import email.message
 import email.utils
@@ -224,6 +225,39 @@ def _payload_bytes(part: Message, defects: list[str]) -> bytes:
     return data
 
 
+# Large base64 content (attachments) is set aside before the stdlib parser sees a message: it
+# would hold every line of it as a string and decode it whole just to learn its size, hundreds of
+# megabytes for one large mail. A run of base64 lines this long, outside a text part, becomes one
+# line whose content is a marker; the part's size is still reported as the content's own.
+_SLIM_ABOVE = 1024 * 1024
+_BASE64_RUN = re.compile(rb"(?:[A-Za-z0-9+/]{16,998}={0,2}\r?\n){2048,}")
+_PART_HEADERS = re.compile(rb"(?i)content-type:\s*text/")
+
+
+def _slim(raw: bytes) -> tuple[bytes, dict[bytes, int]]:
+    """``raw`` with its long base64 runs outside text parts replaced by markers, and each
+    marker's decoded content (what ``get_payload(decode=True)`` gives) -> the real size."""
+    if len(raw) < _SLIM_ABOVE:
+        return raw, {}
+    pieces: list[bytes] = []
+    sizes: dict[bytes, int] = {}
+    at = 0
+    for run in _BASE64_RUN.finditer(raw):
+        before = raw[max(0, run.start() - 4096) : run.start()]
+        if _PART_HEADERS.search(before[before.rfind(b"\n--") + 1 :]):
+            continue  # the text of the message, base64-encoded: it is read as usual
+        text = run.group(0)
+        chars = len(text) - text.count(b"\n") - text.count(b"\r")
+        marker = f"privacy-desk: {len(sizes)} set aside".encode()
+        sizes[marker] = chars * 3 // 4 - text[-4:].count(b"=")
+        pieces += [raw[at : run.start()], base64.b64encode(marker), b"\r\n"]
+        at = run.end()
+    if not sizes:
+        return raw, {}
+    pieces.append(raw[at:])
+    return b"".join(pieces), sizes
+
+
 @dataclass(frozen=True)
 class Envelope:
     """Who sent a message and under which Message-ID, read from its header block alone."""
@@ -260,6 +294,7 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
     defects: list[str] = []
     size = len(raw)
     sha = hashlib.sha256(raw).hexdigest()
+    raw, slimmed = _slim(raw)
     end = _HEADER_END.search(raw)
     head_end = end.start() if end else len(raw)
     if b"\x00" in raw[:head_end]:
@@ -344,7 +379,7 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
             (plain if ctype == "text/plain" else html).append(decoded.text)
             continue
         data = _payload_bytes(part, defects)
-        attachments.append(Attachment(filename, ctype, len(data)))
+        attachments.append(Attachment(filename, ctype, slimmed.get(data, len(data))))
 
     html_only = not plain and bool(html)
     quoted_html = ""
