@@ -101,6 +101,7 @@ class ClassifyTimeout(Exception):
     """Classifying one message took longer than its deadline (``PD_CLASSIFY_TIMEOUT``)."""
 
 
+READ_HERE_ABOVE = 8 * 1024 * 1024  # bytes of mail in one chunk that are read in this process
 CLASSIFY_TIMEOUT = 10.0  # seconds one message may take to classify (PD_CLASSIFY_TIMEOUT)
 
 
@@ -172,8 +173,16 @@ def read_all(
         pending: deque[tuple[list[bytes], Future[list[Read]]]] = deque()
 
         def submit(group: list[bytes]) -> None:
-            if group:
-                pending.append((group, pool.submit(_read_group, group, timeout)))
+            if not group:
+                return
+            if sum(map(len, group)) > READ_HERE_ABOVE:
+                # Shipping a large mail to a worker copies it twice more (pickled, unpickled):
+                # it is read here, where it is held anyway.
+                here: Future[list[Read]] = Future()
+                here.set_result([read(raw, timeout=timeout) for raw in group])
+                pending.append((group, here))
+                return
+            pending.append((group, pool.submit(_read_group, group, timeout)))
 
         rest = itertools.chain(first, it)
         for _ in range(max(ahead // chunk, 1)):

@@ -246,10 +246,10 @@ def _slim(raw: bytes) -> tuple[bytes, dict[bytes, int]]:
         before = raw[max(0, run.start() - 4096) : run.start()]
         if _PART_HEADERS.search(before[before.rfind(b"\n--") + 1 :]):
             continue  # the text of the message, base64-encoded: it is read as usual
-        text = run.group(0)
-        chars = len(text) - text.count(b"\n") - text.count(b"\r")
+        start, end = run.span()  # counted in place: run.group() would copy megabytes
+        chars = end - start - raw.count(b"\n", start, end) - raw.count(b"\r", start, end)
         marker = f"privacy-desk: {len(sizes)} set aside".encode()
-        sizes[marker] = chars * 3 // 4 - text[-4:].count(b"=")
+        sizes[marker] = chars * 3 // 4 - raw.count(b"=", max(start, end - 4), end)
         pieces += [raw[at : run.start()], base64.b64encode(marker), b"\r\n"]
         at = run.end()
     if not sizes:
