@@ -436,6 +436,7 @@ class Watcher:
             # The checkpoint stops before a message the server did not hand over, so the next
             # pass asks again; after three refusals staff are told and the watcher moves on
             # (the message stays in the mailbox, unmarked: nothing is lost).
+            del fetched  # before the next batch is fetched: a batch of mail is held at a time
             stuck = [uid for uid in missing if not self._gave_up(conn.uidvalidity, uid, key)]
             last_uid = min(stuck) - 1 if stuck else max(batch)
             self.checkpoints.save(key, conn.uidvalidity, last_uid)
