@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import itertools
 import json
 import os
@@ -23,6 +22,7 @@ from sqlalchemy import Engine
 
 if TYPE_CHECKING:
     from bot.intake import Intake
+    from bot.settings import Settings
 
 from bot.errors import UsageError
 from handlers.classify import Classification, classify
@@ -155,27 +155,23 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
 
 
 @contextlib.contextmanager
-def _database() -> Iterator[Engine]:
-    """The database of ``PD_DATABASE_URL``, opened (and on SQLite upgraded), closed after use."""
+def database(settings: Settings, *, create: bool = False) -> Iterator[Engine]:
+    """The database of ``PD_DATABASE_URL``, opened (and on SQLite upgraded), closed after use.
+    A SQLite file that is not there is created only with ``create`` (the commands that take
+    mail in, and ``db upgrade``); the others stop with one line naming the path."""
     from storage.db import open_database
 
-    engine = open_database(database_url())
+    engine = open_database(settings.database.url, create=create)
     try:
         yield engine
     finally:
         engine.dispose()
 
 
-def database_url() -> str:
-    from storage.db import DEFAULT_URL
-
-    return os.environ.get("PD_DATABASE_URL", "").strip() or DEFAULT_URL
-
-
 def cmd_db_upgrade(args: argparse.Namespace, out: TextIO) -> int:
     from storage.db import describe, make_engine, upgrade
 
-    engine = make_engine(database_url())
+    engine = make_engine(args.settings.database.url, create=True)
     try:
         before, after = upgrade(engine)
     finally:
@@ -189,13 +185,13 @@ def cmd_db_upgrade(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
-    from bot.cli_replies import reply_settings
     from bot.intake import Intake
+    from bot.replies import ReplySettings
 
     _check_paths(args.paths)  # before the database is touched: nothing half-written
-    settings = reply_settings()
-    with _database() as engine:
-        return _ingest(args, Intake(engine, replies=settings), out)
+    replies = ReplySettings.of(args.settings.replies)
+    with database(args.settings, create=True) as engine:
+        return _ingest(args, Intake(engine, replies=replies), out)
 
 
 def _ingest(args: argparse.Namespace, intake: Intake, out: TextIO) -> int:
@@ -268,7 +264,7 @@ def cmd_cases(args: argparse.Namespace, out: TextIO) -> int:
     from storage import repo
 
     now = datetime.now(UTC)
-    with _database() as engine, Session(engine) as session:
+    with database(args.settings) as engine, Session(engine) as session:
         cases = repo.list_cases(
             session, status=args.status, overdue_at=now if args.overdue else None
         )
@@ -310,7 +306,7 @@ def cmd_case(args: argparse.Namespace, out: TextIO) -> int:
     from storage import repo
 
     now = datetime.now(UTC)
-    with _database() as engine, Session(engine) as session:
+    with database(args.settings) as engine, Session(engine) as session:
         found = repo.case_file(session, args.ref)
         if found is None:
             raise UsageError(f"no case {args.ref.upper()}")
@@ -385,41 +381,6 @@ def _tokyo(value: str | None, layout: str, missing: str) -> str:
     return datetime.fromisoformat(value).astimezone(TOKYO).strftime(layout)
 
 
-def _mailbox() -> Any:
-    from mail.imap import ConfigError, parse_mailbox_url
-
-    value = os.environ.get("PD_MAILBOX", "").strip()
-    if not value:
-        raise UsageError("PD_MAILBOX is not set (imaps://user@host:993/INBOX or maildir:/path)")
-    if value.startswith("maildir:"):
-        return Path(value.removeprefix("maildir:"))
-    try:
-        return parse_mailbox_url(
-            value,
-            password=os.environ.get("PD_IMAP_PASSWORD") or None,
-            password_file=os.environ.get("PD_IMAP_PASSWORD_FILE") or None,
-            allow_plaintext=os.environ.get("PD_IMAP_ALLOW_PLAINTEXT", "") == "1",
-            processed_folder=os.environ.get("PD_IMAP_PROCESSED_FOLDER") or "PrivacyDesk/Processed",
-            timeout=_seconds("PD_IMAP_TIMEOUT", 30.0),
-            ca_file=os.environ.get("PD_IMAP_CA_FILE") or None,
-        )
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _seconds(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise UsageError(f"{name} must be a number of seconds, not {value!r}") from None
-    if seconds <= 0:
-        raise UsageError(f"{name} must be more than 0 seconds")
-    return seconds
-
-
 def _watcher(engine: Engine, config: Any, workers: int, batch: int, replies: Any) -> Any:
     from bot.watch import desk_watcher
 
@@ -427,16 +388,16 @@ def _watcher(engine: Engine, config: Any, workers: int, batch: int, replies: Any
 
 
 def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
-    from bot.cli_replies import reply_settings
+    from bot.replies import ReplySettings
     from mail.errors import MailError
 
-    config = _mailbox()
+    config = args.settings.mailbox.config
     if isinstance(config, Path):  # a Maildir the MTA delivers into: read like `ingest`
         args.paths, args.quiet = [str(config)], True
         return cmd_ingest(args, out)
-    settings = reply_settings()
-    with _database() as engine:
-        watcher, sink = _watcher(engine, config, args.workers, args.batch, settings)
+    replies = ReplySettings.of(args.settings.replies)
+    with database(args.settings, create=True) as engine:
+        watcher, sink = _watcher(engine, config, args.workers, args.batch, replies)
         try:
             result = watcher.run_once()
         except MailError as exc:
@@ -451,111 +412,7 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from bot.service import serve
 
-    return serve(args.workers, args.batch, out)
-
-
-def _slack_poster() -> Any:
-    """A factory of the case poster when Slack is configured (SLACK_BOT_TOKEN and
-    PD_SLACK_CHANNEL), else None; PD_SLACK_API_URL points it at another Web API."""
-    token = os.environ.get("SLACK_BOT_TOKEN", "").strip()
-    channel = os.environ.get("PD_SLACK_CHANNEL", "").strip()
-    if not token and not channel:
-        return None
-    if not token or not channel:
-        raise UsageError("Slack needs both SLACK_BOT_TOKEN and PD_SLACK_CHANNEL")
-    mask_mode = _slack_mask()
-    base_url = os.environ.get("PD_SLACK_API_URL", "").strip() or "https://slack.com/api/"
-
-    def build(engine: Engine) -> Any:
-        from slack_sdk.web.async_client import AsyncWebClient
-
-        from bot.slack.poster import CasePoster
-
-        # No retry handlers: the poster alone decides what may be sent again.
-        client = AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
-        return CasePoster(engine, client, channel, mask_mode=mask_mode)
-
-    return build
-
-
-def _slack_mask() -> str:
-    """How requesters' addresses show in Slack (PD_SLACK_MASK)."""
-    mask_mode = os.environ.get("PD_SLACK_MASK", "partial").strip() or "partial"
-    if mask_mode not in ("partial", "domain", "none", "full"):
-        raise UsageError("PD_SLACK_MASK must be partial, domain, none or full")
-    return mask_mode
-
-
-@dataclasses.dataclass(frozen=True)
-class SlackPlan:
-    """How the Slack app is served: over Socket Mode (``app_token``) or on the HTTP port."""
-
-    token: str
-    channel: str
-    base_url: str
-    mask_mode: str
-    app_token: str | None  # Socket Mode
-    signing_secret: str  # HTTP mode ("" in Socket Mode, where bolt checks no signature)
-
-    def build(self, engine: Engine, settings: Any) -> Any:
-        """The desk's bolt app (call inside the event loop that serves it)."""
-        from slack_sdk.web.async_client import AsyncWebClient
-
-        from bot.replies import Replies
-        from bot.slack.app import build_app
-
-        client = AsyncWebClient(token=self.token, base_url=self.base_url, retry_handlers=[])
-        return build_app(
-            engine,
-            Replies(engine, settings),
-            signing_secret=self.signing_secret,
-            client=client,
-            channel=self.channel,
-            mask_mode=self.mask_mode,
-        )
-
-
-def http_port() -> int:
-    port_text = os.environ.get("PD_HTTP_PORT", "8080").strip()
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise UsageError(f"PD_HTTP_PORT must be a port number, not {port_text!r}")
-    return int(port_text)
-
-
-def slack_plan(poster: Any) -> SlackPlan | None:
-    """The Slack app, when configured: over Socket Mode when SLACK_APP_TOKEN is set (no public
-    endpoint needed), else over HTTP when SLACK_SIGNING_SECRET is set (on PD_HTTP_PORT, 8080)."""
-    app_token = os.environ.get("SLACK_APP_TOKEN", "").strip()
-    secret = os.environ.get("SLACK_SIGNING_SECRET", "").strip()
-    if not app_token and not secret:
-        return None
-    if poster is None:
-        name = "SLACK_APP_TOKEN" if app_token else "SLACK_SIGNING_SECRET"
-        raise UsageError(f"{name} needs SLACK_BOT_TOKEN and PD_SLACK_CHANNEL too")
-    base_url = os.environ.get("PD_SLACK_API_URL", "").strip() or "https://slack.com/api/"
-    if app_token:
-        from bot.slack.socket import PREFIX, AppTokenRefused, check_app_token
-
-        if not app_token.startswith(PREFIX):
-            raise UsageError(f"SLACK_APP_TOKEN must be the app-level token ({PREFIX}...)")
-        try:
-            check_app_token(app_token, base_url=base_url)
-        except AppTokenRefused as exc:
-            raise UsageError(
-                f"Slack refused SLACK_APP_TOKEN ({exc.error}): it must be the app's app-level "
-                "token with the connections:write scope, and Socket Mode must be on"
-            ) from None
-        # Bolt checks no signature on Socket Mode requests (the WebSocket is authenticated) and,
-        # given no secret, holds "" itself, as in its own Socket Mode examples.
-        secret = ""
-    return SlackPlan(
-        token=os.environ["SLACK_BOT_TOKEN"].strip(),
-        channel=os.environ["PD_SLACK_CHANNEL"].strip(),
-        base_url=base_url,
-        mask_mode=_slack_mask(),
-        app_token=app_token or None,
-        signing_secret=secret,
-    )
+    return serve(args.settings, args.workers, args.batch, out)
 
 
 # One process writes to the database while the others parse and classify the next messages.
@@ -631,10 +488,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from bot import cli_cases, cli_replies, cli_report, cli_retention
 
-    cli_replies.add_parsers(sub, _database)
-    cli_cases.add_parsers(sub, _database)
-    cli_report.add_parsers(sub, _database)
-    cli_retention.add_parsers(sub, _database)  # reads PD_RAW_KEYS for every command
+    cli_replies.add_parsers(sub, database)
+    cli_cases.add_parsers(sub, database)
+    cli_report.add_parsers(sub, database)
+    cli_retention.add_parsers(sub, database)
 
     from bot import cli_check
 
@@ -647,23 +504,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_env_file() -> None:
-    """Settings from ``.env`` in the working folder (or the file ``PD_ENV_FILE`` names), for
-    every command; what the environment already holds wins."""
-    from dotenv import load_dotenv
-
-    named = os.environ.get("PD_ENV_FILE", "").strip()
-    path = Path(named or ".env")
-    if named and not path.is_file():
-        raise UsageError(f"PD_ENV_FILE names no readable file: {named}")
-    if path.is_file():
-        load_dotenv(path, override=False)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command, read and check every setting (``bot.settings``), apply the
+    process-wide ones (the keys of raw mail), run the command."""
+    from bot import settings
+    from storage import crypto
+
     try:
-        load_env_file()
         args = build_parser().parse_args(argv)
+        args.settings = settings.read(command=args.command)
+        crypto.configure(args.settings.keys.keyring)
         code: int = args.func(args, sys.stdout)
         return code
     except (UsageError, StorageError) as exc:

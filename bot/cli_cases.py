@@ -9,27 +9,26 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
 from sqlmodel import Session, col, select
 
 from bot.cases import ASK_KINDS, CaseDesk
-from bot.cli_replies import reply_settings
 from bot.errors import UsageError
-from bot.replies import Replies, ReplyError
+from bot.replies import Replies, ReplyError, ReplySettings
 from handlers.intents import ALL_INTENTS
 from storage.models import LabelledExample, MailMessage
 
 
-def _desk(engine: Any) -> CaseDesk:
-    return CaseDesk(engine, Replies(engine, reply_settings()))
-
-
-def _decide(database: Any, act: Callable[[CaseDesk], str], out: TextIO) -> int:
+def _decide(
+    args: argparse.Namespace, database: Any, act: Callable[[CaseDesk], str], out: TextIO
+) -> int:
+    replies = ReplySettings.of(args.settings.replies)
     with database() as engine:
         try:
-            said = act(_desk(engine))
+            said = act(CaseDesk(engine, Replies(engine, replies)))
         except ReplyError as exc:
             raise UsageError(str(exc)) from None
     out.write(said + "\n")
@@ -38,6 +37,7 @@ def _decide(database: Any, act: Callable[[CaseDesk], str], out: TextIO) -> int:
 
 def cmd_assign(args: argparse.Namespace, out: TextIO, database: Any) -> int:
     return _decide(
+        args,
         database,
         lambda d: f"{d.assign(args.ref, to=args.person, actor=args.as_).ref}: {args.person}",
         out,
@@ -52,7 +52,7 @@ def cmd_reclassify(args: argparse.Namespace, out: TextIO, database: Any) -> int:
         due = case.answer_due.isoformat() if case.answer_due else "none"
         return f"{case.ref}: {', '.join(case.intents) or '(none)'}, answer due {due}"
 
-    return _decide(database, act, out)
+    return _decide(args, database, act, out)
 
 
 def cmd_ask(args: argparse.Namespace, out: TextIO, database: Any) -> int:
@@ -60,7 +60,7 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, database: Any) -> int:
         draft = desk.ask(args.ref, kind=args.kind, needed=args.need or [], actor=args.as_)
         return f"draft {draft.id} for {args.ref.upper()}: {draft.subject}"
 
-    return _decide(database, act, out)
+    return _decide(args, database, act, out)
 
 
 def cmd_extend(args: argparse.Namespace, out: TextIO, database: Any) -> int:
@@ -69,7 +69,7 @@ def cmd_extend(args: argparse.Namespace, out: TextIO, database: Any) -> int:
         due = case.answer_due.isoformat() if case.answer_due else "none"
         return f"{case.ref}: answer due {due}; draft {draft.id} tells the requester"
 
-    return _decide(database, act, out)
+    return _decide(args, database, act, out)
 
 
 def cmd_reject(args: argparse.Namespace, out: TextIO, database: Any) -> int:
@@ -83,11 +83,12 @@ def cmd_reject(args: argparse.Namespace, out: TextIO, database: Any) -> int:
         )
         return f"draft {draft.id} for {args.ref.upper()}: {draft.subject}"
 
-    return _decide(database, act, out)
+    return _decide(args, database, act, out)
 
 
 def cmd_close(args: argparse.Namespace, out: TextIO, database: Any) -> int:
     return _decide(
+        args,
         database,
         lambda d: f"{d.close(args.ref, reason=args.reason, actor=args.as_).ref}: closed",
         out,
@@ -130,7 +131,7 @@ def add_parsers(sub: Any, database: Any) -> None:
     """The case subcommands; ``database`` is the CLI's context manager for the engine."""
 
     def bound(func: Any) -> Any:
-        return lambda args, out: func(args, out, database)
+        return lambda args, out: func(args, out, partial(database, args.settings))
 
     def command(name: str, help_text: str, func: Any) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = sub.add_parser(name, help=help_text)

@@ -1,32 +1,36 @@
-"""``privacy-desk check``: try every connection the desk needs and print a table.
+"""``privacy-desk check``: check every setting as ``serve`` does, then try every connection.
 
-The database (opened, schema at head), the mailbox (IMAP login and folder, or the Maildir), the
-SMTP server (EHLO, STARTTLS and login, as sending does; or the ``file:`` folder) and Slack
-(``auth.test`` with the bot token, the case channel, and ``apps.connections.open`` for Socket
-Mode). Settings that cannot be read are reported in the same table. Nothing is sent; no secret
-is printed. Exit 0 when everything answers, 1 otherwise.
+First the settings, exactly as ``serve`` reads them (``bot.settings``, told the command is
+``serve``): a malformed value, a name that is no setting, or anything ``serve`` would refuse
+(no mailbox, no ``PD_SMTP_URL``, no approvers) stops here with every problem listed (exit 2),
+as does a SQLite database that is not there (``check`` creates nothing). Then a table: the
+database (opened, schema at head), the mailbox (IMAP login and folder), the SMTP server (EHLO,
+STARTTLS and login, as sending does; or the ``file:`` folder, which is said to send nothing) and
+Slack (``auth.test`` with the bot token, the case channel, and ``apps.connections.open`` for
+Socket Mode). Nothing is sent; no secret is printed. Exit 0 when everything answers, 1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.errors import UsageError
 from mail.errors import MailError
 
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
-def _database() -> str:
+
+def _database(settings: Settings) -> str:
     from sqlalchemy import text
 
-    from bot.cli import database_url
-    from storage.db import current_revision, describe, head_revision, open_database
+    from storage.db import current_revision, describe, head_revision, make_engine
 
-    engine = open_database(database_url())
+    engine = make_engine(settings.database.url, create=False)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -37,11 +41,12 @@ def _database() -> str:
         engine.dispose()
 
 
-def _mailbox() -> str:
-    from bot.cli import _mailbox as mailbox_setting
+def _mailbox(settings: Settings) -> str:
     from mail.imap import Connection
 
-    config = mailbox_setting()
+    config = settings.mailbox.config
+    if config is None:
+        return "not configured (PD_MAILBOX)"
     if isinstance(config, Path):
         if not (config / "cur").is_dir() and not (config / "new").is_dir():
             raise UsageError(f"{config} is not a Maildir")
@@ -57,42 +62,40 @@ def _mailbox() -> str:
         conn.close()
 
 
-def _smtp() -> str:
-    from bot.cli_replies import smtp_config
+def _smtp(settings: Settings) -> str:
     from mail.smtp import probe
 
-    return asyncio.run(probe(smtp_config()))
+    said = asyncio.run(probe(settings.smtp.config))
+    if settings.smtp.writes_files:
+        said += " (a file: outbox: nothing is sent to requesters)"
+    return said
 
 
-def _slack() -> str:
+def _slack(settings: Settings) -> str:
     from slack_sdk import WebClient
 
-    token = os.environ.get("SLACK_BOT_TOKEN", "").strip()
-    channel = os.environ.get("PD_SLACK_CHANNEL", "").strip()
-    if not token and not channel:
+    slack = settings.slack
+    if not slack.posts:
         return "not configured (SLACK_BOT_TOKEN, PD_SLACK_CHANNEL)"
-    if not token or not channel:
-        raise UsageError("Slack needs both SLACK_BOT_TOKEN and PD_SLACK_CHANNEL")
-    base_url = os.environ.get("PD_SLACK_API_URL", "").strip() or "https://slack.com/api/"
-    client = WebClient(token=token, base_url=base_url, timeout=10)
+    assert slack.bot_token and slack.channel
+    client = WebClient(token=slack.bot_token.strip(), base_url=slack.api_url, timeout=10)
     who = client.auth_test()
-    info = client.conversations_info(channel=channel)
+    info = client.conversations_info(channel=slack.channel)
     if not info["channel"].get("is_member", True):
-        raise UsageError(f"the bot is not in {channel}: invite it")
-    said = f"auth.test as {who.get('user')} in {who.get('team')}, channel {channel} ok"
-    app_token = os.environ.get("SLACK_APP_TOKEN", "").strip()
-    if app_token:
+        raise UsageError(f"the bot is not in {slack.channel}: invite it")
+    said = f"auth.test as {who.get('user')} in {who.get('team')}, channel {slack.channel} ok"
+    if slack.app_token:
         from bot.slack.socket import AppTokenRefused, check_app_token
 
         try:
-            check_app_token(app_token, base_url=base_url)
+            check_app_token(slack.app_token.strip(), base_url=slack.api_url)
         except AppTokenRefused as exc:
             raise UsageError(f"Slack refused SLACK_APP_TOKEN ({exc.error})") from None
         said += ", Socket Mode token accepted"
     return said
 
 
-CHECKS: tuple[tuple[str, Callable[[], str]], ...] = (
+CHECKS: tuple[tuple[str, Callable[[Settings], str]], ...] = (
     ("database", _database),
     ("mailbox", _mailbox),
     ("smtp", _smtp),
@@ -111,10 +114,19 @@ def _failure(exc: Exception) -> str:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    """The settings were checked as for ``serve`` when the command line read them."""
+    from storage.errors import MissingError
+
+    settings: Settings = args.settings
+    if settings.database.sqlite_file is not None and not settings.database.sqlite_file.is_file():
+        raise MissingError(
+            f"no database at {settings.database.sqlite_file} (PD_DATABASE_URL): "
+            "`privacy-desk db upgrade` creates it"
+        )
     rows = []
     for name, check in CHECKS:
         try:
-            rows.append((name, "ok", check()))
+            rows.append((name, "ok", check(settings)))
         except Exception as exc:  # every failure is a row of the table, never a traceback
             rows.append((name, "FAILED", _failure(exc)))
     width = max(len(name) for name, _, _ in rows)
@@ -124,5 +136,5 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("check", help="try every connection (database, mailbox, SMTP, Slack)")
+    p = sub.add_parser("check", help="check the settings as serve does, then try every connection")
     p.set_defaults(func=cmd_check)

@@ -10,27 +10,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlmodel import Session
 
 from bot.errors import UsageError
-from bot.replies import Replies, ReplyError, ReplySettings, Sender, SettingsError
+from bot.replies import Replies, ReplyError, ReplySettings, Sender
 from templates import KINDS, TEMPLATE_NAMES
 
-
-def reply_settings() -> ReplySettings:
-    try:
-        return ReplySettings.from_env()
-    except SettingsError as exc:
-        raise UsageError(str(exc)) from None
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
-def _replies(engine: Any) -> Replies:
-    return Replies(engine, reply_settings())
+def _replies(engine: Any, settings: Settings) -> Replies:
+    return Replies(engine, ReplySettings.of(settings.replies))
 
 
 def _values(pairs: list[str], files: list[str]) -> dict[str, Any]:
@@ -129,7 +125,9 @@ def cmd_draft(args: argparse.Namespace, out: TextIO, database: Any) -> int:
                     f"{args.ref.upper()}: name the template (no answer follows from its intents)"
                 )
         try:
-            draft = _replies(engine).draft(args.ref, template, values, editor=args.as_)
+            draft = _replies(engine, args.settings).draft(
+                args.ref, template, values, editor=args.as_
+            )
         except ReplyError as exc:
             raise UsageError(str(exc)) from None
     out.write(f"draft {draft.id} for {args.ref.upper()}: {draft.subject}\n")
@@ -139,7 +137,7 @@ def cmd_draft(args: argparse.Namespace, out: TextIO, database: Any) -> int:
 def cmd_approve(args: argparse.Namespace, out: TextIO, database: Any) -> int:
     with database() as engine:
         try:
-            done = _replies(engine).approve(
+            done = _replies(engine, args.settings).approve(
                 args.draft_id, approver=args.as_, revision=args.revision
             )
         except ReplyError as exc:
@@ -152,7 +150,7 @@ def cmd_approve(args: argparse.Namespace, out: TextIO, database: Any) -> int:
 def cmd_discard(args: argparse.Namespace, out: TextIO, database: Any) -> int:
     with database() as engine:
         try:
-            _replies(engine).discard(args.draft_id, actor=args.as_)
+            _replies(engine, args.settings).discard(args.draft_id, actor=args.as_)
         except ReplyError as exc:
             raise UsageError(str(exc)) from None
     out.write(f"draft {args.draft_id} discarded\n")
@@ -163,7 +161,7 @@ def cmd_verify(args: argparse.Namespace, out: TextIO, database: Any) -> int:
     if bool(args.send_code) == bool(args.how):
         raise UsageError("verify takes either --send-code or --how TEXT")
     with database() as engine:
-        replies = _replies(engine)
+        replies = _replies(engine, args.settings)
         try:
             if args.send_code:
                 done = replies.send_code(args.ref, approver=args.as_)
@@ -176,45 +174,12 @@ def cmd_verify(args: argparse.Namespace, out: TextIO, database: Any) -> int:
     return 0
 
 
-def smtp_config() -> Any:
-    from mail.smtp import ConfigError, parse_smtp_url
-
-    env = os.environ
-    try:
-        timeout = float(env.get("PD_SMTP_TIMEOUT", "").strip() or 30)
-    except ValueError:
-        raise UsageError("PD_SMTP_TIMEOUT must be a number of seconds") from None
-    try:
-        return parse_smtp_url(
-            env.get("PD_SMTP_URL", "").strip() or "file:var/outbox",
-            password=env.get("PD_SMTP_PASSWORD") or None,
-            ca_file=env.get("PD_SMTP_CA_FILE") or None,
-            timeout=timeout,
-            allow_plaintext=env.get("PD_SMTP_ALLOW_PLAINTEXT", "") == "1",
-        )
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def sent_copier() -> Any:
-    """``mail.imap.append_copy`` into PD_IMAP_SENT_FOLDER of the PD_MAILBOX, or None."""
-    folder = os.environ.get("PD_IMAP_SENT_FOLDER", "").strip()
-    if not folder:
-        return None
-    from bot.cli import _mailbox
-    from mail.imap import append_copy
-
-    mailbox = _mailbox()
-    if isinstance(mailbox, Path):
-        raise UsageError("PD_IMAP_SENT_FOLDER needs an IMAP PD_MAILBOX, not a Maildir")
-    return lambda raw, when: append_copy(mailbox, folder, raw, when)
-
-
 def cmd_send(args: argparse.Namespace, out: TextIO, database: Any) -> int:
-    config = smtp_config()
-    copier = sent_copier()
+    from bot.service import sent_copier
+
+    config = args.settings.smtp.config
     with database() as engine:
-        sender = Sender(engine, config, keep_copy=copier)
+        sender = Sender(engine, config, keep_copy=sent_copier(args.settings))
         summary = asyncio.run(sender.run_once(limit=args.limit))
     out.write(
         f"{config.url}: {summary.sent} sent, {summary.deferred} deferred, {summary.failed} failed\n"
@@ -261,7 +226,7 @@ def add_parsers(sub: Any, database: Any) -> None:
     """The reply subcommands; ``database`` is the CLI's context manager for the engine."""
 
     def bound(func: Any) -> Any:
-        return lambda args, out: func(args, out, database)
+        return lambda args, out: func(args, out, partial(database, args.settings))
 
     p = sub.add_parser("drafts", help="drafts waiting for approval (all of a case's with REF)")
     p.add_argument("ref", nargs="?", metavar="REF")

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.errors import UsageError
 from handlers.stats import Month, MonthError
 
-SLACK_API = "https://slack.com/api/"
+if TYPE_CHECKING:
+    from bot.settings import SlackSection
 
 
 def _month(text: str) -> Month:
@@ -25,19 +26,19 @@ def _month(text: str) -> Month:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _slack() -> tuple[str, str, str]:
-    """(token, channel, base URL), read as ``serve`` reads them."""
-    token = os.environ.get("SLACK_BOT_TOKEN", "").strip()
-    channel = os.environ.get("PD_SLACK_CHANNEL", "").strip()
-    if not token or not channel:
+def _slack(slack: SlackSection) -> tuple[str, str, str]:
+    """(token, channel, base URL), as ``serve`` uses them."""
+    if not slack.bot_token or not slack.channel:
         raise UsageError("--slack needs SLACK_BOT_TOKEN and PD_SLACK_CHANNEL")
-    return token, channel, os.environ.get("PD_SLACK_API_URL", "").strip() or SLACK_API
+    return slack.bot_token.strip(), slack.channel, slack.api_url
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO, database: Any) -> int:
     from bot import report
 
-    slack = _slack() if args.slack else None  # refused before anything is written
+    slack = (
+        _slack(args.settings.slack) if args.slack else None
+    )  # refused before anything is written
     now = datetime.now(UTC)
     month: Month = args.month or Month.before(now)
     folder = Path(args.out)
@@ -114,4 +115,4 @@ def add_parsers(sub: Any, database: Any) -> None:
         help="where report-YYYY-MM.csv and .png are written (default var/reports)",
     )
     p.add_argument("--slack", action="store_true", help="post the table to PD_SLACK_CHANNEL")
-    p.set_defaults(func=lambda args, out: cmd_report(args, out, database))
+    p.set_defaults(func=lambda args, out: cmd_report(args, out, partial(database, args.settings)))

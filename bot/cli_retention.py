@@ -3,41 +3,34 @@ than ``PD_RETENTION_DAYS``, 365 by default), ``export REF`` (one case's whole fi
 disclosure answer or an audit) and ``keys`` (``new``, ``rotate``) for the encryption at rest of
 raw mail with ``PD_RAW_KEYS``.
 
-``PD_RAW_KEYS`` is read and checked when the command line starts, for every command: a
-malformed key stops any command before the database is touched (exit 2, the key not shown).
+``PD_RAW_KEYS`` is checked with every other setting when the command line starts, for every
+command: a malformed key stops any command before the database is touched (exit 2, the key not
+shown), and ``main`` applies the keys to the process.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from bot import retention
 from bot.errors import UsageError
-from handlers import retention as rules
 from storage import crypto
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
-def configure_keys() -> None:
-    """Use ``PD_RAW_KEYS`` for raw mail in this process (``RawKeyError`` when malformed)."""
-    crypto.configure(crypto.keyring_from_env())
-
-
-def retention_days(given: int | None = None) -> int:
+def retention_days(given: int | None, setting: int) -> int:
+    """``--days`` when given, else ``PD_RETENTION_DAYS`` (checked with the settings)."""
     if given is not None:
         if given < 1:
             raise UsageError("--days must be 1 or more")
         return given
-    try:
-        return rules.parse_days(os.environ.get(rules.SETTING))
-    except rules.RetentionError as exc:
-        raise UsageError(str(exc)) from None
+    return setting
 
 
 def _day(moment: datetime) -> str:
@@ -49,7 +42,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def cmd_purge(args: argparse.Namespace, out: TextIO, database: Any) -> int:
-    days = retention_days(args.days)
+    days = retention_days(args.days, args.settings.retention.days)
     with database() as engine:
         summary = retention.purge(engine, datetime.now(UTC), days, dry_run=args.dry_run)
     for case in summary.cases:
@@ -109,11 +102,10 @@ def cmd_keys_rotate(args: argparse.Namespace, out: TextIO, database: Any) -> int
 
 def add_parsers(sub: Any, database: Any) -> None:
     """The data-protection subcommands; ``database`` is the CLI's context manager for the
-    engine. Reads ``PD_RAW_KEYS`` for the whole process (see the module's note)."""
-    configure_keys()
+    engine."""
 
     def bound(func: Any) -> Any:
-        return lambda args, out: func(args, out, database)
+        return lambda args, out: func(args, out, partial(database, args.settings))
 
     p = sub.add_parser(
         "purge", help="delete raw mail and texts of cases closed longer than PD_RETENTION_DAYS"

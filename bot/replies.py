@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import hmac
 import logging
-import os
 import random
 import re
 import secrets
@@ -20,8 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -36,6 +34,9 @@ from storage import repo
 from storage.db import writer
 from storage.models import Case, Draft, OutboxItem
 from templates import Company, Rendered, TemplateError, Templates
+
+if TYPE_CHECKING:
+    from bot.settings import ReplySection
 
 log = logging.getLogger("privacy_desk.replies")
 
@@ -58,13 +59,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
 @dataclass(frozen=True)
 class ReplySettings:
-    """What the desk signs with and who may approve: from the environment (``from_env``)."""
+    """What the desk signs with and who may approve: of the settings (``of``)."""
 
     from_address: str
     from_name: str
@@ -83,60 +80,47 @@ class ReplySettings:
         return self.from_address.rpartition("@")[2]
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ReplySettings:
-        env = os.environ if env is None else env
-        problems: list[str] = []
-        address = env.get("PD_FROM_ADDRESS", "").strip()
-        if address and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address):
-            problems.append(f"PD_FROM_ADDRESS is not an address: {address!r}")
-        cap_text = env.get("PD_AUTO_MAIL_DAILY_CAP", "3").strip()
-        cap = int(cap_text) if cap_text.isdigit() else -1
-        if cap < 0:
-            problems.append(f"PD_AUTO_MAIL_DAILY_CAP must be a whole number, not {cap_text!r}")
-        triage_text = env.get("PD_TRIAGE_BUSINESS_DAYS", "1").strip()
-        triage_days = int(triage_text) if triage_text.isdigit() else 0
-        if triage_days < 1:
-            problems.append(
-                f"PD_TRIAGE_BUSINESS_DAYS must be a whole number of business days (1 or more), "
-                f"not {triage_text!r}"
-            )
-        override = env.get("PD_TEMPLATES_DIR", "").strip()
-        if override and not Path(override).is_dir():
-            problems.append(f"PD_TEMPLATES_DIR is not a folder: {override}")
-        if problems:
-            raise SettingsError("; ".join(problems))
+    def of(cls, section: ReplySection) -> ReplySettings:
+        """The reply settings of the checked settings (``bot.settings``)."""
         placeholder = Company.placeholder()
+        address = section.from_address
         company = (
             Company(
-                name_ja=env.get("PD_COMPANY_NAME", "").strip() or placeholder.name_ja,
-                name_en=env.get("PD_COMPANY_NAME_EN", "").strip()
-                or env.get("PD_COMPANY_NAME", "").strip()
-                or placeholder.name_en,
-                desk_ja=env.get("PD_DESK_NAME", "").strip() or placeholder.desk_ja,
-                desk_en=env.get("PD_DESK_NAME_EN", "").strip() or placeholder.desk_en,
+                name_ja=section.company_name or placeholder.name_ja,
+                name_en=section.company_name_en or section.company_name or placeholder.name_en,
+                desk_ja=section.desk_name or placeholder.desk_ja,
+                desk_en=section.desk_name_en or placeholder.desk_en,
                 email=address,
-                phone=env.get("PD_COMPANY_PHONE", "").strip() or None,
-                postal_address=env.get("PD_COMPANY_ADDRESS", "").strip() or None,
-                web=env.get("PD_COMPANY_URL", "").strip() or None,
+                phone=section.company_phone,
+                postal_address=section.company_address,
+                web=section.company_url,
             )
             if address
             else placeholder
         )
-        templates = Templates(company, Path(override) if override else None)
         return cls(
             from_address=address or placeholder.email,
-            from_name=env.get("PD_FROM_NAME", "").strip() or company.desk_ja,
+            from_name=section.from_name or company.desk_ja,
             company=company,
-            templates=templates,
-            approvers=tuple(re.split(r"[\s,]+", env.get("PD_APPROVERS", "").strip()))
-            if env.get("PD_APPROVERS", "").strip()
-            else (),
-            four_eyes=_flag(env, "PD_FOUR_EYES"),
-            auto_ack=_flag(env, "PD_AUTO_ACK"),
-            daily_cap=cap,
-            triage_days=triage_days,
+            templates=Templates(company, section.templates_dir),
+            approvers=section.approvers,
+            four_eyes=section.four_eyes,
+            auto_ack=section.auto_ack,
+            daily_cap=section.daily_cap,
+            triage_days=section.triage_business_days,
             configured=bool(address),
         )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ReplySettings:
+        """Of settings given by name (``{"PD_APPROVERS": "sato"}``), or of the environment and
+        ``.env``; ``SettingsError`` lists what is wrong."""
+        from bot import settings
+
+        try:
+            return cls.of(settings.read(env).replies)
+        except settings.SettingsError as exc:
+            raise SettingsError(str(exc)) from None
 
 
 @dataclass(frozen=True)

@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from aiohttp import ClientError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
@@ -59,6 +58,9 @@ from storage.db import writer
 from storage.leader import LeaderLock, lock_key
 from storage.models import Case, CasePause, Digest, Draft, OutboxItem, SentReminder
 from templates import TemplateError
+
+if TYPE_CHECKING:
+    from bot.settings import ScheduleSection
 
 log = logging.getLogger("privacy_desk.scheduler")
 
@@ -98,7 +100,7 @@ class SchedulerSettingsError(ValueError):
 
 @dataclass(frozen=True)
 class SchedulerSettings:
-    """When the desk chases and whom it tells: from the environment (``from_env``)."""
+    """When the desk chases and whom it tells: of the settings (``of``)."""
 
     escalation: tuple[str, ...] = ()  # Slack user (U…) or user-group (S…) IDs
     digest_time: time | None = time(9, 0)  # Asia/Tokyo; None: no digest
@@ -110,36 +112,28 @@ class SchedulerSettings:
     )
 
     @classmethod
+    def of(cls, section: ScheduleSection) -> SchedulerSettings:
+        """The scheduler's settings of the checked settings (``bot.settings``)."""
+        digest = None
+        if section.digest_time != "off":
+            hours, _, minutes = section.digest_time.partition(":")
+            digest = time(int(hours), int(minutes))
+        return cls(
+            escalation=section.escalation,
+            digest_time=digest,
+            requester_reminder=timedelta(days=section.requester_reminder_days),
+        )
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SchedulerSettings:
-        env = os.environ if env is None else env
-        problems: list[str] = []
-        escalation = tuple(w for w in re.split(r"[\s,]+", env.get("PD_ESCALATION", "")) if w)
-        wrong = [w for w in escalation if not _ID.fullmatch(w)]
-        if wrong:
-            problems.append(
-                f"PD_ESCALATION takes Slack user (U…) or user-group (S…) IDs, not {wrong}"
-            )
-        digest_text = env.get("PD_DIGEST_TIME", "09:00").strip() or "09:00"
-        digest: time | None = time(9, 0)
-        match = re.fullmatch(r"(\d{1,2}):(\d{2})", digest_text)
-        if digest_text.lower() == "off":
-            digest = None
-        elif match and int(match[1]) < 24 and int(match[2]) < 60:
-            digest = time(int(match[1]), int(match[2]))
-        else:
-            problems.append(
-                f"PD_DIGEST_TIME must be HH:MM (Asia/Tokyo) or off, not {digest_text!r}"
-            )
-        days_text = env.get("PD_REQUESTER_REMINDER_DAYS", "7").strip() or "7"
-        days = int(days_text) if days_text.isdigit() else 0
-        if days < 1:
-            problems.append(
-                f"PD_REQUESTER_REMINDER_DAYS must be a whole number of days (1 or more), "
-                f"not {days_text!r}"
-            )
-        if problems:
-            raise SchedulerSettingsError("; ".join(problems))
-        return cls(escalation=escalation, digest_time=digest, requester_reminder=timedelta(days))
+        """Of settings given by name (``{"PD_DIGEST_TIME": "off"}``), or of the environment
+        and ``.env``; ``SchedulerSettingsError`` lists what is wrong."""
+        from bot import settings
+
+        try:
+            return cls.of(settings.read(env).schedule)
+        except settings.SettingsError as exc:
+            raise SchedulerSettingsError(str(exc)) from None
 
 
 @dataclass

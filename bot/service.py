@@ -13,13 +13,14 @@ step (a batch of mail, one mail being sent, one Slack pass) and the process exit
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.health import Health
 from storage.leader import LeaderLock
@@ -27,18 +28,16 @@ from storage.leader import LeaderLock
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from bot.cli import SlackPlan
     from bot.replies import ReplySettings
     from bot.scheduler import SchedulerSettings
+    from bot.settings import Settings, SlackSection
     from bot.slack.poster import CasePoster
-    from mail.smtp import SmtpConfig
 
 log = logging.getLogger("privacy_desk.service")
 
 Report = Callable[[str, str], None]
 Run = Callable[[threading.Event, Report], None]
 
-T = TypeVar("T")
 DRAIN_SECONDS = 10.0
 MAX_RESTART_DELAY = 60.0
 
@@ -171,14 +170,12 @@ def _either(first: threading.Event, second: threading.Event) -> threading.Event:
 # ---- serve ---------------------------------------------------------------------------------
 
 
-def configure_logging() -> None:
+def configure_logging(wanted: str | None) -> None:
     """JSON lines when the output is not a terminal (``PD_LOG_FORMAT=json|text`` to choose)."""
-    import os
     import sys
 
     from pythonjsonlogger.json import JsonFormatter
 
-    wanted = os.environ.get("PD_LOG_FORMAT", "").strip().lower()
     as_json = wanted == "json" or (wanted != "text" and not sys.stderr.isatty())
     handler = logging.StreamHandler()
     if as_json:
@@ -200,135 +197,171 @@ def configure_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _attempt(problems: list[str], read: Callable[[], T]) -> T | None:
-    """``read()``, or None with its error added to ``problems`` (every problem is listed)."""
-    from bot.errors import UsageError
-    from bot.replies import SettingsError
-    from bot.scheduler import SchedulerSettingsError
-
-    try:
-        return read()
-    except (UsageError, SettingsError, SchedulerSettingsError) as exc:
-        problems.append(str(exc))
-        return None
-
-
 @dataclass(frozen=True)
-class Settings:
-    """Everything ``serve`` needs, read and checked before anything starts."""
+class SlackPlan:
+    """How the Slack app is served: over Socket Mode (``app_token``) or on the HTTP port."""
 
-    mailbox: Any
-    replies: ReplySettings
-    smtp: SmtpConfig
-    copier: Callable[[bytes, datetime], None] | None
-    poster: Callable[[Engine], CasePoster] | None
-    slack: SlackPlan | None
-    port: int
-    schedule: SchedulerSettings
-    retention_days: int
+    token: str
+    channel: str
+    base_url: str
+    mask_mode: str
+    app_token: str | None  # Socket Mode
+    signing_secret: str  # HTTP mode ("" in Socket Mode, where bolt checks no signature)
 
     @classmethod
-    def read(cls) -> Settings:
-        """Every setting ``serve`` uses, checked; all problems in one ``UsageError``."""
-        from bot import cli
-        from bot.cli_replies import reply_settings, sent_copier, smtp_config
-        from bot.cli_retention import retention_days
+    def of(cls, slack: SlackSection) -> SlackPlan | None:
+        """The Slack app, when configured: over Socket Mode when SLACK_APP_TOKEN is set (no
+        public endpoint needed; the token is tried now), else over HTTP when
+        SLACK_SIGNING_SECRET is set (on PD_HTTP_PORT)."""
         from bot.errors import UsageError
-        from bot.scheduler import SchedulerSettings
 
-        problems: list[str] = []
-        mailbox = _attempt(problems, cli._mailbox)
-        if mailbox is not None and not hasattr(mailbox, "key"):
-            problems.append("serve watches an IMAP mailbox; for a Maildir run `fetch` from cron")
-        replies = _attempt(problems, reply_settings)
-        smtp = _attempt(problems, smtp_config)
-        copier = _attempt(problems, sent_copier)
-        poster = _attempt(problems, cli._slack_poster)
-        slack = _attempt(problems, lambda: cli.slack_plan(poster))
-        port = _attempt(problems, cli.http_port)
-        schedule = _attempt(problems, SchedulerSettings.from_env)
-        days = _attempt(problems, retention_days)
-        found = list(dict.fromkeys(problems))
-        if len(found) == 1:
-            raise UsageError(found[0])
-        if found:
-            listed = "\n".join(f"  - {p}" for p in found)
-            raise UsageError(f"{len(found)} settings are not usable:\n{listed}")
-        assert replies is not None and smtp is not None and port is not None
-        assert schedule is not None and days is not None
-        return cls(mailbox, replies, smtp, copier, poster, slack, port, schedule, days)
+        if not slack.app_token and not slack.signing_secret:
+            return None
+        assert slack.bot_token and slack.channel  # checked with the settings
+        secret = slack.signing_secret or ""
+        if slack.app_token:
+            from bot.slack.socket import AppTokenRefused, check_app_token
+
+            try:
+                check_app_token(slack.app_token.strip(), base_url=slack.api_url)
+            except AppTokenRefused as exc:
+                raise UsageError(
+                    f"Slack refused SLACK_APP_TOKEN ({exc.error}): it must be the app's "
+                    "app-level token with the connections:write scope, and Socket Mode must be on"
+                ) from None
+            # Bolt checks no signature on Socket Mode requests (the WebSocket is authenticated)
+            # and, given no secret, holds "" itself, as in its own Socket Mode examples.
+            secret = ""
+        return cls(
+            token=slack.bot_token.strip(),
+            channel=slack.channel,
+            base_url=slack.api_url,
+            mask_mode=slack.mask,
+            app_token=slack.app_token.strip() if slack.app_token else None,
+            signing_secret=secret.strip(),
+        )
+
+    def build(self, engine: Engine, settings: ReplySettings) -> Any:
+        """The desk's bolt app (call inside the event loop that serves it)."""
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        from bot.replies import Replies
+        from bot.slack.app import build_app
+
+        client = AsyncWebClient(token=self.token, base_url=self.base_url, retry_handlers=[])
+        return build_app(
+            engine,
+            Replies(engine, settings),
+            signing_secret=self.signing_secret,
+            client=client,
+            channel=self.channel,
+            mask_mode=self.mask_mode,
+        )
 
 
-def serve(workers: int, batch: int, out: TextIO) -> int:
-    """Run the desk until SIGTERM; exit 2 (every bad setting listed) before starting."""
+def case_poster(engine: Engine, slack: SlackSection) -> CasePoster:
+    """The poster of cases into the channel (Slack configured: ``slack.posts``)."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.slack.poster import CasePoster
+
+    assert slack.bot_token and slack.channel
+    # No retry handlers: the poster alone decides what may be sent again.
+    client = AsyncWebClient(
+        token=slack.bot_token.strip(), base_url=slack.api_url, retry_handlers=[]
+    )
+    return CasePoster(engine, client, slack.channel, mask_mode=slack.mask)
+
+
+def sent_copier(settings: Settings) -> Callable[[bytes, datetime], None] | None:
+    """``mail.imap.append_copy`` into PD_IMAP_SENT_FOLDER of the PD_MAILBOX, or None."""
+    from mail.imap import MailboxConfig, append_copy
+
+    folder, mailbox = settings.mailbox.sent_folder, settings.mailbox.config
+    if not folder or not isinstance(mailbox, MailboxConfig):
+        return None  # a sent folder without an IMAP mailbox is refused with the settings
+    return lambda raw, when: append_copy(mailbox, folder, raw, when)
+
+
+def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
+    """Run the desk until SIGTERM; exit 2 (every missing setting listed) before starting."""
     import signal
     from functools import partial
 
     from prometheus_client.registry import REGISTRY
 
-    from bot import cli
+    from bot.cli import _watcher, database
     from bot.health import ReadCounter, watch_database
-    from bot.replies import Sender
+    from bot.replies import ReplySettings, Sender
+    from bot.scheduler import SchedulerSettings
     from bot.slack.http import serve_http
-    from storage.leader import lock_key
+    from mail.imap import MailboxConfig
+    from storage.leader import lock_key, sole_server
 
-    settings = Settings.read()
-    configure_logging()
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    health = Health()
-    with cli._database() as engine:
-        watcher, sink = cli._watcher(engine, settings.mailbox, workers, batch, settings.replies)
+    settings.require("serve")  # listed with every other problem when read for `serve`
+    mailbox = settings.mailbox.config
+    assert isinstance(mailbox, MailboxConfig)
+    slack = SlackPlan.of(settings.slack)
+    replies = ReplySettings.of(settings.replies)
+    schedule = SchedulerSettings.of(settings.schedule)
+    smtp = settings.smtp.config
+    sqlite = settings.database.sqlite_file
+    with contextlib.ExitStack() as held:
+        if sqlite is not None:
+            sqlite.parent.mkdir(parents=True, exist_ok=True)
+            held.enter_context(sole_server(sqlite))
+        configure_logging(settings.logging.format)
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        health = Health()
+        engine = held.enter_context(database(settings, create=True))
+        watcher, sink = _watcher(engine, mailbox, workers, batch, replies)
+        held.callback(sink.close)
         forget_gauges = watch_database(engine, lambda: datetime.now(UTC))
+        held.callback(forget_gauges)
         reconnects = ReadCounter(
             "privacy_desk_imap_reconnects",
             "Reconnections to the mailbox",
             lambda: float(watcher.reconnects),
         )
         REGISTRY.register(reconnects)
+        held.callback(REGISTRY.unregister, reconnects)
         health.watch("mailbox", sink.stuck)
         states = health.collector()
         REGISTRY.register(states)
-        sender = Sender(engine, settings.smtp, keep_copy=settings.copier)
+        held.callback(REGISTRY.unregister, states)
+        sender = Sender(engine, smtp, keep_copy=sent_copier(settings))
         components = [
             Component("mailbox", watcher.run, leader_only=True),
             Component("outbox", lambda stop, report: sender.run(stop, report=report)),
-            Component("retention", _retention(engine, settings.retention_days), leader_only=True),
+            Component("retention", _retention(engine, settings.retention.days), leader_only=True),
         ]
-        if settings.poster is not None:
-            poster = settings.poster(engine)
+        if settings.slack.posts:
+            poster = case_poster(engine, settings.slack)
             components += [
                 Component(
                     "slack-poster",
                     lambda stop, report: poster.run(stop, report=report),
                     leader_only=True,
                 ),
-                Component("scheduler", _scheduler(engine, poster, settings)),
+                Component("scheduler", _scheduler(engine, poster, schedule, replies)),
             ]
-        slack = settings.slack
-        app = None if slack is None else partial(slack.build, engine, settings.replies)
+        app = None if slack is None else partial(slack.build, engine, replies)
         over_http = app if slack is not None and slack.app_token is None else None
-        components.append(
-            Component(
-                "http", _server(partial(serve_http, over_http, port=settings.port, health=health))
-            )
+        http = partial(
+            serve_http, over_http, port=settings.http.port, host=settings.http.host, health=health
         )
+        components.append(Component("http", _server(http)))
         if slack is not None and slack.app_token is not None and app is not None:
             from bot.slack.socket import serve_socket
 
             socket = partial(serve_socket, app, app_token=slack.app_token)
             components.append(Component("slack-socket", _server(socket)))
-        out.write(f"watching {settings.mailbox.key}\n")
+        out.write(f"watching {mailbox.key}\n")
         out.flush()
         lock = LeaderLock(engine, key=lock_key("privacy-desk mailbox"), name="mailbox")
-        try:
-            drained = Supervisor(components, health, stop, lock=lock).run()
-        finally:
-            sink.close()
-            forget_gauges()
-            REGISTRY.unregister(reconnects)
-            REGISTRY.unregister(states)
+        drained = Supervisor(components, health, stop, lock=lock).run()
     return 0 if drained else 1
 
 
@@ -369,15 +402,15 @@ def _retention(engine: Engine, days: int, every: float = RETENTION_EVERY) -> Run
     return run
 
 
-def _scheduler(engine: Engine, poster: CasePoster, settings: Settings) -> Run:
+def _scheduler(
+    engine: Engine, poster: CasePoster, schedule: SchedulerSettings, replies: ReplySettings
+) -> Run:
     """The scheduler on the poster's Slack client; it leads by its own lock."""
 
     def run(stop: threading.Event, report: Report) -> None:
         from bot.scheduler import Scheduler
 
-        scheduler = Scheduler(
-            engine, poster.client, poster.channel, settings.schedule, settings.replies
-        )
+        scheduler = Scheduler(engine, poster.client, poster.channel, schedule, replies)
         report("ok", "")
         scheduler.run(stop)
 

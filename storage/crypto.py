@@ -14,14 +14,13 @@ stays unchanged. What a column holds:
 
 So rows written before a key was set still read, and a sealed row is never mistaken for mail:
 without the key, or with a wrong one, it is a ``RawKeyError`` naming the setting, never bytes.
-The key lives with the process (``configure``, at the command line's start), as the engine does:
-one per process, read once from the configuration.
+The key lives with the process, as the engine does: one per process, applied by ``configure``
+where the command line starts, from the checked settings (``bot.settings``).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -81,10 +80,6 @@ def keyring_from(value: str | None) -> Keyring | None:
     if value is None or not value.strip():
         return None
     return Keyring([part.strip() for part in value.split(",") if part.strip()])
-
-
-def keyring_from_env(env: Mapping[str, str] | None = None) -> Keyring | None:
-    return keyring_from((os.environ if env is None else env).get(SETTING))
 
 
 _active: Keyring | None = None

@@ -1,4 +1,4 @@
-"""Open the database a URL names: SQLite under ./var by default, PostgreSQL for production.
+"""Open the database a URL names: a SQLite file, or PostgreSQL for production.
 
 SQLite is tuned for one desk on one machine (WAL, foreign keys, a busy timeout) and its schema is
 created or upgraded on first use; PostgreSQL is upgraded only by ``privacy-desk db upgrade`` and
@@ -19,9 +19,14 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from storage.errors import ConfigError, ReadOnlyError, SchemaError, UnavailableError
+from storage.errors import (
+    ConfigError,
+    MissingError,
+    ReadOnlyError,
+    SchemaError,
+    UnavailableError,
+)
 
-DEFAULT_URL = "sqlite:///var/privacy-desk.db"
 _SUPPORTED = ("sqlite", "postgresql")
 
 
@@ -72,14 +77,20 @@ def _begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(value: str) -> Engine:
-    """An engine for the URL; raises ``ConfigError``/``ReadOnlyError`` before touching data."""
+def make_engine(value: str, *, create: bool = True) -> Engine:
+    """An engine for the URL; raises ``ConfigError``/``ReadOnlyError`` before touching data,
+    and ``MissingError`` for a SQLite file that is not there unless ``create``."""
     url = parse_url(value)
     if url.get_backend_name() == "sqlite":
         database = url.database or ""
         if database != ":memory:":
             path = Path(database)
             folder = path.parent
+            if not create and not path.is_file():
+                raise MissingError(
+                    f"no database at {path.absolute()} (PD_DATABASE_URL): `privacy-desk db "
+                    "upgrade` creates it, as do `ingest`, `fetch` and `serve`"
+                )
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -144,9 +155,10 @@ def _checked(engine: Engine, probe: Any) -> Any:
         ) from None
 
 
-def open_database(value: str, *, auto_upgrade: bool | None = None) -> Engine:
-    """Open, check and (for SQLite by default) upgrade the database the URL names."""
-    engine = make_engine(value)
+def open_database(value: str, *, auto_upgrade: bool | None = None, create: bool = True) -> Engine:
+    """Open, check and (for SQLite by default) upgrade the database the URL names; a SQLite
+    file that is not there is made only with ``create`` (else ``MissingError``)."""
+    engine = make_engine(value, create=create)
     _checked(engine, lambda e: e.connect().close())
     if auto_upgrade is None:
         auto_upgrade = engine.url.get_backend_name() == "sqlite"

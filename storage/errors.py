@@ -4,6 +4,7 @@ StorageError
 ├── ConfigError       PD_DATABASE_URL is not something we can open (permanent)
 ├── UnavailableError  the database did not answer (transient: try again later)
 ├── ReadOnlyError     the database cannot be written (permanent until fixed)
+├── MissingError      the SQLite file is not there, and the command may not create it
 └── SchemaError       the schema is older than this program: run `privacy-desk db upgrade`
 """
 
@@ -24,6 +25,10 @@ class UnavailableError(StorageError):
 
 class ReadOnlyError(StorageError):
     """The database file or its folder is not writable."""
+
+
+class MissingError(StorageError):
+    """The SQLite file is not there; only the commands that take mail in may create it."""
 
 
 class SchemaError(StorageError):

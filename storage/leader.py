@@ -1,14 +1,22 @@
 """One replica at a time: PostgreSQL advisory locks for the jobs only one replica may do
 (watching the mailbox, posting to Slack, the scheduler). Another replica takes over when the
-holder dies: its session ends and PostgreSQL releases the lock."""
+holder dies: its session ends and PostgreSQL releases the lock. On SQLite, one ``serve`` per
+database file (``sole_server``)."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
+
+from storage.errors import StorageError
 
 log = logging.getLogger("privacy_desk.leader")
 
@@ -82,3 +90,30 @@ class LeaderLock:
             self._conn.invalidate()
             self._conn.close()
         self._conn, self.pid = None, None
+
+
+class AlreadyServing(StorageError):
+    """Another ``serve`` holds the SQLite database (its lock file is locked)."""
+
+
+@contextlib.contextmanager
+def sole_server(database: Path) -> Iterator[Path]:
+    """Hold ``<database>.serve.lock`` (an exclusive ``flock``) while one ``serve`` runs on a
+    SQLite file: on SQLite nothing else stops a second process from watching, posting and
+    sending too. The kernel drops the lock when the process ends, however it ends."""
+    path = database.with_name(database.name + ".serve.lock")
+    handle = path.open("a+")
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyServing(
+                f"another privacy-desk serve is running on {database} (it holds {path})"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield path
+    finally:
+        handle.close()  # closing the file releases the lock

@@ -24,6 +24,7 @@ def parts(
         "SLACK_BOT_TOKEN": slack.bot_token,
         "PD_SLACK_CHANNEL": slack.channel,
         "PD_SLACK_API_URL": slack.base_url,
+        "PD_APPROVERS": "U0APPROVER1",
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)

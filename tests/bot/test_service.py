@@ -112,6 +112,8 @@ def test_every_bad_setting_is_listed_at_once_and_no_secret_shown(
     monkeypatch.setenv("PD_DIGEST_TIME", "25:99")
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-token")  # but no channel
     monkeypatch.setenv("PD_AUTO_MAIL_DAILY_CAP", "-1")
+    monkeypatch.setenv("PD_SMTP_URL", "smtp+starttls://desk:hunter2-secret@mail.example.jp:587")
+    monkeypatch.setenv("PD_APPROVERS", "U0APPROVER1")
     assert main(["serve"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("privacy-desk: 5 settings are not usable:")

@@ -21,7 +21,10 @@ COMMANDS = [["ingest", "inbox"], ["cases"], ["case", "PD-2026-000001"], ["db", "
 def workdir(
     tmp_path: Path, make_mail: Callable[..., bytes], monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    """An empty working folder holding one good message in ./inbox."""
+    """An empty working folder holding one good message in ./inbox (and what ``serve`` needs
+    besides, so that each test's setting is the one thing wrong)."""
+    monkeypatch.setenv("PD_SMTP_URL", "smtp://127.0.0.1:1")
+    monkeypatch.setenv("PD_APPROVERS", "U0APPROVER1")
     (tmp_path / "inbox").mkdir()
     (tmp_path / "inbox" / "1.eml").write_bytes(make_mail("私の個人情報をすべて削除してください。"))
     monkeypatch.chdir(tmp_path)
@@ -158,6 +161,7 @@ def test_a_corrupted_mbox_beside_good_mail_writes_nothing(
 ) -> None:
     url = f"sqlite:///{workdir / 'desk.db'}"
     monkeypatch.setenv("PD_DATABASE_URL", url)
+    assert main(["db", "upgrade"]) == 0
     assert main(["cases"]) == 0  # an existing, empty database
     capsys.readouterr()
     (workdir / "x.mbox").write_bytes(b"Subject: not an mbox\r\n\r\nhello\r\n")
@@ -170,5 +174,7 @@ def test_an_unknown_case_is_refused(
     workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("PD_DATABASE_URL", f"sqlite:///{workdir / 'desk.db'}")
+    assert main(["db", "upgrade"]) == 0
+    capsys.readouterr()
     assert main(["case", "pd-2026-999999"]) == 2
     refused(capsys, "no case PD-2026-999999")

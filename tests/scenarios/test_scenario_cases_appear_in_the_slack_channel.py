@@ -178,6 +178,8 @@ def test_serve_puts_new_mail_in_the_channel(
         **os.environ,
         "PD_DATABASE_URL": url,
         "PD_MAILBOX": dovecot.url("desk"),
+        "PD_SMTP_URL": f"file:{Path(url.removeprefix('sqlite:///')).parent / 'outbox'}",
+        "PD_APPROVERS": "U0APPROVER1",
         "SLACK_BOT_TOKEN": slack.bot_token,
         "PD_SLACK_CHANNEL": slack.channel,
         "PD_SLACK_API_URL": slack.base_url,
@@ -228,6 +230,8 @@ def test_half_a_slack_setting_is_refused_in_one_line(
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PD_MAILBOX", "imap://desk:pw@127.0.0.1:1/INBOX")
+    monkeypatch.setenv("PD_SMTP_URL", "smtp://127.0.0.1:1")
+    monkeypatch.setenv("PD_APPROVERS", "U0APPROVER1")
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     assert main(["serve"]) == 2

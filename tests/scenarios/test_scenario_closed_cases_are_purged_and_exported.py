@@ -13,12 +13,14 @@ from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
+from bot import settings
 from bot.cli import main
 from bot.intake import Intake
 from bot.replies import Replies, ReplySettings, Sender
@@ -40,7 +42,7 @@ def keyed(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> Iterator[None]:
     """PD_RAW_KEYS set for the desk's process and for the commands run in the test."""
     monkeypatch.setenv("PD_RAW_KEYS", crypto.new_key())
     monkeypatch.setenv("PD_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    crypto.configure(crypto.keyring_from_env())
+    crypto.configure(settings.read().keys.keyring)
     yield
     crypto.configure(None)
 
@@ -49,6 +51,7 @@ def test_a_case_is_exported_whole_then_purged_a_year_after_its_answer(
     engine: Engine,
     make_mail: Callable[..., bytes],
     keyed: None,
+    smtp_server: Any,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -72,7 +75,7 @@ def test_a_case_is_exported_whole_then_purged_a_year_after_its_answer(
     draft = replies.draft(ref, "deletion_done", values, editor=APPROVER)
     replies.approve(draft.id or 0, approver=APPROVER)
     now[0] = RECEIVED + timedelta(days=3)
-    sender = Sender(engine, parse_smtp_url(f"file:{tmp_path / 'sent'}"), clock=clock)
+    sender = Sender(engine, parse_smtp_url(smtp_server.url()), clock=clock)
     assert asyncio.run(sender.run_once()).sent == 1
     answered = clock()
 

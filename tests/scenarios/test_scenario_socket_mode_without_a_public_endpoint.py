@@ -45,6 +45,7 @@ def test_staff_work_the_case_over_socket_mode(
         **SETTINGS,
         "PD_DATABASE_URL": url,
         "PD_MAILBOX": dovecot.url("desk"),
+        "PD_SMTP_URL": f"file:{Path(url.removeprefix('sqlite:///')).parent / 'outbox'}",
         "SLACK_BOT_TOKEN": slack.bot_token,
         "SLACK_APP_TOKEN": slack.app_token,  # and no SLACK_SIGNING_SECRET
         "PD_SLACK_CHANNEL": slack.channel,
@@ -141,6 +142,8 @@ def serve_env(
     """Run ``privacy-desk serve`` in an empty folder with Slack set up as given."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PD_MAILBOX", "imaps://desk:not-tried@127.0.0.1:1/INBOX")
+    monkeypatch.setenv("PD_SMTP_URL", "smtp://127.0.0.1:1")
+    monkeypatch.setenv("PD_APPROVERS", APPROVER)
     monkeypatch.setenv("PD_SLACK_API_URL", slack.base_url)
 
     def serve(capsys: pytest.CaptureFixture[str], **settings: str) -> tuple[int, str]:

@@ -261,6 +261,7 @@ def test_serve_takes_slack_requests_over_http(
         **SETTINGS,
         "PD_DATABASE_URL": url,
         "PD_MAILBOX": dovecot.url("desk"),
+        "PD_SMTP_URL": f"file:{Path(url.removeprefix('sqlite:///')).parent / 'outbox'}",
         "SLACK_BOT_TOKEN": slack.bot_token,
         "SLACK_SIGNING_SECRET": SECRET,
         "PD_SLACK_CHANNEL": slack.channel,

@@ -184,10 +184,19 @@ def test_a_fetch_killed_mid_backlog_loses_and_doubles_nothing(
 
 
 def test_serve_watches_until_sigterm(
-    dovecot: Dovecot, desk_db: tuple[str, Engine], make_mail: Callable[..., bytes]
+    dovecot: Dovecot,
+    desk_db: tuple[str, Engine],
+    make_mail: Callable[..., bytes],
+    tmp_path: Path,
 ) -> None:
     url, engine = desk_db
-    env = dict(os.environ, PD_DATABASE_URL=url, PD_MAILBOX=dovecot.url("desk"))
+    env = dict(
+        os.environ,
+        PD_DATABASE_URL=url,
+        PD_MAILBOX=dovecot.url("desk"),
+        PD_SMTP_URL=f"file:{tmp_path / 'outbox'}",
+        PD_APPROVERS="U0APPROVER1",
+    )
     command = [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "serve"]
     service = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
