@@ -366,7 +366,10 @@ def cmd_case(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"      triage: {reason}\n")
     out.write("  audit trail\n")
     for e in record["audit"]:
-        out.write(f"    {_tokyo_time(e['at'])}  {e['actor']:<8} {e['action']}\n")
+        what = e["action"]
+        if what == "mail written":  # a file: outbox: say where it went, not that it was sent
+            what = f"mail written to {e['detail'].get('file', '?')} (not sent)"
+        out.write(f"    {_tokyo_time(e['at'])}  {e['actor']:<8} {what}\n")
     return 0
 
 

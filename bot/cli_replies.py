@@ -181,9 +181,12 @@ def cmd_send(args: argparse.Namespace, out: TextIO, database: Any) -> int:
     with database() as engine:
         sender = Sender(engine, config, keep_copy=sent_copier(args.settings))
         summary = asyncio.run(sender.run_once(limit=args.limit))
-    out.write(
-        f"{config.url}: {summary.sent} sent, {summary.deferred} deferred, {summary.failed} failed\n"
+    done = (
+        f"{summary.written} written (not sent)"
+        if config.scheme == "file"
+        else f"{summary.sent} sent"
     )
+    out.write(f"{config.url}: {done}, {summary.deferred} deferred, {summary.failed} failed\n")
     return 1 if summary.failed else 0
 
 
@@ -269,8 +272,10 @@ def add_parsers(sub: Any, database: Any) -> None:
     p.add_argument("--as", dest="as_", required=True, metavar="NAME")
     p.set_defaults(func=bound(cmd_verify))
 
-    p = sub.add_parser("outbox", help="mail queued, sent, failed or bounced")
-    p.add_argument("--status", choices=("queued", "sent", "failed", "bounced"))
+    p = sub.add_parser(
+        "outbox", help="mail queued, sent (or written to a file:), failed or bounced"
+    )
+    p.add_argument("--status", choices=("queued", "sent", "written", "failed", "bounced"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=bound(cmd_outbox))
 

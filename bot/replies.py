@@ -134,6 +134,7 @@ class Approval:
 @dataclass
 class SendSummary:
     sent: int = 0
+    written: int = 0  # to the folder of a file: outbox, which sends nothing
     deferred: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
@@ -712,6 +713,8 @@ class Sender:
                 delay = every
                 if summary.deferred:
                     report("degraded", f"{summary.deferred} mails deferred (server unavailable)")
+                elif self._smtp.scheme == "file":
+                    report("ok", f"file: outbox: mail is written to {self._smtp.path}, never sent")
                 else:
                     report("ok", "")
             except Exception as exc:  # the loop that owns I/O owns failure: wait and go on
@@ -773,20 +776,25 @@ class Sender:
         if result.refused:  # the server took the message but not for this recipient
             self._failed(session, item, attempts, "; ".join(result.refused.values()), summary)
             return False
-        repo.set_mail_status(session, item, "sent", attempts=attempts, sent_at=now, last_error=None)
+        # A file: outbox (for trying the desk) reached nobody: never recorded as sent, though
+        # the case moves on as if it had been, and its file says where the mail went.
+        status = "written" if self._smtp.scheme == "file" else "sent"
+        where = {"file": str(result.path.absolute())} if result.path is not None else {}
+        repo.set_mail_status(session, item, status, attempts=attempts, sent_at=now, last_error=None)
         repo.audit(
             session,
             item.case_id,
             "outbox",
-            "mail sent",
+            f"mail {status}",
             outbox=item.id,
             template=item.template,
             message_id=item.message_id,
+            **where,
         )
         if item.draft_id is not None:
             draft = session.get(Draft, item.draft_id)
             if draft is not None:
-                draft.status = "sent"
+                draft.status = status
                 session.add(draft)
         after = rules.status_after_sending(item.template)
         if item.case_id is not None and after is not None:
@@ -794,6 +802,9 @@ class Sender:
             if case is not None and case.status not in ("closed", "rejected"):
                 closed = {"closed_at": now} if after in ("closed", "rejected") else {}
                 repo.touch(session, case, status=after, **closed)
-        summary.sent += 1
-        log.info("outbox %s sent", item.id)
+        if status == "written":
+            summary.written += 1
+        else:
+            summary.sent += 1
+        log.info("outbox %s %s", item.id, status)
         return True

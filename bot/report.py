@@ -2,9 +2,9 @@
 ``handlers.stats``, written as a CSV file and a PNG chart, printed as a table, posted to Slack.
 
 What is read of a case: its receipt, intents, language, status, extension, pauses and the first
-answer mail sent (``OutboxItem.sent_at`` of a template in ``STATUS_AFTER_SENDING``; a bounced
-answer counts, it left the desk). Where the outbox row is gone (purged), the "mail sent" audit
-event of that template stands in. No reference, address, name, subject or text is read into the
+answer mail sent, or written to a ``file:`` outbox (``OutboxItem.sent_at`` of a template in
+``STATUS_AFTER_SENDING``; a bounced answer counts, it left the desk). Where the outbox row is
+gone (purged), the "mail sent" (or "mail written") audit event of that template stands in. No reference, address, name, subject or text is read into the
 records, so none can reach the files, the table or Slack.
 
 The deadline an answer is judged against is the one that stood when it left: computed again from
@@ -30,12 +30,12 @@ from bot.replies import clock_intents, extension_of
 from bot.slack.blocks import escape
 from handlers import sla
 from handlers import stats as figures
-from handlers.replies import STATUS_AFTER_SENDING
+from handlers.replies import DELIVERED, DELIVERED_ACTIONS, STATUS_AFTER_SENDING
 from handlers.stats import CaseRecord, Month, MonthReport
 from storage.models import AuditEvent, Case, CasePause, OutboxItem
 
 ANSWERS = tuple(STATUS_AFTER_SENDING)
-LEFT_THE_DESK = ("sent", "bounced")
+LEFT_THE_DESK = (*DELIVERED, "bounced")
 
 
 def records(session: Session, month: Month, *, as_of: datetime) -> list[CaseRecord]:
@@ -87,7 +87,7 @@ def _answers(session: Session, in_month: Any) -> dict[int, tuple[datetime, str]]
         select(AuditEvent.case_id, AuditEvent.at, AuditEvent.detail)
         .join(Case)
         .where(in_month)
-        .where(AuditEvent.action == "mail sent")
+        .where(col(AuditEvent.action).in_(DELIVERED_ACTIONS))
     )
     fallback: dict[int, tuple[datetime, str]] = {}
     for case_id, at, detail in told:

@@ -52,7 +52,7 @@ from sqlmodel import Session, col, select
 from bot import replies as desk_replies
 from bot.slack.blocks import escape
 from handlers import reminders, sla
-from handlers.replies import STATUS_AFTER_SENDING, VERIFICATION_PAUSE
+from handlers.replies import DELIVERED, STATUS_AFTER_SENDING, VERIFICATION_PAUSE
 from storage import repo
 from storage.db import writer
 from storage.leader import LeaderLock, lock_key
@@ -509,7 +509,7 @@ class Scheduler:
         asked = session.exec(
             select(Draft)
             .where(Draft.case_id == case.id, Draft.template == "identity_request")
-            .where(col(Draft.status).in_(("approved", "sent")))
+            .where(col(Draft.status).in_(("approved", *DELIVERED)))
             .order_by(col(Draft.id).desc())
         ).first()
         if asked is not None and asked.values.get("kind") == kind and asked.values.get("needed"):
@@ -858,7 +858,7 @@ class Scheduler:
                 .where(
                     col(Case.id).in_(
                         select(OutboxItem.case_id).where(
-                            OutboxItem.status == "sent",
+                            col(OutboxItem.status).in_(DELIVERED),
                             col(OutboxItem.template).in_(_ANSWERS),
                             col(OutboxItem.sent_at) >= start,
                             col(OutboxItem.sent_at) < end,

@@ -359,6 +359,10 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
             socket = partial(serve_socket, app, app_token=slack.app_token)
             components.append(Component("slack-socket", _server(socket)))
         out.write(f"watching {mailbox.key}\n")
+        if settings.smtp.writes_files:
+            said = f"mail is written to {smtp.path}, never sent (PD_SMTP_URL={smtp.url})"
+            out.write(f"outbox: {said}\n")
+            log.warning("outbox: %s", said)
         out.flush()
         lock = LeaderLock(engine, key=lock_key("privacy-desk mailbox"), name="mailbox")
         drained = Supervisor(components, health, stop, lock=lock).run()

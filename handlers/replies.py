@@ -55,6 +55,11 @@ CARRIES_OUT: frozenset[str] = frozenset(
 )
 
 # The status a case takes once the reply from this template has gone out.
+# Outbox (and draft) states of mail that left the outbox: sent, or written to the folder of a
+# ``file:`` outbox (for trying the desk: it reached nobody, yet the case moves on the same way).
+DELIVERED = ("sent", "written")
+# What the audit trail calls it, by the same state.
+DELIVERED_ACTIONS = tuple(f"mail {status}" for status in DELIVERED)
 STATUS_AFTER_SENDING: dict[str, str] = {
     **{template: "answered" for template in ANSWER_FOR_INTENT.values()},
     "refusal": "rejected",

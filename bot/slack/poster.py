@@ -204,6 +204,10 @@ LINES: dict[str, Callable[[Told], str]] = {
         f"Mail sent to the requester: `{_words(str(t.detail.get('template') or '?'), 64)}` "
         f"(outbox {t.number('outbox')})."
     ),
+    "mail written": lambda t: (
+        f"Mail written to a file, *not sent* (a `file:` outbox): "
+        f"`{_words(str(t.detail.get('template') or '?'), 64)}` (outbox {t.number('outbox')})."
+    ),
     "mail failed": lambda t: (
         f"Mail to the requester failed for good (outbox {t.number('outbox')}"
         f"{_smtp_code(t.detail.get('error'))}): see `privacy-desk outbox`."

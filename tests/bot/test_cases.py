@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -176,7 +177,7 @@ def test_asking_for_a_clarification_waits_on_the_requester(desk: Desk) -> None:
 
 
 def test_a_refusal_is_drafted_with_its_reasons_and_rejects_the_case_once_sent(
-    desk: Desk, tmp_path: object
+    desk: Desk, smtp_server: Any
 ) -> None:
     ref = desk.open("私の個人情報を開示してください。")
     with pytest.raises(ReplyError, match="not an approver"):
@@ -187,7 +188,7 @@ def test_a_refusal_is_drafted_with_its_reasons_and_rejects_the_case_once_sent(
     assert draft.template == "refusal" and "他の方の権利利益を害するおそれ" in draft.body
     assert desk.case(ref).status != "rejected"  # not before the requester is told
     desk.replies.approve(draft.id or 0, approver=APPROVER)
-    sender = Sender(desk.engine, parse_smtp_url(f"file:{tmp_path}"), clock=desk.clock)
+    sender = Sender(desk.engine, parse_smtp_url(smtp_server.url()), clock=desk.clock)
     assert asyncio.run(sender.run_once()).sent == 1
     assert desk.case(ref).status == "rejected"
     with pytest.raises(ReplyError, match="is rejected"):

@@ -45,12 +45,12 @@ class Desk:
     """The desk at work, its clock set by the test; every requester has a name and address of
     their own, and every mail a subject, so the report can be searched for them."""
 
-    def __init__(self, engine: Engine, make_mail: Callable[..., bytes], outbox: Path) -> None:
+    def __init__(self, engine: Engine, make_mail: Callable[..., bytes], smtp: Any) -> None:
         self.engine, self.make_mail = engine, make_mail
         self.now = tokyo(6, 1)
         self.replies = Replies(engine, SETTINGS, clock=self.clock)
         self.cases = CaseDesk(engine, self.replies, clock=self.clock)
-        self.sender = Sender(engine, parse_smtp_url(f"file:{outbox}"), clock=self.clock)
+        self.sender = Sender(engine, parse_smtp_url(smtp.url()), clock=self.clock)
         self.numbers = itertools.count(1)
         self.private: list[str] = []  # names, addresses, subjects and references
         self.requests: dict[str, tuple[str, str, str]] = {}  # ref -> From, Subject, Message-ID
@@ -113,10 +113,13 @@ class Desk:
 
 @pytest.fixture
 def desk(
-    engine: Engine, make_mail: Callable[..., bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    engine: Engine,
+    make_mail: Callable[..., bytes],
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Desk:
     monkeypatch.setenv("PD_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    return Desk(engine, make_mail, tmp_path / "sent")
+    return Desk(engine, make_mail, smtp_server)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -42,13 +43,13 @@ ANSWER = "当社は、お客様の同意なく提携先へ情報を提供して�
 
 
 class Desk:
-    def __init__(self, engine: Engine, make_mail: Callable[..., bytes], tmp_path: Path) -> None:
+    def __init__(self, engine: Engine, make_mail: Callable[..., bytes], smtp: Any) -> None:
         self.engine, self.make_mail = engine, make_mail
         self.now = RECEIVED
         self.intake = Intake(engine, clock=self.clock, replies=SETTINGS)
         self.replies = Replies(engine, SETTINGS, clock=self.clock)
         self.cases = CaseDesk(engine, self.replies, clock=self.clock)
-        self.sender = Sender(engine, parse_smtp_url(f"file:{tmp_path / 'sent'}"), clock=self.clock)
+        self.sender = Sender(engine, parse_smtp_url(smtp.url()), clock=self.clock)
 
     def clock(self) -> datetime:
         return self.now.astimezone(UTC)
@@ -105,8 +106,8 @@ class Desk:
 
 
 @pytest.fixture
-def desk(engine: Engine, make_mail: Callable[..., bytes], tmp_path: Path) -> Desk:
-    return Desk(engine, make_mail, tmp_path)
+def desk(engine: Engine, make_mail: Callable[..., bytes], smtp_server: Any) -> Desk:
+    return Desk(engine, make_mail, smtp_server)
 
 
 def test_a_closed_case_is_purged_a_year_after_closing_and_not_a_second_before(
@@ -194,7 +195,7 @@ def test_cases_still_open_are_never_purged(desk: Desk) -> None:
     assert desk.messages(ref)[0].raw is not None
 
 
-def test_mail_still_queued_is_left_to_send(desk: Desk, tmp_path: Path) -> None:
+def test_mail_still_queued_is_left_to_send(desk: Desk, smtp_server: Any) -> None:
     ref = desk.open("個人情報の取り扱いについて教えてください。")
     draft = desk.replies.draft(ref, "inquiry_answer", {"answer_text": ANSWER}, editor=STAFF)
     desk.replies.approve(draft.id or 0, approver=APPROVER)
@@ -202,8 +203,8 @@ def test_mail_still_queued_is_left_to_send(desk: Desk, tmp_path: Path) -> None:
     [done] = purge(desk.engine, desk.clock() + YEAR, 365).cases
     assert (done.outbox, done.queued) == (0, 1)
     assert asyncio.run(desk.sender.run_once()).sent == 1
-    [mail] = [p for p in (tmp_path / "sent").rglob("*") if p.is_file()]
-    sent = message_from_bytes(mail.read_bytes(), policy=policy.default)
+    [mail] = smtp_server.received
+    sent = message_from_bytes(mail.data, policy=policy.default)
     assert sent["To"] == "Hanako Sato <hanako@example.jp>"
     body = sent.get_body(("plain",))
     assert isinstance(body, EmailMessage) and ANSWER in body.get_content()
@@ -248,11 +249,12 @@ def test_labels_stay_when_their_message_goes_and_the_export_skips_them(
 def test_the_purge_command(
     engine: Engine,
     make_mail: Callable[..., bytes],
+    smtp_server: Any,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    desk = Desk(engine, make_mail, tmp_path)
+    desk = Desk(engine, make_mail, smtp_server)
     desk.now = datetime(2024, 4, 1, 10, 0, tzinfo=TOKYO)  # long ago: the command runs at now
     old = desk.open("私の個人情報を削除してください。")
     desk.cases.close(old, reason="取り下げ", actor=APPROVER)

@@ -10,7 +10,6 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -126,14 +125,13 @@ def test_a_follow_up_from_the_requester_shows_in_the_thread(desk: Desk) -> None:
     assert len(desk.lines(ref)) == 1
 
 
-def test_an_approved_draft_sent_over_smtp_shows_in_the_thread(desk: Desk, tmp_path: Path) -> None:
+def test_an_approved_draft_sent_over_smtp_shows_in_the_thread(desk: Desk, smtp_server: Any) -> None:
     ref = desk.request(1)
     desk.run()
     draft_id = desk.ack_draft(ref)
     desk.replies.approve(draft_id, approver=APPROVER)
-    outbox = tmp_path / "outbox"
-    sent = asyncio.run(Sender(desk.engine, parse_smtp_url(f"file:{outbox}")).run_once())
-    assert sent.sent == 1 and len(list(outbox.glob("*.eml"))) == 1
+    sent = asyncio.run(Sender(desk.engine, parse_smtp_url(smtp_server.url())).run_once())
+    assert sent.sent == 1 and len(smtp_server.received) == 1
     assert desk.run().told == 2
     approved, mailed = desk.lines(ref)
     assert approved == f"<@{APPROVER}> approved draft {draft_id}: the mail is queued."

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -65,7 +66,7 @@ def test_raw_mail_is_unreadable_in_the_table_and_whole_through_the_models(
     engine: Engine,
     make_mail: Callable[..., bytes],
     use_keys: Callable[..., object],
-    tmp_path: Path,
+    smtp_server: Any,
 ) -> None:
     use_keys(crypto.new_key())
     raw = take_in(engine, make_mail, message_id="<enc-1@mail.example.jp>")
@@ -82,11 +83,10 @@ def test_raw_mail_is_unreadable_in_the_table_and_whole_through_the_models(
     Replies(engine, SETTINGS, clock=lambda: NOW).approve(draft.id or 0, approver="yamada")
     [queued] = stored(engine, "outboxitem")
     assert crypto.is_sealed(queued) and b"hanako@example.jp" not in queued
-    outbox = tmp_path / "outbox"
-    sender = Sender(engine, parse_smtp_url(f"file:{outbox}"), clock=lambda: NOW)
+    sender = Sender(engine, parse_smtp_url(smtp_server.url()), clock=lambda: NOW)
     assert asyncio.run(sender.run_once()).sent == 1
-    [sent_file] = [p for p in outbox.rglob("*") if p.is_file()]
-    sent = message_from_bytes(sent_file.read_bytes())
+    [received] = smtp_server.received
+    sent = message_from_bytes(received.data)
     assert sent["To"] == "Hanako Sato <hanako@example.jp>"
     with Session(engine) as session:
         [item] = session.exec(select(OutboxItem)).all()
