@@ -212,6 +212,9 @@ class Connection:
         except (OSError, IMAPClientError, ssl.SSLError) as exc:
             self.close()
             raise TransientError(f"IMAP login to {config.host} failed: {exc}") from None
+        except PermanentError:  # no STARTTLS where the password may not travel in clear
+            self.close()
+            raise
         try:
             selected = self.client.select_folder(config.folder)
         except IMAPClientError as exc:

@@ -4,6 +4,7 @@ handler's after-ack work finish. (Loaded by tests/conftest.py: ``from support im
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 import uuid
@@ -84,3 +85,78 @@ def add_case(
             session, handle.id, template="deletion_done", language="ja", subject="件名", body="本文"
         )
     return handle.ref
+
+
+def outside_address() -> str | None:
+    """An address of this machine that is not loopback (the one a route out would use), or
+    None. Nothing is sent: connecting a UDP socket only picks the source address."""
+    import ipaddress
+
+    for target in ("192.0.2.1", "10.255.255.1"):  # TEST-NET-1, private: only routed, never sent
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.connect((target, 9))
+            except OSError:
+                continue
+            address = str(probe.getsockname()[0])
+        if not ipaddress.ip_address(address).is_loopback:
+            return address
+    return None
+
+
+class Relay:
+    """A TCP relay on ``host`` (an address that is not loopback) to a server on 127.0.0.1, so a
+    test reaches a local server the way the desk reaches a remote one: where a password in clear
+    is refused unless a setting allows it.
+
+        with Relay(outside_address(), dovecot.port) as relay:
+            ...imap://desk@{relay.host}:{relay.port}/INBOX...
+    """
+
+    def __init__(self, host: str, target_port: int, target_host: str = "127.0.0.1") -> None:
+        import socketserver
+        import threading
+
+        target = (target_host, target_port)
+
+        class Pipe(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                with socket.create_connection(target, timeout=30) as upstream:
+                    pumps = [
+                        threading.Thread(target=_pump, args=(self.request, upstream), daemon=True),
+                        threading.Thread(target=_pump, args=(upstream, self.request), daemon=True),
+                    ]
+                    for pump in pumps:
+                        pump.start()
+                    for pump in pumps:
+                        pump.join()
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self._server = Server((host, 0), Pipe)
+        self.host = host
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Relay:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    """Copy bytes until ``source`` closes, then close ``sink``'s sending side."""
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
