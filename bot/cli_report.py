@@ -41,13 +41,13 @@ def cmd_report(args: argparse.Namespace, out: TextIO, database: Any) -> int:
     )  # refused before anything is written
     now = datetime.now(UTC)
     month: Month = args.month or Month.before(now)
+    with database() as engine:  # first: no database, no report folder either
+        built = report.build(engine, month, as_of=now)
     folder = Path(args.out)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot write to {folder}: {exc.strerror}") from None
-    with database() as engine:
-        built = report.build(engine, month, as_of=now)
     csv_path, png_path = folder / f"report-{month}.csv", folder / f"report-{month}.png"
     try:
         report.write_csv(built, csv_path)
