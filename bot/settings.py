@@ -465,7 +465,6 @@ class Settings:
     keys: KeySection
     intake: IntakeSection
     logging: LogSection
-    given: frozenset[str] = frozenset()  # the names set (in the environment or .env)
 
     def needed_by(self, command: str) -> list[str]:
         """What ``command`` cannot run without, beyond well-formed values (empty: nothing)."""
@@ -561,4 +560,4 @@ def read(values: Mapping[str, str] | None = None, *, command: str = "") -> Setti
     problems += _needs(command, built)
     if problems:
         raise SettingsError(problems)
-    return Settings(**built, given=frozenset(given))  # type: ignore[arg-type]
+    return Settings(**built)  # type: ignore[arg-type]
