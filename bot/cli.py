@@ -199,7 +199,8 @@ def _ingest(args: argparse.Namespace, intake: Intake, out: TextIO) -> int:
 
     counts: dict[str, int] = {}
     listed, raws = itertools.tee(iter_sources(args.paths))
-    reads = read_all((s.raw for s in raws), workers=args.workers)
+    timeout = args.settings.intake.classify_timeout
+    reads = read_all((s.raw for s in raws), workers=args.workers, timeout=timeout)
     results = intake.process_many(reads, batch=args.batch)
     for source, result in zip(listed, results, strict=True):
         counts[result.action] = counts.get(result.action, 0) + 1
@@ -384,10 +385,14 @@ def _tokyo(value: str | None, layout: str, missing: str) -> str:
     return datetime.fromisoformat(value).astimezone(TOKYO).strftime(layout)
 
 
-def _watcher(engine: Engine, config: Any, workers: int, batch: int, replies: Any) -> Any:
+def _watcher(
+    engine: Engine, config: Any, workers: int, batch: int, replies: Any, timeout: float
+) -> Any:
     from bot.watch import desk_watcher
 
-    return desk_watcher(engine, config, workers=workers, batch=batch, replies=replies)
+    return desk_watcher(
+        engine, config, workers=workers, batch=batch, replies=replies, classify_timeout=timeout
+    )
 
 
 def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
@@ -400,7 +405,14 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
         return cmd_ingest(args, out)
     replies = ReplySettings.of(args.settings.replies)
     with database(args.settings, create=True) as engine:
-        watcher, sink = _watcher(engine, config, args.workers, args.batch, replies)
+        watcher, sink = _watcher(
+            engine,
+            config,
+            args.workers,
+            args.batch,
+            replies,
+            args.settings.intake.classify_timeout,
+        )
         try:
             result = watcher.run_once()
         except MailError as exc:

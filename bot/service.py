@@ -316,7 +316,9 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
             signal.signal(sig, lambda *_: stop.set())
         health = Health()
         engine = held.enter_context(database(settings, create=True))
-        watcher, sink = _watcher(engine, mailbox, workers, batch, replies)
+        watcher, sink = _watcher(
+            engine, mailbox, workers, batch, replies, settings.intake.classify_timeout
+        )
         held.callback(sink.close)
         forget_gauges = watch_database(engine, lambda: datetime.now(UTC))
         held.callback(forget_gauges)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.intake import Intake, new_pool, read_all
+from bot.intake import CLASSIFY_TIMEOUT, Intake, new_pool, read_all
 from bot.replies import ReplySettings
 from mail.errors import TransientError
 from mail.imap import MailboxConfig, Progress, Watcher
@@ -29,9 +29,12 @@ class IntakeSink:
     """Takes a fetched batch in as one transaction (a savepoint per message), parsing and
     classifying in ``workers`` other processes kept for the sink's whole life."""
 
-    def __init__(self, intake: Intake, *, workers: int = 0) -> None:
+    def __init__(
+        self, intake: Intake, *, workers: int = 0, timeout: float = CLASSIFY_TIMEOUT
+    ) -> None:
         self._intake = intake
         self._workers = workers
+        self._timeout = timeout
         self._pool: ProcessPoolExecutor | None = new_pool(workers) if workers > 0 else None
         self._busy_since: float | None = None  # a fetched batch is being taken in since
 
@@ -46,7 +49,7 @@ class IntakeSink:
         )
 
     def take(self, raws: Sequence[bytes]) -> list[str]:
-        reads = read_all(raws, pool=self._pool) if self._pool else read_all(raws)
+        reads = read_all(raws, pool=self._pool, timeout=self._timeout)
         self._busy_since = time.monotonic()
         try:
             return [r.action for r in self._intake.process_many(reads, batch=max(len(raws), 1))]
@@ -124,8 +127,9 @@ def desk_watcher(
     *,
     workers: int = 0,
     replies: ReplySettings | None = None,
+    classify_timeout: float = CLASSIFY_TIMEOUT,
     **options: Any,
 ) -> tuple[Watcher, IntakeSink]:
     """A watcher that takes mail into this database; close the sink when done."""
-    sink = IntakeSink(Intake(engine, replies=replies), workers=workers)
+    sink = IntakeSink(Intake(engine, replies=replies), workers=workers, timeout=classify_timeout)
     return Watcher(config, sink, DatabaseCheckpoints(engine), **options), sink

@@ -68,3 +68,33 @@ def test_a_message_over_the_deadline_is_quarantined_and_the_next_taken_in(
         assert kept is not None and kept.status == "quarantined"
         assert kept.requester == "slow@example.jp" and kept.answer_due is not None
         assert kept.needs_triage and kept.triage_due is not None
+
+
+def test_the_deadline_is_the_setting_pd_classify_timeout(
+    tmp_path: Any,
+    make_mail: Callable[..., bytes],
+    stalling: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "1.eml").write_bytes(make_mail(f"{STALL}\n削除してください。", sender="a@x.jp"))
+    (folder / "2.eml").write_bytes(make_mail("個人情報を削除してください。", sender="b@x.jp"))
+    monkeypatch.setenv("PD_DATABASE_URL", f"sqlite:///{tmp_path / 'desk.db'}")
+    monkeypatch.setenv("PD_CLASSIFY_TIMEOUT", "0.5")
+    assert main(["ingest", str(folder)]) == 1  # 1: a message was quarantined
+    out = capsys.readouterr().out
+    assert "quarantined" in out and "opened" in out
+    from sqlmodel import select
+
+    from storage.db import open_database
+    from storage.models import MailMessage
+
+    engine = open_database(f"sqlite:///{tmp_path / 'desk.db'}")
+    with Session(engine) as session:
+        notes = [m.defects for m in session.exec(select(MailMessage))]
+    engine.dispose()
+    assert ["classification took longer than 0.5 s"] in notes
