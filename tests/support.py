@@ -4,12 +4,19 @@ handler's after-ack work finish. (Loaded by tests/conftest.py: ``from support im
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+
+def pg_admin() -> str:
+    """The libpq connection string of a PostgreSQL role that may create databases: the test
+    tooling's ``PDT_PG_ADMIN``, by default the machine's server on 127.0.0.1:5432."""
+    return os.environ.get("PDT_PG_ADMIN") or "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 
 def eventually(check: Callable[[], Any], what: str = "", *, timeout: float = 30.0) -> Any:
