@@ -18,7 +18,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from support import pg_admin
+from support import eventually, pg_admin
 
 from bot.replies import ReplySettings
 from bot.scheduler import (
@@ -609,10 +609,7 @@ def test_run_passes_until_stopped_and_after_a_429_as_soon_as_slack_says(
     worker = threading.Thread(target=scheduler.run, args=(stop,), kwargs={"every": 3600.0})
     worker.start()
     try:
-        for _ in range(500):  # wait for the condition, not for a time
-            if _recorded(engine, ref) == {"50%": "posted"}:
-                break
-            stop.wait(0.02)
+        eventually(lambda: _recorded(engine, ref) == {"50%": "posted"}, "the retried post")
     finally:
         stop.set()
         worker.join(timeout=10)

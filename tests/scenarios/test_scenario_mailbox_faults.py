@@ -107,7 +107,8 @@ class CuttingProxy:
         self.listener.listen()
         self.port = self.listener.getsockname()[1]
         self.stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.accepting = threading.Thread(target=self._serve, daemon=True)
+        self.accepting.start()
 
     def _serve(self) -> None:
         self.listener.settimeout(0.2)
@@ -144,7 +145,7 @@ class CuttingProxy:
 
     def close(self) -> None:
         self.stop.set()
-        time.sleep(0.3)  # let the accept loop see it before the socket goes
+        self.accepting.join(10)  # the accept loop has seen it before the socket goes
         self.listener.close()
 
 
