@@ -1,4 +1,11 @@
-"""Shared fixtures: a clean environment, and a fresh database on SQLite and on PostgreSQL."""
+"""Shared fixtures: a clean environment, and a fresh database on SQLite and on PostgreSQL.
+
+The suite needs PostgreSQL (``PDT_PG_ADMIN``, a libpq connection string; 127.0.0.1:5432 by
+default) and Dovecot (/usr/sbin/dovecot). Where one is missing its tests are skipped with the
+reason, except with ``CI=true``: there the run fails at once with one line saying what is missing,
+so CI cannot pass without them. (``PDT_*`` are the test tooling's variables; ``PD_*`` are the
+desk's settings, which no test sees.)
+"""
 
 from __future__ import annotations
 
@@ -10,12 +17,13 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import psycopg
 import pytest
 from hypothesis import settings
-from sqlalchemy import Connection, Engine, event
+from psycopg.conninfo import conninfo_to_dict
+from sqlalchemy import URL, Connection, Engine, event
 
 # pytest put this folder on sys.path to import this file; left there, tests/storage, tests/mail,
 # tests/handlers and tests/bot would shadow the packages they test (as namespace packages found
@@ -23,7 +31,6 @@ from sqlalchemy import Connection, Engine, event
 if str(Path(__file__).parent) in sys.path:
     sys.path.remove(str(Path(__file__).parent))
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 _pg_down: str | None = None  # why PostgreSQL could not be reached, found once per run
 
 
@@ -58,15 +65,59 @@ def _close_engines() -> Iterator[None]:
         engine.dispose()
 
 
-def _admin() -> psycopg.Connection[tuple[object, ...]]:
+def in_ci() -> bool:
+    """Whether this run is CI's (``CI=true``, as CI services set it)."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def missing(what: str) -> NoReturn:
+    """Something the tests need is not here: skip, saying what; with ``CI=true``, fail."""
+    if in_ci():
+        pytest.fail(f"CI=true and {what}", pytrace=False)
+    pytest.skip(what)
+
+
+def _pg_problem() -> str | None:
+    """Why PostgreSQL cannot be used (one line), or None; tried once per process."""
     global _pg_down
-    if _pg_down is not None:
-        pytest.skip(f"PostgreSQL not reachable on 127.0.0.1:5432: {_pg_down}")
-    try:
-        return psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        _pg_down = str(exc).strip().splitlines()[0]
-        pytest.skip(f"PostgreSQL not reachable on 127.0.0.1:5432: {_pg_down}")
+    if _pg_down is None:
+        try:
+            psycopg.connect(pg_admin(), autocommit=True, connect_timeout=3).close()
+            _pg_down = ""
+        except psycopg.Error as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            _pg_down = f"PostgreSQL not reachable with {pg_admin()!r} (PDT_PG_ADMIN): {first}"
+    return _pg_down or None
+
+
+def _admin() -> psycopg.Connection[tuple[object, ...]]:
+    problem = _pg_problem()
+    if problem is not None:
+        missing(problem)
+    return psycopg.connect(pg_admin(), autocommit=True, connect_timeout=10)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With ``CI=true``, stop the run before any test when a server the suite needs is missing:
+    one line, instead of every test that needs it failing (xdist: once, in the controller)."""
+    if not in_ci() or hasattr(session.config, "workerinput"):
+        return
+    problems = [p for p in (_pg_problem(), imap_harness().available()) if p is not None]
+    if problems:
+        pytest.exit("CI=true and " + "; ".join(problems), returncode=pytest.ExitCode.TESTS_FAILED)
+
+
+def _database_url(name: str) -> str:
+    """The SQLAlchemy URL of database ``name`` on the server of ``PDT_PG_ADMIN``."""
+    parts = conninfo_to_dict(pg_admin())
+    return URL.create(
+        "postgresql+psycopg",
+        username=str(parts.get("user") or "postgres"),
+        password=str(parts["password"]) if parts.get("password") else None,
+        host=str(parts.get("host") or "127.0.0.1"),
+        port=int(parts.get("port") or 5432),
+        database=name,
+    ).render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -79,7 +130,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with _admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        yield _database_url(name)
     finally:
         with _admin() as admin:
             # FORCE: engines the code under test left open must not keep the database alive.
@@ -196,12 +247,12 @@ def smtp_server(request: pytest.FixtureRequest) -> Iterator[Any]:
 @pytest.fixture
 def dovecot(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A Dovecot of our own on a free loopback port with one user, ``desk``; skipped, with the
-    reason, where Dovecot cannot run. Parametrize it indirectly with a dict of options for
-    ``imap_server.Dovecot`` (``{"tls": True}``, ``{"without": ["MOVE"]}``)."""
+    reason, where Dovecot cannot run (a failure with ``CI=true``). Parametrize it indirectly with
+    a dict of options for ``imap_server.Dovecot`` (``{"tls": True}``, ``{"without": ["MOVE"]}``)."""
     harness = imap_harness()
     reason = harness.available()
     if reason is not None:
-        pytest.skip(f"Dovecot not usable here: {reason}")
+        missing(f"Dovecot not usable here: {reason}")
     with harness.Dovecot(["desk"], **getattr(request, "param", {})) as server:
         yield server
 
@@ -230,6 +281,6 @@ def unreadable_mail() -> bytes:
     return b"From: someone@example.jp\r\nSubject: help\r\nMIME-Version: 1.0\r\n" + body
 
 
-# tests/support.py (waiting, free ports, settling Slack handlers), importable as ``support`` in
-# every test module although this folder is off sys.path.
-_harness("support")
+# tests/support.py (waiting, free ports, settling Slack handlers, the PostgreSQL admin
+# connection), importable as ``support`` in every test module although this folder is off sys.path.
+pg_admin = _harness("support").pg_admin

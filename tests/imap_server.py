@@ -40,6 +40,7 @@ from imapclient import IMAPClient
 HOST = "127.0.0.1"
 MAIL_USER = "mail"  # mail processes refuse uid 0: every mailbox is owned by this user
 START_TIMEOUT = 10.0
+PORT_TRIES = 5  # ports tried when the one chosen was taken before Dovecot could bind it
 STOP_TIMEOUT = 10.0
 
 
@@ -147,10 +148,19 @@ class Dovecot:
                 raise DovecotError(
                     f"{self.root} is not traversable by the dovecot user; set TMPDIR elsewhere"
                 )
-            self.port = _free_port()
-            self.imaps_port = _free_port() if self.tls else 0
             self._write_files()
-            self.start()
+            for attempt in range(1, PORT_TRIES + 1):
+                # a port free a moment ago may be taken before Dovecot binds it (by a test of
+                # another run on this machine): then it is chosen again
+                self.port = _free_port()
+                self.imaps_port = _free_port() if self.tls else 0
+                self._write_config()
+                try:
+                    self.start()
+                    break
+                except DovecotError as exc:
+                    if "Address already in use" not in str(exc) or attempt == PORT_TRIES:
+                        raise
         except BaseException:
             self._cleanup()
             raise
@@ -353,7 +363,10 @@ class Dovecot:
         (self.root / "state").mkdir(mode=0o755)
         if self.tls:
             self._write_certificates()
-        self.conf.write_text(self._config(passwd, mail.pw_uid))
+
+    def _write_config(self) -> None:
+        """dovecot.conf, for the ports chosen."""
+        self.conf.write_text(self._config(self.root / "passwd", pwd.getpwnam(MAIL_USER).pw_uid))
 
     def _write_certificates(self) -> None:
         import trustme  # a test CA: only the TLS tests need it

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+
+def pg_admin() -> str:
+    """The libpq connection string of a PostgreSQL role that may create databases: the test
+    tooling's ``PDT_PG_ADMIN``, by default the machine's server on 127.0.0.1:5432."""
+    return os.environ.get("PDT_PG_ADMIN") or "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 
 def eventually(check: Callable[[], Any], what: str = "", *, timeout: float = 30.0) -> Any:
@@ -29,12 +36,29 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def settle(rounds: int = 100) -> None:
-    """Let the work a Slack handler does after its ack finish (bolt runs it after answering)."""
-    for _ in range(rounds):
-        if not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
-            return
+async def eventually_async(
+    check: Callable[[], Any], what: str = "", *, timeout: float = 30.0
+) -> Any:
+    """``eventually`` inside an event loop: polls without blocking the loop's other tasks."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"not within {timeout:.0f} s: {what or check}"
         await asyncio.sleep(0.05)
+    return found
+
+
+async def settle(timeout: float = 30.0) -> None:
+    """Wait until the work a Slack handler does after its ack has finished (bolt runs it after
+    answering): no other task left in the loop. Fails, naming them, if some are still running
+    after ``timeout`` seconds, rather than letting the test go on and race them."""
+
+    def pending() -> list[asyncio.Task[Any]]:
+        return [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+
+    deadline = time.monotonic() + timeout
+    while left := pending():
+        assert time.monotonic() < deadline, f"still running after {timeout:.0f} s: {left}"
+        await asyncio.sleep(0.02)
 
 
 def add_case(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support import eventually
 
 from bot import intake
 from bot.intake import new_pool, read, read_all
@@ -54,7 +55,6 @@ def test_workers_do_not_outlive_a_desk_that_is_killed(tmp_path: Path) -> None:
     import os
     import subprocess
     import sys
-    import time
 
     # A desk process that starts a worker, then dies without closing its pool (as under SIGKILL
     # or the OOM killer): the worker must not stay behind, idle, for ever.
@@ -69,10 +69,7 @@ def test_workers_do_not_outlive_a_desk_that_is_killed(tmp_path: Path) -> None:
     with said.open("w") as out:
         subprocess.run([sys.executable, "-c", script], stdout=out, timeout=60, check=False)
     worker = int(said.read_text().strip())
-    deadline = time.monotonic() + 10
-    while _alive(worker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _alive(worker), "the worker outlived its desk"
+    eventually(lambda: not _alive(worker), "the worker ends with its desk")
     assert os.getpid() != worker
 
 

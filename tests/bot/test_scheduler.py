@@ -18,6 +18,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
+from support import eventually, pg_admin
 
 from bot.replies import ReplySettings
 from bot.scheduler import (
@@ -42,7 +43,6 @@ REPLIES = {
     "PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp",
     "PD_APPROVERS": "U0APPROVER1, S0LEGAL0001, sato",
 }
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 
 def _client(slack: Any) -> AsyncWebClient:
@@ -536,7 +536,7 @@ def second_engine(engine: Engine) -> Iterator[Engine]:
 
 def _terminate(pid: int) -> None:
     """The leader's database session ends, as when its process dies."""
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+    with psycopg.connect(pg_admin(), autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
         for _ in range(200):  # the backend leaves within moments
             gone = admin.execute(
@@ -609,10 +609,7 @@ def test_run_passes_until_stopped_and_after_a_429_as_soon_as_slack_says(
     worker = threading.Thread(target=scheduler.run, args=(stop,), kwargs={"every": 3600.0})
     worker.start()
     try:
-        for _ in range(500):  # wait for the condition, not for a time
-            if _recorded(engine, ref) == {"50%": "posted"}:
-                break
-            stop.wait(0.02)
+        eventually(lambda: _recorded(engine, ref) == {"50%": "posted"}, "the retried post")
     finally:
         stop.set()
         worker.join(timeout=10)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from handlers import rules
 from handlers.classify import classify, classify_text, prepare
 from handlers.evaluate import Labelled, Report, score
 from mail.parse import parse_message
@@ -98,6 +99,25 @@ def test_unclear_privacy_mail_is_flagged_for_triage_not_guessed() -> None:
     result = classify_text("", "個人情報のことで少しお話があります。")
     assert result.intents == ()
     assert result.needs_triage
+
+
+def test_a_confidence_just_under_a_threshold_goes_to_triage_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    subject, text = (
+        "本人確認書類について",
+        "開示の手続きに必要な本人確認書類は学生証でも大丈夫ですか？",
+    )
+    found = classify_text(subject, text).confidence["disclosure"]
+    assert found > 0.1
+    # the threshold put just above what this message scores: it is just under
+    monkeypatch.setitem(rules.THRESHOLDS, "disclosure", found + 0.01)
+    result = classify_text(subject, text)
+    assert "disclosure" not in result.intents and result.needs_triage
+    assert f"disclosure uncertain ({found:.2f})" in result.triage_reasons
+    # further under than the band: no longer a reason to ask a person
+    monkeypatch.setitem(rules.THRESHOLDS, "disclosure", found + rules.TRIAGE_BAND + 0.01)
+    assert not any(r.startswith("disclosure") for r in classify_text(subject, text).triage_reasons)
 
 
 def test_only_the_newest_text_counts() -> None:

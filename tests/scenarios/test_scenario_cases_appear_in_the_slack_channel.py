@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from support import eventually
 
 from bot.intake import Intake
 from bot.replies import Replies, ReplySettings
@@ -192,14 +192,11 @@ def test_serve_puts_new_mail_in_the_channel(
         dovecot.append(
             "desk", make_mail("私の個人情報を開示してください。", message_id="<serve-1@example.jp>")
         )
-        deadline = time.monotonic() + 20
 
         def cases() -> list[Any]:  # the scheduler may post the day's digest there too
             return [m for m in slack.messages() if m.get("text", "").startswith("PD-")]
 
-        while not cases() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        [message] = cases()
+        [message] = eventually(cases, "the case in the channel", timeout=60)
         assert "開示 disclosure" in json.dumps(message["blocks"], ensure_ascii=False)
     finally:
         service.send_signal(signal.SIGTERM)

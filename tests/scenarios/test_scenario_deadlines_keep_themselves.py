@@ -33,7 +33,7 @@ MONDAY = datetime(2026, 6, 1, 10, 0, tzinfo=TOKYO)
 DESK = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": "U0APPROVER1"}
 COMPLAINT = (
     "ご担当者様\n\n本日、私宛てに別の方の見積もり結果のメールが届きました。"
-    "氏名・住所・電話番号まで記載されています。\n個人情報の管理はいったいどうなっているのでしょうか。"
+    "氏名・住所・電話番号まで記載されています。\n個人情報の管理が杜撰です。"
     "大変問題だと思います。\n\n森田 真奈"
 )
 

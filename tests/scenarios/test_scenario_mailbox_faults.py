@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
+from support import eventually
 
 from bot.cli import main
 from bot.watch import desk_watcher
@@ -107,7 +108,8 @@ class CuttingProxy:
         self.listener.listen()
         self.port = self.listener.getsockname()[1]
         self.stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.accepting = threading.Thread(target=self._serve, daemon=True)
+        self.accepting.start()
 
     def _serve(self) -> None:
         self.listener.settimeout(0.2)
@@ -144,7 +146,7 @@ class CuttingProxy:
 
     def close(self) -> None:
         self.stop.set()
-        time.sleep(0.3)  # let the accept loop see it before the socket goes
+        self.accepting.join(10)  # the accept loop has seen it before the socket goes
         self.listener.close()
 
 
@@ -163,18 +165,17 @@ def test_a_connection_cut_mid_fetch_is_resumed_and_nothing_is_lost(
     stop = threading.Event()
     thread = threading.Thread(target=watcher.run, args=(stop,), daemon=True)
     thread.start()
+
+    def taken() -> int:
+        with Session(engine) as session:
+            return int(session.exec(select(func.count()).select_from(MailMessage)).one())
+
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with Session(engine) as session:
-                if session.exec(select(func.count()).select_from(MailMessage)).one() == 40:
-                    break
-            time.sleep(0.1)
+        eventually(lambda: taken() >= 40, "all 40 taken in after the cut", timeout=60)
     finally:
         stop.set()
         thread.join(10)
         proxy.close()
-    with Session(engine) as session:
-        assert session.exec(select(func.count()).select_from(MailMessage)).one() == 40
+    assert taken() == 40
     assert proxy.cuts == 1 and watcher.reconnects >= 1
     engine.dispose()

@@ -4,13 +4,13 @@ MOVE or IDLE. The desk works with each, and refuses a certificate it cannot trus
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
+from support import eventually
 
 from bot.cli import main
 from bot.watch import desk_watcher
@@ -124,11 +124,8 @@ def test_without_idle_the_watcher_polls(
     thread = threading.Thread(target=watcher.run, args=(stop,), daemon=True)
     thread.start()
     try:
-        time.sleep(0.5)
         dovecot.append("desk", _mails(make_mail, 1, "poll")[0])
-        deadline = time.monotonic() + 10
-        while _cases(engine) < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        eventually(lambda: _cases(engine) >= 1, "the polling watcher takes the mail in")
         assert _cases(engine) == 1
     finally:
         stop.set()

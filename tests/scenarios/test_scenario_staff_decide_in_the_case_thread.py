@@ -26,7 +26,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
-from support import settle
+from support import eventually, settle
 
 from bot.intake import Intake
 from bot.replies import Replies, ReplySettings
@@ -292,18 +292,17 @@ def test_serve_takes_slack_requests_over_http(
         dovecot.append(
             "desk", make_mail("電気料金のプランについて教えてください。", subject="料金")
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+
+        def threads() -> list[list[dict[str, Any]]]:
             # the case's thread (the scheduler may post the day's digest in the channel too)
-            threads = [
+            return [
                 slack.thread(slack.channel, m["ts"])
                 for m in slack.messages()
                 if m.get("text", "").startswith("PD-")
             ]
-            if threads and len(threads[0]) == 2:
-                break
-            time.sleep(0.1)
-        [[_parent, draft_message]] = threads
+
+        eventually(lambda: (found := threads()) and len(found[0]) == 2, "the draft in the thread")
+        [[_parent, draft_message]] = threads()
         button = next(b for b in draft_message["blocks"] if b["type"] == "actions")["elements"][0]
         payload = double().block_actions(
             user_id=APPROVER,
@@ -314,12 +313,12 @@ def test_serve_takes_slack_requests_over_http(
         )
         assert post(double().interaction(payload, "not-the-secret")) == 401
         assert post(double().interaction(payload, SECRET)) == 200
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+
+        def queued() -> bool:
             with Session(engine) as session:
-                if session.exec(select(OutboxItem)).first() is not None:
-                    break
-            time.sleep(0.1)
+                return session.exec(select(OutboxItem)).first() is not None
+
+        eventually(queued, "the approved mail queued")
         with Session(engine) as session:
             [item] = session.exec(select(OutboxItem)).all()
         assert item.template == "rate_redirect" and item.status in ("queued", "sent")

@@ -19,6 +19,7 @@ import pytest
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
+from support import settle
 
 from bot.intake import Intake
 from bot.replies import Replies, ReplySettings
@@ -75,10 +76,7 @@ class Desk:
         response = await self.app.async_dispatch(
             AsyncBoltRequest(body=request.body, headers=request.multi_headers())
         )
-        for _ in range(100):  # the work handlers do after their ack
-            if not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
-                break
-            await asyncio.sleep(0.05)
+        await settle()  # the work handlers do after their ack
         assert response.status == 200
         return response
 

@@ -117,12 +117,24 @@ def test_a_changed_uidvalidity_imports_nothing_twice(
     assert any("UIDVALIDITY changed" in a["message"] for a in alerts)
 
 
-def _watch(url: str, engine: Engine, mailbox: str) -> tuple[threading.Thread, threading.Event]:
+class Reports:
+    """What the watcher has said of itself (``report(state, detail)``), in order."""
+
+    def __init__(self) -> None:
+        self.states: list[str] = []
+
+    def __call__(self, state: str, detail: str = "") -> None:
+        self.states.append(state)
+
+
+def _watch(
+    url: str, engine: Engine, mailbox: str, reports: Reports | None = None
+) -> tuple[threading.Thread, threading.Event]:
     watcher, _sink = desk_watcher(
         engine, parse_mailbox_url(mailbox), idle_seconds=30, max_backoff=2
     )
     stop = threading.Event()
-    thread = threading.Thread(target=watcher.run, args=(stop,), daemon=True)
+    thread = threading.Thread(target=watcher.run, args=(stop, reports or Reports()), daemon=True)
     thread.start()
     return thread, stop
 
@@ -131,12 +143,15 @@ def test_mail_appended_while_idling_becomes_a_case(
     dovecot: Dovecot, desk_db: tuple[str, Engine], make_mail: Callable[..., bytes]
 ) -> None:
     url, engine = desk_db
-    thread, stop = _watch(url, engine, dovecot.url("desk"))
+    reports = Reports()
+    thread, stop = _watch(url, engine, dovecot.url("desk"), reports)
     try:
-        time.sleep(0.5)  # let it catch up on the empty mailbox and enter IDLE
+        # it has caught up on the empty mailbox (and waits in IDLE from there)
+        assert _wait_for(lambda: "ok" in reports.states, 30)
         dovecot.append("desk", _mails(make_mail, 1)[0])
-        # IDLE wakes the watcher; the latency itself is measured in bench/imap.py.
-        assert _wait_for(lambda: _count(engine, Case) == 1, 10)
+        # IDLE wakes the watcher well before its 30 s IDLE ends; the latency itself is measured
+        # in bench/imap.py.
+        assert _wait_for(lambda: _count(engine, Case) == 1, 20)
     finally:
         stop.set()
         thread.join(10)
@@ -147,17 +162,19 @@ def test_the_watcher_reconnects_after_the_server_restarts(
     dovecot: Dovecot, desk_db: tuple[str, Engine], make_mail: Callable[..., bytes]
 ) -> None:
     url, engine = desk_db
-    thread, stop = _watch(url, engine, dovecot.url("desk"))
+    reports = Reports()
+    thread, stop = _watch(url, engine, dovecot.url("desk"), reports)
     try:
         dovecot.append("desk", _mails(make_mail, 1, "before")[0])
-        assert _wait_for(lambda: _count(engine, Case) == 1, 10)
+        assert _wait_for(lambda: _count(engine, Case) == 1, 30)
         dovecot.stop()
         # Mail the MTA delivers into the Maildir while IMAP is down.
         for raw in _mails(make_mail, 2, "during"):
             dovecot.deliver("desk", raw)
-        time.sleep(1)
+        # the watcher has found the server gone before it comes back
+        assert _wait_for(lambda: "degraded" in reports.states, 30)
         dovecot.start()
-        assert _wait_for(lambda: _count(engine, Case) == 3, 20)
+        assert _wait_for(lambda: _count(engine, Case) == 3, 30)
     finally:
         stop.set()
         thread.join(10)
@@ -203,7 +220,8 @@ def test_serve_watches_until_sigterm(
     )
     try:
         dovecot.append("desk", _mails(make_mail, 1, "served")[0])
-        assert _wait_for(lambda: _count(engine, Case) == 1, 20)
+        # serve has started (on a busy machine that alone takes a while) and taken it in
+        assert _wait_for(lambda: _count(engine, Case) == 1, 60)
         service.send_signal(signal.SIGTERM)
         out, err = service.communicate(timeout=15)
     finally:

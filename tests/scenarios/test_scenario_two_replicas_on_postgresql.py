@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ from sqlmodel import Session, select
 from support import eventually, free_port
 
 from bot.replies import Replies, ReplySettings
-from storage.models import Case, Draft, MailMessage
+from storage.models import Case, Draft, MailboxCheckpoint, MailMessage
 
 APPROVER = "yamada"
 SETTINGS = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": APPROVER}
@@ -60,6 +59,18 @@ class Replica:
     def state(self, component: str) -> str | None:
         found = self.health()
         return found["components"].get(component, {}).get("state") if found else None
+
+    def settled(self) -> dict[str, Any] | None:
+        """``/healthz`` once every component has reported how it works (none still starting)."""
+        found = self.health()
+        if not found or any(c["state"] == "starting" for c in found["components"].values()):
+            return None
+        return found
+
+    def passes(self, component: str) -> str | None:
+        """When ``component`` last reported (to the second; it reports after each pass)."""
+        found = self.health()
+        return found["components"].get(component, {}).get("since") if found else None
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -106,19 +117,24 @@ def test_one_watches_the_other_takes_over_and_the_outbox_is_shared(
     eventually(lambda: first.state("mailbox") == "ok", "the first replica watches the mailbox")
     second = replicas("second")
     eventually(lambda: second.state("mailbox") == "standby", "the second stands by")
-    health = second.health()
-    assert health is not None and health["healthy"] is True  # standing by is healthy
+    health = eventually(second.settled, "every component of the second has reported")
+    assert health["components"]["mailbox"]["state"] == "standby"
+    assert health["healthy"] is True  # standing by is healthy
     assert first.state("mailbox") == "ok"
+
+    uids: list[int] = []
 
     def append(start: int, count: int) -> None:
         for n in range(start, start + count):
-            dovecot.append(
-                "desk",
-                make_mail(
-                    f"会員番号{n}の個人情報を削除してください。",
-                    sender=f"user{n}@example.jp",
-                    message_id=f"<replica-{n}@example.jp>",
-                ),
+            uids.append(
+                dovecot.append(
+                    "desk",
+                    make_mail(
+                        f"会員番号{n}の個人情報を削除してください。",
+                        sender=f"user{n}@example.jp",
+                        message_id=f"<replica-{n}@example.jp>",
+                    ),
+                )
             )
 
     def cases() -> int:
@@ -132,7 +148,8 @@ def test_one_watches_the_other_takes_over_and_the_outbox_is_shared(
     append(20, 20)
     eventually(lambda: second.state("mailbox") == "ok", "the second takes over", timeout=30)
     eventually(lambda: cases() == 40, "every message becomes a case", timeout=60)
-    time.sleep(1)  # nothing more arrives
+    # nothing more arrives: the watcher has checkpointed the last message, nothing in flight
+    eventually(lambda: _read_upto(engine) == max(uids), "the last message checkpointed")
     with Session(engine) as session:
         ids = list(
             session.exec(select(MailMessage.message_id).where(MailMessage.direction == "in"))
@@ -150,9 +167,30 @@ def test_one_watches_the_other_takes_over_and_the_outbox_is_shared(
         assert draft_id is not None
         replies.approve(draft_id, approver=APPROVER)
     eventually(lambda: len(smtp_server.received) >= 40, "every approved mail is sent", timeout=60)
-    time.sleep(6)  # a full sender cycle on both replicas: nothing is sent again
+    # a full sender pass on both replicas after the last mail went: nothing is sent again
+    for replica in (second, third):
+        _after_two_passes(replica, "outbox")
     sent = [message_from_bytes(m.data)["Message-ID"] for m in smtp_server.received]
     assert len(sent) == 40 and len(set(sent)) == 40
     assert second.stop() == 0 and third.stop() == 0
     logs = "".join(p.read_text() for p in first.logs.parent.glob("*.err"))
     assert "user1@example.jp" not in logs and "削除してください" not in logs
+
+
+def _after_two_passes(replica: Replica, component: str) -> None:
+    """Return once ``component`` of ``replica`` has reported twice more: a whole pass of it has
+    started and ended since this was called (its reports carry the second they were made)."""
+    for n in ("one", "another"):
+        before = replica.passes(component)
+        eventually(
+            lambda before=before: (now := replica.passes(component)) is not None and now != before,
+            f"{replica.name}'s {component} reports after {n} pass",
+            timeout=60,
+        )
+
+
+def _read_upto(engine: Engine) -> int | None:
+    """The UID up to which the mailbox has been read for good (none of it still in flight)."""
+    with Session(engine) as session:
+        [checkpoint] = session.exec(select(MailboxCheckpoint)).all()
+        return None if checkpoint.in_flight_upto else checkpoint.last_uid

@@ -18,6 +18,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from support import settle
 
 from bot.cases import CaseDesk
 from bot.intake import Intake
@@ -87,10 +88,7 @@ class Thread:
         response = await self.app.async_dispatch(
             AsyncBoltRequest(body=signed.body, headers=signed.multi_headers())
         )
-        for _ in range(50):
-            if not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
-                break
-            await asyncio.sleep(0.05)
+        await settle()
         return int(response.status), str(response.body or "")
 
     async def click(self, user: str, name: str, value: str | None = None) -> None:

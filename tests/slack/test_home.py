@@ -5,7 +5,6 @@ signed as Slack signs them; the Web API is the double, which checks Block Kit's 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -20,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 from support import add_case as support_add_case
+from support import settle
 
 from bot.slack import home
 
@@ -63,10 +63,7 @@ class Home:
         response = await self.app.async_dispatch(
             AsyncBoltRequest(body=request.body, headers=request.multi_headers())
         )
-        for _ in range(100):  # the publish happens after the ack
-            if not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
-                break
-            await asyncio.sleep(0.05)
+        await settle()  # the publish happens after the ack
         return int(response.status)
 
     def sections(self, user: str) -> dict[str, str]:

@@ -25,6 +25,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
+from support import eventually_async, settle
 
 SECRET = "signing-secret-of-the-test-app"
 
@@ -442,6 +443,7 @@ async def test_bolt_app_handles_a_signed_click_against_the_double(slack: Any) ->
         AsyncBoltRequest(body=signed.body, headers=signed.multi_headers())
     )
     assert response.status == 200
+    await settle()  # bolt answers at the ack; the handler's calls come after
     assert slack.calls("auth.test")
     assert [v["callback_id"] for v in slack.open_views()] == ["approve_reply"]
     assert (
@@ -484,7 +486,7 @@ async def test_socket_mode_greets_delivers_envelopes_and_records_acks(slack: Any
         }
         await ws.send_json({"envelope_id": envelope_id})
         await ws.send_str("not json")  # ignored, as is anything without an envelope_id
-        await asyncio.sleep(0.2)
+        await eventually_async(slack.acks, "the ack recorded")
         assert slack.acks() == [sd.SocketAck(envelope_id, None, 1)]
         await asyncio.to_thread(slack.disconnect_sockets)
         assert (await ws.receive_json(timeout=5))["reason"] == "refresh_requested"
@@ -492,8 +494,9 @@ async def test_socket_mode_greets_delivers_envelopes_and_records_acks(slack: Any
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await session.ws_connect(url)
         assert refused.value.status == 401
-    await asyncio.sleep(0.2)
+    await eventually_async(lambda: slack.open_sockets() == 0, "the connection closed")
     assert slack.open_sockets() == 0 and slack.socket_connections() == 1
+    assert slack.acks() == [sd.SocketAck(envelope_id, None, 1)]  # all it read, "not json" too
     with pytest.raises(RuntimeError, match="no Socket Mode connection"):
         await asyncio.to_thread(slack.push, "events_api", event)
     with pytest.raises(ValueError):
@@ -510,18 +513,12 @@ async def test_a_bolt_app_answers_a_slash_command_over_the_socket(slack: Any) ->
     handler = AsyncSocketModeHandler(app, slack.app_token)
     try:
         await handler.connect_async()
-        for _ in range(50):
-            if slack.socket_connections():
-                break
-            await asyncio.sleep(0.05)
+        await eventually_async(slack.socket_connections, "the app connected")
         form = sd.slash_command("open", SECRET, user_id="U0STAFF001", trigger_id="1.2.abc").body
         envelope_id = await asyncio.to_thread(
             slack.push, "slash_commands", dict(urllib.parse.parse_qsl(form))
         )
-        for _ in range(50):
-            if slack.acks():
-                break
-            await asyncio.sleep(0.05)
+        await eventually_async(slack.acks, "the command acked")
         assert slack.acks() == [
             sd.SocketAck(envelope_id, {"text": "open cases for <@U0STAFF001>"}, 1)
         ]

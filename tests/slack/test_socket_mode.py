@@ -112,7 +112,7 @@ def desk(engine: Engine, slack: Any, make_mail: Callable[..., bytes]) -> Iterato
     desk = Desk(engine, slack, make_mail)
     desk.thread.start()
     try:
-        assert desk.started.wait(10), "no hello from Slack"
+        assert desk.started.wait(30), "no hello from Slack"
         yield desk
     finally:
         desk.stop.set()
@@ -128,8 +128,10 @@ def test_a_click_over_the_socket_is_acked_and_queues_one_mail(desk: Desk) -> Non
     assert item.draft_id == desk.draft.id and item.status == "queued"
     eventually(desk.shown_approved)  # the draft's message in the thread follows
     # Slack sends the same click again (a retry, or a double click): still one mail
+    updates = len(desk.slack.calls("chat.update"))
     desk.acked(desk.click("approve", f"{desk.draft.id}:1"))
-    time.sleep(0.5)
+    # the second click has been worked to its end: the draft's message shown again
+    eventually(lambda: len(desk.slack.calls("chat.update")) > updates, "the second click worked")
     assert len(desk.outbox()) == 1
 
 
@@ -187,7 +189,9 @@ def test_a_click_acked_just_before_the_stop_is_still_worked(
     assert desk.shown_approved()  # the work after the approval was finished too
 
 
-def test_stop_ends_it_while_slack_cannot_be_reached(slack: Any) -> None:
+def test_stop_ends_it_while_slack_cannot_be_reached(
+    slack: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     slack.down()
     stop = threading.Event()
 
@@ -197,7 +201,11 @@ def test_stop_ends_it_while_slack_cannot_be_reached(slack: Any) -> None:
 
     thread = threading.Thread(target=serve_socket, args=(build, stop), kwargs={"app_token": "x"})
     thread.start()
-    time.sleep(1)  # trying to connect: refused, waiting to try again
+    # trying to connect: refused, waiting to try again
+    eventually(
+        lambda: [r for r in caplog.records if r.getMessage().startswith("Failed to connect")],
+        "a connection refused",
+    )
     started = time.monotonic()
     stop.set()
     thread.join(timeout=10)
