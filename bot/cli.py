@@ -52,7 +52,30 @@ def _result_line(name: str, msg: ParsedMessage, result: Classification) -> dict[
     }
 
 
+def _classify_with_desk_model() -> None:
+    """``classify`` and ``eval`` use the desk's active model when there is a desk database (a
+    SQLite file that exists, or a server); without one, the packaged model."""
+    from storage.db import parse_url
+
+    url = parse_url(database_url())
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        return
+    with _database() as engine:
+        _install_model(engine)
+
+
+def _install_model(engine: Engine) -> None:
+    from bot.learning import install_active
+    from handlers.model import ModelError
+
+    try:
+        install_active(engine)
+    except ModelError as exc:
+        raise UsageError(f"the active classifier model cannot be used: {exc}") from None
+
+
 def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
+    _classify_with_desk_model()
     failures = 0
     rows: list[tuple[str, str, str, str]] = []
     for source in iter_sources(args.paths):
@@ -93,6 +116,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     folder = Path(args.corpus)
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder")
+    _classify_with_desk_model()
     try:
         gold = load_labels(folder)
     except CorpusError as exc:
@@ -195,6 +219,7 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     _check_paths(args.paths)  # before the database is touched: nothing half-written
     settings = reply_settings()
     with _database() as engine:
+        _install_model(engine)  # before the intake workers start: they get the same one
         return _ingest(args, Intake(engine, replies=settings), out)
 
 
@@ -436,6 +461,7 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
         return cmd_ingest(args, out)
     settings = reply_settings()
     with _database() as engine:
+        _install_model(engine)
         watcher, sink = _watcher(engine, config, args.workers, args.batch, settings)
         try:
             result = watcher.run_once()
@@ -635,6 +661,10 @@ def build_parser() -> argparse.ArgumentParser:
     cli_cases.add_parsers(sub, _database)
     cli_report.add_parsers(sub, _database)
     cli_retention.add_parsers(sub, _database)  # reads PD_RAW_KEYS for every command
+
+    from bot import cli_learning
+
+    cli_learning.add_parsers(sub, _database)
 
     from bot import cli_check
 

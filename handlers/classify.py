@@ -557,9 +557,7 @@ def combine(
             if intent in ruled.set_aside:
                 # Negated, withdrawn, asked about or told as history: the rules read the
                 # sentence, the model only its words. A person decides.
-                triage.append(
-                    f"the rules set {intent} aside; the model reads it ({p[intent]:.2f})"
-                )
+                triage.append(f"the rules set {intent} aside; the model reads it ({p[intent]:.2f})")
             elif chosen & machine_like:
                 triage.append(
                     f"the model reads a {intent} request ({p[intent]:.2f}) in what the rules "
