@@ -118,11 +118,13 @@ class Extracted:
     def names_of(self, features: Hashes) -> list[str]:
         """What the features hashed ``features`` are (each one's first occurrence), as staff
         can read them."""
-        rows, cols = np.nonzero(self.hashes[:, None] == features[None, :])
-        first: dict[int, int] = {}
-        for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
-            first.setdefault(col, row)
-        return [self.name(first[k]) for k in range(len(features)) if k in first]
+        mask = np.zeros(len(self.hashes), dtype=bool)
+        for feature in features:
+            mask |= self.hashes == feature
+        positions = np.flatnonzero(mask)
+        values, first = np.unique(self.hashes[positions], return_index=True)
+        where = dict(zip(values.tolist(), positions[first].tolist(), strict=True))
+        return [self.name(where[f]) for f in features.tolist() if f in where]
 
     def name(self, index: int) -> str:
         """What the feature at ``index`` of ``hashes`` is, as staff can read it."""
