@@ -531,13 +531,15 @@ def combine(
 ) -> Classification:
     """The rules' decision with the model's beside it (a pure function).
 
-    The rules decide and keep their reasons. The model adds an intent the rules did not choose
-    when its calibrated probability reaches the intent's threshold (chosen by cross-validation,
-    lower for rights requests); its top features are then the reasons. Machine mail proven by
-    headers stays as the rules say; spam or machine mail from the model never silences a request
-    the rules found, nor does the model add a request to what the rules call spam or machine
-    mail (both disagreements go to a human); an inquiry is not added beside a request. Where the
-    two disagree near a threshold, the message is sent to triage with why.
+    The rules decide and keep their reasons. The model adds a rights request the rules did not
+    find when its calibrated probability reaches the intent's threshold (chosen by
+    cross-validation, for F2), or ``MODEL_BESIDE_OTHER`` beside another matter the rules found;
+    other intents only where the rules found nothing, at ``MODEL_ALONE_OTHER``; its top features
+    are then the reasons. It never brings back what the rules set aside, never adds a second
+    request beside the rules' one, never calls mail spam or machine mail (that archives it
+    without a clock), and never adds a request to what the rules call spam or machine mail;
+    machine mail proven by headers stays as the rules say. Each of these disagreements, and a
+    request just under its threshold, sends the message to triage with why.
     """
     p = prediction.probability
     chosen = set(ruled.intents)
@@ -583,21 +585,15 @@ def combine(
                 triage.append(f"the model reads {intent} ({p[intent]:.2f}); the rules a request")
         elif intent in ruled.set_aside:
             triage.append(f"the rules set {intent} aside; the model reads it ({p[intent]:.2f})")
+        elif intent in machine_like:
+            # Calling mail spam or machine mail archives it without a case or a clock: from the
+            # text alone that is for the rules (conservative) or a person, never a guess.
+            triage.append(f"the model reads {intent} ({p[intent]:.2f})")
         elif p[intent] < MODEL_ALONE_OTHER:
             # Where the rules found nothing, a guess at anything but a request waits for a person.
             triage.append(f"the model reads {intent} ({p[intent]:.2f})")
-        elif not (intent in machine_like and set(added)) and not (
-            intent == INQUIRY and set(added) & set(RIGHTS)
-        ):
+        elif not (intent == INQUIRY and set(added) & set(RIGHTS)):
             added.append(intent)
-    if set(added) & machine_like:
-        # Machine mail or spam by the model alone: nothing else beside it, and a person looks
-        # when the model also read a request.
-        kept = max(set(added) & machine_like, key=lambda i: p[i])
-        dropped = [i for i in added if i in RIGHTS]
-        if dropped:
-            triage.append(f"the model reads {kept} and {'/'.join(dropped)}: which is it?")
-        added = [kept]
     chosen |= set(added)
     if not chosen & machine_like and not rules_rights and not set(added) & set(RIGHTS):
         for intent in RIGHTS:

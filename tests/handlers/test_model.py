@@ -101,7 +101,7 @@ def test_machine_mail_by_its_headers_stays_machine_mail() -> None:
     assert result.intents == ("auto_reply",)
 
 
-def test_the_model_calling_spam_never_silences_a_request() -> None:
+def test_the_model_never_calls_mail_spam_on_its_own() -> None:
     result = combine(_ruled("stop_use"), _prediction(spam=0.95), THRESHOLDS)
     assert result.intents == ("stop_use",)
     assert result.needs_triage
@@ -123,3 +123,9 @@ def test_rules_alone_when_asked() -> None:
     assert result.intents == ("deletion",)
     assert result.model_version is None
     assert result.as_dict()["model_features"] == {}
+
+
+def test_spam_by_the_model_alone_goes_to_a_person_not_the_archive() -> None:
+    result = combine(_ruled(), _prediction(spam=0.99, auto_reply=0.95), THRESHOLDS)
+    assert result.intents == ()
+    assert "the model reads spam (0.99)" in result.triage_reasons
