@@ -5,8 +5,10 @@
 Generates N messages of about SIZE bytes, deterministically from SEED, in the mix the desk sees:
 Japanese in ISO-2022-JP, UTF-8 base64 and Shift_JIS, English quoted-printable, HTML-only mail,
 replies with quoted history and messages with a small attachment. Parsing is timed alone, then
-parsing followed by ``handlers.classify.classify`` when that module exists. Peak RSS comes from
-``resource.getrusage`` and includes the generated messages held in memory.
+parsing followed by the rules alone (``handlers.classify.classify_rules``), then by
+``handlers.classify.classify`` (the rules with the learned model, as intake runs it). Peak RSS
+comes from ``resource.getrusage`` and includes the generated messages held in memory; the
+model's own arrays are counted apart.
 """
 
 from __future__ import annotations
@@ -264,6 +266,29 @@ def _load_classifier() -> Callable[[ParsedMessage], Any] | None:
     return classify
 
 
+def _load_rules() -> Callable[[ParsedMessage], Any] | None:
+    try:
+        from handlers.classify import classify_rules
+    except ImportError:
+        return None
+    return lambda msg: classify_rules(
+        msg.subject, msg.newest_text, machine_signals=msg.machine_signals
+    )
+
+
+def _model_summary() -> str:
+    try:
+        from handlers.model import active
+    except ImportError:
+        return "no learned model in this version"
+    model = active()
+    if model is None:
+        return "no learned model: rules alone"
+    arrays = (model.vocabulary, model.idf, model.weights, model.bias, model.platt)
+    size = sum(a.nbytes for a in arrays) / 2**20
+    return f"model {model.version}: {len(model.vocabulary):,} features, arrays {size:.1f} MiB"
+
+
 def _time(messages: Sequence[bytes], classify: Callable[[ParsedMessage], Any] | None) -> float:
     start = time.perf_counter()
     for raw in messages:
@@ -310,6 +335,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parse_seconds = _time(messages, None)
     rss_parse = _peak_rss_mib()
 
+    rules = _load_rules()
+    rules_seconds: float | None = None
+    if rules is not None:
+        _time(messages[:50], rules)
+        rules_seconds = _time(messages, rules)
+    rss_rules = _peak_rss_mib()
+
     classify = _load_classifier()
     both_seconds: float | None = None
     if classify is not None:
@@ -326,6 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("mix: " + ", ".join(f"{k} {counts.get(k, 0)}" for k, _ in KINDS))
     print()
     rows = [("parse", parse_seconds, rss_parse)]
+    if rules_seconds is not None:
+        rows.append(("parse + rules", rules_seconds, rss_rules))
     if both_seconds is not None:
         rows.append(("parse + classify", both_seconds, rss_all))
     print(f"{'stage':<18}{'seconds':>9}{'msg/s':>10}{'ms/msg':>9}{'MiB/s':>8}{'peak RSS MiB':>14}")
@@ -341,7 +375,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     else:
         print("classify: handlers.classify not available, skipped")
-    print(f"\npeak RSS after generating the messages: {rss_generated:.1f} MiB")
+    if rules_seconds is not None and both_seconds is not None:
+        extra = both_seconds - rules_seconds
+        print(
+            f"{'model alone':<18}{extra:>9.2f}{args.n / max(extra, 1e-9):>10,.0f}{1000 * extra / args.n:>9.3f}"
+        )
+    print(f"\n{_model_summary()}")
+    print(f"peak RSS after generating the messages: {rss_generated:.1f} MiB")
     return 0
 
 

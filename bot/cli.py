@@ -52,7 +52,28 @@ def _result_line(name: str, msg: ParsedMessage, result: Classification) -> dict[
     }
 
 
+def _classify_with_desk_model(settings: Settings) -> None:
+    """``classify`` and ``eval`` use the desk's active model when there is a desk database (a
+    SQLite file that exists, or a server); without one, the packaged model."""
+    sqlite = settings.database.sqlite_file
+    if sqlite is not None and not sqlite.is_file():
+        return
+    with database(settings) as engine:
+        _install_model(engine)
+
+
+def _install_model(engine: Engine) -> None:
+    from bot.learning import install_active
+    from handlers.model import ModelError
+
+    try:
+        install_active(engine)
+    except ModelError as exc:
+        raise UsageError(f"the active classifier model cannot be used: {exc}") from None
+
+
 def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
+    _classify_with_desk_model(args.settings)
     failures = 0
     rows: list[tuple[str, str, str, str]] = []
     for source in iter_sources(args.paths):
@@ -93,6 +114,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     folder = Path(args.corpus)
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder")
+    _classify_with_desk_model(args.settings)
     try:
         gold = load_labels(folder)
     except CorpusError as exc:
@@ -191,6 +213,7 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     _check_paths(args.paths)  # before the database is touched: nothing half-written
     replies = ReplySettings.of(args.settings.replies)
     with database(args.settings, create=True) as engine:
+        _install_model(engine)  # before the intake workers start: they get the same one
         return _ingest(args, Intake(engine, replies=replies), out)
 
 
@@ -405,6 +428,7 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
         return cmd_ingest(args, out)
     replies = ReplySettings.of(args.settings.replies)
     with database(args.settings, create=True) as engine:
+        _install_model(engine)
         watcher, sink = _watcher(
             engine,
             config,
@@ -507,6 +531,10 @@ def build_parser() -> argparse.ArgumentParser:
     cli_cases.add_parsers(sub, database)
     cli_report.add_parsers(sub, database)
     cli_retention.add_parsers(sub, database)
+
+    from bot import cli_learning
+
+    cli_learning.add_parsers(sub, database)
 
     from bot import cli_check
 

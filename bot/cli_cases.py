@@ -103,7 +103,9 @@ def cmd_examples_export(args: argparse.Namespace, out: TextIO, database: Any) ->
         raise UsageError(f"{folder} is not empty; export into a new folder")
     with database() as engine, Session(engine) as session:
         latest: dict[int, LabelledExample] = {}
-        for example in session.exec(select(LabelledExample).order_by(col(LabelledExample.id))):
+        staff = select(LabelledExample).where(col(LabelledExample.message_id).is_not(None))
+        for example in session.exec(staff.order_by(col(LabelledExample.id))):
+            assert example.message_id is not None
             latest[example.message_id] = example
         folder.mkdir(parents=True, exist_ok=True)
         lines = []
@@ -179,8 +181,11 @@ def add_parsers(sub: Any, database: Any) -> None:
     p.add_argument("--reason", required=True)
     p.add_argument("--as", dest="as_", required=True, metavar="NAME")
 
-    p = sub.add_parser("examples", help="labelled examples made by reclassifying cases")
+    p = sub.add_parser("examples", help="labelled examples: staff reclassifications, imports")
     examples = p.add_subparsers(dest="examples_command", required=True, parser_class=type(p))
     e = examples.add_parser("export", help="write them as a corpus folder (NNN.eml, labels.jsonl)")
     e.add_argument("folder", metavar="FOLDER")
     e.set_defaults(func=bound(cmd_examples_export))
+    from bot import cli_learning
+
+    cli_learning.add_examples_import(examples, database)

@@ -57,6 +57,8 @@ def cmd_purge(args: argparse.Namespace, out: TextIO, database: Any) -> int:
         f"{verb} {_plural(len(summary.cases), 'case')} closed more than {days} days ago"
         f" and {_plural(summary.caseless, 'message')} of no case\n"
     )
+    if summary.examples:
+        out.write(f"{verb} {_plural(summary.examples, 'imported labelled example')}\n")
     return 0
 
 

@@ -30,6 +30,7 @@ from sqlmodel import Session
 
 from bot.health import CASES_OPENED, MESSAGES
 from bot.replies import CaseFacts, Replies, ReplySettings, resume_clock
+from handlers import model as learned
 from handlers import replies as replies_rules
 from handlers import sla
 from handlers.classify import Classification, classify
@@ -211,14 +212,20 @@ def _orphan_watch(parent: int, every: float = 1.0) -> None:
     threading.Thread(target=watch, daemon=True, name="orphan-watch").start()
 
 
+def _start_worker(parent: int, model_data: bytes | None) -> None:
+    _orphan_watch(parent)
+    learned.install_data(model_data)
+
+
 def new_pool(workers: int) -> ProcessPoolExecutor:
-    """Processes for ``read`` (spawned: nothing of this process's state is shared); each ends
-    itself if this process dies without closing the pool."""
+    """Processes for ``read`` (spawned: nothing of this process's state is shared, so each is
+    given this process's classifier model); each ends itself if this process dies without
+    closing the pool."""
     return ProcessPoolExecutor(
         max_workers=max(workers, 1),
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_orphan_watch,
-        initargs=(os.getpid(),),
+        initializer=_start_worker,
+        initargs=(os.getpid(), learned.installed_data()),
     )
 
 

@@ -10,7 +10,9 @@ case reference, requester address, dates and deadlines, intents, status, decisio
 reasons, the Message-IDs and hashes (so the mailbox, which the desk never expunges, is not taken
 in again), the labelled examples' labels, and the audit trail, with one more event, ``purged``,
 counting what went. Messages that belong to no case (archived machine mail) lose their raw
-bytes the same number of days after they came. A purge is idempotent: a case purged is due
+bytes the same number of days after they came, and imported labelled examples (``privacy-desk
+examples import``, linked to no case) are deleted that many days after their import. A purge is
+idempotent: a case purged is due
 again only if something happens to it afterwards.
 """
 
@@ -69,6 +71,7 @@ class PurgeSummary:
     dry_run: bool
     cases: list[PurgedCase] = field(default_factory=list)
     caseless: int = 0  # raw messages that belong to no case
+    examples: int = 0  # imported labelled examples (``privacy-desk examples import``)
 
     @property
     def messages(self) -> int:
@@ -236,6 +239,11 @@ def purge(engine: Engine, now: datetime, days: int, *, dry_run: bool = False) ->
             session.commit()
             log.info("%s purged (%d messages)", gone.ref, gone.messages)
     summary.caseless = _purge_caseless(bind, now, days, dry_run)
+    # Imported labelled examples belong to no case: they go the same number of days after
+    # they were imported (a staff label goes with its case's mail, above).
+    from bot.learning import purge_imported
+
+    summary.examples = purge_imported(engine, retention.caseless_cutoff(now, days), dry_run=dry_run)
     return summary
 
 
@@ -323,7 +331,10 @@ def export_case(engine: Engine, ref: str, *, now: datetime) -> CaseExport | None
             )
         ]
         examples = [
-            {**_plain(e), "file": names.get(e.message_id)}
+            {
+                **_plain(e, without={"raw"}),
+                "file": names.get(e.message_id) if e.message_id is not None else None,
+            }
             for e in session.exec(
                 select(LabelledExample)
                 .where(LabelledExample.case_id == case.id)

@@ -1,7 +1,7 @@
 """``privacy-desk serve``: the desk's parts in one process, each in a thread of its own.
 
-The mailbox watcher, the Slack poster, the scheduler, the outbox sender, the Slack app and the
-HTTP port (health, metrics, Slack requests). A component that raises is restarted with growing
+The mailbox watcher, the Slack poster, the scheduler, the outbox sender, the Slack app, the HTTP
+port (health, metrics, Slack requests) and a look every 30 s at which classifier model is active. A component that raises is restarted with growing
 pauses and reported ``failed`` meanwhile; each reports its state as it works (``/healthz``).
 Jobs only one replica may do (watching the mailbox, posting to Slack) run while this replica
 holds their PostgreSQL advisory lock (``storage.leader``); the others stand by and take over
@@ -290,8 +290,9 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
 
     from prometheus_client.registry import REGISTRY
 
-    from bot.cli import _watcher, database
+    from bot.cli import _install_model, _watcher, database
     from bot.health import ReadCounter, watch_database
+    from bot.learning import ModelWatch
     from bot.replies import ReplySettings, Sender
     from bot.scheduler import SchedulerSettings
     from bot.slack.http import serve_http
@@ -316,6 +317,7 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
             signal.signal(sig, lambda *_: stop.set())
         health = Health()
         engine = held.enter_context(database(settings, create=True))
+        _install_model(engine)  # before the intake workers start: they get the same one
         watcher, sink = _watcher(
             engine, mailbox, workers, batch, replies, settings.intake.classify_timeout
         )
@@ -338,6 +340,8 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
             Component("mailbox", watcher.run, leader_only=True),
             Component("outbox", lambda stop, report: sender.run(stop, report=report)),
             Component("retention", _retention(engine, settings.retention.days), leader_only=True),
+            # A model made active by `privacy-desk train` is taken up within WATCH_EVERY.
+            Component("model", ModelWatch(engine).run),
         ]
         if settings.slack.posts:
             poster = case_poster(engine, settings.slack)

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from bot.intake import CLASSIFY_TIMEOUT, Intake, new_pool, read_all
 from bot.replies import ReplySettings
+from handlers import model as learned
 from mail.errors import TransientError
 from mail.imap import MailboxConfig, Progress, Watcher
 from storage import repo
@@ -36,6 +37,7 @@ class IntakeSink:
         self._workers = workers
         self._timeout = timeout
         self._pool: ProcessPoolExecutor | None = new_pool(workers) if workers > 0 else None
+        self._model = learned.active_version()  # the model the pool's workers were given
         self._busy_since: float | None = None  # a fetched batch is being taken in since
 
     def stuck(self, after: float = STUCK_AFTER) -> str | None:
@@ -49,6 +51,12 @@ class IntakeSink:
         )
 
     def take(self, raws: Sequence[bytes]) -> list[str]:
+        if self._pool is not None and learned.active_version() != self._model:
+            # A newer model was installed (``bot.learning.ModelWatch``): workers that
+            # classify with it.
+            self.close()
+            self._pool = new_pool(self._workers)
+        self._model = learned.active_version()
         reads = read_all(raws, pool=self._pool, timeout=self._timeout)
         self._busy_since = time.monotonic()
         try:

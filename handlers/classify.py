@@ -5,6 +5,10 @@ each match is evidence with a weight; a match inside a negated clause ("I'm not 
 delete") is ignored, one inside a question about procedure ("how would I request deletion?")
 becomes an inquiry; machine and bulk headers weigh in; spam and machine mail silence everything
 else. What stays close to a threshold is flagged for a human instead of being guessed.
+
+Beside the rules stands a learned model (``handlers.model``, trained by ``privacy-desk train``):
+the rules still decide and explain; the model adds what they miss (its top features are then the
+reasons), and where the two disagree near a threshold the message goes to a human (``combine``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from handlers.intents import (
     RIGHTS,
     SPAM,
 )
+from handlers.model import Model, Prediction, active
 from mail.parse import ParsedMessage
 
 NEGATABLE = frozenset((*RIGHTS, COMPLAINT))
@@ -62,6 +67,9 @@ class Classification:
     needs_triage: bool
     triage_reasons: tuple[str, ...] = ()
     ignored: tuple[str, ...] = field(default=())  # evidence set aside, for explanations
+    set_aside: frozenset[str] = frozenset()  # intents whose evidence the rules set aside
+    model_version: str | None = None  # the learned model that took part, if any
+    model_features: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -70,6 +78,8 @@ class Classification:
             "reasons": {k: list(v) for k, v in sorted(self.reasons.items())},
             "needs_triage": self.needs_triage,
             "triage_reasons": list(self.triage_reasons),
+            "model_version": self.model_version,
+            "model_features": {k: list(v) for k, v in sorted(self.model_features.items())},
         }
 
 
@@ -326,13 +336,37 @@ def _combine(weights: Iterable[float]) -> float:
     return 1.0 - remaining
 
 
+class _Active:
+    """The process's active model (``handlers.model.active``), whatever it is when called."""
+
+
+ACTIVE = _Active()
+
+
 def classify_text(
     subject: str,
     text: str,
     *,
     machine_signals: Sequence[str] = (),
+    model: Model | _Active | None = ACTIVE,
 ) -> Classification:
-    """Classify a subject and the newest text of a message, given its machine-mail signals."""
+    """Classify a subject and the newest text of a message, given its machine-mail signals:
+    the rules, with the learned ``model`` beside them (None: the rules alone)."""
+    ruled = classify_rules(subject, text, machine_signals=machine_signals)
+    chosen_model = active() if isinstance(model, _Active) else model
+    if chosen_model is None:
+        return ruled
+    prediction = chosen_model.predict(subject, text)
+    return combine(ruled, prediction, chosen_model.thresholds, machine_signals=machine_signals)
+
+
+def classify_rules(
+    subject: str,
+    text: str,
+    *,
+    machine_signals: Sequence[str] = (),
+) -> Classification:
+    """What the rules alone make of a subject and newest text, given machine-mail signals."""
     body = prepare(text)
     scan = _SCANNER.scan(body)
     evidence, ignored = collect_evidence(scan)
@@ -468,6 +502,130 @@ def classify_text(
         triage_reasons=tuple(triage),
         ignored=tuple(ev.describe() for ev in ignored)
         + tuple(f"{i} silenced by {'/'.join(sorted(chosen))}" for i in silenced),
+        set_aside=frozenset(ev.intent for ev in ignored if ev.intent not in chosen)
+        | frozenset(silenced),
+    )
+
+
+# How close under its threshold (a share of it) the model's probability of a request the rules
+# did not see still sends a message to a human, and how low it must be to doubt a rights request
+# the rules took only just.
+MODEL_TRIAGE_SHARE = 0.67
+MODEL_DOUBT = 0.05
+# A rights request beside one the rules found is never added; when the model is this sure of
+# it, a person looks.
+MODEL_BESIDE = 0.9
+# ...and beside another privacy matter or a non-privacy intent (a question about deletion, a
+# complaint about an ignored request) when it is this sure.
+MODEL_BESIDE_OTHER = 0.6
+# Anything but a request is added by the model alone (the rules found nothing) at this.
+MODEL_ALONE_OTHER = 0.8
+
+
+def combine(
+    ruled: Classification,
+    prediction: Prediction,
+    thresholds: dict[str, float],
+    *,
+    machine_signals: Sequence[str] = (),
+) -> Classification:
+    """The rules' decision with the model's beside it (a pure function).
+
+    The rules decide and keep their reasons. The model adds a rights request the rules did not
+    find when its calibrated probability reaches the intent's threshold (chosen by
+    cross-validation, for F2), or ``MODEL_BESIDE_OTHER`` beside another matter the rules found;
+    other intents only where the rules found nothing, at ``MODEL_ALONE_OTHER``; its top features
+    are then the reasons. It never brings back what the rules set aside, never adds a second
+    request beside the rules' one, never calls mail spam or machine mail (that archives it
+    without a clock), and never adds a request to what the rules call spam or machine mail;
+    machine mail proven by headers stays as the rules say. Each of these disagreements, and a
+    request just under its threshold, sends the message to triage with why.
+    """
+    p = prediction.probability
+    chosen = set(ruled.intents)
+    triage = list(ruled.triage_reasons)
+    if set(machine_signals) & R.STRONG_MACHINE_SIGNALS:
+        wanted: list[str] = []  # machine mail by its headers: the rules' word is final
+    else:
+        wanted = sorted(
+            (i for i in ALL_INTENTS if i not in chosen and p[i] >= thresholds.get(i, 1.0)),
+            key=lambda i: -p[i],
+        )
+    machine_like = {SPAM, AUTO_REPLY}
+    rules_rights = chosen & set(RIGHTS)
+    added: list[str] = []
+    for intent in wanted:
+        if intent in RIGHTS:
+            if intent in ruled.set_aside:
+                # Negated, withdrawn, asked about or told as history: the rules read the
+                # sentence, the model only its words. A person decides.
+                triage.append(f"the rules set {intent} aside; the model reads it ({p[intent]:.2f})")
+            elif chosen & machine_like:
+                triage.append(
+                    f"the model reads a {intent} request ({p[intent]:.2f}) in what the rules "
+                    f"call {'/'.join(sorted(chosen & machine_like))}"
+                )
+            elif rules_rights:
+                # Beside a request the rules found, a second one by the model alone was wrong
+                # more often than right in cross-validation: a person looks when it is sure.
+                if p[intent] >= MODEL_BESIDE:
+                    triage.append(f"the model also reads a {intent} request ({p[intent]:.2f})")
+            else:
+                # The model's own threshold where the rules found nothing; beside another
+                # privacy matter or a non-privacy intent it must be surer, and short of that a
+                # person decides.
+                if p[intent] >= max(thresholds[intent], MODEL_BESIDE_OTHER if chosen else 0.0):
+                    added.append(intent)
+                else:
+                    triage.append(f"the model reads a {intent} request ({p[intent]:.2f})")
+        elif chosen:
+            # Beside what the rules found, the model's other intents are mostly noise; only a
+            # confident machine-mail reading against a request is worth a human's look.
+            if intent in machine_like and rules_rights and p[intent] >= MODEL_BESIDE:
+                triage.append(f"the model reads {intent} ({p[intent]:.2f}); the rules a request")
+        elif intent in ruled.set_aside:
+            triage.append(f"the rules set {intent} aside; the model reads it ({p[intent]:.2f})")
+        elif intent in machine_like:
+            # Calling mail spam or machine mail archives it without a case or a clock: from the
+            # text alone that is for the rules (conservative) or a person, never a guess.
+            triage.append(f"the model reads {intent} ({p[intent]:.2f})")
+        elif p[intent] < MODEL_ALONE_OTHER:
+            # Where the rules found nothing, a guess at anything but a request waits for a person.
+            triage.append(f"the model reads {intent} ({p[intent]:.2f})")
+        elif not (intent == INQUIRY and set(added) & set(RIGHTS)):
+            added.append(intent)
+    chosen |= set(added)
+    if not chosen & machine_like and not rules_rights and not set(added) & set(RIGHTS):
+        for intent in RIGHTS:
+            t = thresholds[intent]
+            if t * MODEL_TRIAGE_SHARE <= p[intent] < t:
+                triage.append(f"the model: {intent} uncertain ({p[intent]:.2f})")
+    for intent in sorted(rules_rights):
+        if (
+            p[intent] < MODEL_DOUBT
+            and ruled.confidence.get(intent, 0.0) < R.THRESHOLDS[intent] + 0.1
+        ):
+            triage.append(f"the model doubts {intent} ({p[intent]:.2f})")
+    if added and "mentions personal data but no intent recognised" in triage:
+        triage.remove("mentions personal data but no intent recognised")
+    reasons = dict(ruled.reasons)
+    confidence = dict(ruled.confidence)
+    features = {i: prediction.top_features(i) for i in sorted(chosen)}
+    for intent in added:
+        reasons[intent] = (
+            f"the model ({p[intent]:.2f}): " + ", ".join(f"“{f}”" for f in features[intent]),
+        )
+        confidence[intent] = max(confidence.get(intent, 0.0), p[intent])
+    return Classification(
+        intents=tuple(sorted(chosen)),
+        confidence=confidence,
+        reasons=reasons,
+        needs_triage=bool(triage),
+        triage_reasons=tuple(dict.fromkeys(triage)),
+        ignored=ruled.ignored,
+        set_aside=ruled.set_aside,
+        model_version=prediction.version,
+        model_features={i: f for i, f in features.items() if f},
     )
 
 

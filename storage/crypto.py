@@ -144,7 +144,7 @@ class EncryptedRaw(TypeDecorator[bytes]):
 
 
 # The tables with raw mail, read and written as stored (LargeBinary, not EncryptedRaw) here.
-RAW_TABLES = ("message", "outboxitem")
+RAW_TABLES = ("message", "outboxitem", "labelledexample")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Dialect, LargeBinary, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -143,16 +143,39 @@ class Draft(SQLModel, table=True):
 
 
 class LabelledExample(SQLModel, table=True):
-    """Staff corrected what a message asks for (reclassified its case): the message with the
-    right intents, for the classifier's corpus (``privacy-desk examples export``)."""
+    """A message with the intents it really carries, for the classifier: staff corrected what a
+    case's first message asks for (reclassified it; ``source`` "staff", linked to the message
+    and case), or an operator imported a labelled corpus (``privacy-desk examples import``;
+    ``source`` "import", the mail kept here, linked to no message and no case, so it opens
+    nothing and is listed nowhere). ``privacy-desk train`` learns from every one; ``purge``
+    deletes imported ones after the retention period."""
 
     id: int | None = Field(default=None, primary_key=True)
-    message_id: int = Field(foreign_key="message.id", index=True)
-    case_id: int = Field(foreign_key="case.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     intents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     language: str = Field(default="", max_length=8)
     labelled_by: str = Field(max_length=64)
     labelled_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    source: str = Field(default="staff", max_length=16)  # staff | import
+    sha256: str | None = Field(default=None, index=True, max_length=64)  # of an imported mail
+    raw: bytes | None = Field(default=None, sa_column=Column(EncryptedRaw, nullable=True))
+
+
+class ClassifierModel(SQLModel, table=True):
+    """A model ``privacy-desk train`` fitted: its weights as NPZ bytes (arrays only, never
+    pickle), its scores on the shipped evaluation data, and whether it is the one in use
+    (``status``: active, retired — replaced by a newer one — or rejected: it scored worse)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: str = Field(unique=True, max_length=64)  # YYYYMMDD-HHMMSS-<sha8>
+    status: str = Field(default="rejected", index=True, max_length=16)
+    trained_by: str = Field(max_length=64)
+    trained_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    examples: int = 0  # training examples: shipped and from the database
+    scores: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class ThreadPost(SQLModel, table=True):

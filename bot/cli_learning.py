@@ -1,0 +1,78 @@
+"""``privacy-desk train`` and ``privacy-desk examples import``: the classifier learns from staff."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.errors import UsageError
+
+
+def cmd_examples_import(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+    """A labelled corpus folder becomes labelled examples (no case, no listing)."""
+    from bot.learning import LearningError, import_examples
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: not a folder")
+    with database() as engine:
+        try:
+            done = import_examples(engine, folder, actor=args.as_, now=datetime.now(UTC))
+        except LearningError as exc:
+            raise UsageError(str(exc)) from None
+    out.write(
+        f"{done.added} labelled examples imported, {done.updated} relabelled "
+        f"(train with `privacy-desk train` to use them)\n"
+    )
+    for line in done.unreadable:
+        out.write(f"unreadable: {line}\n")
+    return 1 if done.unreadable else 0
+
+
+def cmd_train(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+    try:
+        from bot.learning import train
+    except ImportError:  # pragma: no cover - an install without the extra
+        raise UsageError("training needs scikit-learn: pip install 'privacy-desk[train]'") from None
+    with database() as engine:
+        try:
+            done = train(engine, actor=args.as_, now=datetime.now(UTC))
+        except ImportError:
+            raise UsageError(
+                "training needs scikit-learn: pip install 'privacy-desk[train]'"
+            ) from None
+    previous = done.previous_version or "none (rules alone)"
+    out.write(
+        f"model {done.version}: {done.examples} examples ({done.from_database} from the database)\n"
+        f"on the shipped evaluation data:  macro-F1 {done.scores.macro_f1:.3f}  "
+        f"rights recall {done.scores.rights_recall:.3f}\n"
+        f"the model in use, {previous}:  macro-F1 {done.previous_scores.macro_f1:.3f}  "
+        f"rights recall {done.previous_scores.rights_recall:.3f}\n"
+    )
+    if done.activated:
+        out.write(f"{done.version} is now the active model\n")
+        return 0
+    out.write(f"{done.version} kept but not used: {done.why_not}\n")
+    return 1
+
+
+def add_parsers(sub: Any, database: Any) -> None:
+    p = sub.add_parser(
+        "train", help="train the classifier on the shipped data and the labelled examples"
+    )
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.set_defaults(func=lambda args, out: cmd_train(args, out, partial(database, args.settings)))
+
+
+def add_examples_import(examples: Any, database: Any) -> None:
+    e = examples.add_parser(
+        "import", help="a labelled corpus folder (LABELS.md format) as labelled examples"
+    )
+    e.add_argument("folder", metavar="FOLDER")
+    e.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    e.set_defaults(
+        func=lambda args, out: cmd_examples_import(args, out, partial(database, args.settings))
+    )

@@ -1,0 +1,165 @@
+"""Turn a message's subject and newest text into the learned model's features, with numpy alone.
+
+The same function serves training and intake, so what the model learned is what it reads. Text
+is folded the way people's spellings vary: NFKC (full-width ``ＰＤＦ`` is ``pdf``, half-width
+``ｻｸｼﾞｮ`` is ``サクジョ``), lower case, katakana as hiragana (``サクジョ`` and ``さくじょ`` meet),
+runs of white space as one space. The features are character n-grams (``NGRAMS``) of the subject
+and of the text, each kind in a space of its own, plus ASCII word unigrams and bigrams of the
+text. Each feature is a stable 64-bit hash (FNV-1a over code points, CRC-32 for words, then a
+mixing step), the same on every machine and Python run: a model's vocabulary is a sorted array of these hashes.
+
+Everything is vectorised: a message costs a handful of numpy passes over its characters, linear
+in its length; subject and text are cut to ``MAX_SUBJECT``/``MAX_TEXT`` characters first.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+NGRAMS = (1, 2, 3, 4)
+MAX_SUBJECT = 500
+MAX_TEXT = 20_000
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+# Katakana ァ..ヶ (U+30A1..U+30F6) to hiragana ぁ..ゖ: one table for str.translate.
+_KATA_TO_HIRA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
+_SPACE = re.compile(r"\s+")
+# Words are cut at 24 characters, so hashing them costs at most 24 passes whatever the text.
+_WORD = re.compile(r"[a-z0-9][a-z0-9'’]{0,23}")
+
+Hashes = npt.NDArray[np.uint64]
+
+# Feature kinds: each gets its own seed, so "del" in a subject and "del" in a text differ.
+TEXT, SUBJECT, WORD, BIGRAM = 1, 2, 3, 4
+
+
+def normalise(text: str) -> str:
+    """NFKC, lower case, katakana as hiragana, white space as single spaces."""
+    folded = unicodedata.normalize("NFKC", text).lower().translate(_KATA_TO_HIRA)
+    return _SPACE.sub(" ", folded).strip()
+
+
+def _mix(h: Hashes) -> Hashes:
+    # splitmix64's finaliser: FNV's low bits are weak, this spreads every input bit.
+    h = h ^ (h >> np.uint64(30))
+    h = h * _MIX1
+    h = h ^ (h >> np.uint64(27))
+    h = h * _MIX2
+    return h ^ (h >> np.uint64(31))
+
+
+def _seed(kind: int, n: int) -> np.uint64:
+    return np.uint64((int(_FNV_OFFSET) ^ (kind * 0x9E3779B97F4A7C15 + n)) & 0xFFFFFFFFFFFFFFFF)
+
+
+def _codes(text: str) -> Hashes:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+
+
+def char_ngrams(text: str, kind: int = TEXT) -> tuple[Hashes, npt.NDArray[np.int32]]:
+    """The hash of every character n-gram of ``text`` (already normalised) and, for each, its
+    length n; the n-gram of hash ``h[k]`` starts at ``k - offset(n)`` (see ``ngram_at``)."""
+    codes = _codes(text)
+    hashes: list[Hashes] = []
+    lengths: list[npt.NDArray[np.int32]] = []
+    with np.errstate(over="ignore"):
+        for n in NGRAMS:
+            if len(codes) < n:
+                break
+            h = np.full(len(codes) - n + 1, _seed(kind, n), dtype=np.uint64)
+            for k in range(n):
+                h = (h ^ codes[k : len(codes) - n + 1 + k]) * _FNV_PRIME
+            hashes.append(_mix(h))
+            lengths.append(np.full(len(h), n, dtype=np.int32))
+    if not hashes:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32)
+    return np.concatenate(hashes), np.concatenate(lengths)
+
+
+def word_hashes(text: str) -> tuple[Hashes, list[str]]:
+    """Hashes of the ASCII words of ``text`` (normalised), then of each pair of neighbours;
+    and the words."""
+    words = _WORD.findall(text)
+    if not words:
+        return np.zeros(0, dtype=np.uint64), []
+    # CRC-32 of the word and its length in the high bits, then mixed: stable and quick.
+    raw = np.fromiter(
+        ((len(w) << 32) | zlib.crc32(w.encode()) for w in words), dtype=np.uint64, count=len(words)
+    )
+    with np.errstate(over="ignore"):
+        unigrams = _mix(raw ^ _seed(WORD, 0))
+        bigrams = _mix((unigrams[:-1] * _FNV_PRIME) ^ (unigrams[1:] + _seed(BIGRAM, 0)))
+    return np.concatenate((unigrams, bigrams)), words
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """A message's features: every occurrence's hash, and how to name it back (for reasons)."""
+
+    hashes: Hashes
+    subject: str  # normalised, cut
+    text: str  # normalised, cut
+    n_subject: int  # the first n_subject hashes are the subject's
+    n_text: int  # then n_text of the text's character n-grams, then the words
+    subject_lengths: npt.NDArray[np.int32]
+    text_lengths: npt.NDArray[np.int32]
+    words: list[str]
+
+    def names_of(self, features: Hashes) -> list[str]:
+        """What the features hashed ``features`` are (each one's first occurrence), as staff
+        can read them."""
+        mask = np.zeros(len(self.hashes), dtype=bool)
+        for feature in features:
+            mask |= self.hashes == feature
+        positions = np.flatnonzero(mask)
+        values, first = np.unique(self.hashes[positions], return_index=True)
+        where = dict(zip(values.tolist(), positions[first].tolist(), strict=True))
+        return [self.name(where[f]) for f in features.tolist() if f in where]
+
+    def name(self, index: int) -> str:
+        """What the feature at ``index`` of ``hashes`` is, as staff can read it."""
+        if index < self.n_subject:
+            return "subject: " + _ngram_at(self.subject, self.subject_lengths, index)
+        index -= self.n_subject
+        if index < self.n_text:
+            return _ngram_at(self.text, self.text_lengths, index)
+        index -= self.n_text
+        if index < len(self.words):
+            return self.words[index]
+        index -= len(self.words)
+        return f"{self.words[index]} {self.words[index + 1]}"
+
+
+def _ngram_at(text: str, lengths: npt.NDArray[np.int32], index: int) -> str:
+    n = int(lengths[index])
+    start = index - int(np.count_nonzero(lengths[:index] != n))
+    return text[start : start + n]
+
+
+def extract(subject: str, text: str) -> Extracted:
+    """The features of one message: linear in its length, whatever the text holds."""
+    subj = normalise(subject[: MAX_SUBJECT * 2])[:MAX_SUBJECT]
+    body = normalise(text[: MAX_TEXT * 2])[:MAX_TEXT]
+    s_hash, s_len = char_ngrams(subj, SUBJECT)
+    t_hash, t_len = char_ngrams(body, TEXT)
+    w_hash, words = word_hashes(body)
+    return Extracted(
+        hashes=np.concatenate((s_hash, t_hash, w_hash)),
+        subject=subj,
+        text=body,
+        n_subject=len(s_hash),
+        n_text=len(t_hash),
+        subject_lengths=s_len,
+        text_lengths=t_len,
+        words=words,
+    )

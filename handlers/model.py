@@ -1,0 +1,215 @@
+"""The learned classifier at intake: weights as data (NPZ, no pickle), applied with numpy alone.
+
+A model is one logistic regression per intent over ``handlers.features`` (a sorted vocabulary
+of feature hashes, their idf, a weight matrix and a bias per intent), a Platt calibration per
+intent (probability = 1 / (1 + exp(a * score + b))) and the thresholds cross-validation chose.
+It is trained by ``handlers.training`` (scikit-learn, never imported here) and stored as NPZ bytes,
+packaged (``handlers/data/model.npz``) or in the database (``privacy-desk train``); loading reads
+arrays only (``allow_pickle=False``), so a model file cannot run code.
+
+The process keeps one active model (``active()``/``use()``): the packaged one until the command
+or service installs the database's (``bot.learning``). Intake worker processes get the same one
+through the pool's initialiser.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from handlers.features import Extracted, extract
+
+PACKAGED = "model.npz"
+TOP_FEATURES = 5
+
+Floats = npt.NDArray[np.float32]
+
+
+class ModelError(ValueError):
+    """Bytes that are not a model this code can apply."""
+
+
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    """The model's view of one message: a calibrated probability per intent, and on request the
+    features that weighed most for an intent (computed only when asked: intake asks for the few
+    intents it decides)."""
+
+    version: str
+    probability: dict[str, float]
+    _explain: Callable[[str], tuple[str, ...]] | None = None
+
+    def top_features(self, intent: str) -> tuple[str, ...]:
+        return self._explain(intent) if self._explain is not None else ()
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    version: str
+    intents: tuple[str, ...]
+    vocabulary: npt.NDArray[np.uint64]  # sorted feature hashes
+    idf: Floats  # per vocabulary entry
+    weights: Floats  # vocabulary × intents
+    bias: Floats  # per intent
+    platt: Floats  # intents × 2: a, b
+    thresholds: dict[str, float]  # the model alone decides an intent at this probability
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def probabilities(self, subject: str, text: str) -> tuple[Floats, Extracted, Any]:
+        """Calibrated probabilities per intent (``intents`` order), and what explains them."""
+        found = extract(subject, text)
+        hashes = found.hashes
+        if len(self.vocabulary) == 0 or len(hashes) == 0:
+            return self._calibrate(self.bias.copy()), found, None
+        # Each distinct feature is looked up once, in sorted order (kind to the cache).
+        ordered = np.sort(hashes)
+        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+        distinct = ordered[starts]
+        counts = np.diff(np.append(starts, len(ordered)))
+        idx = np.searchsorted(self.vocabulary, distinct)
+        idx[idx >= len(self.vocabulary)] = 0
+        hit = self.vocabulary[idx] == distinct
+        if not hit.any():
+            return self._calibrate(self.bias.copy()), found, None
+        unique = idx[hit]
+        x = (1.0 + np.log(counts[hit].astype(np.float32))) * self.idf[unique]
+        x /= np.float32(np.sqrt(float(np.dot(x, x))))
+        contributions = x[:, None] * self.weights[unique]
+        scores = contributions.sum(axis=0) + self.bias
+        return self._calibrate(scores), found, (contributions, distinct[hit])
+
+    def _calibrate(self, scores: Floats) -> Floats:
+        z = np.clip(self.platt[:, 0] * scores + self.platt[:, 1], -50.0, 50.0)
+        result: Floats = (1.0 / (1.0 + np.exp(z))).astype(np.float32)
+        return result
+
+    def predict(self, subject: str, text: str) -> Prediction:
+        """The probability of every intent; ``top_features`` says what weighed most."""
+        probs, found, why = self.probabilities(subject, text)
+        probability = {i: float(p) for i, p in zip(self.intents, probs, strict=True)}
+        if why is None:
+            return Prediction(self.version, probability)
+        contributions, hashes = why
+        column_of = {intent: k for k, intent in enumerate(self.intents)}
+
+        def explain(intent: str) -> tuple[str, ...]:
+            column = contributions[:, column_of[intent]]
+            top = min(TOP_FEATURES, len(column))
+            best = np.argpartition(-column, top - 1)[:top]
+            order = best[np.argsort(-column[best])]
+            names = found.names_of(hashes[order[column[order] > 0]])
+            return tuple(dict.fromkeys(names))
+
+        return Prediction(self.version, probability, explain)
+
+    def dumps(self) -> bytes:
+        """The model as NPZ bytes (arrays and one JSON header; no pickled objects)."""
+        header = {
+            "format": 1,
+            "version": self.version,
+            "intents": list(self.intents),
+            "thresholds": self.thresholds,
+            "meta": self.meta,
+        }
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode(), dtype=np.uint8),
+            vocabulary=self.vocabulary,
+            idf=self.idf,
+            weights=self.weights,
+            bias=self.bias,
+            platt=self.platt,
+        )
+        return buffer.getvalue()
+
+
+def loads(data: bytes) -> Model:
+    """A model from NPZ bytes; ``ModelError`` when they are not one."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            header = json.loads(bytes(npz["header"]).decode())
+            model = Model(
+                version=str(header["version"]),
+                intents=tuple(header["intents"]),
+                vocabulary=npz["vocabulary"].astype(np.uint64),
+                idf=npz["idf"].astype(np.float32),
+                weights=npz["weights"].astype(np.float32),
+                bias=npz["bias"].astype(np.float32),
+                platt=npz["platt"].astype(np.float32),
+                thresholds={str(k): float(v) for k, v in header["thresholds"].items()},
+                meta=dict(header.get("meta", {})),
+            )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"not a privacy-desk model: {exc}") from None
+    n, k = len(model.vocabulary), len(model.intents)
+    if (
+        model.weights.shape != (n, k)
+        or model.idf.shape != (n,)
+        or model.bias.shape != (k,)
+        or model.platt.shape != (k, 2)
+        or set(model.thresholds) != set(model.intents)
+    ):
+        raise ModelError("not a privacy-desk model: its arrays do not fit together")
+    return model
+
+
+def packaged_bytes() -> bytes:
+    return resources.files("handlers").joinpath("data", PACKAGED).read_bytes()
+
+
+_active: Model | None = None
+_data: bytes | None = None  # the NPZ bytes of a model installed from elsewhere than the package
+_loaded = False
+
+
+def active() -> Model | None:
+    """The model this process classifies with: the packaged one unless another was installed."""
+    global _active, _loaded
+    if not _loaded:
+        try:
+            _active = loads(packaged_bytes())
+        except FileNotFoundError:  # a checkout before the first training: rules alone
+            _active = None
+        _loaded = True
+    return _active
+
+
+def use(model: Model | None, *, data: bytes | None = None) -> None:
+    """Install ``model`` (None: rules alone) as this process's active model; ``data``, its NPZ
+    bytes, is what intake worker processes are given to install the same one."""
+    global _active, _data, _loaded
+    _active, _data, _loaded = model, data, True
+
+
+def use_packaged() -> None:
+    """Go back to the packaged model (loaded again when next needed)."""
+    global _active, _data, _loaded
+    if _data is not None or not _loaded:
+        _active, _data, _loaded = None, None, False
+
+
+def installed_data() -> bytes | None:
+    """The active model's bytes when it is not the packaged one (None: the packaged one)."""
+    active()
+    return _data
+
+
+def install_data(data: bytes | None) -> None:
+    """In an intake worker: install the model whose bytes the parent gave (None: packaged)."""
+    if data is None:
+        use_packaged()
+    else:
+        use(loads(data), data=data)
+
+
+def active_version() -> str | None:
+    model = active()
+    return model.version if model else None

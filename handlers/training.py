@@ -1,0 +1,315 @@
+"""Train the learned classifier (scikit-learn) and measure it: imported by ``train`` only.
+
+Intake never imports this module (nor scikit-learn): a trained model leaves here as arrays
+(``handlers.model.Model``) that numpy applies. One logistic regression per intent, one against
+the rest, over ``handlers.features`` (sublinear tf times idf, L2-normalised), classes weighted
+as balanced. Calibration is Platt's: a one-feature logistic regression from each intent's
+out-of-fold scores (grouped folds of the training data) to its labels. The thresholds at which
+the model decides an intent on its own come from the same out-of-fold probabilities: the one that
+maximises F2 for a rights request (a missed request loses its legal clock, so recall counts
+double) and F1 for the rest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+
+from handlers.features import extract
+from handlers.intents import ALL_INTENTS, RIGHTS
+from handlers.model import Model
+
+C = 100.0
+MIN_DF = 2
+FOLDS = 4
+RIGHTS_BETA = 2.0
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled message as the classifier sees it."""
+
+    id: str
+    subject: str
+    text: str
+    intents: frozenset[str]
+    language: str = ""
+    machine: tuple[str, ...] = ()
+    group: str = ""  # near-duplicates share a group and so a fold
+
+    @property
+    def fold_key(self) -> str:
+        return self.group or self.id
+
+
+def read_examples(lines: Iterable[str]) -> list[Example]:
+    """Examples from JSON lines (``handlers/data/*.jsonl``)."""
+    found: list[Example] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        obj = json.loads(line)
+        found.append(
+            Example(
+                id=str(obj["id"]),
+                subject=str(obj.get("subject", "")),
+                text=str(obj.get("text", "")),
+                intents=frozenset(obj["intents"]),
+                language=str(obj.get("language", "")),
+                machine=tuple(obj.get("machine", ())),
+                group=str(obj.get("group", "")),
+            )
+        )
+    return found
+
+
+def shipped(name: str) -> list[Example]:
+    """``training`` or ``evaluation``: the labelled data that ships with the package."""
+    text = resources.files("handlers").joinpath("data", f"{name}.jsonl").read_text("utf-8")
+    return read_examples(text.splitlines())
+
+
+def fold_of(key: str, folds: int) -> int:
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % folds
+
+
+# --- features --------------------------------------------------------------------------------
+
+
+def _hashes(examples: Sequence[Example]) -> list[npt.NDArray[np.uint64]]:
+    return [extract(e.subject, e.text).hashes for e in examples]
+
+
+def _vocabulary(hashes: Sequence[npt.NDArray[np.uint64]], min_df: int) -> npt.NDArray[np.uint64]:
+    every = np.concatenate([np.unique(h) for h in hashes]) if hashes else np.zeros(0, np.uint64)
+    values, df = np.unique(every, return_counts=True)
+    kept: npt.NDArray[np.uint64] = values[df >= min_df]
+    return kept
+
+
+def _counts(
+    hashes: Sequence[npt.NDArray[np.uint64]], vocabulary: npt.NDArray[np.uint64]
+) -> sparse.csr_matrix:
+    rows, cols, vals = [], [], []
+    for r, h in enumerate(hashes):
+        if len(vocabulary) == 0 or len(h) == 0:
+            continue
+        idx = np.searchsorted(vocabulary, h)
+        idx[idx >= len(vocabulary)] = 0
+        idx = idx[vocabulary[idx] == h]
+        unique, counts = np.unique(idx, return_counts=True)
+        rows.append(np.full(len(unique), r))
+        cols.append(unique)
+        vals.append(counts)
+    if not rows:
+        return sparse.csr_matrix((len(hashes), len(vocabulary)), dtype=np.float32)
+    return sparse.csr_matrix(
+        (np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(len(hashes), len(vocabulary)),
+    )
+
+
+def _idf(counts: sparse.csr_matrix) -> npt.NDArray[np.float32]:
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    n = counts.shape[0]
+    idf: npt.NDArray[np.float32] = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
+    return idf
+
+
+def _weigh(counts: sparse.csr_matrix, idf: npt.NDArray[np.float32]) -> sparse.csr_matrix:
+    """What ``Model.probabilities`` computes: (1 + log tf) × idf, L2-normalised rows."""
+    x = counts.copy()
+    x.data = (1.0 + np.log(x.data)).astype(np.float32)
+    x = sparse.csr_matrix(x.multiply(idf[None, :]))
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(x.multiply(1.0 / norms[:, None]), dtype=np.float32)
+
+
+# --- fitting ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Linear:
+    """One regression per intent (columns in ``ALL_INTENTS`` order)."""
+
+    weights: npt.NDArray[np.float32]  # features × intents
+    bias: npt.NDArray[np.float32]
+
+    def scores(self, x: sparse.csr_matrix) -> npt.NDArray[np.float64]:
+        result: npt.NDArray[np.float64] = np.asarray(x @ self.weights) + self.bias
+        return result
+
+
+def _labels(examples: Sequence[Example]) -> npt.NDArray[np.int8]:
+    return np.array(
+        [[intent in e.intents for intent in ALL_INTENTS] for e in examples], dtype=np.int8
+    )
+
+
+def _fit_linear(x: sparse.csr_matrix, y: npt.NDArray[np.int8], c: float) -> Linear:
+    weights = np.zeros((x.shape[1], y.shape[1]), dtype=np.float32)
+    bias = np.zeros(y.shape[1], dtype=np.float32)
+    for k in range(y.shape[1]):
+        column = y[:, k]
+        if column.min() == column.max():  # an intent with no example (or only examples)
+            bias[k] = 10.0 if column[0] else -10.0
+            continue
+        fitted = LogisticRegression(
+            C=c, class_weight="balanced", solver="liblinear", max_iter=1000
+        ).fit(x, column)
+        weights[:, k] = fitted.coef_[0]
+        bias[k] = fitted.intercept_[0]
+    return Linear(weights, bias)
+
+
+def _platt(scores: npt.NDArray[np.float64], y: npt.NDArray[np.int8]) -> npt.NDArray[np.float32]:
+    """Per intent (a, b) with probability = 1 / (1 + exp(a * score + b))."""
+    platt = np.zeros((scores.shape[1], 2), dtype=np.float32)
+    for k in range(scores.shape[1]):
+        column = y[:, k]
+        if column.min() == column.max():
+            platt[k] = (-1.0, 0.0)
+            continue
+        fitted = LogisticRegression(C=1e4, solver="lbfgs").fit(scores[:, k : k + 1], column)
+        platt[k] = (-fitted.coef_[0][0], -fitted.intercept_[0])
+    return platt
+
+
+def calibrate(
+    platt: npt.NDArray[np.float32], scores: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    z = np.clip(platt[:, 0] * scores + platt[:, 1], -50.0, 50.0)
+    result: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(z))
+    return result
+
+
+def best_threshold(p: npt.NDArray[np.float64], y: npt.NDArray[np.int8], beta: float) -> float:
+    """The probability at and above which deciding the intent scores the best F-beta."""
+    if y.sum() == 0:
+        return 0.99
+    best, chosen = -1.0, 0.5
+    for t in np.arange(0.05, 0.96, 0.01):
+        predicted = p >= t
+        tp = float(np.sum(predicted & (y == 1)))
+        fp = float(np.sum(predicted & (y == 0)))
+        fn = float(np.sum(~predicted & (y == 1)))
+        b2 = beta * beta
+        f = (1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp) if tp else 0.0
+        if f > best + 1e-9:
+            best, chosen = f, float(t)
+    return round(chosen, 2)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    model: Model
+    oof_probability: npt.NDArray[np.float64]  # out-of-fold, calibrated, examples × intents
+
+
+def fit(
+    examples: Sequence[Example],
+    *,
+    version: str,
+    c: float = C,
+    min_df: int = MIN_DF,
+    folds: int = FOLDS,
+    meta: dict[str, object] | None = None,
+) -> Fitted:
+    """A calibrated model with its thresholds, from ``examples``."""
+    hashes = _hashes(examples)
+    y = _labels(examples)
+    # Out-of-fold scores for calibration and thresholds: each fold's model sees only the others.
+    fold = np.array([fold_of(e.fold_key, folds) for e in examples])
+    oof = np.zeros(y.shape, dtype=np.float64)
+    for f in range(folds):
+        train, held = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+        if len(train) == 0 or len(held) == 0:
+            continue
+        vocab = _vocabulary([hashes[i] for i in train], min_df)
+        counts = _counts([hashes[i] for i in train], vocab)
+        idf = _idf(counts)
+        linear = _fit_linear(_weigh(counts, idf), y[train], c)
+        oof[held] = linear.scores(_weigh(_counts([hashes[i] for i in held], vocab), idf))
+    platt = _platt(oof, y)
+    probability = calibrate(platt, oof)
+    thresholds = {
+        intent: best_threshold(probability[:, k], y[:, k], RIGHTS_BETA if intent in RIGHTS else 1.0)
+        for k, intent in enumerate(ALL_INTENTS)
+    }
+    vocab = _vocabulary(hashes, min_df)
+    counts = _counts(hashes, vocab)
+    idf = _idf(counts)
+    linear = _fit_linear(_weigh(counts, idf), y, c)
+    model = Model(
+        version=version,
+        intents=tuple(ALL_INTENTS),
+        vocabulary=vocab,
+        idf=idf,
+        weights=linear.weights,
+        bias=linear.bias,
+        platt=platt,
+        thresholds=thresholds,
+        meta={"examples": len(examples), "c": c, "min_df": min_df, **(meta or {})},
+    )
+    return Fitted(model, probability)
+
+
+def version_of(now_text: str, examples: Sequence[Example]) -> str:
+    """``YYYYMMDD-HHMMSS-<sha8>``: when, and a digest of exactly what it was trained on."""
+    digest = hashlib.sha256()
+    for e in sorted(examples, key=lambda e: e.id):
+        digest.update(json.dumps([e.id, e.subject, e.text, sorted(e.intents)]).encode())
+    return f"{now_text}-{digest.hexdigest()[:8]}"
+
+
+Predictor = Callable[[Example], frozenset[str]]
+
+
+def write_model(model: Model, path: Path) -> None:
+    path.write_bytes(model.dumps())
+
+
+@dataclass(frozen=True)
+class Scores:
+    """How the desk (rules and model together) does on labelled examples."""
+
+    macro_f1: float
+    rights_recall: float
+    messages: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "macro_f1": round(self.macro_f1, 4),
+            "rights_recall": round(self.rights_recall, 4),
+            "messages": self.messages,
+        }
+
+
+def evaluate(model: Model | None, examples: Sequence[Example]) -> Scores:
+    """Score the desk's classification (the rules with ``model``) on ``examples``."""
+    from handlers.classify import classify_text
+    from handlers.evaluate import Labelled, score
+
+    predicted = [
+        frozenset(classify_text(e.subject, e.text, machine_signals=e.machine, model=model).intents)
+        for e in examples
+    ]
+    gold = [Labelled(e.id, e.intents, e.language) for e in examples]
+    report = score(gold, predicted, [e.language for e in examples], [False] * len(examples))
+    return Scores(report.macro_f1, report.rights_recall, report.messages)
+
+
+def with_scores(model: Model, scores: Scores) -> Model:
+    """The model with its evaluation scores in its metadata."""
+    return dataclasses.replace(model, meta={**model.meta, "evaluation": scores.as_dict()})

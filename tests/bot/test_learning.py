@@ -1,0 +1,283 @@
+"""The flywheel: labelled examples imported (no case, no listing), a model trained from them and
+made active only when it is not worse, used by every command and by the intake workers; imported
+examples purged after the retention period."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.cli import main
+from handlers import model as learned
+from handlers.classify import classify_text
+from storage import repo
+from storage.models import AuditEvent, ClassifierModel, LabelledExample
+
+# Deletion requests in romaji (Japanese typed without conversion): the desk misses them today.
+ROMAJI_DELETION = [
+    "Watashi no kojin jouhou wo subete sakujo shite kudasai.",
+    "kojin jouhou zenbu keshite kudasai onegai shimasu",
+    "Touroku shita deeta wo zenbu keshite hoshii desu.",
+    "akaunto to jouhou wo sakujo shite moraemasu ka",
+    "Watashi no jouhou wo mou keshite kudasai. Taikai shimashita.",
+    "meeru adoresu mo denwa bangou mo sakujo shite kudasai",
+    "kojin deeta no sakujo wo onegai shimasu.",
+    "Zenbu no deeta wo keshite. Mou tsukawanai node.",
+    "watashi ni kansuru jouhou wo subete shoukyo shite kudasai",
+    "Kaiin jouhou wo sakujo shite itadakemasen ka.",
+    "jouhou wo nokosanaide zenbu keshite kudasai",
+    "touroku jouhou no sakujo wo kibou shimasu",
+    "Sumimasen, watashi no deeta wo sakujo shite kudasai.",
+    "rireki mo fukumete zenbu keshite kudasai",
+    "Taikai suru node kojin jouhou wo sakujo shite kudasai.",
+    "deeta wo kanzen ni sakujo shite hoshii desu",
+]
+ROMAJI_OTHER = [
+    ("Arigatou gozaimashita. Yoroshiku onegai shimasu.", []),
+    ("denki no ryoukin puran ni tsuite oshiete kudasai", ["rate_question"]),
+    ("Puraibashii porishii ni tsuite shitsumon ga arimasu.", ["inquiry"]),
+    ("wakarimashita, daijoubu desu. arigatou.", []),
+]
+UNSEEN = "Kojin jouhou wo zenbu keshite kudasai. Mou riyou shimasen."
+
+
+def _mail(n: int, text: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"User {n} <user{n}@example.jp>"
+    msg["To"] = "privacy@example-hikaku.co.jp"
+    msg["Subject"] = "onegai"
+    msg["Message-ID"] = f"<romaji{n}@example.jp>"
+    msg.set_content(text)
+    return msg.as_bytes()
+
+
+def _corpus(folder: Path) -> Path:
+    folder.mkdir()
+    rows = [(text, ["deletion"]) for text in ROMAJI_DELETION] + ROMAJI_OTHER
+    lines = []
+    for n, (text, intents) in enumerate(rows, start=1):
+        name = f"{n:03d}.eml"
+        (folder / name).write_bytes(_mail(n, text))
+        lines.append(json.dumps({"file": name, "intents": intents, "language": "ja"}))
+    (folder / "labels.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _packaged_model_after() -> Iterator[None]:
+    """A test that installs a trained model leaves the next test the packaged one."""
+    yield
+    learned.use_packaged()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    monkeypatch.setenv("PD_DATABASE_URL", url)
+    return url
+
+
+def test_importing_a_missed_phrasing_and_training_makes_the_desk_recognise_it(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unseen = tmp_path / "unseen.eml"
+    unseen.write_bytes(_mail(99, UNSEEN))
+    assert main(["classify", "--json", str(unseen)]) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert "deletion" not in before["intents"]  # the desk misses it today
+
+    corpus = _corpus(tmp_path / "romaji")
+    assert main(["examples", "import", str(corpus), "--as", "yamada"]) == 0
+    assert "20 labelled examples imported" in capsys.readouterr().out
+
+    assert main(["train", "--as", "yamada"]) == 0
+    out = capsys.readouterr().out
+    version = re.search(r"model (\d{8}-\d{6}-[0-9a-f]{8}):", out)
+    assert version is not None, out
+    assert "(20 from the database)" in out
+    assert re.search(r"macro-F1 \d\.\d{3}\s+rights recall \d\.\d{3}", out)
+    assert f"{version.group(1)} is now the active model" in out
+
+    learned.use_packaged()  # as a new process would start: the database says which model
+    assert main(["classify", "--json", str(unseen)]) == 0
+    after = json.loads(capsys.readouterr().out)
+    assert "deletion" in after["intents"]
+    assert after["model_version"] == version.group(1)
+    assert after["model_features"]["deletion"]  # the features that weighed most
+    assert any("the model" in reason for reason in after["reasons"]["deletion"])
+
+    # Imported examples opened no case; the export of staff examples does not list them.
+    assert main(["cases", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out or "[]") == []
+    assert main(["examples", "export", str(tmp_path / "export")]) == 0
+    assert "0 labelled examples written" in capsys.readouterr().out
+
+    # ingest takes it in with the active model too (workers: see the test below).
+    assert main(["ingest", "--workers", "1", str(unseen)]) == 0
+    assert "deletion" in capsys.readouterr().out
+
+
+def test_importing_the_same_mail_again_relabels_it(
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PD_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    corpus = _corpus(tmp_path / "romaji")
+    assert main(["examples", "import", str(corpus), "--as", "yamada"]) == 0
+    assert main(["examples", "import", str(corpus), "--as", "sato"]) == 0
+    assert "0 labelled examples imported, 20 relabelled" in capsys.readouterr().out
+    with Session(engine) as session:
+        rows = session.exec(select(LabelledExample)).all()
+        assert len(rows) == 20
+        assert {r.case_id for r in rows} == {None} and {r.message_id for r in rows} == {None}
+        assert {r.labelled_by for r in rows} == {"sato"}
+        assert repo.list_cases(session) == []
+        actions = [e.action for e in session.exec(select(AuditEvent))]
+        assert actions.count("examples imported") == 2
+
+
+def test_a_folder_that_is_not_a_corpus_is_refused(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["examples", "import", str(tmp_path), "--as", "yamada"]) == 2
+    assert "no labels.jsonl" in capsys.readouterr().err
+
+
+def test_imported_examples_are_purged_after_the_retention_period(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from bot.learning import import_examples
+    from bot.retention import purge
+
+    imported_at = datetime(2026, 1, 5, tzinfo=UTC)
+    import_examples(engine, _corpus(tmp_path / "c"), actor="yamada", now=imported_at)
+    kept = purge(engine, imported_at + timedelta(days=364), 365)
+    assert kept.examples == 0
+    dry = purge(engine, imported_at + timedelta(days=366), 365, dry_run=True)
+    assert dry.examples == 20
+    done = purge(engine, imported_at + timedelta(days=366), 365)
+    assert done.examples == 20
+    with Session(engine) as session:
+        assert session.exec(select(LabelledExample)).all() == []
+        assert "examples purged" in [e.action for e in session.exec(select(AuditEvent))]
+
+
+def test_a_model_that_scores_worse_is_kept_but_not_used(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import learning
+    from handlers import training
+
+    packaged = learned.active()
+    assert packaged is not None
+
+    def fit(examples: object, *, version: str, **_: object) -> training.Fitted:
+        import dataclasses
+
+        import numpy as np
+
+        return training.Fitted(dataclasses.replace(packaged, version=version), np.zeros((0, 0)))
+
+    def evaluate(model: learned.Model | None, examples: object) -> training.Scores:
+        # The new model (not the packaged one) loses rights recall.
+        worse = model is not None and model.version != packaged.version
+        return training.Scores(0.95, 0.90 if worse else 0.99, 211)
+
+    monkeypatch.setattr(training, "fit", fit)
+    monkeypatch.setattr(training, "evaluate", evaluate)
+    done = learning.train(engine, actor="yamada", now=datetime(2026, 12, 2, 9, tzinfo=UTC))
+    assert not done.activated
+    assert done.why_not == "rights recall 0.900 < 0.990"
+    assert learned.active_version() == packaged.version
+    assert learning.active_version(engine) is None
+    with Session(engine) as session:
+        [row] = session.exec(select(ClassifierModel)).all()
+        assert row.status == "rejected" and row.version == done.version
+        [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "model trained"))
+        assert event.actor == "yamada" and event.detail["activated"] is False
+
+
+def test_a_running_desk_and_new_workers_pick_up_the_active_model(engine: Engine) -> None:
+    import threading
+
+    from bot import learning
+    from bot.intake import new_pool
+    from storage.db import writer
+
+    packaged = learned.active()
+    assert packaged is not None
+    import dataclasses
+
+    newer = dataclasses.replace(packaged, version="20261202-090000-0badcafe")
+    with Session(writer(engine)) as session:
+        session.add(
+            ClassifierModel(
+                version=newer.version,
+                status="active",
+                trained_by="yamada",
+                activated_at=datetime.now(UTC),
+                data=newer.dumps(),
+            )
+        )
+        session.commit()
+    stop = threading.Event()
+    states: list[tuple[str, str]] = []
+
+    def report(state: str, detail: str) -> None:
+        states.append((state, detail))
+        stop.set()  # one look is enough here
+
+    learning.ModelWatch(engine, every=0.01).run(stop, report)
+    assert states == [("ok", f"model {newer.version}")]
+    assert learned.active_version() == newer.version
+    with new_pool(1) as pool:
+        assert pool.submit(learned.active_version).result(timeout=60) == newer.version
+
+
+def test_intake_never_imports_scikit_learn(tmp_path: Path) -> None:
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(_mail(1, "Please delete my account and all my data."))
+    code = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        f"assert main(['classify', '--json', {str(mail)!r}]) == 0\n"
+        f"assert main(['ingest', '--workers', '0', {str(mail)!r}]) == 0\n"
+        "assert not [m for m in sys.modules if m.startswith(('sklearn', 'scipy'))], 'loaded'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PD_DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}", "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_stored_model_must_be_arrays_not_code() -> None:
+    with pytest.raises(learned.ModelError):
+        learned.loads(b"\x80\x04K\x01.")  # a pickle
+    with pytest.raises(learned.ModelError):
+        learned.loads(b"not a model at all")
+
+
+def test_the_model_reads_folded_text_alike() -> None:
+    model = learned.active()
+    assert model is not None
+    full = model.predict("", "ｱｶｳﾝﾄを削除してください").probability
+    kata = model.predict("", "アカウントを削除してください").probability
+    assert full == kata
+    assert classify_text("", "アカウントを削除してください", model=None).model_version is None

@@ -1,0 +1,131 @@
+"""The learned model at intake: stable features, arrays only, linear time, and how it combines
+with the rules (the rules decide; the model adds what they miss; disagreements go to triage)."""
+
+from __future__ import annotations
+
+import time
+
+from handlers import model as learned
+from handlers.classify import Classification, classify_text, combine
+from handlers.features import char_ngrams, extract, normalise, word_hashes
+from handlers.intents import ALL_INTENTS
+
+THRESHOLDS = dict.fromkeys(ALL_INTENTS, 0.3)
+
+
+def _prediction(**probability: float) -> learned.Prediction:
+    p = dict.fromkeys(ALL_INTENTS, 0.0) | probability
+    return learned.Prediction("test-model", p, lambda intent: (f"feature of {intent}",))
+
+
+def _ruled(*intents: str, set_aside: frozenset[str] = frozenset()) -> Classification:
+    return Classification(
+        intents=intents,
+        confidence=dict.fromkeys(intents, 0.9),
+        reasons={i: (f"rule for {i}",) for i in intents},
+        needs_triage=False,
+        set_aside=set_aside,
+    )
+
+
+def test_features_are_the_same_on_every_machine_and_run() -> None:
+    # A stored model's vocabulary is these hashes: changing them silently breaks every model.
+    assert [int(h) for h in char_ngrams("削除")[0]] == [
+        5041125339537785011,
+        5819354536618812968,
+        17402339149901755269,
+    ]
+    assert [int(h) for h in word_hashes("delete me")[0]] == [
+        11095271826956051542,
+        16068667652207351687,
+        12361332011321715361,
+    ]
+
+
+def test_folding_makes_spellings_meet() -> None:
+    assert normalise("ｻｸｼﾞｮ　ＰＬＥＡＳＥ") == "さくじょ please"
+    assert normalise("サクジョ\n\n please") == "さくじょ please"
+
+
+def test_features_can_be_named_back_for_staff() -> None:
+    found = extract("Delete", "アカウントを削除 please")
+    assert found.names_of(found.hashes[:1]) == ["subject: d"]
+    assert found.names_of(word_hashes("please")[0]) == ["please"]
+    assert found.names_of(char_ngrams("を削除")[0][-1:]) == ["を削除"]
+
+
+def test_a_huge_subject_and_text_cost_linear_time() -> None:
+    model = learned.active()
+    assert model is not None
+    phrase = "個人情報を削除してください。please delete my data. "
+    start = time.perf_counter()
+    model.predict(phrase * 100_000, phrase * 100_000)  # about 3 MB each
+    assert time.perf_counter() - start < 2.0
+
+
+def test_the_model_adds_a_request_the_rules_missed_and_says_why() -> None:
+    result = combine(_ruled(), _prediction(deletion=0.5), THRESHOLDS)
+    assert result.intents == ("deletion",)
+    assert result.reasons["deletion"] == ("the model (0.50): “feature of deletion”",)
+    assert result.model_version == "test-model"
+    assert result.model_features == {"deletion": ("feature of deletion",)}
+
+
+def test_the_rules_keep_their_decision_and_reasons() -> None:
+    result = combine(_ruled("disclosure"), _prediction(disclosure=0.01), THRESHOLDS)
+    assert result.intents == ("disclosure",)
+    assert result.reasons["disclosure"] == ("rule for disclosure",)
+
+
+def test_no_second_request_beside_the_rules_one_but_a_sure_model_asks_a_person() -> None:
+    result = combine(_ruled("deletion"), _prediction(deletion=0.9, disclosure=0.95), THRESHOLDS)
+    assert result.intents == ("deletion",)
+    assert result.needs_triage
+    assert "the model also reads a disclosure request (0.95)" in result.triage_reasons
+
+
+def test_what_the_rules_set_aside_the_model_does_not_bring_back() -> None:
+    withdrawn = _ruled(set_aside=frozenset({"deletion"}))
+    result = combine(withdrawn, _prediction(deletion=0.9), THRESHOLDS)
+    assert result.intents == ()
+    assert result.triage_reasons == ("the rules set deletion aside; the model reads it (0.90)",)
+
+
+def test_machine_mail_by_its_headers_stays_machine_mail() -> None:
+    result = combine(
+        _ruled("auto_reply"),
+        _prediction(deletion=0.9),
+        THRESHOLDS,
+        machine_signals=("auto-submitted",),
+    )
+    assert result.intents == ("auto_reply",)
+
+
+def test_the_model_never_calls_mail_spam_on_its_own() -> None:
+    result = combine(_ruled("stop_use"), _prediction(spam=0.95), THRESHOLDS)
+    assert result.intents == ("stop_use",)
+    assert result.needs_triage
+
+
+def test_a_request_just_under_the_threshold_goes_to_a_person() -> None:
+    result = combine(_ruled(), _prediction(stop_provision=0.25), THRESHOLDS)
+    assert result.intents == ()
+    assert result.triage_reasons == ("the model: stop_provision uncertain (0.25)",)
+
+
+def test_other_intents_need_a_sure_model_where_the_rules_found_nothing() -> None:
+    assert combine(_ruled(), _prediction(complaint=0.6), THRESHOLDS).intents == ()
+    assert combine(_ruled(), _prediction(complaint=0.85), THRESHOLDS).intents == ("complaint",)
+
+
+def test_rules_alone_when_asked() -> None:
+    result = classify_text("", "Please delete my account.", model=None)
+    assert result.intents == ("deletion",)
+    assert result.model_version is None
+    assert result.as_dict()["model_features"] == {}
+
+
+def test_spam_by_the_model_alone_goes_to_a_person_not_the_archive() -> None:
+    result = combine(_ruled(), _prediction(spam=0.99, auto_reply=0.95), THRESHOLDS)
+    assert result.intents == ()
+    assert "the model reads spam (0.99)" in result.triage_reasons

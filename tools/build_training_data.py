@@ -1,0 +1,122 @@
+"""Build the learned model's shipped data (handlers/data/) from the project's labelled messages.
+
+    python tools/build_training_data.py [--dev ../shared/corpus/dev]
+
+Reads the short messages of tests/fixtures/classifier/*.jsonl and the mail of the dev corpus
+(parsed as intake parses it: subject, newest text, machine-mail signals), puts near-duplicates
+in one group (cosine >= GROUP_SIMILARITY over character 3-grams, joined transitively), and
+splits by group: a group's fold is a stable hash of its first member's id modulo 5; fold 0 is
+the shipped evaluation data (``evaluation.jsonl``: what a newly trained model is measured on
+and the shipped model is not trained on), folds 1-4 the training data (``training.jsonl``).
+The same input always gives the same files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from handlers.features import normalise
+from mail.parse import parse_message
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ("cases", "holdout", "blind", "blind2")
+GROUP_SIMILARITY = 0.5
+FOLDS = 5
+
+
+def load(dev: Path | None) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for name in FIXTURES:
+        path = ROOT / "tests" / "fixtures" / "classifier" / f"{name}.jsonl"
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            obj = json.loads(line)
+            rows.append(
+                {
+                    "id": f"{name}:{obj['id']}",
+                    "subject": obj["subject"],
+                    "text": obj["text"],
+                    "machine": [],
+                    "intents": sorted(obj["intents"]),
+                    "language": obj["language"],
+                }
+            )
+    if dev is not None:
+        for line in (dev / "labels.jsonl").read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            obj = json.loads(line)
+            msg = parse_message((dev / obj["file"]).read_bytes())
+            rows.append(
+                {
+                    "id": f"dev:{obj['file']}",
+                    "subject": msg.subject,
+                    "text": msg.newest_text,
+                    "machine": list(msg.machine_signals),
+                    "intents": sorted(obj["intents"]),
+                    "language": obj["language"],
+                }
+            )
+    return rows
+
+
+def groups(rows: list[dict[str, object]]) -> list[int]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [normalise(f"{r['subject']} {r['text']}") for r in rows]
+    matrix = TfidfVectorizer(analyzer="char", ngram_range=(3, 3)).fit_transform(texts)
+    similar = (matrix @ matrix.T).tocoo()
+    parent = list(range(len(rows)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j, v in zip(similar.row, similar.col, similar.data, strict=True):
+        if i < j and v >= GROUP_SIMILARITY:
+            parent[find(i)] = find(j)
+    return [find(i) for i in range(len(rows))]
+
+
+def fold_of(key: str) -> int:
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % FOLDS
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dev", type=Path, default=ROOT.parent / "shared" / "corpus" / "dev")
+    parser.add_argument("--out", type=Path, default=ROOT / "handlers" / "data")
+    args = parser.parse_args()
+    rows = load(args.dev if (args.dev / "labels.jsonl").is_file() else None)
+    roots = groups(rows)
+    first: dict[int, str] = {}
+    for row, root in zip(rows, roots, strict=True):
+        first.setdefault(root, str(row["id"]))
+    training, evaluation = [], []
+    for row, root in zip(rows, roots, strict=True):
+        row["group"] = first[root]
+        (evaluation if fold_of(first[root]) == 0 else training).append(row)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, part in (("training", training), ("evaluation", evaluation)):
+        with (args.out / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
+            for row in part:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    multi = sum(1 for r in set(roots) if roots.count(r) > 1)
+    print(
+        f"{len(rows)} messages in {len(set(roots))} groups ({multi} of several): "
+        f"{len(training)} training, {len(evaluation)} evaluation"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
