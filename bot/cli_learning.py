@@ -18,6 +18,8 @@ def cmd_examples_import(args: argparse.Namespace, out: TextIO, database: Any) ->
     folder = Path(args.folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder")
+    if not (folder / "labels.jsonl").is_file():  # bad input is said before the database is opened
+        raise UsageError(f"{folder}: no labels.jsonl (a corpus folder in the LABELS.md format)")
     with database() as engine:
         try:
             done = import_examples(engine, folder, actor=args.as_, now=datetime.now(UTC))

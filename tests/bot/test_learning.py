@@ -23,32 +23,33 @@ from handlers.classify import classify_text
 from storage import repo
 from storage.models import AuditEvent, ClassifierModel, LabelledExample
 
-# Deletion requests in romaji (Japanese typed without conversion): the desk misses them today.
+# Deletion requests in Indonesian (foreign residents write in their own language): no rule and
+# no shipped training example reads them, so the desk misses them today.
 ROMAJI_DELETION = [
-    "Watashi no kojin jouhou wo subete sakujo shite kudasai.",
-    "kojin jouhou zenbu keshite kudasai onegai shimasu",
-    "Touroku shita deeta wo zenbu keshite hoshii desu.",
-    "akaunto to jouhou wo sakujo shite moraemasu ka",
-    "Watashi no jouhou wo mou keshite kudasai. Taikai shimashita.",
-    "meeru adoresu mo denwa bangou mo sakujo shite kudasai",
-    "kojin deeta no sakujo wo onegai shimasu.",
-    "Zenbu no deeta wo keshite. Mou tsukawanai node.",
-    "watashi ni kansuru jouhou wo subete shoukyo shite kudasai",
-    "Kaiin jouhou wo sakujo shite itadakemasen ka.",
-    "jouhou wo nokosanaide zenbu keshite kudasai",
-    "touroku jouhou no sakujo wo kibou shimasu",
-    "Sumimasen, watashi no deeta wo sakujo shite kudasai.",
-    "rireki mo fukumete zenbu keshite kudasai",
-    "Taikai suru node kojin jouhou wo sakujo shite kudasai.",
-    "deeta wo kanzen ni sakujo shite hoshii desu",
+    "Tolong hapus semua data pribadi saya.",
+    "Saya ingin data saya dihapus sepenuhnya.",
+    "Mohon hapus akun dan informasi pribadi saya.",
+    "Hapus saja semua informasi tentang saya, terima kasih.",
+    "Saya sudah berhenti, jadi tolong hapus data saya.",
+    "Tolong hapus nomor telepon dan alamat email saya dari sistem Anda.",
+    "Mohon menghapus seluruh data saya dari database Anda.",
+    "Saya minta agar informasi pribadi saya dihapus.",
+    "tolong hapus akun saya beserta datanya",
+    "Bisakah Anda menghapus semua data yang Anda simpan tentang saya?",
+    "Hapus semua riwayat dan data saya, ya.",
+    "Saya tidak mau data saya disimpan lagi, tolong dihapus.",
+    "Mohon dihapus data keanggotaan saya.",
+    "tolong hapus semuanya tentang saya",
+    "Data pribadi saya harap dihapus secepatnya.",
+    "Silakan hapus informasi saya dari layanan ini.",
 ]
 ROMAJI_OTHER = [
-    ("Arigatou gozaimashita. Yoroshiku onegai shimasu.", []),
-    ("denki no ryoukin puran ni tsuite oshiete kudasai", ["rate_question"]),
-    ("Puraibashii porishii ni tsuite shitsumon ga arimasu.", ["inquiry"]),
-    ("wakarimashita, daijoubu desu. arigatou.", []),
+    ("Terima kasih banyak atas bantuannya.", []),
+    ("Berapa tarif listrik untuk paket ini?", ["rate_question"]),
+    ("Saya punya pertanyaan tentang kebijakan privasi Anda.", ["inquiry"]),
+    ("Baik, tidak apa-apa. Terima kasih.", []),
 ]
-UNSEEN = "Kojin jouhou wo zenbu keshite kudasai. Mou riyou shimasen."
+UNSEEN = "Tolong hapus data pribadi saya semuanya. Saya tidak akan memakai layanan ini lagi."
 
 
 def _mail(n: int, text: str) -> bytes:
@@ -90,13 +91,15 @@ def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_importing_a_missed_phrasing_and_training_makes_the_desk_recognise_it(
     sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert main(["db", "upgrade"]) == 0  # a desk's database (reading commands create none)
+    capsys.readouterr()
     unseen = tmp_path / "unseen.eml"
     unseen.write_bytes(_mail(99, UNSEEN))
     assert main(["classify", "--json", str(unseen)]) == 0
     before = json.loads(capsys.readouterr().out)
     assert "deletion" not in before["intents"]  # the desk misses it today
 
-    corpus = _corpus(tmp_path / "romaji")
+    corpus = _corpus(tmp_path / "indonesian")
     assert main(["examples", "import", str(corpus), "--as", "yamada"]) == 0
     assert "20 labelled examples imported" in capsys.readouterr().out
 
@@ -134,7 +137,7 @@ def test_importing_the_same_mail_again_relabels_it(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("PD_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    corpus = _corpus(tmp_path / "romaji")
+    corpus = _corpus(tmp_path / "indonesian")
     assert main(["examples", "import", str(corpus), "--as", "yamada"]) == 0
     assert main(["examples", "import", str(corpus), "--as", "sato"]) == 0
     assert "0 labelled examples imported, 20 relabelled" in capsys.readouterr().out
