@@ -507,6 +507,15 @@ class Intake:
     def _triage_due(self, received: datetime) -> datetime:
         return sla.triage_due(received, self._triage_days)
 
+    def historic_taken(self, count: int, *, backlog_days: int, **detail: object) -> None:
+        """``count`` historic messages are in, their cases committed: staff are owed a summary."""
+        try:
+            with Session(self._engine) as session:
+                repo.historic_taken(session, count=count, backlog_days=backlog_days, **detail)
+                session.commit()
+        except OperationalError as exc:
+            raise _unavailable(exc) from None
+
     def quarantine(
         self, raw: bytes, why: str, *, historic: bool = False, arrived: datetime | None = None
     ) -> IntakeResult:
