@@ -174,7 +174,8 @@ class Checkpoints(Protocol):
 
     def historic(self, key: str, count: int, backlog: timedelta) -> None:
         """A pass took ``count`` historic messages in (received more than ``backlog`` before the
-        first read): staff are told once, in a summary."""
+        first read): staff are told once, in a summary. Also called with 0 by the first pass of
+        a process, for historic mail an earlier process took in but died before telling of."""
         ...
 
     def save(self, key: str, uidvalidity: int, last_uid: int) -> None:
@@ -462,6 +463,7 @@ class Watcher:
         self.recheck_seconds = recheck_seconds
         self._connect = connect
         self._failures: dict[tuple[int, int], int] = {}
+        self._told_historic = False  # this process has told of historic mail at least once
         self.reconnects = 0
 
     def open(self) -> Connection:
@@ -511,8 +513,9 @@ class Watcher:
                 break
         if progress.uidvalidity != conn.uidvalidity and not uids:
             self.checkpoints.save(key, conn.uidvalidity, last_uid)
-        if result.historic:
+        if result.historic or not self._told_historic:
             self.checkpoints.historic(key, result.historic, self.backlog)
+            self._told_historic = True
         return result
 
     def _give(self, raws: list[bytes], arrived: list[datetime | None] | None) -> list[str]:

@@ -619,6 +619,22 @@ def first_read(session: Session, mailbox: str, now: datetime) -> datetime:
 HISTORIC_TAKEN = "historic mail taken in"  # the audit action staff's summary is owed for
 
 
+def historic_untold(session: Session) -> int:
+    """How many historic cases no ``HISTORIC_TAKEN`` event covers yet (intake died before it)."""
+    told = session.exec(
+        select(AuditEvent.detail)
+        .where(AuditEvent.action == HISTORIC_TAKEN)
+        .order_by(col(AuditEvent.id).desc())
+    ).first()
+    upto = int((told or {}).get("last_case_id") or 0)
+    count = session.exec(
+        select(func.count())
+        .select_from(Case)
+        .where(col(Case.slack_state) == "historic", col(Case.id) > upto)
+    ).one()
+    return int(count)
+
+
 def historic_taken(session: Session, *, count: int, backlog_days: int, **detail: Any) -> None:
     """Historic mail was taken in (its cases all committed): staff are owed one summary of the
     historic cases up to the newest case there is now (``bot.slack.poster``)."""

@@ -26,9 +26,9 @@ from bot.intake import Intake
 from bot.replies import ReplySettings
 from bot.scheduler import Scheduler, SchedulerSettings
 from bot.slack.poster import BACKLOG_EVENT_TYPE, EVENT_TYPE, CasePoster
-from bot.watch import desk_watcher
+from bot.watch import DatabaseCheckpoints, IntakeSink, desk_watcher
 from handlers import sla
-from mail.imap import parse_mailbox_url
+from mail.imap import Watcher, parse_mailbox_url
 from storage import repo
 from storage.db import writer
 from storage.models import AuditEvent, Case, Draft, MailboxCheckpoint, OutboxItem, SentReminder
@@ -199,6 +199,37 @@ def test_2000_historic_messages_and_5_new_make_2005_cases_5_posts_and_one_summar
     assert f"Historic mail, from before the desk first read the mailbox: {HISTORIC} open" in digest
     assert not any(c.ref in digest for c in historic)
     assert sorted(_kinds(slack)).count(EVENT_TYPE) == NEW  # still five case messages
+
+
+class Mute(DatabaseCheckpoints):
+    """Checkpoints of a process that dies before it tells of the historic mail it took in."""
+
+    def historic(self, key: str, count: int, backlog: timedelta) -> None:
+        raise SystemExit("killed")
+
+
+def test_historic_mail_a_dead_pass_never_told_of_is_summarised_by_the_next_process(
+    engine: Engine, dovecot: Any, slack: Any, make_mail: Callable[..., bytes]
+) -> None:
+    long_ago = datetime.now(UTC) - timedelta(days=60)
+    with dovecot.client("desk") as imap:
+        imap.multiappend(
+            "INBOX", [{"msg": _mail(make_mail, i, long_ago), "date": long_ago} for i in range(3)]
+        )
+    config = parse_mailbox_url(dovecot.url("desk"))
+    sink = IntakeSink(Intake(engine, replies=ReplySettings.from_env(DESK)))
+    with pytest.raises(SystemExit):
+        Watcher(config, sink, Mute(engine)).run_once()
+    poster = CasePoster(engine, _client(slack), slack.channel)
+    asyncio.run(poster.run_once())
+    assert slack.messages() == []  # three historic cases, and nobody told yet
+
+    assert Watcher(config, sink, DatabaseCheckpoints(engine)).run_once().fetched == 0
+    asyncio.run(poster.run_once())
+    [summary] = [m["text"] for m in slack.messages()]
+    assert "3 historic messages" in summary and "3 still open, 3 of them past" in summary
+    asyncio.run(poster.run_once())
+    assert len(slack.messages()) == 1  # told once
 
 
 def test_new_case_posts_are_shaped_to_the_minute_nearest_deadline_first(
