@@ -368,6 +368,11 @@ class Intake:
             assert case is not None
             if decision.action is Action.LINK:
                 repo.touch(session, case, flags=sorted(set(case.flags) | set(decision.flags)))
+                if case.slack_state == "historic" and not historic:
+                    # The requester writes again now: the case is no longer only history. It
+                    # gets its message in the channel and its reminders (the flag stays).
+                    repo.touch(session, case, slack_state="pending")
+                    repo.audit(session, case.id, "intake", "historic case revived")
             repo.audit(
                 session,
                 case.id,

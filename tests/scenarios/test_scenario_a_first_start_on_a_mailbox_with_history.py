@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -230,6 +231,37 @@ def test_historic_mail_a_dead_pass_never_told_of_is_summarised_by_the_next_proce
     assert "3 historic messages" in summary and "3 still open, 3 of them past" in summary
     asyncio.run(poster.run_once())
     assert len(slack.messages()) == 1  # told once
+
+
+def test_a_requester_writing_again_brings_a_historic_case_back_to_the_channel(
+    engine: Engine, slack: Any, make_mail: Callable[..., bytes]
+) -> None:
+    from bot.intake import read
+
+    now = datetime.now(UTC)
+    long_ago = now - timedelta(days=40)
+    intake = Intake(engine, replies=ReplySettings.from_env(DESK))
+    first = _mail(make_mail, 7, long_ago)
+    [opened] = intake.process_many([replace(read(first), historic=True, arrived=long_ago)])
+    assert opened.action == "opened" and opened.ref is not None
+    poster = CasePoster(engine, _client(slack), slack.channel)
+    asyncio.run(poster.run_once())
+    assert slack.messages() == []  # historic: no message of its own (no summary owed yet)
+
+    again = make_mail(
+        "先月お願いした削除はどうなりましたか。",
+        sender="user7@example.jp",
+        subject=f"Re: 個人情報について [{opened.ref}]",
+        date=now,
+        In_Reply_To="<history-7@mail.example.jp>",
+    )
+    assert intake.process(again).action == "linked"
+    asyncio.run(poster.run_once())
+    [message] = slack.messages()
+    assert opened.ref in json.dumps(message["blocks"], ensure_ascii=False)
+    with Session(engine) as session:
+        case = repo.case_by_ref(session, opened.ref)
+        assert case is not None and case.slack_state == "posted" and "historic" in case.flags
 
 
 def test_new_case_posts_are_shaped_to_the_minute_nearest_deadline_first(
