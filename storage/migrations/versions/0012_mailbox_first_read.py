@@ -15,9 +15,7 @@ from alembic import op
 from storage.models import UTCDateTime
 
 revision: str = "0012"
-# TEMPORARY: "0010" until migration 0011 (the learned classifier) is on main; rebased onto it,
-# this must read "0011" (alembic keeps exactly one head).
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
