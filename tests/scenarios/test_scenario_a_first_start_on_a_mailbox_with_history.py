@@ -21,8 +21,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from bot.cli import HistorySettings, history_settings, main
-from bot.errors import UsageError
+from bot import settings
+from bot.cli import main
 from bot.intake import Intake
 from bot.replies import ReplySettings
 from bot.scheduler import Scheduler, SchedulerSettings
@@ -91,17 +91,27 @@ class Clock:
         return self.now
 
 
+COMPLAINT = (
+    "ご担当者様\n\n本日、私宛てに別の方の見積もり結果のメールが届きました。"
+    "氏名・住所・電話番号まで記載されています。\n個人情報の管理が杜撰です。"
+    "大変問題だと思います。\n\n森田 真奈\n会員番号 {i}"
+)
+
+
 def _mail(
     make_mail: Callable[..., bytes], i: int, sent: datetime, *, complaint: bool = False
 ) -> bytes:
-    body = (
-        f"貴社の個人情報の取扱いについて苦情を申し立てます。会員番号 {i}"
-        if complaint
-        else f"私の個人情報をすべて削除してください。会員番号 {i}"
-    )
+    if complaint:
+        body, subject = COMPLAINT.format(i=i), "他人宛てのメールが届きました"
+    else:
+        body, subject = (
+            f"私の個人情報をすべて削除してください。会員番号 {i}",
+            "個人情報削除のお願い",
+        )
     return make_mail(
         body,
         sender=f"user{i}@example.jp",
+        subject=subject,
         date=sent,
         message_id=f"<history-{i}@mail.example.jp>",
     )
@@ -363,14 +373,21 @@ def test_an_acknowledgement_left_past_its_date_cannot_be_approved(
         later.approve(draft.id, approver="U0APPROVER1")
 
 
-def test_the_two_settings_are_read_and_checked_in_one_place() -> None:
-    assert history_settings({}) == HistorySettings(backlog_days=14, posts_per_minute=20)
-    assert history_settings(
-        {"PD_BACKLOG_DAYS": "30", "PD_SLACK_POSTS_PER_MINUTE": "5"}
-    ) == HistorySettings(30, 5)
-    with pytest.raises(UsageError) as refused:
-        history_settings({"PD_BACKLOG_DAYS": "two weeks", "PD_SLACK_POSTS_PER_MINUTE": "0"})
-    assert str(refused.value) == (
-        "PD_BACKLOG_DAYS must be a whole number of days from 0 to 3650, not 'two weeks'; "
-        "PD_SLACK_POSTS_PER_MINUTE must be a whole number of posts from 1 to 60, not '0'"
-    )
+def test_the_two_settings_are_read_and_checked_with_the_others() -> None:
+    plain = settings.read({})
+    assert (plain.mailbox.backlog_days, plain.slack.posts_per_minute) == (14, 20)
+    given = settings.read({"PD_BACKLOG_DAYS": "30", "PD_SLACK_POSTS_PER_MINUTE": "5"})
+    assert (given.mailbox.backlog_days, given.slack.posts_per_minute) == (30, 5)
+    with pytest.raises(settings.SettingsError) as refused:
+        settings.read(
+            {
+                "PD_BACKLOG_DAYS": "two weeks",
+                "PD_SLACK_POSTS_PER_MINUTE": "0",
+                "PD_SLACK_POST_PER_MINUTE": "20",
+            }
+        )
+    assert refused.value.problems == [
+        "PD_SLACK_POST_PER_MINUTE is not a setting; did you mean PD_SLACK_POSTS_PER_MINUTE?",
+        "PD_BACKLOG_DAYS must be a whole number of days from 0 to 3650, not 'two weeks'",
+        "PD_SLACK_POSTS_PER_MINUTE must be a whole number of posts from 1 to 60, not '0'",
+    ]
