@@ -218,12 +218,17 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _ingest(args: argparse.Namespace, intake: Intake, out: TextIO) -> int:
+    from dataclasses import replace
+
     from bot.intake import read_all
 
     counts: dict[str, int] = {}
+    historic = bool(getattr(args, "historic", False))
     listed, raws = itertools.tee(iter_sources(args.paths))
     timeout = args.settings.intake.classify_timeout
     reads = read_all((s.raw for s in raws), workers=args.workers, timeout=timeout)
+    if historic:  # the operator says so: everything taken here is historic
+        reads = (replace(r, historic=True) for r in reads)
     results = intake.process_many(reads, batch=args.batch)
     for source, result in zip(listed, results, strict=True):
         counts[result.action] = counts.get(result.action, 0) + 1
@@ -237,6 +242,10 @@ def _ingest(args: argparse.Namespace, intake: Intake, out: TextIO) -> int:
     total = sum(counts.values())
     summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
     out.write(f"{total} messages: {summary or 'none'}\n")
+    taken = total - counts.get("duplicate", 0)
+    if historic and taken:
+        intake.historic_taken(taken, backlog_days=0, source="ingest")
+        out.write(f"taken in as historic: {taken} (one summary in Slack, no acknowledgements)\n")
     # Quarantined messages are kept, but the operator should know some could not be read.
     return 1 if counts.get("quarantined") else 0
 
@@ -409,12 +418,26 @@ def _tokyo(value: str | None, layout: str, missing: str) -> str:
 
 
 def _watcher(
-    engine: Engine, config: Any, workers: int, batch: int, replies: Any, timeout: float
+    engine: Engine,
+    config: Any,
+    workers: int,
+    batch: int,
+    replies: Any,
+    timeout: float,
+    backlog_days: int,
 ) -> Any:
+    from datetime import timedelta
+
     from bot.watch import desk_watcher
 
     return desk_watcher(
-        engine, config, workers=workers, batch=batch, replies=replies, classify_timeout=timeout
+        engine,
+        config,
+        workers=workers,
+        batch=batch,
+        replies=replies,
+        classify_timeout=timeout,
+        backlog=timedelta(days=backlog_days),
     )
 
 
@@ -436,6 +459,7 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
             args.batch,
             replies,
             args.settings.intake.classify_timeout,
+            args.settings.mailbox.backlog_days,
         )
         try:
             result = watcher.run_once()
@@ -495,6 +519,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=50,
         help="messages per transaction (each under its own savepoint; default 50)",
+    )
+    p.add_argument(
+        "--historic",
+        action="store_true",
+        help="everything taken is historic: cases with their (past) deadlines, but no "
+        "acknowledgements, no Slack message per case or reminders; one summary instead",
     )
     p.set_defaults(func=cmd_ingest)
 

@@ -3,6 +3,12 @@
 This is the loop that does I/O, so it owns failure (Mailman's runner): a message that cannot be
 parsed or that breaks a handler is rolled back and kept as a quarantined case for a human; the
 next message goes on. Each message is one transaction: stored and decided together, or not at all.
+
+Historic mail (received long before the desk first read the mailbox, ``Read.historic``) opens its
+case like any other, with its honest deadline counted from its receipt (already past, as a rule),
+flagged ``historic``: no acknowledgement is drafted, the case gets no post of its own in Slack
+(``slack_state`` "historic": one summary tells staff of them all) and no reminders. No
+acknowledgement is drafted that would promise an answer by a date already past.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from templates import TemplateError
 log = logging.getLogger("privacy_desk.intake")
 
 Clock = Callable[[], datetime]
+HISTORIC = "historic"  # the flag of a case opened from historic mail
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,8 @@ class Read:
     message: ParsedMessage | None
     classification: Classification | None
     error: str | None = None
+    historic: bool = False  # received long before the desk first read the mailbox
+    arrived: datetime | None = None  # when the server received it (IMAP INTERNALDATE), if known
 
 
 class ClassifyTimeout(Exception):
@@ -292,10 +301,11 @@ class Intake:
         now = self._clock()
         msg, classification = item.message, item.classification
         if msg is None or classification is None:
-            return self._quarantine(session, item.raw, now, item.error or "unreadable", msg)
+            why = item.error or "unreadable"
+            return self._quarantine(session, item.raw, now, why, msg, item=item)
         try:
             with session.begin_nested():
-                return self._take(session, msg, classification, item.raw, now)
+                return self._take(session, msg, classification, item, now)
         except IntegrityError:
             # Another writer stored the same Message-ID between our look and our write.
             return IntakeResult("duplicate", None, classification.intents, None, "already stored")
@@ -304,34 +314,34 @@ class Intake:
         except Exception as exc:  # one bad message never stops intake: keep it for a human
             log.exception("intake failed for message %s", msg.sha256[:12])
             why = f"intake failed: {type(exc).__name__}"
-            return self._quarantine(session, item.raw, now, why, msg)
+            return self._quarantine(session, item.raw, now, why, msg, item=item)
 
     def _take(
         self,
         session: Session,
         msg: ParsedMessage,
         classification: Classification,
-        raw: bytes,
+        item: Read,
         now: datetime,
     ) -> IntakeResult:
-        received = received_time(msg, now)
+        received = _received(item, msg, now)
         known = repo.known_for(session, msg)
         decision = decide(msg, classification, known)
         if decision.action is Action.DUPLICATE:
             return IntakeResult("duplicate", None, classification.intents, None, "already stored")
-        case = self._apply(session, msg, classification, decision, received)
+        case = self._apply(session, msg, classification, decision, received, item.historic)
         repo.store_message(
             session,
             msg,
-            raw,
+            item.raw,
             case_id=case.id if case else None,
             disposition=decision.disposition,
             classification=classification.as_dict(),
             received_at=received,
         )
-        if decision.action is Action.OPEN and case is not None:
+        if decision.action is Action.OPEN and case is not None and not item.historic:
             # After the message is stored: the first reply threads under it.
-            self._acknowledge(session, case, msg, classification, decision, received)
+            self._acknowledge(session, case, msg, classification, decision, received, now)
         return IntakeResult(
             action=_ACTION_WORDS[decision.action],
             ref=case.ref if case else None,
@@ -347,6 +357,7 @@ class Intake:
         classification: Classification,
         decision: Decision,
         received: datetime,
+        historic: bool = False,
     ) -> repo.CaseHandle | None:
         if decision.action is Action.ARCHIVE:
             repo.audit(session, None, "intake", "archived", disposition=decision.disposition)
@@ -357,6 +368,11 @@ class Intake:
             assert case is not None
             if decision.action is Action.LINK:
                 repo.touch(session, case, flags=sorted(set(case.flags) | set(decision.flags)))
+                if case.slack_state == "historic" and not historic:
+                    # The requester writes again now: the case is no longer only history. It
+                    # gets its message in the channel and its reminders (the flag stays).
+                    repo.touch(session, case, slack_state="pending")
+                    repo.audit(session, case.id, "intake", "historic case revived")
             repo.audit(
                 session,
                 case.id,
@@ -391,9 +407,10 @@ class Intake:
             answer_due=due.answer_due if due else None,
             needs_triage=undecided,
             triage_due=self._triage_due(received) if undecided else None,
-            flags=decision.flags,
+            flags=[*decision.flags, *((HISTORIC,) if historic else ())],
             assignee=ASSIGN_NEW_CASE.get(kind),
             jurisdiction=self._jurisdiction,
+            slack_state="historic" if historic else "pending",
         )
         repo.audit(
             session,
@@ -406,6 +423,7 @@ class Intake:
             reasons={k: list(v) for k, v in classification.reasons.items()},
             triage=list(classification.triage_reasons),
             flags=list(decision.flags),
+            **({"historic": True} if historic else {}),
         )
         return opened
 
@@ -417,8 +435,10 @@ class Intake:
         classification: Classification,
         decision: Decision,
         received: datetime,
+        now: datetime,
     ) -> None:
-        """The new case's first reply, as a draft (sent at once only with PD_AUTO_ACK)."""
+        """The new case's first reply, as a draft (sent at once only with PD_AUTO_ACK); none
+        that would promise an answer by a date already past (mail read long after it came)."""
         case = CaseFacts(
             opened.id,
             opened.ref,
@@ -432,6 +452,16 @@ class Intake:
         values: dict[str, object] = {}
         if case.kind == "privacy":
             if opened.answer_due is None:
+                return
+            if opened.answer_due <= now:
+                repo.audit(
+                    session,
+                    case.id,
+                    "intake",
+                    "no acknowledgement",
+                    reason="its answer date has passed already",
+                    answer_due=opened.answer_due.isoformat(),
+                )
                 return
             values = {
                 "requests": [i for i in classification.intents if i in PRIVACY],
@@ -482,11 +512,23 @@ class Intake:
     def _triage_due(self, received: datetime) -> datetime:
         return sla.triage_due(received, self._triage_days)
 
-    def quarantine(self, raw: bytes, why: str) -> IntakeResult:
+    def historic_taken(self, count: int, *, backlog_days: int, **detail: object) -> None:
+        """``count`` historic messages are in, their cases committed: staff are owed a summary."""
+        try:
+            with Session(self._engine) as session:
+                repo.historic_taken(session, count=count, backlog_days=backlog_days, **detail)
+                session.commit()
+        except OperationalError as exc:
+            raise _unavailable(exc) from None
+
+    def quarantine(
+        self, raw: bytes, why: str, *, historic: bool = False, arrived: datetime | None = None
+    ) -> IntakeResult:
         """Keep a message as received, unread, as a quarantined case (or find it kept already)."""
+        item = Read(raw, None, None, why, historic=historic, arrived=arrived)
         try:
             with Session(self._engine, expire_on_commit=False) as session:
-                result = self._quarantine(session, raw, self._clock(), why)
+                result = self._quarantine(session, raw, self._clock(), why, item=item)
                 session.commit()
         except OperationalError as exc:
             raise _unavailable(exc) from None
@@ -499,6 +541,8 @@ class Intake:
         now: datetime,
         why: str,
         msg: ParsedMessage | None = None,
+        *,
+        item: Read | None = None,
     ) -> IntakeResult:
         """Keep a message intake could not handle, as a case of its own for staff: with its
         requester and Message-ID when these could be read, the strictest rights-request clock
@@ -511,6 +555,9 @@ class Intake:
             received = received_time(msg, now)
         else:
             envelope, received = peek_envelope(raw), now
+        historic = item is not None and item.historic
+        if item is not None and item.arrived is not None:
+            received = min(item.arrived, now)
         sender = envelope.sender
         with session.begin_nested():
             if repo.message_with_hash(session, sha) is not None:
@@ -528,8 +575,9 @@ class Intake:
                 answer_due=due.answer_due if due else None,
                 needs_triage=True,
                 triage_due=self._triage_due(received),
-                flags=["unreadable"],
+                flags=["unreadable", *((HISTORIC,) if historic else ())],
                 status="quarantined",
+                slack_state="historic" if historic else "pending",
             )
             repo.store_raw(
                 session,
@@ -545,6 +593,14 @@ class Intake:
             repo.audit(session, case.id, "intake", "quarantined", reason=why)
         log.warning("message %s quarantined as %s: %s", sha[:12], case.ref, why)
         return IntakeResult("quarantined", case.ref, (), case.answer_due, why)
+
+
+def _received(item: Read, msg: ParsedMessage, now: datetime) -> datetime:
+    """When the desk received the message: the server's own time when the watcher knows it for
+    historic mail (never the sender's ``Date:``), else as ``received_time`` reads the headers."""
+    if item.arrived is not None:
+        return min(item.arrived, now)
+    return received_time(msg, now)
 
 
 def _unavailable(exc: OperationalError) -> UnavailableError:

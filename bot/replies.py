@@ -419,6 +419,13 @@ class Replies:
             return "PD_FROM_ADDRESS is not set: the desk has no address to send from"
         if draft.template in rules.CARRIES_OUT and case.verified_at is None:
             return f"{case.ref}: the requester's identity is not verified yet"
+        promised = _loaded(draft.values).get("answer_due")
+        if isinstance(promised, datetime) and promised <= self._clock():
+            # An acknowledgement left unapproved past its own date would promise the past.
+            return (
+                f"draft {draft.id} promises an answer by {promised.astimezone(sla.TOKYO):%Y-%m-%d}, "
+                "a date already past: discard it and write the reply anew"
+            )
         return None
 
     def _already(self, draft_id: int) -> Approval:

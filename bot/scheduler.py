@@ -20,6 +20,12 @@ this module records, posts and retries. Rules it keeps:
   are told in the thread.
 - Each post is recorded as an audit event (actor ``scheduler``, action ``reminder`` or
   ``escalated``, detail ``posted=True``: already told in Slack, not to be told again).
+- Escalations that fall due together in one pass are folded into one channel message (each
+  case's ``SentReminder`` recorded posted with that message's ts): a backlog of late complaints
+  is one message, not a flood.
+- Historic cases (opened from mail received long before the desk first read the mailbox,
+  ``slack_state`` "historic") get no reminder, triage note or escalation of their own: the
+  digest counts them on one line, and staff find them with ``privacy-desk cases --overdue``.
 - Leadership: on PostgreSQL one replica holds an advisory lock (``pg_try_advisory_lock``) on a
   dedicated connection and runs the passes; the others try again each pass and take over when
   the leader's session ends. On SQLite (one process) the lock is always held.
@@ -85,6 +91,7 @@ _FATAL = frozenset(
 # Slack answered ok:false but says the call may have taken effect: as good as a lost answer.
 _LOST = frozenset({"fatal_error", "internal_error", "service_unavailable", "request_timeout"})
 DIGEST_LIST = 40  # references shown per digest line; the rest are counted
+HISTORIC = "historic"  # the slack_state of a case opened from historic mail
 _ID = re.compile(r"[UWS][A-Z0-9]{6,}")  # a Slack user (U…, W…) or user-group (S…) ID
 # The scheduler's advisory lock: the same number on every replica of this desk's database.
 LOCK_KEY = lock_key("privacy-desk scheduler")
@@ -164,6 +171,15 @@ class _Row:
     threshold: str
     state: str
     text: str
+
+
+@dataclass(frozen=True)
+class _Escalation:
+    """An escalation due this pass (recorded now, or pending from an earlier one)."""
+
+    case: Case
+    row: _Row
+    retried: bool
 
 
 def _table(model: Any) -> Table:
@@ -326,7 +342,10 @@ class Scheduler:
             session.commit()
             cases = list(
                 session.exec(
-                    select(Case).where(col(Case.status).not_in(finished)).order_by(col(Case.id))
+                    select(Case)
+                    .where(col(Case.status).not_in(finished))
+                    .where(col(Case.slack_state) != HISTORIC)
+                    .order_by(col(Case.id))
                 )
             )
             pauses: dict[int, list[CasePause]] = defaultdict(list)
@@ -346,9 +365,11 @@ class Scheduler:
             ):
                 assert row.id is not None
                 recorded[row.case_id].append(_Row(row.id, row.threshold, row.state, row.text))
+        escalations: list[_Escalation] = []
         for case in cases:
             assert case.id is not None
-            await self._case(case, pauses[case.id], recorded[case.id], now, summary)
+            await self._case(case, pauses[case.id], recorded[case.id], now, summary, escalations)
+        await self._escalate(escalations, now, summary)
 
     async def _case(
         self,
@@ -357,8 +378,10 @@ class Scheduler:
         rows: Sequence[_Row],
         now: datetime,
         summary: RunSummary,
+        escalations: list[_Escalation],
     ) -> None:
-        """At most one message for this case: a threshold that fell due, else a pending one."""
+        """At most one message for this case: a threshold that fell due, else a pending one.
+        An escalation is not posted here but added to ``escalations``, posted together."""
         sent = {r.threshold for r in rows}
         threshold = reminders.triage_reminder(
             case.triage_due if case.needs_triage else None, case.received_at, sent, now
@@ -368,14 +391,18 @@ class Scheduler:
                 summary.waiting += 1
                 return
             row = self._record(case, threshold, pauses, rows, now, summary)
-            if row is not None:
+            if row is not None and row.threshold == reminders.ESCALATED:
+                escalations.append(_Escalation(case, row, retried=False))
+            elif row is not None:
                 await self._deliver(case, row, now, summary)
             return
         pending = [r for r in rows if r.state in OPEN]
         if pending:
             # The escalation first; otherwise the newest (older ones were superseded by it).
             row = next((r for r in pending if r.threshold == reminders.ESCALATED), pending[-1])
-            if await self._deliver(case, row, now, summary):
+            if row.threshold == reminders.ESCALATED:
+                escalations.append(_Escalation(case, row, retried=True))
+            elif await self._deliver(case, row, now, summary):
                 summary.retried += 1
 
     def _due(
@@ -632,6 +659,99 @@ class Scheduler:
             summary.reminders += 1
         return True
 
+    async def _escalate(
+        self, escalations: Sequence[_Escalation], now: datetime, summary: RunSummary
+    ) -> None:
+        """The escalations of this pass in the channel: one alone as its own message, several
+        folded into one message that lists them (each case recorded posted with its ts)."""
+        if len(escalations) == 1:
+            only = escalations[0]
+            if await self._deliver(only.case, only.row, now, summary) and only.retried:
+                summary.retried += 1
+            return
+        if not escalations:
+            return
+        left = list(escalations)
+        if any(e.row.state == "uncertain" for e in left):
+            seen = await self._folded_in_channel(summary)
+            for escalation in [e for e in left if e.case.ref in seen]:
+                self._posted(escalation.case, escalation.row, seen[escalation.case.ref], now)
+                summary.found += 1
+                left.remove(escalation)
+        if not left:
+            return
+        refs = [e.case.ref for e in left]
+        metadata = {
+            "event_type": REMINDER_EVENT,
+            "event_payload": {"refs": refs, "threshold": reminders.ESCALATED},
+        }
+        ids = [e.row.id for e in left]
+
+        def lost() -> None:
+            self._set_state(_REMINDERS, _REMINDERS.c.id.in_(ids), "uncertain")
+
+        ts = await self._post(
+            f"{len(left)} escalations", summary, lost, channel=self._channel,
+            text=self._folded_text(left), metadata=metadata,
+        )  # fmt: skip
+        if ts is None:
+            return
+        for escalation in left:
+            self._posted(escalation.case, escalation.row, ts, now)
+            summary.escalations += 1
+            summary.retried += escalation.retried
+
+    def _folded_text(self, escalations: Sequence[_Escalation]) -> str:
+        group = " ".join(mention(e) for e in self.settings.escalation)
+        group = group or " ".join(mention(a) for a in self._approvers)
+        lines = [
+            f"{group} :rotating_light: {len(escalations)} cases are past their deadline and "
+            "not answered; see each case's thread:".strip()
+        ]
+        for escalation in escalations[:DIGEST_LIST]:
+            case = escalation.case
+            what = "complaint" if "complaint" in case.intents else "case"
+            due = f"due {_day(case.answer_due)}" if case.answer_due else "past its deadline"
+            assignee = (case.assignee or "").strip()
+            held = mention(assignee) if _person(assignee) else escape(assignee or "nobody")
+            lines.append(f"• *{case.ref}* ({what}, {due}; assigned to {held})")
+        if len(escalations) > DIGEST_LIST:
+            lines.append(
+                f"• and {len(escalations) - DIGEST_LIST} more: `privacy-desk cases --overdue`"
+            )
+        return "\n".join(lines)
+
+    async def _folded_in_channel(self, summary: RunSummary) -> dict[str, str]:
+        """Case reference -> ts of escalations an earlier folded post (answer lost) did make."""
+        found: dict[str, str] = {}
+        cursor: str | None = None
+        for _ in range(5):  # a few pages: the post is recent
+            try:
+                response = await self._client.conversations_history(
+                    channel=self._channel, include_all_metadata=True, limit=200, cursor=cursor
+                )
+            except SlackApiError as exc:
+                if exc.response.status_code == 429:
+                    self._rate_limited(exc, summary)
+                raise _Stop from None
+            except (TimeoutError, ClientError, OSError):
+                raise _Stop from None
+            messages: list[dict[str, Any]] = response.get("messages", [])
+            for message in messages:
+                meta = message.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if (
+                    message.get("bot_id")
+                    and meta.get("event_type") == REMINDER_EVENT
+                    and payload.get("threshold") == reminders.ESCALATED
+                ):
+                    for ref in payload.get("refs") or [payload.get("ref")]:
+                        found.setdefault(str(ref), str(message["ts"]))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None:
+                break
+        return found
+
     def _posted(self, case: Case, row: _Row, ts: str, now: datetime) -> None:
         with Session(self._engine) as session:
             session.execute(
@@ -812,13 +932,19 @@ class Scheduler:
             select(Digest).where(col(Digest.day) < today).order_by(col(Digest.day).desc())
         ).first()
         newest = session.exec(select(func.max(Case.id))).one() or 0
-        new_query = select(Case.ref).where(Case.status != "quarantined").order_by(col(Case.id))
+        # Historic cases are counted on a line of their own, never listed one by one.
+        listed = col(Case.slack_state) != HISTORIC
+        new_query = (
+            select(Case.ref).where(Case.status != "quarantined", listed).order_by(col(Case.id))
+        )
         if previous is not None:
             new_query = new_query.where(col(Case.id) > previous.last_case_id)
         else:  # the first digest: what came in over the last day
             new_query = new_query.where(col(Case.received_at) >= now - timedelta(days=1))
         new = list(session.exec(new_query.where(col(Case.id) <= newest)))
-        open_cases = select(Case.ref, Case.answer_due).where(col(Case.status).not_in(finished))
+        open_cases = select(Case.ref, Case.answer_due).where(
+            col(Case.status).not_in(finished), listed
+        )
         soon = [
             f"{ref} ({due.astimezone(TOKYO):%m/%d})"
             for ref, due in session.exec(
@@ -838,7 +964,7 @@ class Scheduler:
             f"{ref} ({due.astimezone(TOKYO):%m/%d})" if due is not None else ref
             for ref, due in session.exec(
                 select(Case.ref, Case.triage_due)
-                .where(col(Case.needs_triage), col(Case.status).not_in(finished))
+                .where(col(Case.needs_triage), col(Case.status).not_in(finished), listed)
                 .order_by(col(Case.triage_due))
             )
         ]
@@ -846,7 +972,7 @@ class Scheduler:
             session.exec(
                 select(Case.ref)
                 .where(col(Case.id).in_(select(Draft.case_id).where(Draft.status == "draft")))
-                .where(col(Case.status).not_in(finished))
+                .where(col(Case.status).not_in(finished), listed)
                 .order_by(col(Case.id))
             )
         )
@@ -878,6 +1004,20 @@ class Scheduler:
             _line("Answered yesterday", answered),
             _line("Waiting for triage (decide by)", triage),
         ]
+        historic = [
+            due
+            for due in session.exec(
+                select(Case.answer_due).where(
+                    col(Case.slack_state) == HISTORIC, col(Case.status).not_in(finished)
+                )
+            )
+        ]
+        if historic:
+            late = sum(1 for due in historic if due is not None and due < now)
+            lines.append(
+                f"• Historic mail, from before the desk first read the mailbox: {len(historic)} "
+                f"open, {late} of them overdue (`privacy-desk cases --overdue`)"
+            )
         return "\n".join(lines), newest
 
 

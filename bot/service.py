@@ -270,7 +270,13 @@ def case_poster(engine: Engine, slack: SlackSection) -> CasePoster:
     client = AsyncWebClient(
         token=slack.bot_token.strip(), base_url=slack.api_url, retry_handlers=[]
     )
-    return CasePoster(engine, client, slack.channel, mask_mode=slack.mask)
+    return CasePoster(
+        engine,
+        client,
+        slack.channel,
+        mask_mode=slack.mask,
+        posts_per_minute=slack.posts_per_minute,
+    )
 
 
 def sent_copier(settings: Settings) -> Callable[[bytes, datetime], None] | None:
@@ -319,7 +325,13 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
         engine = held.enter_context(database(settings, create=True))
         _install_model(engine)  # before the intake workers start: they get the same one
         watcher, sink = _watcher(
-            engine, mailbox, workers, batch, replies, settings.intake.classify_timeout
+            engine,
+            mailbox,
+            workers,
+            batch,
+            replies,
+            settings.intake.classify_timeout,
+            settings.mailbox.backlog_days,
         )
         held.callback(sink.close)
         forget_gauges = watch_database(engine, lambda: datetime.now(UTC))

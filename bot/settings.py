@@ -93,6 +93,18 @@ def _whole(least: int, unit: str) -> Callable[[Any], int]:
     return check
 
 
+def _between(least: int, most: int, unit: str) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        text = _text(value)
+        if not text.isdigit() or not least <= int(text) <= most:
+            raise ValueError(
+                f"must be a whole number of {unit} from {least} to {most}, not {text!r}"
+            )
+        return int(text)
+
+    return check
+
+
 def _port(value: Any) -> int:
     text = _text(value)
     if not text.isdigit() or not 0 < int(text) < 65536:
@@ -258,6 +270,11 @@ class MailboxSection(Section):
     timeout: Seconds = Field(30.0, alias="PD_IMAP_TIMEOUT")
     ca_file: Text | None = Field(None, alias="PD_IMAP_CA_FILE")
     sent_folder: Text | None = Field(None, alias="PD_IMAP_SENT_FOLDER")
+    # Mail the server received more than this many days before the desk first read the mailbox
+    # is historic: a case each, but no acknowledgement, post or reminder; one summary instead.
+    backlog_days: Annotated[int, BeforeValidator(_between(0, 3650, "days"))] = Field(
+        14, alias="PD_BACKLOG_DAYS"
+    )
     _config: MailboxConfig | Path | None = PrivateAttr(None)
 
     @_model_validator(mode="after")
@@ -365,6 +382,11 @@ class SlackSection(Section):
     channel: Text | None = Field(None, alias="PD_SLACK_CHANNEL")
     api_url: Text = Field(SLACK_API, alias="PD_SLACK_API_URL")
     mask: Annotated[str, BeforeValidator(_slack_mask)] = Field("partial", alias="PD_SLACK_MASK")
+    # New case messages in any minute, at most (Slack allows about one message a second in a
+    # channel); the rest wait, the nearest deadline first.
+    posts_per_minute: Annotated[int, BeforeValidator(_between(1, 60, "posts"))] = Field(
+        20, alias="PD_SLACK_POSTS_PER_MINUTE"
+    )
 
     @_model_validator(mode="after")
     def _paired(self) -> SlackSection:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.intake import CLASSIFY_TIMEOUT, Intake, new_pool, read_all
+from bot.intake import CLASSIFY_TIMEOUT, Intake, Read, new_pool, read_all
 from bot.replies import ReplySettings
 from handlers import model as learned
 from mail.errors import TransientError
@@ -50,7 +52,9 @@ class IntakeSink:
             f"fetched mail neither committed nor quarantined for {time.monotonic() - since:.0f} s"
         )
 
-    def take(self, raws: Sequence[bytes]) -> list[str]:
+    def take(
+        self, raws: Sequence[bytes], *, historic: Sequence[datetime | None] | None = None
+    ) -> list[str]:
         if self._pool is not None and learned.active_version() != self._model:
             # A newer model was installed (``bot.learning.ModelWatch``): workers that
             # classify with it.
@@ -59,6 +63,8 @@ class IntakeSink:
         self._model = learned.active_version()
         reads = read_all(raws, pool=self._pool, timeout=self._timeout)
         self._busy_since = time.monotonic()
+        if historic is not None:
+            reads = _historic(reads, historic)
         try:
             return [r.action for r in self._intake.process_many(reads, batch=max(len(raws), 1))]
         except UnavailableError as exc:
@@ -72,9 +78,14 @@ class IntakeSink:
         finally:
             self._busy_since = None
 
-    def quarantine(self, raw: bytes, reason: str) -> str:
+    def quarantine(
+        self, raw: bytes, reason: str, *, historic: Sequence[datetime | None] | None = None
+    ) -> str:
+        arrived = historic[0] if historic else None
         try:
-            return self._intake.quarantine(raw, reason).action
+            return self._intake.quarantine(
+                raw, reason, historic=historic is not None, arrived=arrived
+            ).action
         except UnavailableError as exc:
             raise TransientError(str(exc)) from None
 
@@ -82,6 +93,12 @@ class IntakeSink:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+
+
+def _historic(reads: Iterator[Read], arrived: Sequence[datetime | None]) -> Iterator[Read]:
+    """The reads marked historic, each with the time the server received it."""
+    for read, when in zip(reads, arrived, strict=True):
+        yield dataclasses.replace(read, historic=True, arrived=when)
 
 
 class DatabaseCheckpoints:
@@ -99,7 +116,24 @@ class DatabaseCheckpoints:
                 in_flight_upto=row.in_flight_upto,
                 attempt_uid=row.attempt_uid,
                 attempts=row.attempts,
+                first_read_at=row.first_read_at,
             )
+
+    def first_read(self, key: str, now: datetime) -> datetime:
+        with Session(self._engine) as session:
+            when = repo.first_read(session, key, now)
+            session.commit()
+            return when
+
+    def historic(self, key: str, count: int, backlog: timedelta) -> None:
+        with Session(self._engine) as session:
+            if count == 0:  # a pass that died after committing historic cases told nobody
+                count = repo.historic_untold(session)
+                if count == 0:
+                    return
+            log.warning("%d historic messages taken in from %s", count, key)
+            repo.historic_taken(session, count=count, backlog_days=backlog.days, mailbox=key)
+            session.commit()
 
     def save(self, key: str, uidvalidity: int, last_uid: int) -> None:
         with Session(self._engine) as session:

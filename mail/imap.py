@@ -9,6 +9,12 @@ and the checkpoint (UIDVALIDITY, last UID) advanced. A crash between those steps
 pass fetch the same messages again, and the Message-ID makes them duplicates. Nothing is ever
 expunged or deleted.
 
+A first start on a mailbox with history: the time the desk first read the folder is kept with
+its checkpoint, and a message the server received (its INTERNALDATE, set by the server, never
+the sender's ``Date:``) more than ``backlog`` before that is historic. Historic messages are
+handed to the sink as such, and the checkpoints hear how many a pass took (one summary for
+staff instead of a post per case).
+
 imapclient is blocking: this module is synchronous and runs in a thread of its own.
 """
 
@@ -22,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -42,6 +48,7 @@ MAX_ATTEMPTS = 3
 # Mail fetched and held at once, whatever the count: a batch of large mails costs memory in
 # proportion (raw bytes, the parsed message, its decoded text), so it is bounded by bytes too.
 BATCH_BYTES = 32 * 1024 * 1024
+BACKLOG = timedelta(days=14)  # PD_BACKLOG_DAYS
 
 
 @dataclass(frozen=True)
@@ -118,17 +125,32 @@ def parse_mailbox_url(
 class Sink(Protocol):
     """Where fetched messages go: ``bot.watch`` adapts an ``Intake`` to this."""
 
-    def take(self, raws: Sequence[bytes]) -> list[str]:
+    def take(
+        self, raws: Sequence[bytes], *, historic: Sequence[datetime | None] | None = None
+    ) -> list[str]:
         """Take the messages in, committed, and say what happened to each (action words).
+
+        ``historic``, when given, says the messages are historic and when the server received
+        each one (the watcher passes it only for historic messages).
 
         Raises ``TransientError`` when the failure is not the messages' fault (the database is
         down): they are tried again later and no attempt is counted against them.
         """
         ...
 
-    def quarantine(self, raw: bytes, reason: str) -> str:
+    def quarantine(
+        self, raw: bytes, reason: str, *, historic: Sequence[datetime | None] | None = None
+    ) -> str:
         """Keep a message that could not be taken in as it is, for staff; its action word."""
         ...
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One message as the server handed it over: its bytes and when the server received it."""
+
+    raw: bytes
+    arrived: datetime | None  # INTERNALDATE (aware); None when the server gave none
 
 
 @dataclass(frozen=True)
@@ -140,10 +162,21 @@ class Progress:
     in_flight_upto: int | None = None  # a pass died while taking in messages up to here
     attempt_uid: int | None = None  # the message being taken in alone...
     attempts: int = 0  # ...and how many times that was tried
+    first_read_at: datetime | None = None  # when the desk first read the folder
 
 
 class Checkpoints(Protocol):
     def load(self, key: str) -> Progress: ...
+
+    def first_read(self, key: str, now: datetime) -> datetime:
+        """When the desk first read the folder: ``now``, kept durably, the first time asked."""
+        ...
+
+    def historic(self, key: str, count: int, backlog: timedelta) -> None:
+        """A pass took ``count`` historic messages in (received more than ``backlog`` before the
+        first read): staff are told once, in a summary. Also called with 0 by the first pass of
+        a process, for historic mail an earlier process took in but died before telling of."""
+        ...
 
     def save(self, key: str, uidvalidity: int, last_uid: int) -> None:
         """Everything up to ``last_uid`` is taken in and marked."""
@@ -171,6 +204,7 @@ class Checkpoints(Protocol):
 class PassResult:
     fetched: int = 0
     taken: int = 0
+    historic: int = 0  # of those taken, how many were historic
     actions: dict[str, int] = field(default_factory=dict)
 
 
@@ -220,6 +254,8 @@ class Connection:
         except IMAPClientError as exc:
             self.close()
             raise PermanentError(f"cannot open folder {config.folder!r}: {exc}") from None
+        # INTERNALDATE as an aware datetime, not the machine's local wall time.
+        self.client.normalise_times = False
         self.uidvalidity = int(selected[b"UIDVALIDITY"])
         self.can_move = bool(self.client.has_capability("MOVE"))
         self.can_idle = bool(self.client.has_capability("IDLE"))
@@ -247,9 +283,13 @@ class Connection:
         response = self.client.fetch(list(uids), [b"RFC822.SIZE"])
         return {uid: int(data.get(b"RFC822.SIZE") or 0) for uid, data in response.items()}
 
-    def fetch(self, uids: Sequence[int]) -> dict[int, bytes]:
-        response = self.client.fetch(list(uids), [b"BODY.PEEK[]"])
-        return {uid: bytes(data.get(b"BODY[]") or b"") for uid, data in response.items()}
+    def fetch(self, uids: Sequence[int]) -> dict[int, Fetched]:
+        """The messages and their INTERNALDATE, in one FETCH (nothing is marked read)."""
+        response = self.client.fetch(list(uids), [b"BODY.PEEK[]", b"INTERNALDATE"])
+        return {
+            uid: Fetched(bytes(data.get(b"BODY[]") or b""), _aware(data.get(b"INTERNALDATE")))
+            for uid, data in response.items()
+        }
 
     def mark(self, uids: Sequence[int]) -> None:
         if not uids:
@@ -352,8 +392,25 @@ def _untrusted(config: MailboxConfig, exc: ssl.SSLCertVerificationError) -> Perm
     )
 
 
+def _aware(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _flat(response: Any) -> bytes:
     return b" ".join(x if isinstance(x, bytes) else str(x).encode() for x in response)
+
+
+def _before(arrived: datetime | None, cutoff: datetime) -> bool:
+    """Received before ``cutoff`` by the server's own clock (no INTERNALDATE: not historic)."""
+    return arrived is not None and arrived < cutoff
+
+
+def _split(order: list[int], old: set[int]) -> list[tuple[list[int], bool]]:
+    """The historic messages of a batch and the others, each a transaction of its own."""
+    parts = [([u for u in order if u in old], True), ([u for u in order if u not in old], False)]
+    return [(part, historic) for part, historic in parts if part]
 
 
 def _batches(
@@ -389,9 +446,13 @@ class Watcher:
         poll_seconds: float = 30.0,
         max_backoff: float = 300.0,
         recheck_seconds: float = 1.0,
+        backlog: timedelta = BACKLOG,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         connect: Callable[..., Any] = IMAPClient,
     ) -> None:
         self.config = config
+        self.backlog = backlog
+        self._clock = clock
         self.sink = sink
         self.checkpoints = checkpoints
         self.batch = batch
@@ -402,6 +463,7 @@ class Watcher:
         self.recheck_seconds = recheck_seconds
         self._connect = connect
         self._failures: dict[tuple[int, int], int] = {}
+        self._told_historic = False  # this process has told of historic mail at least once
         self.reconnects = 0
 
     def open(self) -> Connection:
@@ -420,18 +482,22 @@ class Watcher:
             )
             last_uid = careful_upto = 0
         result = PassResult()
+        # Mail the server received this long before the desk first read the folder is historic.
+        cutoff = self.checkpoints.first_read(key, self._clock()) - self.backlog
         uids = conn.new_uids(last_uid)
         sizes = conn.sizes(uids) if self.batch_bytes else None
         for batch in _batches(uids, self.batch, sizes, self.batch_bytes):
             fetched = conn.fetch(batch)
-            order = [uid for uid in batch if fetched.get(uid)]
-            missing = [uid for uid in batch if not fetched.get(uid)]
+            order = [uid for uid in batch if fetched.get(uid) and fetched[uid].raw]
+            missing = [uid for uid in batch if uid not in order]
+            old = {uid for uid in order if _before(fetched[uid].arrived, cutoff)}
+            actions: list[str] = []
             if order:
                 # The last pass died in this range (a crash, a kill): one message at a time.
                 careful = order[0] <= careful_upto
-                actions = self._take(conn, order, fetched, careful=careful)
-            else:
-                actions = []
+                for part, historic in ((order, False),) if not old else _split(order, old):
+                    actions += self._take(conn, part, fetched, careful=careful, historic=historic)
+                result.historic += len(old)
             result.fetched += len(order)
             result.taken += len(actions)
             for action in actions:
@@ -447,10 +513,26 @@ class Watcher:
                 break
         if progress.uidvalidity != conn.uidvalidity and not uids:
             self.checkpoints.save(key, conn.uidvalidity, last_uid)
+        if result.historic or not self._told_historic:
+            self.checkpoints.historic(key, result.historic, self.backlog)
+            self._told_historic = True
         return result
 
+    def _give(self, raws: list[bytes], arrived: list[datetime | None] | None) -> list[str]:
+        # ``historic`` only when there is something to say: a sink written before historic
+        # mail existed still takes everything else.
+        if arrived is None:
+            return self.sink.take(raws)
+        return self.sink.take(raws, historic=arrived)
+
     def _take(
-        self, conn: Connection, order: list[int], fetched: dict[int, bytes], *, careful: bool
+        self,
+        conn: Connection,
+        order: list[int],
+        fetched: dict[int, Fetched],
+        *,
+        careful: bool,
+        historic: bool = False,
     ) -> list[str]:
         """Take the messages in and mark them; on return every one is committed and marked.
 
@@ -463,8 +545,9 @@ class Watcher:
         key = self.config.key
         if not careful:
             self.checkpoints.begin(key, conn.uidvalidity, max(order))
+            arrived = [fetched[uid].arrived for uid in order] if historic else None
             try:
-                actions = self.sink.take([fetched[uid] for uid in order])
+                actions = self._give([fetched[uid].raw for uid in order], arrived)
             except TransientError:
                 raise
             except Exception as exc:
@@ -476,22 +559,25 @@ class Watcher:
             else:
                 conn.mark(order)
                 return actions
-        return [self._take_one(conn, uid, fetched[uid]) for uid in order]
+        return [self._take_one(conn, uid, fetched[uid], historic=historic) for uid in order]
 
-    def _take_one(self, conn: Connection, uid: int, raw: bytes) -> str:
+    def _take_one(self, conn: Connection, uid: int, message: Fetched, *, historic: bool) -> str:
         key = self.config.key
+        raw, arrived = message.raw, [message.arrived] if historic else None
         while True:
             count = self.checkpoints.attempt(key, conn.uidvalidity, uid)
             if count > MAX_ATTEMPTS:
-                action = self.sink.quarantine(
-                    raw, f"processing failed {MAX_ATTEMPTS} times; kept as received"
-                )
+                why = f"processing failed {MAX_ATTEMPTS} times; kept as received"
+                if arrived is None:
+                    action = self.sink.quarantine(raw, why)
+                else:
+                    action = self.sink.quarantine(raw, why, historic=arrived)
                 self.checkpoints.alert(
                     key, f"message UID {uid} failed processing {MAX_ATTEMPTS} times: quarantined"
                 )
                 break
             try:
-                (action,) = self.sink.take([raw])
+                (action,) = self._give([raw], arrived)
                 break
             except TransientError:
                 # Not the message's fault: the try does not count. (If even this cannot be

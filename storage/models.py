@@ -250,6 +250,9 @@ class MailboxCheckpoint(SQLModel, table=True):
     # The message being taken in alone, and how many times that has been tried (a crash counts).
     attempt_uid: int | None = None
     attempts: int = 0
+    # When the desk first read this mailbox: mail the server received more than
+    # PD_BACKLOG_DAYS before it is historic (no acknowledgement, no post per case, no reminders).
+    first_read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

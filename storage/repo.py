@@ -246,6 +246,7 @@ def open_case(
     status: str = "new",
     assignee: str | None = None,
     jurisdiction: str = "appi",
+    slack_state: str = "pending",
 ) -> CaseHandle:
     now = utcnow()
     values: dict[str, Any] = {
@@ -263,6 +264,7 @@ def open_case(
         "needs_triage": needs_triage,
         "triage_due": triage_due,
         "flags": sorted(flags),
+        "slack_state": slack_state,
         "created_at": now,
         "updated_at": now,
     }
@@ -602,6 +604,51 @@ def save_checkpoint(session: Session, mailbox: str, uidvalidity: int, last_uid: 
         row.attempt_uid, row.attempts = None, 0
     row.updated_at = utcnow()
     session.add(row)
+
+
+def first_read(session: Session, mailbox: str, now: datetime) -> datetime:
+    """When the desk first read the mailbox: ``now`` the first time it is asked, kept after."""
+    row = load_checkpoint(session, mailbox)
+    if row.first_read_at is None:
+        row.first_read_at = now
+        row.updated_at = utcnow()
+        session.add(row)
+    return row.first_read_at
+
+
+HISTORIC_TAKEN = "historic mail taken in"  # the audit action staff's summary is owed for
+
+
+def historic_untold(session: Session) -> int:
+    """How many historic cases no ``HISTORIC_TAKEN`` event covers yet (intake died before it)."""
+    told = session.exec(
+        select(AuditEvent.detail)
+        .where(AuditEvent.action == HISTORIC_TAKEN)
+        .order_by(col(AuditEvent.id).desc())
+    ).first()
+    upto = int((told or {}).get("last_case_id") or 0)
+    count = session.exec(
+        select(func.count())
+        .select_from(Case)
+        .where(col(Case.slack_state) == "historic", col(Case.id) > upto)
+    ).one()
+    return int(count)
+
+
+def historic_taken(session: Session, *, count: int, backlog_days: int, **detail: Any) -> None:
+    """Historic mail was taken in (its cases all committed): staff are owed one summary of the
+    historic cases up to the newest case there is now (``bot.slack.poster``)."""
+    newest = session.exec(select(func.max(Case.id))).one() or 0
+    audit(
+        session,
+        None,
+        "intake",
+        HISTORIC_TAKEN,
+        count=count,
+        backlog_days=backlog_days,
+        last_case_id=int(newest),
+        **detail,
+    )
 
 
 def begin_batch(session: Session, mailbox: str, uidvalidity: int, upto: int) -> None:

@@ -22,6 +22,14 @@ posting again. A refusal for one case (its thread or old channel gone) is record
 ``failed`` and logged with the case reference; the other cases go on. Lines are short mrkdwn:
 text from email (a follow-up's subject) is escaped and clipped; addresses, bodies and server
 answers that may name an address are never shown.
+
+Shaped for any burst: at most ``posts_per_minute`` new case messages in any minute (by the
+poster's clock); the rest wait in the database, the nearest deadline first, then the earliest
+receipt, and are posted in the minutes after — none is lost. Cases opened from historic mail
+(``slack_state`` "historic", received long before the desk first read the mailbox) get no
+message of their own: once their intake has finished (the audit event ``HISTORIC_TAKEN``), one
+summary in the channel says how many there are, how many are open and overdue, and where to see
+them; each case summarised is marked with the summary's time (``slack_synced_at``).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import asyncio
 import logging
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,7 +48,7 @@ from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, func, or_, select, update
 
 from bot.health import SLACK_DELAY
 from bot.slack.blocks import (
@@ -54,6 +63,7 @@ from bot.slack.blocks import (
     draft_view,
     escape,
 )
+from handlers.reminders import FINISHED
 from mail.errors import ParseError
 from mail.parse import parse_message
 from storage import repo
@@ -63,6 +73,10 @@ from storage.models import AuditEvent, Case, Draft, MailMessage, ThreadPost
 log = logging.getLogger("privacy_desk.slack")
 
 EVENT_TYPE = "privacy_desk_case"
+BACKLOG_EVENT_TYPE = "privacy_desk_backlog"  # metadata of the summary of historic mail
+HISTORIC = "historic"  # the slack_state of a case told only in a summary
+POSTS_PER_MINUTE = 20  # PD_SLACK_POSTS_PER_MINUTE
+MINUTE = timedelta(minutes=1)
 THREAD_EVENT_TYPE = "privacy_desk_event"  # metadata of a line told in a case's thread
 EXCERPT = 600  # characters of the newest text shown in the channel
 SUBJECT = 150  # characters of a follow-up's subject shown in its thread
@@ -246,6 +260,19 @@ LINES: dict[str, Callable[[Told], str]] = {
 TOLD = frozenset(LINES)
 
 
+def _historic_text(count: int, still: int, late: int, days: int) -> str:
+    """The summary of historic mail: counts and where to look, no case references, no mail."""
+    older = f"more than {days} days before" if days else "before"
+    return (
+        f":card_index_dividers: *{count:,} historic message{'s' if count != 1 else ''} taken "
+        f"in*: the mailbox received {'them' if count != 1 else 'it'} {older} the desk first "
+        "read it. Each is a case with its deadline counted from its receipt, without an "
+        f"acknowledgement, a message here or reminders. {still:,} still open, {late:,} of "
+        "them past their deadline. See them with `privacy-desk cases --overdue` (flag "
+        "`historic`); the daily digest counts them."
+    )
+
+
 def thread_line(told: Told) -> str:
     """The one short mrkdwn line that tells ``told`` in its case's thread."""
     return clip(LINES[told.action](told), FALLBACK_TEXT)
@@ -257,6 +284,8 @@ def thread_line(told: Told) -> str:
 @dataclass
 class PostSummary:
     posted: int = 0
+    waiting: int = 0  # new cases left for a later minute (at most posts_per_minute a minute)
+    summaries: int = 0  # summaries of historic mail posted
     updated: int = 0
     drafts: int = 0  # drafts posted into case threads
     told: int = 0  # events told in case threads
@@ -323,7 +352,15 @@ class CasePoster:
         *,
         clock: Clock = _now,
         mask_mode: str = "partial",
+        posts_per_minute: int | None = None,
     ) -> None:
+        # None: no shaping (a poster driven pass by pass, as in tests); ``serve`` passes
+        # PD_SLACK_POSTS_PER_MINUTE (20 unless set).
+        if posts_per_minute is not None and posts_per_minute < 1:
+            raise ValueError(f"posts_per_minute must be 1 or more, not {posts_per_minute}")
+        self._posts_per_minute = posts_per_minute
+        self._recent: deque[datetime] = deque()  # when the last new case messages were posted
+        self._summary_uncertain: int | None = None  # a summary whose answer was lost (its upto)
         self._engine = writer(engine)
         self._reader = engine
         self._client = client
@@ -375,16 +412,36 @@ class CasePoster:
             stop.wait(delay)
 
     async def run_once(self, *, limit: int = 200) -> PostSummary:
-        """Post the cases not yet in the channel, update those that changed, post the drafts
-        waiting for approval, then tell up to ``limit`` events in their threads."""
+        """Post the cases not yet in the channel (as many as this minute allows, the nearest
+        deadline first), update those that changed, summarise historic mail taken in, post the
+        drafts waiting for approval, then tell up to ``limit`` events in their threads."""
         summary = PostSummary()
+        room = min(self._room(), limit)
         with Session(self._engine) as session:
-            refs = list(
+            unposted = (
+                select(Case.ref)
+                .where(col(Case.slack_ts).is_(None), col(Case.slack_state) != HISTORIC)
+                # NULLs last on SQLite and PostgreSQL alike: a case without a deadline waits.
+                .order_by(
+                    col(Case.answer_due).is_(None),
+                    col(Case.answer_due),
+                    col(Case.received_at),
+                    col(Case.id),
+                )
+            )
+            new = list(session.exec(unposted.limit(room))) if room else []
+            waiting = session.exec(
+                select(func.count())
+                .select_from(Case)
+                .where(col(Case.slack_ts).is_(None), col(Case.slack_state) != HISTORIC)
+            ).one()
+            summary.waiting = max(int(waiting) - len(new), 0)
+            changed = list(
                 session.exec(
                     select(Case.ref)
+                    .where(col(Case.slack_ts).is_not(None))
                     .where(
                         or_(
-                            col(Case.slack_ts).is_(None),
                             col(Case.slack_synced_at).is_(None),
                             col(Case.updated_at) > col(Case.slack_synced_at),
                         )
@@ -394,8 +451,13 @@ class CasePoster:
                 )
             )
         try:
-            for ref in refs:
+            for ref in new:
+                if self._room() < 1:  # posted meanwhile by this pass: the minute is full
+                    break
                 await self._one(ref, summary)
+            for ref in changed:
+                await self._one(ref, summary)
+            await self._historic(summary)
             await self._drafts(summary, limit)
             await self._events(summary, limit)
             await self._probe(summary)
@@ -414,6 +476,15 @@ class CasePoster:
         except (_Lost, _Refused) as exc:
             summary.errors.append(f"Slack unreachable: {exc}")
             log.warning("Slack unreachable (%s)", exc)
+
+    def _room(self) -> int:
+        """How many new case messages may still be posted in the minute up to now."""
+        if self._posts_per_minute is None:
+            return 1_000_000
+        now = self._clock()
+        while self._recent and self._recent[0] <= now - MINUTE:
+            self._recent.popleft()
+        return max(self._posts_per_minute - len(self._recent), 0)
 
     async def _api(self, summary: PostSummary, method: str, **args: Any) -> Any:
         """One Web API call. A 429 ends the pass; a lost answer raises ``_Lost``, a refusal
@@ -440,6 +511,86 @@ class CasePoster:
             raise _Refused(error) from None
         except (TimeoutError, ClientError, OSError) as exc:
             raise _Lost(type(exc).__name__) from None
+
+    # ---- historic mail ---------------------------------------------------------------------
+
+    async def _historic(self, summary: PostSummary) -> None:
+        """One channel message for the historic cases whose intake has finished and that no
+        summary has told yet: how many, how many open and overdue, where to see them."""
+        now = self._clock()
+        with Session(self._engine) as session:
+            marker = session.exec(
+                select(AuditEvent)
+                .where(AuditEvent.action == repo.HISTORIC_TAKEN)
+                .order_by(col(AuditEvent.id).desc())
+            ).first()
+            if marker is None:
+                return
+            upto = int(_detail(marker).get("last_case_id") or 0)
+            days = int(_detail(marker).get("backlog_days") or 0)
+            untold = (
+                col(Case.id) <= upto,
+                col(Case.slack_state) == HISTORIC,
+                col(Case.slack_synced_at).is_(None),
+            )
+            rows = session.exec(select(Case.status, Case.answer_due).where(*untold)).all()
+            if not rows:
+                return
+            still = [due for status, due in rows if status not in FINISHED]
+            late = [due for due in still if due is not None and due < now]
+            text = _historic_text(len(rows), len(still), len(late), days)
+            found = None
+            if self._summary_uncertain == upto:
+                found = await self._summary_in_channel(summary, upto)
+            if found is None:
+                try:
+                    await self._api(
+                        summary,
+                        "chat_postMessage",
+                        channel=self._channel,
+                        text=text,
+                        unfurl_links=False,
+                        unfurl_media=False,
+                        metadata={
+                            "event_type": BACKLOG_EVENT_TYPE,
+                            "event_payload": {"upto": upto, "cases": len(rows)},
+                        },
+                    )
+                except _Lost as exc:
+                    self._summary_uncertain = upto
+                    summary.uncertain += 1
+                    summary.errors.append(f"historic mail summary: {exc}")
+                    raise _Stop from None
+                except _Refused as exc:
+                    self._refused(
+                        summary, "historic mail summary", self._channel, "post", exc.error
+                    )
+                    return
+                summary.summaries += 1
+                log.info("historic mail summarised: %d cases up to case id %d", len(rows), upto)
+            self._summary_uncertain = None
+            session.execute(update(Case).where(*untold).values(slack_synced_at=now))
+            session.commit()
+
+    async def _summary_in_channel(self, summary: PostSummary, upto: int) -> str | None:
+        """The ts of a summary up to ``upto`` if an earlier post whose answer was lost did land."""
+        try:
+            response = await self._api(
+                summary,
+                "conversations_history",
+                channel=self._channel,
+                include_all_metadata=True,
+                limit=200,
+            )
+        except (_Lost, _Refused):
+            raise _Stop from None
+        for message in response.get("messages", []):
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == BACKLOG_EVENT_TYPE and str(
+                meta.get("event_payload", {}).get("upto")
+            ) == str(upto):
+                return str(message["ts"])
+        return None
 
     # ---- drafts --------------------------------------------------------------------------
 
@@ -651,6 +802,8 @@ class CasePoster:
                     raise _Stop
                 self._synced(session, case, ts, "posted")
                 summary.posted += 1
+                if self._posts_per_minute is not None:
+                    self._recent.append(self._clock())
                 SLACK_DELAY.observe(max((self._clock() - case.received_at).total_seconds(), 0))
                 done = "posted"
             else:

@@ -282,7 +282,10 @@ def test_500_overdue_cases_after_a_weekend_get_one_message_each_and_one_digest(
             metadata = call.params.get("metadata") or {}
             metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
             if metadata.get("event_type") == REMINDER_EVENT:
-                count[metadata["event_payload"]["ref"]] += 1
+                payload = metadata["event_payload"]
+                # escalations due together are one message naming each of its cases
+                for ref in payload.get("refs") or [payload["ref"]]:
+                    count[ref] += 1
         return count
 
     before = messages_per_case()

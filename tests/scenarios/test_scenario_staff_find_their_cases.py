@@ -19,6 +19,7 @@ import pytest
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 from support import settle
 
 from bot.intake import Intake
@@ -26,6 +27,8 @@ from bot.replies import Replies, ReplySettings
 from bot.slack.app import build_app
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
+from storage import repo
+from storage.models import Draft
 
 SECRET = "signing-secret-of-the-test"
 ALICE, BOB = "U0ALICE001", "U0BOB00001"
@@ -61,6 +64,19 @@ class Desk:
         self.hanako = arrive("私の個人情報を削除してください。", "hanako@example.jp", "削除", 20)
         self.taro = arrive("保有個人データの開示を請求します。", "taro@example.jp", "開示請求", 12)
         self.jiro = arrive("個人情報の利用目的を教えてください。", "jiro@example.jp", "質問", 0)
+        # Hanako's deadline has passed already: intake drafts her no acknowledgement (it would
+        # promise an answer by a date already past); staff drafted the identity check instead.
+        replies = Replies(engine, settings)
+        with Session(engine) as session:
+            hanako = repo.case_by_ref(session, self.hanako)
+            assert hanako is not None
+            assert session.exec(select(Draft).where(Draft.case_id == hanako.id)).all() == []
+        replies.draft(
+            self.hanako,
+            "identity_request",
+            {"kind": "identity", "needed": ["本人確認書類の写し"], "reply_by": now.date()},
+            editor=ALICE,
+        )
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
         asyncio.run(CasePoster(engine, client, slack.channel).run_once())
         self.app = build_app(
@@ -149,7 +165,8 @@ async def test_alice_takes_a_case_and_finds_it_with_privacy_and_on_her_home(desk
     assert refs_in(home["Overdue (1)"]) == [desk.hanako]
     [soon] = [k for k in home if k.startswith("Due in the next 3 days")]
     assert desk.taro in refs_in(home[soon]) and desk.hanako not in refs_in(home[soon])
-    # intake drafted an acknowledgement for each request; none is approved yet
+    # a draft waits for each request (intake's acknowledgements, staff's for Hanako); none
+    # is approved yet
     assert set(refs_in(home["Waiting for approval (3)"])) == {desk.hanako, desk.taro, desk.jiro}
 
     colleague = await desk.open_home(BOB)
