@@ -520,6 +520,8 @@ MODEL_BESIDE = 0.9
 MODEL_BESIDE_OTHER = 0.6
 # Anything but a request is added by the model alone (the rules found nothing) at this.
 MODEL_ALONE_OTHER = 0.8
+# A request the model alone took under this probability is also sent to a person.
+MODEL_SURE = 0.6
 
 
 def combine(
@@ -576,6 +578,9 @@ def combine(
                 # person decides.
                 if p[intent] >= max(thresholds[intent], MODEL_BESIDE_OTHER if chosen else 0.0):
                     added.append(intent)
+                    if p[intent] < MODEL_SURE:
+                        # The clock starts, and a person checks the model's low-threshold guess.
+                        triage.append(f"the model alone reads a {intent} request ({p[intent]:.2f})")
                 else:
                     triage.append(f"the model reads a {intent} request ({p[intent]:.2f})")
         elif chosen:

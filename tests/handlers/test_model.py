@@ -69,6 +69,9 @@ def test_the_model_adds_a_request_the_rules_missed_and_says_why() -> None:
     assert result.reasons["deletion"] == ("the model (0.50): “feature of deletion”",)
     assert result.model_version == "test-model"
     assert result.model_features == {"deletion": ("feature of deletion",)}
+    # Taken at a low probability: the clock starts, and a person checks the guess.
+    assert result.triage_reasons == ("the model alone reads a deletion request (0.50)",)
+    assert not combine(_ruled(), _prediction(deletion=0.7), THRESHOLDS).needs_triage
 
 
 def test_the_rules_keep_their_decision_and_reasons() -> None:

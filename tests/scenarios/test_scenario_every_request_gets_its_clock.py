@@ -47,6 +47,9 @@ DESK = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": APPRO
 # A deletion request in Korean: no rule and no training example reads it (checked below, so
 # the day the classifier learns Korean this test says so instead of passing for a wrong reason).
 UNREADABLE_REQUEST = "안녕하세요. 귀사에 등록된 제 개인정보를 모두 삭제해 주십시오. 감사합니다."
+# Korean throughout, subject too: the learned model reads a generic Japanese subject
+# ("個人情報について") as a faint request of its own, and this mail must be one nobody can read.
+UNREADABLE_SUBJECT = "요청"
 
 _made: list[Scheduler] = []
 
@@ -84,7 +87,9 @@ def _mail(make_mail: Callable[..., bytes], body: str, **headers: Any) -> bytes:
 def test_a_request_the_classifier_cannot_read_gets_its_case_the_14_day_clock_and_a_triage_reminder(
     engine: Engine, slack: Any, make_mail: Callable[..., bytes]
 ) -> None:
-    raw = _mail(make_mail, UNREADABLE_REQUEST, subject="요청", sender="minji@example.kr")
+    raw = _mail(
+        make_mail, UNREADABLE_REQUEST, subject=UNREADABLE_SUBJECT, sender="minji@example.kr"
+    )
     assert not set(classify(parse_message(raw)).intents) & set(RIGHTS)  # unread, truly
 
     ref = _take(engine, raw)
@@ -136,7 +141,10 @@ def test_a_request_the_classifier_cannot_read_gets_its_case_the_14_day_clock_and
 def test_an_approver_decides_triage_with_one_click_and_a_bystander_cannot(
     engine: Engine, slack: Any, make_mail: Callable[..., bytes]
 ) -> None:
-    ref = _take(engine, _mail(make_mail, UNREADABLE_REQUEST, sender="minji@example.kr"))
+    ref = _take(
+        engine,
+        _mail(make_mail, UNREADABLE_REQUEST, subject=UNREADABLE_SUBJECT, sender="minji@example.kr"),
+    )
     for user in (APPROVER, BYSTANDER):
         slack.add_user(user, name=user.lower())
     client = _client(slack)
@@ -199,8 +207,14 @@ def test_staff_decide_on_the_command_line_and_not_a_request_removes_the_clock(
 ) -> None:
     from bot.cli import main
 
-    first = _take(engine, _mail(make_mail, UNREADABLE_REQUEST, sender="a@example.kr"))
-    second = _take(engine, _mail(make_mail, UNREADABLE_REQUEST, sender="b@example.kr"))
+    first = _take(
+        engine,
+        _mail(make_mail, UNREADABLE_REQUEST, subject=UNREADABLE_SUBJECT, sender="a@example.kr"),
+    )
+    second = _take(
+        engine,
+        _mail(make_mail, UNREADABLE_REQUEST, subject=UNREADABLE_SUBJECT, sender="b@example.kr"),
+    )
     for name, value in (DESK | {"PD_DATABASE_URL": database}).items():
         monkeypatch.setenv(name, value)
 
