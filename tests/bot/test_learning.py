@@ -83,7 +83,11 @@ def _packaged_model_after() -> Iterator[None]:
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The desk's SQLite database, created (reading commands and imports never create one)."""
+    from storage.db import open_database
+
     url = f"sqlite:///{tmp_path / 'desk.db'}"
+    open_database(url).dispose()
     monkeypatch.setenv("PD_DATABASE_URL", url)
     return url
 
