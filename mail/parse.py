@@ -13,6 +13,7 @@ import email.utils
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.errors import InvalidBase64LengthDefect
@@ -230,8 +231,25 @@ def _payload_bytes(part: Message, defects: list[str]) -> bytes:
 # megabytes for one large mail. A run of base64 lines this long, outside a text part, becomes one
 # line whose content is a marker; the part's size is still reported as the content's own.
 _SLIM_ABOVE = 1024 * 1024
-_BASE64_RUN = re.compile(rb"(?:[A-Za-z0-9+/]{16,998}={0,2}\r?\n){2048,}")
+# One base64 line, matched only at a line start and without backtracking (possessive), so a
+# megabyte-long line costs one look, not one per character; runs are joined below.
+_BASE64_LINE = re.compile(rb"(?m)^[A-Za-z0-9+/]{16,998}+={0,2}+\r?\n")
+_RUN_LINES = 2048
 _PART_HEADERS = re.compile(rb"(?i)content-type:\s*text/")
+
+
+def _base64_runs(raw: bytes) -> Iterator[tuple[int, int]]:
+    """Where ``_RUN_LINES`` or more base64 lines follow one another: (start, end) offsets."""
+    start = end = lines = 0
+    for line in _BASE64_LINE.finditer(raw):
+        if line.start() != end or not lines:
+            if lines >= _RUN_LINES:
+                yield start, end
+            start, lines = line.start(), 0
+        end = line.end()
+        lines += 1
+    if lines >= _RUN_LINES:
+        yield start, end
 
 
 def _slim(raw: bytes) -> tuple[bytes, dict[bytes, int]]:
@@ -242,16 +260,15 @@ def _slim(raw: bytes) -> tuple[bytes, dict[bytes, int]]:
     pieces: list[bytes] = []
     sizes: dict[bytes, int] = {}
     at = 0
-    for run in _BASE64_RUN.finditer(raw):
-        before = raw[max(0, run.start() - 4096) : run.start()]
+    for start, end in _base64_runs(raw):
+        before = raw[max(0, start - 4096) : start]
         if _PART_HEADERS.search(before[before.rfind(b"\n--") + 1 :]):
             continue  # the text of the message, base64-encoded: it is read as usual
-        start, end = run.span()  # counted in place: run.group() would copy megabytes
         chars = end - start - raw.count(b"\n", start, end) - raw.count(b"\r", start, end)
         marker = f"privacy-desk: {len(sizes)} set aside".encode()
         sizes[marker] = chars * 3 // 4 - raw.count(b"=", max(start, end - 4), end)
-        pieces += [raw[at : run.start()], base64.b64encode(marker), b"\r\n"]
-        at = run.end()
+        pieces += [raw[at:start], base64.b64encode(marker), b"\r\n"]
+        at = end
     if not sizes:
         return raw, {}
     pieces.append(raw[at:])
