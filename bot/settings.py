@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, PrivateAttr, ValidationError
 from pydantic import model_validator as _model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import UsageError
@@ -60,11 +61,11 @@ class SettingsError(UsageError):
 # ---- value checks: each raises ValueError with what the value must be ------------------------
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return str(value).strip()
 
 
-def _flag(value: Any) -> bool:
+def _flag(value: object) -> bool:
     text = _text(value).lower()
     if text in ("1", "true", "yes", "on"):
         return True
@@ -73,7 +74,7 @@ def _flag(value: Any) -> bool:
     raise ValueError(f"must be 1 or 0, not {_text(value)!r}")
 
 
-def _seconds(value: Any) -> float:
+def _seconds(value: object) -> float:
     try:
         seconds = float(_text(value))
     except ValueError:
@@ -83,8 +84,8 @@ def _seconds(value: Any) -> float:
     return seconds
 
 
-def _whole(least: int, unit: str) -> Callable[[Any], int]:
-    def check(value: Any) -> int:
+def _whole(least: int, unit: str) -> Callable[[object], int]:
+    def check(value: object) -> int:
         text = _text(value)
         if not text.isdigit() or int(text) < least:
             raise ValueError(f"must be a whole number of {unit} ({least} or more), not {text!r}")
@@ -93,8 +94,8 @@ def _whole(least: int, unit: str) -> Callable[[Any], int]:
     return check
 
 
-def _between(least: int, most: int, unit: str) -> Callable[[Any], int]:
-    def check(value: Any) -> int:
+def _between(least: int, most: int, unit: str) -> Callable[[object], int]:
+    def check(value: object) -> int:
         text = _text(value)
         if not text.isdigit() or not least <= int(text) <= most:
             raise ValueError(
@@ -105,19 +106,19 @@ def _between(least: int, most: int, unit: str) -> Callable[[Any], int]:
     return check
 
 
-def _port(value: Any) -> int:
+def _port(value: object) -> int:
     text = _text(value)
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise ValueError(f"must be a port number, not {text!r}")
     return int(text)
 
 
-def _names(value: Any) -> tuple[str, ...]:
+def _names(value: object) -> tuple[str, ...]:
     """Comma- or space-separated names or IDs."""
     return tuple(w for w in re.split(r"[\s,]+", _text(value)) if w)
 
 
-def _slack_ids(value: Any) -> tuple[str, ...]:
+def _slack_ids(value: object) -> tuple[str, ...]:
     ids = _names(value)
     wrong = [w for w in ids if not _SLACK_ID.fullmatch(w)]
     if wrong:
@@ -125,7 +126,7 @@ def _slack_ids(value: Any) -> tuple[str, ...]:
     return ids
 
 
-def _digest_time(value: Any) -> str:
+def _digest_time(value: object) -> str:
     text = _text(value) or "09:00"
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
     if text.lower() == "off" or (match and int(match[1]) < 24 and int(match[2]) < 60):
@@ -133,21 +134,21 @@ def _digest_time(value: Any) -> str:
     raise ValueError(f"must be HH:MM (Asia/Tokyo) or off, not {text!r}")
 
 
-def _address(value: Any) -> str:
+def _address(value: object) -> str:
     text = _text(value)
     if not _ADDRESS.fullmatch(text):
         raise ValueError(f"is not an address: {text!r}")
     return text
 
 
-def _folder(value: Any) -> Path:
+def _folder(value: object) -> Path:
     path = Path(_text(value))
     if not path.is_dir():
         raise ValueError(f"is not a folder: {path}")
     return path
 
 
-def _database_url(value: Any) -> str:
+def _database_url(value: object) -> str:
     from storage.db import parse_url
     from storage.errors import ConfigError
 
@@ -159,7 +160,7 @@ def _database_url(value: Any) -> str:
     return text
 
 
-def _mailbox_url(value: Any) -> str:
+def _mailbox_url(value: object) -> str:
     """The URL's form alone (the password and CA file are the section's to check)."""
     from mail.imap import ConfigError, parse_mailbox_url
 
@@ -175,7 +176,7 @@ def _mailbox_url(value: Any) -> str:
     return text
 
 
-def _smtp_url(value: Any) -> str:
+def _smtp_url(value: object) -> str:
     text = _text(value)
     scheme = text.partition(":")[0].lower()
     if scheme not in ("smtp", "smtp+starttls", "smtps", "file"):
@@ -183,7 +184,7 @@ def _smtp_url(value: Any) -> str:
     return text
 
 
-def _retention_days(value: Any) -> int:
+def _retention_days(value: object) -> int:
     from handlers.retention import RetentionError, parse_days
 
     try:
@@ -192,14 +193,14 @@ def _retention_days(value: Any) -> int:
         raise _Told(str(exc)) from None
 
 
-def _log_format(value: Any) -> str:
+def _log_format(value: object) -> str:
     text = _text(value).lower()
     if text not in ("json", "text"):
         raise ValueError(f"must be json or text, not {_text(value)!r}")
     return text
 
 
-def _slack_mask(value: Any) -> str:
+def _slack_mask(value: object) -> str:
     text = _text(value) or "partial"
     if text not in SLACK_MASKS:
         raise ValueError(f"must be {', '.join(SLACK_MASKS[:-1])} or {SLACK_MASKS[-1]}")
@@ -534,9 +535,9 @@ def _unknown(name: str) -> str:
     return f"{name} is not a setting (examples/deploy/env.example lists them)"
 
 
-def _problem(section: type[Section], error: Any) -> str:
+def _problem(section: type[Section], error: ErrorDetails) -> str:
     """One line for one pydantic error, naming the setting, never showing a secret."""
-    cause = error.get("ctx", {}).get("error")
+    cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, _Told):
         return str(cause)
     name = str(error["loc"][0]) if error["loc"] else section.__name__
