@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import Engine, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from handlers import retention
 from storage import repo
@@ -124,7 +125,7 @@ def _activity(
     ]
 
 
-def _count(session: Session, query: Any) -> int:
+def _count(session: Session, query: SelectOfScalar[int]) -> int:
     return int(session.exec(query).one())
 
 

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
@@ -83,7 +84,7 @@ def build_app(
         except SlackApiError as exc:
             log.warning("draft %s not updated in Slack: %s", draft_id, exc.response.get("error"))
 
-    async def clicked(ack: Any, body: dict[str, Any]) -> tuple[str, int, int] | None:
+    async def clicked(ack: AsyncAck, body: dict[str, Any]) -> tuple[str, int, int] | None:
         """Ack the click; (user, draft id, revision) it names, or None (the user is told)."""
         await ack()
         parsed = _draft_value(body["actions"][0].get("value", ""))
@@ -93,7 +94,7 @@ def build_app(
         return body["user"]["id"], parsed[0], parsed[1]
 
     @app.action(ACTIONS["approve"])
-    async def approve(ack: Any, body: dict[str, Any]) -> None:
+    async def approve(ack: AsyncAck, body: dict[str, Any]) -> None:
         found = await clicked(ack, body)
         if found is None:
             return
@@ -109,7 +110,7 @@ def build_app(
         await refresh(draft_id)  # the approval is told in the thread by the poster
 
     @app.action(ACTIONS["discard"])
-    async def discard(ack: Any, body: dict[str, Any]) -> None:
+    async def discard(ack: AsyncAck, body: dict[str, Any]) -> None:
         found = await clicked(ack, body)
         if found is None:
             return
@@ -122,7 +123,7 @@ def build_app(
         await refresh(draft_id)
 
     @app.action(ACTIONS["edit"])
-    async def edit(ack: Any, body: dict[str, Any]) -> None:
+    async def edit(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         parsed = _draft_value(body["actions"][0].get("value", ""))
         draft = await asyncio.to_thread(_draft_and_case, engine, parsed[0]) if parsed else None
@@ -133,7 +134,7 @@ def build_app(
         await client.views_open(trigger_id=body["trigger_id"], view=_edit_view(found))
 
     @app.view(EDIT_CALLBACK)
-    async def edited(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def edited(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = view["state"]["values"]
         subject = (values.get("subject", {}).get("value", {}).get("value") or "").strip()
         text = values.get("body", {}).get("value", {}).get("value") or ""
@@ -163,7 +164,7 @@ def build_app(
             return
         await refresh(draft_id)
 
-    async def clicked_case(ack: Any, body: dict[str, Any]) -> Case | None:
+    async def clicked_case(ack: AsyncAck, body: dict[str, Any]) -> Case | None:
         await ack()
         ref = str(body["actions"][0].get("value", ""))
         case = await asyncio.to_thread(_case, engine, ref)
@@ -172,7 +173,7 @@ def build_app(
         return case
 
     @app.action(ACTIONS["reasons"])
-    async def reasons(ack: Any, body: dict[str, Any]) -> None:
+    async def reasons(ack: AsyncAck, body: dict[str, Any]) -> None:
         """Why the classifier chose the intents: the phrases it found, shown to the asker."""
         case = await clicked_case(ack, body)
         if case is None:
@@ -181,7 +182,7 @@ def build_app(
         await refuse(body, f"{case.ref}: {reasons_text(found)}")
 
     @app.action(ACTIONS["assign_me"])
-    async def assign_me(ack: Any, body: dict[str, Any]) -> None:
+    async def assign_me(ack: AsyncAck, body: dict[str, Any]) -> None:
         case = await clicked_case(ack, body)
         if case is None:
             return

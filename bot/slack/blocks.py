@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from storage.models import Draft
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -288,8 +291,9 @@ class DraftView:
     approved_by: str | None = None
 
 
-def draft_view(draft: Any) -> DraftView:
-    """A ``storage.models.Draft`` as the thread shows it."""
+def draft_view(draft: Draft) -> DraftView:
+    """A stored ``storage.models.Draft`` as the thread shows it."""
+    assert draft.id is not None, "only a stored draft is shown"
     return DraftView(
         id=draft.id,
         revision=draft.revision,

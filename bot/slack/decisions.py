@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
@@ -268,7 +269,7 @@ def register(
         return f"{ref} closed."
 
     def opener(decision: Decision) -> Callable[..., Awaitable[None]]:
-        async def open_modal(ack: Any, body: dict[str, Any]) -> None:
+        async def open_modal(ack: AsyncAck, body: dict[str, Any]) -> None:
             await ack()
             user = body["user"]["id"]
             case = await case_named(str(body["actions"][0].get("value", "")))
@@ -295,7 +296,7 @@ def register(
         return open_modal
 
     def submitter(decision: Decision) -> Callable[..., Awaitable[None]]:
-        async def submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        async def submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
             args, errors = validate(decision.name, view)
             ref = str(view.get("private_metadata", ""))
             case = await case_named(ref)
@@ -321,7 +322,7 @@ def register(
         app.view(decision.callback_id)(submitter(decision))
 
     @app.action(ACTIONS["assign"])
-    async def assign(ack: Any, body: dict[str, Any]) -> None:
+    async def assign(ack: AsyncAck, body: dict[str, Any]) -> None:
         """A user picked in the case's "Assign to…" menu."""
         await ack()
         action = body["actions"][0]
@@ -337,7 +338,7 @@ def register(
             await tell(body, f"Not assigned: {exc}")
 
     @app.action(ACTIONS["triage"])
-    async def triage(ack: Any, body: dict[str, Any]) -> None:
+    async def triage(ack: AsyncAck, body: dict[str, Any]) -> None:
         """An approver says what a case waiting for triage asks for, in one click: its
         provisional rights-request clock gives way to the one the law gives what it is."""
         await ack()
