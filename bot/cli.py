@@ -7,7 +7,6 @@ Exit status: 0 done; 1 done, but some messages could not be read or a quality ba
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import json
 import os
@@ -18,13 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
-
 if TYPE_CHECKING:
     from bot.intake import Intake
     from bot.settings import Settings
 
+from bot import wiring
 from bot.errors import UsageError
+from bot.wiring import database
+from bot.wiring import install_model as _install_model
 from handlers.classify import Classification, classify
 from handlers.evaluate import CorpusError, Labelled, load_labels, score
 from mail import sources
@@ -60,16 +60,6 @@ def _classify_with_desk_model(settings: Settings) -> None:
         return
     with database(settings) as engine:
         _install_model(engine)
-
-
-def _install_model(engine: Engine) -> None:
-    from bot.learning import install_active
-    from handlers.model import ModelError
-
-    try:
-        install_active(engine)
-    except ModelError as exc:
-        raise UsageError(f"the active classifier model cannot be used: {exc}") from None
 
 
 def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
@@ -174,20 +164,6 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         )
         failed = True
     return 1 if failed else 0
-
-
-@contextlib.contextmanager
-def database(settings: Settings, *, create: bool = False) -> Iterator[Engine]:
-    """The database of ``PD_DATABASE_URL``, opened (and on SQLite upgraded), closed after use.
-    A SQLite file that is not there is created only with ``create`` (the commands that take
-    mail in, and ``db upgrade``); the others stop with one line naming the path."""
-    from storage.db import open_database
-
-    engine = open_database(settings.database.url, create=create)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def cmd_db_upgrade(args: argparse.Namespace, out: TextIO) -> int:
@@ -417,49 +393,17 @@ def _tokyo(value: str | None, layout: str, missing: str) -> str:
     return datetime.fromisoformat(value).astimezone(TOKYO).strftime(layout)
 
 
-def _watcher(
-    engine: Engine,
-    config: Any,
-    workers: int,
-    batch: int,
-    replies: Any,
-    timeout: float,
-    backlog_days: int,
-) -> Any:
-    from datetime import timedelta
-
-    from bot.watch import desk_watcher
-
-    return desk_watcher(
-        engine,
-        config,
-        workers=workers,
-        batch=batch,
-        replies=replies,
-        classify_timeout=timeout,
-        backlog=timedelta(days=backlog_days),
-    )
-
-
 def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
-    from bot.replies import ReplySettings
     from mail.errors import MailError
 
     config = args.settings.mailbox.config
     if isinstance(config, Path):  # a Maildir the MTA delivers into: read like `ingest`
         args.paths, args.quiet = [str(config)], True
         return cmd_ingest(args, out)
-    replies = ReplySettings.of(args.settings.replies)
     with database(args.settings, create=True) as engine:
         _install_model(engine)
-        watcher, sink = _watcher(
-            engine,
-            config,
-            args.workers,
-            args.batch,
-            replies,
-            args.settings.intake.classify_timeout,
-            args.settings.mailbox.backlog_days,
+        watcher, sink = wiring.mail_watcher(
+            engine, args.settings, workers=args.workers, batch=args.batch
         )
         try:
             result = watcher.run_once()
@@ -581,12 +525,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command, read and check every setting (``bot.settings``), apply the
     process-wide ones (the keys of raw mail), run the command."""
     from bot import settings
-    from storage import crypto
 
     try:
         args = build_parser().parse_args(argv)
         args.settings = settings.read(command=args.command)
-        crypto.configure(args.settings.keys.keyring)
+        wiring.apply_process_state(args.settings)
         code: int = args.func(args, sys.stdout)
         return code
     except (UsageError, StorageError) as exc:

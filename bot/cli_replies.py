@@ -175,7 +175,7 @@ def cmd_verify(args: argparse.Namespace, out: TextIO, database: Any) -> int:
 
 
 def cmd_send(args: argparse.Namespace, out: TextIO, database: Any) -> int:
-    from bot.service import sent_copier
+    from bot.wiring import sent_copier
 
     config = args.settings.smtp.config
     with database() as engine:
