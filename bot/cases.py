@@ -32,7 +32,7 @@ log = logging.getLogger("privacy_desk.cases")
 
 Clock = Callable[[], datetime]
 CLOSED = ("answered", "closed", "rejected")
-ASK_KINDS = ("identity", "clarification")
+ASK_KINDS = rules.ASK_KINDS  # the names the case thread and the command line offer
 REJECT_SCOPES = ("full", "partial")
 REPLY_WITHIN = timedelta(days=14)  # the date by which a requester is asked to answer
 TEXT_MAX = 500

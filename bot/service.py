@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.health import Health
 from storage.leader import LeaderLock
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from bot.replies import ReplySettings
     from bot.scheduler import SchedulerSettings
-    from bot.settings import Settings, SlackSection
+    from bot.settings import Settings
     from bot.slack.poster import CasePoster
 
 log = logging.getLogger("privacy_desk.service")
@@ -170,125 +170,6 @@ def _either(first: threading.Event, second: threading.Event) -> threading.Event:
 # ---- serve ---------------------------------------------------------------------------------
 
 
-def configure_logging(wanted: str | None) -> None:
-    """JSON lines when the output is not a terminal (``PD_LOG_FORMAT=json|text`` to choose)."""
-    import sys
-
-    from pythonjsonlogger.json import JsonFormatter
-
-    as_json = wanted == "json" or (wanted != "text" and not sys.stderr.isatty())
-    handler = logging.StreamHandler()
-    if as_json:
-        handler.setFormatter(
-            JsonFormatter(
-                "{asctime}{levelname}{name}{threadName}{message}",
-                style="{",
-                rename_fields={"asctime": "time", "levelname": "level", "threadName": "thread"},
-                json_ensure_ascii=False,
-            )
-        )
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    # Their DEBUG and INFO lines can carry whole payloads (mail excerpts, addresses).
-    for noisy in ("slack_sdk", "slack_bolt", "imapclient", "aiosmtplib", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-@dataclass(frozen=True)
-class SlackPlan:
-    """How the Slack app is served: over Socket Mode (``app_token``) or on the HTTP port."""
-
-    token: str
-    channel: str
-    base_url: str
-    mask_mode: str
-    app_token: str | None  # Socket Mode
-    signing_secret: str  # HTTP mode ("" in Socket Mode, where bolt checks no signature)
-
-    @classmethod
-    def of(cls, slack: SlackSection) -> SlackPlan | None:
-        """The Slack app, when configured: over Socket Mode when SLACK_APP_TOKEN is set (no
-        public endpoint needed; the token is tried now), else over HTTP when
-        SLACK_SIGNING_SECRET is set (on PD_HTTP_PORT)."""
-        from bot.errors import UsageError
-
-        if not slack.app_token and not slack.signing_secret:
-            return None
-        assert slack.bot_token and slack.channel  # checked with the settings
-        secret = slack.signing_secret or ""
-        if slack.app_token:
-            from bot.slack.socket import AppTokenRefused, check_app_token
-
-            try:
-                check_app_token(slack.app_token.strip(), base_url=slack.api_url)
-            except AppTokenRefused as exc:
-                raise UsageError(
-                    f"Slack refused SLACK_APP_TOKEN ({exc.error}): it must be the app's "
-                    "app-level token with the connections:write scope, and Socket Mode must be on"
-                ) from None
-            # Bolt checks no signature on Socket Mode requests (the WebSocket is authenticated)
-            # and, given no secret, holds "" itself, as in its own Socket Mode examples.
-            secret = ""
-        return cls(
-            token=slack.bot_token.strip(),
-            channel=slack.channel,
-            base_url=slack.api_url,
-            mask_mode=slack.mask,
-            app_token=slack.app_token.strip() if slack.app_token else None,
-            signing_secret=secret.strip(),
-        )
-
-    def build(self, engine: Engine, settings: ReplySettings) -> Any:
-        """The desk's bolt app (call inside the event loop that serves it)."""
-        from slack_sdk.web.async_client import AsyncWebClient
-
-        from bot.replies import Replies
-        from bot.slack.app import build_app
-
-        client = AsyncWebClient(token=self.token, base_url=self.base_url, retry_handlers=[])
-        return build_app(
-            engine,
-            Replies(engine, settings),
-            signing_secret=self.signing_secret,
-            client=client,
-            channel=self.channel,
-            mask_mode=self.mask_mode,
-        )
-
-
-def case_poster(engine: Engine, slack: SlackSection) -> CasePoster:
-    """The poster of cases into the channel (Slack configured: ``slack.posts``)."""
-    from slack_sdk.web.async_client import AsyncWebClient
-
-    from bot.slack.poster import CasePoster
-
-    assert slack.bot_token and slack.channel
-    # No retry handlers: the poster alone decides what may be sent again.
-    client = AsyncWebClient(
-        token=slack.bot_token.strip(), base_url=slack.api_url, retry_handlers=[]
-    )
-    return CasePoster(
-        engine,
-        client,
-        slack.channel,
-        mask_mode=slack.mask,
-        posts_per_minute=slack.posts_per_minute,
-    )
-
-
-def sent_copier(settings: Settings) -> Callable[[bytes, datetime], None] | None:
-    """``mail.imap.append_copy`` into PD_IMAP_SENT_FOLDER of the PD_MAILBOX, or None."""
-    from mail.imap import MailboxConfig, append_copy
-
-    folder, mailbox = settings.mailbox.sent_folder, settings.mailbox.config
-    if not folder or not isinstance(mailbox, MailboxConfig):
-        return None  # a sent folder without an IMAP mailbox is refused with the settings
-    return lambda raw, when: append_copy(mailbox, folder, raw, when)
-
-
 def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
     """Run the desk until SIGTERM; exit 2 (every missing setting listed) before starting."""
     import signal
@@ -296,11 +177,9 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
 
     from prometheus_client.registry import REGISTRY
 
-    from bot.cli import _install_model, _watcher, database
+    from bot import wiring
     from bot.health import ReadCounter, watch_database
     from bot.learning import ModelWatch
-    from bot.replies import ReplySettings, Sender
-    from bot.scheduler import SchedulerSettings
     from bot.slack.http import serve_http
     from mail.imap import MailboxConfig
     from storage.leader import lock_key, sole_server
@@ -308,31 +187,24 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
     settings.require("serve")  # listed with every other problem when read for `serve`
     mailbox = settings.mailbox.config
     assert isinstance(mailbox, MailboxConfig)
-    slack = SlackPlan.of(settings.slack)
-    replies = ReplySettings.of(settings.replies)
-    schedule = SchedulerSettings.of(settings.schedule)
+    wiring.apply_process_state(settings)
+    slack = wiring.SlackPlan.of(settings.slack)
+    replies = wiring.reply_settings(settings)
+    schedule = wiring.scheduler_settings(settings)
     smtp = settings.smtp.config
     sqlite = settings.database.sqlite_file
     with contextlib.ExitStack() as held:
         if sqlite is not None:
             sqlite.parent.mkdir(parents=True, exist_ok=True)
             held.enter_context(sole_server(sqlite))
-        configure_logging(settings.logging.format)
+        wiring.configure_logging(settings.logging.format)
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         health = Health()
-        engine = held.enter_context(database(settings, create=True))
-        _install_model(engine)  # before the intake workers start: they get the same one
-        watcher, sink = _watcher(
-            engine,
-            mailbox,
-            workers,
-            batch,
-            replies,
-            settings.intake.classify_timeout,
-            settings.mailbox.backlog_days,
-        )
+        engine = held.enter_context(wiring.database(settings, create=True))
+        wiring.install_model(engine)  # before the intake workers start: they get the same one
+        watcher, sink = wiring.mail_watcher(engine, settings, workers=workers, batch=batch)
         held.callback(sink.close)
         forget_gauges = watch_database(engine, lambda: datetime.now(UTC))
         held.callback(forget_gauges)
@@ -347,7 +219,7 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
         states = health.collector()
         REGISTRY.register(states)
         held.callback(REGISTRY.unregister, states)
-        sender = Sender(engine, smtp, keep_copy=sent_copier(settings))
+        sender = wiring.outbox_sender(engine, settings)
         components = [
             Component("mailbox", watcher.run, leader_only=True),
             Component("outbox", lambda stop, report: sender.run(stop, report=report)),
@@ -356,7 +228,7 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
             Component("model", ModelWatch(engine).run),
         ]
         if settings.slack.posts:
-            poster = case_poster(engine, settings.slack)
+            poster = wiring.case_poster(engine, settings.slack)
             components += [
                 Component(
                     "slack-poster",

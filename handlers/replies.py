@@ -28,6 +28,8 @@ VERIFICATION_PAUSE = "identity verification"
 ASKS_REQUESTER: dict[str, dict[str, str]] = {
     "identity_request": {"identity": "identity documents", "clarification": "clarification"},
 }
+# What staff may ask a requester for (``CaseDesk.ask``, the case thread, ``privacy-desk ask``).
+ASK_KINDS = tuple(ASKS_REQUESTER["identity_request"])
 
 # The first reply a new case gets, by kind (the acknowledgement of a rights request or
 # complaint; a redirect for a plan question; a receipt to a provider).

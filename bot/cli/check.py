@@ -16,9 +16,11 @@ import argparse
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
+from bot.cli.context import Context
 from bot.errors import UsageError
+from bot.wiring import SlackTarget
 from mail.errors import MailError
 
 if TYPE_CHECKING:
@@ -75,15 +77,15 @@ def _slack(settings: Settings) -> str:
     from slack_sdk import WebClient
 
     slack = settings.slack
-    if not slack.posts:
+    target = SlackTarget.of(slack)
+    if not slack.posts or target is None:
         return "not configured (SLACK_BOT_TOKEN, PD_SLACK_CHANNEL)"
-    assert slack.bot_token and slack.channel
-    client = WebClient(token=slack.bot_token.strip(), base_url=slack.api_url, timeout=10)
+    client = WebClient(token=target.token, base_url=target.base_url, timeout=10)
     who = client.auth_test()
-    info = client.conversations_info(channel=slack.channel)
+    info = client.conversations_info(channel=target.channel)
     if not info["channel"].get("is_member", True):
-        raise UsageError(f"the bot is not in {slack.channel}: invite it")
-    said = f"auth.test as {who.get('user')} in {who.get('team')}, channel {slack.channel} ok"
+        raise UsageError(f"the bot is not in {target.channel}: invite it")
+    said = f"auth.test as {who.get('user')} in {who.get('team')}, channel {target.channel} ok"
     if slack.app_token:
         from bot.slack.socket import AppTokenRefused, check_app_token
 
@@ -113,11 +115,11 @@ def _failure(exc: Exception) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
-def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
     """The settings were checked as for ``serve`` when the command line read them."""
     from storage.errors import MissingError
 
-    settings: Settings = args.settings
+    settings, out = ctx.settings, ctx.out
     if settings.database.sqlite_file is not None and not settings.database.sqlite_file.is_file():
         raise MissingError(
             f"no database at {settings.database.sqlite_file} (PD_DATABASE_URL): "

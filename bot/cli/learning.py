@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
+from bot.cli.context import Context
 from bot.errors import UsageError
 
 
-def cmd_examples_import(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+def cmd_examples_import(args: argparse.Namespace, ctx: Context) -> int:
     """A labelled corpus folder becomes labelled examples (no case, no listing)."""
     from bot.learning import LearningError, import_examples
 
@@ -20,26 +20,26 @@ def cmd_examples_import(args: argparse.Namespace, out: TextIO, database: Any) ->
         raise UsageError(f"{folder}: not a folder")
     if not (folder / "labels.jsonl").is_file():  # bad input is said before the database is opened
         raise UsageError(f"{folder}: no labels.jsonl (a corpus folder in the LABELS.md format)")
-    with database() as engine:
+    with ctx.database() as engine:
         try:
             done = import_examples(engine, folder, actor=args.as_, now=datetime.now(UTC))
         except LearningError as exc:
             raise UsageError(str(exc)) from None
-    out.write(
+    ctx.out.write(
         f"{done.added} labelled examples imported, {done.updated} relabelled "
         f"(train with `privacy-desk train` to use them)\n"
     )
     for line in done.unreadable:
-        out.write(f"unreadable: {line}\n")
+        ctx.out.write(f"unreadable: {line}\n")
     return 1 if done.unreadable else 0
 
 
-def cmd_train(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
     try:
         from bot.learning import train
     except ImportError:  # pragma: no cover - an install without the extra
         raise UsageError("training needs scikit-learn: pip install 'privacy-desk[train]'") from None
-    with database() as engine:
+    with ctx.database() as engine:
         try:
             done = train(engine, actor=args.as_, now=datetime.now(UTC))
         except ImportError:
@@ -47,7 +47,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO, database: Any) -> int:
                 "training needs scikit-learn: pip install 'privacy-desk[train]'"
             ) from None
     previous = done.previous_version or "none (rules alone)"
-    out.write(
+    ctx.out.write(
         f"model {done.version}: {done.examples} examples ({done.from_database} from the database)\n"
         f"on the shipped evaluation data:  macro-F1 {done.scores.macro_f1:.3f}  "
         f"rights recall {done.scores.rights_recall:.3f}\n"
@@ -55,26 +55,24 @@ def cmd_train(args: argparse.Namespace, out: TextIO, database: Any) -> int:
         f"rights recall {done.previous_scores.rights_recall:.3f}\n"
     )
     if done.activated:
-        out.write(f"{done.version} is now the active model\n")
+        ctx.out.write(f"{done.version} is now the active model\n")
         return 0
-    out.write(f"{done.version} kept but not used: {done.why_not}\n")
+    ctx.out.write(f"{done.version} kept but not used: {done.why_not}\n")
     return 1
 
 
-def add_parsers(sub: Any, database: Any) -> None:
+def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "train", help="train the classifier on the shipped data and the labelled examples"
     )
     p.add_argument("--as", dest="as_", required=True, metavar="NAME")
-    p.set_defaults(func=lambda args, out: cmd_train(args, out, partial(database, args.settings)))
+    p.set_defaults(func=cmd_train)
 
 
-def add_examples_import(examples: Any, database: Any) -> None:
+def add_examples_import(examples: Any) -> None:
     e = examples.add_parser(
         "import", help="a labelled corpus folder (LABELS.md format) as labelled examples"
     )
     e.add_argument("folder", metavar="FOLDER")
     e.add_argument("--as", dest="as_", required=True, metavar="NAME")
-    e.set_defaults(
-        func=lambda args, out: cmd_examples_import(args, out, partial(database, args.settings))
-    )
+    e.set_defaults(func=cmd_examples_import)

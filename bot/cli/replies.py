@@ -11,22 +11,24 @@ import argparse
 import asyncio
 import json
 from datetime import date, datetime
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
-
+from bot.cli.context import Context
 from bot.errors import UsageError
-from bot.replies import Replies, ReplyError, ReplySettings, Sender
 from templates import KINDS, TEMPLATE_NAMES
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from sqlalchemy import Engine
+
+    from bot.replies import Replies
 
 
-def _replies(engine: Any, settings: Settings) -> Replies:
-    return Replies(engine, ReplySettings.of(settings.replies))
+def _replies(engine: Engine, ctx: Context) -> Replies:
+    from bot import wiring
+    from bot.replies import Replies
+
+    return Replies(engine, wiring.reply_settings(ctx.settings))
 
 
 def _values(pairs: list[str], files: list[str]) -> dict[str, Any]:
@@ -66,10 +68,12 @@ def _values(pairs: list[str], files: list[str]) -> dict[str, Any]:
     return values
 
 
-def cmd_drafts(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+def cmd_drafts(args: argparse.Namespace, ctx: Context) -> int:
+    from sqlmodel import Session
+
     from storage import repo
 
-    with database() as engine, Session(engine) as session:
+    with ctx.database() as engine, Session(engine) as session:
         case_id = None
         if args.ref:
             case = repo.case_by_ref(session, args.ref)
@@ -94,27 +98,30 @@ def cmd_drafts(args: argparse.Namespace, out: TextIO, database: Any) -> int:
             for d in rows
         ]
     if args.json:
-        out.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+        ctx.out.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
         return 0
     for r in records:
-        out.write(
+        ctx.out.write(
             f"{r['id']:>5}  {r['case']:<16} {r['template']:<20} {r['language']}  "
             f"{r['status']:<9} r{r['revision']}  {r['subject']}\n"
         )
         if args.ref:
             body = str(r["body"]).splitlines()
-            out.write("\n" + "\n".join(f"      {line}" for line in body) + "\n\n")
+            ctx.out.write("\n" + "\n".join(f"      {line}" for line in body) + "\n\n")
     if not records:
-        out.write("no drafts waiting\n")
+        ctx.out.write("no drafts waiting\n")
     return 0
 
 
-def cmd_draft(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+def cmd_draft(args: argparse.Namespace, ctx: Context) -> int:
+    from sqlmodel import Session
+
+    from bot.replies import ReplyError
     from handlers.replies import answer_template
     from storage import repo
 
     values = _values(args.set or [], [])
-    with database() as engine:
+    with ctx.database() as engine:
         template = args.template
         if template is None:
             with Session(engine) as session:
@@ -125,75 +132,83 @@ def cmd_draft(args: argparse.Namespace, out: TextIO, database: Any) -> int:
                     f"{args.ref.upper()}: name the template (no answer follows from its intents)"
                 )
         try:
-            draft = _replies(engine, args.settings).draft(
-                args.ref, template, values, editor=args.as_
-            )
+            draft = _replies(engine, ctx).draft(args.ref, template, values, editor=args.as_)
         except ReplyError as exc:
             raise UsageError(str(exc)) from None
-    out.write(f"draft {draft.id} for {args.ref.upper()}: {draft.subject}\n")
+    ctx.out.write(f"draft {draft.id} for {args.ref.upper()}: {draft.subject}\n")
     return 0
 
 
-def cmd_approve(args: argparse.Namespace, out: TextIO, database: Any) -> int:
-    with database() as engine:
+def cmd_approve(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.replies import ReplyError
+
+    with ctx.database() as engine:
         try:
-            done = _replies(engine, args.settings).approve(
+            done = _replies(engine, ctx).approve(
                 args.draft_id, approver=args.as_, revision=args.revision
             )
         except ReplyError as exc:
             raise UsageError(f"not approved: {exc}") from None
     word = "queued" if done.outcome == "queued" else "was already approved and queued"
-    out.write(f"draft {done.draft_id} {word}: {done.message_id}\n")
+    ctx.out.write(f"draft {done.draft_id} {word}: {done.message_id}\n")
     return 0
 
 
-def cmd_discard(args: argparse.Namespace, out: TextIO, database: Any) -> int:
-    with database() as engine:
+def cmd_discard(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.replies import ReplyError
+
+    with ctx.database() as engine:
         try:
-            _replies(engine, args.settings).discard(args.draft_id, actor=args.as_)
+            _replies(engine, ctx).discard(args.draft_id, actor=args.as_)
         except ReplyError as exc:
             raise UsageError(str(exc)) from None
-    out.write(f"draft {args.draft_id} discarded\n")
+    ctx.out.write(f"draft {args.draft_id} discarded\n")
     return 0
 
 
-def cmd_verify(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.replies import ReplyError
+
     if bool(args.send_code) == bool(args.how):
         raise UsageError("verify takes either --send-code or --how TEXT")
-    with database() as engine:
-        replies = _replies(engine, args.settings)
+    with ctx.database() as engine:
+        replies = _replies(engine, ctx)
         try:
             if args.send_code:
                 done = replies.send_code(args.ref, approver=args.as_)
-                out.write(f"{args.ref.upper()}: a one-time code is queued ({done.message_id})\n")
+                ctx.out.write(
+                    f"{args.ref.upper()}: a one-time code is queued ({done.message_id})\n"
+                )
             else:
                 replies.mark_verified(args.ref, actor=args.as_, how=args.how)
-                out.write(f"{args.ref.upper()}: identity verified ({args.how})\n")
+                ctx.out.write(f"{args.ref.upper()}: identity verified ({args.how})\n")
         except ReplyError as exc:
             raise UsageError(str(exc)) from None
     return 0
 
 
-def cmd_send(args: argparse.Namespace, out: TextIO, database: Any) -> int:
-    from bot.service import sent_copier
+def cmd_send(args: argparse.Namespace, ctx: Context) -> int:
+    from bot import wiring
 
-    config = args.settings.smtp.config
-    with database() as engine:
-        sender = Sender(engine, config, keep_copy=sent_copier(args.settings))
+    config = ctx.settings.smtp.config
+    with ctx.database() as engine:
+        sender = wiring.outbox_sender(engine, ctx.settings)
         summary = asyncio.run(sender.run_once(limit=args.limit))
     done = (
         f"{summary.written} written (not sent)"
         if config.scheme == "file"
         else f"{summary.sent} sent"
     )
-    out.write(f"{config.url}: {done}, {summary.deferred} deferred, {summary.failed} failed\n")
+    ctx.out.write(f"{config.url}: {done}, {summary.deferred} deferred, {summary.failed} failed\n")
     return 1 if summary.failed else 0
 
 
-def cmd_outbox(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+def cmd_outbox(args: argparse.Namespace, ctx: Context) -> int:
+    from sqlmodel import Session
+
     from storage import repo
 
-    with database() as engine, Session(engine) as session:
+    with ctx.database() as engine, Session(engine) as session:
         refs = {c.id: c.ref for c in repo.list_cases(session)}
         rows = [
             {
@@ -212,30 +227,25 @@ def cmd_outbox(args: argparse.Namespace, out: TextIO, database: Any) -> int:
             for item in repo.outbox(session, status=args.status)
         ]
     if args.json:
-        out.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        ctx.out.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return 0
     for r in rows:
         when = r["sent_at"] or f"next {r['next_attempt_at']}"
-        out.write(
+        ctx.out.write(
             f"{r['id']:>5}  {r['case']:<16} {r['template']:<20} {r['status']:<8} "
             f"tries {r['attempts']}  {when}  {r['last_error'] or ''}\n"
         )
     if not rows:
-        out.write("the outbox is empty\n")
+        ctx.out.write("the outbox is empty\n")
     return 0
 
 
-def add_parsers(sub: Any, database: Any) -> None:
-    """The reply subcommands; ``database`` is the CLI's context manager for the engine."""
-
-    def bound(func: Any) -> Any:
-        return lambda args, out: func(args, out, partial(database, args.settings))
-
+def add_parsers(sub: Any) -> None:
     p = sub.add_parser("drafts", help="drafts waiting for approval (all of a case's with REF)")
     p.add_argument("ref", nargs="?", metavar="REF")
     p.add_argument("--all", action="store_true", help="approved, sent and discarded ones too")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=bound(cmd_drafts))
+    p.set_defaults(func=cmd_drafts)
 
     p = sub.add_parser("draft", help="prepare a reply for a case from a template")
     p.add_argument("ref", metavar="REF")
@@ -252,33 +262,33 @@ def add_parsers(sub: Any, database: Any) -> None:
         help="a template value (repeat for lists; NAME=@FILE reads a text)",
     )
     p.add_argument("--as", dest="as_", required=True, metavar="NAME")
-    p.set_defaults(func=bound(cmd_draft))
+    p.set_defaults(func=cmd_draft)
 
     p = sub.add_parser("approve", help="approve a draft: its mail is queued and sent once")
     p.add_argument("draft_id", type=int, metavar="DRAFT_ID")
     p.add_argument("--as", dest="as_", required=True, metavar="NAME")
     p.add_argument("--revision", type=int, help="refuse if the draft changed since this one")
-    p.set_defaults(func=bound(cmd_approve))
+    p.set_defaults(func=cmd_approve)
 
     p = sub.add_parser("discard", help="drop a draft")
     p.add_argument("draft_id", type=int, metavar="DRAFT_ID")
     p.add_argument("--as", dest="as_", required=True, metavar="NAME")
-    p.set_defaults(func=bound(cmd_discard))
+    p.set_defaults(func=cmd_discard)
 
     p = sub.add_parser("verify", help="verify a requester's identity, or mail them a code")
     p.add_argument("ref", metavar="REF")
     p.add_argument("--send-code", action="store_true", help="mail a one-time code to reply with")
     p.add_argument("--how", help="how staff verified it (e.g. 'driving licence, call back')")
     p.add_argument("--as", dest="as_", required=True, metavar="NAME")
-    p.set_defaults(func=bound(cmd_verify))
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser(
         "outbox", help="mail queued, sent (or written to a file:), failed or bounced"
     )
     p.add_argument("--status", choices=("queued", "sent", "written", "failed", "bounced"))
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=bound(cmd_outbox))
+    p.set_defaults(func=cmd_outbox)
 
     p = sub.add_parser("send", help="one pass over the outbox (PD_SMTP_URL)")
     p.add_argument("--limit", type=int, default=100)
-    p.set_defaults(func=bound(cmd_send))
+    p.set_defaults(func=cmd_send)

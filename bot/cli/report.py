@@ -8,11 +8,12 @@ import argparse
 import asyncio
 import sys
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from bot.cli.context import Context
 from bot.errors import UsageError
+from bot.wiring import SlackTarget
 from handlers.stats import Month, MonthError
 
 if TYPE_CHECKING:
@@ -26,22 +27,22 @@ def _month(text: str) -> Month:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _slack(slack: SlackSection) -> tuple[str, str, str]:
-    """(token, channel, base URL), as ``serve`` uses them."""
-    if not slack.bot_token or not slack.channel:
+def _slack(slack: SlackSection) -> SlackTarget:
+    """Where to post, as ``serve`` posts."""
+    target = SlackTarget.of(slack)
+    if target is None:
         raise UsageError("--slack needs SLACK_BOT_TOKEN and PD_SLACK_CHANNEL")
-    return slack.bot_token.strip(), slack.channel, slack.api_url
+    return target
 
 
-def cmd_report(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
     from bot import report
 
-    slack = (
-        _slack(args.settings.slack) if args.slack else None
-    )  # refused before anything is written
+    out = ctx.out
+    slack = _slack(ctx.settings.slack) if args.slack else None  # refused before anything is written
     now = datetime.now(UTC)
     month: Month = args.month or Month.before(now)
-    with database() as engine:  # first: no database, no report folder either
+    with ctx.database() as engine:  # first: no database, no report folder either
         built = report.build(engine, month, as_of=now)
     folder = Path(args.out)
     try:
@@ -58,25 +59,22 @@ def cmd_report(args: argparse.Namespace, out: TextIO, database: Any) -> int:
     out.write(f"written: {csv_path}, {png_path}\n")
     if slack is None:
         return 0
-    return _post(built, *slack, out)
+    return _post(built, slack, out)
 
 
-def _post(built: Any, token: str, channel: str, base_url: str, out: TextIO) -> int:
+def _post(built: Any, slack: SlackTarget, out: TextIO) -> int:
     from aiohttp import ClientError
     from slack_sdk.errors import SlackApiError
     from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
-    from slack_sdk.web.async_client import AsyncWebClient
 
     from bot import report
 
     async def send() -> str:
         # A 429 means nothing was posted, so it alone is retried: a lost answer might have been.
-        client = AsyncWebClient(
-            token=token,
-            base_url=base_url,
-            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+        client = slack.async_client(
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)]
         )
-        return await report.post(client, channel, built)
+        return await report.post(client, slack.channel, built)
 
     try:
         asyncio.run(send())
@@ -92,12 +90,11 @@ def _post(built: Any, token: str, channel: str, base_url: str, out: TextIO) -> i
             "the files are written\n"
         )
         return 1
-    out.write(f"posted to Slack channel {channel}\n")
+    out.write(f"posted to Slack channel {slack.channel}\n")
     return 0
 
 
-def add_parsers(sub: Any, database: Any) -> None:
-    """The report subcommand; ``database`` is the CLI's context manager for the engine."""
+def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "report", help="a month's statistics: table, CSV and PNG chart (and Slack with --slack)"
     )
@@ -115,4 +112,4 @@ def add_parsers(sub: Any, database: Any) -> None:
         help="where report-YYYY-MM.csv and .png are written (default var/reports)",
     )
     p.add_argument("--slack", action="store_true", help="post the table to PD_SLACK_CHANNEL")
-    p.set_defaults(func=lambda args, out: cmd_report(args, out, partial(database, args.settings)))
+    p.set_defaults(func=cmd_report)

@@ -5,23 +5,20 @@ raw mail with ``PD_RAW_KEYS``.
 
 ``PD_RAW_KEYS`` is checked with every other setting when the command line starts, for every
 command: a malformed key stops any command before the database is touched (exit 2, the key not
-shown), and ``main`` applies the keys to the process.
+shown), and ``main`` applies the keys to the process (``bot.wiring.apply_process_state``).
 """
 
 from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
-from typing import Any, TextIO
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from bot import retention
+from bot.cli.context import Context
+from bot.cli.output import plural as _plural
+from bot.cli.output import tokyo_day as _day
 from bot.errors import UsageError
-from storage import crypto
-
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 def retention_days(given: int | None, setting: int) -> int:
@@ -33,41 +30,37 @@ def retention_days(given: int | None, setting: int) -> int:
     return setting
 
 
-def _day(moment: datetime) -> str:
-    return moment.astimezone(TOKYO).strftime("%Y-%m-%d")
+def cmd_purge(args: argparse.Namespace, ctx: Context) -> int:
+    from bot import retention
 
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def cmd_purge(args: argparse.Namespace, out: TextIO, database: Any) -> int:
-    days = retention_days(args.days, args.settings.retention.days)
-    with database() as engine:
+    days = retention_days(args.days, ctx.settings.retention.days)
+    with ctx.database() as engine:
         summary = retention.purge(engine, datetime.now(UTC), days, dry_run=args.dry_run)
     for case in summary.cases:
         kept = f"; {_plural(case.queued, 'queued mail')} left to send" if case.queued else ""
-        out.write(
+        ctx.out.write(
             f"{case.ref:<16} closed {_day(case.closed_at)}  {_plural(case.messages, 'message')}, "
             f"{_plural(case.outbox, 'sent mail')}, {_plural(case.drafts, 'draft')}, "
             f"{_plural(case.notes, 'note')}{kept}\n"
         )
     verb = "would purge" if args.dry_run else "purged"
-    out.write(
+    ctx.out.write(
         f"{verb} {_plural(len(summary.cases), 'case')} closed more than {days} days ago"
         f" and {_plural(summary.caseless, 'message')} of no case\n"
     )
     if summary.examples:
-        out.write(f"{verb} {_plural(summary.examples, 'imported labelled example')}\n")
+        ctx.out.write(f"{verb} {_plural(summary.examples, 'imported labelled example')}\n")
     return 0
 
 
-def cmd_export(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
+    from bot import retention
+
     ref = args.ref.upper()
     target = Path(args.out) if args.out else Path(ref)
     if target.exists() and (target.suffix.lower() == ".zip" or not target.is_dir()):
         raise UsageError(f"{target} already exists; export into a new file or folder")
-    with database() as engine:
+    with ctx.database() as engine:
         found = retention.export_case(engine, ref, now=datetime.now(UTC))
     if found is None:
         raise UsageError(f"no case {ref}")
@@ -75,57 +68,57 @@ def cmd_export(args: argparse.Namespace, out: TextIO, database: Any) -> int:
         written = retention.write_export(found, target)
     except retention.ExportTargetError as exc:
         raise UsageError(str(exc)) from None
-    out.write(f"{found.ref}: case.json and {_plural(len(found.files), 'message')} in {written}\n")
+    ctx.out.write(
+        f"{found.ref}: case.json and {_plural(len(found.files), 'message')} in {written}\n"
+    )
     if found.purged_at is not None:
-        out.write(
+        ctx.out.write(
             f"{found.ref} was purged on {_day(found.purged_at)}: its raw mail and texts "
             "are no longer held; the export has what is left\n"
         )
     return 0
 
 
-def cmd_keys_new(args: argparse.Namespace, out: TextIO, database: Any) -> int:
-    out.write(crypto.new_key() + "\n")
+def cmd_keys_new(args: argparse.Namespace, ctx: Context) -> int:
+    from storage import crypto
+
+    ctx.out.write(crypto.new_key() + "\n")
     return 0
 
 
-def cmd_keys_rotate(args: argparse.Namespace, out: TextIO, database: Any) -> int:
+def cmd_keys_rotate(args: argparse.Namespace, ctx: Context) -> int:
+    from storage import crypto
+
     keyring = crypto.active()
     if keyring is None:
         raise UsageError(f"{crypto.SETTING} is not set: put the new key first, then the old ones")
-    with database() as engine:
+    with ctx.database() as engine:
         done = crypto.rotate(engine, keyring)
-    out.write(
+    ctx.out.write(
         f"{_plural(done.rotated, 'row')} re-encrypted and {_plural(done.encrypted, 'row')} "
         f"encrypted with the first key of {crypto.SETTING}\n"
     )
     return 0
 
 
-def add_parsers(sub: Any, database: Any) -> None:
-    """The data-protection subcommands; ``database`` is the CLI's context manager for the
-    engine."""
-
-    def bound(func: Any) -> Any:
-        return lambda args, out: func(args, out, partial(database, args.settings))
-
+def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "purge", help="delete raw mail and texts of cases closed longer than PD_RETENTION_DAYS"
     )
     p.add_argument("--dry-run", action="store_true", help="list what would go, change nothing")
     p.add_argument("--days", type=int, metavar="N", help="instead of PD_RETENTION_DAYS (365)")
-    p.set_defaults(func=bound(cmd_purge))
+    p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser("export", help="write one case's whole file (a folder, or a .zip)")
     p.add_argument("ref", metavar="REF")
     p.add_argument(
         "--out", metavar="PATH", help="a new or empty folder, or a new NAME.zip (default: ./REF)"
     )
-    p.set_defaults(func=bound(cmd_export))
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("keys", help="keys for raw mail encrypted at rest (PD_RAW_KEYS)")
     keys = p.add_subparsers(dest="keys_command", required=True, parser_class=type(p))
     k = keys.add_parser("new", help="print a new key (put it first in PD_RAW_KEYS)")
-    k.set_defaults(func=bound(cmd_keys_new))
+    k.set_defaults(func=cmd_keys_new)
     k = keys.add_parser("rotate", help="encrypt every raw mail with the first key")
-    k.set_defaults(func=bound(cmd_keys_rotate))
+    k.set_defaults(func=cmd_keys_rotate)

@@ -1,0 +1,61 @@
+"""The ``privacy-desk`` command line: one console script, one subcommand per job.
+
+Exit status: 0 done; 1 done, but some messages could not be read or a quality bar was missed;
+2 bad arguments, settings or input (a one-line message on stderr).
+
+Each family of commands is a module of this package with ``add_parsers(sub)``; every command is
+``cmd(args, ctx) -> int`` (``bot.cli.context.Context``). The parser imports no database or Slack
+library: the commands import what they use when they run, so ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bot.cli import cases, check, db, learning, mail, replies, report, retention
+from bot.cli.context import Context
+from bot.errors import UsageError
+from storage.errors import StorageError
+
+__all__ = ["Context", "build_parser", "main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="privacy-desk", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    mail.add_parsers(sub)
+    cases.add_listing_parsers(sub)
+    replies.add_parsers(sub)
+    examples = cases.add_parsers(sub)
+    learning.add_examples_import(examples)
+    report.add_parsers(sub)
+    retention.add_parsers(sub)
+    learning.add_parsers(sub)
+    check.add_parsers(sub)
+    db.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command, read and check every setting (``bot.settings``), apply the
+    process-wide ones (``bot.wiring.apply_process_state``), run the command."""
+    try:
+        args = build_parser().parse_args(argv)
+        from bot import settings, wiring  # after the parser: `--help` needs neither
+
+        read = settings.read(command=args.command)
+        wiring.apply_process_state(read)
+        code: int = args.func(args, Context(settings=read, out=sys.stdout))
+        return code
+    except (UsageError, StorageError) as exc:
+        sys.stderr.write(f"privacy-desk: {exc}\n")
+        return 2
+    except BrokenPipeError:
+        return 0

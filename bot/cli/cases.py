@@ -1,0 +1,342 @@
+"""The case commands of ``privacy-desk``: ``cases`` and ``case`` (the list and one case's whole
+file), the decisions of the case thread's buttons, for operators without Slack (or while it is
+down), and the export of the labelled examples staff made by reclassifying. Same rules, same
+audit trail (``bot.cases.CaseDesk``); ``--as NAME`` names the person acting, and the decisions
+reserved to approvers need NAME in ``PD_APPROVERS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.cli.context import Context
+from bot.cli.output import left, mask, table, tokyo_day, tokyo_time
+from bot.errors import UsageError
+from handlers.intents import ALL_INTENTS
+from handlers.replies import ASK_KINDS
+
+if TYPE_CHECKING:
+    from bot.cases import CaseDesk
+
+
+# ---- reading cases ---------------------------------------------------------------------------
+
+
+def _case_summary(case: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "ref": case.ref,
+        "status": case.status,
+        "kind": case.kind,
+        "intents": list(case.intents),
+        "language": case.language,
+        "requester": mask(case.requester),
+        "received_at": case.received_at.isoformat(),
+        "answer_due": case.answer_due.isoformat() if case.answer_due else None,
+        "overdue": bool(case.answer_due and case.answer_due < now),
+        "needs_triage": case.needs_triage,
+        "triage_due": case.triage_due.isoformat() if case.triage_due else None,
+        "flags": list(case.flags),
+    }
+
+
+def _due(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def cmd_cases(args: argparse.Namespace, ctx: Context) -> int:
+    from sqlmodel import Session
+
+    from storage import repo
+
+    out = ctx.out
+    now = datetime.now(UTC)
+    with ctx.database() as engine, Session(engine) as session:
+        cases = repo.list_cases(
+            session, status=args.status, overdue_at=now if args.overdue else None
+        )
+        rows = [_case_summary(c, now) for c in cases]
+    if args.json:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return 0
+    listed = [
+        (
+            r["ref"],
+            r["status"],
+            r["kind"],
+            ", ".join(r["intents"]) or "-",
+            r["language"],
+            r["requester"],
+            tokyo_day(r["answer_due"]),
+            left(_due(r["answer_due"]), now),
+            f"TRIAGE by {tokyo_day(r['triage_due'])}" if r["needs_triage"] else "",
+        )
+        for r in rows
+    ]
+    table(
+        ("case", "status", "kind", "intents", "lang", "requester", "due", "left", "triage"),
+        listed,
+        out,
+    )
+    out.write(f"{len(rows)} case{'' if len(rows) == 1 else 's'}\n")
+    return 0
+
+
+def cmd_case(args: argparse.Namespace, ctx: Context) -> int:
+    from sqlmodel import Session
+
+    from storage import repo
+
+    out = ctx.out
+    now = datetime.now(UTC)
+    with ctx.database() as engine, Session(engine) as session:
+        found = repo.case_file(session, args.ref)
+        if found is None:
+            raise UsageError(f"no case {args.ref.upper()}")
+        record = _case_summary(found.case, now)
+        record["requester"] = found.case.requester
+        record["requester_name"] = found.case.requester_name
+        record["addresses"] = found.addresses
+        record["ack_due"] = found.case.ack_due.isoformat() if found.case.ack_due else None
+        record["messages"] = [
+            {
+                "received_at": m.received_at.isoformat(),
+                "direction": m.direction,
+                "disposition": m.disposition,
+                "message_id": m.message_id,
+                "subject": m.subject,
+                "language": m.language,
+                "intents": list(m.intents),
+                "classification": m.classification,
+                "defects": list(m.defects),
+                "size": m.size,
+            }
+            for m in found.messages
+        ]
+        record["audit"] = [
+            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
+            for e in found.events
+        ]
+    if args.json:
+        out.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+        return 0
+    out.write(f"{record['ref']}  {record['status']}  {record['kind']}\n")
+    out.write(f"  intents     {', '.join(record['intents']) or '-'}\n")
+    out.write(f"  requester   {record['requester_name']} <{record['requester']}>\n")
+    out.write(f"  language    {record['language']}\n")
+    out.write(f"  received    {tokyo_time(record['received_at'])}\n")
+    out.write(f"  ack due     {tokyo_time(record['ack_due'])}\n")
+    answer_due = _due(record["answer_due"])
+    out.write(f"  answer due  {tokyo_time(record['answer_due'])}  {left(answer_due, now)}\n")
+    if record["needs_triage"]:
+        triage_due = _due(record["triage_due"])
+        out.write(
+            f"  TRIAGE      nobody has decided what it asks for: decide by "
+            f"{tokyo_time(record['triage_due'])}  {left(triage_due, now)}\n"
+            f"              (privacy-desk reclassify {record['ref']} INTENT... | --not-a-request)\n"
+        )
+    if record["flags"]:
+        out.write(f"  flags       {', '.join(record['flags'])}\n")
+    out.write("  messages\n")
+    for m in record["messages"]:
+        out.write(
+            f"    {tokyo_time(m['received_at'])}  {m['direction']:<3} {m['disposition']:<8} "
+            f"{', '.join(m['intents']) or '-'}  {m['subject']}\n"
+        )
+        for intent, reasons in m["classification"].get("reasons", {}).items():
+            out.write(f"      {intent}: {'; '.join(reasons)}\n")
+        for reason in m["classification"].get("triage_reasons", []):
+            out.write(f"      triage: {reason}\n")
+    out.write("  audit trail\n")
+    for e in record["audit"]:
+        what = e["action"]
+        if what == "mail written":  # a file: outbox: say where it went, not that it was sent
+            what = f"mail written to {e['detail'].get('file', '?')} (not sent)"
+        out.write(f"    {tokyo_time(e['at'])}  {e['actor']:<8} {what}\n")
+    return 0
+
+
+# ---- deciding ----------------------------------------------------------------------------------
+
+
+def _decide(ctx: Context, act: Callable[[CaseDesk], str]) -> int:
+    from bot import wiring
+    from bot.cases import CaseDesk
+    from bot.replies import Replies, ReplyError
+
+    replies = wiring.reply_settings(ctx.settings)
+    with ctx.database() as engine:
+        try:
+            said = act(CaseDesk(engine, Replies(engine, replies)))
+        except ReplyError as exc:
+            raise UsageError(str(exc)) from None
+    ctx.out.write(said + "\n")
+    return 0
+
+
+def cmd_assign(args: argparse.Namespace, ctx: Context) -> int:
+    return _decide(
+        ctx, lambda d: f"{d.assign(args.ref, to=args.person, actor=args.as_).ref}: {args.person}"
+    )
+
+
+def cmd_reclassify(args: argparse.Namespace, ctx: Context) -> int:
+    def act(desk: CaseDesk) -> str:
+        case = desk.reclassify(
+            args.ref, args.intents, actor=args.as_, not_a_request=args.not_a_request
+        )
+        due = case.answer_due.isoformat() if case.answer_due else "none"
+        return f"{case.ref}: {', '.join(case.intents) or '(none)'}, answer due {due}"
+
+    return _decide(ctx, act)
+
+
+def cmd_ask(args: argparse.Namespace, ctx: Context) -> int:
+    def act(desk: CaseDesk) -> str:
+        draft = desk.ask(args.ref, kind=args.kind, needed=args.need or [], actor=args.as_)
+        return f"draft {draft.id} for {args.ref.upper()}: {draft.subject}"
+
+    return _decide(ctx, act)
+
+
+def cmd_extend(args: argparse.Namespace, ctx: Context) -> int:
+    def act(desk: CaseDesk) -> str:
+        case, draft = desk.extend(args.ref, reason=args.reason, actor=args.as_)
+        due = case.answer_due.isoformat() if case.answer_due else "none"
+        return f"{case.ref}: answer due {due}; draft {draft.id} tells the requester"
+
+    return _decide(ctx, act)
+
+
+def cmd_reject(args: argparse.Namespace, ctx: Context) -> int:
+    def act(desk: CaseDesk) -> str:
+        draft = desk.reject(
+            args.ref,
+            reasons=args.reason or [],
+            scope="partial" if args.partial else "full",
+            granted=args.granted or [],
+            actor=args.as_,
+        )
+        return f"draft {draft.id} for {args.ref.upper()}: {draft.subject}"
+
+    return _decide(ctx, act)
+
+
+def cmd_close(args: argparse.Namespace, ctx: Context) -> int:
+    return _decide(
+        ctx, lambda d: f"{d.close(args.ref, reason=args.reason, actor=args.as_).ref}: closed"
+    )
+
+
+def cmd_examples_export(args: argparse.Namespace, ctx: Context) -> int:
+    """The reclassified messages as a corpus folder (../shared/corpus/LABELS.md's format):
+    ``NNN.eml`` as received and ``labels.jsonl``; the latest label of a message wins."""
+    from sqlmodel import Session, col, select
+
+    from storage.models import LabelledExample, MailMessage
+
+    folder = Path(args.folder)
+    if folder.exists() and any(folder.iterdir()):
+        raise UsageError(f"{folder} is not empty; export into a new folder")
+    with ctx.database() as engine, Session(engine) as session:
+        latest: dict[int, LabelledExample] = {}
+        staff = select(LabelledExample).where(col(LabelledExample.message_id).is_not(None))
+        for example in session.exec(staff.order_by(col(LabelledExample.id))):
+            assert example.message_id is not None
+            latest[example.message_id] = example
+        folder.mkdir(parents=True, exist_ok=True)
+        lines = []
+        for number, (message_id, example) in enumerate(sorted(latest.items()), start=1):
+            message = session.get(MailMessage, message_id)
+            if message is None or message.raw is None:
+                continue
+            name = f"{number:03d}.eml"
+            (folder / name).write_bytes(message.raw)
+            record = {"file": name, "intents": example.intents, "language": example.language}
+            lines.append(json.dumps(record, ensure_ascii=False))
+    (folder / "labels.jsonl").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    ctx.out.write(f"{len(lines)} labelled examples written to {folder}\n")
+    return 0
+
+
+def _intent(value: str) -> str:
+    if value not in ALL_INTENTS:
+        choices = ", ".join(repr(i) for i in ALL_INTENTS)
+        raise argparse.ArgumentTypeError(f"invalid choice: {value!r} (choose from {choices})")
+    return value
+
+
+def add_listing_parsers(sub: Any) -> None:
+    p = sub.add_parser("cases", help="list cases with their deadlines")
+    p.add_argument("--status", default=None)
+    p.add_argument("--overdue", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_cases)
+
+    p = sub.add_parser("case", help="one case's whole file")
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_case)
+
+
+def add_parsers(sub: Any) -> Any:
+    """The decision subcommands and ``examples export``; the ``examples`` subparsers, for
+    ``examples import`` (``bot.cli.learning``)."""
+
+    def command(name: str, help_text: str, func: Any) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = sub.add_parser(name, help=help_text)
+        p.add_argument("ref", metavar="REF")
+        p.set_defaults(func=func)
+        return p
+
+    p = command("assign", "give a case to someone", cmd_assign)
+    p.add_argument("person", metavar="PERSON", help="a Slack user ID or a name")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+
+    p = command(
+        "reclassify", "say what a case really asks for (its deadline follows)", cmd_reclassify
+    )
+    p.add_argument(
+        "intents",
+        nargs="*",  # not choices=: argparse checks an empty list against them (bpo-27227)
+        type=_intent,
+        metavar="INTENT",
+        help=f"what the case asks for, one or more of: {', '.join(ALL_INTENTS)}",
+    )
+    p.add_argument(
+        "--not-a-request",
+        action="store_true",
+        help="the case asks for no right (its provisional legal clock is removed; approvers only)",
+    )
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+
+    p = command("ask", "draft a request for identity documents or a clarification", cmd_ask)
+    p.add_argument("--kind", choices=ASK_KINDS, default="identity")
+    p.add_argument("--need", action="append", metavar="TEXT", help="what is needed (repeat)")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+
+    p = command("extend", "extend a case's deadline once, where the law allows", cmd_extend)
+    p.add_argument("--reason", required=True, help="told to the requester")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+
+    p = command("reject", "draft a refusal with its reasons (APPI Art. 36)", cmd_reject)
+    p.add_argument("--reason", action="append", metavar="TEXT", help="a reason (repeat)")
+    p.add_argument("--partial", action="store_true", help="only part of the request is refused")
+    p.add_argument("--granted", action="append", metavar="TEXT", help="what is granted (repeat)")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+
+    p = command("close", "close a case without a further answer", cmd_close)
+    p.add_argument("--reason", required=True)
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+
+    p = sub.add_parser("examples", help="labelled examples: staff reclassifications, imports")
+    examples = p.add_subparsers(dest="examples_command", required=True, parser_class=type(p))
+    e = examples.add_parser("export", help="write them as a corpus folder (NNN.eml, labels.jsonl)")
+    e.add_argument("folder", metavar="FOLDER")
+    e.set_defaults(func=cmd_examples_export)
+    return examples
