@@ -15,21 +15,16 @@ import sys
 from collections.abc import Sequence
 
 from bot.cli import cases, check, db, learning, mail, replies, report, retention
-from bot.cli.context import Context
+from bot.cli.context import Context, Parser
 from bot.errors import UsageError
 from storage.errors import StorageError
 
 __all__ = ["Context", "build_parser", "main"]
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="privacy-desk", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = Parser(prog="privacy-desk", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     mail.add_parsers(sub)
     cases.add_listing_parsers(sub)
     replies.add_parsers(sub)

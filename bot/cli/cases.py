@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.context import Context
+from bot.cli.context import Command, Context, Subcommands
 from bot.cli.output import left, mask, table, tokyo_day, tokyo_time
 from bot.errors import UsageError
 from handlers.intents import ALL_INTENTS
@@ -271,7 +271,7 @@ def _intent(value: str) -> str:
     return value
 
 
-def add_listing_parsers(sub: Any) -> None:
+def add_listing_parsers(sub: Subcommands) -> None:
     p = sub.add_parser("cases", help="list cases with their deadlines")
     p.add_argument("--status", default=None)
     p.add_argument("--overdue", action="store_true")
@@ -284,11 +284,11 @@ def add_listing_parsers(sub: Any) -> None:
     p.set_defaults(func=cmd_case)
 
 
-def add_parsers(sub: Any) -> Any:
+def add_parsers(sub: Subcommands) -> Subcommands:
     """The decision subcommands and ``examples export``; the ``examples`` subparsers, for
     ``examples import`` (``bot.cli.learning``)."""
 
-    def command(name: str, help_text: str, func: Any) -> argparse.ArgumentParser:
+    def command(name: str, help_text: str, func: Command) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = sub.add_parser(name, help=help_text)
         p.add_argument("ref", metavar="REF")
         p.set_defaults(func=func)

@@ -16,9 +16,9 @@ import argparse
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from bot.cli.context import Context
+from bot.cli.context import Context, Subcommands
 from bot.errors import UsageError
 from bot.wiring import SlackTarget
 from mail.errors import MailError
@@ -137,6 +137,6 @@ def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
     return 0 if all(state == "ok" for _, state, _ in rows) else 1
 
 
-def add_parsers(sub: Any) -> None:
+def add_parsers(sub: Subcommands) -> None:
     p = sub.add_parser("check", help="check the settings as serve does, then try every connection")
     p.set_defaults(func=cmd_check)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO, TypeAlias
 
 from bot import wiring
+from bot.errors import UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -15,6 +17,16 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 Opener = Callable[..., AbstractContextManager["Engine"]]
+# What ``add_parsers`` adds to: argparse's subparsers action (generic only for type checkers).
+Subcommands: TypeAlias = "argparse._SubParsersAction[Parser]"
+Command: TypeAlias = "Callable[[argparse.Namespace, Context], int]"
+
+
+class Parser(argparse.ArgumentParser):
+    """A parser whose mistakes are the one-line usage error of every command (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from bot.cli.context import Context
+from bot.cli.context import Context, Subcommands
 
 
 def cmd_db_upgrade(args: argparse.Namespace, ctx: Context) -> int:
@@ -24,7 +23,7 @@ def cmd_db_upgrade(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def add_parsers(sub: Any) -> None:
+def add_parsers(sub: Subcommands) -> None:
     p = sub.add_parser("db", help="database maintenance")
     db = p.add_subparsers(dest="db_command", required=True, parser_class=type(p))
     p = db.add_parser("upgrade", help="create or upgrade the schema (the step for PostgreSQL)")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from bot.cli.context import Context
+from bot.cli.context import Context, Subcommands
 from bot.errors import UsageError
 
 
@@ -61,7 +60,7 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
     return 1
 
 
-def add_parsers(sub: Any) -> None:
+def add_parsers(sub: Subcommands) -> None:
     p = sub.add_parser(
         "train", help="train the classifier on the shipped data and the labelled examples"
     )
@@ -69,7 +68,7 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(func=cmd_train)
 
 
-def add_examples_import(examples: Any) -> None:
+def add_examples_import(examples: Subcommands) -> None:
     e = examples.add_parser(
         "import", help="a labelled corpus folder (LABELS.md format) as labelled examples"
     )

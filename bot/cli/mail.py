@@ -10,9 +10,9 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from bot.cli.context import Context
+from bot.cli.context import Context, Subcommands
 from bot.cli.output import TOKYO, table
 from bot.errors import UsageError
 
@@ -252,7 +252,7 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
 _DEFAULT_WORKERS = max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
-def add_parsers(sub: Any) -> None:
+def add_parsers(sub: Subcommands) -> None:
     p = sub.add_parser("classify", help="say what each message asks for")
     p.add_argument("paths", nargs="+", metavar="PATH", help=".eml file, folder of them, or mbox")
     p.add_argument("--json", action="store_true", help="one JSON object per message")

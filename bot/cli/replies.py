@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.context import Context
+from bot.cli.context import Context, Subcommands
 from bot.errors import UsageError
 from templates import KINDS, TEMPLATE_NAMES
 
@@ -240,7 +240,7 @@ def cmd_outbox(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def add_parsers(sub: Any) -> None:
+def add_parsers(sub: Subcommands) -> None:
     p = sub.add_parser("drafts", help="drafts waiting for approval (all of a case's with REF)")
     p.add_argument("ref", nargs="?", metavar="REF")
     p.add_argument("--all", action="store_true", help="approved, sent and discarded ones too")

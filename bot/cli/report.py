@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.cli.context import Context
+from bot.cli.context import Context, Subcommands
 from bot.errors import UsageError
 from bot.wiring import SlackTarget
 from handlers.stats import Month, MonthError
@@ -94,7 +94,7 @@ def _post(built: Any, slack: SlackTarget, out: TextIO) -> int:
     return 0
 
 
-def add_parsers(sub: Any) -> None:
+def add_parsers(sub: Subcommands) -> None:
     p = sub.add_parser(
         "report", help="a month's statistics: table, CSV and PNG chart (and Slack with --slack)"
     )

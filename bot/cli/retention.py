@@ -13,9 +13,8 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from bot.cli.context import Context
+from bot.cli.context import Context, Subcommands
 from bot.cli.output import plural as _plural
 from bot.cli.output import tokyo_day as _day
 from bot.errors import UsageError
@@ -101,7 +100,7 @@ def cmd_keys_rotate(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def add_parsers(sub: Any) -> None:
+def add_parsers(sub: Subcommands) -> None:
     p = sub.add_parser(
         "purge", help="delete raw mail and texts of cases closed longer than PD_RETENTION_DAYS"
     )
