@@ -18,11 +18,13 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.errors import UsageError
 
 if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.http_retry.async_handler import AsyncRetryHandler
     from slack_sdk.web.async_client import AsyncWebClient
     from sqlalchemy import Engine
 
@@ -175,7 +177,9 @@ class SlackTarget:
             return None
         return cls(slack.bot_token.strip(), slack.channel, slack.api_url)
 
-    def async_client(self, *, retry_handlers: list[Any] | None = None) -> AsyncWebClient:
+    def async_client(
+        self, *, retry_handlers: list[AsyncRetryHandler] | None = None
+    ) -> AsyncWebClient:
         """A client that retries nothing unless told: its callers decide what may be sent
         again."""
         from slack_sdk.web.async_client import AsyncWebClient
@@ -220,7 +224,7 @@ class SlackPlan:
             signing_secret=secret.strip(),
         )
 
-    def build(self, engine: Engine, settings: ReplySettings) -> Any:
+    def build(self, engine: Engine, settings: ReplySettings) -> AsyncApp:
         """The desk's bolt app (call inside the event loop that serves it)."""
         from bot.replies import Replies
         from bot.slack.app import build_app
