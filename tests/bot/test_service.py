@@ -118,6 +118,29 @@ async def test_a_stop_that_is_not_heard_is_reported_after_the_drain_time() -> No
     assert time.monotonic() - started < 2
 
 
+async def test_a_lock_that_cannot_be_asked_for_stops_the_supervisor_with_its_error() -> None:
+    class Broken:
+        def acquire(self) -> bool:
+            raise RuntimeError("the database refused the lock's connection")
+
+        def release(self) -> None:
+            pass
+
+    async def watch(until: asyncio.Event, report: Any) -> None:
+        await until.wait()
+
+    health = Health()
+    supervisor = Supervisor(
+        [Component("mailbox", watch, leader_only=True), Component("outbox", watch)],
+        health,
+        asyncio.Event(),
+        lock=Broken(),
+    )
+    with pytest.raises(RuntimeError, match="lock's connection"):
+        await asyncio.wait_for(supervisor.run(), 5)
+    assert health.snapshot()["outbox"]["state"] == "stopped"  # the others were drained first
+
+
 def test_every_bad_setting_is_listed_at_once_and_no_secret_shown(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
