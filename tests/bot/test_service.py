@@ -302,6 +302,8 @@ def test_serve_is_one_event_loop_and_named_worker_threads(
         "PD_SMTP_URL": smtp_server.url(),
         "PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp",
         "PD_APPROVERS": "U0APPROVE1",
+        "PD_AUTO_ACK": "1",  # the outbox sends, and keeps a copy in the mailbox's Sent folder
+        "PD_IMAP_SENT_FOLDER": "Sent",
         "SLACK_BOT_TOKEN": slack.bot_token,
         "SLACK_SIGNING_SECRET": "signing-secret-of-the-thread-test",
         "PD_SLACK_CHANNEL": slack.channel,
@@ -333,8 +335,11 @@ def test_serve_is_one_event_loop_and_named_worker_threads(
             )
 
         eventually(all_up, "every component ok in /healthz", timeout=90)
-        # the mail went through the intake workers and its case to the channel
+        # the mail went through the intake workers, its case to the channel, the acknowledgement
+        # to the requester and its copy to the Sent folder
         eventually(lambda: slack.messages(), "the case in the channel", timeout=60)
+        eventually(lambda: smtp_server.received, "the acknowledgement sent", timeout=60)
+        eventually(lambda: _sent_copies(dovecot) == 1, "its copy in Sent", timeout=60)
         look.touch()
         code = service.wait(60)
     finally:
@@ -364,3 +369,11 @@ def test_serve_is_one_event_loop_and_named_worker_threads(
 def _listening(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _sent_copies(dovecot: Any) -> int:
+    with dovecot.client("desk") as imap:
+        if not imap.folder_exists("Sent"):
+            return 0
+        imap.select_folder("Sent", readonly=True)
+        return len(imap.search(["ALL"]))
