@@ -58,11 +58,11 @@ async def imap(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     return await loop.run_in_executor(imap_pool(), partial(fn, *args, **kwargs))
 
 
-def shutdown(*, wait: bool = True) -> None:
-    """Let the worker threads go once they finish what they hold (``wait``: wait for that)."""
+def shutdown() -> None:
+    """Wait for the worker threads to finish what they hold, then let them go."""
     global _db_pool, _imap_pool
     with _lock:
         pools, _db_pool, _imap_pool = (_db_pool, _imap_pool), None, None
     for pool in pools:
         if pool is not None:
-            pool.shutdown(wait=wait)
+            pool.shutdown(wait=True)
