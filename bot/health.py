@@ -52,7 +52,8 @@ class State:
 
 
 class Health:
-    """The components' states, shared by the service's threads."""
+    """The components' states, reported from the event loop and from the worker threads that
+    run blocking work (the mailbox watcher reports from its ``pd-imap`` thread)."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._lock = threading.Lock()

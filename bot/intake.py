@@ -14,6 +14,7 @@ acknowledgement is drafted that would promise an answer by a date already past.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import email.utils
 import hashlib
@@ -23,7 +24,6 @@ import multiprocessing
 import os
 import signal
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -209,20 +209,25 @@ def _read_group(raws: list[bytes], timeout: float = CLASSIFY_TIMEOUT) -> list[Re
     return [dataclasses.replace(read(raw, timeout=timeout), raw=b"") for raw in raws]
 
 
-def _orphan_watch(parent: int, every: float = 1.0) -> None:
-    """In a worker: exit when the process that started it is gone (killed, out of memory), so
-    no worker outlives the desk. A worker idles on its queue and would otherwise wait forever."""
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent ends
 
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(every)
+
+def _die_with(parent: int) -> None:
+    """In a worker: have the kernel end it when the process that started it is gone (killed, out
+    of memory), so no worker outlives the desk; a worker idles on its queue and would otherwise
+    wait forever. The kernel watches the thread that started the worker (in ``serve`` a
+    ``pd-imap`` thread, which lives as long as the pool). Where there is no prctl (not Linux),
+    a killed desk may leave its idle workers behind."""
+    prctl = getattr(ctypes.CDLL(None), "prctl", None)
+    if prctl is None:
+        return
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the desk died before we asked
         os._exit(0)
-
-    threading.Thread(target=watch, daemon=True, name="orphan-watch").start()
 
 
 def _start_worker(parent: int, model_data: bytes | None) -> None:
-    _orphan_watch(parent)
+    _die_with(parent)
     learned.install_data(model_data)
 
 

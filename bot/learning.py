@@ -13,9 +13,10 @@ scikit-learn is imported only inside ``train``: the intake path never loads it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, delete, func, update
 from sqlmodel import Session, col, select
 
+from bot import threads
 from handlers import model as learned
 from handlers.evaluate import CorpusError, load_labels
 from handlers.intents import ALL_INTENTS
@@ -93,15 +95,16 @@ class ModelWatch:
         self._engine = engine
         self._every = every
 
-    def run(self, stop: threading.Event, report: Callable[[str, str], None]) -> None:
+    async def serve(self, stop: asyncio.Event, report: Callable[[str, str], None]) -> None:
         while not stop.is_set():
             try:
-                version = install_active(self._engine)
+                version = await threads.db(install_active, self._engine)
                 report("ok", f"model {version or 'none: rules alone'}")
             except Exception as exc:  # the database failed, or a stored model is unreadable
                 log.error("classifier model check failed (%s)", type(exc).__name__)
                 report("degraded", f"model check failed: {type(exc).__name__}")
-            stop.wait(self._every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._every)
 
 
 # ---- labelled examples ----------------------------------------------------------------------

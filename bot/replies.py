@@ -9,13 +9,13 @@ double click, a retried request or two approvers at once queue one mail.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
 import random
 import re
 import secrets
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot import threads
 from bot.health import OUTBOX_FAILURES
 from handlers import replies as rules
 from handlers import sla
 from mail.errors import MailError, PermanentError, TransientError
 from mail.outgoing import InvalidAddress, as_bytes, compose, make_message_id
-from mail.smtp import SmtpConfig, retry_delay, send
+from mail.smtp import SendResult, SmtpConfig, retry_delay, send
 from storage import repo
 from storage.db import writer
 from storage.models import Case, Draft, OutboxItem
@@ -691,24 +692,29 @@ class Sender:
     async def run_once(self, *, limit: int = 100) -> SendSummary:
         summary = SendSummary()
         for _ in range(limit):
-            with Session(self._engine, expire_on_commit=False) as session:
-                due = repo.due_mail(session, self._clock(), limit=1)
+            # The session's work runs in the database threads; the mail goes out from the loop
+            # while the row stays locked (the transaction spans the send, as it always has).
+            session = Session(self._engine, expire_on_commit=False)
+            try:
+                due = await threads.db(repo.due_mail, session, self._clock(), limit=1)
                 if not due:
                     break
                 item = due[0]
                 sent = await self._send(session, item, summary)
-                session.commit()
+                await threads.db(session.commit)
+            finally:
+                await threads.db(session.close)
             if sent and self._keep_copy is not None:
                 await self._copy(item)
         return summary
 
-    def run(
+    async def serve(
         self,
-        stop: threading.Event,
+        stop: asyncio.Event,
+        report: Callable[[str, str], None] = lambda state, detail: None,
         *,
         every: float = 5.0,
         max_backoff: float = 300.0,
-        report: Callable[[str, str], None] = lambda state, detail: None,
     ) -> None:
         """Send what falls due every ``every`` seconds until ``stop`` (``privacy-desk serve``);
         a failing database or server is waited out with growing pauses, never given up on.
@@ -716,7 +722,7 @@ class Sender:
         delay = every
         while not stop.is_set():
             try:
-                summary = asyncio.run(self.run_once())
+                summary = await self.run_once()
                 delay = every
                 if summary.deferred:
                     report("degraded", f"{summary.deferred} mails deferred (server unavailable)")
@@ -728,7 +734,8 @@ class Sender:
                 log.error("outbox pass failed (%s); retrying", type(exc).__name__)
                 report("degraded", f"pass failed: {type(exc).__name__}")
                 delay = min(delay * 2, max_backoff)
-            stop.wait(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
 
     def _failed(
         self, session: Session, item: OutboxItem, attempts: int, problem: str, summary: SendSummary
@@ -746,15 +753,18 @@ class Sender:
     async def _copy(self, item: OutboxItem) -> None:
         assert self._keep_copy is not None
         try:
-            await asyncio.to_thread(self._keep_copy, item.raw, self._clock())
+            await threads.imap(self._keep_copy, item.raw, self._clock())
         except MailError as exc:
             log.warning("outbox %s: no copy kept in the Sent folder (%s)", item.id, exc)
-            with Session(self._engine) as session:
-                repo.audit(
-                    session, item.case_id, "outbox", "sent copy failed", outbox=item.id,
-                    error=str(exc)[:300],
-                )  # fmt: skip
-                session.commit()
+            await threads.db(self._copy_failed, item, str(exc))
+
+    def _copy_failed(self, item: OutboxItem, problem: str) -> None:
+        with Session(self._engine) as session:
+            repo.audit(
+                session, item.case_id, "outbox", "sent copy failed", outbox=item.id,
+                error=problem[:300],
+            )  # fmt: skip
+            session.commit()
 
     async def _send(self, session: Session, item: OutboxItem, summary: SendSummary) -> bool:
         """Try one mail; True when the server took it."""
@@ -766,7 +776,8 @@ class Sender:
             )
         except TransientError as exc:
             delay = retry_delay(attempts, rand=self._rand)
-            repo.set_mail_status(
+            await threads.db(
+                repo.set_mail_status,
                 session,
                 item,
                 "queued",
@@ -778,11 +789,25 @@ class Sender:
             log.warning("outbox %s deferred (%s)", item.id, type(exc).__name__)
             return False
         except PermanentError as exc:
-            self._failed(session, item, attempts, str(exc), summary)
+            await threads.db(self._failed, session, item, attempts, str(exc), summary)
             return False
         if result.refused:  # the server took the message but not for this recipient
-            self._failed(session, item, attempts, "; ".join(result.refused.values()), summary)
+            problem = "; ".join(result.refused.values())
+            await threads.db(self._failed, session, item, attempts, problem, summary)
             return False
+        await threads.db(self._sent, session, item, attempts, result, now, summary)
+        return True
+
+    def _sent(
+        self,
+        session: Session,
+        item: OutboxItem,
+        attempts: int,
+        result: SendResult,
+        now: datetime,
+        summary: SendSummary,
+    ) -> None:
+        """Record that the server took the mail, and move its draft and case on."""
         # A file: outbox (for trying the desk) reached nobody: never recorded as sent, though
         # the case moves on as if it had been, and its file says where the mail went.
         status = "written" if self._smtp.scheme == "file" else "sent"
@@ -814,4 +839,3 @@ class Sender:
         else:
             summary.sent += 1
         log.info("outbox %s %s", item.id, status)
-        return True

@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +55,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot import replies as desk_replies
+from bot import threads
 from bot.slack.blocks import escape
 from handlers import reminders, sla
 from handlers.replies import DELIVERED, STATUS_AFTER_SENDING, VERIFICATION_PAUSE
@@ -229,7 +229,7 @@ def _day(moment: datetime) -> str:
 class Scheduler:
     """Reminders, escalations, requester drafts and the daily digest for the desk's cases.
 
-    ``run_once(now)`` is one pass (tests call it with their own clock); ``run(stop)`` keeps
+    ``run_once(now)`` is one pass (tests call it with their own clock); ``serve(stop)`` keeps
     passing on an APScheduler ``AsyncIOScheduler`` (every ``every`` seconds, and at the digest
     time) until ``stop`` is set, for ``privacy-desk serve``.
     """
@@ -259,12 +259,10 @@ class Scheduler:
 
     # ---- the service ---------------------------------------------------------------------
 
-    def run(self, stop: threading.Event, *, every: float = 60.0) -> None:
+    async def serve(self, stop: asyncio.Event, *, every: float = 60.0) -> None:
         """Pass every ``every`` seconds and at the digest time until ``stop`` is set; a pass
-        that fails (the database down) is logged and the next one tries again."""
-        asyncio.run(self._serve(stop, every))
-
-    async def _serve(self, stop: threading.Event, every: float) -> None:
+        that fails (the database down) is logged and the next one tries again. A pass under way
+        when ``stop`` is set ends before this returns."""
         one_at_a_time = asyncio.Lock()
         jobs = AsyncIOScheduler(timezone=TOKYO)
 
@@ -277,7 +275,7 @@ class Scheduler:
                     return
                 if summary.errors:
                     log.warning("scheduler pass: %d error(s)", len(summary.errors))
-                if summary.retry_after is not None:
+                if summary.retry_after is not None and not stop.is_set():
                     # Slack allows about one post a second per channel: after a burst of
                     # reminders the pass goes on as soon as Slack says, not a whole interval on.
                     again = datetime.now(TOKYO) + timedelta(seconds=summary.retry_after)
@@ -299,12 +297,11 @@ class Scheduler:
             jobs.add_job(tick, trigger, id="digest", **options)
         jobs.start()
         try:
-            while not stop.is_set():
-                await asyncio.sleep(0.2)
+            await stop.wait()
         finally:
             jobs.shutdown(wait=False)
-            await asyncio.sleep(0)  # the shutdown is scheduled on this loop
-            self.lock.release()
+            async with one_at_a_time:  # the pass under way, if any, ends first
+                await threads.db(self.lock.release)
 
     def close(self) -> None:
         """Give up leadership (another replica takes over at its next pass)."""

@@ -1,29 +1,33 @@
-"""``privacy-desk serve``: the desk's parts in one process, each in a thread of its own.
+"""``privacy-desk serve``: the desk's parts as tasks of one asyncio event loop, under a supervisor.
 
 The mailbox watcher, the Slack poster, the scheduler, the outbox sender, the Slack app, the HTTP
-port (health, metrics, Slack requests) and a look every 30 s at which classifier model is active. A component that raises is restarted with growing
-pauses and reported ``failed`` meanwhile; each reports its state as it works (``/healthz``).
-Jobs only one replica may do (watching the mailbox, posting to Slack) run while this replica
-holds their PostgreSQL advisory lock (``storage.leader``); the others stand by and take over
-when the holder dies. The scheduler keeps its own lock; the outbox is shared (``FOR UPDATE SKIP
-LOCKED``) and every replica answers Slack. SIGTERM sets ``stop``: every loop ends its current
-step (a batch of mail, one mail being sent, one Slack pass) and the process exits within
-``DRAIN_SECONDS``.
+port (health, metrics, Slack requests) and a look every 30 s at which classifier model is active.
+Blocking libraries run in the named worker threads of ``bot.threads``: the synchronous database
+in ``pd-db-*``, imapclient (the watcher's IDLE) in ``pd-imap-*``; parsing and classifying in the
+intake worker processes. A component that raises is restarted with growing pauses and reported
+``failed`` meanwhile; each reports its state as it works (``/healthz``). Jobs only one replica may
+do (watching the mailbox, posting to Slack) run while this replica holds their PostgreSQL
+advisory lock (``storage.leader``); the others stand by and take over when the holder dies. The
+scheduler keeps its own lock; the outbox is shared (``FOR UPDATE SKIP LOCKED``) and every replica
+answers Slack. SIGTERM or SIGINT sets ``stop``: every component ends its current step (a batch of
+mail, one mail being sent, one Slack pass) and the process exits within ``DRAIN_SECONDS``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-import threading
-import time
-from collections.abc import Callable
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
+from bot import threads
 from bot.health import Health
-from storage.leader import LeaderLock
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -36,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("privacy_desk.service")
 
 Report = Callable[[str, str], None]
-Run = Callable[[threading.Event, Report], None]
+Serve = Callable[[asyncio.Event, Report], Awaitable[None]]
 
 DRAIN_SECONDS = 10.0
 MAX_RESTART_DELAY = 60.0
@@ -45,20 +49,35 @@ MAX_RESTART_DELAY = 60.0
 @dataclass(frozen=True)
 class Component:
     name: str
-    run: Run  # runs until the event is set; reports (state, detail) as it goes
+    serve: Serve  # runs until the event is set; reports (state, detail) as it goes
     leader_only: bool = False
 
 
+class Lock(Protocol):
+    """Who leads (``storage.leader.LeaderLock``); blocking calls, run in the database threads."""
+
+    def acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+async def wait(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait up to ``seconds`` for ``stop``; whether it is set."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
+
+
 class Supervisor:
-    """Runs components until ``stop``; leader-only ones only while ``lock`` is held."""
+    """Runs components as tasks until ``stop``; leader-only ones only while ``lock`` is held."""
 
     def __init__(
         self,
         components: list[Component],
         health: Health,
-        stop: threading.Event,
+        stop: asyncio.Event,
         *,
-        lock: LeaderLock | None = None,
+        lock: Lock | None = None,
         lead_every: float = 5.0,
         drain: float = DRAIN_SECONDS,
     ) -> None:
@@ -68,57 +87,66 @@ class Supervisor:
         self._lock = lock
         self._lead_every = lead_every
         self._drain = drain
-        self._threads: list[threading.Thread] = []
-        self._leading: threading.Event | None = None  # set while this replica leads
+        self._tasks: list[asyncio.Task[None]] = []
+        self._led: asyncio.Event | None = None  # set when the leader-only components must stop
 
-    def run(self) -> bool:
+    @property
+    def stop(self) -> asyncio.Event:
+        return self._stop
+
+    async def run(self) -> bool:
         """Until ``stop``; whether everything stopped within the drain time."""
         for component in self._components:
             if not component.leader_only:
                 self._start(component, self._stop)
         followers = [c for c in self._components if c.leader_only]
+        leading = asyncio.create_task(self._lead(followers), name="leadership")
+        stopped = asyncio.create_task(self._stop.wait())
         try:
-            if followers:
-                self._lead(followers)
-            else:
-                self._stop.wait()
+            # until stopped, or until asking for the lock fails (raised below)
+            await asyncio.wait(
+                {stopped, leading} if followers else {stopped},
+                return_when=asyncio.FIRST_COMPLETED,
+            )
         finally:
             self._stop.set()
-            if self._leading is not None:
-                self._leading.set()
-        return self._join()
+            stopped.cancel()
+            if self._led is not None:
+                self._led.set()
+        drained = await self._join(leading)
+        failure = leading.exception() if leading.done() and not leading.cancelled() else None
+        if failure is not None:
+            raise failure
+        return drained
 
-    def _lead(self, components: list[Component]) -> None:
+    async def _lead(self, components: list[Component]) -> None:
         """Run ``components`` while this replica holds the lock; stand by otherwise."""
-        led: threading.Event | None = None
+        if not components:
+            return
         while not self._stop.is_set():
-            leads = self._lock is None or self._lock.acquire()
-            if leads and led is None:
-                led = threading.Event()
-                self._leading = led
+            leads = self._lock is None or await threads.db(self._lock.acquire)
+            if self._stop.is_set():
+                break
+            if leads and self._led is None:
+                self._led = asyncio.Event()
                 for component in components:
-                    self._start(component, led)
+                    self._start(component, self._led)
             elif not leads:
-                if led is not None:  # the lock was lost: stop, another replica takes over
+                if self._led is not None:  # the lock was lost: stop, another replica takes over
                     log.warning("leadership lost; stopping %s", [c.name for c in components])
-                    led.set()
-                    led = None
+                    self._led.set()
+                    self._led = None
                 for component in components:
                     self._health.report(component.name, "standby", "another replica leads")
-            self._stop.wait(self._lead_every)
-        if led is not None:
-            led.set()
+            await wait(self._stop, self._lead_every)
         if self._lock is not None:
-            self._lock.release()
+            await threads.db(self._lock.release)
 
-    def _start(self, component: Component, stop: threading.Event) -> None:
-        thread = threading.Thread(
-            target=self._keep_running, args=(component, stop), name=component.name, daemon=True
-        )
-        self._threads.append(thread)
-        thread.start()
+    def _start(self, component: Component, stop: asyncio.Event) -> None:
+        task = asyncio.create_task(self._keep_running(component, stop), name=component.name)
+        self._tasks.append(task)
 
-    def _keep_running(self, component: Component, stop: threading.Event) -> None:
+    async def _keep_running(self, component: Component, stop: asyncio.Event) -> None:
         """Run the component; when it raises, report it and start it again after a pause."""
         delay = 1.0
 
@@ -126,9 +154,9 @@ class Supervisor:
             self._health.report(component.name, state, detail)
 
         report("starting")
-        while not stop.is_set() and not self._stop.is_set():
+        while not stop.is_set():  # ``stop`` is set whenever the supervisor's is
             try:
-                component.run(_either(stop, self._stop), report)
+                await component.serve(stop, report)
                 break
             except Exception as exc:  # the supervisor owns restarts: report, wait, go on
                 log.error(
@@ -138,33 +166,20 @@ class Supervisor:
                     delay,
                 )
                 report("failed", f"{type(exc).__name__}; restarting")
-                self._stop.wait(delay)
+                await wait(stop, delay)
                 delay = min(delay * 2, MAX_RESTART_DELAY)
         report("stopped")
 
-    def _join(self) -> bool:
-        deadline = time.monotonic() + self._drain
-        for thread in self._threads:
-            thread.join(timeout=max(deadline - time.monotonic(), 0))
-        late = [t.name for t in self._threads if t.is_alive()]
+    async def _join(self, leading: asyncio.Task[None]) -> bool:
+        tasks = [*self._tasks, leading]
+        _done, late = await asyncio.wait(tasks, timeout=self._drain)
         if late:
-            log.error("not stopped within %.0f s: %s", self._drain, ", ".join(late))
+            names = sorted(t.get_name() for t in late)
+            log.error("not stopped within %.0f s: %s", self._drain, ", ".join(names))
+            for task in late:
+                task.cancel()
+            await asyncio.wait(late, timeout=1.0)
         return not late
-
-
-def _either(first: threading.Event, second: threading.Event) -> threading.Event:
-    """An event set as soon as either is (the components wait on one event)."""
-    if first is second:
-        return first
-    both = threading.Event()
-
-    def watch() -> None:
-        while not (first.wait(0.2) or second.is_set()):
-            pass
-        both.set()
-
-    threading.Thread(target=watch, daemon=True, name="stop-watch").start()
-    return both
 
 
 # ---- serve ---------------------------------------------------------------------------------
@@ -172,7 +187,6 @@ def _either(first: threading.Event, second: threading.Event) -> threading.Event:
 
 def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
     """Run the desk until SIGTERM; exit 2 (every missing setting listed) before starting."""
-    import signal
     from functools import partial
 
     from prometheus_client.registry import REGISTRY
@@ -181,8 +195,9 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
     from bot.health import ReadCounter, watch_database
     from bot.learning import ModelWatch
     from bot.slack.http import serve_http
+    from bot.watch import serve_watcher
     from mail.imap import MailboxConfig
-    from storage.leader import lock_key, sole_server
+    from storage.leader import LeaderLock, lock_key, sole_server
 
     settings.require("serve")  # listed with every other problem when read for `serve`
     mailbox = settings.mailbox.config
@@ -198,9 +213,10 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
             sqlite.parent.mkdir(parents=True, exist_ok=True)
             held.enter_context(sole_server(sqlite))
         wiring.configure_logging(settings.logging.format)
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+        # A signal while the desk starts is kept for the loop (which then stops at once).
+        early: list[int] = []
+        for sig in SIGNALS:
+            signal.signal(sig, lambda signum, _frame: early.append(signum))
         health = Health()
         engine = held.enter_context(wiring.database(settings, create=True))
         wiring.install_model(engine)  # before the intake workers start: they get the same one
@@ -221,20 +237,16 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
         held.callback(REGISTRY.unregister, states)
         sender = wiring.outbox_sender(engine, settings)
         components = [
-            Component("mailbox", watcher.run, leader_only=True),
-            Component("outbox", lambda stop, report: sender.run(stop, report=report)),
+            Component("mailbox", serve_watcher(watcher), leader_only=True),
+            Component("outbox", sender.serve),
             Component("retention", _retention(engine, settings.retention.days), leader_only=True),
             # A model made active by `privacy-desk train` is taken up within WATCH_EVERY.
-            Component("model", ModelWatch(engine).run),
+            Component("model", ModelWatch(engine).serve),
         ]
         if settings.slack.posts:
             poster = wiring.case_poster(engine, settings.slack)
             components += [
-                Component(
-                    "slack-poster",
-                    lambda stop, report: poster.run(stop, report=report),
-                    leader_only=True,
-                ),
+                Component("slack-poster", poster.serve, leader_only=True),
                 Component("scheduler", _scheduler(engine, poster, schedule, replies)),
             ]
         app = None if slack is None else partial(slack.build, engine, replies)
@@ -255,57 +267,80 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
             log.warning("outbox: %s", said)
         out.flush()
         lock = LeaderLock(engine, key=lock_key("privacy-desk mailbox"), name="mailbox")
-        drained = Supervisor(components, health, stop, lock=lock).run()
-    return 0 if drained else 1
+        supervisor = Supervisor(components, health, asyncio.Event(), lock=lock)
+        drained = asyncio.run(_supervise(supervisor, early))
+        for sig in SIGNALS:  # the loop is gone; a second signal while closing changes nothing
+            signal.signal(sig, lambda signum, _frame: early.append(signum))
+        if not drained:
+            # A worker thread still busy cannot be cancelled, and the interpreter would wait
+            # for it at exit: the process ends now, as promised, with what it has said.
+            out.flush()
+            sys.stderr.flush()
+            logging.shutdown()
+            os._exit(1)
+    # After the intake pool is closed: its workers end with the thread that started them.
+    threads.shutdown()
+    return 0
 
 
-def _server(serve_until: Callable[..., None]) -> Run:
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+async def _supervise(supervisor: Supervisor, early: list[int]) -> bool:
+    """The supervisor on this loop, stopped by SIGTERM or SIGINT."""
+    loop = asyncio.get_running_loop()
+    stop = supervisor.stop
+    for sig in SIGNALS:
+        loop.add_signal_handler(sig, stop.set)
+    if early:
+        stop.set()
+    try:
+        return await supervisor.run()
+    finally:
+        for sig in SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+def _server(serve_until: Callable[..., Awaitable[None]]) -> Serve:
     """A server that runs until its stop event, reported ok once it is up."""
 
-    def run(stop: threading.Event, report: Report) -> None:
-        started = threading.Event()
+    async def serve(stop: asyncio.Event, report: Report) -> None:
+        await serve_until(stop, started=lambda: report("ok", ""))
 
-        def up() -> None:
-            if started.wait():
-                report("ok", "")
-
-        threading.Thread(target=up, daemon=True).start()
-        serve_until(stop, started=started)
-
-    return run
+    return serve
 
 
 RETENTION_EVERY = 6 * 3600.0  # seconds between purges (each one is idempotent)
 
 
-def _retention(engine: Engine, days: int, every: float = RETENTION_EVERY) -> Run:
+def _retention(engine: Engine, days: int, every: float = RETENTION_EVERY) -> Serve:
     """Purge what has passed the retention period, at start and then every few hours."""
 
-    def run(stop: threading.Event, report: Report) -> None:
+    async def serve(stop: asyncio.Event, report: Report) -> None:
         from bot.retention import purge
 
         while not stop.is_set():
             try:
-                done = purge(engine, datetime.now(UTC), days)
+                done = await threads.db(purge, engine, datetime.now(UTC), days)
                 report("ok", f"last purge: {len(done.cases)} cases, {done.messages} messages")
             except Exception as exc:  # the database failed: try again later
                 log.error("purge failed (%s)", type(exc).__name__)
                 report("degraded", f"purge failed: {type(exc).__name__}")
-            stop.wait(every)
+            await wait(stop, every)
 
-    return run
+    return serve
 
 
 def _scheduler(
     engine: Engine, poster: CasePoster, schedule: SchedulerSettings, replies: ReplySettings
-) -> Run:
+) -> Serve:
     """The scheduler on the poster's Slack client; it leads by its own lock."""
 
-    def run(stop: threading.Event, report: Report) -> None:
+    async def serve(stop: asyncio.Event, report: Report) -> None:
         from bot.scheduler import Scheduler
 
         scheduler = Scheduler(engine, poster.client, poster.channel, schedule, replies)
         report("ok", "")
-        scheduler.run(stop)
+        await scheduler.serve(stop)
 
-    return run
+    return serve

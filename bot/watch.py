@@ -1,11 +1,14 @@
-"""Wire the IMAP watcher (mail/imap.py) to intake and the database: checkpoints and alerts."""
+"""Wire the IMAP watcher (mail/imap.py) to intake and the database: checkpoints and alerts, and
+the watcher's place in ``serve`` (a ``pd-imap`` thread, stopped from the event loop)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta
@@ -14,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot import threads
 from bot.intake import CLASSIFY_TIMEOUT, Intake, Read, new_pool, read_all
 from bot.replies import ReplySettings
 from handlers import model as learned
@@ -175,3 +179,24 @@ def desk_watcher(
     """A watcher that takes mail into this database; close the sink when done."""
     sink = IntakeSink(Intake(engine, replies=replies), workers=workers, timeout=classify_timeout)
     return Watcher(config, sink, DatabaseCheckpoints(engine), **options), sink
+
+
+def serve_watcher(
+    watcher: Watcher,
+) -> Callable[[asyncio.Event, Callable[[str, str], None]], Awaitable[None]]:
+    """The watcher as a component of ``serve``: imapclient blocks, so the watcher runs in a
+    ``pd-imap`` thread; the loop's ``stop`` reaches it as the ``threading.Event`` it waits on
+    (it ends its current batch, then returns). What it raises is raised here."""
+
+    async def serve(stop: asyncio.Event, report: Callable[[str, str], None]) -> None:
+        heard = threading.Event()
+        watching = asyncio.ensure_future(threads.imap(watcher.run, heard, report))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({watching, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            heard.set()
+            stopping.cancel()
+        await watching
+
+    return serve

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -184,3 +185,41 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
     finally:
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
+
+
+class Serving:
+    """A ``serve(stop)`` coroutine of the desk run on an event loop in a thread of the test's own,
+    so the test can go on with blocking calls; ``stop()`` sets its stop event from outside."""
+
+    def __init__(self, serve: Callable[[asyncio.Event], Any]) -> None:
+        self._serve = serve
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+            self._ready.set()
+            await self._serve(self._stop)
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # shown by ``stop``
+            self.error = exc
+
+    def start(self) -> Serving:
+        self.thread.start()
+        assert self._ready.wait(10)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._loop is not None and self._stop is not None and self.thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop has just ended
+                self._loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        return self.thread.is_alive()

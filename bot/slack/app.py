@@ -10,7 +10,6 @@ approvers are ``PD_APPROVERS`` (user IDs, and user-group IDs resolved with
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from typing import Any
@@ -22,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from bot import threads
 from bot.cases import CaseDesk
 from bot.replies import Replies, ReplyError
 from bot.slack import decisions, home
@@ -73,7 +73,7 @@ def build_app(
 
     async def refresh(draft_id: int) -> None:
         """Show the draft's new state in its thread message."""
-        draft, case = await asyncio.to_thread(_draft_and_case, engine, draft_id)
+        draft, case = await threads.db(_draft_and_case, engine, draft_id)
         if draft is None or case is None or not draft.slack_ts:
             return
         text, blocks = draft_message(draft_view(draft))
@@ -101,7 +101,7 @@ def build_app(
         user, draft_id, revision = found
         member_of = await groups.of(user)
         try:
-            await asyncio.to_thread(
+            await threads.db(
                 replies.approve, draft_id, approver=user, groups=member_of, revision=revision
             )
         except ReplyError as exc:
@@ -116,7 +116,7 @@ def build_app(
             return
         user, draft_id, _revision = found
         try:
-            await asyncio.to_thread(replies.discard, draft_id, actor=user)
+            await threads.db(replies.discard, draft_id, actor=user)
         except ReplyError as exc:
             await refuse(body, f"Not discarded: {exc}")
             return
@@ -126,7 +126,7 @@ def build_app(
     async def edit(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         parsed = _draft_value(body["actions"][0].get("value", ""))
-        draft = await asyncio.to_thread(_draft_and_case, engine, parsed[0]) if parsed else None
+        draft = await threads.db(_draft_and_case, engine, parsed[0]) if parsed else None
         if parsed is None or draft is None or draft[0] is None or draft[0].status != "draft":
             await refuse(body, "That draft cannot be edited any more.")
             return
@@ -153,12 +153,12 @@ def build_app(
         assert parsed is not None
         user = body["user"]["id"]
         draft_id, revision = parsed
-        current, _case = await asyncio.to_thread(_draft_and_case, engine, draft_id)
+        current, _case = await threads.db(_draft_and_case, engine, draft_id)
         if current is None or current.revision != revision:
             await refuse(body, f"Draft {draft_id} changed while you edited it; nothing saved.")
             return
         try:
-            await asyncio.to_thread(replies.edit, draft_id, subject=subject, body=text, editor=user)
+            await threads.db(replies.edit, draft_id, subject=subject, body=text, editor=user)
         except ReplyError as exc:
             await refuse(body, f"Not saved: {exc}")
             return
@@ -167,7 +167,7 @@ def build_app(
     async def clicked_case(ack: AsyncAck, body: dict[str, Any]) -> Case | None:
         await ack()
         ref = str(body["actions"][0].get("value", ""))
-        case = await asyncio.to_thread(_case, engine, ref)
+        case = await threads.db(_case, engine, ref)
         if case is None:
             await refuse(body, "That button does not name a case.")
         return case
@@ -178,7 +178,7 @@ def build_app(
         case = await clicked_case(ack, body)
         if case is None:
             return
-        found = await asyncio.to_thread(_reasons, engine, case)
+        found = await threads.db(_reasons, engine, case)
         await refuse(body, f"{case.ref}: {reasons_text(found)}")
 
     @app.action(ACTIONS["assign_me"])
@@ -188,7 +188,7 @@ def build_app(
             return
         user = body["user"]["id"]
         try:
-            await asyncio.to_thread(desk.assign, case.ref, to=user, actor=user)
+            await threads.db(desk.assign, case.ref, to=user, actor=user)
         except ReplyError as exc:
             await refuse(body, f"Not assigned: {exc}")
 
@@ -198,7 +198,7 @@ def build_app(
         thread = event.get("thread_ts")
         if not thread or event.get("bot_id") or event.get("subtype"):
             return
-        await asyncio.to_thread(
+        await threads.db(
             _note,
             engine,
             event.get("channel", ""),

@@ -35,9 +35,9 @@ them; each case summarised is marked with the summary's time (``slack_synced_at`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -378,13 +378,13 @@ class CasePoster:
     def channel(self) -> str:
         return self._channel
 
-    def run(
+    async def serve(
         self,
-        stop: threading.Event,
+        stop: asyncio.Event,
+        report: Report = _quiet,
         *,
         every: float = 2.0,
         max_backoff: float = 300.0,
-        report: Report = _quiet,
     ) -> None:
         """Keep the channel in step with the cases until ``stop`` (``privacy-desk serve``):
         every ``every`` seconds, after a 429 as long as Slack asked, after failures longer.
@@ -392,7 +392,7 @@ class CasePoster:
         delay = every
         while not stop.is_set():
             try:
-                summary = asyncio.run(self.run_once())
+                summary = await self.run_once()
                 if summary.retry_after:
                     delay = summary.retry_after
                     report("degraded", f"rate-limited by Slack for {delay:.0f} s")
@@ -409,7 +409,8 @@ class CasePoster:
                 log.error("Slack pass failed (%s); retrying", type(exc).__name__)
                 report("degraded", f"pass failed: {type(exc).__name__}")
                 delay = min(delay * 2, max_backoff)
-            stop.wait(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
 
     async def run_once(self, *, limit: int = 200) -> PostSummary:
         """Post the cases not yet in the channel (as many as this minute allows, the nearest

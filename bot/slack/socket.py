@@ -10,9 +10,10 @@ needed: requests come over the authenticated WebSocket and bolt skips signature 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -59,41 +60,80 @@ def check_app_token(app_token: str, *, base_url: str, timeout: int = 10) -> None
         log.warning("Slack not reachable to check the app token: %s", type(exc).__name__)
 
 
-def serve_socket(
+async def serve_socket(
     build: Callable[[], AsyncApp],
-    stop: threading.Event,
+    stop: asyncio.Event,
     *,
     app_token: str,
-    started: threading.Event | None = None,
+    started: Callable[[], None] | None = None,
 ) -> None:
-    """Serve the app built by ``build`` (inside this thread's event loop) over Socket Mode until
-    ``stop``; ``started`` is set once Slack has said hello."""
+    """Serve the app built by ``build`` over Socket Mode until ``stop``; ``started()`` is called
+    once Slack has said hello."""
+    app = build()
+    handler = AsyncSocketModeHandler(app, app_token, logger=_socket_logger())
 
-    async def main() -> None:
-        app = build()
-        handler = AsyncSocketModeHandler(app, app_token, logger=_socket_logger())
+    async def greeted(
+        _client: AsyncBaseSocketModeClient, message: dict[str, Any], _raw: str | None
+    ) -> None:
+        if message.get("type") == "hello":
+            log.info("Slack requests over Socket Mode")
+            if started is not None:
+                started()
 
-        async def greeted(
-            _client: AsyncBaseSocketModeClient, message: dict[str, Any], _raw: str | None
-        ) -> None:
-            if message.get("type") == "hello":
-                log.info("Slack requests over Socket Mode")
-                if started is not None:
-                    started.set()
-
-        handler.client.message_listeners.append(greeted)
+    handler.client.message_listeners.append(greeted)
+    with _tracking_work(handler.client) as work:
         # connect() retries until it succeeds; run it aside so a stop is seen meanwhile.
         connecting = asyncio.ensure_future(handler.connect_async())  # type: ignore[no-untyped-call]
         try:
-            while not stop.is_set():
-                await asyncio.sleep(0.2)
+            await stop.wait()
         finally:
             connecting.cancel()
             await asyncio.gather(connecting, return_exceptions=True)
             await _close(handler)
-            await _finish_work()
+            await _finish(work)
 
-    asyncio.run(main())
+
+_work: contextvars.ContextVar[set[asyncio.Task[Any]]] = contextvars.ContextVar("socket_work")
+
+
+@contextlib.contextmanager
+def _tracking_work(client: AsyncBaseSocketModeClient) -> Iterator[set[asyncio.Task[Any]]]:
+    """The tasks that work on what Slack delivered, while they run: the client starts one per
+    envelope, and bolt works a click on in a task of its own after the ack. Tasks started from
+    within one (they inherit its context) are counted in; the loop's other tasks are not."""
+    work: set[asyncio.Task[Any]] = set()
+    listeners = client.run_message_listeners
+
+    async def tracked(message: dict[str, Any], raw_message: str) -> None:
+        _work.set(work)
+        task = asyncio.current_task()
+        if task is not None:
+            work.add(task)
+        try:
+            await listeners(message, raw_message)
+        finally:
+            work.discard(task)
+
+    loop = asyncio.get_running_loop()
+    previous = loop.get_task_factory()
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **options: Any) -> asyncio.Future[Any]:
+        if previous is not None:
+            task = previous(loop, coro, **options)
+        else:
+            task = asyncio.Task(coro, loop=loop, **options)
+        into = _work.get(None)
+        if into is not None and isinstance(task, asyncio.Task):
+            into.add(task)
+            task.add_done_callback(into.discard)
+        return task
+
+    client.run_message_listeners = tracked  # type: ignore[method-assign]
+    loop.set_task_factory(factory)
+    try:
+        yield work
+    finally:
+        loop.set_task_factory(previous)
 
 
 def _socket_logger() -> logging.Logger:
@@ -113,10 +153,9 @@ async def _close(handler: AsyncSocketModeHandler) -> None:
         await handler.client.aiohttp_client_session.close()
 
 
-async def _finish_work() -> None:
+async def _finish(work: set[asyncio.Task[Any]]) -> None:
     """Let handlers that acked before the stop finish (their work runs after the ack)."""
-    pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    if pending:
-        _done, late = await asyncio.wait(pending, timeout=WORK_GRACE)
+    if work:
+        _done, late = await asyncio.wait(set(work), timeout=WORK_GRACE)
         if late:
             log.warning("%d Slack request(s) still running when the desk stopped", len(late))

@@ -217,7 +217,7 @@ def test_a_model_that_scores_worse_is_kept_but_not_used(
 
 
 def test_a_running_desk_and_new_workers_pick_up_the_active_model(engine: Engine) -> None:
-    import threading
+    import asyncio
 
     from bot import learning
     from bot.intake import new_pool
@@ -239,14 +239,18 @@ def test_a_running_desk_and_new_workers_pick_up_the_active_model(engine: Engine)
             )
         )
         session.commit()
-    stop = threading.Event()
     states: list[tuple[str, str]] = []
 
-    def report(state: str, detail: str) -> None:
-        states.append((state, detail))
-        stop.set()  # one look is enough here
+    async def look_once() -> None:
+        stop = asyncio.Event()
 
-    learning.ModelWatch(engine, every=0.01).run(stop, report)
+        def report(state: str, detail: str) -> None:
+            states.append((state, detail))
+            stop.set()  # one look is enough here
+
+        await learning.ModelWatch(engine, every=0.01).serve(stop, report)
+
+    asyncio.run(look_once())
     assert states == [("ok", f"model {newer.version}")]
     assert learned.active_version() == newer.version
     with new_pool(1) as pool:

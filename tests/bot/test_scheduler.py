@@ -18,7 +18,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from support import eventually, pg_admin
+from support import Serving, eventually, pg_admin
 
 from bot.replies import ReplySettings
 from bot.scheduler import (
@@ -604,16 +604,13 @@ def test_run_passes_until_stopped_and_after_a_429_as_soon_as_slack_says(
     )
     _made.append(scheduler)
     slack.rate_limit("chat.postMessage", retry_after=1)  # the first pass meets a 429
-    stop = threading.Event()
     # the interval is an hour: only the pass Slack's Retry-After asked for can post the reminder
-    worker = threading.Thread(target=scheduler.run, args=(stop,), kwargs={"every": 3600.0})
-    worker.start()
+    worker = Serving(lambda stop: scheduler.serve(stop, every=3600.0)).start()
     try:
         eventually(lambda: _recorded(engine, ref) == {"50%": "posted"}, "the retried post")
     finally:
-        stop.set()
-        worker.join(timeout=10)
-    assert not worker.is_alive()
+        worker.stop(timeout=10)
+    assert not worker.is_alive() and worker.error is None
     assert _recorded(engine, ref) == {"50%": "posted"}
     assert len(_replies(engine, slack, ref)) == 1
     assert [c.status for c in slack.calls("chat.postMessage")][-2:] == [429, 200]

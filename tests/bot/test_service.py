@@ -4,25 +4,40 @@ at once, and the health and metrics on the HTTP port."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client.registry import REGISTRY
 from sqlalchemy import Engine
 from sqlmodel import Session, select
-from support import eventually, free_port
+from support import Serving, eventually, free_port
 
 from bot.cli import main
 from bot.health import MESSAGES, Health, watch_database
 from bot.service import Component, Supervisor
 from bot.slack.http import serve_http
 from storage import repo
+
+
+async def until(check: Callable[[], Any], timeout: float = 30.0) -> None:
+    """Wait on the event loop until ``check()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not within the time"
+        await asyncio.sleep(0.01)
 
 
 class Lock:
@@ -38,70 +53,92 @@ class Lock:
         self.held = False
 
 
-def test_a_component_that_raises_is_reported_and_started_again() -> None:
-    health, stop, runs = Health(), threading.Event(), []
+async def test_a_component_that_raises_is_reported_and_started_again() -> None:
+    health, stop, runs = Health(), asyncio.Event(), []
 
-    def flaky(until: threading.Event, report: Any) -> None:
+    async def flaky(until: asyncio.Event, report: Any) -> None:
         runs.append(1)
         if len(runs) == 1:
             raise RuntimeError("database went away")
         report("ok", "")
-        until.wait()
+        await until.wait()
 
-    supervisor = Supervisor([Component("outbox", flaky)], health, stop)
-    thread = threading.Thread(target=supervisor.run)
-    thread.start()
-    eventually(lambda: health.snapshot().get("outbox", {}).get("state") == "ok")
+    supervisor = asyncio.create_task(Supervisor([Component("outbox", flaky)], health, stop).run())
+    await until(lambda: health.snapshot().get("outbox", {}).get("state") == "ok")
     assert len(runs) == 2
     stop.set()
-    thread.join(5)
+    assert await asyncio.wait_for(supervisor, 5) is True
     assert health.snapshot()["outbox"]["state"] == "stopped"
 
 
-def test_leader_only_jobs_run_while_the_lock_is_held() -> None:
-    health, stop, lock = Health(), threading.Event(), Lock()
-    running = threading.Event()
+async def test_leader_only_jobs_run_while_the_lock_is_held() -> None:
+    health, stop, lock = Health(), asyncio.Event(), Lock()
+    running = asyncio.Event()
 
-    def watch(until: threading.Event, report: Any) -> None:
+    async def watch(until: asyncio.Event, report: Any) -> None:
         running.set()
         report("ok", "")
-        until.wait()
+        await until.wait()
         running.clear()
 
-    supervisor = Supervisor(
-        [Component("mailbox", watch, leader_only=True)], health, stop, lock=lock, lead_every=0.05
+    supervisor = asyncio.create_task(
+        Supervisor(
+            [Component("mailbox", watch, leader_only=True)],
+            health,
+            stop,
+            lock=lock,
+            lead_every=0.05,
+        ).run()
     )
-    thread = threading.Thread(target=supervisor.run)
-    thread.start()
-    eventually(lambda: health.snapshot().get("mailbox", {}).get("state") == "standby")
+    await until(lambda: health.snapshot().get("mailbox", {}).get("state") == "standby")
     assert not running.is_set() and health.healthy()  # standing by is healthy
     lock.held = True  # the other replica died
-    eventually(running.is_set)
+    await until(running.is_set)
     lock.held = False  # this one lost its lock: it stops watching
-    eventually(lambda: not running.is_set())
-    eventually(lambda: health.snapshot()["mailbox"]["state"] == "standby")
+    await until(lambda: not running.is_set())
+    await until(lambda: health.snapshot()["mailbox"]["state"] == "standby")
     stop.set()
-    thread.join(5)
-    assert not thread.is_alive()
+    assert await asyncio.wait_for(supervisor, 5) is True
 
 
-def test_a_stop_that_is_not_heard_is_reported_after_the_drain_time() -> None:
-    stop, deaf, running = threading.Event(), threading.Event(), threading.Event()
+async def test_a_stop_that_is_not_heard_is_reported_after_the_drain_time() -> None:
+    stop, deaf, running = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
-    def stuck(until: threading.Event, report: Any) -> None:
+    async def stuck(until: asyncio.Event, report: Any) -> None:
         running.set()
-        deaf.wait(5)  # ignores ``until``
+        await asyncio.wait_for(deaf.wait(), 5)  # ignores ``until``
 
-    supervisor = Supervisor([Component("stuck", stuck)], Health(), stop, drain=0.3)
-    result: list[bool] = []
-    thread = threading.Thread(target=lambda: result.append(supervisor.run()))
-    thread.start()
-    assert running.wait(5)
+    supervisor = asyncio.create_task(
+        Supervisor([Component("stuck", stuck)], Health(), stop, drain=0.3).run()
+    )
+    await asyncio.wait_for(running.wait(), 5)
     stop.set()
     started = time.monotonic()
-    thread.join(5)
-    assert result == [False] and time.monotonic() - started < 2
-    deaf.set()
+    assert await asyncio.wait_for(supervisor, 5) is False
+    assert time.monotonic() - started < 2
+
+
+async def test_a_lock_that_cannot_be_asked_for_stops_the_supervisor_with_its_error() -> None:
+    class Broken:
+        def acquire(self) -> bool:
+            raise RuntimeError("the database refused the lock's connection")
+
+        def release(self) -> None:
+            pass
+
+    async def watch(until: asyncio.Event, report: Any) -> None:
+        await until.wait()
+
+    health = Health()
+    supervisor = Supervisor(
+        [Component("mailbox", watch, leader_only=True), Component("outbox", watch)],
+        health,
+        asyncio.Event(),
+        lock=Broken(),
+    )
+    with pytest.raises(RuntimeError, match="lock's connection"):
+        await asyncio.wait_for(supervisor.run(), 5)
+    assert health.snapshot()["outbox"]["state"] == "stopped"  # the others were drained first
 
 
 def test_every_bad_setting_is_listed_at_once_and_no_secret_shown(
@@ -143,17 +180,16 @@ def test_health_and_metrics_on_the_http_port(engine: Engine, make_mail: Any) -> 
     opened_before = MESSAGES.labels("opened")._value.get()  # a process-wide counter
     Intake(engine, clock=lambda: received).process(make_mail("私の個人情報を削除してください。"))
     assert MESSAGES.labels("opened")._value.get() == opened_before + 1
-    health, stop, started = Health(), threading.Event(), threading.Event()
+    health, started = Health(), threading.Event()
     health.report("mailbox", "ok", "watching INBOX")
     health.report("outbox", "degraded", "2 mails deferred (server unavailable)")
     forget = watch_database(engine, lambda: datetime.now(UTC))
     port = free_port()
-    thread = threading.Thread(
-        target=serve_http,
-        args=(None, stop),
-        kwargs={"port": port, "host": "127.0.0.1", "started": started, "health": health},
-    )
-    thread.start()
+    service = Serving(
+        lambda stop: serve_http(
+            None, stop, port=port, host="127.0.0.1", started=started.set, health=health
+        )
+    ).start()
     try:
         assert started.wait(10)
         status, body = _get(f"http://127.0.0.1:{port}/healthz")
@@ -176,9 +212,9 @@ def test_health_and_metrics_on_the_http_port(engine: Engine, make_mail: Any) -> 
         assert case.ref not in metrics and "hanako" not in metrics
         assert _get(f"http://127.0.0.1:{port}/slack/events")[0] in (404, 405)  # not here
     finally:
-        stop.set()
-        thread.join(5)
+        service.stop(5)
         forget()
+    assert not service.is_alive() and service.error is None
     # The database's gauges leave the registry with the service that registered them.
     assert REGISTRY.get_sample_value("privacy_desk_cases_overdue") is None
     counted = REGISTRY.get_sample_value(
@@ -200,15 +236,144 @@ def test_the_retention_job_purges_cases_past_the_period(engine: Engine, make_mai
     assert ref is not None
     desk = CaseDesk(engine, Replies(engine, settings), clock=lambda: long_ago)
     desk.close(ref, reason="電話で対応済み", actor="yamada")
-    stop, said = threading.Event(), []
+    said: list[tuple[str, str]] = []
 
-    def report(state: str, detail: str = "") -> None:
-        said.append((state, detail))
-        stop.set()
+    async def purge_once() -> None:
+        stop = asyncio.Event()
 
-    _retention(engine, 365)(stop, report)
+        def report(state: str, detail: str = "") -> None:
+            said.append((state, detail))
+            stop.set()
+
+        await _retention(engine, 365)(stop, report)
+
+    asyncio.run(purge_once())
     assert said == [("ok", "last purge: 1 cases, 1 messages")]
     with Session(engine) as session:
         [message] = session.exec(select(MailMessage)).all()
         case = repo.case_by_ref(session, ref)
     assert message.raw is None and case is not None and case.purged_at is not None
+
+
+# Run as ``python -c`` by the test below: ``serve`` in the main thread, as an operator runs it,
+# and the test's own look-out beside it. Once the test says so (it creates the file ``look``),
+# the look-out writes every other thread of the process to ``found`` and stops the desk.
+SERVE_AND_LOOK = """
+import json, os, signal, sys, threading, time
+from concurrent.futures.process import _ExecutorManagerThread
+from pathlib import Path
+from bot.cli import main
+
+look, found = Path(sys.argv[1]), Path(sys.argv[2])
+
+def look_out():
+    while not look.exists():
+        time.sleep(0.05)
+    me = threading.current_thread()
+    threads = [
+        {"name": t.name, "manager": isinstance(t, _ExecutorManagerThread)}
+        for t in threading.enumerate() if t is not me
+    ]
+    found.write_text(json.dumps(threads))
+    os.kill(os.getpid(), signal.SIGTERM)
+
+threading.Thread(target=look_out, name="the-test-s-look-out", daemon=True).start()
+raise SystemExit(main(["serve", "--workers", "1"]))
+"""
+
+# what the desk's threads may be: its worker pools, the loop's default executor, and the intake
+# process pool's manager thread and queue feeder (the intake workers are processes)
+MAY_RUN = ("pd-db_", "pd-imap_", "asyncio_")
+
+
+def test_serve_is_one_event_loop_and_named_worker_threads(
+    engine: Engine,
+    dovecot: Any,
+    smtp_server: Any,
+    slack: Any,
+    make_mail: Any,
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PD_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "PD_MAILBOX": dovecot.url("desk"),
+        "PD_SMTP_URL": smtp_server.url(),
+        "PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp",
+        "PD_APPROVERS": "U0APPROVE1",
+        "PD_AUTO_ACK": "1",  # the outbox sends, and keeps a copy in the mailbox's Sent folder
+        "PD_IMAP_SENT_FOLDER": "Sent",
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": "signing-secret-of-the-thread-test",
+        "PD_SLACK_CHANNEL": slack.channel,
+        "PD_SLACK_API_URL": slack.base_url,
+        "PD_HTTP_PORT": str(port),
+    }
+    look, found = tmp_path / "look", tmp_path / "found"
+    dovecot.append("desk", make_mail("私の個人情報を削除してください。"))
+    root = Path(__file__).resolve().parents[2]
+    with (tmp_path / "out").open("wb") as out, (tmp_path / "err").open("wb") as err:
+        service = subprocess.Popen(
+            [sys.executable, "-c", SERVE_AND_LOOK, str(look), str(found)],
+            cwd=root,
+            env=env,
+            stdout=out,
+            stderr=err,
+        )
+    try:
+
+        def all_up() -> bool:
+            assert service.poll() is None, (tmp_path / "err").read_text()[-3000:]
+            status, body = _get(f"http://127.0.0.1:{port}/healthz") if _listening(port) else (0, "")
+            if status != 200:
+                return False
+            states = {k: v["state"] for k, v in json.loads(body)["components"].items()}
+            return states == dict.fromkeys(
+                ("http", "mailbox", "model", "outbox", "retention", "scheduler", "slack-poster"),
+                "ok",
+            )
+
+        eventually(all_up, "every component ok in /healthz", timeout=90)
+        # the mail went through the intake workers, its case to the channel, the acknowledgement
+        # to the requester and its copy to the Sent folder
+        eventually(lambda: slack.messages(), "the case in the channel", timeout=60)
+        eventually(lambda: smtp_server.received, "the acknowledgement sent", timeout=60)
+        eventually(lambda: _sent_copies(dovecot) == 1, "its copy in Sent", timeout=60)
+        look.touch()
+        code = service.wait(60)
+    finally:
+        if service.poll() is None:
+            service.kill()
+            service.wait(10)
+    assert code == 0, (tmp_path / "err").read_text()[-3000:]
+    threads = json.loads(found.read_text())
+    names = [t["name"] for t in threads]
+    others = [
+        t["name"]
+        for t in threads
+        if not (
+            t["name"] == "MainThread"
+            or t["name"].startswith(MAY_RUN)
+            or t["manager"]
+            or t["name"] == "QueueFeederThread"
+        )
+    ]
+    assert not others, f"threads other than the named pools: {names}"
+    assert "MainThread" in names
+    assert any(n.startswith("pd-db_") for n in names), names
+    assert any(n.startswith("pd-imap_") for n in names), names  # the watcher
+    assert any(t["manager"] for t in threads), names  # the intake workers' pool
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _sent_copies(dovecot: Any) -> int:
+    with dovecot.client("desk") as imap:
+        if not imap.folder_exists("Sent"):
+            return 0
+        imap.select_folder("Sent", readonly=True)
+        return len(imap.search(["ALL"]))

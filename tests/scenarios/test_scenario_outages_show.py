@@ -19,7 +19,7 @@ import pytest
 from prometheus_client.registry import REGISTRY
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
-from support import eventually, free_port
+from support import Serving, eventually, free_port
 
 import bot.intake
 from bot.health import Health
@@ -49,20 +49,17 @@ def _metrics(port: int) -> str:
 @pytest.fixture
 def http(request: pytest.FixtureRequest) -> Iterator[tuple[Health, int]]:
     """A Health served on a free port (``/healthz``, ``/metrics``), its states in the metrics."""
-    health, stop, started, port = Health(), threading.Event(), threading.Event(), free_port()
+    health, started, port = Health(), threading.Event(), free_port()
     states = health.collector()
     REGISTRY.register(states)
-    thread = threading.Thread(
-        target=serve_http,
-        args=(None, stop),
-        kwargs={"port": port, "host": "127.0.0.1", "started": started, "health": health},
-        daemon=True,
-    )
-    thread.start()
+    service = Serving(
+        lambda stop: serve_http(
+            None, stop, port=port, host="127.0.0.1", started=started.set, health=health
+        )
+    ).start()
     assert started.wait(15)
     yield health, port
-    stop.set()
-    thread.join(10)
+    service.stop(10)
     REGISTRY.unregister(states)
 
 
@@ -79,13 +76,7 @@ def test_slack_down_for_90_seconds_makes_healthz_503_and_it_recovers(
         passes.append(state)
         health.report("slack-poster", state, detail)
 
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=poster.run,
-        args=(stop,),
-        kwargs={"every": 0.05, "max_backoff": 0.2, "report": report},
-    )
-    thread.start()
+    service = Serving(lambda stop: poster.serve(stop, report, every=0.05, max_backoff=0.2)).start()
     try:
         eventually(lambda: passes[-1:] == ["ok"])
         assert _healthz(port)[0] == 200
@@ -112,8 +103,7 @@ def test_slack_down_for_90_seconds_makes_healthz_503_and_it_recovers(
         eventually(lambda: _healthz(port)[0] == 200)
         assert _healthz(port)[1]["components"]["slack-poster"]["state"] == "ok"
     finally:
-        stop.set()
-        thread.join(10)
+        service.stop(10)
 
 
 def test_a_message_stuck_in_intake_shows_the_mailbox_degraded_and_an_idle_one_well(

@@ -19,7 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
-from support import eventually
+from support import Serving, eventually
 
 from bot.intake import Intake
 from bot.replies import Replies, ReplySettings
@@ -39,7 +39,7 @@ def double() -> Any:
 
 class Desk:
     """A verified deletion case with its answer drafted, in the channel, and the desk's app on a
-    Socket Mode connection to the double (in a thread of its own, as ``serve`` runs it)."""
+    Socket Mode connection to the double (on an event loop in a thread of the test's own)."""
 
     def __init__(self, engine: Engine, slack: Any, make_mail: Callable[..., bytes]) -> None:
         self.engine, self.slack = engine, slack
@@ -56,11 +56,11 @@ class Desk:
         self.draft = self.replies.draft(self.ref, "deletion_done", values, editor="U0EDITOR01")
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
         asyncio.run(CasePoster(engine, client, slack.channel).run_once())
-        self.stop, self.started = threading.Event(), threading.Event()
-        self.thread = threading.Thread(
-            target=serve_socket,
-            args=(self.build, self.stop),
-            kwargs={"app_token": slack.app_token, "started": self.started},
+        self.started = threading.Event()
+        self.service = Serving(
+            lambda stop: serve_socket(
+                self.build, stop, app_token=slack.app_token, started=self.started.set
+            )
         )
 
     def build(self) -> AsyncApp:
@@ -110,14 +110,13 @@ class Desk:
 @pytest.fixture
 def desk(engine: Engine, slack: Any, make_mail: Callable[..., bytes]) -> Iterator[Desk]:
     desk = Desk(engine, slack, make_mail)
-    desk.thread.start()
+    desk.service.start()
     try:
         assert desk.started.wait(30), "no hello from Slack"
         yield desk
     finally:
-        desk.stop.set()
-        desk.thread.join(timeout=15)
-    assert not desk.thread.is_alive()
+        desk.service.stop(timeout=15)
+    assert not desk.service.is_alive() and desk.service.error is None
 
 
 def test_a_click_over_the_socket_is_acked_and_queues_one_mail(desk: Desk) -> None:
@@ -165,10 +164,9 @@ def test_after_slacks_disconnect_a_new_connection_is_opened_and_works(desk: Desk
 
 def test_stop_ends_the_connection_within_seconds(desk: Desk) -> None:
     started = time.monotonic()
-    desk.stop.set()
-    desk.thread.join(timeout=10)
+    desk.service.stop(timeout=10)
     took = time.monotonic() - started
-    assert not desk.thread.is_alive() and took < 3, took
+    assert not desk.service.is_alive() and took < 3, took
     eventually(lambda: desk.slack.open_sockets() == 0)
 
 
@@ -183,8 +181,7 @@ def test_a_click_acked_just_before_the_stop_is_still_worked(
 
     monkeypatch.setattr(desk.replies, "approve", slow_approve)
     desk.acked(desk.click("approve", f"{desk.draft.id}:1"))
-    desk.stop.set()
-    desk.thread.join(timeout=10)
+    desk.service.stop(timeout=10)
     assert len(desk.outbox()) == 1
     assert desk.shown_approved()  # the work after the approval was finished too
 
@@ -193,23 +190,20 @@ def test_stop_ends_it_while_slack_cannot_be_reached(
     slack: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     slack.down()
-    stop = threading.Event()
 
     def build() -> AsyncApp:
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
         return AsyncApp(signing_secret="", client=client)
 
-    thread = threading.Thread(target=serve_socket, args=(build, stop), kwargs={"app_token": "x"})
-    thread.start()
+    service = Serving(lambda stop: serve_socket(build, stop, app_token="x")).start()
     # trying to connect: refused, waiting to try again
     eventually(
         lambda: [r for r in caplog.records if r.getMessage().startswith("Failed to connect")],
         "a connection refused",
     )
     started = time.monotonic()
-    stop.set()
-    thread.join(timeout=10)
-    assert not thread.is_alive() and time.monotonic() - started < 3
+    service.stop(timeout=10)
+    assert not service.is_alive() and time.monotonic() - started < 3
 
 
 @pytest.mark.parametrize(
