@@ -10,7 +10,6 @@ approvers are refused at the click already (ephemeral, and recorded), then again
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -24,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot import threads
 from bot.cases import ASK_KINDS, REJECT_SCOPES, TEXT_MAX, CaseDesk
 from bot.replies import Replies, ReplyError
 from bot.slack.blocks import ACTIONS, AS_READ, INTENT_LABELS, NOT_A_REQUEST, TRIAGE_CHOICES
@@ -228,33 +228,33 @@ def register(
     async def case_named(ref: str) -> Case | None:
         if not REF.fullmatch(ref or ""):
             return None
-        return await asyncio.to_thread(_case, engine, ref)
+        return await threads.db(_case, engine, ref)
 
     async def decide(name: str, user: str, ref: str, args: dict[str, Any]) -> str:
         """Take the decision; what to tell the user."""
         member_of = await groups(user)
         if name == "reclassify":
-            case = await asyncio.to_thread(
+            case = await threads.db(
                 desk.reclassify, ref, args["intents"], actor=user, groups=member_of
             )
             return f"{case.ref} reclassified: {', '.join(case.intents) or 'no intents'}."
         if name == "verified":
-            await asyncio.to_thread(
+            await threads.db(
                 replies.mark_verified, ref, actor=user, how=args["how"], groups=member_of
             )
             return f"{ref}: identity recorded as verified."
         if name == "ask":
-            draft = await asyncio.to_thread(
+            draft = await threads.db(
                 desk.ask, ref, kind=args["kind"], needed=args["needed"], actor=user
             )
             return f"{ref}: draft {draft.id} asks the requester; it goes out once approved."
         if name == "extend":
-            case, draft = await asyncio.to_thread(
+            case, draft = await threads.db(
                 desk.extend, ref, reason=args["reason"], actor=user, groups=member_of
             )
             return f"{ref}: deadline extended; draft {draft.id} tells the requester."
         if name == "reject":
-            draft = await asyncio.to_thread(
+            draft = await threads.db(
                 desk.reject,
                 ref,
                 reasons=args["reasons"],
@@ -263,9 +263,7 @@ def register(
                 groups=member_of,
             )
             return f"{ref}: refusal drafted ({draft.id}); the case is rejected once it is sent."
-        await asyncio.to_thread(
-            desk.close, ref, reason=args["reason"], actor=user, groups=member_of
-        )
+        await threads.db(desk.close, ref, reason=args["reason"], actor=user, groups=member_of)
         return f"{ref} closed."
 
     def opener(decision: Decision) -> Callable[..., Awaitable[None]]:
@@ -282,7 +280,7 @@ def register(
             if decision.approvers_only:
                 verdict = desk.may_decide(user, await groups(user))
                 if not verdict.allowed:
-                    await asyncio.to_thread(
+                    await threads.db(
                         _record_refusal, engine, case, user, decision.refused, verdict.reason
                     )
                     await tell(body, f"Not allowed: {verdict.reason}")
@@ -333,7 +331,7 @@ def register(
             await tell(body, "That menu does not name a case and a person.")
             return
         try:
-            await asyncio.to_thread(desk.assign, case.ref, to=picked, actor=body["user"]["id"])
+            await threads.db(desk.assign, case.ref, to=picked, actor=body["user"]["id"])
         except ReplyError as exc:
             await tell(body, f"Not assigned: {exc}")
 
@@ -354,7 +352,7 @@ def register(
         member_of = await groups(user)
         verdict = desk.may_decide(user, member_of)
         if not verdict.allowed:
-            await asyncio.to_thread(
+            await threads.db(
                 _record_refusal, engine, case, user, "reclassify refused", verdict.reason
             )
             await tell(body, f"Not allowed: {verdict.reason}")
@@ -363,7 +361,7 @@ def register(
         if choice in TRIAGE_CHOICES:
             intents = [choice]
         try:
-            done = await asyncio.to_thread(
+            done = await threads.db(
                 desk.reclassify,
                 case.ref,
                 intents,
