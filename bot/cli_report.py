@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from datetime import UTC, datetime
 from functools import partial
@@ -62,35 +61,11 @@ def cmd_report(args: argparse.Namespace, out: TextIO, database: Any) -> int:
 
 
 def _post(built: Any, token: str, channel: str, base_url: str, out: TextIO) -> int:
-    from aiohttp import ClientError
-    from slack_sdk.errors import SlackApiError
-    from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
-    from slack_sdk.web.async_client import AsyncWebClient
-
     from bot import report
 
-    async def send() -> str:
-        # A 429 means nothing was posted, so it alone is retried: a lost answer might have been.
-        client = AsyncWebClient(
-            token=token,
-            base_url=base_url,
-            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
-        )
-        return await report.post(client, channel, built)
-
-    try:
-        asyncio.run(send())
-    except SlackApiError as exc:
-        sys.stderr.write(
-            f"privacy-desk: Slack refused the report ({exc.response.get('error')}); "
-            "the files are written\n"
-        )
-        return 1
-    except (ClientError, TimeoutError) as exc:
-        sys.stderr.write(
-            f"privacy-desk: Slack could not be reached ({type(exc).__name__}); "
-            "the files are written\n"
-        )
+    problem = report.post_to_slack(built, token=token, channel=channel, base_url=base_url)
+    if problem is not None:
+        sys.stderr.write(f"privacy-desk: {problem}; the files are written\n")
         return 1
     out.write(f"posted to Slack channel {channel}\n")
     return 0

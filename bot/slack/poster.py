@@ -44,13 +44,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
-from aiohttp import ClientError
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, or_, select, update
 
 from bot.health import SLACK_DELAY
+from bot.slack.api import (
+    CHANNEL_ERRORS,
+    LostAnswer,
+    RateLimited,
+    Refused,
+    SlackAPI,
+    TokenProblem,
+)
 from bot.slack.blocks import (
     FALLBACK_TEXT,
     INTENT_LABELS,
@@ -83,28 +89,6 @@ SUBJECT = 150  # characters of a follow-up's subject shown in its thread
 LOOK_BACK = timedelta(hours=1)  # how far before the case's creation an uncertain post is sought
 REPLY_PAGES = 5  # pages of a thread read when looking for an uncertain line (1,000 replies each)
 QUIET = timedelta(minutes=15)  # a draft its thread refused is not tried again sooner
-
-# Slack answered ok:false but says the call may have taken effect: as good as a lost answer.
-LOST_ERRORS = frozenset({"fatal_error", "internal_error", "service_unavailable", "request_timeout"})
-# Refusals about the desk's own token or app, not about one case: the pass stops, staff fix it.
-OUR_ERRORS = frozenset(
-    {
-        "not_authed",
-        "invalid_auth",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-        "no_permission",
-        "missing_scope",
-        "not_allowed_token_type",
-        "org_login_required",
-        "ekm_access_denied",
-        "team_access_not_granted",
-        "access_denied",
-    }
-)
-# Refusals naming a channel: about the desk's channel they stop the pass (every case is there).
-CHANNEL_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
 
 Clock = Callable[[], datetime]
 Report = Callable[[str, str], None]
@@ -320,25 +304,6 @@ class _Stop(Exception):
     """End the pass: Slack is rate-limiting, down, or refusing us for a reason staff must fix."""
 
 
-class _Lost(Exception):
-    """Slack's answer was lost (a 5xx, a timeout, a reset): the call may have taken effect."""
-
-
-class _Refused(Exception):
-    """Slack answered ``ok: false``: nothing was done."""
-
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
-        self.error = error
-
-
-def _rate_limited(exc: SlackApiError, summary: PostSummary) -> NoReturn:
-    """Slack said 429: this pass ends, and the loop waits as long as Slack asked."""
-    summary.retry_after = float(exc.response.headers.get("Retry-After", 1))
-    log.warning("Slack rate limit: waiting %.0f s", summary.retry_after)
-    raise _Stop from None
-
-
 # Without a call to Slack for this long, a pass asks Slack whether it is there.
 PROBE_EVERY = timedelta(seconds=60)
 
@@ -364,6 +329,7 @@ class CasePoster:
         self._engine = writer(engine)
         self._reader = engine
         self._client = client
+        self._slack = SlackAPI(client, on_answer=self._answered)
         self._channel = channel
         self._clock = clock
         self._mask_mode = mask_mode
@@ -473,7 +439,7 @@ class CasePoster:
             return
         try:
             await self._api(summary, "auth_test")
-        except (_Lost, _Refused) as exc:
+        except (LostAnswer, Refused) as exc:
             summary.errors.append(f"Slack unreachable: {exc}")
             log.warning("Slack unreachable (%s)", exc)
 
@@ -486,31 +452,22 @@ class CasePoster:
             self._recent.popleft()
         return max(self._posts_per_minute - len(self._recent), 0)
 
-    async def _api(self, summary: PostSummary, method: str, **args: Any) -> Any:
-        """One Web API call. A 429 ends the pass; a lost answer raises ``_Lost``, a refusal
-        ``_Refused``; a refusal about the desk's own token ends the pass."""
+    def _answered(self) -> None:
+        self._last_contact = self._clock()  # Slack is there (it may have said no)
+
+    async def _api(self, summary: PostSummary, method: str, **args: Any) -> dict[str, Any]:
+        """One Web API call through the adapter. A 429 or a token problem ends the pass; a lost
+        answer raises ``LostAnswer``, a refusal ``Refused``."""
         try:
-            answer = await getattr(self._client, method)(**args)
-            self._last_contact = self._clock()
-            return answer
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            if status < 500:
-                self._last_contact = self._clock()  # Slack is there, and said no
-            if status == 429:
-                _rate_limited(exc, summary)
-            if status >= 500:
-                raise _Lost(f"HTTP {status}") from None
-            error = str(exc.response.get("error", "error"))
-            if error in LOST_ERRORS:
-                raise _Lost(error) from None
-            if error in OUR_ERRORS:
-                summary.errors.append(f"Slack: {error}")
-                log.error("Slack refused %s: %s", method, error)
-                raise _Stop from None
-            raise _Refused(error) from None
-        except (TimeoutError, ClientError, OSError) as exc:
-            raise _Lost(type(exc).__name__) from None
+            return await self._slack.call(method, **args)
+        except RateLimited as exc:
+            summary.retry_after = exc.retry_after
+            log.warning("Slack rate limit: waiting %.0f s", summary.retry_after)
+            raise _Stop from None
+        except TokenProblem as exc:
+            summary.errors.append(f"Slack: {exc.error}")
+            log.error("Slack refused %s: %s", method, exc.error)
+            raise _Stop from None
 
     # ---- historic mail ---------------------------------------------------------------------
 
@@ -556,12 +513,12 @@ class CasePoster:
                             "event_payload": {"upto": upto, "cases": len(rows)},
                         },
                     )
-                except _Lost as exc:
+                except LostAnswer as exc:
                     self._summary_uncertain = upto
                     summary.uncertain += 1
                     summary.errors.append(f"historic mail summary: {exc}")
                     raise _Stop from None
-                except _Refused as exc:
+                except Refused as exc:
                     self._refused(
                         summary, "historic mail summary", self._channel, "post", exc.error
                     )
@@ -582,7 +539,7 @@ class CasePoster:
                 include_all_metadata=True,
                 limit=200,
             )
-        except (_Lost, _Refused):
+        except (LostAnswer, Refused):
             raise _Stop from None
         for message in response.get("messages", []):
             meta = message.get("metadata") or {}
@@ -686,11 +643,11 @@ class CasePoster:
         if pending.uncertain:
             try:
                 found = await self._in_thread(summary, pending)
-            except _Refused as exc:
+            except Refused as exc:
                 self._refused(summary, ref, pending.channel, "conversations_replies", exc.error)
                 self._record(pending.audit_id, pending.case_id, "failed", None)
                 return
-            except _Lost as exc:
+            except LostAnswer as exc:
                 summary.errors.append(f"{ref}: {exc}")
                 raise _Stop from None
             if found is not None:
@@ -711,13 +668,13 @@ class CasePoster:
                     "event_payload": {"audit": pending.audit_id},
                 },
             )
-        except _Lost as exc:
+        except LostAnswer as exc:
             self._record(pending.audit_id, pending.case_id, "uncertain", None)
             summary.uncertain += 1
             summary.errors.append(f"{ref}: {exc}")
             log.warning("%s: Slack did not answer a thread post (%s)", ref, exc)
             raise _Stop from None
-        except _Refused as exc:
+        except Refused as exc:
             self._refused(summary, ref, pending.channel, "chat_postMessage", exc.error)
             self._record(pending.audit_id, pending.case_id, "failed", None)
             return
@@ -841,9 +798,9 @@ class CasePoster:
         the caller weighs it). A lost answer ends the pass (a parent post becomes uncertain)."""
         try:
             response = await self._api(summary, method, **args)
-        except _Lost as exc:
+        except LostAnswer as exc:
             self._lost(session, case, method, summary, str(exc))
-        except _Refused as exc:
+        except Refused as exc:
             self._refused(summary, case.ref, args["channel"], method, exc.error)
             return None
         return str(response["ts"])
@@ -873,7 +830,7 @@ class CasePoster:
                 include_all_metadata=True,
                 limit=200,
             )
-        except (_Lost, _Refused):
+        except (LostAnswer, Refused):
             raise _Stop from None
         messages: list[dict[str, Any]] = response.get("messages", [])
         for message in messages:
