@@ -8,10 +8,13 @@ this module records, posts and retries. Rules it keeps:
   digest (``Digest``, one per Tokyo day) are inserted in a transaction of their own before Slack
   is called. An insert that finds its row already there means another replica or an earlier run
   took it: nothing is posted. So a restart, a second replica or a clock set back repeats nothing.
-- A recorded reminder stays ``pending`` until Slack said ok, and is retried by the next run. A
-  429 ends the pass (``RunSummary.retry_after``); a refusal is logged and retried; a lost answer
-  (5xx, timeout) makes it ``uncertain`` and the thread or channel is searched for it before it is
-  posted again. A newer reminder of the same case supersedes a pending older one.
+- A recorded reminder stays ``pending`` until Slack said ok, and is retried by the next run.
+  Slack is called through the adapter (``bot.slack.api``), whose error tree decides: a 429 ends
+  the pass (``RunSummary.retry_after``); a refusal is logged and retried (one by the desk's
+  channel ends the pass); a token or scope problem ends the pass after that one call, as it does
+  for the case poster, and shows in health (``report``); a lost answer (5xx, timeout) makes it
+  ``uncertain`` and the thread or channel is searched for it before it is posted again. A newer
+  reminder of the same case supersedes a pending older one.
 - A deadline reminder for a case not yet in the channel (no thread) waits, unrecorded: the case
   poster puts every case in the channel within seconds, and a reminder outside the case's thread
   would be read without the case. The escalation does not wait: it is a channel message.
@@ -43,12 +46,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from aiohttp import ClientError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine, Table, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -56,6 +57,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot import replies as desk_replies
+from bot.slack.api import LostAnswer, RateLimited, Refused, SlackAPI, SlackError, TokenProblem
 from bot.slack.blocks import escape
 from handlers import reminders, sla
 from handlers.replies import DELIVERED, STATUS_AFTER_SENDING, VERIFICATION_PAUSE
@@ -71,25 +73,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("privacy_desk.scheduler")
 
 Clock = Callable[[], datetime]
+Report = Callable[[str, str], None]  # (state, detail) of each pass, for ``GET /healthz``
 TOKYO = sla.TOKYO
 
 REMINDER_EVENT = "privacy_desk_reminder"
 DIGEST_EVENT = "privacy_desk_digest"
 OPEN = ("pending", "uncertain")  # recorded, not known to be in Slack
-# Slack refusals that stop every post, not just this one: the pass ends.
-_FATAL = frozenset(
-    {
-        "not_authed",
-        "invalid_auth",
-        "token_revoked",
-        "account_inactive",
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-    }
-)
-# Slack answered ok:false but says the call may have taken effect: as good as a lost answer.
-_LOST = frozenset({"fatal_error", "internal_error", "service_unavailable", "request_timeout"})
 DIGEST_LIST = 40  # references shown per digest line; the rest are counted
 HISTORIC = "historic"  # the slack_state of a case opened from historic mail
 _ID = re.compile(r"[UWS][A-Z0-9]{6,}")  # a Slack user (U…, W…) or user-group (S…) ID
@@ -99,6 +88,10 @@ LOCK_KEY = lock_key("privacy-desk scheduler")
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _quiet(state: str, detail: str) -> None:
+    """Report to no one (a pass outside ``serve``)."""
 
 
 class SchedulerSettingsError(ValueError):
@@ -158,9 +151,18 @@ class RunSummary:
     retry_after: float | None = None  # Slack asked us to wait this long
     errors: list[str] = field(default_factory=list)
 
+    def health(self) -> tuple[str, str]:
+        """The pass as ``/healthz`` shows it: (state, detail), as the case poster says it."""
+        if self.retry_after is not None:
+            return "degraded", f"rate-limited by Slack for {self.retry_after:.0f} s"
+        if self.errors:
+            return "degraded", f"{len(self.errors)} errors, first: {self.errors[0]}; retrying"
+        return "ok", ""
+
 
 class _Stop(Exception):
-    """End the pass: Slack is rate-limiting, down, or refusing every post."""
+    """End the pass: Slack is rate-limiting, down, or refusing every post (the desk's channel
+    or its token)."""
 
 
 @dataclass(frozen=True)
@@ -245,9 +247,11 @@ class Scheduler:
         clock: Clock = _now,
         lock: LeaderLock | None = None,
         table: sla.PolicyTable | None = None,
+        report: Report = _quiet,
     ) -> None:
         self._engine = writer(engine)
-        self._client = client
+        self._slack = SlackAPI(client)
+        self._report = report
         self._channel = channel
         self.settings = settings
         self._approvers = replies.approvers
@@ -317,12 +321,14 @@ class Scheduler:
         summary = RunSummary()
         if not self.lock.acquire():
             summary.leader = False
+            self._report("ok", "")
             return summary
         try:
             await self._digest(now, summary)
             await self._cases(now, summary)
         except _Stop:
             pass
+        self._report(*summary.health())
         return summary
 
     # ---- cases ---------------------------------------------------------------------------
@@ -724,20 +730,8 @@ class Scheduler:
     async def _folded_in_channel(self, summary: RunSummary) -> dict[str, str]:
         """Case reference -> ts of escalations an earlier folded post (answer lost) did make."""
         found: dict[str, str] = {}
-        cursor: str | None = None
-        for _ in range(5):  # a few pages: the post is recent
-            try:
-                response = await self._client.conversations_history(
-                    channel=self._channel, include_all_metadata=True, limit=200, cursor=cursor
-                )
-            except SlackApiError as exc:
-                if exc.response.status_code == 429:
-                    self._rate_limited(exc, summary)
-                raise _Stop from None
-            except (TimeoutError, ClientError, OSError):
-                raise _Stop from None
-            messages: list[dict[str, Any]] = response.get("messages", [])
-            for message in messages:
+        try:
+            async for message in self._slack.messages(self._channel):  # the post is recent
                 meta = message.get("metadata") or {}
                 payload = meta.get("event_payload") or {}
                 if (
@@ -747,9 +741,8 @@ class Scheduler:
                 ):
                     for ref in payload.get("refs") or [payload.get("ref")]:
                         found.setdefault(str(ref), str(message["ts"]))
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if cursor is None:
-                break
+        except SlackError as exc:
+            self._cannot_look(exc, summary)
         return found
 
     def _posted(self, case: Case, row: _Row, ts: str, now: datetime) -> None:
@@ -780,35 +773,43 @@ class Scheduler:
     async def _post(
         self, ref: str, summary: RunSummary, lost: Callable[[], None], **args: Any
     ) -> str | None:
-        """chat.postMessage; the ts, or None when Slack refused this one post (logged).
-        Raises ``_Stop`` on a 429, a lost answer (after ``lost()``) or a refusal of every post."""
+        """chat.postMessage; the ts, or None when Slack refused this one post (logged). Raises
+        ``_Stop`` on a 429, a lost answer (after ``lost()``), a refusal by the desk's channel or
+        a token problem."""
         try:
-            response = await self._client.chat_postMessage(
-                unfurl_links=False, unfurl_media=False, **args
-            )
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            if status == 429:
-                self._rate_limited(exc, summary)
-            if status >= 500:
-                self._lost(ref, summary, lost, f"HTTP {status}")
-            error = str(exc.response.get("error", "error"))
-            if error in _LOST:
-                self._lost(ref, summary, lost, error)
-            summary.errors.append(f"{ref}: {error}")
-            log.error("%s: Slack refused the reminder: %s", ref, error)
-            if error in _FATAL:
+            return await self._slack.post(unfurl_links=False, unfurl_media=False, **args)
+        except RateLimited as exc:
+            self._rate_limited(exc, summary)
+        except LostAnswer as exc:
+            self._lost(ref, summary, lost, exc.error)
+        except TokenProblem as exc:
+            self._token_problem(exc, summary)
+        except Refused as exc:
+            summary.errors.append(f"{ref}: {exc.error}")
+            log.error("%s: Slack refused the reminder: %s", ref, exc.error)
+            if exc.about_channel:  # every reminder goes there or to a thread in it
                 raise _Stop from None
             return None
-        except (TimeoutError, ClientError, OSError) as exc:
-            self._lost(ref, summary, lost, type(exc).__name__)
-        return str(response["ts"])
 
-    def _rate_limited(self, exc: SlackApiError, summary: RunSummary) -> NoReturn:
-        summary.retry_after = float(exc.response.headers.get("Retry-After", 1))
+    def _rate_limited(self, exc: RateLimited, summary: RunSummary) -> NoReturn:
+        summary.retry_after = exc.retry_after
         log.warning(
             "Slack rate limit: the scheduler pass ends; waiting %.0f s", summary.retry_after
         )
+        raise _Stop from None
+
+    def _token_problem(self, exc: TokenProblem, summary: RunSummary) -> NoReturn:
+        """The desk's token or scopes are refused: no call this pass would work."""
+        summary.errors.append(f"Slack: {exc.error}")
+        log.error("Slack refused %s: %s; the scheduler pass ends", exc.method, exc.error)
+        raise _Stop from None
+
+    def _cannot_look(self, exc: SlackError, summary: RunSummary) -> NoReturn:
+        """A look-up for an uncertain post failed: nothing is posted again this pass."""
+        if isinstance(exc, RateLimited):
+            self._rate_limited(exc, summary)
+        if isinstance(exc, TokenProblem):
+            self._token_problem(exc, summary)
         raise _Stop from None
 
     def _lost(self, ref: str, summary: RunSummary, lost: Callable[[], None], why: str) -> NoReturn:
@@ -827,36 +828,14 @@ class Scheduler:
         summary: RunSummary,
     ) -> str | None:
         """The ts of our earlier post of this text (or metadata), if it did reach Slack."""
-        cursor: str | None = None
-        for _ in range(5):  # a few pages: the post is recent
-            try:
-                if thread is None:
-                    response = await self._client.conversations_history(
-                        channel=channel, include_all_metadata=True, limit=200, cursor=cursor
-                    )
-                else:
-                    response = await self._client.conversations_replies(
-                        channel=channel,
-                        ts=thread,
-                        include_all_metadata=True,
-                        limit=200,
-                        cursor=cursor,
-                    )
-            except SlackApiError as exc:
-                if exc.response.status_code == 429:
-                    self._rate_limited(exc, summary)
-                raise _Stop from None
-            except (TimeoutError, ClientError, OSError):
-                raise _Stop from None
-            messages: list[dict[str, Any]] = response.get("messages", [])
-            for message in messages:
+        try:
+            async for message in self._slack.messages(channel, thread=thread):  # it is recent
                 if not message.get("bot_id"):
                     continue
                 if message.get("metadata") == metadata or message.get("text") == wanted:
                     return str(message["ts"])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if cursor is None:
-                break
+        except SlackError as exc:
+            self._cannot_look(exc, summary)
         return None
 
     # ---- the daily digest ----------------------------------------------------------------

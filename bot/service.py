@@ -432,7 +432,9 @@ def _scheduler(
     def run(stop: threading.Event, report: Report) -> None:
         from bot.scheduler import Scheduler
 
-        scheduler = Scheduler(engine, poster.client, poster.channel, schedule, replies)
+        scheduler = Scheduler(
+            engine, poster.client, poster.channel, schedule, replies, report=report
+        )
         report("ok", "")
         scheduler.run(stop)
 
