@@ -27,9 +27,9 @@ from bot.scheduler import (
     Scheduler,
     SchedulerSettings,
     SchedulerSettingsError,
-    mention,
 )
 from bot.slack.poster import CasePoster
+from bot.slack.texts import mention
 from handlers import sla
 from storage import repo
 from storage.db import open_database, writer
