@@ -2,9 +2,10 @@
 drafts for requesters who went quiet, and a daily digest in the channel — on one replica.
 
 What is due is decided by ``handlers.reminders`` from each case's current deadline and pauses;
-this module records, posts and retries: its queries are in ``storage.reminders``, what it tells
-staff in ``bot.slack.texts``, what a requester's draft asks for in ``templates`` (``_needed``),
-and Slack is called through the adapter ``bot.slack.api``. The database work of a pass runs in
+this module schedules the passes, leads, and records what is due; ``bot.chase`` posts it
+through the Slack adapter (``bot.slack.api``), drafts the requester's mail and makes the digest.
+The queries are in ``storage.reminders``, what staff are told in ``bot.slack.texts``, what a
+requester's draft asks for in ``templates`` (``_needed``). The database work of a pass runs in
 the ``pd-db`` threads (``bot.threads``), never on the event loop. Rules it keeps:
 
 - Recorded before posted: a reminder (``SentReminder``, unique per case and threshold) and a
@@ -42,10 +43,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, NoReturn
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
@@ -57,33 +58,46 @@ from sqlmodel import Session
 
 from bot import replies as desk_replies
 from bot import threads
+from bot.chase import (
+    DIGEST_EVENT,
+    REMINDER_EVENT,
+    Digests,
+    Lost,
+    RequesterDrafts,
+    RunSummary,
+    SlackPass,
+    Stop,
+    in_session,
+)
 from bot.slack import texts
-from bot.slack.api import LostAnswer, RateLimited, Refused, SlackAPI, SlackError, TokenProblem
 from handlers import reminders, sla
-from handlers.replies import DELIVERED, STATUS_AFTER_SENDING, VERIFICATION_PAUSE
 from storage import reminders as store
-from storage import repo
 from storage.db import writer
 from storage.leader import LeaderLock, lock_key
-from storage.models import Case, CasePause, Digest
+from storage.models import Case, CasePause
 from templates import TemplateError
 
 if TYPE_CHECKING:
     from bot.settings import ScheduleSection
 
+__all__ = [
+    "DIGEST_EVENT",
+    "REMINDER_EVENT",
+    "RunSummary",
+    "Scheduler",
+    "SchedulerSettings",
+    "SchedulerSettingsError",
+]
+
 log = logging.getLogger("privacy_desk.scheduler")
 
 Clock = Callable[[], datetime]
 Report = Callable[[str, str], None]  # (state, detail) of each pass, for ``GET /healthz``
-Lost = Callable[[], Awaitable[None]]  # marks what a post whose answer was lost concerned
 TOKYO = sla.TOKYO
 
-REMINDER_EVENT = "privacy_desk_reminder"
-DIGEST_EVENT = "privacy_desk_digest"
 OPEN = store.OPEN  # recorded, not known to be in Slack
 # The scheduler's advisory lock: the same number on every replica of this desk's database.
 LOCK_KEY = lock_key("privacy-desk scheduler")
-_ANSWERS = tuple(t for t, status in STATUS_AFTER_SENDING.items() if status == "answered")
 
 
 def _now() -> datetime:
@@ -136,35 +150,6 @@ class SchedulerSettings:
             raise SchedulerSettingsError(str(exc)) from None
 
 
-@dataclass
-class RunSummary:
-    leader: bool = True  # False: another replica holds the lock; this pass did nothing
-    reminders: int = 0  # posted into case threads (deadline reminders and notes to staff)
-    escalations: int = 0  # posted in the channel
-    drafts: int = 0  # mail drafts made for requesters
-    digests: int = 0
-    retried: int = 0  # pending ones posted this pass
-    found: int = 0  # uncertain ones found already in Slack, not posted again
-    superseded: int = 0  # pending ones a newer reminder of the same case replaced
-    taken: int = 0  # recorded by another replica first: left alone
-    waiting: int = 0  # due, but the case has no thread yet
-    retry_after: float | None = None  # Slack asked us to wait this long
-    errors: list[str] = field(default_factory=list)
-
-    def health(self) -> tuple[str, str]:
-        """The pass as ``/healthz`` shows it: (state, detail), as the case poster says it."""
-        if self.retry_after is not None:
-            return "degraded", f"rate-limited by Slack for {self.retry_after:.0f} s"
-        if self.errors:
-            return "degraded", f"{len(self.errors)} errors, first: {self.errors[0]}; retrying"
-        return "ok", ""
-
-
-class _Stop(Exception):
-    """End the pass: Slack is rate-limiting, down, or refusing every post (the desk's channel
-    or its token)."""
-
-
 @dataclass(frozen=True)
 class _Escalation:
     """An escalation due this pass (recorded now, or pending from an earlier one)."""
@@ -197,16 +182,21 @@ class Scheduler:
         report: Report = _quiet,
     ) -> None:
         self._engine = writer(engine)
-        self._slack = SlackAPI(client)
+        self._slack = SlackPass(client, channel)
         self._channel = channel
         self.settings = settings
+        self._digest = Digests(self._engine, self._slack, settings.digest_time, settings.due_soon)
         self._to = texts.Audience(
             replies.approvers,
             settings.escalation,
             settings.requester_reminder,
             settings.unverified_close,
         )
-        self._replies = desk_replies.Replies(engine, replies, clock=clock)
+        self._drafts = RequesterDrafts(
+            desk_replies.Replies(engine, replies, clock=clock),
+            settings.requester_reminder,
+            settings.unverified_close,
+        )
         self._clock = clock
         self._table = table
         self._report = report
@@ -276,9 +266,9 @@ class Scheduler:
             self._report("ok", "")
             return summary
         try:
-            await self._digest(now, summary)
+            await self._digest.run(now, summary)
             await self._cases(now, summary)
-        except _Stop:
+        except Stop:
             pass
         self._report(*summary.health())
         return summary
@@ -403,7 +393,7 @@ class Scheduler:
                 summary.superseded += store.supersede(session, older)
             if threshold.kind in ("requester", "unverified"):
                 try:
-                    self._draft(session, case, threshold, pauses, now)
+                    self._drafts.make(session, case, threshold, pauses, now)
                 except TemplateError as exc:
                     session.rollback()
                     summary.errors.append(f"{case.ref}: {exc}")
@@ -413,47 +403,6 @@ class Scheduler:
             session.commit()
         log.info("%s: reminder %s recorded", case.ref, threshold.name)
         return store.Recorded(row_id, threshold.name, "pending", message)
-
-    def _draft(
-        self,
-        session: Session,
-        case: Case,
-        threshold: reminders.Threshold,
-        pauses: Sequence[CasePause],
-        now: datetime,
-    ) -> None:
-        facts = desk_replies.CaseFacts.of(case)
-        started = threshold.deadline
-        if threshold.kind == "unverified":
-            values: dict[str, Any] = {
-                "asked_on": started.astimezone(TOKYO).date(),
-                "waited_days": self.settings.unverified_close.days,
-            }
-            self._replies.prepare(session, facts, "unverified_close", values, editor="scheduler")
-            return
-        wait = next(p for p in pauses if p.ended_at is None)
-        kind = "identity" if wait.reason in reminders.IDENTITY_WAITS else "clarification"
-        reply_by = (
-            started + self.settings.unverified_close
-            if kind == "identity"
-            else now + self.settings.requester_reminder
-        )
-        values = {
-            "kind": kind,
-            "needed": self._asked_for(session, case, kind, wait.reason),
-            "reply_by": reply_by.astimezone(TOKYO).date(),
-        }
-        self._replies.prepare(session, facts, "identity_request", values, editor="scheduler")
-
-    def _asked_for(self, session: Session, case: Case, kind: str, reason: str) -> list[str]:
-        """What the requester was asked for (the last identity request that went out), or a
-        plain description in their language (``templates/mail/_needed.*.j2``)."""
-        assert case.id is not None
-        asked = store.asked_for(session, case.id, kind, DELIVERED)
-        if asked is not None:
-            return asked
-        words = self._replies.settings.templates.words("needed", case.language or "ja")
-        return [words["code" if reason == VERIFICATION_PAUSE else kind]]
 
     # ---- posting -------------------------------------------------------------------------
 
@@ -474,12 +423,12 @@ class Scheduler:
             "event_payload": {"ref": case.ref, "threshold": row.threshold},
         }
         if row.state == "uncertain":
-            found = await self._look_for(channel, thread, row.text, metadata, summary)
+            found = await self._slack.look_for(channel, thread, row.text, metadata, summary)
             if found is not None:
                 await threads.db(self._posted, case, row, found, now)
                 summary.found += 1
                 return True
-        ts = await self._post(
+        ts = await self._slack.post(
             case.ref, summary, self._uncertain([row.id]), channel=channel, thread_ts=thread,
             text=row.text, metadata=metadata,
         )  # fmt: skip
@@ -506,7 +455,7 @@ class Scheduler:
             return
         left = list(escalations)
         if any(e.row.state == "uncertain" for e in left):
-            seen = await self._folded_in_channel(summary)
+            seen = await self._slack.escalated(summary)
             for escalation in [e for e in left if e.case.ref in seen]:
                 there = seen[escalation.case.ref]
                 await threads.db(self._posted, escalation.case, escalation.row, there, now)
@@ -518,7 +467,7 @@ class Scheduler:
             "event_type": REMINDER_EVENT,
             "event_payload": {"refs": [e.case.ref for e in left], "threshold": reminders.ESCALATED},
         }
-        ts = await self._post(
+        ts = await self._slack.post(
             f"{len(left)} escalations", summary, self._uncertain([e.row.id for e in left]),
             channel=self._channel, text=texts.escalations([e.case for e in left], self._to),
             metadata=metadata,
@@ -530,169 +479,18 @@ class Scheduler:
             summary.escalations += 1
             summary.retried += escalation.retried
 
-    async def _folded_in_channel(self, summary: RunSummary) -> dict[str, str]:
-        """Case reference -> ts of escalations an earlier folded post (answer lost) did make."""
-        found: dict[str, str] = {}
-        try:
-            async for message in self._slack.messages(self._channel):  # the post is recent
-                meta = message.get("metadata") or {}
-                payload = meta.get("event_payload") or {}
-                if (
-                    message.get("bot_id")
-                    and meta.get("event_type") == REMINDER_EVENT
-                    and payload.get("threshold") == reminders.ESCALATED
-                ):
-                    for ref in payload.get("refs") or [payload.get("ref")]:
-                        found.setdefault(str(ref), str(message["ts"]))
-        except SlackError as exc:
-            self._cannot_look(exc, summary)
-        return found
-
     def _posted(self, case: Case, row: store.Recorded, ts: str, now: datetime) -> None:
         """The reminder is in Slack: recorded posted, with its audit event, in one transaction."""
+        assert case.id is not None
+        escalation = row.threshold == reminders.ESCALATED
         with Session(self._engine) as session:
-            store.mark_posted(session, row.id, ts, now)
-            escalation = row.threshold == reminders.ESCALATED
-            repo.audit(
-                session,
-                case.id,
-                "scheduler",
-                "escalated" if escalation else "reminder",
-                threshold=row.threshold,
-                text=row.text,
-                posted=True,
-            )
-            session.commit()
+            store.posted(session, case.id, row, ts, now, "escalated" if escalation else "reminder")
         log.info("%s: reminder %s posted", case.ref, row.threshold)
 
     def _uncertain(self, ids: Sequence[int]) -> Lost:
         """What a lost answer makes of the reminders ``ids``: uncertain, looked for next pass."""
 
         async def lost() -> None:
-            await threads.db(self._in_session, store.set_state, list(ids), "uncertain")
+            await threads.db(in_session, self._engine, store.set_state, list(ids), "uncertain")
 
         return lost
-
-    def _in_session(self, write: Callable[..., None], *args: Any) -> None:
-        with Session(self._engine) as session:
-            write(session, *args)
-
-    async def _post(self, ref: str, summary: RunSummary, lost: Lost, **args: Any) -> str | None:
-        """chat.postMessage; the ts, or None when Slack refused this one post (logged). Raises
-        ``_Stop`` on a 429, a lost answer (after ``lost()``), a refusal by the desk's channel or
-        a token problem."""
-        try:
-            return await self._slack.post(unfurl_links=False, unfurl_media=False, **args)
-        except RateLimited as exc:
-            self._rate_limited(exc, summary)
-        except LostAnswer as exc:
-            await lost()
-            summary.errors.append(f"{ref}: {exc.error}")
-            log.warning(
-                "%s: Slack did not answer (%s); will look before posting again", ref, exc.error
-            )
-            raise _Stop from None
-        except TokenProblem as exc:
-            self._token_problem(exc, summary)
-        except Refused as exc:
-            summary.errors.append(f"{ref}: {exc.error}")
-            log.error("%s: Slack refused the reminder: %s", ref, exc.error)
-            if exc.about_channel:  # every reminder goes there or to a thread in it
-                raise _Stop from None
-            return None
-
-    def _rate_limited(self, exc: RateLimited, summary: RunSummary) -> NoReturn:
-        summary.retry_after = exc.retry_after
-        log.warning(
-            "Slack rate limit: the scheduler pass ends; waiting %.0f s", summary.retry_after
-        )
-        raise _Stop from None
-
-    def _token_problem(self, exc: TokenProblem, summary: RunSummary) -> NoReturn:
-        """The desk's token or scopes are refused: no call this pass would work."""
-        summary.errors.append(f"Slack: {exc.error}")
-        log.error("Slack refused %s: %s; the scheduler pass ends", exc.method, exc.error)
-        raise _Stop from None
-
-    def _cannot_look(self, exc: SlackError, summary: RunSummary) -> NoReturn:
-        """A look-up for an uncertain post failed: nothing is posted again this pass."""
-        if isinstance(exc, RateLimited):
-            self._rate_limited(exc, summary)
-        if isinstance(exc, TokenProblem):
-            self._token_problem(exc, summary)
-        raise _Stop from None
-
-    async def _look_for(
-        self,
-        channel: str,
-        thread: str | None,
-        wanted: str,
-        metadata: Mapping[str, Any],
-        summary: RunSummary,
-    ) -> str | None:
-        """The ts of our earlier post of this text (or metadata), if it did reach Slack."""
-        try:
-            async for message in self._slack.messages(channel, thread=thread):  # it is recent
-                if not message.get("bot_id"):
-                    continue
-                if message.get("metadata") == metadata or message.get("text") == wanted:
-                    return str(message["ts"])
-        except SlackError as exc:
-            self._cannot_look(exc, summary)
-        return None
-
-    # ---- the daily digest ----------------------------------------------------------------
-
-    async def _digest(self, now: datetime, summary: RunSummary) -> None:
-        """Today's digest once its time has come: recorded, then posted; retried if pending."""
-        if self.settings.digest_time is None:
-            return
-        today = now.astimezone(TOKYO).date()
-        row = await threads.db(self._digest_row, today, now)
-        if row is None or row.state not in OPEN:
-            return
-        metadata = {"event_type": DIGEST_EVENT, "event_payload": {"day": today.isoformat()}}
-        if row.state == "uncertain":
-            found = await self._look_for(self._channel, None, row.text, metadata, summary)
-            if found is not None:
-                await threads.db(self._in_session, store.digest_posted, today, found, now)
-                log.info("digest %s posted", today)
-                summary.found += 1
-                return
-
-        async def lost() -> None:
-            await threads.db(self._in_session, store.set_digest_state, today, "uncertain")
-
-        ts = await self._post(
-            f"digest {today}", summary, lost, channel=self._channel, text=row.text,
-            metadata=metadata,
-        )  # fmt: skip
-        if ts is not None:
-            await threads.db(self._in_session, store.digest_posted, today, ts, now)
-            log.info("digest %s posted", today)
-            summary.digests += 1
-
-    def _digest_row(self, today: date, now: datetime) -> Digest | None:
-        """Today's digest: as recorded, or recorded now (before it is posted) once its time has
-        come; None before then, or when another replica recorded it first. A day's digest Slack
-        never took is superseded by today's, which says more."""
-        assert self.settings.digest_time is not None
-        with Session(self._engine, expire_on_commit=False) as session:
-            row = store.digest(session, today)
-            if row is not None:
-                return row
-            if now < datetime.combine(today, self.settings.digest_time, tzinfo=TOKYO):
-                return None
-            yesterday = datetime.combine(today - timedelta(days=1), time(0), tzinfo=TOKYO)
-            facts = store.digest_facts(
-                session,
-                today,
-                now,
-                soon_until=now + self.settings.due_soon,
-                yesterday=(yesterday, datetime.combine(today, time(0), tzinfo=TOKYO)),
-                finished=reminders.FINISHED,
-                delivered=DELIVERED,
-                answers=_ANSWERS,
-            )
-            message = texts.digest(facts, today, now, self.settings.due_soon)
-            return store.record_digest(session, today, now, message, facts.newest)

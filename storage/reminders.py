@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
 
+from storage import repo
 from storage.models import Case, CasePause, Digest, Draft, OutboxItem, SentReminder
 
 OPEN = ("pending", "uncertain")  # recorded, not known to be in Slack
@@ -146,13 +147,20 @@ def set_state(session: Session, ids: Sequence[int], state: str) -> None:
     session.commit()
 
 
-def mark_posted(session: Session, reminder_id: int, ts: str, now: datetime) -> None:
-    """The reminder is in Slack as message ``ts`` (not committed: its audit event joins it)."""
+def posted(
+    session: Session, case_id: int, row: Recorded, ts: str, now: datetime, action: str
+) -> None:
+    """The reminder is in Slack as message ``ts``: recorded, with its audit event (``posted``:
+    told already, the case poster does not tell it again), committed together."""
     session.execute(
         update(REMINDERS)
-        .where(REMINDERS.c.id == reminder_id)
+        .where(REMINDERS.c.id == row.id)
         .values(state="posted", posted_at=now, ts=ts)
     )
+    repo.audit(
+        session, case_id, "scheduler", action, threshold=row.threshold, text=row.text, posted=True
+    )
+    session.commit()
 
 
 def asked_for(
