@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot import threads
 from bot.slack.api import LostAnswer, RateLimited, SlackAPI, SlackError, TokenProblem
 from bot.slack.blocks import (
     HEADER_TEXT,
@@ -109,7 +110,7 @@ def register(
         if event.get("tab") != "home" or not user:
             return
         try:
-            view = await asyncio.to_thread(desk.home, user)
+            view = await threads.db(desk.home, user)
         except Exception as exc:  # the database: never raise out of an event handler
             log.error("App Home not built: %s", type(exc).__name__)
             return
@@ -128,7 +129,7 @@ def register(
 
 
 class _Desk:
-    """The answers, from a read-only engine; queries run in a worker thread (sync database)."""
+    """The answers, from a read-only engine; queries run in the ``pd-db`` threads (``bot.threads``)."""
 
     def __init__(self, engine: Engine, mask_mode: str, clock: Clock) -> None:
         self._engine = engine
@@ -240,7 +241,7 @@ class _Desk:
             with Session(self._engine) as session:
                 return query(session)
 
-        return await asyncio.to_thread(run)
+        return await threads.db(run)
 
     def _listing(self, title: str, page: views.Page, empty: str, *, subjects: bool = False) -> str:
         return f"*{title}* ({page.total})\n" + self._lines(
