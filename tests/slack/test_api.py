@@ -1,14 +1,28 @@
 """The Slack adapter's one error tree (bot.slack.api): what the Web API double answers becomes
-rate-limited, lost answer, refused or token problem, and look-ups page through history."""
+rate-limited, lost answer, refused or token problem, look-ups read history and threads, and a
+revoked token stops the case poster, the scheduler and the monthly report the same way."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+from sqlmodel import Session
 
+from bot import report
+from bot.replies import ReplySettings
+from bot.scheduler import Scheduler, SchedulerSettings
 from bot.slack.api import LostAnswer, RateLimited, Refused, SlackAPI, SlackError, TokenProblem
+from bot.slack.poster import CasePoster
+from handlers import sla
+from handlers.stats import Month
+from storage import repo
+from storage.db import writer
 
 
 def _api(slack: Any, answered: list[int] | None = None) -> SlackAPI:
@@ -88,3 +102,65 @@ async def test_messages_of_a_thread_and_of_the_channel(slack: Any) -> None:
     texts = [m["text"] async for m in api.messages(slack.channel, limit=1)]
     assert texts == ["later"]  # the double has no next page: one call
     assert len(slack.calls("conversations.history")) == 1
+
+
+# ---- every sender stops the same way -------------------------------------------------------
+
+MONDAY = datetime(2026, 6, 1, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+HALF = MONDAY + timedelta(days=7, hours=8)  # past half of a deletion's 14 days
+
+
+def _open(engine: Engine, requester: str) -> str:
+    with Session(writer(engine)) as session:
+        handle = repo.open_case(
+            session,
+            kind="privacy",
+            intents=("deletion",),
+            language="ja",
+            requester=requester,
+            requester_name="",
+            received_at=MONDAY,
+            ack_due=None,
+            answer_due=sla.deadlines(MONDAY, ("deletion",)).answer_due,
+            needs_triage=False,
+            flags=(),
+        )
+        session.commit()
+        return handle.ref
+
+
+def test_a_revoked_token_stops_every_sender_the_same_way(engine: Engine, slack: Any) -> None:
+    client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
+    for i in range(2):
+        _open(engine, f"user{i}@example.jp")
+    assert asyncio.run(CasePoster(engine, client, slack.channel).run_once()).posted == 2
+    reported: list[tuple[str, str]] = []
+    scheduler = Scheduler(
+        engine,
+        client,
+        slack.channel,
+        SchedulerSettings(digest_time=None),
+        ReplySettings.from_env({"PD_FROM_ADDRESS": "privacy@example.jp", "PD_APPROVERS": "sato"}),
+        report=lambda state, detail: reported.append((state, detail)),
+    )
+    try:
+        slack.revoke_token(slack.bot_token)
+        for i in range(2, 4):
+            _open(engine, f"user{i}@example.jp")
+        before = len(slack.calls())
+        posted = asyncio.run(CasePoster(engine, client, slack.channel).run_once())
+        assert len(slack.calls()) == before + 1  # one call, then the pass ends
+        assert posted.errors == ["Slack: token_revoked"] and posted.posted == 0
+        before = len(slack.calls())
+        chased = asyncio.run(scheduler.run_once(HALF))
+        assert len(slack.calls()) == before + 1
+        assert chased.errors == ["Slack: token_revoked"] and chased.reminders == 0
+        assert reported == [("degraded", "1 errors, first: Slack: token_revoked; retrying")]
+        month = Month.parse("2026-06")
+        built = report.build(engine, month, as_of=HALF)
+        problem = report.post_to_slack(
+            built, token=slack.bot_token, channel=slack.channel, base_url=slack.base_url
+        )
+        assert problem == "Slack refused the report (token_revoked)"
+    finally:
+        scheduler.close()
