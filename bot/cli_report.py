@@ -61,9 +61,18 @@ def cmd_report(args: argparse.Namespace, out: TextIO, database: Any) -> int:
 
 
 def _post(built: Any, token: str, channel: str, base_url: str, out: TextIO) -> int:
+    from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+    from slack_sdk.web.async_client import AsyncWebClient
+
     from bot import report
 
-    problem = report.post_to_slack(built, token=token, channel=channel, base_url=base_url)
+    # A 429 means nothing was posted, so it alone is retried: a lost answer might have been.
+    client = AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+    problem = report.post_to_slack(built, client, channel)
     if problem is not None:
         sys.stderr.write(f"privacy-desk: {problem}; the files are written\n")
         return 1

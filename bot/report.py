@@ -262,17 +262,9 @@ async def post(slack: SlackAPI, channel: str, report: MonthReport) -> str:
     return str(answer.get("ts", ""))
 
 
-def post_to_slack(report: MonthReport, *, token: str, channel: str, base_url: str) -> str | None:
-    """Post the table (``privacy-desk report --slack``): None when posted, else one line saying
-    why not. A 429 alone is retried (twice): nothing was posted then, and a lost answer might
-    have been."""
-    from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
-
-    client = AsyncWebClient(
-        token=token,
-        base_url=base_url,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
-    )
+def post_to_slack(report: MonthReport, client: AsyncWebClient, channel: str) -> str | None:
+    """Post the table (``privacy-desk report --slack``) with ``client``: None when posted, else
+    one line saying why not (the adapter's error: refused, token, lost answer)."""
     try:
         asyncio.run(post(SlackAPI(client), channel, report))
     except LostAnswer as exc:

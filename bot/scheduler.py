@@ -10,8 +10,9 @@ the ``pd-db`` threads (``bot.threads``), never on the event loop. Rules it keeps
 
 - Recorded before posted: a reminder (``SentReminder``, unique per case and threshold) and a
   digest (``Digest``, one per Tokyo day) are inserted in a transaction of their own (one database
-  session, with the requester's draft where there is one) before Slack is called. An insert that finds its row already there means another replica or an earlier run
-  took it: nothing is posted. So a restart, a second replica or a clock set back repeats nothing.
+  session, with the requester's draft where there is one) before Slack is called. An insert
+  that finds its row already there means another replica or an earlier run took it: nothing is
+  posted. So a restart, a second replica or a clock set back repeats nothing.
 - A recorded reminder stays ``pending`` until Slack said ok, and is retried by the next run.
   Slack is called through the adapter (``bot.slack.api``), whose error tree decides: a 429 ends
   the pass (``RunSummary.retry_after``); a refusal is logged and retried (one by the desk's

@@ -158,9 +158,7 @@ def test_a_revoked_token_stops_every_sender_the_same_way(engine: Engine, slack: 
         assert reported == [("degraded", "1 errors, first: Slack: token_revoked; retrying")]
         month = Month.parse("2026-06")
         built = report.build(engine, month, as_of=HALF)
-        problem = report.post_to_slack(
-            built, token=slack.bot_token, channel=slack.channel, base_url=slack.base_url
-        )
+        problem = report.post_to_slack(built, client, slack.channel)
         assert problem == "Slack refused the report (token_revoked)"
     finally:
         scheduler.close()
