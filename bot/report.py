@@ -15,6 +15,7 @@ moment, the time left when it stopped is what counts.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.replies import clock_intents, extension_of
+from bot.slack.api import LostAnswer, SlackAPI, SlackError
 from bot.slack.blocks import escape
 from handlers import sla
 from handlers import stats as figures
@@ -252,8 +254,21 @@ def table(report: MonthReport) -> str:
     return "\n".join(text) + "\n"
 
 
-async def post(client: AsyncWebClient, channel: str, report: MonthReport) -> str:
-    """Post the table to the channel as one message (text only); its ts."""
+async def post(slack: SlackAPI, channel: str, report: MonthReport) -> str:
+    """Post the table to the channel as one message (text only), through the Slack adapter; its
+    ts, or the adapter's ``SlackError``."""
     text = f"*Monthly privacy report {report.month}*\n```\n{escape(table(report))}```"
-    answer = await client.chat_postMessage(channel=channel, text=text, mrkdwn=True)
+    answer = await slack.call("chat_postMessage", channel=channel, text=text, mrkdwn=True)
     return str(answer.get("ts", ""))
+
+
+def post_to_slack(report: MonthReport, client: AsyncWebClient, channel: str) -> str | None:
+    """Post the table (``privacy-desk report --slack``) with ``client``: None when posted, else
+    one line saying why not (the adapter's error: refused, token, lost answer)."""
+    try:
+        asyncio.run(post(SlackAPI(client), channel, report))
+    except LostAnswer as exc:
+        return f"Slack could not be reached ({exc.error})"
+    except SlackError as exc:
+        return f"Slack refused the report ({exc.error})"
+    return None

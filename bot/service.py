@@ -339,7 +339,9 @@ def _scheduler(
     async def serve(stop: asyncio.Event, report: Report) -> None:
         from bot.scheduler import Scheduler
 
-        scheduler = Scheduler(engine, poster.client, poster.channel, schedule, replies)
+        scheduler = Scheduler(
+            engine, poster.client, poster.channel, schedule, replies, report=report
+        )
         report("ok", "")
         await scheduler.serve(stop)
 

@@ -422,6 +422,15 @@ class Templates:
             name, lang, one_line(subject), body, page.strip() + "\n" if page is not None else None
         )
 
+    def words(self, name: str, language: str) -> Mapping[str, str]:
+        """The ``words`` the partial ``_<name>.<lang>.j2`` sets: requester text the desk puts
+        into a template's values (an operator's folder first, like every template)."""
+        lang = _language(language)
+        stem = f"_{name}.{lang}"
+        with _translated(stem, name, lang):
+            words = self._env.get_template(f"{stem}.j2").module.words  # type: ignore[attr-defined]
+            return MappingProxyType({str(k): str(v) for k, v in dict(words).items()})
+
     def check(self) -> None:
         """Compile every template in every language and format, so that a broken override is
         found at start-up rather than by the first mail that needs it."""

@@ -5,11 +5,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.cli.context import Context, Subcommands
 from bot.errors import UsageError
@@ -18,6 +17,7 @@ from handlers.stats import Month, MonthError
 
 if TYPE_CHECKING:
     from bot.settings import SlackSection
+    from handlers.stats import MonthReport
 
 
 def _month(text: str) -> Month:
@@ -62,33 +62,16 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
     return _post(built, slack, out)
 
 
-def _post(built: Any, slack: SlackTarget, out: TextIO) -> int:
-    from aiohttp import ClientError
-    from slack_sdk.errors import SlackApiError
+def _post(built: MonthReport, slack: SlackTarget, out: TextIO) -> int:
     from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 
     from bot import report
 
-    async def send() -> str:
-        # A 429 means nothing was posted, so it alone is retried: a lost answer might have been.
-        client = slack.async_client(
-            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)]
-        )
-        return await report.post(client, slack.channel, built)
-
-    try:
-        asyncio.run(send())
-    except SlackApiError as exc:
-        sys.stderr.write(
-            f"privacy-desk: Slack refused the report ({exc.response.get('error')}); "
-            "the files are written\n"
-        )
-        return 1
-    except (ClientError, TimeoutError) as exc:
-        sys.stderr.write(
-            f"privacy-desk: Slack could not be reached ({type(exc).__name__}); "
-            "the files are written\n"
-        )
+    # A 429 means nothing was posted, so it alone is retried: a lost answer might have been.
+    client = slack.async_client(retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
+    problem = report.post_to_slack(built, client, slack.channel)
+    if problem is not None:
+        sys.stderr.write(f"privacy-desk: {problem}; the files are written\n")
         return 1
     out.write(f"posted to Slack channel {slack.channel}\n")
     return 0

@@ -20,11 +20,12 @@ from typing import Any
 
 from aiohttp import ClientError
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot import threads
+from bot.slack.api import LostAnswer, RateLimited, SlackAPI, SlackError, TokenProblem
 from bot.slack.blocks import (
     HEADER_TEXT,
     INTENT_LABELS,
@@ -109,25 +110,26 @@ def register(
         if event.get("tab") != "home" or not user:
             return
         try:
-            view = await asyncio.to_thread(desk.home, user)
+            view = await threads.db(desk.home, user)
         except Exception as exc:  # the database: never raise out of an event handler
             log.error("App Home not built: %s", type(exc).__name__)
             return
         try:
-            await client.views_publish(user_id=user, view=view)
-        except SlackApiError as exc:
-            wait = exc.response.headers.get("Retry-After") if exc.response.headers else None
+            await SlackAPI(client).call("views_publish", user_id=user, view=view)
+        except RateLimited as exc:
             log.warning(
-                "App Home not published: %s%s",
-                exc.response.get("error"),
-                f" (retry after {wait} s)" if wait else "",
+                "App Home not published: %s (retry after %.0f s)", exc.error, exc.retry_after
             )
-        except (ClientError, TimeoutError) as exc:
-            log.warning("App Home not published: Slack unreachable (%s)", type(exc).__name__)
+        except LostAnswer as exc:
+            log.warning("App Home not published: Slack unreachable (%s)", exc.error)
+        except TokenProblem as exc:
+            log.error("App Home not published: Slack refused the desk's token: %s", exc.error)
+        except SlackError as exc:
+            log.warning("App Home not published: %s", exc.error)
 
 
 class _Desk:
-    """The answers, from a read-only engine; queries run in a worker thread (sync database)."""
+    """The answers, from a read-only engine; queries run in the ``pd-db`` threads (``bot.threads``)."""
 
     def __init__(self, engine: Engine, mask_mode: str, clock: Clock) -> None:
         self._engine = engine
@@ -239,7 +241,7 @@ class _Desk:
             with Session(self._engine) as session:
                 return query(session)
 
-        return await asyncio.to_thread(run)
+        return await threads.db(run)
 
     def _listing(self, title: str, page: views.Page, empty: str, *, subjects: bool = False) -> str:
         return f"*{title}* ({page.total})\n" + self._lines(
@@ -312,12 +314,11 @@ async def _thread_link(client: AsyncWebClient, case: Case) -> str:
         return "not posted in Slack yet"
     where = f"<#{case.slack_channel}>" if _SLACK_ID.fullmatch(case.slack_channel) else "the channel"
     try:
-        found = await client.chat_getPermalink(channel=case.slack_channel, message_ts=case.slack_ts)
-    except SlackApiError as exc:
-        log.warning("no permalink for %s: %s", case.ref, exc.response.get("error"))
-        return f"in {where}"
-    except (ClientError, TimeoutError) as exc:
-        log.warning("no permalink for %s: %s", case.ref, type(exc).__name__)
+        found = await SlackAPI(client).call(
+            "chat_getPermalink", channel=case.slack_channel, message_ts=case.slack_ts
+        )
+    except SlackError as exc:
+        log.warning("no permalink for %s: %s", case.ref, exc.error)
         return f"in {where}"
     link = str(found.get("permalink") or "")
     return f"<{link}|open the thread> in {where}" if link.startswith("https://") else f"in {where}"

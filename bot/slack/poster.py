@@ -2,7 +2,9 @@
 in the case's thread what happens to it afterwards.
 
 Slack being slow, down or rate-limiting never touches intake: cases are taken in whatever
-happens here, and this loop works from the database. A case remembers its parent message
+happens here, and this loop works from the database: read in the ``pd-db`` threads
+(``bot.threads``), then Slack is asked through the adapter (``bot.slack.api``), then what Slack
+said is written in a short transaction of its own; no transaction is held while Slack is asked. A case remembers its parent message
 (``slack_ts``). A post whose answer was lost (a 5xx, a timeout, a dropped connection) may have
 been made all the same, so it is never simply retried: the case becomes ``uncertain`` and the
 channel's recent history is searched for the message's metadata (the case reference) before
@@ -44,13 +46,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
-from aiohttp import ClientError
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, or_, select, update
 
+from bot import threads
 from bot.health import SLACK_DELAY
+from bot.slack.api import (
+    CHANNEL_ERRORS,
+    LostAnswer,
+    RateLimited,
+    Refused,
+    SlackAPI,
+    TokenProblem,
+)
 from bot.slack.blocks import (
     FALLBACK_TEXT,
     INTENT_LABELS,
@@ -83,28 +92,6 @@ SUBJECT = 150  # characters of a follow-up's subject shown in its thread
 LOOK_BACK = timedelta(hours=1)  # how far before the case's creation an uncertain post is sought
 REPLY_PAGES = 5  # pages of a thread read when looking for an uncertain line (1,000 replies each)
 QUIET = timedelta(minutes=15)  # a draft its thread refused is not tried again sooner
-
-# Slack answered ok:false but says the call may have taken effect: as good as a lost answer.
-LOST_ERRORS = frozenset({"fatal_error", "internal_error", "service_unavailable", "request_timeout"})
-# Refusals about the desk's own token or app, not about one case: the pass stops, staff fix it.
-OUR_ERRORS = frozenset(
-    {
-        "not_authed",
-        "invalid_auth",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-        "no_permission",
-        "missing_scope",
-        "not_allowed_token_type",
-        "org_login_required",
-        "ekm_access_denied",
-        "team_access_not_granted",
-        "access_denied",
-    }
-)
-# Refusals naming a channel: about the desk's channel they stop the pass (every case is there).
-CHANNEL_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
 
 Clock = Callable[[], datetime]
 Report = Callable[[str, str], None]
@@ -316,27 +303,17 @@ def _bare(message_id: Any) -> str:
     return str(message_id or "").strip().strip("<>")
 
 
+def _untold(upto: int) -> tuple[Any, ...]:
+    """Historic cases up to case id ``upto`` that no summary has told yet."""
+    return (
+        col(Case.id) <= upto,
+        col(Case.slack_state) == HISTORIC,
+        col(Case.slack_synced_at).is_(None),
+    )
+
+
 class _Stop(Exception):
     """End the pass: Slack is rate-limiting, down, or refusing us for a reason staff must fix."""
-
-
-class _Lost(Exception):
-    """Slack's answer was lost (a 5xx, a timeout, a reset): the call may have taken effect."""
-
-
-class _Refused(Exception):
-    """Slack answered ``ok: false``: nothing was done."""
-
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
-        self.error = error
-
-
-def _rate_limited(exc: SlackApiError, summary: PostSummary) -> NoReturn:
-    """Slack said 429: this pass ends, and the loop waits as long as Slack asked."""
-    summary.retry_after = float(exc.response.headers.get("Retry-After", 1))
-    log.warning("Slack rate limit: waiting %.0f s", summary.retry_after)
-    raise _Stop from None
 
 
 # Without a call to Slack for this long, a pass asks Slack whether it is there.
@@ -364,6 +341,7 @@ class CasePoster:
         self._engine = writer(engine)
         self._reader = engine
         self._client = client
+        self._slack = SlackAPI(client, on_answer=self._answered)
         self._channel = channel
         self._clock = clock
         self._mask_mode = mask_mode
@@ -417,8 +395,26 @@ class CasePoster:
         deadline first), update those that changed, summarise historic mail taken in, post the
         drafts waiting for approval, then tell up to ``limit`` events in their threads."""
         summary = PostSummary()
-        room = min(self._room(), limit)
-        with Session(self._engine) as session:
+        new, waiting, changed = await threads.db(self._todo, min(self._room(), limit), limit)
+        summary.waiting = waiting
+        try:
+            for ref in new:
+                if self._room() < 1:  # posted meanwhile by this pass: the minute is full
+                    break
+                await self._one(ref, summary)
+            for ref in changed:
+                await self._one(ref, summary)
+            await self._historic(summary)
+            await self._drafts(summary, limit)
+            await self._events(summary, limit)
+            await self._probe(summary)
+        except _Stop:
+            pass
+        return summary
+
+    def _todo(self, room: int, limit: int) -> tuple[list[str], int, list[str]]:
+        """The cases to post now (at most ``room``), how many more wait, and those changed."""
+        with Session(self._reader) as session:
             unposted = (
                 select(Case.ref)
                 .where(col(Case.slack_ts).is_(None), col(Case.slack_state) != HISTORIC)
@@ -436,7 +432,6 @@ class CasePoster:
                 .select_from(Case)
                 .where(col(Case.slack_ts).is_(None), col(Case.slack_state) != HISTORIC)
             ).one()
-            summary.waiting = max(int(waiting) - len(new), 0)
             changed = list(
                 session.exec(
                     select(Case.ref)
@@ -451,20 +446,7 @@ class CasePoster:
                     .limit(limit)
                 )
             )
-        try:
-            for ref in new:
-                if self._room() < 1:  # posted meanwhile by this pass: the minute is full
-                    break
-                await self._one(ref, summary)
-            for ref in changed:
-                await self._one(ref, summary)
-            await self._historic(summary)
-            await self._drafts(summary, limit)
-            await self._events(summary, limit)
-            await self._probe(summary)
-        except _Stop:
-            pass
-        return summary
+        return new, max(int(waiting) - len(new), 0), changed
 
     async def _probe(self, summary: PostSummary) -> None:
         """With nothing to post for a while, ask Slack who we are (``auth.test``): an outage or
@@ -474,7 +456,7 @@ class CasePoster:
             return
         try:
             await self._api(summary, "auth_test")
-        except (_Lost, _Refused) as exc:
+        except (LostAnswer, Refused) as exc:
             summary.errors.append(f"Slack unreachable: {exc}")
             log.warning("Slack unreachable (%s)", exc)
 
@@ -487,31 +469,22 @@ class CasePoster:
             self._recent.popleft()
         return max(self._posts_per_minute - len(self._recent), 0)
 
-    async def _api(self, summary: PostSummary, method: str, **args: Any) -> Any:
-        """One Web API call. A 429 ends the pass; a lost answer raises ``_Lost``, a refusal
-        ``_Refused``; a refusal about the desk's own token ends the pass."""
+    def _answered(self) -> None:
+        self._last_contact = self._clock()  # Slack is there (it may have said no)
+
+    async def _api(self, summary: PostSummary, method: str, **args: Any) -> dict[str, Any]:
+        """One Web API call through the adapter. A 429 or a token problem ends the pass; a lost
+        answer raises ``LostAnswer``, a refusal ``Refused``."""
         try:
-            answer = await getattr(self._client, method)(**args)
-            self._last_contact = self._clock()
-            return answer
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            if status < 500:
-                self._last_contact = self._clock()  # Slack is there, and said no
-            if status == 429:
-                _rate_limited(exc, summary)
-            if status >= 500:
-                raise _Lost(f"HTTP {status}") from None
-            error = str(exc.response.get("error", "error"))
-            if error in LOST_ERRORS:
-                raise _Lost(error) from None
-            if error in OUR_ERRORS:
-                summary.errors.append(f"Slack: {error}")
-                log.error("Slack refused %s: %s", method, error)
-                raise _Stop from None
-            raise _Refused(error) from None
-        except (TimeoutError, ClientError, OSError) as exc:
-            raise _Lost(type(exc).__name__) from None
+            return await self._slack.call(method, **args)
+        except RateLimited as exc:
+            summary.retry_after = exc.retry_after
+            log.warning("Slack rate limit: waiting %.0f s", summary.retry_after)
+            raise _Stop from None
+        except TokenProblem as exc:
+            summary.errors.append(f"Slack: {exc.error}")
+            log.error("Slack refused %s: %s", method, exc.error)
+            raise _Stop from None
 
     # ---- historic mail ---------------------------------------------------------------------
 
@@ -519,58 +492,62 @@ class CasePoster:
         """One channel message for the historic cases whose intake has finished and that no
         summary has told yet: how many, how many open and overdue, where to see them."""
         now = self._clock()
-        with Session(self._engine) as session:
+        untold = await threads.db(self._historic_untold, now)
+        if untold is None:
+            return
+        upto, count, text = untold
+        found = None
+        if self._summary_uncertain == upto:
+            found = await self._summary_in_channel(summary, upto)
+        if found is None:
+            try:
+                await self._api(
+                    summary,
+                    "chat_postMessage",
+                    channel=self._channel,
+                    text=text,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    metadata={
+                        "event_type": BACKLOG_EVENT_TYPE,
+                        "event_payload": {"upto": upto, "cases": count},
+                    },
+                )
+            except LostAnswer as exc:
+                self._summary_uncertain = upto
+                summary.uncertain += 1
+                summary.errors.append(f"historic mail summary: {exc}")
+                raise _Stop from None
+            except Refused as exc:
+                self._refused(summary, "historic mail summary", self._channel, "post", exc.error)
+                return
+            summary.summaries += 1
+            log.info("historic mail summarised: %d cases up to case id %d", count, upto)
+        self._summary_uncertain = None
+        await threads.db(self._historic_told, upto, now)
+
+    def _historic_untold(self, now: datetime) -> tuple[int, int, str] | None:
+        """The historic cases no summary has told yet: (last case id, how many, the summary)."""
+        with Session(self._reader) as session:
             marker = session.exec(
                 select(AuditEvent)
                 .where(AuditEvent.action == repo.HISTORIC_TAKEN)
                 .order_by(col(AuditEvent.id).desc())
             ).first()
             if marker is None:
-                return
+                return None
             upto = int(_detail(marker).get("last_case_id") or 0)
             days = int(_detail(marker).get("backlog_days") or 0)
-            untold = (
-                col(Case.id) <= upto,
-                col(Case.slack_state) == HISTORIC,
-                col(Case.slack_synced_at).is_(None),
-            )
-            rows = session.exec(select(Case.status, Case.answer_due).where(*untold)).all()
-            if not rows:
-                return
-            still = [due for status, due in rows if status not in FINISHED]
-            late = [due for due in still if due is not None and due < now]
-            text = _historic_text(len(rows), len(still), len(late), days)
-            found = None
-            if self._summary_uncertain == upto:
-                found = await self._summary_in_channel(summary, upto)
-            if found is None:
-                try:
-                    await self._api(
-                        summary,
-                        "chat_postMessage",
-                        channel=self._channel,
-                        text=text,
-                        unfurl_links=False,
-                        unfurl_media=False,
-                        metadata={
-                            "event_type": BACKLOG_EVENT_TYPE,
-                            "event_payload": {"upto": upto, "cases": len(rows)},
-                        },
-                    )
-                except _Lost as exc:
-                    self._summary_uncertain = upto
-                    summary.uncertain += 1
-                    summary.errors.append(f"historic mail summary: {exc}")
-                    raise _Stop from None
-                except _Refused as exc:
-                    self._refused(
-                        summary, "historic mail summary", self._channel, "post", exc.error
-                    )
-                    return
-                summary.summaries += 1
-                log.info("historic mail summarised: %d cases up to case id %d", len(rows), upto)
-            self._summary_uncertain = None
-            session.execute(update(Case).where(*untold).values(slack_synced_at=now))
+            rows = session.exec(select(Case.status, Case.answer_due).where(*_untold(upto))).all()
+        if not rows:
+            return None
+        still = [due for status, due in rows if status not in FINISHED]
+        late = [due for due in still if due is not None and due < now]
+        return upto, len(rows), _historic_text(len(rows), len(still), len(late), days)
+
+    def _historic_told(self, upto: int, now: datetime) -> None:
+        with Session(self._engine) as session:
+            session.execute(update(Case).where(*_untold(upto)).values(slack_synced_at=now))
             session.commit()
 
     async def _summary_in_channel(self, summary: PostSummary, upto: int) -> str | None:
@@ -583,7 +560,7 @@ class CasePoster:
                 include_all_metadata=True,
                 limit=200,
             )
-        except (_Lost, _Refused):
+        except (LostAnswer, Refused):
             raise _Stop from None
         for message in response.get("messages", []):
             meta = message.get("metadata") or {}
@@ -598,7 +575,29 @@ class CasePoster:
     async def _drafts(self, summary: PostSummary, limit: int) -> None:
         """Drafts waiting for approval, each posted once into its case's thread. (A draft post
         whose answer is lost may be posted twice: harmless, approving either sends one mail.)"""
-        with Session(self._engine) as session:
+        for draft_id, case, text, blocks in await threads.db(self._unposted_drafts, limit):
+            if self._quiet.get(draft_id, self._clock()) > self._clock():
+                continue
+            ts = await self._call(
+                case,
+                summary,
+                "chat_postMessage",
+                channel=case.slack_channel or self._channel,
+                thread_ts=case.slack_ts,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            if ts is None:  # this case's thread refused it
+                self._quiet[draft_id] = self._clock() + QUIET
+                continue
+            await threads.db(self._draft_posted, draft_id, ts)
+            summary.drafts += 1
+
+    def _unposted_drafts(self, limit: int) -> list[tuple[int, Case, str, list[dict[str, Any]]]]:
+        """The drafts not yet in their case's thread: (draft id, case, text, blocks)."""
+        with Session(self._reader, expire_on_commit=False) as session:
             rows = session.exec(
                 select(Draft, Case)
                 .where(Draft.case_id == Case.id)
@@ -607,30 +606,20 @@ class CasePoster:
                 .order_by(col(Draft.id))
                 .limit(limit)
             ).all()
+            found = []
             for draft, case in rows:
                 assert draft.id is not None
-                if self._quiet.get(draft.id, self._clock()) > self._clock():
-                    continue
                 text, blocks = draft_message(draft_view(draft))
-                ts = await self._call(
-                    session,
-                    case,
-                    summary,
-                    "chat_postMessage",
-                    channel=case.slack_channel or self._channel,
-                    thread_ts=case.slack_ts,
-                    text=text,
-                    blocks=blocks,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
-                if ts is None:  # this case's thread refused it
-                    self._quiet[draft.id] = self._clock() + QUIET
-                    continue
+                found.append((draft.id, case, text, blocks))
+            return found
+
+    def _draft_posted(self, draft_id: int, ts: str) -> None:
+        with Session(self._engine) as session:
+            draft = session.get(Draft, draft_id)
+            if draft is not None:
                 draft.slack_ts = ts
                 session.add(draft)
                 session.commit()
-                summary.drafts += 1
 
     # ---- events told in the thread -------------------------------------------------------
 
@@ -638,7 +627,7 @@ class CasePoster:
         """The events not yet told, oldest first, each posted once into its case's thread.
         Read first, then each post recorded in a short transaction of its own: no database
         lock is held while Slack is asked."""
-        for pending in self._pending(limit):
+        for pending in await threads.db(self._pending, limit):
             await self._tell(pending, summary)
 
     def _pending(self, limit: int) -> list[_Pending]:
@@ -687,15 +676,15 @@ class CasePoster:
         if pending.uncertain:
             try:
                 found = await self._in_thread(summary, pending)
-            except _Refused as exc:
+            except Refused as exc:
                 self._refused(summary, ref, pending.channel, "conversations_replies", exc.error)
-                self._record(pending.audit_id, pending.case_id, "failed", None)
+                await threads.db(self._record, pending.audit_id, pending.case_id, "failed", None)
                 return
-            except _Lost as exc:
+            except LostAnswer as exc:
                 summary.errors.append(f"{ref}: {exc}")
                 raise _Stop from None
             if found is not None:
-                self._record(pending.audit_id, pending.case_id, "posted", found)
+                await threads.db(self._record, pending.audit_id, pending.case_id, "posted", found)
                 summary.found += 1
                 return
         try:
@@ -712,17 +701,19 @@ class CasePoster:
                     "event_payload": {"audit": pending.audit_id},
                 },
             )
-        except _Lost as exc:
-            self._record(pending.audit_id, pending.case_id, "uncertain", None)
+        except LostAnswer as exc:
+            await threads.db(self._record, pending.audit_id, pending.case_id, "uncertain", None)
             summary.uncertain += 1
             summary.errors.append(f"{ref}: {exc}")
             log.warning("%s: Slack did not answer a thread post (%s)", ref, exc)
             raise _Stop from None
-        except _Refused as exc:
+        except Refused as exc:
             self._refused(summary, ref, pending.channel, "chat_postMessage", exc.error)
-            self._record(pending.audit_id, pending.case_id, "failed", None)
+            await threads.db(self._record, pending.audit_id, pending.case_id, "failed", None)
             return
-        self._record(pending.audit_id, pending.case_id, "posted", str(response["ts"]))
+        await threads.db(
+            self._record, pending.audit_id, pending.case_id, "posted", str(response["ts"])
+        )
         summary.told += 1
 
     def _record(self, audit_id: int, case_id: int, state: str, ts: str | None) -> None:
@@ -771,92 +762,104 @@ class CasePoster:
     # ---- the parent message --------------------------------------------------------------
 
     async def _one(self, ref: str, summary: PostSummary) -> None:
-        with Session(self._engine, expire_on_commit=False) as session:
+        prepared = await threads.db(self._prepare, ref)
+        if prepared is None:
+            return
+        case, text, blocks = prepared
+        if case.slack_ts is None and case.slack_state == "uncertain":
+            found = await self._look_for(case, summary)
+            if found is not None:
+                await threads.db(self._synced, case, found)
+                summary.found += 1
+                return
+        if case.slack_ts is None:
+            ts = await self._call(
+                case,
+                summary,
+                "chat_postMessage",
+                channel=self._channel,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={"event_type": EVENT_TYPE, "event_payload": {"ref": case.ref}},
+            )
+            if ts is None:  # the desk's channel refused a case: staff must fix it
+                summary.errors.append(summary.refused.pop())
+                raise _Stop
+            await threads.db(self._synced, case, ts)
+            summary.posted += 1
+            if self._posts_per_minute is not None:
+                self._recent.append(self._clock())
+            SLACK_DELAY.observe(max((self._clock() - case.received_at).total_seconds(), 0))
+            done = "posted"
+        else:
+            ts = await self._call(
+                case,
+                summary,
+                "chat_update",
+                channel=case.slack_channel or self._channel,
+                ts=case.slack_ts,
+                text=text,
+                blocks=blocks,
+            )
+            # A message gone or frozen is not tried again until the case changes.
+            await threads.db(self._synced, case, case.slack_ts)
+            if ts is None:
+                return
+            summary.updated += 1
+            done = "updated"
+        log.info("%s: %s in Slack", case.ref, done)
+
+    def _prepare(self, ref: str) -> tuple[Case, str, list[dict[str, Any]]] | None:
+        """The case as read now, and its parent message (text, blocks)."""
+        with Session(self._reader) as session:
             case = repo.case_by_ref(session, ref)
             if case is None:
-                return
-            text, blocks = case_message(
-                self._view(session, case), self._clock(), mask_mode=self._mask_mode
-            )
-            if case.slack_ts is None and case.slack_state == "uncertain":
-                found = await self._look_for(case, summary)
-                if found is not None:
-                    self._synced(session, case, found, "posted")
-                    summary.found += 1
-                    session.commit()
-                    return
-            if case.slack_ts is None:
-                ts = await self._call(
-                    session,
-                    case,
-                    summary,
-                    "chat_postMessage",
-                    channel=self._channel,
-                    text=text,
-                    blocks=blocks,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                    metadata={"event_type": EVENT_TYPE, "event_payload": {"ref": case.ref}},
-                )
-                if ts is None:  # the desk's channel refused a case: staff must fix it
-                    summary.errors.append(summary.refused.pop())
-                    raise _Stop
-                self._synced(session, case, ts, "posted")
-                summary.posted += 1
-                if self._posts_per_minute is not None:
-                    self._recent.append(self._clock())
-                SLACK_DELAY.observe(max((self._clock() - case.received_at).total_seconds(), 0))
-                done = "posted"
-            else:
-                ts = await self._call(
-                    session,
-                    case,
-                    summary,
-                    "chat_update",
-                    channel=case.slack_channel or self._channel,
-                    ts=case.slack_ts,
-                    text=text,
-                    blocks=blocks,
-                )
-                # A message gone or frozen is not tried again until the case changes.
-                self._synced(session, case, case.slack_ts, "posted")
-                if ts is None:
-                    session.commit()
-                    return
-                summary.updated += 1
-                done = "updated"
-            session.commit()
-            log.info("%s: %s in Slack", case.ref, done)
+                return None
+            view = self._view(session, case)
+        text, blocks = case_message(view, self._clock(), mask_mode=self._mask_mode)
+        return case, text, blocks
 
-    def _synced(self, session: Session, case: Case, ts: str, state: str) -> None:
+    def _synced(self, case: Case, ts: str) -> None:
+        """The case's parent message is ``ts``, showing the case as it was read."""
         # Not repo.touch: this must not count as a change of the case (updated_at stays).
-        case.slack_ts, case.slack_state = ts, state
-        case.slack_channel = case.slack_channel or self._channel
-        case.slack_synced_at = max(self._clock(), case.updated_at)
-        session.add(case)
+        with Session(self._engine) as session:
+            session.execute(
+                update(Case)
+                .where(col(Case.id) == case.id)
+                .values(
+                    slack_ts=ts,
+                    slack_state="posted",
+                    slack_channel=case.slack_channel or self._channel,
+                    slack_synced_at=max(self._clock(), case.updated_at),
+                )
+            )
+            session.commit()
 
-    async def _call(
-        self, session: Session, case: Case, summary: PostSummary, method: str, **args: Any
-    ) -> str | None:
+    def _uncertain(self, case: Case) -> None:
+        with Session(self._engine) as session:
+            session.execute(
+                update(Case).where(col(Case.id) == case.id).values(slack_state="uncertain")
+            )
+            session.commit()
+
+    async def _call(self, case: Case, summary: PostSummary, method: str, **args: Any) -> str | None:
         """Post or update for ``case``: the message's ts, or None when Slack refused (logged;
         the caller weighs it). A lost answer ends the pass (a parent post becomes uncertain)."""
         try:
             response = await self._api(summary, method, **args)
-        except _Lost as exc:
-            self._lost(session, case, method, summary, str(exc))
-        except _Refused as exc:
+        except LostAnswer as exc:
+            await self._lost(case, method, summary, str(exc))
+        except Refused as exc:
             self._refused(summary, case.ref, args["channel"], method, exc.error)
             return None
         return str(response["ts"])
 
-    def _lost(
-        self, session: Session, case: Case, method: str, summary: PostSummary, why: str
-    ) -> NoReturn:
+    async def _lost(self, case: Case, method: str, summary: PostSummary, why: str) -> NoReturn:
         """The answer is lost: a post may have been made. Remember to look before posting."""
         if method == "chat_postMessage" and case.slack_ts is None:
-            case.slack_state = "uncertain"
-            session.add(case)
-            session.commit()
+            await threads.db(self._uncertain, case)
             summary.uncertain += 1
         summary.errors.append(f"{case.ref}: {why}")
         log.warning("%s: Slack did not answer %s (%s)", case.ref, method, why)
@@ -874,7 +877,7 @@ class CasePoster:
                 include_all_metadata=True,
                 limit=200,
             )
-        except (_Lost, _Refused):
+        except (LostAnswer, Refused):
             raise _Stop from None
         messages: list[dict[str, Any]] = response.get("messages", [])
         for message in messages:

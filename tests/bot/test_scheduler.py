@@ -27,9 +27,9 @@ from bot.scheduler import (
     Scheduler,
     SchedulerSettings,
     SchedulerSettingsError,
-    mention,
 )
 from bot.slack.poster import CasePoster
+from bot.slack.texts import mention
 from handlers import sla
 from storage import repo
 from storage.db import open_database, writer
@@ -286,6 +286,46 @@ def test_a_slack_refusal_is_kept_and_retried(engine: Engine, slack: Any) -> None
     assert _recorded(engine, ref) == {"50%": "pending"}
     assert run(scheduler, HALF).retried == 1
     assert len(_replies(engine, slack, ref)) == 1
+
+
+@pytest.mark.parametrize("problem", ["missing_scope", "token_expired", "token_revoked"])
+def test_a_token_or_scope_problem_ends_the_pass_after_one_call_and_is_reported(
+    engine: Engine, slack: Any, problem: str
+) -> None:
+    refs = [_open(engine, requester=f"user{i}@example.jp") for i in range(3)]
+    _in_channel(engine, slack)
+    reported: list[tuple[str, str]] = []
+    scheduler = Scheduler(
+        engine,
+        _client(slack),
+        slack.channel,
+        SchedulerSettings.from_env({"PD_DIGEST_TIME": "off"}),
+        ReplySettings.from_env(REPLIES),
+        report=lambda state, detail: reported.append((state, detail)),
+    )
+    _made.append(scheduler)
+    if problem == "token_revoked":
+        slack.revoke_token(slack.bot_token)
+    else:
+        slack.fail("chat.postMessage", error=problem, times=2)  # two passes' worth
+    before = len(slack.calls())
+    summary = run(scheduler, HALF)
+    assert [c.method for c in slack.calls()[before:]] == ["chat.postMessage"]  # one call
+    assert summary.errors == [f"Slack: {problem}"] and summary.reminders == 0
+    assert reported == [("degraded", f"1 errors, first: Slack: {problem}; retrying")]
+    assert _recorded(engine, refs[0]) == {"50%": "pending"}  # kept for when staff fix it
+    assert _recorded(engine, refs[1]) == {}
+    # every pass stops the same way until the app is fixed
+    before = len(slack.calls())
+    assert run(scheduler, HALF).errors == [f"Slack: {problem}"]
+    assert len(slack.calls()) == before + 1
+    if problem == "token_revoked":
+        slack.add_token(slack.bot_token)  # staff fixed the app
+    summary = run(scheduler, HALF)
+    assert (summary.reminders, summary.retried, summary.errors) == (3, 1, [])
+    assert reported[-1] == ("ok", "")
+    for ref in refs:
+        assert len(_replies(engine, slack, ref)) == 1
 
 
 def test_a_newer_reminder_supersedes_one_slack_never_took(engine: Engine, slack: Any) -> None:
