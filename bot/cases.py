@@ -12,8 +12,8 @@ the SLA clock when its mail is approved (``Replies``), not when it is drafted.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from bot.replies import CaseFacts, Replies, ReplyError, case_deadlines, refuse
 from handlers import replies as rules
 from handlers import sla
+from handlers.clock import Clock, now
 from handlers.intake import kind_of
 from handlers.intents import ALL_INTENTS, AUTO_REPLY, RIGHTS
 from storage import repo
@@ -30,16 +31,11 @@ from templates import TemplateError
 
 log = logging.getLogger("privacy_desk.cases")
 
-Clock = Callable[[], datetime]
 CLOSED = ("answered", "closed", "rejected")
 ASK_KINDS = ("identity", "clarification")
 REJECT_SCOPES = ("full", "partial")
 REPLY_WITHIN = timedelta(days=14)  # the date by which a requester is asked to answer
 TEXT_MAX = 500
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _one_line(text: str, what: str) -> str:
@@ -69,7 +65,7 @@ class CaseDesk:
         engine: Engine,
         replies: Replies,
         *,
-        clock: Clock = _now,
+        clock: Clock = now,
         policies: sla.PolicyTable | None = None,
     ) -> None:
         self._engine = writer(engine)

@@ -27,6 +27,7 @@ from sqlmodel import Session
 from bot.health import OUTBOX_FAILURES
 from handlers import replies as rules
 from handlers import sla
+from handlers.clock import TOKYO, Clock, now
 from mail.errors import MailError, PermanentError, TransientError
 from mail.outgoing import InvalidAddress, as_bytes, compose, make_message_id
 from mail.smtp import SmtpConfig, retry_delay, send
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("privacy_desk.replies")
 
-Clock = Callable[[], datetime]
 
 CODE_DIGITS = 6
 CODE_TRIES = 5  # wrong codes a requester may send before the code is void
@@ -53,10 +53,6 @@ class ReplyError(Exception):
 
 class SettingsError(ReplyError):
     """The reply settings are missing or malformed (every problem listed)."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -275,7 +271,7 @@ def resume_clock(
 class Replies:
     """Drafts, approvals and identity verification for the desk's cases."""
 
-    def __init__(self, engine: Engine, settings: ReplySettings, *, clock: Clock = _now) -> None:
+    def __init__(self, engine: Engine, settings: ReplySettings, *, clock: Clock = now) -> None:
         self._engine = writer(engine)
         self.settings = settings
         self._clock = clock
@@ -423,7 +419,7 @@ class Replies:
         if isinstance(promised, datetime) and promised <= self._clock():
             # An acknowledgement left unapproved past its own date would promise the past.
             return (
-                f"draft {draft.id} promises an answer by {promised.astimezone(sla.TOKYO):%Y-%m-%d}, "
+                f"draft {draft.id} promises an answer by {promised.astimezone(TOKYO):%Y-%m-%d}, "
                 "a date already past: discard it and write the reply anew"
             )
         return None
@@ -535,9 +531,7 @@ class Replies:
 
     def _within_cap(self, session: Session, recipient: str) -> bool:
         """The cap counts the calendar day in Tokyo, where the desk works."""
-        today = (
-            self._clock().astimezone(sla.TOKYO).replace(hour=0, minute=0, second=0, microsecond=0)
-        )
+        today = self._clock().astimezone(TOKYO).replace(hour=0, minute=0, second=0, microsecond=0)
         since = today.astimezone(UTC)
         sent = repo.automatic_mail_since(session, recipient, since)
         return rules.within_daily_cap(sent, self.settings.daily_cap)
@@ -675,7 +669,7 @@ class Sender:
         engine: Engine,
         smtp: SmtpConfig,
         *,
-        clock: Clock = _now,
+        clock: Clock = now,
         rand: Callable[[], float] = random.random,
         keep_copy: Callable[[bytes, datetime], None] | None = None,
     ) -> None:

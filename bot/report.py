@@ -30,6 +30,7 @@ from bot.replies import clock_intents, extension_of
 from bot.slack.blocks import escape
 from handlers import sla
 from handlers import stats as figures
+from handlers.clock import TOKYO
 from handlers.replies import DELIVERED, DELIVERED_ACTIONS, STATUS_AFTER_SENDING
 from handlers.stats import CaseRecord, Month, MonthReport
 from storage.models import AuditEvent, Case, CasePause, OutboxItem
@@ -183,7 +184,7 @@ def write_chart(report: MonthReport, path: Path) -> None:
 
 
 def _day(moment: datetime) -> str:
-    return moment.astimezone(figures.TOKYO).strftime("%Y-%m-%d")
+    return moment.astimezone(TOKYO).strftime("%Y-%m-%d")
 
 
 def _share(value: float | None) -> str:

@@ -40,7 +40,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from aiohttp import ClientError
@@ -58,6 +58,7 @@ from sqlmodel import Session, col, select
 from bot import replies as desk_replies
 from bot.slack.blocks import escape
 from handlers import reminders, sla
+from handlers.clock import TOKYO, Clock, now
 from handlers.replies import DELIVERED, STATUS_AFTER_SENDING, VERIFICATION_PAUSE
 from storage import repo
 from storage.db import writer
@@ -70,8 +71,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("privacy_desk.scheduler")
 
-Clock = Callable[[], datetime]
-TOKYO = sla.TOKYO
 
 REMINDER_EVENT = "privacy_desk_reminder"
 DIGEST_EVENT = "privacy_desk_digest"
@@ -95,10 +94,6 @@ HISTORIC = "historic"  # the slack_state of a case opened from historic mail
 _ID = re.compile(r"[UWS][A-Z0-9]{6,}")  # a Slack user (U…, W…) or user-group (S…) ID
 # The scheduler's advisory lock: the same number on every replica of this desk's database.
 LOCK_KEY = lock_key("privacy-desk scheduler")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class SchedulerSettingsError(ValueError):
@@ -242,7 +237,7 @@ class Scheduler:
         settings: SchedulerSettings,
         replies: desk_replies.ReplySettings,
         *,
-        clock: Clock = _now,
+        clock: Clock = now,
         lock: LeaderLock | None = None,
         table: sla.PolicyTable | None = None,
     ) -> None:

@@ -44,13 +44,12 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, TypeAlias, cast, get_args
-from zoneinfo import ZoneInfo
 
 import holidays
 
+from handlers.clock import TOKYO
 from handlers.intents import ALL_INTENTS, AUTO_REPLY, RIGHTS, SPAM
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 END_OF_DAY = time(23, 59, 59, 999999)
 
 Unit: TypeAlias = Literal["calendar_days", "business_days", "months"]

@@ -35,11 +35,10 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from handlers.clock import TOKYO
 from handlers.intents import PRIVACY
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 MIN_FOR_TIMES = 5
 LANGUAGES = ("ja", "en")  # always listed, so an empty month still shows both
 FINISHED = frozenset({"answered", "closed", "rejected"})

@@ -17,8 +17,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
 
+from handlers.clock import TOKYO
 from handlers.intake import Known, KnownCase, references_in
-from handlers.sla import TOKYO
 from mail.parse import ParsedMessage
 from storage.models import (
     AuditEvent,

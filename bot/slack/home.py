@@ -15,7 +15,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import ClientError
@@ -29,12 +29,12 @@ from bot.slack.blocks import (
     HEADER_TEXT,
     INTENT_LABELS,
     SECTION_TEXT,
-    TOKYO,
     clip,
     escape,
     mask,
     time_left,
 )
+from handlers.clock import TOKYO, Clock, now
 from storage import views
 from storage.db import WRITER
 from storage.models import Case
@@ -66,12 +66,7 @@ USAGE = "\n".join(
 CASE_USAGE = f"Usage: `{COMMAND} case PD-2026-000123` (a case reference)."
 SEARCH_USAGE = f"Usage: `{COMMAND} search <text>` (part of a reference, address or subject)."
 
-Clock = Callable[[], datetime]
 Answer = Callable[[str, str, AsyncWebClient], Awaitable[str]]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def register(
@@ -79,7 +74,7 @@ def register(
     engine: Engine,
     *,
     mask_mode: str = "partial",
-    clock: Clock = _now,
+    clock: Clock = now,
     ack_budget: float = ACK_BUDGET,
 ) -> None:
     """Add the ``/privacy`` command and the App Home to ``app``."""

@@ -41,7 +41,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from aiohttp import ClientError
@@ -63,6 +63,7 @@ from bot.slack.blocks import (
     draft_view,
     escape,
 )
+from handlers.clock import Clock, now
 from handlers.reminders import FINISHED
 from mail.errors import ParseError
 from mail.parse import parse_message
@@ -106,16 +107,11 @@ OUR_ERRORS = frozenset(
 # Refusals naming a channel: about the desk's channel they stop the pass (every case is there).
 CHANNEL_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
 
-Clock = Callable[[], datetime]
 Report = Callable[[str, str], None]
 
 
 def _quiet(state: str, detail: str) -> None:
     """Report to no one (a run outside ``serve``)."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # ---- what a thread is told ---------------------------------------------------------------
@@ -350,7 +346,7 @@ class CasePoster:
         client: AsyncWebClient,
         channel: str,
         *,
-        clock: Clock = _now,
+        clock: Clock = now,
         mask_mode: str = "partial",
         posts_per_minute: int | None = None,
     ) -> None:
