@@ -24,6 +24,7 @@ from handlers import sla
 from handlers.clock import Clock, now
 from handlers.intake import kind_of
 from handlers.intents import ALL_INTENTS, AUTO_REPLY, RIGHTS
+from handlers.status import FINISHED, Status
 from storage import repo
 from storage.db import writer
 from storage.models import Case, Draft, LabelledExample, MailMessage
@@ -31,7 +32,6 @@ from templates import TemplateError
 
 log = logging.getLogger("privacy_desk.cases")
 
-CLOSED = ("answered", "closed", "rejected")
 ASK_KINDS = ("identity", "clarification")
 REJECT_SCOPES = ("full", "partial")
 REPLY_WITHIN = timedelta(days=14)  # the date by which a requester is asked to answer
@@ -297,7 +297,7 @@ class CaseDesk:
             if pause is not None:
                 pause.ended_at = max(now, pause.started_at)
                 session.add(pause)
-            repo.touch(session, case, status="closed", closed_at=now)
+            repo.touch(session, case, status=Status.CLOSED, closed_at=now)
             repo.audit(session, case.id, actor, "case closed", reason=reason)
             session.commit()
             log.info("%s closed", case.ref)
@@ -333,7 +333,7 @@ class CaseDesk:
         case = repo.case_by_ref(session, ref)
         if case is None:
             raise ReplyError(f"no case {ref.upper()}")
-        if case.status in CLOSED:
+        if case.status in FINISHED:
             raise ReplyError(f"{case.ref} is {case.status}")
         return case
 

@@ -23,6 +23,7 @@ from prometheus_client.registry import REGISTRY, Collector
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
+from handlers.status import FINISHED
 from storage.models import Case, OutboxItem
 
 log = logging.getLogger("privacy_desk.health")
@@ -134,7 +135,7 @@ class DatabaseGauges(Collector):
                     .select_from(Case)
                     .where(
                         col(Case.answer_due) < self._clock(),
-                        col(Case.status).not_in(("answered", "closed", "rejected")),
+                        col(Case.status).not_in(FINISHED),
                     )
                 ).one()
                 waiting = session.exec(

@@ -43,6 +43,7 @@ from handlers.classify import Classification, classify
 from handlers.clock import Clock, now
 from handlers.intake import ASSIGN_NEW_CASE, Action, Decision, decide
 from handlers.intents import AUTO_REPLY, PRIVACY
+from handlers.status import Status
 from mail.errors import ParseError
 from mail.parse import Envelope, ParsedMessage, parse_message, peek_envelope
 from storage import repo
@@ -572,7 +573,7 @@ class Intake:
                 needs_triage=True,
                 triage_due=self._triage_due(received),
                 flags=["unreadable", *((HISTORIC,) if historic else ())],
-                status="quarantined",
+                status=Status.QUARANTINED,
                 slack_state="historic" if historic else "pending",
             )
             repo.store_raw(

@@ -28,6 +28,7 @@ from bot.health import OUTBOX_FAILURES
 from handlers import replies as rules
 from handlers import sla
 from handlers.clock import TOKYO, Clock, now
+from handlers.status import WAITING, Status, can_move
 from mail.errors import MailError, PermanentError, TransientError
 from mail.outgoing import InvalidAddress, as_bytes, compose, make_message_id
 from mail.smtp import SmtpConfig, retry_delay, send
@@ -236,10 +237,6 @@ def case_deadlines(
     )
 
 
-# While waiting on the requester the case has one of these statuses; an answer ends the wait.
-WAITING = ("awaiting_verification", "awaiting_requester")
-
-
 def resume_clock(
     session: Session,
     case: Case,
@@ -257,7 +254,7 @@ def resume_clock(
     session.add(pause)
     session.flush()
     due = case_deadlines(session, case, policies=policies)
-    status = "in_progress" if case.status in WAITING else case.status
+    status = Status.IN_PROGRESS if case.status in WAITING else case.status
     repo.touch(session, case, status=status, answer_due=due.answer_due if due else None)
     repo.audit(
         session,
@@ -493,8 +490,8 @@ class Replies:
             message_id=message_id,
             automatic=automatic,
         )
-        if not automatic and case.status in ("new", "awaiting_approval"):
-            repo.touch(session, case, status="in_progress")
+        if not automatic and case.status in (Status.NEW, Status.AWAITING_APPROVAL):
+            repo.touch(session, case, status=Status.IN_PROGRESS)
         if draft.template in rules.ASKS_REQUESTER:
             # The desk now waits on the requester: the clock stops until they answer.
             asked = str(draft.values.get("kind", "identity"))
@@ -504,7 +501,9 @@ class Replies:
                 at=now,
                 reason=rules.ASKS_REQUESTER[draft.template].get(asked, asked),
                 actor=approver,
-                status="awaiting_verification" if asked == "identity" else "awaiting_requester",
+                status=Status.AWAITING_VERIFICATION
+                if asked == "identity"
+                else Status.AWAITING_REQUESTER,
             )
         return item
 
@@ -800,8 +799,8 @@ class Sender:
         after = rules.status_after_sending(item.template)
         if item.case_id is not None and after is not None:
             case = session.get(Case, item.case_id)
-            if case is not None and case.status not in ("closed", "rejected"):
-                closed = {"closed_at": now} if after in ("closed", "rejected") else {}
+            if case is not None and can_move(case.status, after):
+                closed = {"closed_at": now} if after in (Status.CLOSED, Status.REJECTED) else {}
                 repo.touch(session, case, status=after, **closed)
         if status == "written":
             summary.written += 1

@@ -33,6 +33,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
 from handlers import retention
+from handlers.status import FINISHED
 from storage import repo
 from storage.db import writer
 from storage.models import (
@@ -106,7 +107,7 @@ def _activity(
         )
         .outerjoin(messages, messages.c.case_id == col(Case.id))
         .outerjoin(sent, sent.c.case_id == col(Case.id))
-        .where(col(Case.status).in_(retention.FINISHED))
+        .where(col(Case.status).in_(FINISHED))
     )
     if case_ids is not None:
         query = query.where(col(Case.id).in_(case_ids))

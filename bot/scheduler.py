@@ -60,6 +60,7 @@ from bot.slack.blocks import escape
 from handlers import reminders, sla
 from handlers.clock import TOKYO, Clock, now
 from handlers.replies import DELIVERED, STATUS_AFTER_SENDING, VERIFICATION_PAUSE
+from handlers.status import FINISHED, NO_REMINDERS, Status
 from storage import repo
 from storage.db import writer
 from storage.leader import LeaderLock, lock_key
@@ -323,7 +324,7 @@ class Scheduler:
     # ---- cases ---------------------------------------------------------------------------
 
     async def _cases(self, now: datetime, summary: RunSummary) -> None:
-        finished = sorted(reminders.FINISHED)
+        finished = sorted(NO_REMINDERS)
         with Session(self._engine, expire_on_commit=False) as session:
             # A case answered or closed while its reminder waited for Slack needs it no more.
             done = select(Case.id).where(col(Case.status).in_(finished))
@@ -922,7 +923,7 @@ class Scheduler:
 
     def _digest_text(self, session: Session, today: date, now: datetime) -> tuple[str, int]:
         """The digest (case references only) and the newest case it counted."""
-        finished = sorted(reminders.FINISHED)
+        finished = sorted(FINISHED)
         previous = session.exec(
             select(Digest).where(col(Digest.day) < today).order_by(col(Digest.day).desc())
         ).first()
@@ -930,7 +931,7 @@ class Scheduler:
         # Historic cases are counted on a line of their own, never listed one by one.
         listed = col(Case.slack_state) != HISTORIC
         new_query = (
-            select(Case.ref).where(Case.status != "quarantined", listed).order_by(col(Case.id))
+            select(Case.ref).where(Case.status != Status.QUARANTINED, listed).order_by(col(Case.id))
         )
         if previous is not None:
             new_query = new_query.where(col(Case.id) > previous.last_case_id)

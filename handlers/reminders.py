@@ -38,14 +38,12 @@ from handlers import sla
 from handlers.clock import TOKYO
 from handlers.intents import ALL_INTENTS, COMPLAINT
 from handlers.replies import VERIFICATION_PAUSE
+from handlers.status import NO_REMINDERS
 
 Kind: TypeAlias = Literal[
     "progress", "due", "overdue", "escalation", "requester", "unverified", "triage"
 ]
 
-# A case in one of these statuses is finished: nothing chases it. (A quarantined case is not:
-# it is human mail nobody could read, with its clock.)
-FINISHED: frozenset[str] = frozenset({"answered", "closed", "rejected"})
 
 # Pause reasons that wait on the requester's identity (a code out, or documents asked for);
 # any other reason (a clarification) is not closed as unverified.
@@ -251,7 +249,8 @@ def _thresholds(
     *,
     every_overdue: bool,
 ) -> list[Threshold]:
-    if facts.status in FINISHED:
+    # A quarantined case is chased: it is human mail nobody could read, with its clock.
+    if facts.status in NO_REMINDERS:
         return []
     calendar = sla.load_calendar() if calendar is None else calendar
     clock = sla.deadlines(

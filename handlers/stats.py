@@ -38,10 +38,10 @@ from datetime import datetime, timedelta
 
 from handlers.clock import TOKYO
 from handlers.intents import PRIVACY
+from handlers.status import FINISHED
 
 MIN_FOR_TIMES = 5
 LANGUAGES = ("ja", "en")  # always listed, so an empty month still shows both
-FINISHED = frozenset({"answered", "closed", "rejected"})
 DAY = timedelta(days=1)
 
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from handlers.clock import TOKYO
 from handlers.intake import Known, KnownCase, references_in
+from handlers.status import FINISHED, Status
 from mail.parse import ParsedMessage
 from storage.models import (
     AuditEvent,
@@ -243,7 +244,7 @@ def open_case(
     needs_triage: bool,
     flags: Iterable[str],
     triage_due: datetime | None = None,
-    status: str = "new",
+    status: str = Status.NEW,
     assignee: str | None = None,
     jurisdiction: str = "appi",
     slack_state: str = "pending",
@@ -504,7 +505,7 @@ def pause_case(
     at: datetime,
     reason: str,
     actor: str,
-    status: str = "awaiting_verification",
+    status: str = Status.AWAITING_VERIFICATION,
 ) -> None:
     """Stop the case's SLA clock while the desk waits on the requester."""
     assert case.id is not None
@@ -547,7 +548,7 @@ def list_cases(
     if overdue_at is not None:
         query = query.where(
             col(Case.answer_due) < overdue_at,
-            col(Case.status).not_in(("answered", "closed", "rejected")),
+            col(Case.status).not_in(FINISHED),
         )
     return list(session.exec(query.order_by(col(Case.answer_due).is_(None), col(Case.answer_due))))
 

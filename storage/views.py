@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from handlers.status import FINISHED
 from storage.models import AuditEvent, Case, Draft, MailMessage
 
-CLOSED = ("answered", "closed", "rejected")  # as storage.repo.list_cases counts them
 SEARCH_MAX_CHARS = 200
 
 
@@ -42,7 +42,7 @@ class CaseSummary:
 
 
 def _open() -> Any:
-    return col(Case.status).not_in(CLOSED)
+    return col(Case.status).not_in(FINISHED)
 
 
 def _waiting() -> Any:

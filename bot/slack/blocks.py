@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from handlers.clock import TOKYO
+from handlers.status import FINISHED, WAITING
 
 MAX_BLOCKS = 50
 SECTION_TEXT = 3000
@@ -153,7 +154,7 @@ def case_message(
     ]
     if case.flags:
         fields.append(_field("Flags", escape(", ".join(case.flags))))
-    triage = case.needs_triage and case.status not in CLOSED
+    triage = case.needs_triage and case.status not in FINISHED
     blocks: list[dict[str, Any]] = [_section(triage_notice(case, now))] if triage else []
     blocks += [
         {
@@ -221,8 +222,6 @@ def triage_controls(case: CaseView) -> list[dict[str, Any]]:
     ]
 
 
-CLOSED = ("answered", "closed", "rejected")
-WAITING = ("awaiting_verification", "awaiting_requester")
 RIGHTS = ("disclosure", "correction", "deletion", "stop_use", "stop_provision")
 
 
@@ -235,7 +234,7 @@ def _due(case: CaseView, now: datetime) -> str:
 def case_controls(case: CaseView) -> list[dict[str, Any]]:
     """The controls an open case offers (a closed one: only "Why?")."""
     why = _button("Why?", "reasons", case.ref)
-    if case.status in CLOSED:
+    if case.status in FINISHED:
         return [why]
     controls = [
         _button("Assign to me", "assign_me", case.ref),

@@ -27,6 +27,7 @@ from bot.cases import ASK_KINDS, REJECT_SCOPES, TEXT_MAX, CaseDesk
 from bot.replies import Replies, ReplyError
 from bot.slack.blocks import ACTIONS, AS_READ, INTENT_LABELS, NOT_A_REQUEST, TRIAGE_CHOICES
 from handlers.intents import ALL_INTENTS
+from handlers.status import FINISHED
 from storage import repo
 from storage.db import writer
 from storage.models import Case
@@ -275,7 +276,7 @@ def register(
             if case is None:
                 await tell(body, "That button does not name a case.")
                 return
-            if case.status in ("answered", "closed", "rejected"):
+            if case.status in FINISHED:
                 await tell(body, f"{case.ref} is {case.status}.")
                 return
             if decision.approvers_only:

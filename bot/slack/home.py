@@ -35,6 +35,7 @@ from bot.slack.blocks import (
     time_left,
 )
 from handlers.clock import TOKYO, Clock, now
+from handlers.status import FINISHED
 from storage import views
 from storage.db import WRITER
 from storage.models import Case
@@ -338,7 +339,7 @@ def _time(value: datetime) -> str:
 
 def _due(case: Case, now: datetime) -> str:
     if case.answer_due is None:
-        return "no deadline (clock paused)" if case.status not in views.CLOSED else "no deadline"
+        return "no deadline (clock paused)" if case.status not in FINISHED else "no deadline"
     return f"due {_time(case.answer_due)} ({time_left(case.answer_due, now)})"
 
 

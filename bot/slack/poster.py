@@ -64,7 +64,7 @@ from bot.slack.blocks import (
     escape,
 )
 from handlers.clock import Clock, now
-from handlers.reminders import FINISHED
+from handlers.status import FINISHED
 from mail.errors import ParseError
 from mail.parse import parse_message
 from storage import repo
