@@ -141,6 +141,9 @@ class CaseDesk:
                 answer_due=due.answer_due if due else None,
                 ack_due=due.ack_due if due else None,
             )
+            if due is not None and due.paused_since is not None and due.remaining is not None:
+                assert case.id is not None
+                repo.move_paused_deadline(session, case.id, due.paused_since + due.remaining)
             first = self._first_message(session, case)
             if first is not None:
                 assert first.id is not None and case.id is not None

@@ -953,7 +953,7 @@ class Scheduler:
         overdue = [
             ref
             for ref, _ in session.exec(
-                open_cases.where(col(Case.answer_due) < now).order_by(col(Case.answer_due))
+                open_cases.where(repo.overdue(now)).order_by(col(Case.answer_due))
             )
         ]
         triage = [

@@ -384,6 +384,23 @@ def is_overdue(deadlines: Deadlines, now: datetime) -> bool:
     return time_left(deadlines, now) < timedelta(0)
 
 
+def is_late(
+    answer_due: datetime | None,
+    now: datetime,
+    *,
+    paused_since: datetime | None = None,
+    due_when_paused: datetime | None = None,
+) -> bool:
+    """``is_overdue`` for a stored case (``storage.repo.overdue`` is the same rule in SQL): its
+    answer is due before ``now``, or, while its clock is stopped (no answer due), the deadline
+    running when the clock stopped had already passed."""
+    if answer_due is not None:
+        return answer_due < now
+    if paused_since is None or due_when_paused is None:
+        return False
+    return due_when_paused < paused_since
+
+
 def _lookup(table: PolicyTable, jurisdiction: str, intent: str) -> Policy:
     try:
         return table[(jurisdiction, intent)]

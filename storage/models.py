@@ -284,6 +284,9 @@ class CasePause(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reason: str = Field(default="", max_length=200)
+    # The answer deadline that was running when the clock stopped: a case that was late then
+    # stays late while paused (``storage.repo.overdue``). None: no deadline was running.
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CaseCounter(SQLModel, table=True):

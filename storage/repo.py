@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, or_, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, insert, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
@@ -510,7 +510,9 @@ def pause_case(
     """Stop the case's SLA clock while the desk waits on the requester."""
     assert case.id is not None
     if open_pause(session, case.id) is None:
-        session.add(CasePause(case_id=case.id, started_at=at, reason=reason))
+        session.add(
+            CasePause(case_id=case.id, started_at=at, reason=reason, due_at=case.answer_due)
+        )
         touch(session, case, status=status, answer_due=None)  # no answer is due while paused
         audit(session, case.id, actor, "clock paused", reason=reason, at=at.isoformat())
 
@@ -519,6 +521,33 @@ def open_pause(session: Session, case_id: int) -> CasePause | None:
     return session.exec(
         select(CasePause).where(CasePause.case_id == case_id, col(CasePause.ended_at).is_(None))
     ).first()
+
+
+def move_paused_deadline(session: Session, case_id: int, due_at: datetime) -> None:
+    """The deadline of the open pause, recomputed while the clock stands (a reclassification)."""
+    pause = open_pause(session, case_id)
+    if pause is not None:
+        pause.due_at = due_at
+        session.add(pause)
+
+
+def overdue(now: datetime) -> ColumnElement[bool]:
+    """The one definition of an overdue case for queries (``handlers.sla.is_late`` in Python):
+    not finished, and its answer was due before ``now`` or was already late when its clock
+    stopped (a pause after the deadline does not revive it)."""
+    late_when_paused = (
+        select(CasePause.id)
+        .where(
+            CasePause.case_id == Case.id,
+            col(CasePause.ended_at).is_(None),
+            col(CasePause.due_at) < col(CasePause.started_at),
+        )
+        .exists()
+    )
+    return and_(
+        col(Case.status).not_in(FINISHED),
+        or_(col(Case.answer_due) < now, late_when_paused),
+    )
 
 
 def pauses_of(session: Session, case_id: int) -> list[tuple[datetime, datetime | None]]:
@@ -546,10 +575,7 @@ def list_cases(
     if status:
         query = query.where(Case.status == status)
     if overdue_at is not None:
-        query = query.where(
-            col(Case.answer_due) < overdue_at,
-            col(Case.status).not_in(FINISHED),
-        )
+        query = query.where(overdue(overdue_at))
     return list(session.exec(query.order_by(col(Case.answer_due).is_(None), col(Case.answer_due))))
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from handlers.status import FINISHED
+from storage import repo
 from storage.models import AuditEvent, Case, Draft, MailMessage
 
 SEARCH_MAX_CHARS = 200
@@ -89,7 +90,7 @@ def open_cases(session: Session, *, limit: int) -> Page:
 
 
 def overdue(session: Session, now: datetime, *, limit: int) -> Page:
-    return _page(session, [_open(), col(Case.answer_due) < now], limit)
+    return _page(session, [repo.overdue(now)], limit)
 
 
 def assigned_to(session: Session, user: str, *, limit: int) -> Page:
