@@ -19,11 +19,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.replies import CaseFacts, Replies, ReplyError, case_deadlines, refuse
-from handlers import replies as rules
 from handlers import sla
 from handlers.clock import Clock, now
 from handlers.intake import kind_of
 from handlers.intents import ALL_INTENTS, AUTO_REPLY, RIGHTS
+from handlers.replies import Verdict, may_approve
 from handlers.status import FINISHED, Status
 from storage import repo
 from storage.db import writer
@@ -77,9 +77,9 @@ class CaseDesk:
     def approvers(self) -> tuple[str, ...]:
         return self._replies.settings.approvers
 
-    def may_decide(self, actor: str, groups: Iterable[str] = ()) -> rules.Verdict:
+    def may_decide(self, actor: str, groups: Iterable[str] = ()) -> Verdict:
         """Whether ``actor`` may take the decisions reserved to approvers."""
-        return rules.may_approve(actor, approvers=self.approvers, approver_groups=groups)
+        return may_approve(actor, approvers=self.approvers, approver_groups=groups)
 
     # ---- who works the case --------------------------------------------------------------
 

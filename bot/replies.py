@@ -25,9 +25,18 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.health import OUTBOX_FAILURES
-from handlers import replies as rules
 from handlers import sla
 from handlers.clock import TOKYO, Clock, now
+from handlers.replies import (
+    ASKS_REQUESTER,
+    CARRIES_OUT,
+    VERIFICATION_PAUSE,
+    first_reply,
+    may_approve,
+    sent_without_approval,
+    status_after_sending,
+    within_daily_cap,
+)
 from handlers.status import WAITING, Status, can_move
 from mail.errors import MailError, PermanentError, TransientError
 from mail.outgoing import InvalidAddress, as_bytes, compose, make_message_id
@@ -381,7 +390,7 @@ class Replies:
             if existing is not None:
                 assert existing.id is not None
                 return Approval("already", draft_id, f"<{existing.message_id}>", existing.id)
-            verdict = rules.may_approve(
+            verdict = may_approve(
                 approver,
                 approvers=self.settings.approvers,
                 approver_groups=groups,
@@ -410,7 +419,7 @@ class Replies:
             )
         if not self.settings.configured:
             return "PD_FROM_ADDRESS is not set: the desk has no address to send from"
-        if draft.template in rules.CARRIES_OUT and case.verified_at is None:
+        if draft.template in CARRIES_OUT and case.verified_at is None:
             return f"{case.ref}: the requester's identity is not verified yet"
         promised = _loaded(draft.values).get("answer_due")
         if isinstance(promised, datetime) and promised <= self._clock():
@@ -492,14 +501,14 @@ class Replies:
         )
         if not automatic and case.status in (Status.NEW, Status.AWAITING_APPROVAL):
             repo.touch(session, case, status=Status.IN_PROGRESS)
-        if draft.template in rules.ASKS_REQUESTER:
+        if draft.template in ASKS_REQUESTER:
             # The desk now waits on the requester: the clock stops until they answer.
             asked = str(draft.values.get("kind", "identity"))
             repo.pause_case(
                 session,
                 case,
                 at=now,
-                reason=rules.ASKS_REQUESTER[draft.template].get(asked, asked),
+                reason=ASKS_REQUESTER[draft.template].get(asked, asked),
                 actor=approver,
                 status=Status.AWAITING_VERIFICATION
                 if asked == "identity"
@@ -513,11 +522,11 @@ class Replies:
         """The first reply of a new case: a draft, approved at once when the operator turned
         automatic acknowledgements on and the requester has not had too many automatic mails
         today. Called by intake inside its transaction; the draft's id."""
-        template = rules.first_reply(case.kind)
+        template = first_reply(case.kind)
         if template is None:
             return None
         draft_id = self.prepare(session, case, template, values, editor="intake")
-        if rules.sent_without_approval(template, auto_ack=self.settings.auto_ack):
+        if sent_without_approval(template, auto_ack=self.settings.auto_ack):
             if not self.settings.configured:
                 log.warning("%s: PD_AUTO_ACK is on but PD_FROM_ADDRESS is not set", case.ref)
             elif self._within_cap(session, case.requester):
@@ -533,7 +542,7 @@ class Replies:
         today = self._clock().astimezone(TOKYO).replace(hour=0, minute=0, second=0, microsecond=0)
         since = today.astimezone(UTC)
         sent = repo.automatic_mail_since(session, recipient, since)
-        return rules.within_daily_cap(sent, self.settings.daily_cap)
+        return within_daily_cap(sent, self.settings.daily_cap)
 
     # ---- identity verification -----------------------------------------------------------
 
@@ -543,9 +552,7 @@ class Replies:
         Asked for by staff (the approval of this mail), never more than the daily cap of
         automatic mails to one address.
         """
-        verdict = rules.may_approve(
-            approver, approvers=self.settings.approvers, approver_groups=groups
-        )
+        verdict = may_approve(approver, approvers=self.settings.approvers, approver_groups=groups)
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._case(session, ref)
             assert case.id is not None
@@ -585,7 +592,7 @@ class Replies:
             draft = self._draft(session, draft_id)
             item = self._queue(session, case, draft, approver=approver, automatic=True)
             assert item is not None and item.id is not None
-            repo.pause_case(session, case, at=now, reason=rules.VERIFICATION_PAUSE, actor=approver)
+            repo.pause_case(session, case, at=now, reason=VERIFICATION_PAUSE, actor=approver)
             session.commit()
             return Approval("queued", draft_id, f"<{item.message_id}>", item.id)
 
@@ -593,9 +600,7 @@ class Replies:
         how = " ".join(how.split())
         if not how:
             raise ReplyError("say how the identity was verified")
-        verdict = rules.may_approve(
-            actor, approvers=self.settings.approvers, approver_groups=groups
-        )
+        verdict = may_approve(actor, approvers=self.settings.approvers, approver_groups=groups)
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._case(session, ref)
             if not verdict.allowed:
@@ -610,7 +615,7 @@ class Replies:
         repo.audit(session, case.id, actor, "identity verified", how=how[:200])
         assert case.id is not None
         pause = repo.open_pause(session, case.id)
-        if pause is not None and pause.reason == rules.VERIFICATION_PAUSE:
+        if pause is not None and pause.reason == VERIFICATION_PAUSE:
             resume_clock(session, case, now, actor=actor)
 
     def check_code(self, session: Session, case: Case, text: str) -> bool:
@@ -796,7 +801,7 @@ class Sender:
             if draft is not None:
                 draft.status = status
                 session.add(draft)
-        after = rules.status_after_sending(item.template)
+        after = status_after_sending(item.template)
         if item.case_id is not None and after is not None:
             case = session.get(Case, item.case_id)
             if case is not None and can_move(case.status, after):

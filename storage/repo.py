@@ -609,10 +609,6 @@ def case_file(session: Session, ref: str) -> CaseFile | None:
     return CaseFile(case, addresses, messages, events)
 
 
-def count_messages(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(MailMessage)).one())
-
-
 def load_checkpoint(session: Session, mailbox: str) -> MailboxCheckpoint:
     """How far the mailbox has been read (a fresh, unsaved row when never)."""
     return session.get(MailboxCheckpoint, mailbox) or MailboxCheckpoint(mailbox=mailbox)
