@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -57,6 +56,7 @@ from sqlmodel import Session, col, select
 
 from bot import replies as desk_replies
 from bot.slack.blocks import escape
+from bot.slack.ids import is_group_id, is_slack_id, is_user_id
 from handlers import reminders, sla
 from handlers.clock import TOKYO, Clock, now
 from handlers.replies import DELIVERED, STATUS_AFTER_SENDING, VERIFICATION_PAUSE
@@ -92,7 +92,6 @@ _FATAL = frozenset(
 _LOST = frozenset({"fatal_error", "internal_error", "service_unavailable", "request_timeout"})
 DIGEST_LIST = 40  # references shown per digest line; the rest are counted
 HISTORIC = "historic"  # the slack_state of a case opened from historic mail
-_ID = re.compile(r"[UWS][A-Z0-9]{6,}")  # a Slack user (U…, W…) or user-group (S…) ID
 # The scheduler's advisory lock: the same number on every replica of this desk's database.
 LOCK_KEY = lock_key("privacy-desk scheduler")
 
@@ -207,14 +206,14 @@ _ANSWERS = tuple(t for t, status in STATUS_AFTER_SENDING.items() if status == "a
 
 def mention(who: str) -> str:
     """A Slack user ID as a mention, a user-group ID as a group mention, a name as text."""
-    if _ID.fullmatch(who):
-        return f"<!subteam^{who}>" if who.startswith("S") else f"<@{who}>"
+    if is_slack_id(who):
+        return f"<!subteam^{who}>" if is_group_id(who) else f"<@{who}>"
     return escape(who)
 
 
 def _person(who: str) -> bool:
     """A Slack user ID (a person Slack can mention), not a group or a name."""
-    return bool(_ID.fullmatch(who)) and not who.startswith("S")
+    return is_user_id(who)
 
 
 def _day(moment: datetime) -> str:

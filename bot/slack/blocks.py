@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.slack.ids import is_user_id
 from handlers.clock import TOKYO
 from handlers.status import FINISHED, WAITING
 
@@ -149,7 +150,7 @@ def case_message(
         _field("Due", _due(case, now)),
         _field(
             "Assignee",
-            f"<@{case.assignee}>" if _slack_id(case.assignee) else escape(case.assignee or "-"),
+            f"<@{case.assignee}>" if is_user_id(case.assignee) else escape(case.assignee or "-"),
         ),
     ]
     if case.flags:
@@ -254,11 +255,6 @@ def case_controls(case: CaseView) -> list[dict[str, Any]]:
         controls.append(_button("Reject", "reject", case.ref, "danger"))
     controls += [_button("Close", "close", case.ref), why]
     return controls
-
-
-def _slack_id(value: str | None) -> bool:
-    """A Slack user ID (U…/W…), which may be shown as a mention; anything else is text."""
-    return value is not None and value[:1] in ("U", "W") and value.isalnum() and value.isupper()
 
 
 def reasons_text(reasons: Mapping[str, Sequence[str]]) -> str:

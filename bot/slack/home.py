@@ -34,6 +34,7 @@ from bot.slack.blocks import (
     mask,
     time_left,
 )
+from bot.slack.ids import is_user_id
 from handlers.clock import TOKYO, Clock, now
 from handlers.status import FINISHED
 from storage import views
@@ -306,7 +307,9 @@ async def _thread_link(client: AsyncWebClient, case: Case) -> str:
     """A link to the case's thread (``chat.getPermalink``), or where it is, or why there is none."""
     if not case.slack_ts or not case.slack_channel:
         return "not posted in Slack yet"
-    where = f"<#{case.slack_channel}>" if _SLACK_ID.fullmatch(case.slack_channel) else "the channel"
+    where = (
+        f"<#{case.slack_channel}>" if _CHANNEL_ID.fullmatch(case.slack_channel) else "the channel"
+    )
     try:
         found = await client.chat_getPermalink(channel=case.slack_channel, message_ts=case.slack_ts)
     except SlackApiError as exc:
@@ -319,14 +322,12 @@ async def _thread_link(client: AsyncWebClient, case: Case) -> str:
     return f"<{link}|open the thread> in {where}" if link.startswith("https://") else f"in {where}"
 
 
-_SLACK_ID = re.compile(r"[A-Z][A-Z0-9]{2,31}")
+_CHANNEL_ID = re.compile(r"[A-Z][A-Z0-9]{2,31}")
 
 
 def _who(actor: str) -> str:
     """A Slack user ID as a mention (it pings no one in an ephemeral answer or a Home tab)."""
-    return (
-        f"<@{actor}>" if actor[:1] in ("U", "W") and _SLACK_ID.fullmatch(actor) else escape(actor)
-    )
+    return f"<@{actor}>" if is_user_id(actor) else escape(actor)
 
 
 def _intents(case: Case) -> str:

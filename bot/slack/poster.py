@@ -55,7 +55,6 @@ from bot.slack.blocks import (
     FALLBACK_TEXT,
     INTENT_LABELS,
     CaseView,
-    _slack_id,
     _time,
     case_message,
     clip,
@@ -63,6 +62,7 @@ from bot.slack.blocks import (
     draft_view,
     escape,
 )
+from bot.slack.ids import is_user_id
 from handlers.clock import Clock, now
 from handlers.status import FINISHED
 from mail.errors import ParseError
@@ -149,7 +149,7 @@ class Told:
 
 def _person(actor: str | None) -> str:
     """A Slack user as a mention; anyone else (the desk's own processes) as plain text."""
-    return f"<@{actor}>" if _slack_id(actor) else _words(actor or "someone", 64)
+    return f"<@{actor}>" if is_user_id(actor) else _words(actor or "someone", 64)
 
 
 def _words(text: str, limit: int) -> str:
