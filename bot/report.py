@@ -33,6 +33,7 @@ from handlers import stats as figures
 from handlers.clock import TOKYO
 from handlers.replies import DELIVERED, DELIVERED_ACTIONS, STATUS_AFTER_SENDING
 from handlers.stats import CaseRecord, Month, MonthReport
+from handlers.status import Status
 from storage.models import AuditEvent, Case, CasePause, OutboxItem
 
 ANSWERS = tuple(STATUS_AFTER_SENDING)
@@ -64,7 +65,7 @@ def records(session: Session, month: Month, *, as_of: datetime) -> list[CaseReco
                 answered_at=answered_at,
                 extended=case.extended_at is not None,
                 rejected=template == "refusal"
-                or (answered_at is not None and case.status == "rejected"),
+                or (answered_at is not None and case.status == Status.REJECTED),
             )
         )
     return out

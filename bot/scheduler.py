@@ -201,7 +201,7 @@ def _insert_new(session: Session, table: Table, unique: list[str], **values: Any
     return session.connection().execute(statement).scalar_one_or_none()
 
 
-_ANSWERS = tuple(t for t, status in STATUS_AFTER_SENDING.items() if status == "answered")
+_ANSWERS = tuple(t for t, status in STATUS_AFTER_SENDING.items() if status == Status.ANSWERED)
 
 
 def mention(who: str) -> str:

@@ -381,7 +381,14 @@ def time_left(deadlines: Deadlines, now: datetime) -> timedelta:
 
 def is_overdue(deadlines: Deadlines, now: datetime) -> bool:
     """Whether the answer is late; a case that was late when its clock stopped stays late."""
-    return time_left(deadlines, now) < timedelta(0)
+    _tokyo(now, "now")
+    since, left = deadlines.paused_since, deadlines.remaining
+    return is_late(
+        deadlines.answer_due,
+        now,
+        paused_since=since,
+        due_when_paused=None if since is None or left is None else since + left,
+    )
 
 
 def is_late(
