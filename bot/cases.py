@@ -12,17 +12,19 @@ the SLA clock when its mail is approved (``Replies``), not when it is drafted.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.replies import CaseFacts, Replies, ReplyError, case_deadlines, refuse
-from handlers import replies as rules
 from handlers import sla
+from handlers.clock import Clock, now
 from handlers.intake import kind_of
 from handlers.intents import ALL_INTENTS, AUTO_REPLY, RIGHTS
+from handlers.replies import ASK_KINDS, Verdict, may_approve
+from handlers.status import FINISHED, Status
 from storage import repo
 from storage.db import writer
 from storage.models import Case, Draft, LabelledExample, MailMessage
@@ -30,16 +32,9 @@ from templates import TemplateError
 
 log = logging.getLogger("privacy_desk.cases")
 
-Clock = Callable[[], datetime]
-CLOSED = ("answered", "closed", "rejected")
-ASK_KINDS = rules.ASK_KINDS  # the names the case thread and the command line offer
 REJECT_SCOPES = ("full", "partial")
 REPLY_WITHIN = timedelta(days=14)  # the date by which a requester is asked to answer
 TEXT_MAX = 500
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _one_line(text: str, what: str) -> str:
@@ -69,7 +64,7 @@ class CaseDesk:
         engine: Engine,
         replies: Replies,
         *,
-        clock: Clock = _now,
+        clock: Clock = now,
         policies: sla.PolicyTable | None = None,
     ) -> None:
         self._engine = writer(engine)
@@ -81,9 +76,9 @@ class CaseDesk:
     def approvers(self) -> tuple[str, ...]:
         return self._replies.settings.approvers
 
-    def may_decide(self, actor: str, groups: Iterable[str] = ()) -> rules.Verdict:
+    def may_decide(self, actor: str, groups: Iterable[str] = ()) -> Verdict:
         """Whether ``actor`` may take the decisions reserved to approvers."""
-        return rules.may_approve(actor, approvers=self.approvers, approver_groups=groups)
+        return may_approve(actor, approvers=self.approvers, approver_groups=groups)
 
     # ---- who works the case --------------------------------------------------------------
 
@@ -145,6 +140,9 @@ class CaseDesk:
                 answer_due=due.answer_due if due else None,
                 ack_due=due.ack_due if due else None,
             )
+            if due is not None and due.paused_since is not None and due.remaining is not None:
+                assert case.id is not None
+                repo.move_paused_deadline(session, case.id, due.paused_since + due.remaining)
             first = self._first_message(session, case)
             if first is not None:
                 assert first.id is not None and case.id is not None
@@ -301,7 +299,7 @@ class CaseDesk:
             if pause is not None:
                 pause.ended_at = max(now, pause.started_at)
                 session.add(pause)
-            repo.touch(session, case, status="closed", closed_at=now)
+            repo.touch(session, case, status=Status.CLOSED, closed_at=now)
             repo.audit(session, case.id, actor, "case closed", reason=reason)
             session.commit()
             log.info("%s closed", case.ref)
@@ -337,7 +335,7 @@ class CaseDesk:
         case = repo.case_by_ref(session, ref)
         if case is None:
             raise ReplyError(f"no case {ref.upper()}")
-        if case.status in CLOSED:
+        if case.status in FINISHED:
             raise ReplyError(f"{case.ref} is {case.status}")
         return case
 

@@ -23,8 +23,9 @@ from bot import threads
 from bot.slack import texts
 from bot.slack.api import LostAnswer, RateLimited, Refused, SlackAPI, SlackError, TokenProblem
 from handlers import reminders
+from handlers.clock import TOKYO
 from handlers.replies import DELIVERED, STATUS_AFTER_SENDING, VERIFICATION_PAUSE
-from handlers.sla import TOKYO
+from handlers.status import NO_REMINDERS, Status
 from storage import reminders as store
 from storage.models import Case, CasePause, Digest
 
@@ -33,7 +34,7 @@ log = logging.getLogger("privacy_desk.scheduler")
 REMINDER_EVENT = "privacy_desk_reminder"
 DIGEST_EVENT = "privacy_desk_digest"
 Lost = Callable[[], Awaitable[None]]  # marks what a post whose answer was lost concerned
-_ANSWERS = tuple(t for t, status in STATUS_AFTER_SENDING.items() if status == "answered")
+_ANSWERS = tuple(t for t, status in STATUS_AFTER_SENDING.items() if status == Status.ANSWERED)
 
 
 @dataclass
@@ -279,7 +280,7 @@ class Digests:
                 now,
                 soon_until=now + self._due_soon,
                 yesterday=(yesterday, datetime.combine(today, time(0), tzinfo=TOKYO)),
-                finished=reminders.FINISHED,
+                finished=NO_REMINDERS,
                 delivered=DELIVERED,
                 answers=_ANSWERS,
             )

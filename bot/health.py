@@ -21,8 +21,9 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 from sqlalchemy import Engine, func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
+from storage import repo
 from storage.models import Case, OutboxItem
 
 log = logging.getLogger("privacy_desk.health")
@@ -131,12 +132,7 @@ class DatabaseGauges(Collector):
         try:
             with Session(self._engine) as session:
                 late = session.exec(
-                    select(func.count())
-                    .select_from(Case)
-                    .where(
-                        col(Case.answer_due) < self._clock(),
-                        col(Case.status).not_in(("answered", "closed", "rejected")),
-                    )
+                    select(func.count()).select_from(Case).where(repo.overdue(self._clock()))
                 ).one()
                 waiting = session.exec(
                     select(func.count())

@@ -25,7 +25,7 @@ import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,8 +40,10 @@ from handlers import model as learned
 from handlers import replies as replies_rules
 from handlers import sla
 from handlers.classify import Classification, classify
+from handlers.clock import Clock, now
 from handlers.intake import ASSIGN_NEW_CASE, Action, Decision, decide
 from handlers.intents import AUTO_REPLY, PRIVACY
+from handlers.status import Status
 from mail.errors import ParseError
 from mail.parse import Envelope, ParsedMessage, parse_message, peek_envelope
 from storage import repo
@@ -52,7 +54,6 @@ from templates import TemplateError
 
 log = logging.getLogger("privacy_desk.intake")
 
-Clock = Callable[[], datetime]
 HISTORIC = "historic"  # the flag of a case opened from historic mail
 
 
@@ -65,10 +66,6 @@ class IntakeResult:
     intents: tuple[str, ...]
     answer_due: datetime | None
     detail: str
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def received_time(msg: ParsedMessage, now: datetime) -> datetime:
@@ -250,7 +247,7 @@ class Intake:
         self,
         engine: Engine,
         *,
-        clock: Clock = _now,
+        clock: Clock = now,
         policies: sla.PolicyTable | None = None,
         jurisdiction: str = "appi",
         replies: ReplySettings | None = None,
@@ -581,7 +578,7 @@ class Intake:
                 needs_triage=True,
                 triage_due=self._triage_due(received),
                 flags=["unreadable", *((HISTORIC,) if historic else ())],
-                status="quarantined",
+                status=Status.QUARANTINED,
                 slack_state="historic" if historic else "pending",
             )
             repo.store_raw(

@@ -26,8 +26,19 @@ from sqlmodel import Session
 
 from bot import threads
 from bot.health import OUTBOX_FAILURES
-from handlers import replies as rules
 from handlers import sla
+from handlers.clock import TOKYO, Clock, now
+from handlers.replies import (
+    ASKS_REQUESTER,
+    CARRIES_OUT,
+    VERIFICATION_PAUSE,
+    first_reply,
+    may_approve,
+    sent_without_approval,
+    status_after_sending,
+    within_daily_cap,
+)
+from handlers.status import WAITING, Status, can_move
 from mail.errors import MailError, PermanentError, TransientError
 from mail.outgoing import InvalidAddress, as_bytes, compose, make_message_id
 from mail.smtp import SendResult, SmtpConfig, retry_delay, send
@@ -41,7 +52,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("privacy_desk.replies")
 
-Clock = Callable[[], datetime]
 
 CODE_DIGITS = 6
 CODE_TRIES = 5  # wrong codes a requester may send before the code is void
@@ -54,10 +64,6 @@ class ReplyError(Exception):
 
 class SettingsError(ReplyError):
     """The reply settings are missing or malformed (every problem listed)."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -241,10 +247,6 @@ def case_deadlines(
     )
 
 
-# While waiting on the requester the case has one of these statuses; an answer ends the wait.
-WAITING = ("awaiting_verification", "awaiting_requester")
-
-
 def resume_clock(
     session: Session,
     case: Case,
@@ -262,7 +264,7 @@ def resume_clock(
     session.add(pause)
     session.flush()
     due = case_deadlines(session, case, policies=policies)
-    status = "in_progress" if case.status in WAITING else case.status
+    status = Status.IN_PROGRESS if case.status in WAITING else case.status
     repo.touch(session, case, status=status, answer_due=due.answer_due if due else None)
     repo.audit(
         session,
@@ -276,7 +278,7 @@ def resume_clock(
 class Replies:
     """Drafts, approvals and identity verification for the desk's cases."""
 
-    def __init__(self, engine: Engine, settings: ReplySettings, *, clock: Clock = _now) -> None:
+    def __init__(self, engine: Engine, settings: ReplySettings, *, clock: Clock = now) -> None:
         self._engine = writer(engine)
         self.settings = settings
         self._clock = clock
@@ -389,7 +391,7 @@ class Replies:
             if existing is not None:
                 assert existing.id is not None
                 return Approval("already", draft_id, f"<{existing.message_id}>", existing.id)
-            verdict = rules.may_approve(
+            verdict = may_approve(
                 approver,
                 approvers=self.settings.approvers,
                 approver_groups=groups,
@@ -418,13 +420,13 @@ class Replies:
             )
         if not self.settings.configured:
             return "PD_FROM_ADDRESS is not set: the desk has no address to send from"
-        if draft.template in rules.CARRIES_OUT and case.verified_at is None:
+        if draft.template in CARRIES_OUT and case.verified_at is None:
             return f"{case.ref}: the requester's identity is not verified yet"
         promised = _loaded(draft.values).get("answer_due")
         if isinstance(promised, datetime) and promised <= self._clock():
             # An acknowledgement left unapproved past its own date would promise the past.
             return (
-                f"draft {draft.id} promises an answer by {promised.astimezone(sla.TOKYO):%Y-%m-%d}, "
+                f"draft {draft.id} promises an answer by {promised.astimezone(TOKYO):%Y-%m-%d}, "
                 "a date already past: discard it and write the reply anew"
             )
         return None
@@ -498,18 +500,20 @@ class Replies:
             message_id=message_id,
             automatic=automatic,
         )
-        if not automatic and case.status in ("new", "awaiting_approval"):
-            repo.touch(session, case, status="in_progress")
-        if draft.template in rules.ASKS_REQUESTER:
+        if not automatic and case.status in (Status.NEW, Status.AWAITING_APPROVAL):
+            repo.touch(session, case, status=Status.IN_PROGRESS)
+        if draft.template in ASKS_REQUESTER:
             # The desk now waits on the requester: the clock stops until they answer.
             asked = str(draft.values.get("kind", "identity"))
             repo.pause_case(
                 session,
                 case,
                 at=now,
-                reason=rules.ASKS_REQUESTER[draft.template].get(asked, asked),
+                reason=ASKS_REQUESTER[draft.template].get(asked, asked),
                 actor=approver,
-                status="awaiting_verification" if asked == "identity" else "awaiting_requester",
+                status=Status.AWAITING_VERIFICATION
+                if asked == "identity"
+                else Status.AWAITING_REQUESTER,
             )
         return item
 
@@ -519,11 +523,11 @@ class Replies:
         """The first reply of a new case: a draft, approved at once when the operator turned
         automatic acknowledgements on and the requester has not had too many automatic mails
         today. Called by intake inside its transaction; the draft's id."""
-        template = rules.first_reply(case.kind)
+        template = first_reply(case.kind)
         if template is None:
             return None
         draft_id = self.prepare(session, case, template, values, editor="intake")
-        if rules.sent_without_approval(template, auto_ack=self.settings.auto_ack):
+        if sent_without_approval(template, auto_ack=self.settings.auto_ack):
             if not self.settings.configured:
                 log.warning("%s: PD_AUTO_ACK is on but PD_FROM_ADDRESS is not set", case.ref)
             elif self._within_cap(session, case.requester):
@@ -536,12 +540,10 @@ class Replies:
 
     def _within_cap(self, session: Session, recipient: str) -> bool:
         """The cap counts the calendar day in Tokyo, where the desk works."""
-        today = (
-            self._clock().astimezone(sla.TOKYO).replace(hour=0, minute=0, second=0, microsecond=0)
-        )
+        today = self._clock().astimezone(TOKYO).replace(hour=0, minute=0, second=0, microsecond=0)
         since = today.astimezone(UTC)
         sent = repo.automatic_mail_since(session, recipient, since)
-        return rules.within_daily_cap(sent, self.settings.daily_cap)
+        return within_daily_cap(sent, self.settings.daily_cap)
 
     # ---- identity verification -----------------------------------------------------------
 
@@ -551,9 +553,7 @@ class Replies:
         Asked for by staff (the approval of this mail), never more than the daily cap of
         automatic mails to one address.
         """
-        verdict = rules.may_approve(
-            approver, approvers=self.settings.approvers, approver_groups=groups
-        )
+        verdict = may_approve(approver, approvers=self.settings.approvers, approver_groups=groups)
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._case(session, ref)
             assert case.id is not None
@@ -593,7 +593,7 @@ class Replies:
             draft = self._draft(session, draft_id)
             item = self._queue(session, case, draft, approver=approver, automatic=True)
             assert item is not None and item.id is not None
-            repo.pause_case(session, case, at=now, reason=rules.VERIFICATION_PAUSE, actor=approver)
+            repo.pause_case(session, case, at=now, reason=VERIFICATION_PAUSE, actor=approver)
             session.commit()
             return Approval("queued", draft_id, f"<{item.message_id}>", item.id)
 
@@ -601,9 +601,7 @@ class Replies:
         how = " ".join(how.split())
         if not how:
             raise ReplyError("say how the identity was verified")
-        verdict = rules.may_approve(
-            actor, approvers=self.settings.approvers, approver_groups=groups
-        )
+        verdict = may_approve(actor, approvers=self.settings.approvers, approver_groups=groups)
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._case(session, ref)
             if not verdict.allowed:
@@ -618,7 +616,7 @@ class Replies:
         repo.audit(session, case.id, actor, "identity verified", how=how[:200])
         assert case.id is not None
         pause = repo.open_pause(session, case.id)
-        if pause is not None and pause.reason == rules.VERIFICATION_PAUSE:
+        if pause is not None and pause.reason == VERIFICATION_PAUSE:
             resume_clock(session, case, now, actor=actor)
 
     def check_code(self, session: Session, case: Case, text: str) -> bool:
@@ -676,7 +674,7 @@ class Sender:
         engine: Engine,
         smtp: SmtpConfig,
         *,
-        clock: Clock = _now,
+        clock: Clock = now,
         rand: Callable[[], float] = random.random,
         keep_copy: Callable[[bytes, datetime], None] | None = None,
     ) -> None:
@@ -828,11 +826,11 @@ class Sender:
             if draft is not None:
                 draft.status = status
                 session.add(draft)
-        after = rules.status_after_sending(item.template)
+        after = status_after_sending(item.template)
         if item.case_id is not None and after is not None:
             case = session.get(Case, item.case_id)
-            if case is not None and case.status not in ("closed", "rejected"):
-                closed = {"closed_at": now} if after in ("closed", "rejected") else {}
+            if case is not None and can_move(case.status, after):
+                closed = {"closed_at": now} if after in (Status.CLOSED, Status.REJECTED) else {}
                 repo.touch(session, case, status=after, **closed)
         if status == "written":
             summary.written += 1

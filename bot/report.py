@@ -32,8 +32,10 @@ from bot.slack.api import LostAnswer, SlackAPI, SlackError
 from bot.slack.blocks import escape
 from handlers import sla
 from handlers import stats as figures
+from handlers.clock import TOKYO
 from handlers.replies import DELIVERED, DELIVERED_ACTIONS, STATUS_AFTER_SENDING
 from handlers.stats import CaseRecord, Month, MonthReport
+from handlers.status import Status
 from storage.models import AuditEvent, Case, CasePause, OutboxItem
 
 ANSWERS = tuple(STATUS_AFTER_SENDING)
@@ -65,7 +67,7 @@ def records(session: Session, month: Month, *, as_of: datetime) -> list[CaseReco
                 answered_at=answered_at,
                 extended=case.extended_at is not None,
                 rejected=template == "refusal"
-                or (answered_at is not None and case.status == "rejected"),
+                or (answered_at is not None and case.status == Status.REJECTED),
             )
         )
     return out
@@ -185,7 +187,7 @@ def write_chart(report: MonthReport, path: Path) -> None:
 
 
 def _day(moment: datetime) -> str:
-    return moment.astimezone(figures.TOKYO).strftime("%Y-%m-%d")
+    return moment.astimezone(TOKYO).strftime("%Y-%m-%d")
 
 
 def _share(value: float | None) -> str:

@@ -34,6 +34,7 @@ from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from handlers import retention
+from handlers.status import FINISHED
 from storage import repo
 from storage.db import writer
 from storage.models import (
@@ -107,7 +108,7 @@ def _activity(
         )
         .outerjoin(messages, messages.c.case_id == col(Case.id))
         .outerjoin(sent, sent.c.case_id == col(Case.id))
-        .where(col(Case.status).in_(retention.FINISHED))
+        .where(col(Case.status).in_(FINISHED))
     )
     if case_ids is not None:
         query = query.where(col(Case.id).in_(case_ids))

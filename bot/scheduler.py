@@ -45,7 +45,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
@@ -71,6 +71,8 @@ from bot.chase import (
 )
 from bot.slack import texts
 from handlers import reminders, sla
+from handlers.clock import TOKYO, Clock, now
+from handlers.status import NO_REMINDERS
 from storage import reminders as store
 from storage.db import writer
 from storage.leader import LeaderLock, lock_key
@@ -91,17 +93,10 @@ __all__ = [
 
 log = logging.getLogger("privacy_desk.scheduler")
 
-Clock = Callable[[], datetime]
 Report = Callable[[str, str], None]  # (state, detail) of each pass, for ``GET /healthz``
-TOKYO = sla.TOKYO
-
 OPEN = store.OPEN  # recorded, not known to be in Slack
 # The scheduler's advisory lock: the same number on every replica of this desk's database.
 LOCK_KEY = lock_key("privacy-desk scheduler")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _quiet(state: str, detail: str) -> None:
@@ -176,7 +171,7 @@ class Scheduler:
         settings: SchedulerSettings,
         replies: desk_replies.ReplySettings,
         *,
-        clock: Clock = _now,
+        clock: Clock = now,
         lock: LeaderLock | None = None,
         table: sla.PolicyTable | None = None,
         report: Report = _quiet,
@@ -274,7 +269,7 @@ class Scheduler:
 
     def _read(self) -> store.OpenCases:
         with Session(self._engine, expire_on_commit=False) as session:
-            return store.open_cases(session, reminders.FINISHED)
+            return store.open_cases(session, NO_REMINDERS)
 
     async def _cases(self, now: datetime, summary: RunSummary) -> None:
         found = await threads.db(self._read)

@@ -29,6 +29,7 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import UsageError
+from bot.slack.ids import is_slack_id
 
 if TYPE_CHECKING:
     from mail.imap import MailboxConfig
@@ -41,7 +42,6 @@ DEFAULT_DATABASE_URL = "sqlite:///var/privacy-desk.db"
 TRY_OUTBOX = "file:var/outbox"  # what commands other than serve write mail into when unset
 SLACK_API = "https://slack.com/api/"
 SLACK_MASKS = ("partial", "domain", "none", "full")
-_SLACK_ID = re.compile(r"[UWS][A-Z0-9]{6,}")  # a Slack user (U…, W…) or user-group (S…) ID
 _ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 
 
@@ -120,7 +120,7 @@ def _names(value: object) -> tuple[str, ...]:
 
 def _slack_ids(value: object) -> tuple[str, ...]:
     ids = _names(value)
-    wrong = [w for w in ids if not _SLACK_ID.fullmatch(w)]
+    wrong = [w for w in ids if not is_slack_id(w)]
     if wrong:
         raise ValueError(f"takes Slack user (U…) or user-group (S…) IDs, not {wrong}")
     return ids

@@ -35,16 +35,15 @@ from types import MappingProxyType
 from typing import Literal, TypeAlias
 
 from handlers import sla
+from handlers.clock import TOKYO
 from handlers.intents import ALL_INTENTS, COMPLAINT
 from handlers.replies import VERIFICATION_PAUSE
+from handlers.status import NO_REMINDERS
 
 Kind: TypeAlias = Literal[
     "progress", "due", "overdue", "escalation", "requester", "unverified", "triage"
 ]
 
-# A case in one of these statuses is finished: nothing chases it. (A quarantined case is not:
-# it is human mail nobody could read, with its clock.)
-FINISHED: frozenset[str] = frozenset({"answered", "closed", "rejected"})
 
 # Pause reasons that wait on the requester's identity (a code out, or documents asked for);
 # any other reason (a clarification) is not closed as unverified.
@@ -225,16 +224,16 @@ def triage_reminder(
     if triage_due is None:
         return None
     calendar = sla.load_calendar() if calendar is None else calendar
-    due = triage_due.astimezone(sla.TOKYO)
-    late = _overdue_days(due, now.astimezone(sla.TOKYO), at, calendar)
+    due = triage_due.astimezone(TOKYO)
+    late = _overdue_days(due, now.astimezone(TOKYO), at, calendar)
     if late >= 1:
         day = calendar.add_business_days(due.date(), late)
         name = f"triage-late-{late}"
-        moment = datetime.combine(day, at, tzinfo=sla.TOKYO)
+        moment = datetime.combine(day, at, tzinfo=TOKYO)
         if name not in sent:
             return Threshold(name, "triage", moment, due, {"days": late})
         return None
-    moment = max(datetime.combine(due.date(), at, tzinfo=sla.TOKYO), received_at)
+    moment = max(datetime.combine(due.date(), at, tzinfo=TOKYO), received_at)
     if now >= moment and TRIAGE not in sent and not any(map(_TRIAGE_LATE.match, sent)):
         return Threshold(TRIAGE, "triage", moment, due)
     return None
@@ -250,7 +249,8 @@ def _thresholds(
     *,
     every_overdue: bool,
 ) -> list[Threshold]:
-    if facts.status in FINISHED:
+    # A quarantined case is chased: it is human mail nobody could read, with its clock.
+    if facts.status in NO_REMINDERS:
         return []
     calendar = sla.load_calendar() if calendar is None else calendar
     clock = sla.deadlines(
@@ -266,7 +266,7 @@ def _thresholds(
         return []
     due = clock.answer_due
     policy = policy_for(list(clock.due), policies)
-    due_day_at = datetime.combine(due.date(), policy.at, tzinfo=sla.TOKYO)
+    due_day_at = datetime.combine(due.date(), policy.at, tzinfo=TOKYO)
     out: list[Threshold] = []
     spans = _closed_spans(pauses, clock.received, due)
     for share in policy.progress:
@@ -276,12 +276,12 @@ def _thresholds(
     if policy.due_day:
         out.append(Threshold(DUE, "due", max(due_day_at, clock.received), due))
     if policy.overdue:
-        latest = _overdue_days(due, until.astimezone(sla.TOKYO), policy.at, calendar)
+        latest = _overdue_days(due, until.astimezone(TOKYO), policy.at, calendar)
         for n in range(1, latest + 1) if every_overdue else range(latest, latest + 1):
             if n < 1:
                 continue
             day = calendar.add_business_days(due.date(), n)
-            at = datetime.combine(day, policy.at, tzinfo=sla.TOKYO)
+            at = datetime.combine(day, policy.at, tzinfo=TOKYO)
             out.append(Threshold(f"overdue-{n}", "overdue", at, due, {"days": n}))
     escalating = [
         deadline
@@ -326,7 +326,7 @@ def _share_passed(
             break
         left -= begin - moment
         moment = end
-    return (moment + left).astimezone(sla.TOKYO)
+    return (moment + left).astimezone(TOKYO)
 
 
 def _overdue_days(due: datetime, now: datetime, at: time, calendar: sla.BusinessCalendar) -> int:

@@ -17,6 +17,7 @@ from handlers.intents import (
     STOP_PROVISION,
     STOP_USE,
 )
+from handlers.status import Status
 
 ACK = "ack"
 
@@ -56,16 +57,16 @@ CARRIES_OUT: frozenset[str] = frozenset(
     {ANSWER_FOR_INTENT[i] for i in (DISCLOSURE, CORRECTION, DELETION, STOP_USE, STOP_PROVISION)}
 )
 
-# The status a case takes once the reply from this template has gone out.
 # Outbox (and draft) states of mail that left the outbox: sent, or written to the folder of a
 # ``file:`` outbox (for trying the desk: it reached nobody, yet the case moves on the same way).
 DELIVERED = ("sent", "written")
 # What the audit trail calls it, by the same state.
 DELIVERED_ACTIONS = tuple(f"mail {status}" for status in DELIVERED)
-STATUS_AFTER_SENDING: dict[str, str] = {
-    **{template: "answered" for template in ANSWER_FOR_INTENT.values()},
-    "refusal": "rejected",
-    "unverified_close": "closed",
+# The status a case takes once the reply from this template has gone out.
+STATUS_AFTER_SENDING: dict[str, Status] = {
+    **{template: Status.ANSWERED for template in ANSWER_FOR_INTENT.values()},
+    "refusal": Status.REJECTED,
+    "unverified_close": Status.CLOSED,
 }
 
 
@@ -79,7 +80,7 @@ def answer_template(intents: Iterable[str]) -> str | None:
     return next((t for intent, t in ANSWER_FOR_INTENT.items() if intent in wanted), None)
 
 
-def status_after_sending(template: str) -> str | None:
+def status_after_sending(template: str) -> Status | None:
     return STATUS_AFTER_SENDING.get(template)
 
 

@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from handlers.status import FINISHED
+
 SETTING = "PD_RETENTION_DAYS"
 DEFAULT_DAYS = 365
-FINISHED = ("answered", "closed", "rejected")
 
 
 class RetentionError(ValueError):

@@ -44,13 +44,12 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, TypeAlias, cast, get_args
-from zoneinfo import ZoneInfo
 
 import holidays
 
+from handlers.clock import TOKYO
 from handlers.intents import ALL_INTENTS, AUTO_REPLY, RIGHTS, SPAM
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 END_OF_DAY = time(23, 59, 59, 999999)
 
 Unit: TypeAlias = Literal["calendar_days", "business_days", "months"]
@@ -382,7 +381,31 @@ def time_left(deadlines: Deadlines, now: datetime) -> timedelta:
 
 def is_overdue(deadlines: Deadlines, now: datetime) -> bool:
     """Whether the answer is late; a case that was late when its clock stopped stays late."""
-    return time_left(deadlines, now) < timedelta(0)
+    _tokyo(now, "now")
+    since, left = deadlines.paused_since, deadlines.remaining
+    return is_late(
+        deadlines.answer_due,
+        now,
+        paused_since=since,
+        due_when_paused=None if since is None or left is None else since + left,
+    )
+
+
+def is_late(
+    answer_due: datetime | None,
+    now: datetime,
+    *,
+    paused_since: datetime | None = None,
+    due_when_paused: datetime | None = None,
+) -> bool:
+    """``is_overdue`` for a stored case (``storage.repo.overdue`` is the same rule in SQL): its
+    answer is due before ``now``, or, while its clock is stopped (no answer due), the deadline
+    running when the clock stopped had already passed."""
+    if answer_due is not None:
+        return answer_due < now
+    if paused_since is None or due_when_paused is None:
+        return False
+    return due_when_paused < paused_since
 
 
 def _lookup(table: PolicyTable, jurisdiction: str, intent: str) -> Policy:

@@ -35,14 +35,13 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from handlers.clock import TOKYO
 from handlers.intents import PRIVACY
+from handlers.status import FINISHED
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 MIN_FOR_TIMES = 5
 LANGUAGES = ("ja", "en")  # always listed, so an empty month still shows both
-FINISHED = frozenset({"answered", "closed", "rejected"})
 DAY = timedelta(days=1)
 
 

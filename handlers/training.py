@@ -15,10 +15,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -271,13 +270,6 @@ def version_of(now_text: str, examples: Sequence[Example]) -> str:
     for e in sorted(examples, key=lambda e: e.id):
         digest.update(json.dumps([e.id, e.subject, e.text, sorted(e.intents)]).encode())
     return f"{now_text}-{digest.hexdigest()[:8]}"
-
-
-Predictor = Callable[[Example], frozenset[str]]
-
-
-def write_model(model: Model, path: Path) -> None:
-    path.write_bytes(model.dumps())
 
 
 @dataclass(frozen=True)

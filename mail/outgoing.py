@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from email.policy import Policy
 from email.utils import format_datetime
 
@@ -286,19 +286,3 @@ def as_bytes(msg: EmailMessage) -> bytes:
     if not data.isascii() or any(len(line) > MAX_LINE for line in data.split(b"\r\n")):
         raise ValueError("the message is not 7-bit clean with lines of at most 998 octets")
     return data
-
-
-def is_our_loop(headers: Mapping[str, str] | Message, *, ours: str | None = None) -> bool:
-    """Whether incoming mail carries the desk's loop header (any desk's, or ``ours`` only).
-
-    ``headers`` is a message or a mapping with lower-cased names (as ``mail.machine`` uses).
-    """
-    if isinstance(headers, Message):
-        values = [str(v) for v in headers.get_all(LOOP_HEADER, [])]
-    else:
-        value = headers.get(LOOP_HEADER.lower())
-        values = [value] if value is not None else []
-    if ours is None:
-        return bool(values)
-    want = ours.strip().lower()
-    return any(v.strip().lower() == want for v in values)

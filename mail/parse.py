@@ -12,7 +12,6 @@ import email.message
 import email.utils
 import hashlib
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -491,8 +490,3 @@ def _report_original_id(part: Message) -> str | None:
             if found:
                 return found
     return None
-
-
-def normalize_text(text: str) -> str:
-    """NFKC-fold full-width/half-width variants and case, for matching."""
-    return unicodedata.normalize("NFKC", text).lower()

@@ -13,6 +13,7 @@ from sqlalchemy import JSON, Column, DateTime, Dialect, LargeBinary, UniqueConst
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from handlers.status import Status
 from storage.crypto import EncryptedRaw
 
 
@@ -45,7 +46,7 @@ class Case(SQLModel, table=True):
     kind: str = Field(
         default="privacy", max_length=32
     )  # privacy | provider_correction | rate_question
-    status: str = Field(default="new", index=True, max_length=32)
+    status: str = Field(default=Status.NEW, index=True, max_length=32)
     intents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     language: str = Field(default="ja", max_length=8)
     requester: str = Field(index=True, max_length=320)  # the address, lower-cased domain
@@ -283,6 +284,9 @@ class CasePause(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reason: str = Field(default="", max_length=200)
+    # The answer deadline that was running when the clock stopped: a case that was late then
+    # stays late while paused (``storage.repo.overdue``). None: no deadline was running.
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CaseCounter(SQLModel, table=True):

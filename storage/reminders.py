@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
 
+from handlers.status import Status
 from storage import repo
 from storage.models import Case, CasePause, Digest, Draft, OutboxItem, SentReminder
 
@@ -259,7 +260,9 @@ def digest_facts(
     newest = session.exec(select(func.max(Case.id))).one() or 0
     # Historic cases are counted on a line of their own, never listed one by one.
     listed = col(Case.slack_state) != HISTORIC
-    new_query = select(Case.ref).where(Case.status != "quarantined", listed).order_by(col(Case.id))
+    new_query = (
+        select(Case.ref).where(Case.status != Status.QUARANTINED, listed).order_by(col(Case.id))
+    )
     if previous is not None:
         new_query = new_query.where(col(Case.id) > previous.last_case_id)
     else:  # the first digest: what came in over the last day
@@ -278,7 +281,7 @@ def digest_facts(
     overdue = [
         ref
         for ref, _ in session.exec(
-            open_cases.where(col(Case.answer_due) < now).order_by(col(Case.answer_due))
+            open_cases.where(repo.overdue(now)).order_by(col(Case.answer_due))
         )
     ]
     triage = list(

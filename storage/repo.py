@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, or_, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, insert, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
 
+from handlers.clock import TOKYO
 from handlers.intake import Known, KnownCase, references_in
-from handlers.sla import TOKYO
+from handlers.status import FINISHED, Status
 from mail.parse import ParsedMessage
 from storage.models import (
     AuditEvent,
@@ -243,7 +244,7 @@ def open_case(
     needs_triage: bool,
     flags: Iterable[str],
     triage_due: datetime | None = None,
-    status: str = "new",
+    status: str = Status.NEW,
     assignee: str | None = None,
     jurisdiction: str = "appi",
     slack_state: str = "pending",
@@ -504,12 +505,14 @@ def pause_case(
     at: datetime,
     reason: str,
     actor: str,
-    status: str = "awaiting_verification",
+    status: str = Status.AWAITING_VERIFICATION,
 ) -> None:
     """Stop the case's SLA clock while the desk waits on the requester."""
     assert case.id is not None
     if open_pause(session, case.id) is None:
-        session.add(CasePause(case_id=case.id, started_at=at, reason=reason))
+        session.add(
+            CasePause(case_id=case.id, started_at=at, reason=reason, due_at=case.answer_due)
+        )
         touch(session, case, status=status, answer_due=None)  # no answer is due while paused
         audit(session, case.id, actor, "clock paused", reason=reason, at=at.isoformat())
 
@@ -518,6 +521,33 @@ def open_pause(session: Session, case_id: int) -> CasePause | None:
     return session.exec(
         select(CasePause).where(CasePause.case_id == case_id, col(CasePause.ended_at).is_(None))
     ).first()
+
+
+def move_paused_deadline(session: Session, case_id: int, due_at: datetime) -> None:
+    """The deadline of the open pause, recomputed while the clock stands (a reclassification)."""
+    pause = open_pause(session, case_id)
+    if pause is not None:
+        pause.due_at = due_at
+        session.add(pause)
+
+
+def overdue(now: datetime) -> ColumnElement[bool]:
+    """The one definition of an overdue case for queries (``handlers.sla.is_late`` in Python):
+    not finished, and its answer was due before ``now`` or was already late when its clock
+    stopped (a pause after the deadline does not revive it)."""
+    late_when_paused = (
+        select(CasePause.id)
+        .where(
+            CasePause.case_id == Case.id,
+            col(CasePause.ended_at).is_(None),
+            col(CasePause.due_at) < col(CasePause.started_at),
+        )
+        .exists()
+    )
+    return and_(
+        col(Case.status).not_in(FINISHED),
+        or_(col(Case.answer_due) < now, late_when_paused),
+    )
 
 
 def pauses_of(session: Session, case_id: int) -> list[tuple[datetime, datetime | None]]:
@@ -545,11 +575,16 @@ def list_cases(
     if status:
         query = query.where(Case.status == status)
     if overdue_at is not None:
-        query = query.where(
-            col(Case.answer_due) < overdue_at,
-            col(Case.status).not_in(("answered", "closed", "rejected")),
-        )
+        query = query.where(overdue(overdue_at))
     return list(session.exec(query.order_by(col(Case.answer_due).is_(None), col(Case.answer_due))))
+
+
+def overdue_ids(session: Session, now: datetime, ids: Sequence[int] | None = None) -> set[int]:
+    """Which cases (of ``ids``, or of all) are overdue at ``now`` (:func:`overdue`)."""
+    query = select(Case.id).where(overdue(now))
+    if ids is not None:
+        query = query.where(col(Case.id).in_(ids))
+    return {case_id for case_id in session.exec(query) if case_id is not None}
 
 
 @dataclass(frozen=True)
@@ -580,10 +615,6 @@ def case_file(session: Session, ref: str) -> CaseFile | None:
         )
     )
     return CaseFile(case, addresses, messages, events)
-
-
-def count_messages(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(MailMessage)).one())
 
 
 def load_checkpoint(session: Session, mailbox: str) -> MailboxCheckpoint:

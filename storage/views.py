@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from handlers.status import FINISHED
+from storage import repo
 from storage.models import AuditEvent, Case, Draft, MailMessage
 
-CLOSED = ("answered", "closed", "rejected")  # as storage.repo.list_cases counts them
 SEARCH_MAX_CHARS = 200
 
 
@@ -42,7 +43,7 @@ class CaseSummary:
 
 
 def _open() -> Any:
-    return col(Case.status).not_in(CLOSED)
+    return col(Case.status).not_in(FINISHED)
 
 
 def _waiting() -> Any:
@@ -89,7 +90,7 @@ def open_cases(session: Session, *, limit: int) -> Page:
 
 
 def overdue(session: Session, now: datetime, *, limit: int) -> Page:
-    return _page(session, [_open(), col(Case.answer_due) < now], limit)
+    return _page(session, [repo.overdue(now)], limit)
 
 
 def assigned_to(session: Session, user: str, *, limit: int) -> Page:

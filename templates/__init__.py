@@ -30,12 +30,12 @@ from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
+from handlers.clock import TOKYO
 from templates.errors import (
     BrokenTemplate,
     InvalidValue,
@@ -67,7 +67,6 @@ __all__ = [
     "render",
 ]
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 LANGUAGES = ("ja", "en")  # the first is the fallback
 
 # What a requester may have asked for, as ``handlers`` names the intents.

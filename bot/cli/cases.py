@@ -22,12 +22,13 @@ from handlers.replies import ASK_KINDS
 
 if TYPE_CHECKING:
     from bot.cases import CaseDesk
+    from storage.models import Case
 
 
 # ---- reading cases ---------------------------------------------------------------------------
 
 
-def _case_summary(case: Any, now: datetime) -> dict[str, Any]:
+def _case_summary(case: Case, *, overdue: bool) -> dict[str, Any]:
     return {
         "ref": case.ref,
         "status": case.status,
@@ -37,7 +38,7 @@ def _case_summary(case: Any, now: datetime) -> dict[str, Any]:
         "requester": mask(case.requester),
         "received_at": case.received_at.isoformat(),
         "answer_due": case.answer_due.isoformat() if case.answer_due else None,
-        "overdue": bool(case.answer_due and case.answer_due < now),
+        "overdue": overdue,  # storage.repo.overdue: a late paused case stays late
         "needs_triage": case.needs_triage,
         "triage_due": case.triage_due.isoformat() if case.triage_due else None,
         "flags": list(case.flags),
@@ -59,7 +60,8 @@ def cmd_cases(args: argparse.Namespace, ctx: Context) -> int:
         cases = repo.list_cases(
             session, status=args.status, overdue_at=now if args.overdue else None
         )
-        rows = [_case_summary(c, now) for c in cases]
+        late = repo.overdue_ids(session, now, [c.id for c in cases if c.id is not None])
+        rows = [_case_summary(c, overdue=c.id in late) for c in cases]
     if args.json:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -98,7 +100,8 @@ def cmd_case(args: argparse.Namespace, ctx: Context) -> int:
         found = repo.case_file(session, args.ref)
         if found is None:
             raise UsageError(f"no case {args.ref.upper()}")
-        record = _case_summary(found.case, now)
+        late = repo.overdue_ids(session, now, [found.case.id] if found.case.id else [])
+        record = _case_summary(found.case, overdue=found.case.id in late)
         record["requester"] = found.case.requester
         record["requester_name"] = found.case.requester_name
         record["addresses"] = found.addresses

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.cli.context import Context, Subcommands
-from bot.cli.output import TOKYO, table
+from bot.cli.output import table
 from bot.errors import UsageError
+from handlers.clock import TOKYO
 
 if TYPE_CHECKING:
     from bot.intake import Intake

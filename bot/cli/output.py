@@ -10,9 +10,8 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
-TOKYO = ZoneInfo("Asia/Tokyo")  # deadlines are days in Asia/Tokyo
+from handlers.clock import TOKYO  # deadlines are days in Asia/Tokyo
 
 
 def width(text: str) -> int:

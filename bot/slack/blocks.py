@@ -13,12 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+
+from bot.slack.ids import is_user_id
+from handlers.clock import TOKYO
+from handlers.status import FINISHED, WAITING
 
 if TYPE_CHECKING:
     from storage.models import Draft
-
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 MAX_BLOCKS = 50
 SECTION_TEXT = 3000
@@ -152,12 +153,12 @@ def case_message(
         _field("Due", _due(case, now)),
         _field(
             "Assignee",
-            f"<@{case.assignee}>" if _slack_id(case.assignee) else escape(case.assignee or "-"),
+            f"<@{case.assignee}>" if is_user_id(case.assignee) else escape(case.assignee or "-"),
         ),
     ]
     if case.flags:
         fields.append(_field("Flags", escape(", ".join(case.flags))))
-    triage = case.needs_triage and case.status not in CLOSED
+    triage = case.needs_triage and case.status not in FINISHED
     blocks: list[dict[str, Any]] = [_section(triage_notice(case, now))] if triage else []
     blocks += [
         {
@@ -225,8 +226,6 @@ def triage_controls(case: CaseView) -> list[dict[str, Any]]:
     ]
 
 
-CLOSED = ("answered", "closed", "rejected")
-WAITING = ("awaiting_verification", "awaiting_requester")
 RIGHTS = ("disclosure", "correction", "deletion", "stop_use", "stop_provision")
 
 
@@ -239,7 +238,7 @@ def _due(case: CaseView, now: datetime) -> str:
 def case_controls(case: CaseView) -> list[dict[str, Any]]:
     """The controls an open case offers (a closed one: only "Why?")."""
     why = _button("Why?", "reasons", case.ref)
-    if case.status in CLOSED:
+    if case.status in FINISHED:
         return [why]
     controls = [
         _button("Assign to me", "assign_me", case.ref),
@@ -259,11 +258,6 @@ def case_controls(case: CaseView) -> list[dict[str, Any]]:
         controls.append(_button("Reject", "reject", case.ref, "danger"))
     controls += [_button("Close", "close", case.ref), why]
     return controls
-
-
-def _slack_id(value: str | None) -> bool:
-    """A Slack user ID (U…/W…), which may be shown as a mention; anything else is text."""
-    return value is not None and value[:1] in ("U", "W") and value.isalnum() and value.isupper()
 
 
 def reasons_text(reasons: Mapping[str, Sequence[str]]) -> str:

@@ -24,10 +24,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot import threads
-from bot.cases import ASK_KINDS, REJECT_SCOPES, TEXT_MAX, CaseDesk
+from bot.cases import REJECT_SCOPES, TEXT_MAX, CaseDesk
 from bot.replies import Replies, ReplyError
 from bot.slack.blocks import ACTIONS, AS_READ, INTENT_LABELS, NOT_A_REQUEST, TRIAGE_CHOICES
+from bot.slack.ids import is_user_id
 from handlers.intents import ALL_INTENTS
+from handlers.replies import ASK_KINDS
+from handlers.status import FINISHED
 from storage import repo
 from storage.db import writer
 from storage.models import Case
@@ -274,7 +277,7 @@ def register(
             if case is None:
                 await tell(body, "That button does not name a case.")
                 return
-            if case.status in ("answered", "closed", "rejected"):
+            if case.status in FINISHED:
                 await tell(body, f"{case.ref} is {case.status}.")
                 return
             if decision.approvers_only:
@@ -327,7 +330,7 @@ def register(
         ref = str(action.get("block_id", "")).removeprefix("case:")
         picked = str(action.get("selected_user") or "")
         case = await case_named(ref)
-        if case is None or not re.fullmatch(r"[UW][A-Z0-9]{2,20}", picked):
+        if case is None or not is_user_id(picked):
             await tell(body, "That menu does not name a case and a person.")
             return
         try:

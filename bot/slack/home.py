@@ -15,7 +15,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import ClientError
@@ -30,12 +30,14 @@ from bot.slack.blocks import (
     HEADER_TEXT,
     INTENT_LABELS,
     SECTION_TEXT,
-    TOKYO,
     clip,
     escape,
     mask,
     time_left,
 )
+from bot.slack.ids import is_user_id
+from handlers.clock import TOKYO, Clock, now
+from handlers.status import FINISHED
 from storage import views
 from storage.db import WRITER
 from storage.models import Case
@@ -67,12 +69,7 @@ USAGE = "\n".join(
 CASE_USAGE = f"Usage: `{COMMAND} case PD-2026-000123` (a case reference)."
 SEARCH_USAGE = f"Usage: `{COMMAND} search <text>` (part of a reference, address or subject)."
 
-Clock = Callable[[], datetime]
 Answer = Callable[[str, str, AsyncWebClient], Awaitable[str]]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def register(
@@ -80,7 +77,7 @@ def register(
     engine: Engine,
     *,
     mask_mode: str = "partial",
-    clock: Clock = _now,
+    clock: Clock = now,
     ack_budget: float = ACK_BUDGET,
 ) -> None:
     """Add the ``/privacy`` command and the App Home to ``app``."""
@@ -312,7 +309,9 @@ async def _thread_link(client: AsyncWebClient, case: Case) -> str:
     """A link to the case's thread (``chat.getPermalink``), or where it is, or why there is none."""
     if not case.slack_ts or not case.slack_channel:
         return "not posted in Slack yet"
-    where = f"<#{case.slack_channel}>" if _SLACK_ID.fullmatch(case.slack_channel) else "the channel"
+    where = (
+        f"<#{case.slack_channel}>" if _CHANNEL_ID.fullmatch(case.slack_channel) else "the channel"
+    )
     try:
         found = await SlackAPI(client).call(
             "chat_getPermalink", channel=case.slack_channel, message_ts=case.slack_ts
@@ -324,14 +323,12 @@ async def _thread_link(client: AsyncWebClient, case: Case) -> str:
     return f"<{link}|open the thread> in {where}" if link.startswith("https://") else f"in {where}"
 
 
-_SLACK_ID = re.compile(r"[A-Z][A-Z0-9]{2,31}")
+_CHANNEL_ID = re.compile(r"[A-Z][A-Z0-9]{2,31}")
 
 
 def _who(actor: str) -> str:
     """A Slack user ID as a mention (it pings no one in an ephemeral answer or a Home tab)."""
-    return (
-        f"<@{actor}>" if actor[:1] in ("U", "W") and _SLACK_ID.fullmatch(actor) else escape(actor)
-    )
+    return f"<@{actor}>" if is_user_id(actor) else escape(actor)
 
 
 def _intents(case: Case) -> str:
@@ -344,7 +341,7 @@ def _time(value: datetime) -> str:
 
 def _due(case: Case, now: datetime) -> str:
     if case.answer_due is None:
-        return "no deadline (clock paused)" if case.status not in views.CLOSED else "no deadline"
+        return "no deadline (clock paused)" if case.status not in FINISHED else "no deadline"
     return f"due {_time(case.answer_due)} ({time_left(case.answer_due, now)})"
 
 

@@ -43,7 +43,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -64,7 +64,6 @@ from bot.slack.blocks import (
     FALLBACK_TEXT,
     INTENT_LABELS,
     CaseView,
-    _slack_id,
     _time,
     case_message,
     clip,
@@ -72,7 +71,9 @@ from bot.slack.blocks import (
     draft_view,
     escape,
 )
-from handlers.reminders import FINISHED
+from bot.slack.ids import is_user_id
+from handlers.clock import Clock, now
+from handlers.status import FINISHED
 from mail.errors import ParseError
 from mail.parse import parse_message
 from storage import repo
@@ -93,16 +94,11 @@ LOOK_BACK = timedelta(hours=1)  # how far before the case's creation an uncertai
 REPLY_PAGES = 5  # pages of a thread read when looking for an uncertain line (1,000 replies each)
 QUIET = timedelta(minutes=15)  # a draft its thread refused is not tried again sooner
 
-Clock = Callable[[], datetime]
 Report = Callable[[str, str], None]
 
 
 def _quiet(state: str, detail: str) -> None:
     """Report to no one (a run outside ``serve``)."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # ---- what a thread is told ---------------------------------------------------------------
@@ -140,7 +136,7 @@ class Told:
 
 def _person(actor: str | None) -> str:
     """A Slack user as a mention; anyone else (the desk's own processes) as plain text."""
-    return f"<@{actor}>" if _slack_id(actor) else _words(actor or "someone", 64)
+    return f"<@{actor}>" if is_user_id(actor) else _words(actor or "someone", 64)
 
 
 def _words(text: str, limit: int) -> str:
@@ -327,7 +323,7 @@ class CasePoster:
         client: AsyncWebClient,
         channel: str,
         *,
-        clock: Clock = _now,
+        clock: Clock = now,
         mask_mode: str = "partial",
         posts_per_minute: int | None = None,
     ) -> None:

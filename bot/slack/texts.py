@@ -4,31 +4,30 @@ channel, and the daily digest — short mrkdwn naming case references, never req
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from bot.slack.blocks import escape
+from bot.slack.ids import is_group_id, is_user_id
 from handlers import reminders
-from handlers.sla import TOKYO
+from handlers.clock import TOKYO
 from storage.models import Case
 from storage.reminders import DigestFacts
 
 DIGEST_LIST = 40  # references shown per digest line; the rest are counted
-_ID = re.compile(r"[UWS][A-Z0-9]{6,}")  # a Slack user (U…, W…) or user-group (S…) ID
 
 
 def mention(who: str) -> str:
     """A Slack user ID as a mention, a user-group ID as a group mention, a name as text."""
-    if _ID.fullmatch(who):
-        return f"<!subteam^{who}>" if who.startswith("S") else f"<@{who}>"
-    return escape(who)
+    if is_group_id(who):
+        return f"<!subteam^{who}>"
+    return f"<@{who}>" if is_user_id(who) else escape(who)
 
 
 def is_person(who: str) -> bool:
     """A Slack user ID (a person Slack can mention), not a group or a name."""
-    return bool(_ID.fullmatch(who)) and not who.startswith("S")
+    return is_user_id(who)
 
 
 def day(moment: datetime) -> str:

@@ -18,6 +18,7 @@ from bot.intake import Intake
 from bot.replies import Replies, ReplyError, ReplySettings, Sender
 from mail.smtp import parse_smtp_url
 from storage import repo
+from storage.db import writer
 from storage.models import AuditEvent, Case, CasePause, Draft, LabelledExample
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -219,3 +220,20 @@ def test_assigning_records_who_handed_the_case_to_whom(desk: Desk) -> None:
     assert (event.actor, event.detail["to"]) == (STAFF, "U0TAKER001")
     with pytest.raises(ReplyError, match="no case PD-2026-999999"):
         desk.cases.assign("PD-2026-999999", to="U1", actor=STAFF)
+
+
+def test_reclassifying_a_paused_case_moves_the_deadline_its_pause_kept(desk: Desk) -> None:
+    ref = desk.open("個人情報の取り扱いについて教えてください。")  # an inquiry: due 6/8
+    paused = datetime(2026, 6, 10, 10, tzinfo=TOKYO)
+    with Session(writer(desk.engine)) as session:
+        case = repo.case_by_ref(session, ref)
+        assert case is not None
+        repo.pause_case(session, case, at=paused, reason="clarification", actor=APPROVER)
+        session.commit()
+    later = datetime(2026, 6, 12, 10, tzinfo=TOKYO)
+    with Session(desk.engine) as session:
+        assert [c.ref for c in repo.list_cases(session, overdue_at=later)] == [ref]
+    desk.now = paused + timedelta(hours=1)
+    desk.cases.reclassify(ref, ["deletion"], actor=APPROVER)  # 14 days: due 6/15, not late then
+    with Session(desk.engine) as session:
+        assert repo.list_cases(session, overdue_at=later) == []

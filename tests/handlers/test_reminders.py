@@ -221,37 +221,33 @@ def test_the_requester_wait_is_configurable() -> None:
 
 
 def test_triage_is_reminded_on_its_day_then_each_business_day_late_until_decided() -> None:
-    received = datetime(2026, 6, 5, 16, 0, tzinfo=sla.TOKYO)  # a Friday
+    received = datetime(2026, 6, 5, 16, 0, tzinfo=TOKYO)  # a Friday
     due = sla.triage_due(received, 1)  # Monday 8 June, end of day
     assert (
-        reminders.triage_reminder(
-            due, received, set(), datetime(2026, 6, 8, 8, 59, tzinfo=sla.TOKYO)
-        )
+        reminders.triage_reminder(due, received, set(), datetime(2026, 6, 8, 8, 59, tzinfo=TOKYO))
         is None
     )
     first = reminders.triage_reminder(
-        due, received, set(), datetime(2026, 6, 8, 9, 0, tzinfo=sla.TOKYO)
+        due, received, set(), datetime(2026, 6, 8, 9, 0, tzinfo=TOKYO)
     )
     assert first is not None and first.name == "triage" and first.kind == "triage"
     assert (
-        reminders.triage_reminder(
-            due, received, {"triage"}, datetime(2026, 6, 8, 18, tzinfo=sla.TOKYO)
-        )
+        reminders.triage_reminder(due, received, {"triage"}, datetime(2026, 6, 8, 18, tzinfo=TOKYO))
         is None
     )
     late = reminders.triage_reminder(
-        due, received, {"triage"}, datetime(2026, 6, 10, 9, 0, tzinfo=sla.TOKYO)
+        due, received, {"triage"}, datetime(2026, 6, 10, 9, 0, tzinfo=TOKYO)
     )
     assert late is not None and late.name == "triage-late-2" and late.detail == {"days": 2}
     # after downtime the latest only, and the first never after a late one
     assert (
         reminders.triage_reminder(
-            due, received, {"triage-late-2"}, datetime(2026, 6, 10, 12, tzinfo=sla.TOKYO)
+            due, received, {"triage-late-2"}, datetime(2026, 6, 10, 12, tzinfo=TOKYO)
         )
         is None
     )
     assert (
-        reminders.triage_reminder(None, received, set(), datetime(2026, 6, 10, 9, tzinfo=sla.TOKYO))
+        reminders.triage_reminder(None, received, set(), datetime(2026, 6, 10, 9, tzinfo=TOKYO))
         is None
     )
     assert reminders.rank("triage") is None and reminders.rank("triage-late-1") is None

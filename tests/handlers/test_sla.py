@@ -410,3 +410,21 @@ def test_triage_is_due_at_the_end_of_the_nth_business_day_after_receipt() -> Non
     assert sla.triage_due(utc, 1) == datetime(2026, 6, 3, 23, 59, 59, 999999, tzinfo=TOKYO)
     with pytest.raises(sla.SlaError):
         sla.triage_due(friday_night, 0)
+
+
+def test_a_stored_case_is_late_by_the_same_rule_as_its_deadlines() -> None:
+    received, stopped = jst(2026, 3, 2), jst(2026, 3, 10, 9)
+    for intents, late in ((["complaint"], True), (["disclosure"], False)):
+        running = deadlines(received, intents, jurisdiction="ccpa")
+        paused = deadlines(received, intents, jurisdiction="ccpa", pauses=[(stopped, None)])
+        # What the database keeps of a pause: no answer due, and the deadline running then.
+        stored = sla.is_late(
+            paused.answer_due,
+            jst(2026, 6, 1),
+            paused_since=paused.paused_since,
+            due_when_paused=running.answer_due,
+        )
+        assert stored == is_overdue(paused, jst(2026, 6, 1)) == late
+    assert sla.is_late(end_of(2026, 3, 5), jst(2026, 3, 6))
+    assert not sla.is_late(end_of(2026, 3, 5), jst(2026, 3, 5, 23))
+    assert not sla.is_late(None, jst(2026, 3, 6))  # no deadline at all: never late

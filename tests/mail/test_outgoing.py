@@ -19,7 +19,6 @@ from mail.outgoing import (
     as_bytes,
     clean_text,
     compose,
-    is_our_loop,
     make_message_id,
 )
 from mail.parse import parse_message
@@ -198,17 +197,6 @@ def test_auto_reply_and_loop_headers() -> None:
     assert got["Date"].datetime == DATE
     assert got["Message-ID"] == make_message_id("example-hikaku.co.jp", "PD-2026-000123.1")
     assert header_names(got) == BASE_HEADERS | {"in-reply-to", "references"}
-
-
-def test_is_our_loop_recognises_the_header() -> None:
-    ours = wire(reply(loop_id="example-hikaku.co.jp"))
-    assert is_our_loop(ours)
-    assert is_our_loop(ours, ours="Example-Hikaku.co.jp")
-    assert not is_our_loop(ours, ours="other.example")
-    assert is_our_loop({"x-privacy-desk-loop": DESK}, ours=DESK)
-    requester = email.message_from_bytes(b"From: a@b.jp\r\nSubject: hi\r\n\r\nbody\r\n")
-    assert not is_our_loop(requester)
-    assert not is_our_loop({"subject": "hi"})
 
 
 INJECTIONS = [

@@ -34,7 +34,7 @@ def _load() -> ModuleType:
     """tests/slack_double.py by path: conftest.py keeps tests/ off sys.path."""
     module = sys.modules.get("slack_double")
     if module is None:
-        path = Path(__file__).parents[1] / "slack_double.py"
+        path = Path(__file__).parents[2] / "slack_double.py"
         spec = importlib.util.spec_from_file_location("slack_double", path)
         assert spec is not None and spec.loader is not None
         module = sys.modules["slack_double"] = importlib.util.module_from_spec(spec)

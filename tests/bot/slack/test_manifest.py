@@ -10,7 +10,7 @@ import yaml
 from bot.slack.home import COMMAND
 from bot.slack.http import PATH
 
-MANIFEST = Path(__file__).resolve().parents[2] / "slack_app_manifest.yaml"
+MANIFEST = Path(__file__).resolve().parents[3] / "slack_app_manifest.yaml"
 
 
 def _manifest() -> dict[str, Any]:
