@@ -111,13 +111,24 @@ def test_components_never_import_bot() -> None:
     assert not bad, "mail/, handlers/, storage/, templates/ import bot:\n" + _listed(bad)
 
 
+# What settings may use of bot/: its errors, and the Slack-ID check it validates IDs with (a
+# leaf of the Slack adapter, checked below to import nothing of the desk).
+SETTINGS_MAY_USE = ("bot", "bot.errors", "bot.slack", "bot.slack.ids")
+
+
 def test_settings_import_no_other_bot_module_but_errors() -> None:
     bad = [
         (a, b, line)
         for a, b, line in _offending(("bot.settings",), ("bot",))
-        if b not in ("bot", "bot.errors")
+        if b not in SETTINGS_MAY_USE
     ]
     assert not bad, "bot.settings imports the desk's parts:\n" + _listed(bad)
+
+
+def test_what_settings_use_of_bot_imports_nothing_of_the_desk() -> None:
+    used = ("bot.errors", "bot.slack.ids")  # the package modules bot and bot.slack hold no code
+    bad = [(a, b, line) for a, b, line in EDGES if a in used and any(_within(b, p) for p in DESK)]
+    assert not bad, "a module bot.settings uses imports the desk:\n" + _listed(bad)
 
 
 def test_wiring_imports_neither_service_nor_command_line() -> None:

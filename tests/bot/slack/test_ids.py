@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.scheduler import mention
 from bot.slack.ids import is_group_id, is_slack_id, is_user_id
+from bot.slack.texts import mention
 
 
 @pytest.mark.parametrize("value", ["U0APPROVE1", "W0123ABCD", "UABCDEFGH"])
