@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, NoReturn
+from typing import Any, Concatenate, NoReturn, ParamSpec
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
@@ -28,6 +28,8 @@ from handlers.replies import DELIVERED, STATUS_AFTER_SENDING, VERIFICATION_PAUSE
 from handlers.status import NO_REMINDERS, Status
 from storage import reminders as store
 from storage.models import Case, CasePause, Digest
+
+P = ParamSpec("P")
 
 log = logging.getLogger("privacy_desk.scheduler")
 
@@ -66,10 +68,15 @@ class Stop(Exception):
     or its token)."""
 
 
-def in_session(engine: Engine, write: Callable[..., None], *args: Any) -> None:
+def in_session(
+    engine: Engine,
+    write: Callable[Concatenate[Session, P], None],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> None:
     """``write(session, *args)`` in a session of its own (it commits)."""
     with Session(engine) as session:
-        write(session, *args)
+        write(session, *args, **kwargs)
 
 
 # ---- Slack ----------------------------------------------------------------------------------

@@ -21,10 +21,9 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Engine
 from sqlmodel import Session, col, select
 
 from bot.replies import clock_intents, extension_of
@@ -73,7 +72,7 @@ def records(session: Session, month: Month, *, as_of: datetime) -> list[CaseReco
     return out
 
 
-def _answers(session: Session, in_month: Any) -> dict[int, tuple[datetime, str]]:
+def _answers(session: Session, in_month: ColumnElement[bool]) -> dict[int, tuple[datetime, str]]:
     """Each case's first answer mail sent: (when, template)."""
     found: dict[int, tuple[datetime, str]] = {}
     sent = session.exec(

@@ -16,10 +16,12 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import ClientError
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -41,6 +43,8 @@ from handlers.status import FINISHED
 from storage import views
 from storage.db import WRITER
 from storage.models import Case
+
+T = TypeVar("T")
 
 log = logging.getLogger("privacy_desk.slack")
 
@@ -85,7 +89,9 @@ def register(
     desk = _Desk(engine.execution_options(**{WRITER: False}), mask_mode, clock)
 
     @app.command(COMMAND)
-    async def privacy(ack: Any, command: dict[str, Any], respond: Any, client: Any) -> None:
+    async def privacy(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         work = asyncio.ensure_future(
             desk.answer(str(command.get("text") or ""), str(command.get("user_id") or ""), client)
         )
@@ -102,7 +108,7 @@ def register(
         await ack(text=text, response_type="ephemeral")
 
     @app.event("app_home_opened")
-    async def home(event: dict[str, Any], client: Any) -> None:
+    async def home(event: dict[str, Any], client: AsyncWebClient) -> None:
         user = str(event.get("user") or "")
         if event.get("tab") != "home" or not user:
             return
@@ -233,8 +239,8 @@ class _Desk:
 
     # ---- formatting -------------------------------------------------------------------------
 
-    async def _read(self, query: Callable[[Session], Any]) -> Any:
-        def run() -> Any:
+    async def _read(self, query: Callable[[Session], T]) -> T:
+        def run() -> T:
             with Session(self._engine) as session:
                 return query(session)
 

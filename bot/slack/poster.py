@@ -143,15 +143,15 @@ def _words(text: str, limit: int) -> str:
     return escape(clip(" ".join(text.split()), limit))
 
 
-def _names(value: Any) -> list[str]:
+def _names(value: object) -> list[str]:
     return [str(i) for i in value] if isinstance(value, list | tuple) else []
 
 
-def _intents(value: Any) -> str:
+def _intents(value: object) -> str:
     return escape(", ".join(INTENT_LABELS.get(i, i) for i in _names(value))) or "(none)"
 
 
-def _smtp_code(error: Any) -> str:
+def _smtp_code(error: object) -> str:
     """The SMTP reply code of a refusal (``550 5.1.1``): the rest may name the address."""
     found = re.match(r"\s*([45]\d\d(?:[ -][245]\.\d{1,3}\.\d{1,3})?)\b", str(error or ""))
     return f", {found.group(1)}" if found else ""
@@ -295,7 +295,7 @@ def _detail(event: AuditEvent) -> dict[str, Any]:
     return event.detail if isinstance(event.detail, dict) else {}
 
 
-def _bare(message_id: Any) -> str:
+def _bare(message_id: object) -> str:
     return str(message_id or "").strip().strip("<>")
 
 
