@@ -24,26 +24,26 @@ DB_THREADS = 4  # PostgreSQL's pool is 5 connections per engine; SQLite serialis
 IMAP_THREADS = 2  # the watcher holds one while it watches; copies to the Sent folder use the other
 
 _lock = threading.Lock()
-_db_pool: ThreadPoolExecutor | None = None
-_imap_pool: ThreadPoolExecutor | None = None
+_pools: dict[str, ThreadPoolExecutor] = {}  # by thread-name prefix
+_SIZES = {"pd-db": DB_THREADS, "pd-imap": IMAP_THREADS}
+
+
+def _pool(prefix: str) -> ThreadPoolExecutor:
+    """The bounded pool of ``prefix`` threads (made on first use)."""
+    with _lock:
+        if prefix not in _pools:
+            _pools[prefix] = ThreadPoolExecutor(_SIZES[prefix], thread_name_prefix=prefix)
+        return _pools[prefix]
 
 
 def db_pool() -> ThreadPoolExecutor:
-    """The bounded pool of ``pd-db-*`` threads (made on first use)."""
-    global _db_pool
-    with _lock:
-        if _db_pool is None:
-            _db_pool = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="pd-db")
-        return _db_pool
+    """The bounded pool of ``pd-db-*`` threads."""
+    return _pool("pd-db")
 
 
 def imap_pool() -> ThreadPoolExecutor:
-    """The bounded pool of ``pd-imap-*`` threads (made on first use)."""
-    global _imap_pool
-    with _lock:
-        if _imap_pool is None:
-            _imap_pool = ThreadPoolExecutor(max_workers=IMAP_THREADS, thread_name_prefix="pd-imap")
-        return _imap_pool
+    """The bounded pool of ``pd-imap-*`` threads."""
+    return _pool("pd-imap")
 
 
 async def db(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -60,9 +60,8 @@ async def imap(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
 
 def shutdown() -> None:
     """Wait for the worker threads to finish what they hold, then let them go."""
-    global _db_pool, _imap_pool
     with _lock:
-        pools, _db_pool, _imap_pool = (_db_pool, _imap_pool), None, None
+        pools = list(_pools.values())
+        _pools.clear()
     for pool in pools:
-        if pool is not None:
-            pool.shutdown(wait=True)
+        pool.shutdown(wait=True)

@@ -253,6 +253,15 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
 _DEFAULT_WORKERS = max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
+def _workers_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=_DEFAULT_WORKERS,
+        help="other processes that parse and classify (default: one per core but one; 0: none)",
+    )
+
+
 def add_parsers(sub: Subcommands) -> None:
     p = sub.add_parser("classify", help="say what each message asks for")
     p.add_argument("paths", nargs="+", metavar="PATH", help=".eml file, folder of them, or mbox")
@@ -271,12 +280,7 @@ def add_parsers(sub: Subcommands) -> None:
     p = sub.add_parser("ingest", help="take .eml files, folders, mbox files or Maildirs into cases")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=_DEFAULT_WORKERS,
-        help="other processes that parse and classify (default: one per core but one; 0: none)",
-    )
+    _workers_option(p)
     p.add_argument(
         "--batch",
         type=int,
@@ -296,12 +300,7 @@ def add_parsers(sub: Subcommands) -> None:
         ("serve", cmd_serve, "watch the mailbox of PD_MAILBOX (IMAP IDLE) until stopped"),
     ):
         p = sub.add_parser(name, help=text)
-        p.add_argument(
-            "--workers",
-            type=int,
-            default=_DEFAULT_WORKERS,
-            help="other processes that parse and classify (default: one per core but one; 0: none)",
-        )
+        _workers_option(p)
         p.add_argument(
             "--batch", type=int, default=500, help="messages per fetch and transaction (500)"
         )
