@@ -156,10 +156,18 @@ def main() -> int:
         for k, intent in enumerate(ALL_INTENTS):
             cells = " / ".join(f"{pooled[p].per_intent[k].f1:.3f}" for p in PREDICTORS)
             print(f"  {intent:<20} {cells}   support {pooled['rules alone'].per_intent[k].support}")
+        labels = sum(len(examples[i].intents & set(RIGHTS)) for i in scored)
+        silent = sum(
+            len(examples[i].intents & set(RIGHTS) - preds["combined"][i])
+            for i in scored
+            if not triage["combined"][i]
+        )
         print(
             "\ncombined: "
             f"{pooled['combined'].rights_messages_missed} rights messages missed, "
-            f"{pooled['combined'].triaged} sent to triage of {len(scored)}"
+            f"{pooled['combined'].triaged} sent to triage of {len(scored)}; of {labels} rights "
+            f"requests, {silent} missed without triage (which keeps the strictest clock): "
+            f"recall with triage {1 - silent / labels:.3f}"
         )
     if args.errors:
         for i, k in enumerate(keys):
