@@ -528,6 +528,9 @@ MODEL_BESIDE_OTHER = 0.6
 MODEL_ALONE_OTHER = 0.8
 # An intent the rules found other than a request is kept while the model gives it this much.
 MODEL_KEEPS_OTHER = 0.2
+# A request the rules found is read as a question when the model reads an inquiry and gives the
+# request less than this.
+MODEL_QUESTION = 0.1
 # A request the model alone took under this probability is also sent to a person.
 MODEL_SURE = 0.6
 
@@ -544,14 +547,16 @@ def combine(
     Rights requests: the rules' stay with their phrases as reasons; the model adds one the rules
     did not find when its calibrated probability reaches the intent's threshold (chosen by
     cross-validation, for F2) where the rules found nothing, or ``MODEL_BESIDE_OTHER`` beside
-    another matter; never a second request beside the rules' one. Other intents: the model's
-    decision at its threshold (F1) is taken beside what the rules found and, where they found
-    nothing, at ``MODEL_ALONE_OTHER``; what the rules found stays while the model gives it
-    ``MODEL_KEEPS_OTHER``. The model's top features are the reasons of what it added. It never
-    brings back what the rules set aside, never calls mail spam or machine mail (that archives
-    it without a clock) where the rules saw no sign of it, and a request is never archived as
-    spam or machine mail; machine mail proven by headers stays as the rules say. Each of these
-    disagreements, and a request just under its threshold, sends the message to triage with why.
+    another matter; never a second request beside the rules' one. When the model reads a question
+    (an inquiry at its threshold) and gives each of the rules' requests less than
+    ``MODEL_QUESTION``, the message is an inquiry. Other intents: the model adds one at its
+    threshold (F1) and at least ``MODEL_ALONE_OTHER``; what the rules found stays while the model
+    gives it ``MODEL_KEEPS_OTHER``. The model's top features are the reasons of what it added.
+    It never brings back a request the rules set aside, never calls mail spam or machine mail
+    (that archives it without a clock) where the rules saw no sign of it, and a request is never
+    archived as spam or machine mail; machine mail proven by headers stays as the rules say.
+    Each of these disagreements, and a request just under its threshold, sends the message to
+    triage with why.
     """
     p = prediction.probability
     triage = list(ruled.triage_reasons)
@@ -573,7 +578,7 @@ def combine(
     for intent in ALL_INTENTS:
         if intent in from_rules or p[intent] < thresholds.get(intent, 1.0):
             continue
-        if intent in ruled.set_aside:
+        if intent in RIGHTS and intent in ruled.set_aside:
             # Negated, withdrawn, asked about or told as history: the rules read the sentence,
             # the model only its words. A person decides.
             triage.append(f"the rules set {intent} aside; the model reads it ({p[intent]:.2f})")
@@ -599,6 +604,20 @@ def combine(
         else:
             by_model.add(intent)
     chosen = from_rules | by_model
+    if (
+        rules_rights
+        and chosen & set(RIGHTS) == rules_rights
+        and p[INQUIRY] >= thresholds.get(INQUIRY, 1.0)
+        and all(p[i] < MODEL_QUESTION for i in rules_rights)
+    ):
+        # The rules took a question about a request for the request itself (held out by writer,
+        # every one of these was a question): an inquiry, and a person looks.
+        for intent in sorted(rules_rights):
+            triage.append(f"the model reads a question, not a {intent} request ({p[intent]:.2f})")
+            ignored.append(f"{intent}: the model reads a question ({p[INQUIRY]:.2f})")
+        chosen = (chosen - rules_rights) | {INQUIRY}
+        from_rules -= rules_rights
+        by_model.add(INQUIRY)
     if chosen & set(RIGHTS):
         for intent in sorted(chosen & machine_like):
             # A request is never archived as spam or machine mail: it keeps its clock.

@@ -157,3 +157,12 @@ def test_the_model_reads_what_is_not_a_request_beside_the_rules() -> None:
 def test_spam_the_rules_saw_a_sign_of_is_the_models_to_call() -> None:
     faint = Classification(intents=(), confidence={"spam": 0.3}, reasons={}, needs_triage=False)
     assert combine(faint, _prediction(spam=0.95), THRESHOLDS).intents == ("spam",)
+
+
+def test_a_question_the_rules_took_for_a_request_is_an_inquiry_and_a_person_looks() -> None:
+    result = combine(_ruled("deletion"), _prediction(deletion=0.02, inquiry=0.9), THRESHOLDS)
+    assert result.intents == ("inquiry",)
+    assert result.triage_reasons == ("the model reads a question, not a deletion request (0.02)",)
+    # A request the model does not rule out stays.
+    kept = combine(_ruled("deletion"), _prediction(deletion=0.2, inquiry=0.9), THRESHOLDS)
+    assert kept.intents == ("deletion",)
