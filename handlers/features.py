@@ -71,19 +71,20 @@ def char_ngrams(text: str, kind: int = TEXT) -> tuple[Hashes, npt.NDArray[np.int
     length n; the n-gram of hash ``h[k]`` starts at ``k - offset(n)`` (see ``ngram_at``)."""
     codes = _codes(text)
     hashes: list[Hashes] = []
-    lengths: list[npt.NDArray[np.int32]] = []
     with np.errstate(over="ignore"):
         for n in NGRAMS:
             if len(codes) < n:
                 break
-            h = np.full(len(codes) - n + 1, _seed(kind, n), dtype=np.uint64)
-            for k in range(n):
+            h = (codes[: len(codes) - n + 1] ^ _seed(kind, n)) * _FNV_PRIME
+            for k in range(1, n):
                 h = (h ^ codes[k : len(codes) - n + 1 + k]) * _FNV_PRIME
-            hashes.append(_mix(h))
-            lengths.append(np.full(len(h), n, dtype=np.int32))
-    if not hashes:
-        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32)
-    return np.concatenate(hashes), np.concatenate(lengths)
+            hashes.append(h)
+        if not hashes:
+            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32)
+        # One mixing pass over every order at once (fewer, larger numpy calls).
+        mixed = _mix(np.concatenate(hashes))
+    orders = np.array(NGRAMS[: len(hashes)], dtype=np.int32)
+    return mixed, np.repeat(orders, [len(h) for h in hashes])
 
 
 def word_hashes(text: str) -> tuple[Hashes, list[str]]:

@@ -81,9 +81,9 @@ class Model:
         unique = idx[hit]
         x = (1.0 + np.log(counts[hit].astype(np.float32))) * self.idf[unique]
         x /= np.float32(np.sqrt(float(np.dot(x, x))))
-        contributions = x[:, None] * self.weights[unique]
-        scores = contributions.sum(axis=0) + self.bias
-        return self._calibrate(scores), found, (contributions, distinct[hit])
+        rows = self.weights[unique]
+        scores = x @ rows + self.bias
+        return self._calibrate(scores), found, (x, rows, distinct[hit])
 
     def _calibrate(self, scores: Floats) -> Floats:
         z = np.clip(self.platt[:, 0] * scores + self.platt[:, 1], -50.0, 50.0)
@@ -96,11 +96,12 @@ class Model:
         probability = {i: float(p) for i, p in zip(self.intents, probs, strict=True)}
         if why is None:
             return Prediction(self.version, probability)
-        contributions, hashes = why
+        x, rows, hashes = why
         column_of = {intent: k for k, intent in enumerate(self.intents)}
 
         def explain(intent: str) -> tuple[str, ...]:
-            column = contributions[:, column_of[intent]]
+            # Each feature's share of the intent's score, computed only when asked.
+            column = x * rows[:, column_of[intent]]
             top = min(TOP_FEATURES, len(column))
             best = np.argpartition(-column, top - 1)[:top]
             order = best[np.argsort(-column[best])]

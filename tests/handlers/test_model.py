@@ -132,3 +132,37 @@ def test_spam_by_the_model_alone_goes_to_a_person_not_the_archive() -> None:
     result = combine(_ruled(), _prediction(spam=0.99, auto_reply=0.95), THRESHOLDS)
     assert result.intents == ()
     assert "the model reads spam (0.99)" in result.triage_reasons
+
+
+def test_a_request_is_never_archived_as_spam() -> None:
+    rules_saw_spam = Classification(
+        intents=("spam",), confidence={"spam": 0.9}, reasons={}, needs_triage=False
+    )
+    result = combine(rules_saw_spam, _prediction(spam=0.9, stop_use=0.8), THRESHOLDS)
+    assert result.intents == ("stop_use",)
+    assert "the model reads spam (0.90); the rules a request" in result.triage_reasons
+
+
+def test_the_model_reads_what_is_not_a_request_beside_the_rules() -> None:
+    # Held out by writer, the model reads complaints, questions and rates better than the rules.
+    result = combine(_ruled("inquiry"), _prediction(inquiry=0.01, complaint=0.9), THRESHOLDS)
+    assert result.intents == ("complaint",)
+    assert result.reasons["complaint"] == ("the model (0.90): “feature of complaint”",)
+    assert "inquiry doubted by the model (0.01)" in result.ignored
+    kept = combine(_ruled("inquiry"), _prediction(inquiry=0.3, complaint=0.7), THRESHOLDS)
+    assert kept.intents == ("inquiry",)
+    assert kept.reasons["inquiry"] == ("rule for inquiry",)
+
+
+def test_spam_the_rules_saw_a_sign_of_is_the_models_to_call() -> None:
+    faint = Classification(intents=(), confidence={"spam": 0.3}, reasons={}, needs_triage=False)
+    assert combine(faint, _prediction(spam=0.95), THRESHOLDS).intents == ("spam",)
+
+
+def test_a_question_the_rules_took_for_a_request_is_an_inquiry_and_a_person_looks() -> None:
+    result = combine(_ruled("deletion"), _prediction(deletion=0.02, inquiry=0.9), THRESHOLDS)
+    assert result.intents == ("inquiry",)
+    assert result.triage_reasons == ("the model reads a question, not a deletion request (0.02)",)
+    # A request the model does not rule out stays.
+    kept = combine(_ruled("deletion"), _prediction(deletion=0.2, inquiry=0.9), THRESHOLDS)
+    assert kept.intents == ("deletion",)
