@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from handlers.status import FINISHED
 from storage import repo
-from storage.models import AuditEvent, Case, Draft, MailMessage
+from storage.models import AuditEvent, Case, CasePause, Draft, MailMessage
 
 SEARCH_MAX_CHARS = 200
 
@@ -28,6 +28,8 @@ class Page:
     total: int
     drafts_waiting: dict[int, int]  # case id -> drafts in status "draft"
     subjects: dict[int, str]  # case id -> subject of its first incoming message
+    # cases whose clock stopped after their deadline had passed: late, though nothing is due
+    late_paused: frozenset[int] = frozenset()
 
     @property
     def more(self) -> int:
@@ -82,7 +84,20 @@ def _with_details(session: Session, cases: list[Case], total: int) -> Page:
     for case_id, subject in first:
         if case_id is not None:
             subjects.setdefault(case_id, subject)
-    return Page(cases, total, {case_id: int(n) for case_id, n in waiting}, subjects)
+    late_paused = session.exec(
+        select(CasePause.case_id).where(
+            col(CasePause.case_id).in_(ids),
+            col(CasePause.ended_at).is_(None),
+            col(CasePause.due_at) < col(CasePause.started_at),
+        )
+    )
+    return Page(
+        cases,
+        total,
+        {case_id: int(n) for case_id, n in waiting},
+        subjects,
+        frozenset(late_paused),
+    )
 
 
 def open_cases(session: Session, *, limit: int) -> Page:

@@ -257,7 +257,8 @@ class _Desk:
         lines = []
         for case in page.cases:
             assert case.id is not None
-            line = self._line(case, now, page.drafts_waiting.get(case.id, 0))
+            late = case.id in page.late_paused
+            line = self._line(case, now, page.drafts_waiting.get(case.id, 0), late_paused=late)
             subject = page.subjects.get(case.id, "")
             if subjects and subject:
                 line += f" — “{escape(clip(subject, SUBJECT_SHOWN))}”"
@@ -265,11 +266,11 @@ class _Desk:
         # the header line of a command answer takes ~60 characters of the section
         return _fit(lines, page.total, SECTION_TEXT - 100)
 
-    def _line(self, case: Case, now: datetime, waiting: int) -> str:
+    def _line(self, case: Case, now: datetime, waiting: int, *, late_paused: bool = False) -> str:
         parts = [
             f"*{escape(case.ref)}*",
             escape(_intents(case)),
-            _due(case, now),
+            _due(case, now, late_paused=late_paused),
             escape(case.status),
             escape(mask(case.requester, self._mask_mode)),
         ]
@@ -345,7 +346,9 @@ def _time(value: datetime) -> str:
     return value.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M JST")
 
 
-def _due(case: Case, now: datetime) -> str:
+def _due(case: Case, now: datetime, *, late_paused: bool = False) -> str:
+    if case.answer_due is None and late_paused:
+        return "LATE (clock paused after the deadline)"
     if case.answer_due is None:
         return "no deadline (clock paused)" if case.status not in FINISHED else "no deadline"
     return f"due {_time(case.answer_due)} ({time_left(case.answer_due, now)})"

@@ -112,3 +112,21 @@ def test_the_digest_counts_a_case_paused_late(
     assert asyncio.run(scheduler.run_once(NOW)).digests == 1
     [text] = [m["text"] for m in slack.messages() if "daily digest" in m["text"]]
     assert f"• Overdue (1): {late}" in text.splitlines()
+
+
+def test_privacy_overdue_says_the_paused_case_is_late(
+    engine: Engine, cases: tuple[str, str]
+) -> None:
+    """``/privacy overdue`` and ``/privacy open`` tell a late paused case from one paused in
+    time: the first is LATE, the second only paused."""
+    from bot.slack.home import _Desk
+
+    late, in_time = cases
+    desk = _Desk(engine, "full", lambda: NOW)
+    client = AsyncWebClient(token="xoxb-unused")  # these answers make no Slack call
+    overdue = asyncio.run(desk.answer("overdue", "U0STAFF001", client))
+    listed = asyncio.run(desk.answer("open", "U0STAFF001", client))
+    [line] = [x for x in overdue.splitlines() if late in x]
+    assert "LATE (clock paused after the deadline)" in line
+    [paused] = [x for x in listed.splitlines() if in_time in x]
+    assert "LATE" not in paused and "clock paused" in paused
