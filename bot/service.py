@@ -252,7 +252,14 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
         app = None if slack is None else partial(slack.build, engine, replies)
         over_http = app if slack is not None and slack.app_token is None else None
         http = partial(
-            serve_http, over_http, port=settings.http.port, host=settings.http.host, health=health
+            serve_http,
+            over_http,
+            port=settings.http.port,
+            host=settings.http.host,
+            health=health,
+            signing_secret=None if slack is None else slack.signing_secret,
+            metrics_token=settings.http.metrics_token or None,
+            read_timeout=settings.http.read_timeout,
         )
         components.append(Component("http", _server(http)))
         if slack is not None and slack.app_token is not None and app is not None:
