@@ -1,5 +1,6 @@
 """The data-protection commands of ``privacy-desk``: ``purge`` (raw mail of cases closed longer
-than ``PD_RETENTION_DAYS``, 365 by default), ``export REF`` (one case's whole file, for a
+than ``PD_RETENTION_DAYS``, 365 by default), ``hold REF`` and ``release REF`` (a legal hold,
+which purge respects; approvers only, audited), ``export REF`` (one case's whole file, for a
 disclosure answer or an audit) and ``keys`` (``new``, ``rotate``) for the encryption at rest of
 raw mail with ``PD_RAW_KEYS``.
 
@@ -33,8 +34,12 @@ def cmd_purge(args: argparse.Namespace, ctx: Context) -> int:
     from bot import retention
 
     days = retention_days(args.days, ctx.settings.retention.days)
+    smtp = ctx.settings.smtp
+    folder = smtp.config.path if smtp.writes_files else None
     with ctx.database() as engine:
-        summary = retention.purge(engine, datetime.now(UTC), days, dry_run=args.dry_run)
+        summary = retention.purge(
+            engine, datetime.now(UTC), days, dry_run=args.dry_run, outbox_folder=folder
+        )
     for case in summary.cases:
         kept = f"; {_plural(case.queued, 'queued mail')} left to send" if case.queued else ""
         ctx.out.write(
@@ -49,6 +54,41 @@ def cmd_purge(args: argparse.Namespace, ctx: Context) -> int:
     )
     if summary.examples:
         ctx.out.write(f"{verb} {_plural(summary.examples, 'imported labelled example')}\n")
+    for ref in summary.held:
+        ctx.out.write(f"{ref:<16} kept: on legal hold\n")
+    return 0
+
+
+def cmd_hold(args: argparse.Namespace, ctx: Context) -> int:
+    from bot import retention
+
+    with ctx.database() as engine:
+        try:
+            case = retention.hold(
+                engine,
+                args.ref,
+                actor=args.as_,
+                reason=args.reason,
+                approvers=ctx.settings.replies.approvers,
+                now=datetime.now(UTC),
+            )
+        except retention.HoldError as exc:
+            raise UsageError(str(exc)) from None
+    ctx.out.write(f"{case.ref} is on legal hold: purge keeps it until `release {case.ref}`\n")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace, ctx: Context) -> int:
+    from bot import retention
+
+    with ctx.database() as engine:
+        try:
+            case = retention.release(
+                engine, args.ref, actor=args.as_, approvers=ctx.settings.replies.approvers
+            )
+        except retention.HoldError as exc:
+            raise UsageError(str(exc)) from None
+    ctx.out.write(f"{case.ref} is released from legal hold\n")
     return 0
 
 
@@ -107,6 +147,17 @@ def add_parsers(sub: Subcommands) -> None:
     p.add_argument("--dry-run", action="store_true", help="list what would go, change nothing")
     p.add_argument("--days", type=int, metavar="N", help="instead of PD_RETENTION_DAYS (365)")
     p.set_defaults(func=cmd_purge)
+
+    p = sub.add_parser("hold", help="put a case on legal hold: purge keeps it (approvers)")
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--reason", required=True, help="why (a lawsuit, a regulator's inquiry)")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.set_defaults(func=cmd_hold)
+
+    p = sub.add_parser("release", help="lift a case's legal hold (approvers)")
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("export", help="write one case's whole file (a folder, or a .zip)")
     p.add_argument("ref", metavar="REF")
