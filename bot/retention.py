@@ -355,6 +355,28 @@ def _vacuum(engine: Engine) -> None:
             connection.exec_driver_sql(f"VACUUM {table}")
 
 
+def mailbox_copies(engine: Engine) -> tuple[dict[str, int], dict[str, int]]:
+    """The content hashes (SHA-256 -> size) of purged cases' mail: (that came in, that went out),
+    for ``purge --mailbox``. Held cases are never purged, so never here."""
+    found: tuple[dict[str, int], dict[str, int]] = ({}, {})
+    with Session(engine) as session:
+        rows = session.exec(
+            select(MailMessage.direction, MailMessage.sha256, MailMessage.size)
+            .join(Case, col(MailMessage.case_id) == col(Case.id))
+            .where(col(Case.purged_at).is_not(None), col(Case.held_at).is_(None))
+        )
+        for direction, sha, size in rows:
+            found[0 if direction == "in" else 1][sha] = size
+    return found
+
+
+def record_mailbox_purge(engine: Engine, gone: dict[str, int]) -> None:
+    """The audit trail's record of what ``purge --mailbox`` deleted, per folder."""
+    with Session(writer(engine)) as session:
+        repo.audit(session, None, ACTOR, "mailbox copies deleted", folders=gone)
+        session.commit()
+
+
 # ---- legal hold ------------------------------------------------------------------------------
 
 

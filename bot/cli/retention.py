@@ -56,7 +56,36 @@ def cmd_purge(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out.write(f"{verb} {_plural(summary.examples, 'imported labelled example')}\n")
     for ref in summary.held:
         ctx.out.write(f"{ref:<16} kept: on legal hold\n")
+    if args.mailbox and not args.dry_run:
+        _purge_mailbox(ctx)
     return 0
+
+
+def _purge_mailbox(ctx: Context) -> None:
+    """``--mailbox``: delete the processed and sent copies of purged cases from the IMAP mailbox,
+    found by their content hash — the one exception to "the desk never deletes mail"."""
+    from bot import retention
+    from mail.errors import TransportError
+    from mail.imap import MailboxConfig, delete_copies
+
+    mailbox = ctx.settings.mailbox
+    config = mailbox.config
+    if not isinstance(config, MailboxConfig):
+        raise UsageError("--mailbox needs an IMAP mailbox (PD_MAILBOX=imaps://...)")
+    with ctx.database() as engine:
+        came, went = retention.mailbox_copies(engine)
+        gone: dict[str, int] = {}
+        try:
+            if came:  # where taken mail goes; the watched folder where the server has no MOVE
+                gone |= delete_copies(config, [config.processed_folder, config.folder], came)
+            if went and mailbox.sent_folder:
+                gone |= delete_copies(config, [mailbox.sent_folder], went)
+        except TransportError as exc:
+            raise UsageError(f"mailbox copies not deleted: {exc}") from None
+        retention.record_mailbox_purge(engine, gone)
+    total = sum(gone.values())
+    copies = "1 copy" if total == 1 else f"{total} copies"
+    ctx.out.write(f"deleted {copies} of purged cases' mail from the mailbox\n")
 
 
 def cmd_hold(args: argparse.Namespace, ctx: Context) -> int:
@@ -146,6 +175,12 @@ def add_parsers(sub: Subcommands) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="list what would go, change nothing")
     p.add_argument("--days", type=int, metavar="N", help="instead of PD_RETENTION_DAYS (365)")
+    p.add_argument(
+        "--mailbox",
+        action="store_true",
+        help="also delete the processed and sent copies of purged cases from the IMAP mailbox "
+        "(found by content hash; the one time the desk deletes mail)",
+    )
     p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser("hold", help="put a case on legal hold: purge keeps it (approvers)")
