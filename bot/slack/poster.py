@@ -53,6 +53,7 @@ from typing import Any, NoReturn
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, or_, select, update
 
 from bot import threads
@@ -652,6 +653,27 @@ class CasePoster:
                     continue
             await threads.db(self._post_deleted, kind, row_id)
             summary.deleted += 1
+        for row_id, audit_id, ref, channel, thread_ts in await threads.db(
+            self._purged_unsure, limit
+        ):
+            # A line whose answer was lost may be in the thread: looked for by its metadata.
+            if self._undeletable.get(("unsure", row_id), self._clock()) > self._clock():
+                continue
+            try:
+                found = await self._in_thread(summary, channel, thread_ts, audit_id)
+                if found is not None:
+                    await self._api(summary, "chat_delete", channel=channel, ts=found)
+            except LostAnswer as exc:
+                summary.errors.append(f"{ref}: {exc}")
+                raise _Stop from None
+            except Refused as exc:
+                if exc.error not in ("message_not_found", "thread_not_found"):
+                    self._undeletable[("unsure", row_id)] = self._clock() + QUIET
+                    self._refused(summary, ref, channel, "chat_delete", exc.error)
+                    continue
+                found = None
+            await threads.db(self._post_deleted, "line", row_id)
+            summary.deleted += found is not None
         if summary.deleted:
             log.info("%d posts of purged cases deleted from Slack", summary.deleted)
 
@@ -681,6 +703,30 @@ class CasePoster:
                 assert row_id is not None and ts is not None
                 found.append((kind, row_id, ref, channel or self._channel, ts))
         return found
+
+    def _purged_unsure(self, limit: int) -> list[tuple[int, int, str, str, str]]:
+        """Lines of purged cases whose post is uncertain: (row id, audit id, ref, channel,
+        thread ts)."""
+        with Session(self._reader) as session:
+            rows = session.execute(
+                sa_select(
+                    col(ThreadPost.id),
+                    col(ThreadPost.audit_id),
+                    col(Case.ref),
+                    col(Case.slack_channel),
+                    col(Case.slack_ts),
+                )
+                .join(Case, col(ThreadPost.case_id) == col(Case.id))
+                .where(col(Case.purged_at).is_not(None), col(Case.slack_ts).is_not(None))
+                .where(col(ThreadPost.state) == "uncertain")
+                .order_by(col(ThreadPost.id))
+                .limit(limit)
+            ).all()
+        return [
+            (row_id, audit_id, ref, channel or self._channel, thread_ts)
+            for row_id, audit_id, ref, channel, thread_ts in rows
+            if row_id is not None and thread_ts is not None
+        ]
 
     def _post_deleted(self, kind: str, row_id: int) -> None:
         with Session(self._engine) as session:
@@ -750,7 +796,9 @@ class CasePoster:
         ref = pending.told.ref
         if pending.uncertain:
             try:
-                found = await self._in_thread(summary, pending)
+                found = await self._in_thread(
+                    summary, pending.channel, pending.thread_ts, pending.audit_id
+                )
             except Refused as exc:
                 self._refused(summary, ref, pending.channel, "conversations_replies", exc.error)
                 await threads.db(self._record, pending.audit_id, pending.case_id, "failed", None)
@@ -810,15 +858,17 @@ class CasePoster:
             raise _Stop
         summary.refused.append(f"{ref}: {error}")
 
-    async def _in_thread(self, summary: PostSummary, pending: _Pending) -> str | None:
-        """The ts of the line telling this event if an earlier post did reach the thread."""
+    async def _in_thread(
+        self, summary: PostSummary, channel: str, thread_ts: str, audit_id: int
+    ) -> str | None:
+        """The ts of the line telling event ``audit_id`` if an earlier post reached the thread."""
         cursor = None
         for _ in range(REPLY_PAGES):
             response = await self._api(
                 summary,
                 "conversations_replies",
-                channel=pending.channel,
-                ts=pending.thread_ts,
+                channel=channel,
+                ts=thread_ts,
                 include_all_metadata=True,
                 limit=1000,
                 **({"cursor": cursor} if cursor else {}),
@@ -827,7 +877,7 @@ class CasePoster:
                 meta = message.get("metadata") or {}
                 if meta.get("event_type") == THREAD_EVENT_TYPE and str(
                     meta.get("event_payload", {}).get("audit")
-                ) == str(pending.audit_id):
+                ) == str(audit_id):
                     return str(message["ts"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
