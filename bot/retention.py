@@ -2,14 +2,19 @@
 retention period (``purge``, run by ``privacy-desk purge`` and the scheduler), and one case's
 whole file can be exported for a disclosure answer or an audit (``export_case``).
 
-What a purge deletes, for each case ``handlers.retention`` finds due: the raw bytes and subjects
-of its messages in and out, the raw bytes of its sent mail (outbox rows still queued are left to
-send), its drafts' subjects, bodies and template values, the requester's name, and the text of
-staff notes in its audit trail (notes quote requesters). What stays, the minimum record: the
-case reference, requester address, dates and deadlines, intents, status, decisions with their
-reasons, the Message-IDs and hashes (so the mailbox, which the desk never expunges, is not taken
-in again), the labelled examples' labels, and the audit trail, with one more event, ``purged``,
-counting what went. Messages that belong to no case (archived machine mail) lose their raw
+What a purge deletes, for each case ``handlers.retention`` finds due (a case on legal hold never
+is): the raw bytes and subjects of its messages in and out, the raw bytes of its sent mail
+(outbox rows still queued are left to send) and their copies in a ``file:`` outbox folder, its
+drafts' subjects, bodies and template values, the requester's name, its labelled examples, and
+staff's free text: notes, how the identity was verified, why the deadline was extended or the
+clock paused (in the case, its pauses and its audit trail). Its Slack posts (drafts, thread
+lines) are deleted and its parent message becomes a placeholder by the case poster, which finds
+them by the case's ``purged_at``: the purge is recorded before that Slack work, which is retried
+until done. SQLite overwrites deleted bytes (``secure_delete``); on PostgreSQL the touched
+tables are vacuumed after a purge. What stays, the minimum record: the case reference,
+requester address, dates and deadlines, intents, status, decisions with their reasons, the
+Message-IDs and hashes (so the mailbox, which the desk never expunges, is not taken in again),
+and the audit trail, with one more event, ``purged``, counting what went. Messages that belong to no case (archived machine mail) lose their raw
 bytes the same number of days after they came, and imported labelled examples (``privacy-desk
 examples import``, linked to no case) are deleted that many days after their import. A purge is
 idempotent: a case purged is due
@@ -23,12 +28,12 @@ import logging
 import os
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, delete, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -52,6 +57,24 @@ log = logging.getLogger("privacy_desk.retention")
 
 ACTOR = "retention"
 PURGED = "purged"
+HOLD, RELEASE = "legal hold", "legal hold released"
+# Staff's own words in audit details, by action: they may quote the requester or their papers.
+FREE_TEXT: dict[str, tuple[str, ...]] = {
+    "note": ("text",),
+    "identity verified": ("how",),
+    "deadline extended": ("reason",),
+    "clock paused": ("reason",),
+}
+# What a purge writes over; vacuumed after a purge on PostgreSQL.
+TOUCHED = (
+    "message",
+    "outboxitem",
+    "draft",
+    "auditevent",
+    "labelledexample",
+    "casepause",
+    '"case"',
+)
 
 
 @dataclass(frozen=True)
@@ -63,8 +86,10 @@ class PurgedCase:
     messages: int  # raw messages in and out
     outbox: int  # raw mail sent
     drafts: int  # drafts with text
-    notes: int  # staff notes in the audit trail
+    notes: int  # staff free text in the audit trail (notes, how verified, why extended...)
     queued: int = 0  # mail still queued, left to be sent
+    examples: int = 0  # labelled examples of the case
+    files: int = 0  # copies in a ``file:`` outbox folder
 
 
 @dataclass
@@ -74,6 +99,7 @@ class PurgeSummary:
     cases: list[PurgedCase] = field(default_factory=list)
     caseless: int = 0  # raw messages that belong to no case
     examples: int = 0  # imported labelled examples (``privacy-desk examples import``)
+    held: list[str] = field(default_factory=list)  # cases due but on legal hold: kept
 
     @property
     def messages(self) -> int:
@@ -103,6 +129,7 @@ def _activity(
             col(Case.status),
             col(Case.closed_at),
             col(Case.purged_at),
+            col(Case.held_at),
             messages.c.last,
             sent.c.last,
         )
@@ -121,8 +148,11 @@ def _activity(
             last_message=last_message,
             last_sent=last_sent,
             purged_at=purged,
+            held=held is not None,
         )
-        for case_id, ref, status, closed, purged, last_message, last_sent in session.execute(query)
+        for case_id, ref, status, closed, purged, held, last_message, last_sent in session.execute(
+            query
+        )
     ]
 
 
@@ -131,13 +161,35 @@ def _count(session: Session, query: SelectOfScalar[int]) -> int:
 
 
 def _notes(session: Session, case_id: int) -> list[AuditEvent]:
+    """The case's audit events that still hold staff's free text."""
     events = session.exec(
-        select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.action == "note")
+        select(AuditEvent).where(
+            AuditEvent.case_id == case_id, col(AuditEvent.action).in_(FREE_TEXT)
+        )
     )
-    return [e for e in events if not e.detail.get(PURGED) and e.detail.get("text")]
+    return [
+        e
+        for e in events
+        if not e.detail.get(PURGED) and any(e.detail.get(key) for key in FREE_TEXT[e.action])
+    ]
 
 
-def _what_goes(session: Session, case: retention.CaseActivity, closed: datetime) -> PurgedCase:
+def _outbox_files(session: Session, case_id: int, folder: Path | None) -> list[Path]:
+    """The case's mail written to the ``file:`` outbox ``folder`` and still there."""
+    if folder is None:
+        return []
+    from mail.smtp import eml_name
+
+    items = session.exec(
+        select(OutboxItem).where(OutboxItem.case_id == case_id, OutboxItem.status != "queued")
+    )
+    found = (folder / eml_name(item.message_id, item.raw) for item in items)
+    return [path for path in found if path.is_file()]
+
+
+def _what_goes(
+    session: Session, case: retention.CaseActivity, closed: datetime, folder: Path | None
+) -> PurgedCase:
     count = select(func.count())
     return PurgedCase(
         ref=case.ref,
@@ -165,6 +217,11 @@ def _what_goes(session: Session, case: retention.CaseActivity, closed: datetime)
             ),
         ),
         notes=len(_notes(session, case.id)),
+        examples=_count(
+            session,
+            count.select_from(LabelledExample).where(LabelledExample.case_id == case.id),
+        ),
+        files=len(_outbox_files(session, case.id, folder)),
         queued=_count(
             session,
             count.select_from(OutboxItem).where(
@@ -174,8 +231,18 @@ def _what_goes(session: Session, case: retention.CaseActivity, closed: datetime)
     )
 
 
-def _purge_case(session: Session, case: Case, gone: PurgedCase, now: datetime, days: int) -> None:
+def _purge_case(
+    session: Session,
+    case: Case,
+    gone: PurgedCase,
+    now: datetime,
+    days: int,
+    folder: Path | None,
+) -> None:
     assert case.id is not None
+    # Before the commit: a file deleted for a purge that then fails is deleted again by the next.
+    for path in _outbox_files(session, case.id, folder):
+        path.unlink(missing_ok=True)
     session.execute(
         update(MailMessage)
         .where(col(MailMessage.case_id) == case.id, col(MailMessage.disposition) != "queued")
@@ -190,10 +257,21 @@ def _purge_case(session: Session, case: Case, gone: PurgedCase, now: datetime, d
         update(Draft).where(col(Draft.case_id) == case.id).values(subject="", body="", values={})
     )
     for note in _notes(session, case.id):
-        note.detail = {**note.detail, "text": "", PURGED: True}
+        note.detail = {**note.detail, **dict.fromkeys(FREE_TEXT[note.action], ""), PURGED: True}
         session.add(note)
-    # updated_at moves: the case poster renders the Slack parent again, now without an excerpt.
-    repo.touch(session, case, requester_name="", purged_at=now)
+    session.execute(update(CasePause).where(col(CasePause.case_id) == case.id).values(reason=""))
+    session.execute(delete(LabelledExample).where(col(LabelledExample.case_id) == case.id))
+    # updated_at moves: the case poster makes the Slack parent a placeholder and deletes the
+    # case's posts in its thread (found by purged_at).
+    repo.touch(
+        session,
+        case,
+        requester_name="",
+        purged_at=now,
+        # "code": the requester mailed back a one-time code; anything else is staff's words.
+        verified_how=case.verified_how if case.verified_how in (None, "code") else "",
+        extension_reason=None if case.extension_reason is None else "",
+    )
     case.updated_at = max(case.updated_at, now)
     session.add(
         AuditEvent(
@@ -208,18 +286,33 @@ def _purge_case(session: Session, case: Case, gone: PurgedCase, now: datetime, d
                 "outbox": gone.outbox,
                 "drafts": gone.drafts,
                 "notes": gone.notes,
+                "examples": gone.examples,
+                "files": gone.files,
                 "queued_kept": gone.queued,
             },
         )
     )
 
 
-def purge(engine: Engine, now: datetime, days: int, *, dry_run: bool = False) -> PurgeSummary:
+def purge(
+    engine: Engine,
+    now: datetime,
+    days: int,
+    *,
+    dry_run: bool = False,
+    outbox_folder: Path | None = None,
+) -> PurgeSummary:
     """Purge the finished cases ``days`` past their closing at ``now`` (one transaction each),
-    and the raw messages of no case ``days`` past their receipt; ``dry_run`` changes nothing."""
+    and the raw messages of no case ``days`` past their receipt; ``dry_run`` changes nothing.
+    ``outbox_folder``: the folder of a ``file:`` outbox (``PD_SMTP_URL``), whose copies of a
+    purged case's mail go too."""
     summary = PurgeSummary(days=days, dry_run=dry_run)
     with Session(engine) as session:
-        due = retention.due(_activity(session), now, days)
+        activity = _activity(session)
+        due = retention.due(activity, now, days)
+        summary.held = [
+            c.ref for c in activity if c.held and retention.due([replace(c, held=False)], now, days)
+        ]
     bind = engine if dry_run else writer(engine)  # a dry run takes no write lock
     for candidate in due:
         with Session(bind) as session:
@@ -233,11 +326,11 @@ def purge(engine: Engine, now: datetime, days: int, *, dry_run: bool = False) ->
                 continue
             closed = retention.closed_at(again[0])
             assert closed is not None
-            gone = _what_goes(session, again[0], closed)
+            gone = _what_goes(session, again[0], closed, outbox_folder)
             summary.cases.append(gone)
             if dry_run:
                 continue
-            _purge_case(session, case, gone, now, days)
+            _purge_case(session, case, gone, now, days, outbox_folder)
             session.commit()
             log.info("%s purged (%d messages)", gone.ref, gone.messages)
     summary.caseless = _purge_caseless(bind, now, days, dry_run)
@@ -246,7 +339,90 @@ def purge(engine: Engine, now: datetime, days: int, *, dry_run: bool = False) ->
     from bot.learning import purge_imported
 
     summary.examples = purge_imported(engine, retention.caseless_cutoff(now, days), dry_run=dry_run)
+    if summary.cases and not dry_run:
+        _vacuum(engine)
     return summary
+
+
+def _vacuum(engine: Engine) -> None:
+    """On PostgreSQL, VACUUM the tables a purge wrote over: the old row versions holding the
+    purged bytes are removed from the tables' pages (their space is then reused). SQLite needs
+    nothing: ``secure_delete`` overwrites deleted content as it goes (``storage.db``)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in TOUCHED:
+            connection.exec_driver_sql(f"VACUUM {table}")
+
+
+def mailbox_copies(engine: Engine) -> tuple[dict[str, int], dict[str, int]]:
+    """The content hashes (SHA-256 -> size) of purged cases' mail: (that came in, that went out),
+    for ``purge --mailbox``. Held cases are never purged, so never here."""
+    found: tuple[dict[str, int], dict[str, int]] = ({}, {})
+    with Session(engine) as session:
+        rows = session.exec(
+            select(MailMessage.direction, MailMessage.sha256, MailMessage.size)
+            .join(Case, col(MailMessage.case_id) == col(Case.id))
+            .where(col(Case.purged_at).is_not(None), col(Case.held_at).is_(None))
+        )
+        for direction, sha, size in rows:
+            found[0 if direction == "in" else 1][sha] = size
+    return found
+
+
+def record_mailbox_purge(engine: Engine, gone: dict[str, int]) -> None:
+    """The audit trail's record of what ``purge --mailbox`` deleted, per folder."""
+    with Session(writer(engine)) as session:
+        repo.audit(session, None, ACTOR, "mailbox copies deleted", folders=gone)
+        session.commit()
+
+
+# ---- legal hold ------------------------------------------------------------------------------
+
+
+class HoldError(Exception):
+    """A hold or release that cannot be done (no such case, not an approver, not held...)."""
+
+
+def hold(
+    engine: Engine, ref: str, *, actor: str, reason: str, approvers: Sequence[str], now: datetime
+) -> Case:
+    """Put the case on legal hold (an approver, with a reason): purge skips it until released."""
+    if actor not in approvers:
+        raise HoldError(f"{actor} is not an approver (PD_APPROVERS)")
+    if not reason.strip():
+        raise HoldError("a legal hold needs a reason")
+    with Session(writer(engine), expire_on_commit=False) as session:
+        case = repo.case_by_ref(session, ref)
+        if case is None:
+            raise HoldError(f"no case {ref.upper()}")
+        if case.held_at is not None:
+            raise HoldError(f"{case.ref} is already on legal hold (since {case.held_at:%Y-%m-%d})")
+        repo.touch(session, case, held_at=now, held_by=actor, hold_reason=reason.strip()[:500])
+        assert case.id is not None
+        repo.audit(session, case.id, actor, HOLD, reason=reason.strip()[:500])
+        session.commit()
+        log.info("%s put on legal hold", case.ref)
+        return case
+
+
+def release(engine: Engine, ref: str, *, actor: str, approvers: Sequence[str]) -> Case:
+    """Lift the case's legal hold (an approver): the next purge takes it if it is due."""
+    if actor not in approvers:
+        raise HoldError(f"{actor} is not an approver (PD_APPROVERS)")
+    with Session(writer(engine), expire_on_commit=False) as session:
+        case = repo.case_by_ref(session, ref)
+        if case is None:
+            raise HoldError(f"no case {ref.upper()}")
+        if case.held_at is None:
+            raise HoldError(f"{case.ref} is not on legal hold")
+        held = {"held_at": case.held_at.isoformat(), "held_by": case.held_by}
+        repo.touch(session, case, held_at=None, held_by=None, hold_reason=None)
+        assert case.id is not None
+        repo.audit(session, case.id, actor, RELEASE, **held)
+        session.commit()
+        log.info("%s released from legal hold", case.ref)
+        return case
 
 
 def _purge_caseless(bind: Engine, now: datetime, days: int, dry_run: bool) -> int:
@@ -351,7 +527,9 @@ def export_case(engine: Engine, ref: str, *, now: datetime) -> CaseExport | None
             else {
                 "at": case.purged_at.isoformat(),
                 "note": (
-                    "raw mail, subjects, drafts' texts, staff notes and the requester's name "
+                    "raw mail, subjects, drafts' texts, labelled examples, staff's free text "
+                    "(notes, how the identity was verified, reasons for an extension or a "
+                    "pause) and the requester's name "
                     "were deleted under the retention policy; this is what is left"
                 ),
             },

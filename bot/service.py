@@ -24,6 +24,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from bot import threads
@@ -187,7 +189,6 @@ class Supervisor:
 
 def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
     """Run the desk until SIGTERM; exit 2 (every missing setting listed) before starting."""
-    from functools import partial
 
     from prometheus_client.registry import REGISTRY
 
@@ -239,7 +240,15 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
         components = [
             Component("mailbox", serve_watcher(watcher), leader_only=True),
             Component("outbox", sender.serve),
-            Component("retention", _retention(engine, settings.retention.days), leader_only=True),
+            Component(
+                "retention",
+                _retention(
+                    engine,
+                    settings.retention.days,
+                    outbox_folder=smtp.path if settings.smtp.writes_files else None,
+                ),
+                leader_only=True,
+            ),
             # A model made active by `privacy-desk train` is taken up within WATCH_EVERY.
             Component("model", ModelWatch(engine).serve),
         ]
@@ -252,7 +261,14 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
         app = None if slack is None else partial(slack.build, engine, replies)
         over_http = app if slack is not None and slack.app_token is None else None
         http = partial(
-            serve_http, over_http, port=settings.http.port, host=settings.http.host, health=health
+            serve_http,
+            over_http,
+            port=settings.http.port,
+            host=settings.http.host,
+            health=health,
+            signing_secret=None if slack is None else slack.signing_secret,
+            metrics_token=settings.http.metrics_token or None,
+            read_timeout=settings.http.read_timeout,
         )
         components.append(Component("http", _server(http)))
         if slack is not None and slack.app_token is not None and app is not None:
@@ -313,7 +329,9 @@ def _server(serve_until: Callable[..., Awaitable[None]]) -> Serve:
 RETENTION_EVERY = 6 * 3600.0  # seconds between purges (each one is idempotent)
 
 
-def _retention(engine: Engine, days: int, every: float = RETENTION_EVERY) -> Serve:
+def _retention(
+    engine: Engine, days: int, every: float = RETENTION_EVERY, *, outbox_folder: Path | None = None
+) -> Serve:
     """Purge what has passed the retention period, at start and then every few hours."""
 
     async def serve(stop: asyncio.Event, report: Report) -> None:
@@ -321,7 +339,9 @@ def _retention(engine: Engine, days: int, every: float = RETENTION_EVERY) -> Ser
 
         while not stop.is_set():
             try:
-                done = await threads.db(purge, engine, datetime.now(UTC), days)
+                done = await threads.db(
+                    partial(purge, outbox_folder=outbox_folder), engine, datetime.now(UTC), days
+                )
                 report("ok", f"last purge: {len(done.cases)} cases, {done.messages} messages")
             except Exception as exc:  # the database failed: try again later
                 log.error("purge failed (%s)", type(exc).__name__)

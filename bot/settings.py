@@ -421,6 +421,11 @@ class ScheduleSection(Section):
 class HttpSection(Section):
     port: Annotated[int, BeforeValidator(_port)] = Field(8080, alias="PD_HTTP_PORT")
     host: Text = Field("127.0.0.1", alias="PD_HTTP_HOST")
+    # Seconds a request's headers, and then its body, may take to arrive.
+    read_timeout: Annotated[float, BeforeValidator(_seconds)] = Field(
+        10.0, alias="PD_HTTP_READ_TIMEOUT"
+    )
+    metrics_token: Secret | None = Field(None, alias="PD_METRICS_TOKEN", repr=False)
 
 
 class RetentionSection(Section):

@@ -5,7 +5,7 @@ sender, the Slack poster and app, the scheduler's settings and the logging; none
 setting to build a part itself. Arrows point one way: command line -> service -> wiring ->
 settings -> components, so nothing here imports ``bot.service`` or ``bot.cli``.
 
-Process-wide state (the keys of raw mail) is applied by ``apply_process_state``; the database
+Process-wide state (the umask, the keys of raw mail) is applied by ``apply_process_state``; the database
 opener applies it too, so no entry that stores or reads raw mail can skip it. Heavy libraries
 (SQLAlchemy, slack_sdk) are imported inside the builders: ``privacy-desk --help`` needs none.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,11 +43,16 @@ _NOISY_LOGGERS = ("slack_sdk", "slack_bolt", "imapclient", "aiosmtplib", "apsche
 # ---- process-wide state ----------------------------------------------------------------------
 
 
+UMASK = 0o077  # the desk's files hold personal data: folders 0700, files 0600
+
+
 def apply_process_state(settings: Settings) -> None:
-    """Apply what holds for the whole process: the keys of raw mail (``PD_RAW_KEYS``).
-    Idempotent; every entry point calls it before it touches the database."""
+    """Apply what holds for the whole process: the umask (``UMASK``, whatever the caller's was)
+    and the keys of raw mail (``PD_RAW_KEYS``). Idempotent; every entry point calls it before it
+    touches the database or writes a file."""
     from storage import crypto
 
+    os.umask(UMASK)
     crypto.configure(settings.keys.keyring)
 
 

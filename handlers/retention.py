@@ -4,7 +4,8 @@ A case is finished when answered, closed or rejected. It *closed* at the last th
 happened to it: its ``closed_at`` (closing, or a refusal sent), the last mail sent to the
 requester (an answer sets ``answered`` without a ``closed_at``), or the last message that came
 in (a follow-up to a finished case starts the period again). It is due ``days`` after that, and
-again only if something happened to it after its last purge.
+again only if something happened to it after its last purge. A case on legal hold is never due:
+its period runs on, and it is purged at the first purge after its release.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class CaseActivity:
     last_message: datetime | None  # the newest message in or out of the case
     last_sent: datetime | None  # the newest mail the server took
     purged_at: datetime | None
+    held: bool = False  # on legal hold
 
 
 def closed_at(case: CaseActivity) -> datetime | None:
@@ -55,9 +57,10 @@ def closed_at(case: CaseActivity) -> datetime | None:
 
 
 def purge_after(case: CaseActivity, days: int) -> datetime | None:
-    """When the case's raw mail may go (None: not finished, or purged since it closed)."""
+    """When the case's raw mail may go (None: not finished, on legal hold, or purged since it
+    closed)."""
     closed = closed_at(case)
-    if closed is None or (case.purged_at is not None and case.purged_at >= closed):
+    if case.held or closed is None or (case.purged_at is not None and case.purged_at >= closed):
         return None
     return closed + timedelta(days=days)
 

@@ -7,7 +7,8 @@ rests on three things, in this order for every batch: the messages are fetched w
 marked (moved to the processed folder where the server has MOVE, else flagged ``$PrivacyDesk``)
 and the checkpoint (UIDVALIDITY, last UID) advanced. A crash between those steps makes the next
 pass fetch the same messages again, and the Message-ID makes them duplicates. Nothing is ever
-expunged or deleted.
+expunged or deleted, with one exception an operator asks for: ``privacy-desk purge --mailbox``
+deletes the copies of purged cases' mail, found by their content (``delete_copies``).
 
 A first start on a mailbox with history: the time the desk first read the folder is kept with
 its checkpoint, and a message the server received (its INTERNALDATE, set by the server, never
@@ -21,19 +22,20 @@ imapclient is blocking: this module is synchronous and runs in a thread of its o
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import random
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from imapclient import IMAPClient
+from imapclient import DELETED, IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from mail.errors import ConfigError as ConfigError  # re-exported: callers catch it here
@@ -383,6 +385,53 @@ def append_copy(
         raise TransientError(f"cannot keep a copy in {folder!r}: {exc}") from None
     finally:
         conn.close()
+
+
+def delete_copies(
+    config: MailboxConfig,
+    folders: Sequence[str],
+    wanted: Mapping[str, int],
+    connect: Callable[..., Any] = IMAPClient,
+    *,
+    batch: int = 50,
+) -> dict[str, int]:
+    """Delete from ``folders`` the messages whose bytes hash (SHA-256) to a key of ``wanted``
+    (hash -> size in bytes): the one time the desk deletes mail (``purge --mailbox``). Found by
+    content, never by Message-ID (anyone can reuse one); only messages of a wanted size are
+    fetched, and only the UIDs found are expunged (UID EXPUNGE), so nothing else a person
+    marked deleted goes with them. How many went, per folder; a folder that is not there is
+    skipped."""
+    sizes = set(wanted.values())
+    gone: dict[str, int] = {}
+    conn = Connection(config, connect)
+    try:
+        if not conn.client.has_capability("UIDPLUS"):
+            raise PermanentError(
+                f"{config.host} has no UIDPLUS: deleting only the purged copies is not possible"
+            )
+        for folder in dict.fromkeys(folders):
+            name = folder.replace("/", conn.separator)
+            if not conn.client.folder_exists(name):
+                continue
+            conn.client.select_folder(name)
+            uids = conn.client.search("ALL")
+            by_size = conn.client.fetch(uids, ["RFC822.SIZE"]) if uids else {}
+            candidates = [u for u, data in by_size.items() if data.get(b"RFC822.SIZE") in sizes]
+            found = []
+            for start in range(0, len(candidates), batch):
+                bodies = conn.client.fetch(candidates[start : start + batch], ["BODY.PEEK[]"])
+                for uid, data in bodies.items():
+                    if hashlib.sha256(data.get(b"BODY[]", b"")).hexdigest() in wanted:
+                        found.append(uid)
+            if found:
+                conn.client.add_flags(found, [DELETED])
+                conn.client.uid_expunge(found)
+            gone[folder] = len(found)
+    except (OSError, IMAPClientError) as exc:
+        raise TransientError(f"cannot delete the purged copies: {exc}") from None
+    finally:
+        conn.close()
+    return gone
 
 
 def _untrusted(config: MailboxConfig, exc: ssl.SSLCertVerificationError) -> PermanentError:

@@ -233,7 +233,7 @@ def write_eml(folder: Path, data: bytes) -> SendResult:
     if target.exists():
         return SendResult(reply="already written", message_id=message_id, path=target)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # mkstemp's files are 0600
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".eml")
         try:
             with os.fdopen(fd, "wb") as out:
@@ -291,7 +291,7 @@ async def probe(config: SmtpConfig) -> str:
     said, or ``TransportError``. For ``file:`` the folder must be writable."""
     if config.scheme == "file":
         assert config.path is not None
-        config.path.mkdir(parents=True, exist_ok=True)
+        config.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not os.access(config.path, os.W_OK):
             raise PermanentError(f"{config.path} is not writable")
         return f"writes .eml files to {config.path}"

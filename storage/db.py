@@ -7,6 +7,7 @@ refused while its schema is behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Deleted rows are overwritten with zeros, not left in free pages: a purge really deletes.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -75,6 +78,19 @@ def writer(engine: Engine) -> Engine:
 def _begin(conn: Connection) -> None:
     immediate = conn.get_execution_options().get(WRITER, False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _owner_only(path: Path) -> None:
+    """A database file (and its WAL and shared-memory files) that others may read, left so by an
+    older version or a looser umask, is made the owner's only: it holds personal data."""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = file.stat().st_mode
+        except FileNotFoundError:
+            continue
+        if mode & 0o077 and file.stat().st_uid == os.getuid():
+            with contextlib.suppress(OSError):  # a read-only file system: checked below
+                os.chmod(file, mode & 0o700)
 
 
 def make_engine(value: str, *, create: bool = True) -> Engine:
@@ -92,7 +108,8 @@ def make_engine(value: str, *, create: bool = True) -> Engine:
                     "upgrade` creates it, as do `ingest`, `fetch` and `serve`"
                 )
             try:
-                folder.mkdir(parents=True, exist_ok=True)
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                _owner_only(path)
             except OSError as exc:
                 raise ReadOnlyError(
                     f"cannot create the database folder {folder}: {exc.strerror}"

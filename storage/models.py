@@ -81,6 +81,10 @@ class Case(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Raw mail and texts deleted after the retention period (bot.retention.purge).
     purged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A legal hold (a lawsuit, a regulator's inquiry): purge skips the case until it is released.
+    held_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    held_by: str | None = Field(default=None, max_length=64)
+    hold_reason: str | None = Field(default=None, max_length=500)
 
 
 class CaseAddress(SQLModel, table=True):
@@ -186,7 +190,8 @@ class ThreadPost(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     audit_id: int = Field(foreign_key="auditevent.id", unique=True)
     case_id: int = Field(foreign_key="case.id", index=True)
-    state: str = Field(default="posted", max_length=16)  # posted | uncertain | failed
+    # posted | uncertain | failed | deleted (its case was purged)
+    state: str = Field(default="posted", max_length=16)
     ts: str | None = Field(default=None, max_length=32)
     posted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

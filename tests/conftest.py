@@ -50,6 +50,16 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _umask() -> Iterator[None]:
+    """``bot.cli.main`` sets the desk's umask (077) for its process, here pytest's: each test
+    starts with the umask the run started with."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
+
+
+@pytest.fixture(autouse=True)
 def _close_engines() -> Iterator[None]:
     """Close the engines a test made, including those ``bot.cli.main`` opens and leaves open:
     a psycopg connection garbage-collected while open is a ResourceWarning, an error here."""

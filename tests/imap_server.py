@@ -347,7 +347,8 @@ class Dovecot:
         self.conf = self.root / "dovecot.conf"
         self.log = self.root / "dovecot.log"
         passwd = self.root / "passwd"
-        (self.root / "home").mkdir(mode=0o755)
+        (self.root / "home").mkdir()
+        (self.root / "home").chmod(0o755)  # mkdir's mode is masked by the umask (the desk's: 077)
         lines = []
         for user, password in self.users.items():
             home = self.root / "home" / user
@@ -360,7 +361,8 @@ class Dovecot:
         # the auth process reads it as the dovecot user
         os.chown(passwd, 0, grp.getgrnam("dovecot").gr_gid)
         passwd.chmod(0o640)
-        (self.root / "state").mkdir(mode=0o755)
+        (self.root / "state").mkdir()
+        (self.root / "state").chmod(0o755)
         if self.tls:
             self._write_certificates()
 

@@ -727,6 +727,20 @@ class SlackDouble:
             "message": message.as_slack(),
         }
 
+    def _chat_delete(self, params: JsonObject, token: str | None) -> JsonObject:
+        channel = self._channel(params)
+        ts = str(params.get("ts") or "")
+        message = self._find(channel, ts)
+        if message is None:
+            raise SlackError("message_not_found")
+        if message.user != self._tokens[token or ""]:
+            raise SlackError("cant_delete_message")
+        self._messages[channel].remove(message)
+        for other in self._messages[channel]:
+            if ts in other.replies:
+                other.replies.remove(ts)
+        return {"channel": channel, "ts": ts}
+
     def _chat_post_ephemeral(self, params: JsonObject, token: str | None) -> JsonObject:
         channel = self._postable(params)
         user = str(params.get("user") or "")
@@ -875,6 +889,7 @@ _METHODS: dict[str, Callable[[SlackDouble, JsonObject, str | None], JsonObject]]
     "auth.test": SlackDouble._auth_test,
     "chat.postMessage": SlackDouble._chat_post_message,
     "chat.update": SlackDouble._chat_update,
+    "chat.delete": SlackDouble._chat_delete,
     "chat.postEphemeral": SlackDouble._chat_post_ephemeral,
     "chat.getPermalink": SlackDouble._chat_get_permalink,
     "conversations.replies": SlackDouble._conversations_replies,

@@ -1,5 +1,6 @@
 """The data-protection commands of ``privacy-desk``: ``purge`` (raw mail of cases closed longer
-than ``PD_RETENTION_DAYS``, 365 by default), ``export REF`` (one case's whole file, for a
+than ``PD_RETENTION_DAYS``, 365 by default), ``hold REF`` and ``release REF`` (a legal hold,
+which purge respects; approvers only, audited), ``export REF`` (one case's whole file, for a
 disclosure answer or an audit) and ``keys`` (``new``, ``rotate``) for the encryption at rest of
 raw mail with ``PD_RAW_KEYS``.
 
@@ -33,8 +34,12 @@ def cmd_purge(args: argparse.Namespace, ctx: Context) -> int:
     from bot import retention
 
     days = retention_days(args.days, ctx.settings.retention.days)
+    smtp = ctx.settings.smtp
+    folder = smtp.config.path if smtp.writes_files else None
     with ctx.database() as engine:
-        summary = retention.purge(engine, datetime.now(UTC), days, dry_run=args.dry_run)
+        summary = retention.purge(
+            engine, datetime.now(UTC), days, dry_run=args.dry_run, outbox_folder=folder
+        )
     for case in summary.cases:
         kept = f"; {_plural(case.queued, 'queued mail')} left to send" if case.queued else ""
         ctx.out.write(
@@ -49,6 +54,70 @@ def cmd_purge(args: argparse.Namespace, ctx: Context) -> int:
     )
     if summary.examples:
         ctx.out.write(f"{verb} {_plural(summary.examples, 'imported labelled example')}\n")
+    for ref in summary.held:
+        ctx.out.write(f"{ref:<16} kept: on legal hold\n")
+    if args.mailbox and not args.dry_run:
+        _purge_mailbox(ctx)
+    return 0
+
+
+def _purge_mailbox(ctx: Context) -> None:
+    """``--mailbox``: delete the processed and sent copies of purged cases from the IMAP mailbox,
+    found by their content hash — the one exception to "the desk never deletes mail"."""
+    from bot import retention
+    from mail.errors import TransportError
+    from mail.imap import MailboxConfig, delete_copies
+
+    mailbox = ctx.settings.mailbox
+    config = mailbox.config
+    if not isinstance(config, MailboxConfig):
+        raise UsageError("--mailbox needs an IMAP mailbox (PD_MAILBOX=imaps://...)")
+    with ctx.database() as engine:
+        came, went = retention.mailbox_copies(engine)
+        gone: dict[str, int] = {}
+        try:
+            if came:  # where taken mail goes; the watched folder where the server has no MOVE
+                gone |= delete_copies(config, [config.processed_folder, config.folder], came)
+            if went and mailbox.sent_folder:
+                gone |= delete_copies(config, [mailbox.sent_folder], went)
+        except TransportError as exc:
+            raise UsageError(f"mailbox copies not deleted: {exc}") from None
+        retention.record_mailbox_purge(engine, gone)
+    total = sum(gone.values())
+    copies = "1 copy" if total == 1 else f"{total} copies"
+    ctx.out.write(f"deleted {copies} of purged cases' mail from the mailbox\n")
+
+
+def cmd_hold(args: argparse.Namespace, ctx: Context) -> int:
+    from bot import retention
+
+    with ctx.database() as engine:
+        try:
+            case = retention.hold(
+                engine,
+                args.ref,
+                actor=args.as_,
+                reason=args.reason,
+                approvers=ctx.settings.replies.approvers,
+                now=datetime.now(UTC),
+            )
+        except retention.HoldError as exc:
+            raise UsageError(str(exc)) from None
+    ctx.out.write(f"{case.ref} is on legal hold: purge keeps it until `release {case.ref}`\n")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace, ctx: Context) -> int:
+    from bot import retention
+
+    with ctx.database() as engine:
+        try:
+            case = retention.release(
+                engine, args.ref, actor=args.as_, approvers=ctx.settings.replies.approvers
+            )
+        except retention.HoldError as exc:
+            raise UsageError(str(exc)) from None
+    ctx.out.write(f"{case.ref} is released from legal hold\n")
     return 0
 
 
@@ -106,7 +175,24 @@ def add_parsers(sub: Subcommands) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="list what would go, change nothing")
     p.add_argument("--days", type=int, metavar="N", help="instead of PD_RETENTION_DAYS (365)")
+    p.add_argument(
+        "--mailbox",
+        action="store_true",
+        help="also delete the processed and sent copies of purged cases from the IMAP mailbox "
+        "(found by content hash; the one time the desk deletes mail)",
+    )
     p.set_defaults(func=cmd_purge)
+
+    p = sub.add_parser("hold", help="put a case on legal hold: purge keeps it (approvers)")
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--reason", required=True, help="why (a lawsuit, a regulator's inquiry)")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.set_defaults(func=cmd_hold)
+
+    p = sub.add_parser("release", help="lift a case's legal hold (approvers)")
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("export", help="write one case's whole file (a folder, or a .zip)")
     p.add_argument("ref", metavar="REF")

@@ -25,6 +25,11 @@ posting again. A refusal for one case (its thread or old channel gone) is record
 text from email (a follow-up's subject) is escaped and clipped; addresses, bodies and server
 answers that may name an address are never shown.
 
+A purged case (``purged_at``) leaves nothing behind here: its parent message becomes a
+placeholder (``PURGED_TEXT``), and its drafts and thread lines are deleted (``chat.delete``: an
+edit would keep the old text in the message's history). The purge is recorded in the database
+first; each deletion is recorded once Slack has done it, so one that fails is tried again.
+
 Shaped for any burst: at most ``posts_per_minute`` new case messages in any minute (by the
 poster's clock); the rest wait in the database, the nearest deadline first, then the earliest
 receipt, and are posted in the minutes after — none is lost. Cases opened from historic mail
@@ -48,6 +53,7 @@ from typing import Any, NoReturn
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, or_, select, update
 
 from bot import threads
@@ -93,6 +99,9 @@ SUBJECT = 150  # characters of a follow-up's subject shown in its thread
 LOOK_BACK = timedelta(hours=1)  # how far before the case's creation an uncertain post is sought
 REPLY_PAGES = 5  # pages of a thread read when looking for an uncertain line (1,000 replies each)
 QUIET = timedelta(minutes=15)  # a draft its thread refused is not tried again sooner
+PURGED_TEXT = (
+    "{ref}: purged under the retention policy; the desk no longer holds its mail or texts."
+)
 
 Report = Callable[[str, str], None]
 
@@ -273,6 +282,7 @@ class PostSummary:
     drafts: int = 0  # drafts posted into case threads
     told: int = 0  # events told in case threads
     found: int = 0  # uncertain posts found in the channel or thread, not posted again
+    deleted: int = 0  # posts of purged cases deleted from their threads
     uncertain: int = 0
     retry_after: float | None = None  # Slack asked us to wait this long
     errors: list[str] = field(default_factory=list)  # the pass stopped: the loop backs off
@@ -342,6 +352,8 @@ class CasePoster:
         self._clock = clock
         self._mask_mode = mask_mode
         self._quiet: dict[int, datetime] = {}  # draft id -> not before (its thread refused it)
+        # ("draft" | "line", row id) -> not before (Slack refused to delete it)
+        self._undeletable: dict[tuple[str, int], datetime] = {}
         self._last_contact: datetime | None = None  # Slack last answered (anything but a 5xx)
 
     @property
@@ -401,6 +413,7 @@ class CasePoster:
             for ref in changed:
                 await self._one(ref, summary)
             await self._historic(summary)
+            await self._purged(summary, limit)
             await self._drafts(summary, limit)
             await self._events(summary, limit)
             await self._probe(summary)
@@ -599,6 +612,9 @@ class CasePoster:
                 .where(Draft.case_id == Case.id)
                 .where(Draft.status == "draft", col(Draft.slack_ts).is_(None))
                 .where(col(Case.slack_ts).is_not(None))
+                .where(
+                    or_(col(Case.purged_at).is_(None), col(Draft.created_at) > col(Case.purged_at))
+                )
                 .order_by(col(Draft.id))
                 .limit(limit)
             ).all()
@@ -616,6 +632,113 @@ class CasePoster:
                 draft.slack_ts = ts
                 session.add(draft)
                 session.commit()
+
+    # ---- purged cases --------------------------------------------------------------------
+
+    async def _purged(self, summary: PostSummary, limit: int) -> None:
+        """Delete the drafts and lines posted in the threads of purged cases, each recorded
+        once deleted (a message Slack no longer has counts as deleted)."""
+        for kind, row_id, ref, channel, ts in await threads.db(self._purged_posts, limit):
+            if self._undeletable.get((kind, row_id), self._clock()) > self._clock():
+                continue
+            try:
+                await self._api(summary, "chat_delete", channel=channel, ts=ts)
+            except LostAnswer as exc:  # it may be gone: chat.delete again next pass is harmless
+                summary.errors.append(f"{ref}: {exc}")
+                raise _Stop from None
+            except Refused as exc:
+                if exc.error != "message_not_found":
+                    self._undeletable[(kind, row_id)] = self._clock() + QUIET
+                    self._refused(summary, ref, channel, "chat_delete", exc.error)
+                    continue
+            await threads.db(self._post_deleted, kind, row_id)
+            summary.deleted += 1
+        for row_id, audit_id, ref, channel, thread_ts in await threads.db(
+            self._purged_unsure, limit
+        ):
+            # A line whose answer was lost may be in the thread: looked for by its metadata.
+            if self._undeletable.get(("unsure", row_id), self._clock()) > self._clock():
+                continue
+            try:
+                found = await self._in_thread(summary, channel, thread_ts, audit_id)
+                if found is not None:
+                    await self._api(summary, "chat_delete", channel=channel, ts=found)
+            except LostAnswer as exc:
+                summary.errors.append(f"{ref}: {exc}")
+                raise _Stop from None
+            except Refused as exc:
+                if exc.error not in ("message_not_found", "thread_not_found"):
+                    self._undeletable[("unsure", row_id)] = self._clock() + QUIET
+                    self._refused(summary, ref, channel, "chat_delete", exc.error)
+                    continue
+                found = None
+            await threads.db(self._post_deleted, "line", row_id)
+            summary.deleted += found is not None
+        if summary.deleted:
+            log.info("%d posts of purged cases deleted from Slack", summary.deleted)
+
+    def _purged_posts(self, limit: int) -> list[tuple[str, int, str, str, str]]:
+        """The posts of purged cases still in Slack: (kind, row id, case ref, channel, ts)."""
+        found: list[tuple[str, int, str, str, str]] = []
+        with Session(self._reader) as session:
+            drafts = session.exec(
+                select(Draft.id, Draft.slack_ts, Case.ref, Case.slack_channel)
+                .join(Case, col(Draft.case_id) == col(Case.id))
+                .where(col(Case.purged_at).is_not(None), col(Draft.slack_ts).is_not(None))
+                .where(col(Draft.created_at) <= col(Case.purged_at))
+                .order_by(col(Draft.id))
+                .limit(limit)
+            ).all()
+            lines = session.exec(
+                select(ThreadPost.id, ThreadPost.ts, Case.ref, Case.slack_channel)
+                .join(Case, col(ThreadPost.case_id) == col(Case.id))
+                .join(AuditEvent, col(AuditEvent.id) == col(ThreadPost.audit_id))
+                .where(col(Case.purged_at).is_not(None), col(ThreadPost.ts).is_not(None))
+                .where(col(AuditEvent.at) <= col(Case.purged_at))
+                .order_by(col(ThreadPost.id))
+                .limit(limit)
+            ).all()
+        for kind, rows in (("draft", drafts), ("line", lines)):
+            for row_id, ts, ref, channel in rows:
+                assert row_id is not None and ts is not None
+                found.append((kind, row_id, ref, channel or self._channel, ts))
+        return found
+
+    def _purged_unsure(self, limit: int) -> list[tuple[int, int, str, str, str]]:
+        """Lines of purged cases whose post is uncertain: (row id, audit id, ref, channel,
+        thread ts)."""
+        with Session(self._reader) as session:
+            rows = session.execute(
+                sa_select(
+                    col(ThreadPost.id),
+                    col(ThreadPost.audit_id),
+                    col(Case.ref),
+                    col(Case.slack_channel),
+                    col(Case.slack_ts),
+                )
+                .join(Case, col(ThreadPost.case_id) == col(Case.id))
+                .where(col(Case.purged_at).is_not(None), col(Case.slack_ts).is_not(None))
+                .where(col(ThreadPost.state) == "uncertain")
+                .order_by(col(ThreadPost.id))
+                .limit(limit)
+            ).all()
+        return [
+            (row_id, audit_id, ref, channel or self._channel, thread_ts)
+            for row_id, audit_id, ref, channel, thread_ts in rows
+            if row_id is not None and thread_ts is not None
+        ]
+
+    def _post_deleted(self, kind: str, row_id: int) -> None:
+        with Session(self._engine) as session:
+            if kind == "draft":
+                session.execute(update(Draft).where(col(Draft.id) == row_id).values(slack_ts=None))
+            else:
+                session.execute(
+                    update(ThreadPost)
+                    .where(col(ThreadPost.id) == row_id)
+                    .values(ts=None, state="deleted")
+                )
+            session.commit()
 
     # ---- events told in the thread -------------------------------------------------------
 
@@ -635,6 +758,8 @@ class CasePoster:
                 .where(col(Case.slack_ts).is_not(None))
                 .where(col(AuditEvent.action).in_(TOLD))
                 .where(or_(col(ThreadPost.id).is_(None), col(ThreadPost.state) == "uncertain"))
+                # What happened before a purge is not told after it.
+                .where(or_(col(Case.purged_at).is_(None), col(AuditEvent.at) > col(Case.purged_at)))
                 .order_by(col(AuditEvent.id))
                 .limit(limit)
             ).all()
@@ -671,7 +796,9 @@ class CasePoster:
         ref = pending.told.ref
         if pending.uncertain:
             try:
-                found = await self._in_thread(summary, pending)
+                found = await self._in_thread(
+                    summary, pending.channel, pending.thread_ts, pending.audit_id
+                )
             except Refused as exc:
                 self._refused(summary, ref, pending.channel, "conversations_replies", exc.error)
                 await threads.db(self._record, pending.audit_id, pending.case_id, "failed", None)
@@ -731,15 +858,17 @@ class CasePoster:
             raise _Stop
         summary.refused.append(f"{ref}: {error}")
 
-    async def _in_thread(self, summary: PostSummary, pending: _Pending) -> str | None:
-        """The ts of the line telling this event if an earlier post did reach the thread."""
+    async def _in_thread(
+        self, summary: PostSummary, channel: str, thread_ts: str, audit_id: int
+    ) -> str | None:
+        """The ts of the line telling event ``audit_id`` if an earlier post reached the thread."""
         cursor = None
         for _ in range(REPLY_PAGES):
             response = await self._api(
                 summary,
                 "conversations_replies",
-                channel=pending.channel,
-                ts=pending.thread_ts,
+                channel=channel,
+                ts=thread_ts,
                 include_all_metadata=True,
                 limit=1000,
                 **({"cursor": cursor} if cursor else {}),
@@ -748,7 +877,7 @@ class CasePoster:
                 meta = message.get("metadata") or {}
                 if meta.get("event_type") == THREAD_EVENT_TYPE and str(
                     meta.get("event_payload", {}).get("audit")
-                ) == str(pending.audit_id):
+                ) == str(audit_id):
                     return str(message["ts"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
@@ -813,6 +942,9 @@ class CasePoster:
             case = repo.case_by_ref(session, ref)
             if case is None:
                 return None
+            if case.purged_at is not None:  # a placeholder: nothing of the case is left to show
+                text = PURGED_TEXT.format(ref=case.ref)
+                return case, text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
             view = self._view(session, case)
         text, blocks = case_message(view, self._clock(), mask_mode=self._mask_mode)
         return case, text, blocks

@@ -152,7 +152,7 @@ def test_a_closed_case_is_purged_a_year_after_closing_and_not_a_second_before(
     assert (last.action, last.actor, last.at) == ("purged", "retention", closed + YEAR)
     assert last.detail | {"closed_at": None} == {
         "closed_at": None, "days": 365, "messages": 1, "outbox": 0, "drafts": 1, "notes": 1,
-        "queued_kept": 0,
+        "examples": 0, "files": 0, "queued_kept": 0,
     }  # fmt: skip
 
     # Twice: nothing more happens, however late.
@@ -227,7 +227,7 @@ def test_messages_of_no_case_go_a_period_after_they_came(desk: Desk) -> None:
     assert purge(desk.engine, came + 2 * YEAR, 365).caseless == 0
 
 
-def test_labels_stay_when_their_message_goes_and_the_export_skips_them(
+def test_labels_go_with_their_case_and_the_export_skips_them(
     desk: Desk, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ref = desk.open("個人情報の取り扱いについて教えてください。")
@@ -237,10 +237,10 @@ def test_labels_stay_when_their_message_goes_and_the_export_skips_them(
     assert main(["examples", "export", str(tmp_path / "before")]) == 0
     assert "1 labelled examples written" in capsys.readouterr().out
 
-    purge(desk.engine, desk.clock() + YEAR, 365)
+    [done] = purge(desk.engine, desk.clock() + YEAR, 365).cases
+    assert done.examples == 1  # issue 16: a purge reaches the case's labelled examples too
     with Session(desk.engine) as session:
-        [label] = session.exec(select(LabelledExample)).all()
-    assert label.intents == ["deletion"] and label.labelled_by == APPROVER
+        assert session.exec(select(LabelledExample)).all() == []
     assert main(["examples", "export", str(tmp_path / "after")]) == 0
     assert "0 labelled examples written" in capsys.readouterr().out
     assert (tmp_path / "after" / "labels.jsonl").read_text() == ""

@@ -377,3 +377,36 @@ def _sent_copies(dovecot: Any) -> int:
             return 0
         imap.select_folder("Sent", readonly=True)
         return len(imap.search(["ALL"]))
+
+
+def test_metrics_want_their_bearer_token_when_one_is_set() -> None:
+    port, started = free_port(), threading.Event()
+    service = Serving(
+        lambda stop: serve_http(
+            None,
+            stop,
+            port=port,
+            started=started.set,
+            health=Health(),
+            metrics_token="s3cret-token",
+        )
+    ).start()
+    try:
+        assert started.wait(10)
+        assert _get(f"http://127.0.0.1:{port}/metrics")[0] == 401
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
+        request.add_header("Authorization", "Bearer s3cret-token")
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert answer.status == 200
+        assert _get(f"http://127.0.0.1:{port}/healthz")[0] != 401  # health needs no token
+    finally:
+        service.stop(5)
+    assert not service.is_alive() and service.error is None
+
+
+def test_http_mode_needs_the_signing_secret() -> None:
+    def build() -> Any:
+        raise AssertionError("not built without a secret")
+
+    with pytest.raises(ValueError, match="signing secret"):
+        asyncio.run(serve_http(build, asyncio.Event(), port=free_port()))
