@@ -337,6 +337,16 @@ class SlackDouble:
                 self._members.setdefault(channel, set()).add(user_id)
         return user_id
 
+    def join(self, channel: str, user_id: str) -> None:
+        """``user_id`` becomes a member of ``channel``."""
+        with self._lock:
+            self._members.setdefault(channel, set()).add(user_id)
+
+    def remove_member(self, channel: str, user_id: str) -> None:
+        """``user_id`` is removed from ``channel`` (``conversations.kick``, or they left)."""
+        with self._lock:
+            self._members.get(channel, set()).discard(user_id)
+
     def set_usergroup(self, usergroup_id: str, user_ids: list[str]) -> None:
         with self._lock:
             self._usergroups[usergroup_id] = list(user_ids)
@@ -797,6 +807,22 @@ class SlackDouble:
         channel = self._channel(params)
         return {"channel": dict(self._channels[channel])}
 
+    def _conversations_members(self, params: JsonObject, token: str | None) -> JsonObject:
+        """Member IDs, paged as Slack pages them (``limit`` up to 1000, an opaque cursor)."""
+        channel = self._channel(params)
+        if not self._channels[channel]["is_member"] and self._channels[channel]["is_private"]:
+            raise SlackError("channel_not_found")  # a private channel the bot is not in
+        try:
+            limit = min(max(int(params.get("limit") or 100), 1), 1000)
+            start = int(str(params.get("cursor") or "0").removeprefix("next:") or 0)
+        except ValueError:
+            raise SlackError("invalid_cursor") from None
+        members = sorted(self._members.get(channel, set()))
+        page = members[start : start + limit]
+        more = start + limit < len(members)
+        cursor = f"next:{start + limit}" if more else ""
+        return {"members": page, "response_metadata": {"next_cursor": cursor}}
+
     def _users_info(self, params: JsonObject, token: str | None) -> JsonObject:
         user = self._users.get(str(params.get("user") or ""))
         if user is None:
@@ -880,6 +906,7 @@ _METHODS: dict[str, Callable[[SlackDouble, JsonObject, str | None], JsonObject]]
     "conversations.replies": SlackDouble._conversations_replies,
     "conversations.history": SlackDouble._conversations_history,
     "conversations.info": SlackDouble._conversations_info,
+    "conversations.members": SlackDouble._conversations_members,
     "users.info": SlackDouble._users_info,
     "usergroups.users.list": SlackDouble._usergroups_users_list,
     "views.open": SlackDouble._views_open,

@@ -5,7 +5,8 @@ Every handler acks at once (Slack's 3-second limit) and then works: the desk's r
 synchronous. Values from payloads are never trusted: a draft id, its revision and a case
 reference are looked up, and a forged or stale one is refused with an ephemeral message. The
 approvers are ``PD_APPROVERS`` (user IDs, and user-group IDs resolved with
-``usergroups.users.list``); a refusal is recorded in the audit trail.
+``usergroups.users.list``); a refusal is recorded in the audit trail. Before any of it, the gate
+of ``bot.slack.staff`` answers only staff.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bot.cases import CaseDesk
 from bot.replies import Replies, ReplyError
 from bot.slack import decisions, home
 from bot.slack.blocks import ACTIONS, draft_message, draft_view, reasons_text
+from bot.slack.staff import Staff, guard
 from storage import repo
 from storage.db import writer
 from storage.models import Case, Draft, MailMessage
@@ -52,9 +54,13 @@ def build_app(
     channel: str,
     mask_mode: str = "partial",
     cases: CaseDesk | None = None,
+    staff: tuple[str, ...] = (),
 ) -> AsyncApp:
-    """The desk's Slack app; serve it with ``slack_bolt.adapter.aiohttp`` or Socket Mode."""
+    """The desk's Slack app; serve it with ``slack_bolt.adapter.aiohttp`` or Socket Mode.
+    Only staff (approvers, ``staff`` IDs, members of ``channel``) get an answer from it."""
     app = AsyncApp(signing_secret=signing_secret, client=client)
+    who = Staff(client, channel=channel, approvers=replies.settings.approvers, staff=staff)
+    guard(app, who, engine)  # before any listener: every request passes the gate first
     # Bolt logs the whole body of a request whose signature fails at INFO: a genuine but stale
     # click carries the case message, and so a requester's words. Keep that out of the logs.
     logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
@@ -208,7 +214,7 @@ def build_app(
         )
 
     decisions.register(app, engine, desk, replies, client=client, tell=refuse, groups=groups.of)
-    home.register(app, engine, mask_mode=mask_mode)
+    home.register(app, engine, staff=who, mask_mode=mask_mode)
     return app
 
 

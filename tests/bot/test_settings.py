@@ -74,6 +74,7 @@ def test_an_unknown_name_far_from_any_is_refused_too() -> None:
         ("PD_SLACK_MASK", "some", "PD_SLACK_MASK must be partial, domain, none or full"),
         ("PD_LOG_FORMAT", "xml", "PD_LOG_FORMAT must be json or text"),
         ("PD_ESCALATION", "@legal", "PD_ESCALATION takes Slack user (U…) or user-group (S…)"),
+        ("PD_STAFF", "alice@example.jp", "PD_STAFF takes Slack user (U…) or user-group (S…)"),
         ("PD_FROM_ADDRESS", "privacy desk", "PD_FROM_ADDRESS is not an address"),
         ("PD_TEMPLATES_DIR", "/nowhere/at/all", "PD_TEMPLATES_DIR is not a folder"),
         ("PD_DATABASE_URL", "mysql://u@h/d", "PD_DATABASE_URL names 'mysql'"),

@@ -25,6 +25,7 @@ from support import settle
 
 from bot.slack import home
 from bot.slack.poster import CasePoster
+from bot.slack.staff import Staff
 from storage import repo
 
 SECRET = "signing-secret-of-the-test"
@@ -92,7 +93,8 @@ class Desk:
             )
             session.commit()
         self.app = AsyncApp(signing_secret=SECRET, client=self.client)
-        home.register(self.app, engine, clock=lambda: NOW, **options)
+        staff = Staff(self.client, channel=slack.channel)
+        home.register(self.app, engine, staff=staff, clock=lambda: NOW, **options)
 
     async def ask(
         self, text: str, user: str = ALICE, *, secret: str = SECRET, timestamp: int | None = None
@@ -275,11 +277,9 @@ async def test_a_database_failure_is_an_answer_and_logs_no_personal_data(
     slack: Any, tmp_path: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     broken = create_engine(f"sqlite:///{tmp_path / 'no-schema.db'}")
-    app = AsyncApp(
-        signing_secret=SECRET,
-        client=AsyncWebClient(token=slack.bot_token, base_url=slack.base_url),
-    )
-    home.register(app, broken)
+    client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
+    app = AsyncApp(signing_secret=SECRET, client=client)
+    home.register(app, broken, staff=Staff(client, channel=slack.channel))
     slack.add_user(ALICE, name="alice")
     request = double().slash_command(
         "search hanako@example.jp", SECRET, user_id=ALICE, trigger_id="1.2.3"
