@@ -69,11 +69,13 @@ USAGE = "\n".join(
         f"• `{COMMAND} overdue` — open cases past their deadline",
         f"• `{COMMAND} mine` — open cases assigned to you",
         f"• `{COMMAND} case PD-2026-000123` — one case: deadline, assignee, drafts, events",
-        f"• `{COMMAND} search <text>` — by reference, requester address or mail subject",
+        f"• `{COMMAND} search <text>` — by reference, mail subject or a whole requester address",
     ]
 )
 CASE_USAGE = f"Usage: `{COMMAND} case PD-2026-000123` (a case reference)."
-SEARCH_USAGE = f"Usage: `{COMMAND} search <text>` (part of a reference, address or subject)."
+SEARCH_USAGE = (
+    f"Usage: `{COMMAND} search <text>` (part of a reference or subject, or a whole address)."
+)
 
 Answer = Callable[[str, str, AsyncWebClient], Awaitable[str]]
 

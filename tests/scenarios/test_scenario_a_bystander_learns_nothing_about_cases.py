@@ -209,3 +209,14 @@ async def test_someone_removed_from_the_channel_loses_access_at_once(desk: Desk)
     assert [e.actor for e in desk.refusals()] == [ALICE, ALICE, ALICE]
     desk.slack.join(desk.slack.channel, ALICE)  # back in: answered again at once
     assert desk.ref in await desk.ask("open", ALICE)
+
+
+async def test_a_masked_address_cannot_be_recovered_one_character_at_a_time(desk: Desk) -> None:
+    """Even staff, who see ``c***@example-hikaku.co.jp``, learn an address only by typing it
+    whole: no prefix of it answers."""
+    shown = await desk.ask("open", ALICE)
+    assert "c***@example-hikaku.co.jp" in shown and CEO not in shown
+    for n in range(1, len("ceo@")):
+        assert desk.ref not in await desk.ask(f"search {CEO[:n]}", ALICE)
+    assert desk.ref not in await desk.ask("search @example-hikaku.co.jp", ALICE)
+    assert desk.ref in await desk.ask(f"search {CEO.upper()}", ALICE)

@@ -197,7 +197,11 @@ async def test_a_malformed_or_unknown_reference_is_said_plainly(desk: Desk) -> N
 
 async def test_search_finds_by_reference_address_or_subject_ignoring_case(desk: Desk) -> None:
     assert refs_in(await desk.answer(f"search {desk.later[-4:]}")) == [desk.later]
-    assert refs_in(await desk.answer("search HOSTILE.sender@evil")) == [desk.soon]
+    assert refs_in(await desk.answer("search HOSTILE.sender@evil.EXAMPLE")) == [desk.soon]
+    # an address matches only as a whole: a masked one cannot be guessed a character at a time
+    assert "No case matches." in await desk.answer("search HOSTILE.sender@evil")
+    assert "No case matches." in await desk.answer("search alice.requester@example.j")
+    assert "No case matches." in await desk.answer("search bob.requester")
     # Slack may send an address as a mailto link
     linked = "search <mailto:bob.requester@example.jp|bob.requester@example.jp>"
     assert refs_in(await desk.answer(linked)) == [desk.later]
@@ -261,7 +265,8 @@ async def test_three_hundred_cases_are_answered_in_time_and_bounded(desk: Desk) 
                 subject=f"{HOSTILE} {'長い件名' * 200}",
             )
         session.commit()
-    for text, total in (("open", 304), ("mine", 301), ("search example", 305)):
+    # "example" is in every hostile subject (evil.example) and no longer in any address
+    for text, total in (("open", 304), ("mine", 301), ("search example", 301)):
         started = time.monotonic()
         status, body = await desk.ask(text)
         elapsed = time.monotonic() - started
