@@ -41,7 +41,7 @@ ENV_FILE = "PD_ENV_FILE"  # read before the others: it says where the others are
 DEFAULT_DATABASE_URL = "sqlite:///var/privacy-desk.db"
 TRY_OUTBOX = "file:var/outbox"  # what commands other than serve write mail into when unset
 SLACK_API = "https://slack.com/api/"
-SLACK_MASKS = ("partial", "domain", "none", "full")
+SLACK_MASKS = ("partial", "domain", "none", "strict", "full")
 _ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 
 

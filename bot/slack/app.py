@@ -26,7 +26,14 @@ from bot import threads
 from bot.cases import CaseDesk
 from bot.replies import Replies, ReplyError
 from bot.slack import decisions, home
-from bot.slack.blocks import ACTIONS, draft_message, draft_view, reasons_text
+from bot.slack.blocks import (
+    ACTIONS,
+    REVIEW_CALLBACK,
+    draft_message,
+    draft_view,
+    reasons_text,
+    review_view,
+)
 from bot.slack.staff import Staff, guard
 from storage import repo
 from storage.db import writer
@@ -82,7 +89,7 @@ def build_app(
         draft, case = await threads.db(_draft_and_case, engine, draft_id)
         if draft is None or case is None or not draft.slack_ts:
             return
-        text, blocks = draft_message(draft_view(draft))
+        text, blocks = draft_message(draft_view(draft), mask_mode=mask_mode)
         try:
             await client.chat_update(
                 channel=case.slack_channel or channel, ts=draft.slack_ts, text=text, blocks=blocks
@@ -114,6 +121,41 @@ def build_app(
             await refuse(body, f"Not approved: {exc}")
             return
         await refresh(draft_id)  # the approval is told in the thread by the poster
+
+    @app.action(ACTIONS["review"])
+    async def review(ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Under ``strict``: the draft's text, shown only to who pressed, with its approval."""
+        await ack()
+        parsed = _draft_value(body["actions"][0].get("value", ""))
+        found = await threads.db(_draft_and_case, engine, parsed[0]) if parsed else None
+        if parsed is None or found is None or found[0] is None or found[0].status != "draft":
+            await refuse(body, "That draft cannot be reviewed any more.")
+            return
+        try:
+            await client.views_open(
+                trigger_id=body["trigger_id"], view=review_view(draft_view(found[0]))
+            )
+        except SlackApiError as exc:
+            log.warning("draft %s: review not opened: %s", parsed[0], exc.response.get("error"))
+            await refuse(body, "Slack did not open the draft; try again.")
+
+    @app.view(REVIEW_CALLBACK)
+    async def reviewed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """ "Approve and send" in the review modal: the revision the approver read, or nothing."""
+        await ack()
+        parsed = _draft_value(view.get("private_metadata", ""))
+        if parsed is None:
+            return
+        user, (draft_id, revision) = body["user"]["id"], parsed
+        member_of = await groups.of(user)
+        try:
+            await threads.db(
+                replies.approve, draft_id, approver=user, groups=member_of, revision=revision
+            )
+        except ReplyError as exc:
+            await refuse(body, f"Not approved: {exc}")
+            return
+        await refresh(draft_id)
 
     @app.action(ACTIONS["discard"])
     async def discard(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -71,7 +71,7 @@ def test_an_unknown_name_far_from_any_is_refused_too() -> None:
         ("PD_AUTO_MAIL_DAILY_CAP", "-1", "PD_AUTO_MAIL_DAILY_CAP must be a whole number"),
         ("PD_FOUR_EYES", "maybe", "PD_FOUR_EYES must be 1 or 0"),
         ("PD_IMAP_ALLOW_PLAINTEXT", "sure", "PD_IMAP_ALLOW_PLAINTEXT must be 1 or 0"),
-        ("PD_SLACK_MASK", "some", "PD_SLACK_MASK must be partial, domain, none or full"),
+        ("PD_SLACK_MASK", "some", "PD_SLACK_MASK must be partial, domain, none, strict or full"),
         ("PD_LOG_FORMAT", "xml", "PD_LOG_FORMAT must be json or text"),
         ("PD_ESCALATION", "@legal", "PD_ESCALATION takes Slack user (U…) or user-group (S…)"),
         ("PD_STAFF", "alice@example.jp", "PD_STAFF takes Slack user (U…) or user-group (S…)"),
