@@ -220,3 +220,12 @@ async def test_a_masked_address_cannot_be_recovered_one_character_at_a_time(desk
         assert desk.ref not in await desk.ask(f"search {CEO[:n]}", ALICE)
     assert desk.ref not in await desk.ask("search @example-hikaku.co.jp", ALICE)
     assert desk.ref in await desk.ask(f"search {CEO.upper()}", ALICE)
+
+
+async def test_without_the_scope_to_read_the_channel_nobody_is_let_in_by_it(desk: Desk) -> None:
+    """An app installed without channels:read cannot tell who is in the channel: it lets no one
+    in by membership (and says to try again), never everyone."""
+    desk.slack.set_scopes(desk.slack.manifest_scopes() - {"channels:read"})
+    answer = await desk.ask("open", ALICE)
+    assert "could not check" in answer and desk.ref not in answer
+    assert desk.ref in await desk.ask("open", APPROVER)  # listed by ID: no call needed
