@@ -41,7 +41,7 @@ ENV_FILE = "PD_ENV_FILE"  # read before the others: it says where the others are
 DEFAULT_DATABASE_URL = "sqlite:///var/privacy-desk.db"
 TRY_OUTBOX = "file:var/outbox"  # what commands other than serve write mail into when unset
 SLACK_API = "https://slack.com/api/"
-SLACK_MASKS = ("partial", "domain", "none", "full")
+SLACK_MASKS = ("partial", "domain", "none", "strict", "full")
 _ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 
 
@@ -383,6 +383,8 @@ class SlackSection(Section):
     channel: Text | None = Field(None, alias="PD_SLACK_CHANNEL")
     api_url: Text = Field(SLACK_API, alias="PD_SLACK_API_URL")
     mask: Annotated[str, BeforeValidator(_slack_mask)] = Field("partial", alias="PD_SLACK_MASK")
+    # Staff besides the approvers and the members of the case channel (DESIGN rule 8).
+    staff: Annotated[tuple[str, ...], BeforeValidator(_slack_ids)] = Field((), alias="PD_STAFF")
     # New case messages in any minute, at most (Slack allows about one message a second in a
     # channel); the rest wait, the nearest deadline first.
     posts_per_minute: Annotated[int, BeforeValidator(_between(1, 60, "posts"))] = Field(

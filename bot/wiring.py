@@ -203,6 +203,7 @@ class SlackPlan:
     channel: str
     base_url: str
     mask_mode: str
+    staff: tuple[str, ...]  # PD_STAFF: staff besides approvers and channel members
     app_token: str | None  # Socket Mode
     signing_secret: str  # HTTP mode ("" in Socket Mode, where bolt checks no signature)
 
@@ -226,6 +227,7 @@ class SlackPlan:
             channel=target.channel,
             base_url=target.base_url,
             mask_mode=slack.mask,
+            staff=slack.staff,
             app_token=slack.app_token.strip() if slack.app_token else None,
             signing_secret=secret.strip(),
         )
@@ -243,6 +245,7 @@ class SlackPlan:
             client=client,
             channel=self.channel,
             mask_mode=self.mask_mode,
+            staff=self.staff,
         )
 
 

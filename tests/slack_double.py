@@ -4,7 +4,8 @@
 Web API methods the desk uses the way slack.com does: ``{"ok": true, ...}`` or
 ``{"ok": false, "error": "..."}`` with HTTP 200, form-encoded, JSON and query-string arguments,
 the token from ``Authorization: Bearer`` (or a ``token`` form/query field, never a JSON one),
-Block Kit limits, single-use trigger ids that expire after 3 seconds, HTTP 429 with
+the token's scopes (the manifest's by default; ``missing_scope`` with ``needed`` and ``provided``
+as Slack answers, per the table ``SCOPES``), Block Kit limits, single-use trigger ids that expire after 3 seconds, HTTP 429 with
 ``Retry-After``. It keeps its state in memory, records every call, and injects faults per method.
 It runs on a thread of its own, so sync and async tests use it alike::
 
@@ -41,6 +42,7 @@ import urllib.parse
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -76,6 +78,38 @@ KNOWN_BLOCKS = frozenset(
 )
 
 JsonObject = dict[str, Any]
+
+MANIFEST = Path(__file__).resolve().parents[1] / "slack_app_manifest.yaml"
+# The bot scope Slack's documentation asks of each Web API method the double serves (the
+# method pages of docs.slack.dev, as in slackapi/slack-api-specs): a scope, (the scope for a
+# public channel, the one for a private channel) where it depends on the channel, or None.
+SCOPES: dict[str, str | tuple[str, str] | None] = {
+    "apps.connections.open": "connections:write",  # the app-level token's
+    "auth.test": None,
+    "chat.delete": "chat:write",
+    "chat.getPermalink": None,
+    "chat.postEphemeral": "chat:write",
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "conversations.history": ("channels:history", "groups:history"),
+    "conversations.info": ("channels:read", "groups:read"),
+    "conversations.members": ("channels:read", "groups:read"),
+    "conversations.replies": ("channels:history", "groups:history"),
+    "usergroups.users.list": "usergroups:read",
+    "users.info": "users:read",
+    "views.open": None,
+    "views.publish": None,
+    "views.update": None,
+}
+APP_TOKEN_SCOPES = frozenset({"connections:write"})
+
+
+def manifest_scopes(path: Path = MANIFEST) -> frozenset[str]:
+    """The bot scopes ``slack_app_manifest.yaml`` grants: what an installed app's token holds."""
+    import yaml
+
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return frozenset(loaded["oauth_config"]["scopes"]["bot"])
 
 
 @dataclass(frozen=True)
@@ -159,13 +193,17 @@ class SlackDouble:
         bot_token: str = BOT_TOKEN,
         app_token: str = APP_TOKEN,
         clock: Callable[[], float] = time.monotonic,
+        scopes: frozenset[str] | None = None,
     ) -> None:
+        """``scopes``: what the bot token was granted (default: the manifest's bot scopes)."""
         self.bot_token = bot_token
         self.app_token = app_token
         self._clock = clock
         self._skew = 0.0  # advance() moves the double's clock, for trigger expiry
         self._lock = threading.Lock()
         self._tokens: dict[str, str] = {bot_token: BOT_USER_ID}
+        granted = manifest_scopes() if scopes is None else frozenset(scopes)
+        self._scopes: dict[str, frozenset[str]] = {bot_token: granted, app_token: APP_TOKEN_SCOPES}
         self._revoked: set[str] = set()
         self._app_tokens: set[str] = {app_token}
         self._tickets: set[str] = set()  # Socket Mode tickets not used yet
@@ -261,16 +299,31 @@ class SlackDouble:
 
     # ---- the workspace ---------------------------------------------------------------------
 
-    def add_token(self, token: str, *, user_id: str = BOT_USER_ID) -> None:
-        """Make ``token`` valid, acting as ``user_id``."""
+    def add_token(
+        self, token: str, *, user_id: str = BOT_USER_ID, scopes: frozenset[str] | None = None
+    ) -> None:
+        """Make ``token`` valid, acting as ``user_id``, with ``scopes`` (default: the
+        manifest's)."""
         with self._lock:
             self._tokens[token] = user_id
+            self._scopes[token] = manifest_scopes() if scopes is None else frozenset(scopes)
             self._revoked.discard(token)
+
+    @staticmethod
+    def manifest_scopes() -> frozenset[str]:
+        """The bot scopes of ``slack_app_manifest.yaml``."""
+        return manifest_scopes()
+
+    def set_scopes(self, scopes: frozenset[str], token: str | None = None) -> None:
+        """The app is reinstalled with ``scopes``: ``token`` (the bot token) now holds these."""
+        with self._lock:
+            self._scopes[token or self.bot_token] = frozenset(scopes)
 
     def add_app_token(self, token: str) -> None:
         """Make ``token`` a valid app-level token (Socket Mode)."""
         with self._lock:
             self._app_tokens.add(token)
+            self._scopes[token] = APP_TOKEN_SCOPES
             self._revoked.discard(token)
 
     def revoke_token(self, token: str) -> None:
@@ -336,6 +389,16 @@ class SlackDouble:
             for channel in channels:
                 self._members.setdefault(channel, set()).add(user_id)
         return user_id
+
+    def join(self, channel: str, user_id: str) -> None:
+        """``user_id`` becomes a member of ``channel``."""
+        with self._lock:
+            self._members.setdefault(channel, set()).add(user_id)
+
+    def remove_member(self, channel: str, user_id: str) -> None:
+        """``user_id`` is removed from ``channel`` (``conversations.kick``, or they left)."""
+        with self._lock:
+            self._members.get(channel, set()).discard(user_id)
 
     def set_usergroup(self, usergroup_id: str, user_ids: list[str]) -> None:
         with self._lock:
@@ -584,6 +647,7 @@ class SlackDouble:
             return fault.status, {"ok": False, "error": fault.error}, {}
         try:
             self._authenticate(token, app_level=method in APP_LEVEL_METHODS)
+            self._authorize(method, params, token or "")
             if bad_body is not None:
                 raise SlackError(bad_body)
             result: JsonObject = {"ok": True, **handler(self, params, token)}
@@ -603,6 +667,17 @@ class SlackDouble:
             raise SlackError("invalid_auth")
         if app_level != (token in self._app_tokens):
             raise SlackError("not_allowed_token_type")
+
+    def _authorize(self, method: str, params: JsonObject, token: str) -> None:
+        """As Slack: a method the token holds no scope for answers ``missing_scope``, saying
+        which scope was ``needed`` and which the token has (``provided``)."""
+        needed = SCOPES[method]
+        if isinstance(needed, tuple):
+            channel = self._channels.get(str(params.get("channel") or ""))
+            needed = needed[1] if channel is not None and channel["is_private"] else needed[0]
+        granted = self._scopes.get(token, frozenset())
+        if needed is not None and needed not in granted:
+            raise SlackError("missing_scope", needed=needed, provided=",".join(sorted(granted)))
 
     # ---- state helpers (called with the lock held) -------------------------------------------
 
@@ -811,6 +886,22 @@ class SlackDouble:
         channel = self._channel(params)
         return {"channel": dict(self._channels[channel])}
 
+    def _conversations_members(self, params: JsonObject, token: str | None) -> JsonObject:
+        """Member IDs, paged as Slack pages them (``limit`` up to 1000, an opaque cursor)."""
+        channel = self._channel(params)
+        if not self._channels[channel]["is_member"] and self._channels[channel]["is_private"]:
+            raise SlackError("channel_not_found")  # a private channel the bot is not in
+        try:
+            limit = min(max(int(params.get("limit") or 100), 1), 1000)
+            start = int(str(params.get("cursor") or "0").removeprefix("next:") or 0)
+        except ValueError:
+            raise SlackError("invalid_cursor") from None
+        members = sorted(self._members.get(channel, set()))
+        page = members[start : start + limit]
+        more = start + limit < len(members)
+        cursor = f"next:{start + limit}" if more else ""
+        return {"members": page, "response_metadata": {"next_cursor": cursor}}
+
     def _users_info(self, params: JsonObject, token: str | None) -> JsonObject:
         user = self._users.get(str(params.get("user") or ""))
         if user is None:
@@ -895,6 +986,7 @@ _METHODS: dict[str, Callable[[SlackDouble, JsonObject, str | None], JsonObject]]
     "conversations.replies": SlackDouble._conversations_replies,
     "conversations.history": SlackDouble._conversations_history,
     "conversations.info": SlackDouble._conversations_info,
+    "conversations.members": SlackDouble._conversations_members,
     "users.info": SlackDouble._users_info,
     "usergroups.users.list": SlackDouble._usergroups_users_list,
     "views.open": SlackDouble._views_open,

@@ -109,7 +109,14 @@ def _failure(exc: Exception) -> str:
     from slack_sdk.errors import SlackApiError
 
     if isinstance(exc, SlackApiError):
-        return f"Slack said {exc.response.get('error', exc.response.status_code)}"
+        said = f"Slack said {exc.response.get('error', exc.response.status_code)}"
+        needed = (
+            exc.response.get("needed") if exc.response.get("error") == "missing_scope" else None
+        )
+        # the app was installed without a scope of slack_app_manifest.yaml: say which
+        return (
+            f"{said} (the app needs {needed}: reinstall it from the manifest)" if needed else said
+        )
     if isinstance(exc, UsageError | MailError):
         return str(exc)
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

@@ -5,7 +5,8 @@ Every handler acks at once (Slack's 3-second limit) and then works: the desk's r
 synchronous. Values from payloads are never trusted: a draft id, its revision and a case
 reference are looked up, and a forged or stale one is refused with an ephemeral message. The
 approvers are ``PD_APPROVERS`` (user IDs, and user-group IDs resolved with
-``usergroups.users.list``); a refusal is recorded in the audit trail.
+``usergroups.users.list``); a refusal is recorded in the audit trail. Before any of it, the gate
+of ``bot.slack.staff`` answers only staff.
 """
 
 from __future__ import annotations
@@ -25,7 +26,15 @@ from bot import threads
 from bot.cases import CaseDesk
 from bot.replies import Replies, ReplyError
 from bot.slack import decisions, home
-from bot.slack.blocks import ACTIONS, draft_message, draft_view, reasons_text
+from bot.slack.blocks import (
+    ACTIONS,
+    REVIEW_CALLBACK,
+    draft_message,
+    draft_view,
+    reasons_text,
+    review_view,
+)
+from bot.slack.staff import Staff, guard
 from storage import repo
 from storage.db import writer
 from storage.models import Case, Draft, MailMessage
@@ -52,9 +61,13 @@ def build_app(
     channel: str,
     mask_mode: str = "partial",
     cases: CaseDesk | None = None,
+    staff: tuple[str, ...] = (),
 ) -> AsyncApp:
-    """The desk's Slack app; serve it with ``slack_bolt.adapter.aiohttp`` or Socket Mode."""
+    """The desk's Slack app; serve it with ``slack_bolt.adapter.aiohttp`` or Socket Mode.
+    Only staff (approvers, ``staff`` IDs, members of ``channel``) get an answer from it."""
     app = AsyncApp(signing_secret=signing_secret, client=client)
+    who = Staff(client, channel=channel, approvers=replies.settings.approvers, staff=staff)
+    guard(app, who, engine)  # before any listener: every request passes the gate first
     # Bolt logs the whole body of a request whose signature fails at INFO: a genuine but stale
     # click carries the case message, and so a requester's words. Keep that out of the logs.
     logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
@@ -76,7 +89,7 @@ def build_app(
         draft, case = await threads.db(_draft_and_case, engine, draft_id)
         if draft is None or case is None or not draft.slack_ts:
             return
-        text, blocks = draft_message(draft_view(draft))
+        text, blocks = draft_message(draft_view(draft), mask_mode=mask_mode)
         try:
             await client.chat_update(
                 channel=case.slack_channel or channel, ts=draft.slack_ts, text=text, blocks=blocks
@@ -108,6 +121,41 @@ def build_app(
             await refuse(body, f"Not approved: {exc}")
             return
         await refresh(draft_id)  # the approval is told in the thread by the poster
+
+    @app.action(ACTIONS["review"])
+    async def review(ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Under ``strict``: the draft's text, shown only to who pressed, with its approval."""
+        await ack()
+        parsed = _draft_value(body["actions"][0].get("value", ""))
+        found = await threads.db(_draft_and_case, engine, parsed[0]) if parsed else None
+        if parsed is None or found is None or found[0] is None or found[0].status != "draft":
+            await refuse(body, "That draft cannot be reviewed any more.")
+            return
+        try:
+            await client.views_open(
+                trigger_id=body["trigger_id"], view=review_view(draft_view(found[0]))
+            )
+        except SlackApiError as exc:
+            log.warning("draft %s: review not opened: %s", parsed[0], exc.response.get("error"))
+            await refuse(body, "Slack did not open the draft; try again.")
+
+    @app.view(REVIEW_CALLBACK)
+    async def reviewed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """ "Approve and send" in the review modal: the revision the approver read, or nothing."""
+        await ack()
+        parsed = _draft_value(view.get("private_metadata", ""))
+        if parsed is None:
+            return
+        user, (draft_id, revision) = body["user"]["id"], parsed
+        member_of = await groups.of(user)
+        try:
+            await threads.db(
+                replies.approve, draft_id, approver=user, groups=member_of, revision=revision
+            )
+        except ReplyError as exc:
+            await refuse(body, f"Not approved: {exc}")
+            return
+        await refresh(draft_id)
 
     @app.action(ACTIONS["discard"])
     async def discard(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -208,7 +256,7 @@ def build_app(
         )
 
     decisions.register(app, engine, desk, replies, client=client, tell=refuse, groups=groups.of)
-    home.register(app, engine, mask_mode=mask_mode)
+    home.register(app, engine, staff=who, mask_mode=mask_mode)
     return app
 
 

@@ -2,7 +2,7 @@
 
 Everything that came from an email is escaped for mrkdwn (``&``, ``<``, ``>``), so a
 ``<!channel>``, a ``<@U…>`` or a disguised ``<https://…|link>`` in a message pings no one and
-hides no URL; every text is cut to Block Kit's limits with a marker, and a message never has
+hides no URL; text from mail is shown as ``PD_SLACK_MASK`` allows (``from_mail``); every text is cut to Block Kit's limits with a marker, and a message never has
 more than 50 blocks. Buttons carry the case reference or ``draft:revision`` as their value; the
 handlers check both against the database before acting (a forged value is refused there).
 """
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.slack.ids import is_user_id
 from handlers.clock import TOKYO
+from handlers.redact import redact_contacts
 from handlers.status import FINISHED, WAITING
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ ACTIONS = {
     "reasons": "pd.case.reasons",
     "triage": "pd.case.triage",
     "approve": "pd.draft.approve",
+    "review": "pd.draft.review",
     "edit": "pd.draft.edit",
     "discard": "pd.draft.discard",
 }
@@ -72,15 +74,29 @@ def clip(text: str, limit: int) -> str:
 
 def mask(address: str, mode: str = "partial") -> str:
     """The requester's address as the operator wants it shown: ``partial`` (``h***@example.jp``),
-    ``domain`` (``***@example.jp``), ``none`` (hidden) or ``full``."""
+    ``domain`` (``***@example.jp``), ``none`` and ``strict`` (hidden) or ``full``."""
     local, _, domain = address.partition("@")
     if mode == "full":
         return address
+    if mode == "strict":
+        return "(in the case file)"
     if mode == "none" or not address:
         return "(hidden)"
     if mode == "domain":
         return f"***@{domain}" if domain else "***"
     return f"{local[:1]}***@{domain}" if domain else address[:1] + "***"
+
+
+def from_mail(text: str, mode: str = "partial") -> str:
+    """Text from a requester's mail (an excerpt, a subject) as the channel may show it under
+    ``PD_SLACK_MASK``: whole under ``full``; under ``partial``, ``domain`` and ``none`` with
+    e-mail addresses, phone numbers, postal codes and account or member numbers redacted; under
+    ``strict`` nothing at all (staff read it in the case file)."""
+    if mode == "full":
+        return text
+    if mode == "strict":
+        return ""
+    return redact_contacts(text)
 
 
 def _time(value: datetime | None) -> str:
@@ -167,8 +183,9 @@ def case_message(
         },
         {"type": "section", "fields": fields[:10]},
     ]
-    if case.excerpt.strip():
-        quoted = "\n".join(f"> {line}" for line in escape(case.excerpt.strip()).splitlines())
+    excerpt = from_mail(case.excerpt, mask_mode).strip()
+    if excerpt:
+        quoted = "\n".join(f"> {line}" for line in escape(excerpt).splitlines())
         blocks.append(_section(quoted))
     if triage:
         blocks += triage_controls(case)
@@ -301,22 +318,38 @@ def draft_view(draft: Draft) -> DraftView:
     )
 
 
-def draft_message(draft: DraftView) -> tuple[str, list[dict[str, Any]]]:
-    """(text, blocks) of a draft in the thread, with approve / edit / discard."""
+def draft_message(
+    draft: DraftView, *, mask_mode: str = "partial"
+) -> tuple[str, list[dict[str, Any]]]:
+    """(text, blocks) of a draft in the thread, with approve / edit / discard. Under ``strict``
+    the thread shows no text of it (a draft names the requester): "Review" shows it to whoever
+    presses it, in a modal of their own, and approves from there — an approver approves exactly
+    what they saw."""
     value = f"{draft.id}:{draft.revision}"
     head = f"Draft {draft.id} · {draft.template} · {draft.language} · revision {draft.revision}"
-    body = "\n".join(f"> {line}" for line in escape(draft.body).splitlines())
-    blocks: list[dict[str, Any]] = [
-        _section(f"*{escape(head)}*\n*Subject:* {escape(draft.subject)}"),
-        _section(body or "> (empty)"),
-    ]
+    strict = mask_mode == "strict"
+    if strict:
+        blocks: list[dict[str, Any]] = [
+            _section(f"*{escape(head)}*\n_Its text is in the case file; *Review* shows it to you._")
+        ]
+    else:
+        body = "\n".join(f"> {line}" for line in escape(draft.body).splitlines())
+        blocks = [
+            _section(f"*{escape(head)}*\n*Subject:* {escape(draft.subject)}"),
+            _section(body or "> (empty)"),
+        ]
     if draft.status == "draft":
+        first = (
+            _button("Review and approve", "review", value, "primary")
+            if strict
+            else _button("Approve and send", "approve", value, "primary")
+        )
         blocks.append(
             {
                 "type": "actions",
                 "block_id": f"draft:{draft.id}",
                 "elements": [
-                    _button("Approve and send", "approve", value, "primary"),
+                    first,
                     _button("Edit", "edit", value),
                     _button("Discard", "discard", value, "danger"),
                 ],
@@ -326,6 +359,32 @@ def draft_message(draft: DraftView) -> tuple[str, list[dict[str, Any]]]:
         who = f" by {escape(draft.approved_by)}" if draft.approved_by else ""
         blocks.append(_section(f"_{escape(draft.status)}{who}_"))
     return escape(clip(head, FALLBACK_TEXT)), limit(blocks)
+
+
+REVIEW_CALLBACK = "pd.draft.review_modal"
+REVIEW_CHUNK = 2900  # characters of the draft's text in one section of the review modal
+
+
+def review_view(draft: DraftView) -> dict[str, Any]:
+    """The modal in which one staff member reads a draft whole and may approve it."""
+    head = f"Draft {draft.id} · {draft.template} · {draft.language} · revision {draft.revision}"
+    text = draft.body or "(empty)"
+    chunks = [text[i : i + REVIEW_CHUNK] for i in range(0, len(text), REVIEW_CHUNK)]
+    blocks = [
+        {"type": "context", "elements": [{"type": "plain_text", "text": clip(head, 150)}]},
+        {"type": "section", "text": {"type": "plain_text", "text": clip(draft.subject, 3000)}},
+        {"type": "divider"},
+        *({"type": "section", "text": {"type": "plain_text", "text": c}} for c in chunks),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": REVIEW_CALLBACK,
+        "private_metadata": f"{draft.id}:{draft.revision}",
+        "title": {"type": "plain_text", "text": f"Draft {draft.id}"[:24]},
+        "submit": {"type": "plain_text", "text": "Approve and send"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": blocks[:100],
+    }
 
 
 def limit(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:

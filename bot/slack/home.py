@@ -1,6 +1,7 @@
 """``/privacy`` and the App Home: what staff ask of the desk in Slack, answered from the database.
 
-Read-only. The slash command answers only the caller (an ephemeral response): in its ack when
+Read-only, and for staff only (``bot.slack.staff``: anyone else is refused before any of this
+runs). The slash command answers only the caller (an ephemeral response): in its ack when
 the answer is ready within ``ack_budget`` (Slack allows 3 s), otherwise a short "looking" ack
 and the answer through the command's ``response_url``. The App Home is published for the user
 who opens it: their cases, overdue cases, cases due in the next 3 days, and cases with a draft
@@ -27,7 +28,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot import threads
-from bot.slack.api import LostAnswer, RateLimited, SlackAPI, SlackError, TokenProblem
+from bot.slack.api import SlackAPI, SlackError
 from bot.slack.blocks import (
     HEADER_TEXT,
     INTENT_LABELS,
@@ -38,6 +39,7 @@ from bot.slack.blocks import (
     time_left,
 )
 from bot.slack.ids import is_user_id
+from bot.slack.staff import Staff, guard, publish_home
 from handlers.clock import TOKYO, Clock, now
 from handlers.status import FINISHED
 from storage import views
@@ -67,11 +69,13 @@ USAGE = "\n".join(
         f"• `{COMMAND} overdue` — open cases past their deadline",
         f"• `{COMMAND} mine` — open cases assigned to you",
         f"• `{COMMAND} case PD-2026-000123` — one case: deadline, assignee, drafts, events",
-        f"• `{COMMAND} search <text>` — by reference, requester address or mail subject",
+        f"• `{COMMAND} search <text>` — by reference, mail subject or a whole requester address",
     ]
 )
 CASE_USAGE = f"Usage: `{COMMAND} case PD-2026-000123` (a case reference)."
-SEARCH_USAGE = f"Usage: `{COMMAND} search <text>` (part of a reference, address or subject)."
+SEARCH_USAGE = (
+    f"Usage: `{COMMAND} search <text>` (part of a reference or subject, or a whole address)."
+)
 
 Answer = Callable[[str, str, AsyncWebClient], Awaitable[str]]
 
@@ -80,11 +84,13 @@ def register(
     app: AsyncApp,
     engine: Engine,
     *,
+    staff: Staff,
     mask_mode: str = "partial",
     clock: Clock = now,
     ack_budget: float = ACK_BUDGET,
 ) -> None:
-    """Add the ``/privacy`` command and the App Home to ``app``."""
+    """Add the ``/privacy`` command and the App Home to ``app``, behind the staff gate."""
+    guard(app, staff, engine)  # a no-op when the app is guarded already
     # Only reads: on SQLite a writer engine's BEGIN IMMEDIATE would queue behind intake.
     desk = _Desk(engine.execution_options(**{WRITER: False}), mask_mode, clock)
 
@@ -117,18 +123,7 @@ def register(
         except Exception as exc:  # the database: never raise out of an event handler
             log.error("App Home not built: %s", type(exc).__name__)
             return
-        try:
-            await SlackAPI(client).call("views_publish", user_id=user, view=view)
-        except RateLimited as exc:
-            log.warning(
-                "App Home not published: %s (retry after %.0f s)", exc.error, exc.retry_after
-            )
-        except LostAnswer as exc:
-            log.warning("App Home not published: Slack unreachable (%s)", exc.error)
-        except TokenProblem as exc:
-            log.error("App Home not published: Slack refused the desk's token: %s", exc.error)
-        except SlackError as exc:
-            log.warning("App Home not published: %s", exc.error)
+        await publish_home(client, user, view)
 
 
 class _Desk:

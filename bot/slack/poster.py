@@ -22,8 +22,9 @@ carries metadata naming its audit event; when its answer is lost the ``ThreadPos
 ``uncertain`` and the thread is read (``conversations.replies``) for that metadata before
 posting again. A refusal for one case (its thread or old channel gone) is recorded as
 ``failed`` and logged with the case reference; the other cases go on. Lines are short mrkdwn:
-text from email (a follow-up's subject) is escaped and clipped; addresses, bodies and server
-answers that may name an address are never shown.
+text from email (a follow-up's subject) is escaped, clipped and shown only as ``PD_SLACK_MASK``
+allows (``blocks.from_mail``: contact data redacted, or nothing under ``strict``); addresses,
+bodies and server answers that may name an address are never shown.
 
 A purged case (``purged_at``) leaves nothing behind here: its parent message becomes a
 placeholder (``PURGED_TEXT``), and its drafts and thread lines are deleted (``chat.delete``: an
@@ -76,6 +77,7 @@ from bot.slack.blocks import (
     draft_message,
     draft_view,
     escape,
+    from_mail,
 )
 from bot.slack.ids import is_user_id
 from handlers.clock import Clock, now
@@ -621,7 +623,7 @@ class CasePoster:
             found = []
             for draft, case in rows:
                 assert draft.id is not None
-                text, blocks = draft_message(draft_view(draft))
+                text, blocks = draft_message(draft_view(draft), mask_mode=self._mask_mode)
                 found.append((draft.id, case, text, blocks))
             return found
 
@@ -784,7 +786,9 @@ class CasePoster:
             if detail.get("posted") is True:  # its writer posted it (a reminder): told already
                 self._record(event.id, case.id, "posted", None)
                 continue
-            subject = subjects.get(_bare(detail.get("message_id")))
+            subject = from_mail(
+                subjects.get(_bare(detail.get("message_id"))) or "", self._mask_mode
+            )
             told = Told(event.action, event.actor, detail, case.ref, subject)
             channel = case.slack_channel or self._channel
             pending.append(
@@ -1029,7 +1033,9 @@ class CasePoster:
             reasons = {k: tuple(v) for k, v in first.classification.get("reasons", {}).items()}
             if first.raw is not None and first.disposition != "quarantined":
                 try:
-                    excerpt = parse_message(first.raw).newest_text[:EXCERPT]
+                    # redacted before the cut, so no number is cut in half and half shown
+                    newest = parse_message(first.raw).newest_text[: EXCERPT * 20]
+                    excerpt = from_mail(newest, self._mask_mode)[:EXCERPT]
                 except ParseError:
                     excerpt = ""
         return CaseView(

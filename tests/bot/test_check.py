@@ -94,3 +94,17 @@ def test_settings_come_from_a_dotenv_file_the_environment_winning(
     monkeypatch.setenv("PD_ENV_FILE", str(tmp_path / "missing.env"))
     assert main(["cases"]) == 2
     assert "PD_ENV_FILE names no readable file" in capsys.readouterr().err
+
+
+def test_an_app_installed_without_the_read_scopes_fails_the_check(
+    parts: dict[str, str], slack: Any, capsys: Any
+) -> None:
+    """The manifest before channels:read: ``check`` reads the case channel (conversations.info)
+    and staff are its members (conversations.members), so the app must be reinstalled."""
+    slack.set_scopes(slack.manifest_scopes() - {"channels:read", "groups:read"})
+    assert main(["check"]) == 1
+    rows = table(capsys.readouterr().out)
+    assert rows["slack"] == (
+        "FAILED",
+        "Slack said missing_scope (the app needs channels:read: reinstall it from the manifest)",
+    )

@@ -154,7 +154,8 @@ async def test_alice_takes_a_case_and_finds_it_with_privacy_and_on_her_home(desk
     assert f"*Assignee:* <@{ALICE}>" in one and f"<@{ALICE}> · assigned" in one
     assert "*Subject:* 削除" in one and late.search(one)
     assert f"|open the thread> in <#{desk.slack.channel}>" in one
-    assert refs_in(await desk.privacy(ALICE, "search TARO@example")) == [desk.taro]
+    assert refs_in(await desk.privacy(ALICE, "search TARO@example.jp")) == [desk.taro]
+    assert refs_in(await desk.privacy(ALICE, "search TARO@example")) == []  # whole addresses
     assert await desk.privacy(ALICE, "case PD-2026-99") == (
         "`PD-2026-99` is not a case reference. "
         "Usage: `/privacy case PD-2026-000123` (a case reference)."

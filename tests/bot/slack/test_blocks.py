@@ -176,3 +176,36 @@ def test_a_draft_offers_approve_edit_discard_for_its_revision() -> None:
     _text, blocks = draft_message(sent)
     assert not [b for b in blocks if b["type"] == "actions"]
     assert "approved by sato" in all_text(blocks)
+
+
+CONTACT_EXCERPT = "佐藤です。会員番号：12345678、電話 090-1234-5678、hanako@example.jp、〒150-0001"
+
+
+@pytest.mark.parametrize("mode", ["partial", "domain", "none"])
+def test_a_masked_excerpt_has_no_contact_data(mode: str) -> None:
+    _text, blocks = case_message(view(excerpt=CONTACT_EXCERPT), NOW, mask_mode=mode)
+    shown = all_text(blocks)
+    for data in ("12345678", "090-1234-5678", "hanako@", "150-0001"):
+        assert data not in shown, (mode, data)
+    assert "[phone]" in shown and "佐藤です" in shown
+
+
+def test_full_shows_the_excerpt_whole() -> None:
+    _text, blocks = case_message(view(excerpt=CONTACT_EXCERPT), NOW, mask_mode="full")
+    assert "090-1234-5678" in all_text(blocks) and "hanako.sato@example.jp" in all_text(blocks)
+
+
+def test_strict_shows_no_excerpt_no_requester_and_no_draft_text() -> None:
+    text, blocks = case_message(view(excerpt=CONTACT_EXCERPT), NOW, mask_mode="strict")
+    shown = all_text(blocks) + text
+    assert "佐藤" not in shown and "hanako" not in shown and "example.jp" not in shown
+    assert "PD-2026-000123" in shown and mask("hanako@example.jp", "strict") == "(in the case file)"
+    draft = DraftView(
+        7, 3, "deletion_done", "ja", "【件名】佐藤様", "佐藤 花子 様\n削除しました", "draft"
+    )
+    text, blocks = draft_message(draft, mask_mode="strict")
+    shown = all_text(blocks) + text
+    assert "佐藤" not in shown and "件名" not in shown
+    [actions] = [b for b in blocks if b["type"] == "actions"]
+    ids = [e["action_id"] for e in actions["elements"]]  # type: ignore[index]
+    assert ACTIONS["review"] in ids and ACTIONS["approve"] not in ids

@@ -25,6 +25,7 @@ from support import settle
 
 from bot.slack import home
 from bot.slack.poster import CasePoster
+from bot.slack.staff import Staff
 from storage import repo
 
 SECRET = "signing-secret-of-the-test"
@@ -92,7 +93,8 @@ class Desk:
             )
             session.commit()
         self.app = AsyncApp(signing_secret=SECRET, client=self.client)
-        home.register(self.app, engine, clock=lambda: NOW, **options)
+        staff = Staff(self.client, channel=slack.channel)
+        home.register(self.app, engine, staff=staff, clock=lambda: NOW, **options)
 
     async def ask(
         self, text: str, user: str = ALICE, *, secret: str = SECRET, timestamp: int | None = None
@@ -195,7 +197,11 @@ async def test_a_malformed_or_unknown_reference_is_said_plainly(desk: Desk) -> N
 
 async def test_search_finds_by_reference_address_or_subject_ignoring_case(desk: Desk) -> None:
     assert refs_in(await desk.answer(f"search {desk.later[-4:]}")) == [desk.later]
-    assert refs_in(await desk.answer("search HOSTILE.sender@evil")) == [desk.soon]
+    assert refs_in(await desk.answer("search HOSTILE.sender@evil.EXAMPLE")) == [desk.soon]
+    # an address matches only as a whole: a masked one cannot be guessed a character at a time
+    assert "No case matches." in await desk.answer("search HOSTILE.sender@evil")
+    assert "No case matches." in await desk.answer("search alice.requester@example.j")
+    assert "No case matches." in await desk.answer("search bob.requester")
     # Slack may send an address as a mailto link
     linked = "search <mailto:bob.requester@example.jp|bob.requester@example.jp>"
     assert refs_in(await desk.answer(linked)) == [desk.later]
@@ -259,7 +265,8 @@ async def test_three_hundred_cases_are_answered_in_time_and_bounded(desk: Desk) 
                 subject=f"{HOSTILE} {'長い件名' * 200}",
             )
         session.commit()
-    for text, total in (("open", 304), ("mine", 301), ("search example", 305)):
+    # "example" is in every hostile subject (evil.example) and no longer in any address
+    for text, total in (("open", 304), ("mine", 301), ("search example", 301)):
         started = time.monotonic()
         status, body = await desk.ask(text)
         elapsed = time.monotonic() - started
@@ -275,11 +282,9 @@ async def test_a_database_failure_is_an_answer_and_logs_no_personal_data(
     slack: Any, tmp_path: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     broken = create_engine(f"sqlite:///{tmp_path / 'no-schema.db'}")
-    app = AsyncApp(
-        signing_secret=SECRET,
-        client=AsyncWebClient(token=slack.bot_token, base_url=slack.base_url),
-    )
-    home.register(app, broken)
+    client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
+    app = AsyncApp(signing_secret=SECRET, client=client)
+    home.register(app, broken, staff=Staff(client, channel=slack.channel))
     slack.add_user(ALICE, name="alice")
     request = double().slash_command(
         "search hanako@example.jp", SECRET, user_id=ALICE, trigger_id="1.2.3"

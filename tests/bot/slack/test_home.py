@@ -22,6 +22,7 @@ from support import add_case as support_add_case
 from support import settle
 
 from bot.slack import home
+from bot.slack.staff import Staff
 
 SECRET = "signing-secret-of-the-test"
 NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
@@ -54,7 +55,8 @@ class Home:
         slack.add_user(OUTSIDER, name="outsider", channels=())
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
         self.app = AsyncApp(signing_secret=SECRET, client=client)
-        home.register(self.app, engine, clock=lambda: NOW, **options)
+        staff = Staff(client, channel=slack.channel)
+        home.register(self.app, engine, staff=staff, clock=lambda: NOW, **options)
 
     async def open(self, user: str, *, tab: str = "home", secret: str = SECRET) -> int:
         """``user`` opens the app's ``tab``; the status the app answered."""
@@ -116,20 +118,27 @@ async def test_the_home_shows_the_four_lists(desk: Home) -> None:
     assert "削除 deletion" in line and "in_progress" in line and "l***@example.jp" in line
 
 
-async def test_an_outsider_sees_only_their_own_my_cases_and_masked_addresses(desk: Home) -> None:
+async def test_an_outsider_learns_nothing_and_staff_see_only_masked_addresses(
+    desk: Home,
+) -> None:
+    """Someone in the workspace but not staff (DESIGN rule 8) gets a refusal Home with nothing of
+    any case; a member of the case channel sees masked addresses and no mail subject."""
     with Session(desk.engine) as session:
         late = add_case(
             session, "hanako.sato@example.jp", due=NOW - timedelta(days=1), assignee=ALICE
         )
         session.commit()
     assert await desk.open(OUTSIDER) == 200
-    shown = desk.sections(OUTSIDER)
-    assert shown["My cases (0)"] == "_No open cases are assigned to you._"
+    refused = json.dumps(desk.slack.published_home(OUTSIDER), ensure_ascii=False)
+    assert "not on its staff" in refused
+    assert late not in refused and "example.jp" not in refused and "Overdue" not in refused
+    assert desk.slack.published_home(ALICE) is None  # published only for who opened it
+    assert await desk.open(ALICE) == 200
+    shown = desk.sections(ALICE)
     assert refs_in(shown["Overdue (1)"]) == [late]
-    everything = json.dumps(desk.slack.published_home(OUTSIDER), ensure_ascii=False)
+    everything = json.dumps(desk.slack.published_home(ALICE), ensure_ascii=False)
     assert "hanako.sato" not in everything and "h***@example.jp" in everything
     assert "<!channel>" not in everything  # no mail subject on the Home at all
-    assert desk.slack.published_home(ALICE) is None  # published only for who opened it
 
 
 async def test_empty_lists_say_so(desk: Home) -> None:

@@ -330,6 +330,9 @@ async def test_people_groups_channels_and_ephemeral_messages(slack: Any) -> None
     slack.add_user("U0OUTSIDE1", name="guest", channels=())
     slack.set_usergroup("S0APPROVER", ["U0STAFF001"])
     web = client(slack)
+    with pytest.raises(SlackApiError, match="missing_scope"):  # the desk's app has no users:read
+        await web.users_info(user="U0STAFF001")
+    slack.set_scopes(sd.manifest_scopes() | {"users:read"})
     user = (await web.users_info(user="U0STAFF001"))["user"]
     assert (user["real_name"], user["profile"]["email"], user["is_bot"]) == (
         "Sato Hanako",
@@ -524,3 +527,48 @@ async def test_a_bolt_app_answers_a_slash_command_over_the_socket(slack: Any) ->
         ]
     finally:
         await handler.close_async()
+
+
+async def test_a_method_without_its_scope_answers_missing_scope_as_slack_does(slack: Any) -> None:
+    slack.add_channel("G0PRIVATE1", name="private-desk", is_private=True)
+    web = client(slack)
+    granted = sd.manifest_scopes()
+    slack.set_scopes(granted - {"groups:read"})
+    await web.conversations_members(channel=slack.channel)  # public: channels:read is enough
+    with pytest.raises(SlackApiError) as refused:
+        await web.conversations_members(channel="G0PRIVATE1")
+    answer = refused.value.response
+    assert answer["error"] == "missing_scope" and answer["needed"] == "groups:read"
+    assert answer["provided"] == ",".join(sorted(granted - {"groups:read"}))
+    slack.set_scopes(frozenset())
+    for call in (
+        web.chat_postMessage(channel=slack.channel, text="x"),
+        web.usergroups_users_list(usergroup="S0NOBODY01"),
+        web.conversations_info(channel=slack.channel),
+        web.conversations_history(channel=slack.channel),
+    ):
+        with pytest.raises(SlackApiError, match="missing_scope"):
+            await call
+    assert (await web.auth_test())["ok"]  # no scope needed
+
+
+def test_every_method_the_double_serves_has_its_scope_in_the_table() -> None:
+    served = set(sd._METHODS)
+    assert served <= set(sd.SCOPES)
+
+
+def test_members_of_a_channel_are_paged_and_follow_removals(slack: Any) -> None:
+    for n in range(5):
+        slack.add_user(f"U0MEMBER{n:02d}", name=f"m{n}")
+    web = WebClient(token=slack.bot_token, base_url=slack.base_url)
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        answer = web.conversations_members(channel=slack.channel, limit=2, cursor=cursor)
+        seen += answer["members"]
+        cursor = answer["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted([sd.BOT_USER_ID, *(f"U0MEMBER{n:02d}" for n in range(5))])
+    slack.remove_member(slack.channel, "U0MEMBER03")
+    assert "U0MEMBER03" not in web.conversations_members(channel=slack.channel)["members"]
