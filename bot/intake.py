@@ -41,7 +41,7 @@ from handlers import replies as replies_rules
 from handlers import sla
 from handlers.classify import Classification, classify
 from handlers.clock import Clock, now
-from handlers.intake import ASSIGN_NEW_CASE, Action, Decision, decide
+from handlers.intake import ASSIGN_NEW_CASE, MESSAGE_ID_REUSED, Action, Decision, decide
 from handlers.intents import AUTO_REPLY, PRIVACY
 from handlers.status import Status
 from mail.errors import ParseError
@@ -308,9 +308,16 @@ class Intake:
         try:
             with session.begin_nested():
                 return self._take(session, msg, classification, item, now)
-        except IntegrityError:
-            # Another writer stored the same Message-ID between our look and our write.
-            return IntakeResult("duplicate", None, classification.intents, None, "already stored")
+        except IntegrityError as exc:
+            # A duplicate only when another writer stored these very bytes between our look
+            # and our write; any other constraint that failed is a fault, and the mail is kept.
+            if repo.is_stored(session, msg.sha256):
+                return IntakeResult(
+                    "duplicate", None, classification.intents, None, "already stored"
+                )
+            log.error("intake of message %s broke a constraint", msg.sha256[:12])
+            why = f"intake failed: {type(exc).__name__}"
+            return self._quarantine(session, item.raw, now, why, msg, item=item)
         except OperationalError:
             raise
         except Exception as exc:  # one bad message never stops intake: keep it for a human
@@ -340,6 +347,7 @@ class Intake:
             disposition=decision.disposition,
             classification=classification.as_dict(),
             received_at=received,
+            flags=[MESSAGE_ID_REUSED] if known.message_id_reused else [],
         )
         if decision.action is Action.OPEN and case is not None and not item.historic:
             # After the message is stored: the first reply threads under it.

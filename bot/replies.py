@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot import threads
@@ -196,6 +197,12 @@ def _code_hash(case_id: int, code: str, salt: str) -> str:
 def _code_matches(stored: str, case_id: int, code: str) -> bool:
     salt, _, _digest = stored.partition("$")
     return hmac.compare_digest(stored, _code_hash(case_id, code, salt))
+
+
+def _constraint(exc: IntegrityError) -> str:
+    """Which constraint failed, for staff: the database's first line, no values."""
+    first = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+    return first.split("DETAIL")[0].strip()[:200]
 
 
 def _half_width(text: str) -> str:
@@ -403,13 +410,27 @@ class Replies:
                 problem = self._cannot_send(case, draft, revision)
             if problem is not None:
                 refuse(session, case, approver, "approval refused", problem, draft=draft_id)
-            item = self._queue(session, case, draft, approver=approver, automatic=False)
+            item = self._queue_or_say(session, case, draft, approver=approver)
             if item is None:  # another approval won the race: report the mail it queued
                 session.rollback()
                 return self._already(draft_id)
             session.commit()
             assert item.id is not None
             return Approval("queued", draft_id, f"<{item.message_id}>", item.id)
+
+    def _queue_or_say(
+        self, session: Session, case: Case, draft: Draft, *, approver: str
+    ) -> OutboxItem | None:
+        """Queue the approved mail, or tell the approver why it could not be (recorded): a
+        failure to queue is never silent (issue 16)."""
+        try:
+            with session.begin_nested():
+                return self._queue(session, case, draft, approver=approver, automatic=False)
+        except IntegrityError as exc:
+            problem = f"draft {draft.id} could not be queued ({_constraint(exc)}): try again"
+            log.error("%s: %s", case.ref, problem)
+            session.rollback()
+            refuse(session, case, approver, "approval failed", problem, draft=draft.id)
 
     def _cannot_send(self, case: Case, draft: Draft, revision: int | None) -> str | None:
         if draft.status != "draft":
@@ -449,7 +470,7 @@ class Replies:
             return None
         inbound = repo.inbound_messages(session, case.id)
         parent = next((m for m in reversed(inbound) if not m.message_id.endswith(".invalid")), None)
-        message_id = make_message_id(self.settings.domain, f"draft-{draft.id}")
+        message_id = make_message_id(self.settings.domain)
         html = None
         if draft.revision == 1:  # the template's own text: send its HTML alternative too
             html = self.render(CaseFacts.of(case), draft.template, _loaded(draft.values)).html
@@ -533,7 +554,14 @@ class Replies:
             elif self._within_cap(session, case.requester):
                 stored, draft = session.get(Case, case.id), session.get(Draft, draft_id)
                 assert stored is not None and draft is not None
-                self._queue(session, stored, draft, approver="auto-ack", automatic=True)
+                try:
+                    with session.begin_nested():
+                        self._queue(session, stored, draft, approver="auto-ack", automatic=True)
+                except IntegrityError as exc:  # the draft stays for staff, who are told
+                    repo.audit(
+                        session, case.id, "auto-ack", "automatic mail held",
+                        reason=f"could not be queued ({_constraint(exc)})",
+                    )  # fmt: skip
             else:
                 repo.audit(session, case.id, "auto-ack", "automatic mail held", reason="daily cap")
         return draft_id

@@ -27,6 +27,9 @@ from mail.parse import ParsedMessage
 REFERENCE = re.compile(r"\bPD-(\d{4})-(\d{6})\b", re.IGNORECASE)
 
 
+MESSAGE_ID_REUSED = "message_id_reused"  # the flag of a mail whose Message-ID another one had
+
+
 # Light-weight handling of mail that is not a data-rights request, as data.
 ASSIGN_NEW_CASE: dict[str, str] = {"provider_correction": "content-team"}  # kind -> assignee
 
@@ -59,7 +62,8 @@ class KnownCase:
 class Known:
     """What storage found about a message before the decision."""
 
-    duplicate: bool = False
+    duplicate: bool = False  # the same bytes came in already
+    message_id_reused: bool = False  # another stored mail came in with the same Message-ID
     thread_cases: tuple[KnownCase, ...] = ()  # cases of stored messages its thread headers name
     reference_cases: tuple[KnownCase, ...] = ()  # cases its subject names by reference
     bounced_case: KnownCase | None = None  # the case whose outgoing mail this bounce reports
@@ -119,6 +123,8 @@ def _flags(facts: _Facts) -> tuple[str, ...]:
         flags.append("foreign_reference")
     if facts.msg.defects:
         flags.append("decoding_defects")
+    if facts.known.message_id_reused:
+        flags.append(MESSAGE_ID_REUSED)
     return tuple(flags)
 
 
@@ -128,7 +134,7 @@ ROUTES: tuple[Route, ...] = (
     (
         "already stored",
         lambda f: f.known.duplicate,
-        lambda f: Decision(Action.DUPLICATE, "duplicate", reasons=("Message-ID already stored",)),
+        lambda f: Decision(Action.DUPLICATE, "duplicate", reasons=("the same mail is stored",)),
     ),
     (
         "bounce of our mail",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,7 +39,6 @@ _ID_PART = re.compile(rf"[{_ATEXT}.]+")
 _MIME_TYPE = re.compile(
     r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
 )
-_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 class InvalidAddress(ValueError):
@@ -110,17 +110,11 @@ def thread_ids(in_reply_to: str | None, references: Iterable[str]) -> list[str]:
     return unique
 
 
-def make_message_id(domain: str, key: str | int) -> str:
-    """The Message-ID of the outbox row ``key``: the same key always gives the same id.
-
-    ``key`` must be unique over the desk's whole life (a case reference with the row number
-    does); the hash keeps two keys that read alike once cleaned apart.
-    """
+def make_message_id(domain: str) -> str:
+    """A new Message-ID of ours: 128 random bits at ``domain``, so nobody who has seen one of our
+    mails can tell the next (DESIGN rule 7). Stored with the outbox row that carries it."""
     ascii_domain = _domain(domain, "domain")
-    text = str(key)
-    digest = hashlib.sha256(f"{ascii_domain}\0{text}".encode()).hexdigest()[:16]
-    readable = _KEY_UNSAFE.sub("-", text).strip("-")[:64] or "x"
-    return f"<pd.outbox.{readable}.{digest}@{ascii_domain}>"
+    return f"<pd.{secrets.token_hex(16)}@{ascii_domain}>"
 
 
 def subject_with_reference(subject: str, case_ref: str) -> str:

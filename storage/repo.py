@@ -52,14 +52,13 @@ def _known_cases(session: Session, cases: Sequence[Case]) -> tuple[KnownCase, ..
 
 def known_for(session: Session, msg: ParsedMessage) -> Known:
     """Everything ``handlers.intake.decide`` needs to know about ``msg`` from the database."""
-    duplicate = (
-        session.connection()
-        .execute(_DUPLICATE, {"message_id": msg.message_id, "sha256": msg.sha256})
-        .first()
+    if is_stored(session, msg.sha256):
+        return Known(duplicate=True)
+    reused = (
+        not msg.message_id_generated
+        and session.connection().execute(_ID_TAKEN, {"message_id": msg.message_id}).first()
         is not None
     )
-    if duplicate:
-        return Known(duplicate=True)
     thread_ids = [i for i in (msg.in_reply_to, *msg.references) if i]
     thread_cases: list[Case] = []
     if thread_ids:
@@ -87,6 +86,7 @@ def known_for(session: Session, msg: ParsedMessage) -> Known:
         ).first()
     return Known(
         duplicate=False,
+        message_id_reused=reused,
         thread_cases=_known_cases(session, thread_cases),
         reference_cases=_known_cases(session, reference_cases),
         bounced_case=_known_cases(session, [bounced])[0] if bounced else None,
@@ -123,14 +123,15 @@ _CASE = insert(_table(Case)).returning(_table(Case).c.id)
 _DRAFT = insert(_table(Draft)).returning(_table(Draft).c.id)
 _ADDRESS = insert(_table(CaseAddress))
 _MESSAGES = _table(MailMessage)
+# The same mail is the same bytes; a Message-ID alone proves nothing (DESIGN rule 7).
 _DUPLICATE = (
     select(_MESSAGES.c.id)
-    .where(
-        or_(
-            _MESSAGES.c.message_id == bindparam("message_id"),
-            _MESSAGES.c.sha256 == bindparam("sha256"),
-        )
-    )
+    .where(_MESSAGES.c.direction == "in", _MESSAGES.c.sha256 == bindparam("sha256"))
+    .limit(1)
+)
+_ID_TAKEN = (
+    select(_MESSAGES.c.id)
+    .where(_MESSAGES.c.direction == "in", _MESSAGES.c.message_id == bindparam("message_id"))
     .limit(1)
 )
 _COUNTERS = _table(CaseCounter)
@@ -158,7 +159,9 @@ def store_message(
     disposition: str,
     classification: dict[str, Any],
     received_at: datetime,
+    flags: Sequence[str] = (),
 ) -> None:
+    """Store an incoming message; ``flags`` are kept with its defects (``message_id_reused``)."""
     session.connection().execute(
         _MESSAGE,
         {
@@ -176,11 +179,16 @@ def store_message(
             "intents": list(classification.get("intents", [])),
             "classification": classification,
             "disposition": disposition,
-            "defects": list(msg.defects),
+            "defects": [*msg.defects, *flags],
             "size": msg.size,
             "raw": raw,
         },
     )
+
+
+def is_stored(session: Session, sha256: str) -> bool:
+    """Whether a mail of these bytes came in already (a duplicate: the same mail again)."""
+    return session.connection().execute(_DUPLICATE, {"sha256": sha256}).first() is not None
 
 
 def message_with_hash(session: Session, sha256: str) -> int | None:
@@ -200,12 +208,7 @@ def store_raw(
     subject: str = "",
 ) -> None:
     """Keep bytes that could not be read as a message: under their own Message-ID when it could
-    be read and is not stored yet, else under one made from their hash."""
-    if (
-        message_id
-        and session.exec(select(MailMessage.id).where(MailMessage.message_id == message_id)).first()
-    ):
-        message_id = None
+    be read, else under one made from their hash."""
     session.connection().execute(
         _MESSAGE,
         {
