@@ -347,7 +347,7 @@ class Intake:
             disposition=decision.disposition,
             classification=classification.as_dict(),
             received_at=received,
-            flags=[MESSAGE_ID_REUSED] if known.message_id_reused else [],
+            flags=_message_flags(decision, known.message_id_reused),
         )
         if decision.action is Action.OPEN and case is not None and not item.historic:
             # After the message is stored: the first reply threads under it.
@@ -394,8 +394,8 @@ class Intake:
             if decision.action is Action.LINK:
                 self._replies.check_code(session, case, msg.newest_text)
                 self._resume_clock(session, case, received)
-            elif msg.original_message_id:
-                self._bounced(session, case, msg.original_message_id)
+            else:
+                self._bounced(session, case, msg)
             assert case.id is not None
             return repo.CaseHandle(case.id, case.ref, case.answer_due)
         # Action.OPEN
@@ -488,14 +488,14 @@ class Intake:
             log.error("%s: no first reply drafted: %s", case.ref, type(exc).__name__)
             repo.audit(session, case.id, "intake", "draft failed", reason=str(exc)[:300])
 
-    def _bounced(self, session: Session, case: Case, message_id: str) -> None:
+    def _bounced(self, session: Session, case: Case, msg: ParsedMessage) -> None:
         """Our mail came back undelivered: the outbox row says so, and staff are told."""
-        item = repo.bounced_mail(session, message_id)
-        if item is None or item.status == "bounced":
+        item = repo.reported_mail(session, msg)
+        if item is None or item.case_id != case.id:
             return
         repo.set_mail_status(session, item, "bounced")
         repo.audit(
-            session, case.id, "intake", "mail bounced", outbox=item.id, message_id=message_id
+            session, case.id, "intake", "mail bounced", outbox=item.id, message_id=item.message_id
         )
 
     def _resume_clock(self, session: Session, case: Case, received: datetime) -> None:
@@ -603,6 +603,15 @@ class Intake:
             repo.audit(session, case.id, "intake", "quarantined", reason=why)
         log.warning("message %s quarantined as %s: %s", sha[:12], case.ref, why)
         return IntakeResult("quarantined", case.ref, (), case.answer_due, why)
+
+
+def _message_flags(decision: Decision, reused: bool) -> list[str]:
+    """What is flagged on the stored message itself: its reused Message-ID, and why mail that
+    joins no case was kept aside (an unverified bounce)."""
+    flags = [MESSAGE_ID_REUSED] if reused else []
+    if decision.action is Action.ARCHIVE:
+        flags.extend(f for f in decision.flags if f not in flags)
+    return flags
 
 
 def _received(item: Read, msg: ParsedMessage, now: datetime) -> datetime:

@@ -28,6 +28,7 @@ REFERENCE = re.compile(r"\bPD-(\d{4})-(\d{6})\b", re.IGNORECASE)
 
 
 MESSAGE_ID_REUSED = "message_id_reused"  # the flag of a mail whose Message-ID another one had
+UNVERIFIED_BOUNCE = "unverified_bounce"  # a report of a failed delivery we cannot match
 
 
 # Light-weight handling of mail that is not a data-rights request, as data.
@@ -144,6 +145,18 @@ ROUTES: tuple[Route, ...] = (
             "bounce",
             case=f.known.bounced_case,
             reasons=(f"reports a failed delivery of {f.msg.original_message_id}",),
+        ),
+    ),
+    (
+        # A report that is no true bounce of a mail we sent (``storage.repo.reported_mail``):
+        # kept as machine mail and flagged, never filed into anyone's case (issue 16).
+        "report naming no mail we sent",
+        lambda f: f.msg.is_bounce or f.msg.is_dsn or f.msg.original_message_id is not None,
+        lambda f: Decision(
+            Action.ARCHIVE,
+            "machine",
+            flags=(UNVERIFIED_BOUNCE,),
+            reasons=("a delivery report that names no mail of ours sent to its recipient",),
         ),
     ),
     (

@@ -78,12 +78,9 @@ def known_for(session: Session, msg: ParsedMessage) -> Known:
     if refs:
         reference_cases = list(session.exec(select(Case).where(col(Case.ref).in_(refs))))
     bounced: Case | None = None
-    if msg.is_bounce and msg.original_message_id:
-        bounced = session.exec(
-            select(Case)
-            .join(MailMessage, col(MailMessage.case_id) == col(Case.id))
-            .where(MailMessage.message_id == msg.original_message_id)
-        ).first()
+    item = reported_mail(session, msg)
+    if item is not None and item.case_id is not None:
+        bounced = session.get(Case, item.case_id)
     return Known(
         duplicate=False,
         message_id_reused=reused,
@@ -446,9 +443,19 @@ def outbox(session: Session, *, status: str | None = None) -> list[OutboxItem]:
     return list(session.exec(query.order_by(col(OutboxItem.id))))
 
 
-def bounced_mail(session: Session, message_id: str) -> OutboxItem | None:
-    wanted = message_id.strip().strip("<>")
-    return session.exec(select(OutboxItem).where(OutboxItem.message_id == wanted)).first()
+def reported_mail(session: Session, msg: ParsedMessage) -> OutboxItem | None:
+    """The mail of ours that ``msg`` reports undelivered, when it is a true bounce: a DSN
+    (multipart/report, delivery-status) naming one of our outbound IDs, for a mail already sent,
+    with a ``Final-Recipient`` that is that mail's recipient. Anything else names nothing."""
+    if not (msg.is_dsn and msg.original_message_id and msg.final_recipients):
+        return None
+    wanted = msg.original_message_id.strip().strip("<>")
+    item = session.exec(select(OutboxItem).where(OutboxItem.message_id == wanted)).first()
+    if item is None or item.status != "sent":
+        return None
+    if item.recipient.lower() not in msg.final_recipients:
+        return None
+    return item
 
 
 def automatic_mail_since(session: Session, recipient: str, since: datetime) -> int:
