@@ -16,6 +16,7 @@ import logging
 import random
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -41,7 +42,7 @@ from handlers.replies import (
 )
 from handlers.status import WAITING, Status, can_move
 from mail.errors import MailError, PermanentError, TransientError
-from mail.outgoing import InvalidAddress, as_bytes, compose, make_message_id
+from mail.outgoing import InvalidAddress, as_bytes, compose, make_message_id, redacted
 from mail.smtp import SendResult, SmtpConfig, retry_delay, send
 from storage import repo
 from storage.db import writer
@@ -56,7 +57,15 @@ log = logging.getLogger("privacy_desk.replies")
 
 CODE_DIGITS = 6
 CODE_TRIES = 5  # wrong codes a requester may send before the code is void
-CODE_PATTERN = re.compile(r"(?<![0-9０-９])[0-9０-９]{6}(?![0-9０-９])")
+# A candidate is exactly six digits, after NFKC folding, bounded by non-digits (of any script).
+CODE_PATTERN = re.compile(r"(?<!\d)[0-9]{6}(?!\d)")
+REDACTED_CODE = "●" * CODE_DIGITS  # what the stored draft says in place of the code
+
+
+def code_candidates(text: str) -> list[str]:
+    """The distinct code candidates of a requester's newest text, in order."""
+    folded = unicodedata.normalize("NFKC", text)
+    return list(dict.fromkeys(CODE_PATTERN.findall(folded)))
 
 
 class ReplyError(Exception):
@@ -203,10 +212,6 @@ def _constraint(exc: IntegrityError) -> str:
     """Which constraint failed, for staff: the database's first line, no values."""
     first = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
     return first.split("DETAIL")[0].strip()[:200]
-
-
-def _half_width(text: str) -> str:
-    return text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
 
 
 def refuse(
@@ -621,6 +626,10 @@ class Replies:
             draft = self._draft(session, draft_id)
             item = self._queue(session, case, draft, approver=approver, automatic=True)
             assert item is not None and item.id is not None
+            # The code lives on only in the queued mail (until sent) and as its hash.
+            draft.body = draft.body.replace(code, REDACTED_CODE)
+            draft.values = {**draft.values, "code": REDACTED_CODE}
+            session.add(draft)
             repo.pause_case(session, case, at=now, reason=VERIFICATION_PAUSE, actor=approver)
             session.commit()
             return Approval("queued", draft_id, f"<{item.message_id}>", item.id)
@@ -657,20 +666,25 @@ class Replies:
         if not open_codes or case.verified_at is not None:
             return False
         current = open_codes[0]
-        found = [_half_width(c) for c in CODE_PATTERN.findall(text)]
-        if any(_code_matches(current.code_hash, case.id, c) for c in found):
+        found = code_candidates(text)
+        if not found:
+            return False
+        if len(found) > 1:
+            # One try is one code: a mail of many numbers is refused, and counts as a wrong try.
+            repo.audit(
+                session, case.id, "intake", "verification code refused",
+                reason="more than one six-digit number", candidates=len(found),
+            )  # fmt: skip
+        elif _code_matches(current.code_hash, case.id, found[0]):
             current.used_at = now
             session.add(current)
             self._verified(session, case, actor="requester", how="one-time code mailed back")
             return True
-        if found:
-            current.tries += 1
-            if current.tries >= CODE_TRIES:
-                current.used_at = now
-                repo.audit(
-                    session, case.id, "intake", "verification code void", tries=current.tries
-                )
-            session.add(current)
+        current.tries += 1
+        if current.tries >= CODE_TRIES:
+            current.used_at = now
+            repo.audit(session, case.id, "intake", "verification code void", tries=current.tries)
+        session.add(current)
         return False
 
     # ---- lookups -------------------------------------------------------------------------
@@ -726,12 +740,13 @@ class Sender:
                 if not due:
                     break
                 item = due[0]
+                raw = item.raw  # as sent: what the Sent folder keeps (the row may be redacted)
                 sent = await self._send(session, item, summary)
                 await threads.db(session.commit)
             finally:
                 await threads.db(session.close)
             if sent and self._keep_copy is not None:
-                await self._copy(item)
+                await self._copy(item, raw)
         return summary
 
     async def serve(
@@ -776,10 +791,10 @@ class Sender:
         OUTBOX_FAILURES.labels("refused").inc()
         log.error("outbox %s failed permanently", item.id)
 
-    async def _copy(self, item: OutboxItem) -> None:
+    async def _copy(self, item: OutboxItem, raw: bytes) -> None:
         assert self._keep_copy is not None
         try:
-            await threads.imap(self._keep_copy, item.raw, self._clock())
+            await threads.imap(self._keep_copy, raw, self._clock())
         except MailError as exc:
             log.warning("outbox %s: no copy kept in the Sent folder (%s)", item.id, exc)
             await threads.db(self._copy_failed, item, str(exc))
@@ -854,6 +869,9 @@ class Sender:
             if draft is not None:
                 draft.status = status
                 session.add(draft)
+        if item.template == "verification_code":
+            # Sent: the code is kept as its hash only (``Verification``), not in our copies.
+            repo.replace_raw(session, item, redacted(item.raw, CODE_PATTERN, REDACTED_CODE))
         after = status_after_sending(item.template)
         if item.case_id is not None and after is not None:
             case = session.get(Case, item.case_id)

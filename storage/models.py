@@ -223,7 +223,8 @@ class Verification(SQLModel, table=True):
     """A one-time code mailed to a requester to prove they hold the address they wrote from.
 
     This table keeps only a salted hash of the code; it expires, is used once, and allows a few
-    tries. The code itself is in the mail sent (the draft and the outbox row hold its text).
+    tries. The code itself is only in the mail while it waits to be sent: once sent, the draft
+    and our copies of the mail say ●●●●●● in its place.
     """
 
     id: int | None = Field(default=None, primary_key=True)

@@ -430,9 +430,28 @@ def set_mail_status(session: Session, item: OutboxItem, status: str, **changes: 
     for key, value in changes.items():
         setattr(item, key, value)
     session.add(item)
-    message = session.exec(select(MailMessage).where(MailMessage.message_id == item.message_id))
+    message = session.exec(
+        select(MailMessage).where(
+            MailMessage.direction == "out", MailMessage.message_id == item.message_id
+        )
+    )
     for row in message:
         row.disposition = status
+        session.add(row)
+
+
+def replace_raw(session: Session, item: OutboxItem, raw: bytes) -> None:
+    """Keep ``raw`` in place of an outbox mail's bytes (its copy on the case file too); the
+    stored content hash stays that of the mail as sent."""
+    item.raw = raw
+    session.add(item)
+    rows = session.exec(
+        select(MailMessage).where(
+            MailMessage.direction == "out", MailMessage.message_id == item.message_id
+        )
+    )
+    for row in rows:
+        row.raw = raw
         session.add(row)
 
 
