@@ -41,9 +41,17 @@ from handlers import replies as replies_rules
 from handlers import sla
 from handlers.classify import Classification, classify
 from handlers.clock import Clock, now
-from handlers.intake import ASSIGN_NEW_CASE, MESSAGE_ID_REUSED, Action, Decision, decide
+from handlers.intake import (
+    ASSIGN_NEW_CASE,
+    MESSAGE_ID_REUSED,
+    Action,
+    Decision,
+    decide,
+    distrust,
+)
 from handlers.intents import AUTO_REPLY, PRIVACY
 from handlers.status import Status
+from mail import authres
 from mail.errors import ParseError
 from mail.parse import Envelope, ParsedMessage, parse_message, peek_envelope
 from storage import repo
@@ -335,7 +343,8 @@ class Intake:
     ) -> IntakeResult:
         received = _received(item, msg, now)
         known = repo.known_for(session, msg)
-        decision = decide(msg, classification, known)
+        distrusted = distrust(msg, authenticated=self._authenticated(msg))
+        decision = decide(msg, classification, known, distrusted=distrusted)
         if decision.action is Action.DUPLICATE:
             return IntakeResult("duplicate", None, classification.intents, None, "already stored")
         case = self._apply(session, msg, classification, decision, received, item.historic)
@@ -350,8 +359,18 @@ class Intake:
             flags=_message_flags(decision, known.message_id_reused),
         )
         if decision.action is Action.OPEN and case is not None and not item.historic:
-            # After the message is stored: the first reply threads under it.
-            self._acknowledge(session, case, msg, classification, decision, received, now)
+            # After the message is stored: the first reply threads under it. Automatic mail
+            # goes only to a sender shown to be who they say (DESIGN rule 7).
+            self._acknowledge(
+                session,
+                case,
+                msg,
+                classification,
+                decision,
+                received,
+                now,
+                automatic=not distrusted,
+            )
         return IntakeResult(
             action=_ACTION_WORDS[decision.action],
             ref=case.ref if case else None,
@@ -446,9 +465,12 @@ class Intake:
         decision: Decision,
         received: datetime,
         now: datetime,
+        *,
+        automatic: bool = True,
     ) -> None:
-        """The new case's first reply, as a draft (sent at once only with PD_AUTO_ACK); none
-        that would promise an answer by a date already past (mail read long after it came)."""
+        """The new case's first reply, as a draft (sent at once only with PD_AUTO_ACK, and only
+        when ``automatic``); none that would promise an answer by a date already past (mail read
+        long after it came)."""
         case = CaseFacts(
             opened.id,
             opened.ref,
@@ -483,10 +505,20 @@ class Intake:
             sender = msg.sender
             values = {"provider_name": (sender.name or sender.address) if sender else ""}
         try:
-            self._replies.acknowledge(session, case, values)
+            self._replies.acknowledge(session, case, values, automatic=automatic)
         except TemplateError as exc:  # a broken operator template must not stop intake
             log.error("%s: no first reply drafted: %s", case.ref, type(exc).__name__)
             repo.audit(session, case.id, "intake", "draft failed", reason=str(exc)[:300])
+
+    def _authenticated(self, msg: ParsedMessage) -> bool | None:
+        """Whether our MTA authenticated the From: domain; None when PD_AUTHSERV_ID is unset."""
+        authserv_id = self._replies.settings.authserv_id
+        if not authserv_id:
+            return None
+        if msg.sender is None or "@" not in msg.sender.address:
+            return False
+        domain = msg.sender.address.rpartition("@")[2]
+        return authres.authenticated(msg.headers, authserv_id, domain)
 
     def _bounced(self, session: Session, case: Case, msg: ParsedMessage) -> None:
         """Our mail came back undelivered: the outbox row says so, and staff are told."""

@@ -30,6 +30,7 @@ from bot import threads
 from bot.health import OUTBOX_FAILURES
 from handlers import sla
 from handlers.clock import TOKYO, Clock, now
+from handlers.intake import DOUBTFUL_SENDER, UNAUTHENTICATED
 from handlers.replies import (
     ASKS_REQUESTER,
     CARRIES_OUT,
@@ -88,6 +89,8 @@ class ReplySettings:
     four_eyes: bool = False
     auto_ack: bool = False
     daily_cap: int = 3  # automatic mails (acknowledgements, codes) per recipient per day
+    desk_daily_cap: int = 200  # automatic mails of the whole desk per day
+    authserv_id: str | None = None  # our MTA's authserv-id (PD_AUTHSERV_ID), when configured
     code_lifetime: timedelta = timedelta(days=7)
     triage_days: int = 1  # business days for a person to decide what a new case asks for
     configured: bool = True  # False: a placeholder company, good for drafts but not for sending
@@ -124,6 +127,8 @@ class ReplySettings:
             four_eyes=section.four_eyes,
             auto_ack=section.auto_ack,
             daily_cap=section.daily_cap,
+            desk_daily_cap=section.desk_daily_cap,
+            authserv_id=section.authserv_id or None,
             triage_days=section.triage_business_days,
             configured=bool(address),
         )
@@ -544,19 +549,34 @@ class Replies:
         return item
 
     def acknowledge(
-        self, session: Session, case: CaseFacts, values: Mapping[str, Any]
+        self,
+        session: Session,
+        case: CaseFacts,
+        values: Mapping[str, Any],
+        *,
+        automatic: bool = True,
     ) -> int | None:
         """The first reply of a new case: a draft, approved at once when the operator turned
-        automatic acknowledgements on and the requester has not had too many automatic mails
-        today. Called by intake inside its transaction; the draft's id."""
+        automatic acknowledgements on, the sender is authenticated (``automatic``), and neither
+        the requester nor the desk has had too many automatic mails today. Called by intake
+        inside its transaction; the draft's id."""
         template = first_reply(case.kind)
         if template is None:
             return None
         draft_id = self.prepare(session, case, template, values, editor="intake")
         if sent_without_approval(template, auto_ack=self.settings.auto_ack):
+            cap = self._cap_reached(session, case.requester)
             if not self.settings.configured:
                 log.warning("%s: PD_AUTO_ACK is on but PD_FROM_ADDRESS is not set", case.ref)
-            elif self._within_cap(session, case.requester):
+            elif not automatic:
+                repo.audit(
+                    session,
+                    case.id,
+                    "auto-ack",
+                    "automatic mail held",
+                    reason="the sender is not authenticated",
+                )
+            elif cap is None:
                 stored, draft = session.get(Case, case.id), session.get(Draft, draft_id)
                 assert stored is not None and draft is not None
                 try:
@@ -564,19 +584,30 @@ class Replies:
                         self._queue(session, stored, draft, approver="auto-ack", automatic=True)
                 except IntegrityError as exc:  # the draft stays for staff, who are told
                     repo.audit(
-                        session, case.id, "auto-ack", "automatic mail held",
+                        session,
+                        case.id,
+                        "auto-ack",
+                        "automatic mail held",
                         reason=f"could not be queued ({_constraint(exc)})",
-                    )  # fmt: skip
+                    )
             else:
-                repo.audit(session, case.id, "auto-ack", "automatic mail held", reason="daily cap")
+                repo.audit(session, case.id, "auto-ack", "automatic mail held", reason=cap)
         return draft_id
 
-    def _within_cap(self, session: Session, recipient: str) -> bool:
-        """The cap counts the calendar day in Tokyo, where the desk works."""
+    def _cap_reached(self, session: Session, recipient: str) -> str | None:
+        """Which daily cap of automatic mail is reached, if any: the requester's or the whole
+        desk's. The caps count the calendar day in Tokyo, where the desk works."""
         today = self._clock().astimezone(TOKYO).replace(hour=0, minute=0, second=0, microsecond=0)
         since = today.astimezone(UTC)
-        sent = repo.automatic_mail_since(session, recipient, since)
-        return within_daily_cap(sent, self.settings.daily_cap)
+        if not within_daily_cap(
+            repo.automatic_mail_since(session, recipient, since), self.settings.daily_cap
+        ):
+            return "daily cap"
+        if not within_daily_cap(
+            repo.automatic_mail_since(session, None, since), self.settings.desk_daily_cap
+        ):
+            return "the desk's daily cap"
+        return None
 
     # ---- identity verification -----------------------------------------------------------
 
@@ -596,10 +627,20 @@ class Replies:
                 raise ReplyError(f"{case.ref}: the identity is already verified")
             if not self.settings.configured:
                 raise ReplyError("PD_FROM_ADDRESS is not set: the desk has no address to send from")
-            if not self._within_cap(session, case.requester):
+            if DOUBTFUL_SENDER in case.flags or (
+                self.settings.authserv_id and UNAUTHENTICATED in case.flags
+            ):
+                raise ReplyError(
+                    f"{case.ref}: the requester's address is not authenticated: "
+                    "verify the identity another way"
+                )
+            cap = self._cap_reached(session, case.requester)
+            if cap == "daily cap":
                 raise ReplyError(
                     f"{case.ref}: the daily cap of automatic mail to this requester is reached"
                 )
+            if cap is not None:
+                raise ReplyError(f"{case.ref}: the desk's daily cap of automatic mail is reached")
             now = self._clock()
             code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
             expires = now + self.settings.code_lifetime
@@ -672,9 +713,13 @@ class Replies:
         if len(found) > 1:
             # One try is one code: a mail of many numbers is refused, and counts as a wrong try.
             repo.audit(
-                session, case.id, "intake", "verification code refused",
-                reason="more than one six-digit number", candidates=len(found),
-            )  # fmt: skip
+                session,
+                case.id,
+                "intake",
+                "verification code refused",
+                reason="more than one six-digit number",
+                candidates=len(found),
+            )
         elif _code_matches(current.code_hash, case.id, found[0]):
             current.used_at = now
             session.add(current)

@@ -29,6 +29,8 @@ REFERENCE = re.compile(r"\bPD-(\d{4})-(\d{6})\b", re.IGNORECASE)
 
 MESSAGE_ID_REUSED = "message_id_reused"  # the flag of a mail whose Message-ID another one had
 UNVERIFIED_BOUNCE = "unverified_bounce"  # a report of a failed delivery we cannot match
+UNAUTHENTICATED = "unauthenticated"  # our MTA did not authenticate its From: (PD_AUTHSERV_ID)
+DOUBTFUL_SENDER = "doubtful_sender"  # several From: addresses, or a phrase like an address
 
 
 # Light-weight handling of mail that is not a data-rights request, as data.
@@ -86,9 +88,12 @@ class _Facts:
     intents: frozenset[str]
     known: Known
     sender: str
+    distrust: tuple[str, ...] = ()  # why its From: cannot be believed; () when it can
 
 
 def _own_case(facts: _Facts) -> KnownCase | None:
+    if facts.distrust:  # DESIGN rule 7: a sender not shown to be who they say joins nothing
+        return None
     for case in (*facts.known.thread_cases, *facts.known.reference_cases):
         if facts.sender and facts.sender in case.addresses:
             return case
@@ -97,7 +102,7 @@ def _own_case(facts: _Facts) -> KnownCase | None:
 
 def _foreign_reference(facts: _Facts) -> bool:
     return any(
-        facts.sender not in case.addresses
+        facts.distrust or facts.sender not in case.addresses
         for case in (*facts.known.thread_cases, *facts.known.reference_cases)
     )
 
@@ -126,6 +131,7 @@ def _flags(facts: _Facts) -> tuple[str, ...]:
         flags.append("decoding_defects")
     if facts.known.message_id_reused:
         flags.append(MESSAGE_ID_REUSED)
+    flags.extend(facts.distrust)
     return tuple(flags)
 
 
@@ -193,7 +199,9 @@ ROUTES: tuple[Route, ...] = (
             kind=kind_of(f.intents),
             flags=_flags(f),
             reasons=(
-                ("names another person's case: opened apart",)
+                ("its sender is not authenticated: opened apart",)
+                if f.distrust and _foreign_reference(f)
+                else ("names another person's case: opened apart",)
                 if _foreign_reference(f)
                 else ("no case of this requester matches",)
             ),
@@ -202,13 +210,32 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-def decide(msg: ParsedMessage, classification: Classification, known: Known) -> Decision:
-    """What intake does with ``msg``."""
+def distrust(msg: ParsedMessage, *, authenticated: bool | None) -> tuple[str, ...]:
+    """Why ``msg``'s From: cannot be believed: a doubtful From: header, or no authentication by
+    our MTA (``authenticated`` False; None where ``PD_AUTHSERV_ID`` is not set). () if it can."""
+    why: list[str] = []
+    if msg.sender is None or msg.sender_doubtful:
+        why.append(DOUBTFUL_SENDER)
+    if authenticated is False:
+        why.append(UNAUTHENTICATED)
+    return tuple(why)
+
+
+def decide(
+    msg: ParsedMessage,
+    classification: Classification,
+    known: Known,
+    *,
+    distrusted: tuple[str, ...] = (),
+) -> Decision:
+    """What intake does with ``msg``; ``distrusted`` says why its sender is not believed
+    (``distrust``): such a message opens a case of its own, flagged, and joins none."""
     facts = _Facts(
         msg=msg,
         intents=frozenset(classification.intents),
         known=known,
         sender=msg.sender.address.lower() if msg.sender else "",
+        distrust=distrusted,
     )
     for _name, applies, act in ROUTES:
         if applies(facts):

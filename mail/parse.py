@@ -65,6 +65,7 @@ class ParsedMessage:
     size: int
     subject: str
     sender: Address | None
+    sender_doubtful: bool  # several From: addresses, or a phrase that reads like an address
     reply_to: tuple[Address, ...]
     to: tuple[Address, ...]
     cc: tuple[Address, ...]
@@ -344,6 +345,9 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
 
     sender_list = _addresses(raw_all("from"), defects) or _addresses(raw_all("sender"), defects)
     sender = sender_list[0] if sender_list else None
+    # Several From: addresses, or a display phrase that reads like an address ("victim@x
+    # <mallory@y>", which the parser splits into two): nobody can say who wrote it.
+    sender_doubtful = len(sender_list) > 1 or any(ch in a.name for a in sender_list for ch in "@<>")
     if sender is None:
         defects.append("no sender address")
 
@@ -439,6 +443,7 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
         size=size,
         subject=subject,
         sender=sender,
+        sender_doubtful=sender_doubtful,
         reply_to=_addresses(raw_all("reply-to"), defects),
         to=_addresses(raw_all("to"), defects),
         cc=_addresses(raw_all("cc"), defects),

@@ -477,19 +477,17 @@ def reported_mail(session: Session, msg: ParsedMessage) -> OutboxItem | None:
     return item
 
 
-def automatic_mail_since(session: Session, recipient: str, since: datetime) -> int:
-    """How many automatic mails were queued for ``recipient`` since ``since``."""
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(OutboxItem)
-            .where(
-                OutboxItem.recipient == recipient,
-                col(OutboxItem.automatic).is_(True),
-                col(OutboxItem.queued_at) >= since,
-            )
-        ).one()
+def automatic_mail_since(session: Session, recipient: str | None, since: datetime) -> int:
+    """How many automatic mails were queued for ``recipient`` (None: for anyone) since
+    ``since``."""
+    query = (
+        select(func.count())
+        .select_from(OutboxItem)
+        .where(col(OutboxItem.automatic).is_(True), col(OutboxItem.queued_at) >= since)
     )
+    if recipient is not None:
+        query = query.where(OutboxItem.recipient == recipient)
+    return int(session.exec(query).one())
 
 
 def inbound_messages(session: Session, case_id: int) -> list[MailMessage]:
