@@ -69,6 +69,10 @@ def code_candidates(text: str) -> list[str]:
     return list(dict.fromkeys(CODE_PATTERN.findall(folded)))
 
 
+# The values of mail sent without a person's approval: the sender's own words are left out.
+UNQUOTED: Mapping[str, str] = {"requester_name": "", "their_subject": ""}
+
+
 class ReplyError(Exception):
     """A reply action that cannot be done, with a reason staff can read."""
 
@@ -489,7 +493,7 @@ class Replies:
                 from_address=self.settings.from_address,
                 from_name=self.settings.from_name,
                 to_address=case.requester,
-                to_name=case.requester_name or None,
+                to_name=None if automatic else (case.requester_name or None),
                 subject=draft.subject,
                 text=draft.body,
                 html=html,
@@ -563,35 +567,41 @@ class Replies:
         template = first_reply(case.kind)
         if template is None:
             return None
-        draft_id = self.prepare(session, case, template, values, editor="intake")
+        held: str | None = None
         if sent_without_approval(template, auto_ack=self.settings.auto_ack):
-            cap = self._cap_reached(session, case.requester)
             if not self.settings.configured:
                 log.warning("%s: PD_AUTO_ACK is on but PD_FROM_ADDRESS is not set", case.ref)
+                held = ""
             elif not automatic:
+                held = "the sender is not authenticated"
+            else:
+                held = self._cap_reached(session, case.requester)
+        else:
+            held = ""
+        if held is None:
+            # Mail no person reads before it leaves quotes nothing the sender wrote: not their
+            # subject, not their display name (the desk is no relay for a stranger's words).
+            values = {
+                **values,
+                **{k: v for k, v in UNQUOTED.items() if k in values or k == "requester_name"},
+            }
+        draft_id = self.prepare(session, case, template, values, editor="intake")
+        if held:
+            repo.audit(session, case.id, "auto-ack", "automatic mail held", reason=held)
+        elif held is None:
+            stored, draft = session.get(Case, case.id), session.get(Draft, draft_id)
+            assert stored is not None and draft is not None
+            try:
+                with session.begin_nested():
+                    self._queue(session, stored, draft, approver="auto-ack", automatic=True)
+            except IntegrityError as exc:  # the draft stays for staff, who are told
                 repo.audit(
                     session,
                     case.id,
                     "auto-ack",
                     "automatic mail held",
-                    reason="the sender is not authenticated",
+                    reason=f"could not be queued ({_constraint(exc)})",
                 )
-            elif cap is None:
-                stored, draft = session.get(Case, case.id), session.get(Draft, draft_id)
-                assert stored is not None and draft is not None
-                try:
-                    with session.begin_nested():
-                        self._queue(session, stored, draft, approver="auto-ack", automatic=True)
-                except IntegrityError as exc:  # the draft stays for staff, who are told
-                    repo.audit(
-                        session,
-                        case.id,
-                        "auto-ack",
-                        "automatic mail held",
-                        reason=f"could not be queued ({_constraint(exc)})",
-                    )
-            else:
-                repo.audit(session, case.id, "auto-ack", "automatic mail held", reason=cap)
         return draft_id
 
     def _cap_reached(self, session: Session, recipient: str) -> str | None:
@@ -659,7 +669,7 @@ class Replies:
                     session,
                     CaseFacts.of(case),
                     "verification_code",
-                    {"code": code, "expires_at": expires},
+                    {"code": code, "expires_at": expires, "requester_name": ""},
                     editor="desk",
                 )
             except TemplateError as exc:
