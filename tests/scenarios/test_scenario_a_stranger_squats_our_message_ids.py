@@ -12,9 +12,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from bot.cli import main
 from bot.intake import Intake, IntakeResult
 from bot.replies import Replies, ReplySettings, Sender
 from mail.parse import parse_message
@@ -123,3 +125,44 @@ def test_a_reused_id_is_kept(engine: Engine, make_mail: Callable[..., bytes]) ->
     # The same bytes again are a duplicate, and only they are.
     assert intake.process(hanako).action == "duplicate"
     assert intake.process(jiro).action == "duplicate"
+
+
+def test_requests_behind_squatted_ids_in_the_mailbox_are_all_taken_in(
+    dovecot: Any,
+    desk_db: tuple[str, Engine],
+    make_mail: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """On a real Dovecot: out-of-office mails carrying the IDs the next requests will carry come
+    first; every request behind them still opens its case, and every mail is kept."""
+    url, engine = desk_db
+    ids = [f"<squat-{n}@mail.example.jp>" for n in range(3)]
+    away = [
+        make_mail(
+            AWAY,
+            sender="mallory@attacker.example",
+            subject="自動応答",
+            message_id=i,
+            Auto_Submitted="auto-replied",
+        )
+        for i in ids
+    ]
+    real = [
+        make_mail(REQUEST, sender=f"Requester {n} <r{n}@example.jp>", message_id=i)
+        for n, i in enumerate(ids)
+    ]
+    dovecot.append_many("desk", [*away, *real])
+    monkeypatch.setenv("PD_DATABASE_URL", url)
+    monkeypatch.setenv("PD_MAILBOX", dovecot.url("desk"))
+
+    assert main(["fetch"]) == 0
+    assert "duplicate" not in capsys.readouterr().out
+    with Session(engine) as session:
+        assert len(session.exec(select(MailMessage)).all()) == 6
+        cases = session.exec(select(Case)).all()
+        assert sorted(c.requester for c in cases) == [f"r{n}@example.jp" for n in range(3)]
+        assert all("message_id_reused" in c.flags for c in cases)
+    with dovecot.client("desk") as imap:
+        imap.select_folder("PrivacyDesk.Processed")
+        assert len(imap.search(["ALL"])) == 6
