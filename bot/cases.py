@@ -11,6 +11,7 @@ the SLA clock when its mail is approved (``Replies``), not when it is drafted.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from sqlmodel import Session, col, select
 from bot.replies import CaseFacts, Replies, ReplyError, case_deadlines, refuse
 from handlers import sla
 from handlers.clock import Clock, now
-from handlers.intake import kind_of
+from handlers.intake import kind_of, references_in
 from handlers.intents import ALL_INTENTS, AUTO_REPLY, RIGHTS
 from handlers.replies import ASK_KINDS, Verdict, may_approve
 from handlers.status import FINISHED, Status
@@ -35,6 +36,17 @@ log = logging.getLogger("privacy_desk.cases")
 REJECT_SCOPES = ("full", "partial")
 REPLY_WITHIN = timedelta(days=14)  # the date by which a requester is asked to answer
 TEXT_MAX = 500
+
+
+def _messages_named(session: Session, name: str) -> list[MailMessage]:
+    """The incoming messages ``name`` stands for: a message's number, or a case's reference."""
+    if references_in(name):
+        other = repo.case_by_ref(session, name)
+        return [] if other is None or other.id is None else repo.inbound_messages(session, other.id)
+    if not name.isdigit():
+        return []
+    message = session.get(MailMessage, int(name))
+    return [message] if message is not None and message.direction == "in" else []
 
 
 def _one_line(text: str, what: str) -> str:
@@ -304,6 +316,59 @@ class CaseDesk:
             session.commit()
             log.info("%s closed", case.ref)
             return case
+
+    # ---- linking by hand -----------------------------------------------------------------
+
+    def link(
+        self, ref: str, messages: Sequence[str], *, actor: str, groups: Iterable[str] = ()
+    ) -> list[int]:
+        """Approvers join mail to case ``ref`` by hand: each of ``messages`` is a stored
+        message's number or the reference of a case whose mail it moves (a case opened apart
+        because its sender was not authenticated, say). A case so emptied is closed. Audited on
+        both cases; the numbers of the messages moved."""
+        if not messages:
+            raise ReplyError("name the messages (numbers) or cases (references) to link")
+        emptied: list[str] = []
+        with Session(self._engine, expire_on_commit=False) as session:
+            case = self._open_case(session, ref)
+            self._allowed(session, case, actor, groups, "link refused")
+            moved: list[MailMessage] = []
+            for name in messages:
+                found = _messages_named(session, name.strip())
+                if not found:
+                    raise ReplyError(f"no message or case {name!r} to link")
+                if references_in(name) and found[0].case_id != case.id:
+                    emptied.append(name.strip().upper())
+                moved.extend(m for m in found if m.case_id != case.id)
+            for message in moved:
+                before = session.get(Case, message.case_id) if message.case_id else None
+                message.case_id = case.id
+                session.add(message)
+                repo.audit(
+                    session,
+                    case.id,
+                    actor,
+                    "message linked by hand",
+                    message=message.id,
+                    from_case=before.ref if before else None,
+                )
+                if before is not None:
+                    repo.audit(
+                        session,
+                        before.id,
+                        actor,
+                        "message moved by hand",
+                        message=message.id,
+                        to_case=case.ref,
+                    )
+            session.commit()
+        for other in emptied:
+            with contextlib.suppress(ReplyError):  # a case finished already stays as it is
+                self.close(
+                    other, reason=f"its mail was linked to {case.ref}", actor=actor, groups=groups
+                )
+        log.info("%s: %d messages linked by hand", case.ref, len(moved))
+        return [m.id for m in moved if m.id is not None]
 
     # ---- helpers -------------------------------------------------------------------------
 

@@ -41,9 +41,17 @@ from handlers import replies as replies_rules
 from handlers import sla
 from handlers.classify import Classification, classify
 from handlers.clock import Clock, now
-from handlers.intake import ASSIGN_NEW_CASE, Action, Decision, decide
+from handlers.intake import (
+    ASSIGN_NEW_CASE,
+    MESSAGE_ID_REUSED,
+    Action,
+    Decision,
+    decide,
+    distrust,
+)
 from handlers.intents import AUTO_REPLY, PRIVACY
 from handlers.status import Status
+from mail import authres
 from mail.errors import ParseError
 from mail.parse import Envelope, ParsedMessage, parse_message, peek_envelope
 from storage import repo
@@ -308,9 +316,16 @@ class Intake:
         try:
             with session.begin_nested():
                 return self._take(session, msg, classification, item, now)
-        except IntegrityError:
-            # Another writer stored the same Message-ID between our look and our write.
-            return IntakeResult("duplicate", None, classification.intents, None, "already stored")
+        except IntegrityError as exc:
+            # A duplicate only when another writer stored these very bytes between our look
+            # and our write; any other constraint that failed is a fault, and the mail is kept.
+            if repo.is_stored(session, msg.sha256):
+                return IntakeResult(
+                    "duplicate", None, classification.intents, None, "already stored"
+                )
+            log.error("intake of message %s broke a constraint", msg.sha256[:12])
+            why = f"intake failed: {type(exc).__name__}"
+            return self._quarantine(session, item.raw, now, why, msg, item=item)
         except OperationalError:
             raise
         except Exception as exc:  # one bad message never stops intake: keep it for a human
@@ -328,7 +343,8 @@ class Intake:
     ) -> IntakeResult:
         received = _received(item, msg, now)
         known = repo.known_for(session, msg)
-        decision = decide(msg, classification, known)
+        distrusted = distrust(msg, authenticated=self._authenticated(msg))
+        decision = decide(msg, classification, known, distrusted=distrusted)
         if decision.action is Action.DUPLICATE:
             return IntakeResult("duplicate", None, classification.intents, None, "already stored")
         case = self._apply(session, msg, classification, decision, received, item.historic)
@@ -340,10 +356,21 @@ class Intake:
             disposition=decision.disposition,
             classification=classification.as_dict(),
             received_at=received,
+            flags=_message_flags(decision, known.message_id_reused),
         )
         if decision.action is Action.OPEN and case is not None and not item.historic:
-            # After the message is stored: the first reply threads under it.
-            self._acknowledge(session, case, msg, classification, decision, received, now)
+            # After the message is stored: the first reply threads under it. Automatic mail
+            # goes only to a sender shown to be who they say (DESIGN rule 7).
+            self._acknowledge(
+                session,
+                case,
+                msg,
+                classification,
+                decision,
+                received,
+                now,
+                automatic=not distrusted,
+            )
         return IntakeResult(
             action=_ACTION_WORDS[decision.action],
             ref=case.ref if case else None,
@@ -386,8 +413,8 @@ class Intake:
             if decision.action is Action.LINK:
                 self._replies.check_code(session, case, msg.newest_text)
                 self._resume_clock(session, case, received)
-            elif msg.original_message_id:
-                self._bounced(session, case, msg.original_message_id)
+            else:
+                self._bounced(session, case, msg)
             assert case.id is not None
             return repo.CaseHandle(case.id, case.ref, case.answer_due)
         # Action.OPEN
@@ -438,9 +465,12 @@ class Intake:
         decision: Decision,
         received: datetime,
         now: datetime,
+        *,
+        automatic: bool = True,
     ) -> None:
-        """The new case's first reply, as a draft (sent at once only with PD_AUTO_ACK); none
-        that would promise an answer by a date already past (mail read long after it came)."""
+        """The new case's first reply, as a draft (sent at once only with PD_AUTO_ACK, and only
+        when ``automatic``); none that would promise an answer by a date already past (mail read
+        long after it came)."""
         case = CaseFacts(
             opened.id,
             opened.ref,
@@ -475,19 +505,29 @@ class Intake:
             sender = msg.sender
             values = {"provider_name": (sender.name or sender.address) if sender else ""}
         try:
-            self._replies.acknowledge(session, case, values)
+            self._replies.acknowledge(session, case, values, automatic=automatic)
         except TemplateError as exc:  # a broken operator template must not stop intake
             log.error("%s: no first reply drafted: %s", case.ref, type(exc).__name__)
             repo.audit(session, case.id, "intake", "draft failed", reason=str(exc)[:300])
 
-    def _bounced(self, session: Session, case: Case, message_id: str) -> None:
+    def _authenticated(self, msg: ParsedMessage) -> bool | None:
+        """Whether our MTA authenticated the From: domain; None when PD_AUTHSERV_ID is unset."""
+        authserv_id = self._replies.settings.authserv_id
+        if not authserv_id:
+            return None
+        if msg.sender is None or "@" not in msg.sender.address:
+            return False
+        domain = msg.sender.address.rpartition("@")[2]
+        return authres.authenticated(msg.headers, authserv_id, domain)
+
+    def _bounced(self, session: Session, case: Case, msg: ParsedMessage) -> None:
         """Our mail came back undelivered: the outbox row says so, and staff are told."""
-        item = repo.bounced_mail(session, message_id)
-        if item is None or item.status == "bounced":
+        item = repo.reported_mail(session, msg)
+        if item is None or item.case_id != case.id:
             return
         repo.set_mail_status(session, item, "bounced")
         repo.audit(
-            session, case.id, "intake", "mail bounced", outbox=item.id, message_id=message_id
+            session, case.id, "intake", "mail bounced", outbox=item.id, message_id=item.message_id
         )
 
     def _resume_clock(self, session: Session, case: Case, received: datetime) -> None:
@@ -595,6 +635,15 @@ class Intake:
             repo.audit(session, case.id, "intake", "quarantined", reason=why)
         log.warning("message %s quarantined as %s: %s", sha[:12], case.ref, why)
         return IntakeResult("quarantined", case.ref, (), case.answer_due, why)
+
+
+def _message_flags(decision: Decision, reused: bool) -> list[str]:
+    """What is flagged on the stored message itself: its reused Message-ID, and why mail that
+    joins no case was kept aside (an unverified bounce)."""
+    flags = [MESSAGE_ID_REUSED] if reused else []
+    if decision.action is Action.ARCHIVE:
+        flags.extend(f for f in decision.flags if f not in flags)
+    return flags
 
 
 def _received(item: Read, msg: ParsedMessage, now: datetime) -> datetime:

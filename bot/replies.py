@@ -16,18 +16,21 @@ import logging
 import random
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot import threads
 from bot.health import OUTBOX_FAILURES
 from handlers import sla
 from handlers.clock import TOKYO, Clock, now
+from handlers.intake import DOUBTFUL_SENDER, UNAUTHENTICATED
 from handlers.replies import (
     ASKS_REQUESTER,
     CARRIES_OUT,
@@ -40,7 +43,7 @@ from handlers.replies import (
 )
 from handlers.status import WAITING, Status, can_move
 from mail.errors import MailError, PermanentError, TransientError
-from mail.outgoing import InvalidAddress, as_bytes, compose, make_message_id
+from mail.outgoing import InvalidAddress, as_bytes, compose, make_message_id, redacted
 from mail.smtp import SendResult, SmtpConfig, retry_delay, send
 from storage import repo
 from storage.db import writer
@@ -55,7 +58,19 @@ log = logging.getLogger("privacy_desk.replies")
 
 CODE_DIGITS = 6
 CODE_TRIES = 5  # wrong codes a requester may send before the code is void
-CODE_PATTERN = re.compile(r"(?<![0-9０-９])[0-9０-９]{6}(?![0-9０-９])")
+# A candidate is exactly six digits, after NFKC folding, bounded by non-digits (of any script).
+CODE_PATTERN = re.compile(r"(?<!\d)[0-9]{6}(?!\d)")
+REDACTED_CODE = "●" * CODE_DIGITS  # what the stored draft says in place of the code
+
+
+def code_candidates(text: str) -> list[str]:
+    """The distinct code candidates of a requester's newest text, in order."""
+    folded = unicodedata.normalize("NFKC", text)
+    return list(dict.fromkeys(CODE_PATTERN.findall(folded)))
+
+
+# The values of mail sent without a person's approval: the sender's own words are left out.
+UNQUOTED: Mapping[str, str] = {"requester_name": "", "their_subject": ""}
 
 
 class ReplyError(Exception):
@@ -78,6 +93,8 @@ class ReplySettings:
     four_eyes: bool = False
     auto_ack: bool = False
     daily_cap: int = 3  # automatic mails (acknowledgements, codes) per recipient per day
+    desk_daily_cap: int = 200  # automatic mails of the whole desk per day
+    authserv_id: str | None = None  # our MTA's authserv-id (PD_AUTHSERV_ID), when configured
     code_lifetime: timedelta = timedelta(days=7)
     triage_days: int = 1  # business days for a person to decide what a new case asks for
     configured: bool = True  # False: a placeholder company, good for drafts but not for sending
@@ -114,6 +131,8 @@ class ReplySettings:
             four_eyes=section.four_eyes,
             auto_ack=section.auto_ack,
             daily_cap=section.daily_cap,
+            desk_daily_cap=section.desk_daily_cap,
+            authserv_id=section.authserv_id or None,
             triage_days=section.triage_business_days,
             configured=bool(address),
         )
@@ -198,8 +217,10 @@ def _code_matches(stored: str, case_id: int, code: str) -> bool:
     return hmac.compare_digest(stored, _code_hash(case_id, code, salt))
 
 
-def _half_width(text: str) -> str:
-    return text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+def _constraint(exc: IntegrityError) -> str:
+    """Which constraint failed, for staff: the database's first line, no values."""
+    first = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+    return first.split("DETAIL")[0].strip()[:200]
 
 
 def refuse(
@@ -403,13 +424,27 @@ class Replies:
                 problem = self._cannot_send(case, draft, revision)
             if problem is not None:
                 refuse(session, case, approver, "approval refused", problem, draft=draft_id)
-            item = self._queue(session, case, draft, approver=approver, automatic=False)
+            item = self._queue_or_say(session, case, draft, approver=approver)
             if item is None:  # another approval won the race: report the mail it queued
                 session.rollback()
                 return self._already(draft_id)
             session.commit()
             assert item.id is not None
             return Approval("queued", draft_id, f"<{item.message_id}>", item.id)
+
+    def _queue_or_say(
+        self, session: Session, case: Case, draft: Draft, *, approver: str
+    ) -> OutboxItem | None:
+        """Queue the approved mail, or tell the approver why it could not be (recorded): a
+        failure to queue is never silent (issue 16)."""
+        try:
+            with session.begin_nested():
+                return self._queue(session, case, draft, approver=approver, automatic=False)
+        except IntegrityError as exc:
+            problem = f"draft {draft.id} could not be queued ({_constraint(exc)}): try again"
+            log.error("%s: %s", case.ref, problem)
+            session.rollback()
+            refuse(session, case, approver, "approval failed", problem, draft=draft.id)
 
     def _cannot_send(self, case: Case, draft: Draft, revision: int | None) -> str | None:
         if draft.status != "draft":
@@ -449,7 +484,7 @@ class Replies:
             return None
         inbound = repo.inbound_messages(session, case.id)
         parent = next((m for m in reversed(inbound) if not m.message_id.endswith(".invalid")), None)
-        message_id = make_message_id(self.settings.domain, f"draft-{draft.id}")
+        message_id = make_message_id(self.settings.domain)
         html = None
         if draft.revision == 1:  # the template's own text: send its HTML alternative too
             html = self.render(CaseFacts.of(case), draft.template, _loaded(draft.values)).html
@@ -458,7 +493,7 @@ class Replies:
                 from_address=self.settings.from_address,
                 from_name=self.settings.from_name,
                 to_address=case.requester,
-                to_name=case.requester_name or None,
+                to_name=None if automatic else (case.requester_name or None),
                 subject=draft.subject,
                 text=draft.body,
                 html=html,
@@ -518,32 +553,71 @@ class Replies:
         return item
 
     def acknowledge(
-        self, session: Session, case: CaseFacts, values: Mapping[str, Any]
+        self,
+        session: Session,
+        case: CaseFacts,
+        values: Mapping[str, Any],
+        *,
+        automatic: bool = True,
     ) -> int | None:
         """The first reply of a new case: a draft, approved at once when the operator turned
-        automatic acknowledgements on and the requester has not had too many automatic mails
-        today. Called by intake inside its transaction; the draft's id."""
+        automatic acknowledgements on, the sender is authenticated (``automatic``), and neither
+        the requester nor the desk has had too many automatic mails today. Called by intake
+        inside its transaction; the draft's id."""
         template = first_reply(case.kind)
         if template is None:
             return None
-        draft_id = self.prepare(session, case, template, values, editor="intake")
+        held: str | None = None
         if sent_without_approval(template, auto_ack=self.settings.auto_ack):
             if not self.settings.configured:
                 log.warning("%s: PD_AUTO_ACK is on but PD_FROM_ADDRESS is not set", case.ref)
-            elif self._within_cap(session, case.requester):
-                stored, draft = session.get(Case, case.id), session.get(Draft, draft_id)
-                assert stored is not None and draft is not None
-                self._queue(session, stored, draft, approver="auto-ack", automatic=True)
+                held = ""
+            elif not automatic:
+                held = "the sender is not authenticated"
             else:
-                repo.audit(session, case.id, "auto-ack", "automatic mail held", reason="daily cap")
+                held = self._cap_reached(session, case.requester)
+        else:
+            held = ""
+        if held is None:
+            # Mail no person reads before it leaves quotes nothing the sender wrote: not their
+            # subject, not their display name (the desk is no relay for a stranger's words).
+            values = {
+                **values,
+                **{k: v for k, v in UNQUOTED.items() if k in values or k == "requester_name"},
+            }
+        draft_id = self.prepare(session, case, template, values, editor="intake")
+        if held:
+            repo.audit(session, case.id, "auto-ack", "automatic mail held", reason=held)
+        elif held is None:
+            stored, draft = session.get(Case, case.id), session.get(Draft, draft_id)
+            assert stored is not None and draft is not None
+            try:
+                with session.begin_nested():
+                    self._queue(session, stored, draft, approver="auto-ack", automatic=True)
+            except IntegrityError as exc:  # the draft stays for staff, who are told
+                repo.audit(
+                    session,
+                    case.id,
+                    "auto-ack",
+                    "automatic mail held",
+                    reason=f"could not be queued ({_constraint(exc)})",
+                )
         return draft_id
 
-    def _within_cap(self, session: Session, recipient: str) -> bool:
-        """The cap counts the calendar day in Tokyo, where the desk works."""
+    def _cap_reached(self, session: Session, recipient: str) -> str | None:
+        """Which daily cap of automatic mail is reached, if any: the requester's or the whole
+        desk's. The caps count the calendar day in Tokyo, where the desk works."""
         today = self._clock().astimezone(TOKYO).replace(hour=0, minute=0, second=0, microsecond=0)
         since = today.astimezone(UTC)
-        sent = repo.automatic_mail_since(session, recipient, since)
-        return within_daily_cap(sent, self.settings.daily_cap)
+        if not within_daily_cap(
+            repo.automatic_mail_since(session, recipient, since), self.settings.daily_cap
+        ):
+            return "daily cap"
+        if not within_daily_cap(
+            repo.automatic_mail_since(session, None, since), self.settings.desk_daily_cap
+        ):
+            return "the desk's daily cap"
+        return None
 
     # ---- identity verification -----------------------------------------------------------
 
@@ -563,10 +637,20 @@ class Replies:
                 raise ReplyError(f"{case.ref}: the identity is already verified")
             if not self.settings.configured:
                 raise ReplyError("PD_FROM_ADDRESS is not set: the desk has no address to send from")
-            if not self._within_cap(session, case.requester):
+            if DOUBTFUL_SENDER in case.flags or (
+                self.settings.authserv_id and UNAUTHENTICATED in case.flags
+            ):
+                raise ReplyError(
+                    f"{case.ref}: the requester's address is not authenticated: "
+                    "verify the identity another way"
+                )
+            cap = self._cap_reached(session, case.requester)
+            if cap == "daily cap":
                 raise ReplyError(
                     f"{case.ref}: the daily cap of automatic mail to this requester is reached"
                 )
+            if cap is not None:
+                raise ReplyError(f"{case.ref}: the desk's daily cap of automatic mail is reached")
             now = self._clock()
             code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
             expires = now + self.settings.code_lifetime
@@ -585,7 +669,7 @@ class Replies:
                     session,
                     CaseFacts.of(case),
                     "verification_code",
-                    {"code": code, "expires_at": expires},
+                    {"code": code, "expires_at": expires, "requester_name": ""},
                     editor="desk",
                 )
             except TemplateError as exc:
@@ -593,6 +677,10 @@ class Replies:
             draft = self._draft(session, draft_id)
             item = self._queue(session, case, draft, approver=approver, automatic=True)
             assert item is not None and item.id is not None
+            # The code lives on only in the queued mail (until sent) and as its hash.
+            draft.body = draft.body.replace(code, REDACTED_CODE)
+            draft.values = {**draft.values, "code": REDACTED_CODE}
+            session.add(draft)
             repo.pause_case(session, case, at=now, reason=VERIFICATION_PAUSE, actor=approver)
             session.commit()
             return Approval("queued", draft_id, f"<{item.message_id}>", item.id)
@@ -629,20 +717,29 @@ class Replies:
         if not open_codes or case.verified_at is not None:
             return False
         current = open_codes[0]
-        found = [_half_width(c) for c in CODE_PATTERN.findall(text)]
-        if any(_code_matches(current.code_hash, case.id, c) for c in found):
+        found = code_candidates(text)
+        if not found:
+            return False
+        if len(found) > 1:
+            # One try is one code: a mail of many numbers is refused, and counts as a wrong try.
+            repo.audit(
+                session,
+                case.id,
+                "intake",
+                "verification code refused",
+                reason="more than one six-digit number",
+                candidates=len(found),
+            )
+        elif _code_matches(current.code_hash, case.id, found[0]):
             current.used_at = now
             session.add(current)
             self._verified(session, case, actor="requester", how="one-time code mailed back")
             return True
-        if found:
-            current.tries += 1
-            if current.tries >= CODE_TRIES:
-                current.used_at = now
-                repo.audit(
-                    session, case.id, "intake", "verification code void", tries=current.tries
-                )
-            session.add(current)
+        current.tries += 1
+        if current.tries >= CODE_TRIES:
+            current.used_at = now
+            repo.audit(session, case.id, "intake", "verification code void", tries=current.tries)
+        session.add(current)
         return False
 
     # ---- lookups -------------------------------------------------------------------------
@@ -698,12 +795,13 @@ class Sender:
                 if not due:
                     break
                 item = due[0]
+                raw = item.raw  # as sent: what the Sent folder keeps (the row may be redacted)
                 sent = await self._send(session, item, summary)
                 await threads.db(session.commit)
             finally:
                 await threads.db(session.close)
             if sent and self._keep_copy is not None:
-                await self._copy(item)
+                await self._copy(item, raw)
         return summary
 
     async def serve(
@@ -748,10 +846,10 @@ class Sender:
         OUTBOX_FAILURES.labels("refused").inc()
         log.error("outbox %s failed permanently", item.id)
 
-    async def _copy(self, item: OutboxItem) -> None:
+    async def _copy(self, item: OutboxItem, raw: bytes) -> None:
         assert self._keep_copy is not None
         try:
-            await threads.imap(self._keep_copy, item.raw, self._clock())
+            await threads.imap(self._keep_copy, raw, self._clock())
         except MailError as exc:
             log.warning("outbox %s: no copy kept in the Sent folder (%s)", item.id, exc)
             await threads.db(self._copy_failed, item, str(exc))
@@ -826,6 +924,9 @@ class Sender:
             if draft is not None:
                 draft.status = status
                 session.add(draft)
+        if item.template == "verification_code":
+            # Sent: the code is kept as its hash only (``Verification``), not in our copies.
+            repo.replace_raw(session, item, redacted(item.raw, CODE_PATTERN, REDACTED_CODE))
         after = status_after_sending(item.template)
         if item.case_id is not None and after is not None:
             case = session.get(Case, item.case_id)

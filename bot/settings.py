@@ -370,6 +370,14 @@ class ReplySection(Section):
     daily_cap: Annotated[int, BeforeValidator(_whole(0, "mails"))] = Field(
         3, alias="PD_AUTO_MAIL_DAILY_CAP"
     )
+    # Automatic mails the whole desk sends in one Tokyo day, at most (a flood of forged
+    # requests must not turn the desk into a mail relay).
+    desk_daily_cap: Annotated[int, BeforeValidator(_whole(0, "mails"))] = Field(
+        200, alias="PD_AUTO_MAIL_DESK_DAILY_CAP"
+    )
+    # The authserv-id of the company's own MTA in Authentication-Results: when set, only mail
+    # it authenticated (DMARC, or aligned DKIM) joins a case, proves a code or gets automatic mail.
+    authserv_id: Text | None = Field(None, alias="PD_AUTHSERV_ID")
     # Tokyo business days for a person to decide what an undecided case asks for.
     triage_business_days: Annotated[int, BeforeValidator(_whole(1, "business days"))] = Field(
         1, alias="PD_TRIAGE_BUSINESS_DAYS"

@@ -27,6 +27,12 @@ from mail.parse import ParsedMessage
 REFERENCE = re.compile(r"\bPD-(\d{4})-(\d{6})\b", re.IGNORECASE)
 
 
+MESSAGE_ID_REUSED = "message_id_reused"  # the flag of a mail whose Message-ID another one had
+UNVERIFIED_BOUNCE = "unverified_bounce"  # a report of a failed delivery we cannot match
+UNAUTHENTICATED = "unauthenticated"  # our MTA did not authenticate its From: (PD_AUTHSERV_ID)
+DOUBTFUL_SENDER = "doubtful_sender"  # several From: addresses, or a phrase like an address
+
+
 # Light-weight handling of mail that is not a data-rights request, as data.
 ASSIGN_NEW_CASE: dict[str, str] = {"provider_correction": "content-team"}  # kind -> assignee
 
@@ -59,7 +65,8 @@ class KnownCase:
 class Known:
     """What storage found about a message before the decision."""
 
-    duplicate: bool = False
+    duplicate: bool = False  # the same bytes came in already
+    message_id_reused: bool = False  # another stored mail came in with the same Message-ID
     thread_cases: tuple[KnownCase, ...] = ()  # cases of stored messages its thread headers name
     reference_cases: tuple[KnownCase, ...] = ()  # cases its subject names by reference
     bounced_case: KnownCase | None = None  # the case whose outgoing mail this bounce reports
@@ -81,9 +88,12 @@ class _Facts:
     intents: frozenset[str]
     known: Known
     sender: str
+    distrust: tuple[str, ...] = ()  # why its From: cannot be believed; () when it can
 
 
 def _own_case(facts: _Facts) -> KnownCase | None:
+    if facts.distrust:  # DESIGN rule 7: a sender not shown to be who they say joins nothing
+        return None
     for case in (*facts.known.thread_cases, *facts.known.reference_cases):
         if facts.sender and facts.sender in case.addresses:
             return case
@@ -92,7 +102,7 @@ def _own_case(facts: _Facts) -> KnownCase | None:
 
 def _foreign_reference(facts: _Facts) -> bool:
     return any(
-        facts.sender not in case.addresses
+        facts.distrust or facts.sender not in case.addresses
         for case in (*facts.known.thread_cases, *facts.known.reference_cases)
     )
 
@@ -119,6 +129,9 @@ def _flags(facts: _Facts) -> tuple[str, ...]:
         flags.append("foreign_reference")
     if facts.msg.defects:
         flags.append("decoding_defects")
+    if facts.known.message_id_reused:
+        flags.append(MESSAGE_ID_REUSED)
+    flags.extend(facts.distrust)
     return tuple(flags)
 
 
@@ -128,7 +141,7 @@ ROUTES: tuple[Route, ...] = (
     (
         "already stored",
         lambda f: f.known.duplicate,
-        lambda f: Decision(Action.DUPLICATE, "duplicate", reasons=("Message-ID already stored",)),
+        lambda f: Decision(Action.DUPLICATE, "duplicate", reasons=("the same mail is stored",)),
     ),
     (
         "bounce of our mail",
@@ -138,6 +151,18 @@ ROUTES: tuple[Route, ...] = (
             "bounce",
             case=f.known.bounced_case,
             reasons=(f"reports a failed delivery of {f.msg.original_message_id}",),
+        ),
+    ),
+    (
+        # A report that is no true bounce of a mail we sent (``storage.repo.reported_mail``):
+        # kept as machine mail and flagged, never filed into anyone's case (issue 16).
+        "report naming no mail we sent",
+        lambda f: f.msg.is_bounce or f.msg.is_dsn or f.msg.original_message_id is not None,
+        lambda f: Decision(
+            Action.ARCHIVE,
+            "machine",
+            flags=(UNVERIFIED_BOUNCE,),
+            reasons=("a delivery report that names no mail of ours sent to its recipient",),
         ),
     ),
     (
@@ -174,7 +199,9 @@ ROUTES: tuple[Route, ...] = (
             kind=kind_of(f.intents),
             flags=_flags(f),
             reasons=(
-                ("names another person's case: opened apart",)
+                ("its sender is not authenticated: opened apart",)
+                if f.distrust and _foreign_reference(f)
+                else ("names another person's case: opened apart",)
                 if _foreign_reference(f)
                 else ("no case of this requester matches",)
             ),
@@ -183,13 +210,32 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-def decide(msg: ParsedMessage, classification: Classification, known: Known) -> Decision:
-    """What intake does with ``msg``."""
+def distrust(msg: ParsedMessage, *, authenticated: bool | None) -> tuple[str, ...]:
+    """Why ``msg``'s From: cannot be believed: a doubtful From: header, or no authentication by
+    our MTA (``authenticated`` False; None where ``PD_AUTHSERV_ID`` is not set). () if it can."""
+    why: list[str] = []
+    if msg.sender is None or msg.sender_doubtful:
+        why.append(DOUBTFUL_SENDER)
+    if authenticated is False:
+        why.append(UNAUTHENTICATED)
+    return tuple(why)
+
+
+def decide(
+    msg: ParsedMessage,
+    classification: Classification,
+    known: Known,
+    *,
+    distrusted: tuple[str, ...] = (),
+) -> Decision:
+    """What intake does with ``msg``; ``distrusted`` says why its sender is not believed
+    (``distrust``): such a message opens a case of its own, flagged, and joins none."""
     facts = _Facts(
         msg=msg,
         intents=frozenset(classification.intents),
         known=known,
         sender=msg.sender.address.lower() if msg.sender else "",
+        distrust=distrusted,
     )
     for _name, applies, act in ROUTES:
         if applies(facts):

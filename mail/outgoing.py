@@ -8,8 +8,10 @@ like message ids (a requester's malformed ones are dropped, never copied).
 
 from __future__ import annotations
 
+import email
 import hashlib
 import re
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,7 +40,6 @@ _ID_PART = re.compile(rf"[{_ATEXT}.]+")
 _MIME_TYPE = re.compile(
     r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
 )
-_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 class InvalidAddress(ValueError):
@@ -110,17 +111,11 @@ def thread_ids(in_reply_to: str | None, references: Iterable[str]) -> list[str]:
     return unique
 
 
-def make_message_id(domain: str, key: str | int) -> str:
-    """The Message-ID of the outbox row ``key``: the same key always gives the same id.
-
-    ``key`` must be unique over the desk's whole life (a case reference with the row number
-    does); the hash keeps two keys that read alike once cleaned apart.
-    """
+def make_message_id(domain: str) -> str:
+    """A new Message-ID of ours: 128 random bits at ``domain``, so nobody who has seen one of our
+    mails can tell the next (DESIGN rule 7). Stored with the outbox row that carries it."""
     ascii_domain = _domain(domain, "domain")
-    text = str(key)
-    digest = hashlib.sha256(f"{ascii_domain}\0{text}".encode()).hexdigest()[:16]
-    readable = _KEY_UNSAFE.sub("-", text).strip("-")[:64] or "x"
-    return f"<pd.outbox.{readable}.{digest}@{ascii_domain}>"
+    return f"<pd.{secrets.token_hex(16)}@{ascii_domain}>"
 
 
 def subject_with_reference(subject: str, case_ref: str) -> str:
@@ -278,6 +273,23 @@ def _boundary_stem(message_id: str, salt: int) -> str:
 
 def _lines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def redacted(raw: bytes, pattern: re.Pattern[str], replacement: str) -> bytes:
+    """``raw`` (a mail of ours) with every match of ``pattern`` in its text parts replaced: what
+    the desk keeps of a mail whose secret (a one-time code) must not outlive its sending."""
+    msg = email.message_from_bytes(raw, _class=EmailMessage, policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    for part in msg.walk():
+        if part.get_content_maintype() != "text" or part.is_attachment():
+            continue
+        assert isinstance(part, EmailMessage)
+        text = part.get_content()
+        if isinstance(text, str) and pattern.search(text):
+            part.set_content(
+                pattern.sub(replacement, text), subtype=part.get_content_subtype(), charset="utf-8"
+            )
+    return as_bytes(msg)
 
 
 def as_bytes(msg: EmailMessage) -> bytes:

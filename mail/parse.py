@@ -65,6 +65,7 @@ class ParsedMessage:
     size: int
     subject: str
     sender: Address | None
+    sender_doubtful: bool  # several From: addresses, or a phrase that reads like an address
     reply_to: tuple[Address, ...]
     to: tuple[Address, ...]
     cc: tuple[Address, ...]
@@ -83,6 +84,8 @@ class ParsedMessage:
     machine_signals: tuple[str, ...]
     is_bounce: bool
     original_message_id: str | None
+    is_dsn: bool = False  # a multipart/report of report-type delivery-status (RFC 3464)
+    final_recipients: tuple[str, ...] = ()  # of a DSN's delivery-status part, lower-cased
     defects: tuple[str, ...] = field(default=())
 
     def header(self, name: str) -> str | None:
@@ -342,6 +345,9 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
 
     sender_list = _addresses(raw_all("from"), defects) or _addresses(raw_all("sender"), defects)
     sender = sender_list[0] if sender_list else None
+    # Several From: addresses, or a display phrase that reads like an address ("victim@x
+    # <mallory@y>", which the parser splits into two): nobody can say who wrote it.
+    sender_doubtful = len(sender_list) > 1 or any(ch in a.name for a in sender_list for ch in "@<>")
     if sender is None:
         defects.append("no sender address")
 
@@ -373,12 +379,18 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
     attachments: list[Attachment] = []
     original_id: str | None = None
     is_report = msg.get_content_type() == "multipart/report"
+    # A DSN (RFC 3464): the whole message is a report of type delivery-status.
+    report_type = msg.get_param("report-type")
+    is_dsn = is_report and isinstance(report_type, str) and report_type.lower() == "delivery-status"
+    final_recipients: list[str] = []
     for part, _depth in parts:
         ctype = part.get_content_type()
         if ctype in ("message/rfc822", "text/rfc822-headers") and is_report and not original_id:
             original_id = _embedded_message_id(part)
         if ctype in ("message/delivery-status", "message/disposition-notification"):
             original_id = original_id or _report_original_id(part)
+            if ctype == "message/delivery-status" and is_dsn:
+                final_recipients.extend(_final_recipients(part))
             continue
         if part.get_content_maintype() == "multipart":
             continue
@@ -431,6 +443,7 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
         size=size,
         subject=subject,
         sender=sender,
+        sender_doubtful=sender_doubtful,
         reply_to=_addresses(raw_all("reply-to"), defects),
         to=_addresses(raw_all("to"), defects),
         cc=_addresses(raw_all("cc"), defects),
@@ -449,6 +462,8 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
         machine_signals=tuple(signals),
         is_bounce=is_bounce,
         original_message_id=original_id,
+        is_dsn=is_dsn,
+        final_recipients=tuple(dict.fromkeys(final_recipients)),
         defects=tuple(dict.fromkeys(defects)),
     )
 
@@ -476,6 +491,29 @@ def _embedded_message_id(part: Message) -> str | None:
 
 
 def _report_original_id(part: Message) -> str | None:
+    for block in _status_blocks(part):
+        for name in ("original-message-id", "x-original-message-id"):
+            found = _first_msgid(block.get(name))
+            if found:
+                return found
+    return None
+
+
+def _final_recipients(part: Message) -> list[str]:
+    """The ``Final-Recipient`` addresses of a delivery-status part (RFC 3464, ``rfc822;``
+    type only), lower-cased."""
+    found: list[str] = []
+    for block in _status_blocks(part):
+        for value in block.get_all("final-recipient") or []:
+            kind, _, address = str(value).partition(";")
+            address = address.strip().strip("<>").strip().lower()
+            if kind.strip().lower() == "rfc822" and "@" in address:
+                found.append(address)
+    return found
+
+
+def _status_blocks(part: Message) -> list[Message]:
+    """The header blocks of a delivery-status or disposition-notification part."""
     payload = _payload(part)
     blocks: list[Message] = []
     if isinstance(payload, list):
@@ -484,9 +522,4 @@ def _report_original_id(part: Message) -> str | None:
         blocks = [
             BytesHeaderParser(policy=_POLICY).parsebytes(payload.encode("utf-8", "surrogateescape"))
         ]
-    for block in blocks:
-        for name in ("original-message-id", "x-original-message-id"):
-            found = _first_msgid(block.get(name))
-            if found:
-                return found
-    return None
+    return blocks

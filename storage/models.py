@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, LargeBinary, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -99,14 +99,21 @@ class CaseAddress(SQLModel, table=True):
 
 
 class MailMessage(SQLModel, table=True):
-    """A message in or out, raw bytes kept; ``disposition`` says what intake did with it."""
+    """A message in or out, raw bytes kept; ``disposition`` says what intake did with it.
+
+    A Message-ID is a hint, never proof that two mails are one (DESIGN rule 7): inbound and
+    outbound IDs are apart (``direction``), several inbound mails may carry the same ID, and the
+    same mail is the same bytes (one row per direction and content hash). Our own outbound IDs
+    are unique in ``OutboxItem``.
+    """
 
     __tablename__ = "message"
+    __table_args__ = (Index("uq_message_direction_sha256", "direction", "sha256", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     direction: str = Field(default="in", max_length=8)  # in | out
-    message_id: str = Field(index=True, unique=True, max_length=998)
+    message_id: str = Field(index=True, max_length=998)
     sha256: str = Field(index=True, max_length=64)
     subject: str = Field(default="")
     sender: str = Field(default="", max_length=320)
@@ -221,7 +228,8 @@ class Verification(SQLModel, table=True):
     """A one-time code mailed to a requester to prove they hold the address they wrote from.
 
     This table keeps only a salted hash of the code; it expires, is used once, and allows a few
-    tries. The code itself is in the mail sent (the draft and the outbox row hold its text).
+    tries. The code itself is only in the mail while it waits to be sent: once sent, the draft
+    and our copies of the mail say ●●●●●● in its place.
     """
 
     id: int | None = Field(default=None, primary_key=True)

@@ -52,14 +52,13 @@ def _known_cases(session: Session, cases: Sequence[Case]) -> tuple[KnownCase, ..
 
 def known_for(session: Session, msg: ParsedMessage) -> Known:
     """Everything ``handlers.intake.decide`` needs to know about ``msg`` from the database."""
-    duplicate = (
-        session.connection()
-        .execute(_DUPLICATE, {"message_id": msg.message_id, "sha256": msg.sha256})
-        .first()
+    if is_stored(session, msg.sha256):
+        return Known(duplicate=True)
+    reused = (
+        not msg.message_id_generated
+        and session.connection().execute(_ID_TAKEN, {"message_id": msg.message_id}).first()
         is not None
     )
-    if duplicate:
-        return Known(duplicate=True)
     thread_ids = [i for i in (msg.in_reply_to, *msg.references) if i]
     thread_cases: list[Case] = []
     if thread_ids:
@@ -79,14 +78,12 @@ def known_for(session: Session, msg: ParsedMessage) -> Known:
     if refs:
         reference_cases = list(session.exec(select(Case).where(col(Case.ref).in_(refs))))
     bounced: Case | None = None
-    if msg.is_bounce and msg.original_message_id:
-        bounced = session.exec(
-            select(Case)
-            .join(MailMessage, col(MailMessage.case_id) == col(Case.id))
-            .where(MailMessage.message_id == msg.original_message_id)
-        ).first()
+    item = reported_mail(session, msg)
+    if item is not None and item.case_id is not None:
+        bounced = session.get(Case, item.case_id)
     return Known(
         duplicate=False,
+        message_id_reused=reused,
         thread_cases=_known_cases(session, thread_cases),
         reference_cases=_known_cases(session, reference_cases),
         bounced_case=_known_cases(session, [bounced])[0] if bounced else None,
@@ -123,14 +120,15 @@ _CASE = insert(_table(Case)).returning(_table(Case).c.id)
 _DRAFT = insert(_table(Draft)).returning(_table(Draft).c.id)
 _ADDRESS = insert(_table(CaseAddress))
 _MESSAGES = _table(MailMessage)
+# The same mail is the same bytes; a Message-ID alone proves nothing (DESIGN rule 7).
 _DUPLICATE = (
     select(_MESSAGES.c.id)
-    .where(
-        or_(
-            _MESSAGES.c.message_id == bindparam("message_id"),
-            _MESSAGES.c.sha256 == bindparam("sha256"),
-        )
-    )
+    .where(_MESSAGES.c.direction == "in", _MESSAGES.c.sha256 == bindparam("sha256"))
+    .limit(1)
+)
+_ID_TAKEN = (
+    select(_MESSAGES.c.id)
+    .where(_MESSAGES.c.direction == "in", _MESSAGES.c.message_id == bindparam("message_id"))
     .limit(1)
 )
 _COUNTERS = _table(CaseCounter)
@@ -158,7 +156,9 @@ def store_message(
     disposition: str,
     classification: dict[str, Any],
     received_at: datetime,
+    flags: Sequence[str] = (),
 ) -> None:
+    """Store an incoming message; ``flags`` are kept with its defects (``message_id_reused``)."""
     session.connection().execute(
         _MESSAGE,
         {
@@ -176,11 +176,16 @@ def store_message(
             "intents": list(classification.get("intents", [])),
             "classification": classification,
             "disposition": disposition,
-            "defects": list(msg.defects),
+            "defects": [*msg.defects, *flags],
             "size": msg.size,
             "raw": raw,
         },
     )
+
+
+def is_stored(session: Session, sha256: str) -> bool:
+    """Whether a mail of these bytes came in already (a duplicate: the same mail again)."""
+    return session.connection().execute(_DUPLICATE, {"sha256": sha256}).first() is not None
 
 
 def message_with_hash(session: Session, sha256: str) -> int | None:
@@ -200,12 +205,7 @@ def store_raw(
     subject: str = "",
 ) -> None:
     """Keep bytes that could not be read as a message: under their own Message-ID when it could
-    be read and is not stored yet, else under one made from their hash."""
-    if (
-        message_id
-        and session.exec(select(MailMessage.id).where(MailMessage.message_id == message_id)).first()
-    ):
-        message_id = None
+    be read, else under one made from their hash."""
     session.connection().execute(
         _MESSAGE,
         {
@@ -430,9 +430,28 @@ def set_mail_status(session: Session, item: OutboxItem, status: str, **changes: 
     for key, value in changes.items():
         setattr(item, key, value)
     session.add(item)
-    message = session.exec(select(MailMessage).where(MailMessage.message_id == item.message_id))
+    message = session.exec(
+        select(MailMessage).where(
+            MailMessage.direction == "out", MailMessage.message_id == item.message_id
+        )
+    )
     for row in message:
         row.disposition = status
+        session.add(row)
+
+
+def replace_raw(session: Session, item: OutboxItem, raw: bytes) -> None:
+    """Keep ``raw`` in place of an outbox mail's bytes (its copy on the case file too); the
+    stored content hash stays that of the mail as sent."""
+    item.raw = raw
+    session.add(item)
+    rows = session.exec(
+        select(MailMessage).where(
+            MailMessage.direction == "out", MailMessage.message_id == item.message_id
+        )
+    )
+    for row in rows:
+        row.raw = raw
         session.add(row)
 
 
@@ -443,24 +462,32 @@ def outbox(session: Session, *, status: str | None = None) -> list[OutboxItem]:
     return list(session.exec(query.order_by(col(OutboxItem.id))))
 
 
-def bounced_mail(session: Session, message_id: str) -> OutboxItem | None:
-    wanted = message_id.strip().strip("<>")
-    return session.exec(select(OutboxItem).where(OutboxItem.message_id == wanted)).first()
+def reported_mail(session: Session, msg: ParsedMessage) -> OutboxItem | None:
+    """The mail of ours that ``msg`` reports undelivered, when it is a true bounce: a DSN
+    (multipart/report, delivery-status) naming one of our outbound IDs, for a mail already sent,
+    with a ``Final-Recipient`` that is that mail's recipient. Anything else names nothing."""
+    if not (msg.is_dsn and msg.original_message_id and msg.final_recipients):
+        return None
+    wanted = msg.original_message_id.strip().strip("<>")
+    item = session.exec(select(OutboxItem).where(OutboxItem.message_id == wanted)).first()
+    if item is None or item.status != "sent":
+        return None
+    if item.recipient.lower() not in msg.final_recipients:
+        return None
+    return item
 
 
-def automatic_mail_since(session: Session, recipient: str, since: datetime) -> int:
-    """How many automatic mails were queued for ``recipient`` since ``since``."""
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(OutboxItem)
-            .where(
-                OutboxItem.recipient == recipient,
-                col(OutboxItem.automatic).is_(True),
-                col(OutboxItem.queued_at) >= since,
-            )
-        ).one()
+def automatic_mail_since(session: Session, recipient: str | None, since: datetime) -> int:
+    """How many automatic mails were queued for ``recipient`` (None: for anyone) since
+    ``since``."""
+    query = (
+        select(func.count())
+        .select_from(OutboxItem)
+        .where(col(OutboxItem.automatic).is_(True), col(OutboxItem.queued_at) >= since)
     )
+    if recipient is not None:
+        query = query.where(OutboxItem.recipient == recipient)
+    return int(session.exec(query).one())
 
 
 def inbound_messages(session: Session, case_id: int) -> list[MailMessage]:

@@ -236,6 +236,14 @@ def cmd_close(args: argparse.Namespace, ctx: Context) -> int:
     )
 
 
+def cmd_link(args: argparse.Namespace, ctx: Context) -> int:
+    def act(desk: CaseDesk) -> str:
+        moved = desk.link(args.ref, args.messages, actor=args.as_)
+        return f"{args.ref.upper()}: {len(moved)} messages linked"
+
+    return _decide(ctx, act)
+
+
 def cmd_examples_export(args: argparse.Namespace, ctx: Context) -> int:
     """The reclassified messages as a corpus folder (../shared/corpus/LABELS.md's format):
     ``NNN.eml`` as received and ``labels.jsonl``; the latest label of a message wins."""
@@ -335,6 +343,12 @@ def add_parsers(sub: Subcommands) -> Subcommands:
 
     p = command("close", "close a case without a further answer", cmd_close)
     p.add_argument("--reason", required=True)
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+
+    p = command(
+        "link", "join mail to a case by hand (approvers; e.g. an unauthenticated one)", cmd_link
+    )
+    p.add_argument("messages", nargs="+", metavar="MESSAGE", help="a message number or a case REF")
     p.add_argument("--as", dest="as_", required=True, metavar="NAME")
 
     p = sub.add_parser("examples", help="labelled examples: staff reclassifications, imports")

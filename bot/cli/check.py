@@ -97,11 +97,26 @@ def _slack(settings: Settings) -> str:
     return said
 
 
+class _Warning(Exception):
+    """A check that works but warns (the row says ``warn``; the exit status stays 0)."""
+
+
+def _senders(settings: Settings) -> str:
+    authserv_id = settings.replies.authserv_id
+    if not authserv_id:
+        raise _Warning(
+            "PD_AUTHSERV_ID is not set: any From: is believed (a forged sender can join "
+            "another person's case and get automatic mail)"
+        )
+    return f"only senders authenticated by {authserv_id} join cases and get automatic mail"
+
+
 CHECKS: tuple[tuple[str, Callable[[Settings], str]], ...] = (
     ("database", _database),
     ("mailbox", _mailbox),
     ("smtp", _smtp),
     ("slack", _slack),
+    ("senders", _senders),
 )
 
 
@@ -136,12 +151,14 @@ def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
     for name, check in CHECKS:
         try:
             rows.append((name, "ok", check(settings)))
+        except _Warning as exc:
+            rows.append((name, "warn", str(exc)))
         except Exception as exc:  # every failure is a row of the table, never a traceback
             rows.append((name, "FAILED", _failure(exc)))
     width = max(len(name) for name, _, _ in rows)
     for name, state, said in rows:
         out.write(f"{name:<{width}}  {state:<6}  {said}\n")
-    return 0 if all(state == "ok" for _, state, _ in rows) else 1
+    return 0 if all(state != "FAILED" for _, state, _ in rows) else 1
 
 
 def add_parsers(sub: Subcommands) -> None:

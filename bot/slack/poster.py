@@ -770,15 +770,21 @@ class CasePoster:
                 for e, _, _ in rows
                 if e.action == "message linked" and _detail(e).get("message_id")
             }
-            subjects = dict(
-                session.exec(
-                    select(MailMessage.message_id, MailMessage.subject).where(
-                        col(MailMessage.message_id).in_(linked)
-                    )
-                ).all()
-                if linked
-                else []
-            )
+            # A Message-ID may be carried by several mails (issue 16): each case's own.
+            subjects = {
+                (message_id, case_id): subject
+                for message_id, case_id, subject in (
+                    session.exec(
+                        select(
+                            MailMessage.message_id, MailMessage.case_id, MailMessage.subject
+                        ).where(
+                            col(MailMessage.message_id).in_(linked), MailMessage.direction == "in"
+                        )
+                    ).all()
+                    if linked
+                    else []
+                )
+            }
         pending = []
         for event, case, state in rows:
             assert event.id is not None and case.id is not None and case.slack_ts is not None
@@ -787,7 +793,7 @@ class CasePoster:
                 self._record(event.id, case.id, "posted", None)
                 continue
             subject = from_mail(
-                subjects.get(_bare(detail.get("message_id"))) or "", self._mask_mode
+                subjects.get((_bare(detail.get("message_id")), case.id)) or "", self._mask_mode
             )
             told = Told(event.action, event.actor, detail, case.ref, subject)
             channel = case.slack_channel or self._channel

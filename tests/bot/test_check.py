@@ -25,6 +25,7 @@ def parts(
         "PD_SLACK_CHANNEL": slack.channel,
         "PD_SLACK_API_URL": slack.base_url,
         "PD_APPROVERS": "U0APPROVER1",
+        "PD_AUTHSERV_ID": "mx.example-hikaku.co.jp",
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
@@ -47,10 +48,20 @@ def test_every_connection_answers(parts: dict[str, str], capsys: Any) -> None:
         "mailbox": "ok",
         "smtp": "ok",
         "slack": "ok",
+        "senders": "ok",
     }
     assert "logged in, 'INBOX' selected" in rows["mailbox"][1]
     assert "answered EHLO (250)" in rows["smtp"][1]
     assert "auth.test" in rows["slack"][1]
+
+
+def test_check_warns_while_senders_are_not_authenticated(
+    parts: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.delenv("PD_AUTHSERV_ID")
+    assert main(["check"]) == 0  # a warning, not a failure
+    state, said = table(capsys.readouterr().out)["senders"]
+    assert state == "warn" and "PD_AUTHSERV_ID is not set" in said
 
 
 def test_a_failing_connection_is_a_row_that_says_why(

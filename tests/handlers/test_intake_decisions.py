@@ -192,3 +192,12 @@ def test_references_in_a_subject() -> None:
         "PD-2026-000124",
     ]
     assert references_in("PD-2026-12345 XPD-2026-000123") == []
+
+
+def test_a_report_that_names_no_mail_we_sent_is_flagged_and_filed_nowhere() -> None:
+    msg = bounce("PD-2026-000001.1@desk.example-hikaku.co.jp")
+    assert msg.is_dsn and msg.final_recipients == ("hanako@example.jp",)
+    # a thread header naming the case is no way in either
+    decision = decide(msg, said("auto_reply"), Known(thread_cases=(CASE,)))
+    assert (decision.action, decision.case) == (Action.ARCHIVE, None)
+    assert decision.flags == ("unverified_bounce",)

@@ -185,7 +185,7 @@ def test_the_desks_own_reply_coming_back_is_machine_mail() -> None:
         subject="削除完了のお知らせ",
         text="削除いたしました。",
         case_ref="PD-2026-000001",
-        message_id=make_message_id("example-hikaku.co.jp", "draft-1"),
+        message_id=make_message_id("example-hikaku.co.jp"),
         date=datetime(2026, 11, 25, tzinfo=UTC),
     )
     parsed = parse_message(as_bytes(ours))

@@ -16,7 +16,7 @@ import pytest
 import trustme
 
 from mail.errors import MailError, PermanentError, TransientError
-from mail.outgoing import compose, make_message_id
+from mail.outgoing import compose
 from mail.parse import parse_message
 from mail.smtp import ConfigError, SmtpConfig, parse_smtp_url, retry_delay, send
 
@@ -31,6 +31,11 @@ def quoted(secret: str) -> str:
     return quote(secret, safe="")
 
 
+def our_id(key: str) -> str:
+    """A fixed Message-ID per key (the desk's own are random: ``make_message_id``)."""
+    return f"<pd.test.{key}@example-hikaku.co.jp>"
+
+
 def reply(key: str = "PD-2026-000123.1", **overrides: Any) -> EmailMessage:
     values: dict[str, Any] = {
         "from_address": DESK,
@@ -40,7 +45,7 @@ def reply(key: str = "PD-2026-000123.1", **overrides: Any) -> EmailMessage:
         "subject": "Re: 個人情報削除のお願い",
         "text": "佐藤 花子 様\n\nご依頼の個人情報はすべて削除いたしました。\n.\n..\n",
         "case_ref": "PD-2026-000123",
-        "message_id": make_message_id("example-hikaku.co.jp", key),
+        "message_id": our_id(key),
         "in_reply_to": "<req-1@mail.example.jp>",
         "date": datetime(2026, 3, 3, 9, 0, tzinfo=UTC),
     }
@@ -58,7 +63,7 @@ async def deliver(config: SmtpConfig, message: EmailMessage | bytes | None = Non
 async def test_a_reply_arrives_as_written(smtp_server: Any) -> None:
     result = await deliver(parse_smtp_url(smtp_server.url()))
     assert "OK queued" in result.reply
-    assert result.message_id == make_message_id("example-hikaku.co.jp", "PD-2026-000123.1")
+    assert result.message_id == our_id("PD-2026-000123.1")
     [got] = smtp_server.received
     assert (got.sender, got.recipients) == (DESK, (REQUESTER,))
     parsed = parse_message(got.data)
@@ -255,8 +260,7 @@ async def test_file_outbox_writes_one_eml_per_message_id(tmp_path: Path) -> None
     assert (first.reply, again.reply) == ("written", "already written")
     files = sorted((tmp_path / "outbox").iterdir())
     assert [f.name for f in files] == sorted(
-        f"{make_message_id('example-hikaku.co.jp', k).strip('<>')}.eml"
-        for k in ("PD-2026-000123.1", "PD-2026-000123.2")
+        f"{our_id(k).strip('<>')}.eml" for k in ("PD-2026-000123.1", "PD-2026-000123.2")
     )
     assert first.path is not None
     parsed = parse_message(first.path.read_bytes())

@@ -166,7 +166,8 @@ def test_the_automatic_acknowledgement_is_marked_so_no_robot_answers_it(
     assert mail.header("X-Privacy-Desk-Loop") == DESK
     assert ref in mail.subject
     assert "削除" in mail.text and "株式会社ヒカクプラス" in mail.text
-    assert "佐藤" in mail.text  # her name, decoded
+    # Mail no person approved quotes nothing the sender wrote, not even her name (issue 16).
+    assert "佐藤" not in mail.text and mail.text.startswith("お客様")
     assert all(line.isascii() for line in got.data.splitlines())
     assert desk.events(ref)[-2:] == [("auto-ack", "draft approved"), ("outbox", "mail sent")]
     assert desk.drafts(ref)[0].status == "sent"
