@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, func, insert, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -20,7 +20,6 @@ from sqlmodel import Session, SQLModel, col, select
 from handlers.clock import TOKYO
 from handlers.intake import Known, KnownCase, references_in
 from handlers.status import FINISHED, Status
-from mail.parse import ParsedMessage
 from storage.models import (
     AuditEvent,
     Case,
@@ -34,6 +33,9 @@ from storage.models import (
     Verification,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from mail.parse import ParsedMessage
 
 
 def _known_cases(session: Session, cases: Sequence[Case]) -> tuple[KnownCase, ...]:
