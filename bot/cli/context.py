@@ -29,6 +29,22 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+class Version(argparse.Action):
+    """``--version``: the installed version, looked up only when asked (not at every start)."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("privacy-desk")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            found = "unknown (not installed)"
+        parser.exit(message=f"{parser.prog} {found}\n")
+
+
 @dataclass(frozen=True)
 class Context:
     """One command's surroundings; every command is ``cmd(args, ctx) -> int``."""
