@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -42,7 +43,8 @@ class Version(argparse.Action):
             found = version("privacy-desk")
         except PackageNotFoundError:  # run from a source tree that was never installed
             found = "unknown (not installed)"
-        parser.exit(message=f"{parser.prog} {found}\n")
+        sys.stdout.write(f"{parser.prog} {found}\n")  # on stdout, as argparse's own version
+        parser.exit()
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,13 @@ def add_parsers(sub: Subcommands) -> None:
     p = sub.add_parser(
         "train", help="train the classifier on the shipped data and the labelled examples"
     )
-    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.add_argument(
+        "--as",
+        dest="as_",
+        required=True,
+        metavar="NAME",
+        help="who trains (recorded with the model)",
+    )
     p.set_defaults(func=cmd_train)
 
 
@@ -72,6 +78,8 @@ def add_examples_import(examples: Subcommands) -> None:
     e = examples.add_parser(
         "import", help="a labelled corpus folder (LABELS.md format) as labelled examples"
     )
-    e.add_argument("folder", metavar="FOLDER")
-    e.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    e.add_argument("folder", metavar="FOLDER", help="a corpus folder: .eml files and labels.jsonl")
+    e.add_argument(
+        "--as", dest="as_", required=True, metavar="NAME", help="who imports (recorded with them)"
+    )
     e.set_defaults(func=cmd_examples_import)

@@ -313,15 +313,27 @@ def add_parsers(sub: Subcommands) -> None:
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser("eval", help="score classification against a labelled corpus")
-    p.add_argument("corpus", metavar="CORPUS_DIR")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("corpus", metavar="CORPUS_DIR", help="a folder of .eml files with labels.jsonl")
+    p.add_argument("--json", action="store_true", help="the scores as one JSON object")
     p.add_argument("--show-errors", action="store_true", help="list misclassified messages")
-    p.add_argument("--min-macro-f1", type=float, default=None, metavar="F")
-    p.add_argument("--min-rights-recall", type=float, default=None, metavar="R")
+    p.add_argument(
+        "--min-macro-f1",
+        type=float,
+        default=None,
+        metavar="F",
+        help="exit 1 when macro-F1 is below F (a quality bar for CI)",
+    )
+    p.add_argument(
+        "--min-rights-recall",
+        type=float,
+        default=None,
+        metavar="R",
+        help="exit 1 when the recall of rights requests is below R",
+    )
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("ingest", help="take .eml files, folders, mbox files or Maildirs into cases")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PATH", help=".eml file, folder, mbox or Maildir")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     _workers_option(p)
     p.add_argument(
