@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.cli.context import Context, Subcommands
+from bot.cli.output import Progress
 from bot.errors import UsageError
 
 
@@ -35,12 +36,12 @@ def cmd_examples_import(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
     try:
-        from bot.learning import train
+        from bot.learning import TRAIN_STEPS, train
     except ImportError:  # pragma: no cover - an install without the extra
         raise UsageError("training needs scikit-learn: pip install 'privacy-desk[train]'") from None
-    with ctx.database() as engine:
+    with ctx.database() as engine, Progress(len(TRAIN_STEPS), unit="step") as progress:
         try:
-            done = train(engine, actor=args.as_, now=datetime.now(UTC))
+            done = train(engine, actor=args.as_, now=datetime.now(UTC), on_step=progress.step)
         except ImportError:
             raise UsageError(
                 "training needs scikit-learn: pip install 'privacy-desk[train]'"

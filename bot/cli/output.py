@@ -125,6 +125,14 @@ class Progress:
                 self._bar.update(self.done)
         self.advance(done - self.done)
 
+    def step(self, done: int, what: str) -> None:
+        """Work counted in steps: ``done`` of them are behind, ``what`` is under way."""
+        if self._bar is not None:
+            self._bar.set_description_str(what, refresh=False)
+        self.update(done)
+        if self._bar is not None:
+            self._bar.refresh()
+
     def write(self, out: TextIO, text: str) -> None:
         """``text`` on ``out``; on the terminal of the bar, above it."""
         if self._bar is None or not _is_terminal(out):

@@ -7,6 +7,7 @@ pseudo-terminal or a pipe, and SIGINT sent to its whole process group as a termi
 from __future__ import annotations
 
 import argparse
+import io
 import mailbox
 import os
 import re
@@ -23,6 +24,7 @@ import pytest
 from support import eventually
 
 from bot.cli import build_parser, main
+from bot.learning import TRAIN_STEPS
 from mail import sources
 
 COMMAND = [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())"]
@@ -290,3 +292,28 @@ def test_fetch_shows_progress_on_a_terminal_and_stops_cleanly_on_ctrl_c(
     assert bar is not None, shown
     assert total - taken <= int(bar[1]) <= total - int(said[1])
     assert _cases(tmp_path) == total
+
+
+# ---- the progress helper itself --------------------------------------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_draws_on_a_terminal_only() -> None:
+    from bot.cli.output import Progress
+
+    terminal, pipe = _Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        with Progress(len(TRAIN_STEPS), unit="step", stream=stream) as progress:
+            for n, what in enumerate(TRAIN_STEPS):
+                progress.step(n, what)
+    assert pipe.getvalue() == ""
+    for what in TRAIN_STEPS:
+        assert f"{what}:" in terminal.getvalue()
+    assert "/5 [" in terminal.getvalue() and "step" in terminal.getvalue()
+    assert Progress(None, stream=pipe).interrupted() == (
+        "interrupted after 0 messages; run again to continue"
+    )
