@@ -317,3 +317,28 @@ def test_progress_draws_on_a_terminal_only() -> None:
     assert Progress(None, stream=pipe).interrupted() == (
         "interrupted after 0 messages; run again to continue"
     )
+
+
+# ---- start-up --------------------------------------------------------------------------------
+
+HEAVY = ("numpy", "jinja2", "slack_sdk", "slack_bolt", "sklearn", "alembic", "aiohttp", "tqdm")
+
+PROBE = f"""
+import json, sys
+from bot.cli import main
+code = main(["cases"])
+print(json.dumps({{"code": code, "loaded": sorted(m for m in {HEAVY!r} if m in sys.modules)}}))
+"""
+
+
+def test_cases_loads_the_orm_and_nothing_heavier(tmp_path: Path) -> None:
+    # What the command does not need, it does not import (bench/cli_start.py times it).
+    env = _env(tmp_path)
+    subprocess.run(
+        [*COMMAND, "db", "upgrade"], env=env, cwd=tmp_path, check=True, capture_output=True
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == '{"code": 0, "loaded": []}'
