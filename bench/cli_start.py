@@ -6,6 +6,7 @@ Each command runs ``--runs`` times in a fresh process (``cases`` on a new, migra
 database in a temporary folder, which is also the working folder: no ``.env`` is read), and the
 median wall time of each is printed with how much it costs over ``python -c pass``, against the
 targets of the command line (``--help`` under 300 ms, ``cases`` under 800 ms over a bare start).
+``python -c "import sqlmodel"`` is timed too, for scale: most of what ``cases`` needs is the ORM.
 """
 
 from __future__ import annotations
@@ -52,9 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         env["PD_DATABASE_URL"] = f"sqlite:///{tmp}/desk.db"
         subprocess.run([*desk, "db", "upgrade"], env=env, cwd=tmp, stdout=subprocess.DEVNULL, check=True)  # fmt: skip
         bare = _median([sys.executable, "-c", "pass"], args.runs, env, tmp)
+        # For scale on a loaded machine: what the ORM's import alone costs here and now.
+        orm = _median([sys.executable, "-c", "import sqlmodel"], args.runs, env, tmp)
         print(f"median of {args.runs} runs; {' '.join(desk)}")
         print(f"{'command':<12}{'median ms':>10}{'over bare':>11}{'target':>9}")
         print(f"{'bare python':<12}{bare * 1000:>10.0f}")
+        print(f"{'(the ORM)':<12}{orm * 1000:>10.0f}{(orm - bare) * 1000:>11.0f}")
         failed = False
         for command, target in TARGETS.items():
             took = _median([*desk, command], args.runs, env, tmp)
