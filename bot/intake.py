@@ -236,13 +236,32 @@ def _start_worker(parent: int, model_data: bytes | None) -> None:
     learned.install_data(model_data)
 
 
+class _DeafProcess(multiprocessing.context.SpawnProcess):
+    """A spawned worker that never hears SIGINT. Ctrl-C on a terminal reaches the whole process
+    group; the desk stops its workers itself, and a worker stopped half-way (even while it
+    starts) would only print a traceback. SIGINT is blocked while the worker is started, and
+    a blocked signal stays blocked in the new program (as ``multiprocessing`` starts its own
+    resource tracker); one that came meanwhile reaches this process when it is unblocked."""
+
+    def start(self) -> None:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            super().start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class _DeafSpawn(multiprocessing.context.SpawnContext):
+    Process = _DeafProcess
+
+
 def new_pool(workers: int) -> ProcessPoolExecutor:
     """Processes for ``read`` (spawned: nothing of this process's state is shared, so each is
     given this process's classifier model); each ends itself if this process dies without
-    closing the pool."""
+    closing the pool, and none hears Ctrl-C (``_DeafProcess``)."""
     return ProcessPoolExecutor(
         max_workers=max(workers, 1),
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=_DeafSpawn(),
         initializer=_start_worker,
         initargs=(os.getpid(), learned.installed_data()),
     )

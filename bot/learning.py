@@ -255,22 +255,42 @@ class Trained:
         return "; ".join(worse)
 
 
-def train(engine: Engine, *, actor: str, now: datetime) -> Trained:
-    """Fit, measure against the model in use, store, and activate when not worse; audited."""
+# The steps of ``train``, as its ``on_step`` is told of them.
+TRAIN_STEPS = ("reading examples", "fitting", "scoring it", "scoring the model in use", "storing")
+
+
+def train(
+    engine: Engine,
+    *,
+    actor: str,
+    now: datetime,
+    on_step: Callable[[int, str], None] | None = None,
+) -> Trained:
+    """Fit, measure against the model in use, store, and activate when not worse; audited.
+    ``on_step(n, what)`` is told as each of the ``TRAIN_STEPS`` starts (a progress bar)."""
     from handlers import training
 
+    def step(what: str) -> None:
+        if on_step is not None:
+            on_step(TRAIN_STEPS.index(what), what)
+
+    step("reading examples")
     shipped = training.shipped("training")
     evaluation = training.shipped("evaluation")
     with Session(engine) as session:
         extra = database_examples(session)
     examples = shipped + extra
     version = training.version_of(now.strftime("%Y%m%d-%H%M%S"), examples)
+    step("fitting")
     fitted = training.fit(examples, version=version, meta={"trained_by": actor})
+    step("scoring it")
     scores = training.evaluate(fitted.model, evaluation)
+    step("scoring the model in use")
     install_active(engine)
     previous = learned.active()
     previous_scores = training.evaluate(previous, evaluation)
     model = training.with_scores(fitted.model, scores)
+    step("storing")
     activated = (
         scores.macro_f1 >= previous_scores.macro_f1
         and scores.rights_recall >= previous_scores.rights_recall

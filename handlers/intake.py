@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from handlers.classify import Classification
 from handlers.intents import (
     AUTO_REPLY,
     PRIVACY,
@@ -22,7 +22,12 @@ from handlers.intents import (
     RATE_QUESTION,
     SPAM,
 )
-from mail.parse import ParsedMessage
+
+# The storage layer imports this module for its plain data: it needs neither the classifier's
+# model (numpy) nor the parser.
+if TYPE_CHECKING:
+    from handlers.classify import Classification
+    from mail.parse import ParsedMessage
 
 REFERENCE = re.compile(r"\bPD-(\d{4})-(\d{6})\b", re.IGNORECASE)
 

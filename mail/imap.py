@@ -518,8 +518,11 @@ class Watcher:
     def open(self) -> Connection:
         return Connection(self.config, self._connect)
 
-    def catch_up(self, conn: Connection) -> PassResult:
-        """Take in everything not yet processed, batch by batch."""
+    def catch_up(
+        self, conn: Connection, *, on_progress: Callable[[int, int], None] | None = None
+    ) -> PassResult:
+        """Take in everything not yet processed, batch by batch; ``on_progress(done, total)`` is
+        told of the new messages found, then of each batch once it is committed and marked."""
         key = self.config.key
         progress = self.checkpoints.load(key)
         last_uid, careful_upto = progress.last_uid, progress.in_flight_upto or 0
@@ -535,6 +538,9 @@ class Watcher:
         cutoff = self.checkpoints.first_read(key, self._clock()) - self.backlog
         uids = conn.new_uids(last_uid)
         sizes = conn.sizes(uids) if self.batch_bytes else None
+        done = 0
+        if on_progress is not None:
+            on_progress(done, len(uids))
         for batch in _batches(uids, self.batch, sizes, self.batch_bytes):
             fetched = conn.fetch(batch)
             order = [uid for uid in batch if fetched.get(uid) and fetched[uid].raw]
@@ -560,6 +566,9 @@ class Watcher:
             self.checkpoints.save(key, conn.uidvalidity, last_uid)
             if stuck:
                 break
+            done += len(batch)
+            if on_progress is not None:
+                on_progress(done, len(uids))
         if progress.uidvalidity != conn.uidvalidity and not uids:
             self.checkpoints.save(key, conn.uidvalidity, last_uid)
         if result.historic or not self._told_historic:
@@ -628,9 +637,10 @@ class Watcher:
             try:
                 (action,) = self._give([raw], arrived)
                 break
-            except TransientError:
-                # Not the message's fault: the try does not count. (If even this cannot be
-                # written, the storage is down and the next pass counts again from here.)
+            except (TransientError, KeyboardInterrupt):
+                # Not the message's fault (the storage, or the operator's Ctrl-C): the try does
+                # not count. (If even this cannot be written, the storage is down and the next
+                # pass counts again from here.)
                 with contextlib.suppress(Exception):
                     self.checkpoints.forgive(key, conn.uidvalidity, uid)
                 raise
@@ -656,11 +666,11 @@ class Watcher:
             return True
         return False
 
-    def run_once(self) -> PassResult:
-        """One pass over the folder (``privacy-desk fetch``)."""
+    def run_once(self, *, on_progress: Callable[[int, int], None] | None = None) -> PassResult:
+        """One pass over the folder (``privacy-desk fetch``); ``on_progress`` as ``catch_up``."""
         conn = self.open()
         try:
-            return self.catch_up(conn)
+            return self.catch_up(conn, on_progress=on_progress)
         except (OSError, IMAPClientError) as exc:
             raise TransientError(f"IMAP connection failed: {exc}") from None
         finally:

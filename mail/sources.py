@@ -45,6 +45,39 @@ def check(paths: Sequence[str]) -> None:
             raise SourceError(f"{given}: not an mbox file (it does not start with a 'From ' line)")
 
 
+def count(paths: Sequence[str]) -> int | None:
+    """How many messages ``iter_sources`` will give, known before any is read (file names, and
+    the ``From `` lines of an mbox counted in one pass); None when a path cannot be counted."""
+    total = 0
+    try:
+        for given in paths:
+            path = Path(given)
+            if path.is_dir() and _is_maildir(path):
+                total += len(mailbox.Maildir(path, factory=None, create=False))
+            elif path.is_dir():
+                total += sum(
+                    1 for c in path.iterdir() if c.is_file() and c.suffix.lower() == ".eml"
+                )
+            elif path.suffix.lower() != ".eml" and _starts_like_mbox(path):
+                total += _mbox_messages(path)
+            else:
+                total += 1
+    except OSError:
+        return None
+    return total
+
+
+def _mbox_messages(path: Path, chunk: int = 1 << 20) -> int:
+    """The messages of an mbox: as ``mailbox.mbox`` reads it, every line that starts with
+    ``From `` starts one (the file's first line does)."""
+    found, tail = 0, b"\n"
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            found += (tail + block).count(b"\nFrom ")
+            tail = block[-5:]  # a separator cut in two by the chunk boundary is found whole
+    return found
+
+
 def iter_sources(paths: Sequence[str]) -> Iterator[Source]:
     """Messages named by PATHs: ``.eml`` files, folders of them, mbox files or Maildirs."""
     check(paths)

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
@@ -27,6 +24,9 @@ from storage.errors import (
     SchemaError,
     UnavailableError,
 )
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 _SUPPORTED = ("sqlite", "postgresql")
 
@@ -135,23 +135,76 @@ def make_engine(value: str, *, create: bool = True) -> Engine:
         raise ConfigError(f"no driver for {url.drivername}: install psycopg") from None
 
 
+# Alembic is imported only to migrate or when the schema may be behind: its import costs more
+# than a read-only command takes (``privacy-desk cases``).
+
+
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "storage:migrations")
     return config
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+_VERSIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+_REVISION = re.compile(r'^revision\b[^=\n]*=\s*"(\w+)"\s*$', re.MULTILINE)
+_DOWN = re.compile(r'^down_revision\b[^=\n]*=\s*(?:"(\w+)"|None)\s*$', re.MULTILINE)
+_PLAIN = re.compile(r"^(?:branch_labels|depends_on)\b[^=\n]*=\s*None\s*$", re.MULTILINE)
+
+
+def plain_head() -> str | None:
+    """The head revision read from the migration files as text, without Alembic; None when any
+    file is not a plain link of one chain (a merge, a branch label, a dependency, a form this
+    reader does not know) or the chain has no single head: then only Alembic can say."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in _VERSIONS.glob("*.py"):
+        if path.name.startswith("_"):
+            continue
+        source = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.findall(source), _DOWN.findall(source)
+        if len(revision) != 1 or len(down) != 1 or len(_PLAIN.findall(source)) != 2:
+            return None
+        revisions.add(revision[0])
+        if down[0]:
+            parents.add(down[0])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the schema is surely at the head, asked without Alembic; False in any doubt
+    (no version table, a read that fails, a chain ``plain_head`` cannot read), and then
+    Alembic decides."""
+    head = plain_head()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except DBAPIError:
+        return False
+    return [tuple(row) for row in rows] == [(head,)]
+
+
 def upgrade(engine: Engine) -> tuple[str | None, str | None]:
     """Bring the schema to the newest revision; returns (before, after)."""
+    from alembic import command
+
     before = _checked(engine, current_revision)
     config = _alembic_config()
     with engine.begin() as connection:
@@ -177,6 +230,8 @@ def open_database(value: str, *, auto_upgrade: bool | None = None, create: bool 
     file that is not there is made only with ``create`` (else ``MissingError``)."""
     engine = make_engine(value, create=create)
     _checked(engine, lambda e: e.connect().close())
+    if _at_head(engine):  # as a rule: answered without loading Alembic
+        return engine
     if auto_upgrade is None:
         auto_upgrade = engine.url.get_backend_name() == "sqlite"
     current = _checked(engine, current_revision)

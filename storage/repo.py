@@ -6,21 +6,19 @@ finds what that decision needs (``known_for``) and records its outcome.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, func, insert, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
 
 from handlers.clock import TOKYO
 from handlers.intake import Known, KnownCase, references_in
 from handlers.status import FINISHED, Status
-from mail.parse import ParsedMessage
 from storage.models import (
     AuditEvent,
     Case,
@@ -34,6 +32,9 @@ from storage.models import (
     Verification,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from mail.parse import ParsedMessage
 
 
 def _known_cases(session: Session, cases: Sequence[Case]) -> tuple[KnownCase, ...]:
@@ -98,7 +99,7 @@ def next_reference(session: Session, year: int) -> str:
     increments it, so two writers never get the same number.
     """
     dialect = session.get_bind().dialect.name
-    bump = _COUNTER_NEXT.get(dialect)
+    bump = _counter_next(dialect)
     if bump is None:  # pragma: no cover - parse_url admits only SQLite and PostgreSQL
         raise NotImplementedError(dialect)
     number: int = session.connection().execute(bump, {"year": year, "last": 1}).scalar_one()
@@ -131,13 +132,33 @@ _ID_TAKEN = (
     .where(_MESSAGES.c.direction == "in", _MESSAGES.c.message_id == bindparam("message_id"))
     .limit(1)
 )
+
+
 _COUNTERS = _table(CaseCounter)
-_COUNTER_NEXT = {
-    name: dialect_insert(_COUNTERS)
-    .on_conflict_do_update(index_elements=[_COUNTERS.c.year], set_={"last": _COUNTERS.c.last + 1})
-    .returning(_COUNTERS.c.last)
-    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+_BUMP = {"last": _COUNTERS.c.last + 1}
+
+
+@functools.cache
+def _counter_next(dialect: str) -> Any:
+    """The upsert of ``next_reference`` on ``dialect``, built when first needed: the PostgreSQL
+    dialect's import alone costs a reading command on SQLite more than its query."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return (
+            pg_insert(_COUNTERS)
+            .on_conflict_do_update(index_elements=[_COUNTERS.c.year], set_=_BUMP)
+            .returning(_COUNTERS.c.last)
+        )
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return (
+            sqlite_insert(_COUNTERS)
+            .on_conflict_do_update(index_elements=[_COUNTERS.c.year], set_=_BUMP)
+            .returning(_COUNTERS.c.last)
+        )
+    return None
 
 
 def audit(session: Session, case_id: int | None, actor: str, action: str, **detail: Any) -> None:

@@ -29,11 +29,7 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
-
-import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup, escape
+from typing import TYPE_CHECKING, Any
 
 from handlers.clock import TOKYO
 from templates.errors import (
@@ -43,6 +39,10 @@ from templates.errors import (
     TemplateError,
     UnknownTemplate,
 )
+
+if TYPE_CHECKING:  # Jinja2 is imported when a template is rendered: the names above need none
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from markupsafe import Markup
 
 __all__ = [
     "CHOICES",
@@ -267,6 +267,8 @@ def one_line(value: object) -> str:
 
 def _paragraphs(value: object) -> Markup:
     """Staff text as HTML: escaped, blank lines part paragraphs, single newlines become <br>."""
+    from markupsafe import Markup, escape
+
     text = str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
     parts = [p.strip("\n") for p in re.split(r"\n\s*\n", text) if p.strip()]
     return Markup("\n").join(
@@ -363,6 +365,9 @@ def _language(language: str) -> str:
 
 
 def _environment(override_dir: Path | None) -> ImmutableSandboxedEnvironment:
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
     loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("templates", "mail")]
     if override_dir is not None:
         loaders.insert(0, jinja2.FileSystemLoader(override_dir))
@@ -448,6 +453,8 @@ def _translated(stem: str, name: str, lang: str) -> Iterator[None]:
     except TemplateError:
         raise
     except Exception as exc:
+        import jinja2
+
         if isinstance(exc, jinja2.TemplateNotFound):
             why = f"no template {exc.name}"
         elif isinstance(exc, jinja2.TemplateSyntaxError):

@@ -1,7 +1,9 @@
 """The ``privacy-desk`` command line: one console script, one subcommand per job.
 
 Exit status: 0 done; 1 done, but some messages could not be read or a quality bar was missed;
-2 bad arguments, settings or input (a one-line message on stderr).
+2 bad arguments, settings or input (a one-line message on stderr; ``privacy-desk`` alone prints
+the usage and the list of commands there); 130 stopped by Ctrl-C (``interrupted``, no traceback;
+what was committed stays, and ``ingest`` and ``fetch`` say how far they got).
 
 Each family of commands is a module of this package with ``add_parsers(sub)``; every command is
 ``cmd(args, ctx) -> int`` (``bot.cli.context.Context``). The parser imports no database or Slack
@@ -15,7 +17,8 @@ import sys
 from collections.abc import Sequence
 
 from bot.cli import cases, check, db, learning, mail, replies, report, retention
-from bot.cli.context import Context, Parser
+from bot.cli.context import Context, Parser, Version
+from bot.cli.output import INTERRUPTED
 from bot.errors import UsageError
 from storage.errors import StorageError
 
@@ -24,7 +27,10 @@ __all__ = ["Context", "build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="privacy-desk", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    parser.add_argument("--version", action=Version, help="print the installed version and exit")
+    sub = parser.add_subparsers(
+        dest="command", required=True, parser_class=Parser, metavar="COMMAND"
+    )
     mail.add_parsers(sub)
     cases.add_listing_parsers(sub)
     replies.add_parsers(sub)
@@ -42,7 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command, read and check every setting (``bot.settings``), apply the
     process-wide ones (``bot.wiring.apply_process_state``), run the command."""
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        if not (sys.argv[1:] if argv is None else argv):
+            parser.print_help(sys.stderr)
+            return 2
+        args = parser.parse_args(argv)
         from bot import settings, wiring  # after the parser: `--help` needs neither
 
         read = settings.read(command=args.command)
@@ -54,3 +64,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return INTERRUPTED

@@ -19,6 +19,9 @@ from bot.cli.output import left, mask, table, tokyo_day, tokyo_time
 from bot.errors import UsageError
 from handlers.intents import ALL_INTENTS
 from handlers.replies import ASK_KINDS
+from handlers.status import Status
+
+_AS = "who does this (recorded in the audit trail)"
 
 if TYPE_CHECKING:
     from bot.cases import CaseDesk
@@ -284,14 +287,19 @@ def _intent(value: str) -> str:
 
 def add_listing_parsers(sub: Subcommands) -> None:
     p = sub.add_parser("cases", help="list cases with their deadlines")
-    p.add_argument("--status", default=None)
-    p.add_argument("--overdue", action="store_true")
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--status",
+        default=None,
+        metavar="STATUS",
+        help=f"only cases in this status ({', '.join(Status)})",
+    )
+    p.add_argument("--overdue", action="store_true", help="only cases past their deadline")
+    p.add_argument("--json", action="store_true", help="one JSON object per case")
     p.set_defaults(func=cmd_cases)
 
     p = sub.add_parser("case", help="one case's whole file")
-    p.add_argument("ref", metavar="REF")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("ref", metavar="REF", help="the case reference, e.g. PD-2026-000123")
+    p.add_argument("--json", action="store_true", help="the case file as one JSON object")
     p.set_defaults(func=cmd_case)
 
 
@@ -301,13 +309,13 @@ def add_parsers(sub: Subcommands) -> Subcommands:
 
     def command(name: str, help_text: str, func: Command) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = sub.add_parser(name, help=help_text)
-        p.add_argument("ref", metavar="REF")
+        p.add_argument("ref", metavar="REF", help="the case reference, e.g. PD-2026-000123")
         p.set_defaults(func=func)
         return p
 
     p = command("assign", "give a case to someone", cmd_assign)
     p.add_argument("person", metavar="PERSON", help="a Slack user ID or a name")
-    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
 
     p = command(
         "reclassify", "say what a case really asks for (its deadline follows)", cmd_reclassify
@@ -324,26 +332,28 @@ def add_parsers(sub: Subcommands) -> Subcommands:
         action="store_true",
         help="the case asks for no right (its provisional legal clock is removed; approvers only)",
     )
-    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
 
     p = command("ask", "draft a request for identity documents or a clarification", cmd_ask)
-    p.add_argument("--kind", choices=ASK_KINDS, default="identity")
+    p.add_argument(
+        "--kind", choices=ASK_KINDS, default="identity", help="what to ask for (identity)"
+    )
     p.add_argument("--need", action="append", metavar="TEXT", help="what is needed (repeat)")
-    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
 
     p = command("extend", "extend a case's deadline once, where the law allows", cmd_extend)
     p.add_argument("--reason", required=True, help="told to the requester")
-    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
 
     p = command("reject", "draft a refusal with its reasons (APPI Art. 36)", cmd_reject)
     p.add_argument("--reason", action="append", metavar="TEXT", help="a reason (repeat)")
     p.add_argument("--partial", action="store_true", help="only part of the request is refused")
     p.add_argument("--granted", action="append", metavar="TEXT", help="what is granted (repeat)")
-    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
 
     p = command("close", "close a case without a further answer", cmd_close)
-    p.add_argument("--reason", required=True)
-    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.add_argument("--reason", required=True, help="why, for the case file and the audit trail")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
 
     p = command(
         "link", "join mail to a case by hand (approvers; e.g. an unauthenticated one)", cmd_link
@@ -354,6 +364,6 @@ def add_parsers(sub: Subcommands) -> Subcommands:
     p = sub.add_parser("examples", help="labelled examples: staff reclassifications, imports")
     examples = p.add_subparsers(dest="examples_command", required=True, parser_class=type(p))
     e = examples.add_parser("export", help="write them as a corpus folder (NNN.eml, labels.jsonl)")
-    e.add_argument("folder", metavar="FOLDER")
+    e.add_argument("folder", metavar="FOLDER", help="the corpus folder to write")
     e.set_defaults(func=cmd_examples_export)
     return examples

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.cli.context import Context, Subcommands
+from bot.cli.output import Progress
 from bot.errors import UsageError
 
 
@@ -35,12 +36,12 @@ def cmd_examples_import(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
     try:
-        from bot.learning import train
+        from bot.learning import TRAIN_STEPS, train
     except ImportError:  # pragma: no cover - an install without the extra
         raise UsageError("training needs scikit-learn: pip install 'privacy-desk[train]'") from None
-    with ctx.database() as engine:
+    with ctx.database() as engine, Progress(len(TRAIN_STEPS), unit="step") as progress:
         try:
-            done = train(engine, actor=args.as_, now=datetime.now(UTC))
+            done = train(engine, actor=args.as_, now=datetime.now(UTC), on_step=progress.step)
         except ImportError:
             raise UsageError(
                 "training needs scikit-learn: pip install 'privacy-desk[train]'"
@@ -64,7 +65,13 @@ def add_parsers(sub: Subcommands) -> None:
     p = sub.add_parser(
         "train", help="train the classifier on the shipped data and the labelled examples"
     )
-    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.add_argument(
+        "--as",
+        dest="as_",
+        required=True,
+        metavar="NAME",
+        help="who trains (recorded with the model)",
+    )
     p.set_defaults(func=cmd_train)
 
 
@@ -72,6 +79,8 @@ def add_examples_import(examples: Subcommands) -> None:
     e = examples.add_parser(
         "import", help="a labelled corpus folder (LABELS.md format) as labelled examples"
     )
-    e.add_argument("folder", metavar="FOLDER")
-    e.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    e.add_argument("folder", metavar="FOLDER", help="a corpus folder: .eml files and labels.jsonl")
+    e.add_argument(
+        "--as", dest="as_", required=True, metavar="NAME", help="who imports (recorded with them)"
+    )
     e.set_defaults(func=cmd_examples_import)

@@ -10,15 +10,15 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from bot.cli.context import Context, Subcommands
-from bot.cli.output import table
+from bot.cli.output import INTERRUPTED, Progress, table
 from bot.errors import UsageError
 from handlers.clock import TOKYO
 
 if TYPE_CHECKING:
-    from bot.intake import Intake
+    from bot.intake import Intake, IntakeResult
     from handlers.classify import Classification
     from mail.parse import ParsedMessage
     from mail.sources import Source
@@ -188,6 +188,7 @@ def _ingest(args: argparse.Namespace, ctx: Context, intake: Intake) -> int:
     from dataclasses import replace
 
     from bot.intake import read_all
+    from mail import sources
 
     out = ctx.out
     counts: dict[str, int] = {}
@@ -198,24 +199,58 @@ def _ingest(args: argparse.Namespace, ctx: Context, intake: Intake) -> int:
     if historic:  # the operator says so: everything taken here is historic
         reads = (replace(r, historic=True) for r in reads)
     results = intake.process_many(reads, batch=args.batch)
-    for source, result in zip(listed, results, strict=True):
-        counts[result.action] = counts.get(result.action, 0) + 1
-        if args.quiet:
-            continue
-        due = result.answer_due.astimezone(TOKYO).strftime("%Y-%m-%d") if result.answer_due else ""
-        out.write(
-            f"{result.ref or '-':<16} {result.action:<11} {', '.join(result.intents) or '-':<34} "
-            f"{('due ' + due) if due else '':<14} {source.name}\n"
-        )
+    # A result comes once its batch is committed: Ctrl-C loses only the batch being written,
+    # and a second run takes the rest (what is stored already is a duplicate).
+    with Progress(sources.count(args.paths)) as progress:
+        try:
+            for source, result in zip(listed, results, strict=True):
+                counts[result.action] = counts.get(result.action, 0) + 1
+                progress.advance()
+                if args.quiet:
+                    continue
+                progress.write(out, _row(result, source.name))
+        except KeyboardInterrupt:
+            progress.close()
+            _close(results, reads)  # the reading processes stop before the line is printed
+            _historic_taken(intake, counts, historic, None)
+            sys.stderr.write(progress.interrupted() + "\n")
+            return INTERRUPTED
     total = sum(counts.values())
     summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
     out.write(f"{total} messages: {summary or 'none'}\n")
-    taken = total - counts.get("duplicate", 0)
-    if historic and taken:
-        intake.historic_taken(taken, backlog_days=0, source="ingest")
-        out.write(f"taken in as historic: {taken} (one summary in Slack, no acknowledgements)\n")
+    _historic_taken(intake, counts, historic, out)
     # Quarantined messages are kept, but the operator should know some could not be read.
     return 1 if counts.get("quarantined") else 0
+
+
+def _row(result: IntakeResult, name: str) -> str:
+    due = result.answer_due.astimezone(TOKYO).strftime("%Y-%m-%d") if result.answer_due else ""
+    return (
+        f"{result.ref or '-':<16} {result.action:<11} {', '.join(result.intents) or '-':<34} "
+        f"{('due ' + due) if due else '':<14} {name}\n"
+    )
+
+
+def _historic_taken(
+    intake: Intake, counts: dict[str, int], historic: bool, out: TextIO | None
+) -> None:
+    """One summary in Slack of the historic mail taken (of an interrupted run too: a second run
+    finds it all stored and would tell nobody)."""
+    taken = sum(counts.values()) - counts.get("duplicate", 0)
+    if historic and taken:
+        intake.historic_taken(taken, backlog_days=0, source="ingest")
+        if out is not None:
+            out.write(
+                f"taken in as historic: {taken} (one summary in Slack, no acknowledgements)\n"
+            )
+
+
+def _close(*iterators: Iterator[object]) -> None:
+    """End generators left half-way (their ``finally`` runs now, not when collected)."""
+    for it in iterators:
+        close = getattr(it, "close", None)
+        if close is not None:
+            close()
 
 
 def cmd_fetch(args: argparse.Namespace, ctx: Context) -> int:
@@ -232,12 +267,20 @@ def cmd_fetch(args: argparse.Namespace, ctx: Context) -> int:
         watcher, sink = wiring.mail_watcher(
             engine, ctx.settings, workers=args.workers, batch=args.batch
         )
-        try:
-            result = watcher.run_once()
-        except MailError as exc:
-            raise UsageError(str(exc)) from None
-        finally:
-            sink.close()
+        # Each batch is committed and marked before the next is fetched: Ctrl-C loses only
+        # the batch being taken in, and the next pass starts where this one stopped.
+        with Progress(None) as progress:
+            try:
+                result = watcher.run_once(on_progress=progress.update)
+            except MailError as exc:
+                raise UsageError(str(exc)) from None
+            except KeyboardInterrupt:
+                progress.close()
+                sink.close()  # the reading processes stop before the line is printed
+                sys.stderr.write(progress.interrupted() + "\n")
+                return INTERRUPTED
+            finally:
+                sink.close()
     summary = ", ".join(f"{n} {a}" for a, n in sorted(result.actions.items()))
     ctx.out.write(f"{config.key}: {result.fetched} messages: {summary or 'none new'}\n")
     return 1 if result.actions.get("quarantined") else 0
@@ -270,15 +313,27 @@ def add_parsers(sub: Subcommands) -> None:
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser("eval", help="score classification against a labelled corpus")
-    p.add_argument("corpus", metavar="CORPUS_DIR")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("corpus", metavar="CORPUS_DIR", help="a folder of .eml files with labels.jsonl")
+    p.add_argument("--json", action="store_true", help="the scores as one JSON object")
     p.add_argument("--show-errors", action="store_true", help="list misclassified messages")
-    p.add_argument("--min-macro-f1", type=float, default=None, metavar="F")
-    p.add_argument("--min-rights-recall", type=float, default=None, metavar="R")
+    p.add_argument(
+        "--min-macro-f1",
+        type=float,
+        default=None,
+        metavar="F",
+        help="exit 1 when macro-F1 is below F (a quality bar for CI)",
+    )
+    p.add_argument(
+        "--min-rights-recall",
+        type=float,
+        default=None,
+        metavar="R",
+        help="exit 1 when the recall of rights requests is below R",
+    )
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("ingest", help="take .eml files, folders, mbox files or Maildirs into cases")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PATH", help=".eml file, folder, mbox or Maildir")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     _workers_option(p)
     p.add_argument(

@@ -1,4 +1,5 @@
-"""What the commands print with: tables aligned by display width, Tokyo dates, masked addresses.
+"""What the commands print with: tables aligned by display width, Tokyo dates, masked addresses,
+and the progress of long work.
 
 Japanese is twice as wide as Latin on a terminal (East Asian Wide and Fullwidth characters), so
 columns are padded by display width, not by the number of characters.
@@ -6,10 +7,13 @@ columns are padded by display width, not by the number of characters.
 
 from __future__ import annotations
 
+import os
+import sys
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TextIO
+from types import TracebackType
+from typing import Any, TextIO
 
 from handlers.clock import TOKYO  # deadlines are days in Asia/Tokyo
 
@@ -73,3 +77,108 @@ def _tokyo(value: str | datetime | None, layout: str, missing: str) -> str:
         return missing
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment.astimezone(TOKYO).strftime(layout)
+
+
+INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells say
+
+
+class Progress:
+    """Long work counted as it is done. On a terminal, a bar on stderr with the count, the rate
+    and the time left (tqdm, imported only then); off a terminal, nothing at all: what the
+    command prints on stdout is unchanged either way. ``interrupted()`` is what Ctrl-C says."""
+
+    def __init__(self, total: int | None, *, unit: str = "msg", stream: TextIO | None = None):
+        self.done = 0
+        self.total = total
+        self._stream = sys.stderr if stream is None else stream
+        self._bar: Any = None
+        if _is_terminal(self._stream):
+            import threading
+
+            from tqdm import tqdm
+
+            tqdm.set_lock(threading.RLock())  # not its default, a multiprocessing lock
+            # A terminal that tells no size (a bare pseudo-terminal) is taken as 80 by 24: tqdm
+            # would draw nothing on a terminal of no rows.
+            sized = _columns(self._stream) > 0
+            self._bar = tqdm(
+                total=total,
+                unit=unit,
+                file=self._stream,
+                leave=False,
+                dynamic_ncols=sized,
+                ncols=None if sized else 80,
+                nrows=None if sized else 24,
+            )
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def update(self, done: int, total: int | None = None) -> None:
+        """``done`` of ``total`` so far (a total learnt as the work goes)."""
+        if total is not None and total != self.total:
+            self.total = total
+            if self._bar is not None:
+                self._bar.reset(total=total)
+                self._bar.update(self.done)
+        self.advance(done - self.done)
+
+    def step(self, done: int, what: str) -> None:
+        """Work counted in steps: ``done`` of them are behind, ``what`` is under way."""
+        if self._bar is not None:
+            self._bar.set_description_str(what, refresh=False)
+        self.update(done)
+        if self._bar is not None:
+            self._bar.refresh()
+
+    def write(self, out: TextIO, text: str) -> None:
+        """``text`` on ``out``; on the terminal of the bar, above it."""
+        if self._bar is None or not _is_terminal(out):
+            out.write(text)
+            return
+        self._bar.clear()
+        out.write(text)
+        out.flush()
+        self._bar.refresh()
+
+    def interrupted(self) -> str:
+        """``interrupted after N of M; run again to continue`` (``after N messages`` when the
+        total is not known)."""
+        done = (
+            f"{self.done} of {self.total}"
+            if self.total is not None
+            else plural(self.done, "message")
+        )
+        return f"interrupted after {done}; run again to continue"
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except ValueError:  # closed
+        return False
+
+
+def _columns(stream: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError):
+        return 0

@@ -18,6 +18,8 @@ from bot.cli.context import Context, Subcommands
 from bot.errors import UsageError
 from templates import KINDS, TEMPLATE_NAMES
 
+_AS = "who does this (recorded in the audit trail)"
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -242,13 +244,13 @@ def cmd_outbox(args: argparse.Namespace, ctx: Context) -> int:
 
 def add_parsers(sub: Subcommands) -> None:
     p = sub.add_parser("drafts", help="drafts waiting for approval (all of a case's with REF)")
-    p.add_argument("ref", nargs="?", metavar="REF")
+    p.add_argument("ref", nargs="?", metavar="REF", help="the case reference, e.g. PD-2026-000123")
     p.add_argument("--all", action="store_true", help="approved, sent and discarded ones too")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON object per draft")
     p.set_defaults(func=cmd_drafts)
 
     p = sub.add_parser("draft", help="prepare a reply for a case from a template")
-    p.add_argument("ref", metavar="REF")
+    p.add_argument("ref", metavar="REF", help="the case reference, e.g. PD-2026-000123")
     p.add_argument(
         "template",
         nargs="?",
@@ -261,34 +263,38 @@ def add_parsers(sub: Subcommands) -> None:
         metavar="NAME=VALUE",
         help="a template value (repeat for lists; NAME=@FILE reads a text)",
     )
-    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
     p.set_defaults(func=cmd_draft)
 
     p = sub.add_parser("approve", help="approve a draft: its mail is queued and sent once")
-    p.add_argument("draft_id", type=int, metavar="DRAFT_ID")
-    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.add_argument("draft_id", type=int, metavar="DRAFT_ID", help="the draft's number (see drafts)")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
     p.add_argument("--revision", type=int, help="refuse if the draft changed since this one")
     p.set_defaults(func=cmd_approve)
 
     p = sub.add_parser("discard", help="drop a draft")
-    p.add_argument("draft_id", type=int, metavar="DRAFT_ID")
-    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.add_argument("draft_id", type=int, metavar="DRAFT_ID", help="the draft's number (see drafts)")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
     p.set_defaults(func=cmd_discard)
 
     p = sub.add_parser("verify", help="verify a requester's identity, or mail them a code")
-    p.add_argument("ref", metavar="REF")
+    p.add_argument("ref", metavar="REF", help="the case reference, e.g. PD-2026-000123")
     p.add_argument("--send-code", action="store_true", help="mail a one-time code to reply with")
     p.add_argument("--how", help="how staff verified it (e.g. 'driving licence, call back')")
-    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser(
         "outbox", help="mail queued, sent (or written to a file:), failed or bounced"
     )
-    p.add_argument("--status", choices=("queued", "sent", "written", "failed", "bounced"))
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--status",
+        choices=("queued", "sent", "written", "failed", "bounced"),
+        help="only mail in this state",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per mail")
     p.set_defaults(func=cmd_outbox)
 
     p = sub.add_parser("send", help="one pass over the outbox (PD_SMTP_URL)")
-    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--limit", type=int, default=100, help="send at most this many mails (100)")
     p.set_defaults(func=cmd_send)

@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel, select
 
 from bot.cli import main
 from storage import repo
-from storage.db import current_revision, head_revision, make_engine, open_database
+from storage.db import current_revision, head_revision, make_engine, open_database, plain_head
 from storage.errors import SchemaError
 from storage.models import Case
 
@@ -50,6 +50,22 @@ def test_migration_creates_every_table_at_head(engine: Engine) -> None:
     for name, table in SQLModel.metadata.tables.items():
         columns = {c["name"] for c in found.get_columns(name)}
         assert columns == {c.name for c in table.columns}, name
+
+
+def test_the_head_read_without_alembic_is_alembics(tmp_path: Path) -> None:
+    # Opening a database at the head skips Alembic (its import is slow) only when the migration
+    # files, read as text, name the same head; anything they cannot say is left to Alembic.
+    assert plain_head() == head_revision()
+    url = f"sqlite:///{tmp_path}/desk.db"
+    open_database(url).dispose()
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+    finally:
+        engine.dispose()
+    with pytest.raises(SchemaError, match="0001"):
+        open_database(url, auto_upgrade=False)
 
 
 def test_db_upgrade_command_then_already_at_head(
