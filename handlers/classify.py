@@ -528,6 +528,10 @@ MODEL_BESIDE_OTHER = 0.6
 MODEL_ALONE_OTHER = 0.8
 # An intent the rules found other than a request is kept while the model gives it this much.
 MODEL_KEEPS_OTHER = 0.2
+# A complaint the sender named as one (苦情を申し立てます, "this is a formal complaint": the
+# rules' confidence for a named complaint) stays whatever the model says: its deadline is the
+# shortest the desk runs, and the model reads words, not what the sender called the mail.
+RULES_KEEP_NAMED = {COMPLAINT: 0.8}
 # A request the rules found is read as a question when the model reads an inquiry and gives the
 # request less than this.
 MODEL_QUESTION = 0.1
@@ -566,7 +570,11 @@ def combine(
         return dataclasses.replace(ruled, model_version=prediction.version)
     machine_like = {SPAM, AUTO_REPLY}
     from_rules = {
-        intent for intent in ruled.intents if intent in RIGHTS or p[intent] >= MODEL_KEEPS_OTHER
+        intent
+        for intent in ruled.intents
+        if intent in RIGHTS
+        or p[intent] >= MODEL_KEEPS_OTHER
+        or ruled.confidence.get(intent, 0.0) >= RULES_KEEP_NAMED.get(intent, 2.0)
     }
     ignored += [
         f"{intent} doubted by the model ({p[intent]:.2f})"

@@ -154,6 +154,24 @@ def test_the_model_reads_what_is_not_a_request_beside_the_rules() -> None:
     assert kept.reasons["inquiry"] == ("rule for inquiry",)
 
 
+def test_a_complaint_the_sender_named_stays_whatever_the_model_reads() -> None:
+    # 苦情を申し立てます: the rules are sure of a named complaint (0.8); the model, reading
+    # "…してください" as a deletion, gave it almost nothing.
+    named = Classification(
+        intents=("complaint",),
+        confidence={"complaint": 0.8},
+        reasons={"complaint": ("“苦情”",)},
+        needs_triage=False,
+    )
+    result = combine(named, _prediction(complaint=0.05, deletion=0.49), THRESHOLDS)
+    assert "complaint" in result.intents
+    # A complaint the rules only guessed at is still the model's to doubt.
+    guessed = Classification(
+        intents=("complaint",), confidence={"complaint": 0.5}, reasons={}, needs_triage=False
+    )
+    assert "complaint" not in combine(guessed, _prediction(complaint=0.05), THRESHOLDS).intents
+
+
 def test_spam_the_rules_saw_a_sign_of_is_the_models_to_call() -> None:
     faint = Classification(intents=(), confidence={"spam": 0.3}, reasons={}, needs_triage=False)
     assert combine(faint, _prediction(spam=0.95), THRESHOLDS).intents == ("spam",)
