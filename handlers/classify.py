@@ -101,6 +101,13 @@ _KANA = re.compile(
     )
 )
 _TYPO = re.compile("|".join(sorted(R.TYPOS, key=len, reverse=True)))
+_ROMAJI = re.compile(r"\b(?:" + "|".join(sorted(R.ROMAJI, key=len, reverse=True)) + r")\b")
+_PARTICLE = re.compile(r"\b(?:" + "|".join(R.ROMAJI_PARTICLES) + r")\b")
+_KANJI = re.compile(r"[\u3400-\u9fff]")
+_KATAKANA = re.compile(r"[\u30a1-\u30f6]")
+_KATA_TO_HIRA = {c: c - 0x60 for c in range(0x30A1, 0x30F7)}
+_JA = "\u3040-\u30ff\u3400-\u9fff"
+_SPACE_IN_JA = re.compile(f"(?<=[{_JA}]) +(?=[{_JA}])")
 
 
 def _fix_typo(match: re.Match[str]) -> str:
@@ -113,11 +120,26 @@ def _fix_typo(match: re.Match[str]) -> str:
     return R.TYPOS[match.group(0)]
 
 
+def _read_kana_and_romaji(norm: str) -> str:
+    """Kanji for the words a person wrote without them: in kana (katakana too where a text has
+    no kanji at all: old phones' half-width mail) or in romaji (its particles too where the text
+    is romaji Japanese); Japanese needs no spaces, so ``じょうほうの かいじを`` meets the rules."""
+    if _KATAKANA.search(norm) and not _KANJI.search(norm):
+        norm = norm.translate(_KATA_TO_HIRA)
+    norm = _KANA.sub(lambda m: _KANA_FOLDS[m.group(0)], norm)
+    if _ROMAJI.search(norm):
+        romaji_text = len(R.ROMAJI_TEXT.findall(norm)) >= 2
+        norm = _ROMAJI.sub(lambda m: R.ROMAJI[m.group(0)], norm)
+        if romaji_text:
+            norm = _PARTICLE.sub(lambda m: R.ROMAJI_PARTICLES[m.group(0)], norm)
+    return _SPACE_IN_JA.sub("", norm)
+
+
 def prepare(text: str) -> str:
     """Fold width and case, unwrap wrapped lines, and put each sentence on a line of its own."""
     norm = unicodedata.normalize("NFKC", text).lower()
     norm = _TYPO.sub(_fix_typo, norm)
-    norm = _KANA.sub(lambda m: _KANA_FOLDS[m.group(0)], norm)
+    norm = _read_kana_and_romaji(norm)
     units: list[str] = []
     current = ""
     previous = ""  # the last physical line: was it wrapped by the mail client?
@@ -521,6 +543,9 @@ MODEL_DOUBT = 0.05
 # A rights request beside one the rules found is never added (in short requests it was a second
 # reading of the same words); when the model is this sure of it, a person looks.
 MODEL_BESIDE = 0.9
+# ...unless the rules saw words of that right too (under their threshold): then it is added at
+# this (held out by writer, a small gain: mean rights recall 0.913 -> 0.914).
+MODEL_BESIDE_SEEN = 0.5
 # A request beside another matter the rules found is added at this.
 MODEL_BESIDE_OTHER = 0.6
 # Anything but a request: where the rules found nothing, the model adds it at this; beside what
@@ -584,7 +609,11 @@ def combine(
             triage.append(f"the rules set {intent} aside; the model reads it ({p[intent]:.2f})")
         elif intent in RIGHTS:
             if rules_rights:
-                if p[intent] >= MODEL_BESIDE:
+                if p[intent] >= MODEL_BESIDE_SEEN and ruled.confidence.get(intent, 0.0) > 0.0:
+                    # The rules saw words of this right too, under their threshold: two
+                    # readings agree on a second request.
+                    by_model.add(intent)
+                elif p[intent] >= MODEL_BESIDE:
                     triage.append(f"the model also reads a {intent} request ({p[intent]:.2f})")
             elif ruled.intents and p[intent] < MODEL_BESIDE_OTHER:
                 triage.append(f"the model reads a {intent} request ({p[intent]:.2f})")

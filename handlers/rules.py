@@ -415,7 +415,35 @@ KANA_FOLDS: tuple[tuple[str, str], ...] = (
     ("ていしゅつ", "提出"), ("じゅうしょ", "住所"), ("けしといて", "消しといて"),
     ("けしておいて", "消しておいて"), ("きろく", "記録"), ("とうろく", "登録"),
     ("でんわばんごう", "電話番号"),
+    # The rights and their objects as a person writes them without kanji (elderly writers, old
+    # phones' half-width katakana, which is read as hiragana when a text has no kanji at all).
+    ("かいじょ", "解除"), ("かいじ", "開示"), ("ていせい", "訂正"), ("ていし", "停止"),
+    ("はいしん", "配信"), ("ていきょう", "提供"), ("ていけいさき", "提携先"), ("へんこう", "変更"),
+    ("こじんじょうほう", "個人情報"), ("たいかい", "退会"), ("わたさないで", "渡さないで"),
+    ("おくらないで", "送らないで"), ("おしえて", "教えて"), ("めーる", "メール"),
+    ("めるまが", "メルマガ"), ("あかうんと", "アカウント"), ("でーた", "データ"),
+    ("しょーとめーる", "ショートメール"), ("れんらく", "連絡"), ("おねがい", "お願い"),
 )  # fmt: skip
+
+# Japanese written in romaji (writers abroad without a Japanese keyboard): whole ASCII words
+# read as the Japanese they spell, so the rules' phrases meet them.
+ROMAJI: dict[str, str] = {
+    "sakujo": "削除", "kaiji": "開示", "teisei": "訂正", "teishi": "停止", "haishin": "配信",
+    "teikyou": "提供", "teikyo": "提供", "teikeisaki": "提携先", "henkou": "変更",
+    "henko": "変更", "kojin jouhou": "個人情報", "kojin johou": "個人情報",
+    "kojin joho": "個人情報", "kojinjouhou": "個人情報", "jouhou": "情報", "johou": "情報",
+    "joho": "情報", "taikai": "退会", "touroku": "登録", "denwa": "電話", "merumaga": "メルマガ",
+    "keshite": "消して", "tomete": "止めて", "yamete": "やめて", "kudasai": "ください",
+    "onegai": "お願い", "shimasu": "します", "shite": "して", "watasanaide": "渡さないで",
+    "okuranaide": "送らないで", "juusho": "住所", "jusho": "住所", "namae": "名前",
+    "seikyuu": "請求", "seikyu": "請求", "irai": "依頼", "riyou": "利用", "riyo": "利用",
+    "oshiete": "教えて", "renraku": "連絡", "shinaide": "しないで",
+}  # fmt: skip
+# ...and, where a text is written in romaji (two of these words), its particles too.
+ROMAJI_TEXT = re.compile(r"\b(?:kudasai|onegai|shimasu|desu|masu|shite|imasu|arimasen)\b")
+ROMAJI_PARTICLES: dict[str, str] = {
+    "wo": "を", "no": "の", "wa": "は", "ga": "が", "ni": "に", "de": "で", "mo": "も", "to": "と",
+}  # fmt: skip
 
 # "Keep my account": whatever else the mail says, it is not asking for deletion.
 KEEP = re.compile(
