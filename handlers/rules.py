@@ -560,3 +560,34 @@ THRESHOLDS: dict[str, float] = {
     "rate_question": 0.5, "auto_reply": 0.5, "spam": 0.6,
 }  # fmt: skip
 TRIAGE_BAND = 0.2  # confidence within this distance under a threshold sends the message to a human
+
+
+# Words of each right anywhere in a text (after prepare(): folded, kana and romaji read): no
+# request by themselves, but where the learned model reads a second request beside the rules'
+# one, they are the lexical evidence that lets it be added (handlers.classify.combine).
+MENTIONS: dict[str, re.Pattern[str]] = {
+    "disclosure": re.compile(
+        r"開示|見せて|教えて|写し|コピー|一覧|記録|どんな情報|何を持って|"
+        r"\b(?:access|cop(?:y|ies)|disclos\w*|what (?:data|information|personal|you hold)|"
+        r"which (?:companies|third|partners|ones)|list of|records?|who (?:received|has)|sar|"
+        r"confirm whether|tell me)\b"
+    ),
+    "correction": re.compile(
+        r"訂正|変更|修正|間違|誤り|直して|改め|"
+        r"\b(?:correct\w*|wrong|updat\w*|outdated|mistake\w*|chang\w*|misspel\w*)\b"
+    ),
+    "deletion": re.compile(
+        r"削除|消去|抹消|消して|消し|退会|破棄|処分|引き取り|"
+        r"\b(?:delet\w*|eras\w*|remov\w*|forget|close (?:my|the|his|her) account)\b"
+    ),
+    "stop_use": re.compile(
+        r"メール|メルマガ|配信|電話|sms|ショートメール|連絡|案内|広告|お便り|勧誘|"
+        r"\b(?:e-?mails?|newsletters?|marketing|calls?|phon\w*|texts?|unsubscrib\w*|"
+        r"opt(?:[- ]?out| me out)|contact\w*|advertis\w*|ads|promot\w*|letters|profiling)\b"
+    ),
+    "stop_provision": re.compile(
+        r"第三者|提携|他社|ほかの会社|渡さ|渡して|提供|売|共有|名簿|お出し|お回し|教えるの|"
+        r"\b(?:partners?|partner's|third[- ]part\w*|shar(?:e|ed|ing)|sell\w*|sale|sold|"
+        r"pass(?:ed|ing)?|providers?|disclos\w* to|companies)\b"
+    ),
+}

@@ -166,3 +166,30 @@ def test_a_question_the_rules_took_for_a_request_is_an_inquiry_and_a_person_look
     # A request the model does not rule out stays.
     kept = combine(_ruled("deletion"), _prediction(deletion=0.2, inquiry=0.9), THRESHOLDS)
     assert kept.intents == ("deletion",)
+
+
+def test_a_second_request_the_text_names_is_added_and_checked_under_the_sure_bar() -> None:
+    named = Classification(
+        intents=("deletion",),
+        confidence={"deletion": 0.9},
+        reasons={"deletion": ("rule for deletion",)},
+        needs_triage=False,
+        mentioned=frozenset({"deletion", "stop_provision"}),
+    )
+    result = combine(named, _prediction(deletion=0.9, stop_provision=0.45), THRESHOLDS)
+    assert result.intents == ("deletion", "stop_provision")
+    assert result.triage_reasons == ("the model adds a stop_provision request (0.45)",)
+    sure = combine(named, _prediction(deletion=0.9, stop_provision=0.7), THRESHOLDS)
+    assert sure.intents == ("deletion", "stop_provision") and not sure.needs_triage
+    # Words of a right the text does not name, or a model under the bar: no second request.
+    assert combine(named, _prediction(deletion=0.9, disclosure=0.7), THRESHOLDS).intents == (
+        "deletion",
+    )
+    assert combine(named, _prediction(stop_provision=0.35), THRESHOLDS).intents == ("deletion",)
+
+
+def test_the_rules_note_which_rights_a_text_names() -> None:
+    ruled = classify_text(
+        "", "Please delete my account and stop sharing it with partners.", model=None
+    )
+    assert {"deletion", "stop_provision"} <= ruled.mentioned
