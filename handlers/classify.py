@@ -384,6 +384,9 @@ def classify_text(
     return combine(ruled, prediction, chosen_model.thresholds, machine_signals=machine_signals)
 
 
+SUBJECT_ONLY = "subject only"
+
+
 def classify_rules(
     subject: str,
     text: str,
@@ -406,7 +409,7 @@ def classify_rules(
             if ev.intent in in_body or not body_decides:
                 evidence.append(ev)
             else:
-                ignored.append(_noted(ev, "subject only"))
+                ignored.append(_noted(ev, SUBJECT_ONLY))
         ignored += subj_ignored
 
     strong_machine = sorted(set(machine_signals) & R.STRONG_MACHINE_SIGNALS)
@@ -526,8 +529,13 @@ def classify_rules(
         triage_reasons=tuple(triage),
         ignored=tuple(ev.describe() for ev in ignored)
         + tuple(f"{i} silenced by {'/'.join(sorted(chosen))}" for i in silenced),
-        set_aside=frozenset(ev.intent for ev in ignored if ev.intent not in chosen)
-        | frozenset(silenced),
+        # What the rules read as not asked (negated, withdrawn, asked about, told as history).
+        # A subject's request beside the body's other one, or a request in text that reads like
+        # spam or machine mail with no header to prove it, is left for the model to weigh.
+        set_aside=frozenset(
+            ev.intent for ev in ignored if ev.intent not in chosen and ev.note != SUBJECT_ONLY
+        )
+        | frozenset(() if chosen & {SPAM, AUTO_REPLY} and not strong_machine else silenced),
         mentioned=frozenset(
             intent
             for intent, words in R.MENTIONS.items()

@@ -193,3 +193,21 @@ def test_the_rules_note_which_rights_a_text_names() -> None:
         "", "Please delete my account and stop sharing it with partners.", model=None
     )
     assert {"deletion", "stop_provision"} <= ruled.mentioned
+
+
+def test_a_subjects_request_beside_the_bodys_is_the_models_to_weigh() -> None:
+    ruled = classify_text(
+        "削除と第三者提供停止のお願い", "私の個人情報を削除してください。", model=None
+    )
+    assert ruled.intents == ("deletion",)
+    assert "stop_provision" not in ruled.set_aside
+    result = combine(ruled, _prediction(deletion=0.9, stop_provision=0.7), THRESHOLDS)
+    assert result.intents == ("deletion", "stop_provision")
+
+
+def test_a_request_in_text_that_reads_like_spam_is_the_models_to_weigh() -> None:
+    spam_like = Classification(
+        intents=("spam",), confidence={"spam": 0.9}, reasons={}, needs_triage=False
+    )
+    result = combine(spam_like, _prediction(spam=0.1, stop_use=0.95), THRESHOLDS)
+    assert result.intents == ("stop_use",)
