@@ -35,6 +35,7 @@ from handlers.intents import (
     SPAM,
 )
 from handlers.model import Model, Prediction, active
+from handlers.reading import read_kana_and_romaji
 from mail.parse import ParsedMessage
 
 NEGATABLE = frozenset((*RIGHTS, COMPLAINT))
@@ -92,23 +93,7 @@ _FIELD = re.compile(r"^[^:\s][^:]{0,24}:\s*\S")  # "name: value" lines of forms 
 _WRAP_JA, _WRAP_EN = 18, 45  # a line this long that ends mid-sentence was wrapped by the client
 
 
-_KANA_FOLDS = dict(R.KANA_FOLDS)
-# "おかけして" (troubling someone) is not "お消して": けして after か or っ is another word.
-# The lookbehind sits after the first character so the search keeps its fast first-char scan.
-_KANA = re.compile(
-    "|".join(
-        kana[0] + ("(?<![かっ]け)" if kana.startswith("け") else "") + kana[1:]
-        for kana in sorted(_KANA_FOLDS, key=len, reverse=True)
-    )
-)
 _TYPO = re.compile("|".join(sorted(R.TYPOS, key=len, reverse=True)))
-_ROMAJI = re.compile(r"\b(?:" + "|".join(sorted(R.ROMAJI, key=len, reverse=True)) + r")\b")
-_PARTICLE = re.compile(r"\b(?:" + "|".join(R.ROMAJI_PARTICLES) + r")\b")
-_KANJI = re.compile(r"[\u3400-\u9fff]")
-_KATAKANA = re.compile(r"[\u30a1-\u30f6]")
-_KATA_TO_HIRA = {c: c - 0x60 for c in range(0x30A1, 0x30F7)}
-_JA = "\u3040-\u30ff\u3400-\u9fff"
-_SPACE_IN_JA = re.compile(f"(?<=[{_JA}]) +(?=[{_JA}])")
 
 
 def _fix_typo(match: re.Match[str]) -> str:
@@ -121,26 +106,11 @@ def _fix_typo(match: re.Match[str]) -> str:
     return R.TYPOS[match.group(0)]
 
 
-def _read_kana_and_romaji(norm: str) -> str:
-    """Kanji for the words a person wrote without them: in kana (katakana too where a text has
-    no kanji at all: old phones' half-width mail) or in romaji (its particles too where the text
-    is romaji Japanese); Japanese needs no spaces, so ``じょうほうの かいじを`` meets the rules."""
-    if _KATAKANA.search(norm) and not _KANJI.search(norm):
-        norm = norm.translate(_KATA_TO_HIRA)
-    norm = _KANA.sub(lambda m: _KANA_FOLDS[m.group(0)], norm)
-    if _ROMAJI.search(norm):
-        romaji_text = len(R.ROMAJI_TEXT.findall(norm)) >= 2
-        norm = _ROMAJI.sub(lambda m: R.ROMAJI[m.group(0)], norm)
-        if romaji_text:
-            norm = _PARTICLE.sub(lambda m: R.ROMAJI_PARTICLES[m.group(0)], norm)
-    return _SPACE_IN_JA.sub("", norm)
-
-
 def prepare(text: str) -> str:
     """Fold width and case, unwrap wrapped lines, and put each sentence on a line of its own."""
     norm = unicodedata.normalize("NFKC", text).lower()
     norm = _TYPO.sub(_fix_typo, norm)
-    norm = _read_kana_and_romaji(norm)
+    norm = read_kana_and_romaji(norm)
     units: list[str] = []
     current = ""
     previous = ""  # the last physical line: was it wrapped by the mail client?
