@@ -185,7 +185,7 @@ def test_a_second_request_the_text_names_is_added_and_checked_under_the_sure_bar
     assert combine(named, _prediction(deletion=0.9, disclosure=0.7), THRESHOLDS).intents == (
         "deletion",
     )
-    assert combine(named, _prediction(stop_provision=0.35), THRESHOLDS).intents == ("deletion",)
+    assert combine(named, _prediction(stop_provision=0.3), THRESHOLDS).intents == ("deletion",)
 
 
 def test_the_rules_note_which_rights_a_text_names() -> None:
