@@ -35,6 +35,7 @@ from handlers.intents import (
     SPAM,
 )
 from handlers.model import Model, Prediction, active
+from handlers.reading import read_kana_and_romaji
 from mail.parse import ParsedMessage
 
 NEGATABLE = frozenset((*RIGHTS, COMPLAINT))
@@ -69,6 +70,7 @@ class Classification:
     triage_reasons: tuple[str, ...] = ()
     ignored: tuple[str, ...] = field(default=())  # evidence set aside, for explanations
     set_aside: frozenset[str] = frozenset()  # intents whose evidence the rules set aside
+    mentioned: frozenset[str] = frozenset()  # rights whose words appear (rules.MENTIONS)
     model_version: str | None = None  # the learned model that took part, if any
     model_features: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -91,15 +93,6 @@ _FIELD = re.compile(r"^[^:\s][^:]{0,24}:\s*\S")  # "name: value" lines of forms 
 _WRAP_JA, _WRAP_EN = 18, 45  # a line this long that ends mid-sentence was wrapped by the client
 
 
-_KANA_FOLDS = dict(R.KANA_FOLDS)
-# "おかけして" (troubling someone) is not "お消して": けして after か or っ is another word.
-# The lookbehind sits after the first character so the search keeps its fast first-char scan.
-_KANA = re.compile(
-    "|".join(
-        kana[0] + ("(?<![かっ]け)" if kana.startswith("け") else "") + kana[1:]
-        for kana in sorted(_KANA_FOLDS, key=len, reverse=True)
-    )
-)
 _TYPO = re.compile("|".join(sorted(R.TYPOS, key=len, reverse=True)))
 
 
@@ -117,7 +110,7 @@ def prepare(text: str) -> str:
     """Fold width and case, unwrap wrapped lines, and put each sentence on a line of its own."""
     norm = unicodedata.normalize("NFKC", text).lower()
     norm = _TYPO.sub(_fix_typo, norm)
-    norm = _KANA.sub(lambda m: _KANA_FOLDS[m.group(0)], norm)
+    norm = read_kana_and_romaji(norm)
     units: list[str] = []
     current = ""
     previous = ""  # the last physical line: was it wrapped by the mail client?
@@ -361,6 +354,9 @@ def classify_text(
     return combine(ruled, prediction, chosen_model.thresholds, machine_signals=machine_signals)
 
 
+SUBJECT_ONLY = "subject only"
+
+
 def classify_rules(
     subject: str,
     text: str,
@@ -383,7 +379,7 @@ def classify_rules(
             if ev.intent in in_body or not body_decides:
                 evidence.append(ev)
             else:
-                ignored.append(_noted(ev, "subject only"))
+                ignored.append(_noted(ev, SUBJECT_ONLY))
         ignored += subj_ignored
 
     strong_machine = sorted(set(machine_signals) & R.STRONG_MACHINE_SIGNALS)
@@ -503,8 +499,18 @@ def classify_rules(
         triage_reasons=tuple(triage),
         ignored=tuple(ev.describe() for ev in ignored)
         + tuple(f"{i} silenced by {'/'.join(sorted(chosen))}" for i in silenced),
-        set_aside=frozenset(ev.intent for ev in ignored if ev.intent not in chosen)
-        | frozenset(silenced),
+        # What the rules read as not asked (negated, withdrawn, asked about, told as history).
+        # A subject's request beside the body's other one, or a request in text that reads like
+        # spam or machine mail with no header to prove it, is left for the model to weigh.
+        set_aside=frozenset(
+            ev.intent for ev in ignored if ev.intent not in chosen and ev.note != SUBJECT_ONLY
+        )
+        | frozenset(() if chosen & {SPAM, AUTO_REPLY} and not strong_machine else silenced),
+        mentioned=frozenset(
+            intent
+            for intent, words in R.MENTIONS.items()
+            if words.search(body) or (subject and words.search(prepare(subject)))
+        ),
     )
 
 
@@ -521,6 +527,15 @@ MODEL_DOUBT = 0.05
 # A rights request beside one the rules found is never added (in short requests it was a second
 # reading of the same words); when the model is this sure of it, a person looks.
 MODEL_BESIDE = 0.9
+# ...unless the rules saw words of that right too (under their threshold): then it is added at
+# this (held out by writer, a small gain: mean rights recall 0.913 -> 0.914).
+MODEL_BESIDE_SEEN = 0.5
+# ...and at this when the text names what that right is about (rules.MENTIONS: partners, mail,
+# a copy...); held out by writer: rights recall 0.914 -> 0.940, macro-F1 0.902 -> 0.905.
+MODEL_BESIDE_NAMED = 0.4
+# Under that, from this (and its threshold) a person looks: held out by writer, recall counting
+# triage 0.983 -> 0.987 for 1.8 points more triage.
+MODEL_BESIDE_ASK = 0.15
 # A request beside another matter the rules found is added at this.
 MODEL_BESIDE_OTHER = 0.6
 # Anything but a request: where the rules found nothing, the model adds it at this; beside what
@@ -592,7 +607,19 @@ def combine(
             triage.append(f"the rules set {intent} aside; the model reads it ({p[intent]:.2f})")
         elif intent in RIGHTS:
             if rules_rights:
-                if p[intent] >= MODEL_BESIDE:
+                if p[intent] >= MODEL_BESIDE_SEEN and ruled.confidence.get(intent, 0.0) > 0.0:
+                    # The rules saw words of this right too, under their threshold: two
+                    # readings agree on a second request.
+                    by_model.add(intent)
+                elif p[intent] >= MODEL_BESIDE_NAMED and intent in ruled.mentioned:
+                    # No rule, but the text names what the right is about (partners, mail,
+                    # a copy...): added, and a person checks a guess under MODEL_SURE.
+                    by_model.add(intent)
+                    if p[intent] < MODEL_SURE:
+                        triage.append(f"the model adds a {intent} request ({p[intent]:.2f})")
+                elif p[intent] >= MODEL_BESIDE or (
+                    p[intent] >= MODEL_BESIDE_ASK and intent in ruled.mentioned
+                ):
                     triage.append(f"the model also reads a {intent} request ({p[intent]:.2f})")
             elif ruled.intents and p[intent] < MODEL_BESIDE_OTHER:
                 triage.append(f"the model reads a {intent} request ({p[intent]:.2f})")

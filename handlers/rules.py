@@ -72,7 +72,7 @@ EN_PARTY = (
     r"companies|anyone|anybody|advertisers?|affiliates?|power companies|energy companies)"
 )
 # Verbs of handing data on, in Japanese (stem before ない/ず).
-JA_PASS_NEG = r"(?:(?:売っ|渡し|提供し|回し|流し|教え)たりし|提供し|渡さ|共有し|回さ|流さ|出さ|売ら|販売し|教え|伝え|開示し|あげ|まわさ|わたさ)(?:ないで|ないよう|ないこと|ない(?:で|よう)?(?:ください|ほしい|いただ|もらえ))"
+JA_PASS_NEG = r"(?:(?:売っ|渡し|提供し|回し|流し|教え)たりし|提供し|渡さ|共有し|回さ|流さ|出さ|売ら|販売し|教え|伝え|開示し|あげ|まわさ|わたさ|送ら|お(?:伝え|渡し|出し|回し)にな[らり])(?:ないで|ないよう|ないこと|ない(?:で|よう)?(?:ください|ほしい|いただ|もらえ))"
 JA_PARTY = (
     r"(?:提携先|提携|第三者|他社|他の会社|外部|パートナー|事業者|電力会社|ガス会社|回線事業者|"
     r"通信会社|会社|業者|よそ|ほか)"
@@ -415,7 +415,36 @@ KANA_FOLDS: tuple[tuple[str, str], ...] = (
     ("ていしゅつ", "提出"), ("じゅうしょ", "住所"), ("けしといて", "消しといて"),
     ("けしておいて", "消しておいて"), ("きろく", "記録"), ("とうろく", "登録"),
     ("でんわばんごう", "電話番号"),
+    # The rights and their objects as a person writes them without kanji (elderly writers, old
+    # phones' half-width katakana, which is read as hiragana when a text has no kanji at all).
+    ("かいじょ", "解除"), ("かいじ", "開示"), ("ていせい", "訂正"), ("ていし", "停止"),
+    ("はいしん", "配信"), ("ていきょう", "提供"), ("ていけいさき", "提携先"), ("へんこう", "変更"),
+    ("こじんじょうほう", "個人情報"), ("たいかい", "退会"), ("わたさないで", "渡さないで"),
+    ("おくらないで", "送らないで"), ("おしえて", "教えて"), ("めーる", "メール"),
+    ("めるまが", "メルマガ"), ("あかうんと", "アカウント"), ("でーた", "データ"),
+    ("しょーとめーる", "ショートメール"), ("れんらく", "連絡"), ("おねがい", "お願い"),
+    ("がいしゃ", "会社"), ("でんき", "電気"), ("おしえない", "教えない"),
 )  # fmt: skip
+
+# Japanese written in romaji (writers abroad without a Japanese keyboard): whole ASCII words
+# read as the Japanese they spell, so the rules' phrases meet them.
+ROMAJI: dict[str, str] = {
+    "sakujo": "削除", "kaiji": "開示", "teisei": "訂正", "teishi": "停止", "haishin": "配信",
+    "teikyou": "提供", "teikyo": "提供", "teikeisaki": "提携先", "henkou": "変更",
+    "henko": "変更", "kojin jouhou": "個人情報", "kojin johou": "個人情報",
+    "kojin joho": "個人情報", "kojinjouhou": "個人情報", "jouhou": "情報", "johou": "情報",
+    "joho": "情報", "taikai": "退会", "touroku": "登録", "denwa": "電話", "merumaga": "メルマガ",
+    "keshite": "消して", "tomete": "止めて", "yamete": "やめて", "kudasai": "ください",
+    "onegai": "お願い", "shimasu": "します", "shite": "して", "watasanaide": "渡さないで",
+    "okuranaide": "送らないで", "juusho": "住所", "jusho": "住所", "namae": "名前",
+    "seikyuu": "請求", "seikyu": "請求", "irai": "依頼", "riyou": "利用", "riyo": "利用",
+    "oshiete": "教えて", "renraku": "連絡", "shinaide": "しないで",
+}  # fmt: skip
+# ...and, where a text is written in romaji (two of these words), its particles too.
+ROMAJI_TEXT = re.compile(r"\b(?:kudasai|onegai|shimasu|desu|masu|shite|imasu|arimasen)\b")
+ROMAJI_PARTICLES: dict[str, str] = {
+    "wo": "を", "no": "の", "wa": "は", "ga": "が", "ni": "に", "de": "で", "mo": "も", "to": "と",
+}  # fmt: skip
 
 # "Keep my account": whatever else the mail says, it is not asking for deletion.
 KEEP = re.compile(
@@ -532,3 +561,34 @@ THRESHOLDS: dict[str, float] = {
     "rate_question": 0.5, "auto_reply": 0.5, "spam": 0.6,
 }  # fmt: skip
 TRIAGE_BAND = 0.2  # confidence within this distance under a threshold sends the message to a human
+
+
+# Words of each right anywhere in a text (after prepare(): folded, kana and romaji read): no
+# request by themselves, but where the learned model reads a second request beside the rules'
+# one, they are the lexical evidence that lets it be added (handlers.classify.combine).
+MENTIONS: dict[str, re.Pattern[str]] = {
+    "disclosure": re.compile(
+        r"開示|見せて|教えて|写し|コピー|一覧|記録|どんな情報|何を持って|"
+        r"\b(?:access|cop(?:y|ies)|disclos\w*|what (?:data|information|personal|you hold)|"
+        r"which (?:companies|third|partners|ones)|list of|records?|who (?:received|has)|sar|"
+        r"confirm whether|tell me)\b"
+    ),
+    "correction": re.compile(
+        r"訂正|変更|修正|間違|誤り|直して|改め|"
+        r"\b(?:correct\w*|wrong|updat\w*|outdated|mistake\w*|chang\w*|misspel\w*)\b"
+    ),
+    "deletion": re.compile(
+        r"削除|消去|抹消|消して|消し|退会|破棄|処分|引き取り|"
+        r"\b(?:delet\w*|eras\w*|remov\w*|forget|close (?:my|the|his|her) account)\b"
+    ),
+    "stop_use": re.compile(
+        r"メール|メルマガ|配信|電話|sms|ショートメール|連絡|案内|広告|お便り|勧誘|"
+        r"\b(?:e-?mails?|newsletters?|marketing|calls?|phon\w*|texts?|unsubscrib\w*|"
+        r"opt(?:[- ]?out| me out)|contact\w*|advertis\w*|ads|promot\w*|letters|profiling)\b"
+    ),
+    "stop_provision": re.compile(
+        r"第三者|提携|他社|ほかの会社|渡さ|渡して|提供|売|共有|名簿|お出し|お回し|教えるの|"
+        r"\b(?:partners?|partner's|third[- ]part\w*|shar(?:e|ed|ing)|sell\w*|sale|sold|"
+        r"pass(?:ed|ing)?|providers?|disclos\w* to|companies)\b"
+    ),
+}

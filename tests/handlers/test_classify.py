@@ -176,3 +176,29 @@ def test_labelled_sets_are_classified_well(name: str, size: int) -> None:
     assert report.rights_recall >= 0.98
     assert report.macro_f1 >= 0.95
     assert report.machine_as_request == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ﾜﾀｼﾉｼﾞｮｳﾎｳｻｸｼﾞｮｼﾃｸﾀﾞｻｲ", {"deletion"}),
+        ("ﾃｲｹｲｻｷﾆﾜﾀｼﾉｼﾞｮｳﾎｳｦﾃｲｷｮｳｼﾅｲﾃﾞｸﾀﾞｻｲ", {"stop_provision"}),
+        ("でんわを ていし して ください", {"stop_use"}),
+        ("merumaga teishi onegai shimasu.", {"stop_use"}),
+        ("namae no teisei onegai shimasu", {"correction"}),
+        ("kojin jouhou kaiji seikyuu", {"disclosure"}),
+    ],
+)  # fmt: skip
+def test_kana_only_and_romaji_japanese_are_read(text: str, expected: set[str]) -> None:
+    assert set(classify_text("", text, model=None).intents) == expected
+
+
+def test_elderly_polite_and_kana_provision_requests_are_read() -> None:
+    assert intents(
+        "わたしの なまえを でんきがいしゃや ほかの かいしゃに わたさないで ください。"
+    ) == {"stop_provision"}
+    assert "stop_provision" in set(
+        classify_text(
+            "", "わたくしのことは、ほかの会社さんにはお伝えにならないでくださいませ。", model=None
+        ).intents
+    )

@@ -184,3 +184,48 @@ def test_a_question_the_rules_took_for_a_request_is_an_inquiry_and_a_person_look
     # A request the model does not rule out stays.
     kept = combine(_ruled("deletion"), _prediction(deletion=0.2, inquiry=0.9), THRESHOLDS)
     assert kept.intents == ("deletion",)
+
+
+def test_a_second_request_the_text_names_is_added_and_checked_under_the_sure_bar() -> None:
+    named = Classification(
+        intents=("deletion",),
+        confidence={"deletion": 0.9},
+        reasons={"deletion": ("rule for deletion",)},
+        needs_triage=False,
+        mentioned=frozenset({"deletion", "stop_provision"}),
+    )
+    result = combine(named, _prediction(deletion=0.9, stop_provision=0.45), THRESHOLDS)
+    assert result.intents == ("deletion", "stop_provision")
+    assert result.triage_reasons == ("the model adds a stop_provision request (0.45)",)
+    sure = combine(named, _prediction(deletion=0.9, stop_provision=0.7), THRESHOLDS)
+    assert sure.intents == ("deletion", "stop_provision") and not sure.needs_triage
+    # Words of a right the text does not name, or a model under the bar: no second request.
+    assert combine(named, _prediction(deletion=0.9, disclosure=0.7), THRESHOLDS).intents == (
+        "deletion",
+    )
+    assert combine(named, _prediction(stop_provision=0.3), THRESHOLDS).intents == ("deletion",)
+
+
+def test_the_rules_note_which_rights_a_text_names() -> None:
+    ruled = classify_text(
+        "", "Please delete my account and stop sharing it with partners.", model=None
+    )
+    assert {"deletion", "stop_provision"} <= ruled.mentioned
+
+
+def test_a_subjects_request_beside_the_bodys_is_the_models_to_weigh() -> None:
+    ruled = classify_text(
+        "削除と第三者提供停止のお願い", "私の個人情報を削除してください。", model=None
+    )
+    assert ruled.intents == ("deletion",)
+    assert "stop_provision" not in ruled.set_aside
+    result = combine(ruled, _prediction(deletion=0.9, stop_provision=0.7), THRESHOLDS)
+    assert result.intents == ("deletion", "stop_provision")
+
+
+def test_a_request_in_text_that_reads_like_spam_is_the_models_to_weigh() -> None:
+    spam_like = Classification(
+        intents=("spam",), confidence={"spam": 0.9}, reasons={}, needs_triage=False
+    )
+    result = combine(spam_like, _prediction(spam=0.1, stop_use=0.95), THRESHOLDS)
+    assert result.intents == ("stop_use",)
