@@ -359,7 +359,7 @@ def add_parsers(sub: Subcommands) -> Subcommands:
         "link", "join mail to a case by hand (approvers; e.g. an unauthenticated one)", cmd_link
     )
     p.add_argument("messages", nargs="+", metavar="MESSAGE", help="a message number or a case REF")
-    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
 
     p = sub.add_parser("examples", help="labelled examples: staff reclassifications, imports")
     examples = p.add_subparsers(dest="examples_command", required=True, parser_class=type(p))

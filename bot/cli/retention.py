@@ -169,6 +169,9 @@ def cmd_keys_rotate(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+_AS = "who acts: a name in PD_APPROVERS (recorded in the audit trail)"
+
+
 def add_parsers(sub: Subcommands) -> None:
     p = sub.add_parser(
         "purge", help="delete raw mail and texts of cases closed longer than PD_RETENTION_DAYS"
@@ -184,14 +187,14 @@ def add_parsers(sub: Subcommands) -> None:
     p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser("hold", help="put a case on legal hold: purge keeps it (approvers)")
-    p.add_argument("ref", metavar="REF")
+    p.add_argument("ref", metavar="REF", help="the case")
     p.add_argument("--reason", required=True, help="why (a lawsuit, a regulator's inquiry)")
-    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
     p.set_defaults(func=cmd_hold)
 
     p = sub.add_parser("release", help="lift a case's legal hold (approvers)")
-    p.add_argument("ref", metavar="REF")
-    p.add_argument("--as", dest="as_", required=True, metavar="NAME")
+    p.add_argument("ref", metavar="REF", help="the case")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("export", help="write one case's whole file (a folder, or a .zip)")
