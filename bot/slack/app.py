@@ -17,7 +17,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -26,6 +25,7 @@ from bot import threads
 from bot.cases import CaseDesk
 from bot.replies import Replies, ReplyError
 from bot.slack import decisions, home
+from bot.slack.api import SlackAPI, SlackError
 from bot.slack.blocks import (
     ACTIONS,
     REVIEW_CALLBACK,
@@ -72,6 +72,7 @@ def build_app(
     # click carries the case message, and so a requester's words. Keep that out of the logs.
     logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
     engine = writer(engine)
+    api = SlackAPI(client)  # every Web API call through the adapter (bot.slack.api)
     groups = _GroupCache(client, replies.settings.approvers)
     desk = cases or CaseDesk(engine, replies)
 
@@ -80,9 +81,11 @@ def build_app(
         where = (body.get("container") or {}).get("channel_id") or channel
         thread = (body.get("message") or {}).get("thread_ts")
         try:
-            await client.chat_postEphemeral(channel=where, user=user, text=text, thread_ts=thread)
-        except SlackApiError as exc:
-            log.warning("could not tell %s why: %s", user, exc.response.get("error"))
+            await api.call(
+                "chat_postEphemeral", channel=where, user=user, text=text, thread_ts=thread
+            )
+        except SlackError as exc:
+            log.warning("could not tell %s why: %s", user, exc.error)
 
     async def refresh(draft_id: int) -> None:
         """Show the draft's new state in its thread message."""
@@ -91,11 +94,11 @@ def build_app(
             return
         text, blocks = draft_message(draft_view(draft), mask_mode=mask_mode)
         try:
-            await client.chat_update(
+            await api.update(
                 channel=case.slack_channel or channel, ts=draft.slack_ts, text=text, blocks=blocks
             )
-        except SlackApiError as exc:
-            log.warning("draft %s not updated in Slack: %s", draft_id, exc.response.get("error"))
+        except SlackError as exc:
+            log.warning("draft %s not updated in Slack: %s", draft_id, exc.error)
 
     async def clicked(ack: AsyncAck, body: dict[str, Any]) -> tuple[str, int, int] | None:
         """Ack the click; (user, draft id, revision) it names, or None (the user is told)."""
@@ -132,11 +135,11 @@ def build_app(
             await refuse(body, "That draft cannot be reviewed any more.")
             return
         try:
-            await client.views_open(
-                trigger_id=body["trigger_id"], view=review_view(draft_view(found[0]))
+            await api.call(
+                "views_open", trigger_id=body["trigger_id"], view=review_view(draft_view(found[0]))
             )
-        except SlackApiError as exc:
-            log.warning("draft %s: review not opened: %s", parsed[0], exc.response.get("error"))
+        except SlackError as exc:
+            log.warning("draft %s: review not opened: %s", parsed[0], exc.error)
             await refuse(body, "Slack did not open the draft; try again.")
 
     @app.view(REVIEW_CALLBACK)
@@ -179,7 +182,11 @@ def build_app(
             await refuse(body, "That draft cannot be edited any more.")
             return
         found = draft[0]
-        await client.views_open(trigger_id=body["trigger_id"], view=_edit_view(found))
+        try:
+            await api.call("views_open", trigger_id=body["trigger_id"], view=_edit_view(found))
+        except SlackError as exc:
+            log.warning("draft %s: edit form not opened: %s", parsed[0], exc.error)
+            await refuse(body, "Slack did not open the form; try again.")
 
     @app.view(EDIT_CALLBACK)
     async def edited(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -336,16 +343,16 @@ class _GroupCache:
     """Which of the approver user-groups (IDs starting with S) a user is in."""
 
     def __init__(self, client: AsyncWebClient, approvers: tuple[str, ...]) -> None:
-        self._client = client
+        self._api = SlackAPI(client)
         self._groups = [a for a in approvers if a.startswith("S")]
 
     async def of(self, user: str) -> list[str]:
         found = []
         for group in self._groups:
             try:
-                response = await self._client.usergroups_users_list(usergroup=group)
-            except SlackApiError as exc:
-                log.warning("user group %s not readable: %s", group, exc.response.get("error"))
+                response = await self._api.call("usergroups_users_list", usergroup=group)
+            except SlackError as exc:
+                log.warning("user group %s not readable: %s", group, exc.error)
                 continue
             if user in response.get("users", []):
                 found.append(group)

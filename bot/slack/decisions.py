@@ -18,7 +18,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -26,6 +25,7 @@ from sqlmodel import Session
 from bot import threads
 from bot.cases import REJECT_SCOPES, TEXT_MAX, CaseDesk
 from bot.replies import Replies, ReplyError
+from bot.slack.api import SlackAPI, SlackError
 from bot.slack.blocks import ACTIONS, AS_READ, INTENT_LABELS, NOT_A_REQUEST, TRIAGE_CHOICES
 from bot.slack.ids import is_user_id
 from handlers.intents import ALL_INTENTS
@@ -289,9 +289,11 @@ def register(
                     await tell(body, f"Not allowed: {verdict.reason}")
                     return
             try:
-                await client.views_open(trigger_id=body["trigger_id"], view=modal(decision, case))
-            except SlackApiError as exc:
-                log.warning("%s: modal not opened: %s", case.ref, exc.response.get("error"))
+                await SlackAPI(client).call(
+                    "views_open", trigger_id=body["trigger_id"], view=modal(decision, case)
+                )
+            except SlackError as exc:
+                log.warning("%s: modal not opened: %s", case.ref, exc.error)
                 await tell(body, "Slack did not open the form; try again.")
 
         return open_modal
