@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -125,22 +126,26 @@ def build_app(
             return
         await refresh(draft_id)  # the approval is told in the thread by the poster
 
-    @app.action(ACTIONS["review"])
-    async def review(ack: AsyncAck, body: dict[str, Any]) -> None:
-        """Under ``strict``: the draft's text, shown only to who pressed, with its approval."""
+    async def open_form(
+        ack: AsyncAck, body: dict[str, Any], doing: str, form: Callable[[Draft], dict[str, Any]]
+    ) -> None:
+        """Ack the click and open ``form(draft)`` for the draft it names, while it is a draft."""
         await ack()
         parsed = _draft_value(body["actions"][0].get("value", ""))
         found = await threads.db(_draft_and_case, engine, parsed[0]) if parsed else None
         if parsed is None or found is None or found[0] is None or found[0].status != "draft":
-            await refuse(body, "That draft cannot be reviewed any more.")
+            await refuse(body, f"That draft cannot be {doing} any more.")
             return
         try:
-            await api.call(
-                "views_open", trigger_id=body["trigger_id"], view=review_view(draft_view(found[0]))
-            )
+            await api.call("views_open", trigger_id=body["trigger_id"], view=form(found[0]))
         except SlackError as exc:
-            log.warning("draft %s: review not opened: %s", parsed[0], exc.error)
-            await refuse(body, "Slack did not open the draft; try again.")
+            log.warning("draft %s: form not opened: %s", parsed[0], exc.error)
+            await refuse(body, "Slack did not open the form; try again.")
+
+    @app.action(ACTIONS["review"])
+    async def review(ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Under ``strict``: the draft's text, shown only to who pressed, with its approval."""
+        await open_form(ack, body, "reviewed", lambda draft: review_view(draft_view(draft)))
 
     @app.view(REVIEW_CALLBACK)
     async def reviewed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -175,18 +180,7 @@ def build_app(
 
     @app.action(ACTIONS["edit"])
     async def edit(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        parsed = _draft_value(body["actions"][0].get("value", ""))
-        draft = await threads.db(_draft_and_case, engine, parsed[0]) if parsed else None
-        if parsed is None or draft is None or draft[0] is None or draft[0].status != "draft":
-            await refuse(body, "That draft cannot be edited any more.")
-            return
-        found = draft[0]
-        try:
-            await api.call("views_open", trigger_id=body["trigger_id"], view=_edit_view(found))
-        except SlackError as exc:
-            log.warning("draft %s: edit form not opened: %s", parsed[0], exc.error)
-            await refuse(body, "Slack did not open the form; try again.")
+        await open_form(ack, body, "edited", _edit_view)
 
     @app.view(EDIT_CALLBACK)
     async def edited(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
