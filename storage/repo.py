@@ -451,14 +451,17 @@ def set_mail_status(session: Session, item: OutboxItem, status: str, **changes: 
     for key, value in changes.items():
         setattr(item, key, value)
     session.add(item)
-    message = session.exec(
-        select(MailMessage).where(
-            MailMessage.direction == "out", MailMessage.message_id == item.message_id
-        )
-    )
-    for row in message:
+    for row in _sent_copies(session, item):
         row.disposition = status
         session.add(row)
+
+
+def _sent_copies(session: Session, item: OutboxItem) -> list[MailMessage]:
+    """The case-file copies of an outbox mail (outbound rows with its Message-ID)."""
+    query = select(MailMessage).where(
+        MailMessage.direction == "out", MailMessage.message_id == item.message_id
+    )
+    return list(session.exec(query))
 
 
 def replace_raw(session: Session, item: OutboxItem, raw: bytes) -> None:
@@ -466,12 +469,7 @@ def replace_raw(session: Session, item: OutboxItem, raw: bytes) -> None:
     stored content hash stays that of the mail as sent."""
     item.raw = raw
     session.add(item)
-    rows = session.exec(
-        select(MailMessage).where(
-            MailMessage.direction == "out", MailMessage.message_id == item.message_id
-        )
-    )
-    for row in rows:
+    for row in _sent_copies(session, item):
         row.raw = raw
         session.add(row)
 

@@ -110,12 +110,8 @@ def build_app(
             return None
         return body["user"]["id"], parsed[0], parsed[1]
 
-    @app.action(ACTIONS["approve"])
-    async def approve(ack: AsyncAck, body: dict[str, Any]) -> None:
-        found = await clicked(ack, body)
-        if found is None:
-            return
-        user, draft_id, revision = found
+    async def approve_as(body: dict[str, Any], user: str, draft_id: int, revision: int) -> None:
+        """Approve that revision of the draft as ``user`` (the rules of ``Replies.approve``)."""
         member_of = await groups.of(user)
         try:
             await threads.db(
@@ -125,6 +121,13 @@ def build_app(
             await refuse(body, f"Not approved: {exc}")
             return
         await refresh(draft_id)  # the approval is told in the thread by the poster
+
+    @app.action(ACTIONS["approve"])
+    async def approve(ack: AsyncAck, body: dict[str, Any]) -> None:
+        found = await clicked(ack, body)
+        if found is None:
+            return
+        await approve_as(body, *found)
 
     async def open_form(
         ack: AsyncAck, body: dict[str, Any], doing: str, form: Callable[[Draft], dict[str, Any]]
@@ -154,16 +157,7 @@ def build_app(
         parsed = _draft_value(view.get("private_metadata", ""))
         if parsed is None:
             return
-        user, (draft_id, revision) = body["user"]["id"], parsed
-        member_of = await groups.of(user)
-        try:
-            await threads.db(
-                replies.approve, draft_id, approver=user, groups=member_of, revision=revision
-            )
-        except ReplyError as exc:
-            await refuse(body, f"Not approved: {exc}")
-            return
-        await refresh(draft_id)
+        await approve_as(body, body["user"]["id"], *parsed)
 
     @app.action(ACTIONS["discard"])
     async def discard(ack: AsyncAck, body: dict[str, Any]) -> None:
