@@ -143,14 +143,10 @@ class Progress:
         out.flush()
         self._bar.refresh()
 
-    def interrupted(self) -> str:
+    def interrupted(self, what: str = "message") -> str:
         """``interrupted after N of M; run again to continue`` (``after N messages`` when the
-        total is not known)."""
-        done = (
-            f"{self.done} of {self.total}"
-            if self.total is not None
-            else plural(self.done, "message")
-        )
+        total is not known; ``what`` names the things counted)."""
+        done = f"{self.done} of {self.total}" if self.total is not None else plural(self.done, what)
         return f"interrupted after {done}; run again to continue"
 
     def close(self) -> None:
