@@ -185,7 +185,13 @@ def _privacy_desk_fetch(
     started = time.perf_counter()
     peak = pss_peak = 0
     with subprocess.Popen(
-        [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "fetch", *workers],
+        [
+            sys.executable,
+            "-c",
+            "from bot.cli import main; raise SystemExit(main())",
+            "fetch",
+            *workers,
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
