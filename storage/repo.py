@@ -490,12 +490,15 @@ def _sent_copies(session: Session, item: OutboxItem) -> list[MailMessage]:
 
 
 def replace_raw(session: Session, item: OutboxItem, raw: bytes) -> None:
-    """Keep ``raw`` in place of an outbox mail's bytes (its copy on the case file too); the
-    stored content hash stays that of the mail as sent."""
+    """Keep ``raw`` in place of an outbox mail's bytes (its copy on the case file too, with the
+    content hash and size of ``raw``: the copy in the mailbox's Sent folder is made of these
+    bytes, and ``purge --mailbox`` finds it by them)."""
     item.raw = raw
     session.add(item)
+    digest = hashlib.sha256(raw).hexdigest()
     for row in _sent_copies(session, item):
         row.raw = raw
+        row.sha256, row.size = digest, len(raw)
         session.add(row)
 
 
