@@ -56,7 +56,15 @@ from mail.smtp import SendResult, SmtpConfig, retry_delay, send
 from storage import repo
 from storage.db import writer
 from storage.models import Case, Draft, DraftFile, OutboxItem
-from templates import OPTIONAL, REQUIRED, Company, Rendered, TemplateError, Templates
+from templates import (
+    FILLED_BY_DESK,
+    OPTIONAL,
+    REQUIRED,
+    Company,
+    Rendered,
+    TemplateError,
+    Templates,
+)
 
 if TYPE_CHECKING:
     from bot.settings import ReplySection
@@ -398,8 +406,9 @@ class Replies:
     ) -> Draft:
         """A draft by staff, carrying ``files``: the template's ``attachments`` value is their
         names, filled here and never typed by staff."""
-        if FILES_VALUE in values:
-            raise ReplyError(f"{FILES_VALUE} is filled from the draft's files: attach them instead")
+        typed = sorted(FILLED_BY_DESK & set(values))
+        if typed:
+            raise ReplyError(f"{typed[0]} is filled from the draft's files: attach them instead")
         if files and not takes_files(template):
             raise ReplyError(f"{template} sends no files (it says nothing of attachments)")
         named = [replace(f, name=files_rules.clean_name(f.name)) for f in files]
