@@ -517,7 +517,12 @@ def export_case(engine: Engine, ref: str, *, now: datetime) -> CaseExport | None
             messages.append(
                 {"file": name, "purged": message.raw is None, **_plain(message, without={"raw"})}
             )
-        drafts = [_plain(d) for d in repo.drafts(session, case_id=case.id)]
+        rows = repo.drafts(session, case_id=case.id)
+        carried = repo.draft_files(session, [d.id for d in rows if d.id is not None])
+        drafts = [  # with the files each sends: their names, sizes and hashes
+            {**_plain(d), "files": [_plain(f, without={"raw"}) for f in carried[d.id or 0]]}
+            for d in rows
+        ]
         outbox = [
             _plain(item, without={"raw"})
             for item in session.exec(

@@ -70,14 +70,21 @@ def _values(pairs: list[str], files: list[str]) -> dict[str, Any]:
     return values
 
 
-def _files(paths: list[str]) -> list[NewFile]:
-    """The files named on the command line, read whole (each is checked by ``Replies``)."""
+def _files(paths: list[str], ctx: Context) -> list[NewFile]:
+    """The files named on the command line, read whole (each is checked by ``Replies``); one
+    over the size limit is refused before it is read."""
     from bot.replies import NewFile
 
+    limit = ctx.settings.intake.attachment_max_bytes
     found = []
     for name in paths:
         path = Path(name)
         try:
+            size = path.stat().st_size
+            if size > limit:
+                raise UsageError(
+                    f"{path.name} is {size} bytes, over PD_ATTACHMENT_MAX_BYTES ({limit})"
+                )
             found.append(NewFile(path.name, path.read_bytes()))
         except OSError as exc:
             raise UsageError(f"cannot read {name}: {exc.strerror}") from None
@@ -146,7 +153,7 @@ def cmd_draft(args: argparse.Namespace, ctx: Context) -> int:
     from storage import repo
 
     values = _values(args.set or [], [])
-    files = _files(args.attach or [])
+    files = _files(args.attach or [], ctx)
     with ctx.database() as engine:
         template = args.template
         if template is None:
@@ -171,7 +178,7 @@ def cmd_draft(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_attach(args: argparse.Namespace, ctx: Context) -> int:
     from bot.replies import ReplyError
 
-    files = _files(args.files)
+    files = _files(args.files, ctx)
     with ctx.database() as engine:
         try:
             draft = _replies(engine, ctx).attach(args.draft_id, files, editor=args.as_)

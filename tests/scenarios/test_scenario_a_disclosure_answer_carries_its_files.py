@@ -30,7 +30,7 @@ from bot import settings
 from bot.cli import main
 from bot.intake import Intake
 from bot.replies import NewFile, Replies, ReplySettings
-from bot.retention import purge
+from bot.retention import export_case, purge
 from bot.slack.app import build_app
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
@@ -192,6 +192,12 @@ def test_a_disclosure_answer_arrives_with_both_files_named_and_whole(
         for path in (database, database.with_name(database.name + "-wal")):
             if path.exists():
                 assert secret not in path.read_bytes()
+
+    # The case's export tells which files the answer carried.
+    exported = export_case(engine, case, now=datetime.now(UTC))
+    assert exported is not None
+    [answer] = [d for d in exported.record["drafts"] if d["template"] == "disclosure_answer"]
+    assert [{k: f[k] for k in ("name", "size", "sha256")} for f in answer["files"]] == facts
 
     # A year after the answer the purge deletes the files, and their names in the audit trail
     # (開示データ_田中.csv names the requester); which files went stays, by hash.
