@@ -3,7 +3,9 @@
 The rules are in ``handlers.replies`` (which template, who may approve, the daily cap); this
 module does the I/O around them: it renders, stores, composes, queues and sends, and writes the
 audit trail. Every approval is one conditional UPDATE of the draft (``repo.claim_draft``), so a
-double click, a retried request or two approvers at once queue one mail.
+double click, a retried request or two approvers at once queue one mail. A draft may carry files
+(``draft --attach``, ``attach``): kept with it, held to ``handlers.attachments``' rules when added
+and again at approval, sent as its mail's attachments, and recorded by name and SHA-256.
 """
 
 from __future__ import annotations
