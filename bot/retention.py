@@ -5,7 +5,8 @@ whole file can be exported for a disclosure answer or an audit (``export_case``)
 What a purge deletes, for each case ``handlers.retention`` finds due (a case on legal hold never
 is): the raw bytes and subjects of its messages in and out, the raw bytes of its sent mail
 (outbox rows still queued are left to send) and their copies in a ``file:`` outbox folder, its
-drafts' subjects, bodies and template values, the requester's name, its labelled examples, and
+drafts' subjects, bodies and template values, the files its drafts carried (their names in the
+audit trail too; their SHA-256 stays), the requester's name, its labelled examples, and
 staff's free text: notes, how the identity was verified, why the deadline was extended or the
 clock paused (in the case, its pauses and its audit trail). Its Slack posts (drafts, thread
 lines) are deleted and its parent message becomes a placeholder by the case poster, which finds
@@ -33,7 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, update
+from sqlalchemy import ColumnElement, Engine, delete, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -47,6 +48,7 @@ from storage.models import (
     Case,
     CasePause,
     Draft,
+    DraftFile,
     LabelledExample,
     MailMessage,
     OutboxItem,
@@ -65,11 +67,14 @@ FREE_TEXT: dict[str, tuple[str, ...]] = {
     "deadline extended": ("reason",),
     "clock paused": ("reason",),
 }
+# Audit events that name the files an answer carried (``files``: name, size, sha256 each).
+FILE_ACTIONS = ("files attached", "draft approved", "mail sent", "mail written")
 # What a purge writes over; vacuumed after a purge on PostgreSQL.
 TOUCHED = (
     "message",
     "outboxitem",
     "draft",
+    "draftfile",
     "auditevent",
     "labelledexample",
     "casepause",
@@ -90,6 +95,7 @@ class PurgedCase:
     queued: int = 0  # mail still queued, left to be sent
     examples: int = 0  # labelled examples of the case
     files: int = 0  # copies in a ``file:`` outbox folder
+    attachments: int = 0  # files its drafts carried
 
 
 @dataclass
@@ -187,6 +193,26 @@ def _outbox_files(session: Session, case_id: int, folder: Path | None) -> list[P
     return [path for path in found if path.is_file()]
 
 
+def _of_case(case_id: int) -> ColumnElement[bool]:
+    """The draft files of the case's drafts."""
+    return col(DraftFile.draft_id).in_(select(Draft.id).where(Draft.case_id == case_id))
+
+
+def _file_names_dropped(session: Session, case_id: int) -> None:
+    """The audit trail keeps which files went (size, SHA-256), not their names: a name such as
+    開示データ_田中.csv names the requester."""
+    events = session.exec(
+        select(AuditEvent).where(
+            AuditEvent.case_id == case_id, col(AuditEvent.action).in_(FILE_ACTIONS)
+        )
+    )
+    for event in events:
+        files = event.detail.get("files")
+        if files:
+            event.detail = {**event.detail, "files": [{**f, "name": ""} for f in files]}
+            session.add(event)
+
+
 def _what_goes(
     session: Session, case: retention.CaseActivity, closed: datetime, folder: Path | None
 ) -> PurgedCase:
@@ -222,6 +248,7 @@ def _what_goes(
             count.select_from(LabelledExample).where(LabelledExample.case_id == case.id),
         ),
         files=len(_outbox_files(session, case.id, folder)),
+        attachments=_count(session, count.select_from(DraftFile).where(_of_case(case.id))),
         queued=_count(
             session,
             count.select_from(OutboxItem).where(
@@ -256,6 +283,8 @@ def _purge_case(
     session.execute(
         update(Draft).where(col(Draft.case_id) == case.id).values(subject="", body="", values={})
     )
+    session.execute(delete(DraftFile).where(_of_case(case.id)))
+    _file_names_dropped(session, case.id)
     for note in _notes(session, case.id):
         note.detail = {**note.detail, **dict.fromkeys(FREE_TEXT[note.action], ""), PURGED: True}
         session.add(note)
@@ -288,6 +317,7 @@ def _purge_case(
                 "notes": gone.notes,
                 "examples": gone.examples,
                 "files": gone.files,
+                "attachments": gone.attachments,
                 "queued_kept": gone.queued,
             },
         )
@@ -493,7 +523,12 @@ def export_case(engine: Engine, ref: str, *, now: datetime) -> CaseExport | None
             messages.append(
                 {"file": name, "purged": message.raw is None, **_plain(message, without={"raw"})}
             )
-        drafts = [_plain(d) for d in repo.drafts(session, case_id=case.id)]
+        rows = repo.drafts(session, case_id=case.id)
+        carried = repo.draft_files(session, [d.id for d in rows if d.id is not None])
+        drafts = [  # with the files each sends: their names, sizes and hashes
+            {**_plain(d), "files": [_plain(f, without={"raw"}) for f in carried[d.id or 0]]}
+            for d in rows
+        ]
         outbox = [
             _plain(item, without={"raw"})
             for item in session.exec(

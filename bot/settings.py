@@ -478,6 +478,10 @@ class KeySection(Section):
 
 class IntakeSection(Section):
     classify_timeout: Seconds = Field(10.0, alias="PD_CLASSIFY_TIMEOUT")
+    # The largest file kept or sent; the files of one answer together are held to it too.
+    attachment_max_bytes: Annotated[int, BeforeValidator(_whole(1, "bytes"))] = Field(
+        25 * 1024 * 1024, alias="PD_ATTACHMENT_MAX_BYTES"
+    )
 
 
 class LogSection(Section):

@@ -1,4 +1,5 @@
-"""Encryption at rest of raw mail (``message.raw``, ``outboxitem.raw``) with the keys of
+"""Encryption at rest of raw mail (``message.raw``, ``outboxitem.raw``, and the files answers
+carry, ``draftfile.raw``) with the keys of
 ``PD_RAW_KEYS``: Fernet from the ``cryptography`` package, several keys for rotation.
 
 ``PD_RAW_KEYS`` holds comma-separated Fernet keys (``privacy-desk keys new`` makes one): the
@@ -144,7 +145,7 @@ class EncryptedRaw(TypeDecorator[bytes]):
 
 
 # The tables with raw mail, read and written as stored (LargeBinary, not EncryptedRaw) here.
-RAW_TABLES = ("message", "outboxitem", "labelledexample")
+RAW_TABLES = ("message", "outboxitem", "labelledexample", "draftfile")
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, func, insert, or_, update
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, SQLModel, col, select
 
 from handlers.clock import TOKYO
@@ -26,6 +27,7 @@ from storage.models import (
     CaseCounter,
     CasePause,
     Draft,
+    DraftFile,
     MailboxCheckpoint,
     MailMessage,
     OutboxItem,
@@ -376,6 +378,55 @@ def drafts(
     if status is not None:
         query = query.where(Draft.status == status)
     return list(session.exec(query.order_by(col(Draft.id))))
+
+
+def add_draft_file(
+    session: Session,
+    draft_id: int,
+    *,
+    revision: int,
+    name: str,
+    mime_type: str,
+    data: bytes,
+    added_by: str,
+    at: datetime,
+) -> DraftFile:
+    """Keep a file a draft sends from ``revision`` on (its bytes sealed like raw mail)."""
+    row = DraftFile(
+        draft_id=draft_id,
+        revision=revision,
+        name=name,
+        mime_type=mime_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        added_by=added_by,
+        added_at=at,
+        raw=data,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def draft_files(
+    session: Session, draft_ids: Iterable[int], *, revision: int | None = None
+) -> dict[int, list[DraftFile]]:
+    """The files of each draft (up to ``revision`` when given), in the order they were added;
+    the bytes are loaded only when read (``DraftFile.raw`` is deferred)."""
+    wanted = list(draft_ids)
+    found: dict[int, list[DraftFile]] = {d: [] for d in wanted}
+    if not wanted:
+        return found
+    query = (
+        select(DraftFile)
+        .where(col(DraftFile.draft_id).in_(wanted))
+        .options(defer(cast("QueryableAttribute[bytes]", DraftFile.raw)))
+    )
+    if revision is not None:
+        query = query.where(col(DraftFile.revision) <= revision)
+    for row in session.exec(query.order_by(col(DraftFile.id))):
+        found[row.draft_id].append(row)
+    return found
 
 
 def claim_draft(

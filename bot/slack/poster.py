@@ -621,9 +621,11 @@ class CasePoster:
                 .limit(limit)
             ).all()
             found = []
+            files = repo.draft_files(session, [d.id for d, _ in rows if d.id is not None])
             for draft, case in rows:
                 assert draft.id is not None
-                text, blocks = draft_message(draft_view(draft), mask_mode=self._mask_mode)
+                shown = draft_view(draft, files[draft.id])
+                text, blocks = draft_message(shown, mask_mode=self._mask_mode)
                 found.append((draft.id, case, text, blocks))
             return found
 
