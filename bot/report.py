@@ -42,8 +42,14 @@ LEFT_THE_DESK = (*DELIVERED, "bounced")
 
 
 def records(session: Session, month: Month, *, as_of: datetime) -> list[CaseRecord]:
-    """The cases received in ``month`` (Tokyo) as plain records, judged as of ``as_of``."""
-    in_month = (col(Case.received_at) >= month.start) & (col(Case.received_at) < month.end)
+    """The cases received in ``month`` (Tokyo) as plain records, judged as of ``as_of``. A
+    duplicate merged into another case (``merged_into_id``) is no request of its own: the case
+    it was merged into counts, once, in the month of the earlier receipt it took over."""
+    in_month = (
+        (col(Case.received_at) >= month.start)
+        & (col(Case.received_at) < month.end)
+        & col(Case.merged_into_id).is_(None)
+    )
     cases = list(session.exec(select(Case).where(in_month).order_by(col(Case.id))))
     answers = _answers(session, in_month)
     pauses: dict[int, list[tuple[datetime, datetime | None]]] = {}
