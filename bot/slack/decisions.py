@@ -172,8 +172,7 @@ def merge_inputs(case: Case) -> list[dict[str, Any]]:
                 "text": {"type": "plain_text", "text": "Different requesters: force the merge"},
                 "description": {
                     "type": "plain_text",
-                    "text": "Only if they are the same person writing from another address; "
-                    "recorded as forced.",
+                    "text": "Only if one person wrote from two addresses; recorded as forced.",
                 },
                 "value": FORCE,
             }
