@@ -703,10 +703,17 @@ def requester_history(session: Session, case: Case, *, limit: int = HISTORY_MAX)
             found[row.id or 0] = row
     name = name_key(case.requester_name)
     if case.requester_phone and name:
-        query = select(Case).where(Case.requester_phone == case.requester_phone, *others)
-        for row in session.exec(query.order_by(*newest).limit(_PHONE_CANDIDATES)):
-            if name_key(row.requester_name) == name:
-                found.setdefault(row.id or 0, row)
+        named = select(Case.id, Case.requester_name).where(
+            Case.requester_phone == case.requester_phone, *others
+        )
+        ids = [
+            i
+            for i, other in session.exec(named.order_by(*newest).limit(_PHONE_CANDIDATES))
+            if i not in found and name_key(other) == name
+        ][:limit]
+        if ids:
+            for row in session.exec(select(Case).where(col(Case.id).in_(ids))):
+                found[row.id or 0] = row
     ordered = sorted(found.values(), key=lambda c: (c.received_at, c.id or 0), reverse=True)
     return ordered[:limit]
 

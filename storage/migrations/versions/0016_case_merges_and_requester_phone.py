@@ -25,7 +25,12 @@ def upgrade() -> None:
             sa.Column("requester_phone", sa.String(length=32), nullable=False, server_default="")
         )
         batch_op.add_column(sa.Column("merged_into_id", sa.Integer(), nullable=True))
-        batch_op.create_index("ix_case_requester_phone", ["requester_phone"], unique=False)
+        batch_op.create_index(
+            "ix_case_requester_received_at", ["requester", "received_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_case_requester_phone_received_at", ["requester_phone", "received_at"], unique=False
+        )
         batch_op.create_index("ix_case_merged_into_id", ["merged_into_id"], unique=False)
         batch_op.create_foreign_key(
             "fk_case_merged_into_id_case", "case", ["merged_into_id"], ["id"]
@@ -36,6 +41,7 @@ def downgrade() -> None:
     with op.batch_alter_table("case", schema=None) as batch_op:
         batch_op.drop_constraint("fk_case_merged_into_id_case", type_="foreignkey")
         batch_op.drop_index("ix_case_merged_into_id")
-        batch_op.drop_index("ix_case_requester_phone")
+        batch_op.drop_index("ix_case_requester_phone_received_at")
+        batch_op.drop_index("ix_case_requester_received_at")
         batch_op.drop_column("merged_into_id")
         batch_op.drop_column("requester_phone")
