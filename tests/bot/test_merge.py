@@ -115,3 +115,18 @@ def test_queued_mail_waits_and_codes_follow_an_unforced_merge_only(
     assert asyncio.run(sender.run_once()).written == 1
     desk.cases.merge(third, second, actor=APPROVER, force=True)
     assert (desk.codes(third), desk.codes(second)) == (1, 1)  # his proves nothing about hers
+
+
+def test_a_purge_takes_the_phone_and_with_it_the_name_and_phone_match(desk: Desk) -> None:
+    signed = "\n\n佐藤 花子\n電話 090-1234-5678\n"
+    old = desk.request(DELETE + signed, sender="佐藤 花子 <hanako@example.jp>")
+    desk.cases.close(old, reason="回答済み", actor=APPROVER)
+    new = desk.request(DELETE + signed, days=400, sender="佐藤 花子 <h.sato@work.example>")
+    assert desk.case(old).requester_phone == "09012345678"
+    with Session(desk.engine) as session:
+        assert [c.ref for c in repo.requester_history(session, desk.case(new))] == [old]
+    summary = retention.purge(desk.engine, START + timedelta(days=400), 30)
+    assert [c.ref for c in summary.cases] == [old]
+    assert desk.case(old).requester_phone == ""
+    with Session(desk.engine) as session:
+        assert repo.requester_history(session, desk.case(new)) == []
