@@ -27,7 +27,7 @@ import json
 import logging
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -302,11 +302,13 @@ def purge(
     *,
     dry_run: bool = False,
     outbox_folder: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PurgeSummary:
     """Purge the finished cases ``days`` past their closing at ``now`` (one transaction each),
     and the raw messages of no case ``days`` past their receipt; ``dry_run`` changes nothing.
     ``outbox_folder``: the folder of a ``file:`` outbox (``PD_SMTP_URL``), whose copies of a
-    purged case's mail go too."""
+    purged case's mail go too. ``progress(done, total)`` is told after each case: a run stopped
+    half-way has purged the cases told, and a second run purges the rest."""
     summary = PurgeSummary(days=days, dry_run=dry_run)
     with Session(engine) as session:
         activity = _activity(session)
@@ -315,7 +317,9 @@ def purge(
             c.ref for c in activity if c.held and retention.due([replace(c, held=False)], now, days)
         ]
     bind = engine if dry_run else writer(engine)  # a dry run takes no write lock
-    for candidate in due:
+    for done, candidate in enumerate(due):
+        if progress is not None:
+            progress(done, len(due))
         with Session(bind) as session:
             # Looked at again under the write lock: a follow-up may have come in since.
             query = select(Case).where(Case.id == candidate.id)
@@ -334,6 +338,8 @@ def purge(
             _purge_case(session, case, gone, now, days, outbox_folder)
             session.commit()
             log.info("%s purged (%d messages)", gone.ref, gone.messages)
+    if progress is not None:
+        progress(len(due), len(due))
     summary.caseless = _purge_caseless(bind, now, days, dry_run)
     # Imported labelled examples belong to no case: they go the same number of days after
     # they were imported (a staff label goes with its case's mail, above).

@@ -20,7 +20,7 @@ where the command line starts, from the checked settings (``bot.settings``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -153,12 +153,25 @@ class RotateSummary:
     rotated: int  # rows re-encrypted under the first key
 
 
-def rotate(engine: Engine, keyring: Keyring, *, batch: int = 200) -> RotateSummary:
+def rotate(
+    engine: Engine,
+    keyring: Keyring,
+    *,
+    batch: int = 200,
+    progress: Callable[[int, int], None] | None = None,
+) -> RotateSummary:
     """Encrypt every raw row with the keyring's first key: plaintext rows are encrypted, sealed
     ones re-encrypted (their key must be in the keyring). One transaction per batch, so a long
     run can be stopped and started again; a row that cannot be opened stops it, changing
-    nothing more."""
+    nothing more. ``progress(done, total)`` is told after each committed batch."""
     encrypted = rotated = 0
+    total = 0
+    if progress is not None:
+        with engine.connect() as connection:
+            for table in RAW_TABLES:
+                count = text(f"SELECT count(*) FROM {table} WHERE raw IS NOT NULL")
+                total += int(connection.execute(count).scalar_one())
+    done = 0
     for table in RAW_TABLES:
         read = text(
             f"SELECT id, raw FROM {table} WHERE raw IS NOT NULL AND id > :after "
@@ -188,6 +201,9 @@ def rotate(engine: Engine, keyring: Keyring, *, batch: int = 200) -> RotateSumma
                         token = keyring.encrypt(unseal(stored, None))
                         encrypted += 1
                     connection.execute(write, {"raw": SEALED + token, "id": row_id})
+            done += len(rows)
+            if progress is not None:
+                progress(done, max(total, done))
             if len(rows) < batch:
                 break
             after = rows[-1][0]

@@ -118,6 +118,11 @@ def _table(model: type[SQLModel]) -> Table:
 # cost more than the writes themselves.
 _AUDIT = insert(_table(AuditEvent))
 _MESSAGE = insert(_table(MailMessage))
+# A large raw mail on SQLite: the row is inserted with a zero-filled blob of its size (which
+# costs no memory) and the bytes are then written into it in chunks. A plain insert binds a copy
+# of the bytes and builds the record in memory too: three copies of a 50 MB mail at once.
+_MESSAGE_ZEROBLOB = insert(_table(MailMessage)).values(raw=func.zeroblob(bindparam("raw_size")))
+_BLOB_CHUNK = 1 << 20
 _CASE = insert(_table(Case)).returning(_table(Case).c.id)
 _DRAFT = insert(_table(Draft)).returning(_table(Draft).c.id)
 _ADDRESS = insert(_table(CaseAddress))
@@ -169,6 +174,26 @@ def audit(session: Session, case_id: int | None, actor: str, action: str, **deta
     )
 
 
+def _insert_message(session: Session, values: dict[str, Any]) -> None:
+    """Insert one ``message`` row; a large raw mail on SQLite is streamed into its blob."""
+    from storage import crypto
+
+    connection = session.connection()
+    raw = values["raw"]
+    if raw is None or len(raw) <= _BLOB_CHUNK or connection.dialect.name != "sqlite":
+        connection.execute(_MESSAGE, values)
+        return
+    stored = crypto.seal(raw, crypto.active())  # what EncryptedRaw would bind
+    row = {key: value for key, value in values.items() if key != "raw"}
+    result = connection.execute(_MESSAGE_ZEROBLOB, {**row, "raw_size": len(stored)})
+    (row_id,) = result.inserted_primary_key or (None,)
+    driver = connection.connection.driver_connection
+    view = memoryview(stored)
+    with driver.blobopen("message", "raw", row_id) as blob:  # type: ignore[union-attr]
+        for start in range(0, len(view), _BLOB_CHUNK):
+            blob.write(view[start : start + _BLOB_CHUNK])
+
+
 def store_message(
     session: Session,
     msg: ParsedMessage,
@@ -181,8 +206,8 @@ def store_message(
     flags: Sequence[str] = (),
 ) -> None:
     """Store an incoming message; ``flags`` are kept with its defects (``message_id_reused``)."""
-    session.connection().execute(
-        _MESSAGE,
+    _insert_message(
+        session,
         {
             "case_id": case_id,
             "direction": "in",
@@ -228,8 +253,8 @@ def store_raw(
 ) -> None:
     """Keep bytes that could not be read as a message: under their own Message-ID when it could
     be read, else under one made from their hash."""
-    session.connection().execute(
-        _MESSAGE,
+    _insert_message(
+        session,
         {
             "case_id": case_id,
             "direction": "in",
@@ -468,12 +493,15 @@ def _sent_copies(session: Session, item: OutboxItem) -> list[MailMessage]:
 
 
 def replace_raw(session: Session, item: OutboxItem, raw: bytes) -> None:
-    """Keep ``raw`` in place of an outbox mail's bytes (its copy on the case file too); the
-    stored content hash stays that of the mail as sent."""
+    """Keep ``raw`` in place of an outbox mail's bytes (its copy on the case file too, with the
+    content hash and size of ``raw``: the copy in the mailbox's Sent folder is made of these
+    bytes, and ``purge --mailbox`` finds it by them)."""
     item.raw = raw
     session.add(item)
+    digest = hashlib.sha256(raw).hexdigest()
     for row in _sent_copies(session, item):
         row.raw = raw
+        row.sha256, row.size = digest, len(raw)
         session.add(row)
 
 
