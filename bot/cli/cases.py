@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.cli import merge
 from bot.cli.context import Command, Context, Subcommands
 from bot.cli.output import left, mask, table, tokyo_day, tokyo_time
 from bot.errors import UsageError
@@ -124,6 +125,7 @@ def cmd_case(args: argparse.Namespace, ctx: Context) -> int:
             }
             for m in found.messages
         ]
+        record.update(merge.case_links(session, found.case))
         record["audit"] = [
             {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
             for e in found.events
@@ -148,6 +150,7 @@ def cmd_case(args: argparse.Namespace, ctx: Context) -> int:
         )
     if record["flags"]:
         out.write(f"  flags       {', '.join(record['flags'])}\n")
+    merge.write_links(record, out)
     out.write("  messages\n")
     for m in record["messages"]:
         out.write(
@@ -360,6 +363,8 @@ def add_parsers(sub: Subcommands) -> Subcommands:
     )
     p.add_argument("messages", nargs="+", metavar="MESSAGE", help="a message number or a case REF")
     p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
+
+    merge.add_parsers(sub)
 
     p = sub.add_parser("examples", help="labelled examples: staff reclassifications, imports")
     examples = p.add_subparsers(dest="examples_command", required=True, parser_class=type(p))

@@ -39,6 +39,7 @@ ACTIONS = {
     "extend": "pd.case.extend",
     "reject": "pd.case.reject",
     "close": "pd.case.close",
+    "merge": "pd.case.merge",
     "reasons": "pd.case.reasons",
     "triage": "pd.case.triage",
     "approve": "pd.draft.approve",
@@ -131,6 +132,8 @@ class CaseView:
     triage_due: datetime | None = None
     flags: tuple[str, ...] = ()
     reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The requester's other cases (``storage.repo.requester_history``): (reference, status).
+    history: tuple[tuple[str, str], ...] = ()
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -187,6 +190,8 @@ def case_message(
     if excerpt:
         quoted = "\n".join(f"> {line}" for line in escape(excerpt).splitlines())
         blocks.append(_section(quoted))
+    if case.history:
+        blocks.append(history_line(case.history, mask_mode))
     if triage:
         blocks += triage_controls(case)
     blocks.append(
@@ -196,6 +201,15 @@ def case_message(
     if triage:
         text = f"Needs triage by {_time(case.triage_due)} · {text}"
     return escape(clip(text, FALLBACK_TEXT)), limit(blocks)
+
+
+def history_line(history: Sequence[tuple[str, str]], mask_mode: str) -> dict[str, Any]:
+    """A context line naming the requester's other cases, with their statuses (references only
+    under ``strict``): nothing of the requester themselves."""
+    strict = mask_mode == "strict"
+    named = [ref if strict else f"{ref} ({status})" for ref, status in history]
+    text = f"Same requester: {', '.join(named)}"
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(escape(text), 3000)}]}
 
 
 # What a person can say a case waiting for triage asks for, one button each (machine mail and
@@ -273,7 +287,11 @@ def case_controls(case: CaseView) -> list[dict[str, Any]]:
         controls.append(_button("Extend", "extend", case.ref))
     if any(i in RIGHTS for i in case.intents):
         controls.append(_button("Reject", "reject", case.ref, "danger"))
-    controls += [_button("Close", "close", case.ref), why]
+    controls += [
+        _button("Merge into…", "merge", case.ref),
+        _button("Close", "close", case.ref),
+        why,
+    ]
     return controls
 
 

@@ -199,6 +199,10 @@ def _resumed(t: Told) -> str:
     return f"The SLA clock runs again. Answer due: {t.due()}."
 
 
+def _forced(t: Told) -> str:
+    return " (forced: different requesters)" if t.detail.get("forced") else ""
+
+
 def _as_given(t: Told) -> str:
     """Reminders and escalations come as finished mrkdwn, escaped by their writer."""
     return str(t.detail.get("text") or t.action)
@@ -241,6 +245,14 @@ LINES: dict[str, Callable[[Told], str]] = {
         f"{t.who} extended the deadline to {t.due()}: {t.words('reason', 500)}."
     ),
     "case closed": lambda t: f"{t.who} closed the case: {t.words('reason', 500)}.",
+    "case merged": lambda t: (
+        f"{t.who} merged this case into {t.words('into', 32)}{_forced(t)}: its mail is there "
+        "now, and this case is closed."
+    ),
+    "case merged in": lambda t: (
+        f"{t.who} merged {t.words('from', 32)} into this case{_forced(t)} "
+        f"({t.number('messages')} messages). The earlier receipt governs: answer due {t.due()}."
+    ),
     "automatic mail held": lambda t: (
         f"Automatic mail was held ({t.words('reason')}): the draft waits for an approval."
     ),
@@ -1062,4 +1074,5 @@ class CasePoster:
             triage_due=case.triage_due,
             flags=tuple(case.flags),
             reasons=reasons,
+            history=tuple((c.ref, c.status) for c in repo.requester_history(session, case)),
         )
