@@ -93,8 +93,8 @@ def cmd_cases(args: argparse.Namespace, ctx: Context) -> int:
             limit=args.limit or None,
         )
         # Whether each is overdue is asked for the rows shown only (all of them: one query).
-        shown = None if args.limit == 0 else [c.id for c in cases if c.id is not None]
-        late = repo.overdue_ids(session, now, shown)
+        ids = None if args.limit == 0 else [c.id for c in cases if c.id is not None]
+        late = repo.overdue_ids(session, now, ids)
         rows = [_case_summary(c, overdue=c.id in late) for c in cases]
     if args.json:
         for row in rows:
