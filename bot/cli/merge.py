@@ -11,9 +11,7 @@ from bot.cli.context import Context, Subcommands
 from bot.cli.output import tokyo_day
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
-    from storage.models import Case
+    pass
 
 _AS = "who does this (recorded in the audit trail; must be in PD_APPROVERS)"
 
@@ -57,22 +55,6 @@ def add_parsers(sub: Subcommands) -> None:
 
 
 # ---- what ``case REF`` shows of merges and of the requester's other cases --------------------
-
-
-def case_links(session: Session, case: Case) -> dict[str, Any]:
-    """``merged_into`` (the reference, or None) and ``history``: the requester's other cases
-    (``storage.repo.requester_history``), newest first: ``ref``, ``status``, ``received_at``."""
-    from storage import repo
-    from storage.models import Case
-
-    into = session.get(Case, case.merged_into_id) if case.merged_into_id is not None else None
-    return {
-        "merged_into": into.ref if into else None,
-        "history": [
-            {"ref": c.ref, "status": c.status, "received_at": c.received_at.isoformat()}
-            for c in repo.requester_history(session, case)
-        ],
-    }
 
 
 def write_links(record: dict[str, Any], out: TextIO) -> None:

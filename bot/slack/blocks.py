@@ -46,6 +46,7 @@ ACTIONS = {
     "review": "pd.draft.review",
     "edit": "pd.draft.edit",
     "discard": "pd.draft.discard",
+    "case_file": "pd.case.file",  # answered with a signed link to the case-file page
 }
 
 INTENT_LABELS = {
@@ -264,6 +265,11 @@ def _due(case: CaseView, now: datetime) -> str:
     if case.answer_due is None and case.status in WAITING:
         return "clock stopped: waiting on the requester"
     return f"{_time(case.answer_due)}\n{time_left(case.answer_due, now)}"
+
+
+def case_file_button(ref: str) -> dict[str, Any]:
+    """The button that asks for a link to the case's page (answered to the clicker alone)."""
+    return _button("ケースファイル Case file", "case_file", ref)
 
 
 def case_controls(case: CaseView) -> list[dict[str, Any]]:
