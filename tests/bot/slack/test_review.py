@@ -130,7 +130,7 @@ def test_the_edit_form_cuts_nothing_and_gives_the_text_back_byte_for_byte(
     assert changed.replace("【訂正】", "", 1) == body and changed != body
     # and what is added at the end follows on a line of its own
     values["body_more"] = {"value": {"type": "plain_text_input", "value": "追記"}}
-    assert edit_text(values, joins).endswith(("\n追記" if not end else "追記"))
+    assert edit_text(values, joins).endswith("\n追記" if not end else "追記")
 
 
 def test_parts_split_at_line_ends_and_cut_only_lines_longer_than_an_input() -> None:
