@@ -2,8 +2,10 @@
 
 Everything that came from an email is escaped for mrkdwn (``&``, ``<``, ``>``), so a
 ``<!channel>``, a ``<@U…>`` or a disguised ``<https://…|link>`` in a message pings no one and
-hides no URL; text from mail is shown as ``PD_SLACK_MASK`` allows (``from_mail``); every text is cut to Block Kit's limits with a marker, and a message never has
-more than 50 blocks. Buttons carry the case reference or ``draft:revision`` as their value; the
+hides no URL; text from mail is shown as ``PD_SLACK_MASK`` allows (``from_mail``); every text is
+cut to Block Kit's limits with a marker, and a message never has more than 50 blocks — except a
+draft's text, which is never cut: its review (``review_view``) shows it whole in sections split at
+line ends, or sends the approver to the case-file page. Buttons carry the case reference or ``draft:revision`` as their value; the
 handlers check both against the database before acting (a forged value is refused there).
 """
 
