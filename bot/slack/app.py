@@ -35,6 +35,7 @@ from bot.slack.blocks import (
     draft_view,
     fits_review,
     reasons_text,
+    review_refused,
     review_view,
     shows_whole,
     split_at_line_ends,
@@ -196,24 +197,19 @@ def build_app(
     @app.view(REVIEW_CALLBACK)
     async def reviewed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         """ "Approve and send" in the review modal: the revision the approver read, or nothing.
-        A draft too long for the modal must have been read on the case-file page."""
-        await ack()
+        A review made stale by an edit, or of a draft too long for the modal that was not read on
+        the case-file page, is refused in the modal itself (recorded): the approver sees why
+        even when they are not in the channel."""
         parsed = _draft_value(view.get("private_metadata", ""))
         if parsed is None:
+            await ack()
             return
         user = body["user"]["id"]
-        draft, _case = await threads.db(_draft_and_case, engine, parsed[0])
-        if (
-            draft is not None
-            and not fits_review(draft_view(draft))
-            and not await threads.db(_read_on_page, engine, *parsed, user)
-        ):
-            await refuse(
-                body,
-                f"Not approved: read draft {parsed[0]} (revision {parsed[1]}) on the case-file "
-                "page first; it is too long to show in Slack.",
-            )
+        problem = await threads.db(_review_problem, engine, *parsed, user)
+        if problem is not None:
+            await ack(response_action="update", view=review_refused(parsed[0], problem))
             return
+        await ack()
         await approve_as(body, user, *parsed)
 
     @app.action(ACTIONS["discard"])
@@ -351,25 +347,53 @@ def _note(engine: Engine, channel: str, thread: str, user: str, text: str) -> No
         session.commit()
 
 
+def _review_problem(engine: Engine, draft_id: int, revision: int, user: str) -> str | None:
+    """Why the review of ``revision`` cannot approve the draft now (recorded), or None: the
+    draft changed since, or it is too long for the modal and ``user`` did not read it on the
+    case-file page. ``Replies.approve`` checks the rest (who may approve, the revision again)."""
+    with Session(engine, expire_on_commit=False) as session:
+        draft = session.get(Draft, draft_id)
+        if draft is None or draft.status != "draft":
+            return None  # Replies.approve says what became of it
+        if draft.revision != revision:
+            problem = (
+                f"Draft {draft_id} was changed after the revision you saw (you saw revision "
+                f"{revision}, it is now revision {draft.revision}): read it again, then approve."
+            )
+        elif not fits_review(draft_view(draft)) and not _was_read(session, draft, revision, user):
+            problem = (
+                f"Read draft {draft_id} (revision {revision}) on the case-file page first: it is "
+                "too long to show in Slack. Then press Review again."
+            )
+        else:
+            return None
+        repo.audit(session, draft.case_id, user, "approval refused", reason=problem, draft=draft_id)
+        session.commit()
+        return problem
+
+
 def _read_on_page(engine: Engine, draft_id: int, revision: int, user: str) -> bool:
-    """Whether ``user`` opened this revision of the draft on the case-file page: the page
-    records it as the audit action ``DRAFT_READ`` with the draft's id and revision."""
+    """Whether ``user`` opened this revision of the draft on the case-file page."""
     with Session(engine) as session:
         draft = session.get(Draft, draft_id)
-        if draft is None:
-            return False
-        events = session.exec(
-            select(AuditEvent).where(
-                AuditEvent.case_id == draft.case_id,
-                AuditEvent.action == DRAFT_READ,
-                AuditEvent.actor == user,
-            )
+        return draft is not None and _was_read(session, draft, revision, user)
+
+
+def _was_read(session: Session, draft: Draft, revision: int, user: str) -> bool:
+    """The case-file page records a staff member's reading of a draft as the audit action
+    ``DRAFT_READ`` with the draft's id and revision."""
+    events = session.exec(
+        select(AuditEvent).where(
+            AuditEvent.case_id == draft.case_id,
+            AuditEvent.action == DRAFT_READ,
+            AuditEvent.actor == user,
         )
-        return any(
-            isinstance(e.detail, dict)
-            and (e.detail.get("draft"), e.detail.get("revision")) == (draft_id, revision)
-            for e in events
-        )
+    )
+    return any(
+        isinstance(e.detail, dict)
+        and (e.detail.get("draft"), e.detail.get("revision")) == (draft.id, revision)
+        for e in events
+    )
 
 
 def edit_parts(body: str) -> list[str]:

@@ -589,6 +589,18 @@ def review_view(draft: DraftView, *, read_on_page: bool = False) -> dict[str, An
     return view
 
 
+def review_refused(draft_id: int, reason: str) -> dict[str, Any]:
+    """What the review modal turns into when its approval is refused: the reason, nothing to
+    press but Close."""
+    return {
+        "type": "modal",
+        "callback_id": REVIEW_CALLBACK,
+        "title": {"type": "plain_text", "text": f"Draft {draft_id}"[:24]},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [_section(f":no_entry: *Not approved.* {escape(reason)}")],
+    }
+
+
 def limit(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """At most MAX_BLOCKS, the last one saying what was left out."""
     if len(blocks) <= MAX_BLOCKS:

@@ -102,13 +102,15 @@ class Desk:
             for e in b["elements"]
         }
 
-    async def send(self, payload: dict[str, Any]) -> None:
+    async def send(self, payload: dict[str, Any]) -> str:
+        """Dispatch a signed interaction; what the app answered Slack (a modal's new state)."""
         signed = double().interaction(payload, SECRET)
         response = await self.app.async_dispatch(
             AsyncBoltRequest(body=signed.body, headers=signed.multi_headers())
         )
         await settle()
         assert response.status == 200
+        return str(response.body or "")
 
     async def click(self, user: str, action: str) -> dict[str, Any]:
         """Press ``action`` on the draft's message; the modal it opened (or {})."""
@@ -127,8 +129,8 @@ class Desk:
         views = self.slack.open_views()
         return dict(views[-1]) if len(views) > before else {}
 
-    async def submit(self, user: str, view: dict[str, Any], values: dict[str, Any]) -> None:
-        await self.send(
+    async def submit(self, user: str, view: dict[str, Any], values: dict[str, Any]) -> str:
+        return await self.send(
             double().view_submission(
                 user_id=user,
                 callback_id=view["callback_id"],
@@ -145,6 +147,11 @@ class Desk:
 
     def told(self, user: str) -> list[str]:
         return [m["text"] for m in self.slack.ephemeral() if m["user"] == user]
+
+
+def refusals(desk: Desk) -> list[AuditEvent]:
+    with Session(desk.engine) as session:
+        return [e for e in session.exec(select(AuditEvent)) if e.action == "approval refused"]
 
 
 def as_sent(view: dict[str, Any]) -> dict[str, Any]:
@@ -196,9 +203,10 @@ def test_a_long_answer_edited_and_approved_in_slack_arrives_whole(
         edited = desk.stored()
         assert edited.revision == 3 and edited.edited_by == EDITOR
         assert edited.body.replace("【追記】", "", 1) == body  # one change, nothing else
-        await desk.submit(APPROVER, stale, {})
+        answer = json.loads(await desk.submit(APPROVER, stale, {}))
         assert desk.outbox() == []
-        assert "read it again" in desk.told(APPROVER)[-1]
+        assert answer["response_action"] == "update"  # told in the modal itself
+        assert "read it again" in json.dumps(answer["view"]["blocks"], ensure_ascii=False)
         # the fresh review shows all of it, to the approver alone, and approves what it showed
         review = await desk.click(APPROVER, "review")
         assert review["user"] == APPROVER and review["callback_id"] == REVIEW_CALLBACK
@@ -215,6 +223,7 @@ def test_a_long_answer_edited_and_approved_in_slack_arrives_whole(
                 e for e in session.exec(select(AuditEvent)) if e.action == "draft approved"
             ]
         assert approved.actor == APPROVER and approved.detail["revision"] == 3
+        assert [e for e in refusals(desk) if "read it again" in e.detail["reason"]]
         # sent through a real SMTP server: the requester gets every character
         sender = Sender(desk.engine, parse_smtp_url(smtp_server.url()))
         assert (await sender.run_once()).sent == 1
@@ -238,8 +247,8 @@ def test_a_draft_too_long_for_slack_is_approved_once_read_on_the_case_file_page(
         review = await desk.click(APPROVER, "review")
         assert "submit" not in review
         assert "case-file page" in json.dumps(review["blocks"], ensure_ascii=False)
-        await desk.submit(APPROVER, review, {})  # a forged submission approves nothing
-        assert desk.outbox() == [] and "case-file page first" in desk.told(APPROVER)[-1]
+        answer = await desk.submit(APPROVER, review, {})  # a forged submission approves nothing
+        assert desk.outbox() == [] and "case-file page first" in answer
         with Session(desk.engine) as session:  # what the case-file page records on opening it
             case = repo.case_by_ref(session, desk.ref)
             assert case is not None
