@@ -177,17 +177,11 @@ def build_app(
             await refuse(body, "Slack did not open the form; try again.")
 
     async def review_form(draft: Draft, user: str) -> dict[str, Any] | str:
-        assert draft.id is not None
-        read = await threads.db(_read_on_page, engine, draft.id, draft.revision, user)
-        return review_view(draft_view(draft), read_on_page=read)
+        # built in a worker thread: splitting a long draft is linear, but not free
+        return await threads.db(_review_form, engine, draft, user)
 
     async def edit_form(draft: Draft, user: str) -> dict[str, Any] | str:
-        if units(draft.subject) > SUBJECT_MAX or len(edit_parts(draft.body)) > EDIT_PARTS:
-            return (
-                f"Draft {draft.id} is too long to edit in Slack (at most {EDIT_PARTS} parts of "
-                f"{INPUT_MAX:,} characters, and a subject of {SUBJECT_MAX}); nothing was cut."
-            )
-        return _edit_view(draft)
+        return await threads.db(_edit_form, draft)
 
     @app.action(ACTIONS["review"])
     async def review(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -347,6 +341,25 @@ def _note(engine: Engine, channel: str, thread: str, user: str, text: str) -> No
         session.commit()
 
 
+def _review_form(engine: Engine, draft: Draft, user: str) -> dict[str, Any]:
+    """The review modal of ``draft`` for ``user`` (approvable when they read it on the page)."""
+    assert draft.id is not None
+    with Session(engine) as session:
+        read = _was_read(session, draft, draft.revision, user)
+    return review_view(draft_view(draft), read_on_page=read)
+
+
+def _edit_form(draft: Draft) -> dict[str, Any] | str:
+    """The edit form of ``draft``, or why Slack cannot hold it (nothing is ever cut)."""
+    too_long = units(draft.body) > EDIT_PARTS * (INPUT_MAX + 1)  # spare the splitting
+    if too_long or units(draft.subject) > SUBJECT_MAX or len(edit_parts(draft.body)) > EDIT_PARTS:
+        return (
+            f"Draft {draft.id} is too long to edit in Slack (at most {EDIT_PARTS} parts of "
+            f"{INPUT_MAX:,} characters, and a subject of {SUBJECT_MAX}); nothing was cut."
+        )
+    return _edit_view(draft)
+
+
 def _review_problem(engine: Engine, draft_id: int, revision: int, user: str) -> str | None:
     """Why the review of ``revision`` cannot approve the draft now (recorded), or None: the
     draft changed since, or it is too long for the modal and ``user`` did not read it on the
@@ -370,13 +383,6 @@ def _review_problem(engine: Engine, draft_id: int, revision: int, user: str) -> 
         repo.audit(session, draft.case_id, user, "approval refused", reason=problem, draft=draft_id)
         session.commit()
         return problem
-
-
-def _read_on_page(engine: Engine, draft_id: int, revision: int, user: str) -> bool:
-    """Whether ``user`` opened this revision of the draft on the case-file page."""
-    with Session(engine) as session:
-        draft = session.get(Draft, draft_id)
-        return draft is not None and _was_read(session, draft, revision, user)
 
 
 def _was_read(session: Session, draft: Draft, revision: int, user: str) -> bool:

@@ -544,10 +544,18 @@ def _review_bottom(draft: DraftView) -> list[dict[str, Any]]:
     return [{"type": "context", "elements": [{"type": "mrkdwn", "text": says}]}]
 
 
+def _review_text(draft: DraftView) -> list[dict[str, Any]] | None:
+    """The draft's sections when the review modal holds them all, else None."""
+    room = REVIEW_BLOCKS - len(_review_top(draft)) - len(_review_bottom(draft))
+    if units(draft.body) > room * SECTION_TEXT:  # cannot fit: spare the splitting
+        return None
+    sections = review_sections(draft.body)
+    return sections if len(sections) <= room else None
+
+
 def fits_review(draft: DraftView) -> bool:
     """Whether the review modal shows the draft whole (else it is read on the case-file page)."""
-    fixed = len(_review_top(draft)) + len(_review_bottom(draft))
-    return fixed + len(review_sections(draft.body)) <= REVIEW_BLOCKS
+    return _review_text(draft) is not None
 
 
 def review_view(draft: DraftView, *, read_on_page: bool = False) -> dict[str, Any]:
@@ -559,9 +567,10 @@ def review_view(draft: DraftView, *, read_on_page: bool = False) -> dict[str, An
     A draft too long even for that is read on the case-file page: the modal says so, and offers
     "Approve and send" only when ``read_on_page`` (the page recorded ``DRAFT_READ`` of this
     revision by this person)."""
-    fits = fits_review(draft)
-    if fits:
-        sections = review_sections(draft.body)
+    text = _review_text(draft)
+    fits = text is not None
+    if text is not None:
+        sections = text
     else:
         opened = (
             f"You opened revision {draft.revision} there: you may approve it."
