@@ -357,7 +357,7 @@ def _edit_form(draft: Draft) -> dict[str, Any] | str:
             f"Draft {draft.id} is too long to edit in Slack (at most {EDIT_PARTS} parts of "
             f"{INPUT_MAX:,} characters, and a subject of {SUBJECT_MAX}); nothing was cut."
         )
-    return _edit_view(draft)
+    return edit_view(draft)
 
 
 def _review_problem(engine: Engine, draft_id: int, revision: int, user: str) -> str | None:
@@ -452,7 +452,7 @@ def _text_input(block: str, label: str, value: str, *, hint: str = "") -> dict[s
     return found
 
 
-def _edit_view(draft: Draft) -> dict[str, Any]:
+def edit_view(draft: Draft) -> dict[str, Any]:
     """The edit form: the subject and the whole text over ``body_1``…``body_n`` (``edit_parts``),
     nothing cut, and ``body_more`` to add at the end. Saving a new revision makes earlier reviews
     and approvals of the draft stale."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.app import EDIT_PARTS, INPUT_MAX, _edit_view, edit_parts, edit_text
+from bot.slack.app import EDIT_PARTS, INPUT_MAX, edit_parts, edit_text, edit_view
 from bot.slack.blocks import (
     ACTIONS,
     REVIEW_BLOCKS,
@@ -110,7 +110,7 @@ def test_the_edit_form_cuts_nothing_and_gives_the_text_back_byte_for_byte(
 ) -> None:
     body = LONG_TEXTS[kind] + end
     stored = Draft(id=7, case_id=1, template="t", subject="件名", body=body, revision=2)
-    view = _edit_view(stored)
+    view = edit_view(stored)
     assert double().view_problems(view, "modal") == []
     inputs = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
     parts = [k for k in inputs if re.fullmatch(r"body_\d+", k)]
