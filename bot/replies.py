@@ -620,7 +620,8 @@ class Replies:
             return f"draft {draft.id} is {draft.status}"
         if revision is not None and revision != draft.revision:
             return (
-                f"draft {draft.id} changed (revision {draft.revision}, not {revision}): look again"
+                f"draft {draft.id} was changed after the revision you saw (you saw revision "
+                f"{revision}, it is now revision {draft.revision}): read it again, then approve"
             )
         if not self.settings.configured:
             return "PD_FROM_ADDRESS is not set: the desk has no address to send from"

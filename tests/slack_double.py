@@ -1096,10 +1096,30 @@ def _element_problems(element: Any, pointer: str) -> list[str]:
         limits.update(value=2000, url=3000)
         if element.get("style") not in (None, "primary", "danger"):
             problems.append(f"must be a valid enum value [json-pointer:{pointer}/style]")
+    if "confirm" in element:
+        problems += _confirm_problems(element["confirm"], f"{pointer}/confirm")
+    if element["type"] == "plain_text_input":
+        most = element.get("max_length", 3000)
+        if not isinstance(most, int) or not 1 <= most <= 3000:
+            problems.append(_too_long(3000, f"{pointer}/max_length"))
+        limits.update(initial_value=most if isinstance(most, int) else 3000)
     for name, limit in limits.items():
         value = element.get(name)
         if isinstance(value, str) and len(value) > limit:
             problems.append(_too_long(limit, f"{pointer}/{name}"))
+    return problems
+
+
+def _confirm_problems(confirm: Any, pointer: str) -> list[str]:
+    """A confirmation dialog: title, text, confirm and deny, within Slack's lengths."""
+    if not isinstance(confirm, dict):
+        return [f"must provide an object [json-pointer:{pointer}]"]
+    problems = _text_problems(confirm.get("title"), f"{pointer}/title", 100, plain_only=True)
+    problems += _text_problems(confirm.get("text"), f"{pointer}/text", 300)
+    for name in ("confirm", "deny"):
+        problems += _text_problems(confirm.get(name), f"{pointer}/{name}", 30, plain_only=True)
+    if confirm.get("style") not in (None, "primary", "danger"):
+        problems.append(f"must be a valid enum value [json-pointer:{pointer}/style]")
     return problems
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -29,23 +29,35 @@ from bot.slack import decisions, home
 from bot.slack.api import SlackAPI, SlackError
 from bot.slack.blocks import (
     ACTIONS,
+    DRAFT_READ,
     REVIEW_CALLBACK,
     draft_message,
     draft_view,
+    fits_review,
     reasons_text,
+    review_refused,
     review_view,
+    shows_whole,
+    split_at_line_ends,
+    units,
 )
+from bot.slack.ids import is_user_id
 from bot.slack.staff import Staff, guard
 from storage import repo
 from storage.db import writer
-from storage.models import Case, Draft, DraftFile, MailMessage
+from storage.models import AuditEvent, Case, Draft, DraftFile, MailMessage
 
 log = logging.getLogger("privacy_desk.slack")
 
 EDIT_CALLBACK = "pd.draft.edit_modal"
-SUBJECT_MAX = 250
-BODY_MAX = 20_000
+SUBJECT_MAX = 998  # RFC 5322's longest line: a longer subject is refused, never cut
+INPUT_MAX = 3000  # Slack's max_length of a plain_text_input
+EDIT_PARTS = 40  # text inputs of the edit form at most (a modal holds 100 blocks)
+BODY_MAX = EDIT_PARTS * INPUT_MAX
 _DRAFT_VALUE = re.compile(r"(\d{1,12}):(\d{1,6})")
+# The edit form's metadata: draft:revision:joins, one letter per text part: "n" when a line
+# break follows the part, "c" when the next part continues the same line.
+_EDIT_META = re.compile(rf"(\d{{1,12}}):(\d{{1,6}}):([nc]{{1,{EDIT_PARTS}}})")
 
 
 def _draft_value(value: str) -> tuple[int, int] | None:
@@ -79,6 +91,8 @@ def build_app(
 
     async def refuse(body: dict[str, Any], text: str) -> None:
         user = body["user"]["id"]
+        if is_user_id(user):  # "U0… is not an approver": people appear as mentions
+            text = re.sub(rf"(?<![@\w]){re.escape(user)}(?!\w)", f"<@{user}>", text)
         where = (body.get("container") or {}).get("channel_id") or channel
         thread = (body.get("message") or {}).get("thread_ts")
         try:
@@ -125,8 +139,17 @@ def build_app(
 
     @app.action(ACTIONS["approve"])
     async def approve(ack: AsyncAck, body: dict[str, Any]) -> None:
+        """ "Approve and send" in the thread: only for a draft its message shows whole."""
         found = await clicked(ack, body)
         if found is None:
+            return
+        draft, _case = await threads.db(_draft_and_case, engine, found[1])
+        if draft is not None and not shows_whole(draft_view(draft), mask_mode):
+            await refuse(
+                body,
+                f"Not approved: draft {draft.id} is longer than its message in the thread "
+                "shows; press *Review and approve* to read it whole first.",
+            )
             return
         await approve_as(body, *found)
 
@@ -134,38 +157,55 @@ def build_app(
         ack: AsyncAck,
         body: dict[str, Any],
         doing: str,
-        form: Callable[[Draft, list[DraftFile]], dict[str, Any]],
+        form: Callable[[Draft, str], Awaitable[dict[str, Any] | str]],
     ) -> None:
-        """Ack the click and open ``form(draft, files)`` for the draft it names, while it is a
-        draft."""
+        """Ack the click and open ``form(draft, user)`` for the draft it names, while it is a
+        draft; a ``form`` that answers with text refuses with it instead."""
         await ack()
         parsed = _draft_value(body["actions"][0].get("value", ""))
         found = await threads.db(_draft_and_case, engine, parsed[0]) if parsed else None
         if parsed is None or found is None or found[0] is None or found[0].status != "draft":
             await refuse(body, f"That draft cannot be {doing} any more.")
             return
-        files = await threads.db(_files_of, engine, found[0])
+        view = await form(found[0], body["user"]["id"])
+        if isinstance(view, str):
+            await refuse(body, view)
+            return
         try:
-            await api.call("views_open", trigger_id=body["trigger_id"], view=form(found[0], files))
+            await api.call("views_open", trigger_id=body["trigger_id"], view=view)
         except SlackError as exc:
             log.warning("draft %s: form not opened: %s", parsed[0], exc.error)
             await refuse(body, "Slack did not open the form; try again.")
 
+    async def review_form(draft: Draft, user: str) -> dict[str, Any] | str:
+        # built in a worker thread: splitting a long draft is linear, but not free
+        return await threads.db(_review_form, engine, draft, user)
+
+    async def edit_form(draft: Draft, user: str) -> dict[str, Any] | str:
+        return await threads.db(_edit_form, draft)
+
     @app.action(ACTIONS["review"])
     async def review(ack: AsyncAck, body: dict[str, Any]) -> None:
-        """Under ``strict``: the draft's text, shown only to who pressed, with its approval."""
-        await open_form(
-            ack, body, "reviewed", lambda draft, files: review_view(draft_view(draft, files))
-        )
+        """The whole draft, shown only to who pressed, with its approval (``review_view``)."""
+        await open_form(ack, body, "reviewed", review_form)
 
     @app.view(REVIEW_CALLBACK)
     async def reviewed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        """ "Approve and send" in the review modal: the revision the approver read, or nothing."""
-        await ack()
+        """ "Approve and send" in the review modal: the revision the approver read, or nothing.
+        A review made stale by an edit, or of a draft too long for the modal that was not read on
+        the case-file page, is refused in the modal itself (recorded): the approver sees why
+        even when they are not in the channel."""
         parsed = _draft_value(view.get("private_metadata", ""))
         if parsed is None:
+            await ack()
             return
-        await approve_as(body, body["user"]["id"], *parsed)
+        user = body["user"]["id"]
+        problem = await threads.db(_review_problem, engine, *parsed, user)
+        if problem is not None:
+            await ack(response_action="update", view=review_refused(parsed[0], problem))
+            return
+        await ack()
+        await approve_as(body, user, *parsed)
 
     @app.action(ACTIONS["discard"])
     async def discard(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -182,32 +222,34 @@ def build_app(
 
     @app.action(ACTIONS["edit"])
     async def edit(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await open_form(ack, body, "edited", lambda draft, _files: _edit_view(draft))
+        await open_form(ack, body, "edited", edit_form)
 
     @app.view(EDIT_CALLBACK)
     async def edited(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = view["state"]["values"]
         subject = (values.get("subject", {}).get("value", {}).get("value") or "").strip()
-        text = values.get("body", {}).get("value", {}).get("value") or ""
+        meta = _EDIT_META.fullmatch(str(view.get("private_metadata", "")))
+        text = edit_text(values, meta[3]) if meta else ""
         errors = {}
-        if not subject or len(subject) > SUBJECT_MAX or "\n" in subject:
+        if not subject or units(subject) > SUBJECT_MAX or "\n" in subject:
             errors["subject"] = f"One line of at most {SUBJECT_MAX} characters."
-        if not text.strip() or len(text) > BODY_MAX:
-            errors["body"] = f"The text must not be empty (at most {BODY_MAX} characters)."
-        parsed = _draft_value(view.get("private_metadata", ""))
-        if parsed is None:
-            errors["subject"] = "This form does not name a draft."
+        if not text.strip() or units(text) > BODY_MAX:
+            errors["body_1"] = f"The text must not be empty (at most {BODY_MAX:,} characters)."
+        if meta is None:
+            errors["subject"] = "This form does not name a draft: open Edit again."
         if errors:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        assert parsed is not None
+        assert meta is not None
         user = body["user"]["id"]
-        draft_id, revision = parsed
+        draft_id, revision = int(meta[1]), int(meta[2])
         current, _case = await threads.db(_draft_and_case, engine, draft_id)
         if current is None or current.revision != revision:
             await refuse(body, f"Draft {draft_id} changed while you edited it; nothing saved.")
             return
+        if (subject, text) == (current.subject, current.body):
+            return  # saved unchanged: the revision (and any review of it) stays as it was
         try:
             await threads.db(replies.edit, draft_id, subject=subject, body=text, editor=user)
         except ReplyError as exc:
@@ -302,15 +344,145 @@ def _note(engine: Engine, channel: str, thread: str, user: str, text: str) -> No
         ).first()
         if case is None:
             return
-        repo.audit(session, case.id, user, "note", text=text[:4000])
+        # whole: Slack caps a message at 40,000 characters, and a note is never cut silently
+        repo.audit(session, case.id, user, "note", text=text)
         session.commit()
 
 
-def _edit_view(draft: Draft) -> dict[str, Any]:
+def _review_form(engine: Engine, draft: Draft, user: str) -> dict[str, Any]:
+    """The review modal of ``draft`` for ``user`` (approvable when they read it on the page)."""
+    assert draft.id is not None
+    with Session(engine, expire_on_commit=False) as session:
+        read = _was_read(session, draft, draft.revision, user)
+        files = repo.draft_files(session, [draft.id], revision=draft.revision)[draft.id]
+    return review_view(draft_view(draft, files), read_on_page=read)
+
+
+def _edit_form(draft: Draft) -> dict[str, Any] | str:
+    """The edit form of ``draft``, or why Slack cannot hold it (nothing is ever cut)."""
+    too_long = units(draft.body) > EDIT_PARTS * (INPUT_MAX + 1)  # spare the splitting
+    if too_long or units(draft.subject) > SUBJECT_MAX or len(edit_parts(draft.body)) > EDIT_PARTS:
+        return (
+            f"Draft {draft.id} is too long to edit in Slack (at most {EDIT_PARTS} parts of "
+            f"{INPUT_MAX:,} characters, and a subject of {SUBJECT_MAX}); nothing was cut."
+        )
+    return edit_view(draft)
+
+
+def _review_problem(engine: Engine, draft_id: int, revision: int, user: str) -> str | None:
+    """Why the review of ``revision`` cannot approve the draft now (recorded), or None: the
+    draft changed since, or it is too long for the modal and ``user`` did not read it on the
+    case-file page. ``Replies.approve`` checks the rest (who may approve, the revision again)."""
+    with Session(engine, expire_on_commit=False) as session:
+        draft = session.get(Draft, draft_id)
+        if draft is None or draft.status != "draft":
+            return None  # Replies.approve says what became of it
+        if draft.revision != revision:
+            problem = (
+                f"Draft {draft_id} was changed after the revision you saw (you saw revision "
+                f"{revision}, it is now revision {draft.revision}): read it again, then approve."
+            )
+        elif not fits_review(draft_view(draft)) and not _was_read(session, draft, revision, user):
+            problem = (
+                f"Read draft {draft_id} (revision {revision}) on the case-file page first: it is "
+                "too long to show in Slack. Then press Review again."
+            )
+        else:
+            return None
+        repo.audit(session, draft.case_id, user, "approval refused", reason=problem, draft=draft_id)
+        session.commit()
+        return problem
+
+
+def _was_read(session: Session, draft: Draft, revision: int, user: str) -> bool:
+    """The case-file page records a staff member's reading of a draft as the audit action
+    ``DRAFT_READ`` with the draft's id and revision."""
+    events = session.exec(
+        select(AuditEvent).where(
+            AuditEvent.case_id == draft.case_id,
+            AuditEvent.action == DRAFT_READ,
+            AuditEvent.actor == user,
+        )
+    )
+    return any(
+        isinstance(e.detail, dict)
+        and (e.detail.get("draft"), e.detail.get("revision")) == (draft.id, revision)
+        for e in events
+    )
+
+
+def edit_parts(body: str) -> list[str]:
+    """The draft's text as the edit form's parts, each at most ``INPUT_MAX`` (Slack's limit of a
+    text input) without the line break that ends it: split at line ends (``split_at_line_ends``),
+    a line longer than an input cut where the input is full."""
+    return split_at_line_ends(body, INPUT_MAX, lambda part: units(part.removesuffix("\n")))
+
+
+def _joins(parts: list[str]) -> str:
+    return "".join("n" if part.endswith("\n") else "c" for part in parts)
+
+
+def edit_text(values: dict[str, Any], joins: str) -> str:
+    """The text of a submitted edit form: ``body_1``… rejoined as ``edit_parts`` cut them, a line
+    break after each part that ended a line ("n" in ``joins``) and none after a part cut inside a
+    line ("c"); what staff add in ``body_more`` follows on a line of its own. An unchanged form
+    gives back the draft's text byte for byte."""
+
+    def typed(block: str) -> str:
+        return str(values.get(block, {}).get("value", {}).get("value") or "")
+
+    text = "".join(
+        typed(f"body_{n}") + ("\n" if join == "n" else "") for n, join in enumerate(joins, 1)
+    )
+    more = typed("body_more")
+    if more.strip():
+        text += ("" if not text or text.endswith("\n") else "\n") + more
+    return text
+
+
+def _text_input(block: str, label: str, value: str, *, hint: str = "") -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "multiline": True,
+        "max_length": INPUT_MAX,
+    }
+    if value:
+        element["initial_value"] = value
+    found: dict[str, Any] = {
+        "type": "input",
+        "block_id": block,
+        "optional": True,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+    }
+    if hint:
+        found["hint"] = {"type": "plain_text", "text": hint}
+    return found
+
+
+def edit_view(draft: Draft) -> dict[str, Any]:
+    """The edit form: the subject and the whole text over ``body_1``…``body_n`` (``edit_parts``),
+    nothing cut, and ``body_more`` to add at the end. Saving a new revision makes earlier reviews
+    and approvals of the draft stale."""
+    parts = edit_parts(draft.body) or [""]
+    joins = _joins(parts)
+    many = len(parts) > 1
+    inputs = [
+        _text_input(
+            f"body_{n}",
+            f"Text, part {n} of {len(parts)}" if many else "Text",
+            part.removesuffix("\n"),
+            hint="Continues the line of the part above (no line break between them)."
+            if n > 1 and joins[n - 2] == "c"
+            else "",
+        )
+        for n, part in enumerate(parts, 1)
+    ]
     return {
         "type": "modal",
         "callback_id": EDIT_CALLBACK,
-        "private_metadata": f"{draft.id}:{draft.revision}",
+        "private_metadata": f"{draft.id}:{draft.revision}:{joins}",
         "title": {"type": "plain_text", "text": f"Edit draft {draft.id}"[:24]},
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
@@ -322,22 +494,12 @@ def _edit_view(draft: Draft) -> dict[str, Any]:
                 "element": {
                     "type": "plain_text_input",
                     "action_id": "value",
-                    "initial_value": draft.subject[:SUBJECT_MAX],
+                    "initial_value": draft.subject,
                     "max_length": SUBJECT_MAX,
                 },
             },
-            {
-                "type": "input",
-                "block_id": "body",
-                "label": {"type": "plain_text", "text": "Text"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "value",
-                    "multiline": True,
-                    "initial_value": draft.body[:3000],
-                    "max_length": 3000,
-                },
-            },
+            *inputs,
+            _text_input("body_more", "Add at the end (optional)", ""),
         ],
     }
 

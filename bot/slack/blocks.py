@@ -2,14 +2,16 @@
 
 Everything that came from an email is escaped for mrkdwn (``&``, ``<``, ``>``), so a
 ``<!channel>``, a ``<@U…>`` or a disguised ``<https://…|link>`` in a message pings no one and
-hides no URL; text from mail is shown as ``PD_SLACK_MASK`` allows (``from_mail``); every text is cut to Block Kit's limits with a marker, and a message never has
-more than 50 blocks. Buttons carry the case reference or ``draft:revision`` as their value; the
+hides no URL; text from mail is shown as ``PD_SLACK_MASK`` allows (``from_mail``); every text is
+cut to Block Kit's limits with a marker, and a message never has more than 50 blocks — except a
+draft's text, which is never cut: its review (``review_view``) shows it whole in sections split at
+line ends, or sends the approver to the case-file page. Buttons carry the case reference or ``draft:revision`` as their value; the
 handlers check both against the database before acting (a forged value is refused there).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -145,7 +147,14 @@ def _field(label: str, value: str) -> dict[str, str]:
     return {"type": "mrkdwn", "text": clip(f"*{label}*\n{value}", FIELD_TEXT)}
 
 
-def _button(label: str, action: str, value: str, style: str | None = None) -> dict[str, Any]:
+def _button(
+    label: str,
+    action: str,
+    value: str,
+    style: str | None = None,
+    *,
+    confirm: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
         "text": {"type": "plain_text", "text": label, "emoji": True},
@@ -154,7 +163,29 @@ def _button(label: str, action: str, value: str, style: str | None = None) -> di
     }
     if style:
         button["style"] = style
+    if confirm:
+        button["confirm"] = confirm
     return button
+
+
+def confirm(title: str, text: str, yes: str, *, danger: bool = False) -> dict[str, Any]:
+    """A Block Kit ``confirm`` object: Slack asks "are you sure?" before the click is sent, for
+    buttons whose effect reaches the requester or ends something (title ≤100, text ≤300,
+    labels ≤30 characters)."""
+    found: dict[str, Any] = {
+        "title": {"type": "plain_text", "text": clip(title, 100)},
+        "text": {"type": "plain_text", "text": clip(text, 300)},
+        "confirm": {"type": "plain_text", "text": clip(yes, 30)},
+        "deny": {"type": "plain_text", "text": "Cancel"},
+    }
+    if danger:
+        found["style"] = "danger"
+    return found
+
+
+def person(who: str | None) -> str:
+    """A Slack user ID as a mention (``<@U…>``), anything else (``intake``, a name) as text."""
+    return f"<@{who}>" if is_user_id(who) else escape(who or "-")
 
 
 def case_message(
@@ -171,10 +202,7 @@ def case_message(
         _field("Language", escape(case.language or "-")),
         _field("Received", _time(case.received_at)),
         _field("Due", _due(case, now)),
-        _field(
-            "Assignee",
-            f"<@{case.assignee}>" if is_user_id(case.assignee) else escape(case.assignee or "-"),
-        ),
+        _field("Assignee", person(case.assignee)),
     ]
     if case.flags:
         fields.append(_field("Flags", escape(", ".join(case.flags))))
@@ -292,13 +320,38 @@ def case_controls(case: CaseView) -> list[dict[str, Any]]:
     if case.answer_due is not None:
         controls.append(_button("Extend", "extend", case.ref))
     if any(i in RIGHTS for i in case.intents):
-        controls.append(_button("Reject", "reject", case.ref, "danger"))
+        controls.append(
+            _button("Reject", "reject", case.ref, "danger", confirm=reject_confirm(case))
+        )
     controls += [
         _button("Merge into…", "merge", case.ref),
-        _button("Close", "close", case.ref),
+        _button("Close", "close", case.ref, confirm=close_confirm(case)),
         why,
     ]
     return controls
+
+
+def reject_confirm(case: CaseView) -> dict[str, Any]:
+    """What Reject asks before its form opens."""
+    return confirm(
+        f"Reject {case.ref}?",
+        "This starts a refusal of the request (APPI Art. 36): you give the reasons next, and a "
+        "refusal letter to the requester is drafted; the case is rejected once it is approved "
+        "and sent.",
+        "Write the refusal",
+        danger=True,
+    )
+
+
+def close_confirm(case: CaseView) -> dict[str, Any]:
+    """What Close asks before its form opens."""
+    return confirm(
+        f"Close {case.ref}?",
+        "This closes the case: its deadline and reminders stop, and nothing more is sent to the "
+        "requester. You give the reason next.",
+        "Close the case",
+        danger=True,
+    )
 
 
 def reasons_text(reasons: Mapping[str, Sequence[str]]) -> str:
@@ -345,6 +398,85 @@ def draft_view(draft: Draft, files: Sequence[DraftFile] = ()) -> DraftView:
     )
 
 
+def units(text: str) -> int:
+    """Length as Slack may count it: UTF-16 code units (an emoji is two), never less than the
+    number of characters, so a limit kept in units is kept in characters too."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_at_line_ends(text: str, limit: int, size: Callable[[str], int] = units) -> list[str]:
+    """``text`` in consecutive parts, each of ``size(part) <= limit``, that join (``"".join``)
+    back into ``text`` exactly. A part ends after a line end wherever one falls in the part's
+    room; a line longer than the room is cut where the room ends. ``size`` must grow with the
+    text and be at least its length (escaping only lengthens), so each part looks at no more than
+    ``limit + 1`` characters and the whole is linear in the text."""
+    parts: list[str] = []
+    start = 0
+    while start < len(text):
+        window = text[start : start + limit + 1]
+        if len(window) <= limit and size(window) <= limit:
+            parts.append(window)
+            break
+        low, high = 1, len(window)  # the longest prefix of the window that fits
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if size(window[:middle]) <= limit else (low, middle - 1)
+        if size(window[:low]) > limit:
+            raise ValueError(f"one character does not fit in {limit}")
+        cut = window.rfind("\n", 0, low) + 1 or low
+        parts.append(window[:cut])
+        start += cut
+    return parts
+
+
+def _edited(draft: DraftView) -> str:
+    return (
+        f", edited by {person(draft.edited_by)}" if draft.edited_by not in (None, "intake") else ""
+    )
+
+
+def _head(draft: DraftView) -> str:
+    return (
+        f"*Draft {draft.id}* · {escape(draft.template)} · {escape(draft.language)} · "
+        f"revision {draft.revision}{_edited(draft)}"
+    )
+
+
+def _files(draft: DraftView) -> str:
+    """The files of a draft as its review shows them: every name and size."""
+    return escape(files_text(draft) or "Attached: none")
+
+
+def _quoted(body: str) -> str:
+    return "\n".join(f"> {line}" for line in escape(body).splitlines()) or "> (empty)"
+
+
+def shows_whole(draft: DraftView, mask_mode: str = "partial") -> bool:
+    """Whether the draft's message in the thread shows all of its text, unmasked: only then may
+    it be approved from there (an approver approves exactly what they could see)."""
+    return mask_mode != "strict" and units(_quoted(draft.body)) <= SECTION_TEXT
+
+
+def approve_confirm(draft: DraftView) -> dict[str, Any]:
+    """What "Approve and send" asks: the letter goes to the requester and cannot be recalled."""
+    files = f" with {len(draft.files)} attached file(s)" if draft.files else ""
+    return confirm(
+        f"Send draft {draft.id} to the requester?",
+        f"This sends the answer shown ({draft.template}, revision {draft.revision}){files} to the "
+        "requester by email, in your name as approver. A sent mail cannot be recalled.",
+        "Approve and send",
+    )
+
+
+def discard_confirm(draft: DraftView) -> dict[str, Any]:
+    return confirm(
+        f"Discard draft {draft.id}?",
+        "The draft is dropped and nothing is sent; answering the requester then needs a new draft.",
+        "Discard",
+        danger=True,
+    )
+
+
 def _size(size: int) -> str:
     if size < 1024:
         return f"{size} B"
@@ -368,77 +500,155 @@ def files_text(draft: DraftView, *, named: bool = True) -> str | None:
 def draft_message(
     draft: DraftView, *, mask_mode: str = "partial"
 ) -> tuple[str, list[dict[str, Any]]]:
-    """(text, blocks) of a draft in the thread, with approve / edit / discard. Under ``strict``
-    the thread shows no text of it (a draft names the requester): "Review" shows it to whoever
-    presses it, in a modal of their own, and approves from there — an approver approves exactly
-    what they saw."""
+    """(text, blocks) of a draft in the thread, with its buttons. "Approve and send" is offered
+    only when the message shows the whole draft; otherwise (a long draft, or ``strict``, under
+    which the thread shows no text of it: a draft names the requester) "Review" shows it whole
+    to whoever presses it, in a modal of their own, and approves from there."""
     value = f"{draft.id}:{draft.revision}"
     head = f"Draft {draft.id} · {draft.template} · {draft.language} · revision {draft.revision}"
-    strict = mask_mode == "strict"
-    if strict:
+    whole = shows_whole(draft, mask_mode)
+    if mask_mode == "strict":
         blocks: list[dict[str, Any]] = [
-            _section(f"*{escape(head)}*\n_Its text is in the case file; *Review* shows it to you._")
+            _section(f"{_head(draft)}\n_Its text is in the case file; *Review* shows it to you._")
         ]
     else:
-        body = "\n".join(f"> {line}" for line in escape(draft.body).splitlines())
+        shown = _quoted(draft.body)
+        if not whole:
+            first = split_at_line_ends(draft.body, SECTION_TEXT // 2, lambda t: units(_quoted(t)))
+            rest = len(draft.body) - len(first[0])
+            shown = f"{_quoted(first[0])}\n_…{rest:,} more characters: *Review* shows it whole._"
         blocks = [
-            _section(f"*{escape(head)}*\n*Subject:* {escape(draft.subject)}"),
-            _section(body or "> (empty)"),
+            _section(f"{_head(draft)}\n*Subject:* {escape(draft.subject)}"),
+            _section(shown),
         ]
-    attached = files_text(draft, named=not strict)
+    attached = files_text(draft, named=mask_mode != "strict")
     if attached is not None:
         blocks.append(_section(clip(escape(attached), SECTION_TEXT)))
     if draft.status == "draft":
-        first = (
-            _button("Review and approve", "review", value, "primary")
-            if strict
-            else _button("Approve and send", "approve", value, "primary")
+        first_button = (
+            _button("Approve and send", "approve", value, "primary", confirm=approve_confirm(draft))
+            if whole
+            else _button("Review and approve", "review", value, "primary")
         )
         blocks.append(
             {
                 "type": "actions",
                 "block_id": f"draft:{draft.id}",
                 "elements": [
-                    first,
+                    first_button,
                     _button("Edit", "edit", value),
-                    _button("Discard", "discard", value, "danger"),
+                    _button("Discard", "discard", value, "danger", confirm=discard_confirm(draft)),
                 ],
             }
         )
     else:
-        who = f" by {escape(draft.approved_by)}" if draft.approved_by else ""
+        who = f" by {person(draft.approved_by)}" if draft.approved_by else ""
         blocks.append(_section(f"_{escape(draft.status)}{who}_"))
     return escape(clip(head, FALLBACK_TEXT)), limit(blocks)
 
 
 REVIEW_CALLBACK = "pd.draft.review_modal"
-REVIEW_CHUNK = 2900  # characters of the draft's text in one section of the review modal
+REVIEW_BLOCKS = 45  # blocks of the review modal at most (Slack's limit is 100; keep a margin)
+DRAFT_READ = "draft read"  # the audit action of the case-file page: a staff member read a draft
+FENCE = "```"
 
 
-def review_view(draft: DraftView) -> dict[str, Any]:
-    """The modal in which one staff member reads a draft whole and may approve it."""
-    head = f"Draft {draft.id} · {draft.template} · {draft.language} · revision {draft.revision}"
-    text = draft.body or "(empty)"
-    chunks = [text[i : i + REVIEW_CHUNK] for i in range(0, len(text), REVIEW_CHUNK)]
-    blocks = [
-        {"type": "context", "elements": [{"type": "plain_text", "text": clip(head, 150)}]},
-        {"type": "section", "text": {"type": "plain_text", "text": clip(draft.subject, 3000)}},
-        {"type": "divider"},
-        *({"type": "section", "text": {"type": "plain_text", "text": c}} for c in chunks),
+def review_sections(body: str) -> list[dict[str, Any]]:
+    """The draft's text as mrkdwn sections, each at most ``SECTION_TEXT`` after escaping, split at
+    line ends: preformatted (so ``*`` or ``_`` in a letter show as written) unless the text
+    itself holds a fence."""
+    fence = "" if FENCE in body else FENCE
+
+    def size(part: str) -> int:
+        return units(escape(part)) + 2 * len(fence)
+
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{fence}{escape(p)}{fence}"}}
+        for p in split_at_line_ends(body or " ", SECTION_TEXT, size)
     ]
-    attached = files_text(draft)
-    if attached is not None:
-        blocks.append(
-            {"type": "section", "text": {"type": "plain_text", "text": clip(attached, 3000)}}
+
+
+def _review_top(draft: DraftView) -> list[dict[str, Any]]:
+    return [
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _head(draft)}]},
+        _section(f"*Subject:* {escape(draft.subject)}"),
+        _section(_files(draft)),
+        {"type": "divider"},
+    ]
+
+
+def _review_bottom(draft: DraftView) -> list[dict[str, Any]]:
+    says = (
+        f"*Approve and send* mails exactly this text (revision {draft.revision}) to the "
+        "requester, in your name. A sent mail cannot be recalled; an edit made meanwhile makes "
+        "this review stale."
+    )
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": says}]}]
+
+
+def _review_text(draft: DraftView) -> list[dict[str, Any]] | None:
+    """The draft's sections when the review modal holds them all, else None."""
+    room = REVIEW_BLOCKS - len(_review_top(draft)) - len(_review_bottom(draft))
+    if units(draft.body) > room * SECTION_TEXT:  # cannot fit: spare the splitting
+        return None
+    sections = review_sections(draft.body)
+    return sections if len(sections) <= room else None
+
+
+def fits_review(draft: DraftView) -> bool:
+    """Whether the review modal shows the draft whole (else it is read on the case-file page)."""
+    return _review_text(draft) is not None
+
+
+def review_view(draft: DraftView, *, read_on_page: bool = False) -> dict[str, Any]:
+    """The modal in which one staff member reads a draft whole and may approve that revision.
+
+    A modal rather than an ephemeral message: only its opener sees it, it holds 100 blocks, and
+    it opens for an approver who is not a member of the case channel (``chat.postEphemeral``
+    refuses those). Its text is the whole draft (``review_sections``) within ``REVIEW_BLOCKS``.
+    A draft too long even for that is read on the case-file page: the modal says so, and offers
+    "Approve and send" only when ``read_on_page`` (the page recorded ``DRAFT_READ`` of this
+    revision by this person)."""
+    text = _review_text(draft)
+    fits = text is not None
+    if text is not None:
+        sections = text
+    else:
+        opened = (
+            f"You opened revision {draft.revision} there: you may approve it."
+            if read_on_page
+            else f"Once you have opened revision {draft.revision} there, press *Review* "
+            "again to approve it."
         )
-    return {
+        sections = [
+            _section(
+                f":warning: This draft is {len(draft.body):,} characters, too long to show here "
+                "whole. Read it on the case-file page (the *Case file* button on the case's "
+                f"message). {opened}"
+            )
+        ]
+    view: dict[str, Any] = {
         "type": "modal",
         "callback_id": REVIEW_CALLBACK,
         "private_metadata": f"{draft.id}:{draft.revision}",
         "title": {"type": "plain_text", "text": f"Draft {draft.id}"[:24]},
-        "submit": {"type": "plain_text", "text": "Approve and send"},
         "close": {"type": "plain_text", "text": "Close"},
-        "blocks": blocks[:100],
+        "blocks": [*_review_top(draft), *sections, *_review_bottom(draft)],
+    }
+    if draft.status == "draft" and (fits or read_on_page):
+        view["submit"] = {"type": "plain_text", "text": "Approve and send"}
+    return view
+
+
+def review_refused(draft_id: int, reason: str) -> dict[str, Any]:
+    """What the review modal turns into when its approval is refused: the reason, nothing to
+    press but Close."""
+    return {
+        "type": "modal",
+        "callback_id": REVIEW_CALLBACK,
+        "title": {"type": "plain_text", "text": f"Draft {draft_id}"[:24]},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [_section(f":no_entry: *Not approved.* {escape(reason)}")],
     }
 
 

@@ -159,14 +159,15 @@ async def test_an_edit_in_the_modal_is_what_goes_out(thread: Thread) -> None:
     draft_id = thread.draft.id
     assert await thread.click("U0EDITOR02", "edit", f"{draft_id}:1") == 200
     [modal] = thread.slack.open_views()
-    assert modal["callback_id"] == EDIT_CALLBACK and modal["private_metadata"] == f"{draft_id}:1"
+    assert modal["callback_id"] == EDIT_CALLBACK
+    assert modal["private_metadata"].startswith(f"{draft_id}:1:")
     submit = double().view_submission(
         user_id="U0EDITOR02",
         callback_id=EDIT_CALLBACK,
-        private_metadata=f"{draft_id}:1",
+        private_metadata=modal["private_metadata"],
         values={
             "subject": {"value": {"type": "plain_text_input", "value": "【削除完了】ご依頼の件"}},
-            "body": {
+            "body_1": {
                 "value": {"type": "plain_text_input", "value": "会員情報を削除しました。\n以上"}
             },
         },
@@ -190,10 +191,10 @@ async def test_an_empty_edit_is_refused_in_the_modal(thread: Thread) -> None:
     submit = double().view_submission(
         user_id="U0EDITOR02",
         callback_id=EDIT_CALLBACK,
-        private_metadata=f"{thread.draft.id}:1",
+        private_metadata=f"{thread.draft.id}:1:n",
         values={
             "subject": {"value": {"type": "plain_text_input", "value": "a\nb"}},
-            "body": {"value": {"type": "plain_text_input", "value": "   "}},
+            "body_1": {"value": {"type": "plain_text_input", "value": "   "}},
         },
     )
     signed = double().interaction(submit, SECRET)
@@ -201,7 +202,7 @@ async def test_an_empty_edit_is_refused_in_the_modal(thread: Thread) -> None:
         AsyncBoltRequest(body=signed.body, headers=signed.multi_headers())
     )
     assert response.status == 200 and '"response_action": "errors"' in response.body
-    assert set(json.loads(response.body)["errors"]) == {"subject", "body"}
+    assert set(json.loads(response.body)["errors"]) == {"subject", "body_1"}
 
 
 async def test_a_reply_in_the_thread_is_an_internal_note(thread: Thread) -> None:
