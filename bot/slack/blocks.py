@@ -131,6 +131,10 @@ class CaseView:
     triage_due: datetime | None = None
     flags: tuple[str, ...] = ()
     reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    jurisdiction: str = "appi"
+    # Whether an extension could be granted now (``bot.cases.may_extend``): the case's policy
+    # offers one, it was not used, the deadline has not passed and the clock runs.
+    extendable: bool = False
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -167,6 +171,7 @@ def case_message(
         _field("Language", escape(case.language or "-")),
         _field("Received", _time(case.received_at)),
         _field("Due", _due(case, now)),
+        _field("Law", escape(case.jurisdiction.upper())),
         _field(
             "Assignee",
             f"<@{case.assignee}>" if is_user_id(case.assignee) else escape(case.assignee or "-"),
@@ -269,7 +274,7 @@ def case_controls(case: CaseView) -> list[dict[str, Any]]:
     if not case.verified:
         controls.append(_button("Identity verified", "verified", case.ref))
     controls.append(_button("Ask requester", "ask", case.ref))
-    if case.answer_due is not None:
+    if case.extendable:  # a button that could only fail is not offered
         controls.append(_button("Extend", "extend", case.ref))
     if any(i in RIGHTS for i in case.intents):
         controls.append(_button("Reject", "reject", case.ref, "danger"))

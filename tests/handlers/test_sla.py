@@ -109,7 +109,14 @@ extension = { amount = 14, unit = "calendar_days" }
             "answer = { amount = 0, unit = 'business_days' }\n",
             "positive integer",
         ),
-        ("[[policy]]\njurisdiction = 'appi'\nintent = 'complaint'\n", "'answer' is required"),
+        (
+            "[[policy]]\njurisdiction = 'eu'\nintent = 'complaint'\n",
+            "unknown jurisdiction 'eu'",
+        ),
+        (
+            "[[policy]]\njurisdiction = 'appi'\nintent = 'complaint'\nanswr = 3\n",
+            "unknown key 'answr'",
+        ),
         ("[calendar]\nyear_end_closure = ['12-32', '01-03']\n", "not a MM-DD day"),
         ("policy = [\n", "not valid TOML"),
     ],
@@ -366,8 +373,8 @@ def test_time_left_and_overdue() -> None:
         (lambda: deadlines(jst(2026, 3, 2), []), "without intents"),
         (lambda: deadlines(jst(2026, 3, 2), ["spam"]), "no SLA policy for intent 'spam'"),
         (
-            lambda: deadlines(jst(2026, 3, 2), ["rate_question"], jurisdiction="gdpr"),
-            "under 'gdpr'",
+            lambda: deadlines(jst(2026, 3, 2), ["rate_question"], jurisdiction="eu"),
+            "under 'eu'",
         ),
         (lambda: time_left(deadlines(jst(2026, 3, 2), ["inquiry"]), datetime(2026, 3, 3)), "aware"),
     ],
