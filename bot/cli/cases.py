@@ -203,7 +203,7 @@ def cmd_reclassify(args: argparse.Namespace, ctx: Context) -> int:
         )
         due = case.answer_due.isoformat() if case.answer_due else "none"
         intents = ", ".join(case.intents) or "(none)"
-        return f"{case.ref}: {intents} under {case.jurisdiction}, answer due {due}"
+        return f"{case.ref}: {intents}, answer due {due} ({case.jurisdiction})"
 
     return _decide(ctx, act)
 
