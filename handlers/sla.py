@@ -242,15 +242,17 @@ def parse_policies(
         problems.append(f"{source}: 'policy' must be an array of tables ([[policy]])")
         entries = []
     table: dict[PolicyKey, Policy] = {}
+    seen: set[tuple[str, ...]] = set()
     for number, entry in enumerate(entries, start=1):
         where = f"{source}: policy #{number}"
+        if isinstance(entry, dict):
+            names = tuple(str(entry.get(k, "")).strip().lower() for k in ("jurisdiction", "intent"))
+            if names in seen:
+                problems.append(f"{where} ({names[0]}/{names[1]}): defined twice")
+            seen.add(names)
         policy = _policy(entry, where, base or {}, problems)
-        if policy is None:
-            continue
-        key = (policy.jurisdiction, policy.intent)
-        if key in table:
-            problems.append(f"{where} ({key[0]}/{key[1]}): defined twice")
-        table[key] = policy
+        if policy is not None:
+            table[(policy.jurisdiction, policy.intent)] = policy
     calendar = None
     if "calendar" in data:
         try:
