@@ -185,9 +185,6 @@ class Rules:
     calendar: BusinessCalendar
     jurisdiction: str = "appi"
 
-    def policy(self, jurisdiction: str, intent: str) -> Policy:
-        return _lookup(self.table, jurisdiction, intent)
-
 
 def default_policies() -> PolicyTable:
     """The shipped policies (``handlers/sla_policies.toml``)."""
@@ -247,7 +244,7 @@ def parse_policies(
         where = f"{source}: policy #{number}"
         if isinstance(entry, dict):
             names = tuple(str(entry.get(k, "")).strip().lower() for k in ("jurisdiction", "intent"))
-            if names in seen:
+            if all(names) and names in seen:
                 problems.append(f"{where} ({names[0]}/{names[1]}): defined twice")
             seen.add(names)
         policy = _policy(entry, where, base or {}, problems)
