@@ -300,6 +300,17 @@ class CaseDesk:
             log.info("%s: deadline extended", case.ref)
             return case, self._stored_draft(session, draft_id)
 
+    def why_not_extend(self, ref: str) -> str | None:
+        """Why ``extend`` would be refused now (None: it would not be), asked before its form
+        opens: a parent message drawn before the case changed may still offer the button."""
+        with Session(self._engine) as session:
+            case = self._open_case(session, ref)
+            try:
+                extended_deadlines(session, case, self._rules, "asked", self._clock())
+            except sla.SlaError as exc:
+                return f"{case.ref}: {exc}"
+            return None
+
     # ---- ending the case -----------------------------------------------------------------
 
     def reject(

@@ -306,6 +306,11 @@ def register(
                     )
                     await tell(body, f"Not allowed: {verdict.reason}")
                     return
+            if decision.name == "extend":  # no form for a decision that can only fail
+                why_not = await threads.db(desk.why_not_extend, case.ref)
+                if why_not is not None:
+                    await tell(body, f"Not possible: {why_not}")
+                    return
             try:
                 await SlackAPI(client).call(
                     "views_open", trigger_id=body["trigger_id"], view=modal(decision, case)
