@@ -1,10 +1,12 @@
 """Decisions on a case, whoever takes them (a button in the case thread, or the command line).
 
-Assign, reclassify, ask the requester, extend the deadline, reject, close. Each checks what the
-law and the desk's rules allow, writes the audit trail, and moves the case's deadline when it
-should (``bot.replies.case_deadlines``: receipt, intents, pauses and extension, every time).
-Decisions that change what the desk owes the requester (reclassify, extend, reject, close) are
-taken by approvers only (``PD_APPROVERS``); a refusal is recorded. What goes to the requester is
+Assign, reclassify (what the case asks for, and the law it runs under), ask the requester,
+extend the deadline, reject, close. Each checks what the law and the desk's rules allow, writes
+the audit trail, and moves the case's deadline when it should (``bot.replies.case_deadlines``:
+receipt, intents, jurisdiction, pauses and extension, every time, under the SLA policies of the
+settings). Decisions that change what the desk owes the requester (reclassify, a change of
+jurisdiction included whichever way it moves the deadline, extend, reject, close) are taken by
+approvers only (``PD_APPROVERS``); a refusal is recorded. What goes to the requester is
 always a draft, sent only once approved: a request for identity documents or clarification stops
 the SLA clock when its mail is approved (``Replies``), not when it is drafted.
 """
@@ -25,6 +27,7 @@ from handlers.clock import Clock, now
 from handlers.intake import kind_of, references_in
 from handlers.intents import ALL_INTENTS, AUTO_REPLY, RIGHTS
 from handlers.replies import ASK_KINDS, Verdict, may_approve
+from handlers.sla import JURISDICTIONS
 from handlers.status import FINISHED, Status
 from storage import repo
 from storage.db import writer
@@ -61,6 +64,40 @@ def _one_line(text: str, what: str) -> str:
     return text
 
 
+def extended_deadlines(
+    session: Session, case: Case, rules: sla.Rules, reason: str, at: datetime
+) -> sla.Deadlines:
+    """The case's deadlines with its one extension granted at ``at``; ``sla.SlaError`` says why
+    it cannot be (its policy offers none, it was used, it comes too late, the clock is stopped).
+    The rule both ``CaseDesk.extend`` and the Extend button's presence follow."""
+    if case.extended_at is not None:
+        raise sla.SlaError("the deadline was already extended once")
+    due = case_deadlines(session, case, rules=rules, extension=sla.Extension(reason, at))
+    if due is None:
+        raise sla.SlaError("the case has no deadline to extend")
+    if due.answer_due is None:
+        raise sla.SlaError("the clock is stopped; extend once the requester has answered")
+    return due
+
+
+def may_extend(session: Session, case: Case, rules: sla.Rules, at: datetime) -> bool:
+    """Whether ``extend`` would grant the case its extension at ``at``."""
+    try:
+        extended_deadlines(session, case, rules, "offered", at)
+    except sla.SlaError:
+        return False
+    return True
+
+
+def _jurisdiction(name: str | None) -> str | None:
+    if name is None:
+        return None
+    found = name.strip().lower()
+    if found not in JURISDICTIONS:
+        raise ReplyError(f"unknown jurisdiction {name!r} (one of {', '.join(JURISDICTIONS)})")
+    return found
+
+
 def _lines(items: Iterable[str], what: str) -> list[str]:
     found = [" ".join(item.split()) for item in items]
     found = [item for item in found if item]
@@ -80,12 +117,11 @@ class CaseDesk:
         replies: Replies,
         *,
         clock: Clock = now,
-        policies: sla.PolicyTable | None = None,
     ) -> None:
         self._engine = writer(engine)
         self._replies = replies
         self._clock = clock
-        self._policies = policies
+        self._rules = replies.settings.sla_rules  # PD_SLA_POLICIES
 
     @property
     def approvers(self) -> tuple[str, ...]:
@@ -119,12 +155,17 @@ class CaseDesk:
         actor: str,
         groups: Iterable[str] = (),
         not_a_request: bool = False,
+        jurisdiction: str | None = None,
     ) -> Case:
-        """Staff say what the request really asks for: the intents (and kind) change, the
-        deadline is computed again from the receipt, and the first message with its corrected
-        intents is kept as a labelled example for the classifier. This is also how a case waiting
-        for triage is decided: it loses the provisional rights-request clock (DESIGN rule 6) and
-        keeps only the one its intents give; ``not_a_request`` says it asks for no right at all.
+        """Staff say what the request really asks for, or the law it runs under (or both): the
+        intents (and kind) and the jurisdiction change, the deadlines are computed again from the
+        receipt, and the first message with its corrected intents is kept as a labelled example
+        for the classifier. This is also how a case waiting for triage is decided: it loses the
+        provisional rights-request clock (DESIGN rule 6) and keeps only the one its intents give;
+        ``not_a_request`` says it asks for no right at all. A change of jurisdiction alone
+        leaves the intents, and a case waiting for triage keeps waiting (on the strictest
+        rights-request clock of its new law). Pauses count as before; an extension already used
+        stays used and applies where the new policy offers one (``sla.Extension.recorded``).
         """
         wanted = list(dict.fromkeys(i.strip() for i in intents if i.strip()))
         unknown = [i for i in wanted if i not in ALL_INTENTS]
@@ -132,21 +173,32 @@ class CaseDesk:
             raise ReplyError(f"unknown intents: {', '.join(unknown)}")
         if not_a_request and set(wanted) & set(RIGHTS):
             raise ReplyError("a case that asks for a right is a request: drop --not-a-request")
-        if not wanted and not not_a_request:
-            raise ReplyError("say what the case asks for, or that it is not a request")
+        law = _jurisdiction(jurisdiction)
+        deciding = bool(wanted) or not_a_request
+        if not deciding and law is None:
+            raise ReplyError(
+                "say what the case asks for, that it is not a request, or its jurisdiction"
+            )
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._open_case(session, ref)
             self._allowed(session, case, actor, groups, "reclassify refused")
-            before = list(case.intents)
-            kept = [i for i in wanted if i != AUTO_REPLY]
-            if sorted(kept) == sorted(before) and not case.needs_triage:
+            before, law_before, due_before = list(case.intents), case.jurisdiction, case.answer_due
+            kept = [i for i in wanted if i != AUTO_REPLY] if deciding else before
+            same = not deciding or (sorted(kept) == sorted(before) and not case.needs_triage)
+            if same and law in (None, law_before):
                 return case
-            kind = kind_of(frozenset(wanted))
-            if case.kind not in ("privacy", "other") and kind == "other":
-                kind = case.kind
-            repo.touch(session, case, intents=kept, kind=kind, needs_triage=False, triage_due=None)
+            kind = case.kind
+            if deciding:
+                kind = kind_of(frozenset(wanted))
+                if case.kind not in ("privacy", "other") and kind == "other":
+                    kind = case.kind
+                repo.touch(
+                    session, case, intents=kept, kind=kind, needs_triage=False, triage_due=None
+                )
+            if law is not None and law != law_before:
+                repo.touch(session, case, jurisdiction=law)
             try:
-                due = case_deadlines(session, case, policies=self._policies)
+                due = case_deadlines(session, case, rules=self._rules)
             except sla.SlaError as exc:
                 raise ReplyError(f"{case.ref}: {exc}") from None
             repo.touch(
@@ -158,7 +210,7 @@ class CaseDesk:
             if due is not None and due.paused_since is not None and due.remaining is not None:
                 assert case.id is not None
                 repo.move_paused_deadline(session, case.id, due.paused_since + due.remaining)
-            first = self._first_message(session, case)
+            first = self._first_message(session, case) if deciding else None
             if first is not None:
                 assert first.id is not None and case.id is not None
                 session.add(
@@ -171,6 +223,15 @@ class CaseDesk:
                         labelled_at=self._clock(),
                     )
                 )
+            moved: dict[str, object] = {}
+            if case.jurisdiction != law_before:
+                moved = {
+                    "jurisdiction_before": law_before,
+                    "jurisdiction": case.jurisdiction,
+                    "answer_due_before": due_before.isoformat() if due_before else None,
+                }
+                if case.extended_at is not None:
+                    moved["extension_applies"] = bool(due and due.extended)
             repo.audit(
                 session,
                 case.id,
@@ -181,6 +242,7 @@ class CaseDesk:
                 kind=kind,
                 not_a_request=not_a_request,
                 answer_due=due.answer_due.isoformat() if due and due.answer_due else None,
+                **moved,
             )
             session.commit()
             log.info("%s reclassified", case.ref)
@@ -216,32 +278,12 @@ class CaseDesk:
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._open_case(session, ref)
             self._allowed(session, case, actor, groups, "extend refused")
-            if case.extended_at is not None:
-                refuse(
-                    session,
-                    case,
-                    actor,
-                    "extend refused",
-                    f"{case.ref}: the deadline was already extended once",
-                )
             now = self._clock()
             try:
-                due = case_deadlines(
-                    session,
-                    case,
-                    policies=self._policies,
-                    extension=sla.Extension(reason, now),
-                )
+                due = extended_deadlines(session, case, self._rules, reason, now)
             except sla.SlaError as exc:
                 refuse(session, case, actor, "extend refused", f"{case.ref}: {exc}")
-            if due is None or due.answer_due is None:
-                refuse(
-                    session,
-                    case,
-                    actor,
-                    "extend refused",
-                    f"{case.ref}: the clock is stopped; extend once the requester has answered",
-                )
+            assert due.answer_due is not None  # extended_deadlines refuses a stopped clock
             before = case.answer_due
             repo.touch(session, case, extended_at=now, extended_by=actor, extension_reason=reason)
             repo.touch(session, case, answer_due=due.answer_due)
@@ -260,6 +302,17 @@ class CaseDesk:
             session.commit()
             log.info("%s: deadline extended", case.ref)
             return case, self._stored_draft(session, draft_id)
+
+    def why_not_extend(self, ref: str) -> str | None:
+        """Why ``extend`` would be refused now (None: it would not be), asked before its form
+        opens: a parent message drawn before the case changed may still offer the button."""
+        with Session(self._engine) as session:
+            case = self._open_case(session, ref)
+            try:
+                extended_deadlines(session, case, self._rules, "asked", self._clock())
+            except sla.SlaError as exc:
+                return f"{case.ref}: {exc}"
+            return None
 
     # ---- ending the case -----------------------------------------------------------------
 
@@ -505,7 +558,7 @@ class CaseDesk:
             received_at=min(target.received_at, case.received_at),
         )
         try:
-            due = case_deadlines(session, target, policies=self._policies)
+            due = case_deadlines(session, target, rules=self._rules)
         except sla.SlaError as exc:
             raise ReplyError(f"{target.ref}: {exc}") from None
         repo.touch(

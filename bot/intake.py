@@ -276,8 +276,7 @@ class Intake:
         engine: Engine,
         *,
         clock: Clock = now,
-        policies: sla.PolicyTable | None = None,
-        jurisdiction: str = "appi",
+        jurisdiction: str | None = None,
         replies: ReplySettings | None = None,
         triage_days: int | None = None,
     ) -> None:
@@ -286,8 +285,9 @@ class Intake:
         replies = replies or ReplySettings.from_env({})
         self._replies = Replies(engine, replies, clock=clock)
         self._clock = clock
-        self._policies = policies
-        self._jurisdiction = jurisdiction
+        # The SLA policies of the settings; new cases run under PD_JURISDICTION unless told.
+        self._rules = replies.sla_rules
+        self._jurisdiction = jurisdiction or self._rules.jurisdiction
         self._triage_days = replies.triage_days if triage_days is None else triage_days
 
     def process(self, raw: bytes) -> IntakeResult:
@@ -562,7 +562,7 @@ class Intake:
             return
         if pause.reason == replies_rules.VERIFICATION_PAUSE and case.verified_at is None:
             return
-        resume_clock(session, case, received, actor="intake", policies=self._policies)
+        resume_clock(session, case, received, actor="intake", rules=self._rules)
 
     def _deadlines(
         self, received: datetime, intents: list[str], kind: str, *, undecided: bool
@@ -571,11 +571,15 @@ class Intake:
         if not wanted:
             return None
         return sla.deadlines(
-            received, wanted, jurisdiction=self._jurisdiction, table=self._policies
+            received,
+            wanted,
+            jurisdiction=self._jurisdiction,
+            table=self._rules.table,
+            calendar=self._rules.calendar,
         )
 
     def _triage_due(self, received: datetime) -> datetime:
-        return sla.triage_due(received, self._triage_days)
+        return sla.triage_due(received, self._triage_days, calendar=self._rules.calendar)
 
     def historic_taken(self, count: int, *, backlog_days: int, **detail: object) -> None:
         """``count`` historic messages are in, their cases committed: staff are owed a summary."""

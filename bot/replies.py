@@ -118,6 +118,8 @@ class ReplySettings:
     authserv_id: str | None = None  # our MTA's authserv-id (PD_AUTHSERV_ID), when configured
     code_lifetime: timedelta = timedelta(days=7)
     triage_days: int = 1  # business days for a person to decide what a new case asks for
+    # SLA policies, calendar and new cases' jurisdiction (PD_SLA_POLICIES, PD_JURISDICTION)
+    sla_rules: sla.Rules = field(default_factory=sla.default_rules)
     configured: bool = True  # False: a placeholder company, good for drafts but not for sending
     attachment_max_bytes: int = ATTACHMENT_MAX_BYTES  # a file, and an answer's files together
 
@@ -127,10 +129,15 @@ class ReplySettings:
 
     @classmethod
     def of(
-        cls, section: ReplySection, *, attachment_max_bytes: int = ATTACHMENT_MAX_BYTES
+        cls,
+        section: ReplySection,
+        *,
+        attachment_max_bytes: int = ATTACHMENT_MAX_BYTES,
+        sla_rules: sla.Rules | None = None,
     ) -> ReplySettings:
-        """The reply settings of the checked settings (``bot.settings``); the size limit of
-        files is the intake section's ``PD_ATTACHMENT_MAX_BYTES``."""
+        """The reply settings of the checked settings (``bot.settings``): the size limit of
+        files is the intake section's ``PD_ATTACHMENT_MAX_BYTES``, the SLA rules those of the
+        ``sla`` section (the packaged ones when not given)."""
         placeholder = Company.placeholder()
         address = section.from_address
         company = (
@@ -159,6 +166,7 @@ class ReplySettings:
             desk_daily_cap=section.desk_daily_cap,
             authserv_id=section.authserv_id or None,
             triage_days=section.triage_business_days,
+            sla_rules=sla_rules or sla.default_rules(),
             configured=bool(address),
             attachment_max_bytes=attachment_max_bytes,
         )
@@ -171,7 +179,11 @@ class ReplySettings:
 
         try:
             read = settings.read(env)
-            return cls.of(read.replies, attachment_max_bytes=read.intake.attachment_max_bytes)
+            return cls.of(
+                read.replies,
+                attachment_max_bytes=read.intake.attachment_max_bytes,
+                sla_rules=read.sla.rules,
+            )
         except settings.SettingsError as exc:
             raise SettingsError(str(exc)) from None
 
@@ -298,18 +310,20 @@ def extension_of(case: Case, *, at: datetime | None = None) -> sla.Extension | N
     """The case's extension (the one granted by ``at``, when given)."""
     if case.extended_at is None or (at is not None and case.extended_at > at):
         return None
-    return sla.Extension(case.extension_reason or "", case.extended_at)
+    return sla.Extension(case.extension_reason or "", case.extended_at, recorded=True)
 
 
 def case_deadlines(
     session: Session,
     case: Case,
     *,
-    policies: sla.PolicyTable | None = None,
+    rules: sla.Rules | None = None,
     extension: sla.Extension | None = None,
 ) -> sla.Deadlines | None:
-    """The case's deadlines now: from its receipt, intents (or kind), pauses and extension (its
-    own, or ``extension`` when one is being granted); None for a case no policy covers."""
+    """The case's deadlines now: from its receipt, intents (or kind), jurisdiction, pauses and
+    extension (its own, or ``extension`` when one is being granted), under ``rules`` (the
+    settings'; the packaged ones when not given); None for a case no policy covers."""
+    rules = rules or sla.default_rules()
     assert case.id is not None
     wanted = clock_intents(case)
     if not wanted:
@@ -320,7 +334,8 @@ def case_deadlines(
         jurisdiction=case.jurisdiction,
         pauses=repo.pauses_of(session, case.id),
         extension=extension or extension_of(case),
-        table=policies,
+        table=rules.table,
+        calendar=rules.calendar,
     )
 
 
@@ -330,7 +345,7 @@ def resume_clock(
     at: datetime,
     *,
     actor: str,
-    policies: sla.PolicyTable | None = None,
+    rules: sla.Rules | None = None,
 ) -> None:
     """End the case's open pause at ``at`` and move its deadline by the time waited."""
     assert case.id is not None
@@ -340,7 +355,7 @@ def resume_clock(
     pause.ended_at = max(at, pause.started_at)
     session.add(pause)
     session.flush()
-    due = case_deadlines(session, case, policies=policies)
+    due = case_deadlines(session, case, rules=rules)
     status = Status.IN_PROGRESS if case.status in WAITING else case.status
     repo.touch(session, case, status=status, answer_due=due.answer_due if due else None)
     repo.audit(
@@ -907,7 +922,7 @@ class Replies:
         assert case.id is not None
         pause = repo.open_pause(session, case.id)
         if pause is not None and pause.reason == VERIFICATION_PAUSE:
-            resume_clock(session, case, now, actor=actor)
+            resume_clock(session, case, now, actor=actor, rules=self.settings.sla_rules)
 
     def check_code(self, session: Session, case: Case, text: str) -> bool:
         """Called by intake for a requester's message that joined ``case``: a code from the

@@ -48,12 +48,19 @@ LEFT_THE_DESK = (*DELIVERED, "bounced")
 
 
 def records(
-    session: Session, month: Month, *, as_of: datetime, first: Month | None = None
+    session: Session,
+    month: Month,
+    *,
+    as_of: datetime,
+    first: Month | None = None,
+    rules: sla.Rules | None = None,
 ) -> list[CaseRecord]:
     """The cases received in ``month`` (Tokyo; from the start of ``first`` when given) as plain
-    records, judged as of ``as_of``. A duplicate merged into another case (``merged_into_id``)
-    is no request of its own: the case it was merged into counts, once, in the month of the
-    earlier receipt it took over."""
+    records, judged as of ``as_of`` under the SLA ``rules`` of the settings (the packaged ones
+    when not given). A duplicate merged into another case (``merged_into_id``) is no request of
+    its own: the case it was merged into counts, once, in the month of the earlier receipt it
+    took over."""
+    rules = rules or sla.default_rules()
     start = (first or month).start
     in_month = (
         (col(Case.received_at) >= start)
@@ -78,7 +85,7 @@ def records(
                 intents=tuple(case.intents),
                 language=case.language,
                 status=case.status,
-                answer_due=_deadline_at(case, pauses.get(case.id, []), at),
+                answer_due=_deadline_at(case, pauses.get(case.id, []), at, rules),
                 answered_at=answered_at,
                 extended=case.extended_at is not None,
                 rejected=template == "refusal"
@@ -126,7 +133,7 @@ def _keep_first(
 
 
 def _deadline_at(
-    case: Case, pauses: Sequence[tuple[datetime, datetime | None]], at: datetime
+    case: Case, pauses: Sequence[tuple[datetime, datetime | None]], at: datetime, rules: sla.Rules
 ) -> datetime | None:
     """The answer deadline as it stood at ``at``; None for a case no policy covers."""
     wanted = clock_intents(case)
@@ -142,6 +149,8 @@ def _deadline_at(
             jurisdiction=case.jurisdiction,
             pauses=then,
             extension=extension_of(case, at=at),
+            table=rules.table,
+            calendar=rules.calendar,
         )
     except sla.SlaError:
         return case.answer_due
@@ -152,12 +161,14 @@ def _deadline_at(
     return at + due.remaining
 
 
-def build(engine: Engine, month: Month, *, as_of: datetime) -> MonthReport:
+def build(
+    engine: Engine, month: Month, *, as_of: datetime, rules: sla.Rules | None = None
+) -> MonthReport:
     """The month's report, with the trend of the twelve months ending with it and the requests
-    open at ``as_of`` (whatever the month they came in)."""
+    open at ``as_of`` (whatever the month they came in); deadlines under ``rules``."""
     first = month.back(figures.TREND_MONTHS - 1)
     with Session(engine) as session:
-        found = records(session, month, as_of=as_of, first=first)
+        found = records(session, month, as_of=as_of, first=first, rules=rules)
         open_now, late_now = _open_now(session, as_of)
     return replace(
         figures.month_report(found, month, as_of=as_of),

@@ -173,7 +173,6 @@ class Scheduler:
         *,
         clock: Clock = now,
         lock: LeaderLock | None = None,
-        table: sla.PolicyTable | None = None,
         report: Report = _quiet,
     ) -> None:
         self._engine = writer(engine)
@@ -193,7 +192,7 @@ class Scheduler:
             settings.unverified_close,
         )
         self._clock = clock
-        self._table = table
+        self._rules = replies.sla_rules  # PD_SLA_POLICIES: the deadlines reminded of
         self._report = report
         self._unusable: set[str] = set()  # cases without a usable deadline, already logged
         self.lock = lock or LeaderLock(engine, key=LOCK_KEY, name="scheduler")
@@ -295,7 +294,11 @@ class Scheduler:
         An escalation is not posted here but added to ``escalations``, posted together."""
         sent = {r.threshold for r in rows}
         threshold = reminders.triage_reminder(
-            case.triage_due if case.needs_triage else None, case.received_at, sent, now
+            case.triage_due if case.needs_triage else None,
+            case.received_at,
+            sent,
+            now,
+            calendar=self._rules.calendar,
         ) or self._due(case, pauses, sent, now)
         if threshold is not None:
             if threshold.kind in ("progress", "due", "overdue", "triage") and case.slack_ts is None:
@@ -347,7 +350,8 @@ class Scheduler:
                 sent,
                 now,
                 policies=self.settings.policies,
-                table=self._table,
+                table=self._rules.table,
+                calendar=self._rules.calendar,
             )
         except sla.SlaError as exc:
             if case.ref not in self._unusable:  # once per process, not once a pass

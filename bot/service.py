@@ -253,7 +253,7 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
             Component("model", ModelWatch(engine).serve),
         ]
         if settings.slack.posts:
-            poster = wiring.case_poster(engine, settings.slack)
+            poster = wiring.case_poster(engine, settings)
             components += [
                 Component("slack-poster", poster.serve, leader_only=True),
                 Component("scheduler", _scheduler(engine, poster, schedule, replies)),

@@ -32,6 +32,7 @@ from bot.errors import UsageError
 from bot.slack.ids import is_slack_id
 
 if TYPE_CHECKING:
+    from handlers.sla import Rules
     from mail.imap import MailboxConfig
     from mail.smtp import SmtpConfig
     from storage.crypto import Keyring
@@ -218,7 +219,21 @@ def _staff_language(value: object) -> str:
 
 
 class _Told(ValueError):
-    """A problem whose message names its setting already."""
+    """A problem whose message names its setting already (``problems``: one line each, when a
+    value has several)."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(problems))
+
+
+def _jurisdiction(value: object) -> str:
+    from handlers.sla import JURISDICTIONS
+
+    text = _text(value).lower()
+    if text not in JURISDICTIONS:
+        raise ValueError(f"must be {', '.join(JURISDICTIONS[:-1])} or {JURISDICTIONS[-1]}")
+    return text
 
 
 Flag = Annotated[bool, BeforeValidator(_flag)]
@@ -485,6 +500,32 @@ class IntakeSection(Section):
     )
 
 
+class SlaSection(Section):
+    """The law new cases run under and the operator's SLA policies, read and checked at start."""
+
+    jurisdiction: Annotated[str, BeforeValidator(_jurisdiction)] = Field(
+        "appi", alias="PD_JURISDICTION"
+    )
+    policies: Text | None = Field(None, alias="PD_SLA_POLICIES")
+    _rules: Rules | None = PrivateAttr(None)
+
+    @_model_validator(mode="after")
+    def _load(self) -> SlaSection:
+        from handlers.sla import SlaError, load_rules
+
+        try:
+            self._rules = load_rules(self.policies or None, jurisdiction=self.jurisdiction)
+        except SlaError as exc:
+            raise _Told(*(f"PD_SLA_POLICIES {p}" for p in exc.problems)) from None
+        return self
+
+    @property
+    def rules(self) -> Rules:
+        """The packaged policies with the operator's merged over them, and the jurisdiction."""
+        assert self._rules is not None
+        return self._rules
+
+
 class LogSection(Section):
     format: Annotated[Literal["json", "text"] | None, BeforeValidator(_log_format)] = Field(
         None, alias="PD_LOG_FORMAT"
@@ -502,6 +543,7 @@ SECTIONS: dict[str, type[Section]] = {
     "retention": RetentionSection,
     "keys": KeySection,
     "intake": IntakeSection,
+    "sla": SlaSection,
     "logging": LogSection,
 }
 NAMES: tuple[str, ...] = (ENV_FILE, *(n for s in SECTIONS.values() for n in s.names()))
@@ -521,6 +563,7 @@ class Settings:
     retention: RetentionSection
     keys: KeySection
     intake: IntakeSection
+    sla: SlaSection
     logging: LogSection
 
     def needed_by(self, command: str) -> list[str]:
@@ -569,14 +612,14 @@ def _unknown(name: str) -> str:
     return f"{name} is not a setting (examples/deploy/env.example lists them)"
 
 
-def _problem(section: type[Section], error: ErrorDetails) -> str:
-    """One line for one pydantic error, naming the setting, never showing a secret."""
+def _problems(section: type[Section], error: ErrorDetails) -> list[str]:
+    """The lines of one pydantic error, naming the setting, never showing a secret."""
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, _Told):
-        return str(cause)
+        return cause.problems
     name = str(error["loc"][0]) if error["loc"] else section.__name__
     said = str(cause) if isinstance(cause, ValueError) else str(error["msg"])
-    return f"{name} {said}"
+    return [f"{name} {said}"]
 
 
 def environment(
@@ -613,7 +656,7 @@ def read(values: Mapping[str, str] | None = None, *, command: str = "") -> Setti
         try:
             built[key] = section(**mine)
         except ValidationError as exc:
-            problems += [_problem(section, e) for e in exc.errors(include_url=False)]
+            problems += [p for e in exc.errors(include_url=False) for p in _problems(section, e)]
     problems += _needs(command, built)
     if problems:
         raise SettingsError(problems)

@@ -114,7 +114,9 @@ def reply_settings(settings: Settings) -> ReplySettings:
     from bot.replies import ReplySettings
 
     return ReplySettings.of(
-        settings.replies, attachment_max_bytes=settings.intake.attachment_max_bytes
+        settings.replies,
+        attachment_max_bytes=settings.intake.attachment_max_bytes,
+        sla_rules=settings.sla.rules,
     )
 
 
@@ -266,10 +268,11 @@ def check_app_token(slack: SlackSection) -> None:
         ) from None
 
 
-def case_poster(engine: Engine, slack: SlackSection) -> CasePoster:
+def case_poster(engine: Engine, settings: Settings) -> CasePoster:
     """The poster of cases into the channel (Slack configured: ``slack.posts``)."""
     from bot.slack.poster import CasePoster
 
+    slack = settings.slack
     target = SlackTarget.of(slack)
     assert target is not None
     # No retry handlers: the poster alone decides what may be sent again.
@@ -279,4 +282,5 @@ def case_poster(engine: Engine, slack: SlackSection) -> CasePoster:
         target.channel,
         mask_mode=slack.mask,
         posts_per_minute=slack.posts_per_minute,
+        rules=settings.sla.rules,
     )

@@ -27,16 +27,24 @@ Rules this module keeps (each one a choice; tests pin them down):
   it has a deadline of its own (``triage_due``), counted in business days like the others.
 - Extension: one, with a reason, for the intents whose policy offers one, granted before their
   deadline. When the answer and the extension share a unit they are counted together from the
-  receipt (GDPR: Jan 31 + 3 months = Apr 30, not Feb 28 + 2 months).
+  receipt (GDPR: Jan 31 + 3 months = Apr 30, not Feb 28 + 2 months). An extension the case
+  already has (``Extension.recorded``) is never refused afterwards: when the case's jurisdiction
+  changes, it applies to the intents whose new policy offers one and for which it came in time,
+  and moves nothing otherwise; it stays used either way (the requester was told).
+- Jurisdictions: ``appi``, ``gdpr`` and ``ccpa``, each with a policy for every intent that has a
+  clock. ``Rules`` is what the desk runs on: the packaged table with the operator's file
+  (``PD_SLA_POLICIES``) merged over it per (jurisdiction, intent), the calendar, and the
+  jurisdiction of new cases (``PD_JURISDICTION``).
 
-Errors: ``SlaError`` (a ``ValueError``) for bad policy files and bad input to ``deadlines``.
+Errors: ``SlaError`` (a ``ValueError``) for bad policy files and bad input to ``deadlines``; a
+policy file's problems are all found in one reading, one line each in ``SlaError.problems``.
 """
 
 from __future__ import annotations
 
 import calendar as _calendar
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -60,10 +68,19 @@ PolicyTable: TypeAlias = Mapping[PolicyKey, "Policy"]
 Pause: TypeAlias = tuple[datetime, datetime | None]
 
 _DEFAULTS = "sla_policies.toml"
+JURISDICTIONS: tuple[str, ...] = ("appi", "gdpr", "ccpa")
+# The intents a case's clock may count; the others (machine mail, spam) owe nothing.
+TIMED: tuple[str, ...] = tuple(i for i in ALL_INTENTS if i not in (AUTO_REPLY, SPAM))
+_POLICY_KEYS = ("jurisdiction", "intent", "answer", "ack", "extension", "note")
 
 
 class SlaError(ValueError):
-    """A policy file, a policy lookup or an input to the clock is not usable; the message says why."""
+    """A policy file, a policy lookup or an input to the clock is not usable; the message says why
+    (``problems``: one line per problem, as many as one reading found)."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(problems))
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,9 @@ class Policy:
 class Extension:
     reason: str
     granted_at: datetime
+    # True: the case has it already (it is applied where it holds, never refused again);
+    # False: it is being granted now, and refused when it cannot be.
+    recorded: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,18 +176,42 @@ class Deadlines:
 # ---- policies as data ----
 
 
+@dataclass(frozen=True)
+class Rules:
+    """What the desk's clock runs on: the policy table, the business calendar, and the
+    jurisdiction new cases get (``load_rules``)."""
+
+    table: PolicyTable
+    calendar: BusinessCalendar
+    jurisdiction: str = "appi"
+
+
 def default_policies() -> PolicyTable:
     """The shipped policies (``handlers/sla_policies.toml``)."""
     return _defaults()[0]
 
 
-def load_policies(path: str | Path | None = None) -> PolicyTable:
-    """The shipped policies, with the entries of the operator file at ``path`` replacing them."""
+def default_rules() -> Rules:
+    """The shipped policies and calendar; new cases under APPI."""
+    return Rules(default_policies(), load_calendar())
+
+
+def load_rules(path: str | Path | None = None, *, jurisdiction: str = "appi") -> Rules:
+    """The rules of the settings: the shipped policies with the operator file at ``path`` merged
+    over them, its calendar where it has one, and ``jurisdiction`` for new cases. ``SlaError``
+    lists every problem of the file."""
+    if jurisdiction not in JURISDICTIONS:
+        raise SlaError(f"unknown jurisdiction {jurisdiction!r} (one of {', '.join(JURISDICTIONS)})")
     if path is None:
-        return default_policies()
-    table = dict(default_policies())
-    table.update(_read(Path(path))[0])
-    return MappingProxyType(table)
+        return Rules(default_policies(), load_calendar(), jurisdiction)
+    table, calendar = _read(Path(path))
+    merged = MappingProxyType({**default_policies(), **table})
+    return Rules(merged, calendar or load_calendar(), jurisdiction)
+
+
+def load_policies(path: str | Path | None = None) -> PolicyTable:
+    """The shipped policies, with the entries of the operator file at ``path`` merged over them."""
+    return load_rules(path).table
 
 
 def load_calendar(path: str | Path | None = None) -> BusinessCalendar:
@@ -181,26 +225,39 @@ def load_calendar(path: str | Path | None = None) -> BusinessCalendar:
 
 
 def parse_policies(
-    data: Mapping[str, object], *, source: str
+    data: Mapping[str, object], *, source: str, base: PolicyTable | None = None
 ) -> tuple[dict[PolicyKey, Policy], BusinessCalendar | None]:
-    """Policies and the calendar (None when absent) from parsed TOML; ``source`` names it in errors."""
-    unknown = set(data) - {"policy", "calendar"}
-    if unknown:
-        raise SlaError(f"{source}: unknown top-level key(s) {sorted(unknown)}")
+    """Policies and the calendar (None when absent) from parsed TOML; ``source`` names it in
+    errors. An entry whose (jurisdiction, intent) is in ``base`` keeps the values of ``base``'s
+    policy for the keys it does not give; any other entry must give its ``answer``. Every
+    problem is found before ``SlaError`` lists them."""
+    problems: list[str] = []
+    for name in sorted(set(data) - {"policy", "calendar"}):
+        problems.append(f"{source}: unknown top-level key {name!r} (policy, calendar)")
     entries = data.get("policy", [])
     if not isinstance(entries, list):
-        raise SlaError(f"{source}: 'policy' must be an array of tables ([[policy]])")
+        problems.append(f"{source}: 'policy' must be an array of tables ([[policy]])")
+        entries = []
     table: dict[PolicyKey, Policy] = {}
+    seen: set[tuple[str, ...]] = set()
     for number, entry in enumerate(entries, start=1):
         where = f"{source}: policy #{number}"
-        policy = _policy(entry, where)
-        key = (policy.jurisdiction, policy.intent)
-        if key in table:
-            raise SlaError(f"{where}: {key[0]}/{key[1]} is defined twice")
-        table[key] = policy
+        if isinstance(entry, dict):
+            names = tuple(str(entry.get(k, "")).strip().lower() for k in ("jurisdiction", "intent"))
+            if all(names) and names in seen:
+                problems.append(f"{where} ({names[0]}/{names[1]}): defined twice")
+            seen.add(names)
+        policy = _policy(entry, where, base or {}, problems)
+        if policy is not None:
+            table[(policy.jurisdiction, policy.intent)] = policy
     calendar = None
     if "calendar" in data:
-        calendar = _calendar_of(data["calendar"], f"{source}: [calendar]")
+        try:
+            calendar = _calendar_of(data["calendar"], f"{source}: [calendar]")
+        except SlaError as exc:
+            problems += exc.problems
+    if problems:
+        raise SlaError(*problems)
     return table, calendar
 
 
@@ -218,42 +275,70 @@ def _read(path: Path) -> tuple[dict[PolicyKey, Policy], BusinessCalendar | None]
         raise SlaError(f"cannot read SLA policy file {path}: {exc.strerror or exc}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SlaError(f"SLA policy file {path} is not valid TOML: {exc}") from exc
-    return parse_policies(data, source=str(path))
+    return parse_policies(data, source=str(path), base=default_policies())
 
 
-def _policy(entry: object, where: str) -> Policy:
+def _policy(entry: object, where: str, base: PolicyTable, problems: list[str]) -> Policy | None:
+    """The entry as a policy, or None with its problems added to ``problems``."""
     if not isinstance(entry, dict):
-        raise SlaError(f"{where}: must be a table")
-    unknown = set(entry) - {"jurisdiction", "intent", "answer", "ack", "extension", "note"}
-    if unknown:
-        raise SlaError(f"{where}: unknown key(s) {sorted(unknown)}")
-    jurisdiction = _text(entry, "jurisdiction", where)
-    intent = _text(entry, "intent", where)
-    if intent not in ALL_INTENTS:
-        raise SlaError(f"{where}: unknown intent {intent!r}")
-    where = f"{where} ({jurisdiction}/{intent})"
-    if "answer" not in entry:
-        raise SlaError(f"{where}: 'answer' is required")
-    answer = _period(entry["answer"], f"{where}: answer", optional=False)
-    assert answer is not None  # optional=False never gives None
-    note = entry.get("note", "")
+        problems.append(f"{where}: must be a table")
+        return None
+    found: list[str] = []
+    jurisdiction = _named(entry, "jurisdiction", JURISDICTIONS, where, found)
+    intent = _named(entry, "intent", ALL_INTENTS, where, found)
+    if jurisdiction and intent:
+        where = f"{where} ({jurisdiction}/{intent})"
+    for key in sorted(set(entry) - set(_POLICY_KEYS)):
+        found.append(f"{where}: unknown key {key!r} ({', '.join(_POLICY_KEYS)})")
+    before = base.get((jurisdiction, intent)) if jurisdiction and intent else None
+    answer = before.answer if before else None
+    if "answer" in entry:
+        answer = _checked(
+            lambda: _period(entry["answer"], f"{where}: answer", optional=False), found
+        )
+    elif before is None and jurisdiction and intent:
+        found.append(f"{where}: 'answer' is required")
+    ack, extension = (before.ack, before.extension) if before else (None, None)
+    if "ack" in entry:
+        ack = _checked(lambda: _period(entry["ack"], f"{where}: ack", optional=True), found)
+    if "extension" in entry:
+        extension = _checked(
+            lambda: _period(entry["extension"], f"{where}: extension", optional=True), found
+        )
+    note = entry.get("note", before.note if before else "")
     if not isinstance(note, str):
-        raise SlaError(f"{where}: 'note' must be a string")
-    return Policy(
-        jurisdiction=jurisdiction,
-        intent=intent,
-        answer=answer,
-        ack=_period(entry.get("ack", "none"), f"{where}: ack", optional=True),
-        extension=_period(entry.get("extension", "none"), f"{where}: extension", optional=True),
-        note=note,
-    )
+        found.append(f"{where}: 'note' must be a string")
+    problems += found
+    if found or answer is None or not jurisdiction or not intent:
+        return None
+    return Policy(jurisdiction, intent, answer, ack=ack, extension=extension, note=str(note))
 
 
-def _text(entry: Mapping[str, object], key: str, where: str) -> str:
+def _checked(read: Callable[[], Period | None], problems: list[str]) -> Period | None:
+    try:
+        return read()
+    except SlaError as exc:
+        problems += exc.problems
+        return None
+
+
+def _named(
+    entry: Mapping[str, object],
+    key: str,
+    known: Sequence[str],
+    where: str,
+    problems: list[str],
+) -> str:
+    """The entry's ``key`` (lower case), one of ``known``; "" with a problem added otherwise."""
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise SlaError(f"{where}: {key!r} must be a non-empty string")
-    return value.strip().lower()
+        problems.append(f"{where}: {key!r} must be a non-empty string")
+        return ""
+    name = value.strip().lower()
+    if name not in known:
+        problems.append(f"{where}: unknown {key} {value!r} (one of {', '.join(known)})")
+        return ""
+    return name
 
 
 def _period(value: object, where: str, *, optional: bool) -> Period | None:
@@ -346,12 +431,14 @@ def deadlines(
     start = received.date()
 
     due_days = {p.intent: _due_day(start, p.answer, None, closed, calendar) for p in policies}
-    extended = False
-    if extension is not None:
+    extendable: list[Policy] = []
+    if extension is not None and extension.recorded:
+        extendable = _kept_extension(extension, policies, due_days)
+    elif extension is not None:
         extendable = _check_extension(extension, policies, due_days, received)
-        for p in extendable:
-            due_days[p.intent] = _due_day(start, p.answer, p.extension, closed, calendar)
-        extended = True
+    for p in extendable:
+        due_days[p.intent] = _due_day(start, p.answer, p.extension, closed, calendar)
+    extended = bool(extendable)
 
     due = {intent: _end_of(day) for intent, day in due_days.items()}
     answer_due = min(due.values())
@@ -485,6 +572,17 @@ def _advance(day: date, period: Period, calendar: BusinessCalendar) -> date:
     year, month = divmod(day.month - 1 + period.amount, 12)
     year, month = day.year + year, month + 1
     return date(year, month, min(day.day, _calendar.monthrange(year, month)[1]))
+
+
+def _kept_extension(
+    extension: Extension, policies: Sequence[Policy], due_days: Mapping[str, date]
+) -> list[Policy]:
+    """The policies a case's own extension still applies to: those offering one, whose original
+    deadline it came before (under a jurisdiction changed since, perhaps none)."""
+    granted = _tokyo(extension.granted_at, "extension granted_at")
+    return [
+        p for p in policies if p.extension is not None and granted <= _end_of(due_days[p.intent])
+    ]
 
 
 def _check_extension(

@@ -24,6 +24,7 @@ from bot.errors import UsageError
 from handlers.clock import TOKYO
 from handlers.intents import ALL_INTENTS
 from handlers.replies import ASK_KINDS
+from handlers.sla import JURISDICTIONS
 from handlers.status import Status
 
 _AS = "who does this (recorded in the audit trail)"
@@ -408,10 +409,15 @@ def cmd_assign(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_reclassify(args: argparse.Namespace, ctx: Context) -> int:
     def act(desk: CaseDesk) -> str:
         case = desk.reclassify(
-            args.ref, args.intents, actor=args.as_, not_a_request=args.not_a_request
+            args.ref,
+            args.intents,
+            actor=args.as_,
+            not_a_request=args.not_a_request,
+            jurisdiction=args.jurisdiction,
         )
         due = case.answer_due.isoformat() if case.answer_due else "none"
-        return f"{case.ref}: {', '.join(case.intents) or '(none)'}, answer due {due}"
+        intents = ", ".join(case.intents) or "(none)"
+        return f"{case.ref}: {intents}, answer due {due} ({case.jurisdiction})"
 
     return _decide(ctx, act)
 
@@ -604,6 +610,11 @@ def add_parsers(sub: Subcommands) -> Subcommands:
         "--not-a-request",
         action="store_true",
         help="the case asks for no right (its provisional legal clock is removed; approvers only)",
+    )
+    p.add_argument(
+        "--jurisdiction",
+        choices=JURISDICTIONS,
+        help="the law the case runs under (its deadlines are computed again)",
     )
     p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
 

@@ -44,7 +44,7 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
     month: Month = args.month or Month.before(now)
     language = ctx.settings.slack.staff_language
     with ctx.database() as engine:  # first: no database, no report folder either
-        built = report.build(engine, month, as_of=now)
+        built = report.build(engine, month, as_of=now, rules=ctx.settings.sla.rules)
     folder = Path(args.out)
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -137,6 +137,10 @@ class CaseView:
     reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The requester's other cases (``storage.repo.requester_history``): (reference, status).
     history: tuple[tuple[str, str], ...] = ()
+    jurisdiction: str = "appi"
+    # Whether an extension could be granted now (``bot.cases.may_extend``): the case's policy
+    # offers one, it was not used, the deadline has not passed and the clock runs.
+    extendable: bool = False
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -202,6 +206,7 @@ def case_message(
         _field("Language", escape(case.language or "-")),
         _field("Received", _time(case.received_at)),
         _field("Due", _due(case, now)),
+        _field("Law", escape(case.jurisdiction.upper())),
         _field("Assignee", person(case.assignee)),
     ]
     if case.flags:
@@ -317,7 +322,7 @@ def case_controls(case: CaseView) -> list[dict[str, Any]]:
     if not case.verified:
         controls.append(_button("Identity verified", "verified", case.ref))
     controls.append(_button("Ask requester", "ask", case.ref))
-    if case.answer_due is not None:
+    if case.extendable:  # a button that could only fail is not offered
         controls.append(_button("Extend", "extend", case.ref))
     if any(i in RIGHTS for i in case.intents):
         controls.append(

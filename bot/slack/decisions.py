@@ -30,6 +30,7 @@ from bot.slack.blocks import ACTIONS, AS_READ, INTENT_LABELS, NOT_A_REQUEST, TRI
 from bot.slack.ids import is_user_id
 from handlers.intents import ALL_INTENTS
 from handlers.replies import ASK_KINDS
+from handlers.sla import JURISDICTIONS
 from handlers.status import FINISHED
 from storage import repo
 from storage.db import writer
@@ -39,6 +40,7 @@ log = logging.getLogger("privacy_desk.slack")
 
 REF = re.compile(r"PD-\d{4}-\d{6}")
 LINES_MAX = 20  # items asked for, or reasons given, in one modal
+LAWS = {"appi": "APPI (Japan)", "gdpr": "GDPR (EU)", "ccpa": "CCPA (California)"}
 
 Tell = Callable[[dict[str, Any], str], Awaitable[None]]
 Groups = Callable[[str], Awaitable[list[str]]]
@@ -119,7 +121,11 @@ def modal(decision: Decision, case: Case) -> dict[str, Any]:
     """The modal of ``decision`` for ``case`` (its reference travels as private metadata)."""
     if decision.name == "reclassify":
         intents = [(i, INTENT_LABELS.get(i, i)) for i in ALL_INTENTS]
-        blocks = [_select("Intents", "intents", intents, list(case.intents), many=True)]
+        laws = [(j, LAWS.get(j, j)) for j in JURISDICTIONS]
+        blocks = [
+            _select("Intents", "intents", intents, list(case.intents), many=True),
+            _select("Jurisdiction", "jurisdiction", laws, [case.jurisdiction], many=False),
+        ]
     elif decision.name == "verified":
         blocks = [
             _text("How was the identity verified?", "how", hint="e.g. 運転免許証の写しで確認")
@@ -225,6 +231,12 @@ def validate(name: str, view: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
         if not intents or any(i not in ALL_INTENTS for i in intents):
             errors["intents"] = "Choose at least one intent from the list."
         args["intents"] = intents
+        # The select starts on the case's own law; a form opened before it existed keeps it.
+        picked = _picked(view, "jurisdiction")
+        law = picked[0] if picked else None
+        if law is not None and law not in JURISDICTIONS:
+            errors["jurisdiction"] = "Choose the law the case runs under."
+        args["jurisdiction"] = law
     elif name == "ask":
         kind = (_picked(view, "kind") or [""])[0]
         needed = _lines(_typed(view, "needed"))
@@ -282,9 +294,15 @@ def register(
         member_of = await groups(user)
         if name == "reclassify":
             case = await threads.db(
-                desk.reclassify, ref, args["intents"], actor=user, groups=member_of
+                desk.reclassify,
+                ref,
+                args["intents"],
+                actor=user,
+                groups=member_of,
+                jurisdiction=args["jurisdiction"],
             )
-            return f"{case.ref} reclassified: {', '.join(case.intents) or 'no intents'}."
+            intents = ", ".join(case.intents) or "no intents"
+            return f"{case.ref} reclassified: {intents} under {LAWS[case.jurisdiction]}."
         if name == "verified":
             await threads.db(
                 replies.mark_verified, ref, actor=user, how=args["how"], groups=member_of
@@ -336,6 +354,11 @@ def register(
                         _record_refusal, engine, case, user, decision.refused, verdict.reason
                     )
                     await tell(body, f"Not allowed: {verdict.reason}")
+                    return
+            if decision.name == "extend":  # no form for a decision that can only fail
+                why_not = await threads.db(desk.why_not_extend, case.ref)
+                if why_not is not None:
+                    await tell(body, f"Not possible: {why_not}")
                     return
             try:
                 await SlackAPI(client).call(

@@ -58,6 +58,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, or_, select, update
 
 from bot import threads
+from bot.cases import may_extend
 from bot.health import SLACK_DELAY
 from bot.slack.api import (
     CHANNEL_ERRORS,
@@ -83,6 +84,7 @@ from bot.slack.blocks import (
     mask,
 )
 from bot.slack.ids import is_user_id
+from handlers import sla
 from handlers.clock import Clock, now
 from handlers.status import FINISHED
 from mail.errors import ParseError
@@ -242,6 +244,13 @@ def _assigned(t: Told) -> str:
 
 def _reclassified(t: Told) -> str:
     before, after = _intents(t.detail.get("before")), _intents(t.detail.get("after"))
+    law = t.detail.get("jurisdiction_before")
+    if law:
+        moved = f"{_words(str(law), 8)} → {_words(str(t.detail.get('jurisdiction')), 8)}".upper()
+        return (
+            f"{t.who} changed the law of the case: {moved} (intents {after}). "
+            f"Answer due: {t.due()}."
+        )
     return f"{t.who} reclassified the case: {before} → {after}. Answer due: {t.due()}."
 
 
@@ -418,6 +427,7 @@ class CasePoster:
         clock: Clock = now,
         mask_mode: str = "partial",
         posts_per_minute: int | None = None,
+        rules: sla.Rules | None = None,
     ) -> None:
         # None: no shaping (a poster driven pass by pass, as in tests); ``serve`` passes
         # PD_SLACK_POSTS_PER_MINUTE (20 unless set).
@@ -433,6 +443,7 @@ class CasePoster:
         self._channel = channel
         self._clock = clock
         self._mask_mode = mask_mode
+        self._rules = rules or sla.default_rules()  # PD_SLA_POLICIES: whether Extend is offered
         self._quiet: dict[int, datetime] = {}  # draft id -> not before (its thread refused it)
         # ("draft" | "line", row id) -> not before (Slack refused to delete it)
         self._undeletable: dict[tuple[str, int], datetime] = {}
@@ -1143,4 +1154,6 @@ class CasePoster:
             flags=tuple(case.flags),
             reasons=reasons,
             history=tuple((c.ref, c.status) for c in repo.requester_history(session, case)),
+            jurisdiction=case.jurisdiction,
+            extendable=may_extend(session, case, self._rules, self._clock()),
         )

@@ -109,7 +109,14 @@ extension = { amount = 14, unit = "calendar_days" }
             "answer = { amount = 0, unit = 'business_days' }\n",
             "positive integer",
         ),
-        ("[[policy]]\njurisdiction = 'appi'\nintent = 'complaint'\n", "'answer' is required"),
+        (
+            "[[policy]]\njurisdiction = 'eu'\nintent = 'complaint'\n",
+            "unknown jurisdiction 'eu'",
+        ),
+        (
+            "[[policy]]\njurisdiction = 'appi'\nintent = 'complaint'\nanswr = 3\n",
+            "unknown key 'answr'",
+        ),
         ("[calendar]\nyear_end_closure = ['12-32', '01-03']\n", "not a MM-DD day"),
         ("policy = [\n", "not valid TOML"),
     ],
@@ -120,6 +127,64 @@ def test_bad_operator_file_is_a_clear_error(tmp_path: Path, text: str, complaint
     with pytest.raises(SlaError, match=complaint) as caught:
         load_policies(path)
     assert str(path) in str(caught.value)
+
+
+def test_every_jurisdiction_has_a_policy_for_every_intent_with_a_clock() -> None:
+    table = default_policies()
+    missing = [(j, i) for j in sla.JURISDICTIONS for i in sla.TIMED if (j, i) not in table]
+    assert missing == []
+
+
+def test_an_operator_entry_keeps_the_keys_it_does_not_give(tmp_path: Path) -> None:
+    path = tmp_path / "sla.toml"
+    path.write_text(
+        "[[policy]]\njurisdiction = 'gdpr'\nintent = 'deletion'\n"
+        "answer = { amount = 20, unit = 'calendar_days' }\n\n"
+        "[[policy]]\njurisdiction = 'ccpa'\nintent = 'disclosure'\nextension = 'none'\n",
+        encoding="utf-8",
+    )
+    rules = sla.load_rules(path, jurisdiction="gdpr")
+    assert rules.jurisdiction == "gdpr"
+    gdpr = rules.table[("gdpr", "deletion")]
+    assert (gdpr.answer, gdpr.extension) == (Period(20, "calendar_days"), Period(2, "months"))
+    assert gdpr.note == default_policies()[("gdpr", "deletion")].note
+    ccpa = rules.table[("ccpa", "disclosure")]
+    assert (ccpa.ack, ccpa.extension) == (Period(10, "business_days"), None)
+    changed = {k for k, v in rules.table.items() if default_policies()[k] != v}
+    assert changed == {("gdpr", "deletion"), ("ccpa", "disclosure")}
+
+
+def test_every_problem_of_an_operator_file_is_told_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "sla.toml"
+    path.write_text(
+        "colour = 'red'\n"
+        "[[policy]]\njurisdiction = 'eu'\nintent = 'deletion'\n\n"
+        "[[policy]]\njurisdiction = 'gdpr'\nintent = 'erasure'\n\n"
+        "[[policy]]\njurisdiction = 'gdpr'\nintent = 'deletion'\nextension = 2\n"
+        "ack = { amount = 1, unit = 'weeks' }\n\n"
+        "[[policy]]\njurisdiction = 'gdpr'\nintent = 'deletion'\n\n"
+        "[calendar]\nyear_end_closure = ['12-29']\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SlaError) as caught:
+        sla.load_rules(path)
+    problems = caught.value.problems
+    assert [p.removeprefix(f"{path}: ") for p in problems] == [
+        "unknown top-level key 'colour' (policy, calendar)",
+        "policy #1: unknown jurisdiction 'eu' (one of appi, gdpr, ccpa)",
+        "policy #2: unknown intent 'erasure' (one of " + ", ".join(sla.ALL_INTENTS) + ")",
+        "policy #3 (gdpr/deletion): ack: unit must be one of calendar_days, business_days, "
+        "months, not 'weeks'",
+        'policy #3 (gdpr/deletion): extension: must be { amount = N, unit = "..." } or "none"',
+        "policy #4 (gdpr/deletion): defined twice",
+        '[calendar]: year_end_closure must be ["MM-DD", "MM-DD"] or "none"',
+    ]
+    assert all(p.startswith(f"{path}: ") for p in problems)
+
+
+def test_an_unknown_jurisdiction_for_new_cases_is_refused() -> None:
+    with pytest.raises(SlaError, match="unknown jurisdiction 'eu'"):
+        sla.load_rules(None, jurisdiction="eu")
 
 
 def test_missing_operator_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -338,6 +403,24 @@ def test_extension_needs_a_reason_and_must_come_in_time(
         deadlines(jst(2026, 3, 2), ["deletion"], jurisdiction="gdpr", extension=extension)
 
 
+def test_an_extension_the_case_has_is_kept_where_the_new_law_allows_it() -> None:
+    # Granted under GDPR on 3/3; the case then moves under CCPA (45 + 45 days) and APPI (none).
+    had = Extension(reason="complex", granted_at=jst(2026, 3, 3), recorded=True)
+    ccpa = deadlines(jst(2026, 3, 2), ["deletion"], jurisdiction="ccpa", extension=had)
+    assert ccpa.answer_due == end_of(2026, 5, 31) and ccpa.extended  # 3/2 + 90 days
+    appi = deadlines(jst(2026, 3, 2), ["deletion"], jurisdiction="appi", extension=had)
+    assert appi.answer_due == end_of(2026, 3, 16) and not appi.extended
+    assert appi.extension is None
+    # one granted after the new law's own deadline moves nothing either
+    late = Extension(reason="complex", granted_at=jst(2026, 3, 20), recorded=True)
+    found = deadlines(jst(2026, 3, 2), ["deletion", "complaint"], jurisdiction="gdpr")
+    kept = deadlines(
+        jst(2026, 3, 2), ["deletion", "complaint"], jurisdiction="gdpr", extension=late
+    )
+    assert kept.due["deletion"] == end_of(2026, 6, 2)  # before 4/2: it holds for the deletion
+    assert kept.due["complaint"] == found.due["complaint"]
+
+
 def test_extension_applies_to_the_intents_that_allow_it() -> None:
     # GDPR deletion extends to 3 months; the complaint's desk target does not move.
     extension = Extension(reason="complex", granted_at=jst(2026, 3, 3))
@@ -366,8 +449,8 @@ def test_time_left_and_overdue() -> None:
         (lambda: deadlines(jst(2026, 3, 2), []), "without intents"),
         (lambda: deadlines(jst(2026, 3, 2), ["spam"]), "no SLA policy for intent 'spam'"),
         (
-            lambda: deadlines(jst(2026, 3, 2), ["rate_question"], jurisdiction="gdpr"),
-            "under 'gdpr'",
+            lambda: deadlines(jst(2026, 3, 2), ["rate_question"], jurisdiction="eu"),
+            "under 'eu'",
         ),
         (lambda: time_left(deadlines(jst(2026, 3, 2), ["inquiry"]), datetime(2026, 3, 3)), "aware"),
     ],

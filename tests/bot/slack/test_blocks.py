@@ -38,6 +38,7 @@ def view(**changes: object) -> CaseView:
         "received_at": NOW - timedelta(days=1),
         "answer_due": NOW + timedelta(days=13, hours=5),
         "excerpt": "私の個人情報をすべて削除してください。",
+        "extendable": True,
         **changes,
     }
     return CaseView(**values)  # type: ignore[arg-type]
@@ -93,8 +94,9 @@ def test_a_closed_case_offers_only_the_reasons() -> None:
 def test_controls_follow_the_case() -> None:
     assert ACTIONS["verified"] not in controls(verified=True)
     assert ACTIONS["reject"] not in controls(intents=("inquiry",))  # nothing to refuse
-    paused = controls(status="awaiting_verification", answer_due=None)
+    paused = controls(status="awaiting_verification", answer_due=None, extendable=False)
     assert ACTIONS["extend"] not in paused and ACTIONS["ask"] in paused
+    assert ACTIONS["extend"] not in controls(jurisdiction="appi", extendable=False)
 
 
 def test_a_stopped_clock_says_so() -> None:

@@ -164,9 +164,16 @@ async def test_an_extension_moves_the_deadline_once_and_drafts_the_notice(thread
     assert case.answer_due.astimezone(TOKYO).date().isoformat() == "2027-02-02"  # 1 + 2 months
     [notice] = thread.drafts("extension_notice")
     assert "Many systems to search" in notice.body
-    # the parent message follows, and a second extension is refused
+    # the parent message follows without Extend; an older copy's button opens no form
     await thread.poster.run_once()
     assert "2027-02-02" in json.dumps(thread.parent()["blocks"])
+    assert ACTIONS["extend"] not in thread.controls()
+    forms = len(thread.slack.open_views())
+    await thread.click(APPROVER, "extend")
+    assert len(thread.slack.open_views()) == forms
+    assert "Not possible" in thread.told(APPROVER)[-1]
+    assert "already extended once" in thread.told(APPROVER)[-1]
+    # nor does a form still open: the desk refuses it, once more recorded
     await thread.submit(APPROVER, "extend", {"reason": typed("Still more")})
     assert "already extended once" in thread.told(APPROVER)[-1]
     assert len(thread.drafts("extension_notice")) == 1
