@@ -502,6 +502,7 @@ class Replies:
                 in_reply_to=parent.message_id if parent else None,
                 references=parent.references if parent else (),
                 date=now,
+                automatic=automatic,
             )
         except (InvalidAddress, ValueError) as exc:
             raise ReplyError(f"{case.ref}: the reply cannot be addressed: {exc}") from None
