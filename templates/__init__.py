@@ -488,7 +488,10 @@ def check_values(name: str, values: Mapping[str, object]) -> dict[str, object]:
         **optional,
         **{k: v for k, v in values.items() if v is not None and k in takes and k not in missing},
     }
-    for key, value in merged.items():
+    for key in takes:  # in the template's own order: required values first
+        if key not in merged:
+            continue
+        value = merged[key]
         if value is None and optional.get(key, ...) is None:
             continue
         wrong = _CHECKS[KINDS[key]](value)
