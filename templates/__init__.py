@@ -420,7 +420,7 @@ def _check_texts(value: object) -> str | None:
 def _check_date(value: object) -> str | None:
     if isinstance(value, datetime):
         return None if value.utcoffset() is not None else "an aware datetime, not a naive one"
-    return None if isinstance(value, date) else "a date or an aware datetime"
+    return None if isinstance(value, date) else "a date (YYYY-MM-DD) or an aware datetime"
 
 
 def _check_moment(value: object) -> str | None:

@@ -55,9 +55,17 @@ def both(mail: Rendered) -> tuple[str, str]:
 
 SECTIONS = {
     # (language, value given) -> what the letter must then say, in its text and its HTML
-    ("ja", "third_party_records"): ("第三者提供記録（法第33条第5項）", "2026年5月1日 提携先A社へ提供"),
+    ("ja", "third_party_records"): (
+        "第三者提供記録（法第33条第5項）",
+        "2026年5月1日 提携先A社へ提供",
+    ),
     ("en", "third_party_records"): ("Records of provision to and from third parties", "A社"),
-    ("ja", "requested_method"): ("法第33条第1項ただし書", "同条第3項", "電磁的記録の提供", "ファイル形式"),
+    ("ja", "requested_method"): (
+        "法第33条第1項ただし書",
+        "同条第3項",
+        "電磁的記録の提供",
+        "ファイル形式",
+    ),
     ("en", "requested_method"): ("proviso of Article 33(1)", "Article 33(3)", "ファイル形式"),
     ("ja", "fee"): ("本件開示の手数料は、1,000円です（法第38条）",),
     ("en", "fee"): ("The fee for this disclosure is 1,000 yen (Article 38)",),
@@ -169,7 +177,9 @@ def test_an_overdue_acknowledgement_apologises_and_promises_no_past_date(lang: s
     )
     for text in (*both(dateless), *both(dated)):
         assert sorry in text and past in text
-        assert ("回答期限までにご回答いたします" if lang == "ja" else "answer by the deadline") not in text
+        assert (
+            "回答期限までにご回答いたします" if lang == "ja" else "answer by the deadline"
+        ) not in text
     assert all(by in text for text in both(dated))
     assert all(by not in text for text in both(dateless))
     soon = "できる限り速やかに" if lang == "ja" else "as soon as we can"
