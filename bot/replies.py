@@ -69,6 +69,9 @@ def code_candidates(text: str) -> list[str]:
     return list(dict.fromkeys(CODE_PATTERN.findall(folded)))
 
 
+# The drafts whose passed dates approval rewrites from the case (``Replies._current_dates``).
+RENEWED_DATES = frozenset({"ack", "extension_notice"})
+
 # The values of mail sent without a person's approval: the sender's own words are left out.
 UNQUOTED: Mapping[str, str] = {"requester_name": "", "their_subject": ""}
 
@@ -492,7 +495,11 @@ class Replies:
         renewed = self._current_dates(case, draft.template, _loaded(draft.values))
         why = None
         if renewed is None:
-            why = "the case has no later date to promise"
+            why = (
+                "the case has no later date to promise"
+                if draft.template in RENEWED_DATES
+                else "the desk does not pick a new date for it"
+            )
         elif self._own(case, draft, html=False) is None:
             why = "its text was edited, so the desk does not rewrite it"
         if why is not None or renewed is None:
@@ -539,6 +546,8 @@ class Replies:
         now = self._clock()
         due = case.answer_due
         fresh = dict(values)
+        if template not in RENEWED_DATES:
+            return None
         if template == "ack" and due is not None:
             fresh["answer_due"] = due
             fresh["late"] = due <= now

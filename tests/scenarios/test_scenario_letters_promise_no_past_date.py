@@ -216,3 +216,19 @@ def test_auto_submitted_only_on_automatic_mail(desk: Desk) -> None:
     assert approved.header("X-Auto-Response-Suppress") is None
     for mail in (ack, code, approved):
         assert mail.header("X-Privacy-Desk-Loop") == DESK
+
+
+def test_a_request_to_the_requester_whose_reply_date_passed_is_refused(desk: Desk) -> None:
+    ref = desk.request(START)
+    asked = desk.replies.draft(
+        ref,
+        "identity_request",
+        {"kind": "identity", "needed": ["本人確認書類の写し"], "reply_by": date(2026, 3, 17)},
+        editor="yamada",
+    )
+    assert asked.id is not None
+    desk.clock.now = datetime(2026, 3, 18, 1, 0, tzinfo=UTC)
+    with pytest.raises(ReplyError, match="reply_by 2026-03-17, a date already past") as refused:
+        desk.replies.approve(asked.id, approver="sato", revision=asked.revision)
+    assert "does not pick a new date" in str(refused.value)
+    assert desk.draft(ref, "identity_request").revision == asked.revision
