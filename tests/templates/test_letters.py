@@ -75,7 +75,7 @@ GIVEN: dict[str, dict[str, Any]] = {
     "requested_method": {
         "requested_method": "file",
         "method": "post",
-        "method_reason": "ご指定のファイル形式では記録を出力できない",
+        "method_reason": "ご指定のファイル形式では記録を出力できないため",
     },
     "fee": {"fee": 1000},
 }
