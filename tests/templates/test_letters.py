@@ -116,7 +116,7 @@ def test_deletion_and_stop_of_use_go_in_one_letter(lang: str) -> None:
     assert "メールマガジンの配信" in mail.body and "メールマガジンの配信" not in alone.body
     if lang == "ja":
         assert mail.subject == f"【{REF}】保有個人データの削除及び利用停止の完了のお知らせ"
-        assert alone.subject == f"【{REF}】保有個人データの削除の完了のお知らせ"
+        assert alone.subject == f"【{REF}】保有個人データの削除完了のお知らせ"
     else:
         assert mail.subject.endswith("deleted and its use stopped")
 
