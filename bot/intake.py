@@ -492,8 +492,8 @@ class Intake:
         automatic: bool = True,
     ) -> None:
         """The new case's first reply, as a draft (sent at once only with PD_AUTO_ACK, and only
-        when ``automatic``); none that would promise an answer by a date already past (mail read
-        long after it came)."""
+        when ``automatic``); mail read after its answer deadline passed (read long after it came)
+        gets the late acknowledgement, which apologises and promises no date."""
         case = CaseFacts(
             opened.id,
             opened.ref,
@@ -508,20 +508,11 @@ class Intake:
         if case.kind == "privacy":
             if opened.answer_due is None:
                 return
-            if opened.answer_due <= now:
-                repo.audit(
-                    session,
-                    case.id,
-                    "intake",
-                    "no acknowledgement",
-                    reason="its answer date has passed already",
-                    answer_due=opened.answer_due.isoformat(),
-                )
-                return
             values = {
                 "requests": [i for i in classification.intents if i in PRIVACY],
                 "received_on": received,
                 "answer_due": opened.answer_due,
+                "late": opened.answer_due <= now,
                 "their_subject": msg.subject,
             }
         elif case.kind == "provider_correction":

@@ -66,6 +66,7 @@ from templates import (
     Rendered,
     TemplateError,
     Templates,
+    stale_promises,
 )
 
 if TYPE_CHECKING:
@@ -90,6 +91,9 @@ def code_candidates(text: str) -> list[str]:
     return list(dict.fromkeys(CODE_PATTERN.findall(folded)))
 
 
+# The drafts whose passed dates approval rewrites from the case (``Replies._current_dates``).
+RENEWED_DATES = frozenset({"ack", "extension_notice"})
+
 # The values of mail sent without a person's approval: the sender's own words are left out.
 UNQUOTED: Mapping[str, str] = {"requester_name": "", "their_subject": ""}
 
@@ -100,6 +104,11 @@ class ReplyError(Exception):
 
 class SettingsError(ReplyError):
     """The reply settings are missing or malformed (every problem listed)."""
+
+
+class DraftRenewed(ReplyError):
+    """The draft promised a date that has passed, so it was not approved: it was written anew
+    with the case's current dates as a new revision, which the approver must read first."""
 
 
 @dataclass(frozen=True)
@@ -273,6 +282,12 @@ def _loaded(values: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+def _day(value: date | datetime) -> str:
+    """A date as staff read it: its day in Tokyo, ``YYYY-MM-DD``."""
+    day = value.astimezone(TOKYO).date() if isinstance(value, datetime) else value
+    return day.isoformat()
 
 
 def _code_hash(case_id: int, code: str, salt: str) -> str:
@@ -467,7 +482,7 @@ class Replies:
             old = repo.draft_files(session, [draft.id])[draft.id]
             self._check_files(old, named)
             values = _loaded(draft.values)
-            own = self._own_text(case, draft)
+            own = self._own(case, draft, html=False)
             draft.revision += 1
             draft.edited_by = editor
             if own is not None:
@@ -525,15 +540,6 @@ class Replies:
             revision=draft.revision,
             files=file_facts(kept),
         )
-
-    def _own_text(self, case: Case, draft: Draft) -> Rendered | None:
-        """The draft rendered from its values, when its text is still exactly that (staff did
-        not write it over); None otherwise."""
-        try:
-            rendered = self.render(CaseFacts.of(case), draft.template, _loaded(draft.values))
-        except TemplateError:
-            return None
-        return rendered if rendered.body == draft.body else None
 
     def edit(self, draft_id: int, *, subject: str, body: str, editor: str) -> Draft:
         """Staff change the text: a new revision, approved separately (the HTML is dropped)."""
@@ -608,6 +614,9 @@ class Replies:
                 problem = self._files_disagree(session, case, draft)
             if problem is not None:
                 refuse(session, case, approver, "approval refused", problem, draft=draft_id)
+            stale = stale_promises(draft.template, _loaded(draft.values), self._clock())
+            if stale:
+                self._renew(session, case, draft, stale, approver=approver)
             item = self._queue_or_say(session, case, draft, approver=approver)
             if item is None:  # another approval won the race: report the mail it queued
                 session.rollback()
@@ -642,13 +651,6 @@ class Replies:
             return "PD_FROM_ADDRESS is not set: the desk has no address to send from"
         if draft.template in CARRIES_OUT and case.verified_at is None:
             return f"{case.ref}: the requester's identity is not verified yet"
-        promised = _loaded(draft.values).get("answer_due")
-        if isinstance(promised, datetime) and promised <= self._clock():
-            # An acknowledgement left unapproved past its own date would promise the past.
-            return (
-                f"draft {draft.id} promises an answer by {promised.astimezone(TOKYO):%Y-%m-%d}, "
-                "a date already past: discard it and write the reply anew"
-            )
         return None
 
     def _files_disagree(self, session: Session, case: Case, draft: Draft) -> str | None:
@@ -677,6 +679,101 @@ class Replies:
             return f"draft {draft.id}: {problem}"
         return f"draft {draft.id}: {problem}: attach them (privacy-desk attach) or change the text"
 
+    def _renew(
+        self,
+        session: Session,
+        case: Case,
+        draft: Draft,
+        stale: Mapping[str, date | datetime],
+        *,
+        approver: str,
+    ) -> NoReturn:
+        """A draft that promises a date now past is never approved (DESIGN rule 2: what is
+        approved is what the approver saw, and a letter must not promise the past). While its
+        text is still the template's own it is rendered again from its values with the case's
+        current dates, as a new revision for the approver to read; otherwise, or when the case
+        has no date to promise instead, the approval is refused with the reason."""
+        assert draft.id is not None
+        said = ", ".join(f"{key} {_day(value)}" for key, value in stale.items())
+        renewed = self._current_dates(case, draft.template, _loaded(draft.values))
+        why = None
+        if renewed is None:
+            why = (
+                "the case has no later date to promise"
+                if draft.template in RENEWED_DATES
+                else "the desk does not pick a new date for it"
+            )
+        elif self._own(case, draft, html=False) is None:
+            why = "its text was edited, so the desk does not rewrite it"
+        if why is not None or renewed is None:
+            refuse(
+                session,
+                case,
+                approver,
+                "approval refused",
+                f"draft {draft.id} promises {said}, a date already past, and {why}: "
+                "discard it and write the reply anew",
+                draft=draft.id,
+            )
+        try:
+            rendered = self.render(CaseFacts.of(case), draft.template, renewed, html=False)
+        except TemplateError as exc:
+            refuse(session, case, approver, "approval refused", str(exc), draft=draft.id)
+        draft.subject, draft.body = rendered.subject, rendered.body
+        draft.values = _stored(renewed)
+        draft.revision += 1
+        session.add(draft)
+        repo.audit(
+            session,
+            case.id,
+            approver,
+            "draft renewed",
+            draft=draft.id,
+            revision=draft.revision,
+            stale=sorted(stale),
+        )
+        session.commit()
+        log.info("%s: draft %s renewed (its dates had passed)", case.ref, draft.id)
+        raise DraftRenewed(
+            f"draft {draft.id} promised {said}, a date already past: it is written anew with "
+            f"the case's current dates (revision {draft.revision}); read it, then approve that"
+        )
+
+    def _current_dates(
+        self, case: Case, template: str, values: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """``values`` with the case's dates of now in place of the passed ones, or None when the
+        case has none that would make the letter true. An acknowledgement whose deadline passed
+        becomes the late one (it apologises; its ``answer_by`` stays only while to come); an
+        extension notice takes the case's extended deadline; anything else is not rewritten."""
+        now = self._clock()
+        due = case.answer_due
+        fresh = dict(values)
+        if template not in RENEWED_DATES:
+            return None
+        if template == "ack" and due is not None:
+            fresh["answer_due"] = due
+            fresh["late"] = due <= now
+            if "answer_by" in stale_promises(template, fresh, now):
+                del fresh["answer_by"]
+        elif template == "extension_notice" and due is not None:
+            fresh["new_due"] = due
+        else:
+            return None
+        return None if stale_promises(template, fresh, now) else fresh
+
+    def _own(self, case: Case, draft: Draft, *, html: bool) -> Rendered | None:
+        """The draft rendered again from its values when that gives its text (the template's
+        own words, not a person's edit), else None."""
+        try:
+            rendered = self.render(
+                CaseFacts.of(case), draft.template, _loaded(draft.values), html=html
+            )
+        except TemplateError:
+            return None
+        same = (rendered.subject, rendered.body) == (draft.subject, draft.body)
+        return rendered if same else None
+
     def _already(self, draft_id: int) -> Approval:
         with Session(self._engine) as session:
             item = repo.outbox_item_for_draft(session, draft_id)
@@ -696,12 +793,8 @@ class Replies:
         inbound = repo.inbound_messages(session, case.id)
         parent = next((m for m in reversed(inbound) if not m.message_id.endswith(".invalid")), None)
         message_id = make_message_id(self.settings.domain)
-        html = None
-        if draft.revision == 1:  # the template's own text: send its HTML alternative too
-            html = self.render(CaseFacts.of(case), draft.template, _loaded(draft.values)).html
-        else:  # a later revision (files attached) whose text is still the template's own
-            own = self._own_text(case, draft)
-            html = own.html if own is not None else None
+        own = self._own(case, draft, html=True)
+        html = own.html if own is not None else None  # the template's own text: its HTML too
         files = repo.draft_files(session, [draft.id], revision=draft.revision)[draft.id]
         try:
             message = compose(
@@ -718,6 +811,7 @@ class Replies:
                 references=parent.references if parent else (),
                 attachments=[Attachment(f.name, f.raw, f.mime_type) for f in files],
                 date=now,
+                automatic=automatic,
             )
         except (InvalidAddress, ValueError) as exc:
             raise ReplyError(f"{case.ref}: the reply cannot be addressed: {exc}") from None
@@ -1050,6 +1144,22 @@ class Sender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
 
+    def _stale(self, session: Session, item: OutboxItem, now: datetime) -> str | None:
+        """Why an automatic mail must not leave now, if it must not: a date it promises has
+        passed while it waited (an SMTP server down for days). No person approved it, so no
+        person saw the date go by; approved mail was checked at its approval."""
+        if not item.automatic or item.draft_id is None:
+            return None
+        draft = session.get(Draft, item.draft_id)
+        stale = stale_promises(item.template, _loaded(draft.values), now) if draft else {}
+        if not stale:
+            return None
+        said = ", ".join(f"{key} {_day(value)}" for key, value in stale.items())
+        return (
+            f"not sent: it promises {said}, a date already past when it could be sent; "
+            "write the reply anew (an overdue acknowledgement apologises instead)"
+        )
+
     def _failed(
         self, session: Session, item: OutboxItem, attempts: int, problem: str, summary: SendSummary
     ) -> None:
@@ -1083,6 +1193,10 @@ class Sender:
         """Try one mail; True when the server took it."""
         now = self._clock()
         attempts = item.attempts + 1
+        stale = await threads.db(self._stale, session, item, now)
+        if stale:
+            await threads.db(self._failed, session, item, attempts, stale, summary)
+            return False
         try:
             result = await send(
                 self._smtp, item.raw, sender=item.sender, recipients=[item.recipient]

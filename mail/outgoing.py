@@ -211,8 +211,15 @@ def compose(
     attachments: Sequence[Attachment] = (),
     loop_id: str | None = None,
     date: datetime | None = None,
+    automatic: bool,
 ) -> EmailMessage:
     """The reply to a requester, ready for ``as_bytes``.
+
+    ``automatic`` says the mail leaves without a person's approval (an acknowledgement, a
+    one-time code): only such mail says ``Auto-Submitted: auto-replied`` and asks Exchange for
+    no auto-answers (RFC 3834, DESIGN rule 2). An approved answer is a letter a person wrote
+    and signed off; recipients' filters must not file it with out-of-office replies, so it
+    carries only our own loop header. Callers say which it is: there is no default.
 
     ``message_id`` is ours (``make_message_id``); ``in_reply_to`` and ``references`` are the
     requester's Message-ID and References, with or without angle brackets. ``loop_id`` marks
@@ -238,8 +245,9 @@ def compose(
     thread = thread_ids(in_reply_to, references)
     if thread:
         msg["References"] = " ".join(thread)
-    msg["Auto-Submitted"] = "auto-replied"
-    msg["X-Auto-Response-Suppress"] = "All"
+    if automatic:
+        msg["Auto-Submitted"] = "auto-replied"
+        msg["X-Auto-Response-Suppress"] = "All"
     msg[LOOP_HEADER] = clean_text(loop_id) if loop_id else check_address(from_address, "from")
     msg["MIME-Version"] = "1.0"
     msg.set_content(_lines(text), subtype="plain", charset="utf-8")

@@ -14,7 +14,11 @@ for the ``Company`` the desk signs with. Dates are formatted in Asia/Tokyo by th
 ``paragraphs`` turns staff text into escaped HTML paragraphs.
 
 ``REQUIRED`` and ``OPTIONAL`` (with defaults) name each template's values, ``KINDS`` and
-``CHOICES`` say what each value may hold; ``check_values`` applies them, as ``render`` does first.
+``CHOICES`` say what each value may hold, ``MEANINGS`` what it is for and ``ABOUT`` what each
+template answers; ``check_values`` applies them, as ``render`` does first, and reports every
+problem at once. Optional sections of a letter (third-party records, a method other than the one
+asked for, a fee) appear only when their value is given. ``PROMISES`` names the dates a letter
+promises; ``stale_promises`` finds those that have passed, so that no letter promises the past.
 Every failure is a ``TemplateError`` (see ``templates.errors``), never a raw jinja2 exception.
 """
 
@@ -38,6 +42,7 @@ from templates.errors import (
     MissingValue,
     TemplateError,
     UnknownTemplate,
+    ValueProblems,
 )
 
 if TYPE_CHECKING:  # Jinja2 is imported when a template is rendered: the names above need none
@@ -45,12 +50,15 @@ if TYPE_CHECKING:  # Jinja2 is imported when a template is rendered: the names a
     from markupsafe import Markup
 
 __all__ = [
+    "ABOUT",
     "CHOICES",
     "FILLED_BY_DESK",
     "KINDS",
     "LANGUAGES",
     "MAY_BE_EMPTY",
+    "MEANINGS",
     "OPTIONAL",
+    "PROMISES",
     "REQUIRED",
     "TEMPLATE_NAMES",
     "BrokenTemplate",
@@ -61,11 +69,13 @@ __all__ = [
     "TemplateError",
     "Templates",
     "UnknownTemplate",
+    "ValueProblems",
     "check_values",
     "format_date",
     "format_datetime",
     "one_line",
     "render",
+    "stale_promises",
 ]
 
 LANGUAGES = ("ja", "en")  # the first is the fallback
@@ -94,11 +104,15 @@ KINDS: Mapping[str, str] = MappingProxyType(
         "provider_name": "text",
         "kind": "text",
         "method": "text",
+        "requested_method": "text",
+        "method_reason": "text",
         "scope": "text",
         "requests": "texts",
         "needed": "texts",
         "items": "texts",
         "attachments": "texts",  # filled by the desk (FILLED_BY_DESK), never typed by staff
+        "third_party_records": "texts",
+        "purposes": "texts",
         "corrections": "texts",
         "deleted": "texts",
         "retained": "texts",
@@ -108,6 +122,7 @@ KINDS: Mapping[str, str] = MappingProxyType(
         "granted": "texts",
         "received_on": "date",
         "answer_due": "date",
+        "answer_by": "date",
         "reply_by": "date",
         "posted_on": "date",
         "done_on": "date",
@@ -115,7 +130,9 @@ KINDS: Mapping[str, str] = MappingProxyType(
         "asked_on": "date",
         "expires_at": "moment",
         "marketing": "flag",
+        "late": "flag",
         "waited_days": "number",
+        "fee": "number",
     }
 )
 
@@ -123,11 +140,60 @@ KINDS: Mapping[str, str] = MappingProxyType(
 # draft carries (``bot.replies``), so a letter names exactly what is attached.
 FILLED_BY_DESK: frozenset[str] = frozenset({"attachments"})
 
+# What each value holds, for whoever writes a draft (``privacy-desk templates show NAME``).
+MEANINGS: Mapping[str, str] = MappingProxyType(
+    {
+        "case_ref": "the case reference (filled in by the desk)",
+        "requester_name": "the name the greeting uses; empty: 'お客様' / 'Customer'",
+        "their_subject": "the subject of the requester's mail, quoted back",
+        "code": "the one-time code (the desk makes it)",
+        "reason": "why the deadline is extended, as the requester reads it",
+        "answer_text": "the answer itself, as staff write it",
+        "provider_name": "the business that wrote to us",
+        "kind": "what is asked of the requester",
+        "method": "how the disclosure is delivered",
+        "requested_method": "how the requester asked for it, when that is not how it is delivered "
+        "(APPI Art. 33(1) proviso, 33(3): they are told)",
+        "method_reason": "why the requested method could not be used",
+        "scope": "how much a refusal refuses",
+        "requests": "what the requester asked for",
+        "needed": "what the requester is asked to send",
+        "items": "the personal data held, one item each; empty: none is held",
+        "attachments": "the names of the files attached to the mail (the desk fills it in)",
+        "third_party_records": "records of provision to or receipt from third parties "
+        "(APPI Art. 33(5)); empty: none exist; left out: not asked for",
+        "purposes": "the purposes of use of the requester's data (APPI Art. 32(2))",
+        "corrections": "each correction made",
+        "deleted": "each kind of data deleted",
+        "retained": "data kept despite the request, and why",
+        "stopped": "each use stopped",
+        "recipients": "each third party the data no longer goes to",
+        "reasons": "each reason for refusing (APPI Art. 36)",
+        "granted": "what was done of a partly refused request",
+        "received_on": "the day the request arrived",
+        "answer_due": "the answer deadline",
+        "answer_by": "a late answer: the day it will come by (left out: no date is promised)",
+        "reply_by": "the day the requester should answer by",
+        "posted_on": "the day the paper copy was posted",
+        "done_on": "the day it was done",
+        "new_due": "the extended answer deadline",
+        "asked_on": "the day the requester was asked to prove their identity",
+        "expires_at": "when the code stops working",
+        "marketing": "the stop includes marketing mail (some may still be on its way)",
+        "late": "the answer deadline has passed: the letter apologises instead of promising it",
+        "waited_days": "how many days the desk waited",
+        "fee": "the fee in yen (APPI Art. 38); left out: no fee",
+    }
+)
+
+METHODS = ("email", "post", "file")
+
 # value -> the texts it may be (for a list, each of its items)
 CHOICES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "kind": ("identity", "clarification"),  # what identity_request asks for
-        "method": ("email", "post", "file"),  # how the disclosure is delivered
+        "method": METHODS,  # how the disclosure is delivered
+        "requested_method": METHODS,  # how the requester asked for it
         "scope": ("full", "partial"),  # how much a refusal refuses
         "requests": REQUEST_KINDS,
     }
@@ -139,6 +205,7 @@ REQUIRED: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "identity_request": ("case_ref", "kind", "needed", "reply_by"),
         "verification_code": ("case_ref", "code", "expires_at"),
         "disclosure_answer": ("case_ref", "method", "items"),
+        "purpose_notice": ("case_ref", "purposes"),
         "correction_done": ("case_ref", "corrections", "done_on"),
         "deletion_done": ("case_ref", "deleted", "done_on"),
         "suspension_done": ("case_ref", "stopped", "done_on"),
@@ -153,13 +220,44 @@ REQUIRED: Mapping[str, tuple[str, ...]] = MappingProxyType(
     }
 )
 TEMPLATE_NAMES: tuple[str, ...] = tuple(REQUIRED)
+
+# What each template answers (``privacy-desk templates``).
+ABOUT: Mapping[str, str] = MappingProxyType(
+    {
+        "ack": "acknowledges a request and gives its answer deadline (or, when late, apologises)",
+        "identity_request": "asks for identity documents or for details of the request",
+        "verification_code": "mails a one-time code that proves the address",
+        "disclosure_answer": "answers a disclosure request (Art. 33): data held, third-party "
+        "records, method, fee",
+        "purpose_notice": "notifies the purposes of use of the requester's data (Art. 32(2))",
+        "correction_done": "reports a correction or addition made (Art. 34(3))",
+        "deletion_done": "reports a deletion, and a stop of use in the same letter (Art. 35)",
+        "suspension_done": "reports a stop of use (Art. 35)",
+        "third_party_stopped": "reports a stop of provision to third parties (Art. 35)",
+        "refusal": "refuses a request in full or in part, with reasons (Art. 36)",
+        "extension_notice": "tells the requester the answer deadline is extended, and why",
+        "complaint_answer": "answers a complaint (Art. 40)",
+        "inquiry_answer": "answers a question about the handling of personal data",
+        "rate_redirect": "tells a sender whose question is not about personal data where to ask",
+        "provider_ack": "acknowledges a business's request to correct what we publish about it",
+        "unverified_close": "closes a request whose identity was never shown",
+    }
+)
 # required lists that may be empty, and what an empty one says; any other empty one is missing
 MAY_BE_EMPTY: Mapping[str, str] = MappingProxyType({"items": "no personal data is held"})
 
 _EXTRA: dict[str, dict[str, object]] = {
-    "ack": {"their_subject": ""},
-    "disclosure_answer": {"attachments": (), "posted_on": None},
-    "deletion_done": {"retained": ()},
+    "ack": {"their_subject": "", "late": False, "answer_by": None},
+    "disclosure_answer": {
+        "attachments": (),
+        "posted_on": None,
+        "third_party_records": None,
+        "requested_method": None,
+        "method_reason": None,
+        "fee": None,
+    },
+    "purpose_notice": {"fee": None},
+    "deletion_done": {"retained": (), "stopped": ()},
     "suspension_done": {"marketing": False},
     "refusal": {"granted": ()},
     "complaint_answer": {"their_subject": ""},
@@ -174,6 +272,38 @@ OPTIONAL: Mapping[str, Mapping[str, object]] = MappingProxyType(
         for name in TEMPLATE_NAMES
     }
 )
+
+# template -> its dates that promise something still to come: the answer deadline an
+# acknowledgement gives, the day a late answer will come by, an extended deadline, the day the
+# requester is asked to answer by. A letter must not go out with one of them past
+# (``stale_promises``); the ``late`` acknowledgement states its passed deadline as a fact.
+PROMISES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "ack": ("answer_due", "answer_by"),
+        "extension_notice": ("new_due",),
+        "identity_request": ("reply_by",),
+    }
+)
+_FACT_WHEN: Mapping[tuple[str, str], str] = {("ack", "answer_due"): "late"}
+
+
+def stale_promises(
+    name: str, values: Mapping[str, object], now: datetime
+) -> dict[str, date | datetime]:
+    """The dates of ``values`` that ``name`` promises and that have passed by ``now``: an aware
+    datetime when it is not after ``now``, a date when it is before ``now``'s day in Tokyo."""
+    today = now.astimezone(TOKYO).date()
+    stale: dict[str, date | datetime] = {}
+    for key in PROMISES.get(name, ()):
+        if (flag := _FACT_WHEN.get((name, key))) is not None and values.get(flag):
+            continue
+        value = values.get(key)
+        if isinstance(value, datetime):
+            if value.utcoffset() is not None and value <= now:
+                stale[key] = value
+        elif isinstance(value, date) and value < today:
+            stale[key] = value
+    return stale
 
 
 @dataclass(frozen=True)
@@ -295,7 +425,7 @@ def _check_texts(value: object) -> str | None:
 def _check_date(value: object) -> str | None:
     if isinstance(value, datetime):
         return None if value.utcoffset() is not None else "an aware datetime, not a naive one"
-    return None if isinstance(value, date) else "a date or an aware datetime"
+    return None if isinstance(value, date) else "a date (YYYY-MM-DD) or an aware datetime"
 
 
 def _check_moment(value: object) -> str | None:
@@ -323,30 +453,50 @@ _CHECKS: Mapping[str, Callable[[object], str | None]] = {
 }
 
 
+def _shown(value: object) -> str:
+    """A bad value as the error shows it: one line, at most 40 characters, so that whoever wrote
+    it sees what was wrong without an error carrying a whole letter into the logs."""
+    text = value.isoformat() if isinstance(value, date) else repr(value)
+    text = one_line(text)
+    return text if len(text) <= 40 else f"{text[:39]}…"
+
+
+def _empty(key: str, value: object) -> bool:
+    return value is None or value == "" or (value in ([], ()) and key not in MAY_BE_EMPTY)
+
+
 def check_values(name: str, values: Mapping[str, object]) -> dict[str, object]:
     """The values a template renders with (defaults filled in), or the TemplateError that says
-    which value is missing or wrong. Absent, None, "" and an empty list (unless
+    what is missing or wrong: every problem at once (``ValueProblems`` when there are several),
+    each naming its value and showing the bad one. Absent, None, "" and an empty list (unless
     ``MAY_BE_EMPTY``) count as missing."""
     if name not in REQUIRED:
         raise UnknownTemplate(
             f"no mail template {name!r}; there are: {', '.join(TEMPLATE_NAMES)}", template=name
         )
     optional = OPTIONAL[name]
-    for key in values:
-        if key not in optional and key not in REQUIRED[name]:
-            raise InvalidValue(
-                f"{name}: takes no value {key!r} (it takes: "
-                f"{', '.join((*REQUIRED[name], *optional))})",
-                template=name,
-                value=key,
-            )
-    for key in REQUIRED[name]:
-        value = values.get(key)
-        empty = value is None or value == "" or (value in ([], ()) and key not in MAY_BE_EMPTY)
-        if empty:
-            raise MissingValue(f"{name}: missing value {key!r}", template=name, value=key)
-    merged = {**optional, **{k: v for k, v in values.items() if v is not None}}
-    for key, value in merged.items():
+    takes = (*REQUIRED[name], *optional)
+    problems: list[MissingValue | InvalidValue] = [
+        InvalidValue(
+            f"{name}: takes no value {key!r} (it takes: {', '.join(takes)})",
+            template=name,
+            value=key,
+        )
+        for key in values
+        if key not in takes
+    ]
+    missing = [key for key in REQUIRED[name] if _empty(key, values.get(key))]
+    problems += [
+        MissingValue(f"{name}: missing value {key!r}", template=name, value=key) for key in missing
+    ]
+    merged = {
+        **optional,
+        **{k: v for k, v in values.items() if v is not None and k in takes and k not in missing},
+    }
+    for key in takes:  # in the template's own order: required values first
+        if key not in merged:
+            continue
+        value = merged[key]
         if value is None and optional.get(key, ...) is None:
             continue
         wrong = _CHECKS[KINDS[key]](value)
@@ -354,12 +504,17 @@ def check_values(name: str, values: Mapping[str, object]) -> dict[str, object]:
         if wrong is None and key in CHOICES and not set(items) <= set(CHOICES[key]):
             wrong = f"one of {', '.join(CHOICES[key])}"
         if wrong is not None:
-            raise InvalidValue(
-                # the type, not the value: errors reach logs and the audit, personal data must not
-                f"{name}: value {key!r} must be {wrong}, not this {type(value).__name__}",
-                template=name,
-                value=key,
+            problems.append(
+                InvalidValue(
+                    f"{name}: value {key!r} must be {wrong}, not {_shown(value)}",
+                    template=name,
+                    value=key,
+                )
             )
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ValueProblems(name, problems)
     return merged
 
 
@@ -390,6 +545,7 @@ def _environment(override_dir: Path | None) -> ImmutableSandboxedEnvironment:
         datetime_en=lambda v: format_datetime(v, "en"),
         oneline=one_line,
         paragraphs=_paragraphs,
+        number=lambda v: f"{v:,}",
     )
     return env
 
@@ -439,6 +595,21 @@ class Templates:
         with _translated(stem, name, lang):
             words = self._env.get_template(f"{stem}.j2").module.words  # type: ignore[attr-defined]
             return MappingProxyType({str(k): str(v) for k, v in dict(words).items()})
+
+    def languages(self, name: str) -> tuple[str, ...]:
+        """The languages ``name`` can be written in: those with a text and an HTML template,
+        packaged or in the operator's folder."""
+        import jinja2
+
+        found = []
+        for lang in LANGUAGES:
+            try:
+                for form in ("txt", "html"):
+                    self._env.loader.get_source(self._env, f"{name}.{lang}.{form}.j2")  # type: ignore[union-attr]
+            except jinja2.TemplateNotFound:
+                continue
+            found.append(lang)
+        return tuple(found)
 
     def check(self) -> None:
         """Compile every template in every language and format, so that a broken override is

@@ -16,7 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import cases, check, db, learning, mail, replies, report, retention
+from bot.cli import cases, check, db, learning, mail, replies, report, retention, templates
 from bot.cli.context import Context, Parser, Version
 from bot.cli.output import INTERRUPTED
 from bot.errors import UsageError
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     mail.add_parsers(sub)
     cases.add_listing_parsers(sub)
     replies.add_parsers(sub)
+    templates.add_parsers(sub)
     examples = cases.add_parsers(sub)
     learning.add_examples_import(examples)
     report.add_parsers(sub)

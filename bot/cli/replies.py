@@ -34,7 +34,9 @@ def _replies(engine: Engine, ctx: Context) -> Replies:
 
 
 def _values(pairs: list[str], files: list[str]) -> dict[str, Any]:
-    """``name=value`` pairs (a list value repeats its name) and ``name=@FILE`` texts."""
+    """``name=value`` pairs (a list value repeats its name; ``name=`` alone is an empty list)
+    and ``name=@FILE`` texts. A text that is not the date, time or number its value wants is
+    passed on as it is: the template's check then reports it with every other problem."""
     values: dict[str, Any] = {}
     for pair in [*pairs, *files]:
         name, sep, text = pair.partition("=")
@@ -48,25 +50,11 @@ def _values(pairs: list[str], files: list[str]) -> dict[str, Any]:
                 raise UsageError(f"cannot read {text[1:]}: {exc.strerror}") from None
         kind = KINDS.get(name, "text")
         if kind == "texts":
-            values.setdefault(name, []).append(text)
-        elif kind == "date":
-            try:
-                values[name] = date.fromisoformat(text)
-            except ValueError:
-                raise UsageError(f"{name} must be a date (YYYY-MM-DD), not {text!r}") from None
-        elif kind == "moment":
-            try:
-                values[name] = datetime.fromisoformat(text)
-            except ValueError:
-                raise UsageError(f"{name} must be a time with its zone, not {text!r}") from None
+            values.setdefault(name, []).extend([text] if text else [])
         elif kind == "flag":
             values[name] = text.lower() in ("1", "yes", "true", "on")
-        elif kind == "number":
-            if not text.isdigit():
-                raise UsageError(f"{name} must be a whole number, not {text!r}")
-            values[name] = int(text)
         else:
-            values[name] = text
+            values[name] = _parsed(kind, text)
     return values
 
 
@@ -89,6 +77,20 @@ def _files(paths: list[str], ctx: Context) -> list[NewFile]:
         except OSError as exc:
             raise UsageError(f"cannot read {name}: {exc.strerror}") from None
     return found
+
+
+def _parsed(kind: str, text: str) -> object:
+    """``text`` as a value of ``kind``, or ``text`` itself when it is not one."""
+    try:
+        if kind == "date":
+            return date.fromisoformat(text)
+        if kind == "moment":
+            return datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if kind == "number" and text.isdigit():
+        return int(text)
+    return text
 
 
 def cmd_drafts(args: argparse.Namespace, ctx: Context) -> int:

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from bot import threads
 from bot.cases import CaseDesk
-from bot.replies import Replies, ReplyError
+from bot.replies import DraftRenewed, Replies, ReplyError
 from bot.slack import decisions, home
 from bot.slack.api import SlackAPI, SlackError
 from bot.slack.blocks import (
@@ -134,6 +134,8 @@ def build_app(
             )
         except ReplyError as exc:
             await refuse(body, f"Not approved: {exc}")
+            if isinstance(exc, DraftRenewed):  # the thread shows the new revision to read
+                await refresh(draft_id)
             return
         await refresh(draft_id)  # the approval is told in the thread by the poster
 

@@ -295,6 +295,10 @@ LINES: dict[str, Callable[[Told], str]] = {
         f"{t.who} edited draft {t.number('draft')} (revision {t.number('revision')}): "
         "it needs a fresh approval."
     ),
+    "draft renewed": lambda t: (
+        f"Draft {t.number('draft')} promised a date that has passed: it was written anew with "
+        f"the case's dates (revision {t.number('revision')}) and needs a fresh approval."
+    ),
     "assigned": _assigned,
     "reclassified": _reclassified,
     "identity verified": lambda t: f"{t.who} verified the identity: {t.words('how', 200)}.",

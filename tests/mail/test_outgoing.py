@@ -31,8 +31,6 @@ BASE_HEADERS = {
     "to",
     "subject",
     "message-id",
-    "auto-submitted",
-    "x-auto-response-suppress",
     "x-privacy-desk-loop",
     "mime-version",
     "content-type",
@@ -56,6 +54,7 @@ def reply(**overrides: Any) -> EmailMessage:
         "in_reply_to": "req-1@mail.example.jp",
         "references": [],
         "date": DATE,
+        "automatic": False,  # an approved answer
     }
     values.update(overrides)
     return compose(**values)
@@ -200,10 +199,18 @@ def test_a_first_reply_has_no_thread_headers() -> None:
     assert "in-reply-to" not in header_names(wire(reply(in_reply_to="x@mail.invalid")))
 
 
-def test_auto_reply_and_loop_headers() -> None:
-    got = wire(reply())
+def test_automatic_mail_says_so_and_carries_our_loop_header() -> None:
+    got = wire(reply(automatic=True))
     assert got["Auto-Submitted"] == "auto-replied"
     assert got["X-Auto-Response-Suppress"] == "All"
+    assert got["X-Privacy-Desk-Loop"] == DESK
+
+
+def test_an_approved_answer_carries_only_our_loop_header() -> None:
+    """A letter a person approved is no auto-reply: filters must not treat it as one."""
+    got = wire(reply())
+    assert "auto-submitted" not in header_names(got)
+    assert "x-auto-response-suppress" not in header_names(got)
     assert got["X-Privacy-Desk-Loop"] == DESK
     assert got["MIME-Version"] == "1.0"
     assert got["Date"].datetime == DATE

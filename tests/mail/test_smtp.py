@@ -48,6 +48,7 @@ def reply(key: str = "PD-2026-000123.1", **overrides: Any) -> EmailMessage:
         "message_id": our_id(key),
         "in_reply_to": "<req-1@mail.example.jp>",
         "date": datetime(2026, 3, 3, 9, 0, tzinfo=UTC),
+        "automatic": False,  # an approved answer
     }
     values.update(overrides)
     return compose(**values)
@@ -77,7 +78,8 @@ async def test_a_reply_arrives_as_written(smtp_server: Any) -> None:
     assert text_part is not None
     # lines that are only dots survive SMTP's dot-stuffing (they are base64 here anyway)
     assert text_part.get_content().replace("\r\n", "\n").endswith("\n.\n..\n")
-    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["Auto-Submitted"] is None  # approved: a letter, not an auto-reply
+    assert msg["X-Privacy-Desk-Loop"] == DESK
 
 
 async def test_the_envelope_is_what_send_is_told_not_the_headers(smtp_server: Any) -> None:

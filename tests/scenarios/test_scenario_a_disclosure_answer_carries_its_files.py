@@ -217,12 +217,17 @@ def test_a_letter_cannot_claim_files_it_lacks_nor_carry_files_it_does_not_name(
     code, out, _ = draft_disclosure(capsys, case)
     assert code == 0
     promised = draft_id(out)
+    # The letter without files says they come separately; staff rewrite it to claim a file.
+    replies = Replies(engine, ReplySettings.from_env(SETTINGS))
+    replies.edit(
+        int(promised), subject="開示のご請求へのご回答",
+        body="開示する内容は、本メールに添付したファイルのとおりです。\n", editor="yamada",
+    )  # fmt: skip
     code, _, err = run(capsys, "approve", promised, "--as", "sato")
     assert code == 2
     assert "says files are attached, but it carries none" in err and err.count("\n") == 1
 
     # Staff rewrote the letter without naming a file: with one attached, it cannot go.
-    replies = Replies(engine, ReplySettings.from_env(SETTINGS))
     replies.edit(int(promised), subject="開示のご請求へのご回答", body=REWRITTEN, editor="yamada")
     [csv_path] = files(tmp_path, **{CSV_NAME: CSV})
     code, _, err = run(capsys, "attach", promised, csv_path, "--as", "yamada")

@@ -131,8 +131,8 @@ def test_2000_historic_messages_and_5_new_make_2005_cases_5_posts_and_one_summar
         for i in range(HISTORIC)
     ]
     new = [
-        # One new message backdates its Date: it is not historic, and no acknowledgement is
-        # drafted that would promise an answer by a date already past.
+        # One new message backdates its Date: it is not historic, and its acknowledgement is
+        # the late one, which promises no answer by a date already past.
         {"msg": _mail(make_mail, HISTORIC + i, long_ago if i == 0 else started), "date": started}
         for i in range(NEW)
     ]
@@ -173,10 +173,11 @@ def test_2000_historic_messages_and_5_new_make_2005_cases_5_posts_and_one_summar
     # no acknowledgement for historic mail, none promising a date already past
     historic_ids = {c.id for c in historic}
     assert not [d for d in drafts if d.case_id in historic_ids]
-    assert sorted(d.case_id for d in drafts) == sorted(c.id for c in fresh[1:])
+    assert sorted(d.case_id for d in drafts) == sorted(c.id for c in fresh)
     for draft in drafts:
         promised = datetime.fromisoformat(draft.values["answer_due"]["iso"])
-        assert promised > started
+        assert draft.values["late"] is (draft.case_id == fresh[0].id)
+        assert promised > started or draft.values["late"]  # the late one apologises instead
     assert fresh[0].answer_due is not None and fresh[0].answer_due < started  # backdated Date:
 
     # One historic case waits on its requester since after its deadline: late all the same.
@@ -365,10 +366,10 @@ def test_ingest_makes_nothing_historic_unless_asked(
     assert drafts == {plain.id}  # the historic one is not acknowledged
 
 
-def test_an_acknowledgement_left_past_its_date_cannot_be_approved(
+def test_an_acknowledgement_left_past_its_date_is_written_anew_before_approval(
     engine: Engine, make_mail: Callable[..., bytes]
 ) -> None:
-    from bot.replies import Replies, ReplyError
+    from bot.replies import DraftRenewed, Replies
 
     received = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
     intake = Intake(engine, clock=lambda: received, replies=ReplySettings.from_env(DESK))
@@ -379,8 +380,11 @@ def test_an_acknowledgement_left_past_its_date_cannot_be_approved(
     assert promised == sla.deadlines(received, ["deletion"]).answer_due
     later = Replies(engine, ReplySettings.from_env(DESK), clock=lambda: promised + timedelta(1))
     assert draft.id is not None
-    with pytest.raises(ReplyError, match="a date already past"):
+    with pytest.raises(DraftRenewed, match="a date already past: it is written anew"):
         later.approve(draft.id, approver="U0APPROVER1")
+    with Session(engine) as session:
+        renewed = session.get(Draft, draft.id)
+    assert renewed is not None and renewed.revision == 2 and renewed.values["late"] is True
 
 
 def test_the_two_settings_are_read_and_checked_with_the_others() -> None:

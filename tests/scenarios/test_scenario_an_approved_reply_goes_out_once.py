@@ -134,7 +134,10 @@ def test_an_approved_japanese_answer_arrives_decoded_and_threaded(
     assert mail.in_reply_to == "req-1@mail.example.jp"  # threads under her request
     assert "req-1@mail.example.jp" in mail.references
     assert mail.sender is not None and mail.sender.address == DESK
-    assert mail.header("Auto-Submitted") == "auto-replied"
+    # approved by a person: a letter, not an auto-reply (DESIGN rule 2); our loop header only
+    assert mail.header("Auto-Submitted") is None
+    assert mail.header("X-Auto-Response-Suppress") is None
+    assert mail.header("X-Privacy-Desk-Loop") == DESK
     assert all(line.isascii() for line in got.data.splitlines())  # 7-bit clean on the wire
 
     assert main(["case", ref, "--json"]) == 0

@@ -314,7 +314,9 @@ def test_a_japanese_deletion_request_is_answered_end_to_end(
         assert str(mail["Subject"]).startswith(f"【{ref}】")  # the Japanese form of [PD-…]
         assert mail["In-Reply-To"] == REQUEST_ID
         assert REQUEST_ID in str(mail["References"]).split()
-        assert mail["Auto-Submitted"] == "auto-replied"
+        # both approved by a person: letters, not auto-replies; our loop header only
+        assert mail["Auto-Submitted"] is None and mail["X-Auto-Response-Suppress"] is None
+        assert mail["X-Privacy-Desk-Loop"] == DESK
         assert str(mail["Message-ID"]).endswith("@example-hikaku.co.jp>")
     assert "株式会社ヒカクプラス" in text_of(decoded(ack.data))
     told = text_of(decoded(answer.data))

@@ -37,7 +37,7 @@ def test_a_rate_question_gets_a_redirect_draft_in_the_senders_language(
         ("rate_redirect", "ja", "draft")
     ]
     assert result.ref in drafts[0].subject
-    assert "各事業者様" in drafts[0].body  # it sends them to the provider
+    assert "当社の担当窓口" in drafts[0].body  # it sends them where such questions go
     assert drafts[0].approved_by is None  # a draft, not a sent mail
 
 

@@ -64,19 +64,13 @@ class Desk:
         self.hanako = arrive("私の個人情報を削除してください。", "hanako@example.jp", "削除", 20)
         self.taro = arrive("保有個人データの開示を請求します。", "taro@example.jp", "開示請求", 12)
         self.jiro = arrive("個人情報の利用目的を教えてください。", "jiro@example.jp", "質問", 0)
-        # Hanako's deadline has passed already: intake drafts her no acknowledgement (it would
-        # promise an answer by a date already past); staff drafted the identity check instead.
-        replies = Replies(engine, settings)
+        # Hanako's deadline has passed already: intake drafts her the late acknowledgement,
+        # which apologises and promises no date already past.
         with Session(engine) as session:
             hanako = repo.case_by_ref(session, self.hanako)
             assert hanako is not None
-            assert session.exec(select(Draft).where(Draft.case_id == hanako.id)).all() == []
-        replies.draft(
-            self.hanako,
-            "identity_request",
-            {"kind": "identity", "needed": ["本人確認書類の写し"], "reply_by": now.date()},
-            editor=ALICE,
-        )
+            [late] = session.exec(select(Draft).where(Draft.case_id == hanako.id)).all()
+            assert (late.template, late.values["late"]) == ("ack", True)
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
         asyncio.run(CasePoster(engine, client, slack.channel).run_once())
         self.app = build_app(
@@ -166,7 +160,7 @@ async def test_alice_takes_a_case_and_finds_it_with_privacy_and_on_her_home(desk
     assert refs_in(home["Overdue (1)"]) == [desk.hanako]
     [soon] = [k for k in home if k.startswith("Due in the next 3 days")]
     assert desk.taro in refs_in(home[soon]) and desk.hanako not in refs_in(home[soon])
-    # a draft waits for each request (intake's acknowledgements, staff's for Hanako); none
+    # a draft waits for each request (intake's acknowledgements, Hanako's the late one); none
     # is approved yet
     assert set(refs_in(home["Waiting for approval (3)"])) == {desk.hanako, desk.taro, desk.jiro}
 
