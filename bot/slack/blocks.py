@@ -45,6 +45,7 @@ ACTIONS = {
     "review": "pd.draft.review",
     "edit": "pd.draft.edit",
     "discard": "pd.draft.discard",
+    "case_file": "pd.case.file",
 }
 
 INTENT_LABELS = {
@@ -131,6 +132,7 @@ class CaseView:
     triage_due: datetime | None = None
     flags: tuple[str, ...] = ()
     reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    case_file: bool = False  # PD_PUBLIC_URL is set: a "Case file" button gives a signed link
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -253,11 +255,13 @@ def _due(case: CaseView, now: datetime) -> str:
 
 
 def case_controls(case: CaseView) -> list[dict[str, Any]]:
-    """The controls an open case offers (a closed one: only "Why?")."""
+    """The controls an open case offers (a closed one: only "Why?", and "Case file")."""
     why = _button("Why?", "reasons", case.ref)
+    read = [_button("ケースファイル Case file", "case_file", case.ref)] if case.case_file else []
     if case.status in FINISHED:
-        return [why]
+        return [*read, why]
     controls = [
+        *read,
         _button("Assign to me", "assign_me", case.ref),
         {
             "type": "users_select",

@@ -338,6 +338,7 @@ class CasePoster:
         clock: Clock = now,
         mask_mode: str = "partial",
         posts_per_minute: int | None = None,
+        case_file: bool = False,
     ) -> None:
         # None: no shaping (a poster driven pass by pass, as in tests); ``serve`` passes
         # PD_SLACK_POSTS_PER_MINUTE (20 unless set).
@@ -353,6 +354,7 @@ class CasePoster:
         self._channel = channel
         self._clock = clock
         self._mask_mode = mask_mode
+        self._case_file = case_file  # parent messages offer the "Case file" button
         self._quiet: dict[int, datetime] = {}  # draft id -> not before (its thread refused it)
         # ("draft" | "line", row id) -> not before (Slack refused to delete it)
         self._undeletable: dict[tuple[str, int], datetime] = {}
@@ -1060,4 +1062,5 @@ class CasePoster:
             triage_due=case.triage_due,
             flags=tuple(case.flags),
             reasons=reasons,
+            case_file=self._case_file,
         )
