@@ -201,7 +201,9 @@ class CaseFileSite:
             return _unsure() if verdict is Verdict.UNKNOWN else forbidden()
         if token is not None and ref is not None:
             value, lifetime = self.links.cookie(user)
-            answer = web.HTTPSeeOther(self.links.page_url(ref), headers=PAGE_HEADERS)
+            answer = web.Response(
+                status=303, headers={**PAGE_HEADERS, "Location": self.links.page_url(ref)}
+            )
             answer.set_cookie(
                 COOKIE,
                 value,
