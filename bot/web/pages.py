@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from pathlib import Path
+from importlib import resources
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -98,9 +98,8 @@ def _environment() -> Any:
     """Jinja2 over ``templates/web`` (autoescaped: every value from mail is text, never markup)."""
     import jinja2
 
-    folder = Path(__file__).resolve().parents[2] / "templates" / "web"
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(folder),
+        loader=jinja2.PackageLoader("templates", "web"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -111,8 +110,9 @@ def _environment() -> Any:
     return env
 
 
+@cache
 def _style() -> bytes:
-    return (Path(__file__).resolve().parents[2] / "templates" / "web" / STYLE).read_bytes()
+    return (resources.files("templates") / "web" / STYLE).read_bytes()
 
 
 def _page(name: str, **values: Any) -> web.Response:

@@ -4,6 +4,7 @@ double (which says who is staff), and a clock the tests move instead of sleeping
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import threading
 from collections.abc import Iterator
@@ -12,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from support import Serving, free_port
@@ -150,8 +150,9 @@ def open_cases(engine: Engine) -> tuple[str, str]:
     return first.ref, other.ref
 
 
-@pytest.fixture
-def web_desk(engine: Engine, slack: Any) -> Iterator[WebDesk]:
+@contextlib.contextmanager
+def serving(engine: Engine, slack: Any) -> Iterator[WebDesk]:
+    """The desk's case-file pages served on a free port until the block ends."""
     slack.add_user(ALICE, name="alice")
     slack.add_user(APPROVER, name="approver", channels=())
     slack.add_user(BYSTANDER, name="bystander", channels=())

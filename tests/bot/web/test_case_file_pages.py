@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -21,13 +23,21 @@ from case_file_desk import (  # the desk these tests talk to
     REQUEST,
     SVG,
     WebDesk,
-    web_desk,  # noqa: F401  (the fixture)
+    serving,
 )
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.web.links import COOKIE
 from bot.web.pages import FORBIDDEN
 from storage.models import AuditEvent
+
+
+@pytest.fixture
+def desk(engine: Engine, slack: Any) -> Iterator[WebDesk]:
+    with serving(engine, slack) as served:
+        yield served
+
 
 PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -52,8 +62,7 @@ def assert_page_headers(answer: object) -> None:
     assert headers["Content-Security-Policy"] == PAGE_CSP
 
 
-def test_a_link_becomes_a_cookie_and_the_page_shows_the_whole_case(web_desk: WebDesk) -> None:
-    desk = web_desk
+def test_a_link_becomes_a_cookie_and_the_page_shows_the_whole_case(desk: WebDesk) -> None:
     token = desk.token(ALICE)
     first = desk.get(f"/cases/{desk.ref}?t={token}")
     assert first.status == 303
@@ -86,14 +95,13 @@ def test_a_link_becomes_a_cookie_and_the_page_shows_the_whole_case(web_desk: Web
     assert [(e.actor, e.case_id is not None) for e in opened] == [(ALICE, True)]
 
 
-def test_everything_from_mail_is_escaped(web_desk: WebDesk) -> None:
-    html = web_desk.get(f"/cases/{web_desk.ref}", cookie=web_desk.session()).text
+def test_everything_from_mail_is_escaped(desk: WebDesk) -> None:
+    html = desk.get(f"/cases/{desk.ref}", cookie=desk.session()).text
     assert HOSTILE_NAME not in html
     assert "&lt;img src=x onerror=alert(1)&gt;.txt" in html
 
 
-def test_every_refusal_is_the_same_403(web_desk: WebDesk) -> None:
-    desk = web_desk
+def test_every_refusal_is_the_same_403(desk: WebDesk) -> None:
     token = desk.token(ALICE)
     user, expiry, mac = token.split(".")
     flipped = mac[:-2] + ("A" if mac[-2] != "A" else "B") + mac[-1]
@@ -124,9 +132,8 @@ def test_every_refusal_is_the_same_403(web_desk: WebDesk) -> None:
 
 
 def test_a_link_used_in_time_still_works_and_an_approver_outside_the_channel_is_staff(
-    web_desk: WebDesk,
+    desk: WebDesk,
 ) -> None:
-    desk = web_desk
     token = desk.token(APPROVER)
     desk.clock.advance(minutes=14, seconds=59)
     answer = desk.get(f"/cases/{desk.ref}?t={token}")
@@ -134,8 +141,7 @@ def test_a_link_used_in_time_still_works_and_an_approver_outside_the_channel_is_
     assert desk.get(f"/cases/{desk.ref}", cookie=answer.cookie()).status == 200
 
 
-def test_the_session_ends_and_so_does_staff_membership(web_desk: WebDesk) -> None:
-    desk = web_desk
+def test_the_session_ends_and_so_does_staff_membership(desk: WebDesk) -> None:
     cookie = desk.session(ALICE)
     assert desk.get(f"/cases/{desk.other_ref}", cookie=cookie).status == 200  # any case: staff
     desk.slack.remove_member(desk.slack.channel, ALICE)
@@ -151,8 +157,7 @@ def test_the_session_ends_and_so_does_staff_membership(web_desk: WebDesk) -> Non
     assert [e.actor for e in audit(desk, "not staff")] == [ALICE, ALICE, ALICE]
 
 
-def test_attachments_are_downloads_and_only_raster_images_show_inline(web_desk: WebDesk) -> None:
-    desk = web_desk
+def test_attachments_are_downloads_and_only_raster_images_show_inline(desk: WebDesk) -> None:
     cookie = desk.session()
     for n, (name, _main, _sub, data) in enumerate(ATTACHMENTS, start=1):
         answer = desk.get(f"/cases/{desk.ref}/attachments/{n}", cookie=cookie)
@@ -191,8 +196,7 @@ def test_attachments_are_downloads_and_only_raster_images_show_inline(web_desk: 
     assert [e.detail["n"] for e in audit(desk, "attachment viewed")] == [1]
 
 
-def test_search_finds_cases_for_staff_and_is_audited(web_desk: WebDesk) -> None:
-    desk = web_desk
+def test_search_finds_cases_for_staff_and_is_audited(desk: WebDesk) -> None:
     cookie = desk.session()
     answer = desk.get(f"/cases?q={quote('個人情報削除')}", cookie=cookie)
     assert answer.status == 200
@@ -206,8 +210,7 @@ def test_search_finds_cases_for_staff_and_is_audited(web_desk: WebDesk) -> None:
     assert "個人情報" not in str(searched.detail)  # what was typed is not kept
 
 
-def test_the_style_sheet_is_the_only_thing_a_page_loads(web_desk: WebDesk) -> None:
-    desk = web_desk
+def test_the_style_sheet_is_the_only_thing_a_page_loads(desk: WebDesk) -> None:
     html = desk.get(f"/cases/{desk.ref}", cookie=desk.session()).text
     loaded = re.findall(r'(?:src|href)="([^"#]+)"', html)
     assert "/cases/desk.css" in loaded
@@ -217,8 +220,7 @@ def test_the_style_sheet_is_the_only_thing_a_page_loads(web_desk: WebDesk) -> No
     assert desk.ref not in style.text
 
 
-def test_no_token_reaches_the_log(web_desk: WebDesk, caplog: pytest.LogCaptureFixture) -> None:
-    desk = web_desk
+def test_no_token_reaches_the_log(desk: WebDesk, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     token = desk.token(ALICE)
     cookie = desk.session()
