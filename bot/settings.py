@@ -515,6 +515,10 @@ class KeySection(Section):
 
 class IntakeSection(Section):
     classify_timeout: Seconds = Field(10.0, alias="PD_CLASSIFY_TIMEOUT")
+    # An incoming attachment larger than this is kept (in the raw mail) but flagged "oversized".
+    attachment_max_bytes: Annotated[int, BeforeValidator(_between(1, 1024**3, "bytes"))] = Field(
+        25 * 1024 * 1024, alias="PD_ATTACHMENT_MAX_BYTES"
+    )
 
 
 class LogSection(Section):
