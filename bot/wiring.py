@@ -320,6 +320,8 @@ def case_file_pages(engine: Engine, settings: Settings) -> Callable[[], list[web
             approvers=settings.replies.approvers,
             staff=settings.slack.staff,
         )
-        return CaseFileSite(engine, links, staff).routes()
+        return CaseFileSite(
+            engine, links, staff, max_bytes=settings.intake.attachment_max_bytes
+        ).routes()
 
     return routes

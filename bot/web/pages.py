@@ -34,10 +34,13 @@ from aiohttp import web
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot import threads
+from bot import casefile, threads
+from bot.casefile import CaseFile
 from bot.slack.staff import AUDIT_ACTION, Verdict
 from bot.web import model
 from bot.web.links import COOKIE, REF, Links
+from bot.web.model import may_show_inline
+from handlers.attachments import raster_type
 from handlers.clock import TOKYO
 from storage import repo, views
 from storage.db import writer
@@ -149,6 +152,7 @@ class CaseFileSite:
     engine: Engine
     links: Links
     staff: StaffCheck
+    max_bytes: int  # PD_ATTACHMENT_MAX_BYTES: a larger attachment is flagged (and never inline)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -226,7 +230,9 @@ class CaseFileSite:
 
     async def case(self, request: web.Request, user: str) -> web.StreamResponse:
         ref = request.match_info["ref"]
-        found = await threads.db(_open_case, self.engine, ref, user)
+        found = await threads.db(
+            _open_case, self.engine, ref, user, self.max_bytes, self.links.clock()
+        )
         if found is None:
             return _page("missing.html.j2", base=self.links.base_path, query="", ref=ref)
         log.info("%s: case file opened by %s", ref, user)
@@ -259,25 +265,26 @@ class CaseFileSite:
         ref, n = request.match_info["ref"], request.match_info["n"]
         if not n.isdigit() or len(n) > 6:
             return web.Response(status=404, text="no such attachment\n", headers=FILE_HEADERS)
-        found = await threads.db(_open_file, self.engine, ref, int(n), user, inline)
+        found = await threads.db(_open_file, self.engine, ref, int(n), user, self.max_bytes, inline)
         if found is None:
             return web.Response(status=404, text="no such attachment\n", headers=FILE_HEADERS)
+        name, data, image_type = found
         log.info("%s: attachment %s %s by %s", ref, n, "viewed" if inline else "downloaded", user)
         if inline:
             return web.Response(
-                body=found.data,
-                content_type=found.image_type,
+                body=data,
+                content_type=image_type,
                 headers={
                     **FILE_HEADERS,
-                    "Content-Disposition": _disposition("inline", found.name, int(n)),
+                    "Content-Disposition": _disposition("inline", name, int(n)),
                 },
             )
         return web.Response(
-            body=found.data,
+            body=data,
             content_type="application/octet-stream",
             headers={
                 **FILE_HEADERS,
-                "Content-Disposition": _disposition("attachment", found.name, int(n)),
+                "Content-Disposition": _disposition("attachment", name, int(n)),
             },
         )
 
@@ -291,25 +298,38 @@ def _refused(engine: Engine, user: str) -> None:
         session.commit()
 
 
-def _open_case(engine: Engine, ref: str, user: str) -> model.CaseFile | None:
-    found = model.load(engine, ref)
-    if found is not None:
+def _open_case(
+    engine: Engine, ref: str, user: str, max_bytes: int, now: datetime
+) -> CaseFile | None:
+    with Session(engine) as session:
+        found = casefile.load(session, ref, max_bytes=max_bytes, now=now)
+        case = repo.case_by_ref(session, ref) if found is not None else None
+    if case is not None:
         with Session(writer(engine)) as session:
-            repo.audit(session, found.case.id, user, "case file opened")
+            repo.audit(session, case.id, user, "case file opened")
             session.commit()
     return found
 
 
-def _open_file(engine: Engine, ref: str, n: int, user: str, inline: bool) -> model.FileBytes | None:
-    found = model.attachment(engine, ref, n)
-    if found is None or (inline and found.image_type is None):
+def _open_file(
+    engine: Engine, ref: str, n: int, user: str, max_bytes: int, inline: bool
+) -> tuple[str | None, bytes, str] | None:
+    """(name, bytes, the raster type shown inline or the download's) of attachment ``n``, audited;
+    None when there is none, or it is to be shown inline and its bytes are no raster image."""
+    with Session(engine) as session:
+        found = casefile.attachment(session, ref, n, max_bytes=max_bytes)
+        case = repo.case_by_ref(session, ref) if found is not None else None
+    if found is None or case is None:
         return None
-    action = "attachment viewed" if inline else "attachment downloaded"
+    image_type = raster_type(found.data)
+    if inline and (image_type is None or not may_show_inline(found.info)):
+        return None
     with Session(writer(engine)) as session:
         digest = hashlib.sha256(found.data).hexdigest()
-        repo.audit(session, found.case_id, user, action, n=n, sha256=digest)
+        action = "attachment viewed" if inline else "attachment downloaded"
+        repo.audit(session, case.id, user, action, n=n, sha256=digest)
         session.commit()
-    return found
+    return found.info.name, found.data, image_type or "application/octet-stream"
 
 
 def _search(engine: Engine, query: str, user: str) -> tuple[list[model.Found], int]:

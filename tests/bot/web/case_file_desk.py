@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
+from sqlmodel import Session
 from support import Serving, free_port
 
 from bot.intake import Intake
@@ -22,11 +23,13 @@ from bot.slack.http import serve_http
 from bot.slack.staff import Staff
 from bot.web.links import COOKIE, Links
 from bot.web.pages import CaseFileSite
+from storage import repo
 
 SECRET = "a-link-secret-of-the-test-at-least-32-bytes"
 ALICE = "U0ALICE001"  # staff: in the case channel
 APPROVER = "U0APPROVE1"  # staff by PD_APPROVERS, not in the channel
 BYSTANDER = "U0BYSTAND1"  # in the workspace only
+MAX_BYTES = 1024 * 1024  # PD_ATTACHMENT_MAX_BYTES of these tests
 T0 = datetime(2026, 3, 3, 1, 0, tzinfo=UTC)
 REQUEST = "田中一郎と申します。登録されている私の個人情報をすべて削除してください。"
 FOLLOW_UP = "本人確認書類として運転免許証の写しを添付します。削除の対象に旧住所も含めてください。"
@@ -41,7 +44,10 @@ ATTACHMENTS = (  # numbered 1.. in this order
     ("drawing.svg", "image", "svg+xml", SVG),
     ("page.html", "text", "html", HTML),
     (HOSTILE_NAME, "text", "plain", b"hello"),
+    ("photo.png", "image", "png", HTML),  # says it is a picture; its bytes are a web page
 )
+NOTE = "電話で本人確認済み。旧住所は東京都港区。"
+DRAFT = "田中一郎様\n\nご依頼のとおり削除いたしました。"
 
 
 @dataclass
@@ -147,6 +153,19 @@ def open_cases(engine: Engine) -> tuple[str, str]:
         )
     )
     assert other.ref and other.ref != first.ref
+    with Session(engine) as session:
+        case = repo.case_by_ref(session, first.ref)
+        assert case is not None
+        repo.add_draft(
+            session,
+            case.id,
+            template="deletion_done",
+            language="ja",
+            subject="削除完了",
+            body=DRAFT,
+        )
+        repo.audit(session, case.id, ALICE, "note", text=NOTE)
+        session.commit()
     return first.ref, other.ref
 
 
@@ -164,7 +183,7 @@ def serving(engine: Engine, slack: Any) -> Iterator[WebDesk]:
     def pages() -> list[Any]:
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
         staff = Staff(client, channel=slack.channel, approvers=(APPROVER,))
-        return CaseFileSite(engine, links, staff).routes()
+        return CaseFileSite(engine, links, staff, max_bytes=MAX_BYTES).routes()
 
     started = threading.Event()
     service = Serving(

@@ -19,6 +19,7 @@ from case_file_desk import (  # the desk these tests talk to
     FOLLOW_UP,
     HOSTILE_NAME,
     HTML,
+    NOTE,
     PNG,
     REQUEST,
     SVG,
@@ -88,6 +89,10 @@ def test_a_link_becomes_a_cookie_and_the_page_shows_the_whole_case(desk: WebDesk
         assert f'href="/cases/{desk.ref}/attachments/{n}"' in html
         if "<" not in name:
             assert name in html
+    assert "削除完了" in html and "ご依頼のとおり削除いたしました。" in html  # the draft
+    assert NOTE in html
+    flagged = re.findall(r'<span class="flag">([^<]+)</span>', html)
+    assert {"svg", "html", "html, type mismatch"} <= set(flagged)  # as `case` flags them
     assert "<script" not in html and "http://" not in html.replace(  # nothing from elsewhere
         "http://www.w3.org", ""
     )
@@ -181,7 +186,8 @@ def test_attachments_are_downloads_and_only_raster_images_show_inline(desk: WebD
     assert image.status == 200 and image.body == PNG
     assert image.headers["Content-Type"] == "image/png"
     assert "sandbox" in image.headers["Content-Security-Policy"]
-    for n, data in ((2, None), (3, SVG), (4, HTML), (5, None)):  # PDF, SVG, HTML, text
+    # a PDF, an SVG, a web page, text, and a "photo.png" whose bytes are a web page
+    for n, data in ((2, None), (3, SVG), (4, HTML), (5, None), (6, HTML)):
         refused = desk.get(f"/cases/{desk.ref}/images/{n}", cookie=cookie)
         assert refused.status == 404, n
         if data is not None:
@@ -190,7 +196,7 @@ def test_attachments_are_downloads_and_only_raster_images_show_inline(desk: WebD
     assert re.findall(r'<img [^>]*src="([^"]+)"', html) == [f"/cases/{desk.ref}/images/1"]
     assert desk.get(f"/cases/{desk.ref}/attachments/99", cookie=cookie).status == 404
     downloads = audit(desk, "attachment downloaded")
-    assert [e.detail["n"] for e in downloads] == [1, 2, 3, 4, 5, 1]
+    assert [e.detail["n"] for e in downloads] == [1, 2, 3, 4, 5, 6, 1]
     assert {e.actor for e in downloads} == {ALICE}
     assert all(len(e.detail["sha256"]) == 64 and "name" not in e.detail for e in downloads)
     assert [e.detail["n"] for e in audit(desk, "attachment viewed")] == [1]
