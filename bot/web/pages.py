@@ -30,6 +30,7 @@ from importlib import resources
 from typing import Any, Protocol
 from urllib.parse import quote
 
+import jinja2
 from aiohttp import web
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -89,18 +90,14 @@ def _tokyo(value: datetime | None) -> str:
 
 
 def _filesize(size: int) -> str:
-    for unit in ("B", "KB", "MB"):
-        if size < 1024 or unit == "MB":
-            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size = size / 1024  # type: ignore[assignment]
-    return f"{size} B"  # pragma: no cover - the loop returns
+    if size < 1024:
+        return f"{size} B"
+    return f"{size / 1024:.1f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"
 
 
 @cache
-def _environment() -> Any:
+def _environment() -> jinja2.Environment:
     """Jinja2 over ``templates/web`` (autoescaped: every value from mail is text, never markup)."""
-    import jinja2
-
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("templates", "web"),
         autoescape=True,
@@ -118,22 +115,19 @@ def _style() -> bytes:
     return (resources.files("templates") / "web" / STYLE).read_bytes()
 
 
+def _html(text: str, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status, text=text, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS
+    )
+
+
 def _page(name: str, **values: Any) -> web.Response:
-    html = _environment().get_template(name).render(**values)
-    return web.Response(text=html, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
+    return _html(_environment().get_template(name).render(**values))
 
 
 def forbidden() -> web.Response:
     """The one answer to every request that may not see a case: nothing about why."""
-    return web.Response(
-        status=403, text=FORBIDDEN, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS
-    )
-
-
-def _unsure() -> web.Response:
-    return web.Response(
-        status=503, text=UNSURE, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS
-    )
+    return _html(FORBIDDEN, 403)
 
 
 def _disposition(kind: str, name: str | None, n: int) -> str:
@@ -202,7 +196,7 @@ class CaseFileSite:
         if verdict is not Verdict.STAFF:
             log.warning("case-file request of %s refused: %s", user, verdict.value)
             await threads.db(_refused, self.engine, user)
-            return _unsure() if verdict is Verdict.UNKNOWN else forbidden()
+            return _html(UNSURE, 503) if verdict is Verdict.UNKNOWN else forbidden()
         if token is not None and ref is not None:
             value, lifetime = self.links.cookie(user)
             answer = web.Response(

@@ -242,3 +242,14 @@ def test_no_token_reaches_the_log(desk: WebDesk, caplog: pytest.LogCaptureFixtur
     for secret in (token, token.split(".")[2], cookie, cookie.split(".")[2], "田中", "運転免許証"):
         assert secret not in logged
     assert COOKIE not in logged
+
+
+def test_when_slack_cannot_say_who_is_staff_nobody_is_let_in_by_the_channel(desk: WebDesk) -> None:
+    cookie = desk.session(ALICE)
+    desk.slack.set_scopes(desk.slack.manifest_scopes() - {"channels:read"})
+    unsure = desk.get(f"/cases/{desk.ref}", cookie=cookie)
+    assert unsure.status == 503 and desk.ref not in unsure.text and "田中" not in unsure.text
+    assert_page_headers(unsure)
+    approver = desk.get(f"/cases/{desk.ref}?t={desk.token(APPROVER)}")  # listed by ID
+    assert approver.status == 303
+    assert desk.get(f"/cases/{desk.ref}", cookie=approver.cookie()).status == 200
