@@ -45,7 +45,7 @@ ACTIONS = {
     "review": "pd.draft.review",
     "edit": "pd.draft.edit",
     "discard": "pd.draft.discard",
-    "case_file": "pd.case.file",
+    "case_file": "pd.case.file",  # answered with a signed link to the case-file page
 }
 
 INTENT_LABELS = {
@@ -254,10 +254,15 @@ def _due(case: CaseView, now: datetime) -> str:
     return f"{_time(case.answer_due)}\n{time_left(case.answer_due, now)}"
 
 
+def case_file_button(ref: str) -> dict[str, Any]:
+    """The button that asks for a link to the case's page (answered to the clicker alone)."""
+    return _button("ケースファイル Case file", "case_file", ref)
+
+
 def case_controls(case: CaseView) -> list[dict[str, Any]]:
     """The controls an open case offers (a closed one: only "Why?", and "Case file")."""
     why = _button("Why?", "reasons", case.ref)
-    read = [_button("ケースファイル Case file", "case_file", case.ref)] if case.case_file else []
+    read = [case_file_button(case.ref)] if case.case_file else []
     if case.status in FINISHED:
         return [*read, why]
     controls = [
