@@ -57,18 +57,21 @@ class Desk:
     def __init__(
         self, engine: Engine, slack: Any, make_mail: Callable[..., bytes], *, case_file: bool
     ) -> None:
+        self.make_mail = make_mail
         self.engine, self.slack = engine, slack
         slack.add_user(ALICE, name="alice")
         slack.add_user(APPROVER, name="approver", channels=())
         slack.add_user(BYSTANDER, name="bystander", channels=())
         settings = ReplySettings.from_env(SETTINGS)
         result = Intake(engine, replies=settings).process(
-            make_mail("私の個人情報を削除してください。")
+            make_mail("私の個人情報を削除してください。", message_id="<first@mail.example.jp>")
         )
         assert result.ref
         self.ref = result.ref
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
-        asyncio.run(CasePoster(engine, client, slack.channel, case_file=case_file).run_once())
+        self.poster = CasePoster(engine, client, slack.channel, case_file=case_file)
+        self.intake = Intake(engine, replies=settings)
+        asyncio.run(self.poster.run_once())
         self.app = build_app(
             engine,
             Replies(engine, settings),
@@ -77,6 +80,21 @@ class Desk:
             channel=slack.channel,
             links=LINKS if case_file else None,
         )
+
+    async def follow_up_line(self) -> dict[str, Any]:
+        """The requester writes again; the thread line that tells it."""
+        again = self.make_mail(
+            "追加です。利用停止もお願いします。",
+            subject="Re: 個人情報について",
+            In_Reply_To="<first@mail.example.jp>",
+        )
+        assert self.intake.process(again).action == "linked"
+        await self.poster.run_once()
+        [parent] = self.slack.messages()
+        [line] = [
+            m for m in self.slack.thread(self.slack.channel, parent["ts"]) if "joined" in m["text"]
+        ]
+        return line
 
     async def click(self, user: str, value: str) -> None:
         [parent] = self.slack.messages()
@@ -164,3 +182,19 @@ def test_without_a_public_url_there_is_no_button(
     [parent] = desk.slack.messages()
     assert "pd.case.file" not in buttons(parent)
     assert "pd.case.reasons" in buttons(parent)
+
+
+async def test_the_follow_up_lines_button_gives_the_same_link(desk: Desk) -> None:
+    line = await desk.follow_up_line()
+    assert buttons(line)["pd.case.file"]["value"] == desk.ref
+    await desk.click(ALICE, buttons(line)["pd.case.file"]["value"])
+    found = URL.search(desk.told(ALICE))
+    assert found is not None and LINKS.user_of_token(found[3], desk.ref) == ALICE
+
+
+def test_without_a_public_url_follow_up_lines_have_no_button_either(
+    engine: Engine, slack: Any, make_mail: Callable[..., bytes]
+) -> None:
+    desk = Desk(engine, slack, make_mail, case_file=False)
+    line = asyncio.run(desk.follow_up_line())
+    assert "joined" in line["text"] and "pd.case.file" not in buttons(line)
