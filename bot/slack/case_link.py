@@ -4,9 +4,10 @@ answers the clicker alone with a signed link to the case-file page (``bot.web.li
 The gate of ``bot.slack.staff`` has already let only staff through (anyone else got the short
 refusal, audited). The reference the button carries is looked up; the link is made for the
 clicker's own Slack user ID, so it works for nobody else, and expires after
-``PD_LINK_TTL_MINUTES``. It is told ephemerally (``chat.postEphemeral``, through the adapter),
-with link unfurling off: Slack's unfurler would otherwise open the link itself. The handing out
-is audited (``case file link``); the link never reaches a log.
+``PD_LINK_TTL_MINUTES``. It is told ephemerally (``chat.postEphemeral``, through the adapter;
+through the click's response URL when Slack will not post to someone outside the channel, an
+approver say), with unfurling asked off: a link preview would be Slack's server opening the
+link. The handing out is audited (``case file link``); the link never reaches a log.
 """
 
 from __future__ import annotations
