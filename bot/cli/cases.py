@@ -1,5 +1,5 @@
-"""The case commands of ``privacy-desk``: ``cases`` and ``case`` (the list and one case's whole
-file), the decisions of the case thread's buttons, for operators without Slack (or while it is
+"""The case commands of ``privacy-desk``: ``cases``, ``case`` and ``attachment`` (the list, one
+case's whole file read through ``bot.casefile``, and one attachment's bytes), the decisions of the case thread's buttons, for operators without Slack (or while it is
 down), and the export of the labelled examples staff made by reclassifying. Same rules, same
 audit trail (``bot.cases.CaseDesk``); ``--as NAME`` names the person acting, and the decisions
 reserved to approvers need NAME in ``PD_APPROVERS``.
@@ -93,8 +93,8 @@ def cmd_cases(args: argparse.Namespace, ctx: Context) -> int:
             limit=args.limit or None,
         )
         # Whether each is overdue is asked for the rows shown only (all of them: one query).
-        shown = None if args.limit == 0 else [c.id for c in cases if c.id is not None]
-        late = repo.overdue_ids(session, now, shown)
+        ids = None if args.limit == 0 else [c.id for c in cases if c.id is not None]
+        late = repo.overdue_ids(session, now, ids)
         rows = [_case_summary(c, overdue=c.id in late) for c in cases]
     if args.json:
         for row in rows:

@@ -125,3 +125,16 @@ def test_a_purged_message_says_so_and_has_no_attachments(engine: Engine, ref: st
 def test_no_case_no_file(engine: Engine) -> None:
     with Session(engine) as session:
         assert casefile.load(session, "PD-2026-000404", max_bytes=1) is None
+
+
+def test_a_quarantined_mail_is_in_the_file_without_text_and_says_why(
+    engine: Engine, unreadable_mail: bytes
+) -> None:
+    result = Intake(engine, clock=lambda: NOW).process(unreadable_mail)
+    assert result.action == "quarantined" and result.ref
+    found = _load(engine, result.ref)
+    [message] = found.messages
+    assert message.raw_kept and message.text is None and message.attachments == ()
+    assert "nested too deeply" in message.defects[-1]
+    with Session(engine) as session:
+        assert casefile.attachment(session, result.ref, 1, max_bytes=LARGE_LIMIT) is None
