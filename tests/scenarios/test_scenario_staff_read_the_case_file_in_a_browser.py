@@ -1,6 +1,7 @@
 """Staff read the case file in a browser: Ichiro Tanaka asks in Japanese for his data to be
-deleted and follows up with a PDF. The desk is wired from its settings as ``serve`` wires it
-(PD_PUBLIC_URL, PD_LINK_SECRET; the Slack app over HTTP on the same port as the pages). Alice, in
+deleted and follows up with a PDF. ``privacy-desk serve`` runs as an operator runs it, every
+part real (Dovecot, aiosmtpd, the Slack double; PD_PUBLIC_URL and PD_LINK_SECRET set, the Slack
+app over HTTP on the same port as the pages). Alice, in
 the case channel, presses the parent message's **Case file** button (a signed request over real
 HTTP), Slack shows her alone the link, and real headless Chromium opens it: the token is
 exchanged for a cookie, the redirect followed, and the page shows every word Ichiro wrote and a
@@ -9,13 +10,14 @@ the bystander, shows the 403 page and nothing of the case."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
+import os
 import re
+import signal
 import subprocess
-import threading
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,12 +29,11 @@ from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import Engine
-from support import Serving, eventually, free_port
+from support import eventually, free_port
 
 from bot import settings, wiring
 from bot.intake import Intake
 from bot.slack.blocks import ACTIONS
-from bot.slack.http import serve_http
 
 SIGNING_SECRET = "signing-secret-of-the-test"
 ALICE = "U0ALICE001"
@@ -40,6 +41,7 @@ BYSTANDER = "U0BYSTAND1"
 REQUEST = "田中一郎と申します。貴社に登録されている私の個人情報をすべて削除してください。"
 FOLLOW_UP = "委任状を添付します。①㈱髙橋商事の会員登録も削除の対象に含めてください。"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+LINK_SECRET = "a-link-secret-of-the-test-at-least-32-bytes"
 LINK = re.compile(r"<(http://127\.0\.0\.1:\d+/cases/(PD-\d{4}-\d{6})\?t=[^|>]+)\|")
 
 
@@ -108,30 +110,39 @@ class Desk:
 
 
 def sys_double() -> Any:
-    import sys
-
     return sys.modules["slack_double"]
 
 
 @pytest.fixture
-def desk(engine: Engine, slack: Any) -> Iterator[Desk]:
+def desk(
+    engine: Engine,
+    slack: Any,
+    dovecot: Any,
+    smtp_server: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Desk]:
+    """``privacy-desk serve`` run as an operator runs it, every part real, after Ichiro's two
+    mails were taken in."""
     slack.add_user(ALICE, name="alice")
     slack.add_user(BYSTANDER, name="bystander", channels=())
     port = free_port()
-    found = settings.read(
-        {
-            "PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp",
-            "PD_APPROVERS": "U0APPROVE1",
-            "SLACK_BOT_TOKEN": slack.bot_token,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "PD_SLACK_CHANNEL": slack.channel,
-            "PD_SLACK_API_URL": slack.base_url,
-            "PD_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "PD_LINK_SECRET": "a-link-secret-of-the-test-at-least-32-bytes",
-        }
-    )
-    replies = wiring.reply_settings(found)
-    intake = Intake(engine, replies=replies)
+    values = {
+        "PD_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "PD_MAILBOX": dovecot.url("desk"),
+        "PD_SMTP_URL": smtp_server.url(),
+        "PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp",
+        "PD_APPROVERS": "U0APPROVE1",
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "PD_SLACK_CHANNEL": slack.channel,
+        "PD_SLACK_API_URL": slack.base_url,
+        "PD_HTTP_PORT": str(port),
+        "PD_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "PD_LINK_SECRET": LINK_SECRET,
+        "PD_LOG_FORMAT": "text",
+    }
+    intake = Intake(engine, replies=wiring.reply_settings(settings.read(values)))
     first = intake.process(mail(REQUEST, "個人情報削除のお願い", "<ichiro-1@example.jp>"))
     assert first.action == "opened" and first.ref
     follow = intake.process(
@@ -139,29 +150,37 @@ def desk(engine: Engine, slack: Any) -> Iterator[Desk]:
              reply_to="<ichiro-1@example.jp>", pdf=True)
     )  # fmt: skip
     assert follow.action == "linked"
-    poster = wiring.case_poster(engine, found.slack, case_file=True)
-    plan = wiring.SlackPlan.of(found.slack)
-    assert plan is not None
-    links = wiring.case_file_links(found)
-    started = threading.Event()
-    service = Serving(
-        lambda stop: serve_http(
-            lambda: plan.build(engine, replies, links=links),
-            stop,
-            port=port,
-            started=started.set,
-            signing_secret=plan.signing_secret,
-            pages=wiring.case_file_pages(engine, found),
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    command = Path(sys.executable).with_name("privacy-desk")  # the console script
+    logs = tmp_path / "serve.log"
+    with logs.open("wb") as out:
+        service = subprocess.Popen(
+            [str(command), "serve"], cwd=tmp_path, env=dict(os.environ), stdout=out, stderr=out
         )
-    ).start()
     try:
-        assert started.wait(15)
-        asyncio.run(poster.run_once())
-        assert slack.messages(), "the case was not posted"
-        yield Desk(engine, slack, port, first.ref)
+        desk = Desk(engine, slack, port, first.ref)
+
+        def posted() -> bool:
+            assert service.poll() is None, logs.read_text(errors="replace")[-3000:]
+            return any(_has_button(m) for m in slack.messages())
+
+        eventually(posted, "the case posted with its Case file button")
+        yield desk
     finally:
-        service.stop(10)
-    assert service.error is None
+        service.send_signal(signal.SIGTERM)
+        service.wait(30)
+    logged = logs.read_text(errors="replace")
+    assert "?t=" not in logged and "ichiro" not in logged and "田中" not in logged
+
+
+def _has_button(message: dict[str, Any]) -> bool:
+    return any(
+        e.get("action_id") == ACTIONS["case_file"]
+        for b in message.get("blocks") or []
+        if b["type"] == "actions"
+        for e in b["elements"]
+    )
 
 
 def browse(chromium: str, url: str, profile: Path) -> str:
@@ -209,7 +228,7 @@ def test_a_bystanders_browser_sees_nothing(desk: Desk, chromium: str, tmp_path: 
         settings.read(
             {
                 "PD_PUBLIC_URL": f"http://127.0.0.1:{desk.port}",
-                "PD_LINK_SECRET": "a-link-secret-of-the-test-at-least-32-bytes",
+                "PD_LINK_SECRET": LINK_SECRET,
             }
         )
     )
