@@ -258,7 +258,8 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
                 Component("slack-poster", poster.serve, leader_only=True),
                 Component("scheduler", _scheduler(engine, poster, schedule, replies)),
             ]
-        app = None if slack is None else partial(slack.build, engine, replies)
+        links = wiring.case_file_links(settings)
+        app = None if slack is None else partial(slack.build, engine, replies, links=links)
         over_http = app if slack is not None and slack.app_token is None else None
         http = partial(
             serve_http,
@@ -269,6 +270,7 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
             signing_secret=None if slack is None else slack.signing_secret,
             metrics_token=settings.http.metrics_token or None,
             read_timeout=settings.http.read_timeout,
+            pages=wiring.case_file_pages(engine, settings),
         )
         components.append(Component("http", _server(http)))
         if slack is not None and slack.app_token is not None and app is not None:

@@ -194,6 +194,40 @@ def _retention_days(value: object) -> int:
         raise _Told(str(exc)) from None
 
 
+def _public_url(value: object) -> str:
+    """An http(s) base URL without query or fragment, its trailing slash dropped."""
+    from urllib.parse import urlsplit
+
+    text = _text(value)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or "?" in text
+        or "#" in text
+        or parts.username is not None
+    ):
+        raise ValueError(
+            "must be the http(s) URL staff browsers reach the desk at, without query or "
+            "fragment (https://desk.example.com)"
+        )
+    return text.rstrip("/")
+
+
+def _link_secret(value: object) -> str:
+    """The key of case-file links: 32 bytes at least (never echoed: it is a secret)."""
+    text = str(value).strip()
+    if len(text.encode()) < 32:
+        raise ValueError("must be at least 32 bytes (e.g. `openssl rand -base64 48`)")
+    return text
+
+
 def _log_format(value: object) -> str:
     text = _text(value).lower()
     if text not in ("json", "text"):
@@ -465,6 +499,23 @@ class HttpSection(Section):
         10.0, alias="PD_HTTP_READ_TIMEOUT"
     )
     metrics_token: Secret | None = Field(None, alias="PD_METRICS_TOKEN", repr=False)
+    # The case-file pages (bot.web): the base URL staff browsers use (behind a reverse proxy),
+    # the key of their signed links (the same on every replica) and the links' lifetime.
+    public_url: Annotated[str | None, BeforeValidator(_public_url)] = Field(
+        None, alias="PD_PUBLIC_URL"
+    )
+    link_secret: Annotated[str | None, BeforeValidator(_link_secret)] = Field(
+        None, alias="PD_LINK_SECRET", repr=False
+    )
+    link_ttl_minutes: Annotated[int, BeforeValidator(_between(1, 1440, "minutes"))] = Field(
+        15, alias="PD_LINK_TTL_MINUTES"
+    )
+
+    @_model_validator(mode="after")
+    def _linked(self) -> HttpSection:
+        if self.public_url and not self.link_secret:
+            raise _Told("PD_PUBLIC_URL needs PD_LINK_SECRET (the key of case-file links)")
+        return self
 
 
 class RetentionSection(Section):
@@ -602,6 +653,13 @@ def _needs(command: str, built: Mapping[str, Any]) -> list[str]:
         )
     if isinstance(replies, ReplySection) and not replies.approvers:
         problems.append("PD_APPROVERS is empty: nobody could approve a reply")
+    http, slack = built.get("http"), built.get("slack")
+    public = isinstance(http, HttpSection) and http.public_url
+    if public and isinstance(slack, SlackSection) and not slack.posts:
+        problems.append(
+            "PD_PUBLIC_URL needs Slack (SLACK_BOT_TOKEN and PD_SLACK_CHANNEL): Slack hands "
+            "out the case-file links and says who is staff"
+        )
     return problems
 
 

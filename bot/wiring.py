@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from bot.errors import UsageError
 
 if TYPE_CHECKING:
+    from aiohttp import web
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.http_retry.async_handler import AsyncRetryHandler
     from slack_sdk.web.async_client import AsyncWebClient
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings, SlackSection
     from bot.slack.poster import CasePoster
     from bot.watch import IntakeSink
+    from bot.web.links import Links
     from mail.imap import Watcher
 
 # Their DEBUG and INFO lines can carry whole payloads (mail excerpts, addresses).
@@ -236,8 +238,11 @@ class SlackPlan:
             signing_secret=secret.strip(),
         )
 
-    def build(self, engine: Engine, settings: ReplySettings) -> AsyncApp:
-        """The desk's bolt app (call inside the event loop that serves it)."""
+    def build(
+        self, engine: Engine, settings: ReplySettings, *, links: Links | None = None
+    ) -> AsyncApp:
+        """The desk's bolt app (call inside the event loop that serves it); with ``links`` its
+        "Case file" buttons answer with signed case-file links."""
         from bot.replies import Replies
         from bot.slack.app import build_app
 
@@ -250,6 +255,7 @@ class SlackPlan:
             channel=self.channel,
             mask_mode=self.mask_mode,
             staff=self.staff,
+            links=links,
         )
 
 
@@ -269,7 +275,8 @@ def check_app_token(slack: SlackSection) -> None:
 
 
 def case_poster(engine: Engine, settings: Settings) -> CasePoster:
-    """The poster of cases into the channel (Slack configured: ``slack.posts``)."""
+    """The poster of cases into the channel (Slack configured: ``slack.posts``); with
+    PD_PUBLIC_URL set, parent messages and follow-ups carry the "Case file" button."""
     from bot.slack.poster import CasePoster
 
     slack = settings.slack
@@ -283,4 +290,44 @@ def case_poster(engine: Engine, settings: Settings) -> CasePoster:
         mask_mode=slack.mask,
         posts_per_minute=slack.posts_per_minute,
         rules=settings.sla.rules,
+        case_file=settings.http.public_url is not None,
     )
+
+
+# ---- the case file on the web ----------------------------------------------------------------
+
+
+def case_file_links(settings: Settings) -> Links | None:
+    """The signer of case-file links (PD_PUBLIC_URL, PD_LINK_SECRET, PD_LINK_TTL_MINUTES), or
+    None when PD_PUBLIC_URL is not set (no pages, no "Case file" button)."""
+    from bot.web.links import Links
+
+    http = settings.http
+    if not http.public_url or not http.link_secret:
+        return None
+    return Links(http.link_secret, http.public_url, timedelta(minutes=http.link_ttl_minutes))
+
+
+def case_file_pages(engine: Engine, settings: Settings) -> Callable[[], list[web.RouteDef]] | None:
+    """The routes of the case-file pages, built inside the loop that serves them (their Slack
+    client belongs to it); None without PD_PUBLIC_URL or without Slack to say who is staff."""
+    links = case_file_links(settings)
+    target = SlackTarget.of(settings.slack)
+    if links is None or target is None:
+        return None
+
+    def routes() -> list[web.RouteDef]:
+        from bot.slack.staff import Staff
+        from bot.web.pages import CaseFileSite
+
+        staff = Staff(
+            target.async_client(),
+            channel=target.channel,
+            approvers=settings.replies.approvers,
+            staff=settings.slack.staff,
+        )
+        return CaseFileSite(
+            engine, links, staff, max_bytes=settings.intake.attachment_max_bytes
+        ).routes()
+
+    return routes

@@ -268,6 +268,18 @@ def dovecot(request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 @pytest.fixture
+def chromium() -> str:
+    """The path of Debian's headless-capable Chromium (``tests/run`` installs it); skipped, with
+    the reason, where it is missing (a failure with ``CI=true``)."""
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        missing("chromium not installed (apt-get install chromium)")
+    return found
+
+
+@pytest.fixture
 def desk_db(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
     """A fresh SQLite desk database: its URL (for a subprocess) and an engine on it."""
     from storage.db import open_database  # imported late: see the sys.path note above

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from bot import threads
 from bot.cases import CaseDesk
 from bot.replies import DraftRenewed, Replies, ReplyError
-from bot.slack import decisions, home
+from bot.slack import case_link, decisions, home
 from bot.slack.api import SlackAPI, SlackError
 from bot.slack.blocks import (
     ACTIONS,
@@ -43,6 +43,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.ids import is_user_id
 from bot.slack.staff import Staff, guard
+from bot.web.links import Links
 from storage import repo
 from storage.db import writer
 from storage.models import AuditEvent, Case, Draft, DraftFile, MailMessage
@@ -75,9 +76,11 @@ def build_app(
     mask_mode: str = "partial",
     cases: CaseDesk | None = None,
     staff: tuple[str, ...] = (),
+    links: Links | None = None,
 ) -> AsyncApp:
     """The desk's Slack app; serve it with ``slack_bolt.adapter.aiohttp`` or Socket Mode.
-    Only staff (approvers, ``staff`` IDs, members of ``channel``) get an answer from it."""
+    Only staff (approvers, ``staff`` IDs, members of ``channel``) get an answer from it. With
+    ``links`` (PD_PUBLIC_URL set) the "Case file" buttons answer with signed links."""
     app = AsyncApp(signing_secret=signing_secret, client=client)
     who = Staff(client, channel=channel, approvers=replies.settings.approvers, staff=staff)
     guard(app, who, engine)  # before any listener: every request passes the gate first
@@ -304,6 +307,8 @@ def build_app(
 
     decisions.register(app, engine, desk, replies, client=client, tell=refuse, groups=groups.of)
     home.register(app, engine, staff=who, mask_mode=mask_mode)
+    if links is not None:
+        case_link.register(app, engine, links, client=client, channel=channel)
     return app
 
 

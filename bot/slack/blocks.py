@@ -141,6 +141,7 @@ class CaseView:
     # Whether an extension could be granted now (``bot.cases.may_extend``): the case's policy
     # offers one, it was not used, the deadline has not passed and the clock runs.
     extendable: bool = False
+    case_file: bool = False  # PD_PUBLIC_URL is set: a "Case file" button gives a signed link
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -306,11 +307,13 @@ def case_file_button(ref: str) -> dict[str, Any]:
 
 
 def case_controls(case: CaseView) -> list[dict[str, Any]]:
-    """The controls an open case offers (a closed one: only "Why?")."""
+    """The controls an open case offers (a closed one: only "Why?", and "Case file")."""
     why = _button("Why?", "reasons", case.ref)
+    read = [case_file_button(case.ref)] if case.case_file else []
     if case.status in FINISHED:
-        return [why]
+        return [*read, why]
     controls = [
+        *read,
         _button("Assign to me", "assign_me", case.ref),
         {
             "type": "users_select",

@@ -1,5 +1,6 @@
 """The service's HTTP port (``PD_HTTP_PORT``): ``GET /healthz``, ``GET /metrics`` and, in HTTP
-mode, the Slack app on ``POST /slack/events`` (bolt's aiohttp adapter).
+mode, the Slack app on ``POST /slack/events`` (bolt's aiohttp adapter), and the case-file pages
+under ``/cases`` when ``PD_PUBLIC_URL`` is set (``bot.web.pages``).
 
 The port is for strangers too, so nothing they send costs more than a 4xx: a request's headers
 and body must arrive within ``read_timeout`` seconds (408 or the connection closed otherwise), a
@@ -19,7 +20,7 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -95,11 +96,12 @@ async def serve_http(
     signing_secret: str | None = None,
     metrics_token: str | None = None,
     read_timeout: float = READ_TIMEOUT,
+    pages: Callable[[], Iterable[web.RouteDef]] | None = None,
 ) -> None:
     """Serve health, metrics and the app built by ``build`` (None: no Slack requests here, as in
-    Socket Mode; else ``signing_secret`` is required) until ``stop``; ``started()`` is called
-    once the port listens."""
-    routes = []
+    Socket Mode; else ``signing_secret`` is required) until ``stop``, with the case-file
+    ``pages`` (``bot.web``) when given; ``started()`` is called once the port listens."""
+    routes = list(pages()) if pages is not None else []
     if build is not None:
         if not signing_secret:
             raise ValueError("Slack requests over HTTP need the signing secret")

@@ -432,6 +432,7 @@ class CasePoster:
         mask_mode: str = "partial",
         posts_per_minute: int | None = None,
         rules: sla.Rules | None = None,
+        case_file: bool = False,
     ) -> None:
         # None: no shaping (a poster driven pass by pass, as in tests); ``serve`` passes
         # PD_SLACK_POSTS_PER_MINUTE (20 unless set).
@@ -448,6 +449,7 @@ class CasePoster:
         self._clock = clock
         self._mask_mode = mask_mode
         self._rules = rules or sla.default_rules()  # PD_SLA_POLICIES: whether Extend is offered
+        self._case_file = case_file  # parent messages and follow-ups offer the "Case file" button
         self._quiet: dict[int, datetime] = {}  # draft id -> not before (its thread refused it)
         # ("draft" | "line", row id) -> not before (Slack refused to delete it)
         self._undeletable: dict[tuple[str, int], datetime] = {}
@@ -923,7 +925,8 @@ class CasePoster:
                 channel=pending.channel,
                 thread_ts=pending.thread_ts,
                 text=thread_line(pending.told),
-                blocks=thread_blocks(pending.told),
+                # the Case file button only where PD_PUBLIC_URL gives it a page to link to
+                blocks=thread_blocks(pending.told) if self._case_file else None,
                 unfurl_links=False,
                 unfurl_media=False,
                 metadata={
@@ -1160,4 +1163,5 @@ class CasePoster:
             history=tuple((c.ref, c.status) for c in repo.requester_history(session, case)),
             jurisdiction=case.jurisdiction,
             extendable=may_extend(session, case, self._rules, self._clock()),
+            case_file=self._case_file,
         )

@@ -104,6 +104,9 @@ def test_the_wheel_installs_and_runs_outside_the_source_tree(tmp_path: Path) -> 
             "(bot.cli, bot.wiring, handlers.model, mail.parse, storage.db, templates)} | {"
             "'model.npz': str(r.files('handlers') / 'data' / 'model.npz'),"
             "'ack.ja.txt.j2': str(r.files('templates') / 'mail' / 'ack.ja.txt.j2'),"
+            "'case.html.j2': str(r.files('templates') / 'web' / 'case.html.j2'),"
+            "'desk.css': str(r.files('templates') / 'web' / 'desk.css'),"
+            "'bot.web.pages': str(r.files('bot.web') / 'pages.py'),"
             "'script.py.mako': str(r.files('storage.migrations') / 'script.py.mako')}))",
         ],
         elsewhere,

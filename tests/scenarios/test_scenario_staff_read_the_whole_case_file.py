@@ -250,7 +250,7 @@ def _follow_up_line(engine: Engine, slack: Any, mask: str) -> dict[str, Any]:
     opened = intake.process(first_mail())
     assert opened.action == "opened" and opened.ref
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
-    poster = CasePoster(engine, client, slack.channel, mask_mode=mask)
+    poster = CasePoster(engine, client, slack.channel, mask_mode=mask, case_file=True)
     asyncio.run(poster.run_once())
     assert intake.process(follow_up()).action == "linked"
     asyncio.run(poster.run_once())

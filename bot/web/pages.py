@@ -1,0 +1,347 @@
+"""The case-file pages on the HTTP port: a case, its attachments, and search, for staff only.
+
+Routes (under ``/cases``, the only path the session cookie is sent to)::
+
+    GET /cases/{REF}?t=TOKEN     exchange a signed link for the session cookie, 303 to the page
+    GET /cases/{REF}             the case file (facts, every message whole, drafts, notes, trail)
+    GET /cases/{REF}/attachments/{N}   attachment N as a download
+    GET /cases/{REF}/images/{N}  attachment N inline, only when its bytes are a raster image
+    GET /cases?q=TEXT            search
+    GET /cases/desk.css          the pages' style sheet (no case data)
+
+Every request but the style sheet must carry a valid token or cookie of a user Slack still says
+is staff (``bot.slack.staff``, asked at every request); anything else gets ``FORBIDDEN``, the one
+403 body, whatever was wrong. Pages are server-rendered (Jinja2, autoescaped), load nothing but
+the desk's own style sheet, and are sent with ``PAGE_HEADERS``; attachments with
+``FILE_HEADERS`` (a download, ``nosniff``, a sandboxing CSP). Every opening, attachment and
+search is audited with the Slack user as actor. Logs carry the reference and the user ID, never a
+token, a query, a file name or a word of a case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import jinja2
+from aiohttp import web
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot import casefile, threads
+from bot.casefile import CaseFile
+from bot.slack.staff import AUDIT_ACTION, Verdict
+from bot.web import model
+from bot.web.links import COOKIE, REF, Links
+from bot.web.model import may_show_inline
+from handlers.attachments import raster_type
+from handlers.clock import TOKYO
+from storage import repo, views
+from storage.db import writer
+
+log = logging.getLogger("privacy_desk.web")
+
+SEARCH_LIMIT = 100
+STYLE = "desk.css"
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+FILE_HEADERS = {
+    **PAGE_HEADERS,
+    "Content-Security-Policy": "sandbox; default-src 'none'; frame-ancestors 'none'",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+FORBIDDEN = (
+    "<!doctype html><meta charset=utf-8><title>403</title>"
+    "<p>このリンクは使えません。Slack の「ケースファイル」ボタンから新しいリンクを開いてください。</p>"
+    "<p>This link cannot be used. Open a new one with the Case file button in Slack.</p>\n"
+)
+UNSURE = (
+    "<!doctype html><meta charset=utf-8><title>503</title>"
+    "<p>Slack に確認できませんでした。少し後でもう一度お試しください。</p>"
+    "<p>The desk could not check with Slack who you are; please try again in a moment.</p>\n"
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class StaffCheck(Protocol):
+    """``bot.slack.staff.Staff``: whether a Slack user is staff, asked now."""
+
+    async def check(self, user: str) -> Verdict: ...
+
+
+def _tokyo(value: datetime | None) -> str:
+    return value.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M JST") if value else "—"
+
+
+def _filesize(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    return f"{size / 1024:.1f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    """Jinja2 over ``templates/web`` (autoescaped: every value from mail is text, never markup)."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("templates", "web"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["tokyo"] = _tokyo
+    env.filters["filesize"] = _filesize
+    return env
+
+
+@cache
+def _style() -> bytes:
+    return (resources.files("templates") / "web" / STYLE).read_bytes()
+
+
+def _html(text: str, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status, text=text, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS
+    )
+
+
+def _page(name: str, **values: Any) -> web.Response:
+    return _html(_environment().get_template(name).render(**values))
+
+
+def forbidden() -> web.Response:
+    """The one answer to every request that may not see a case: nothing about why."""
+    return _html(FORBIDDEN, 403)
+
+
+def _disposition(kind: str, name: str | None, n: int) -> str:
+    """RFC 6266: an ASCII fallback name and the real one (Japanese included) as ``filename*``."""
+    name = (name or "").replace("\r", " ").replace("\n", " ").strip() or f"attachment-{n}"
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
+    )
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+@dataclass(frozen=True)
+class CaseFileSite:
+    """The case-file pages of one desk: its database, its links and who is staff."""
+
+    engine: Engine
+    links: Links
+    staff: StaffCheck
+    max_bytes: int  # PD_ATTACHMENT_MAX_BYTES: a larger attachment is flagged (and never inline)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/cases", self._guarded(self.search)),
+            web.get(f"/cases/{STYLE}", self.style),
+            web.get("/cases/{ref}", self._guarded(self.case)),
+            web.get("/cases/{ref}/attachments/{n}", self._guarded(self.attachment)),
+            web.get("/cases/{ref}/images/{n}", self._guarded(self.image)),
+        ]
+
+    # ---- who asks ------------------------------------------------------------------------
+
+    def _guarded(
+        self, serve: Callable[[web.Request, str], Awaitable[web.StreamResponse]]
+    ) -> Handler:
+        """``serve(request, user)`` for staff holding a valid link or cookie; the 403 for anyone
+        else, and a 500 without a traceback should the page itself fail."""
+
+        async def handler(request: web.Request) -> web.StreamResponse:
+            try:
+                return await self._answer(request, serve)
+            except web.HTTPException:
+                raise
+            except Exception as exc:  # never a traceback (which would carry the URL) in the log
+                log.error("case-file page failed: %s", type(exc).__name__)
+                return web.Response(status=500, text="the case file could not be shown\n")
+
+        return handler
+
+    async def _answer(
+        self,
+        request: web.Request,
+        serve: Callable[[web.Request, str], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        ref = request.match_info.get("ref")
+        if ref is not None and not REF.fullmatch(ref):
+            return forbidden()
+        token = request.query.get("t")
+        if token is not None:  # a link: exchanged for the cookie, then the page without it
+            user = self.links.user_of_token(token, ref) if ref is not None else None
+        else:
+            user = self.links.user_of_cookie(request.cookies.get(COOKIE, ""))
+        if user is None:
+            log.warning("case-file request refused: no valid link or session")
+            return forbidden()
+        verdict = await self.staff.check(user)
+        if verdict is not Verdict.STAFF:
+            log.warning("case-file request of %s refused: %s", user, verdict.value)
+            await threads.db(_refused, self.engine, user)
+            return _html(UNSURE, 503) if verdict is Verdict.UNKNOWN else forbidden()
+        if token is not None and ref is not None:
+            value, lifetime = self.links.cookie(user)
+            answer = web.Response(
+                status=303, headers={**PAGE_HEADERS, "Location": self.links.page_url(ref)}
+            )
+            answer.set_cookie(
+                COOKIE,
+                value,
+                max_age=lifetime,
+                path=self.links.cookie_path,
+                secure=self.links.secure,
+                httponly=True,
+                samesite="Strict",
+            )
+            log.info("%s: case-file link of %s exchanged for a session", ref, user)
+            return answer
+        return await serve(request, user)
+
+    # ---- pages -----------------------------------------------------------------------------
+
+    async def style(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=_style(), content_type="text/css", charset="utf-8", headers=PAGE_HEADERS
+        )
+
+    async def case(self, request: web.Request, user: str) -> web.StreamResponse:
+        ref = request.match_info["ref"]
+        found = await threads.db(
+            _open_case, self.engine, ref, user, self.max_bytes, self.links.clock()
+        )
+        if found is None:
+            return _page("missing.html.j2", base=self.links.base_path, query="", ref=ref)
+        log.info("%s: case file opened by %s", ref, user)
+        return _page(
+            "case.html.j2", base=self.links.base_path, query="", **model.page_values(found)
+        )
+
+    async def search(self, request: web.Request, user: str) -> web.StreamResponse:
+        query = request.query.get("q", "").strip()[: views.SEARCH_MAX_CHARS]
+        results: list[model.Found] = []
+        total = 0
+        if query:
+            results, total = await threads.db(_search, self.engine, query, user)
+            log.info("case-file search by %s: %d found", user, total)
+        return _page(
+            "search.html.j2",
+            base=self.links.base_path,
+            query=query,
+            results=results,
+            total=total,
+        )
+
+    async def attachment(self, request: web.Request, user: str) -> web.StreamResponse:
+        return await self._file(request, user, inline=False)
+
+    async def image(self, request: web.Request, user: str) -> web.StreamResponse:
+        return await self._file(request, user, inline=True)
+
+    async def _file(self, request: web.Request, user: str, *, inline: bool) -> web.StreamResponse:
+        ref, n = request.match_info["ref"], request.match_info["n"]
+        if not n.isdigit() or len(n) > 6:
+            return web.Response(status=404, text="no such attachment\n", headers=FILE_HEADERS)
+        found = await threads.db(_open_file, self.engine, ref, int(n), user, self.max_bytes, inline)
+        if found is None:
+            return web.Response(status=404, text="no such attachment\n", headers=FILE_HEADERS)
+        name, data, image_type = found
+        log.info("%s: attachment %s %s by %s", ref, n, "viewed" if inline else "downloaded", user)
+        if inline:
+            return web.Response(
+                body=data,
+                content_type=image_type,
+                headers={
+                    **FILE_HEADERS,
+                    "Content-Disposition": _disposition("inline", name, int(n)),
+                },
+            )
+        return web.Response(
+            body=data,
+            content_type="application/octet-stream",
+            headers={
+                **FILE_HEADERS,
+                "Content-Disposition": _disposition("attachment", name, int(n)),
+            },
+        )
+
+
+# ---- the database (in the pd-db threads) -------------------------------------------------------
+
+
+def _refused(engine: Engine, user: str) -> None:
+    with Session(writer(engine)) as session:
+        repo.audit(session, None, user, AUDIT_ACTION, kind="web", asked="case file")
+        session.commit()
+
+
+def _open_case(
+    engine: Engine, ref: str, user: str, max_bytes: int, now: datetime
+) -> CaseFile | None:
+    with Session(engine) as session:
+        found = casefile.load(session, ref, max_bytes=max_bytes, now=now)
+        case = repo.case_by_ref(session, ref) if found is not None else None
+    if case is not None:
+        with Session(writer(engine)) as session:
+            repo.audit(session, case.id, user, "case file opened")
+            session.commit()
+    return found
+
+
+def _open_file(
+    engine: Engine, ref: str, n: int, user: str, max_bytes: int, inline: bool
+) -> tuple[str | None, bytes, str] | None:
+    """(name, bytes, the raster type shown inline or the download's) of attachment ``n``, audited;
+    None when there is none, or it is to be shown inline and its bytes are no raster image."""
+    with Session(engine) as session:
+        found = casefile.attachment(session, ref, n, max_bytes=max_bytes)
+        case = repo.case_by_ref(session, ref) if found is not None else None
+    if found is None or case is None:
+        return None
+    image_type = raster_type(found.data)
+    if inline and (image_type is None or not may_show_inline(found.info)):
+        return None
+    with Session(writer(engine)) as session:
+        digest = hashlib.sha256(found.data).hexdigest()
+        action = "attachment viewed" if inline else "attachment downloaded"
+        repo.audit(session, case.id, user, action, n=n, sha256=digest)
+        session.commit()
+    return found.info.name, found.data, image_type or "application/octet-stream"
+
+
+def _search(engine: Engine, query: str, user: str) -> tuple[list[model.Found], int]:
+    with Session(engine) as session:
+        page = views.search(session, query, limit=SEARCH_LIMIT)
+        found = [
+            model.Found(c.ref, c.status, c.received_at, page.subjects.get(c.id or 0, ""))
+            for c in page.cases
+        ]
+    with Session(writer(engine)) as session:
+        # Who searched and which cases that showed them; never what was typed (a name, say).
+        repo.audit(
+            session,
+            None,
+            user,
+            "case file searched",
+            found=[f.ref for f in found],
+            total=page.total,
+        )
+        session.commit()
+    return found, page.total

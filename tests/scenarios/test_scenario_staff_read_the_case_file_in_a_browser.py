@@ -1,0 +1,237 @@
+"""Staff read the case file in a browser: Ichiro Tanaka asks in Japanese for his data to be
+deleted and follows up with a PDF. ``privacy-desk serve`` runs as an operator runs it, every
+part real (Dovecot, aiosmtpd, the Slack double; PD_PUBLIC_URL and PD_LINK_SECRET set, the Slack
+app over HTTP on the same port as the pages). Alice, in
+the case channel, presses the parent message's **Case file** button (a signed request over real
+HTTP), Slack shows her alone the link, and real headless Chromium opens it: the token is
+exchanged for a cookie, the redirect followed, and the page shows every word Ichiro wrote and a
+link to his PDF. The same link altered, or opened by a bystander's browser with a link made for
+the bystander, shows the 403 page and nothing of the case."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import Engine
+from support import eventually, free_port
+
+from bot import settings, wiring
+from bot.intake import Intake
+from bot.slack.blocks import ACTIONS
+
+SIGNING_SECRET = "signing-secret-of-the-test"
+ALICE = "U0ALICE001"
+BYSTANDER = "U0BYSTAND1"
+REQUEST = "田中一郎と申します。貴社に登録されている私の個人情報をすべて削除してください。"
+FOLLOW_UP = "委任状を添付します。①㈱髙橋商事の会員登録も削除の対象に含めてください。"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+LINK_SECRET = "a-link-secret-of-the-test-at-least-32-bytes"
+LINK = re.compile(r"<(http://127\.0\.0\.1:\d+/cases/(PD-\d{4}-\d{6})\?t=[^|>]+)\|")
+
+
+def mail(
+    body: str, subject: str, message_id: str, *, reply_to: str = "", pdf: bool = False
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "田中一郎 <ichiro.tanaka@example.jp>"
+    msg["To"] = "privacy@example-hikaku.co.jp"
+    msg["Subject"] = subject
+    msg["Message-ID"] = message_id
+    if reply_to:
+        msg["In-Reply-To"] = msg["References"] = reply_to
+    msg.set_content(body)
+    if pdf:
+        msg.add_attachment(PDF, maintype="application", subtype="pdf", filename="委任状.pdf")
+    return msg.as_bytes()
+
+
+@dataclass
+class Desk:
+    engine: Engine
+    slack: Any
+    port: int
+    ref: str
+
+    def click(self, user: str) -> None:
+        """``user`` presses the Case file button, as Slack sends it: signed, over HTTP."""
+        [parent] = self.slack.messages()
+        payload = sys_double().block_actions(
+            user_id=user,
+            action_id=ACTIONS["case_file"],
+            value=self.ref,
+            trigger_id=self.slack.new_trigger_id(user),
+            message_ts=parent["ts"],
+            response_url=self.slack.response_url,
+        )
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        when = str(int(time.time()))
+        signature = hmac.new(
+            SIGNING_SECRET.encode(), b"v0:" + when.encode() + b":" + body, hashlib.sha256
+        ).hexdigest()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/slack/events",
+            data=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": when,
+                "X-Slack-Signature": f"v0={signature}",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 200
+
+    def link_for(self, user: str) -> str:
+        """The link Slack showed ``user`` alone."""
+
+        def shown() -> str | None:
+            for told in self.slack.ephemeral():
+                found = LINK.search(told["text"]) if told["user"] == user else None
+                if found:
+                    return found[1]
+            return None
+
+        return str(eventually(shown, f"a case-file link shown to {user}"))
+
+
+def sys_double() -> Any:
+    return sys.modules["slack_double"]
+
+
+@pytest.fixture
+def desk(
+    engine: Engine,
+    slack: Any,
+    dovecot: Any,
+    smtp_server: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Desk]:
+    """``privacy-desk serve`` run as an operator runs it, every part real, after Ichiro's two
+    mails were taken in."""
+    slack.add_user(ALICE, name="alice")
+    slack.add_user(BYSTANDER, name="bystander", channels=())
+    port = free_port()
+    values = {
+        "PD_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "PD_MAILBOX": dovecot.url("desk"),
+        "PD_SMTP_URL": smtp_server.url(),
+        "PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp",
+        "PD_APPROVERS": "U0APPROVE1",
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "PD_SLACK_CHANNEL": slack.channel,
+        "PD_SLACK_API_URL": slack.base_url,
+        "PD_HTTP_PORT": str(port),
+        "PD_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "PD_LINK_SECRET": LINK_SECRET,
+        "PD_LOG_FORMAT": "text",
+    }
+    intake = Intake(engine, replies=wiring.reply_settings(settings.read(values)))
+    first = intake.process(mail(REQUEST, "個人情報削除のお願い", "<ichiro-1@example.jp>"))
+    assert first.action == "opened" and first.ref
+    follow = intake.process(
+        mail(FOLLOW_UP, "Re: 個人情報削除のお願い", "<ichiro-2@example.jp>",
+             reply_to="<ichiro-1@example.jp>", pdf=True)
+    )  # fmt: skip
+    assert follow.action == "linked"
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    command = Path(sys.executable).with_name("privacy-desk")  # the console script
+    logs = tmp_path / "serve.log"
+    with logs.open("wb") as out:
+        service = subprocess.Popen(
+            [str(command), "serve"], cwd=tmp_path, env=dict(os.environ), stdout=out, stderr=out
+        )
+    try:
+        desk = Desk(engine, slack, port, first.ref)
+
+        def posted() -> bool:
+            assert service.poll() is None, logs.read_text(errors="replace")[-3000:]
+            return any(_has_button(m) for m in slack.messages())
+
+        eventually(posted, "the case posted with its Case file button")
+        yield desk
+    finally:
+        service.send_signal(signal.SIGTERM)
+        service.wait(30)
+    logged = logs.read_text(errors="replace")
+    assert "?t=" not in logged and "ichiro" not in logged and "田中" not in logged
+
+
+def _has_button(message: dict[str, Any]) -> bool:
+    return any(
+        e.get("action_id") == ACTIONS["case_file"]
+        for b in message.get("blocks") or []
+        if b["type"] == "actions"
+        for e in b["elements"]
+    )
+
+
+def browse(chromium: str, url: str, profile: Path) -> str:
+    """The DOM real headless Chromium ends with after loading ``url`` (redirects followed,
+    cookies kept in ``profile``)."""
+    done = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",  # as root, Chromium's sandbox cannot start
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    return done.stdout.decode("utf-8")
+
+
+def test_staff_open_the_case_file_from_slack_in_a_browser(
+    desk: Desk, chromium: str, tmp_path: Path
+) -> None:
+    desk.click(ALICE)
+    url = desk.link_for(ALICE)
+    dom = browse(chromium, url, tmp_path / "alice")
+    assert REQUEST in dom and FOLLOW_UP in dom  # every word, Japanese as sent
+    assert re.search(rf'<a href="/cases/{desk.ref}/attachments/1"[^>]*>1\. 委任状\.pdf</a>', dom)
+    assert "?t=" not in dom
+    altered = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
+    refused = browse(chromium, altered, tmp_path / "mallory")
+    assert "This link cannot be used" in refused and desk.ref not in refused
+    assert "田中" not in refused
+
+
+def test_a_bystanders_browser_sees_nothing(desk: Desk, chromium: str, tmp_path: Path) -> None:
+    desk.click(BYSTANDER)
+    assert not [e for e in desk.slack.ephemeral() if LINK.search(e["text"])]
+    made = wiring.case_file_links(
+        settings.read(
+            {
+                "PD_PUBLIC_URL": f"http://127.0.0.1:{desk.port}",
+                "PD_LINK_SECRET": LINK_SECRET,
+            }
+        )
+    )
+    assert made is not None
+    dom = browse(chromium, made.url(desk.ref, BYSTANDER), tmp_path / "bystander")
+    assert "This link cannot be used" in dom and "田中" not in dom
