@@ -38,7 +38,7 @@ def page_values(found: CaseFile) -> dict[str, Any]:
         "addresses": [a for a in facts.addresses if a != facts.requester],
         "verification": found.verification,
         "pauses": found.pauses,
-        "others": [],  # the requester's other cases, once the read model carries them
+        "others": found.history,  # the requester's other cases (ref, status, received_at)
         "messages": found.messages,
         "inline": {a.n for a in found.attachments if may_show_inline(a)},
         "drafts": found.drafts,

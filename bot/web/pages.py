@@ -37,6 +37,7 @@ from sqlmodel import Session
 
 from bot import casefile, threads
 from bot.casefile import CaseFile
+from bot.slack.blocks import DRAFT_READ
 from bot.slack.staff import AUDIT_ACTION, Verdict
 from bot.web import model
 from bot.web.links import COOKIE, REF, Links
@@ -298,9 +299,16 @@ def _open_case(
     with Session(engine) as session:
         found = casefile.load(session, ref, max_bytes=max_bytes, now=now)
         case = repo.case_by_ref(session, ref) if found is not None else None
-    if case is not None:
+    if case is not None and found is not None:
         with Session(writer(engine)) as session:
             repo.audit(session, case.id, user, "case file opened")
+            # Each draft waiting for approval is shown whole on the page: that this person read
+            # this revision is what lets them approve one too long for Slack's review modal.
+            for draft in found.drafts:
+                if draft.status == "draft":
+                    repo.audit(
+                        session, case.id, user, DRAFT_READ, draft=draft.id, revision=draft.revision
+                    )
             session.commit()
     return found
 

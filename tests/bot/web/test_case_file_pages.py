@@ -253,3 +253,23 @@ def test_when_slack_cannot_say_who_is_staff_nobody_is_let_in_by_the_channel(desk
     approver = desk.get(f"/cases/{desk.ref}?t={desk.token(APPROVER)}")  # listed by ID
     assert approver.status == 303
     assert desk.get(f"/cases/{desk.ref}", cookie=approver.cookie()).status == 200
+
+
+def test_opening_the_page_records_each_waiting_draft_as_read(desk: WebDesk) -> None:
+    """The page shows a waiting draft whole: that this person read that revision is what lets
+    them approve a draft too long for Slack's review modal (``DRAFT_READ``)."""
+    from bot.slack.blocks import DRAFT_READ
+    from storage.models import Case, Draft
+
+    first = desk.get(f"/cases/{desk.ref}?t={desk.token(ALICE)}")
+    assert desk.get(f"/cases/{desk.ref}", cookie=first.cookie()).status == 200
+    with Session(desk.engine) as session:
+        case = session.exec(select(Case).where(Case.ref == desk.ref)).one()
+        drafts = session.exec(select(Draft).where(Draft.case_id == case.id))
+        waiting = [d for d in drafts if d.status == "draft"]
+    assert waiting
+    read = audit(desk, DRAFT_READ)
+    assert {(e.actor, e.detail["draft"], e.detail["revision"]) for e in read} == {
+        (ALICE, d.id, d.revision) for d in waiting
+    }
+    assert audit(desk, "draft read") == read  # the action the review modal looks for
