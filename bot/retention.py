@@ -40,7 +40,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from handlers import retention
 from handlers.status import FINISHED
-from storage import repo
+from storage import repo, search
 from storage.db import writer
 from storage.models import (
     AuditEvent,
@@ -74,6 +74,7 @@ TOUCHED = (
     "labelledexample",
     "casepause",
     '"case"',
+    "searchchunk",
 )
 
 
@@ -261,6 +262,7 @@ def _purge_case(
         session.add(note)
     session.execute(update(CasePause).where(col(CasePause.case_id) == case.id).values(reason=""))
     session.execute(delete(LabelledExample).where(col(LabelledExample.case_id) == case.id))
+    search.forget_case(session, case.id)  # the search index holds its texts too
     # updated_at moves: the case poster makes the Slack parent a placeholder and deletes the
     # case's posts in its thread (found by purged_at).
     repo.touch(
@@ -347,8 +349,12 @@ def purge(
 def _vacuum(engine: Engine) -> None:
     """On PostgreSQL, VACUUM the tables a purge wrote over: the old row versions holding the
     purged bytes are removed from the tables' pages (their space is then reused). SQLite needs
-    nothing: ``secure_delete`` overwrites deleted content as it goes (``storage.db``)."""
+    nothing: ``secure_delete`` overwrites deleted content as it goes (``storage.db``), once the
+    search index has merged away the entries of deleted rows (``search.compact``)."""
     if engine.dialect.name != "postgresql":
+        with Session(writer(engine)) as session:
+            search.compact(session)
+            session.commit()
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for table in TOUCHED:
@@ -435,6 +441,9 @@ def _purge_caseless(bind: Engine, now: datetime, days: int, dry_run: bool) -> in
     with Session(bind) as session:
         found = _count(session, select(func.count()).select_from(MailMessage).where(*where))
         if found and not dry_run:
+            search.forget_messages(
+                session, list(session.exec(select(MailMessage.id).where(*where)))
+            )
             session.execute(update(MailMessage).where(*where).values(raw=None, subject=""))
             session.add(
                 AuditEvent(

@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel, col, select
 from handlers.clock import TOKYO
 from handlers.intake import Known, KnownCase, references_in
 from handlers.status import FINISHED, Status
+from storage import search
 from storage.models import (
     AuditEvent,
     Case,
@@ -116,7 +117,7 @@ def _table(model: type[SQLModel]) -> Table:
 # transaction, no ORM execute layer): the ORM's unit of work and per-call statement building
 # cost more than the writes themselves.
 _AUDIT = insert(_table(AuditEvent))
-_MESSAGE = insert(_table(MailMessage))
+_MESSAGE = insert(_table(MailMessage)).returning(_table(MailMessage).c.id)
 _CASE = insert(_table(Case)).returning(_table(Case).c.id)
 _DRAFT = insert(_table(Draft)).returning(_table(Draft).c.id)
 _ADDRESS = insert(_table(CaseAddress))
@@ -179,28 +180,41 @@ def store_message(
     received_at: datetime,
     flags: Sequence[str] = (),
 ) -> None:
-    """Store an incoming message; ``flags`` are kept with its defects (``message_id_reused``)."""
-    session.connection().execute(
-        _MESSAGE,
-        {
-            "case_id": case_id,
-            "direction": "in",
-            "message_id": msg.message_id,
-            "sha256": msg.sha256,
-            "subject": msg.subject,
-            "sender": msg.sender.address.lower() if msg.sender else "",
-            "sent_at": msg.date if msg.date and msg.date.tzinfo else None,
-            "received_at": received_at,
-            "in_reply_to": msg.in_reply_to,
-            "references": list(msg.references),
-            "language": msg.language,
-            "intents": list(classification.get("intents", [])),
-            "classification": classification,
-            "disposition": disposition,
-            "defects": [*msg.defects, *flags],
-            "size": msg.size,
-            "raw": raw,
-        },
+    """Store an incoming message and index its texts for search; ``flags`` are kept with its
+    defects (``message_id_reused``)."""
+    message_id: int = (
+        session.connection()
+        .execute(
+            _MESSAGE,
+            {
+                "case_id": case_id,
+                "direction": "in",
+                "message_id": msg.message_id,
+                "sha256": msg.sha256,
+                "subject": msg.subject,
+                "sender": msg.sender.address.lower() if msg.sender else "",
+                "sent_at": msg.date if msg.date and msg.date.tzinfo else None,
+                "received_at": received_at,
+                "in_reply_to": msg.in_reply_to,
+                "references": list(msg.references),
+                "language": msg.language,
+                "intents": list(classification.get("intents", [])),
+                "classification": classification,
+                "disposition": disposition,
+                "defects": [*msg.defects, *flags],
+                "size": msg.size,
+                "raw": raw,
+            },
+        )
+        .scalar_one()
+    )
+    search.add_message(
+        session,
+        message_id,
+        subject=msg.subject,
+        newest=msg.newest_text,
+        signature=msg.signature,
+        quoted=msg.quoted_text,
     )
 
 
@@ -226,29 +240,35 @@ def store_raw(
     subject: str = "",
 ) -> None:
     """Keep bytes that could not be read as a message: under their own Message-ID when it could
-    be read, else under one made from their hash."""
-    session.connection().execute(
-        _MESSAGE,
-        {
-            "case_id": case_id,
-            "direction": "in",
-            "message_id": message_id or f"sha256-{sha256}@privacy-desk.invalid",
-            "sha256": sha256,
-            "subject": subject,
-            "sender": sender,
-            "received_at": received_at,
-            "in_reply_to": None,
-            "sent_at": None,
-            "references": [],
-            "language": "",
-            "intents": [],
-            "classification": {},
-            "disposition": "quarantined",
-            "defects": [note],
-            "size": len(raw),
-            "raw": raw,
-        },
+    be read, else under one made from their hash; its subject, when read, is indexed."""
+    message: int = (
+        session.connection()
+        .execute(
+            _MESSAGE,
+            {
+                "case_id": case_id,
+                "direction": "in",
+                "message_id": message_id or f"sha256-{sha256}@privacy-desk.invalid",
+                "sha256": sha256,
+                "subject": subject,
+                "sender": sender,
+                "received_at": received_at,
+                "in_reply_to": None,
+                "sent_at": None,
+                "references": [],
+                "language": "",
+                "intents": [],
+                "classification": {},
+                "disposition": "quarantined",
+                "defects": [note],
+                "size": len(raw),
+                "raw": raw,
+            },
+        )
+        .scalar_one()
     )
+    if subject:
+        search.add_message(session, message, subject=subject)
 
 
 def open_case(
@@ -296,6 +316,8 @@ def open_case(
         session.connection().execute(
             _ADDRESS, {"case_id": case_id, "address": requester, "added_by": "intake"}
         )
+    if requester_name:
+        search.index_name(session, case_id, requester_name)
     return CaseHandle(case_id, values["ref"], answer_due)
 
 

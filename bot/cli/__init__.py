@@ -16,7 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import cases, check, db, learning, mail, replies, report, retention
+from bot.cli import cases, check, db, learning, mail, replies, report, retention, search
 from bot.cli.context import Context, Parser, Version
 from bot.cli.output import INTERRUPTED
 from bot.errors import UsageError
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mail.add_parsers(sub)
     cases.add_listing_parsers(sub)
+    search.add_parsers(sub)
     replies.add_parsers(sub)
     examples = cases.add_parsers(sub)
     learning.add_examples_import(examples)

@@ -215,7 +215,10 @@ async def test_search_finds_by_reference_address_or_subject_ignoring_case(desk: 
         desk.answered,  # search covers closed cases too
         desk.paused,
     }
-    assert "No case matches." in await desk.answer("search %")  # a wildcard is a character
+    assert "No case matches." in await desk.answer("search 50%")  # a wildcard is a character
+    assert await desk.answer("search %") == (
+        f"search for at least two characters (one only for a CJK character). {home.SEARCH_USAGE}"
+    )
     assert await desk.answer("search   ") == home.SEARCH_USAGE
 
 
