@@ -441,9 +441,8 @@ def _purge_caseless(bind: Engine, now: datetime, days: int, dry_run: bool) -> in
     with Session(bind) as session:
         found = _count(session, select(func.count()).select_from(MailMessage).where(*where))
         if found and not dry_run:
-            search.forget_messages(
-                session, list(session.exec(select(MailMessage.id).where(*where)))
-            )
+            ids = session.execute(sa_select(col(MailMessage.id)).where(*where)).scalars()
+            search.forget_messages(session, [i for i in ids if i is not None])
             session.execute(update(MailMessage).where(*where).values(raw=None, subject=""))
             session.add(
                 AuditEvent(

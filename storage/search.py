@@ -41,7 +41,7 @@ is deleted by naming its tokens again.
 
 from __future__ import annotations
 
-import itertools
+import operator
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -83,10 +83,21 @@ def _letters(ch: str) -> str:
     return ch.encode("utf-8", "surrogatepass").hex().translate(_NIBBLES)
 
 
+class _Spelling(dict[str, str]):
+    """Each character's letters, worked out once: indexing spells millions of characters."""
+
+    def __missing__(self, ch: str) -> str:
+        self[ch] = spelt = _letters(ch)
+        return spelt
+
+
+_SPELT = _Spelling()
+
+
 def tokens(value: str) -> list[str]:
     """The bigram tokens of an already normalised text, in order."""
-    spelt = [_letters(ch) for ch in value]
-    return [a + b for a, b in itertools.pairwise(spelt)]
+    spelt = list(map(_SPELT.__getitem__, value))
+    return list(map(operator.add, spelt, spelt[1:]))
 
 
 def chunks(value: str) -> list[str]:
