@@ -39,10 +39,43 @@ from storage import search, views  # noqa: E402
 from storage.db import make_engine, open_database, upgrade  # noqa: E402
 from storage.models import Case, MailMessage  # noqa: E402
 
-SURNAMES = "佐藤 鈴木 高橋 田中 伊藤 渡辺 山本 中村 小林 加藤 吉田 山田 佐々木 山口 松本 井上 木村 林 斎藤 清水".split()
-GIVEN = "太郎 花子 健 美咲 翔 陽菜 大輔 由美 誠 愛".split()
-ROMAJI = "Sato Suzuki Takahashi Tanaka Ito Watanabe Yamamoto Nakamura Smith Jones Brown".split()
-FIRST = "John Mary Ken Yuki Anna David Emma Hiro Lisa Mark".split()
+SURNAMES = [
+    "佐藤",
+    "鈴木",
+    "高橋",
+    "田中",
+    "伊藤",
+    "渡辺",
+    "山本",
+    "中村",
+    "小林",
+    "加藤",
+    "吉田",
+    "山田",
+    "佐々木",
+    "山口",
+    "松本",
+    "井上",
+    "木村",
+    "林",
+    "斎藤",
+    "清水",
+]
+GIVEN = ["太郎", "花子", "健", "美咲", "翔", "陽菜", "大輔", "由美", "誠", "愛"]
+ROMAJI = [
+    "Sato",
+    "Suzuki",
+    "Takahashi",
+    "Tanaka",
+    "Ito",
+    "Watanabe",
+    "Yamamoto",
+    "Nakamura",
+    "Smith",
+    "Jones",
+    "Brown",
+]
+FIRST = ["John", "Mary", "Ken", "Yuki", "Anna", "David", "Emma", "Hiro", "Lisa", "Mark"]
 JA_SUBJECTS = [
     "個人情報削除のお願い",
     "個人情報の開示請求について",
@@ -183,6 +216,7 @@ def build(engine: Engine, n: int, seed: int) -> None:
         print(f"\r  built {start + len(made):,} cases", end="", file=sys.stderr, flush=True)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
             conn.exec_driver_sql("CREATE INDEX ix_searchchunk_tsv ON searchchunk USING gin (tsv)")
             conn.exec_driver_sql("VACUUM ANALYZE")
             conn.exec_driver_sql("SELECT setval('case_id_seq', (SELECT max(id) FROM \"case\"))")
