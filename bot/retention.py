@@ -5,8 +5,8 @@ whole file can be exported for a disclosure answer or an audit (``export_case``)
 What a purge deletes, for each case ``handlers.retention`` finds due (a case on legal hold never
 is): the raw bytes and subjects of its messages in and out, the raw bytes of its sent mail
 (outbox rows still queued are left to send) and their copies in a ``file:`` outbox folder, its
-drafts' subjects, bodies and template values, the requester's name, its labelled examples, and
-staff's free text: notes, how the identity was verified, why the deadline was extended or the
+drafts' subjects, bodies and template values, the requester's name, its labelled examples, its
+entries in the search index (``storage.search``: they hold the texts too), and staff's free text: notes, how the identity was verified, why the deadline was extended or the
 clock paused (in the case, its pauses and its audit trail). Its Slack posts (drafts, thread
 lines) are deleted and its parent message becomes a placeholder by the case poster, which finds
 them by the case's ``purged_at``: the purge is recorded before that Slack work, which is retried

@@ -11,13 +11,16 @@ audits its searches.
 ``db reindex`` parses every stored inbound message again (decrypting it with ``PD_RAW_KEYS``
 when it is sealed) and writes the index anew, in one transaction per batch; ``db upgrade`` runs
 it when the index is empty and there is mail (a database upgraded to the revision that made the
-index). A purged message has nothing left to index.
+index). A SQLite database upgrades itself when a command opens it, without filling the index:
+``search`` then says the index is empty (on stderr) when it finds nothing. A purged message has
+nothing left to index.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +31,7 @@ from bot.errors import UsageError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+UNINDEXED = "the search index is empty while mail is stored: run `privacy-desk db reindex`"
 SUBJECT_SHOWN = 60  # characters of a subject in the table
 REINDEX_BATCH = 200  # messages per transaction
 
@@ -44,6 +48,9 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
             page = views.search(session, args.text, limit=limit)
         except QueryError as exc:
             raise UsageError(str(exc)) from None
+        if not page.total and needs_reindex(engine):
+            # A SQLite database that upgraded itself to the index finds only new mail: say so.
+            sys.stderr.write(f"privacy-desk: {UNINDEXED}\n")
         rows: list[dict[str, Any]] = [
             {
                 "ref": case.ref,
