@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,8 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.cli import main
-from storage import search
-from storage.crypto import new_key
+from storage import crypto, search
 
 
 @pytest.fixture
@@ -26,12 +25,12 @@ def desk(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-) -> list[str]:
+) -> Iterator[list[str]]:
     """Two requests from Tanaka-san and one in English, taken in with ``ingest`` (raw mail
-    sealed with a key): their references in order."""
+    sealed with a key, which the commands make the process's: forgotten after the test)."""
     monkeypatch.setenv("PD_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("PD_FROM_ADDRESS", "privacy@example-hikaku.co.jp")
-    monkeypatch.setenv("PD_RAW_KEYS", new_key())
+    monkeypatch.setenv("PD_RAW_KEYS", crypto.new_key())
     mails = [
         ("田中です。会員情報を削除してください。", "田中 一郎 <ichiro@example.jp>", "削除依頼"),
         ("田中です。先日の件、まだ回答がありません。", "Ichiro <i.tanaka@example.jp>", "再送"),
@@ -43,7 +42,8 @@ def desk(
         path.write_bytes(make_mail(body, sender=sender, subject=subject))
         assert main(["ingest", str(path)]) == 0
         refs.append(re.findall(r"PD-\d{4}-\d{6}", capsys.readouterr().out)[0])
-    return refs
+    yield refs
+    crypto.configure(None)
 
 
 def test_search_prints_matches_masked_with_where_and_the_total(

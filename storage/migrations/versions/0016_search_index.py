@@ -37,6 +37,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_searchchunk_case_id", "searchchunk", ["case_id"], unique=False)
     op.create_index("ix_searchchunk_message_id", "searchchunk", ["message_id"], unique=False)
+    op.create_index(
+        "ix_searchchunk_hit", "searchchunk", ["id", "field", "message_id", "case_id"], unique=False
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.create_index("ix_searchchunk_tsv", "searchchunk", ["tsv"], postgresql_using="gin")
     else:
