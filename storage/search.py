@@ -325,13 +325,16 @@ def find(session: Session, query: str, *, limit: int) -> Found:
     if "@" in stripped and " " not in stripped:
         parts.append(f"SELECT id, '{REQUESTER}' FROM \"case\" WHERE lower(requester) = :address")
         params["address"] = stripped.lower()
-    weights = " ".join(f"WHEN '{name}' THEN :bit_{name}" for name in FIELDS)
+    # one MAX per field rather than SUM(DISTINCT ...), which sorts each case's hits
+    fields = " + ".join(
+        f"MAX(CASE WHEN field = '{name}' THEN :bit_{name} ELSE 0 END)" for name in FIELDS
+    )
     strong = ", ".join(f"'{name}'" for name in STRONG)
     sql = f"""
         WITH hit AS ({" UNION ALL ".join(parts)}),
         scored AS (
             SELECT case_id,
-                   SUM(DISTINCT CASE field {weights} END) AS fields,
+                   {fields} AS fields,
                    SUM(CASE WHEN field IN ({strong}) THEN 1 ELSE 0 END) AS strong,
                    COUNT(*) AS hits
             FROM hit WHERE case_id IS NOT NULL GROUP BY case_id
