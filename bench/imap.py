@@ -1,7 +1,7 @@
 """Measure IMAP intake on a real Dovecot: APPEND-to-committed latency, and a backlog's rate.
 
     python bench/imap.py [--latency-n 100] [--backlog-n 5000] [--size 5000] [--seed SEED]
-                         [--large-n 8 --large-mb 52]
+                         [--large-n 8 --large-mb 52] [--fetch-workers N]
 
 Latency: a fresh Dovecot and a fresh SQLite database in a temporary folder, the watcher running
 in a thread as ``privacy-desk serve`` runs it (IDLE), and N messages appended one at a time; each
@@ -48,6 +48,7 @@ POLL_SECONDS = 0.002
 COMMIT_TIMEOUT = 30.0  # beyond a re-IDLE
 FETCH_BATCH = 100
 RSS_POLL_SECONDS = 0.05
+FETCH_WORKERS: int | None = None  # --fetch-workers: passed to `privacy-desk fetch --workers`
 
 
 def imap_harness() -> ModuleType:
@@ -180,10 +181,17 @@ def _privacy_desk_fetch(
     """(seconds, exit code, last line, peak RSS of the fetch process and its workers together);
     the peak of their summed PSS is appended to ``pss`` when given."""
     env = dict(os.environ, PD_MAILBOX=mailbox, PD_DATABASE_URL=url)
+    workers = ["--workers", str(FETCH_WORKERS)] if FETCH_WORKERS is not None else []
     started = time.perf_counter()
     peak = pss_peak = 0
     with subprocess.Popen(
-        [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "fetch"],
+        [
+            sys.executable,
+            "-c",
+            "from bot.cli import main; raise SystemExit(main())",
+            "fetch",
+            *workers,
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -310,8 +318,13 @@ def main(argv: list[str] | None = None) -> int:
         help="parse/classify processes for the latency run (serve's default: cores - 1)",
     )
     parser.add_argument("--large-n", type=int, default=0, help="large mails to fetch (0: none)")
+    parser.add_argument(
+        "--fetch-workers", type=int, default=None, help="fetch's --workers (its default if unset)"
+    )
     parser.add_argument("--large-mb", type=int, default=52, help="size of each large mail")
     args = parser.parse_args(argv)
+    global FETCH_WORKERS
+    FETCH_WORKERS = args.fetch_workers
 
     reason = imap_harness().available()
     if reason is not None:

@@ -3,7 +3,9 @@
 The rules are in ``handlers.replies`` (which template, who may approve, the daily cap); this
 module does the I/O around them: it renders, stores, composes, queues and sends, and writes the
 audit trail. Every approval is one conditional UPDATE of the draft (``repo.claim_draft``), so a
-double click, a retried request or two approvers at once queue one mail.
+double click, a retried request or two approvers at once queue one mail. A draft may carry files
+(``draft --attach``, ``attach``): kept with it, held to ``handlers.attachments``' rules when added
+and again at approval, sent as its mail's attachments, and recorded by name and SHA-256.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import random
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -28,6 +30,7 @@ from sqlmodel import Session
 
 from bot import threads
 from bot.health import OUTBOX_FAILURES
+from handlers import attachments as files_rules
 from handlers import sla
 from handlers.clock import TOKYO, Clock, now
 from handlers.intake import DOUBTFUL_SENDER, UNAUTHENTICATED
@@ -43,17 +46,35 @@ from handlers.replies import (
 )
 from handlers.status import WAITING, Status, can_move
 from mail.errors import MailError, PermanentError, TransientError
-from mail.outgoing import InvalidAddress, as_bytes, compose, make_message_id, redacted
+from mail.outgoing import (
+    Attachment,
+    InvalidAddress,
+    as_bytes,
+    compose,
+    make_message_id,
+    redacted,
+)
 from mail.smtp import SendResult, SmtpConfig, retry_delay, send
 from storage import repo
 from storage.db import writer
-from storage.models import Case, Draft, OutboxItem
-from templates import Company, Rendered, TemplateError, Templates
+from storage.models import Case, Draft, DraftFile, OutboxItem
+from templates import (
+    FILLED_BY_DESK,
+    OPTIONAL,
+    REQUIRED,
+    Company,
+    Rendered,
+    TemplateError,
+    Templates,
+)
 
 if TYPE_CHECKING:
     from bot.settings import ReplySection
 
 log = logging.getLogger("privacy_desk.replies")
+
+ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024  # PD_ATTACHMENT_MAX_BYTES's default
+FILES_VALUE = "attachments"  # the template value the desk fills with a draft's file names
 
 
 CODE_DIGITS = 6
@@ -98,14 +119,18 @@ class ReplySettings:
     code_lifetime: timedelta = timedelta(days=7)
     triage_days: int = 1  # business days for a person to decide what a new case asks for
     configured: bool = True  # False: a placeholder company, good for drafts but not for sending
+    attachment_max_bytes: int = ATTACHMENT_MAX_BYTES  # a file, and an answer's files together
 
     @property
     def domain(self) -> str:
         return self.from_address.rpartition("@")[2]
 
     @classmethod
-    def of(cls, section: ReplySection) -> ReplySettings:
-        """The reply settings of the checked settings (``bot.settings``)."""
+    def of(
+        cls, section: ReplySection, *, attachment_max_bytes: int = ATTACHMENT_MAX_BYTES
+    ) -> ReplySettings:
+        """The reply settings of the checked settings (``bot.settings``); the size limit of
+        files is the intake section's ``PD_ATTACHMENT_MAX_BYTES``."""
         placeholder = Company.placeholder()
         address = section.from_address
         company = (
@@ -135,6 +160,7 @@ class ReplySettings:
             authserv_id=section.authserv_id or None,
             triage_days=section.triage_business_days,
             configured=bool(address),
+            attachment_max_bytes=attachment_max_bytes,
         )
 
     @classmethod
@@ -144,9 +170,39 @@ class ReplySettings:
         from bot import settings
 
         try:
-            return cls.of(settings.read(env).replies)
+            read = settings.read(env)
+            return cls.of(read.replies, attachment_max_bytes=read.intake.attachment_max_bytes)
         except settings.SettingsError as exc:
             raise SettingsError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """A file staff give a draft: the name the requester will see, and its bytes."""
+
+    name: str
+    data: bytes
+
+
+def file_facts(files: Iterable[DraftFile]) -> list[dict[str, Any]]:
+    """Name, size and SHA-256 of each file: what the audit trail records (never the bytes)."""
+    return [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in files]
+
+
+def takes_files(template: str) -> bool:
+    """Whether a template says what is attached (takes the ``attachments`` value)."""
+    return FILES_VALUE in OPTIONAL.get(template, {}) or FILES_VALUE in REQUIRED.get(template, ())
+
+
+def _quoted(values: Mapping[str, Any]) -> list[str]:
+    """The texts of a draft's values (staff's and the requester's words), file names aside."""
+    out: list[str] = []
+    for name, value in values.items():
+        if name == FILES_VALUE:
+            continue
+        items = value if isinstance(value, list | tuple) else [value]
+        out.extend(item for item in items if isinstance(item, str))
+    return out
 
 
 @dataclass(frozen=True)
@@ -341,7 +397,26 @@ class Replies:
         repo.audit(session, case.id, editor, "draft prepared", draft=draft_id, template=template)
         return draft_id
 
-    def draft(self, ref: str, template: str, values: Mapping[str, Any], *, editor: str) -> Draft:
+    def draft(
+        self,
+        ref: str,
+        template: str,
+        values: Mapping[str, Any],
+        *,
+        editor: str,
+        files: Sequence[NewFile] = (),
+    ) -> Draft:
+        """A draft by staff, carrying ``files``: the template's ``attachments`` value is their
+        names, filled here and never typed by staff."""
+        typed = sorted(FILLED_BY_DESK & set(values))
+        if typed:
+            raise ReplyError(f"{typed[0]} is filled from the draft's files: attach them instead")
+        if files and not takes_files(template):
+            raise ReplyError(f"{template} sends no files (it says nothing of attachments)")
+        named = [replace(f, name=files_rules.clean_name(f.name)) for f in files]
+        self._check_files([], named)
+        if named:
+            values = {**values, FILES_VALUE: [f.name for f in named]}
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._case(session, ref)
             try:
@@ -350,8 +425,100 @@ class Replies:
                 )
             except TemplateError as exc:
                 raise ReplyError(str(exc)) from None
+            if named:
+                self._keep_files(session, case, self._draft(session, draft_id), named, editor)
             session.commit()
             return self._draft(session, draft_id)
+
+    def attach(self, draft_id: int, files: Sequence[NewFile], *, editor: str) -> Draft:
+        """Add files to a draft: a new revision, so an approval of the one before is refused.
+
+        A draft whose text is still the template's own is rendered again with the names of all
+        its files; a text staff edited is kept, and must name them before it can be approved.
+        """
+        if not files:
+            raise ReplyError("name at least one file to attach")
+        named = [replace(f, name=files_rules.clean_name(f.name)) for f in files]
+        with Session(self._engine, expire_on_commit=False) as session:
+            draft = self._draft(session, draft_id)
+            case = session.get(Case, draft.case_id)
+            assert case is not None and draft.id is not None
+            if draft.status != "draft":
+                raise ReplyError(f"draft {draft_id} is {draft.status}; it can no longer change")
+            if not takes_files(draft.template):
+                raise ReplyError(
+                    f"{draft.template} sends no files (it says nothing of attachments)"
+                )
+            old = repo.draft_files(session, [draft.id])[draft.id]
+            self._check_files(old, named)
+            values = _loaded(draft.values)
+            own = self._own_text(case, draft)
+            draft.revision += 1
+            draft.edited_by = editor
+            if own is not None:
+                values[FILES_VALUE] = [*(f.name for f in old), *(f.name for f in named)]
+                try:
+                    again = self.render(CaseFacts.of(case), draft.template, values, html=False)
+                except TemplateError as exc:
+                    raise ReplyError(str(exc)) from None
+                draft.subject, draft.body = again.subject, again.body
+                draft.values = _stored(values)
+            session.add(draft)
+            self._keep_files(session, case, draft, named, editor)
+            session.commit()
+            return draft
+
+    def _check_files(self, old: Sequence[DraftFile], new: Sequence[NewFile]) -> None:
+        """Refuse (``ReplyError``) a file that may not go, or a set of files too big."""
+        limit = self.settings.attachment_max_bytes
+        for item in new:
+            problem = files_rules.refusal(item.name, item.data, max_bytes=limit)
+            if problem is not None:
+                raise ReplyError(problem)
+        problem = files_rules.set_refusal(
+            [*(f.name for f in old), *(f.name for f in new)],
+            [*(f.size for f in old), *(len(f.data) for f in new)],
+            max_bytes=limit,
+        )
+        if problem is not None:
+            raise ReplyError(problem)
+
+    def _keep_files(
+        self, session: Session, case: Case, draft: Draft, files: Sequence[NewFile], editor: str
+    ) -> None:
+        assert draft.id is not None
+        now = self._clock()
+        kept = [
+            repo.add_draft_file(
+                session,
+                draft.id,
+                revision=draft.revision,
+                name=f.name,
+                mime_type=files_rules.mime_type(f.name),
+                data=f.data,
+                added_by=editor,
+                at=now,
+            )
+            for f in files
+        ]
+        repo.audit(
+            session,
+            case.id,
+            editor,
+            "files attached",
+            draft=draft.id,
+            revision=draft.revision,
+            files=file_facts(kept),
+        )
+
+    def _own_text(self, case: Case, draft: Draft) -> Rendered | None:
+        """The draft rendered from its values, when its text is still exactly that (staff did
+        not write it over); None otherwise."""
+        try:
+            rendered = self.render(CaseFacts.of(case), draft.template, _loaded(draft.values))
+        except TemplateError:
+            return None
+        return rendered if rendered.body == draft.body else None
 
     def edit(self, draft_id: int, *, subject: str, body: str, editor: str) -> Draft:
         """Staff change the text: a new revision, approved separately (the HTML is dropped)."""
@@ -422,6 +589,8 @@ class Replies:
             problem = None if verdict.allowed else verdict.reason
             if problem is None:
                 problem = self._cannot_send(case, draft, revision)
+            if problem is None:
+                problem = self._files_disagree(session, case, draft)
             if problem is not None:
                 refuse(session, case, approver, "approval refused", problem, draft=draft_id)
             item = self._queue_or_say(session, case, draft, approver=approver)
@@ -466,6 +635,32 @@ class Replies:
             )
         return None
 
+    def _files_disagree(self, session: Session, case: Case, draft: Draft) -> str | None:
+        """Why the draft's files cannot go as they are: to an unverified requester, beyond the
+        size limit, or with a text that claims files it lacks or leaves one unnamed."""
+        assert draft.id is not None
+        files = repo.draft_files(session, [draft.id], revision=draft.revision)[draft.id]
+        if files and case.verified_at is None:
+            return (
+                f"{case.ref}: the requester's identity is not verified; files go only to a "
+                "verified requester's own address"
+            )
+        limit = self.settings.attachment_max_bytes
+        problem = files_rules.set_refusal(
+            [f.name for f in files], [f.size for f in files], max_bytes=limit
+        ) or next((f"{f.name} is over the size limit" for f in files if f.size > limit), None)
+        if problem is None and (files or takes_files(draft.template)):
+            problem = files_rules.text_refusal(
+                f"{draft.subject}\n{draft.body}",
+                _quoted(_loaded(draft.values)),
+                [f.name for f in files],
+            )
+        if problem is None:
+            return None
+        if files:
+            return f"draft {draft.id}: {problem}"
+        return f"draft {draft.id}: {problem}: attach them (privacy-desk attach) or change the text"
+
     def _already(self, draft_id: int) -> Approval:
         with Session(self._engine) as session:
             item = repo.outbox_item_for_draft(session, draft_id)
@@ -488,6 +683,10 @@ class Replies:
         html = None
         if draft.revision == 1:  # the template's own text: send its HTML alternative too
             html = self.render(CaseFacts.of(case), draft.template, _loaded(draft.values)).html
+        else:  # a later revision (files attached) whose text is still the template's own
+            own = self._own_text(case, draft)
+            html = own.html if own is not None else None
+        files = repo.draft_files(session, [draft.id], revision=draft.revision)[draft.id]
         try:
             message = compose(
                 from_address=self.settings.from_address,
@@ -501,6 +700,7 @@ class Replies:
                 message_id=message_id,
                 in_reply_to=parent.message_id if parent else None,
                 references=parent.references if parent else (),
+                attachments=[Attachment(f.name, f.raw, f.mime_type) for f in files],
                 date=now,
             )
         except (InvalidAddress, ValueError) as exc:
@@ -534,6 +734,7 @@ class Replies:
             template=draft.template,
             message_id=message_id,
             automatic=automatic,
+            **({"files": file_facts(files)} if files else {}),
         )
         if not automatic and case.status in (Status.NEW, Status.AWAITING_APPROVAL):
             repo.touch(session, case, status=Status.IN_PROGRESS)
@@ -795,13 +996,13 @@ class Sender:
                 if not due:
                     break
                 item = due[0]
-                raw = item.raw  # as sent: what the Sent folder keeps (the row may be redacted)
                 sent = await self._send(session, item, summary)
                 await threads.db(session.commit)
             finally:
                 await threads.db(session.close)
             if sent and self._keep_copy is not None:
-                await self._copy(item, raw)
+                # What the desk keeps of it: a code mail's copy says ●●●●●● in place of the code.
+                await self._copy(item, item.raw)
         return summary
 
     async def serve(
@@ -907,7 +1108,16 @@ class Sender:
         # A file: outbox (for trying the desk) reached nobody: never recorded as sent, though
         # the case moves on as if it had been, and its file says where the mail went.
         status = "written" if self._smtp.scheme == "file" else "sent"
-        where = {"file": str(result.path.absolute())} if result.path is not None else {}
+        where: dict[str, Any] = (
+            {"file": str(result.path.absolute())} if result.path is not None else {}
+        )
+        draft = session.get(Draft, item.draft_id) if item.draft_id is not None else None
+        if draft is not None and draft.id is not None:
+            sent_files = repo.draft_files(
+                session, [draft.id], revision=draft.approved_revision or draft.revision
+            )[draft.id]
+            if sent_files:  # what went, by name and hash, for the record of a disclosure
+                where["files"] = file_facts(sent_files)
         repo.set_mail_status(session, item, status, attempts=attempts, sent_at=now, last_error=None)
         repo.audit(
             session,
@@ -919,11 +1129,9 @@ class Sender:
             message_id=item.message_id,
             **where,
         )
-        if item.draft_id is not None:
-            draft = session.get(Draft, item.draft_id)
-            if draft is not None:
-                draft.status = status
-                session.add(draft)
+        if draft is not None:
+            draft.status = status
+            session.add(draft)
         if item.template == "verification_code":
             # Sent: the code is kept as its hash only (``Verification``), not in our copies.
             repo.replace_raw(session, item, redacted(item.raw, CODE_PATTERN, REDACTED_CODE))

@@ -19,8 +19,10 @@ import asyncio
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import ColumnElement, Engine
@@ -29,21 +31,29 @@ from sqlmodel import Session, col, select
 from bot.replies import clock_intents, extension_of
 from bot.slack.api import LostAnswer, SlackAPI, SlackError
 from bot.slack.blocks import escape
+from bot.words import DEFAULT, pad, words
+from bot.words import width as text_width
 from handlers import sla
 from handlers import stats as figures
 from handlers.clock import TOKYO
+from handlers.intents import PRIVACY
 from handlers.replies import DELIVERED, DELIVERED_ACTIONS, STATUS_AFTER_SENDING
 from handlers.stats import CaseRecord, Month, MonthReport
-from handlers.status import Status
+from handlers.status import FINISHED, Status
+from storage import repo
 from storage.models import AuditEvent, Case, CasePause, OutboxItem
 
 ANSWERS = tuple(STATUS_AFTER_SENDING)
 LEFT_THE_DESK = (*DELIVERED, "bounced")
 
 
-def records(session: Session, month: Month, *, as_of: datetime) -> list[CaseRecord]:
-    """The cases received in ``month`` (Tokyo) as plain records, judged as of ``as_of``."""
-    in_month = (col(Case.received_at) >= month.start) & (col(Case.received_at) < month.end)
+def records(
+    session: Session, month: Month, *, as_of: datetime, first: Month | None = None
+) -> list[CaseRecord]:
+    """The cases received in ``month`` (Tokyo; from the start of ``first`` when given) as plain
+    records, judged as of ``as_of``."""
+    start = (first or month).start
+    in_month = (col(Case.received_at) >= start) & (col(Case.received_at) < month.end)
     cases = list(session.exec(select(Case).where(in_month).order_by(col(Case.id))))
     answers = _answers(session, in_month)
     pauses: dict[int, list[tuple[datetime, datetime | None]]] = {}
@@ -137,9 +147,26 @@ def _deadline_at(
 
 
 def build(engine: Engine, month: Month, *, as_of: datetime) -> MonthReport:
+    """The month's report, with the trend of the twelve months ending with it and the requests
+    open at ``as_of`` (whatever the month they came in)."""
+    first = month.back(figures.TREND_MONTHS - 1)
     with Session(engine) as session:
-        found = records(session, month, as_of=as_of)
-    return figures.month_report(found, month, as_of=as_of)
+        found = records(session, month, as_of=as_of, first=first)
+        open_now, late_now = _open_now(session, as_of)
+    return replace(
+        figures.month_report(found, month, as_of=as_of),
+        trend=figures.trend(found, month, as_of=as_of),
+        open_now=open_now,
+        late_now=late_now,
+    )
+
+
+def _open_now(session: Session, as_of: datetime) -> tuple[int, int]:
+    """(privacy requests open at ``as_of``, how many of them are overdue)."""
+    rows = session.exec(select(Case.id, Case.intents).where(col(Case.status).not_in(FINISHED)))
+    ids = [i for i, intents in rows if i is not None and any(x in PRIVACY for x in intents)]
+    late = repo.overdue_ids(session, as_of, ids) if ids else set()
+    return len(ids), len(late)
 
 
 # ---- what is written, printed and posted ----------------------------------------------------
@@ -153,34 +180,62 @@ def write_csv(report: MonthReport, path: Path) -> None:
     path.write_text(buffer.getvalue(), encoding="utf-8")
 
 
-def write_chart(report: MonthReport, path: Path) -> None:
-    """Requests and answers on time by intent, as bars. Labels are the intents' English names:
-    matplotlib's own fonts hold no Japanese glyphs, and none is shipped with the desk."""
+def _font() -> Any:
+    """The chart's font: IPAexGothic (shipped by ``matplotlib-fontja``), which has the Japanese
+    glyphs matplotlib's own fonts lack."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib_fontja import get_font_ttf_path
+
+    return FontProperties(fname=get_font_ttf_path())
+
+
+def write_chart(report: MonthReport, path: Path, language: str = DEFAULT) -> None:
+    """Requests received and answered on time by intent, as bars, and the twelve months' trend
+    below, labelled in the staff's language."""
     import matplotlib
 
     matplotlib.use("Agg")  # no screen: render to a file
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    names = [intent for intent, _ in report.by_intent]
+    w = words(language)
+    font = _font()
+    day = _day(report.as_of)
+    names = [w(f"intent.{intent}") for intent, _ in report.by_intent]
     received = [f.received for _, f in report.by_intent]
     on_time = [f.on_time for _, f in report.by_intent]
-    chart = Figure(figsize=(8, 4.5), dpi=100)
-    axes = chart.subplots()
+    chart = Figure(figsize=(8, 9), dpi=100)
+    axes, trend = chart.subplots(2, 1)
     places = list(range(len(names)))
     width = 0.4
-    bars = axes.bar([p - width / 2 for p in places], received, width, label="requests received")
+    bars = axes.bar(
+        [p - width / 2 for p in places], received, width, label=w("report.chart_received")
+    )
     axes.bar_label(bars, padding=2)
-    bars = axes.bar([p + width / 2 for p in places], on_time, width, label="answered on time")
+    bars = axes.bar(
+        [p + width / 2 for p in places], on_time, width, label=w("report.chart_on_time")
+    )
     axes.bar_label(bars, padding=2)
-    axes.set_xticks(places, [n.replace("_", " ") for n in names])
-    axes.set_ylabel("requests")
+    axes.set_xticks(places, names, fontproperties=font)
+    axes.set_ylabel(w("report.chart_requests"), fontproperties=font)
     axes.set_ylim(0, max([*received, 1]) * 1.2)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole requests only
-    axes.set_title(
-        f"Privacy requests received in {report.month} (as of {_day(report.as_of)}, Tokyo)"
-    )
-    axes.legend()
+    axes.set_title(w("report.chart_title", month=report.month, day=day), fontproperties=font)
+    axes.legend(prop=font)
+
+    months = [str(m)[2:] for m, _ in report.trend]  # YY-MM
+    counts = [f.received for _, f in report.trend]
+    trend.bar(months, counts, color="#9bb7d4", label=w("report.chart_received"))
+    trend.set_ylabel(w("report.chart_requests"), fontproperties=font)
+    trend.set_ylim(0, max([*counts, 1]) * 1.2)
+    trend.yaxis.set_major_locator(MaxNLocator(integer=True))
+    trend.set_title(w("report.chart_trend"), fontproperties=font)
+    share = trend.twinx()
+    shares = [None if f.on_time_share is None else f.on_time_share * 100 for _, f in report.trend]
+    share.plot(months, [float("nan") if v is None else v for v in shares], "o-", color="#c0504d")
+    share.set_ylim(0, 105)
+    share.set_ylabel(w("report.chart_share"), fontproperties=font)
+    trend.tick_params(axis="x", labelrotation=45)
     chart.tight_layout()
     chart.savefig(path, format="png")
 
@@ -197,28 +252,31 @@ def _days(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}"
 
 
-HEADER = (
-    "",
-    "received",
-    "answered",
-    "on time",
-    "late",
-    "share",
-    "median",
-    "p95",
-    "extended",
-    "refused",
-    "open",
-    "closed",
-)
+COLUMNS = ("received", "answered", "on_time", "late", "share", "median", "p95", "extended",
+           "refused", "open", "closed")  # fmt: skip
+TREND_COLUMNS = ("received", "on_time", "late", "share")
 
 
-def table(report: MonthReport) -> str:
-    """The report as a plain text table, with a line that says what it counts."""
+def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows of cells: the first left-aligned, the others right-aligned, by display width."""
+    widths = [max(text_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(
+            [pad(row[0], widths[0])]
+            + [pad(c, w, right=True) for c, w in zip(row[1:], widths[1:], strict=True)]
+        ).rstrip()
+        for row in rows
+    ]
+
+
+def table(report: MonthReport, language: str = DEFAULT) -> str:
+    """The report as a plain text table in the staff's language, with a line that says what it
+    counts, the requests open now, and the twelve months' trend."""
+    w = words(language)
     lines = [
-        ("all requests", report.total),
-        *((f"  {intent}", f) for intent, f in report.by_intent),
-        *((f"  language {lang}", f) for lang, f in report.by_language),
+        (w("report.all"), report.total),
+        *((f"  {w(f'intent.{intent}')}", f) for intent, f in report.by_intent),
+        *((f"  {w('report.language', language=lang)}", f) for lang, f in report.by_language),
     ]
     body = [
         (
@@ -237,37 +295,40 @@ def table(report: MonthReport) -> str:
         )
         for name, f in lines
     ]
-    widths = [max(len(row[i]) for row in (HEADER, *body)) for i in range(len(HEADER))]
-    text = [
-        f"Privacy requests received in {report.month} (Tokyo), as of {_day(report.as_of)}",
-    ]
-    for row in (HEADER, *body):
-        cells = [row[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+    header = ("", *(w(f"report.{c}") for c in COLUMNS))
+    day = _day(report.as_of)
+    text = [w("report.title", month=report.month, day=day), *_aligned([header, *body])]
+    text.append(w("report.note", other=report.other_cases, min=figures.MIN_FOR_TIMES))
+    text.append("")
+    text.append(w("report.now", day=day, open=report.open_now, late=report.late_now))
+    if report.trend:
+        text.append("")
+        text.append(w("report.trend"))
+        trend_header = (w("report.month"), *(w(f"report.{c}") for c in TREND_COLUMNS))
+        trend_rows = [
+            (str(m), str(f.received), str(f.on_time), str(f.late), _share(f.on_time_share))
+            for m, f in report.trend
         ]
-        text.append("  ".join(cells).rstrip())
-    text.append(
-        f"Other cases (no privacy request): {report.other_cases}. A case counts in the month it "
-        "was received. share = on time / (on time + late), late counting cases still open past "
-        "their deadline; median and p95 are calendar days from receipt to the answer sent, shown "
-        f"from {figures.MIN_FOR_TIMES} answers on; closed = closed without an answer."
-    )
+        text.extend(_aligned([trend_header, *trend_rows]))
     return "\n".join(text) + "\n"
 
 
-async def post(slack: SlackAPI, channel: str, report: MonthReport) -> str:
+async def post(slack: SlackAPI, channel: str, report: MonthReport, language: str = DEFAULT) -> str:
     """Post the table to the channel as one message (text only), through the Slack adapter; its
     ts, or the adapter's ``SlackError``."""
-    text = f"*Monthly privacy report {report.month}*\n```\n{escape(table(report))}```"
+    title = words(language)("report.slack_title", month=report.month)
+    text = f"{title}\n```\n{escape(table(report, language))}```"
     answer = await slack.call("chat_postMessage", channel=channel, text=text, mrkdwn=True)
     return str(answer.get("ts", ""))
 
 
-def post_to_slack(report: MonthReport, client: AsyncWebClient, channel: str) -> str | None:
+def post_to_slack(
+    report: MonthReport, client: AsyncWebClient, channel: str, language: str = DEFAULT
+) -> str | None:
     """Post the table (``privacy-desk report --slack``) with ``client``: None when posted, else
     one line saying why not (the adapter's error: refused, token, lost answer)."""
     try:
-        asyncio.run(post(SlackAPI(client), channel, report))
+        asyncio.run(post(SlackAPI(client), channel, report, language))
     except LostAnswer as exc:
         return f"Slack could not be reached ({exc.error})"
     except SlackError as exc:

@@ -5,9 +5,10 @@ whole file can be exported for a disclosure answer or an audit (``export_case``)
 What a purge deletes, for each case ``handlers.retention`` finds due (a case on legal hold never
 is): the raw bytes and subjects of its messages in and out, the raw bytes of its sent mail
 (outbox rows still queued are left to send) and their copies in a ``file:`` outbox folder, its
-drafts' subjects, bodies and template values, the requester's name, its labelled examples, its
-entries in the search index (``storage.search``: they hold the texts too), and staff's free text: notes, how the identity was verified, why the deadline was extended or the
-clock paused (in the case, its pauses and its audit trail). Its Slack posts (drafts, thread
+drafts' subjects, bodies and template values, the files its drafts carried (their names in the
+audit trail too; their SHA-256 stays), the requester's name, its labelled examples, its
+entries in the search index (``storage.search``: they hold the texts too), and staff's free
+text: notes, how the identity was verified, why the deadline was extended or the clock paused (in the case, its pauses and its audit trail). Its Slack posts (drafts, thread
 lines) are deleted and its parent message becomes a placeholder by the case poster, which finds
 them by the case's ``purged_at``: the purge is recorded before that Slack work, which is retried
 until done. SQLite overwrites deleted bytes (``secure_delete``); on PostgreSQL the touched
@@ -27,13 +28,13 @@ import json
 import logging
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, update
+from sqlalchemy import ColumnElement, Engine, delete, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -47,6 +48,7 @@ from storage.models import (
     Case,
     CasePause,
     Draft,
+    DraftFile,
     LabelledExample,
     MailMessage,
     OutboxItem,
@@ -65,11 +67,14 @@ FREE_TEXT: dict[str, tuple[str, ...]] = {
     "deadline extended": ("reason",),
     "clock paused": ("reason",),
 }
+# Audit events that name the files an answer carried (``files``: name, size, sha256 each).
+FILE_ACTIONS = ("files attached", "draft approved", "mail sent", "mail written")
 # What a purge writes over; vacuumed after a purge on PostgreSQL.
 TOUCHED = (
     "message",
     "outboxitem",
     "draft",
+    "draftfile",
     "auditevent",
     "labelledexample",
     "casepause",
@@ -91,6 +96,7 @@ class PurgedCase:
     queued: int = 0  # mail still queued, left to be sent
     examples: int = 0  # labelled examples of the case
     files: int = 0  # copies in a ``file:`` outbox folder
+    attachments: int = 0  # files its drafts carried
 
 
 @dataclass
@@ -188,6 +194,26 @@ def _outbox_files(session: Session, case_id: int, folder: Path | None) -> list[P
     return [path for path in found if path.is_file()]
 
 
+def _of_case(case_id: int) -> ColumnElement[bool]:
+    """The draft files of the case's drafts."""
+    return col(DraftFile.draft_id).in_(select(Draft.id).where(Draft.case_id == case_id))
+
+
+def _file_names_dropped(session: Session, case_id: int) -> None:
+    """The audit trail keeps which files went (size, SHA-256), not their names: a name such as
+    開示データ_田中.csv names the requester."""
+    events = session.exec(
+        select(AuditEvent).where(
+            AuditEvent.case_id == case_id, col(AuditEvent.action).in_(FILE_ACTIONS)
+        )
+    )
+    for event in events:
+        files = event.detail.get("files")
+        if files:
+            event.detail = {**event.detail, "files": [{**f, "name": ""} for f in files]}
+            session.add(event)
+
+
 def _what_goes(
     session: Session, case: retention.CaseActivity, closed: datetime, folder: Path | None
 ) -> PurgedCase:
@@ -223,6 +249,7 @@ def _what_goes(
             count.select_from(LabelledExample).where(LabelledExample.case_id == case.id),
         ),
         files=len(_outbox_files(session, case.id, folder)),
+        attachments=_count(session, count.select_from(DraftFile).where(_of_case(case.id))),
         queued=_count(
             session,
             count.select_from(OutboxItem).where(
@@ -257,6 +284,8 @@ def _purge_case(
     session.execute(
         update(Draft).where(col(Draft.case_id) == case.id).values(subject="", body="", values={})
     )
+    session.execute(delete(DraftFile).where(_of_case(case.id)))
+    _file_names_dropped(session, case.id)
     for note in _notes(session, case.id):
         note.detail = {**note.detail, **dict.fromkeys(FREE_TEXT[note.action], ""), PURGED: True}
         session.add(note)
@@ -290,6 +319,7 @@ def _purge_case(
                 "notes": gone.notes,
                 "examples": gone.examples,
                 "files": gone.files,
+                "attachments": gone.attachments,
                 "queued_kept": gone.queued,
             },
         )
@@ -303,11 +333,13 @@ def purge(
     *,
     dry_run: bool = False,
     outbox_folder: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PurgeSummary:
     """Purge the finished cases ``days`` past their closing at ``now`` (one transaction each),
     and the raw messages of no case ``days`` past their receipt; ``dry_run`` changes nothing.
     ``outbox_folder``: the folder of a ``file:`` outbox (``PD_SMTP_URL``), whose copies of a
-    purged case's mail go too."""
+    purged case's mail go too. ``progress(done, total)`` is told after each case: a run stopped
+    half-way has purged the cases told, and a second run purges the rest."""
     summary = PurgeSummary(days=days, dry_run=dry_run)
     with Session(engine) as session:
         activity = _activity(session)
@@ -316,7 +348,9 @@ def purge(
             c.ref for c in activity if c.held and retention.due([replace(c, held=False)], now, days)
         ]
     bind = engine if dry_run else writer(engine)  # a dry run takes no write lock
-    for candidate in due:
+    for done, candidate in enumerate(due):
+        if progress is not None:
+            progress(done, len(due))
         with Session(bind) as session:
             # Looked at again under the write lock: a follow-up may have come in since.
             query = select(Case).where(Case.id == candidate.id)
@@ -335,6 +369,8 @@ def purge(
             _purge_case(session, case, gone, now, days, outbox_folder)
             session.commit()
             log.info("%s purged (%d messages)", gone.ref, gone.messages)
+    if progress is not None:
+        progress(len(due), len(due))
     summary.caseless = _purge_caseless(bind, now, days, dry_run)
     # Imported labelled examples belong to no case: they go the same number of days after
     # they were imported (a staff label goes with its case's mail, above).
@@ -495,7 +531,12 @@ def export_case(engine: Engine, ref: str, *, now: datetime) -> CaseExport | None
             messages.append(
                 {"file": name, "purged": message.raw is None, **_plain(message, without={"raw"})}
             )
-        drafts = [_plain(d) for d in repo.drafts(session, case_id=case.id)]
+        rows = repo.drafts(session, case_id=case.id)
+        carried = repo.draft_files(session, [d.id for d in rows if d.id is not None])
+        drafts = [  # with the files each sends: their names, sizes and hashes
+            {**_plain(d), "files": [_plain(f, without={"raw"}) for f in carried[d.id or 0]]}
+            for d in rows
+        ]
         outbox = [
             _plain(item, without={"raw"})
             for item in session.exec(

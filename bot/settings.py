@@ -207,6 +207,16 @@ def _slack_mask(value: object) -> str:
     return text
 
 
+STAFF_LANGUAGES = ("ja", "en")  # bot.words has one file of staff texts per language
+
+
+def _staff_language(value: object) -> str:
+    text = _text(value).lower() or "ja"
+    if text not in STAFF_LANGUAGES:
+        raise ValueError(f"must be {' or '.join(STAFF_LANGUAGES)}, not {text!r}")
+    return text
+
+
 class _Told(ValueError):
     """A problem whose message names its setting already."""
 
@@ -393,6 +403,10 @@ class SlackSection(Section):
     mask: Annotated[str, BeforeValidator(_slack_mask)] = Field("partial", alias="PD_SLACK_MASK")
     # Staff besides the approvers and the members of the case channel (DESIGN rule 8).
     staff: Annotated[tuple[str, ...], BeforeValidator(_slack_ids)] = Field((), alias="PD_STAFF")
+    # The language of what staff read (bot.words): so far the monthly report.
+    staff_language: Annotated[str, BeforeValidator(_staff_language)] = Field(
+        "ja", alias="PD_STAFF_LANGUAGE"
+    )
     # New case messages in any minute, at most (Slack allows about one message a second in a
     # channel); the rest wait, the nearest deadline first.
     posts_per_minute: Annotated[int, BeforeValidator(_between(1, 60, "posts"))] = Field(
@@ -464,6 +478,10 @@ class KeySection(Section):
 
 class IntakeSection(Section):
     classify_timeout: Seconds = Field(10.0, alias="PD_CLASSIFY_TIMEOUT")
+    # The largest file kept or sent; the files of one answer together are held to it too.
+    attachment_max_bytes: Annotated[int, BeforeValidator(_whole(1, "bytes"))] = Field(
+        25 * 1024 * 1024, alias="PD_ATTACHMENT_MAX_BYTES"
+    )
 
 
 class LogSection(Section):

@@ -113,7 +113,9 @@ def install_model(engine: Engine) -> None:
 def reply_settings(settings: Settings) -> ReplySettings:
     from bot.replies import ReplySettings
 
-    return ReplySettings.of(settings.replies)
+    return ReplySettings.of(
+        settings.replies, attachment_max_bytes=settings.intake.attachment_max_bytes
+    )
 
 
 def scheduler_settings(settings: Settings) -> SchedulerSettings:

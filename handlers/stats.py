@@ -41,6 +41,7 @@ from handlers.intents import PRIVACY
 from handlers.status import FINISHED
 
 MIN_FOR_TIMES = 5
+TREND_MONTHS = 12
 LANGUAGES = ("ja", "en")  # always listed, so an empty month still shows both
 DAY = timedelta(days=1)
 
@@ -80,6 +81,11 @@ class Month:
 
     def holds(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
+
+    def back(self, months: int) -> Month:
+        """The month ``months`` before this one."""
+        index = self.year * 12 + self.month - 1 - months
+        return Month(index // 12, index % 12 + 1)
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
@@ -128,6 +134,12 @@ class MonthReport:
     by_intent: tuple[tuple[str, Figures], ...]  # every privacy intent, in PRIVACY's order
     by_language: tuple[tuple[str, Figures], ...]  # ja, en, then any other seen
     other_cases: int  # received in the month, asking for no privacy right
+    # The privacy requests of the twelve months ending with this one, oldest first.
+    trend: tuple[tuple[Month, Figures], ...] = ()
+    # Privacy requests open at ``as_of`` whatever the month they came in, and how many of them
+    # are past their deadline.
+    open_now: int = 0
+    late_now: int = 0
 
 
 COLUMNS = (
@@ -221,6 +233,23 @@ def month_report(records: Iterable[CaseRecord], month: Month, *, as_of: datetime
         ),
         other_cases=other,
     )
+
+
+def trend(
+    records: Sequence[CaseRecord], last: Month, *, as_of: datetime, months: int = TREND_MONTHS
+) -> tuple[tuple[Month, Figures], ...]:
+    """Each of the ``months`` months ending with ``last``, oldest first: the figures of the privacy
+    requests received in it, judged as of ``as_of``."""
+    out = []
+    for back in range(months - 1, -1, -1):
+        month = last.back(back)
+        privacy = [
+            r
+            for r in records
+            if month.holds(r.received_at) and any(i in PRIVACY for i in r.intents)
+        ]
+        out.append((month, figures(privacy, as_of=as_of)))
+    return tuple(out)
 
 
 def _with_intents(record: CaseRecord, intents: tuple[str, ...]) -> CaseRecord:

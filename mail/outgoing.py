@@ -249,8 +249,17 @@ def compose(
         if not _MIME_TYPE.fullmatch(item.mime_type):
             raise ValueError("attachment mime_type must be type/subtype")
         maintype, _, subtype = item.mime_type.lower().partition("/")
+        # The name as RFC 2231 parameters (``filename*0*=utf-8''…`` for Japanese), in the
+        # disposition and, for mail readers that look only there, the type's ``name``; the bytes
+        # base64, whatever the type, so they arrive exactly as given.
+        name = _filename(item.filename)
         msg.add_attachment(
-            item.data, maintype=maintype, subtype=subtype, filename=_filename(item.filename)
+            item.data,
+            maintype=maintype,
+            subtype=subtype,
+            cte="base64",
+            filename=name,
+            params={"name": name},
         )
     parts = list(msg.walk())
     for part in parts[1:]:  # the email package repeats MIME-Version in parts it makes

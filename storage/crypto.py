@@ -1,4 +1,5 @@
-"""Encryption at rest of raw mail (``message.raw``, ``outboxitem.raw``) with the keys of
+"""Encryption at rest of raw mail (``message.raw``, ``outboxitem.raw``, and the files answers
+carry, ``draftfile.raw``) with the keys of
 ``PD_RAW_KEYS``: Fernet from the ``cryptography`` package, several keys for rotation.
 
 ``PD_RAW_KEYS`` holds comma-separated Fernet keys (``privacy-desk keys new`` makes one): the
@@ -20,7 +21,7 @@ where the command line starts, from the checked settings (``bot.settings``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -144,7 +145,7 @@ class EncryptedRaw(TypeDecorator[bytes]):
 
 
 # The tables with raw mail, read and written as stored (LargeBinary, not EncryptedRaw) here.
-RAW_TABLES = ("message", "outboxitem", "labelledexample")
+RAW_TABLES = ("message", "outboxitem", "labelledexample", "draftfile")
 
 
 @dataclass(frozen=True)
@@ -153,12 +154,25 @@ class RotateSummary:
     rotated: int  # rows re-encrypted under the first key
 
 
-def rotate(engine: Engine, keyring: Keyring, *, batch: int = 200) -> RotateSummary:
+def rotate(
+    engine: Engine,
+    keyring: Keyring,
+    *,
+    batch: int = 200,
+    progress: Callable[[int, int], None] | None = None,
+) -> RotateSummary:
     """Encrypt every raw row with the keyring's first key: plaintext rows are encrypted, sealed
     ones re-encrypted (their key must be in the keyring). One transaction per batch, so a long
     run can be stopped and started again; a row that cannot be opened stops it, changing
-    nothing more."""
+    nothing more. ``progress(done, total)`` is told after each committed batch."""
     encrypted = rotated = 0
+    total = 0
+    if progress is not None:
+        with engine.connect() as connection:
+            for table in RAW_TABLES:
+                count = text(f"SELECT count(*) FROM {table} WHERE raw IS NOT NULL")
+                total += int(connection.execute(count).scalar_one())
+    done = 0
     for table in RAW_TABLES:
         read = text(
             f"SELECT id, raw FROM {table} WHERE raw IS NOT NULL AND id > :after "
@@ -188,6 +202,9 @@ def rotate(engine: Engine, keyring: Keyring, *, batch: int = 200) -> RotateSumma
                         token = keyring.encrypt(unseal(stored, None))
                         encrypted += 1
                     connection.execute(write, {"raw": SEALED + token, "id": row_id})
+            done += len(rows)
+            if progress is not None:
+                progress(done, max(total, done))
             if len(rows) < batch:
                 break
             after = rows[-1][0]

@@ -163,6 +163,25 @@ class Draft(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class DraftFile(SQLModel, table=True):
+    """A file a draft sends as an attachment: kept (encrypted like raw mail when PD_RAW_KEYS is
+    set) with its name, type, size and SHA-256, from the draft's ``revision`` on (``attach``
+    makes a new revision, so an approver of an older one never sends files they did not see)."""
+
+    __table_args__ = (UniqueConstraint("draft_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", index=True)
+    revision: int = 1  # the first revision of the draft that carries it
+    name: str = Field(max_length=255)  # as the requester sees it (the template's attachments)
+    mime_type: str = Field(default="application/octet-stream", max_length=255)
+    size: int = 0
+    sha256: str = Field(max_length=64)
+    added_by: str = Field(max_length=64)
+    added_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    raw: bytes = Field(sa_column=Column(EncryptedRaw, nullable=False))
+
+
 class LabelledExample(SQLModel, table=True):
     """A message with the intents it really carries, for the classifier: staff corrected what a
     case's first message asks for (reclassified it; ``source`` "staff", linked to the message

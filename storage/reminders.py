@@ -236,7 +236,7 @@ class DigestFacts:
     approval: list[str]
     answered: list[str]
     triage: list[tuple[str, datetime | None]]  # (ref, triage due)
-    historic: list[datetime | None]  # answer due of each open historic case
+    historic: list[bool]  # each open historic case: whether it is overdue (repo.overdue)
 
 
 def digest_facts(
@@ -316,11 +316,12 @@ def digest_facts(
             .order_by(col(Case.id))
         )
     )
-    historic = list(
-        session.exec(
-            select(Case.answer_due).where(
+    historic = [
+        bool(late)
+        for late in session.exec(
+            select(repo.overdue(now)).where(
                 col(Case.slack_state) == HISTORIC, col(Case.status).not_in(done)
             )
         )
-    )
+    ]
     return DigestFacts(newest, new, soon, overdue, approval, answered, triage, historic)

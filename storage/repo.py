@@ -11,9 +11,10 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, func, insert, or_, update
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, SQLModel, col, select
 
 from handlers.clock import TOKYO
@@ -27,6 +28,7 @@ from storage.models import (
     CaseCounter,
     CasePause,
     Draft,
+    DraftFile,
     MailboxCheckpoint,
     MailMessage,
     OutboxItem,
@@ -117,7 +119,12 @@ def _table(model: type[SQLModel]) -> Table:
 # transaction, no ORM execute layer): the ORM's unit of work and per-call statement building
 # cost more than the writes themselves.
 _AUDIT = insert(_table(AuditEvent))
-_MESSAGE = insert(_table(MailMessage)).returning(_table(MailMessage).c.id)
+_MESSAGE = insert(_table(MailMessage))
+# A large raw mail on SQLite: the row is inserted with a zero-filled blob of its size (which
+# costs no memory) and the bytes are then written into it in chunks. A plain insert binds a copy
+# of the bytes and builds the record in memory too: three copies of a 50 MB mail at once.
+_MESSAGE_ZEROBLOB = insert(_table(MailMessage)).values(raw=func.zeroblob(bindparam("raw_size")))
+_BLOB_CHUNK = 1 << 20
 _CASE = insert(_table(Case)).returning(_table(Case).c.id)
 _DRAFT = insert(_table(Draft)).returning(_table(Draft).c.id)
 _ADDRESS = insert(_table(CaseAddress))
@@ -169,6 +176,30 @@ def audit(session: Session, case_id: int | None, actor: str, action: str, **deta
     )
 
 
+def _insert_message(session: Session, values: dict[str, Any]) -> int:
+    """Insert one ``message`` row, its id; a large raw mail on SQLite is streamed into its
+    blob."""
+    from storage import crypto
+
+    connection = session.connection()
+    raw = values["raw"]
+    if raw is None or len(raw) <= _BLOB_CHUNK or connection.dialect.name != "sqlite":
+        (inserted,) = connection.execute(_MESSAGE, values).inserted_primary_key or (None,)
+        assert inserted is not None
+        return int(inserted)
+    stored = crypto.seal(raw, crypto.active())  # what EncryptedRaw would bind
+    row = {key: value for key, value in values.items() if key != "raw"}
+    result = connection.execute(_MESSAGE_ZEROBLOB, {**row, "raw_size": len(stored)})
+    (row_id,) = result.inserted_primary_key or (None,)
+    driver = connection.connection.driver_connection
+    view = memoryview(stored)
+    with driver.blobopen("message", "raw", row_id) as blob:  # type: ignore[union-attr]
+        for start in range(0, len(view), _BLOB_CHUNK):
+            blob.write(view[start : start + _BLOB_CHUNK])
+    assert row_id is not None
+    return int(row_id)
+
+
 def store_message(
     session: Session,
     msg: ParsedMessage,
@@ -182,31 +213,27 @@ def store_message(
 ) -> None:
     """Store an incoming message and index its texts for search; ``flags`` are kept with its
     defects (``message_id_reused``)."""
-    message_id: int = (
-        session.connection()
-        .execute(
-            _MESSAGE,
-            {
-                "case_id": case_id,
-                "direction": "in",
-                "message_id": msg.message_id,
-                "sha256": msg.sha256,
-                "subject": msg.subject,
-                "sender": msg.sender.address.lower() if msg.sender else "",
-                "sent_at": msg.date if msg.date and msg.date.tzinfo else None,
-                "received_at": received_at,
-                "in_reply_to": msg.in_reply_to,
-                "references": list(msg.references),
-                "language": msg.language,
-                "intents": list(classification.get("intents", [])),
-                "classification": classification,
-                "disposition": disposition,
-                "defects": [*msg.defects, *flags],
-                "size": msg.size,
-                "raw": raw,
-            },
-        )
-        .scalar_one()
+    message_id = _insert_message(
+        session,
+        {
+            "case_id": case_id,
+            "direction": "in",
+            "message_id": msg.message_id,
+            "sha256": msg.sha256,
+            "subject": msg.subject,
+            "sender": msg.sender.address.lower() if msg.sender else "",
+            "sent_at": msg.date if msg.date and msg.date.tzinfo else None,
+            "received_at": received_at,
+            "in_reply_to": msg.in_reply_to,
+            "references": list(msg.references),
+            "language": msg.language,
+            "intents": list(classification.get("intents", [])),
+            "classification": classification,
+            "disposition": disposition,
+            "defects": [*msg.defects, *flags],
+            "size": msg.size,
+            "raw": raw,
+        },
     )
     search.add_message(
         session,
@@ -241,31 +268,27 @@ def store_raw(
 ) -> None:
     """Keep bytes that could not be read as a message: under their own Message-ID when it could
     be read, else under one made from their hash; its subject, when read, is indexed."""
-    message: int = (
-        session.connection()
-        .execute(
-            _MESSAGE,
-            {
-                "case_id": case_id,
-                "direction": "in",
-                "message_id": message_id or f"sha256-{sha256}@privacy-desk.invalid",
-                "sha256": sha256,
-                "subject": subject,
-                "sender": sender,
-                "received_at": received_at,
-                "in_reply_to": None,
-                "sent_at": None,
-                "references": [],
-                "language": "",
-                "intents": [],
-                "classification": {},
-                "disposition": "quarantined",
-                "defects": [note],
-                "size": len(raw),
-                "raw": raw,
-            },
-        )
-        .scalar_one()
+    message = _insert_message(
+        session,
+        {
+            "case_id": case_id,
+            "direction": "in",
+            "message_id": message_id or f"sha256-{sha256}@privacy-desk.invalid",
+            "sha256": sha256,
+            "subject": subject,
+            "sender": sender,
+            "received_at": received_at,
+            "in_reply_to": None,
+            "sent_at": None,
+            "references": [],
+            "language": "",
+            "intents": [],
+            "classification": {},
+            "disposition": "quarantined",
+            "defects": [note],
+            "size": len(raw),
+            "raw": raw,
+        },
     )
     if subject:
         search.add_message(session, message, subject=subject)
@@ -373,6 +396,55 @@ def drafts(
     if status is not None:
         query = query.where(Draft.status == status)
     return list(session.exec(query.order_by(col(Draft.id))))
+
+
+def add_draft_file(
+    session: Session,
+    draft_id: int,
+    *,
+    revision: int,
+    name: str,
+    mime_type: str,
+    data: bytes,
+    added_by: str,
+    at: datetime,
+) -> DraftFile:
+    """Keep a file a draft sends from ``revision`` on (its bytes sealed like raw mail)."""
+    row = DraftFile(
+        draft_id=draft_id,
+        revision=revision,
+        name=name,
+        mime_type=mime_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        added_by=added_by,
+        added_at=at,
+        raw=data,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def draft_files(
+    session: Session, draft_ids: Iterable[int], *, revision: int | None = None
+) -> dict[int, list[DraftFile]]:
+    """The files of each draft (up to ``revision`` when given), in the order they were added;
+    the bytes are loaded only when read (``DraftFile.raw`` is deferred)."""
+    wanted = list(draft_ids)
+    found: dict[int, list[DraftFile]] = {d: [] for d in wanted}
+    if not wanted:
+        return found
+    query = (
+        select(DraftFile)
+        .where(col(DraftFile.draft_id).in_(wanted))
+        .options(defer(cast("QueryableAttribute[bytes]", DraftFile.raw)))
+    )
+    if revision is not None:
+        query = query.where(col(DraftFile.revision) <= revision)
+    for row in session.exec(query.order_by(col(DraftFile.id))):
+        found[row.draft_id].append(row)
+    return found
 
 
 def claim_draft(
@@ -487,12 +559,15 @@ def _sent_copies(session: Session, item: OutboxItem) -> list[MailMessage]:
 
 
 def replace_raw(session: Session, item: OutboxItem, raw: bytes) -> None:
-    """Keep ``raw`` in place of an outbox mail's bytes (its copy on the case file too); the
-    stored content hash stays that of the mail as sent."""
+    """Keep ``raw`` in place of an outbox mail's bytes (its copy on the case file too, with the
+    content hash and size of ``raw``: the copy in the mailbox's Sent folder is made of these
+    bytes, and ``purge --mailbox`` finds it by them)."""
     item.raw = raw
     session.add(item)
+    digest = hashlib.sha256(raw).hexdigest()
     for row in _sent_copies(session, item):
         row.raw = raw
+        row.sha256, row.size = digest, len(raw)
         session.add(row)
 
 

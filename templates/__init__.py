@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # Jinja2 is imported when a template is rendered: the names a
 
 __all__ = [
     "CHOICES",
+    "FILLED_BY_DESK",
     "KINDS",
     "LANGUAGES",
     "MAY_BE_EMPTY",
@@ -97,7 +98,7 @@ KINDS: Mapping[str, str] = MappingProxyType(
         "requests": "texts",
         "needed": "texts",
         "items": "texts",
-        "attachments": "texts",
+        "attachments": "texts",  # filled by the desk (FILLED_BY_DESK), never typed by staff
         "corrections": "texts",
         "deleted": "texts",
         "retained": "texts",
@@ -117,6 +118,10 @@ KINDS: Mapping[str, str] = MappingProxyType(
         "waited_days": "number",
     }
 )
+
+# Values the desk fills from the draft itself: ``attachments`` holds the names of the files the
+# draft carries (``bot.replies``), so a letter names exactly what is attached.
+FILLED_BY_DESK: frozenset[str] = frozenset({"attachments"})
 
 # value -> the texts it may be (for a list, each of its items)
 CHOICES: Mapping[str, tuple[str, ...]] = MappingProxyType(

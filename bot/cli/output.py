@@ -9,30 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
-import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TextIO
 
+from bot.words import pad as pad  # measured as the staff texts are
+from bot.words import width as width
 from handlers.clock import TOKYO  # deadlines are days in Asia/Tokyo
-
-
-def width(text: str) -> int:
-    """The columns ``text`` takes on a terminal."""
-    return sum(
-        0
-        if unicodedata.combining(ch)
-        else 2
-        if unicodedata.east_asian_width(ch) in ("W", "F")
-        else 1
-        for ch in text
-    )
-
-
-def pad(text: str, columns: int) -> str:
-    """``text`` left-aligned in ``columns`` display columns (never cut)."""
-    return text + " " * max(columns - width(text), 0)
 
 
 def table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], out: TextIO) -> None:
@@ -143,14 +127,10 @@ class Progress:
         out.flush()
         self._bar.refresh()
 
-    def interrupted(self) -> str:
+    def interrupted(self, what: str = "message") -> str:
         """``interrupted after N of M; run again to continue`` (``after N messages`` when the
-        total is not known)."""
-        done = (
-            f"{self.done} of {self.total}"
-            if self.total is not None
-            else plural(self.done, "message")
-        )
+        total is not known; ``what`` names the things counted)."""
+        done = f"{self.done} of {self.total}" if self.total is not None else plural(self.done, what)
         return f"interrupted after {done}; run again to continue"
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ _AS = "who does this (recorded in the audit trail)"
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from bot.replies import Replies
+    from bot.replies import NewFile, Replies
 
 
 def _replies(engine: Engine, ctx: Context) -> Replies:
@@ -70,6 +70,27 @@ def _values(pairs: list[str], files: list[str]) -> dict[str, Any]:
     return values
 
 
+def _files(paths: list[str], ctx: Context) -> list[NewFile]:
+    """The files named on the command line, read whole (each is checked by ``Replies``); one
+    over the size limit is refused before it is read."""
+    from bot.replies import NewFile
+
+    limit = ctx.settings.intake.attachment_max_bytes
+    found = []
+    for name in paths:
+        path = Path(name)
+        try:
+            size = path.stat().st_size
+            if size > limit:
+                raise UsageError(
+                    f"{path.name} is {size} bytes, over PD_ATTACHMENT_MAX_BYTES ({limit})"
+                )
+            found.append(NewFile(path.name, path.read_bytes()))
+        except OSError as exc:
+            raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+    return found
+
+
 def cmd_drafts(args: argparse.Namespace, ctx: Context) -> int:
     from sqlmodel import Session
 
@@ -84,6 +105,7 @@ def cmd_drafts(args: argparse.Namespace, ctx: Context) -> int:
             case_id = case.id
         rows = repo.drafts(session, case_id=case_id, status=None if args.all else "draft")
         refs = {c.id: c.ref for c in repo.list_cases(session)}
+        files = repo.draft_files(session, [d.id for d in rows if d.id is not None])
         records = [
             {
                 "id": d.id,
@@ -96,17 +118,25 @@ def cmd_drafts(args: argparse.Namespace, ctx: Context) -> int:
                 "approved_by": d.approved_by,
                 "subject": d.subject,
                 "body": d.body,
+                "files": [
+                    {"name": f.name, "type": f.mime_type, "size": f.size, "sha256": f.sha256}
+                    for f in files.get(d.id or 0, [])
+                    if f.revision <= d.revision
+                ],
             }
             for d in rows
         ]
     if args.json:
         ctx.out.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
         return 0
-    for r in records:
+    for d, r in zip(rows, records, strict=True):
         ctx.out.write(
             f"{r['id']:>5}  {r['case']:<16} {r['template']:<20} {r['language']}  "
             f"{r['status']:<9} r{r['revision']}  {r['subject']}\n"
         )
+        for f in files.get(d.id or 0, []):
+            if f.revision <= d.revision:
+                ctx.out.write(f"       + {f.name}  {f.size} bytes  {f.mime_type}\n")
         if args.ref:
             body = str(r["body"]).splitlines()
             ctx.out.write("\n" + "\n".join(f"      {line}" for line in body) + "\n\n")
@@ -123,6 +153,7 @@ def cmd_draft(args: argparse.Namespace, ctx: Context) -> int:
     from storage import repo
 
     values = _values(args.set or [], [])
+    files = _files(args.attach or [], ctx)
     with ctx.database() as engine:
         template = args.template
         if template is None:
@@ -134,10 +165,27 @@ def cmd_draft(args: argparse.Namespace, ctx: Context) -> int:
                     f"{args.ref.upper()}: name the template (no answer follows from its intents)"
                 )
         try:
-            draft = _replies(engine, ctx).draft(args.ref, template, values, editor=args.as_)
+            draft = _replies(engine, ctx).draft(
+                args.ref, template, values, editor=args.as_, files=files
+            )
         except ReplyError as exc:
             raise UsageError(str(exc)) from None
-    ctx.out.write(f"draft {draft.id} for {args.ref.upper()}: {draft.subject}\n")
+    carried = f" ({len(files)} files)" if files else ""
+    ctx.out.write(f"draft {draft.id} for {args.ref.upper()}: {draft.subject}{carried}\n")
+    return 0
+
+
+def cmd_attach(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.replies import ReplyError
+
+    files = _files(args.files, ctx)
+    with ctx.database() as engine:
+        try:
+            draft = _replies(engine, ctx).attach(args.draft_id, files, editor=args.as_)
+        except ReplyError as exc:
+            raise UsageError(f"not attached: {exc}") from None
+    names = ", ".join(f.name for f in files)
+    ctx.out.write(f"draft {draft.id} revision {draft.revision}: attached {names}\n")
     return 0
 
 
@@ -263,8 +311,20 @@ def add_parsers(sub: Subcommands) -> None:
         metavar="NAME=VALUE",
         help="a template value (repeat for lists; NAME=@FILE reads a text)",
     )
+    p.add_argument(
+        "--attach",
+        action="append",
+        metavar="FILE",
+        help="a file the answer carries (repeat for several); the letter lists their names",
+    )
     p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
     p.set_defaults(func=cmd_draft)
+
+    p = sub.add_parser("attach", help="add files to a draft (a new revision to approve)")
+    p.add_argument("draft_id", type=int, metavar="DRAFT_ID", help="the draft's number (see drafts)")
+    p.add_argument("files", nargs="+", metavar="FILE", help="the files, sent under their names")
+    p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
+    p.set_defaults(func=cmd_attach)
 
     p = sub.add_parser("approve", help="approve a draft: its mail is queued and sent once")
     p.add_argument("draft_id", type=int, metavar="DRAFT_ID", help="the draft's number (see drafts)")

@@ -42,6 +42,7 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
     slack = _slack(ctx.settings.slack) if args.slack else None  # refused before anything is written
     now = datetime.now(UTC)
     month: Month = args.month or Month.before(now)
+    language = ctx.settings.slack.staff_language
     with ctx.database() as engine:  # first: no database, no report folder either
         built = report.build(engine, month, as_of=now)
     folder = Path(args.out)
@@ -52,24 +53,24 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
     csv_path, png_path = folder / f"report-{month}.csv", folder / f"report-{month}.png"
     try:
         report.write_csv(built, csv_path)
-        report.write_chart(built, png_path)
+        report.write_chart(built, png_path, language)
     except OSError as exc:
         raise UsageError(f"cannot write to {folder}: {exc.strerror}") from None
-    out.write(report.table(built))
+    out.write(report.table(built, language))
     out.write(f"written: {csv_path}, {png_path}\n")
     if slack is None:
         return 0
-    return _post(built, slack, out)
+    return _post(built, slack, out, language)
 
 
-def _post(built: MonthReport, slack: SlackTarget, out: TextIO) -> int:
+def _post(built: MonthReport, slack: SlackTarget, out: TextIO, language: str) -> int:
     from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 
     from bot import report
 
     # A 429 means nothing was posted, so it alone is retried: a lost answer might have been.
     client = slack.async_client(retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
-    problem = report.post_to_slack(built, client, slack.channel)
+    problem = report.post_to_slack(built, client, slack.channel, language)
     if problem is not None:
         sys.stderr.write(f"privacy-desk: {problem}; the files are written\n")
         return 1

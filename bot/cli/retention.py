@@ -12,10 +12,12 @@ shown), and ``main`` applies the keys to the process (``bot.wiring.apply_process
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.cli.context import Context, Subcommands
+from bot.cli.output import INTERRUPTED, Progress
 from bot.cli.output import plural as _plural
 from bot.cli.output import tokyo_day as _day
 from bot.errors import UsageError
@@ -36,10 +38,21 @@ def cmd_purge(args: argparse.Namespace, ctx: Context) -> int:
     days = retention_days(args.days, ctx.settings.retention.days)
     smtp = ctx.settings.smtp
     folder = smtp.config.path if smtp.writes_files else None
-    with ctx.database() as engine:
-        summary = retention.purge(
-            engine, datetime.now(UTC), days, dry_run=args.dry_run, outbox_folder=folder
-        )
+    # One transaction per case: Ctrl-C keeps the cases purged so far, a second run does the rest.
+    with ctx.database() as engine, Progress(None, unit="case") as progress:
+        try:
+            summary = retention.purge(
+                engine,
+                datetime.now(UTC),
+                days,
+                dry_run=args.dry_run,
+                outbox_folder=folder,
+                progress=progress.update,
+            )
+        except KeyboardInterrupt:
+            progress.close()
+            sys.stderr.write(progress.interrupted("case") + "\n")
+            return INTERRUPTED
     for case in summary.cases:
         kept = f"; {_plural(case.queued, 'queued mail')} left to send" if case.queued else ""
         ctx.out.write(
@@ -160,8 +173,14 @@ def cmd_keys_rotate(args: argparse.Namespace, ctx: Context) -> int:
     keyring = crypto.active()
     if keyring is None:
         raise UsageError(f"{crypto.SETTING} is not set: put the new key first, then the old ones")
-    with ctx.database() as engine:
-        done = crypto.rotate(engine, keyring)
+    # One transaction per batch of rows: a second run after Ctrl-C finishes the work.
+    with ctx.database() as engine, Progress(None, unit="row") as progress:
+        try:
+            done = crypto.rotate(engine, keyring, progress=progress.update)
+        except KeyboardInterrupt:
+            progress.close()
+            sys.stderr.write(progress.interrupted("row") + "\n")
+            return INTERRUPTED
     ctx.out.write(
         f"{_plural(done.rotated, 'row')} re-encrypted and {_plural(done.encrypted, 'row')} "
         f"encrypted with the first key of {crypto.SETTING}\n"

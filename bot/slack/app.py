@@ -38,7 +38,7 @@ from bot.slack.blocks import (
 from bot.slack.staff import Staff, guard
 from storage import repo
 from storage.db import writer
-from storage.models import Case, Draft, MailMessage
+from storage.models import Case, Draft, DraftFile, MailMessage
 
 log = logging.getLogger("privacy_desk.slack")
 
@@ -93,7 +93,8 @@ def build_app(
         draft, case = await threads.db(_draft_and_case, engine, draft_id)
         if draft is None or case is None or not draft.slack_ts:
             return
-        text, blocks = draft_message(draft_view(draft), mask_mode=mask_mode)
+        files = await threads.db(_files_of, engine, draft)
+        text, blocks = draft_message(draft_view(draft, files), mask_mode=mask_mode)
         try:
             await api.update(
                 channel=case.slack_channel or channel, ts=draft.slack_ts, text=text, blocks=blocks
@@ -130,17 +131,22 @@ def build_app(
         await approve_as(body, *found)
 
     async def open_form(
-        ack: AsyncAck, body: dict[str, Any], doing: str, form: Callable[[Draft], dict[str, Any]]
+        ack: AsyncAck,
+        body: dict[str, Any],
+        doing: str,
+        form: Callable[[Draft, list[DraftFile]], dict[str, Any]],
     ) -> None:
-        """Ack the click and open ``form(draft)`` for the draft it names, while it is a draft."""
+        """Ack the click and open ``form(draft, files)`` for the draft it names, while it is a
+        draft."""
         await ack()
         parsed = _draft_value(body["actions"][0].get("value", ""))
         found = await threads.db(_draft_and_case, engine, parsed[0]) if parsed else None
         if parsed is None or found is None or found[0] is None or found[0].status != "draft":
             await refuse(body, f"That draft cannot be {doing} any more.")
             return
+        files = await threads.db(_files_of, engine, found[0])
         try:
-            await api.call("views_open", trigger_id=body["trigger_id"], view=form(found[0]))
+            await api.call("views_open", trigger_id=body["trigger_id"], view=form(found[0], files))
         except SlackError as exc:
             log.warning("draft %s: form not opened: %s", parsed[0], exc.error)
             await refuse(body, "Slack did not open the form; try again.")
@@ -148,7 +154,9 @@ def build_app(
     @app.action(ACTIONS["review"])
     async def review(ack: AsyncAck, body: dict[str, Any]) -> None:
         """Under ``strict``: the draft's text, shown only to who pressed, with its approval."""
-        await open_form(ack, body, "reviewed", lambda draft: review_view(draft_view(draft)))
+        await open_form(
+            ack, body, "reviewed", lambda draft, files: review_view(draft_view(draft, files))
+        )
 
     @app.view(REVIEW_CALLBACK)
     async def reviewed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -174,7 +182,7 @@ def build_app(
 
     @app.action(ACTIONS["edit"])
     async def edit(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await open_form(ack, body, "edited", _edit_view)
+        await open_form(ack, body, "edited", lambda draft, _files: _edit_view(draft))
 
     @app.view(EDIT_CALLBACK)
     async def edited(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -271,6 +279,13 @@ def _reasons(engine: Engine, case: Case) -> dict[str, list[str]]:
         ).first()
         found = first.classification.get("reasons", {}) if first else {}
         return {str(k): [str(p) for p in v] for k, v in found.items()}
+
+
+def _files_of(engine: Engine, draft: Draft) -> list[DraftFile]:
+    """The files the draft sends (names and sizes; the bytes are not read)."""
+    assert draft.id is not None
+    with Session(engine, expire_on_commit=False) as session:
+        return repo.draft_files(session, [draft.id], revision=draft.revision)[draft.id]
 
 
 def _draft_and_case(engine: Engine, draft_id: int) -> tuple[Draft | None, Case | None]:

@@ -20,7 +20,7 @@ from handlers.redact import redact_contacts
 from handlers.status import FINISHED, WAITING
 
 if TYPE_CHECKING:
-    from storage.models import Draft
+    from storage.models import Draft, DraftFile
 
 MAX_BLOCKS = 50
 SECTION_TEXT = 3000
@@ -300,10 +300,12 @@ class DraftView:
     status: str
     edited_by: str | None = None
     approved_by: str | None = None
+    files: tuple[tuple[str, int], ...] = ()  # (name, bytes) of the files it sends
 
 
-def draft_view(draft: Draft) -> DraftView:
-    """A stored ``storage.models.Draft`` as the thread shows it."""
+def draft_view(draft: Draft, files: Sequence[DraftFile] = ()) -> DraftView:
+    """A stored ``storage.models.Draft`` as the thread shows it, with the files it carries
+    (``storage.repo.draft_files``; those of later revisions than the draft's are left out)."""
     assert draft.id is not None, "only a stored draft is shown"
     return DraftView(
         id=draft.id,
@@ -315,7 +317,28 @@ def draft_view(draft: Draft) -> DraftView:
         status=draft.status,
         edited_by=draft.edited_by,
         approved_by=draft.approved_by,
+        files=tuple((f.name, f.size) for f in files if f.revision <= draft.revision),
     )
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def files_text(draft: DraftView, *, named: bool = True) -> str | None:
+    """What an approver is told of the files the draft sends (None: it sends none). Under
+    ``strict`` masking the channel gets their number and size only: a name may name the
+    requester."""
+    if not draft.files:
+        return None
+    if not named:
+        total = sum(size for _, size in draft.files)
+        return f"Attached: {len(draft.files)} files, {_size(total)} (names in the review)"
+    return "Attached:\n" + "\n".join(f"• {name} ({_size(size)})" for name, size in draft.files)
 
 
 def draft_message(
@@ -338,6 +361,9 @@ def draft_message(
             _section(f"*{escape(head)}*\n*Subject:* {escape(draft.subject)}"),
             _section(body or "> (empty)"),
         ]
+    attached = files_text(draft, named=not strict)
+    if attached is not None:
+        blocks.append(_section(clip(escape(attached), SECTION_TEXT)))
     if draft.status == "draft":
         first = (
             _button("Review and approve", "review", value, "primary")
@@ -376,6 +402,11 @@ def review_view(draft: DraftView) -> dict[str, Any]:
         {"type": "divider"},
         *({"type": "section", "text": {"type": "plain_text", "text": c}} for c in chunks),
     ]
+    attached = files_text(draft)
+    if attached is not None:
+        blocks.append(
+            {"type": "section", "text": {"type": "plain_text", "text": clip(attached, 3000)}}
+        )
     return {
         "type": "modal",
         "callback_id": REVIEW_CALLBACK,

@@ -549,12 +549,12 @@ class CasePoster:
                 return None
             upto = int(_detail(marker).get("last_case_id") or 0)
             days = int(_detail(marker).get("backlog_days") or 0)
-            rows = session.exec(select(Case.status, Case.answer_due).where(*_untold(upto))).all()
+            rows = session.exec(select(Case.status, repo.overdue(now)).where(*_untold(upto))).all()
         if not rows:
             return None
-        still = [due for status, due in rows if status not in FINISHED]
-        late = [due for due in still if due is not None and due < now]
-        return upto, len(rows), _historic_text(len(rows), len(still), len(late), days)
+        still = sum(1 for status, _ in rows if status not in FINISHED)
+        late = sum(1 for _, overdue in rows if overdue)  # as everywhere (storage.repo.overdue)
+        return upto, len(rows), _historic_text(len(rows), still, late, days)
 
     def _historic_told(self, upto: int, now: datetime) -> None:
         with Session(self._engine) as session:
@@ -621,9 +621,11 @@ class CasePoster:
                 .limit(limit)
             ).all()
             found = []
+            files = repo.draft_files(session, [d.id for d, _ in rows if d.id is not None])
             for draft, case in rows:
                 assert draft.id is not None
-                text, blocks = draft_message(draft_view(draft), mask_mode=self._mask_mode)
+                shown = draft_view(draft, files[draft.id])
+                text, blocks = draft_message(shown, mask_mode=self._mask_mode)
                 found.append((draft.id, case, text, blocks))
             return found
 

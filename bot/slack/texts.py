@@ -144,7 +144,7 @@ def digest(facts: DigestFacts, today: date, now: datetime, due_soon: timedelta) 
         _line("Waiting for triage (decide by)", triage),
     ]
     if facts.historic:
-        late = sum(1 for due in facts.historic if due is not None and due < now)
+        late = sum(facts.historic)  # overdue as everywhere (storage.repo.overdue)
         lines.append(
             f"• Historic mail, from before the desk first read the mailbox: "
             f"{len(facts.historic)} open, {late} of them overdue (`privacy-desk cases --overdue`)"

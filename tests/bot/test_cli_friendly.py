@@ -294,6 +294,144 @@ def test_fetch_shows_progress_on_a_terminal_and_stops_cleanly_on_ctrl_c(
     assert _cases(tmp_path) == total
 
 
+# ---- long work: keys rotate, purge ------------------------------------------------------------
+
+
+def _ingested(tmp_path: Path, make_mail: Callable[..., bytes], n: int) -> dict[str, str]:
+    env = _env(tmp_path)
+    mbox = _mbox(tmp_path / "archive.mbox", make_mail, n)
+    subprocess.run(
+        [*COMMAND, "ingest", "--quiet", "--workers", "0", str(mbox)],
+        env=env,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    return env
+
+
+def _sealed(tmp_path: Path) -> int:
+    with sqlite3.connect(f"file:{tmp_path / 'desk.db'}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT raw FROM message WHERE raw IS NOT NULL").fetchall()
+    from storage.crypto import is_sealed
+
+    return sum(1 for (raw,) in rows if is_sealed(bytes(raw)))
+
+
+def test_keys_rotate_shows_progress_on_a_terminal(
+    tmp_path: Path, make_mail: Callable[..., bytes]
+) -> None:
+    from storage.crypto import new_key
+
+    env = _ingested(tmp_path, make_mail, 30)
+    code, shown = _on_terminal(
+        [*COMMAND, "keys", "rotate"], dict(env, PD_RAW_KEYS=new_key()), tmp_path
+    )
+    assert code == 0, shown
+    assert re.search(r"\d+/30 \[", shown), shown  # the rows of raw mail, counted
+    assert "row/s" in shown or "s/row" in shown
+    assert "0 rows re-encrypted and 30 rows encrypted" in shown
+    assert _sealed(tmp_path) == 30
+
+
+def test_ctrl_c_stops_keys_rotate_after_a_batch_and_a_second_run_finishes(
+    tmp_path: Path,
+    make_mail: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from storage import crypto
+
+    env = _ingested(tmp_path, make_mail, 25)
+    for name in ("PD_DATABASE_URL",):
+        monkeypatch.setenv(name, env[name])
+    monkeypatch.setenv("PD_RAW_KEYS", crypto.new_key())
+    monkeypatch.chdir(tmp_path)
+    rotate = crypto.rotate
+
+    def stopped_after_a_batch(*args: Any, **kwargs: Any) -> Any:
+        told = kwargs.pop("progress")
+
+        def ctrl_c(done: int, total: int) -> None:
+            told(done, total)
+            raise KeyboardInterrupt  # as Ctrl-C would, once the first batch is committed
+
+        return rotate(*args, batch=10, progress=ctrl_c, **kwargs)
+
+    monkeypatch.setattr(crypto, "rotate", stopped_after_a_batch)
+    assert main(["keys", "rotate"]) == 130
+    out, err = capsys.readouterr()
+    assert err == "interrupted after 10 of 25; run again to continue\n"
+    assert "Traceback" not in out + err
+    assert _sealed(tmp_path) == 10  # the committed batch stays encrypted
+
+    monkeypatch.setattr(crypto, "rotate", rotate)
+    assert main(["keys", "rotate"]) == 0
+    assert "10 rows re-encrypted and 15 rows encrypted" in capsys.readouterr().out
+    assert _sealed(tmp_path) == 25
+
+
+def _close_long_ago(tmp_path: Path) -> None:
+    """Every case closed, and all its mail, two years ago: due for purging."""
+    long_ago = "2024-01-01 00:00:00"
+    with sqlite3.connect(tmp_path / "desk.db") as db:
+        db.execute('UPDATE "case" SET status = ?, closed_at = ?', ("closed", long_ago))
+        db.execute("UPDATE message SET received_at = ?", (long_ago,))
+
+
+def test_purge_shows_progress_on_a_terminal(
+    tmp_path: Path, make_mail: Callable[..., bytes]
+) -> None:
+    env = _ingested(tmp_path, make_mail, 12)
+    _close_long_ago(tmp_path)
+    code, shown = _on_terminal([*COMMAND, "purge"], env, tmp_path)
+    assert code == 0, shown
+    assert re.search(r"\d+/12 \[", shown), shown
+    assert "case/s" in shown or "s/case" in shown
+    assert "purged 12 cases closed more than 365 days ago" in shown
+
+
+def test_ctrl_c_stops_purge_between_cases_and_a_second_run_purges_the_rest(
+    tmp_path: Path,
+    make_mail: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot import retention
+
+    env = _ingested(tmp_path, make_mail, 6)
+    _close_long_ago(tmp_path)
+    monkeypatch.setenv("PD_DATABASE_URL", env["PD_DATABASE_URL"])
+    monkeypatch.chdir(tmp_path)
+    purge = retention.purge
+
+    def stopped_after_two(*args: Any, **kwargs: Any) -> Any:
+        told = kwargs.pop("progress")
+
+        def ctrl_c(done: int, total: int) -> None:
+            told(done, total)
+            if done == 2:
+                raise KeyboardInterrupt
+
+        return purge(*args, progress=ctrl_c, **kwargs)
+
+    monkeypatch.setattr(retention, "purge", stopped_after_two)
+    assert main(["purge"]) == 130
+    assert capsys.readouterr().err == "interrupted after 2 of 6; run again to continue\n"
+
+    def purged() -> int:
+        with sqlite3.connect(f"file:{tmp_path / 'desk.db'}?mode=ro", uri=True) as db:
+            return int(
+                db.execute('SELECT count(*) FROM "case" WHERE purged_at IS NOT NULL').fetchone()[0]
+            )
+
+    assert purged() == 2
+    monkeypatch.setattr(retention, "purge", purge)
+    assert main(["purge"]) == 0
+    assert "purged 4 cases" in capsys.readouterr().out
+    assert purged() == 6
+
+
 # ---- the progress helper itself --------------------------------------------------------------
 
 

@@ -189,8 +189,9 @@ def figures(row: dict[str, str], *names: str) -> tuple[str, ...]:
 
 
 def test_the_months_figures_from_the_cases_staff_worked(
-    june: Desk, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    june: Desk, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("PD_STAFF_LANGUAGE", "en")
     out = tmp_path / "reports"
     found, printed = run_report("2026-06", out, capsys)
     total = found[("all", "all")]
@@ -249,8 +250,8 @@ def test_the_months_figures_from_the_cases_staff_worked(
 
     chart = (out / "report-2026-06.png").read_bytes()
     assert chart[:8] == b"\x89PNG\r\n\x1a\n"
-    # the IHDR chunk's width and height: 8 x 4.5 inches at 100 dpi
-    assert (int.from_bytes(chart[16:20], "big"), int.from_bytes(chart[20:24], "big")) == (800, 450)
+    # the IHDR chunk's width and height: 8 x 9 inches at 100 dpi (the month, then the trend)
+    assert (int.from_bytes(chart[16:20], "big"), int.from_bytes(chart[20:24], "big")) == (800, 900)
     text = (out / "report-2026-06.csv").read_text(encoding="utf-8")
     for private in june.private:
         assert private not in text and private not in printed
@@ -308,7 +309,7 @@ def test_an_empty_month_gives_zeros_and_a_chart(
     assert {row["received"] for row in found.values()} == {"0"}
     assert {row["median_days_to_answer"] for row in found.values()} <= {"n/a", ""}
     assert (tmp_path / "new" / "folder" / "report-2026-02.png").read_bytes()[:4] == b"\x89PNG"
-    assert "all requests" in printed
+    assert "全請求" in printed  # PD_STAFF_LANGUAGE is ja unless set
 
 
 @pytest.mark.parametrize("month", ["2026-13", "2026/11", "november", "2026-1"])
@@ -344,9 +345,9 @@ def test_slack_gets_one_message_with_the_table(
     assert f"posted to Slack channel {slack.channel}" in printed
     assert len(slack.calls("chat.postMessage")) == 1
     [message] = slack.messages()
-    assert "Monthly privacy report 2026-06" in message["text"]
-    [line] = [x for x in message["text"].splitlines() if x.startswith("all requests")]
-    assert line.split()[2:6] == ["2", "1", "1", "1"]  # the disclosure is open past its deadline
+    assert "月次プライバシーレポート 2026-06" in message["text"]  # in the staff's language
+    [line] = [x for x in message["text"].splitlines() if x.startswith("全請求")]
+    assert line.split()[1:5] == ["2", "1", "1", "1"]  # the disclosure is open past its deadline
     for private in desk.private:
         assert private not in message["text"]
 
@@ -356,3 +357,57 @@ def test_slack_gets_one_message_with_the_table(
     err = capsys.readouterr().err
     assert "Slack refused the report (channel_not_found)" in err
     assert len(slack.messages()) == 1
+
+
+def test_the_report_shows_the_requests_open_now_and_the_twelve_months_trend(
+    june: Desk, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Open requests whatever their month (July's case included) and the months July 2025 to
+    June 2026, in Japanese (the default) and in English."""
+    _, printed = run_report("2026-06", tmp_path / "ja", capsys)
+    lines = printed.splitlines()
+    # G (June, past its deadline) and the July deletion are open, both late by the report day.
+    assert any(line.endswith("時点で対応中の請求: 2 件（うち期限超過 2 件、受付月を問わず）")
+               for line in lines), printed  # fmt: skip
+    start = lines.index("過去12か月の推移")
+    header, *months = lines[start + 1 : start + 14]
+    assert header.split() == ["月", "受付", "期限内", "遅延", "期限内率"]
+    assert [m.split()[0] for m in months] == [f"2025-{n:02d}" for n in range(7, 13)] + [
+        f"2026-{n:02d}" for n in range(1, 7)
+    ]
+    assert months[-1].split() == ["2026-06", "8", "5", "2", "71%"]
+    assert months[0].split() == ["2025-07", "0", "0", "0", "n/a"]
+
+    monkeypatch.setenv("PD_STAFF_LANGUAGE", "en")
+    _, printed = run_report("2026-06", tmp_path / "en", capsys)
+    assert "The last twelve months" in printed
+    assert "Open requests as of" in printed and ": 2, of which 2 past their deadline" in printed
+
+
+def test_the_japanese_chart_draws_every_glyph(june: Desk, tmp_path: Path) -> None:
+    """matplotlib warns of each glyph its font lacks (its own fonts have no Japanese): the
+    Japanese chart is drawn with IPAexGothic and warns of none."""
+    import warnings
+
+    from bot import report
+    from handlers.stats import Month
+
+    built = report.build(june.engine, Month(2026, 6), as_of=tokyo(7, 20))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report.write_chart(built, tmp_path / "ja.png", "ja")
+    assert (tmp_path / "ja.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_staff_texts_have_the_same_keys_and_placeholders_in_every_language() -> None:
+    from bot.words import LANGUAGES, words
+    from handlers.intents import PRIVACY
+
+    ja, *others = (words(lang) for lang in LANGUAGES)
+    assert {f"intent.{i}" for i in PRIVACY} <= ja.keys()
+    for other in others:
+        assert other.keys() == ja.keys()
+        for key in sorted(ja.keys()):
+            assert other.placeholders(key) == ja.placeholders(key), key
+    with pytest.raises(ValueError, match="ja, en"):
+        words("fr")

@@ -152,7 +152,7 @@ def test_a_closed_case_is_purged_a_year_after_closing_and_not_a_second_before(
     assert (last.action, last.actor, last.at) == ("purged", "retention", closed + YEAR)
     assert last.detail | {"closed_at": None} == {
         "closed_at": None, "days": 365, "messages": 1, "outbox": 0, "drafts": 1, "notes": 1,
-        "examples": 0, "files": 0, "queued_kept": 0,
+        "examples": 0, "files": 0, "attachments": 0, "queued_kept": 0,
     }  # fmt: skip
 
     # Twice: nothing more happens, however late.

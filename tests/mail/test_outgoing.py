@@ -128,6 +128,15 @@ def test_html_alternative_and_attachments_read_back() -> None:
     assert set(files) == {"開示結果 2026_03.pdf", "records.csv"}
     assert files["開示結果 2026_03.pdf"].get_content() == pdf
     assert files["records.csv"].get_payload(decode=True) == "名前,住所\n佐藤,東京\n".encode()
+    # RFC 2231 names, in the disposition and the type's name, as mail readers look for them
+    for part in files.values():
+        assert part["Content-Transfer-Encoding"] == "base64"
+        assert part.get_param("name") == part.get_filename()
+    csv_bytes = "名前,住所\r\n佐藤,東京\r\n".encode()
+    sent = wire(reply(attachments=[Attachment("開示データ_田中.csv", csv_bytes, "text/csv")]))
+    [kept] = list(sent.iter_attachments())
+    assert kept.get_filename() == "開示データ_田中.csv"
+    assert kept.get_payload(decode=True) == csv_bytes  # CRLF kept: base64, byte for byte
     # the email package adds MIME-Version to parts it makes; only the top has it
     assert [p for p in got.walk() if p is not got and p["MIME-Version"]] == []
     assert_wire_clean(as_bytes(reply(html="<p>x</p>", attachments=[Attachment("a", pdf)])))

@@ -179,6 +179,13 @@ def test_2000_historic_messages_and_5_new_make_2005_cases_5_posts_and_one_summar
         assert promised > started
     assert fresh[0].answer_due is not None and fresh[0].answer_due < started  # backdated Date:
 
+    # One historic case waits on its requester since after its deadline: late all the same.
+    with Session(engine) as session:
+        paused = session.get(Case, historic[0].id)
+        assert paused is not None
+        repo.pause_case(session, paused, at=started, reason="本人確認書類待ち", actor="U0STAFF001")
+        session.commit()
+
     # The first minutes in Slack: the five new cases and one summary, however often it passes.
     clock = Clock(datetime.now(UTC))
     poster = CasePoster(engine, _client(slack), slack.channel, clock=clock, posts_per_minute=20)
@@ -207,7 +214,10 @@ def test_2000_historic_messages_and_5_new_make_2005_cases_5_posts_and_one_summar
         ).all()
     assert chased == []
     [digest] = [m["text"] for m in slack.messages() if m["text"].startswith("*Privacy desk")]
-    assert f"Historic mail, from before the desk first read the mailbox: {HISTORIC} open" in digest
+    assert (
+        f"Historic mail, from before the desk first read the mailbox: {HISTORIC} open, "
+        f"{HISTORIC} of them overdue" in digest
+    )
     assert not any(c.ref in digest for c in historic)
     assert sorted(_kinds(slack)).count(EVENT_TYPE) == NEW  # still five case messages
 

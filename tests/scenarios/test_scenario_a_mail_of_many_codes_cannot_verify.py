@@ -128,3 +128,38 @@ def test_the_code_is_kept_only_as_its_hash_once_sent(
         assert "●●●●●●" in parse_message(item.raw).text
     desk.reply(f"確認コード：{desk.code}")  # the hash still proves it
     assert desk.case().verified_by == "requester"
+
+
+def test_the_sent_folder_copy_of_a_code_mail_has_no_code_and_purge_finds_it(
+    engine: Engine, make_mail: Callable[..., bytes], smtp_server: Any, dovecot: Any
+) -> None:
+    """The copy the desk keeps in the mailbox's Sent folder is what it keeps itself: the code
+    says ●●●●●●, and ``purge --mailbox`` finds that copy by its content hash."""
+    from bot.retention import mailbox_copies, purge
+    from mail.imap import MailboxConfig, append_copy, delete_copies, parse_mailbox_url
+
+    config = parse_mailbox_url(dovecot.url("desk"))
+    assert isinstance(config, MailboxConfig)
+    desk = Desk(engine, make_mail)
+    sender = Sender(
+        engine,
+        parse_smtp_url(smtp_server.url()),
+        clock=lambda: START,
+        keep_copy=lambda raw, when: append_copy(config, "Sent", raw, when),
+    )
+    assert asyncio.run(sender.run_once()).sent == 1
+    assert desk.code in parse_message(smtp_server.received[0].data).text  # she has it
+
+    with dovecot.client("desk") as imap:
+        imap.select_folder("Sent", readonly=True)
+        [copy] = imap.fetch(imap.search(["ALL"]), [b"BODY.PEEK[]"]).values()
+    kept = parse_message(copy[b"BODY[]"])
+    assert desk.code not in kept.text and "●●●●●●" in kept.text
+
+    with Session(engine) as session:
+        case = session.exec(select(Case).where(Case.ref == desk.ref)).one()
+        repo.touch(session, case, status="closed", closed_at=START)
+        session.commit()
+    assert [c.ref for c in purge(engine, START + timedelta(days=400), 365).cases] == [desk.ref]
+    _came, went = mailbox_copies(engine)
+    assert delete_copies(config, ["Sent"], went) == {"Sent": 1}

@@ -187,3 +187,22 @@ def test_the_keys_commands_and_a_malformed_key_refused_before_the_database(
         assert through_models(engine) == [plain]  # the command left the key configured
     finally:
         crypto.configure(None)
+
+
+@pytest.mark.parametrize("keyed", [False, True], ids=["plain", "encrypted"])
+def test_a_large_mail_is_stored_whole(
+    engine: Engine,
+    make_mail: Callable[..., bytes],
+    use_keys: Callable[..., object],
+    keyed: bool,
+) -> None:
+    """A mail of several MiB (streamed into its blob on SQLite) reads back byte for byte."""
+    if keyed:
+        use_keys(crypto.new_key())
+    scan = "".join(f"{n:07d} スキャンした本人確認書類の行です\n" for n in range(120_000))
+    raw = take_in(engine, make_mail, body=f"{BODY}\n\n{scan}", message_id="<large@x.example.jp>")
+    assert len(raw) > 5 * 2**20
+    [row] = stored(engine, "message")
+    assert crypto.is_sealed(row) is keyed
+    assert (row == raw) is not keyed
+    assert through_models(engine) == [raw]
