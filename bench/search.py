@@ -36,7 +36,7 @@ from sqlalchemy import Engine, func, insert, select, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from storage import search, views  # noqa: E402
-from storage.db import make_engine, open_database, upgrade  # noqa: E402
+from storage.db import make_engine, open_database, plain_head, upgrade  # noqa: E402
 from storage.models import Case, MailMessage  # noqa: E402
 
 SURNAMES = [
@@ -232,7 +232,7 @@ def desk(kind: str, n: int, seed: int, pg: str) -> Engine:
     if kind == "sqlite":
         folder = Path(tempfile.gettempdir()) / "pd-bench-search"
         folder.mkdir(exist_ok=True)
-        path = folder / f"desk-{n}-{seed}.db"
+        path = folder / f"desk-{n}-{seed}-{plain_head()}.db"  # rebuilt for a new schema
         ready = path.with_suffix(".ready")
         if not ready.exists():
             path.unlink(missing_ok=True)
@@ -241,7 +241,7 @@ def desk(kind: str, n: int, seed: int, pg: str) -> Engine:
             ready.touch()
             return engine
         return open_database(f"sqlite:///{path}")
-    name = f"pd_bench_search_{n}_{seed}"
+    name = f"pd_bench_search_{n}_{seed}_{plain_head()}"
     admin = make_engine(pg).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         exists = conn.execute(
