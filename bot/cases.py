@@ -34,6 +34,9 @@ from templates import TemplateError
 log = logging.getLogger("privacy_desk.cases")
 
 REJECT_SCOPES = ("full", "partial")
+MERGED_INTO = "merged_into"  # the flag of a case merged into another (``Case.merged_into_id``)
+CASE_MERGED, CASE_MERGED_IN = "case merged", "case merged in"  # audit: the closed side, the other
+MERGE_REFUSED = "merge refused"
 REPLY_WITHIN = timedelta(days=14)  # the date by which a requester is asked to answer
 TEXT_MAX = 500
 
@@ -370,6 +373,151 @@ class CaseDesk:
         log.info("%s: %d messages linked by hand", case.ref, len(moved))
         return [m.id for m in moved if m.id is not None]
 
+    # ---- merging duplicates ----------------------------------------------------------------
+
+    def merge(
+        self,
+        ref: str,
+        into_ref: str,
+        *,
+        actor: str,
+        force: bool = False,
+        groups: Iterable[str] = (),
+    ) -> Case:
+        """Approvers merge case ``ref`` (a duplicate: the same request sent twice, or mail
+        opened apart) into ``into_ref``; the case merged into, as it is now.
+
+        Every message of ``ref``, in and out, with its outbox rows and the addresses that may
+        join it, moves (a reply to any of them finds ``into_ref``); unused verification codes
+        move too, unless the merge is forced (a code proves the address it went to). Drafts of
+        ``ref`` still waiting are discarded, an open pause ends, and ``ref`` is closed with the
+        flag ``merged_into`` and ``merged_into_id``. ``into_ref`` takes the intents of both
+        and stays in triage while either is; the earlier receipt governs its deadlines (the
+        first request started the legal clock), computed again by ``handlers.sla`` as
+        reclassify does (its own pauses and extension only: the earlier side). Recorded in both
+        audit trails (who, when, from/into; ``forced``), and refused, recorded, when: not an
+        approver; a case into itself; either case finished or merged already; ``into_ref``
+        purged; ``ref`` on legal hold (its mail would leave the hold); mail of ``ref`` still
+        queued; or the requesters differ (``ref``'s address is not one that may join
+        ``into_ref``) without ``force``.
+        """
+        if ref.strip().upper() == into_ref.strip().upper():
+            raise ReplyError(f"{ref.strip().upper()}: a case cannot be merged into itself")
+        with Session(self._engine, expire_on_commit=False) as session:
+            case = self._case(session, ref)
+            self._allowed(session, case, actor, groups, MERGE_REFUSED)
+            target = self._case(session, into_ref)
+            why = self._merge_refusal(session, case, target, force=force)
+            if why is not None:
+                refuse(session, case, actor, MERGE_REFUSED, why, into=target.ref)
+            assert case.id is not None and target.id is not None
+            now = self._clock()
+            for draft in repo.drafts(session, case_id=case.id, status="draft"):
+                draft.status = "discarded"
+                session.add(draft)
+                repo.audit(
+                    session,
+                    case.id,
+                    actor,
+                    "draft discarded",
+                    draft=draft.id,
+                    merged_into=target.ref,
+                )
+            pause = repo.open_pause(session, case.id)
+            if pause is not None:
+                pause.ended_at = max(now, pause.started_at)
+                session.add(pause)
+            moved = repo.move_mail(session, case.id, target.id, codes=not force)
+            before = {
+                "received_at": target.received_at.isoformat(),
+                "answer_due": target.answer_due.isoformat() if target.answer_due else None,
+                "intents": list(target.intents),
+            }
+            self._take_over(session, target, case)
+            repo.touch(
+                session,
+                case,
+                status=Status.CLOSED,
+                closed_at=now,
+                merged_into_id=target.id,
+                flags=sorted({*case.flags, MERGED_INTO}),
+            )
+            told = {"forced": force, "messages": len(moved)}
+            repo.audit(session, case.id, actor, CASE_MERGED, into=target.ref, **told)
+            repo.audit(
+                session,
+                target.id,
+                actor,
+                CASE_MERGED_IN,
+                **{"from": case.ref},
+                **told,
+                before=before,
+                received_at=target.received_at.isoformat(),
+                answer_due=target.answer_due.isoformat() if target.answer_due else None,
+                intents=list(target.intents),
+                deadline="the earlier receipt governs",
+            )
+            session.commit()
+            log.info("%s merged into %s%s", case.ref, target.ref, " (forced)" if force else "")
+            return target
+
+    def _merge_refusal(
+        self, session: Session, case: Case, target: Case, *, force: bool
+    ) -> str | None:
+        """Why ``case`` may not be merged into ``target``, or None."""
+        for one in (case, target):
+            if one.merged_into_id is not None:
+                into = session.get(Case, one.merged_into_id)
+                return f"{one.ref} was merged into {into.ref if into else 'another case'} already"
+            if one.purged_at is not None:
+                return f"{one.ref} is purged"
+            if one.status in FINISHED:
+                return f"{one.ref} is {one.status}"
+        if case.held_at is not None:
+            return f"{case.ref} is on legal hold; release it first (its mail would leave the hold)"
+        assert case.id is not None and target.id is not None
+        if repo.queued_mail_of(session, case.id):
+            return f"{case.ref} has mail waiting in the outbox; merge once it has gone out"
+        joins = {*repo.addresses_of(session, target.id), target.requester}
+        if not force and (not case.requester or case.requester not in joins):
+            return (
+                f"{case.ref} and {target.ref} have different requesters; "
+                "merge with --force only if they are the same person"
+            )
+        return None
+
+    def _take_over(self, session: Session, target: Case, case: Case) -> None:
+        """``target`` as it is once ``case`` is merged into it: both intents, triage while either
+        needs it, the earlier receipt, and the deadlines those give."""
+        kept = sorted({*target.intents, *case.intents} - {AUTO_REPLY})
+        kind = kind_of(frozenset(kept))
+        if kind == "other":
+            kind = target.kind if target.kind != "other" else case.kind
+        triage = target.needs_triage or case.needs_triage
+        dues = [d for d in (target.triage_due, case.triage_due) if d is not None]
+        repo.touch(
+            session,
+            target,
+            intents=kept,
+            kind=kind,
+            needs_triage=triage,
+            triage_due=min(dues) if triage and dues else None,
+            received_at=min(target.received_at, case.received_at),
+        )
+        try:
+            due = case_deadlines(session, target, policies=self._policies)
+        except sla.SlaError as exc:
+            raise ReplyError(f"{target.ref}: {exc}") from None
+        repo.touch(
+            session,
+            target,
+            answer_due=due.answer_due if due else None,
+            ack_due=due.ack_due if due else None,
+        )
+        if due is not None and due.paused_since is not None and due.remaining is not None:
+            assert target.id is not None
+            repo.move_paused_deadline(session, target.id, due.paused_since + due.remaining)
+
     # ---- helpers -------------------------------------------------------------------------
 
     def _draft(self, ref: str, template: str, actor: str, **values: object) -> Draft:
@@ -396,10 +544,14 @@ class CaseDesk:
         if not verdict.allowed:
             refuse(session, case, actor, action, verdict.reason)
 
-    def _open_case(self, session: Session, ref: str) -> Case:
-        case = repo.case_by_ref(session, ref)
+    def _case(self, session: Session, ref: str) -> Case:
+        case = repo.case_by_ref(session, ref.strip())
         if case is None:
-            raise ReplyError(f"no case {ref.upper()}")
+            raise ReplyError(f"no case {ref.strip().upper()}")
+        return case
+
+    def _open_case(self, session: Session, ref: str) -> Case:
+        case = self._case(session, ref)
         if case.status in FINISHED:
             raise ReplyError(f"{case.ref} is {case.status}")
         return case

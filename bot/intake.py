@@ -50,6 +50,7 @@ from handlers.intake import (
     distrust,
 )
 from handlers.intents import AUTO_REPLY, PRIVACY
+from handlers.requesters import requester_phone
 from handlers.status import Status
 from mail import authres
 from mail.errors import ParseError
@@ -450,6 +451,9 @@ class Intake:
             language=msg.language,
             requester=msg.sender.address.lower() if msg.sender else "",
             requester_name=msg.sender.name if msg.sender else "",
+            requester_phone=requester_phone(
+                (msg.newest_text, msg.signature), ours=[self._replies.settings.company.phone or ""]
+            ),
             received_at=received,
             ack_due=due.ack_due if due else None,
             answer_due=due.answer_due if due else None,

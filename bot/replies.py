@@ -4,7 +4,7 @@ The rules are in ``handlers.replies`` (which template, who may approve, the dail
 module does the I/O around them: it renders, stores, composes, queues and sends, and writes the
 audit trail. Every approval is one conditional UPDATE of the draft (``repo.claim_draft``), so a
 double click, a retried request or two approvers at once queue one mail. A draft may carry files
-(``draft --attach``, ``attach``): kept with it, held to ``handlers.attachments``' rules when added
+(``draft --attach``, ``attach``): kept with it, held to ``handlers.answer_files``' rules when added
 and again at approval, sent as its mail's attachments, and recorded by name and SHA-256.
 """
 
@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from bot import threads
 from bot.health import OUTBOX_FAILURES
-from handlers import attachments as files_rules
+from handlers import answer_files as files_rules
 from handlers import sla
 from handlers.clock import TOKYO, Clock, now
 from handlers.intake import DOUBTFUL_SENDER, UNAUTHENTICATED

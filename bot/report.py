@@ -51,9 +51,15 @@ def records(
     session: Session, month: Month, *, as_of: datetime, first: Month | None = None
 ) -> list[CaseRecord]:
     """The cases received in ``month`` (Tokyo; from the start of ``first`` when given) as plain
-    records, judged as of ``as_of``."""
+    records, judged as of ``as_of``. A duplicate merged into another case (``merged_into_id``)
+    is no request of its own: the case it was merged into counts, once, in the month of the
+    earlier receipt it took over."""
     start = (first or month).start
-    in_month = (col(Case.received_at) >= start) & (col(Case.received_at) < month.end)
+    in_month = (
+        (col(Case.received_at) >= start)
+        & (col(Case.received_at) < month.end)
+        & col(Case.merged_into_id).is_(None)
+    )
     cases = list(session.exec(select(Case).where(in_month).order_by(col(Case.id))))
     answers = _answers(session, in_month)
     pauses: dict[int, list[tuple[datetime, datetime | None]]] = {}

@@ -6,9 +6,10 @@ What a purge deletes, for each case ``handlers.retention`` finds due (a case on 
 is): the raw bytes and subjects of its messages in and out, the raw bytes of its sent mail
 (outbox rows still queued are left to send) and their copies in a ``file:`` outbox folder, its
 drafts' subjects, bodies and template values, the files its drafts carried (their names in the
-audit trail too; their SHA-256 stays), the requester's name, its labelled examples, its
-entries in the search index (``storage.search``: they hold the texts too), and staff's free
-text: notes, how the identity was verified, why the deadline was extended or the clock paused (in the case, its pauses and its audit trail). Its Slack posts (drafts, thread
+audit trail too; their SHA-256 stays), the requester's name and phone, its labelled examples,
+its entries in the search index (``storage.search``: they hold the texts too), and staff's free
+text: notes, how the identity was verified, why the deadline was extended or the clock paused
+(in the case, its pauses and its audit trail). Its Slack posts (drafts, thread
 lines) are deleted and its parent message becomes a placeholder by the case poster, which finds
 them by the case's ``purged_at``: the purge is recorded before that Slack work, which is retried
 until done. SQLite overwrites deleted bytes (``secure_delete``); on PostgreSQL the touched
@@ -298,6 +299,7 @@ def _purge_case(
         session,
         case,
         requester_name="",
+        requester_phone="",
         purged_at=now,
         # "code": the requester mailed back a one-time code; anything else is staff's words.
         verified_how=case.verified_how if case.verified_how in (None, "code") else "",

@@ -478,8 +478,9 @@ class KeySection(Section):
 
 class IntakeSection(Section):
     classify_timeout: Seconds = Field(10.0, alias="PD_CLASSIFY_TIMEOUT")
-    # The largest file kept or sent; the files of one answer together are held to it too.
-    attachment_max_bytes: Annotated[int, BeforeValidator(_whole(1, "bytes"))] = Field(
+    # The largest file kept or sent: an incoming attachment larger than this is kept (in the raw
+    # mail) but flagged "oversized"; an answer's files, each and together, are held to it.
+    attachment_max_bytes: Annotated[int, BeforeValidator(_between(1, 1024**3, "bytes"))] = Field(
         25 * 1024 * 1024, alias="PD_ATTACHMENT_MAX_BYTES"
     )
 

@@ -1,134 +1,231 @@
-"""Which files an answer may carry, and whether its text tells the truth about them.
+"""What staff must be told about an incoming attachment before they open it, and whether its
+bytes are a picture a browser may show inline.
 
-Pure rules over names, bytes and text; ``bot.replies`` stores the files and applies these at
-``draft --attach`` / ``attach`` and again at approval. A file that could run on the requester's
-machine or in their browser (an executable, a script, HTML) is refused by its name and by its
-first bytes, whatever it is called; sizes are held to ``PD_ATTACHMENT_MAX_BYTES``. A draft's text
-must not say that files are attached when none are, and must name every file it carries, so a
-letter never promises files it does not send nor sends files it does not mention.
+An attachment is never refused or dropped (the raw mail keeps it whatever it is); it is flagged,
+with reasons staff can read: ``oversized`` (over ``PD_ATTACHMENT_MAX_BYTES``), ``executable``
+and ``script`` (a program, by its name, declared type or content: ``MZ``, ``ELF``, ``#!``...),
+``html``, ``svg`` and ``xml`` (markup a browser would run or render), ``macro`` (an Office format
+that carries macros), ``archive`` (cannot be previewed; what is inside is unknown) and ``type
+mismatch`` (the content is not what the declared type or the file name says). The tables below
+are the policy; the functions only look things up in them. Content is recognised by its first
+bytes only, never by running or rendering it.
 """
 
 from __future__ import annotations
 
-import mimetypes
 import re
-import unicodedata
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-MAX_FILES = 20  # files on one answer
-MAX_NAME = 200  # characters of a file's name
+OVERSIZED = "oversized"
+EXECUTABLE = "executable"
+SCRIPT = "script"
+HTML = "html"
+SVG = "svg"
+XML = "xml"
+MACRO = "macro"
+ARCHIVE = "archive"
+TYPE_MISMATCH = "type mismatch"
 
-# Suffixes of files that run (or hold code a viewer runs): refused whatever their content says.
-# fmt: off
-REFUSED_SUFFIXES = frozenset(
-    (
-        "exe", "com", "bat", "cmd", "msi", "msp", "msc", "scr", "pif", "cpl", "dll", "sys", "drv",
-        "ocx", "ps1", "psm1", "psd1", "vbs", "vbe", "js", "jse", "mjs", "wsf", "wsh", "hta", "jar",
-        "class", "lnk", "url", "reg", "inf", "sh", "bash", "zsh", "csh", "ksh", "command", "py",
-        "pyc", "pyw", "pl", "rb", "php", "phar", "cgi", "app", "apk", "ipa", "dmg", "pkg", "deb",
-        "rpm", "iso", "img", "vhd", "vhdx", "html", "htm", "xhtml", "shtml", "mht", "mhtml", "svg",
-        "xsl", "docm", "xlsm", "pptm", "dotm", "xltm", "potm",
-    )
+GENERIC_TYPES = frozenset(
+    {"application/octet-stream", "application/unknown", "binary/octet-stream"}
 )
-# fmt: on
-
-# First bytes of programs: Windows PE ("MZ"), ELF, Mach-O (both byte orders, and fat binaries,
-# which share CAFEBABE with Java classes), and any script with a "#!" line.
-_PROGRAMS: tuple[tuple[bytes, str], ...] = (
-    (b"MZ", "a Windows program"),
-    (b"\x7fELF", "a Linux program"),
-    (b"\xfe\xed\xfa\xce", "a macOS program"),
-    (b"\xfe\xed\xfa\xcf", "a macOS program"),
-    (b"\xce\xfa\xed\xfe", "a macOS program"),
-    (b"\xcf\xfa\xed\xfe", "a macOS program"),
-    (b"\xca\xfe\xba\xbe", "a macOS or Java program"),
-    (b"#!", "a script"),
-)
-_MARKUP = re.compile(rb"<\s*(?:!doctype\s+html|html|script|iframe|svg)\b", re.IGNORECASE)
-_SNIFF = 4096  # bytes of a file looked at for markup
-
-# What says "files come with this mail": 添付 (attached) in Japanese, attach… in English.
-_CLAIM = re.compile(r"添付|attach", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class FileFacts:
-    """A file as an approver and the audit trail see it."""
+class Magic:
+    """Content that starts with ``prefix`` (at ``offset``) is of ``media_type``; ``flag`` is the
+    reason it is flagged whatever it is called ("" when harmless)."""
 
-    name: str
-    size: int
-    sha256: str
-
-
-def clean_name(name: str) -> str:
-    """The name the requester sees: the last path part, NFC, one line, no leading dots."""
-    base = re.split(r"[\\/]", name)[-1]
-    base = unicodedata.normalize("NFC", base)
-    base = "".join(" " if unicodedata.category(c)[0] in "CZ" and c != " " else c for c in base)
-    return " ".join(base.split()).lstrip(".").strip()
+    prefix: bytes
+    media_type: str
+    flag: str = ""
+    offset: int = 0
 
 
-def refusal(name: str, data: bytes, *, max_bytes: int) -> str | None:
-    """Why ``data`` under ``name`` cannot be sent to a requester, or None."""
-    if not name:
-        return "a file needs a name"
-    if len(name) > MAX_NAME:
-        return f"{name[:40]}…: a file name has at most {MAX_NAME} characters"
-    if not data:
-        return f"{name} is empty"
-    if len(data) > max_bytes:
-        return f"{name} is {len(data)} bytes, over PD_ATTACHMENT_MAX_BYTES ({max_bytes})"
-    suffix = name.rstrip(". ").rpartition(".")[2].lower() if "." in name else ""
-    if suffix in REFUSED_SUFFIXES:
-        return f"{name}: .{suffix} files are not sent (programs, scripts and web pages never are)"
-    for magic, what in _PROGRAMS:
-        if data.startswith(magic):
-            return f"{name} is {what} by its content; programs and scripts are not sent"
-    if _MARKUP.search(data[:_SNIFF].lstrip(b"\xef\xbb\xbf \t\r\n")):
-        return f"{name} holds HTML or script by its content; web pages are not sent"
-    return None
+# First bytes -> what the content is. WebP is RIFF....WEBP: its tag sits at offset 8.
+MAGIC: tuple[Magic, ...] = (
+    Magic(b"\x89PNG\r\n\x1a\n", "image/png"),
+    Magic(b"\xff\xd8\xff", "image/jpeg"),
+    Magic(b"GIF87a", "image/gif"),
+    Magic(b"GIF89a", "image/gif"),
+    Magic(b"WEBP", "image/webp", offset=8),
+    Magic(b"%PDF-", "application/pdf"),
+    Magic(b"MZ", "application/x-msdownload", EXECUTABLE),
+    Magic(b"\x7fELF", "application/x-executable", EXECUTABLE),
+    Magic(b"\xcf\xfa\xed\xfe", "application/x-mach-binary", EXECUTABLE),
+    Magic(b"\xce\xfa\xed\xfe", "application/x-mach-binary", EXECUTABLE),
+    Magic(b"\xca\xfe\xba\xbe", "application/java-vm", EXECUTABLE),
+    Magic(b"#!", "text/x-script", SCRIPT),
+    Magic(b"PK\x03\x04", "application/zip", ARCHIVE),
+    Magic(b"PK\x05\x06", "application/zip", ARCHIVE),
+    Magic(b"Rar!\x1a\x07", "application/vnd.rar", ARCHIVE),
+    Magic(b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed", ARCHIVE),
+    Magic(b"\x1f\x8b", "application/gzip", ARCHIVE),
+    Magic(b"BZh", "application/x-bzip2", ARCHIVE),
+    Magic(b"\xfd7zXZ\x00", "application/x-xz", ARCHIVE),
+    Magic(b"ustar", "application/x-tar", ARCHIVE, offset=257),
+    Magic(b"MSCF", "application/vnd.ms-cab-compressed", ARCHIVE),
+    Magic(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/x-ole-storage"),
+)
+
+RASTER_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
-def set_refusal(names: Sequence[str], sizes: Sequence[int], *, max_bytes: int) -> str | None:
-    """Why a draft cannot carry these files together (all of them, old and new), or None."""
-    if len(names) > MAX_FILES:
-        return f"an answer carries at most {MAX_FILES} files, not {len(names)}"
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        return f"two files named {twice[0]}: give each its own name"
-    total = sum(sizes)
-    if total > max_bytes:
-        return (
-            f"the files come to {total} bytes together, over PD_ATTACHMENT_MAX_BYTES ({max_bytes})"
-        )
-    return None
+def _each(flag: str, endings: str) -> dict[str, str]:
+    return dict.fromkeys(endings.split(), flag)
 
 
-def mime_type(name: str) -> str:
-    """The file's type by its name; ``application/octet-stream`` when none is known."""
-    guessed, encoding = mimetypes.guess_type(name, strict=False)
-    if guessed is None or encoding is not None:  # report.csv.gz is gzip, not csv
-        return "application/gzip" if encoding == "gzip" else "application/octet-stream"
-    return guessed
+# File name endings -> the reason they are flagged.
+FLAGGED_EXTENSIONS: dict[str, str] = {
+    **_each(EXECUTABLE, "exe com scr msi msix msp dll pif cpl sys app apk jar bin elf dmg pkg lnk"),
+    **_each(EXECUTABLE, "deb rpm"),
+    **_each(SCRIPT, "bat cmd ps1 psm1 vb vbs vbe js jse mjs wsf wsh hta sh bash zsh csh py pl rb"),
+    **_each(SCRIPT, "php reg scf inf"),
+    **_each(HTML, "html htm xhtml shtml mht mhtml"),
+    **_each(SVG, "svg svgz"),
+    **_each(XML, "xml xsl xslt"),
+    **_each(MACRO, "docm dotm xlsm xltm xlam xlsb pptm potm ppsm ppam sldm"),
+    **_each(ARCHIVE, "zip rar 7z tar gz tgz bz2 xz lzh lha cab iso arj zst z"),
+}
+
+# Declared media types -> the reason they are flagged (besides the families below).
+FLAGGED_TYPES: dict[str, str] = {
+    "text/html": HTML,
+    "application/xhtml+xml": HTML,
+    "image/svg+xml": SVG,
+    "text/xml": XML,
+    "application/xml": XML,
+    "application/x-msdownload": EXECUTABLE,
+    "application/x-dosexec": EXECUTABLE,
+    "application/x-executable": EXECUTABLE,
+    "application/vnd.microsoft.portable-executable": EXECUTABLE,
+    "application/java-archive": EXECUTABLE,
+    "application/x-sh": SCRIPT,
+    "application/javascript": SCRIPT,
+    "text/javascript": SCRIPT,
+    "application/x-javascript": SCRIPT,
+    "application/hta": SCRIPT,
+    "text/vbscript": SCRIPT,
+    "application/zip": ARCHIVE,
+    "application/x-zip-compressed": ARCHIVE,
+    "application/vnd.rar": ARCHIVE,
+    "application/x-rar-compressed": ARCHIVE,
+    "application/x-7z-compressed": ARCHIVE,
+    "application/gzip": ARCHIVE,
+    "application/x-gzip": ARCHIVE,
+    "application/x-tar": ARCHIVE,
+    "application/x-bzip2": ARCHIVE,
+}
+
+# Formats that are a ZIP (or OLE) container by design: their content does not contradict them.
+CONTAINER_FORMATS = (
+    "application/vnd.openxmlformats",
+    "application/vnd.oasis.opendocument",
+    "application/vnd.ms-",  # Excel, Word, PowerPoint, their macro-enabled formats, Outlook
+    "application/msword",
+    "application/epub+zip",
+)
+
+# The same type under other names.
+ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
+
+# File name endings -> the type they promise, where content can contradict it.
+PROMISED_BY_NAME = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "pdf": "application/pdf",
+}
+
+# Markup at the start of text content (after a BOM and white space), lower-cased.
+_MARKUP = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(<(?:!doctype\s+html|html|head|body|script|iframe"
+                     rb"|svg|\?xml)\b)")  # fmt: skip
+_SVG_ROOT = re.compile(rb"<svg\b")
+_MACRO_PROJECT = b"vbaProject.bin"
+_SNIFF = 1024
 
 
-def claims_files(text: str, quoted: Iterable[str]) -> bool:
-    """Whether ``text`` says files are attached, outside the ``quoted`` values (staff's or the
-    requester's own words put into the letter, which may mention attachments of their own)."""
-    for value in sorted((q for q in quoted if q), key=len, reverse=True):
-        text = text.replace(value, " ")
-    return _CLAIM.search(text) is not None
-
-
-def text_refusal(text: str, quoted: Iterable[str], names: Sequence[str]) -> str | None:
-    """Why a letter's text and its files disagree, or None: it claims files and has none, or
-    it carries files it does not name."""
-    if not names:
-        if claims_files(text, quoted):
-            return "its text says files are attached, but it carries none"
+def sniff(data: bytes) -> Magic | None:
+    """What the content's first bytes say it is, or None when they say nothing known."""
+    for magic in MAGIC:
+        if data.startswith(magic.prefix, magic.offset):
+            if magic.media_type == "image/webp" and not data.startswith(b"RIFF"):
+                continue
+            return magic
+    found = _MARKUP.match(data[:_SNIFF].lower())
+    if found is None:
         return None
-    unnamed = [n for n in names if n not in text]
-    if unnamed:
-        return f"its text does not name the attached {', '.join(unnamed)}"
-    return None
+    tag = found.group(1)
+    if tag.startswith(b"<svg") or _SVG_ROOT.search(data[:_SNIFF].lower()):
+        return Magic(b"", "image/svg+xml", SVG)
+    if tag.startswith(b"<?xml"):
+        return Magic(b"", "application/xml", XML)
+    return Magic(b"", "text/html", HTML)
+
+
+def raster_type(data: bytes) -> str | None:
+    """The image type of ``data`` when it really is a PNG, JPEG, GIF or WebP picture (by its
+    first bytes, whatever it is called or declared as), else None. Never SVG: a browser runs
+    the scripts an SVG carries."""
+    magic = sniff(data)
+    return magic.media_type if magic and magic.media_type in RASTER_TYPES else None
+
+
+def is_raster_image(data: bytes) -> bool:
+    """Whether ``data`` may be shown inline as a picture (see :func:`raster_type`)."""
+    return raster_type(data) is not None
+
+
+def _extension(name: str | None) -> str:
+    base = (name or "").strip().rstrip(". ").lower()
+    return base.rpartition(".")[2] if "." in base else ""
+
+
+def _container(declared: str) -> bool:
+    return declared.startswith(CONTAINER_FORMATS)
+
+
+def flags(name: str | None, declared: str, data: bytes, *, size: int, max_bytes: int) -> list[str]:
+    """The reasons to warn staff about an attachment called ``name``, declared as ``declared``,
+    whose content is ``data`` (``size`` bytes in all); empty when there are none."""
+    declared = ALIASES.get(declared.strip().lower(), declared.strip().lower())
+    ext = _extension(name)
+    found: list[str] = []
+    if size > max_bytes:
+        found.append(OVERSIZED)
+    if ext in FLAGGED_EXTENSIONS:
+        found.append(FLAGGED_EXTENSIONS[ext])
+    if declared in FLAGGED_TYPES:
+        found.append(FLAGGED_TYPES[declared])
+    if "macroenabled" in declared:
+        found.append(MACRO)
+    magic = sniff(data)
+    if magic is not None:
+        if magic.flag and not (magic.flag == ARCHIVE and _container(declared)):
+            found.append(magic.flag)
+        if magic.flag == ARCHIVE and _MACRO_PROJECT in data:
+            found.append(MACRO)  # an Office file with a VBA project, whatever it is called
+        if _contradicts(magic, declared, ext):
+            found.append(TYPE_MISMATCH)
+    return list(dict.fromkeys(found))
+
+
+def _contradicts(magic: Magic, declared: str, ext: str) -> bool:
+    """The content is something else than the declared type or the name's ending promise."""
+    promised = [
+        t for t in (declared, PROMISED_BY_NAME.get(ext, "")) if t and t not in GENERIC_TYPES
+    ]
+    for wanted in promised:
+        if wanted == magic.media_type:
+            continue
+        if magic.flag and FLAGGED_TYPES.get(wanted) == magic.flag:
+            continue  # a program declared as another kind of program, an archive as another
+        if magic.flag == ARCHIVE and _container(wanted):
+            continue  # a .docx is a ZIP
+        if magic.media_type == "application/x-ole-storage" and _container(wanted):
+            continue
+        if wanted in PROMISED_BY_NAME.values() or magic.flag in (EXECUTABLE, SCRIPT, HTML, SVG):
+            return True  # a picture or PDF that is not one; a program passed off as anything
+    return False

@@ -11,6 +11,7 @@ import email
 import email.message
 import email.utils
 import hashlib
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -254,27 +255,37 @@ def _base64_runs(raw: bytes) -> Iterator[tuple[int, int]]:
         yield start, end
 
 
-def _slim(raw: bytes) -> tuple[bytes, dict[bytes, int]]:
+@dataclass(frozen=True)
+class _SetAside:
+    """A base64 run ``_slim`` took out: its decoded size, and where it sits in the raw mail."""
+
+    size: int
+    start: int
+    end: int
+
+
+def _slim(raw: bytes) -> tuple[bytes, dict[bytes, _SetAside]]:
     """``raw`` with its long base64 runs outside text parts replaced by markers, and each
-    marker's decoded content (what ``get_payload(decode=True)`` gives) -> the real size."""
+    marker's decoded content (what ``get_payload(decode=True)`` gives) -> the run it stands for."""
     if len(raw) < _SLIM_ABOVE:
         return raw, {}
     pieces: list[bytes] = []
-    sizes: dict[bytes, int] = {}
+    runs: dict[bytes, _SetAside] = {}
     at = 0
     for start, end in _base64_runs(raw):
         before = raw[max(0, start - 4096) : start]
         if _PART_HEADERS.search(before[before.rfind(b"\n--") + 1 :]):
             continue  # the text of the message, base64-encoded: it is read as usual
         chars = end - start - raw.count(b"\n", start, end) - raw.count(b"\r", start, end)
-        marker = f"privacy-desk: {len(sizes)} set aside".encode()
-        sizes[marker] = chars * 3 // 4 - raw.count(b"=", max(start, end - 4), end)
+        marker = f"privacy-desk: {len(runs)} set aside".encode()
+        size = chars * 3 // 4 - raw.count(b"=", max(start, end - 4), end)
+        runs[marker] = _SetAside(size, start, end)
         pieces += [raw[at:start], base64.b64encode(marker), b"\r\n"]
         at = end
-    if not sizes:
+    if not runs:
         return raw, {}
     pieces.append(raw[at:])
-    return b"".join(pieces), sizes
+    return b"".join(pieces), runs
 
 
 @dataclass(frozen=True)
@@ -305,14 +316,8 @@ def peek_envelope(raw: bytes) -> Envelope:
         return Envelope(None, None, "")
 
 
-def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
-    """Parse one message; raises ``ParseError`` only when it exceeds ``limits``."""
-    limits = limits or Limits()
-    if len(raw) > limits.max_bytes:
-        raise ParseError(f"message is {len(raw)} bytes, over the {limits.max_bytes}-byte limit")
-    defects: list[str] = []
-    size = len(raw)
-    sha = hashlib.sha256(raw).hexdigest()
+def _read(raw: bytes, defects: list[str]) -> tuple[Message, dict[bytes, _SetAside]]:
+    """The parsed structure of ``raw`` (long base64 set aside, NULs out of the header block)."""
     raw, slimmed = _slim(raw)
     end = _HEADER_END.search(raw)
     head_end = end.start() if end else len(raw)
@@ -321,10 +326,91 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
         defects.append("NUL byte in headers")
         raw = raw[:head_end].replace(b"\x00", b"") + raw[head_end:]
     try:
-        msg = email.message_from_bytes(raw, policy=_POLICY)
+        return email.message_from_bytes(raw, policy=_POLICY), slimmed
     except RecursionError:
         # The stdlib parser recurses once per level of MIME nesting.
         raise ParseError("MIME structure nested too deeply to parse") from None
+
+
+def _parts(msg: Message, limits: Limits, defects: list[str]) -> list[tuple[Message, int]]:
+    parts: list[tuple[Message, int]] = []
+    try:
+        _walk(msg, 0, limits, parts)
+    except _TooManyParts:
+        defects.append(f"more than {limits.max_parts} MIME parts: the rest not read")
+    if any(d >= limits.max_depth for _, d in parts):
+        defects.append(f"MIME nesting deeper than {limits.max_depth}: inner parts not read")
+    return parts
+
+
+_REPORT, _TEXT, _EMBEDDED, _FILE = "report", "text", "embedded", "file"
+
+
+def _leaves(
+    parts: list[tuple[Message, int]], defects: list[str]
+) -> Iterator[tuple[str, Message, str | None]]:
+    """What each non-multipart part is, with its file name: the one walk that decides which
+    parts are the text and which are attachments (``_EMBEDDED`` messages and ``_FILE``s, in
+    the order ``ParsedMessage.attachments`` lists them), for parsing and for
+    :func:`attachment_bytes` alike."""
+    for part, _depth in parts:
+        ctype = part.get_content_type()
+        if ctype in ("message/delivery-status", "message/disposition-notification"):
+            yield _REPORT, part, None
+            continue
+        if part.get_content_maintype() == "multipart":
+            continue
+        if ctype == "message/rfc822" or (ctype.startswith("message/") and part.is_multipart()):
+            yield _EMBEDDED, part, _filename(part, defects)
+            continue
+        disposition = (part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
+        filename = _filename(part, defects)
+        is_text = ctype in ("text/plain", "text/html") and disposition != "attachment"
+        if is_text and not (filename and disposition == "inline" and ctype != "text/plain"):
+            yield _TEXT, part, filename
+        else:
+            yield _FILE, part, filename
+
+
+def iter_attachment_bytes(raw: bytes, *, limits: Limits | None = None) -> Iterator[bytes]:
+    """The decoded content of each of ``parse_message(raw).attachments`` in turn (an attached
+    message as its bytes), one at a time. Content ``_slim`` set aside is decoded from the raw
+    mail itself, so a large attachment is read once, not parsed; nothing for a message beyond
+    ``limits``."""
+    limits = limits or Limits()
+    if len(raw) > limits.max_bytes:
+        return
+    defects: list[str] = []
+    try:
+        msg, slimmed = _read(raw, defects)
+    except ParseError:
+        return
+    for kind, part, _ in _leaves(_parts(msg, limits, defects), defects):
+        if kind == _EMBEDDED:
+            yield _embedded_bytes(part)
+        elif kind == _FILE:
+            data = _payload_bytes(part, defects)
+            run = slimmed.get(data)
+            yield base64.b64decode(raw[run.start : run.end]) if run else data
+
+
+def attachment_bytes(raw: bytes, index: int, *, limits: Limits | None = None) -> bytes | None:
+    """The decoded content of ``parse_message(raw).attachments[index]``, or None when the
+    message has no such attachment."""
+    if index < 0:
+        return None
+    return next(itertools.islice(iter_attachment_bytes(raw, limits=limits), index, None), None)
+
+
+def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
+    """Parse one message; raises ``ParseError`` only when it exceeds ``limits``."""
+    limits = limits or Limits()
+    if len(raw) > limits.max_bytes:
+        raise ParseError(f"message is {len(raw)} bytes, over the {limits.max_bytes}-byte limit")
+    defects: list[str] = []
+    size = len(raw)
+    sha = hashlib.sha256(raw).hexdigest()
+    msg, slimmed = _read(raw, defects)
     for defect in msg.defects:
         defects.append(type(defect).__name__)
 
@@ -366,14 +452,7 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
     references = tuple(_MSGID.findall(by_name.get("references", "")))
     in_reply_to = _first_msgid(by_name.get("in-reply-to"))
 
-    parts: list[tuple[Message, int]] = []
-    try:
-        _walk(msg, 0, limits, parts)
-    except _TooManyParts:
-        defects.append(f"more than {limits.max_parts} MIME parts: the rest not read")
-    if any(d >= limits.max_depth for _, d in parts):
-        defects.append(f"MIME nesting deeper than {limits.max_depth}: inner parts not read")
-
+    parts = _parts(msg, limits, defects)
     plain: list[str] = []
     html: list[str] = []
     attachments: list[Attachment] = []
@@ -383,31 +462,24 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
     report_type = msg.get_param("report-type")
     is_dsn = is_report and isinstance(report_type, str) and report_type.lower() == "delivery-status"
     final_recipients: list[str] = []
-    for part, _depth in parts:
+    for kind, part, filename in _leaves(parts, defects):
         ctype = part.get_content_type()
         if ctype in ("message/rfc822", "text/rfc822-headers") and is_report and not original_id:
             original_id = _embedded_message_id(part)
-        if ctype in ("message/delivery-status", "message/disposition-notification"):
+        if kind == _REPORT:
             original_id = original_id or _report_original_id(part)
             if ctype == "message/delivery-status" and is_dsn:
                 final_recipients.extend(_final_recipients(part))
-            continue
-        if part.get_content_maintype() == "multipart":
-            continue
-        if ctype == "message/rfc822" or (ctype.startswith("message/") and part.is_multipart()):
-            attachments.append(Attachment(_filename(part, defects), ctype, _embedded_size(part)))
-            continue
-        disposition = (part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
-        filename = _filename(part, defects)
-        is_text = ctype in ("text/plain", "text/html") and disposition != "attachment"
-        if is_text and not (filename and disposition == "inline" and ctype != "text/plain"):
-            data = _payload_bytes(part, defects)
-            decoded = decode_bytes(data, part.get_content_charset())
+        elif kind == _TEXT:
+            decoded = decode_bytes(_payload_bytes(part, defects), part.get_content_charset())
             defects.extend(decoded.defects)
             (plain if ctype == "text/plain" else html).append(decoded.text)
-            continue
-        data = _payload_bytes(part, defects)
-        attachments.append(Attachment(filename, ctype, slimmed.get(data, len(data))))
+        elif kind == _EMBEDDED:
+            attachments.append(Attachment(filename, ctype, _embedded_size(part)))
+        else:
+            data = _payload_bytes(part, defects)
+            run = slimmed.get(data)
+            attachments.append(Attachment(filename, ctype, run.size if run else len(data)))
 
     html_only = not plain and bool(html)
     quoted_html = ""
@@ -468,14 +540,21 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
     )
 
 
-def _embedded_size(part: Message) -> int:
-    """Bytes of an attached message, as near as the parsed structure can tell."""
+def _embedded_bytes(part: Message) -> bytes:
+    """An attached message as bytes, as near as the parsed structure can give them back."""
     payload = _payload(part)
     inner = payload[0] if isinstance(payload, list) and payload else part
     try:
-        return len(inner.as_bytes()) if isinstance(inner, Message) else len(str(inner))
+        if isinstance(inner, Message):
+            return inner.as_bytes()
+        return str(inner).encode("utf-8", errors="surrogateescape")
     except (RecursionError, LookupError, UnicodeError, ValueError):
-        return 0
+        return b""
+
+
+def _embedded_size(part: Message) -> int:
+    """Bytes of an attached message, as near as the parsed structure can tell."""
+    return len(_embedded_bytes(part))
 
 
 def _embedded_message_id(part: Message) -> str | None:

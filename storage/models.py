@@ -50,6 +50,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Case(SQLModel, table=True):
     """One request from one requester, with its deadline and status."""
 
+    # A requester's other cases, newest first, read from an index (``repo.requester_history``).
+    __table_args__ = (
+        Index("ix_case_requester_received_at", "requester", "received_at"),
+        Index("ix_case_requester_phone_received_at", "requester_phone", "received_at"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(index=True, unique=True, max_length=32)  # PD-2026-000123
     kind: str = Field(
@@ -60,6 +66,10 @@ class Case(SQLModel, table=True):
     language: str = Field(default="ja", max_length=8)
     requester: str = Field(index=True, max_length=320)  # the address, lower-cased domain
     requester_name: str = Field(default="", max_length=320)
+    # The first phone number of the first mail's own text (not its quotes), digits only, as
+    # ``handlers.requesters.phone_key`` writes it: with the name, how a requester's other cases
+    # are found when they write from another address (``repo.requester_history``). "" if none.
+    requester_phone: str = Field(default="", max_length=32)
     jurisdiction: str = Field(default="appi", max_length=16)
     received_at: datetime = Field(sa_type=UTCDateTime)
     ack_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -94,6 +104,9 @@ class Case(SQLModel, table=True):
     held_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     held_by: str | None = Field(default=None, max_length=64)
     hold_reason: str | None = Field(default=None, max_length=500)
+    # A duplicate merged into another case (``CaseDesk.merge``): that case; this one is closed
+    # with the flag ``merged_into`` and is no request of its own (the report skips it).
+    merged_into_id: int | None = Field(default=None, foreign_key="case.id", index=True)
 
 
 class CaseAddress(SQLModel, table=True):

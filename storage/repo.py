@@ -13,12 +13,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, func, insert, or_, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    update,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, SQLModel, col, select
 
 from handlers.clock import TOKYO
 from handlers.intake import Known, KnownCase, references_in
+from handlers.requesters import name_key
 from handlers.status import FINISHED, Status
 from storage import search
 from storage.models import (
@@ -303,6 +315,7 @@ def open_case(
     requester: str,
     requester_name: str,
     received_at: datetime,
+    requester_phone: str = "",
     ack_due: datetime | None,
     answer_due: datetime | None,
     needs_triage: bool,
@@ -322,6 +335,7 @@ def open_case(
         "language": language,
         "requester": requester,
         "requester_name": requester_name,
+        "requester_phone": requester_phone,
         "jurisdiction": jurisdiction,
         "received_at": received_at,
         "ack_due": ack_due,
@@ -722,12 +736,136 @@ def list_cases(
     return list(session.exec(query.order_by(col(Case.answer_due).is_(None), col(Case.answer_due))))
 
 
+def _has_any_intent(intents: Sequence[str]) -> ColumnElement[bool]:
+    """The case carries one of ``intents``: its JSON list holds one as a quoted string (the same
+    text on SQLite and PostgreSQL, where the column is JSON, not JSONB)."""
+    listed = sql_cast(col(Case.intents), String)
+    return or_(*(listed.like('%"' + i.replace("_", "\\_") + '"%', escape="\\") for i in intents))
+
+
+def case_page(
+    session: Session,
+    *,
+    status: str | None = None,
+    overdue_at: datetime | None = None,
+    assignee: str | None = None,
+    intents: Sequence[str] = (),
+    received_since: datetime | None = None,
+    limit: int | None = None,
+) -> tuple[list[Case], int]:
+    """Up to ``limit`` cases (None: all) matching every filter given, soonest deadline first
+    (cases without one last), and how many match in all: both counted and cut in SQL, so a
+    page costs the same at 100,000 cases as at 100."""
+    where: list[ColumnElement[bool]] = []
+    if status:
+        where.append(col(Case.status) == status)
+    if overdue_at is not None:
+        where.append(overdue(overdue_at))
+    if assignee is not None:
+        where.append(col(Case.assignee) == assignee)
+    if intents:
+        where.append(_has_any_intent(intents))
+    if received_since is not None:
+        where.append(col(Case.received_at) >= received_since)
+    total = int(session.exec(select(func.count()).select_from(Case).where(*where)).one())
+    query = (
+        select(Case)
+        .where(*where)
+        .order_by(col(Case.answer_due).is_(None), col(Case.answer_due), col(Case.id))
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query)), total
+
+
 def overdue_ids(session: Session, now: datetime, ids: Sequence[int] | None = None) -> set[int]:
     """Which cases (of ``ids``, or of all) are overdue at ``now`` (:func:`overdue`)."""
     query = select(Case.id).where(overdue(now))
     if ids is not None:
         query = query.where(col(Case.id).in_(ids))
     return {case_id for case_id in session.exec(query) if case_id is not None}
+
+
+def queued_mail_of(session: Session, case_id: int) -> int:
+    """How many mails of the case wait in the outbox (approved, not yet sent)."""
+    query = select(func.count()).select_from(OutboxItem)
+    query = query.where(OutboxItem.case_id == case_id, OutboxItem.status == "queued")
+    return int(session.exec(query).one())
+
+
+def addresses_of(session: Session, case_id: int) -> list[str]:
+    """The addresses whose mail may join the case."""
+    query = select(CaseAddress.address).where(CaseAddress.case_id == case_id)
+    return list(session.exec(query.order_by(col(CaseAddress.id))))
+
+
+def move_mail(session: Session, from_case: int, to_case: int, *, codes: bool) -> list[int]:
+    """Every message of ``from_case``, in and out, and its outbox rows, now ``to_case``'s (a
+    reply to any of them finds ``to_case``); with ``codes`` its unused verification codes too.
+    The addresses whose mail may join ``from_case`` may join ``to_case``. The ids of the
+    messages moved."""
+    session.flush()  # changes made so far are written before the rows are moved under them
+    moved = [
+        i
+        for i in session.exec(select(MailMessage.id).where(MailMessage.case_id == from_case))
+        if i is not None
+    ]
+    session.execute(
+        update(_MESSAGES).where(_MESSAGES.c.case_id == from_case).values(case_id=to_case)
+    )
+    outbox_rows = _table(OutboxItem)
+    session.execute(
+        update(outbox_rows).where(outbox_rows.c.case_id == from_case).values(case_id=to_case)
+    )
+    if codes:
+        rows = _table(Verification)
+        session.execute(
+            update(rows)
+            .where(rows.c.case_id == from_case, rows.c.used_at.is_(None))
+            .values(case_id=to_case)
+        )
+    have = set(addresses_of(session, to_case))
+    for address in addresses_of(session, from_case):
+        if address not in have:
+            session.connection().execute(
+                _ADDRESS, {"case_id": to_case, "address": address, "added_by": "merge"}
+            )
+    session.expire_all()
+    return moved
+
+
+HISTORY_MAX = 10  # a requester's other cases shown at most (newest first)
+_PHONE_CANDIDATES = 200  # cases of one phone number read to compare names (a shared line)
+
+
+def requester_history(session: Session, case: Case, *, limit: int = HISTORY_MAX) -> list[Case]:
+    """The requester's other cases, newest received first, at most ``limit``: those from the
+    same address, and those whose requester has the same name and phone (``handlers.requesters``;
+    a name alone is never enough). Duplicates merged away are left out: they are no requests of
+    their own. Two indexed lookups (address; phone), each bounded, so a requester with
+    thousands of cases costs what one with ten does."""
+    newest = (col(Case.received_at).desc(), col(Case.id).desc())
+    others = (col(Case.id) != case.id, col(Case.merged_into_id).is_(None))
+    found: dict[int, Case] = {}
+    if case.requester:
+        query = select(Case).where(Case.requester == case.requester, *others)
+        for row in session.exec(query.order_by(*newest).limit(limit)):
+            found[row.id or 0] = row
+    name = name_key(case.requester_name)
+    if case.requester_phone and name:
+        named = select(Case.id, Case.requester_name).where(
+            Case.requester_phone == case.requester_phone, *others
+        )
+        ids = [
+            i
+            for i, other in session.exec(named.order_by(*newest).limit(_PHONE_CANDIDATES))
+            if i not in found and name_key(other) == name
+        ][:limit]
+        if ids:
+            for row in session.exec(select(Case).where(col(Case.id).in_(ids))):
+                found[row.id or 0] = row
+    ordered = sorted(found.values(), key=lambda c: (c.received_at, c.id or 0), reverse=True)
+    return ordered[:limit]
 
 
 @dataclass(frozen=True)

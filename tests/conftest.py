@@ -294,3 +294,5 @@ def unreadable_mail() -> bytes:
 # tests/support.py (waiting, free ports, settling Slack handlers, the PostgreSQL admin
 # connection), importable as ``support`` in every test module although this folder is off sys.path.
 pg_admin = _harness("support").pg_admin
+# tests/casefile_mail.py (a Japanese request and its follow-up with attachments), likewise.
+_harness("casefile_mail")

@@ -1,5 +1,5 @@
-"""The case commands of ``privacy-desk``: ``cases`` and ``case`` (the list and one case's whole
-file), the decisions of the case thread's buttons, for operators without Slack (or while it is
+"""The case commands of ``privacy-desk``: ``cases``, ``case`` and ``attachment`` (the list, one
+case's whole file read through ``bot.casefile``, and one attachment's bytes), the decisions of the case thread's buttons, for operators without Slack (or while it is
 down), and the export of the labelled examples staff made by reclassifying. Same rules, same
 audit trail (``bot.cases.CaseDesk``); ``--as NAME`` names the person acting, and the decisions
 reserved to approvers need NAME in ``PD_APPROVERS``.
@@ -8,15 +8,20 @@ reserved to approvers need NAME in ``PD_APPROVERS``.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
+import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
+from bot.cli import merge
 from bot.cli.context import Command, Context, Subcommands
 from bot.cli.output import left, mask, table, tokyo_day, tokyo_time
 from bot.errors import UsageError
+from handlers.clock import TOKYO
 from handlers.intents import ALL_INTENTS
 from handlers.replies import ASK_KINDS
 from handlers.status import Status
@@ -24,6 +29,7 @@ from handlers.status import Status
 _AS = "who does this (recorded in the audit trail)"
 
 if TYPE_CHECKING:
+    from bot import casefile
     from bot.cases import CaseDesk
     from storage.models import Case
 
@@ -52,6 +58,23 @@ def _due(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day as YYYY-MM-DD: {value!r}") from None
+
+
+def _count(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"not a whole number of cases: {value!r}")
+    return int(value)
+
+
 def cmd_cases(args: argparse.Namespace, ctx: Context) -> int:
     from sqlmodel import Session
 
@@ -59,11 +82,20 @@ def cmd_cases(args: argparse.Namespace, ctx: Context) -> int:
 
     out = ctx.out
     now = datetime.now(UTC)
+    since = args.since and datetime.combine(args.since, time(), tzinfo=TOKYO).astimezone(UTC)
     with ctx.database() as engine, Session(engine) as session:
-        cases = repo.list_cases(
-            session, status=args.status, overdue_at=now if args.overdue else None
+        cases, total = repo.case_page(
+            session,
+            status=args.status,
+            overdue_at=now if args.overdue else None,
+            assignee=args.assignee,
+            intents=args.intent or (),
+            received_since=since,
+            limit=args.limit or None,
         )
-        late = repo.overdue_ids(session, now, [c.id for c in cases if c.id is not None])
+        # Whether each is overdue is asked for the rows shown only (all of them: one query).
+        ids = None if args.limit == 0 else [c.id for c in cases if c.id is not None]
+        late = repo.overdue_ids(session, now, ids)
         rows = [_case_summary(c, overdue=c.id in late) for c in cases]
     if args.json:
         for row in rows:
@@ -88,46 +120,120 @@ def cmd_cases(args: argparse.Namespace, ctx: Context) -> int:
         listed,
         out,
     )
-    out.write(f"{len(rows)} case{'' if len(rows) == 1 else 's'}\n")
+    shown = f"{len(rows):,} of " if len(rows) < total else ""
+    out.write(f"{shown}{total:,} case{'' if total == 1 else 's'}\n")
     return 0
+
+
+def _attachment_record(a: casefile.Attachment) -> dict[str, Any]:
+    return {"n": a.n, "name": a.name, "type": a.type, "size": a.size, "flagged": list(a.flagged)}
+
+
+def _case_record(found: casefile.CaseFile) -> dict[str, Any]:
+    """The case file as ``case --json`` prints it (the keys of before, and the whole file)."""
+    facts = found.facts
+    return {
+        "ref": facts.ref,
+        "status": facts.status,
+        "kind": facts.kind,
+        "intents": list(facts.intents),
+        "language": facts.language,
+        "requester": facts.requester,
+        "received_at": facts.received_at.isoformat(),
+        "answer_due": _when(facts.answer_due),
+        "overdue": facts.overdue,
+        "needs_triage": facts.needs_triage,
+        "triage_due": _when(facts.triage_due),
+        "flags": list(facts.flags),
+        "requester_name": facts.requester_name,
+        "addresses": list(facts.addresses),
+        "ack_due": _when(facts.ack_due),
+        "assignee": facts.assignee,
+        "purged": found.purged,
+        "merged_into": found.merged_into,
+        "history": [
+            {"ref": c.ref, "status": c.status, "received_at": c.received_at.isoformat()}
+            for c in found.history
+        ],
+        "verification": {
+            "verified": found.verification.verified,
+            "verified_at": _when(found.verification.verified_at),
+            "verified_by": found.verification.verified_by,
+            "how": found.verification.verified_how,
+            "code_expires_at": _when(found.verification.code_expires_at),
+        },
+        "pauses": [
+            {
+                "started_at": p.started_at.isoformat(),
+                "ended_at": _when(p.ended_at),
+                "reason": p.reason,
+                "due_at": _when(p.due_at),
+            }
+            for p in found.pauses
+        ],
+        "messages": [
+            {
+                "id": m.id,
+                "received_at": m.received_at.isoformat(),
+                "direction": m.direction,
+                "disposition": m.disposition,
+                "message_id": m.message_id,
+                "sender": m.sender,
+                "subject": m.subject,
+                "language": m.language,
+                "intents": list(m.intents),
+                "classification": dict(m.classification),
+                "defects": list(m.defects),
+                "size": m.size,
+                "text": m.text,
+                "quoted": m.quoted,
+                "attachments": [_attachment_record(a) for a in m.attachments],
+            }
+            for m in found.messages
+        ],
+        "drafts": [
+            {
+                "id": d.id,
+                "template": d.template,
+                "language": d.language,
+                "status": d.status,
+                "revision": d.revision,
+                "subject": d.subject,
+                "body": d.body,
+                "edited_by": d.edited_by,
+                "approved_by": d.approved_by,
+                "approved_at": _when(d.approved_at),
+                "created_at": d.created_at.isoformat(),
+            }
+            for d in found.drafts
+        ],
+        "notes": [{"at": n.at.isoformat(), "by": n.actor, "text": n.text} for n in found.notes],
+        "audit": [
+            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": dict(e.detail)}
+            for e in found.events
+        ],
+    }
+
+
+def _indented(text: str, out: TextIO, prefix: str = "        ") -> None:
+    for line in text.rstrip("\n").split("\n"):
+        out.write(f"{prefix}{line}".rstrip() + "\n")
 
 
 def cmd_case(args: argparse.Namespace, ctx: Context) -> int:
     from sqlmodel import Session
 
-    from storage import repo
+    from bot import casefile
 
     out = ctx.out
     now = datetime.now(UTC)
     with ctx.database() as engine, Session(engine) as session:
-        found = repo.case_file(session, args.ref)
-        if found is None:
-            raise UsageError(f"no case {args.ref.upper()}")
-        late = repo.overdue_ids(session, now, [found.case.id] if found.case.id else [])
-        record = _case_summary(found.case, overdue=found.case.id in late)
-        record["requester"] = found.case.requester
-        record["requester_name"] = found.case.requester_name
-        record["addresses"] = found.addresses
-        record["ack_due"] = found.case.ack_due.isoformat() if found.case.ack_due else None
-        record["messages"] = [
-            {
-                "received_at": m.received_at.isoformat(),
-                "direction": m.direction,
-                "disposition": m.disposition,
-                "message_id": m.message_id,
-                "subject": m.subject,
-                "language": m.language,
-                "intents": list(m.intents),
-                "classification": m.classification,
-                "defects": list(m.defects),
-                "size": m.size,
-            }
-            for m in found.messages
-        ]
-        record["audit"] = [
-            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
-            for e in found.events
-        ]
+        found = casefile.load(
+            session, args.ref, max_bytes=ctx.settings.intake.attachment_max_bytes, now=now
+        )
+    if found is None:
+        raise UsageError(f"no case {args.ref.upper()}")
+    record = _case_record(found)
     if args.json:
         out.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
         return 0
@@ -135,6 +241,7 @@ def cmd_case(args: argparse.Namespace, ctx: Context) -> int:
     out.write(f"  intents     {', '.join(record['intents']) or '-'}\n")
     out.write(f"  requester   {record['requester_name']} <{record['requester']}>\n")
     out.write(f"  language    {record['language']}\n")
+    out.write(f"  assignee    {record['assignee'] or '-'}\n")
     out.write(f"  received    {tokyo_time(record['received_at'])}\n")
     out.write(f"  ack due     {tokyo_time(record['ack_due'])}\n")
     answer_due = _due(record["answer_due"])
@@ -148,22 +255,129 @@ def cmd_case(args: argparse.Namespace, ctx: Context) -> int:
         )
     if record["flags"]:
         out.write(f"  flags       {', '.join(record['flags'])}\n")
+    merge.write_links(record, out)
+    out.write(f"  identity    {_verification(found.verification)}\n")
+    for p in found.pauses:
+        until = tokyo_time(p.ended_at) if p.ended_at else "(waiting)"
+        out.write(f"  paused      {tokyo_time(p.started_at)} – {until}  {p.reason}\n")
+    if found.purged:
+        out.write(f"  PURGED      {tokyo_time(found.facts.purged_at)}: the mail texts are gone\n")
     out.write("  messages\n")
-    for m in record["messages"]:
+    for m in found.messages:
         out.write(
-            f"    {tokyo_time(m['received_at'])}  {m['direction']:<3} {m['disposition']:<8} "
-            f"{', '.join(m['intents']) or '-'}  {m['subject']}\n"
+            f"    {tokyo_time(m.received_at)}  {m.direction:<3} {m.disposition:<8} "
+            f"{', '.join(m.intents) or '-'}  {m.subject}\n"
         )
-        for intent, reasons in m["classification"].get("reasons", {}).items():
+        out.write(f"      from {m.sender or '-'}  (message {m.id})\n")
+        for intent, reasons in m.classification.get("reasons", {}).items():
             out.write(f"      {intent}: {'; '.join(reasons)}\n")
-        for reason in m["classification"].get("triage_reasons", []):
+        for reason in m.classification.get("triage_reasons", []):
             out.write(f"      triage: {reason}\n")
+        if m.text is None:
+            gone = "purged" if not m.raw_kept else "unreadable: " + "; ".join(m.defects[-1:])
+            out.write(f"      (text {gone})\n")
+        else:
+            _indented(m.text or "(no text)", out)
+            if m.quoted:
+                if args.quoted:
+                    out.write("      quoted history and signature:\n")
+                    _indented(m.quoted, out, "        | ")
+                else:
+                    out.write("      (quoted history and signature hidden: --quoted)\n")
+        for a in m.attachments:
+            warn = f"  FLAGGED: {', '.join(a.flagged)}" if a.flagged else ""
+            out.write(f"      [{a.n}] {a.name or '(no name)'}  {a.type}  {size(a.size)}{warn}\n")
+    if found.drafts:
+        out.write("  drafts\n")
+    for d in found.drafts:
+        approved = f", approved by {d.approved_by}" if d.approved_by else ""
+        out.write(
+            f"    draft {d.id}  {d.status}  {d.template}  revision {d.revision}"
+            f" (edited by {d.edited_by or '-'}{approved})\n"
+        )
+        out.write(f"      subject: {d.subject}\n")
+        _indented(d.body, out)
+    if found.notes:
+        out.write("  notes\n")
+    for n in found.notes:
+        out.write(f"    {tokyo_time(n.at)}  {n.actor}\n")
+        _indented(n.text or "(purged)", out)
     out.write("  audit trail\n")
-    for e in record["audit"]:
-        what = e["action"]
+    for e in found.events:
+        what = e.action
         if what == "mail written":  # a file: outbox: say where it went, not that it was sent
-            what = f"mail written to {e['detail'].get('file', '?')} (not sent)"
-        out.write(f"    {tokyo_time(e['at'])}  {e['actor']:<8} {what}\n")
+            what = f"mail written to {e.detail.get('file', '?')} (not sent)"
+        out.write(f"    {tokyo_time(e.at)}  {e.actor:<8} {what}\n")
+    return 0
+
+
+def _verification(v: casefile.Verification) -> str:
+    if v.verified:
+        return f"verified {tokyo_time(v.verified_at)} by {v.verified_by} ({v.verified_how or '-'})"
+    if v.code_expires_at:
+        return f"not verified; a code was mailed (valid until {tokyo_time(v.code_expires_at)})"
+    return "not verified"
+
+
+def size(n: int) -> str:
+    """Bytes as staff read them: 512 B, 3.4 KiB, 12.0 MiB."""
+    if n < 1024:
+        return f"{n} B"
+    return f"{n / 1024:.1f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MiB"
+
+
+def cmd_attachment(args: argparse.Namespace, ctx: Context) -> int:
+    """Attachment N of a case, byte for byte, into a new file (0600) or to stdout; audited."""
+    import hashlib
+
+    from sqlmodel import Session
+
+    from bot import casefile
+    from storage import repo
+    from storage.db import writer
+
+    target = None if args.out == "-" else Path(args.out)
+    if target is not None and target.exists():
+        raise UsageError(f"{target} exists; name a new file")
+    sink = None if target is not None else getattr(ctx.out, "buffer", None)
+    if target is None and sink is None:
+        raise UsageError("this output takes no bytes; use --out FILE")
+    with ctx.database() as engine, Session(writer(engine)) as session:
+        found = casefile.attachment(
+            session, args.ref, args.n, max_bytes=ctx.settings.intake.attachment_max_bytes
+        )
+        case = repo.case_by_ref(session, args.ref)
+        if found is None or case is None:
+            what = "no case" if case is None else f"no attachment {args.n} in"
+            raise UsageError(f"{what} {args.ref.upper()}")
+        if target is not None:
+            try:
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                raise UsageError(f"{target} exists; name a new file") from None
+            except OSError as exc:
+                raise UsageError(f"cannot write {target}: {exc.strerror}") from None
+            with os.fdopen(fd, "wb") as file:
+                file.write(found.data)
+        else:
+            assert sink is not None
+            sink.write(found.data)
+            sink.flush()
+        digest = hashlib.sha256(found.data).hexdigest()
+        repo.audit(
+            session,
+            case.id,
+            args.as_ or _login(),
+            "attachment exported",
+            n=args.n,
+            sha256=digest,
+            size=len(found.data),
+            flagged=list(found.info.flagged),
+        )
+        session.commit()
+    if target is not None:
+        warn = f" (flagged: {', '.join(found.info.flagged)})" if found.info.flagged else ""
+        sys.stderr.write(f"attachment {args.n} written to {target}{warn}\n")
     return 0
 
 
@@ -290,17 +504,76 @@ def add_listing_parsers(sub: Subcommands) -> None:
     p.add_argument(
         "--status",
         default=None,
+        choices=list(Status),
         metavar="STATUS",
-        help=f"only cases in this status ({', '.join(Status)})",
+        help=f"only cases in this status: {', '.join(Status)}",
     )
     p.add_argument("--overdue", action="store_true", help="only cases past their deadline")
+    p.add_argument("--assignee", metavar="ID", help="only cases assigned to ID")
+    p.add_argument(
+        "--intent",
+        action="append",
+        type=_intent,
+        metavar="INTENT",
+        help=f"only cases asking for INTENT (repeat: any of them): {', '.join(ALL_INTENTS)}",
+    )
+    p.add_argument(
+        "--since",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="only cases received on that day (Tokyo) or later",
+    )
+    p.add_argument(
+        "--limit",
+        type=_count,
+        default=50,
+        metavar="N",
+        help="show at most N cases, soonest deadline first (default 50; 0 for all)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per case")
     p.set_defaults(func=cmd_cases)
 
     p = sub.add_parser("case", help="one case's whole file")
     p.add_argument("ref", metavar="REF", help="the case reference, e.g. PD-2026-000123")
     p.add_argument("--json", action="store_true", help="the case file as one JSON object")
+    p.add_argument(
+        "--quoted",
+        action="store_true",
+        help="also show each message's quoted history and signature",
+    )
     p.set_defaults(func=cmd_case)
+
+    p = sub.add_parser("attachment", help="one attachment of a case, byte for byte")
+    p.add_argument("ref", metavar="REF", help="the case reference, e.g. PD-2026-000123")
+    p.add_argument("n", type=_number, metavar="N", help="the attachment's number, as `case` lists")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="a new file to write (0600; never overwritten), or - for stdout",
+    )
+    p.add_argument(
+        "--as",
+        dest="as_",
+        default=None,
+        metavar="NAME",
+        help=f"{_AS}; default: your login name",
+    )
+    p.set_defaults(func=cmd_attachment)
+
+
+def _login() -> str:
+    """Who runs the command, for the audit trail when ``--as`` is not given."""
+    try:
+        return getpass.getuser()[:64]
+    except (KeyError, OSError):  # no login name and no passwd entry (a bare container)
+        return "command line"
+
+
+def _number(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"not an attachment number (1, 2, ...): {value!r}")
+    return int(value)
 
 
 def add_parsers(sub: Subcommands) -> Subcommands:
@@ -360,6 +633,8 @@ def add_parsers(sub: Subcommands) -> Subcommands:
     )
     p.add_argument("messages", nargs="+", metavar="MESSAGE", help="a message number or a case REF")
     p.add_argument("--as", dest="as_", required=True, metavar="NAME", help=_AS)
+
+    merge.add_parsers(sub)
 
     p = sub.add_parser("examples", help="labelled examples: staff reclassifications, imports")
     examples = p.add_subparsers(dest="examples_command", required=True, parser_class=type(p))

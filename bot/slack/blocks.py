@@ -39,12 +39,14 @@ ACTIONS = {
     "extend": "pd.case.extend",
     "reject": "pd.case.reject",
     "close": "pd.case.close",
+    "merge": "pd.case.merge",
     "reasons": "pd.case.reasons",
     "triage": "pd.case.triage",
     "approve": "pd.draft.approve",
     "review": "pd.draft.review",
     "edit": "pd.draft.edit",
     "discard": "pd.draft.discard",
+    "case_file": "pd.case.file",  # answered with a signed link to the case-file page
 }
 
 INTENT_LABELS = {
@@ -131,6 +133,8 @@ class CaseView:
     triage_due: datetime | None = None
     flags: tuple[str, ...] = ()
     reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The requester's other cases (``storage.repo.requester_history``): (reference, status).
+    history: tuple[tuple[str, str], ...] = ()
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -187,6 +191,8 @@ def case_message(
     if excerpt:
         quoted = "\n".join(f"> {line}" for line in escape(excerpt).splitlines())
         blocks.append(_section(quoted))
+    if case.history:
+        blocks.append(history_line(case.history, mask_mode))
     if triage:
         blocks += triage_controls(case)
     blocks.append(
@@ -196,6 +202,15 @@ def case_message(
     if triage:
         text = f"Needs triage by {_time(case.triage_due)} · {text}"
     return escape(clip(text, FALLBACK_TEXT)), limit(blocks)
+
+
+def history_line(history: Sequence[tuple[str, str]], mask_mode: str) -> dict[str, Any]:
+    """A context line naming the requester's other cases, with their statuses (references only
+    under ``strict``): nothing of the requester themselves."""
+    strict = mask_mode == "strict"
+    named = [ref if strict else f"{ref} ({status})" for ref, status in history]
+    text = f"Same requester: {', '.join(named)}"
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(escape(text), 3000)}]}
 
 
 # What a person can say a case waiting for triage asks for, one button each (machine mail and
@@ -252,6 +267,11 @@ def _due(case: CaseView, now: datetime) -> str:
     return f"{_time(case.answer_due)}\n{time_left(case.answer_due, now)}"
 
 
+def case_file_button(ref: str) -> dict[str, Any]:
+    """The button that asks for a link to the case's page (answered to the clicker alone)."""
+    return _button("ケースファイル Case file", "case_file", ref)
+
+
 def case_controls(case: CaseView) -> list[dict[str, Any]]:
     """The controls an open case offers (a closed one: only "Why?")."""
     why = _button("Why?", "reasons", case.ref)
@@ -273,7 +293,11 @@ def case_controls(case: CaseView) -> list[dict[str, Any]]:
         controls.append(_button("Extend", "extend", case.ref))
     if any(i in RIGHTS for i in case.intents):
         controls.append(_button("Reject", "reject", case.ref, "danger"))
-    controls += [_button("Close", "close", case.ref), why]
+    controls += [
+        _button("Merge into…", "merge", case.ref),
+        _button("Close", "close", case.ref),
+        why,
+    ]
     return controls
 
 

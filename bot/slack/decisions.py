@@ -1,5 +1,5 @@
 """The case's own controls in Slack: assign, reclassify, identity verified, ask the requester,
-extend, reject, close — each a button on the case's parent message that opens a modal (assign
+extend, reject, close, merge into another case — each a button on the case's parent message that opens a modal (assign
 to someone is a user picker), and the modal's submission that takes the decision.
 
 The rules are in ``bot.cases.CaseDesk`` and ``bot.replies.Replies``; this module validates
@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot import threads
-from bot.cases import REJECT_SCOPES, TEXT_MAX, CaseDesk
+from bot.cases import MERGE_REFUSED, REJECT_SCOPES, TEXT_MAX, CaseDesk
 from bot.replies import Replies, ReplyError
 from bot.slack.api import SlackAPI, SlackError
 from bot.slack.blocks import ACTIONS, AS_READ, INTENT_LABELS, NOT_A_REQUEST, TRIAGE_CHOICES
@@ -68,8 +68,10 @@ DECISIONS = {
         Decision("extend", "Extend the deadline", "Extend", True, "extend refused"),
         Decision("reject", "Reject the request", "Draft the refusal", True, "reject refused"),
         Decision("close", "Close the case", "Close", True, "close refused"),
+        Decision("merge", "Merge into…", "Merge", True, MERGE_REFUSED),
     )
 }
+FORCE = "force"  # the value of the merge form's "different requesters" checkbox
 
 
 def _text(label: str, block: str, *, multiline: bool = False, hint: str = "") -> dict[str, Any]:
@@ -140,6 +142,8 @@ def modal(decision: Decision, case: Case) -> dict[str, Any]:
                 multiline=True,
             ),
         ]
+    elif decision.name == "merge":
+        blocks = merge_inputs(case)
     else:
         blocks = [_text("Why is the case closed?", "reason", multiline=True)]
     context = {
@@ -155,6 +159,39 @@ def modal(decision: Decision, case: Case) -> dict[str, Any]:
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [context, *blocks],
     }
+
+
+def merge_inputs(case: Case) -> list[dict[str, Any]]:
+    """The merge form: the case to merge into, and a checkbox that forces a merge of two
+    different requesters' cases (audited as forced)."""
+    force = {
+        "type": "checkboxes",
+        "action_id": "value",
+        "options": [
+            {
+                "text": {"type": "plain_text", "text": "Different requesters: force the merge"},
+                "description": {
+                    "type": "plain_text",
+                    "text": "Only if one person wrote from two addresses; recorded as forced.",
+                },
+                "value": FORCE,
+            }
+        ],
+    }
+    return [
+        _text(
+            f"Merge {case.ref} into (case reference)",
+            "into",
+            hint=f"{case.ref} is closed; its mail, in and out, moves to that case.",
+        ),
+        {
+            "type": "input",
+            "block_id": FORCE,
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Different requesters"},
+            "element": force,
+        },
+    ]
 
 
 def _state(view: dict[str, Any], block: str) -> dict[str, Any]:
@@ -206,6 +243,13 @@ def validate(name: str, view: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
                 f"Give the reasons, one per line (at most {LINES_MAX}, {TEXT_MAX} characters each)."
             )
         args.update(scope=scope, reasons=reasons)
+    elif name == "merge":
+        into = " ".join(_typed(view, "into").split()).upper()
+        if not REF.fullmatch(into):
+            errors["into"] = "A case reference, like PD-2026-000123."
+        elif into == str(view.get("private_metadata", "")):
+            errors["into"] = "A case cannot be merged into itself."
+        args.update(into=into, force=FORCE in _picked(view, FORCE))
     else:  # verified, extend, close: one text
         block = "how" if name == "verified" else "reason"
         text = " ".join(_typed(view, block).split())
@@ -266,6 +310,11 @@ def register(
                 groups=member_of,
             )
             return f"{ref}: refusal drafted ({draft.id}); the case is rejected once it is sent."
+        if name == "merge":
+            target = await threads.db(
+                desk.merge, ref, args["into"], actor=user, force=args["force"], groups=member_of
+            )
+            return f"{ref} merged into {target.ref}."
         await threads.db(desk.close, ref, reason=args["reason"], actor=user, groups=member_of)
         return f"{ref} closed."
 
@@ -308,9 +357,20 @@ def register(
             if errors:
                 await ack(response_action="errors", errors=errors)
                 return
-            await ack()
             assert case is not None
             user = body["user"]["id"]
+            if decision.name == "merge":
+                # Refusals (another requester, a finished case...) are said in the form, so
+                # the merge is decided before the ack: one short transaction.
+                try:
+                    said = await decide(decision.name, user, case.ref, args)
+                except ReplyError as exc:
+                    await ack(response_action="errors", errors={"into": str(exc)[:300]})
+                    return
+                await ack()
+                await tell(body, said)
+                return
+            await ack()
             try:
                 said = await decide(decision.name, user, case.ref, args)
             except ReplyError as exc:

@@ -70,14 +70,17 @@ from bot.slack.api import (
 from bot.slack.blocks import (
     FALLBACK_TEXT,
     INTENT_LABELS,
+    SECTION_TEXT,
     CaseView,
     _time,
+    case_file_button,
     case_message,
     clip,
     draft_message,
     draft_view,
     escape,
     from_mail,
+    mask,
 )
 from bot.slack.ids import is_user_id
 from handlers.clock import Clock, now
@@ -98,6 +101,8 @@ MINUTE = timedelta(minutes=1)
 THREAD_EVENT_TYPE = "privacy_desk_event"  # metadata of a line told in a case's thread
 EXCERPT = 600  # characters of the newest text shown in the channel
 SUBJECT = 150  # characters of a follow-up's subject shown in its thread
+FOLLOW_UP_EXCERPT = 300  # characters of a follow-up's newest text shown in its thread
+FILE_NAMES = 10  # attachment names listed in a follow-up's line (the rest counted)
 LOOK_BACK = timedelta(hours=1)  # how far before the case's creation an uncertain post is sought
 REPLY_PAGES = 5  # pages of a thread read when looking for an uncertain line (1,000 replies each)
 QUIET = timedelta(minutes=15)  # a draft its thread refused is not tried again sooner
@@ -116,6 +121,39 @@ def _quiet(state: str, detail: str) -> None:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """What a follow-up's thread line shows of the mail, already as ``PD_SLACK_MASK`` allows:
+    the sender masked like the parent's requester (empty when the mask hides it), an excerpt of
+    the new text redacted like the parent's (empty under ``strict``), the attachments' names
+    (none under ``strict``: names can be personal) and how many there are."""
+
+    sender: str = ""
+    excerpt: str = ""
+    files: tuple[str, ...] = ()
+    attachments: int = 0
+
+
+def follow_up_view(message: MailMessage, mask_mode: str) -> FollowUp:
+    """A follow-up mail as its thread line may show it under ``mask_mode``."""
+    sender = mask(message.sender, mask_mode) if mask_mode in ("full", "partial", "domain") else ""
+    try:
+        parsed = parse_message(message.raw) if message.raw is not None else None
+    except ParseError:
+        parsed = None
+    if parsed is None:
+        return FollowUp(sender)
+    # redacted before the cut, so no number is cut in half and half shown
+    excerpt = from_mail(parsed.newest_text[: FOLLOW_UP_EXCERPT * 20], mask_mode)
+    names = tuple(from_mail(a.filename or "(no name)", mask_mode) for a in parsed.attachments)
+    return FollowUp(
+        sender,
+        excerpt[:FOLLOW_UP_EXCERPT].strip(),
+        () if mask_mode == "strict" else names,
+        len(parsed.attachments),
+    )
+
+
+@dataclass(frozen=True)
 class Told:
     """One audit event as its thread line needs it: who did what, to which case."""
 
@@ -124,6 +162,7 @@ class Told:
     detail: Mapping[str, Any]
     ref: str
     subject: str | None = None  # a follow-up's subject, as received (escaped when shown)
+    follow_up: FollowUp | None = None  # a follow-up mail, as the mask allows it to be shown
 
     @property
     def who(self) -> str:
@@ -172,7 +211,18 @@ def _linked(t: Told) -> str:
     subject = f": “{_words(t.subject, SUBJECT)}”" if t.subject and t.subject.strip() else ""
     asks = [i for i in _names(t.detail.get("intents")) if i != "auto_reply"]
     also = f" It reads as: {_intents(asks)}." if asks else ""
-    return f"A follow-up mail from the requester joined the case{subject}.{also}"
+    lines = [f"A follow-up mail from the requester joined the case{subject}.{also}"]
+    mail = t.follow_up or FollowUp()
+    if mail.sender:
+        lines.append(f"From: {escape(mail.sender)}")
+    lines += [f"> {escape(line)}" for line in mail.excerpt.splitlines() if line.strip()]
+    if mail.files:
+        names = ", ".join(_words(name, 100) for name in mail.files[:FILE_NAMES])
+        more = f" and {len(mail.files) - FILE_NAMES} more" if len(mail.files) > FILE_NAMES else ""
+        lines.append(f"Attachments ({mail.attachments}): {names}{more}")
+    elif mail.attachments:
+        lines.append(f"Attachments: {mail.attachments} (their names are in the case file)")
+    return "\n".join(lines)
 
 
 def _approved(t: Told) -> str:
@@ -197,6 +247,10 @@ def _reclassified(t: Told) -> str:
 
 def _resumed(t: Told) -> str:
     return f"The SLA clock runs again. Answer due: {t.due()}."
+
+
+def _forced(t: Told) -> str:
+    return " (forced: different requesters)" if t.detail.get("forced") else ""
 
 
 def _as_given(t: Told) -> str:
@@ -241,6 +295,14 @@ LINES: dict[str, Callable[[Told], str]] = {
         f"{t.who} extended the deadline to {t.due()}: {t.words('reason', 500)}."
     ),
     "case closed": lambda t: f"{t.who} closed the case: {t.words('reason', 500)}.",
+    "case merged": lambda t: (
+        f"{t.who} merged this case into {t.words('into', 32)}{_forced(t)}: its mail is there "
+        "now, and this case is closed."
+    ),
+    "case merged in": lambda t: (
+        f"{t.who} merged {t.words('from', 32)} into this case{_forced(t)} "
+        f"({t.number('messages')} messages). The earlier receipt governs: answer due {t.due()}."
+    ),
     "automatic mail held": lambda t: (
         f"Automatic mail was held ({t.words('reason')}): the draft waits for an approval."
     ),
@@ -270,6 +332,24 @@ def _historic_text(count: int, still: int, late: int, days: int) -> str:
 def thread_line(told: Told) -> str:
     """The one short mrkdwn line that tells ``told`` in its case's thread."""
     return clip(LINES[told.action](told), FALLBACK_TEXT)
+
+
+def thread_blocks(told: Told) -> list[dict[str, Any]] | None:
+    """The blocks of a thread line that offers a control (a follow-up: the case file, where
+    staff read it whole), or None for a line of text alone."""
+    if told.action != "message linked":
+        return None
+    return [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": clip(thread_line(told), SECTION_TEXT)},
+        },
+        {
+            "type": "actions",
+            "block_id": f"file:{told.ref}",
+            "elements": [case_file_button(told.ref)],
+        },
+    ]
 
 
 # ---- the loop ----------------------------------------------------------------------------
@@ -773,13 +853,11 @@ class CasePoster:
                 if e.action == "message linked" and _detail(e).get("message_id")
             }
             # A Message-ID may be carried by several mails (issue 16): each case's own.
-            subjects = {
-                (message_id, case_id): subject
-                for message_id, case_id, subject in (
+            follow_ups = {
+                (message.message_id, message.case_id): message
+                for message in (
                     session.exec(
-                        select(
-                            MailMessage.message_id, MailMessage.case_id, MailMessage.subject
-                        ).where(
+                        select(MailMessage).where(
                             col(MailMessage.message_id).in_(linked), MailMessage.direction == "in"
                         )
                     ).all()
@@ -787,6 +865,7 @@ class CasePoster:
                     else []
                 )
             }
+            views = {key: follow_up_view(m, self._mask_mode) for key, m in follow_ups.items()}
         pending = []
         for event, case, state in rows:
             assert event.id is not None and case.id is not None and case.slack_ts is not None
@@ -794,10 +873,10 @@ class CasePoster:
             if detail.get("posted") is True:  # its writer posted it (a reminder): told already
                 self._record(event.id, case.id, "posted", None)
                 continue
-            subject = from_mail(
-                subjects.get((_bare(detail.get("message_id")), case.id)) or "", self._mask_mode
-            )
-            told = Told(event.action, event.actor, detail, case.ref, subject)
+            key = (_bare(detail.get("message_id")), case.id)
+            message = follow_ups.get(key)
+            subject = from_mail(message.subject if message else "", self._mask_mode)
+            told = Told(event.action, event.actor, detail, case.ref, subject, views.get(key))
             channel = case.slack_channel or self._channel
             pending.append(
                 _Pending(event.id, case.id, channel, case.slack_ts, state == "uncertain", told)
@@ -829,6 +908,7 @@ class CasePoster:
                 channel=pending.channel,
                 thread_ts=pending.thread_ts,
                 text=thread_line(pending.told),
+                blocks=thread_blocks(pending.told),
                 unfurl_links=False,
                 unfurl_media=False,
                 metadata={
@@ -1062,4 +1142,5 @@ class CasePoster:
             triage_due=case.triage_due,
             flags=tuple(case.flags),
             reasons=reasons,
+            history=tuple((c.ref, c.status) for c in repo.requester_history(session, case)),
         )

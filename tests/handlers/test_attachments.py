@@ -1,97 +1,81 @@
-"""What files an answer may carry, and whether its text tells the truth about them."""
+"""Attachments staff must be warned about are flagged with a reason they can read; only real
+raster pictures may be shown inline."""
 
 from __future__ import annotations
 
 import pytest
 
-from handlers.attachments import (
-    MAX_FILES,
-    claims_files,
-    clean_name,
-    mime_type,
-    refusal,
-    set_refusal,
-    text_refusal,
-)
+from handlers.attachments import flags, is_raster_image, raster_type
 
-LIMIT = 1000
-
-
-@pytest.mark.parametrize(
-    ("name", "data"),
-    [
-        ("setup.exe", b"anything"),
-        ("README.PDF.EXE", b"%PDF-1.7"),  # the last suffix counts, in any case
-        ("tool.exe.", b"%PDF-1.7"),  # Windows drops a trailing dot
-        ("page.htm", b"hello"),
-        ("macro.xlsm", b"PK\x03\x04"),
-        ("invoice.pdf", b"MZ\x90\x00"),  # a Windows program by its first bytes
-        ("data.csv", b"\x7fELF\x02\x01"),
-        ("run.txt", b"#!/bin/sh\nrm -rf ~\n"),
-        ("letter.txt", b"\xef\xbb\xbf\r\n  <!DOCTYPE html><p>hi"),
-        ("notes.csv", b"a,b\n<SCRIPT src=x>"),
-    ],
-)
-def test_programs_scripts_and_web_pages_are_refused(name: str, data: bytes) -> None:
-    problem = refusal(name, data, max_bytes=LIMIT)
-    assert problem is not None and problem.startswith(name)
+MiB = 1024 * 1024
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF"
+GIF = b"GIF89a\x01\x00\x01\x00"
+WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 "
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+EXE = b"MZ\x90\x00\x03\x00\x00\x00"
+ELF = b"\x7fELF\x02\x01\x01\x00"
+ZIP = b"PK\x03\x04\x14\x00\x00\x00word/document.xml"
+DOCM = b"PK\x03\x04\x14\x00\x00\x00word/vbaProject.bin"
+HTML_PAGE = b"\xef\xbb\xbf  <!DOCTYPE html><html><script>alert(1)</script>"
+SVG_IMAGE = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>'
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @pytest.mark.parametrize(
-    ("name", "data"),
+    ("name", "declared", "data", "expected"),
     [
-        ("開示データ_田中.csv", "氏名,田中太郎\r\n".encode()),
-        ("scan.pdf", b"%PDF-1.7\n" + bytes(range(256))),
-        ("export.zip", b"PK\x03\x04" + bytes(50)),
-        ("records.xml", b"<?xml version='1.0'?><records/>"),
+        ("本人確認書類.png", "image/png", PNG, []),
+        ("scan.jpg", "image/jpeg", JPEG, []),
+        ("申請書.pdf", "application/pdf", PDF, []),
+        ("report.docx", DOCX, ZIP, []),
+        ("photo.png", "application/octet-stream", PNG, []),
+        ("invoice.exe", "application/octet-stream", EXE, ["executable"]),
+        ("invoice.pdf", "application/pdf", EXE, ["executable", "type mismatch"]),
+        ("readme.txt", "text/plain", b"#!/bin/sh\nrm -rf ~\n", ["script", "type mismatch"]),
+        ("tool", "application/octet-stream", ELF, ["executable"]),
+        ("run.bat", "text/plain", b"@echo off\r\n", ["script"]),
+        ("page.html", "text/html", HTML_PAGE, ["html"]),
+        ("note.txt", "text/plain", HTML_PAGE, ["html", "type mismatch"]),
+        ("logo.svg", "image/svg+xml", SVG_IMAGE, ["svg"]),
+        ("logo.png", "image/png", SVG_IMAGE, ["svg", "type mismatch"]),
+        ("data.xml", "application/xml", b'<?xml version="1.0"?><a/>', ["xml"]),
+        ("budget.xlsm", "application/vnd.ms-excel.sheet.macroEnabled.12", ZIP, ["macro"]),
+        ("letter.docx", DOCX, DOCM, ["macro"]),
+        ("files.zip", "application/zip", ZIP, ["archive"]),
+        ("files.7z", "application/octet-stream", b"7z\xbc\xaf\x27\x1c\x00\x04", ["archive"]),
+        ("id.png", "image/png", PDF, ["type mismatch"]),
+        ("id.jpg", "image/jpeg", PNG, ["type mismatch"]),
     ],
 )
-def test_documents_and_data_may_go(name: str, data: bytes) -> None:
-    assert refusal(name, data, max_bytes=LIMIT) is None
+def test_flags(name: str, declared: str, data: bytes, expected: list[str]) -> None:
+    assert flags(name, declared, data, size=len(data), max_bytes=25 * MiB) == expected
 
 
-def test_size_limits_hold_for_each_file_and_for_all_together() -> None:
-    assert refusal("a.csv", b"", max_bytes=LIMIT) == "a.csv is empty"
-    assert "over PD_ATTACHMENT_MAX_BYTES (1000)" in str(
-        refusal("a.csv", b"x" * 1001, max_bytes=LIMIT)
-    )
-    assert refusal("a.csv", b"x" * 1000, max_bytes=LIMIT) is None
-    assert set_refusal(["a", "b"], [500, 500], max_bytes=LIMIT) is None
-    assert "1001 bytes together" in str(set_refusal(["a", "b"], [500, 501], max_bytes=LIMIT))
-    assert "two files named a" in str(set_refusal(["a", "a"], [1, 1], max_bytes=LIMIT))
-    names = [f"{n}.csv" for n in range(MAX_FILES + 1)]
-    assert "at most" in str(set_refusal(names, [1] * len(names), max_bytes=LIMIT))
+def test_an_attachment_over_the_limit_is_flagged_oversized() -> None:
+    assert flags("scan.pdf", "application/pdf", PDF, size=26 * MiB, max_bytes=25 * MiB) == [
+        "oversized"
+    ]
+    assert flags("scan.pdf", "application/pdf", PDF, size=25 * MiB, max_bytes=25 * MiB) == []
 
 
-def test_a_name_is_one_line_without_folders() -> None:
-    assert clean_name("C:\\Users\\yamada\\開示データ.csv") == "開示データ.csv"
-    assert clean_name("../../etc/passwd") == "passwd"
-    assert clean_name("report\r\nBcc: x@y.jp.pdf") == "report Bcc: x@y.jp.pdf"
-    assert clean_name(".hidden") == "hidden"
-    # NFC: a name typed on a Mac (decomposed) is the name the letter lists.
-    assert clean_name("テ\u3099ータ.csv") == "データ.csv"
+def test_an_attachment_without_name_or_content_is_not_flagged_for_that() -> None:
+    assert flags(None, "application/octet-stream", b"", size=0, max_bytes=1) == []
 
 
-def test_types_follow_the_name() -> None:
-    assert mime_type("開示データ_田中.csv") == "text/csv"
-    assert mime_type("scan.PDF") == "application/pdf"
-    assert mime_type("data.csv.gz") == "application/gzip"
-    assert mime_type("noextension") == "application/octet-stream"
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [(PNG, "image/png"), (JPEG, "image/jpeg"), (GIF, "image/gif"), (WEBP, "image/webp")],
+)
+def test_raster_images_are_recognised_by_their_bytes(data: bytes, expected: str) -> None:
+    assert raster_type(data) == expected
+    assert is_raster_image(data)
 
 
-def test_a_claim_of_files_counts_outside_the_quoted_values_only() -> None:
-    letter = "ご請求の内容は以下のとおりです。\n・添付書類の受付記録\n"
-    assert claims_files(letter, []) is True
-    assert claims_files(letter, ["添付書類の受付記録"]) is False  # staff's words, quoted
-    assert claims_files("Please find the files ATTACHED.", []) is True
-    assert claims_files("本メールにて開示いたします。", []) is False
-
-
-def test_a_letter_names_every_file_and_claims_none_it_lacks() -> None:
-    claims = "本メールに添付したファイルにて開示いたします。"
-    assert text_refusal(claims, [], []) == "its text says files are attached, but it carries none"
-    assert text_refusal("開示いたします。", [], []) is None
-    assert text_refusal(f"{claims}\n・a.csv\n", [], ["a.csv", "b.pdf"]) == (
-        "its text does not name the attached b.pdf"
-    )
-    assert text_refusal(f"{claims}\n・a.csv\n・b.pdf\n", [], ["a.csv", "b.pdf"]) is None
+@pytest.mark.parametrize(
+    "data",
+    [SVG_IMAGE, b"<svg onload='x'>", HTML_PAGE, PDF, EXE, ZIP, b"RIFF\x00\x00\x00\x00WAVE", b""],
+)
+def test_nothing_else_is_a_raster_image(data: bytes) -> None:
+    assert not is_raster_image(data)
+    assert raster_type(data) is None

@@ -75,9 +75,9 @@ class Desk:
         return found
 
     def lines(self, ref: str) -> list[str]:
-        """The thread's replies that are not drafts (drafts carry blocks with buttons)."""
+        """The thread's replies that are not drafts (drafts carry the draft buttons)."""
         replies = self.slack.thread(self.slack.channel, self.case(ref).slack_ts)[1:]
-        return [m["text"] for m in replies if "blocks" not in m]
+        return [m["text"] for m in replies if "pd.draft." not in json.dumps(m.get("blocks"))]
 
     def ack_draft(self, ref: str) -> int:
         case = self.case(ref)
@@ -112,10 +112,12 @@ def test_a_follow_up_from_the_requester_shows_in_the_thread(desk: Desk) -> None:
     [told] = desk.lines(ref)
     assert told == (
         "A follow-up mail from the requester joined the case: "
-        "“Re: 個人情報削除のお願い &lt;!channel&gt; 追加”. It reads as: 削除 deletion."
-    )
+        "“Re: 個人情報削除のお願い &lt;!channel&gt; 追加”. It reads as: 削除 deletion.\n"
+        "From: u***@example.jp\n"
+        "> 追記です（2）。購入履歴も削除してください。[email]"
+    )  # the new text, redacted as the parent's excerpt is (PD_SLACK_MASK partial)
     sent = json.dumps([c.params for c in desk.slack.calls()], default=str, ensure_ascii=False)
-    assert "user1@" not in sent and "追記です" not in sent and "購入履歴" not in sent
+    assert "user1@" not in sent
 
     # a note staff wrote in the thread is never posted back; nothing is told twice
     with Session(desk.engine) as session:

@@ -69,6 +69,7 @@ def test_the_parent_message_shows_what_staff_need() -> None:
             "ask",
             "extend",
             "reject",
+            "merge",
             "close",
             "reasons",
         )

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.slack.blocks import FALLBACK_TEXT
-from bot.slack.poster import TOLD, Told, thread_line
+from bot.slack.poster import TOLD, FollowUp, Told, thread_blocks, thread_line
 
 REF = "PD-2026-000123"
 ADDRESS = "hanako.sato@example.jp"
@@ -185,3 +185,23 @@ def test_any_detail_gives_one_short_line_that_pings_no_one_else(
     mentions = {f"<@{actor}>", f"<@{detail.get('to')}>"}
     rest = re.sub(r"<@[A-Z0-9]+>", lambda m: "" if m.group(0) in mentions else m.group(0), told)
     assert "<" not in rest and ">" not in rest.replace("→", "")
+
+
+def test_a_follow_up_line_shows_the_mail_as_the_mask_let_it_through_escaped() -> None:
+    files = ("申請書.pdf", "<!channel>.png", *(f"scan-{i}.jpg" for i in range(10)))
+    mail = FollowUp("h***@example.jp", "追記です。\n<!here> 購入履歴も", files, len(files))
+    told = line("message linked", {"message_id": "m@x"}, actor="intake", follow_up=mail)
+    assert told.splitlines()[1:] == [
+        "From: h***@example.jp",
+        "> 追記です。",
+        "> &lt;!here&gt; 購入履歴も",
+        "Attachments (12): 申請書.pdf, &lt;!channel&gt;.png, "
+        + ", ".join(f"scan-{i}.jpg" for i in range(8))
+        + " and 2 more",
+    ]
+    counted = line(
+        "message linked", {"message_id": "m@x"}, actor="intake", follow_up=FollowUp(attachments=2)
+    )
+    assert counted.splitlines()[1:] == ["Attachments: 2 (their names are in the case file)"]
+    assert thread_blocks(Told("message linked", "intake", {}, REF, follow_up=mail)) is not None
+    assert thread_blocks(Told("draft discarded", STAFF, {"draft": 1}, REF)) is None

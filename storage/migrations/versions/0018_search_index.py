@@ -1,8 +1,8 @@
 """searchchunk: the full-text search index (storage.search); FTS5 on SQLite, a GIN index on
 PostgreSQL. Created empty: `privacy-desk db upgrade` fills it from the stored mail (`db reindex`)
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-02
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 from storage.models import TSVector
 
-revision: str = "0017"
-down_revision: str | None = "0016"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
