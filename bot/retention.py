@@ -6,9 +6,10 @@ What a purge deletes, for each case ``handlers.retention`` finds due (a case on 
 is): the raw bytes and subjects of its messages in and out, the raw bytes of its sent mail
 (outbox rows still queued are left to send) and their copies in a ``file:`` outbox folder, its
 drafts' subjects, bodies and template values, the files its drafts carried (their names in the
-audit trail too; their SHA-256 stays), the requester's name and phone, its labelled examples, and
-staff's free text: notes, how the identity was verified, why the deadline was extended or the
-clock paused (in the case, its pauses and its audit trail). Its Slack posts (drafts, thread
+audit trail too; their SHA-256 stays), the requester's name and phone, its labelled examples,
+its entries in the search index (``storage.search``: they hold the texts too), and staff's free
+text: notes, how the identity was verified, why the deadline was extended or the clock paused
+(in the case, its pauses and its audit trail). Its Slack posts (drafts, thread
 lines) are deleted and its parent message becomes a placeholder by the case poster, which finds
 them by the case's ``purged_at``: the purge is recorded before that Slack work, which is retried
 until done. SQLite overwrites deleted bytes (``secure_delete``); on PostgreSQL the touched
@@ -41,7 +42,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from handlers import retention
 from handlers.status import FINISHED
-from storage import repo
+from storage import repo, search
 from storage.db import writer
 from storage.models import (
     AuditEvent,
@@ -79,6 +80,7 @@ TOUCHED = (
     "labelledexample",
     "casepause",
     '"case"',
+    "searchchunk",
 )
 
 
@@ -290,6 +292,7 @@ def _purge_case(
         session.add(note)
     session.execute(update(CasePause).where(col(CasePause.case_id) == case.id).values(reason=""))
     session.execute(delete(LabelledExample).where(col(LabelledExample.case_id) == case.id))
+    search.forget_case(session, case.id)  # the search index holds its texts too
     # updated_at moves: the case poster makes the Slack parent a placeholder and deletes the
     # case's posts in its thread (found by purged_at).
     repo.touch(
@@ -384,8 +387,12 @@ def purge(
 def _vacuum(engine: Engine) -> None:
     """On PostgreSQL, VACUUM the tables a purge wrote over: the old row versions holding the
     purged bytes are removed from the tables' pages (their space is then reused). SQLite needs
-    nothing: ``secure_delete`` overwrites deleted content as it goes (``storage.db``)."""
+    nothing: ``secure_delete`` overwrites deleted content as it goes (``storage.db``), once the
+    search index has merged away the entries of deleted rows (``search.compact``)."""
     if engine.dialect.name != "postgresql":
+        with Session(writer(engine)) as session:
+            search.compact(session)
+            session.commit()
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for table in TOUCHED:
@@ -472,6 +479,8 @@ def _purge_caseless(bind: Engine, now: datetime, days: int, dry_run: bool) -> in
     with Session(bind) as session:
         found = _count(session, select(func.count()).select_from(MailMessage).where(*where))
         if found and not dry_run:
+            ids = session.execute(sa_select(col(MailMessage.id)).where(*where)).scalars()
+            search.forget_messages(session, [i for i in ids if i is not None])
             session.execute(update(MailMessage).where(*where).values(raw=None, subject=""))
             session.add(
                 AuditEvent(

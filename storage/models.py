@@ -9,8 +9,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, Index, LargeBinary, UniqueConstraint
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator, UserDefinedType
 from sqlmodel import Field, SQLModel
 
 from handlers.status import Status
@@ -351,3 +360,29 @@ class Digest(SQLModel, table=True):
     last_case_id: int = 0  # the newest case it counted: the next digest's "new" start after it
     posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ts: str | None = Field(default=None, max_length=32)
+
+
+class TSVector(UserDefinedType[str]):
+    """PostgreSQL's ``tsvector``, written only through ``to_tsvector`` (``storage.search``)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "TSVECTOR"
+
+
+class SearchChunk(SQLModel, table=True):
+    """A piece of text the search index holds (``storage.search``): a field of an inbound message
+    (subject, body, quoted history), keyed by the message so it follows the message from case
+    to case, or a case's requester name (keyed by the case). On SQLite the bigram tokens live in
+    the FTS5 table ``searchchunk_fts`` (rowid = ``id``) and ``text`` keeps the normalised text
+    they were made from; on PostgreSQL they are ``tsv`` (GIN-indexed) and ``text`` is empty."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    field: str = Field(max_length=16)  # body | quoted | subject | name
+    text: str = ""
+    tsv: str | None = Field(
+        default=None, sa_column=Column(Text().with_variant(TSVector(), "postgresql"), nullable=True)
+    )

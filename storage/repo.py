@@ -32,6 +32,7 @@ from handlers.clock import TOKYO
 from handlers.intake import Known, KnownCase, references_in
 from handlers.requesters import name_key
 from handlers.status import FINISHED, Status
+from storage import search
 from storage.models import (
     AuditEvent,
     Case,
@@ -187,15 +188,17 @@ def audit(session: Session, case_id: int | None, actor: str, action: str, **deta
     )
 
 
-def _insert_message(session: Session, values: dict[str, Any]) -> None:
-    """Insert one ``message`` row; a large raw mail on SQLite is streamed into its blob."""
+def _insert_message(session: Session, values: dict[str, Any]) -> int:
+    """Insert one ``message`` row, its id; a large raw mail on SQLite is streamed into its
+    blob."""
     from storage import crypto
 
     connection = session.connection()
     raw = values["raw"]
     if raw is None or len(raw) <= _BLOB_CHUNK or connection.dialect.name != "sqlite":
-        connection.execute(_MESSAGE, values)
-        return
+        (inserted,) = connection.execute(_MESSAGE, values).inserted_primary_key or (None,)
+        assert inserted is not None
+        return int(inserted)
     stored = crypto.seal(raw, crypto.active())  # what EncryptedRaw would bind
     row = {key: value for key, value in values.items() if key != "raw"}
     result = connection.execute(_MESSAGE_ZEROBLOB, {**row, "raw_size": len(stored)})
@@ -205,6 +208,8 @@ def _insert_message(session: Session, values: dict[str, Any]) -> None:
     with driver.blobopen("message", "raw", row_id) as blob:  # type: ignore[union-attr]
         for start in range(0, len(view), _BLOB_CHUNK):
             blob.write(view[start : start + _BLOB_CHUNK])
+    assert row_id is not None
+    return int(row_id)
 
 
 def store_message(
@@ -218,8 +223,9 @@ def store_message(
     received_at: datetime,
     flags: Sequence[str] = (),
 ) -> None:
-    """Store an incoming message; ``flags`` are kept with its defects (``message_id_reused``)."""
-    _insert_message(
+    """Store an incoming message and index its texts for search; ``flags`` are kept with its
+    defects (``message_id_reused``)."""
+    message_id = _insert_message(
         session,
         {
             "case_id": case_id,
@@ -240,6 +246,14 @@ def store_message(
             "size": msg.size,
             "raw": raw,
         },
+    )
+    search.add_message(
+        session,
+        message_id,
+        subject=msg.subject,
+        newest=msg.newest_text,
+        signature=msg.signature,
+        quoted=msg.quoted_text,
     )
 
 
@@ -265,8 +279,8 @@ def store_raw(
     subject: str = "",
 ) -> None:
     """Keep bytes that could not be read as a message: under their own Message-ID when it could
-    be read, else under one made from their hash."""
-    _insert_message(
+    be read, else under one made from their hash; its subject, when read, is indexed."""
+    message = _insert_message(
         session,
         {
             "case_id": case_id,
@@ -288,6 +302,8 @@ def store_raw(
             "raw": raw,
         },
     )
+    if subject:
+        search.add_message(session, message, subject=subject)
 
 
 def open_case(
@@ -337,6 +353,8 @@ def open_case(
         session.connection().execute(
             _ADDRESS, {"case_id": case_id, "address": requester, "added_by": "intake"}
         )
+    if requester_name:
+        search.index_name(session, case_id, requester_name)
     return CaseHandle(case_id, values["ref"], answer_due)
 
 

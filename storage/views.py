@@ -6,7 +6,7 @@ K more"; the soonest deadline comes first, cases without one (paused) last.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,9 +15,10 @@ from sqlmodel import Session, col, select
 
 from handlers.status import FINISHED
 from storage import repo
+from storage import search as fulltext
 from storage.models import AuditEvent, Case, CasePause, Draft, MailMessage
 
-SEARCH_MAX_CHARS = 200
+SEARCH_MAX_CHARS = fulltext.MAX_QUERY
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Page:
     subjects: dict[int, str]  # case id -> subject of its first incoming message
     # cases whose clock stopped after their deadline had passed: late, though nothing is due
     late_paused: frozenset[int] = frozenset()
+    # a search's pages: where each case matched (storage.search.FIELDS names)
+    matched: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def more(self) -> int:
@@ -124,36 +127,18 @@ def awaiting_approval(session: Session, *, limit: int) -> Page:
     return _page(session, [_waiting()], limit)
 
 
-def _like(text: str) -> str:
-    r"""A LIKE pattern for ``text`` anywhere, its ``%``, ``_`` and ``\`` taken literally."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def search(session: Session, text: str, *, limit: int) -> Page:
-    """Cases whose reference or a message subject contains ``text``, or whose requester address
-    is ``text`` as a whole (never a part: a masked address cannot be recovered a character at a
-    time), case insensitive (on SQLite only ASCII letters fold), the most recently received
-    first."""
-    text = text.strip()[:SEARCH_MAX_CHARS]
-    pattern = _like(text)
-    in_subject = (
-        select(MailMessage.id)
-        .where(
-            MailMessage.case_id == Case.id,
-            col(MailMessage.subject).ilike(pattern, escape="\\"),
-        )
-        .exists()
-    )
-    query = select(Case).where(
-        col(Case.ref).ilike(pattern, escape="\\")
-        | (func.lower(col(Case.requester)) == text.lower())
-        | in_subject
-    )
-    total = int(session.exec(select(func.count()).select_from(query.subquery())).one())
-    cases = list(
-        session.exec(query.order_by(col(Case.received_at).desc(), col(Case.id).desc()).limit(limit))
-    )
-    return _with_details(session, cases, total)
+    """Cases matching ``text`` (``storage.search``: part of a reference, a subject, a body or a
+    requester name, Japanese included; a requester address only whole), the best first: a hit
+    in the reference, address, name or a subject above hits in bodies, more hits above fewer,
+    then the most recently received. ``Page.matched`` says where each matched. Raises
+    ``storage.search.QueryError`` for a query that cannot be searched (one Latin letter)."""
+    found = fulltext.find(session, text, limit=limit)
+    ids = [hit.case_id for hit in found.hits]
+    by_id = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_(ids)))}
+    cases = [by_id[hit.case_id] for hit in found.hits if hit.case_id in by_id]
+    page = _with_details(session, cases, found.total)
+    return replace(page, matched={hit.case_id: hit.fields for hit in found.hits})
 
 
 def case_summary(session: Session, ref: str, *, events: int) -> CaseSummary | None:

@@ -73,10 +73,13 @@ def add_case(
     subject: str = "個人情報削除のお願い",
     intents: tuple[str, ...] = ("deletion",),
     draft: bool = False,
+    body: str = "",
+    name: str = "",
 ) -> str:
-    """A case with its first message, as intake leaves it (and a draft waiting): its reference.
-    Without intake's classification or deadline rules: for tests of what staff are shown."""
-    from storage import repo
+    """A case with its first message, as intake leaves it (and a draft waiting, its subject,
+    ``body`` and requester ``name`` in the search index): its reference. Without intake's
+    classification or deadline rules: for tests of what staff are shown."""
+    from storage import repo, search
     from storage.models import MailMessage
 
     handle = repo.open_case(
@@ -85,7 +88,7 @@ def add_case(
         intents=intents,
         language="ja",
         requester=requester,
-        requester_name="",
+        requester_name=name,
         received_at=received,
         ack_due=None,
         answer_due=due,
@@ -94,16 +97,18 @@ def add_case(
         status=status,
         assignee=assignee,
     )
-    session.add(
-        MailMessage(
-            case_id=handle.id,
-            message_id=f"{uuid.uuid4().hex}@mail.example.jp",
-            sha256=uuid.uuid4().hex,
-            subject=subject,
-            sender=requester,
-            received_at=received,
-        )
+    message = MailMessage(
+        case_id=handle.id,
+        message_id=f"{uuid.uuid4().hex}@mail.example.jp",
+        sha256=uuid.uuid4().hex,
+        subject=subject,
+        sender=requester,
+        received_at=received,
     )
+    session.add(message)
+    session.flush()
+    assert message.id is not None
+    search.add_message(session, message.id, subject=subject, newest=body)
     repo.audit(session, handle.id, "intake", "case opened")
     if draft:
         repo.add_draft(

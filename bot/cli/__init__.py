@@ -16,7 +16,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import cases, check, db, learning, mail, replies, report, retention, templates
+from bot.cli import (
+    cases,
+    check,
+    db,
+    learning,
+    mail,
+    replies,
+    report,
+    retention,
+    search,
+    templates,
+)
 from bot.cli.context import Context, Parser, Version
 from bot.cli.output import INTERRUPTED
 from bot.errors import UsageError
@@ -33,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mail.add_parsers(sub)
     cases.add_listing_parsers(sub)
+    search.add_parsers(sub)
     replies.add_parsers(sub)
     templates.add_parsers(sub)
     examples = cases.add_parsers(sub)

@@ -45,6 +45,7 @@ from handlers.status import FINISHED
 from storage import views
 from storage.db import WRITER
 from storage.models import Case
+from storage.search import QueryError
 
 T = TypeVar("T")
 
@@ -69,12 +70,14 @@ USAGE = "\n".join(
         f"• `{COMMAND} overdue` — open cases past their deadline",
         f"• `{COMMAND} mine` — open cases assigned to you",
         f"• `{COMMAND} case PD-2026-000123` — one case: deadline, assignee, drafts, events",
-        f"• `{COMMAND} search <text>` — by reference, mail subject or a whole requester address",
+        f"• `{COMMAND} search <text>` — by reference, words of the mail (subject, text) or the "
+        "requester's name, or a whole requester address",
     ]
 )
 CASE_USAGE = f"Usage: `{COMMAND} case PD-2026-000123` (a case reference)."
 SEARCH_USAGE = (
-    f"Usage: `{COMMAND} search <text>` (part of a reference or subject, or a whole address)."
+    f"Usage: `{COMMAND} search <text>` (part of a reference, of the mail or of the requester's "
+    "name, or a whole address)."
 )
 
 Answer = Callable[[str, str, AsyncWebClient], Awaitable[str]]
@@ -173,7 +176,10 @@ class _Desk:
         text = _typed(rest)
         if not text:
             return SEARCH_USAGE
-        page = await self._read(lambda s: views.search(s, text, limit=LINES))
+        try:
+            page = await self._read(lambda s: views.search(s, text, limit=LINES))
+        except QueryError as exc:
+            return f"{exc}. {SEARCH_USAGE}"
         return self._listing(
             f"Cases matching “{_echo(text)}”", page, "No case matches.", subjects=True
         )

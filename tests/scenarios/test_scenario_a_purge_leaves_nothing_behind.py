@@ -2,8 +2,9 @@
 what happened posted in their Slack threads. A lawyer puts one case on legal hold. When the
 retention period has passed, the purge leaves nothing of the other behind: its drafts and lines
 are deleted from Slack (``chat.delete``, not an edit), its parent message becomes a placeholder,
-the ``.eml`` in the outbox folder is gone, its labelled example too, and staff's words on how the
-identity was checked are cleared. The held case survives the purge whole, until it is released."""
+the ``.eml`` in the outbox folder is gone, its labelled example and its search index entries too
+(a search no longer finds it by its words or name), and staff's words on how the identity was
+checked are cleared. The held case survives the purge whole, until it is released."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from bot.replies import Replies, ReplySettings, Sender
 from bot.retention import purge
 from bot.slack.poster import PURGED_TEXT, CasePoster
 from mail.smtp import parse_smtp_url
-from storage import repo
+from storage import repo, search, views
 from storage.models import AuditEvent, Case, Draft, LabelledExample, MailMessage, ThreadPost
 
 APPROVER = "U0APPROVE1"
@@ -77,6 +78,16 @@ class Desk:
         assert found is not None and found.slack_ts is not None
         return found
 
+    def found(self, text: str) -> set[str]:
+        """The cases a search for ``text`` finds (by reference, their address only whole)."""
+        with Session(self.engine) as session:
+            return {c.ref for c in views.search(session, text, limit=10).cases}
+
+    def indexed(self, ref: str) -> int:
+        """How many pieces of the search index belong to the case."""
+        with Session(self.engine) as session:
+            return search.indexed(session, self.case(ref).id or 0)
+
     def thread(self, ref: str) -> list[dict[str, Any]]:
         thread: list[dict[str, Any]] = self.slack.thread(
             self.slack.channel, self.case(ref).slack_ts
@@ -122,6 +133,9 @@ def test_purge_leaves_nothing_in_slack_or_var_and_a_held_case_survives(
         session.add(post)
         session.commit()
 
+    # Both are found by a word of their mail and by the requester's name, until purged.
+    assert desk.found("すべて削除") == desk.found("hanako") == {gone, held}
+
     later = datetime.now(UTC) + timedelta(days=400)
     done = purge(desk.engine, later, 365, outbox_folder=desk.outbox)
     assert [c.ref for c in done.cases] == [gone] and done.held == [held]
@@ -154,6 +168,9 @@ def test_purge_leaves_nothing_in_slack_or_var_and_a_held_case_survives(
         assert all(d.slack_ts is None and d.body == "" for d in drafts)
     left = {p.name for p in desk.outbox.glob("*.eml")}
     assert len(left) == 1 and left < written
+    # The search index holds nothing of it any more: not its mail, not the requester's name.
+    assert desk.indexed(gone) == 0 and desk.indexed(held) > 0
+    assert desk.found("すべて削除") == desk.found("hanako") == {held}
 
     # The held case is whole: its thread, its files, its texts.
     assert len(desk.thread(held)) >= 4
@@ -172,3 +189,4 @@ def test_purge_leaves_nothing_in_slack_or_var_and_a_held_case_survives(
     asyncio.run(desk.poster.run_once())
     assert [m["text"] for m in desk.thread(held)] == [PURGED_TEXT.format(ref=held)]
     assert list(desk.outbox.glob("*.eml")) == []
+    assert desk.indexed(held) == 0 and desk.found("すべて削除") == set()

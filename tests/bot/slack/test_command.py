@@ -215,8 +215,38 @@ async def test_search_finds_by_reference_address_or_subject_ignoring_case(desk: 
         desk.answered,  # search covers closed cases too
         desk.paused,
     }
-    assert "No case matches." in await desk.answer("search %")  # a wildcard is a character
+    assert "No case matches." in await desk.answer("search 50%")  # a wildcard is a character
+    assert await desk.answer("search %") == (
+        f"search for at least two characters (one only for a CJK character). {home.SEARCH_USAGE}"
+    )
     assert await desk.answer("search   ") == home.SEARCH_USAGE
+
+
+async def test_search_finds_words_of_the_mail_text_and_the_requester_name(desk: Desk) -> None:
+    with Session(desk.engine) as session:
+        tanaka = add_case(
+            session,
+            "t.yamada@example.jp",
+            due=None,
+            subject="お問い合わせ",
+            body="田中と申します。会員情報の削除を希望します。",
+            name="山田 花子",
+        )
+        english = add_case(
+            session,
+            "someone@example.com",
+            due=None,
+            subject="Question",
+            body="Please erase my loyalty account.",
+        )
+        session.commit()
+    found = await desk.answer("search 田中")  # a surname of two characters, in the body
+    assert refs_in(found) == [tanaka] and "t***@example.jp" in found and "yamada@" not in found
+    assert refs_in(await desk.answer("search 会員情報の削除")) == [tanaka]
+    assert refs_in(await desk.answer("search LOYALTY account")) == [english]
+    assert refs_in(await desk.answer("search 山田")) == [tanaka]  # the requester's name
+    assert "No case matches." in await desk.answer("search t.yamada")  # an address only whole
+    assert refs_in(await desk.answer("search t.yamada@example.jp")) == [tanaka]
 
 
 async def test_help_empty_and_unknown_subcommands_show_the_usage(desk: Desk) -> None:
