@@ -21,7 +21,7 @@ def pg_admin() -> str:
     return os.environ.get("PDT_PG_ADMIN") or "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 
-def eventually(check: Callable[[], Any], what: str = "", *, timeout: float = 30.0) -> Any:
+def eventually(check: Callable[[], Any], what: str = "", *, timeout: float = 90.0) -> Any:
     """Poll ``check`` until it returns something true (returned), failing after ``timeout``."""
     deadline = time.monotonic() + timeout
     while not (found := check()):
@@ -38,7 +38,7 @@ def free_port() -> int:
 
 
 async def eventually_async(
-    check: Callable[[], Any], what: str = "", *, timeout: float = 30.0
+    check: Callable[[], Any], what: str = "", *, timeout: float = 90.0
 ) -> Any:
     """``eventually`` inside an event loop: polls without blocking the loop's other tasks."""
     deadline = time.monotonic() + timeout

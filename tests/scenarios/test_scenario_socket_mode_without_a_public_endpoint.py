@@ -105,13 +105,13 @@ def test_staff_work_the_case_over_socket_mode(
 
         parent_ts, draft_ts, value = eventually(approve_button)
         assert acked(click("approve", value, draft_ts)).connection == 1
-        [item] = eventually(outbox, timeout=10)
+        [item] = eventually(outbox, timeout=90)
         assert item.template == "rate_redirect" and item.status in ("queued", "sent")
 
         # Slack refreshes the connection; the desk opens a new one and keeps working on it
         opened = len(slack.calls("apps.connections.open"))
         slack.disconnect_sockets("refresh_requested")
-        eventually(lambda: slack.socket_connections() == 2, timeout=10)
+        eventually(lambda: slack.socket_connections() == 2, timeout=90)
         assert len(slack.calls("apps.connections.open")) == opened + 1
         with Session(engine) as session:
             case = session.get(Case, item.case_id)
@@ -123,7 +123,7 @@ def test_staff_work_the_case_over_socket_mode(
                 taken = session.get(Case, item.case_id)
                 return taken.assignee if taken else None
 
-        assert eventually(assignee, timeout=10) == APPROVER
+        assert eventually(assignee, timeout=90) == APPROVER
         assert len(outbox()) == 1
     finally:
         service.send_signal(signal.SIGTERM)
