@@ -42,6 +42,10 @@ TRAINED_CORPORA = (
     "writer-f",
     "writer-g",
     "writer-h",
+    "writer-i",
+    "writer-j",
+    "writer-k",
+    "writer-l",
 )
 
 
