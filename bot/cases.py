@@ -197,19 +197,7 @@ class CaseDesk:
                 )
             if law is not None and law != law_before:
                 repo.touch(session, case, jurisdiction=law)
-            try:
-                due = case_deadlines(session, case, rules=self._rules)
-            except sla.SlaError as exc:
-                raise ReplyError(f"{case.ref}: {exc}") from None
-            repo.touch(
-                session,
-                case,
-                answer_due=due.answer_due if due else None,
-                ack_due=due.ack_due if due else None,
-            )
-            if due is not None and due.paused_since is not None and due.remaining is not None:
-                assert case.id is not None
-                repo.move_paused_deadline(session, case.id, due.paused_since + due.remaining)
+            due = self._set_deadlines(session, case)
             first = self._first_message(session, case) if deciding else None
             if first is not None:
                 assert first.id is not None and case.id is not None
@@ -557,21 +545,27 @@ class CaseDesk:
             triage_due=min(dues) if triage and dues else None,
             received_at=min(target.received_at, case.received_at),
         )
+        self._set_deadlines(session, target)
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _set_deadlines(self, session: Session, case: Case) -> sla.Deadlines | None:
+        """The case's deadlines computed again from what it now is (intents, law, receipt,
+        pauses, extension), and set; a paused case's frozen deadline moves with them."""
         try:
-            due = case_deadlines(session, target, rules=self._rules)
+            due = case_deadlines(session, case, rules=self._rules)
         except sla.SlaError as exc:
-            raise ReplyError(f"{target.ref}: {exc}") from None
+            raise ReplyError(f"{case.ref}: {exc}") from None
         repo.touch(
             session,
-            target,
+            case,
             answer_due=due.answer_due if due else None,
             ack_due=due.ack_due if due else None,
         )
         if due is not None and due.paused_since is not None and due.remaining is not None:
-            assert target.id is not None
-            repo.move_paused_deadline(session, target.id, due.paused_since + due.remaining)
-
-    # ---- helpers -------------------------------------------------------------------------
+            assert case.id is not None
+            repo.move_paused_deadline(session, case.id, due.paused_since + due.remaining)
+        return due
 
     def _draft(self, ref: str, template: str, actor: str, **values: object) -> Draft:
         with Session(self._engine, expire_on_commit=False) as session:

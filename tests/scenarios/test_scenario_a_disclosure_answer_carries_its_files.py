@@ -148,7 +148,7 @@ def test_a_disclosure_answer_arrives_with_both_files_named_and_whole(
     # The revision the approver looked at before the PDF was added can no longer be approved.
     code, _, err = run(capsys, "approve", first, "--revision", "1", "--as", "sato")
     assert code == 2
-    assert err.count("\n") == 1 and "changed (revision 2, not 1)" in err
+    assert err.count("\n") == 1 and "you saw revision 1, it is now revision 2" in err
 
     code, _, err = run(capsys, "approve", first, "--revision", "2", "--as", "sato")
     assert code == 0, err
@@ -167,7 +167,7 @@ def test_a_disclosure_answer_arrives_with_both_files_named_and_whole(
     letter = mail.get_body(preferencelist=("plain",))
     assert letter is not None
     words = letter.get_content()
-    assert "本メールに添付した電子ファイルにて開示いたします" in words
+    assert "開示する内容を記録した以下のファイルを、本メールに添付しております。" in words
     assert f"・{CSV_NAME}" in words and f"・{PDF_NAME}" in words
     # The names on the wire are RFC 2231 parameters, as the email package writes them.
     assert b"filename*0*=utf-8''" in received.data

@@ -253,7 +253,7 @@ def test_approval_is_refused_to_others_and_counted_once(
     with pytest.raises(ReplyError, match="four eyes"):
         replies.approve(draft_id, approver="sato")
     # an approval of the revision someone saw before the edit is refused too
-    with pytest.raises(ReplyError, match="revision 2, not 1"):
+    with pytest.raises(ReplyError, match="you saw revision 1, it is now revision 2"):
         replies.approve(draft_id, approver="U0APPROVER", revision=1)
 
     # two approvers at once, and a double click: one mail

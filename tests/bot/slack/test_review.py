@@ -66,7 +66,7 @@ def draft(body: str, **changes: Any) -> DraftView:
 @pytest.mark.parametrize("kind", LONG_TEXTS)
 def test_the_review_shows_a_long_draft_whole_within_slacks_limits(kind: str) -> None:
     body = LONG_TEXTS[kind] + "\n"
-    view = review_view(draft(body, attachments=("開示データ_田中.csv",)))
+    view = review_view(draft(body, files=(("開示データ_田中.csv", 2048),)))
     assert double().view_problems(view, "modal") == []
     assert len(view["blocks"]) <= REVIEW_BLOCKS and "submit" in view
     texts = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
