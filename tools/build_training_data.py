@@ -46,6 +46,8 @@ TRAINED_CORPORA = (
     "writer-j",
     "writer-k",
     "writer-l",
+    "writer-m",
+    "writer-n",
 )
 
 
