@@ -42,6 +42,12 @@ TRAINED_CORPORA = (
     "writer-f",
     "writer-g",
     "writer-h",
+    "writer-i",
+    "writer-j",
+    "writer-k",
+    "writer-l",
+    "writer-m",
+    "writer-n",
 )
 
 

@@ -87,10 +87,14 @@ def test_no_second_request_beside_the_rules_one_but_a_sure_model_asks_a_person()
     assert "the model also reads a disclosure request (0.95)" in result.triage_reasons
 
 
-def test_what_the_rules_set_aside_the_model_does_not_bring_back() -> None:
+def test_what_the_rules_set_aside_comes_back_only_when_the_model_is_sure() -> None:
     withdrawn = _ruled(set_aside=frozenset({"deletion"}))
-    result = combine(withdrawn, _prediction(deletion=0.9), THRESHOLDS)
+    result = combine(withdrawn, _prediction(deletion=0.7), THRESHOLDS)
     assert result.intents == ()
+    assert result.triage_reasons == ("the rules set deletion aside; the model reads it (0.70)",)
+    # Sure enough: the request keeps its clock, and a person still sees why it is doubtful.
+    result = combine(withdrawn, _prediction(deletion=0.9), THRESHOLDS)
+    assert result.intents == ("deletion",)
     assert result.triage_reasons == ("the rules set deletion aside; the model reads it (0.90)",)
 
 
