@@ -13,6 +13,7 @@ library: the commands import what they use when they run, so ``--help`` answers 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -57,9 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _not_an_interrupt(record: logging.LogRecord) -> bool:
+    """Ctrl-C is the operator's, not an error: a library that logs the KeyboardInterrupt it was
+    in (SQLAlchemy's pool, returning a connection) must not print its traceback."""
+    return not (record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command, read and check every setting (``bot.settings``), apply the
     process-wide ones (``bot.wiring.apply_process_state``), run the command."""
+    if logging.lastResort is not None:  # where a command's unconfigured warnings go
+        logging.lastResort.addFilter(_not_an_interrupt)
     try:
         parser = build_parser()
         if not (sys.argv[1:] if argv is None else argv):

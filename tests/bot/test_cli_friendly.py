@@ -480,3 +480,26 @@ def test_cases_loads_the_orm_and_nothing_heavier(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == '{"code": 0, "loaded": []}'
+
+
+def test_a_library_logging_the_interrupt_it_was_in_prints_no_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SQLAlchemy's pool logs the KeyboardInterrupt that lands while it returns a connection;
+    the command line keeps that traceback off the operator's terminal, and nothing else."""
+    import logging
+
+    assert main([]) == 2  # the command line as it starts
+    monkeypatch.setattr(logging.root, "handlers", [])  # no handler: Python's last resort
+    capsys.readouterr()
+    pool = logging.getLogger("sqlalchemy.pool.impl.QueuePool")
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pool.error("Exception during reset or similar", exc_info=True)
+    assert capsys.readouterr().err == ""
+    try:
+        raise RuntimeError("a real fault")
+    except RuntimeError:
+        pool.error("Exception during reset or similar", exc_info=True)
+    assert "Traceback" in capsys.readouterr().err  # real faults still show
