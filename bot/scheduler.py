@@ -70,6 +70,8 @@ from bot.chase import (
     in_session,
 )
 from bot.slack import texts
+from bot.words import DEFAULT, Words
+from bot.words import words as staff_words
 from handlers import reminders, sla
 from handlers.clock import TOKYO, Clock, now
 from handlers.status import NO_REMINDERS
@@ -174,7 +176,9 @@ class Scheduler:
         clock: Clock = now,
         lock: LeaderLock | None = None,
         report: Report = _quiet,
+        words: Words | None = None,
     ) -> None:
+        self._w = words or staff_words(DEFAULT)  # PD_STAFF_LANGUAGE: what staff read
         self._engine = writer(engine)
         self._slack = SlackPass(client, channel)
         self._channel = channel

@@ -362,7 +362,13 @@ def _scheduler(
         from bot.scheduler import Scheduler
 
         scheduler = Scheduler(
-            engine, poster.client, poster.channel, schedule, replies, report=report
+            engine,
+            poster.client,
+            poster.channel,
+            schedule,
+            replies,
+            report=report,
+            words=poster.words,
         )
         report("ok", "")
         await scheduler.serve(stop)

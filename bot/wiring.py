@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from bot.slack.poster import CasePoster
     from bot.watch import IntakeSink
     from bot.web.links import Links
+    from bot.words import words
     from mail.imap import Watcher
 
 # Their DEBUG and INFO lines can carry whole payloads (mail excerpts, addresses).
@@ -210,6 +211,7 @@ class SlackPlan:
     base_url: str
     mask_mode: str
     staff: tuple[str, ...]  # PD_STAFF: staff besides approvers and channel members
+    staff_language: str  # PD_STAFF_LANGUAGE: the language of every text staff read
     app_token: str | None  # Socket Mode
     signing_secret: str  # HTTP mode ("" in Socket Mode, where bolt checks no signature)
 
@@ -234,6 +236,7 @@ class SlackPlan:
             base_url=target.base_url,
             mask_mode=slack.mask,
             staff=slack.staff,
+            staff_language=slack.staff_language,
             app_token=slack.app_token.strip() if slack.app_token else None,
             signing_secret=secret.strip(),
         )
@@ -245,6 +248,7 @@ class SlackPlan:
         "Case file" buttons answer with signed case-file links."""
         from bot.replies import Replies
         from bot.slack.app import build_app
+        from bot.words import words
 
         client = SlackTarget(self.token, self.channel, self.base_url).async_client()
         return build_app(
@@ -256,6 +260,7 @@ class SlackPlan:
             mask_mode=self.mask_mode,
             staff=self.staff,
             links=links,
+            words=words(self.staff_language),
         )
 
 
@@ -291,6 +296,7 @@ def case_poster(engine: Engine, settings: Settings) -> CasePoster:
         posts_per_minute=slack.posts_per_minute,
         rules=settings.sla.rules,
         case_file=settings.http.public_url is not None,
+        words=words(slack.staff_language),
     )
 
 

@@ -44,6 +44,8 @@ from bot.slack.blocks import (
 from bot.slack.ids import is_user_id
 from bot.slack.staff import Staff, guard
 from bot.web.links import Links
+from bot.words import DEFAULT, Words
+from bot.words import words as staff_words
 from storage import repo
 from storage.db import writer
 from storage.models import AuditEvent, Case, Draft, DraftFile, MailMessage
@@ -77,11 +79,13 @@ def build_app(
     cases: CaseDesk | None = None,
     staff: tuple[str, ...] = (),
     links: Links | None = None,
+    words: Words | None = None,
 ) -> AsyncApp:
     """The desk's Slack app; serve it with ``slack_bolt.adapter.aiohttp`` or Socket Mode.
     Only staff (approvers, ``staff`` IDs, members of ``channel``) get an answer from it. With
     ``links`` (PD_PUBLIC_URL set) the "Case file" buttons answer with signed links."""
     app = AsyncApp(signing_secret=signing_secret, client=client)
+    w = words or staff_words(DEFAULT)  # noqa: F841  PD_STAFF_LANGUAGE: every text staff read
     who = Staff(client, channel=channel, approvers=replies.settings.approvers, staff=staff)
     guard(app, who, engine)  # before any listener: every request passes the gate first
     # Bolt logs the whole body of a request whose signature fails at INFO: a genuine but stale

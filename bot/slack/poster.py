@@ -84,6 +84,8 @@ from bot.slack.blocks import (
     mask,
 )
 from bot.slack.ids import is_user_id
+from bot.words import DEFAULT, Words
+from bot.words import words as staff_words
 from handlers import sla
 from handlers.clock import Clock, now
 from handlers.status import FINISHED
@@ -433,6 +435,7 @@ class CasePoster:
         posts_per_minute: int | None = None,
         rules: sla.Rules | None = None,
         case_file: bool = False,
+        words: Words | None = None,
     ) -> None:
         # None: no shaping (a poster driven pass by pass, as in tests); ``serve`` passes
         # PD_SLACK_POSTS_PER_MINUTE (20 unless set).
@@ -450,10 +453,16 @@ class CasePoster:
         self._mask_mode = mask_mode
         self._rules = rules or sla.default_rules()  # PD_SLA_POLICIES: whether Extend is offered
         self._case_file = case_file  # parent messages and follow-ups offer the "Case file" button
+        self._w = words or staff_words(DEFAULT)  # PD_STAFF_LANGUAGE: what staff read
         self._quiet: dict[int, datetime] = {}  # draft id -> not before (its thread refused it)
         # ("draft" | "line", row id) -> not before (Slack refused to delete it)
         self._undeletable: dict[tuple[str, int], datetime] = {}
         self._last_contact: datetime | None = None  # Slack last answered (anything but a 5xx)
+
+    @property
+    def words(self) -> Words:
+        """The staff texts this poster writes in (PD_STAFF_LANGUAGE)."""
+        return self._w
 
     @property
     def client(self) -> AsyncWebClient:
