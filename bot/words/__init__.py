@@ -15,10 +15,13 @@ from __future__ import annotations
 import string
 import tomllib
 import unicodedata
+from datetime import date, datetime
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib.resources import files
 from typing import Any, Final
+
+from handlers.clock import TOKYO
 
 LANGUAGES: Final = ("ja", "en")
 DEFAULT: Final = "ja"
@@ -33,6 +36,14 @@ class Words:
 
     def __call__(self, key: str, **values: object) -> str:
         return self._texts[key].format(**values)
+
+    def day(self, moment: datetime | date) -> str:
+        """A day as staff read it, with its weekday: ``2026-12-03（木）`` or
+        ``2026-12-03 (Thu)``; a moment is shown as its day in Tokyo."""
+        if isinstance(moment, datetime):
+            moment = moment.astimezone(TOKYO).date()
+        weekday = self._texts["date.weekdays"].split()[moment.weekday()]
+        return self("date.day", date=moment.isoformat(), weekday=weekday)
 
     def keys(self) -> frozenset[str]:
         return frozenset(self._texts)

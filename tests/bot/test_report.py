@@ -397,17 +397,3 @@ def test_the_japanese_chart_draws_every_glyph(june: Desk, tmp_path: Path) -> Non
         warnings.simplefilter("error")
         report.write_chart(built, tmp_path / "ja.png", "ja")
     assert (tmp_path / "ja.png").read_bytes()[:4] == b"\x89PNG"
-
-
-def test_staff_texts_have_the_same_keys_and_placeholders_in_every_language() -> None:
-    from bot.words import LANGUAGES, words
-    from handlers.intents import PRIVACY
-
-    ja, *others = (words(lang) for lang in LANGUAGES)
-    assert {f"intent.{i}" for i in PRIVACY} <= ja.keys()
-    for other in others:
-        assert other.keys() == ja.keys()
-        for key in sorted(ja.keys()):
-            assert other.placeholders(key) == ja.placeholders(key), key
-    with pytest.raises(ValueError, match="ja, en"):
-        words("fr")
