@@ -367,11 +367,13 @@ def test_a_japanese_deletion_request_is_answered_end_to_end(
     assert REQUESTER not in everything_posted  # masked everywhere, every edit included
 
     # 7. SIGTERM: serve drains and exits 0 within 10 s; its logs name cases, never the requester.
+    # Exit 0 says every component stopped within serve's own 10-second drain (past it, serve
+    # logs "not stopped within 10 s" and exits 1 at once); no wall clock here, which a loaded
+    # machine stretches.
     staff.service.send_signal(signal.SIGTERM)
-    stopping = time.monotonic()
     assert staff.service.wait(timeout=90) == 0
-    assert time.monotonic() - stopping < 10
     logs = staff.log()
+    assert "not stopped within" not in logs
     assert ref in logs  # the logs do speak of the case, by its reference
     for secret in (REQUESTER, "佐藤", SUBJECT, *WORDS, HOW, *DELETED, SECRET, slack.bot_token):
         escaped = json.dumps(secret)[1:-1]  # as a JSON log line writes it (\\uXXXX)
