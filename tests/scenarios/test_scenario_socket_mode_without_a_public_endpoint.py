@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -127,11 +126,11 @@ def test_staff_work_the_case_over_socket_mode(
         assert len(outbox()) == 1
     finally:
         service.send_signal(signal.SIGTERM)
-        stopping = time.monotonic()
-        out, err = service.communicate(timeout=20)
-        took = time.monotonic() - stopping
+        out, err = service.communicate(timeout=90)
+    # Exit 0: every component stopped within serve's own 10-second drain (past it, serve logs
+    # "not stopped within" and exits 1); no wall clock, which a loaded machine stretches.
     assert service.returncode == 0, err
-    assert took < 10, f"stopped in {took:.1f} s:\n{err[-3000:]}"
+    assert "not stopped within" not in err, err[-3000:]
     assert slack.open_sockets() == 0  # the desk closed its connection on the way out
     assert slack.app_token not in out + err and slack.bot_token not in out + err
 

@@ -70,7 +70,8 @@ class Desk:
 
     def click(self, user: str) -> None:
         """``user`` presses the Case file button, as Slack sends it: signed, over HTTP."""
-        [parent] = self.slack.messages()
+        # the case's parent message (the digest may have been posted to the channel too)
+        [parent] = [m for m in self.slack.messages() if _has_button(m)]
         payload = sys_double().block_actions(
             user_id=user,
             action_id=ACTIONS["case_file"],
