@@ -503,3 +503,42 @@ def test_a_library_logging_the_interrupt_it_was_in_prints_no_traceback(
     except RuntimeError:
         pool.error("Exception during reset or similar", exc_info=True)
     assert "Traceback" in capsys.readouterr().err  # real faults still show
+
+
+def test_ctrl_c_while_the_command_line_is_imported_says_interrupted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The console script's first tenth of a second is spent importing the command line: Ctrl-C
+    there ends as it does later, with "interrupted" and 130, not an import's traceback."""
+    import builtins
+
+    from bot import entry
+
+    real_import = builtins.__import__
+
+    def interrupted_import(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "bot.cli":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted_import)
+    assert entry.main() == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_ctrl_c_at_once_after_start_prints_no_traceback(tmp_path: Path) -> None:
+    """SIGINT the moment the console script starts, wherever it lands: no traceback."""
+    script = Path(sys.executable).with_name("privacy-desk")
+    assert script.exists(), f"{script} not installed: pip install -e ."
+    for _ in range(5):
+        process = subprocess.Popen(
+            [str(script), "cases"],
+            env={**os.environ, "PD_DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=60)
+        assert "Traceback" not in err, err
+        assert process.returncode in (130, -signal.SIGINT, 2), (process.returncode, err)
