@@ -16,35 +16,35 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from handlers.attachments import (
+    EXECUTABLE,
+    FLAGGED_EXTENSIONS,
+    HTML,
+    MACRO,
+    SCRIPT,
+    SVG,
+    sniff,
+)
+
 MAX_FILES = 20  # files on one answer
 MAX_NAME = 200  # characters of a file's name
 
-# Suffixes of files that run (or hold code a viewer runs): refused whatever their content says.
-# fmt: off
+# What is never sent to a requester: what handlers.attachments flags as a program, a script, a
+# web page, an SVG or a macro-carrying Office file (by its name or its first bytes), and disk
+# images (which may hold programs) and XSL transforms (programs for XML), by name.
+NEVER_SENT = (EXECUTABLE, SCRIPT, HTML, SVG, MACRO)
 REFUSED_SUFFIXES = frozenset(
-    (
-        "exe", "com", "bat", "cmd", "msi", "msp", "msc", "scr", "pif", "cpl", "dll", "sys", "drv",
-        "ocx", "ps1", "psm1", "psd1", "vbs", "vbe", "js", "jse", "mjs", "wsf", "wsh", "hta", "jar",
-        "class", "lnk", "url", "reg", "inf", "sh", "bash", "zsh", "csh", "ksh", "command", "py",
-        "pyc", "pyw", "pl", "rb", "php", "phar", "cgi", "app", "apk", "ipa", "dmg", "pkg", "deb",
-        "rpm", "iso", "img", "vhd", "vhdx", "html", "htm", "xhtml", "shtml", "mht", "mhtml", "svg",
-        "xsl", "docm", "xlsm", "pptm", "dotm", "xltm", "potm",
-    )
-)
-# fmt: on
+    ext for ext, flag in FLAGGED_EXTENSIONS.items() if flag in NEVER_SENT
+) | frozenset(("iso", "img", "vhd", "vhdx", "dmg", "xsl", "xslt"))
 
-# First bytes of programs: Windows PE ("MZ"), ELF, Mach-O (both byte orders, and fat binaries,
-# which share CAFEBABE with Java classes), and any script with a "#!" line.
-_PROGRAMS: tuple[tuple[bytes, str], ...] = (
-    (b"MZ", "a Windows program"),
-    (b"\x7fELF", "a Linux program"),
-    (b"\xfe\xed\xfa\xce", "a macOS program"),
-    (b"\xfe\xed\xfa\xcf", "a macOS program"),
-    (b"\xce\xfa\xed\xfe", "a macOS program"),
-    (b"\xcf\xfa\xed\xfe", "a macOS program"),
-    (b"\xca\xfe\xba\xbe", "a macOS or Java program"),
-    (b"#!", "a script"),
-)
+# How a refusal names a program recognised by its first bytes (handlers.attachments.MAGIC).
+_PROGRAM_NAMES = {
+    "application/x-msdownload": "a Windows program",
+    "application/x-executable": "a Linux program",
+    "application/x-mach-binary": "a macOS program",
+    "application/java-vm": "a macOS or Java program",
+    "text/x-script": "a script",
+}
 _MARKUP = re.compile(rb"<\s*(?:!doctype\s+html|html|script|iframe|svg)\b", re.IGNORECASE)
 _SNIFF = 4096  # bytes of a file looked at for markup
 
@@ -82,9 +82,10 @@ def refusal(name: str, data: bytes, *, max_bytes: int) -> str | None:
     suffix = name.rstrip(". ").rpartition(".")[2].lower() if "." in name else ""
     if suffix in REFUSED_SUFFIXES:
         return f"{name}: .{suffix} files are not sent (programs, scripts and web pages never are)"
-    for magic, what in _PROGRAMS:
-        if data.startswith(magic):
-            return f"{name} is {what} by its content; programs and scripts are not sent"
+    magic = sniff(data)
+    if magic is not None and magic.flag in (EXECUTABLE, SCRIPT):
+        what = _PROGRAM_NAMES.get(magic.media_type, "a program")
+        return f"{name} is {what} by its content; programs and scripts are not sent"
     if _MARKUP.search(data[:_SNIFF].lstrip(b"\xef\xbb\xbf \t\r\n")):
         return f"{name} holds HTML or script by its content; web pages are not sent"
     return None

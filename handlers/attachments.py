@@ -53,6 +53,8 @@ MAGIC: tuple[Magic, ...] = (
     Magic(b"MZ", "application/x-msdownload", EXECUTABLE),
     Magic(b"\x7fELF", "application/x-executable", EXECUTABLE),
     Magic(b"\xcf\xfa\xed\xfe", "application/x-mach-binary", EXECUTABLE),
+    Magic(b"\xfe\xed\xfa\xce", "application/x-mach-binary", EXECUTABLE),
+    Magic(b"\xfe\xed\xfa\xcf", "application/x-mach-binary", EXECUTABLE),
     Magic(b"\xce\xfa\xed\xfe", "application/x-mach-binary", EXECUTABLE),
     Magic(b"\xca\xfe\xba\xbe", "application/java-vm", EXECUTABLE),
     Magic(b"#!", "text/x-script", SCRIPT),
@@ -78,14 +80,14 @@ def _each(flag: str, endings: str) -> dict[str, str]:
 # File name endings -> the reason they are flagged.
 FLAGGED_EXTENSIONS: dict[str, str] = {
     **_each(EXECUTABLE, "exe com scr msi msix msp dll pif cpl sys app apk jar bin elf dmg pkg lnk"),
-    **_each(EXECUTABLE, "deb rpm"),
+    **_each(EXECUTABLE, "deb rpm class drv ocx msc ipa"),
     **_each(SCRIPT, "bat cmd ps1 psm1 vb vbs vbe js jse mjs wsf wsh hta sh bash zsh csh py pl rb"),
-    **_each(SCRIPT, "php reg scf inf"),
+    **_each(SCRIPT, "php reg scf inf cgi command ksh phar psd1 pyc pyw url"),
     **_each(HTML, "html htm xhtml shtml mht mhtml"),
     **_each(SVG, "svg svgz"),
     **_each(XML, "xml xsl xslt"),
     **_each(MACRO, "docm dotm xlsm xltm xlam xlsb pptm potm ppsm ppam sldm"),
-    **_each(ARCHIVE, "zip rar 7z tar gz tgz bz2 xz lzh lha cab iso arj zst z"),
+    **_each(ARCHIVE, "zip rar 7z tar gz tgz bz2 xz lzh lha cab iso arj zst z img vhd vhdx"),
 }
 
 # Declared media types -> the reason they are flagged (besides the families below).

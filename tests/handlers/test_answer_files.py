@@ -30,6 +30,9 @@ LIMIT = 1000
         ("run.txt", b"#!/bin/sh\nrm -rf ~\n"),
         ("letter.txt", b"\xef\xbb\xbf\r\n  <!DOCTYPE html><p>hi"),
         ("notes.csv", b"a,b\n<SCRIPT src=x>"),
+        ("report.pdf", b"\xfe\xed\xfa\xcf\x01\x00"),  # a big-endian Mach-O program
+        ("shortcut.url", b"[InternetShortcut]\r\nURL=file:///c:/x.exe"),
+        ("disk.vhdx", b"vhdxfile"),
     ],
 )
 def test_programs_scripts_and_web_pages_are_refused(name: str, data: bytes) -> None:
@@ -95,3 +98,9 @@ def test_a_letter_names_every_file_and_claims_none_it_lacks() -> None:
         "its text does not name the attached b.pdf"
     )
     assert text_refusal(f"{claims}\n・a.csv\n・b.pdf\n", [], ["a.csv", "b.pdf"]) is None
+
+
+def test_a_program_by_its_content_is_named_for_what_it_is() -> None:
+    assert "is a Windows program by its content" in str(refusal("a.pdf", b"MZ", max_bytes=LIMIT))
+    assert "is a macOS program" in str(refusal("a.pdf", b"\xfe\xed\xfa\xce", max_bytes=LIMIT))
+    assert "is a script" in str(refusal("a.txt", b"#!/usr/bin/env python", max_bytes=LIMIT))
