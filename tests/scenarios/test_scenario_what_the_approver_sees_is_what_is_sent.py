@@ -29,6 +29,7 @@ from bot.replies import Replies, ReplySettings, Sender
 from bot.slack.app import EDIT_CALLBACK, build_app
 from bot.slack.blocks import ACTIONS, DRAFT_READ, REVIEW_CALLBACK
 from bot.slack.poster import CasePoster
+from bot.words import words
 from mail.smtp import parse_smtp_url
 from storage import repo
 from storage.models import AuditEvent, Draft, OutboxItem
@@ -68,7 +69,12 @@ class Desk:
             token=slack.bot_token, base_url=slack.base_url, retry_handlers=[]
         )
         self.app: AsyncApp = build_app(
-            engine, self.replies, signing_secret=SECRET, client=self.client, channel=slack.channel
+            engine,
+            self.replies,
+            signing_secret=SECRET,
+            client=self.client,
+            channel=slack.channel,
+            words=words("en"),
         )
 
     def write(self, body: str) -> None:
