@@ -132,6 +132,11 @@ def status_text(status: str, *, w: Words) -> str:
     return w(key) if key in known else status
 
 
+def say(reason: Reason | str, *, w: Words) -> str:
+    """A reason in ``w``'s language when it has a key, else as it is (English)."""
+    return reason.text(w) if isinstance(reason, Reason) else reason
+
+
 def verdict_reason(verdict: Verdict) -> Reason | str:
     """The reason of a refused ``handlers.replies.Verdict``, keyed when the rule gave a key."""
     return Reason(verdict.key, **verdict.values) if verdict.key else verdict.reason
@@ -147,7 +152,7 @@ class ReplyError(Exception):
         self.reason = reason
 
     def said(self, w: Words) -> str:
-        return self.reason.text(w) if isinstance(self.reason, Reason) else str(self.reason)
+        return say(self.reason, w=w)
 
 
 class SettingsError(ReplyError):

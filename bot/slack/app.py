@@ -6,7 +6,8 @@ synchronous. Values from payloads are never trusted: a draft id, its revision an
 reference are looked up, and a forged or stale one is refused with an ephemeral message. The
 approvers are ``PD_APPROVERS`` (user IDs, and user-group IDs resolved with
 ``usergroups.users.list``); a refusal is recorded in the audit trail. Before any of it, the gate
-of ``bot.slack.staff`` answers only staff.
+of ``bot.slack.staff`` answers only staff. Staff read every answer in their language (``[app]``
+of ``bot.words``; a refusal's reason through ``ReplyError.said``).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.replies import Reason, ReplyError, verdict_reason
+from bot.replies import Reason, ReplyError, say, verdict_reason
 from bot.words import words
 from handlers.replies import may_approve
 
@@ -62,3 +62,10 @@ def test_a_nested_reason_and_a_verdict_are_said_in_one_language() -> None:
 def test_a_refusal_without_a_key_stays_english() -> None:
     error = ReplyError("unknown jurisdiction 'x' (one of appi, gdpr, ccpa)")
     assert error.said(words("ja")) == str(error)
+
+
+def test_say_gives_a_keyed_reason_in_the_language_and_a_plain_one_as_it_is() -> None:
+    assert say(Reason("no_case", ref="PD-2026-000003"), w=words("ja")) == (
+        "案件 PD-2026-000003 はありません"
+    )
+    assert say("the case has no policy", w=words("ja")) == "the case has no policy"
