@@ -21,7 +21,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from bot.replies import CaseFacts, Replies, ReplyError, case_deadlines, refuse
+from bot.replies import (
+    CaseFacts,
+    Reason,
+    Replies,
+    ReplyError,
+    case_deadlines,
+    refuse,
+    verdict_reason,
+)
 from handlers import sla
 from handlers.clock import Clock, now
 from handlers.intake import kind_of, references_in
@@ -64,6 +72,14 @@ def _one_line(text: str, what: str) -> str:
     return text
 
 
+class NoExtension(sla.SlaError):
+    """Why a case cannot have its extension, as a ``Reason`` (``reason``) staff read."""
+
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(str(reason))
+        self.reason = reason
+
+
 def extended_deadlines(
     session: Session, case: Case, rules: sla.Rules, reason: str, at: datetime
 ) -> sla.Deadlines:
@@ -71,12 +87,12 @@ def extended_deadlines(
     it cannot be (its policy offers none, it was used, it comes too late, the clock is stopped).
     The rule both ``CaseDesk.extend`` and the Extend button's presence follow."""
     if case.extended_at is not None:
-        raise sla.SlaError("the deadline was already extended once")
+        raise NoExtension(Reason("extended_already"))
     due = case_deadlines(session, case, rules=rules, extension=sla.Extension(reason, at))
     if due is None:
-        raise sla.SlaError("the case has no deadline to extend")
+        raise NoExtension(Reason("no_deadline"))
     if due.answer_due is None:
-        raise sla.SlaError("the clock is stopped; extend once the requester has answered")
+        raise NoExtension(Reason("clock_stopped"))
     return due
 
 
@@ -87,6 +103,13 @@ def may_extend(session: Session, case: Case, rules: sla.Rules, at: datetime) -> 
     except sla.SlaError:
         return False
     return True
+
+
+def _of_case(case: Case, exc: sla.SlaError) -> Reason:
+    """``ref: why`` of an SLA refusal (one the policies give without a key, in English)."""
+    return Reason(
+        "of_case", ref=case.ref, why=exc.reason if isinstance(exc, NoExtension) else str(exc)
+    )
 
 
 def _jurisdiction(name: str | None) -> str | None:
@@ -270,7 +293,7 @@ class CaseDesk:
             try:
                 due = extended_deadlines(session, case, self._rules, reason, now)
             except sla.SlaError as exc:
-                refuse(session, case, actor, "extend refused", f"{case.ref}: {exc}")
+                refuse(session, case, actor, "extend refused", _of_case(case, exc))
             assert due.answer_due is not None  # extended_deadlines refuses a stopped clock
             before = case.answer_due
             repo.touch(session, case, extended_at=now, extended_by=actor, extension_reason=reason)
@@ -291,7 +314,7 @@ class CaseDesk:
             log.info("%s: deadline extended", case.ref)
             return case, self._stored_draft(session, draft_id)
 
-    def why_not_extend(self, ref: str) -> str | None:
+    def why_not_extend(self, ref: str) -> Reason | None:
         """Why ``extend`` would be refused now (None: it would not be), asked before its form
         opens: a parent message drawn before the case changed may still offer the button."""
         with Session(self._engine) as session:
@@ -299,7 +322,7 @@ class CaseDesk:
             try:
                 extended_deadlines(session, case, self._rules, "asked", self._clock())
             except sla.SlaError as exc:
-                return f"{case.ref}: {exc}"
+                return _of_case(case, exc)
             return None
 
     # ---- ending the case -----------------------------------------------------------------
@@ -324,7 +347,7 @@ class CaseDesk:
             self._allowed(session, case, actor, groups, "reject refused")
             requests = [i for i in case.intents if i in RIGHTS]
             if not requests:
-                raise ReplyError(f"{case.ref} asks for nothing that can be refused")
+                raise ReplyError(Reason("nothing_to_refuse", ref=case.ref))
             draft_id = self._prepare(
                 session,
                 case,
@@ -443,7 +466,7 @@ class CaseDesk:
         ``into_ref``) without ``force``.
         """
         if ref.strip().upper() == into_ref.strip().upper():
-            raise ReplyError(f"{ref.strip().upper()}: a case cannot be merged into itself")
+            raise ReplyError(Reason("merge_itself", ref=ref.strip().upper()))
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._case(session, ref)
             self._allowed(session, case, actor, groups, MERGE_REFUSED)
@@ -504,27 +527,26 @@ class CaseDesk:
 
     def _merge_refusal(
         self, session: Session, case: Case, target: Case, *, force: bool
-    ) -> str | None:
+    ) -> Reason | None:
         """Why ``case`` may not be merged into ``target``, or None."""
         for one in (case, target):
             if one.merged_into_id is not None:
                 into = session.get(Case, one.merged_into_id)
-                return f"{one.ref} was merged into {into.ref if into else 'another case'} already"
+                return Reason(
+                    "merged_already", ref=one.ref, into=into.ref if into else Reason("another_case")
+                )
             if one.purged_at is not None:
-                return f"{one.ref} is purged"
+                return Reason("purged", ref=one.ref)
             if one.status in FINISHED:
-                return f"{one.ref} is {one.status}"
+                return Reason("case_status", ref=one.ref, status=one.status)
         if case.held_at is not None:
-            return f"{case.ref} is on legal hold; release it first (its mail would leave the hold)"
+            return Reason("legal_hold", ref=case.ref)
         assert case.id is not None and target.id is not None
         if repo.queued_mail_of(session, case.id):
-            return f"{case.ref} has mail waiting in the outbox; merge once it has gone out"
+            return Reason("mail_queued", ref=case.ref)
         joins = {*repo.addresses_of(session, target.id), target.requester}
         if not force and (not case.requester or case.requester not in joins):
-            return (
-                f"{case.ref} and {target.ref} have different requesters; "
-                "merge with --force only if they are the same person"
-            )
+            return Reason("different_requesters", ref=case.ref, into=target.ref)
         return None
 
     def _take_over(self, session: Session, target: Case, case: Case) -> None:
@@ -589,18 +611,18 @@ class CaseDesk:
     ) -> None:
         verdict = self.may_decide(actor, groups)
         if not verdict.allowed:
-            refuse(session, case, actor, action, verdict.reason)
+            refuse(session, case, actor, action, verdict_reason(verdict))
 
     def _case(self, session: Session, ref: str) -> Case:
         case = repo.case_by_ref(session, ref.strip())
         if case is None:
-            raise ReplyError(f"no case {ref.strip().upper()}")
+            raise ReplyError(Reason("no_case", ref=ref.strip().upper()))
         return case
 
     def _open_case(self, session: Session, ref: str) -> Case:
         case = self._case(session, ref)
         if case.status in FINISHED:
-            raise ReplyError(f"{case.ref} is {case.status}")
+            raise ReplyError(Reason("case_status", ref=case.ref, status=case.status))
         return case
 
     def _stored_draft(self, session: Session, draft_id: int) -> Draft:

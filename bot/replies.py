@@ -30,6 +30,7 @@ from sqlmodel import Session
 
 from bot import threads
 from bot.health import OUTBOX_FAILURES
+from bot.words import Words, words
 from handlers import answer_files as files_rules
 from handlers import sla
 from handlers.clock import TOKYO, Clock, now
@@ -38,6 +39,7 @@ from handlers.replies import (
     ASKS_REQUESTER,
     CARRIES_OUT,
     VERIFICATION_PAUSE,
+    Verdict,
     first_reply,
     may_approve,
     sent_without_approval,
@@ -98,8 +100,59 @@ RENEWED_DATES = frozenset({"ack", "extension_notice"})
 UNQUOTED: Mapping[str, str] = {"requester_name": "", "their_subject": ""}
 
 
+class Reason:
+    """Why staff cannot do something: a key of the ``[refusal]`` staff texts with its values,
+    said in the staff language in Slack (``text``) and in English on the command line and in the
+    audit trail (``str``). A value may be a ``Reason`` itself (said in the same language); a
+    ``status`` value is said as the staff texts name that status."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.key = key
+        self.values = values
+
+    def text(self, w: Words) -> str:
+        said = {
+            name: value.text(w) if isinstance(value, Reason) else value
+            for name, value in self.values.items()
+        }
+        if "status" in said:
+            said["status"] = status_text(str(said["status"]), w=w)
+        return w(f"refusal.{self.key}", **said)
+
+    def __str__(self) -> str:
+        return self.text(words("en"))
+
+    def __repr__(self) -> str:
+        return f"Reason({self.key!r}, {self.values!r})"
+
+
+def status_text(status: str, *, w: Words) -> str:
+    """A case's or a draft's status as staff read it (``home.status``; unknown ones as they are)."""
+    key, known = f"home.status.{status}", w.keys()
+    return w(key) if key in known else status
+
+
+def say(reason: Reason | str, *, w: Words) -> str:
+    """A reason in ``w``'s language when it has a key, else as it is (English)."""
+    return reason.text(w) if isinstance(reason, Reason) else reason
+
+
+def verdict_reason(verdict: Verdict) -> Reason | str:
+    """The reason of a refused ``handlers.replies.Verdict``, keyed when the rule gave a key."""
+    return Reason(verdict.key, **verdict.values) if verdict.key else verdict.reason
+
+
 class ReplyError(Exception):
-    """A reply action that cannot be done, with a reason staff can read."""
+    """A reply action that cannot be done, with a reason staff can read: ``str(error)`` in English
+    (the command line), ``said(w)`` in the staff language (Slack) when the reason has a key; the
+    rare reasons without one are said in English everywhere."""
+
+    def __init__(self, reason: str | Reason) -> None:
+        super().__init__(str(reason))
+        self.reason = reason
+
+    def said(self, w: Words) -> str:
+        return say(self.reason, w=w)
 
 
 class SettingsError(ReplyError):
@@ -307,10 +360,10 @@ def _constraint(exc: IntegrityError) -> str:
 
 
 def refuse(
-    session: Session, case: Case, actor: str, action: str, reason: str, **detail: Any
+    session: Session, case: Case, actor: str, action: str, reason: str | Reason, **detail: Any
 ) -> NoReturn:
-    """Record a refused action in the case's audit trail, then refuse it."""
-    repo.audit(session, case.id, actor, action, reason=reason, **detail)
+    """Record a refused action in the case's audit trail (in English), then refuse it."""
+    repo.audit(session, case.id, actor, action, reason=str(reason), **detail)
     session.commit()
     raise ReplyError(reason)
 
@@ -545,11 +598,11 @@ class Replies:
         """Staff change the text: a new revision, approved separately (the HTML is dropped)."""
         subject = " ".join(subject.split())
         if not subject or not body.strip():
-            raise ReplyError("a draft needs a subject and a body")
+            raise ReplyError(Reason("needs_text"))
         with Session(self._engine, expire_on_commit=False) as session:
             draft = self._draft(session, draft_id)
             if draft.status != "draft":
-                raise ReplyError(f"draft {draft_id} is {draft.status}; it can no longer be edited")
+                raise ReplyError(Reason("not_editable", draft=draft_id, status=draft.status))
             draft.subject, draft.body = subject, body.rstrip() + "\n"
             draft.revision += 1
             draft.edited_by = editor
@@ -569,7 +622,7 @@ class Replies:
         with Session(self._engine) as session:
             draft = self._draft(session, draft_id)
             if draft.status != "draft":
-                raise ReplyError(f"draft {draft_id} is {draft.status}; it cannot be discarded")
+                raise ReplyError(Reason("not_discardable", draft=draft_id, status=draft.status))
             draft.status = "discarded"
             session.add(draft)
             repo.audit(session, draft.case_id, actor, "draft discarded", draft=draft_id)
@@ -607,7 +660,7 @@ class Replies:
                 four_eyes=self.settings.four_eyes,
                 last_editor=None if draft.edited_by == "intake" else draft.edited_by,
             )
-            problem = None if verdict.allowed else verdict.reason
+            problem = None if verdict.allowed else verdict_reason(verdict)
             if problem is None:
                 problem = self._cannot_send(case, draft, revision)
             if problem is None:
@@ -634,35 +687,29 @@ class Replies:
             with session.begin_nested():
                 return self._queue(session, case, draft, approver=approver, automatic=False)
         except IntegrityError as exc:
-            problem = f"draft {draft.id} could not be queued ({_constraint(exc)}): try again"
+            problem = Reason("not_queued", draft=draft.id, constraint=_constraint(exc))
             log.error("%s: %s", case.ref, problem)
             session.rollback()
             refuse(session, case, approver, "approval failed", problem, draft=draft.id)
 
-    def _cannot_send(self, case: Case, draft: Draft, revision: int | None) -> str | None:
+    def _cannot_send(self, case: Case, draft: Draft, revision: int | None) -> Reason | None:
         if draft.status != "draft":
-            return f"draft {draft.id} is {draft.status}"
+            return Reason("draft_status", draft=draft.id, status=draft.status)
         if revision is not None and revision != draft.revision:
-            return (
-                f"draft {draft.id} was changed after the revision you saw (you saw revision "
-                f"{revision}, it is now revision {draft.revision}): read it again, then approve"
-            )
+            return Reason("revision_changed", draft=draft.id, seen=revision, now=draft.revision)
         if not self.settings.configured:
-            return "PD_FROM_ADDRESS is not set: the desk has no address to send from"
+            return Reason("no_from_address")
         if draft.template in CARRIES_OUT and case.verified_at is None:
-            return f"{case.ref}: the requester's identity is not verified yet"
+            return Reason("not_verified", ref=case.ref)
         return None
 
-    def _files_disagree(self, session: Session, case: Case, draft: Draft) -> str | None:
+    def _files_disagree(self, session: Session, case: Case, draft: Draft) -> Reason | str | None:
         """Why the draft's files cannot go as they are: to an unverified requester, beyond the
         size limit, or with a text that claims files it lacks or leaves one unnamed."""
         assert draft.id is not None
         files = repo.draft_files(session, [draft.id], revision=draft.revision)[draft.id]
         if files and case.verified_at is None:
-            return (
-                f"{case.ref}: the requester's identity is not verified; files go only to a "
-                "verified requester's own address"
-            )
+            return Reason("files_not_verified", ref=case.ref)
         limit = self.settings.attachment_max_bytes
         problem = files_rules.set_refusal(
             [f.name for f in files], [f.size for f in files], max_bytes=limit
@@ -698,23 +745,12 @@ class Replies:
         renewed = self._current_dates(case, draft.template, _loaded(draft.values))
         why = None
         if renewed is None:
-            why = (
-                "the case has no later date to promise"
-                if draft.template in RENEWED_DATES
-                else "the desk does not pick a new date for it"
-            )
+            why = Reason("no_later_date" if draft.template in RENEWED_DATES else "no_new_date")
         elif self._own(case, draft, html=False) is None:
-            why = "its text was edited, so the desk does not rewrite it"
+            why = Reason("text_edited")
         if why is not None or renewed is None:
-            refuse(
-                session,
-                case,
-                approver,
-                "approval refused",
-                f"draft {draft.id} promises {said}, a date already past, and {why}: "
-                "discard it and write the reply anew",
-                draft=draft.id,
-            )
+            stale_date = Reason("stale_date", draft=draft.id, said=said, why=why)
+            refuse(session, case, approver, "approval refused", stale_date, draft=draft.id)
         try:
             rendered = self.render(CaseFacts.of(case), draft.template, renewed, html=False)
         except TemplateError as exc:
@@ -734,10 +770,7 @@ class Replies:
         )
         session.commit()
         log.info("%s: draft %s renewed (its dates had passed)", case.ref, draft.id)
-        raise DraftRenewed(
-            f"draft {draft.id} promised {said}, a date already past: it is written anew with "
-            f"the case's current dates (revision {draft.revision}); read it, then approve that"
-        )
+        raise DraftRenewed(Reason("renewed", draft=draft.id, said=said, revision=draft.revision))
 
     def _current_dates(
         self, case: Case, template: str, values: Mapping[str, Any]
@@ -778,7 +811,7 @@ class Replies:
         with Session(self._engine) as session:
             item = repo.outbox_item_for_draft(session, draft_id)
             if item is None or item.id is None:
-                raise ReplyError(f"draft {draft_id} changed while it was being approved")
+                raise ReplyError(Reason("changed_while_approving", draft=draft_id))
             return Approval("already", draft_id, f"<{item.message_id}>", item.id)
 
     def _queue(
@@ -1058,13 +1091,13 @@ class Replies:
     def _case(self, session: Session, ref: str) -> Case:
         case = repo.case_by_ref(session, ref)
         if case is None:
-            raise ReplyError(f"no case {ref}")
+            raise ReplyError(Reason("no_case", ref=ref))
         return case
 
     def _draft(self, session: Session, draft_id: int) -> Draft:
         draft = session.get(Draft, draft_id)
         if draft is None:
-            raise ReplyError(f"no draft {draft_id}")
+            raise ReplyError(Reason("no_draft", draft=draft_id))
         return draft
 
 

@@ -5,8 +5,8 @@ Plain functions over plain data: the service (bot/) renders, stores, sends and r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from handlers.intents import (
     COMPLAINT,
@@ -93,6 +93,8 @@ def sent_without_approval(template: str, *, auto_ack: bool) -> bool:
 class Verdict:
     allowed: bool
     reason: str
+    key: str = ""  # the reason as a key of the staff texts (``refusal.<key>``), with its values
+    values: Mapping[str, str] = field(default_factory=dict)
 
 
 def may_approve(
@@ -110,12 +112,14 @@ def may_approve(
     made by the desk itself, ``intake``, have no human editor).
     """
     if not approvers:
-        return Verdict(False, "no approvers are configured (PD_APPROVERS)")
+        return Verdict(False, "no approvers are configured (PD_APPROVERS)", "no_approvers")
     listed = set(approvers)
     if approver not in listed and not listed & set(approver_groups):
-        return Verdict(False, f"{approver} is not an approver")
+        return Verdict(False, f"{approver} is not an approver", "not_approver", {"who": approver})
     if four_eyes and last_editor is not None and last_editor == approver:
-        return Verdict(False, "four eyes: the approver must not be the last editor of the draft")
+        return Verdict(
+            False, "four eyes: the approver must not be the last editor of the draft", "four_eyes"
+        )
     return Verdict(True, "")
 
 

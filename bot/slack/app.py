@@ -6,7 +6,8 @@ synchronous. Values from payloads are never trusted: a draft id, its revision an
 reference are looked up, and a forged or stale one is refused with an ephemeral message. The
 approvers are ``PD_APPROVERS`` (user IDs, and user-group IDs resolved with
 ``usergroups.users.list``); a refusal is recorded in the audit trail. Before any of it, the gate
-of ``bot.slack.staff`` answers only staff.
+of ``bot.slack.staff`` answers only staff. Staff read every answer in their language (``[app]``
+of ``bot.words``; a refusal's reason through ``ReplyError.said``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from bot import threads
 from bot.cases import CaseDesk
-from bot.replies import DraftRenewed, Replies, ReplyError
+from bot.replies import DraftRenewed, Reason, Replies, ReplyError
 from bot.slack import case_link, decisions, home
 from bot.slack.api import SlackAPI, SlackError
 from bot.slack.blocks import (
@@ -85,9 +86,9 @@ def build_app(
     Only staff (approvers, ``staff`` IDs, members of ``channel``) get an answer from it. With
     ``links`` (PD_PUBLIC_URL set) the "Case file" buttons answer with signed links."""
     app = AsyncApp(signing_secret=signing_secret, client=client)
-    w = words or staff_words(DEFAULT)  # noqa: F841  PD_STAFF_LANGUAGE: every text staff read
+    w = words or staff_words(DEFAULT)  # PD_STAFF_LANGUAGE: every text staff read
     who = Staff(client, channel=channel, approvers=replies.settings.approvers, staff=staff)
-    guard(app, who, engine)  # before any listener: every request passes the gate first
+    guard(app, who, engine, w=w)  # before any listener: every request passes the gate first
     # Bolt logs the whole body of a request whose signature fails at INFO: a genuine but stale
     # click carries the case message, and so a requester's words. Keep that out of the logs.
     logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
@@ -128,7 +129,7 @@ def build_app(
         await ack()
         parsed = _draft_value(body["actions"][0].get("value", ""))
         if parsed is None:
-            await refuse(body, "That button does not name a draft.")
+            await refuse(body, w("app.no_draft"))
             return None
         return body["user"]["id"], parsed[0], parsed[1]
 
@@ -140,7 +141,7 @@ def build_app(
                 replies.approve, draft_id, approver=user, groups=member_of, revision=revision
             )
         except ReplyError as exc:
-            await refuse(body, f"Not approved: {exc}")
+            await refuse(body, w("app.not_approved", reason=exc.said(w)))
             if isinstance(exc, DraftRenewed):  # the thread shows the new revision to read
                 await refresh(draft_id)
             return
@@ -154,27 +155,24 @@ def build_app(
             return
         draft, _case = await threads.db(_draft_and_case, engine, found[1])
         if draft is not None and not shows_whole(draft_view(draft), mask_mode):
-            await refuse(
-                body,
-                f"Not approved: draft {draft.id} is longer than its message in the thread "
-                "shows; press *Review and approve* to read it whole first.",
-            )
+            await refuse(body, w("app.longer_than_shown", draft=draft.id))
             return
         await approve_as(body, *found)
 
     async def open_form(
         ack: AsyncAck,
         body: dict[str, Any],
-        doing: str,
+        gone: str,
         form: Callable[[Draft, str], Awaitable[dict[str, Any] | str]],
     ) -> None:
         """Ack the click and open ``form(draft, user)`` for the draft it names, while it is a
-        draft; a ``form`` that answers with text refuses with it instead."""
+        draft (else refuses with the text ``gone``); a ``form`` that answers with text refuses
+        with it instead."""
         await ack()
         parsed = _draft_value(body["actions"][0].get("value", ""))
         found = await threads.db(_draft_and_case, engine, parsed[0]) if parsed else None
         if parsed is None or found is None or found[0] is None or found[0].status != "draft":
-            await refuse(body, f"That draft cannot be {doing} any more.")
+            await refuse(body, gone)
             return
         view = await form(found[0], body["user"]["id"])
         if isinstance(view, str):
@@ -184,19 +182,19 @@ def build_app(
             await api.call("views_open", trigger_id=body["trigger_id"], view=view)
         except SlackError as exc:
             log.warning("draft %s: form not opened: %s", parsed[0], exc.error)
-            await refuse(body, "Slack did not open the form; try again.")
+            await refuse(body, w("app.form_not_opened"))
 
     async def review_form(draft: Draft, user: str) -> dict[str, Any] | str:
         # built in a worker thread: splitting a long draft is linear, but not free
         return await threads.db(_review_form, engine, draft, user)
 
     async def edit_form(draft: Draft, user: str) -> dict[str, Any] | str:
-        return await threads.db(_edit_form, draft)
+        return await threads.db(_edit_form, draft, w)
 
     @app.action(ACTIONS["review"])
     async def review(ack: AsyncAck, body: dict[str, Any]) -> None:
         """The whole draft, shown only to who pressed, with its approval (``review_view``)."""
-        await open_form(ack, body, "reviewed", review_form)
+        await open_form(ack, body, w("app.not_reviewable"), review_form)
 
     @app.view(REVIEW_CALLBACK)
     async def reviewed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -209,8 +207,9 @@ def build_app(
             await ack()
             return
         user = body["user"]["id"]
-        problem = await threads.db(_review_problem, engine, *parsed, user)
-        if problem is not None:
+        reason = await threads.db(_review_problem, engine, *parsed, user)
+        if reason is not None:
+            problem = reason.text(w)
             await ack(response_action="update", view=review_refused(parsed[0], problem))
             return
         await ack()
@@ -225,13 +224,13 @@ def build_app(
         try:
             await threads.db(replies.discard, draft_id, actor=user)
         except ReplyError as exc:
-            await refuse(body, f"Not discarded: {exc}")
+            await refuse(body, w("app.not_discarded", reason=exc.said(w)))
             return
         await refresh(draft_id)
 
     @app.action(ACTIONS["edit"])
     async def edit(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await open_form(ack, body, "edited", edit_form)
+        await open_form(ack, body, w("app.not_editable"), edit_form)
 
     @app.view(EDIT_CALLBACK)
     async def edited(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -241,11 +240,11 @@ def build_app(
         text = edit_text(values, meta[3]) if meta else ""
         errors = {}
         if not subject or units(subject) > SUBJECT_MAX or "\n" in subject:
-            errors["subject"] = f"One line of at most {SUBJECT_MAX} characters."
+            errors["subject"] = w("app.subject_line", max=SUBJECT_MAX)
         if not text.strip() or units(text) > BODY_MAX:
-            errors["body_1"] = f"The text must not be empty (at most {BODY_MAX:,} characters)."
+            errors["body_1"] = w("app.text_size", max=f"{BODY_MAX:,}")
         if meta is None:
-            errors["subject"] = "This form does not name a draft: open Edit again."
+            errors["subject"] = w("app.form_names_no_draft")
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -255,14 +254,14 @@ def build_app(
         draft_id, revision = int(meta[1]), int(meta[2])
         current, _case = await threads.db(_draft_and_case, engine, draft_id)
         if current is None or current.revision != revision:
-            await refuse(body, f"Draft {draft_id} changed while you edited it; nothing saved.")
+            await refuse(body, w("app.changed_while_editing", draft=draft_id))
             return
         if (subject, text) == (current.subject, current.body):
             return  # saved unchanged: the revision (and any review of it) stays as it was
         try:
             await threads.db(replies.edit, draft_id, subject=subject, body=text, editor=user)
         except ReplyError as exc:
-            await refuse(body, f"Not saved: {exc}")
+            await refuse(body, w("app.not_saved", reason=exc.said(w)))
             return
         await refresh(draft_id)
 
@@ -271,7 +270,7 @@ def build_app(
         ref = str(body["actions"][0].get("value", ""))
         case = await threads.db(_case, engine, ref)
         if case is None:
-            await refuse(body, "That button does not name a case.")
+            await refuse(body, w("app.no_case"))
         return case
 
     @app.action(ACTIONS["reasons"])
@@ -292,7 +291,7 @@ def build_app(
         try:
             await threads.db(desk.assign, case.ref, to=user, actor=user)
         except ReplyError as exc:
-            await refuse(body, f"Not assigned: {exc}")
+            await refuse(body, w("app.not_assigned", reason=exc.said(w)))
 
     @app.event("message")
     async def note(event: dict[str, Any]) -> None:
@@ -310,7 +309,7 @@ def build_app(
         )
 
     decisions.register(app, engine, desk, replies, client=client, tell=refuse, groups=groups.of)
-    home.register(app, engine, staff=who, mask_mode=mask_mode)
+    home.register(app, engine, staff=who, mask_mode=mask_mode, w=w)
     if links is not None:
         case_link.register(app, engine, links, client=client, channel=channel)
     return app
@@ -369,18 +368,21 @@ def _review_form(engine: Engine, draft: Draft, user: str) -> dict[str, Any]:
     return review_view(draft_view(draft, files), read_on_page=read)
 
 
-def _edit_form(draft: Draft) -> dict[str, Any] | str:
+def _edit_form(draft: Draft, w: Words) -> dict[str, Any] | str:
     """The edit form of ``draft``, or why Slack cannot hold it (nothing is ever cut)."""
     too_long = units(draft.body) > EDIT_PARTS * (INPUT_MAX + 1)  # spare the splitting
     if too_long or units(draft.subject) > SUBJECT_MAX or len(edit_parts(draft.body)) > EDIT_PARTS:
-        return (
-            f"Draft {draft.id} is too long to edit in Slack (at most {EDIT_PARTS} parts of "
-            f"{INPUT_MAX:,} characters, and a subject of {SUBJECT_MAX}); nothing was cut."
+        return w(
+            "app.too_long_to_edit",
+            draft=draft.id,
+            parts=EDIT_PARTS,
+            chars=f"{INPUT_MAX:,}",
+            subject=SUBJECT_MAX,
         )
-    return edit_view(draft)
+    return edit_view(draft, w=w)
 
 
-def _review_problem(engine: Engine, draft_id: int, revision: int, user: str) -> str | None:
+def _review_problem(engine: Engine, draft_id: int, revision: int, user: str) -> Reason | None:
     """Why the review of ``revision`` cannot approve the draft now (recorded), or None: the
     draft changed since, or it is too long for the modal and ``user`` did not read it on the
     case-file page. ``Replies.approve`` checks the rest (who may approve, the revision again)."""
@@ -389,18 +391,13 @@ def _review_problem(engine: Engine, draft_id: int, revision: int, user: str) -> 
         if draft is None or draft.status != "draft":
             return None  # Replies.approve says what became of it
         if draft.revision != revision:
-            problem = (
-                f"Draft {draft_id} was changed after the revision you saw (you saw revision "
-                f"{revision}, it is now revision {draft.revision}): read it again, then approve."
-            )
+            problem = Reason("review_changed", draft=draft_id, seen=revision, now=draft.revision)
         elif not fits_review(draft_view(draft)) and not _was_read(session, draft, revision, user):
-            problem = (
-                f"Read draft {draft_id} (revision {revision}) on the case-file page first: it is "
-                "too long to show in Slack. Then press Review again."
-            )
+            problem = Reason("read_on_page_first", draft=draft_id, revision=revision)
         else:
             return None
-        repo.audit(session, draft.case_id, user, "approval refused", reason=problem, draft=draft_id)
+        said = str(problem)  # the audit trail is in English
+        repo.audit(session, draft.case_id, user, "approval refused", reason=said, draft=draft_id)
         session.commit()
         return problem
 
@@ -472,7 +469,7 @@ def _text_input(block: str, label: str, value: str, *, hint: str = "") -> dict[s
     return found
 
 
-def edit_view(draft: Draft) -> dict[str, Any]:
+def edit_view(draft: Draft, *, w: Words) -> dict[str, Any]:
     """The edit form: the subject and the whole text over ``body_1``…``body_n`` (``edit_parts``),
     nothing cut, and ``body_more`` to add at the end. Saving a new revision makes earlier reviews
     and approvals of the draft stale."""
@@ -482,11 +479,9 @@ def edit_view(draft: Draft) -> dict[str, Any]:
     inputs = [
         _text_input(
             f"body_{n}",
-            f"Text, part {n} of {len(parts)}" if many else "Text",
+            w("app.edit_text_part", n=n, parts=len(parts)) if many else w("app.edit_text"),
             part.removesuffix("\n"),
-            hint="Continues the line of the part above (no line break between them)."
-            if n > 1 and joins[n - 2] == "c"
-            else "",
+            hint=w("app.edit_continues") if n > 1 and joins[n - 2] == "c" else "",
         )
         for n, part in enumerate(parts, 1)
     ]
@@ -494,14 +489,14 @@ def edit_view(draft: Draft) -> dict[str, Any]:
         "type": "modal",
         "callback_id": EDIT_CALLBACK,
         "private_metadata": f"{draft.id}:{draft.revision}:{joins}",
-        "title": {"type": "plain_text", "text": f"Edit draft {draft.id}"[:24]},
-        "submit": {"type": "plain_text", "text": "Save"},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        "title": {"type": "plain_text", "text": w("app.edit_title", draft=draft.id)[:24]},
+        "submit": {"type": "plain_text", "text": w("app.edit_save")},
+        "close": {"type": "plain_text", "text": w("app.edit_cancel")},
         "blocks": [
             {
                 "type": "input",
                 "block_id": "subject",
-                "label": {"type": "plain_text", "text": "Subject"},
+                "label": {"type": "plain_text", "text": w("app.edit_subject")},
                 "element": {
                     "type": "plain_text_input",
                     "action_id": "value",
@@ -510,7 +505,7 @@ def edit_view(draft: Draft) -> dict[str, Any]:
                 },
             },
             *inputs,
-            _text_input("body_more", "Add at the end (optional)", ""),
+            _text_input("body_more", w("app.edit_more"), ""),
         ],
     }
 

@@ -7,7 +7,8 @@ and the answer through the command's ``response_url``. The App Home is published
 who opens it: their cases, overdue cases, cases due in the next 3 days, and cases with a draft
 waiting for approval. Every list is bounded ("and K more"), text from mail is escaped and
 clipped, requesters are masked as the operator configured, and a failure is logged with no
-personal data (the error's name, never the search text or an address).
+personal data (the error's name, never the search text or an address). Every text is in the
+staff language (``[home]`` of ``bot.words``).
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot import threads
+from bot.replies import status_text
 from bot.slack.api import SlackAPI, SlackError
 from bot.slack.blocks import (
     HEADER_TEXT,
-    INTENT_LABELS,
     SECTION_TEXT,
     clip,
     escape,
@@ -40,6 +41,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.ids import is_user_id
 from bot.slack.staff import Staff, guard, publish_home
+from bot.words import Words
 from handlers.clock import TOKYO, Clock, now
 from handlers.status import FINISHED
 from storage import views
@@ -63,23 +65,6 @@ SUBJECT_SHOWN = 80  # characters of a mail subject in a line
 _REF = re.compile(r"PD-\d{4}-\d{6}", re.IGNORECASE)
 _LINK = re.compile(r"<(?:mailto:)?([^<>|]*)(?:\|([^<>]*))?>")  # how Slack may send an address
 
-USAGE = "\n".join(
-    [
-        f"*{COMMAND}* — the desk's cases, shown only to you:",
-        f"• `{COMMAND} open` — open cases, soonest deadline first",
-        f"• `{COMMAND} overdue` — open cases past their deadline",
-        f"• `{COMMAND} mine` — open cases assigned to you",
-        f"• `{COMMAND} case PD-2026-000123` — one case: deadline, assignee, drafts, events",
-        f"• `{COMMAND} search <text>` — by reference, words of the mail (subject, text) or the "
-        "requester's name, or a whole requester address",
-    ]
-)
-CASE_USAGE = f"Usage: `{COMMAND} case PD-2026-000123` (a case reference)."
-SEARCH_USAGE = (
-    f"Usage: `{COMMAND} search <text>` (part of a reference, of the mail or of the requester's "
-    "name, or a whole address)."
-)
-
 Answer = Callable[[str, str, AsyncWebClient], Awaitable[str]]
 
 
@@ -88,14 +73,16 @@ def register(
     engine: Engine,
     *,
     staff: Staff,
+    w: Words,
     mask_mode: str = "partial",
     clock: Clock = now,
     ack_budget: float = ACK_BUDGET,
 ) -> None:
-    """Add the ``/privacy`` command and the App Home to ``app``, behind the staff gate."""
-    guard(app, staff, engine)  # a no-op when the app is guarded already
+    """Add the ``/privacy`` command and the App Home to ``app``, behind the staff gate; staff
+    read them in ``w``."""
+    guard(app, staff, engine, w=w)  # a no-op when the app is guarded already
     # Only reads: on SQLite a writer engine's BEGIN IMMEDIATE would queue behind intake.
-    desk = _Desk(engine.execution_options(**{WRITER: False}), mask_mode, clock)
+    desk = _Desk(engine.execution_options(**{WRITER: False}), mask_mode, clock, w)
 
     @app.command(COMMAND)
     async def privacy(
@@ -107,7 +94,7 @@ def register(
         try:
             text = await asyncio.wait_for(asyncio.shield(work), ack_budget)
         except TimeoutError:
-            await ack(text="Looking that up…", response_type="ephemeral")
+            await ack(text=w("home.looking"), response_type="ephemeral")
             text = await work
             try:
                 await respond(text=text, response_type="ephemeral")
@@ -132,10 +119,11 @@ def register(
 class _Desk:
     """The answers, from a read-only engine; queries run in the ``pd-db`` threads (``bot.threads``)."""
 
-    def __init__(self, engine: Engine, mask_mode: str, clock: Clock) -> None:
+    def __init__(self, engine: Engine, mask_mode: str, clock: Clock, w: Words) -> None:
         self._engine = engine
         self._mask_mode = mask_mode
         self._clock = clock
+        self._w = w
         self._verbs: dict[str, Answer] = {
             "open": self._open,
             "overdue": self._overdue,
@@ -144,96 +132,100 @@ class _Desk:
             "search": self._search,
         }
 
+    def _usage(self, which: str = "usage") -> str:
+        return self._w(f"home.{which}", command=COMMAND)
+
     async def answer(self, text: str, user: str, client: AsyncWebClient) -> str:
+        w = self._w
         verb, _, rest = text.strip().partition(" ")
         if verb.lower() in ("", "help"):
-            return USAGE
+            return self._usage()
         found = self._verbs.get(verb.lower())
         if found is None:
-            return f"Unknown subcommand `{_echo(verb)}`.\n{USAGE}"
+            return w("home.unknown", verb=_echo(verb), usage=self._usage())
         try:
             return await found(rest.strip(), user, client)
         except Exception as exc:  # the database, mostly: the caller is told, nothing is raised
             log.error("%s %s failed: %s", COMMAND, verb.lower(), type(exc).__name__)
-            return "The desk could not answer just now; please try again in a moment."
+            return w("home.failed")
 
     # ---- the subcommands --------------------------------------------------------------------
 
     async def _open(self, rest: str, user: str, client: AsyncWebClient) -> str:
         page = await self._read(lambda s: views.open_cases(s, limit=LINES))
-        return self._listing("Open cases", page, "No open cases.")
+        return self._listing(self._w("home.open"), page, self._w("home.open_none"))
 
     async def _overdue(self, rest: str, user: str, client: AsyncWebClient) -> str:
         now = self._clock()
         page = await self._read(lambda s: views.overdue(s, now, limit=LINES))
-        return self._listing("Overdue", page, "Nothing is overdue.")
+        return self._listing(self._w("home.overdue"), page, self._w("home.overdue_none"))
 
     async def _mine(self, rest: str, user: str, client: AsyncWebClient) -> str:
         page = await self._read(lambda s: views.assigned_to(s, user, limit=LINES))
-        return self._listing("Your open cases", page, "No open cases are assigned to you.")
+        return self._listing(self._w("home.mine"), page, self._w("home.mine_none"))
 
     async def _search(self, rest: str, user: str, client: AsyncWebClient) -> str:
-        text = _typed(rest)
+        w, text = self._w, _typed(rest)
         if not text:
-            return SEARCH_USAGE
+            return self._usage("search_usage")
         try:
             page = await self._read(lambda s: views.search(s, text, limit=LINES))
-        except QueryError as exc:
-            return f"{exc}. {SEARCH_USAGE}"
-        return self._listing(
-            f"Cases matching “{_echo(text)}”", page, "No case matches.", subjects=True
-        )
+        except QueryError:  # what is typed is never empty here: the text is too short
+            return w("home.search_short", usage=self._usage("search_usage"))
+        title = w("home.matching", text=_echo(text))
+        return self._listing(title, page, w("home.matching_none"), subjects=True)
 
     async def _case(self, rest: str, user: str, client: AsyncWebClient) -> str:
         if not rest:
-            return CASE_USAGE
+            return self._usage("case_usage")
         if not _REF.fullmatch(rest):
-            return f"`{_echo(rest)}` is not a case reference. {CASE_USAGE}"
+            return self._w("home.not_a_ref", text=_echo(rest), usage=self._usage("case_usage"))
         ref = rest.upper()
         found = await self._read(lambda s: views.case_summary(s, ref, events=EVENTS))
         if found is None:
-            return f"No case {ref}."
-        return self._summary(found, await _thread_link(client, found.case))
+            return self._w("home.no_case", ref=ref)
+        return self._summary(found, await _thread_link(client, found.case, w=self._w))
 
     # ---- the App Home -----------------------------------------------------------------------
 
     def home(self, user: str) -> dict[str, Any]:
-        now = self._clock()
+        now, w = self._clock(), self._w
         with Session(self._engine) as session:
             sections = [
                 (
-                    "My cases",
+                    w("home.my_cases"),
                     views.assigned_to(session, user, limit=HOME_LINES),
-                    "No open cases are assigned to you.",
+                    w("home.mine_none"),
                 ),
-                ("Overdue", views.overdue(session, now, limit=HOME_LINES), "Nothing is overdue."),
                 (
-                    f"Due in the next {SOON.days} days",
+                    w("home.overdue"),
+                    views.overdue(session, now, limit=HOME_LINES),
+                    w("home.overdue_none"),
+                ),
+                (
+                    w("home.soon", days=SOON.days),
                     views.due_between(session, now, now + SOON, limit=HOME_LINES),
-                    f"Nothing is due in the next {SOON.days} days.",
+                    w("home.soon_none", days=SOON.days),
                 ),
                 (
-                    "Waiting for approval",
+                    w("home.approval"),
                     views.awaiting_approval(session, limit=HOME_LINES),
-                    "No drafts are waiting for approval.",
+                    w("home.approval_none"),
                 ),
             ]
         blocks: list[dict[str, Any]] = [
-            _header("Privacy desk"),
+            _header(w("home.title")),
             {
                 "type": "context",
                 "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": f"As of {_time(now)} · `{COMMAND} help` for more",
-                    }
+                    {"type": "mrkdwn", "text": w("home.as_of", time=_time(now), command=COMMAND)}
                 ],
             },
         ]
         for title, page, empty in sections:
             blocks += [
                 {"type": "divider"},
-                _header(f"{title} ({page.total})"),
+                _header(w("home.count", title=title, count=page.total)),
                 _section(self._lines(page, now, empty)),
             ]
         return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}
@@ -248,9 +240,8 @@ class _Desk:
         return await threads.db(run)
 
     def _listing(self, title: str, page: views.Page, empty: str, *, subjects: bool = False) -> str:
-        return f"*{title}* ({page.total})\n" + self._lines(
-            page, self._clock(), empty, subjects=subjects
-        )
+        heading = self._w("home.count", title=f"*{title}*", count=page.total)
+        return f"{heading}\n" + self._lines(page, self._clock(), empty, subjects=subjects)
 
     def _lines(self, page: views.Page, now: datetime, empty: str, *, subjects: bool = False) -> str:
         if not page.cases:
@@ -265,47 +256,54 @@ class _Desk:
                 line += f" — “{escape(clip(subject, SUBJECT_SHOWN))}”"
             lines.append(line)
         # the header line of a command answer takes ~60 characters of the section
-        return _fit(lines, page.total, SECTION_TEXT - 100)
+        return _fit(lines, page.total, SECTION_TEXT - 100, w=self._w)
 
     def _line(self, case: Case, now: datetime, waiting: int, *, late_paused: bool = False) -> str:
+        w = self._w
         parts = [
             f"*{escape(case.ref)}*",
-            escape(_intents(case)),
-            _due(case, now, late_paused=late_paused),
-            escape(case.status),
+            escape(_intents(case, w=w)),
+            _due(case, now, late_paused=late_paused, w=w),
+            escape(status_text(case.status, w=w)),
             escape(mask(case.requester, self._mask_mode)),
         ]
         if case.assignee:
             parts.append(_who(case.assignee))
         if waiting:
-            parts.append(f"{waiting} draft{'s' if waiting > 1 else ''} waiting")
+            parts.append(
+                w("home.drafts_waiting" if waiting > 1 else "home.draft_waiting", count=waiting)
+            )
         return "• " + " · ".join(parts)
 
     def _summary(self, found: views.CaseSummary, thread: str) -> str:
-        case, now = found.case, self._clock()
-        lines = [
-            f"*{escape(case.ref)}* · {escape(case.status)}",
-            f"*Intents:* {escape(_intents(case))}",
-            f"*Requester:* {escape(mask(case.requester, self._mask_mode))}",
-            f"*Subject:* {escape(clip(found.subject, SUBJECT_SHOWN * 2)) or '-'}",
-            f"*Received:* {_time(case.received_at)}",
-            f"*Due:* {_due(case, now).removeprefix('due ')}",
-            f"*Assignee:* {_who(case.assignee) if case.assignee else 'nobody'}",
-        ]
+        case, now, w = found.case, self._clock(), self._w
+
+        def field(label: str, value: str) -> str:
+            return w("home.field", label=w(f"home.{label}"), value=value)
+
         if found.drafts:
             drafts = ", ".join(
-                f"draft {d.id} ({escape(d.template)}, revision {d.revision})"
+                w("home.draft", draft=d.id, template=escape(d.template), revision=d.revision)
                 for d in found.drafts[:5]
             )
             more = len(found.drafts) - 5
-            lines.append(
-                f"*Waiting for approval:* {drafts}" + (f" and {more} more" if more > 0 else "")
-            )
+            if more > 0:
+                drafts = w("home.and_more", drafts=drafts, more=more)
         else:
-            lines.append("*Waiting for approval:* no draft")
-        lines.append(f"*Thread:* {thread}")
+            drafts = w("home.no_draft")
+        lines = [
+            f"*{escape(case.ref)}* · {escape(status_text(case.status, w=w))}",
+            field("intents", escape(_intents(case, w=w))),
+            field("requester", escape(mask(case.requester, self._mask_mode))),
+            field("subject", escape(clip(found.subject, SUBJECT_SHOWN * 2)) or "-"),
+            field("received", _time(case.received_at)),
+            field("due_label", _deadline(case, now, w=w)),
+            field("assignee", _who(case.assignee) if case.assignee else w("home.nobody")),
+            field("waiting", drafts),
+            field("thread", thread),
+        ]
         if found.events:
-            lines.append("*Latest events:*")
+            lines.append(w("home.field", label=w("home.events"), value="").rstrip())
             lines += [
                 f"• {_time(e.at)} · {_who(e.actor)} · {escape(clip(e.action, 80))}"
                 for e in found.events
@@ -313,22 +311,23 @@ class _Desk:
         return clip("\n".join(lines), SECTION_TEXT)
 
 
-async def _thread_link(client: AsyncWebClient, case: Case) -> str:
+async def _thread_link(client: AsyncWebClient, case: Case, *, w: Words) -> str:
     """A link to the case's thread (``chat.getPermalink``), or where it is, or why there is none."""
     if not case.slack_ts or not case.slack_channel:
-        return "not posted in Slack yet"
-    where = (
-        f"<#{case.slack_channel}>" if _CHANNEL_ID.fullmatch(case.slack_channel) else "the channel"
-    )
+        return w("home.not_posted")
+    channel = case.slack_channel
+    where = f"<#{channel}>" if _CHANNEL_ID.fullmatch(channel) else w("home.the_channel")
     try:
         found = await SlackAPI(client).call(
             "chat_getPermalink", channel=case.slack_channel, message_ts=case.slack_ts
         )
     except SlackError as exc:
         log.warning("no permalink for %s: %s", case.ref, exc.error)
-        return f"in {where}"
+        return w("home.in_channel", where=where)
     link = str(found.get("permalink") or "")
-    return f"<{link}|open the thread> in {where}" if link.startswith("https://") else f"in {where}"
+    if not link.startswith("https://"):
+        return w("home.in_channel", where=where)
+    return w("home.open_thread", link=link, where=where)
 
 
 _CHANNEL_ID = re.compile(r"[A-Z][A-Z0-9]{2,31}")
@@ -339,23 +338,33 @@ def _who(actor: str) -> str:
     return f"<@{actor}>" if is_user_id(actor) else escape(actor)
 
 
-def _intents(case: Case) -> str:
-    return ", ".join(INTENT_LABELS.get(i, i) for i in case.intents) or "no intent recognised"
+def _intents(case: Case, *, w: Words) -> str:
+    known = w.keys()
+    return ", ".join(w(f"intent.{i}") if f"intent.{i}" in known else i for i in case.intents) or w(
+        "home.no_intent"
+    )
 
 
 def _time(value: datetime) -> str:
     return value.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M JST")
 
 
-def _due(case: Case, now: datetime, *, late_paused: bool = False) -> str:
-    if case.answer_due is None and late_paused:
-        return "LATE (clock paused after the deadline)"
+def _due(case: Case, now: datetime, *, w: Words, late_paused: bool = False) -> str:
+    """The case's deadline in a listing line: ``due`` and when, or why there is none."""
     if case.answer_due is None:
-        return "no deadline (clock paused)" if case.status not in FINISHED else "no deadline"
-    return f"due {_time(case.answer_due)} ({time_left(case.answer_due, now)})"
+        return _deadline(case, now, w=w, late_paused=late_paused)
+    return w("home.due", when=_deadline(case, now, w=w))
 
 
-def _fit(lines: list[str], total: int, budget: int) -> str:
+def _deadline(case: Case, now: datetime, *, w: Words, late_paused: bool = False) -> str:
+    if case.answer_due is None and late_paused:
+        return w("home.late_paused")
+    if case.answer_due is None:
+        return w("home.paused" if case.status not in FINISHED else "home.no_deadline")
+    return w("home.when", time=_time(case.answer_due), left=time_left(case.answer_due, now))
+
+
+def _fit(lines: list[str], total: int, budget: int, *, w: Words) -> str:
     """As many whole lines as fit in ``budget`` characters, then how many were left out."""
     shown: list[str] = []
     size = 0
@@ -366,7 +375,7 @@ def _fit(lines: list[str], total: int, budget: int) -> str:
         shown.append(line)
         size += len(line) + 1
     more = total - len(shown)
-    return "\n".join(shown) + (f"\n_…and {more} more_" if more > 0 else "")
+    return "\n".join(shown) + (f"\n_{w('home.more', more=more)}_" if more > 0 else "")
 
 
 def _typed(text: str) -> str:

@@ -7,12 +7,13 @@ again (``conversations.members`` for the channel, ``usergroups.users.list`` for 
 person removed from the channel or a group loses access with their next click. When Slack cannot
 be asked, the answer is no (the person is told to try again; nothing is shown).
 
-``guard(app, staff, engine)`` puts the gate in front of every listener of a bolt app: the slash
+``guard(app, staff, engine, w=...)`` puts the gate in front of every listener of a bolt app: the slash
 command, the App Home, every button and every modal submission. A refusal is recorded as an audit
 event of no case (``not staff``, the Slack user ID and what was asked: the command, the action
 or the form, never what was typed), and the Home of a refused user is replaced by the refusal, so
 nothing published earlier stays there. Messages in the case channel pass: only its members can
-write there, and a note discloses nothing to its writer.
+write there, and a note discloses nothing to its writer. The refusals are in the staff language
+(``[staff]`` of ``bot.words``).
 """
 
 from __future__ import annotations
@@ -35,13 +36,12 @@ from sqlmodel import Session
 from bot import threads
 from bot.slack.api import LostAnswer, RateLimited, SlackAPI, SlackError, TokenProblem
 from bot.slack.ids import is_group_id, is_user_id
+from bot.words import Words
 from storage import repo
 from storage.db import writer
 
 log = logging.getLogger("privacy_desk.slack")
 
-REFUSED = "This is the privacy desk's tool for its staff; you are not on its staff."
-UNSURE = "The desk could not check who you are just now; please try again in a moment."
 AUDIT_ACTION = "not staff"
 MEMBER_PAGES = 50  # conversations.members pages of 1000 members: channels up to 50,000 people
 
@@ -116,8 +116,8 @@ _GUARDED: weakref.WeakSet[AsyncApp] = weakref.WeakSet()
 _PENDING: set[asyncio.Task[None]] = set()  # refusals being told; kept from the collector
 
 
-def guard(app: AsyncApp, staff: Staff, engine: Engine) -> None:
-    """Answer only staff on ``app`` (once per app, whoever calls first)."""
+def guard(app: AsyncApp, staff: Staff, engine: Engine, *, w: Words) -> None:
+    """Answer only staff on ``app`` (once per app, whoever calls first), refusing in ``w``."""
     if app in _GUARDED:
         return
     _GUARDED.add(app)
@@ -138,15 +138,14 @@ def guard(app: AsyncApp, staff: Staff, engine: Engine) -> None:
         if verdict is Verdict.STAFF:
             await next()
             return None
-        said = UNSURE if verdict is Verdict.UNKNOWN else REFUSED
+        said = w("staff.unsure" if verdict is Verdict.UNKNOWN else "staff.refused")
         log.warning("refused %s of %s: %s", what, user or "an unknown user", verdict.value)
         _later(_refuse(engine, client, body, kind, what, user, said, staff.channel))
         if kind == "command":
             return BoltResponse(status=200, body={"response_type": "ephemeral", "text": said})
         if kind == "view_submission":
-            return BoltResponse(
-                status=200, body={"response_action": "update", "view": _refusal_modal(said)}
-            )
+            modal = _refusal_modal(said, w=w)
+            return BoltResponse(status=200, body={"response_action": "update", "view": modal})
         return BoltResponse(status=200, body="")
 
     app.middleware(staff_only)
@@ -246,10 +245,10 @@ def _refusal_home(said: str) -> dict[str, Any]:
     }
 
 
-def _refusal_modal(said: str) -> dict[str, Any]:
+def _refusal_modal(said: str, *, w: Words) -> dict[str, Any]:
     return {
         "type": "modal",
-        "title": {"type": "plain_text", "text": "Privacy desk"},
-        "close": {"type": "plain_text", "text": "Close"},
+        "title": {"type": "plain_text", "text": w("staff.title")},
+        "close": {"type": "plain_text", "text": w("staff.close")},
         "blocks": [{"type": "section", "text": {"type": "plain_text", "text": said}}],
     }

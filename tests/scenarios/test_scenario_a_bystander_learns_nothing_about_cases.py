@@ -28,6 +28,7 @@ from bot.slack.blocks import ACTIONS
 from bot.slack.decisions import DECISIONS
 from bot.slack.poster import CasePoster
 from bot.slack.staff import AUDIT_ACTION
+from bot.words import words
 from storage import repo
 from storage.models import AuditEvent, OutboxItem
 
@@ -71,6 +72,7 @@ class Desk:
             client=self.client,
             channel=slack.channel,
             staff=("S0STAFF001",),
+            words=words("en"),
         )
 
     async def send(self, signed: Any) -> tuple[int, dict[str, Any]]:

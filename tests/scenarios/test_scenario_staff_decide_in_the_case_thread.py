@@ -33,6 +33,7 @@ from bot.replies import Replies, ReplySettings
 from bot.slack.app import EDIT_CALLBACK, build_app
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
+from bot.words import words
 from mail.parse import parse_message
 from storage.models import AuditEvent, Draft, OutboxItem
 
@@ -71,7 +72,12 @@ class Thread:
         )
         asyncio.run(CasePoster(engine, self.client, slack.channel).run_once())
         self.app: AsyncApp = build_app(
-            engine, self.replies, signing_secret=SECRET, client=self.client, channel=slack.channel
+            engine,
+            self.replies,
+            signing_secret=SECRET,
+            client=self.client,
+            channel=slack.channel,
+            words=words("en"),
         )
 
     def message_of(self, draft_id: int) -> dict[str, Any]:

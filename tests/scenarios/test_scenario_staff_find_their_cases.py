@@ -2,8 +2,9 @@
 takes one with "Assign to me"; `/privacy` then answers her alone — her cases, what is overdue,
 one case with its latest events and a link to its thread, a search by address — and her App
 Home lists her case, the overdue one, the one due within three days and the drafts waiting for
-approval, while a colleague's Home has nothing under "My cases". Slack is the Web API double;
-what Slack sends is signed and dispatched to the desk's app as built for `serve`."""
+approval, while a colleague's Home has nothing under "My cases". All of it is in the staff
+language: Japanese by default, English with `en`. Slack is the Web API double; what Slack sends
+is signed and dispatched to the desk's app as built for `serve`."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from bot.replies import Replies, ReplySettings
 from bot.slack.app import build_app
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
+from bot.words import words
 from storage import repo
 from storage.models import Draft
 
@@ -44,9 +46,12 @@ def refs_in(text: str) -> list[str]:
 
 
 class Desk:
-    """Three requests taken in from mail and posted to the channel; the app `serve` runs."""
+    """Three requests taken in from mail and posted to the channel; the app `serve` runs (with
+    the staff texts of ``options``, English unless told otherwise)."""
 
-    def __init__(self, engine: Engine, slack: Any, make_mail: Callable[..., bytes]) -> None:
+    def __init__(
+        self, engine: Engine, slack: Any, make_mail: Callable[..., bytes], **options: Any
+    ) -> None:
         self.slack = slack
         for user in (ALICE, BOB):
             slack.add_user(user, name=user.lower())
@@ -80,6 +85,7 @@ class Desk:
             client=client,
             channel=slack.channel,
             mask_mode="partial",
+            **{"words": words("en"), **options},
         )
 
     async def send(self, request: Any) -> Any:
@@ -168,3 +174,33 @@ async def test_alice_takes_a_case_and_finds_it_with_privacy_and_on_her_home(desk
     assert colleague["My cases (0)"] == "_No open cases are assigned to you._"
     assert refs_in(colleague["Overdue (1)"]) == [desk.hanako]
     assert "hanako@" not in json.dumps(desk.slack.published_home(BOB), ensure_ascii=False)
+
+
+@pytest.fixture(params=[None, "en"])
+def desk_in(
+    request: Any, engine: Engine, slack: Any, make_mail: Callable[..., bytes]
+) -> tuple[Desk, str | None]:
+    """The desk as `serve` builds it without a language (PD_STAFF_LANGUAGE unset), or in `en`."""
+    language = request.param
+    chosen = words(language) if language else None
+    return Desk(engine, slack, make_mail, words=chosen), language
+
+
+async def test_privacy_and_the_home_speak_the_staff_language(
+    desk_in: tuple[Desk, str | None],
+) -> None:
+    """/privacy help and the App Home: Japanese by default, English with `en`."""
+    desk, language = desk_in
+    usage = await desk.privacy(ALICE, "help")
+    home = await desk.open_home(BOB)
+    if language is None:
+        assert usage.startswith("*/privacy* — 案件を表示します（あなたにだけ表示されます）:")
+        assert "• `/privacy mine` — あなたが担当者の対応中の案件" in usage
+        assert home["担当の案件（0 件）"] == "_あなたが担当者の対応中の案件はありません。_"
+        assert refs_in(home["期限超過（1 件）"]) == [desk.hanako]
+        assert "Overdue (1)" not in home
+    else:
+        assert usage.startswith("*/privacy* — the desk's cases, shown only to you:")
+        assert "• `/privacy mine` — open cases assigned to you" in usage
+        assert home["My cases (0)"] == "_No open cases are assigned to you._"
+        assert refs_in(home["Overdue (1)"]) == [desk.hanako]

@@ -25,10 +25,11 @@ from sqlmodel import Session, select
 from support import settle
 
 from bot.intake import Intake
-from bot.replies import Replies, ReplySettings, Sender
+from bot.replies import Replies, ReplyError, ReplySettings, Sender
 from bot.slack.app import EDIT_CALLBACK, build_app
 from bot.slack.blocks import ACTIONS, DRAFT_READ, REVIEW_CALLBACK
 from bot.slack.poster import CasePoster
+from bot.words import words
 from mail.smtp import parse_smtp_url
 from storage import repo
 from storage.models import AuditEvent, Draft, OutboxItem
@@ -46,9 +47,12 @@ def double() -> Any:
 
 
 class Desk:
-    """A verified deletion request with a long answer drafted, shown in the case thread."""
+    """A verified deletion request with a long answer drafted, shown in the case thread; the
+    app's texts in English unless ``options`` say otherwise."""
 
-    def __init__(self, engine: Engine, slack: Any, make_mail: Callable[..., bytes]) -> None:
+    def __init__(
+        self, engine: Engine, slack: Any, make_mail: Callable[..., bytes], **options: Any
+    ) -> None:
         self.engine, self.slack = engine, slack
         for user in (APPROVER, EDITOR, "U0EDITOR01"):
             slack.add_user(user, name=user.lower())
@@ -68,7 +72,12 @@ class Desk:
             token=slack.bot_token, base_url=slack.base_url, retry_handlers=[]
         )
         self.app: AsyncApp = build_app(
-            engine, self.replies, signing_secret=SECRET, client=self.client, channel=slack.channel
+            engine,
+            self.replies,
+            signing_secret=SECRET,
+            client=self.client,
+            channel=slack.channel,
+            **{"words": words("en"), **options},
         )
 
     def write(self, body: str) -> None:
@@ -289,3 +298,41 @@ def test_the_buttons_that_mail_drop_refuse_or_close_ask_first(desk: Desk) -> Non
 
     asyncio.run(scenario())
     assert f"<@{stranger}> is not an approver" in desk.told(stranger)[-1]
+
+
+@pytest.fixture
+def japanese_desk(engine: Engine, slack: Any, make_mail: Callable[..., bytes]) -> Desk:
+    return Desk(engine, slack, make_mail, words=None)  # PD_STAFF_LANGUAGE unset: Japanese
+
+
+def test_refusals_are_said_in_the_staff_language(japanese_desk: Desk) -> None:
+    """Under the default staff language a refusal in Slack is Japanese, the person a mention;
+    the command line and the audit trail keep the English reason."""
+    desk = japanese_desk
+    asyncio.run(CasePoster(desk.engine, desk.client, desk.slack.channel).run_once())
+    stranger = "U0STRANGE1"
+    desk.slack.add_user(stranger, name="stranger")
+
+    async def approve_then_discard_twice() -> None:
+        await desk.click(stranger, "approve")
+        await desk.click(APPROVER, "discard")
+        await desk.send(
+            double().block_actions(
+                user_id=APPROVER,
+                action_id=ACTIONS["discard"],
+                value=f"{desk.draft_id}:{desk.stored().revision}",
+                trigger_id=desk.slack.new_trigger_id(APPROVER),
+                message_ts=desk.stored().slack_ts,
+            )
+        )
+
+    asyncio.run(approve_then_discard_twice())
+    assert desk.told(stranger)[-1] == f"承認できませんでした: <@{stranger}> は承認者ではありません"
+    assert desk.told(APPROVER)[-1] == (
+        f"破棄できませんでした: 下書き {desk.draft_id} は破棄済みのため、破棄できません"
+    )
+    [refused] = refusals(desk)
+    assert refused.detail["reason"] == f"{stranger} is not an approver"
+    with pytest.raises(ReplyError) as raised:
+        desk.replies.discard(desk.draft_id, actor=APPROVER)
+    assert str(raised.value) == f"draft {desk.draft_id} is discarded; it cannot be discarded"

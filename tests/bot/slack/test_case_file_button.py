@@ -27,6 +27,7 @@ from bot.slack.case_link import AUDIT_ACTION
 from bot.slack.poster import CasePoster
 from bot.slack.staff import AUDIT_ACTION as REFUSED
 from bot.web.links import Links
+from bot.words import words
 from storage.models import AuditEvent
 
 SECRET = "signing-secret-of-the-test"
@@ -79,6 +80,7 @@ class Desk:
             client=client,
             channel=slack.channel,
             links=LINKS if case_file else None,
+            words=words("en"),
         )
 
     async def follow_up_line(self) -> dict[str, Any]:

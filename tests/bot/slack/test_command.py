@@ -26,12 +26,17 @@ from support import settle
 from bot.slack import home
 from bot.slack.poster import CasePoster
 from bot.slack.staff import Staff
+from bot.words import Words, words
 from storage import repo
 
 SECRET = "signing-secret-of-the-test"
 NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo
 ALICE, BOB, CAROL = "U0ALICE001", "U0BOB00001", "U0CAROL001"
 HOSTILE = "<!channel> 至急 <https://evil.example/login|https://bank.example> & co"
+EN = words("en")  # the tests read the English texts; one test reads the Japanese default
+USAGE = EN("home.usage", command=home.COMMAND)
+CASE_USAGE = EN("home.case_usage", command=home.COMMAND)
+SEARCH_USAGE = EN("home.search_usage", command=home.COMMAND)
 
 
 def double() -> Any:
@@ -44,9 +49,10 @@ def add_case(session: Session, requester: str, **given: Any) -> str:
 
 
 class Desk:
-    """Five cases, the first four posted in the channel, and the app with /privacy."""
+    """Five cases, the first four posted in the channel, and the app with /privacy (English
+    unless ``w`` says otherwise)."""
 
-    def __init__(self, engine: Engine, slack: Any, **options: Any) -> None:
+    def __init__(self, engine: Engine, slack: Any, *, w: Words = EN, **options: Any) -> None:
         self.engine, self.slack = engine, slack
         for user in (ALICE, BOB, CAROL):
             slack.add_user(user, name=user.lower())
@@ -94,7 +100,7 @@ class Desk:
             session.commit()
         self.app = AsyncApp(signing_secret=SECRET, client=self.client)
         staff = Staff(self.client, channel=slack.channel)
-        home.register(self.app, engine, staff=staff, clock=lambda: NOW, **options)
+        home.register(self.app, engine, staff=staff, w=w, clock=lambda: NOW, **options)
 
     async def ask(
         self, text: str, user: str = ALICE, *, secret: str = SECRET, timestamp: int | None = None
@@ -139,7 +145,7 @@ async def test_open_lists_open_cases_soonest_deadline_first(desk: Desk) -> None:
     assert refs_in(text) == [desk.overdue, desk.soon, desk.later, desk.paused]
     assert text.startswith("*Open cases* (4)")
     line = next(x for x in text.splitlines() if desk.later in x)
-    assert "開示 disclosure, 利用停止 stop use" in line and "in_progress" in line
+    assert "disclosure, stop use" in line and "in_progress" in line
     assert "2026-03-20 12:00 JST (10d 0h left)" in line and f"<@{BOB}>" in line
     assert "b***@example.jp" in line and "bob.requester" not in text  # masked
     paused = next(x for x in text.splitlines() if desk.paused in x)
@@ -163,7 +169,7 @@ async def test_mine_lists_the_open_cases_assigned_to_the_caller(desk: Desk) -> N
 async def test_case_shows_one_case_with_its_thread(desk: Desk) -> None:
     text = await desk.answer(f"case {desk.soon.lower()}")  # references are read in any case
     assert text.startswith(f"*{desk.soon}* · in_progress")
-    assert "*Intents:* 削除 deletion" in text
+    assert "*Intents:* deletion" in text
     assert "*Due:* 2026-03-11 12:00 JST (1d 0h left)" in text
     assert "*Assignee:* nobody" in text and "*Requester:* H***@Evil.example" in text
     assert f"draft {desk.draft} (deletion_done, revision 1)" in text
@@ -189,9 +195,9 @@ async def test_case_says_where_the_thread_is_when_slack_has_no_link(desk: Desk) 
 
 
 async def test_a_malformed_or_unknown_reference_is_said_plainly(desk: Desk) -> None:
-    assert await desk.answer("case") == home.CASE_USAGE
+    assert await desk.answer("case") == CASE_USAGE
     bad = await desk.answer("case PD-26-1 <!here>")
-    assert bad == f"`PD-26-1 &lt;!here&gt;` is not a case reference. {home.CASE_USAGE}"
+    assert bad == f"`PD-26-1 &lt;!here&gt;` is not a case reference. {CASE_USAGE}"
     assert await desk.answer("case PD-2026-999999") == "No case PD-2026-999999."
 
 
@@ -217,9 +223,9 @@ async def test_search_finds_by_reference_address_or_subject_ignoring_case(desk: 
     }
     assert "No case matches." in await desk.answer("search 50%")  # a wildcard is a character
     assert await desk.answer("search %") == (
-        f"search for at least two characters (one only for a CJK character). {home.SEARCH_USAGE}"
+        f"search for at least two characters (one only for a CJK character). {SEARCH_USAGE}"
     )
-    assert await desk.answer("search   ") == home.SEARCH_USAGE
+    assert await desk.answer("search   ") == SEARCH_USAGE
 
 
 async def test_search_finds_words_of_the_mail_text_and_the_requester_name(desk: Desk) -> None:
@@ -250,10 +256,42 @@ async def test_search_finds_words_of_the_mail_text_and_the_requester_name(desk: 
 
 
 async def test_help_empty_and_unknown_subcommands_show_the_usage(desk: Desk) -> None:
-    assert await desk.answer("") == home.USAGE
-    assert await desk.answer("help") == home.USAGE
+    assert await desk.answer("") == USAGE
+    assert await desk.answer("help") == USAGE
     unknown = await desk.answer("<!channel> please")
-    assert unknown == f"Unknown subcommand `&lt;!channel&gt;`.\n{home.USAGE}"
+    assert unknown == f"Unknown subcommand `&lt;!channel&gt;`.\n{USAGE}"
+
+
+@pytest.fixture
+def japanese_desk(engine: Engine, slack: Any) -> Desk:
+    return Desk(engine, slack, w=words("ja"))
+
+
+async def test_the_command_answers_in_japanese_by_default(japanese_desk: Desk) -> None:
+    """Under the default staff language (ja) /privacy speaks Japanese; English with ``en``."""
+    desk = japanese_desk
+    usage = await desk.answer("help")
+    assert usage.startswith("*/privacy* — 案件を表示します（あなたにだけ表示されます）:")
+    assert "• `/privacy overdue` — 回答期限を過ぎた対応中の案件" in usage
+    assert "the desk's cases" not in usage and usage != USAGE
+    unknown = await desk.answer("what")
+    assert unknown.startswith("`what` というサブコマンドはありません。\n")
+    text = await desk.answer("open")
+    assert text.startswith("*対応中の案件*（4 件）")
+    paused = next(x for x in text.splitlines() if desk.paused in x)
+    assert "回答期限なし（一時停止中）" in paused and "本人確認待ち" in paused
+    line = next(x for x in text.splitlines() if desk.later in x)
+    assert "開示, 利用停止等" in line and "回答期限 2026-03-20 12:00 JST" in line
+    assert "下書き 1 件が承認待ち" in next(x for x in text.splitlines() if desk.soon in x)
+    case = await desk.answer(f"case {desk.soon}")
+    assert case.startswith(f"*{desk.soon}* · 対応中")
+    assert "*請求の種類:* 削除" in case and "*担当者:* 未設定" in case
+    assert f"下書き {desk.draft}（deletion_done、第 1 版）" in case
+    assert "スレッドを開く>" in case
+    assert await desk.answer("case PD-2026-999999") == "案件 PD-2026-999999 はありません。"
+    assert await desk.answer("mine", CAROL) == (
+        "*あなたが担当者の対応中の案件*（0 件）\n_あなたが担当者の対応中の案件はありません。_"
+    )
 
 
 @pytest.mark.parametrize("forgery", ["wrong secret", "stale", "unsigned"])
@@ -314,7 +352,7 @@ async def test_a_database_failure_is_an_answer_and_logs_no_personal_data(
     broken = create_engine(f"sqlite:///{tmp_path / 'no-schema.db'}")
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
     app = AsyncApp(signing_secret=SECRET, client=client)
-    home.register(app, broken, staff=Staff(client, channel=slack.channel))
+    home.register(app, broken, staff=Staff(client, channel=slack.channel), w=EN)
     slack.add_user(ALICE, name="alice")
     request = double().slash_command(
         "search hanako@example.jp", SECRET, user_id=ALICE, trigger_id="1.2.3"

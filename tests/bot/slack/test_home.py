@@ -23,11 +23,13 @@ from support import settle
 
 from bot.slack import home
 from bot.slack.staff import Staff
+from bot.words import Words, words
 
 SECRET = "signing-secret-of-the-test"
 NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
 ALICE = "U0ALICE001"
 OUTSIDER = "U0OUTSIDE1"  # in the workspace, not in the case channel
+EN = words("en")  # the tests read the English texts; one reads the Japanese default
 SECTIONS = ["My cases", "Overdue", "Due in the next 3 days", "Waiting for approval"]
 
 
@@ -49,14 +51,16 @@ def add_case(session: Session, requester: str, **given: Any) -> str:
 
 
 class Home:
-    def __init__(self, engine: Engine, slack: Any, **options: Any) -> None:
+    """The App Home of an app in English (the tests read its texts), or in ``w``."""
+
+    def __init__(self, engine: Engine, slack: Any, *, w: Words = EN, **options: Any) -> None:
         self.engine, self.slack = engine, slack
         slack.add_user(ALICE, name="alice")
         slack.add_user(OUTSIDER, name="outsider", channels=())
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
         self.app = AsyncApp(signing_secret=SECRET, client=client)
         staff = Staff(client, channel=slack.channel)
-        home.register(self.app, engine, staff=staff, clock=lambda: NOW, **options)
+        home.register(self.app, engine, staff=staff, w=w, clock=lambda: NOW, **options)
 
     async def open(self, user: str, *, tab: str = "home", secret: str = SECRET) -> int:
         """``user`` opens the app's ``tab``; the status the app answered."""
@@ -115,7 +119,34 @@ async def test_the_home_shows_the_four_lists(desk: Home) -> None:
     assert refs_in(shown["Waiting for approval (2)"]) == [soon, paused]
     assert "1 draft waiting" in shown["Waiting for approval (2)"]
     line = shown["Overdue (1)"]
-    assert "削除 deletion" in line and "in_progress" in line and "l***@example.jp" in line
+    assert "deletion" in line and "in_progress" in line and "l***@example.jp" in line
+
+
+async def test_the_home_is_in_japanese_by_default(engine: Engine, slack: Any) -> None:
+    """Under the default staff language the Home's titles, lists and statuses are Japanese."""
+    desk = Home(engine, slack, w=words("ja"))
+    with Session(engine) as session:
+        late = add_case(session, "late@example.jp", due=NOW - timedelta(hours=5), assignee=ALICE)
+        session.commit()
+    assert await desk.open(ALICE) == 200
+    view = desk.slack.published_home(ALICE)
+    assert view["blocks"][0]["text"]["text"] == "プライバシー窓口"
+    assert "2026-03-10 12:00 JST 時点" in view["blocks"][1]["elements"][0]["text"]
+    shown = desk.sections(ALICE)
+    assert list(shown) == [
+        "担当の案件（1 件）",
+        "期限超過（1 件）",
+        "3 日以内に回答期限（0 件）",
+        "承認待ち（0 件）",
+    ]
+    line = shown["期限超過（1 件）"]
+    assert refs_in(line) == [late]
+    assert "削除" in line and "deletion" not in line and "対応中" in line
+    assert "回答期限 2026-03-10 07:00 JST" in line
+    assert shown["承認待ち（0 件）"] == "_承認待ちの下書きはありません。_"
+    assert await desk.open(OUTSIDER) == 200  # the staff gate refuses in Japanese too
+    refused = json.dumps(desk.slack.published_home(OUTSIDER), ensure_ascii=False)
+    assert "あなたは担当チームに含まれていません" in refused and late not in refused
 
 
 async def test_an_outsider_learns_nothing_and_staff_see_only_masked_addresses(

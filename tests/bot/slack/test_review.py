@@ -27,6 +27,7 @@ from bot.slack.blocks import (
     split_at_line_ends,
     units,
 )
+from bot.words import words
 from storage.models import Draft
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -110,11 +111,14 @@ def test_the_edit_form_cuts_nothing_and_gives_the_text_back_byte_for_byte(
 ) -> None:
     body = LONG_TEXTS[kind] + end
     stored = Draft(id=7, case_id=1, template="t", subject="件名", body=body, revision=2)
-    view = edit_view(stored)
+    view = edit_view(stored, w=words("ja"))  # the default staff language
     assert double().view_problems(view, "modal") == []
+    assert (view["title"]["text"], view["submit"]["text"]) == ("下書き 7 を編集", "保存")
     inputs = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
     parts = [k for k in inputs if re.fullmatch(r"body_\d+", k)]
     assert len(parts) >= 4 and parts == [f"body_{n}" for n in range(1, len(parts) + 1)]
+    labels = [b["label"]["text"] for b in view["blocks"] if b["type"] == "input"]
+    assert labels[:2] == ["件名", f"本文（1/{len(parts)}）"] and labels[-1] == "末尾に追加（任意）"
     assert all(units(inputs[k].get("initial_value", "")) <= INPUT_MAX for k in parts)
     # Slack sends each input's value back as it was shown
     values = {
