@@ -27,9 +27,13 @@ allows (``blocks.from_mail``: contact data redacted, or nothing under ``strict``
 bodies and server answers that may name an address are never shown.
 
 A purged case (``purged_at``) leaves nothing behind here: its parent message becomes a
-placeholder (``PURGED_TEXT``), and its drafts and thread lines are deleted (``chat.delete``: an
-edit would keep the old text in the message's history). The purge is recorded in the database
-first; each deletion is recorded once Slack has done it, so one that fails is tried again.
+placeholder (``thread.purged`` in ``bot.words``), and its drafts and thread lines are deleted
+(``chat.delete``: an edit would keep the old text in the message's history). The purge is
+recorded in the database first; each deletion is recorded once Slack has done it, so one that
+fails is tried again.
+
+Every line staff read here is in the poster's ``Words`` (``PD_STAFF_LANGUAGE``; the tables
+``thread`` and, for what the scheduler wrote, ``remind``).
 
 Shaped for any burst: at most ``posts_per_minute`` new case messages in any minute (by the
 poster's clock); the rest wait in the database, the nearest deadline first, then the earliest
