@@ -469,10 +469,10 @@ class Scheduler:
             "event_type": REMINDER_EVENT,
             "event_payload": {"refs": [e.case.ref for e in left], "threshold": reminders.ESCALATED},
         }
+        text = texts.escalations([e.case for e in left], self._to, w=self._w)
         ts = await self._slack.post(
             f"{len(left)} escalations", summary, self._uncertain([e.row.id for e in left]),
-            channel=self._channel, text=texts.escalations([e.case for e in left], self._to, w=self._w),
-            metadata=metadata,
+            channel=self._channel, text=text, metadata=metadata,
         )  # fmt: skip
         if ts is None:
             return
