@@ -22,6 +22,7 @@ from bot import replies as desk_replies
 from bot import threads
 from bot.slack import texts
 from bot.slack.api import LostAnswer, RateLimited, Refused, SlackAPI, SlackError, TokenProblem
+from bot.words import Words
 from handlers import reminders
 from handlers.clock import TOKYO
 from handlers.replies import DELIVERED, STATUS_AFTER_SENDING, VERIFICATION_PAUSE
@@ -232,8 +233,15 @@ class Digests:
     while pending, and superseded by the next day's."""
 
     def __init__(
-        self, engine: Engine, slack: SlackPass, at: time | None, due_soon: timedelta
+        self,
+        engine: Engine,
+        slack: SlackPass,
+        at: time | None,
+        due_soon: timedelta,
+        *,
+        w: Words,
     ) -> None:
+        self._w = w  # PD_STAFF_LANGUAGE: the digest's language
         self._engine = engine
         self._slack = slack
         self._at = at
@@ -291,5 +299,5 @@ class Digests:
                 delivered=DELIVERED,
                 answers=_ANSWERS,
             )
-            message = texts.digest(facts, today, now, self._due_soon)
+            message = texts.digest(facts, today, now, self._due_soon, w=self._w)
             return store.record_digest(session, today, now, message, facts.newest)

@@ -183,7 +183,9 @@ class Scheduler:
         self._slack = SlackPass(client, channel)
         self._channel = channel
         self.settings = settings
-        self._digest = Digests(self._engine, self._slack, settings.digest_time, settings.due_soon)
+        self._digest = Digests(
+            self._engine, self._slack, settings.digest_time, settings.due_soon, w=self._w
+        )
         self._to = texts.Audience(
             replies.approvers,
             settings.escalation,
@@ -376,7 +378,7 @@ class Scheduler:
         before anything is posted; None when another replica or run recorded it first, or its
         draft cannot be made."""
         assert case.id is not None
-        message = texts.reminder(case, threshold, self._to)
+        message = texts.reminder(case, threshold, self._to, w=self._w)
         with Session(self._engine) as session:
             row_id = store.record(session, case.id, threshold.name, now, message)
             if row_id is None:
@@ -467,10 +469,10 @@ class Scheduler:
             "event_type": REMINDER_EVENT,
             "event_payload": {"refs": [e.case.ref for e in left], "threshold": reminders.ESCALATED},
         }
+        text = texts.escalations([e.case for e in left], self._to, w=self._w)
         ts = await self._slack.post(
             f"{len(left)} escalations", summary, self._uncertain([e.row.id for e in left]),
-            channel=self._channel, text=texts.escalations([e.case for e in left], self._to),
-            metadata=metadata,
+            channel=self._channel, text=text, metadata=metadata,
         )  # fmt: skip
         if ts is None:
             return

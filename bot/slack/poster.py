@@ -27,9 +27,13 @@ allows (``blocks.from_mail``: contact data redacted, or nothing under ``strict``
 bodies and server answers that may name an address are never shown.
 
 A purged case (``purged_at``) leaves nothing behind here: its parent message becomes a
-placeholder (``PURGED_TEXT``), and its drafts and thread lines are deleted (``chat.delete``: an
-edit would keep the old text in the message's history). The purge is recorded in the database
-first; each deletion is recorded once Slack has done it, so one that fails is tried again.
+placeholder (``thread.purged`` in ``bot.words``), and its drafts and thread lines are deleted
+(``chat.delete``: an edit would keep the old text in the message's history). The purge is
+recorded in the database first; each deletion is recorded once Slack has done it, so one that
+fails is tried again.
+
+Every line staff read here is in the poster's ``Words`` (``PD_STAFF_LANGUAGE``; the tables
+``thread`` and, for what the scheduler wrote, ``remind``).
 
 Shaped for any burst: at most ``posts_per_minute`` new case messages in any minute (by the
 poster's clock); the rest wait in the database, the nearest deadline first, then the earliest
@@ -110,9 +114,6 @@ FILE_NAMES = 10  # attachment names listed in a follow-up's line (the rest count
 LOOK_BACK = timedelta(hours=1)  # how far before the case's creation an uncertain post is sought
 REPLY_PAGES = 5  # pages of a thread read when looking for an uncertain line (1,000 replies each)
 QUIET = timedelta(minutes=15)  # a draft its thread refused is not tried again sooner
-PURGED_TEXT = (
-    "{ref}: purged under the retention policy; the desk no longer holds its mail or texts."
-)
 
 Report = Callable[[str, str], None]
 
@@ -137,7 +138,7 @@ class FollowUp:
     attachments: int = 0
 
 
-def follow_up_view(message: MailMessage, mask_mode: str) -> FollowUp:
+def follow_up_view(message: MailMessage, mask_mode: str, *, w: Words) -> FollowUp:
     """A follow-up mail as its thread line may show it under ``mask_mode``."""
     sender = mask(message.sender, mask_mode) if mask_mode in ("full", "partial", "domain") else ""
     try:
@@ -148,7 +149,8 @@ def follow_up_view(message: MailMessage, mask_mode: str) -> FollowUp:
         return FollowUp(sender)
     # redacted before the cut, so no number is cut in half and half shown
     excerpt = from_mail(parsed.newest_text[: FOLLOW_UP_EXCERPT * 20], mask_mode)
-    names = tuple(from_mail(a.filename or "(no name)", mask_mode) for a in parsed.attachments)
+    unnamed = w("thread.no_file_name")
+    names = tuple(from_mail(a.filename or unnamed, mask_mode) for a in parsed.attachments)
     return FollowUp(
         sender,
         excerpt[:FOLLOW_UP_EXCERPT].strip(),
@@ -168,29 +170,34 @@ class Told:
     subject: str | None = None  # a follow-up's subject, as received (escaped when shown)
     follow_up: FollowUp | None = None  # a follow-up mail, as the mask allows it to be shown
 
-    @property
-    def who(self) -> str:
-        return _person(self.actor)
+    def who(self, w: Words) -> str:
+        return _person(self.actor, w)
 
     def number(self, key: str) -> str:
         value = self.detail.get(key)
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else "?"
 
-    def words(self, key: str, limit: int = 300) -> str:
+    def words(self, key: str, w: Words, limit: int = 300) -> str:
         value = self.detail.get(key)
-        return _words(str(value), limit) if value not in (None, "") else "(none given)"
+        return _words(str(value), limit) if value not in (None, "") else w("thread.none_given")
 
-    def due(self, key: str = "answer_due") -> str:
+    def due(self, w: Words, key: str = "answer_due") -> str:
         value = self.detail.get(key)
+        if not value:
+            return w("thread.no_deadline")
         try:
-            return _time(datetime.fromisoformat(str(value))) if value else "no deadline"
+            moment = datetime.fromisoformat(str(value))
         except ValueError:
-            return "an unreadable date"
+            return w("thread.unreadable_date")
+        return _time(moment)
+
+    def template(self) -> str:
+        return _words(str(self.detail.get("template") or "?"), 64)
 
 
-def _person(actor: str | None) -> str:
+def _person(actor: str | None, w: Words) -> str:
     """A Slack user as a mention; anyone else (the desk's own processes) as plain text."""
-    return f"<@{actor}>" if is_user_id(actor) else _words(actor or "someone", 64)
+    return f"<@{actor}>" if is_user_id(actor) else _words(actor or w("thread.someone"), 64)
 
 
 def _words(text: str, limit: int) -> str:
@@ -201,8 +208,10 @@ def _names(value: object) -> list[str]:
     return [str(i) for i in value] if isinstance(value, list | tuple) else []
 
 
-def _intents(value: object) -> str:
-    return escape(", ".join(INTENT_LABELS.get(i, i) for i in _names(value))) or "(none)"
+def _intents(value: object, w: Words) -> str:
+    return escape(", ".join(INTENT_LABELS.get(i, i) for i in _names(value))) or w(
+        "thread.no_intents"
+    )
 
 
 def _smtp_code(error: object) -> str:
@@ -211,145 +220,142 @@ def _smtp_code(error: object) -> str:
     return f", {found.group(1)}" if found else ""
 
 
-def _linked(t: Told) -> str:
-    subject = f": “{_words(t.subject, SUBJECT)}”" if t.subject and t.subject.strip() else ""
+def _linked(t: Told, w: Words) -> str:
+    if t.subject and t.subject.strip():
+        said = w("thread.follow_up_subject", subject=_words(t.subject, SUBJECT))
+    else:
+        said = w("thread.follow_up")
     asks = [i for i in _names(t.detail.get("intents")) if i != "auto_reply"]
-    also = f" It reads as: {_intents(asks)}." if asks else ""
-    lines = [f"A follow-up mail from the requester joined the case{subject}.{also}"]
+    if asks:
+        said += w("thread.follow_up_reads", intents=_intents(asks, w))
+    lines = [said]
     mail = t.follow_up or FollowUp()
     if mail.sender:
-        lines.append(f"From: {escape(mail.sender)}")
+        lines.append(w("thread.follow_up_from", sender=escape(mail.sender)))
     lines += [f"> {escape(line)}" for line in mail.excerpt.splitlines() if line.strip()]
     if mail.files:
         names = ", ".join(_words(name, 100) for name in mail.files[:FILE_NAMES])
-        more = f" and {len(mail.files) - FILE_NAMES} more" if len(mail.files) > FILE_NAMES else ""
-        lines.append(f"Attachments ({mail.attachments}): {names}{more}")
+        extra = len(mail.files) - FILE_NAMES
+        more = w("thread.attachments_more", count=extra) if extra > 0 else ""
+        lines.append(w("thread.attachments_named", count=mail.attachments, names=names, more=more))
     elif mail.attachments:
-        lines.append(f"Attachments: {mail.attachments} (their names are in the case file)")
+        lines.append(w("thread.attachments_counted", count=mail.attachments))
     return "\n".join(lines)
 
 
-def _approved(t: Told) -> str:
+def _approved(t: Told, w: Words) -> str:
     draft = t.number("draft")
     if t.detail.get("automatic"):
-        template = _words(str(t.detail.get("template") or "?"), 64)
-        return f"Draft {draft} (`{template}`) is queued as automatic mail ({t.who})."
-    return f"{t.who} approved draft {draft}: the mail is queued."
+        return w("thread.approved_automatic", draft=draft, template=t.template(), who=t.who(w))
+    return w("thread.approved", who=t.who(w), draft=draft)
 
 
-def _assigned(t: Told) -> str:
+def _assigned(t: Told, w: Words) -> str:
     to = t.detail.get("to")
     if to == t.actor:
-        return f"{t.who} took {t.ref}."
-    return f"{t.who} assigned {t.ref} to {_person(str(to)) if to else 'no one'}."
+        return w("thread.took", who=t.who(w), ref=t.ref)
+    if not to:
+        return w("thread.unassigned", who=t.who(w), ref=t.ref)
+    return w("thread.assigned", who=t.who(w), ref=t.ref, to=_person(str(to), w))
 
 
-def _reclassified(t: Told) -> str:
-    before, after = _intents(t.detail.get("before")), _intents(t.detail.get("after"))
+def _reclassified(t: Told, w: Words) -> str:
+    before, after = _intents(t.detail.get("before"), w), _intents(t.detail.get("after"), w)
     law = t.detail.get("jurisdiction_before")
     if law:
         moved = f"{_words(str(law), 8)} → {_words(str(t.detail.get('jurisdiction')), 8)}".upper()
-        return (
-            f"{t.who} changed the law of the case: {moved} (intents {after}). "
-            f"Answer due: {t.due()}."
-        )
-    return f"{t.who} reclassified the case: {before} → {after}. Answer due: {t.due()}."
+        return w("thread.law_changed", who=t.who(w), moved=moved, after=after, due=t.due(w))
+    return w("thread.reclassified", who=t.who(w), before=before, after=after, due=t.due(w))
 
 
-def _resumed(t: Told) -> str:
-    return f"The SLA clock runs again. Answer due: {t.due()}."
+def _forced(t: Told, w: Words) -> str:
+    return w("thread.forced") if t.detail.get("forced") else ""
 
 
-def _forced(t: Told) -> str:
-    return " (forced: different requesters)" if t.detail.get("forced") else ""
-
-
-def _as_given(t: Told) -> str:
+def _as_given(t: Told, w: Words) -> str:
     """Reminders and escalations come as finished mrkdwn, escaped by their writer."""
     return str(t.detail.get("text") or t.action)
 
 
-# The wording of each action told in a case's thread; the keys are the rule of what is told.
-LINES: dict[str, Callable[[Told], str]] = {
+# The wording of each action told in a case's thread (bot/words, table ``thread``); the keys
+# are the rule of what is told.
+LINES: dict[str, Callable[[Told, Words], str]] = {
     "message linked": _linked,
-    "bounce received": lambda t: "A delivery failure notice (bounce) came in for this case.",
-    "mail sent": lambda t: (
-        f"Mail sent to the requester: `{_words(str(t.detail.get('template') or '?'), 64)}` "
-        f"(outbox {t.number('outbox')})."
+    "bounce received": lambda t, w: w("thread.bounce_received"),
+    "mail sent": lambda t, w: w(
+        "thread.mail_sent", template=t.template(), outbox=t.number("outbox")
     ),
-    "mail written": lambda t: (
-        f"Mail written to a file, *not sent* (a `file:` outbox): "
-        f"`{_words(str(t.detail.get('template') or '?'), 64)}` (outbox {t.number('outbox')})."
+    "mail written": lambda t, w: w(
+        "thread.mail_written", template=t.template(), outbox=t.number("outbox")
     ),
-    "mail failed": lambda t: (
-        f"Mail to the requester failed for good (outbox {t.number('outbox')}"
-        f"{_smtp_code(t.detail.get('error'))}): see `privacy-desk outbox`."
+    "mail failed": lambda t, w: w(
+        "thread.mail_failed", outbox=t.number("outbox"), code=_smtp_code(t.detail.get("error"))
     ),
-    "mail bounced": lambda t: (
-        f"Our mail (outbox {t.number('outbox')}) bounced: the requester did not get it."
-    ),
-    "sent copy failed": lambda t: (
-        f"Mail (outbox {t.number('outbox')}) went out, but no copy was kept in the Sent folder."
-    ),
+    "mail bounced": lambda t, w: w("thread.mail_bounced", outbox=t.number("outbox")),
+    "sent copy failed": lambda t, w: w("thread.sent_copy_failed", outbox=t.number("outbox")),
     "draft approved": _approved,
-    "draft discarded": lambda t: f"{t.who} discarded draft {t.number('draft')}.",
-    "draft edited": lambda t: (
-        f"{t.who} edited draft {t.number('draft')} (revision {t.number('revision')}): "
-        "it needs a fresh approval."
+    "draft discarded": lambda t, w: w(
+        "thread.draft_discarded", who=t.who(w), draft=t.number("draft")
     ),
-    "draft renewed": lambda t: (
-        f"Draft {t.number('draft')} promised a date that has passed: it was written anew with "
-        f"the case's dates (revision {t.number('revision')}) and needs a fresh approval."
+    "draft edited": lambda t, w: w(
+        "thread.draft_edited", who=t.who(w), draft=t.number("draft"), revision=t.number("revision")
+    ),
+    "draft renewed": lambda t, w: w(
+        "thread.draft_renewed", draft=t.number("draft"), revision=t.number("revision")
     ),
     "assigned": _assigned,
     "reclassified": _reclassified,
-    "identity verified": lambda t: f"{t.who} verified the identity: {t.words('how', 200)}.",
-    "clock paused": lambda t: f"The SLA clock is paused: {t.words('reason')}.",
-    "clock resumed": _resumed,
-    "deadline extended": lambda t: (
-        f"{t.who} extended the deadline to {t.due()}: {t.words('reason', 500)}."
+    "identity verified": lambda t, w: w(
+        "thread.identity_verified", who=t.who(w), how=t.words("how", w, 200)
     ),
-    "case closed": lambda t: f"{t.who} closed the case: {t.words('reason', 500)}.",
-    "case merged": lambda t: (
-        f"{t.who} merged this case into {t.words('into', 32)}{_forced(t)}: its mail is there "
-        "now, and this case is closed."
+    "clock paused": lambda t, w: w("thread.clock_paused", reason=t.words("reason", w)),
+    "clock resumed": lambda t, w: w("thread.resumed", due=t.due(w)),
+    "deadline extended": lambda t, w: w(
+        "thread.deadline_extended", who=t.who(w), due=t.due(w), reason=t.words("reason", w, 500)
     ),
-    "case merged in": lambda t: (
-        f"{t.who} merged {t.words('from', 32)} into this case{_forced(t)} "
-        f"({t.number('messages')} messages). The earlier receipt governs: answer due {t.due()}."
+    "case closed": lambda t, w: w(
+        "thread.case_closed", who=t.who(w), reason=t.words("reason", w, 500)
     ),
-    "automatic mail held": lambda t: (
-        f"Automatic mail was held ({t.words('reason')}): the draft waits for an approval."
+    "case merged": lambda t, w: w(
+        "thread.case_merged", who=t.who(w), into=t.words("into", w, 32), forced=_forced(t, w)
     ),
-    "draft failed": lambda t: f"No draft could be prepared: {t.words('reason')}.",
-    "verification code void": lambda t: (
-        f"The one-time code is void after {t.number('tries')} wrong tries."
+    "case merged in": lambda t, w: w(
+        "thread.case_merged_in",
+        who=t.who(w),
+        source=t.words("from", w, 32),
+        forced=_forced(t, w),
+        messages=t.number("messages"),
+        due=t.due(w),
     ),
+    "automatic mail held": lambda t, w: w(
+        "thread.automatic_mail_held", reason=t.words("reason", w)
+    ),
+    "draft failed": lambda t, w: w("thread.draft_failed", reason=t.words("reason", w)),
+    "verification code void": lambda t, w: w("thread.code_void", tries=t.number("tries")),
     "reminder": _as_given,
     "escalated": _as_given,
 }
 TOLD = frozenset(LINES)
 
 
-def _historic_text(count: int, still: int, late: int, days: int) -> str:
+def _historic_text(count: int, still: int, late: int, days: int, *, w: Words) -> str:
     """The summary of historic mail: counts and where to look, no case references, no mail."""
-    older = f"more than {days} days before" if days else "before"
-    return (
-        f":card_index_dividers: *{count:,} historic message{'s' if count != 1 else ''} taken "
-        f"in*: the mailbox received {'them' if count != 1 else 'it'} {older} the desk first "
-        "read it. Each is a case with its deadline counted from its receipt, without an "
-        f"acknowledgement, a message here or reminders. {still:,} still open, {late:,} of "
-        "them past their deadline. See them with `privacy-desk cases --overdue` (flag "
-        "`historic`); the daily digest counts them."
+    older = w("thread.historic_older", days=days) if days else w("thread.historic_before")
+    return w(
+        "thread.historic_one" if count == 1 else "thread.historic_many",
+        count=f"{count:,}",
+        older=older,
+        still=f"{still:,}",
+        late=f"{late:,}",
     )
 
 
-def thread_line(told: Told) -> str:
+def thread_line(told: Told, *, w: Words) -> str:
     """The one short mrkdwn line that tells ``told`` in its case's thread."""
-    return clip(LINES[told.action](told), FALLBACK_TEXT)
+    return clip(LINES[told.action](told, w), FALLBACK_TEXT)
 
 
-def thread_blocks(told: Told) -> list[dict[str, Any]] | None:
+def thread_blocks(told: Told, *, w: Words) -> list[dict[str, Any]] | None:
     """The blocks of a thread line that offers a control (a follow-up: the case file, where
     staff read it whole), or None for a line of text alone."""
     if told.action != "message linked":
@@ -357,7 +363,7 @@ def thread_blocks(told: Told) -> list[dict[str, Any]] | None:
     return [
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": clip(thread_line(told), SECTION_TEXT)},
+            "text": {"type": "mrkdwn", "text": clip(thread_line(told, w=w), SECTION_TEXT)},
         },
         {
             "type": "actions",
@@ -660,7 +666,7 @@ class CasePoster:
             return None
         still = sum(1 for status, _ in rows if status not in FINISHED)
         late = sum(1 for _, overdue in rows if overdue)  # as everywhere (storage.repo.overdue)
-        return upto, len(rows), _historic_text(len(rows), still, late, days)
+        return upto, len(rows), _historic_text(len(rows), still, late, days, w=self._w)
 
     def _historic_told(self, upto: int, now: datetime) -> None:
         with Session(self._engine) as session:
@@ -891,7 +897,9 @@ class CasePoster:
                     else []
                 )
             }
-            views = {key: follow_up_view(m, self._mask_mode) for key, m in follow_ups.items()}
+            views = {
+                key: follow_up_view(m, self._mask_mode, w=self._w) for key, m in follow_ups.items()
+            }
         pending = []
         for event, case, state in rows:
             assert event.id is not None and case.id is not None and case.slack_ts is not None
@@ -933,9 +941,9 @@ class CasePoster:
                 "chat_postMessage",
                 channel=pending.channel,
                 thread_ts=pending.thread_ts,
-                text=thread_line(pending.told),
+                text=thread_line(pending.told, w=self._w),
                 # the Case file button only where PD_PUBLIC_URL gives it a page to link to
-                blocks=thread_blocks(pending.told) if self._case_file else None,
+                blocks=thread_blocks(pending.told, w=self._w) if self._case_file else None,
                 unfurl_links=False,
                 unfurl_media=False,
                 metadata={
@@ -1062,7 +1070,7 @@ class CasePoster:
             if case is None:
                 return None
             if case.purged_at is not None:  # a placeholder: nothing of the case is left to show
-                text = PURGED_TEXT.format(ref=case.ref)
+                text = self._w("thread.purged", ref=case.ref)
                 return case, text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
             view = self._view(session, case)
         text, blocks = case_message(view, self._clock(), mask_mode=self._mask_mode)

@@ -1,15 +1,17 @@
 """What the scheduler tells staff in Slack: reminders in a case's thread, escalations in the
-channel, and the daily digest — short mrkdwn naming case references, never requesters or mail.
+channel, and the daily digest — short mrkdwn naming case references, never requesters or mail,
+in the staff language (``bot.words``: the tables ``remind`` and ``digest``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.slack.blocks import escape
 from bot.slack.ids import is_group_id, is_user_id
+from bot.words import Words
 from handlers import reminders
 from handlers.clock import TOKYO
 from storage.models import Case
@@ -30,11 +32,6 @@ def is_person(who: str) -> bool:
     return is_user_id(who)
 
 
-def day(moment: datetime) -> str:
-    local = moment.astimezone(TOKYO)
-    return f"{local:%Y-%m-%d} ({local:%a})"
-
-
 @dataclass(frozen=True)
 class Audience:
     """Whom the scheduler calls: approvers, the escalation group, and the waits it names."""
@@ -48,7 +45,7 @@ class Audience:
         """The escalation group (the approvers when none is set), as mentions."""
         return " ".join(mention(e) for e in self.escalation or self.approvers)
 
-    def who(self, case: Case) -> str:
+    def who(self, case: Case, *, w: Words) -> str:
         """Whom a thread reminder calls: the assignee when Slack can mention them, else the
         approvers (with a named assignee shown)."""
         assignee = (case.assignee or "").strip()
@@ -56,105 +53,102 @@ class Audience:
             return mention(assignee)
         approvers = " ".join(mention(a) for a in self.approvers)
         if assignee:
-            return f"{approvers} (assigned to {escape(assignee)})".strip()
-        return approvers or "(nobody assigned, no approvers configured)"
+            return w("remind.who_assigned", approvers=approvers, assignee=escape(assignee)).strip()
+        return approvers or w("remind.nobody_to_call")
 
 
-def _held(case: Case) -> str:
+def _held(case: Case, w: Words) -> str:
     assignee = (case.assignee or "").strip()
-    return mention(assignee) if is_person(assignee) else escape(assignee or "nobody")
+    if is_person(assignee):
+        return mention(assignee)
+    return escape(assignee) if assignee else w("remind.held_by_nobody")
 
 
-def _late(days: int) -> str:
-    return f"{days} business day{'s' if days != 1 else ''} late"
+def _late(days: int, w: Words) -> str:
+    return w("remind.late_one" if days == 1 else "remind.late_many", days=days)
 
 
-def reminder(case: Case, threshold: reminders.Threshold, to: Audience) -> str:
+def reminder(case: Case, threshold: reminders.Threshold, to: Audience, *, w: Words) -> str:
     """The message a threshold that fell due posts (in the thread; an escalation in the channel)."""
-    ref, due, who = f"*{case.ref}*", threshold.deadline, to.who(case)
-    if threshold.kind == "progress":
-        return (
-            f"{who} {ref}: {threshold.name} of the time to answer has passed. "
-            f"Due {day(due)}, end of day Tokyo."
+    ref, day = f"*{case.ref}*", w.day(threshold.deadline)
+    if threshold.kind == "escalation":
+        what = w(
+            "remind.escalation_complaint"
+            if "complaint" in case.intents
+            else "remind.escalation_case"
         )
+        return w(
+            "remind.escalation", group=to.group(), what=what, ref=ref, day=day, held=_held(case, w)
+        ).strip()
+    who = to.who(case, w=w)
+    if threshold.kind == "progress":
+        return w("remind.progress", who=who, ref=ref, share=threshold.name, day=day)
     if threshold.kind == "due":
-        return f"{who} {ref} is due today, {day(due)}: answer by 23:59 Tokyo."
+        return w("remind.due", who=who, ref=ref, day=day)
     if threshold.kind == "overdue":
-        late = _late(threshold.detail.get("days", 0))
-        return f"{who} {ref} is overdue: it was due {day(due)} ({late})."
+        late = _late(threshold.detail.get("days", 0), w)
+        return w("remind.overdue", who=who, ref=ref, day=day, late=late)
     if threshold.kind == "triage":
         days = threshold.detail.get("days", 0)
-        when = f"was due {day(due)} ({_late(days)})" if days else f"is due today, {day(due)}"
-        answer = f" (answer due {day(case.answer_due)})" if case.answer_due else ""
-        return (
-            f"{who} {ref} needs triage: nobody has decided what this mail asks "
-            f"for, and triage {when}. Until an approver does, it runs on the strictest "
-            f"rights-request deadline{answer}. Use the buttons on the case message."
+        when = (
+            w("remind.triage_was_due", day=day, late=_late(days, w))
+            if days
+            else w("remind.triage_due_today", day=day)
         )
-    if threshold.kind == "escalation":
-        what = "Complaint" if "complaint" in case.intents else "Case"
-        return (
-            f"{to.group()} :rotating_light: {what} {ref} is past its deadline "
-            f"({day(due)}) and not answered. Assigned to {_held(case)}; see its thread."
-        ).strip()
+        answer = w("remind.triage_answer", day=w.day(case.answer_due)) if case.answer_due else ""
+        return w("remind.triage", who=who, ref=ref, when=when, answer=answer)
     if threshold.kind == "requester":
         days = to.requester_reminder.days
-        return (
-            f"{who} {ref} has waited {days} days on the requester since "
-            f"{day(due)}: a reminder mail is drafted in this thread for approval."
-        )
+        return w("remind.requester", who=who, ref=ref, days=days, day=day)
     days = to.unverified_close.days
-    return (
-        f"{who} {ref}: the identity verification asked on {day(due)} has gone "
-        f"unanswered for {days} days. A closing mail (unverified_close) is drafted in this "
-        "thread: approving it closes the case as unverified."
-    )
+    return w("remind.unverified", who=who, ref=ref, days=days, day=day)
 
 
-def escalations(cases: Sequence[Case], to: Audience) -> str:
+def escalations(cases: Sequence[Case], to: Audience, *, w: Words) -> str:
     """Several escalations folded into one channel message (a backlog is one message)."""
-    lines = [
-        f"{to.group()} :rotating_light: {len(cases)} cases are past their deadline and "
-        "not answered; see each case's thread:".strip()
-    ]
+    lines = [w("remind.escalations", group=to.group(), count=len(cases)).strip()]
     for case in cases[:DIGEST_LIST]:
-        what = "complaint" if "complaint" in case.intents else "case"
-        due = f"due {day(case.answer_due)}" if case.answer_due else "past its deadline"
-        lines.append(f"• *{case.ref}* ({what}, {due}; assigned to {_held(case)})")
+        complaint = "complaint" in case.intents
+        what = w("remind.escalations_complaint" if complaint else "remind.escalations_case")
+        due = (
+            w("remind.escalations_due", day=w.day(case.answer_due))
+            if case.answer_due
+            else w("remind.escalations_past")
+        )
+        lines.append(
+            w("remind.escalations_item", ref=case.ref, what=what, due=due, held=_held(case, w))
+        )
     if len(cases) > DIGEST_LIST:
-        lines.append(f"• and {len(cases) - DIGEST_LIST} more: `privacy-desk cases --overdue`")
+        lines.append(w("remind.escalations_more", count=len(cases) - DIGEST_LIST))
     return "\n".join(lines)
 
 
-def digest(facts: DigestFacts, today: date, now: datetime, due_soon: timedelta) -> str:
+def digest(facts: DigestFacts, today: date, now: datetime, due_soon: timedelta, *, w: Words) -> str:
     """The daily digest: case references only, each list bounded."""
-    local = datetime.combine(today, time(0), tzinfo=TOKYO)
     soon = [f"{ref} ({due.astimezone(TOKYO):%m/%d})" for ref, due in facts.soon]
     triage = [
         f"{ref} ({due.astimezone(TOKYO):%m/%d})" if due is not None else ref
         for ref, due in facts.triage
     ]
     lines = [
-        f"*Privacy desk — daily digest, {local:%Y-%m-%d} ({local:%a})*",
-        _line("New since the last digest", facts.new),
-        _line(f"Due within {due_soon.days} days", soon),
-        _line("Overdue", facts.overdue),
-        _line("Waiting for approval", facts.approval),
-        _line("Answered yesterday", facts.answered),
-        _line("Waiting for triage (decide by)", triage),
+        w("digest.title", day=w.day(today)),
+        _line(w("digest.new"), facts.new, w),
+        _line(w("digest.soon", days=due_soon.days), soon, w),
+        _line(w("digest.overdue"), facts.overdue, w),
+        _line(w("digest.approval"), facts.approval, w),
+        _line(w("digest.answered"), facts.answered, w),
+        _line(w("digest.triage"), triage, w),
     ]
     if facts.historic:
         late = sum(facts.historic)  # overdue as everywhere (storage.repo.overdue)
-        lines.append(
-            f"• Historic mail, from before the desk first read the mailbox: "
-            f"{len(facts.historic)} open, {late} of them overdue (`privacy-desk cases --overdue`)"
-        )
+        lines.append(w("digest.historic", open=len(facts.historic), late=late))
     return "\n".join(lines)
 
 
-def _line(title: str, refs: Sequence[str]) -> str:
+def _line(title: str, refs: Sequence[str], w: Words) -> str:
     if not refs:
-        return f"• {title}: none"
-    shown = ", ".join(refs[:DIGEST_LIST])
-    more = f", and {len(refs) - DIGEST_LIST} more" if len(refs) > DIGEST_LIST else ""
-    return f"• {title} ({len(refs)}): {shown}{more}"
+        return w("digest.empty", title=title)
+    shown = w("digest.separator").join(refs[:DIGEST_LIST])
+    extra = len(refs) - DIGEST_LIST
+    more = w("digest.more", count=extra) if extra > 0 else ""
+    return w("digest.line", title=title, count=len(refs), refs=shown, more=more)

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from bot.health import DatabaseGauges
 from bot.replies import ReplySettings
 from bot.scheduler import Scheduler, SchedulerSettings
+from bot.words import words
 from handlers import sla
 from handlers.clock import TOKYO
 from storage import repo, views
@@ -100,6 +101,7 @@ def scheduler(engine: Engine, slack: Any) -> Iterator[Scheduler]:
         slack.channel,
         SchedulerSettings.from_env({"PD_DIGEST_TIME": "09:00"}),
         ReplySettings.from_env({"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp"}),
+        words=words("en"),
     )
     yield made
     made.close()

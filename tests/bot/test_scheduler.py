@@ -30,6 +30,7 @@ from bot.scheduler import (
 )
 from bot.slack.poster import CasePoster
 from bot.slack.texts import mention
+from bot.words import words
 from handlers import sla
 from storage import repo
 from storage.db import open_database, writer
@@ -60,14 +61,16 @@ def _close_schedulers() -> Iterator[None]:
         _made.pop().close()
 
 
-def _scheduler(engine: Engine, slack: Any, **env: str) -> Scheduler:
-    """A scheduler with the operator's settings ``env``; without the digest unless asked."""
+def _scheduler(engine: Engine, slack: Any, *, language: str = "en", **env: str) -> Scheduler:
+    """A scheduler with the operator's settings ``env``; without the digest unless asked; its
+    texts in English unless ``language`` says otherwise."""
     scheduler = Scheduler(
         engine,
         _client(slack),
         slack.channel,
         SchedulerSettings.from_env({"PD_DIGEST_TIME": "off", **env}),
         ReplySettings.from_env(REPLIES),
+        words=words(language),
     )
     _made.append(scheduler)
     return scheduler
@@ -627,6 +630,42 @@ def test_a_leader_that_stops_lets_another_lead(
 
 
 # ---- the service -------------------------------------------------------------------------
+
+
+# ---- the staff language ------------------------------------------------------------------
+
+
+def test_reminders_escalations_and_the_digest_read_in_japanese_by_default(
+    engine: Engine, slack: Any
+) -> None:
+    """PD_STAFF_LANGUAGE is ja unless set: a scheduler given no texts speaks Japanese."""
+    ref = _open(engine, intents=("complaint",), assignee="U0STAFF001")
+    _in_channel(engine, slack)
+    scheduler = Scheduler(
+        engine,
+        _client(slack),
+        slack.channel,
+        SchedulerSettings.from_env({"PD_DIGEST_TIME": "09:00", "PD_ESCALATION": "S0ESCAL0001"}),
+        ReplySettings.from_env(REPLIES),
+    )
+    _made.append(scheduler)
+    before = len(slack.messages())
+    assert run(scheduler, datetime(2026, 6, 5, 0, 30, tzinfo=TOKYO)).escalations == 1
+    [escalation] = [m["text"] for m in slack.messages()[before:]]
+    assert escalation == (
+        f"<!subteam^S0ESCAL0001> :rotating_light: 苦情の案件 *{ref}* は回答期限 2026-06-04（木）を"
+        "過ぎても回答していません。担当者: <@U0STAFF001>。スレッドを確認してください。"
+    )
+    summary = run(scheduler, datetime(2026, 6, 5, 9, 0, tzinfo=TOKYO))
+    assert summary.digests == 1 and summary.reminders == 1
+    [reminder] = _replies(engine, slack, ref)
+    assert reminder == (
+        f"<@U0STAFF001> *{ref}* は期限超過です。回答期限は 2026-06-04（木）でした（1 営業日超過）。"
+    )
+    [digest] = [m["text"] for m in slack.messages() if "日次ダイジェスト" in m["text"]]
+    lines = digest.splitlines()
+    assert lines[0] == "*プライバシー窓口 — 日次ダイジェスト 2026-06-05（金）*"
+    assert lines[2:4] == ["• 2 日以内に回答期限: なし", f"• 期限超過（1 件）: {ref}"]
 
 
 def test_run_passes_until_stopped_and_after_a_429_as_soon_as_slack_says(

@@ -28,6 +28,7 @@ from bot.replies import ReplySettings
 from bot.scheduler import Scheduler, SchedulerSettings
 from bot.slack.poster import BACKLOG_EVENT_TYPE, EVENT_TYPE, CasePoster
 from bot.watch import DatabaseCheckpoints, IntakeSink, desk_watcher
+from bot.words import words
 from handlers import sla
 from mail.imap import Watcher, parse_mailbox_url
 from storage import repo
@@ -62,6 +63,7 @@ def _scheduler(engine: Engine, slack: Any, **env: str) -> Scheduler:
         slack.channel,
         SchedulerSettings.from_env(env),
         ReplySettings.from_env(DESK),
+        words=words("en"),
     )
     _made.append(scheduler)
     return scheduler
@@ -189,7 +191,9 @@ def test_2000_historic_messages_and_5_new_make_2005_cases_5_posts_and_one_summar
 
     # The first minutes in Slack: the five new cases and one summary, however often it passes.
     clock = Clock(datetime.now(UTC))
-    poster = CasePoster(engine, _client(slack), slack.channel, clock=clock, posts_per_minute=20)
+    poster = CasePoster(
+        engine, _client(slack), slack.channel, clock=clock, posts_per_minute=20, words=words("en")
+    )
     for _ in range(4):
         asyncio.run(poster.run_once())
         clock.now += timedelta(seconds=50)
@@ -249,7 +253,9 @@ def test_historic_mail_a_dead_pass_never_told_of_is_summarised_by_the_next_proce
     assert Watcher(config, sink, DatabaseCheckpoints(engine)).run_once().fetched == 0
     asyncio.run(poster.run_once())
     [summary] = [m["text"] for m in slack.messages()]
-    assert "3 historic messages" in summary and "3 still open, 3 of them past" in summary
+    # told in the staff language, Japanese unless PD_STAFF_LANGUAGE says otherwise
+    assert "*過去のメール 3 件を取り込みました*" in summary and "14 日以上前に届いた" in summary
+    assert "対応中 3 件、うち期限超過 3 件" in summary
     asyncio.run(poster.run_once())
     assert len(slack.messages()) == 1  # told once
 

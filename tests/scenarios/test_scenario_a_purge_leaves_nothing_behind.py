@@ -23,7 +23,7 @@ from bot.cli import main
 from bot.intake import Intake
 from bot.replies import Replies, ReplySettings, Sender
 from bot.retention import purge
-from bot.slack.poster import PURGED_TEXT, CasePoster
+from bot.slack.poster import CasePoster
 from mail.smtp import parse_smtp_url
 from storage import repo, search, views
 from storage.models import AuditEvent, Case, Draft, LabelledExample, MailMessage, ThreadPost
@@ -31,6 +31,8 @@ from storage.models import AuditEvent, Case, Draft, LabelledExample, MailMessage
 APPROVER = "U0APPROVE1"
 SETTINGS = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": APPROVER}
 HOW = "運転免許証の写しで確認（番号 123456789012）"
+# The placeholder a purged case's parent becomes, in the staff language (ja unless set).
+PURGED = "{ref}: 保存期間の方針に従って消去しました。この案件のメールと文面はもう保持していません。"
 
 
 class Desk:
@@ -144,7 +146,7 @@ def test_purge_leaves_nothing_in_slack_or_var_and_a_held_case_survives(
 
     # Slack: the purged case's thread is its placeholder parent alone, the rest deleted.
     [parent] = desk.thread(gone)
-    assert parent["text"] == PURGED_TEXT.format(ref=gone) and "Hanako" not in str(parent)
+    assert parent["text"] == PURGED.format(ref=gone) and "Hanako" not in str(parent)
     deletes = desk.slack.calls("chat.delete")
     assert len(deletes) == summary.deleted and all(c.error is None for c in deletes)
     assert asyncio.run(desk.poster.run_once()).deleted == 0  # done once, recorded
@@ -187,6 +189,6 @@ def test_purge_leaves_nothing_in_slack_or_var_and_a_held_case_survives(
     [again] = purge(desk.engine, later, 365, outbox_folder=desk.outbox).cases
     assert again.ref == held
     asyncio.run(desk.poster.run_once())
-    assert [m["text"] for m in desk.thread(held)] == [PURGED_TEXT.format(ref=held)]
+    assert [m["text"] for m in desk.thread(held)] == [PURGED.format(ref=held)]
     assert list(desk.outbox.glob("*.eml")) == []
     assert desk.indexed(held) == 0 and desk.found("すべて削除") == set()

@@ -23,6 +23,7 @@ from support import eventually
 from bot.intake import Intake
 from bot.replies import Replies, ReplySettings
 from bot.slack.poster import EVENT_TYPE, CasePoster, PostSummary
+from bot.words import words
 from storage.models import Case
 
 SETTINGS = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": "sato"}
@@ -31,7 +32,7 @@ SETTINGS = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": "
 def _poster(engine: Engine, slack: Any) -> CasePoster:
     # No retry handlers: the poster alone decides what may be sent again.
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
-    return CasePoster(engine, client, slack.channel)
+    return CasePoster(engine, client, slack.channel, words=words("en"))
 
 
 def _take(engine: Engine, make_mail: Callable[..., bytes], n: int, body: str = "") -> list[str]:

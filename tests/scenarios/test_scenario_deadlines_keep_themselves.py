@@ -21,6 +21,7 @@ from bot.intake import Intake
 from bot.replies import Replies, ReplySettings, Sender
 from bot.scheduler import REMINDER_EVENT, RunSummary, Scheduler, SchedulerSettings
 from bot.slack.poster import CasePoster
+from bot.words import words
 from handlers import sla
 from mail.parse import parse_message
 from mail.smtp import parse_smtp_url
@@ -58,6 +59,7 @@ def _scheduler(engine: Engine, slack: Any, **env: str) -> Scheduler:
         slack.channel,
         SchedulerSettings.from_env(env),
         ReplySettings.from_env(DESK),
+        words=words("en"),
     )
     _made.append(scheduler)
     return scheduler
@@ -65,7 +67,7 @@ def _scheduler(engine: Engine, slack: Any, **env: str) -> Scheduler:
 
 def _in_channel(engine: Engine, slack: Any) -> None:
     """The case poster puts every case in the channel: each gets its thread."""
-    poster = CasePoster(engine, _client(slack), slack.channel)
+    poster = CasePoster(engine, _client(slack), slack.channel, words=words("en"))
     for _ in range(10):
         if not asyncio.run(poster.run_once(limit=500)).posted:
             return
@@ -172,7 +174,7 @@ def test_a_complaint_left_alone_reminds_at_half_four_fifths_and_due_then_escalat
     ]
     assert all(e["posted"] is True for e in told)
     # the case poster, which tells a thread what happened, does not tell a reminder again
-    asyncio.run(CasePoster(engine, _client(slack), slack.channel).run_once())
+    asyncio.run(CasePoster(engine, _client(slack), slack.channel, words=words("en")).run_once())
     everything = [m["text"] for m in slack.thread(slack.channel, _case(engine, ref).slack_ts or "")]
     assert sum(("of the time to answer" in t or " is overdue" in t) for t in everything) == 5
 

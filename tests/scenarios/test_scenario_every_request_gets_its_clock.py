@@ -28,6 +28,7 @@ from bot.scheduler import Scheduler, SchedulerSettings
 from bot.slack.app import build_app
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
+from bot.words import words
 from handlers import sla
 from handlers.classify import classify
 from handlers.intents import RIGHTS
@@ -100,7 +101,7 @@ def test_a_request_the_classifier_cannot_read_gets_its_case_the_14_day_clock_and
 
     # The channel: the parent says first that it needs triage, and offers one click per intent.
     client = _client(slack)
-    asyncio.run(CasePoster(engine, client, slack.channel).run_once())
+    asyncio.run(CasePoster(engine, client, slack.channel, words=words("en")).run_once())
     [parent] = slack.messages()
     assert "Needs triage" in parent["blocks"][0]["text"]["text"]
     buttons = [
@@ -121,6 +122,7 @@ def test_a_request_the_classifier_cannot_read_gets_its_case_the_14_day_clock_and
         slack.channel,
         SchedulerSettings.from_env({"PD_DIGEST_TIME": "08:00"}),
         ReplySettings.from_env(DESK),
+        words=words("en"),
     )
     _made.append(scheduler)
     asyncio.run(scheduler.run_once(datetime(2026, 6, 2, 8, 59, tzinfo=TOKYO)))
@@ -148,7 +150,7 @@ def test_an_approver_decides_triage_with_one_click_and_a_bystander_cannot(
     for user in (APPROVER, BYSTANDER):
         slack.add_user(user, name=user.lower())
     client = _client(slack)
-    asyncio.run(CasePoster(engine, client, slack.channel).run_once())
+    asyncio.run(CasePoster(engine, client, slack.channel, words=words("en")).run_once())
     [parent] = slack.messages()
     app = build_app(
         engine,

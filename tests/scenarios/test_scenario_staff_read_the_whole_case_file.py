@@ -42,6 +42,7 @@ from bot.cli import main
 from bot.intake import Intake
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
+from bot.words import words
 from storage import crypto
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -252,7 +253,9 @@ def _follow_up_line(engine: Engine, slack: Any, mask: str) -> dict[str, Any]:
     opened = intake.process(first_mail())
     assert opened.action == "opened" and opened.ref
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
-    poster = CasePoster(engine, client, slack.channel, mask_mode=mask, case_file=True)
+    poster = CasePoster(
+        engine, client, slack.channel, mask_mode=mask, case_file=True, words=words("en")
+    )
     asyncio.run(poster.run_once())
     assert intake.process(follow_up()).action == "linked"
     asyncio.run(poster.run_once())

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from bot.intake import Intake
 from bot.replies import Replies, ReplySettings, Sender
 from bot.slack.poster import THREAD_EVENT_TYPE, TOLD, CasePoster, PostSummary
+from bot.words import words
 from mail.smtp import parse_smtp_url
 from storage import repo
 from storage.models import AuditEvent, Case, Draft, ThreadPost
@@ -39,7 +40,7 @@ class Desk:
         self.replies = Replies(engine, self.settings)
         # No retry handlers: the poster alone decides what may be sent again.
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
-        self.poster = CasePoster(engine, client, slack.channel)
+        self.poster = CasePoster(engine, client, slack.channel, words=words("en"))
 
     def request(self, n: int = 0, subject: str = "個人情報削除のお願い") -> str:
         result = self.intake.process(

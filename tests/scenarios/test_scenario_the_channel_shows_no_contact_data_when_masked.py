@@ -28,6 +28,7 @@ from bot.replies import Replies, ReplySettings
 from bot.slack.app import build_app
 from bot.slack.blocks import ACTIONS, REVIEW_CALLBACK
 from bot.slack.poster import CasePoster
+from bot.words import words
 from storage.models import Draft, OutboxItem
 
 SECRET = "signing-secret-of-the-test"
@@ -89,7 +90,7 @@ def take_in_and_post(
     )
     assert first.action == "opened" and first.ref
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
-    poster = CasePoster(engine, client, slack.channel, mask_mode=mask)
+    poster = CasePoster(engine, client, slack.channel, mask_mode=mask, words=words("en"))
     asyncio.run(poster.run_once())
     Replies(engine, settings).draft(
         first.ref,

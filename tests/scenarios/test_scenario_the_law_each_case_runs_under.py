@@ -34,6 +34,7 @@ from bot.replies import Replies, ReplySettings
 from bot.slack.app import build_app
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
+from bot.words import words
 from storage import repo
 from storage.models import AuditEvent, Case
 
@@ -289,7 +290,12 @@ class Channel:
             token=slack.bot_token, base_url=slack.base_url, retry_handlers=[]
         )
         self.poster = CasePoster(
-            engine, self.client, slack.channel, clock=self.clock, rules=settings.sla_rules
+            engine,
+            self.client,
+            slack.channel,
+            clock=self.clock,
+            rules=settings.sla_rules,
+            words=words("en"),
         )
         replies = Replies(engine, settings, clock=self.clock)
         self.app = build_app(

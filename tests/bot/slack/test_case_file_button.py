@@ -70,7 +70,9 @@ class Desk:
         assert result.ref
         self.ref = result.ref
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
-        self.poster = CasePoster(engine, client, slack.channel, case_file=case_file)
+        self.poster = CasePoster(
+            engine, client, slack.channel, case_file=case_file, words=words("en")
+        )
         self.intake = Intake(engine, replies=settings)
         asyncio.run(self.poster.run_once())
         self.app = build_app(

@@ -13,15 +13,19 @@ from hypothesis import strategies as st
 
 from bot.slack.blocks import FALLBACK_TEXT
 from bot.slack.poster import TOLD, FollowUp, Told, thread_blocks, thread_line
+from bot.words import LANGUAGES, words
 
 REF = "PD-2026-000123"
 ADDRESS = "hanako.sato@example.jp"
 STAFF = "U0APPROVE1"
 
 
-def line(action: str, detail: dict[str, Any] | None = None, **kw: Any) -> str:
+EN = words("en")
+
+
+def line(action: str, detail: dict[str, Any] | None = None, *, lang: str = "en", **kw: Any) -> str:
     told = Told(action, kw.pop("actor", STAFF), detail or {}, REF, **kw)
-    return thread_line(told)
+    return thread_line(told, w=words(lang))
 
 
 @pytest.mark.parametrize(
@@ -180,11 +184,12 @@ KEYS = [
 def test_any_detail_gives_one_short_line_that_pings_no_one_else(
     action: str, detail: dict[str, Any], actor: str, subject: str | None
 ) -> None:
-    told = thread_line(Told(action, actor, detail, REF, subject))
-    assert told and len(told) <= FALLBACK_TEXT
     mentions = {f"<@{actor}>", f"<@{detail.get('to')}>"}
-    rest = re.sub(r"<@[A-Z0-9]+>", lambda m: "" if m.group(0) in mentions else m.group(0), told)
-    assert "<" not in rest and ">" not in rest.replace("→", "")
+    for language in LANGUAGES:
+        told = thread_line(Told(action, actor, detail, REF, subject), w=words(language))
+        assert told and len(told) <= FALLBACK_TEXT
+        rest = re.sub(r"<@[A-Z0-9]+>", lambda m: "" if m.group(0) in mentions else m.group(0), told)
+        assert "<" not in rest and ">" not in rest.replace("→", "")
 
 
 def test_a_follow_up_line_shows_the_mail_as_the_mask_let_it_through_escaped() -> None:
@@ -203,5 +208,36 @@ def test_a_follow_up_line_shows_the_mail_as_the_mask_let_it_through_escaped() ->
         "message linked", {"message_id": "m@x"}, actor="intake", follow_up=FollowUp(attachments=2)
     )
     assert counted.splitlines()[1:] == ["Attachments: 2 (their names are in the case file)"]
-    assert thread_blocks(Told("message linked", "intake", {}, REF, follow_up=mail)) is not None
-    assert thread_blocks(Told("draft discarded", STAFF, {"draft": 1}, REF)) is None
+    linked = Told("message linked", "intake", {}, REF, follow_up=mail)
+    assert thread_blocks(linked, w=EN) is not None
+    assert thread_blocks(Told("draft discarded", STAFF, {"draft": 1}, REF), w=EN) is None
+
+
+def test_thread_lines_read_in_japanese_by_default() -> None:
+    """PD_STAFF_LANGUAGE is ja unless set: the thread is told in Japanese, names and
+    references as they are."""
+    assert line("draft approved", {"draft": 4}, lang="ja") == (
+        f"<@{STAFF}> が下書き 4 を承認しました。メールは送信待ちです。"
+    )
+    assert line("assigned", {"to": "U0OTHER001"}, lang="ja") == (
+        f"<@{STAFF}> が {REF} の担当者を <@U0OTHER001> に設定しました。"
+    )
+    extended = {"reason": "調査のため", "answer_due": "2027-01-07T05:00:00+00:00"}
+    assert line("deadline extended", extended, lang="ja") == (
+        f"<@{STAFF}> が回答期限を 2027-01-07 14:00 JST に延長しました: 調査のため。"
+    )
+    assert line("case closed", {}, lang="ja") == f"<@{STAFF}> が案件を終了しました: （記載なし）。"
+    failed = line("mail failed", {"outbox": 3, "error": f"550 5.1.1 <{ADDRESS}>"}, lang="ja")
+    assert failed.startswith("請求者へのメールを送信できず") and "送信キュー 3, 550 5.1.1" in failed
+    assert ADDRESS not in failed
+    mail = FollowUp("h***@example.jp", "追記です。", ("申請書.pdf",), 1)
+    told = line(
+        "message linked", {"message_id": "m@x"}, lang="ja", actor="intake", subject="Re: 削除",
+        follow_up=mail,
+    )  # fmt: skip
+    assert told.splitlines() == [
+        "請求者から追加のメールが届き、案件に加わりました: 「Re: 削除」",
+        "差出人: h***@example.jp",
+        "> 追記です。",
+        "添付ファイル（1 件）: 申請書.pdf",
+    ]
