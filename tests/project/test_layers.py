@@ -142,8 +142,11 @@ def test_service_never_imports_the_command_line() -> None:
 
 
 def test_only_the_command_line_imports_the_command_line() -> None:
+    # bot.entry is the console script: it imports the command line inside its Ctrl-C guard
     bad = [
-        (a, b, line) for a, b, line in _offending(DESK, ("bot.cli",)) if not _within(a, "bot.cli")
+        (a, b, line)
+        for a, b, line in _offending(DESK, ("bot.cli",))
+        if not _within(a, "bot.cli") and a != "bot.entry"
     ]
     assert not bad, "modules outside bot/cli import it:\n" + _listed(bad)
 
