@@ -159,6 +159,10 @@ class SettingsError(ReplyError):
     """The reply settings are missing or malformed (every problem listed)."""
 
 
+class DraftChanged(ReplyError):
+    """The draft is no longer the one staff saw: approved, discarded or a newer revision."""
+
+
 class DraftRenewed(ReplyError):
     """The draft promised a date that has passed, so it was not approved: it was written anew
     with the case's current dates as a new revision, which the approver must read first."""
@@ -513,11 +517,20 @@ class Replies:
             session.commit()
             return self._draft(session, draft_id)
 
-    def attach(self, draft_id: int, files: Sequence[NewFile], *, editor: str) -> Draft:
+    def attach(
+        self,
+        draft_id: int,
+        files: Sequence[NewFile],
+        *,
+        editor: str,
+        revision: int | None = None,
+    ) -> Draft:
         """Add files to a draft: a new revision, so an approval of the one before is refused.
 
         A draft whose text is still the template's own is rendered again with the names of all
         its files; a text staff edited is kept, and must name them before it can be approved.
+        With ``revision`` (the one staff saw, as the case-file page's form says), files for a
+        draft changed since are refused (``DraftChanged``) rather than added to a text unseen.
         """
         if not files:
             raise ReplyError("name at least one file to attach")
@@ -527,7 +540,12 @@ class Replies:
             case = session.get(Case, draft.case_id)
             assert case is not None and draft.id is not None
             if draft.status != "draft":
-                raise ReplyError(f"draft {draft_id} is {draft.status}; it can no longer change")
+                raise DraftChanged(f"draft {draft_id} is {draft.status}; it can no longer change")
+            if revision is not None and revision != draft.revision:
+                raise DraftChanged(
+                    f"draft {draft_id} was changed after the revision you saw (you saw revision "
+                    f"{revision}, it is now revision {draft.revision}): read it again, then attach"
+                )
             if not takes_files(draft.template):
                 raise ReplyError(
                     f"{draft.template} sends no files (it says nothing of attachments)"

@@ -316,13 +316,15 @@ def case_file_links(settings: Settings) -> Links | None:
 
 def case_file_pages(engine: Engine, settings: Settings) -> Callable[[], list[web.RouteDef]] | None:
     """The routes of the case-file pages, built inside the loop that serves them (their Slack
-    client belongs to it); None without PD_PUBLIC_URL or without Slack to say who is staff."""
+    client belongs to it), answer files uploaded through ``Replies`` as ``attach`` does; None
+    without PD_PUBLIC_URL or without Slack to say who is staff."""
     links = case_file_links(settings)
     target = SlackTarget.of(settings.slack)
     if links is None or target is None:
         return None
 
     def routes() -> list[web.RouteDef]:
+        from bot.replies import Replies
         from bot.slack.staff import Staff
         from bot.web.pages import CaseFileSite
 
@@ -333,7 +335,11 @@ def case_file_pages(engine: Engine, settings: Settings) -> Callable[[], list[web
             staff=settings.slack.staff,
         )
         return CaseFileSite(
-            engine, links, staff, max_bytes=settings.intake.attachment_max_bytes
+            engine,
+            links,
+            staff,
+            max_bytes=settings.intake.attachment_max_bytes,
+            replies=Replies(engine, reply_settings(settings)),
         ).routes()
 
     return routes

@@ -8,6 +8,10 @@ cookie ``USER.EXPIRY.MAC`` whose MAC is over the user and its own expiry, under 
 a token is never a cookie nor the reverse. Checks compare in constant time and answer only "who"
 or None: why a token failed is nobody's business (the page answers the same 403 for all).
 
+A form on a page (the upload of answer files) carries a token of its own: an HMAC under a third
+label over the session cookie it was made for, the case, the draft and its revision, so it is
+good only in that session, for that revision, and dies with the cookie (``form_token``).
+
 Nothing here reads a clock of its own: ``clock`` is injected (tests move time instead of
 sleeping).
 """
@@ -30,7 +34,7 @@ COOKIE = "pd_case_file"
 # How long a session lasts once a link was exchanged: a working day. Staff status is asked of
 # Slack at every request, so someone who leaves the channel loses access at once regardless.
 SESSION = timedelta(hours=8)
-_LINK, _SESSION = b"pd-case-link", b"pd-case-session"
+_LINK, _SESSION, _FORM = b"pd-case-link", b"pd-case-session", b"pd-case-form"
 _PART = re.compile(r"([A-Z0-9]{2,32})\.(\d{1,12})\.([A-Za-z0-9_-]{43})")
 
 Clock = Callable[[], datetime]
@@ -90,8 +94,27 @@ class Links:
         """Whose session ``value`` is, while it lasts; None otherwise."""
         return self._check(_SESSION, value, "")
 
+    @property
+    def origin(self) -> str:
+        """PD_PUBLIC_URL's origin (``scheme://host[:port]``), as a browser sends it in ``Origin``."""
+        return origin_of(self.public_url) or ""
+
+    def form_token(self, cookie: str, ref: str, draft: int, revision: int) -> str:
+        """The token a page's form for draft ``draft`` at ``revision`` carries in the session
+        whose cookie value is ``cookie``."""
+        return self._digest(_FORM, cookie, ref, str(draft), str(revision))
+
+    def form_token_ok(self, token: str, cookie: str, ref: str, draft: int, revision: int) -> bool:
+        """Whether ``token`` was made for this session, case, draft and revision (constant
+        time; the cookie itself is checked by ``user_of_cookie``)."""
+        wanted = self.form_token(cookie, ref, draft, revision)
+        return hmac.compare_digest(token.encode(), wanted.encode())
+
     def _mac(self, label: bytes, ref: str, user: str, expiry: int) -> str:
-        said = b"\0".join((label, ref.encode(), user.encode(), str(expiry).encode()))
+        return self._digest(label, ref, user, str(expiry))
+
+    def _digest(self, label: bytes, *parts: str) -> str:
+        said = b"\0".join((label, *(p.encode() for p in parts)))
         digest = hmac.new(self.secret.encode(), said, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
@@ -113,3 +136,20 @@ class Links:
         if self.clock().timestamp() >= expiry or not is_user_id(user):
             return None
         return user
+
+
+def origin_of(url: str) -> str | None:
+    """The origin of ``url`` as browsers serialise it (lower-case scheme and host, the port
+    only when it is not the scheme's own), or None for anything but an http(s) URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    if scheme not in ("http", "https") or not host:
+        return None
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")

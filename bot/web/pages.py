@@ -6,6 +6,7 @@ Routes (under ``/cases``, the only path the session cookie is sent to)::
     GET /cases/{REF}             the case file (facts, every message whole, drafts, notes, trail)
     GET /cases/{REF}/attachments/{N}   attachment N as a download
     GET /cases/{REF}/images/{N}  attachment N inline, only when its bytes are a raster image
+    POST /cases/{REF}/drafts/{ID}/files   answer files for a waiting draft (the one form)
     GET /cases?q=TEXT            search
     GET /cases/desk.css          the pages' style sheet (no case data)
 
@@ -16,6 +17,16 @@ the desk's own style sheet, and are sent with ``PAGE_HEADERS``; attachments with
 ``FILE_HEADERS`` (a download, ``nosniff``, a sandboxing CSP). Every opening, attachment and
 search is audited with the Slack user as actor. Logs carry the reference and the user ID, never a
 token, a query, a file name or a word of a case.
+
+The one form, the upload of answer files to a draft waiting for approval, does what ``privacy-desk
+attach DRAFT_ID FILE... --as USER`` does (``Replies.attach``: a new revision, the files' names and
+SHA-256 audited, the older revision's approval refused) and answers 303 back to the page. Beyond
+the cookie's SameSite=Strict it must come from PD_PUBLIC_URL's origin (``Origin``, else
+``Referer``) and carry the token of its session, case, draft and revision
+(``Links.form_token``), read from the fields before any file's bytes; anything else is the 403.
+The body is read as a stream: no file beyond PD_ATTACHMENT_MAX_BYTES, nor files beyond it
+together, is held in memory (413). A refusal (too big, a dangerous type, a draft approved or
+changed since) is the case page again with the reason, and nothing is stored.
 """
 
 from __future__ import annotations
@@ -31,21 +42,25 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import jinja2
-from aiohttp import web
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot import casefile, threads
 from bot.casefile import CaseFile
+from bot.replies import DraftChanged, NewFile, Replies, ReplyError, takes_files
 from bot.slack.blocks import DRAFT_READ
 from bot.slack.staff import AUDIT_ACTION, Verdict
 from bot.web import model
-from bot.web.links import COOKIE, REF, Links
+from bot.web.links import COOKIE, REF, Links, origin_of
 from bot.web.model import may_show_inline
+from handlers import answer_files
 from handlers.attachments import raster_type
 from handlers.clock import TOKYO
 from storage import repo, views
 from storage.db import writer
+from storage.models import Draft
 
 log = logging.getLogger("privacy_desk.web")
 
@@ -53,7 +68,9 @@ SEARCH_LIMIT = 100
 STYLE = "desk.css"
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: under no-referrer a browser sends the upload form's POST with
+    # ``Origin: null``, which the origin check must refuse; no other site ever learns a page's URL.
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": (
@@ -77,6 +94,11 @@ UNSURE = (
     "<p>The desk could not check with Slack who you are; please try again in a moment.</p>\n"
 )
 
+UPLOAD_CHUNK = 64 * 1024  # bytes of an upload read at a time
+FORM_FIELD_MAX = 256  # bytes of the form's own fields (its token, the revision)
+# What a form's body may carry beyond its files: boundaries and each part's headers.
+FORM_OVERHEAD = 16 * 1024 + answer_files.MAX_FILES * 1024
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -84,6 +106,14 @@ class StaffCheck(Protocol):
     """``bot.slack.staff.Staff``: whether a Slack user is staff, asked now."""
 
     async def check(self, user: str) -> Verdict: ...
+
+
+class _Forbidden(Exception):
+    """An upload that is not our own form in this session: answered with the one 403."""
+
+
+class _TooLarge(Exception):
+    """An upload beyond PD_ATTACHMENT_MAX_BYTES: answered 413, with the reason, on the page."""
 
 
 def _tokyo(value: datetime | None) -> str:
@@ -122,8 +152,8 @@ def _html(text: str, status: int = 200) -> web.Response:
     )
 
 
-def _page(name: str, **values: Any) -> web.Response:
-    return _html(_environment().get_template(name).render(**values))
+def _page(name: str, status: int = 200, **values: Any) -> web.Response:
+    return _html(_environment().get_template(name).render(**values), status)
 
 
 def forbidden() -> web.Response:
@@ -148,6 +178,7 @@ class CaseFileSite:
     links: Links
     staff: StaffCheck
     max_bytes: int  # PD_ATTACHMENT_MAX_BYTES: a larger attachment is flagged (and never inline)
+    replies: Replies | None = None  # answer files are attached by it; None: no upload form
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -156,6 +187,7 @@ class CaseFileSite:
             web.get("/cases/{ref}", self._guarded(self.case)),
             web.get("/cases/{ref}/attachments/{n}", self._guarded(self.attachment)),
             web.get("/cases/{ref}/images/{n}", self._guarded(self.image)),
+            web.post("/cases/{ref}/drafts/{draft}/files", self._guarded(self.upload)),
         ]
 
     # ---- who asks ------------------------------------------------------------------------
@@ -186,6 +218,9 @@ class CaseFileSite:
         if ref is not None and not REF.fullmatch(ref):
             return forbidden()
         token = request.query.get("t")
+        if token is not None and request.method != "GET":  # a link is exchanged only by GET
+            log.warning("case-file request refused: a link used for a %s", request.method)
+            return forbidden()
         if token is not None:  # a link: exchanged for the cookie, then the page without it
             user = self.links.user_of_token(token, ref) if ref is not None else None
         else:
@@ -224,15 +259,154 @@ class CaseFileSite:
         )
 
     async def case(self, request: web.Request, user: str) -> web.StreamResponse:
+        return await self._case_page(request, user)
+
+    async def _case_page(
+        self,
+        request: web.Request,
+        user: str,
+        *,
+        refusal: model.Refusal | None = None,
+        status: int = 200,
+    ) -> web.StreamResponse:
         ref = request.match_info["ref"]
-        found = await threads.db(
+        opened = await threads.db(
             _open_case, self.engine, ref, user, self.max_bytes, self.links.clock()
         )
-        if found is None:
+        if opened is None:
             return _page("missing.html.j2", base=self.links.base_path, query="", ref=ref)
+        found, files = opened
         log.info("%s: case file opened by %s", ref, user)
-        return _page(
-            "case.html.j2", base=self.links.base_path, query="", **model.page_values(found)
+        cookie = request.cookies.get(COOKIE, "")
+        forms = {
+            d.id: self.links.form_token(cookie, ref, d.id, d.revision)
+            for d in found.drafts
+            if self.replies is not None and d.status == "draft" and takes_files(d.template)
+        }
+        values = model.page_values(found, files=files, forms=forms, refusal=refusal)
+        return _page("case.html.j2", status, base=self.links.base_path, query="", **values)
+
+    # ---- the upload of answer files ---------------------------------------------------------
+
+    async def upload(self, request: web.Request, user: str) -> web.StreamResponse:
+        """Files for a waiting draft, from the case page's form: 303 back to the page once
+        they are attached; the page with the reason when they are refused; the 403 for
+        anything that is not the form of this session."""
+        ref, number = request.match_info["ref"], request.match_info["draft"]
+        if self.replies is None or not number.isdigit() or len(number) > 9:
+            return forbidden()
+        draft = int(number)
+        try:
+            revision, files = await self._read_upload(request, ref, draft)
+        except _Forbidden:
+            log.warning("%s: upload refused", ref)
+            return forbidden()
+        except _TooLarge as exc:
+            return await self._refused(request, user, draft, str(exc), 413)
+        try:
+            done = await threads.db(
+                _attach, self.engine, self.replies, ref, draft, files, user, revision
+            )
+        except DraftChanged as exc:
+            return await self._refused(request, user, draft, str(exc), 409)
+        except ReplyError as exc:
+            return await self._refused(request, user, draft, str(exc), 422)
+        if done is None:  # a token is made only for a draft of its own case
+            log.warning("%s: upload refused", ref)
+            return forbidden()
+        log.info("%s: %d files attached to draft %d by %s", ref, len(files), draft, user)
+        return web.Response(
+            status=303,
+            headers={**PAGE_HEADERS, "Location": f"{self.links.page_url(ref)}#draft-{draft}"},
+        )
+
+    async def _refused(
+        self, request: web.Request, user: str, draft: int, reason: str, status: int
+    ) -> web.StreamResponse:
+        log.info(
+            "%s: files for draft %d refused (%d) to %s",
+            request.match_info["ref"],
+            draft,
+            status,
+            user,
+        )
+        refusal = model.Refusal(draft, reason)
+        return await self._case_page(request, user, refusal=refusal, status=status)
+
+    def _same_origin(self, request: web.Request) -> bool:
+        """Whether the browser says the form was sent from a page of PD_PUBLIC_URL's origin
+        (``Origin``; without it, ``Referer``; a browser sends ``Origin: null`` when it will not
+        say, and that is refused too)."""
+        said = request.headers.get("Origin")
+        if said is None:
+            referer = request.headers.get("Referer")
+            said = origin_of(referer) if referer else None
+        return said is not None and said == self.links.origin
+
+    async def _read_upload(
+        self, request: web.Request, ref: str, draft: int
+    ) -> tuple[int, list[NewFile]]:
+        """The revision the form was made for and its files, read as a stream: the token is
+        checked before any file's bytes are read, and reading stops at the size limit."""
+        if not self._same_origin(request) or request.content_type != "multipart/form-data":
+            raise _Forbidden
+        fields: dict[str, str] = {}
+        files: list[NewFile] = []
+        revision: int | None = None
+        total = 0
+        try:
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if not isinstance(part, BodyPartReader):
+                    raise _Forbidden
+                if part.name in ("csrf", "revision") and revision is None:
+                    if part.name in fields:
+                        raise _Forbidden
+                    value = await _read_part(part, FORM_FIELD_MAX)
+                    if value is None:
+                        raise _Forbidden
+                    fields[part.name] = value.decode("ascii", "replace")
+                    continue
+                if part.name != "files":
+                    raise _Forbidden
+                if revision is None:
+                    revision = self._form_revision(request, fields, ref, draft)
+                    length = request.content_length or 0
+                    if length > self.max_bytes + FORM_OVERHEAD:
+                        raise _TooLarge(self._too_large("the files together"))
+                name = part.filename or ""
+                data = await _read_part(part, self.max_bytes)
+                if data is None:
+                    raise _TooLarge(self._too_large(answer_files.clean_name(name) or "a file"))
+                if not name and not data:  # the file field left empty
+                    continue
+                total += len(data)
+                if total > self.max_bytes:
+                    raise _TooLarge(self._too_large("the files together"))
+                if len(files) == answer_files.MAX_FILES:
+                    raise _TooLarge(f"an answer carries at most {answer_files.MAX_FILES} files")
+                files.append(NewFile(name, data))
+        except (ValueError, HttpProcessingError):  # not a multipart body a browser would send
+            raise _Forbidden from None
+        if revision is None:
+            revision = self._form_revision(request, fields, ref, draft)
+        return revision, files
+
+    def _form_revision(
+        self, request: web.Request, fields: dict[str, str], ref: str, draft: int
+    ) -> int:
+        """The revision the form's token was made for in this session, or ``_Forbidden``."""
+        said = fields.get("revision", "")
+        if not said.isdigit() or len(said) > 9:
+            raise _Forbidden
+        cookie = request.cookies.get(COOKIE, "")
+        if not self.links.form_token_ok(fields.get("csrf", ""), cookie, ref, draft, int(said)):
+            raise _Forbidden
+        return int(said)
+
+    def _too_large(self, what: str) -> str:
+        return (
+            f"{what}: over PD_ATTACHMENT_MAX_BYTES ({self.max_bytes} bytes); nothing was attached"
         )
 
     async def search(self, request: web.Request, user: str) -> web.StreamResponse:
@@ -293,12 +467,51 @@ def _refused(engine: Engine, user: str) -> None:
         session.commit()
 
 
+async def _read_part(part: BodyPartReader, limit: int) -> bytes | None:
+    """A part's bytes, or None as soon as there are more than ``limit`` (the rest unread)."""
+    data = bytearray()
+    while chunk := await part.read_chunk(UPLOAD_CHUNK):
+        if len(data) + len(chunk) > limit:
+            return None
+        data += chunk
+    return bytes(data)
+
+
+def _attach(
+    engine: Engine,
+    replies: Replies,
+    ref: str,
+    draft_id: int,
+    files: list[NewFile],
+    user: str,
+    revision: int,
+) -> Draft | None:
+    """``replies.attach`` for a draft of case ``ref``; None when the draft is not one of its."""
+    with Session(engine) as session:
+        case = repo.case_by_ref(session, ref)
+        draft = session.get(Draft, draft_id)
+    if case is None or draft is None or draft.case_id != case.id:
+        return None
+    return replies.attach(draft_id, files, editor=user, revision=revision)
+
+
 def _open_case(
     engine: Engine, ref: str, user: str, max_bytes: int, now: datetime
-) -> CaseFile | None:
+) -> tuple[CaseFile, dict[int, list[model.AnswerFile]]] | None:
+    """The case file and the files of each of its drafts, its opening audited."""
     with Session(engine) as session:
         found = casefile.load(session, ref, max_bytes=max_bytes, now=now)
         case = repo.case_by_ref(session, ref) if found is not None else None
+        kept = repo.draft_files(session, [d.id for d in found.drafts] if found else [])
+        revisions = {d.id: d.revision for d in found.drafts} if found else {}
+        files = {
+            draft: [
+                model.AnswerFile(f.name, f.size, f.sha256, f.added_by, f.added_at)
+                for f in rows
+                if f.revision <= revisions[draft]
+            ]
+            for draft, rows in kept.items()
+        }
     if case is not None and found is not None:
         with Session(writer(engine)) as session:
             repo.audit(session, case.id, user, "case file opened")
@@ -310,7 +523,7 @@ def _open_case(
                         session, case.id, user, DRAFT_READ, draft=draft.id, revision=draft.revision
                     )
             session.commit()
-    return found
+    return (found, files) if found is not None else None
 
 
 def _open_file(

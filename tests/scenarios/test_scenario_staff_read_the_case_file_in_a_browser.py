@@ -6,10 +6,15 @@ the case channel, presses the parent message's **Case file** button (a signed re
 HTTP), Slack shows her alone the link, and real headless Chromium opens it: the token is
 exchanged for a cookie, the redirect followed, and the page shows every word Ichiro wrote and a
 link to his PDF. The same link altered, or opened by a bystander's browser with a link made for
-the bystander, shows the 403 page and nothing of the case."""
+the bystander, shows the 403 page and nothing of the case. Alice then attaches his data to a
+disclosure answer with the page's one form, driven in Chromium over the DevTools protocol as a
+person would (choose the file, press the button): the browser's own post passes the cross-site
+checks, and the page it is sent back to shows the file and its SHA-256."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -27,13 +32,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 import pytest
 from sqlalchemy import Engine
-from support import eventually, free_port
+from sqlmodel import Session, select
+from support import eventually, eventually_async, free_port
 
 from bot import settings, wiring
 from bot.intake import Intake
+from bot.replies import Replies
 from bot.slack.blocks import ACTIONS
+from storage.models import AuditEvent
 
 SIGNING_SECRET = "signing-secret-of-the-test"
 ALICE = "U0ALICE001"
@@ -184,21 +193,24 @@ def _has_button(message: dict[str, Any]) -> bool:
     )
 
 
+def headless(chromium: str, profile: Path) -> list[str]:
+    """Chromium headless, its cookies kept in ``profile``."""
+    return [
+        chromium,
+        "--headless",
+        "--no-sandbox",  # as root, Chromium's sandbox cannot start
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+    ]
+
+
 def browse(chromium: str, url: str, profile: Path) -> str:
     """The DOM real headless Chromium ends with after loading ``url`` (redirects followed,
     cookies kept in ``profile``)."""
     done = subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",  # as root, Chromium's sandbox cannot start
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            "--dump-dom",
-            url,
-        ],
+        [*headless(chromium, profile), "--dump-dom", url],
         capture_output=True,
         timeout=120,
         check=False,
@@ -236,3 +248,131 @@ def test_a_bystanders_browser_sees_nothing(desk: Desk, chromium: str, tmp_path: 
     assert made is not None
     dom = browse(chromium, made.url(desk.ref, BYSTANDER), tmp_path / "bystander")
     assert "This link cannot be used" in dom and "田中" not in dom
+
+
+class DevTools:
+    """Calls and events of one page over the Chrome DevTools Protocol."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self._ws = ws
+        self._next = 0
+        self._calls: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._events: dict[str, list[asyncio.Future[dict[str, Any]]]] = {}
+        self._reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        async for message in self._ws:
+            said = json.loads(message.data)
+            if "id" in said:
+                call = self._calls.pop(said["id"])
+                if "error" in said:
+                    call.set_exception(AssertionError(said["error"]))
+                else:
+                    call.set_result(said["result"])
+            for waiter in self._events.pop(said.get("method", ""), []):
+                waiter.set_result(said.get("params", {}))
+
+    async def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self._next += 1
+        answer = asyncio.get_running_loop().create_future()
+        self._calls[self._next] = answer
+        await self._ws.send_json({"id": self._next, "method": method, "params": params})
+        return await asyncio.wait_for(answer, 60)
+
+    def event(self, method: str) -> asyncio.Future[dict[str, Any]]:
+        """The next ``method`` event (ask before doing what causes it)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._events.setdefault(method, []).append(waiter)
+        return waiter
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
+
+
+async def attach_in_browser(chromium: str, url: str, chosen: Path, profile: Path) -> str:
+    """Open ``url`` in headless Chromium, choose ``chosen`` in the page's upload form and press
+    its button; the DOM of the page the browser ends on."""
+    browser = await asyncio.create_subprocess_exec(
+        *headless(chromium, profile),
+        "--remote-debugging-port=0",
+        "about:blank",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        active = profile / "DevToolsActivePort"  # Chromium writes its port here
+        said = await eventually_async(
+            lambda: active.exists() and len(active.read_text().split()) == 2 and active.read_text(),
+            "Chromium's DevTools port",
+        )
+        port = said.split()[0]
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/json/list") as listed:
+                [page] = [t for t in await listed.json() if t["type"] == "page"]
+            async with http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+                tools = DevTools(ws)
+                try:
+                    await tools.call("Page.enable")
+                    loaded = tools.event("Page.loadEventFired")
+                    await tools.call("Page.navigate", url=url)
+                    await asyncio.wait_for(loaded, 60)
+                    root = (await tools.call("DOM.getDocument"))["root"]["nodeId"]
+                    found = await tools.call(
+                        "DOM.querySelector", nodeId=root, selector="form.upload input[type=file]"
+                    )
+                    assert found["nodeId"], "no upload form on the page"
+                    await tools.call(
+                        "DOM.setFileInputFiles", nodeId=found["nodeId"], files=[str(chosen)]
+                    )
+                    loaded = tools.event("Page.loadEventFired")
+                    await tools.call(  # the click a person makes: the form posts itself
+                        "Runtime.evaluate",
+                        expression="document.querySelector('form.upload button').click()",
+                    )
+                    await asyncio.wait_for(loaded, 60)
+                    shown = await tools.call(
+                        "Runtime.evaluate",
+                        expression="document.location.href + '\\n' + document.documentElement.outerHTML",
+                        returnByValue=True,
+                    )
+                    return str(shown["result"]["value"])
+                finally:
+                    await tools.close()
+    finally:
+        browser.terminate()
+        await browser.wait()
+
+
+def test_staff_attach_an_answer_file_with_the_pages_form_in_a_browser(
+    desk: Desk, chromium: str, tmp_path: Path
+) -> None:
+    read = settings.read()  # serve's own settings (the fixture put them in the environment)
+    links = wiring.case_file_links(read)
+    assert links is not None
+    link = links.url(desk.ref, ALICE)  # as the Case file button gives it to her
+    replies = Replies(desk.engine, wiring.reply_settings(read))
+    draft = replies.draft(
+        desk.ref,
+        "disclosure_answer",
+        {"method": "file", "items": ["会員登録情報（氏名・会員番号）"]},
+        editor=ALICE,
+    )
+    data = "\ufeff項目,内容\r\n氏名,田中一郎\r\n".encode()
+    chosen = tmp_path / "開示データ_田中.csv"
+    chosen.write_bytes(data)
+    profile = tmp_path / "alice"
+    profile.mkdir()
+    shown = asyncio.run(attach_in_browser(chromium, link, chosen, profile))
+    location, _, dom = shown.partition("\n")
+    assert location == f"http://127.0.0.1:{desk.port}/cases/{desk.ref}#draft-{draft.id}"
+    digest = hashlib.sha256(data).hexdigest()
+    assert "開示データ_田中.csv" in dom and digest in dom and "rev. 2" in dom
+    assert 'class="refused"' not in dom
+    with Session(desk.engine) as session:
+        [attached] = session.exec(select(AuditEvent).where(AuditEvent.action == "files attached"))
+    assert attached.actor == ALICE
+    assert attached.detail["files"] == [
+        {"name": "開示データ_田中.csv", "size": len(data), "sha256": digest}
+    ]

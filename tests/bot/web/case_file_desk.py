@@ -1,6 +1,7 @@
 """A desk serving its case-file pages on a free port, for the HTTP tests of ``bot.web``: a case
 with a Japanese request and a follow-up carrying attachments, staff and a bystander in the Slack
-double (which says who is staff), and a clock the tests move instead of sleeping."""
+double (which says who is staff), the desk's replies (the upload form attaches through them),
+and a clock the tests move instead of sleeping."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlmodel import Session
 from support import Serving, free_port
 
 from bot.intake import Intake
+from bot.replies import Replies, ReplySettings
 from bot.slack.http import serve_http
 from bot.slack.staff import Staff
 from bot.web.links import COOKIE, Links
@@ -48,6 +50,7 @@ ATTACHMENTS = (  # numbered 1.. in this order
 )
 NOTE = "電話で本人確認済み。旧住所は東京都港区。"
 DRAFT = "田中一郎様\n\nご依頼のとおり削除いたしました。"
+DESK_ADDRESS = "privacy@example-hikaku.co.jp"
 
 
 @dataclass
@@ -89,12 +92,33 @@ class WebDesk:
     port: int
     ref: str
     other_ref: str
+    replies: Replies
     seen: list[str] = field(default_factory=list)
 
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def get(self, path: str, *, cookie: str | None = None) -> Answer:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        return self.request("GET", path, cookie=cookie)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        cookie: str | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        """One request on its own connection (``body`` bytes, or an iterable of them sent as it
+        is produced: with a Content-Length header given, else chunked)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        sent = dict(headers or {})
+        if cookie:
+            sent["Cookie"] = f"{COOKIE}={cookie}"
         try:
-            conn.request("GET", path, headers={"Cookie": f"{COOKIE}={cookie}"} if cookie else {})
+            conn.request(method, path, body=body, headers=sent)
             answer = conn.getresponse()
             return Answer(answer.status, answer.headers, answer.read())
         finally:
@@ -179,11 +203,20 @@ def serving(engine: Engine, slack: Any) -> Iterator[WebDesk]:
     clock = Clock()
     port = free_port()
     links = Links(SECRET, f"http://127.0.0.1:{port}", timedelta(minutes=15), clock=clock)
+    settings = ReplySettings.from_env(
+        {
+            "PD_FROM_ADDRESS": DESK_ADDRESS,
+            "PD_APPROVERS": APPROVER,
+            "PD_ATTACHMENT_MAX_BYTES": str(MAX_BYTES),
+        }
+    )
+    replies = Replies(engine, settings, clock=clock)
 
     def pages() -> list[Any]:
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
         staff = Staff(client, channel=slack.channel, approvers=(APPROVER,))
-        return CaseFileSite(engine, links, staff, max_bytes=MAX_BYTES).routes()
+        site = CaseFileSite(engine, links, staff, max_bytes=MAX_BYTES, replies=replies)
+        return site.routes()
 
     started = threading.Event()
     service = Serving(
@@ -191,7 +224,7 @@ def serving(engine: Engine, slack: Any) -> Iterator[WebDesk]:
     ).start()
     assert started.wait(15)
     try:
-        yield WebDesk(engine, slack, clock, links, port, ref, other)
+        yield WebDesk(engine, slack, clock, links, port, ref, other, replies)
     finally:
         service.stop(10)
     assert service.error is None

@@ -1,5 +1,6 @@
 """Case-file links and sessions (``bot.web.links``) and their settings: only the key makes them,
-nothing in them can be changed, they end, and a link is never a session nor the reverse."""
+nothing in them can be changed, they end, and a link is never a session nor the reverse; a
+form's token is good for one session, case, draft and revision; origins as browsers send them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from bot import settings, wiring
 from bot.settings import SettingsError
-from bot.web.links import Links
+from bot.web.links import Links, origin_of
 
 SECRET = "k" * 32
 NOW = datetime(2026, 3, 3, 1, 0, tzinfo=UTC)
@@ -140,3 +141,38 @@ def test_serve_wants_slack_to_hand_out_the_links() -> None:
         settings.read({**base, **GOOD}, command="serve")
     slack = {"SLACK_BOT_TOKEN": "xoxb-1", "PD_SLACK_CHANNEL": "C0DESK0001"}
     settings.read({**base, **GOOD, **slack}, command="serve")
+
+
+def test_a_form_token_is_good_for_its_session_case_draft_and_revision_only() -> None:
+    signer = links()
+    cookie, _ = signer.cookie(ALICE)
+    other_cookie, _ = links(secret="o" * 32).cookie(ALICE)
+    token = signer.form_token(cookie, REF, 7, 2)
+    assert signer.form_token_ok(token, cookie, REF, 7, 2)
+    for changed in (
+        (other_cookie, REF, 7, 2),
+        (cookie, OTHER, 7, 2),
+        (cookie, REF, 8, 2),
+        (cookie, REF, 7, 3),
+    ):
+        assert not signer.form_token_ok(token, *changed), changed
+    assert not links(secret="o" * 32).form_token_ok(token, cookie, REF, 7, 2)
+    assert not signer.form_token_ok("", cookie, REF, 7, 2)
+    assert token not in (cookie, signer.url(REF, ALICE))
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://desk.example.jp/privacy", "https://desk.example.jp"),
+        ("HTTPS://Desk.Example.JP:443/cases/PD-2026-000001", "https://desk.example.jp"),
+        ("http://127.0.0.1:8080/cases", "http://127.0.0.1:8080"),
+        ("http://[::1]:8080/", "http://[::1]:8080"),
+        ("null", None),
+        ("javascript:alert(1)", None),
+        ("http://host:99999/", None),
+    ],
+)
+def test_origins_are_compared_as_browsers_send_them(url: str, origin: str | None) -> None:
+    assert origin_of(url) == origin
+    assert links().origin == "https://desk.example.jp"
