@@ -21,8 +21,8 @@ token, a query, a file name or a word of a case.
 The one form, the upload of answer files to a draft waiting for approval, does what ``privacy-desk
 attach DRAFT_ID FILE... --as USER`` does (``Replies.attach``: a new revision, the files' names and
 SHA-256 audited, the older revision's approval refused) and answers 303 back to the page. Beyond
-the cookie's SameSite=Strict it must come from PD_PUBLIC_URL's origin (``Origin``, else
-``Referer``) and carry the token of its session, case, draft and revision
+the cookie's SameSite=Strict it must come from PD_PUBLIC_URL's origin (``Sec-Fetch-Site:
+same-origin`` where the browser sends it, else ``Origin``, else ``Referer``) and carry the token of its session, case, draft and revision
 (``Links.form_token``), read from the fields before any file's bytes; anything else is the 403.
 The body is read as a stream: no file beyond PD_ATTACHMENT_MAX_BYTES, nor files beyond it
 together, is held in memory (413). A refusal (too big, a dangerous type, a draft approved or
@@ -68,9 +68,7 @@ SEARCH_LIMIT = 100
 STYLE = "desk.css"
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
-    # same-origin, not no-referrer: under no-referrer a browser sends the upload form's POST with
-    # ``Origin: null``, which the origin check must refuse; no other site ever learns a page's URL.
-    "Referrer-Policy": "same-origin",
+    "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": (
@@ -334,9 +332,13 @@ class CaseFileSite:
         return await self._case_page(request, user, refusal=refusal, status=status)
 
     def _same_origin(self, request: web.Request) -> bool:
-        """Whether the browser says the form was sent from a page of PD_PUBLIC_URL's origin
-        (``Origin``; without it, ``Referer``; a browser sends ``Origin: null`` when it will not
-        say, and that is refused too)."""
+        """Whether the browser says the form was sent from a page of PD_PUBLIC_URL's origin.
+        ``Sec-Fetch-Site``, which a page's scripts cannot set, when the browser sends it (under
+        the pages' ``Referrer-Policy: no-referrer`` a browser posts the form with ``Origin:
+        null``); else ``Origin``, else ``Referer``. ``Origin: null`` alone is refused."""
+        fetched_from = request.headers.get("Sec-Fetch-Site")
+        if fetched_from is not None:
+            return fetched_from == "same-origin"
         said = request.headers.get("Origin")
         if said is None:
             referer = request.headers.get("Referer")

@@ -58,7 +58,7 @@ def audit(desk: WebDesk, action: str) -> list[AuditEvent]:
 def assert_page_headers(answer: object) -> None:
     headers = answer.headers  # type: ignore[attr-defined]
     assert headers["Cache-Control"] == "no-store"
-    assert headers["Referrer-Policy"] == "same-origin"  # Origin on our own form posts
+    assert headers["Referrer-Policy"] == "no-referrer"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Content-Security-Policy"] == PAGE_CSP
 

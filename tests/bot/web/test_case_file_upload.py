@@ -184,6 +184,20 @@ def test_any_staff_may_upload_and_the_file_is_theirs_in_the_trail(
     assert names == [CSV_NAME] and attached.actor == APPROVER
 
 
+def test_a_browser_under_no_referrer_posts_with_origin_null_and_is_let_in_by_sec_fetch_site(
+    desk: WebDesk, draft: int
+) -> None:
+    """The pages send Referrer-Policy: no-referrer, under which a browser posts the form with
+    ``Origin: null``; it also says ``Sec-Fetch-Site: same-origin``, which no page can forge."""
+    cookie = desk.session(ALICE)
+    form = forms(desk.get(f"/cases/{desk.ref}", cookie=cookie))[draft]
+    as_chromium_sends_it = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    answer = upload(desk, form, [(CSV_NAME, CSV)], cookie=cookie, headers=as_chromium_sends_it)
+    assert answer.status == 303
+    _, names, _ = stored(desk, draft)
+    assert names == [CSV_NAME]
+
+
 def test_a_form_not_of_this_session_revision_or_origin_is_the_403_and_stores_nothing(
     desk: WebDesk, draft: int, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -211,6 +225,16 @@ def test_a_form_not_of_this_session_revision_or_origin_is_the_403_and_stores_not
             desk, form, files, cookie=cookie, headers={"Origin": f"{desk.origin}0"}
         ),
         "an opaque origin": upload(desk, form, files, cookie=cookie, headers={"Origin": "null"}),
+        "a browser that says another site sent it": upload(
+            desk,
+            form,
+            files,
+            cookie=cookie,
+            headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+        ),
+        "a browser that says the user typed it": upload(
+            desk, form, files, cookie=cookie, headers={"Sec-Fetch-Site": "none"}
+        ),
         "another site's page as referer": upload(
             desk,
             form,
