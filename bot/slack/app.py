@@ -85,7 +85,7 @@ def build_app(
     Only staff (approvers, ``staff`` IDs, members of ``channel``) get an answer from it. With
     ``links`` (PD_PUBLIC_URL set) the "Case file" buttons answer with signed links."""
     app = AsyncApp(signing_secret=signing_secret, client=client)
-    w = words or staff_words(DEFAULT)  # noqa: F841  PD_STAFF_LANGUAGE: every text staff read
+    w = words or staff_words(DEFAULT)  # PD_STAFF_LANGUAGE: every text staff read
     who = Staff(client, channel=channel, approvers=replies.settings.approvers, staff=staff)
     guard(app, who, engine)  # before any listener: every request passes the gate first
     # Bolt logs the whole body of a request whose signature fails at INFO: a genuine but stale
@@ -115,7 +115,7 @@ def build_app(
         if draft is None or case is None or not draft.slack_ts:
             return
         files = await threads.db(_files_of, engine, draft)
-        text, blocks = draft_message(draft_view(draft, files), mask_mode=mask_mode)
+        text, blocks = draft_message(draft_view(draft, files), w=w, mask_mode=mask_mode)
         try:
             await api.update(
                 channel=case.slack_channel or channel, ts=draft.slack_ts, text=text, blocks=blocks
@@ -188,7 +188,7 @@ def build_app(
 
     async def review_form(draft: Draft, user: str) -> dict[str, Any] | str:
         # built in a worker thread: splitting a long draft is linear, but not free
-        return await threads.db(_review_form, engine, draft, user)
+        return await threads.db(_review_form, engine, draft, user, w)
 
     async def edit_form(draft: Draft, user: str) -> dict[str, Any] | str:
         return await threads.db(_edit_form, draft)
@@ -211,7 +211,7 @@ def build_app(
         user = body["user"]["id"]
         problem = await threads.db(_review_problem, engine, *parsed, user)
         if problem is not None:
-            await ack(response_action="update", view=review_refused(parsed[0], problem))
+            await ack(response_action="update", view=review_refused(parsed[0], problem, w=w))
             return
         await ack()
         await approve_as(body, user, *parsed)
@@ -281,7 +281,7 @@ def build_app(
         if case is None:
             return
         found = await threads.db(_reasons, engine, case)
-        await refuse(body, f"{case.ref}: {reasons_text(found)}")
+        await refuse(body, f"{case.ref}: {reasons_text(found, w=w)}")
 
     @app.action(ACTIONS["assign_me"])
     async def assign_me(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -309,10 +309,12 @@ def build_app(
             event.get("text", ""),
         )
 
-    decisions.register(app, engine, desk, replies, client=client, tell=refuse, groups=groups.of)
-    home.register(app, engine, staff=who, mask_mode=mask_mode)
+    decisions.register(
+        app, engine, desk, replies, client=client, tell=refuse, groups=groups.of, w=w
+    )
+    home.register(app, engine, staff=who, mask_mode=mask_mode, words=w)
     if links is not None:
-        case_link.register(app, engine, links, client=client, channel=channel)
+        case_link.register(app, engine, links, client=client, channel=channel, w=w)
     return app
 
 
@@ -360,13 +362,13 @@ def _note(engine: Engine, channel: str, thread: str, user: str, text: str) -> No
         session.commit()
 
 
-def _review_form(engine: Engine, draft: Draft, user: str) -> dict[str, Any]:
+def _review_form(engine: Engine, draft: Draft, user: str, w: Words) -> dict[str, Any]:
     """The review modal of ``draft`` for ``user`` (approvable when they read it on the page)."""
     assert draft.id is not None
     with Session(engine, expire_on_commit=False) as session:
         read = _was_read(session, draft, draft.revision, user)
         files = repo.draft_files(session, [draft.id], revision=draft.revision)[draft.id]
-    return review_view(draft_view(draft, files), read_on_page=read)
+    return review_view(draft_view(draft, files), w=w, read_on_page=read)
 
 
 def _edit_form(draft: Draft) -> dict[str, Any] | str:

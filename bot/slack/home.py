@@ -40,6 +40,8 @@ from bot.slack.blocks import (
 )
 from bot.slack.ids import is_user_id
 from bot.slack.staff import Staff, guard, publish_home
+from bot.words import DEFAULT, Words
+from bot.words import words as staff_words
 from handlers.clock import TOKYO, Clock, now
 from handlers.status import FINISHED
 from storage import views
@@ -91,11 +93,12 @@ def register(
     mask_mode: str = "partial",
     clock: Clock = now,
     ack_budget: float = ACK_BUDGET,
+    words: Words | None = None,
 ) -> None:
     """Add the ``/privacy`` command and the App Home to ``app``, behind the staff gate."""
     guard(app, staff, engine)  # a no-op when the app is guarded already
     # Only reads: on SQLite a writer engine's BEGIN IMMEDIATE would queue behind intake.
-    desk = _Desk(engine.execution_options(**{WRITER: False}), mask_mode, clock)
+    desk = _Desk(engine.execution_options(**{WRITER: False}), mask_mode, clock, words)
 
     @app.command(COMMAND)
     async def privacy(
@@ -132,7 +135,10 @@ def register(
 class _Desk:
     """The answers, from a read-only engine; queries run in the ``pd-db`` threads (``bot.threads``)."""
 
-    def __init__(self, engine: Engine, mask_mode: str, clock: Clock) -> None:
+    def __init__(
+        self, engine: Engine, mask_mode: str, clock: Clock, words: Words | None = None
+    ) -> None:
+        self._w = words or staff_words(DEFAULT)  # PD_STAFF_LANGUAGE
         self._engine = engine
         self._mask_mode = mask_mode
         self._clock = clock
@@ -271,9 +277,9 @@ class _Desk:
         parts = [
             f"*{escape(case.ref)}*",
             escape(_intents(case)),
-            _due(case, now, late_paused=late_paused),
+            _due(case, now, w=self._w, late_paused=late_paused),
             escape(case.status),
-            escape(mask(case.requester, self._mask_mode)),
+            escape(mask(case.requester, self._mask_mode, w=self._w)),
         ]
         if case.assignee:
             parts.append(_who(case.assignee))
@@ -286,10 +292,10 @@ class _Desk:
         lines = [
             f"*{escape(case.ref)}* · {escape(case.status)}",
             f"*Intents:* {escape(_intents(case))}",
-            f"*Requester:* {escape(mask(case.requester, self._mask_mode))}",
+            f"*Requester:* {escape(mask(case.requester, self._mask_mode, w=self._w))}",
             f"*Subject:* {escape(clip(found.subject, SUBJECT_SHOWN * 2)) or '-'}",
             f"*Received:* {_time(case.received_at)}",
-            f"*Due:* {_due(case, now).removeprefix('due ')}",
+            f"*Due:* {_due(case, now, w=self._w).removeprefix('due ')}",
             f"*Assignee:* {_who(case.assignee) if case.assignee else 'nobody'}",
         ]
         if found.drafts:
@@ -347,12 +353,12 @@ def _time(value: datetime) -> str:
     return value.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M JST")
 
 
-def _due(case: Case, now: datetime, *, late_paused: bool = False) -> str:
+def _due(case: Case, now: datetime, *, w: Words, late_paused: bool = False) -> str:
     if case.answer_due is None and late_paused:
         return "LATE (clock paused after the deadline)"
     if case.answer_due is None:
         return "no deadline (clock paused)" if case.status not in FINISHED else "no deadline"
-    return f"due {_time(case.answer_due)} ({time_left(case.answer_due, now)})"
+    return f"due {_time(case.answer_due)} ({time_left(case.answer_due, now, w=w)})"
 
 
 def _fit(lines: list[str], total: int, budget: int) -> str:

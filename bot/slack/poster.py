@@ -137,9 +137,10 @@ class FollowUp:
     attachments: int = 0
 
 
-def follow_up_view(message: MailMessage, mask_mode: str) -> FollowUp:
+def follow_up_view(message: MailMessage, mask_mode: str, *, w: Words) -> FollowUp:
     """A follow-up mail as its thread line may show it under ``mask_mode``."""
-    sender = mask(message.sender, mask_mode) if mask_mode in ("full", "partial", "domain") else ""
+    shown = mask_mode in ("full", "partial", "domain")
+    sender = mask(message.sender, mask_mode, w=w) if shown else ""
     try:
         parsed = parse_message(message.raw) if message.raw is not None else None
     except ParseError:
@@ -349,7 +350,7 @@ def thread_line(told: Told) -> str:
     return clip(LINES[told.action](told), FALLBACK_TEXT)
 
 
-def thread_blocks(told: Told) -> list[dict[str, Any]] | None:
+def thread_blocks(told: Told, *, w: Words) -> list[dict[str, Any]] | None:
     """The blocks of a thread line that offers a control (a follow-up: the case file, where
     staff read it whole), or None for a line of text alone."""
     if told.action != "message linked":
@@ -362,7 +363,7 @@ def thread_blocks(told: Told) -> list[dict[str, Any]] | None:
         {
             "type": "actions",
             "block_id": f"file:{told.ref}",
-            "elements": [case_file_button(told.ref)],
+            "elements": [case_file_button(told.ref, w=w)],
         },
     ]
 
@@ -731,7 +732,7 @@ class CasePoster:
             for draft, case in rows:
                 assert draft.id is not None
                 shown = draft_view(draft, files[draft.id])
-                text, blocks = draft_message(shown, mask_mode=self._mask_mode)
+                text, blocks = draft_message(shown, w=self._w, mask_mode=self._mask_mode)
                 found.append((draft.id, case, text, blocks))
             return found
 
@@ -891,7 +892,9 @@ class CasePoster:
                     else []
                 )
             }
-            views = {key: follow_up_view(m, self._mask_mode) for key, m in follow_ups.items()}
+            views = {
+                key: follow_up_view(m, self._mask_mode, w=self._w) for key, m in follow_ups.items()
+            }
         pending = []
         for event, case, state in rows:
             assert event.id is not None and case.id is not None and case.slack_ts is not None
@@ -935,7 +938,7 @@ class CasePoster:
                 thread_ts=pending.thread_ts,
                 text=thread_line(pending.told),
                 # the Case file button only where PD_PUBLIC_URL gives it a page to link to
-                blocks=thread_blocks(pending.told) if self._case_file else None,
+                blocks=thread_blocks(pending.told, w=self._w) if self._case_file else None,
                 unfurl_links=False,
                 unfurl_media=False,
                 metadata={
@@ -1065,7 +1068,7 @@ class CasePoster:
                 text = PURGED_TEXT.format(ref=case.ref)
                 return case, text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
             view = self._view(session, case)
-        text, blocks = case_message(view, self._clock(), mask_mode=self._mask_mode)
+        text, blocks = case_message(view, self._clock(), w=self._w, mask_mode=self._mask_mode)
         return case, text, blocks
 
     def _synced(self, case: Case, ts: str) -> None:

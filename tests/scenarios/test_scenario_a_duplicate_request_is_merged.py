@@ -31,9 +31,12 @@ from bot.replies import Replies, ReplySettings
 from bot.slack.app import build_app
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
+from bot.words import words
 from handlers.stats import Month
 from storage import repo
 from storage.models import AuditEvent, Case, Draft
+
+EN = words("en")  # the staff texts these assertions read
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 SECRET = "signing-secret-of-the-test"
@@ -195,7 +198,7 @@ class Channel:
             slack.add_user(user, name=user.lower())  # members of the case channel: staff
         slack.add_user(STRANGER, name="stranger", channels=())
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
-        self.poster = CasePoster(desk.engine, client, slack.channel, mask_mode=mask_mode)
+        self.poster = CasePoster(desk.engine, client, slack.channel, mask_mode=mask_mode, words=EN)
         replies = Replies(desk.engine, desk.settings, clock=desk.clock)
         self.app = build_app(
             desk.engine,
@@ -204,6 +207,7 @@ class Channel:
             client=client,
             channel=slack.channel,
             cases=CaseDesk(desk.engine, replies, clock=desk.clock),
+            words=EN,
         )
 
     def post(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,7 +24,10 @@ from support import eventually
 from bot.intake import Intake
 from bot.replies import Replies, ReplySettings
 from bot.slack.poster import EVENT_TYPE, CasePoster, PostSummary
+from bot.words import words
 from storage.models import Case
+
+EN = words("en")  # the staff texts these assertions read
 
 SETTINGS = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": "sato"}
 
@@ -31,7 +35,7 @@ SETTINGS = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": "
 def _poster(engine: Engine, slack: Any) -> CasePoster:
     # No retry handlers: the poster alone decides what may be sent again.
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
-    return CasePoster(engine, client, slack.channel)
+    return CasePoster(engine, client, slack.channel, words=EN)
 
 
 def _take(engine: Engine, make_mail: Callable[..., bytes], n: int, body: str = "") -> list[str]:
@@ -197,7 +201,9 @@ def test_serve_puts_new_mail_in_the_channel(
             return [m for m in slack.messages() if m.get("text", "").startswith("PD-")]
 
         [message] = eventually(cases, "the case in the channel", timeout=60)
-        assert "開示 disclosure" in json.dumps(message["blocks"], ensure_ascii=False)
+        # serve speaks the default staff language, Japanese
+        [header] = [b["text"]["text"] for b in message["blocks"] if b["type"] == "header"]
+        assert re.fullmatch(r"PD-\d{4}-\d{6} · 開示", header)
     finally:
         service.send_signal(signal.SIGTERM)
         out, err = service.communicate(timeout=20)

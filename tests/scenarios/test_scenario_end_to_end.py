@@ -56,6 +56,7 @@ SETTINGS = {
     "PD_COMPANY_NAME_EN": "HikakuPlus Inc.",
     "PD_APPROVERS": APPROVER,
     "PD_FOUR_EYES": "1",
+    "PD_STAFF_LANGUAGE": "en",  # the staff texts these assertions read
 }
 
 

@@ -28,12 +28,15 @@ from bot.scheduler import Scheduler, SchedulerSettings
 from bot.slack.app import build_app
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
+from bot.words import words
 from handlers import sla
 from handlers.classify import classify
 from handlers.intents import RIGHTS
 from mail.parse import parse_message
 from storage import repo
 from storage.models import AuditEvent, Case, MailMessage
+
+EN = words("en")  # the staff texts these assertions read
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 MONDAY = datetime(2026, 6, 1, 10, 0, tzinfo=TOKYO)  # an ordinary business day
@@ -100,7 +103,7 @@ def test_a_request_the_classifier_cannot_read_gets_its_case_the_14_day_clock_and
 
     # The channel: the parent says first that it needs triage, and offers one click per intent.
     client = _client(slack)
-    asyncio.run(CasePoster(engine, client, slack.channel).run_once())
+    asyncio.run(CasePoster(engine, client, slack.channel, words=EN).run_once())
     [parent] = slack.messages()
     assert "Needs triage" in parent["blocks"][0]["text"]["text"]
     buttons = [
@@ -148,7 +151,7 @@ def test_an_approver_decides_triage_with_one_click_and_a_bystander_cannot(
     for user in (APPROVER, BYSTANDER):
         slack.add_user(user, name=user.lower())
     client = _client(slack)
-    asyncio.run(CasePoster(engine, client, slack.channel).run_once())
+    asyncio.run(CasePoster(engine, client, slack.channel, words=EN).run_once())
     [parent] = slack.messages()
     app = build_app(
         engine,
@@ -156,6 +159,7 @@ def test_an_approver_decides_triage_with_one_click_and_a_bystander_cannot(
         signing_secret=SECRET,
         client=client,
         channel=slack.channel,
+        words=EN,
     )
     double = sys.modules["slack_double"]
     [deletion] = [

@@ -33,8 +33,11 @@ from bot.replies import Replies, ReplySettings
 from bot.slack.app import EDIT_CALLBACK, build_app
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
+from bot.words import words
 from mail.parse import parse_message
 from storage.models import AuditEvent, Draft, OutboxItem
+
+EN = words("en")  # the staff texts these assertions read
 
 SECRET = "signing-secret-of-the-test"
 APPROVER = "U0APPROVE1"
@@ -69,9 +72,14 @@ class Thread:
         self.client = AsyncWebClient(
             token=slack.bot_token, base_url=slack.base_url, retry_handlers=[]
         )
-        asyncio.run(CasePoster(engine, self.client, slack.channel).run_once())
+        asyncio.run(CasePoster(engine, self.client, slack.channel, words=EN).run_once())
         self.app: AsyncApp = build_app(
-            engine, self.replies, signing_secret=SECRET, client=self.client, channel=slack.channel
+            engine,
+            self.replies,
+            signing_secret=SECRET,
+            client=self.client,
+            channel=slack.channel,
+            words=EN,
         )
 
     def message_of(self, draft_id: int) -> dict[str, Any]:
@@ -128,8 +136,8 @@ async def test_an_approvers_click_queues_exactly_one_mail(thread: Thread) -> Non
     shown = str(thread.message_of(thread.draft.id)["blocks"])
     assert "approved" in shown and ACTIONS["approve"] not in shown  # no buttons any more
     # the thread tells it once, on the poster's next pass
-    await CasePoster(thread.engine, thread.client, thread.slack.channel).run_once()
-    await CasePoster(thread.engine, thread.client, thread.slack.channel).run_once()
+    await CasePoster(thread.engine, thread.client, thread.slack.channel, words=EN).run_once()
+    await CasePoster(thread.engine, thread.client, thread.slack.channel, words=EN).run_once()
     said = [m["text"] for m in thread.thread() if "approved draft" in m.get("text", "")]
     assert said == [f"<@{APPROVER}> approved draft {thread.draft.id}: the mail is queued."]
 
@@ -340,7 +348,7 @@ async def test_why_shows_the_phrases_and_assign_to_me_takes_the_case(thread: Thr
         [taken] = [e for e in session.exec(select(AuditEvent)) if e.action == "assigned"]
     assert taken.actor == APPROVER
     # the parent message follows on the next pass, and the thread says who took the case
-    await CasePoster(thread.engine, thread.client, thread.slack.channel).run_once()
+    await CasePoster(thread.engine, thread.client, thread.slack.channel, words=EN).run_once()
     assert f"<@{APPROVER}> took {thread.ref}." in [m.get("text") for m in thread.thread()]
     [parent] = thread.slack.messages()
     assert f"<@{APPROVER}>" in json.dumps(parent["blocks"])

@@ -27,8 +27,11 @@ from bot.replies import Replies, ReplySettings
 from bot.slack.app import build_app
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
+from bot.words import words
 from storage import repo
 from storage.models import Draft
+
+EN = words("en")  # the staff texts these assertions read
 
 SECRET = "signing-secret-of-the-test"
 ALICE, BOB = "U0ALICE001", "U0BOB00001"
@@ -72,7 +75,7 @@ class Desk:
             [late] = session.exec(select(Draft).where(Draft.case_id == hanako.id)).all()
             assert (late.template, late.values["late"]) == ("ack", True)
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
-        asyncio.run(CasePoster(engine, client, slack.channel).run_once())
+        asyncio.run(CasePoster(engine, client, slack.channel, words=EN).run_once())
         self.app = build_app(
             engine,
             Replies(engine, settings),
@@ -80,6 +83,7 @@ class Desk:
             client=client,
             channel=slack.channel,
             mask_mode="partial",
+            words=EN,
         )
 
     async def send(self, request: Any) -> Any:

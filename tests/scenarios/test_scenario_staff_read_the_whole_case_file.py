@@ -42,7 +42,10 @@ from bot.cli import main
 from bot.intake import Intake
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
+from bot.words import words
 from storage import crypto
+
+EN = words("en")  # the staff texts these assertions read
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 QUOTED_LINE = FOLLOW_UP_QUOTED.removeprefix("> ")
@@ -252,7 +255,7 @@ def _follow_up_line(engine: Engine, slack: Any, mask: str) -> dict[str, Any]:
     opened = intake.process(first_mail())
     assert opened.action == "opened" and opened.ref
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
-    poster = CasePoster(engine, client, slack.channel, mask_mode=mask, case_file=True)
+    poster = CasePoster(engine, client, slack.channel, mask_mode=mask, case_file=True, words=EN)
     asyncio.run(poster.run_once())
     assert intake.process(follow_up()).action == "linked"
     asyncio.run(poster.run_once())

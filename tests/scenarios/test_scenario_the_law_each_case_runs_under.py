@@ -34,8 +34,11 @@ from bot.replies import Replies, ReplySettings
 from bot.slack.app import build_app
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
+from bot.words import words
 from storage import repo
 from storage.models import AuditEvent, Case
+
+EN = words("en")  # the staff texts these assertions read
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 RECEIVED = datetime(2026, 11, 2, 9, 30, tzinfo=TOKYO)  # a Monday
@@ -289,7 +292,7 @@ class Channel:
             token=slack.bot_token, base_url=slack.base_url, retry_handlers=[]
         )
         self.poster = CasePoster(
-            engine, self.client, slack.channel, clock=self.clock, rules=settings.sla_rules
+            engine, self.client, slack.channel, clock=self.clock, rules=settings.sla_rules, words=EN
         )
         replies = Replies(engine, settings, clock=self.clock)
         self.app = build_app(
@@ -299,6 +302,7 @@ class Channel:
             client=self.client,
             channel=slack.channel,
             cases=CaseDesk(engine, replies, clock=self.clock),
+            words=EN,
         )
 
     @staticmethod

@@ -29,9 +29,12 @@ from bot.replies import Replies, ReplySettings, Sender
 from bot.slack.app import EDIT_CALLBACK, build_app
 from bot.slack.blocks import ACTIONS, DRAFT_READ, REVIEW_CALLBACK
 from bot.slack.poster import CasePoster
+from bot.words import words
 from mail.smtp import parse_smtp_url
 from storage import repo
 from storage.models import AuditEvent, Draft, OutboxItem
+
+EN = words("en")  # the staff texts these assertions read
 
 SECRET = "signing-secret-of-the-test"
 APPROVER, EDITOR = "U0APPROVE1", "U0EDITOR02"
@@ -68,7 +71,12 @@ class Desk:
             token=slack.bot_token, base_url=slack.base_url, retry_handlers=[]
         )
         self.app: AsyncApp = build_app(
-            engine, self.replies, signing_secret=SECRET, client=self.client, channel=slack.channel
+            engine,
+            self.replies,
+            signing_secret=SECRET,
+            client=self.client,
+            channel=slack.channel,
+            words=EN,
         )
 
     def write(self, body: str) -> None:
@@ -76,7 +84,7 @@ class Desk:
         self.replies.edit(
             self.draft_id, subject="【削除完了】ご依頼の件", body=body, editor="U0EDITOR01"
         )
-        asyncio.run(CasePoster(self.engine, self.client, self.slack.channel).run_once())
+        asyncio.run(CasePoster(self.engine, self.client, self.slack.channel, words=EN).run_once())
 
     def stored(self) -> Draft:
         with Session(self.engine) as session:
@@ -266,7 +274,7 @@ def test_a_draft_too_long_for_slack_is_approved_once_read_on_the_case_file_page(
 
 
 def test_the_buttons_that_mail_drop_refuse_or_close_ask_first(desk: Desk) -> None:
-    asyncio.run(CasePoster(desk.engine, desk.client, desk.slack.channel).run_once())
+    asyncio.run(CasePoster(desk.engine, desk.client, desk.slack.channel, words=EN).run_once())
     [parent] = desk.slack.messages()
     on_parent = desk.buttons(parent)
     on_draft = desk.buttons(desk.message())  # the short answer, shown whole

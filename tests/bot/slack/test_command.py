@@ -26,6 +26,7 @@ from support import settle
 from bot.slack import home
 from bot.slack.poster import CasePoster
 from bot.slack.staff import Staff
+from bot.words import words
 from storage import repo
 
 SECRET = "signing-secret-of-the-test"
@@ -94,7 +95,9 @@ class Desk:
             session.commit()
         self.app = AsyncApp(signing_secret=SECRET, client=self.client)
         staff = Staff(self.client, channel=slack.channel)
-        home.register(self.app, engine, staff=staff, clock=lambda: NOW, **options)
+        home.register(
+            self.app, engine, staff=staff, clock=lambda: NOW, words=words("en"), **options
+        )
 
     async def ask(
         self, text: str, user: str = ALICE, *, secret: str = SECRET, timestamp: int | None = None

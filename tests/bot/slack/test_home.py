@@ -23,6 +23,7 @@ from support import settle
 
 from bot.slack import home
 from bot.slack.staff import Staff
+from bot.words import words
 
 SECRET = "signing-secret-of-the-test"
 NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
@@ -56,7 +57,9 @@ class Home:
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
         self.app = AsyncApp(signing_secret=SECRET, client=client)
         staff = Staff(client, channel=slack.channel)
-        home.register(self.app, engine, staff=staff, clock=lambda: NOW, **options)
+        home.register(
+            self.app, engine, staff=staff, clock=lambda: NOW, words=words("en"), **options
+        )
 
     async def open(self, user: str, *, tab: str = "home", secret: str = SECRET) -> int:
         """``user`` opens the app's ``tab``; the status the app answered."""

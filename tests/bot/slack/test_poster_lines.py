@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from bot.slack.blocks import FALLBACK_TEXT
 from bot.slack.poster import TOLD, FollowUp, Told, thread_blocks, thread_line
+from bot.words import words
 
 REF = "PD-2026-000123"
 ADDRESS = "hanako.sato@example.jp"
@@ -203,5 +204,6 @@ def test_a_follow_up_line_shows_the_mail_as_the_mask_let_it_through_escaped() ->
         "message linked", {"message_id": "m@x"}, actor="intake", follow_up=FollowUp(attachments=2)
     )
     assert counted.splitlines()[1:] == ["Attachments: 2 (their names are in the case file)"]
-    assert thread_blocks(Told("message linked", "intake", {}, REF, follow_up=mail)) is not None
-    assert thread_blocks(Told("draft discarded", STAFF, {"draft": 1}, REF)) is None
+    linked = Told("message linked", "intake", {}, REF, follow_up=mail)
+    assert thread_blocks(linked, w=words("en")) is not None
+    assert thread_blocks(Told("draft discarded", STAFF, {"draft": 1}, REF), w=words("en")) is None
