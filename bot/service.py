@@ -271,6 +271,7 @@ def serve(settings: Settings, workers: int, batch: int, out: TextIO) -> int:
             metrics_token=settings.http.metrics_token or None,
             read_timeout=settings.http.read_timeout,
             pages=wiring.case_file_pages(engine, settings),
+            listening=partial(_listening, out),
         )
         components.append(Component("http", _server(http)))
         if slack is not None and slack.app_token is not None and app is not None:
@@ -317,6 +318,12 @@ async def _supervise(supervisor: Supervisor, early: list[int]) -> bool:
     finally:
         for sig in SIGNALS:
             loop.remove_signal_handler(sig)
+
+
+def _listening(out: TextIO, host: str, port: int) -> None:
+    """Say where the HTTP port listens (with PD_HTTP_PORT=0, the port the OS chose)."""
+    out.write(f"http: listening on {host}:{port}\n")
+    out.flush()
 
 
 def _server(serve_until: Callable[..., Awaitable[None]]) -> Serve:

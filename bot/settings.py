@@ -108,8 +108,9 @@ def _between(least: int, most: int, unit: str) -> Callable[[object], int]:
 
 
 def _port(value: object) -> int:
+    """A TCP port; 0 lets the operating system choose a free one (``serve`` prints it)."""
     text = _text(value)
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not text.isdigit() or not 0 <= int(text) < 65536:
         raise ValueError(f"must be a port number, not {text!r}")
     return int(text)
 

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from bot.slack.poster import CasePoster
     from bot.watch import IntakeSink
     from bot.web.links import Links
-    from bot.words import words
     from mail.imap import Watcher
 
 # Their DEBUG and INFO lines can carry whole payloads (mail excerpts, addresses).
@@ -283,6 +282,7 @@ def case_poster(engine: Engine, settings: Settings) -> CasePoster:
     """The poster of cases into the channel (Slack configured: ``slack.posts``); with
     PD_PUBLIC_URL set, parent messages and follow-ups carry the "Case file" button."""
     from bot.slack.poster import CasePoster
+    from bot.words import words
 
     slack = settings.slack
     target = SlackTarget.of(slack)

@@ -228,3 +228,20 @@ class Serving:
 
     def is_alive(self) -> bool:
         return self.thread.is_alive()
+
+
+def served_port(process: Any, stdout: Any, *, timeout: float = 90.0) -> int:
+    """The HTTP port a ``privacy-desk serve`` started with ``PD_HTTP_PORT=0`` listens on, read
+    from its standard output (a file: ``stdout``, a ``Path``) once it says so; fails with the
+    exit code when the service ends before."""
+    import re
+    from pathlib import Path
+
+    def said() -> int | None:
+        text = Path(stdout).read_text(errors="replace")
+        if found := re.search(r"^http: listening on \S+:(\d+)$", text, re.MULTILINE):
+            return int(found[1])
+        assert process.poll() is None, f"serve exited {process.returncode}: {text[-2000:]}"
+        return None
+
+    return int(eventually(said, "serve says which HTTP port it listens on", timeout=timeout))

@@ -92,6 +92,7 @@ async def serve_http(
     port: int,
     host: str = "127.0.0.1",
     started: Callable[[], None] | None = None,
+    listening: Callable[[str, int], None] | None = None,
     health: Health | None = None,
     signing_secret: str | None = None,
     metrics_token: str | None = None,
@@ -100,7 +101,8 @@ async def serve_http(
 ) -> None:
     """Serve health, metrics and the app built by ``build`` (None: no Slack requests here, as in
     Socket Mode; else ``signing_secret`` is required) until ``stop``, with the case-file
-    ``pages`` (``bot.web``) when given; ``started()`` is called once the port listens."""
+    ``pages`` (``bot.web``) when given; ``started()`` is called once the port listens, and
+    ``listening(host, port)`` with the port bound (the OS's choice when ``port`` is 0)."""
     routes = list(pages()) if pages is not None else []
     if build is not None:
         if not signing_secret:
@@ -151,7 +153,10 @@ async def serve_http(
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
+        port = int(runner.addresses[0][1])  # the port bound: PD_HTTP_PORT=0 lets the OS choose
         log.info("HTTP on port %d%s", port, f" (Slack on {PATH})" if build else "")
+        if listening is not None:
+            listening(host, port)
         if started is not None:
             started()
         await stop.wait()

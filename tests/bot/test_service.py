@@ -23,7 +23,7 @@ import pytest
 from prometheus_client.registry import REGISTRY
 from sqlalchemy import Engine
 from sqlmodel import Session, select
-from support import Serving, eventually, free_port
+from support import Serving, eventually, served_port
 
 from bot.cli import main
 from bot.health import MESSAGES, Health, watch_database
@@ -184,14 +184,21 @@ def test_health_and_metrics_on_the_http_port(engine: Engine, make_mail: Any) -> 
     health.report("mailbox", "ok", "watching INBOX")
     health.report("outbox", "degraded", "2 mails deferred (server unavailable)")
     forget = watch_database(engine, lambda: datetime.now(UTC))
-    port = free_port()
+    bound: list[int] = []  # port 0: the OS chooses, serve_http tells which
     service = Serving(
         lambda stop: serve_http(
-            None, stop, port=port, host="127.0.0.1", started=started.set, health=health
+            None,
+            stop,
+            port=0,
+            host="127.0.0.1",
+            started=started.set,
+            listening=lambda _host, port: bound.append(port),
+            health=health,
         )
     ).start()
     try:
         assert started.wait(10)
+        port = bound[0]
         status, body = _get(f"http://127.0.0.1:{port}/healthz")
         found = json.loads(body)
         assert status == 503 and found["healthy"] is False  # the outbox is not well
@@ -294,7 +301,6 @@ def test_serve_is_one_event_loop_and_named_worker_threads(
     make_mail: Any,
     tmp_path: Path,
 ) -> None:
-    port = free_port()
     env = {
         **os.environ,
         "PD_DATABASE_URL": engine.url.render_as_string(hide_password=False),
@@ -308,7 +314,7 @@ def test_serve_is_one_event_loop_and_named_worker_threads(
         "SLACK_SIGNING_SECRET": "signing-secret-of-the-thread-test",
         "PD_SLACK_CHANNEL": slack.channel,
         "PD_SLACK_API_URL": slack.base_url,
-        "PD_HTTP_PORT": str(port),
+        "PD_HTTP_PORT": "0",  # the OS chooses a free port; serve prints it
     }
     look, found = tmp_path / "look", tmp_path / "found"
     dovecot.append("desk", make_mail("私の個人情報を削除してください。"))
@@ -322,6 +328,7 @@ def test_serve_is_one_event_loop_and_named_worker_threads(
             stderr=err,
         )
     try:
+        port = served_port(service, tmp_path / "out")
 
         def all_up() -> bool:
             assert service.poll() is None, (tmp_path / "err").read_text()[-3000:]
@@ -380,19 +387,21 @@ def _sent_copies(dovecot: Any) -> int:
 
 
 def test_metrics_want_their_bearer_token_when_one_is_set() -> None:
-    port, started = free_port(), threading.Event()
+    started, bound = threading.Event(), list[int]()
     service = Serving(
         lambda stop: serve_http(
             None,
             stop,
-            port=port,
+            port=0,
             started=started.set,
+            listening=lambda _host, port: bound.append(port),
             health=Health(),
             metrics_token="s3cret-token",
         )
     ).start()
     try:
         assert started.wait(10)
+        port = bound[0]
         assert _get(f"http://127.0.0.1:{port}/metrics")[0] == 401
         request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
         request.add_header("Authorization", "Bearer s3cret-token")
@@ -409,4 +418,4 @@ def test_http_mode_needs_the_signing_secret() -> None:
         raise AssertionError("not built without a secret")
 
     with pytest.raises(ValueError, match="signing secret"):
-        asyncio.run(serve_http(build, asyncio.Event(), port=free_port()))
+        asyncio.run(serve_http(build, asyncio.Event(), port=0))

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
-from support import eventually, free_port
+from support import eventually, served_port
 
 from bot.cli import main
 from bot.intake import Intake
@@ -74,26 +74,28 @@ def test_serve_writes_to_a_named_file_outbox_and_never_calls_it_sent(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     url, engine = desk_db
-    outbox, port = tmp_path / "outbox", free_port()
+    outbox, printed = tmp_path / "outbox", tmp_path / "serve.out"
     desk = {
         **SETTINGS,
         "PD_DATABASE_URL": url,
         "PD_MAILBOX": dovecot.url("desk"),
         "PD_SMTP_URL": f"file:{outbox}",
-        "PD_HTTP_PORT": str(port),
+        "PD_HTTP_PORT": "0",  # the OS chooses a free port; serve prints it
     }
     for name, value in desk.items():
         monkeypatch.setenv(name, value)
     command = [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "serve"]
-    service = subprocess.Popen(
-        command,
-        cwd=tmp_path,
-        env={**os.environ, **desk},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with printed.open("w") as stdout:
+        service = subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            env={**os.environ, **desk},
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     try:
+        port = served_port(service, printed)
         detail = eventually(
             lambda: _healthz(port).get("components", {}).get("outbox", {}).get("detail"),
             "the outbox's detail in /healthz",
@@ -110,7 +112,8 @@ def test_serve_writes_to_a_named_file_outbox_and_never_calls_it_sent(
         written = eventually(item, "the approved answer taken from the outbox")
     finally:
         service.send_signal(signal.SIGTERM)
-        out, err = service.communicate(timeout=20)
+        _, err = service.communicate(timeout=20)
+        out = printed.read_text()
     assert service.returncode == 0, err
     assert f"outbox: mail is written to {outbox}, never sent (PD_SMTP_URL=file:{outbox})" in out
 

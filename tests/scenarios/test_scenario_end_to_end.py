@@ -9,6 +9,7 @@ cases, never the requester. Slack is the Web API double in tests/slack_double.py
 from __future__ import annotations
 
 import email
+import functools
 import json
 import os
 import signal
@@ -29,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
-from support import free_port
+from support import served_port
 
 from bot.cli import main
 from bot.slack.blocks import ACTIONS
@@ -68,8 +69,13 @@ class Desk:
     """``privacy-desk serve`` running against the test's Dovecot, Slack double, aiosmtpd and
     database, and what staff use beside it: signed requests to its /slack/events, the CLI."""
 
-    def __init__(self, service: subprocess.Popen[bytes], slack: Any, port: int, logs: Path) -> None:
-        self.service, self.slack, self.port, self.logs = service, slack, port, logs
+    def __init__(self, service: subprocess.Popen[bytes], slack: Any, logs: Path) -> None:
+        self.service, self.slack, self.logs = service, slack, logs
+
+    @functools.cached_property
+    def port(self) -> int:
+        """The port serve listens on (PD_HTTP_PORT=0: the OS chose it; serve prints it)."""
+        return served_port(self.service, self.logs / "stdout")
 
     def log(self) -> str:
         return (self.logs / "stdout").read_text() + (self.logs / "stderr").read_text()
@@ -181,7 +187,6 @@ def desk(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Desk]:
     """``privacy-desk serve`` with every part real; the same settings for the CLI in-process."""
-    port = free_port()
     settings = {
         **SETTINGS,
         "PD_DATABASE_URL": engine.url.render_as_string(hide_password=False),
@@ -191,7 +196,7 @@ def desk(
         "SLACK_SIGNING_SECRET": SECRET,
         "PD_SLACK_CHANNEL": slack.channel,
         "PD_SLACK_API_URL": slack.base_url,
-        "PD_HTTP_PORT": str(port),
+        "PD_HTTP_PORT": "0",  # the OS chooses a free port; serve prints it
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
@@ -206,7 +211,7 @@ def desk(
             [str(command), "serve"], cwd=tmp_path, env=dict(os.environ), stdout=out, stderr=err
         )
     try:
-        yield Desk(service, slack, port, logs)
+        yield Desk(service, slack, logs)
     finally:
         if service.poll() is None:
             service.kill()

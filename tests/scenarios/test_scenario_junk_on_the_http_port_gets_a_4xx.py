@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from support import eventually, free_port
+from support import eventually, served_port
 
 SECRET = "signing-secret-of-the-test"
 METRICS_TOKEN = "metrics-token-of-the-test"
@@ -94,7 +94,6 @@ def test_junk_gets_a_4xx_and_no_traceback(
     desk_db: tuple[str, Engine], slack: Any, dovecot: Any, make_mail: Callable[..., bytes]
 ) -> None:
     url, _engine = desk_db
-    port = free_port()
     env = {
         **os.environ,
         **SETTINGS,
@@ -104,14 +103,17 @@ def test_junk_gets_a_4xx_and_no_traceback(
         "SLACK_BOT_TOKEN": slack.bot_token,
         "PD_SLACK_CHANNEL": slack.channel,
         "PD_SLACK_API_URL": slack.base_url,
-        "PD_HTTP_PORT": str(port),
+        "PD_HTTP_PORT": "0",  # the OS chooses a free port; serve prints it
     }
     command = [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "serve"]
     root = Path(__file__).resolve().parents[2]
-    service = subprocess.Popen(
-        command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    printed = Path(url.removeprefix("sqlite:///")).parent / "serve.out"
+    with printed.open("w") as stdout:
+        service = subprocess.Popen(
+            command, cwd=root, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True
+        )
     try:
+        port = served_port(service, printed)
 
         def listening() -> bool:
             try:
@@ -190,7 +192,8 @@ def test_junk_gets_a_4xx_and_no_traceback(
         assert _get(port, "/metrics", METRICS_TOKEN) == 200
     finally:
         service.send_signal(signal.SIGTERM)
-        out, err = service.communicate(timeout=20)
+        _, err = service.communicate(timeout=20)
+        out = printed.read_text()
     assert service.returncode == 0, err
     assert "Traceback" not in out + err and "Error handling request" not in err, err
     assert SECRET not in out + err and METRICS_TOKEN not in out + err

@@ -5,6 +5,7 @@ exactly once though two senders work it. All parts are real: Dovecot, PostgreSQL
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
-from support import eventually, free_port
+from support import eventually, served_port
 
 from bot.replies import Replies, ReplySettings
 from storage.models import Case, Draft, MailboxCheckpoint, MailMessage
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 
 class Replica:
     def __init__(self, name: str, env: dict[str, str], logs: Path) -> None:
-        self.name, self.port = name, free_port()
+        self.name = name
         command = Path(sys.executable).with_name("privacy-desk")
         self.logs = logs / name
         with (
@@ -41,11 +42,16 @@ class Replica:
         ):
             self.process = subprocess.Popen(
                 [str(command), "serve", "--workers", "0"],
-                env={**env, "PD_HTTP_PORT": str(self.port)},
+                env={**env, "PD_HTTP_PORT": "0"},  # the OS chooses; serve prints it
                 cwd=logs,
                 stdout=out,
                 stderr=err,
             )
+
+    @functools.cached_property
+    def port(self) -> int:
+        """The port this replica listens on, as it printed it."""
+        return served_port(self.process, self.logs.with_suffix(".out"))
 
     def health(self) -> dict[str, Any] | None:
         try:
