@@ -75,7 +75,7 @@ def test_a_case_appears_once_and_is_edited_in_place(
     assert run(poster).posted == 1
     [message] = slack.messages()
     shown = json.dumps(message["blocks"], ensure_ascii=False)
-    assert ref in shown and "削除 deletion" in shown and "u***@example.jp" in shown
+    assert f"{ref} · deletion" in shown and "u***@example.jp" in shown
     assert "私の個人情報を削除してください。" in shown
     [case] = _cases(engine)
     assert (case.slack_ts, case.slack_state) == (message["ts"], "posted")
