@@ -116,7 +116,7 @@ def build_app(
         if draft is None or case is None or not draft.slack_ts:
             return
         files = await threads.db(_files_of, engine, draft)
-        text, blocks = draft_message(draft_view(draft, files), mask_mode=mask_mode)
+        text, blocks = draft_message(draft_view(draft, files), w=w, mask_mode=mask_mode)
         try:
             await api.update(
                 channel=case.slack_channel or channel, ts=draft.slack_ts, text=text, blocks=blocks
@@ -186,7 +186,7 @@ def build_app(
 
     async def review_form(draft: Draft, user: str) -> dict[str, Any] | str:
         # built in a worker thread: splitting a long draft is linear, but not free
-        return await threads.db(_review_form, engine, draft, user)
+        return await threads.db(_review_form, engine, draft, user, w)
 
     async def edit_form(draft: Draft, user: str) -> dict[str, Any] | str:
         return await threads.db(_edit_form, draft, w)
@@ -210,7 +210,7 @@ def build_app(
         reason = await threads.db(_review_problem, engine, *parsed, user)
         if reason is not None:
             problem = reason.text(w)
-            await ack(response_action="update", view=review_refused(parsed[0], problem))
+            await ack(response_action="update", view=review_refused(parsed[0], problem, w=w))
             return
         await ack()
         await approve_as(body, user, *parsed)
@@ -280,7 +280,7 @@ def build_app(
         if case is None:
             return
         found = await threads.db(_reasons, engine, case)
-        await refuse(body, f"{case.ref}: {reasons_text(found)}")
+        await refuse(body, f"{case.ref}: {reasons_text(found, w=w)}")
 
     @app.action(ACTIONS["assign_me"])
     async def assign_me(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -308,10 +308,12 @@ def build_app(
             event.get("text", ""),
         )
 
-    decisions.register(app, engine, desk, replies, client=client, tell=refuse, groups=groups.of)
+    decisions.register(
+        app, engine, desk, replies, client=client, tell=refuse, groups=groups.of, w=w
+    )
     home.register(app, engine, staff=who, mask_mode=mask_mode, w=w)
     if links is not None:
-        case_link.register(app, engine, links, client=client, channel=channel)
+        case_link.register(app, engine, links, client=client, channel=channel, w=w)
     return app
 
 
@@ -359,13 +361,13 @@ def _note(engine: Engine, channel: str, thread: str, user: str, text: str) -> No
         session.commit()
 
 
-def _review_form(engine: Engine, draft: Draft, user: str) -> dict[str, Any]:
+def _review_form(engine: Engine, draft: Draft, user: str, w: Words) -> dict[str, Any]:
     """The review modal of ``draft`` for ``user`` (approvable when they read it on the page)."""
     assert draft.id is not None
     with Session(engine, expire_on_commit=False) as session:
         read = _was_read(session, draft, draft.revision, user)
         files = repo.draft_files(session, [draft.id], revision=draft.revision)[draft.id]
-    return review_view(draft_view(draft, files), read_on_page=read)
+    return review_view(draft_view(draft, files), w=w, read_on_page=read)
 
 
 def _edit_form(draft: Draft, w: Words) -> dict[str, Any] | str:

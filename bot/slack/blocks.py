@@ -7,6 +7,8 @@ cut to Block Kit's limits with a marker, and a message never has more than 50 bl
 draft's text, which is never cut: its review (``review_view``) shows it whole in sections split at
 line ends, or sends the approver to the case-file page. Buttons carry the case reference or ``draft:revision`` as their value; the
 handlers check both against the database before acting (a forged value is refused there).
+Every text staff read is in their language (``bot.words``, table ``[blocks]``): the functions
+that build one take the ``Words`` as ``w``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.slack.ids import is_user_id
+from bot.words import Words
 from handlers.clock import TOKYO
 from handlers.redact import redact_contacts
 from handlers.status import FINISHED, WAITING
@@ -28,6 +31,7 @@ MAX_BLOCKS = 50
 SECTION_TEXT = 3000
 FIELD_TEXT = 2000
 HEADER_TEXT = 150
+BUTTON_TEXT = 75
 FALLBACK_TEXT = 3000  # the notification text; Slack allows more, nobody reads more
 CUT = "…(truncated)"
 
@@ -51,6 +55,8 @@ ACTIONS = {
     "case_file": "pd.case.file",  # answered with a signed link to the case-file page
 }
 
+# Bilingual labels for the pages and answers that do not take the staff language yet; Slack's case
+# and draft messages use ``intent_label``.
 INTENT_LABELS = {
     "disclosure": "開示 disclosure",
     "correction": "訂正 correction",
@@ -66,6 +72,29 @@ INTENT_LABELS = {
 }
 
 
+def said(w: Words, key: str, otherwise: str) -> str:
+    """The text of ``key``, or ``otherwise`` when the texts have none (a name the desk stores,
+    such as a status, that has no text of its own yet)."""
+    known = w.keys()
+    return w(key) if key in known else otherwise
+
+
+def intent_label(intent: str, *, w: Words) -> str:
+    """An intent as staff read it (the shared ``intent.*`` texts, then ``blocks.intent.*`` for
+    the kinds that are no privacy right; an unknown name as it is)."""
+    return said(w, f"intent.{intent}", said(w, f"blocks.intent.{intent}", intent))
+
+
+def intent_labels(intents: Sequence[str], *, w: Words) -> str:
+    """Several intents, joined in the staff language (empty when there are none)."""
+    return w("blocks.list_separator").join(intent_label(i, w=w) for i in intents)
+
+
+def status_label(status: str, *, w: Words) -> str:
+    """A case's or a draft's status as staff read it (an unknown one as it is stored)."""
+    return said(w, f"blocks.status.{status}", status)
+
+
 def escape(text: str) -> str:
     """mrkdwn-safe: Slack reads ``<…>`` as a link, mention or command, and ``&`` as an entity."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -76,16 +105,16 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - len(CUT), 0)] + CUT
 
 
-def mask(address: str, mode: str = "partial") -> str:
+def mask(address: str, mode: str = "partial", *, w: Words) -> str:
     """The requester's address as the operator wants it shown: ``partial`` (``h***@example.jp``),
     ``domain`` (``***@example.jp``), ``none`` and ``strict`` (hidden) or ``full``."""
     local, _, domain = address.partition("@")
     if mode == "full":
         return address
     if mode == "strict":
-        return "(in the case file)"
+        return w("blocks.in_case_file")
     if mode == "none" or not address:
-        return "(hidden)"
+        return w("blocks.hidden")
     if mode == "domain":
         return f"***@{domain}" if domain else "***"
     return f"{local[:1]}***@{domain}" if domain else address[:1] + "***"
@@ -107,13 +136,14 @@ def _time(value: datetime | None) -> str:
     return value.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M JST") if value else "-"
 
 
-def time_left(due: datetime | None, now: datetime) -> str:
+def time_left(due: datetime | None, now: datetime, *, w: Words) -> str:
+    """The time left until ``due`` in days and hours, or how late it is."""
     if due is None:
-        return "no deadline"
+        return w("blocks.no_deadline")
     seconds = (due - now).total_seconds()
     days, rest = divmod(abs(seconds), 86400)
-    text = f"{int(days)}d {int(rest // 3600)}h"
-    return f"{text} left" if seconds >= 0 else f"OVERDUE by {text}"
+    span = w("blocks.span", days=int(days), hours=int(rest // 3600))
+    return w("blocks.left" if seconds >= 0 else "blocks.overdue_by", span=span)
 
 
 @dataclass(frozen=True)
@@ -162,7 +192,7 @@ def _button(
 ) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
-        "text": {"type": "plain_text", "text": label, "emoji": True},
+        "text": {"type": "plain_text", "text": clip(label, BUTTON_TEXT), "emoji": True},
         "action_id": ACTIONS[action],
         "value": value,
     }
@@ -173,7 +203,7 @@ def _button(
     return button
 
 
-def confirm(title: str, text: str, yes: str, *, danger: bool = False) -> dict[str, Any]:
+def confirm(title: str, text: str, yes: str, *, w: Words, danger: bool = False) -> dict[str, Any]:
     """A Block Kit ``confirm`` object: Slack asks "are you sure?" before the click is sent, for
     buttons whose effect reaches the requester or ends something (title ≤100, text ≤300,
     labels ≤30 characters)."""
@@ -181,7 +211,7 @@ def confirm(title: str, text: str, yes: str, *, danger: bool = False) -> dict[st
         "title": {"type": "plain_text", "text": clip(title, 100)},
         "text": {"type": "plain_text", "text": clip(text, 300)},
         "confirm": {"type": "plain_text", "text": clip(yes, 30)},
-        "deny": {"type": "plain_text", "text": "Cancel"},
+        "deny": {"type": "plain_text", "text": clip(w("blocks.cancel"), 30)},
     }
     if danger:
         found["style"] = "danger"
@@ -194,26 +224,29 @@ def person(who: str | None) -> str:
 
 
 def case_message(
-    case: CaseView, now: datetime, *, mask_mode: str = "partial"
+    case: CaseView, now: datetime, *, w: Words, mask_mode: str = "partial"
 ) -> tuple[str, list[dict[str, Any]]]:
     """(notification text, blocks) of a case's parent message."""
-    intents = ", ".join(INTENT_LABELS.get(i, i) for i in case.intents) or "(none recognised)"
-    state = case.status + (" · triage" if case.needs_triage else "")
-    state += " · identity verified" if case.verified else ""
+    intents = intent_labels(case.intents, w=w) or w("blocks.no_intents")
+    state = " · ".join(
+        [status_label(case.status, w=w)]
+        + ([w("blocks.state_triage")] if case.needs_triage else [])
+        + ([w("blocks.state_verified")] if case.verified else [])
+    )
     fields = [
-        _field("Intents", escape(intents)),
-        _field("Status", escape(state)),
-        _field("Requester", escape(mask(case.requester, mask_mode))),
-        _field("Language", escape(case.language or "-")),
-        _field("Received", _time(case.received_at)),
-        _field("Due", _due(case, now)),
-        _field("Law", escape(case.jurisdiction.upper())),
-        _field("Assignee", person(case.assignee)),
+        _field(w("blocks.field.intents"), escape(intents)),
+        _field(w("blocks.field.status"), escape(state)),
+        _field(w("blocks.field.requester"), escape(mask(case.requester, mask_mode, w=w))),
+        _field(w("blocks.field.language"), escape(case.language or "-")),
+        _field(w("blocks.field.received"), _time(case.received_at)),
+        _field(w("blocks.field.due"), _due(case, now, w=w)),
+        _field(w("blocks.field.law"), escape(case.jurisdiction.upper())),
+        _field(w("blocks.field.assignee"), person(case.assignee)),
     ]
     if case.flags:
-        fields.append(_field("Flags", escape(", ".join(case.flags))))
+        fields.append(_field(w("blocks.field.flags"), escape(", ".join(case.flags))))
     triage = case.needs_triage and case.status not in FINISHED
-    blocks: list[dict[str, Any]] = [_section(triage_notice(case, now))] if triage else []
+    blocks: list[dict[str, Any]] = [_section(triage_notice(case, now, w=w))] if triage else []
     blocks += [
         {
             "type": "header",
@@ -226,24 +259,28 @@ def case_message(
         quoted = "\n".join(f"> {line}" for line in escape(excerpt).splitlines())
         blocks.append(_section(quoted))
     if case.history:
-        blocks.append(history_line(case.history, mask_mode))
+        blocks.append(history_line(case.history, mask_mode, w=w))
     if triage:
-        blocks += triage_controls(case)
+        blocks += triage_controls(case, w=w)
     blocks.append(
-        {"type": "actions", "block_id": f"case:{case.ref}", "elements": case_controls(case)}
+        {"type": "actions", "block_id": f"case:{case.ref}", "elements": case_controls(case, w=w)}
     )
-    text = f"{case.ref}: {intents} — {state}, {time_left(case.answer_due, now)}"
+    left = time_left(case.answer_due, now, w=w)
+    text = w("blocks.fallback", ref=case.ref, intents=intents, state=state, left=left)
     if triage:
-        text = f"Needs triage by {_time(case.triage_due)} · {text}"
-    return escape(clip(text, FALLBACK_TEXT)), limit(blocks)
+        text = w("blocks.fallback_triage", due=_time(case.triage_due), text=text)
+    return escape(clip(text, FALLBACK_TEXT)), limit(blocks, w=w)
 
 
-def history_line(history: Sequence[tuple[str, str]], mask_mode: str) -> dict[str, Any]:
+def history_line(history: Sequence[tuple[str, str]], mask_mode: str, *, w: Words) -> dict[str, Any]:
     """A context line naming the requester's other cases, with their statuses (references only
     under ``strict``): nothing of the requester themselves."""
     strict = mask_mode == "strict"
-    named = [ref if strict else f"{ref} ({status})" for ref, status in history]
-    text = f"Same requester: {', '.join(named)}"
+    named = [
+        ref if strict else w("blocks.history_case", ref=ref, status=status_label(status, w=w))
+        for ref, status in history
+    ]
+    text = w("blocks.history", cases=w("blocks.list_separator").join(named))
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(escape(text), 3000)}]}
 
 
@@ -264,28 +301,29 @@ NOT_A_REQUEST = "none"
 AS_READ = "as-read"
 
 
-def triage_notice(case: CaseView, now: datetime) -> str:
+def triage_notice(case: CaseView, now: datetime, *, w: Words) -> str:
     """The first thing a case waiting for triage says: nobody has decided what it asks for."""
-    return (
-        f":warning: *Needs triage by {_time(case.triage_due)}* "
-        f"({time_left(case.triage_due, now)}): nobody has decided what this mail asks for. "
-        "Until an approver does, it runs on the strictest rights-request deadline. "
-        "Pick what it asks for (approvers only), or use *Reclassify* for several intents."
+    return w(
+        "blocks.triage_notice",
+        due=_time(case.triage_due),
+        left=time_left(case.triage_due, now, w=w),
     )
 
 
-def triage_controls(case: CaseView) -> list[dict[str, Any]]:
+def triage_controls(case: CaseView, *, w: Words) -> list[dict[str, Any]]:
     """One button per intent, "as read" when the classifier found some, and "Not a request":
     each in a block of its own, since one block may not repeat an action_id."""
     buttons = []
     if case.intents:
-        read = ", ".join(INTENT_LABELS.get(i, i) for i in case.intents)
-        buttons.append(_button(f"As read: {read}", "triage", f"{case.ref} {AS_READ}", "primary"))
+        read = w("blocks.button.as_read", intents=intent_labels(case.intents, w=w))
+        buttons.append(_button(read, "triage", f"{case.ref} {AS_READ}", "primary"))
     buttons += [
-        _button(INTENT_LABELS[intent], "triage", f"{case.ref} {intent}")
+        _button(intent_label(intent, w=w), "triage", f"{case.ref} {intent}")
         for intent in TRIAGE_CHOICES
     ]
-    buttons.append(_button("Not a request", "triage", f"{case.ref} {NOT_A_REQUEST}"))
+    buttons.append(
+        _button(w("blocks.button.not_a_request"), "triage", f"{case.ref} {NOT_A_REQUEST}")
+    )
     return [
         {"type": "actions", "block_id": f"triage:{case.ref}:{n}", "elements": [button]}
         for n, button in enumerate(buttons)
@@ -295,80 +333,79 @@ def triage_controls(case: CaseView) -> list[dict[str, Any]]:
 RIGHTS = ("disclosure", "correction", "deletion", "stop_use", "stop_provision")
 
 
-def _due(case: CaseView, now: datetime) -> str:
+def _due(case: CaseView, now: datetime, *, w: Words) -> str:
     if case.answer_due is None and case.status in WAITING:
-        return "clock stopped: waiting on the requester"
-    return f"{_time(case.answer_due)}\n{time_left(case.answer_due, now)}"
+        return w("blocks.clock_stopped")
+    return f"{_time(case.answer_due)}\n{time_left(case.answer_due, now, w=w)}"
 
 
-def case_file_button(ref: str) -> dict[str, Any]:
+def case_file_button(ref: str, *, w: Words) -> dict[str, Any]:
     """The button that asks for a link to the case's page (answered to the clicker alone)."""
-    return _button("ケースファイル Case file", "case_file", ref)
+    return _button(w("blocks.button.case_file"), "case_file", ref)
 
 
-def case_controls(case: CaseView) -> list[dict[str, Any]]:
+def case_controls(case: CaseView, *, w: Words) -> list[dict[str, Any]]:
     """The controls an open case offers (a closed one: only "Why?", and "Case file")."""
-    why = _button("Why?", "reasons", case.ref)
-    read = [case_file_button(case.ref)] if case.case_file else []
+    why = _button(w("blocks.button.why"), "reasons", case.ref)
+    read = [case_file_button(case.ref, w=w)] if case.case_file else []
     if case.status in FINISHED:
         return [*read, why]
     controls = [
         *read,
-        _button("Assign to me", "assign_me", case.ref),
+        _button(w("blocks.button.assign_me"), "assign_me", case.ref),
         {
             "type": "users_select",
             "action_id": ACTIONS["assign"],
-            "placeholder": {"type": "plain_text", "text": "Assign to…"},
+            "placeholder": {"type": "plain_text", "text": w("blocks.button.assign")},
         },
-        _button("Reclassify", "reclassify", case.ref),
+        _button(w("blocks.button.reclassify"), "reclassify", case.ref),
     ]
     if not case.verified:
-        controls.append(_button("Identity verified", "verified", case.ref))
-    controls.append(_button("Ask requester", "ask", case.ref))
+        controls.append(_button(w("blocks.button.verified"), "verified", case.ref))
+    controls.append(_button(w("blocks.button.ask"), "ask", case.ref))
     if case.extendable:  # a button that could only fail is not offered
-        controls.append(_button("Extend", "extend", case.ref))
+        controls.append(_button(w("blocks.button.extend"), "extend", case.ref))
     if any(i in RIGHTS for i in case.intents):
+        reject = reject_confirm(case, w=w)
         controls.append(
-            _button("Reject", "reject", case.ref, "danger", confirm=reject_confirm(case))
+            _button(w("blocks.button.reject"), "reject", case.ref, "danger", confirm=reject)
         )
     controls += [
-        _button("Merge into…", "merge", case.ref),
-        _button("Close", "close", case.ref, confirm=close_confirm(case)),
+        _button(w("blocks.button.merge"), "merge", case.ref),
+        _button(w("blocks.button.close"), "close", case.ref, confirm=close_confirm(case, w=w)),
         why,
     ]
     return controls
 
 
-def reject_confirm(case: CaseView) -> dict[str, Any]:
+def reject_confirm(case: CaseView, *, w: Words) -> dict[str, Any]:
     """What Reject asks before its form opens."""
     return confirm(
-        f"Reject {case.ref}?",
-        "This starts a refusal of the request (APPI Art. 36): you give the reasons next, and a "
-        "refusal letter to the requester is drafted; the case is rejected once it is approved "
-        "and sent.",
-        "Write the refusal",
+        w("blocks.confirm.reject_title", ref=case.ref),
+        w("blocks.confirm.reject_text"),
+        w("blocks.confirm.reject_yes"),
+        w=w,
         danger=True,
     )
 
 
-def close_confirm(case: CaseView) -> dict[str, Any]:
+def close_confirm(case: CaseView, *, w: Words) -> dict[str, Any]:
     """What Close asks before its form opens."""
     return confirm(
-        f"Close {case.ref}?",
-        "This closes the case: its deadline and reminders stop, and nothing more is sent to the "
-        "requester. You give the reason next.",
-        "Close the case",
+        w("blocks.confirm.close_title", ref=case.ref),
+        w("blocks.confirm.close_text"),
+        w("blocks.confirm.close_yes"),
+        w=w,
         danger=True,
     )
 
 
-def reasons_text(reasons: Mapping[str, Sequence[str]]) -> str:
+def reasons_text(reasons: Mapping[str, Sequence[str]], *, w: Words) -> str:
     """Why the classifier chose each intent (the phrases it found), escaped."""
     if not reasons:
-        return "No phrases matched: the case was opened for triage."
+        return w("blocks.no_reasons")
     lines = [
-        f"*{escape(INTENT_LABELS.get(intent, intent))}*: "
-        + ", ".join(f"`{escape(p)}`" for p in phrases)
+        f"*{escape(intent_label(intent, w=w))}*: " + ", ".join(f"`{escape(p)}`" for p in phrases)
         for intent, phrases in sorted(reasons.items())
     ]
     return clip("\n".join(lines), SECTION_TEXT)
@@ -437,26 +474,34 @@ def split_at_line_ends(text: str, limit: int, size: Callable[[str], int] = units
     return parts
 
 
-def _edited(draft: DraftView) -> str:
-    return (
-        f", edited by {person(draft.edited_by)}" if draft.edited_by not in (None, "intake") else ""
+def _edited(draft: DraftView, *, w: Words) -> str:
+    if draft.edited_by in (None, "intake"):
+        return ""
+    return w("blocks.draft.edited", who=person(draft.edited_by))
+
+
+def _head(draft: DraftView, *, w: Words) -> str:
+    return w(
+        "blocks.draft.head",
+        id=draft.id,
+        template=escape(draft.template),
+        language=escape(draft.language),
+        revision=draft.revision,
+        edited=_edited(draft, w=w),
     )
 
 
-def _head(draft: DraftView) -> str:
-    return (
-        f"*Draft {draft.id}* · {escape(draft.template)} · {escape(draft.language)} · "
-        f"revision {draft.revision}{_edited(draft)}"
-    )
+def _subject(draft: DraftView, *, w: Words) -> str:
+    return w("blocks.draft.subject", subject=escape(draft.subject))
 
 
-def _files(draft: DraftView) -> str:
+def _files(draft: DraftView, *, w: Words) -> str:
     """The files of a draft as its review shows them: every name and size."""
-    return escape(files_text(draft) or "Attached: none")
+    return escape(files_text(draft, w=w) or w("blocks.draft.attached_none"))
 
 
-def _quoted(body: str) -> str:
-    return "\n".join(f"> {line}" for line in escape(body).splitlines()) or "> (empty)"
+def _quoted(body: str, *, empty: str = "") -> str:
+    return "\n".join(f"> {line}" for line in escape(body).splitlines()) or f"> {empty}"
 
 
 def shows_whole(draft: DraftView, mask_mode: str = "partial") -> bool:
@@ -465,94 +510,124 @@ def shows_whole(draft: DraftView, mask_mode: str = "partial") -> bool:
     return mask_mode != "strict" and units(_quoted(draft.body)) <= SECTION_TEXT
 
 
-def approve_confirm(draft: DraftView) -> dict[str, Any]:
+def approve_confirm(draft: DraftView, *, w: Words) -> dict[str, Any]:
     """What "Approve and send" asks: the letter goes to the requester and cannot be recalled."""
-    files = f" with {len(draft.files)} attached file(s)" if draft.files else ""
+    files = w("blocks.confirm.approve_files", count=len(draft.files)) if draft.files else ""
     return confirm(
-        f"Send draft {draft.id} to the requester?",
-        f"This sends the answer shown ({draft.template}, revision {draft.revision}){files} to the "
-        "requester by email, in your name as approver. A sent mail cannot be recalled.",
-        "Approve and send",
+        w("blocks.confirm.approve_title", id=draft.id),
+        w(
+            "blocks.confirm.approve_text",
+            template=draft.template,
+            revision=draft.revision,
+            files=files,
+        ),
+        w("blocks.button.approve"),
+        w=w,
     )
 
 
-def discard_confirm(draft: DraftView) -> dict[str, Any]:
+def discard_confirm(draft: DraftView, *, w: Words) -> dict[str, Any]:
     return confirm(
-        f"Discard draft {draft.id}?",
-        "The draft is dropped and nothing is sent; answering the requester then needs a new draft.",
-        "Discard",
+        w("blocks.confirm.discard_title", id=draft.id),
+        w("blocks.confirm.discard_text"),
+        w("blocks.button.discard"),
+        w=w,
         danger=True,
     )
 
 
-def _size(size: int) -> str:
+def size_text(size: int, *, w: Words) -> str:
+    """A number of bytes as staff read it (B, KB, MB)."""
     if size < 1024:
-        return f"{size} B"
+        return w("blocks.size.b", n=size)
     if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / 1024 / 1024:.1f} MB"
+        return w("blocks.size.kb", n=f"{size / 1024:.1f}")
+    return w("blocks.size.mb", n=f"{size / 1024 / 1024:.1f}")
 
 
-def files_text(draft: DraftView, *, named: bool = True) -> str | None:
+def files_text(draft: DraftView, *, w: Words, named: bool = True) -> str | None:
     """What an approver is told of the files the draft sends (None: it sends none). Under
     ``strict`` masking the channel gets their number and size only: a name may name the
     requester."""
     if not draft.files:
         return None
     if not named:
-        total = sum(size for _, size in draft.files)
-        return f"Attached: {len(draft.files)} files, {_size(total)} (names in the review)"
-    return "Attached:\n" + "\n".join(f"• {name} ({_size(size)})" for name, size in draft.files)
+        total = size_text(sum(size for _, size in draft.files), w=w)
+        return w("blocks.draft.attached_count", count=len(draft.files), size=total)
+    return w("blocks.draft.attached") + "".join(
+        "\n" + w("blocks.draft.attached_file", name=name, size=size_text(size, w=w))
+        for name, size in draft.files
+    )
 
 
 def draft_message(
-    draft: DraftView, *, mask_mode: str = "partial"
+    draft: DraftView, *, w: Words, mask_mode: str = "partial"
 ) -> tuple[str, list[dict[str, Any]]]:
     """(text, blocks) of a draft in the thread, with its buttons. "Approve and send" is offered
     only when the message shows the whole draft; otherwise (a long draft, or ``strict``, under
     which the thread shows no text of it: a draft names the requester) "Review" shows it whole
     to whoever presses it, in a modal of their own, and approves from there."""
     value = f"{draft.id}:{draft.revision}"
-    head = f"Draft {draft.id} · {draft.template} · {draft.language} · revision {draft.revision}"
+    head = w(
+        "blocks.draft.fallback",
+        id=draft.id,
+        template=draft.template,
+        language=draft.language,
+        revision=draft.revision,
+    )
     whole = shows_whole(draft, mask_mode)
     if mask_mode == "strict":
         blocks: list[dict[str, Any]] = [
-            _section(f"{_head(draft)}\n_Its text is in the case file; *Review* shows it to you._")
+            _section(f"{_head(draft, w=w)}\n{w('blocks.draft.in_case_file')}")
         ]
     else:
-        shown = _quoted(draft.body)
+        shown = _quoted(draft.body, empty=w("blocks.draft.empty"))
         if not whole:
             first = split_at_line_ends(draft.body, SECTION_TEXT // 2, lambda t: units(_quoted(t)))
             rest = len(draft.body) - len(first[0])
-            shown = f"{_quoted(first[0])}\n_…{rest:,} more characters: *Review* shows it whole._"
+            more = w("blocks.draft.more", count=f"{rest:,}")
+            shown = f"{_quoted(first[0])}\n{more}"
         blocks = [
-            _section(f"{_head(draft)}\n*Subject:* {escape(draft.subject)}"),
+            _section(f"{_head(draft, w=w)}\n{_subject(draft, w=w)}"),
             _section(shown),
         ]
-    attached = files_text(draft, named=mask_mode != "strict")
+    attached = files_text(draft, w=w, named=mask_mode != "strict")
     if attached is not None:
         blocks.append(_section(clip(escape(attached), SECTION_TEXT)))
     if draft.status == "draft":
         first_button = (
-            _button("Approve and send", "approve", value, "primary", confirm=approve_confirm(draft))
+            _button(
+                w("blocks.button.approve"),
+                "approve",
+                value,
+                "primary",
+                confirm=approve_confirm(draft, w=w),
+            )
             if whole
-            else _button("Review and approve", "review", value, "primary")
+            else _button(w("blocks.button.review"), "review", value, "primary")
         )
+        discard = discard_confirm(draft, w=w)
         blocks.append(
             {
                 "type": "actions",
                 "block_id": f"draft:{draft.id}",
                 "elements": [
                     first_button,
-                    _button("Edit", "edit", value),
-                    _button("Discard", "discard", value, "danger", confirm=discard_confirm(draft)),
+                    _button(w("blocks.button.edit"), "edit", value),
+                    _button(
+                        w("blocks.button.discard"), "discard", value, "danger", confirm=discard
+                    ),
                 ],
             }
         )
     else:
-        who = f" by {person(draft.approved_by)}" if draft.approved_by else ""
-        blocks.append(_section(f"_{escape(draft.status)}{who}_"))
-    return escape(clip(head, FALLBACK_TEXT)), limit(blocks)
+        status = escape(status_label(draft.status, w=w))
+        if draft.approved_by:
+            said = w("blocks.draft.done_by", status=status, who=person(draft.approved_by))
+        else:
+            said = w("blocks.draft.done", status=status)
+        blocks.append(_section(said))
+    return escape(clip(head, FALLBACK_TEXT)), limit(blocks, w=w)
 
 
 REVIEW_CALLBACK = "pd.draft.review_modal"
@@ -576,27 +651,26 @@ def review_sections(body: str) -> list[dict[str, Any]]:
     ]
 
 
-def _review_top(draft: DraftView) -> list[dict[str, Any]]:
+def _review_top(draft: DraftView, *, w: Words) -> list[dict[str, Any]]:
     return [
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": _head(draft)}]},
-        _section(f"*Subject:* {escape(draft.subject)}"),
-        _section(_files(draft)),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _head(draft, w=w)}]},
+        _section(_subject(draft, w=w)),
+        _section(_files(draft, w=w)),
         {"type": "divider"},
     ]
 
 
-def _review_bottom(draft: DraftView) -> list[dict[str, Any]]:
-    says = (
-        f"*Approve and send* mails exactly this text (revision {draft.revision}) to the "
-        "requester, in your name. A sent mail cannot be recalled; an edit made meanwhile makes "
-        "this review stale."
-    )
+def _review_bottom(draft: DraftView, *, w: Words) -> list[dict[str, Any]]:
+    says = w("blocks.review.says", revision=draft.revision)
     return [{"type": "context", "elements": [{"type": "mrkdwn", "text": says}]}]
+
+
+REVIEW_FRAME = 5  # blocks of the review modal around the text: four above, one below
 
 
 def _review_text(draft: DraftView) -> list[dict[str, Any]] | None:
     """The draft's sections when the review modal holds them all, else None."""
-    room = REVIEW_BLOCKS - len(_review_top(draft)) - len(_review_bottom(draft))
+    room = REVIEW_BLOCKS - REVIEW_FRAME
     if units(draft.body) > room * SECTION_TEXT:  # cannot fit: spare the splitting
         return None
     sections = review_sections(draft.body)
@@ -608,7 +682,7 @@ def fits_review(draft: DraftView) -> bool:
     return _review_text(draft) is not None
 
 
-def review_view(draft: DraftView, *, read_on_page: bool = False) -> dict[str, Any]:
+def review_view(draft: DraftView, *, w: Words, read_on_page: bool = False) -> dict[str, Any]:
     """The modal in which one staff member reads a draft whole and may approve that revision.
 
     A modal rather than an ephemeral message: only its opener sees it, it holds 100 blocks, and
@@ -622,47 +696,46 @@ def review_view(draft: DraftView, *, read_on_page: bool = False) -> dict[str, An
     if text is not None:
         sections = text
     else:
-        opened = (
-            f"You opened revision {draft.revision} there: you may approve it."
-            if read_on_page
-            else f"Once you have opened revision {draft.revision} there, press *Review* "
-            "again to approve it."
+        opened = w(
+            "blocks.review.opened" if read_on_page else "blocks.review.not_opened",
+            revision=draft.revision,
         )
         sections = [
-            _section(
-                f":warning: This draft is {len(draft.body):,} characters, too long to show here "
-                "whole. Read it on the case-file page (the *Case file* button on the case's "
-                f"message). {opened}"
-            )
+            _section(w("blocks.review.too_long", count=f"{len(draft.body):,}", opened=opened))
         ]
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": REVIEW_CALLBACK,
         "private_metadata": f"{draft.id}:{draft.revision}",
-        "title": {"type": "plain_text", "text": f"Draft {draft.id}"[:24]},
-        "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [*_review_top(draft), *sections, *_review_bottom(draft)],
+        "title": _modal_text(w("blocks.review.title", id=draft.id)),
+        "close": _modal_text(w("blocks.review.close")),
+        "blocks": [*_review_top(draft, w=w), *sections, *_review_bottom(draft, w=w)],
     }
     if draft.status == "draft" and (fits or read_on_page):
-        view["submit"] = {"type": "plain_text", "text": "Approve and send"}
+        view["submit"] = _modal_text(w("blocks.button.approve"))
     return view
 
 
-def review_refused(draft_id: int, reason: str) -> dict[str, Any]:
+def _modal_text(text: str) -> dict[str, str]:
+    """A modal's title, submit or close: Slack allows 24 characters."""
+    return {"type": "plain_text", "text": text[:24]}
+
+
+def review_refused(draft_id: int, reason: str, *, w: Words) -> dict[str, Any]:
     """What the review modal turns into when its approval is refused: the reason, nothing to
     press but Close."""
     return {
         "type": "modal",
         "callback_id": REVIEW_CALLBACK,
-        "title": {"type": "plain_text", "text": f"Draft {draft_id}"[:24]},
-        "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [_section(f":no_entry: *Not approved.* {escape(reason)}")],
+        "title": _modal_text(w("blocks.review.title", id=draft_id)),
+        "close": _modal_text(w("blocks.review.close")),
+        "blocks": [_section(w("blocks.review.refused", reason=escape(reason)))],
     }
 
 
-def limit(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def limit(blocks: list[dict[str, Any]], *, w: Words) -> list[dict[str, Any]]:
     """At most MAX_BLOCKS, the last one saying what was left out."""
     if len(blocks) <= MAX_BLOCKS:
         return blocks
     kept = blocks[: MAX_BLOCKS - 1]
-    return [*kept, _section(f"_{len(blocks) - len(kept)} more blocks not shown_")]
+    return [*kept, _section(w("blocks.more_blocks", count=len(blocks) - len(kept)))]

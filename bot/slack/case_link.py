@@ -7,7 +7,8 @@ clicker's own Slack user ID, so it works for nobody else, and expires after
 ``PD_LINK_TTL_MINUTES``. It is told ephemerally (``chat.postEphemeral``, through the adapter;
 through the click's response URL when Slack will not post to someone outside the channel, an
 approver say), with unfurling asked off: a link preview would be Slack's server opening the
-link. The handing out is audited (``case file link``); the link never reaches a log.
+link. The handing out is audited (``case file link``); the link never reaches a log. What the
+clicker reads is in the staff language (``bot.words``, table ``[link]``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bot import threads
 from bot.slack.api import Refused, SlackAPI, SlackError
 from bot.slack.blocks import ACTIONS
 from bot.web.links import REF, Links
+from bot.words import Words
 from storage import repo
 from storage.db import writer
 
@@ -34,16 +36,19 @@ log = logging.getLogger("privacy_desk.slack")
 AUDIT_ACTION = "case file link"
 
 
-def link_text(ref: str, url: str, minutes: int) -> str:
+def link_text(ref: str, url: str, minutes: int, *, w: Words) -> str:
     """What the clicker reads (mrkdwn; the reference and URL are the desk's own)."""
-    return (
-        f"ケースファイル {ref}: <{url}|開く> ({minutes} 分有効・あなた専用)\n"
-        f"Case file {ref}: <{url}|open it> (for you only, valid {minutes} minutes)"
-    )
+    return w("link.text", ref=ref, url=url, minutes=minutes)
 
 
 def register(
-    app: AsyncApp, engine: Engine, links: Links, *, client: AsyncWebClient, channel: str
+    app: AsyncApp,
+    engine: Engine,
+    links: Links,
+    *,
+    client: AsyncWebClient,
+    channel: str,
+    w: Words,
 ) -> None:
     """Answer ``pd.case.file`` clicks on ``app`` with a signed link for the clicker."""
     api = SlackAPI(client)
@@ -58,11 +63,7 @@ def register(
         found = REF.fullmatch(ref) is not None and await threads.db(_given, engine, ref, user)
         where = (body.get("container") or {}).get("channel_id") or channel
         thread = (body.get("message") or {}).get("thread_ts")
-        text = (
-            link_text(ref, links.url(ref, user), minutes)
-            if found
-            else "That button does not name a case."
-        )
+        text = link_text(ref, links.url(ref, user), minutes, w=w) if found else w("link.no_case")
         try:
             await api.call(
                 "chat_postEphemeral",

@@ -6,6 +6,7 @@ The rules are in ``bot.cases.CaseDesk`` and ``bot.replies.Replies``; this module
 what Slack sends (the case reference is looked up, every field is checked, errors are shown in
 the modal), acks at once, and runs the decision in a worker thread. Decisions reserved to
 approvers are refused at the click already (ephemeral, and recorded), then again by the desk.
+Every text staff read here is in their language (``bot.words``, table ``[modal]``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,18 @@ from bot import threads
 from bot.cases import MERGE_REFUSED, REJECT_SCOPES, TEXT_MAX, CaseDesk
 from bot.replies import Replies, ReplyError
 from bot.slack.api import SlackAPI, SlackError
-from bot.slack.blocks import ACTIONS, AS_READ, INTENT_LABELS, NOT_A_REQUEST, TRIAGE_CHOICES
+from bot.slack.blocks import (
+    ACTIONS,
+    AS_READ,
+    NOT_A_REQUEST,
+    TRIAGE_CHOICES,
+    intent_label,
+    intent_labels,
+    said,
+    status_label,
+)
 from bot.slack.ids import is_user_id
+from bot.words import Words
 from handlers.intents import ALL_INTENTS
 from handlers.replies import ASK_KINDS
 from handlers.sla import JURISDICTIONS
@@ -40,7 +51,6 @@ log = logging.getLogger("privacy_desk.slack")
 
 REF = re.compile(r"PD-\d{4}-\d{6}")
 LINES_MAX = 20  # items asked for, or reasons given, in one modal
-LAWS = {"appi": "APPI (Japan)", "gdpr": "GDPR (EU)", "ccpa": "CCPA (California)"}
 
 Tell = Callable[[dict[str, Any], str], Awaitable[None]]
 Groups = Callable[[str], Awaitable[list[str]]]
@@ -48,11 +58,10 @@ Groups = Callable[[str], Awaitable[list[str]]]
 
 @dataclass(frozen=True)
 class Decision:
-    """One modal: its title, whether only approvers may take it, and its inputs."""
+    """One modal: whether only approvers may take it, and what a refusal is recorded as (its
+    title and submit button are ``modal.title.<name>`` and ``modal.submit.<name>``)."""
 
     name: str  # the key in ACTIONS
-    title: str
-    submit: str
     approvers_only: bool
     refused: str = ""  # the audit action of a refusal (the one the desk records too)
 
@@ -64,15 +73,22 @@ class Decision:
 DECISIONS = {
     d.name: d
     for d in (
-        Decision("reclassify", "Reclassify", "Reclassify", True, "reclassify refused"),
-        Decision("verified", "Identity verified", "Record", True, "verification refused"),
-        Decision("ask", "Ask the requester", "Draft the mail", False),
-        Decision("extend", "Extend the deadline", "Extend", True, "extend refused"),
-        Decision("reject", "Reject the request", "Draft the refusal", True, "reject refused"),
-        Decision("close", "Close the case", "Close", True, "close refused"),
-        Decision("merge", "Merge into…", "Merge", True, MERGE_REFUSED),
+        Decision("reclassify", True, "reclassify refused"),
+        Decision("verified", True, "verification refused"),
+        Decision("ask", False),
+        Decision("extend", True, "extend refused"),
+        Decision("reject", True, "reject refused"),
+        Decision("close", True, "close refused"),
+        Decision("merge", True, MERGE_REFUSED),
     )
 }
+
+
+def law_label(jurisdiction: str, *, w: Words) -> str:
+    """A law as the forms name it (``APPI (Japan)``); an unknown one as it is."""
+    return said(w, f"modal.law.{jurisdiction}", jurisdiction.upper())
+
+
 FORCE = "force"  # the value of the merge form's "different requesters" checkbox
 
 
@@ -117,57 +133,61 @@ def _select(
     }
 
 
-def modal(decision: Decision, case: Case) -> dict[str, Any]:
+def modal(decision: Decision, case: Case, *, w: Words) -> dict[str, Any]:
     """The modal of ``decision`` for ``case`` (its reference travels as private metadata)."""
     if decision.name == "reclassify":
-        intents = [(i, INTENT_LABELS.get(i, i)) for i in ALL_INTENTS]
-        laws = [(j, LAWS.get(j, j)) for j in JURISDICTIONS]
+        intents = [(i, intent_label(i, w=w)) for i in ALL_INTENTS]
+        laws = [(j, law_label(j, w=w)) for j in JURISDICTIONS]
         blocks = [
-            _select("Intents", "intents", intents, list(case.intents), many=True),
-            _select("Jurisdiction", "jurisdiction", laws, [case.jurisdiction], many=False),
-        ]
-    elif decision.name == "verified":
-        blocks = [
-            _text("How was the identity verified?", "how", hint="e.g. 運転免許証の写しで確認")
-        ]
-    elif decision.name == "ask":
-        kinds = [("identity", "Identity documents"), ("clarification", "A clarification")]
-        blocks = [
-            _select("Ask for", "kind", kinds, ["identity"], many=False),
-            _text("What is needed (one per line)", "needed", multiline=True),
-        ]
-    elif decision.name == "extend":
-        blocks = [_text("Reason (told to the requester)", "reason", multiline=True)]
-    elif decision.name == "reject":
-        scopes = [("full", "The whole request"), ("partial", "Part of the request")]
-        blocks = [
-            _select("Refuse", "scope", scopes, ["full"], many=False),
-            _text(
-                "Reasons (one per line; told to the requester, APPI Art. 36)",
-                "reasons",
-                multiline=True,
+            _select(w("modal.label.intents"), "intents", intents, list(case.intents), many=True),
+            _select(
+                w("modal.label.jurisdiction"),
+                "jurisdiction",
+                laws,
+                [case.jurisdiction],
+                many=False,
             ),
         ]
+    elif decision.name == "verified":
+        blocks = [_text(w("modal.label.how"), "how", hint=w("modal.hint.how"))]
+    elif decision.name == "ask":
+        kinds = [(k, w(f"modal.option.{k}")) for k in ("identity", "clarification")]
+        blocks = [
+            _select(w("modal.label.kind"), "kind", kinds, ["identity"], many=False),
+            _text(w("modal.label.needed"), "needed", multiline=True),
+        ]
+    elif decision.name == "extend":
+        blocks = [_text(w("modal.label.extend_reason"), "reason", multiline=True)]
+    elif decision.name == "reject":
+        scopes = [(s, w(f"modal.option.{s}")) for s in ("full", "partial")]
+        blocks = [
+            _select(w("modal.label.scope"), "scope", scopes, ["full"], many=False),
+            _text(w("modal.label.reasons"), "reasons", multiline=True),
+        ]
     elif decision.name == "merge":
-        blocks = merge_inputs(case)
+        blocks = merge_inputs(case, w=w)
     else:
-        blocks = [_text("Why is the case closed?", "reason", multiline=True)]
+        blocks = [_text(w("modal.label.close_reason"), "reason", multiline=True)]
     context = {
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": f"Case {case.ref}"}],
+        "elements": [{"type": "mrkdwn", "text": w("modal.case", ref=case.ref)}],
     }
     return {
         "type": "modal",
         "callback_id": decision.callback_id,
         "private_metadata": case.ref,
-        "title": {"type": "plain_text", "text": decision.title[:24]},
-        "submit": {"type": "plain_text", "text": decision.submit[:24]},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        "title": _plain(w(f"modal.title.{decision.name}"), 24),
+        "submit": _plain(w(f"modal.submit.{decision.name}"), 24),
+        "close": _plain(w("modal.cancel"), 24),
         "blocks": [context, *blocks],
     }
 
 
-def merge_inputs(case: Case) -> list[dict[str, Any]]:
+def _plain(text: str, most: int) -> dict[str, str]:
+    return {"type": "plain_text", "text": text[:most]}
+
+
+def merge_inputs(case: Case, *, w: Words) -> list[dict[str, Any]]:
     """The merge form: the case to merge into, and a checkbox that forces a merge of two
     different requesters' cases (audited as forced)."""
     force = {
@@ -175,26 +195,23 @@ def merge_inputs(case: Case) -> list[dict[str, Any]]:
         "action_id": "value",
         "options": [
             {
-                "text": {"type": "plain_text", "text": "Different requesters: force the merge"},
-                "description": {
-                    "type": "plain_text",
-                    "text": "Only if one person wrote from two addresses; recorded as forced.",
-                },
+                "text": _plain(w("modal.merge.force"), 75),
+                "description": _plain(w("modal.merge.force_hint"), 75),
                 "value": FORCE,
             }
         ],
     }
     return [
         _text(
-            f"Merge {case.ref} into (case reference)",
+            w("modal.merge.into", ref=case.ref),
             "into",
-            hint=f"{case.ref} is closed; its mail, in and out, moves to that case.",
+            hint=w("modal.merge.into_hint", ref=case.ref),
         ),
         {
             "type": "input",
             "block_id": FORCE,
             "optional": True,
-            "label": {"type": "plain_text", "text": "Different requesters"},
+            "label": _plain(w("modal.merge.force_label"), 2000),
             "element": force,
         },
     ]
@@ -222,51 +239,49 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def validate(name: str, view: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def validate(name: str, view: dict[str, Any], *, w: Words) -> tuple[dict[str, Any], dict[str, str]]:
     """(the decision's arguments, errors by block) from a submitted modal."""
     errors: dict[str, str] = {}
     args: dict[str, Any] = {}
     if name == "reclassify":
         intents = _picked(view, "intents")
         if not intents or any(i not in ALL_INTENTS for i in intents):
-            errors["intents"] = "Choose at least one intent from the list."
+            errors["intents"] = w("modal.error.intents")
         args["intents"] = intents
         # The select starts on the case's own law; a form opened before it existed keeps it.
         picked = _picked(view, "jurisdiction")
         law = picked[0] if picked else None
         if law is not None and law not in JURISDICTIONS:
-            errors["jurisdiction"] = "Choose the law the case runs under."
+            errors["jurisdiction"] = w("modal.error.jurisdiction")
         args["jurisdiction"] = law
     elif name == "ask":
         kind = (_picked(view, "kind") or [""])[0]
         needed = _lines(_typed(view, "needed"))
         if kind not in ASK_KINDS:
-            errors["kind"] = "Choose what to ask for."
+            errors["kind"] = w("modal.error.kind")
         if not needed or len(needed) > LINES_MAX:
-            errors["needed"] = f"Say what is needed, one item per line (at most {LINES_MAX})."
+            errors["needed"] = w("modal.error.needed", most=LINES_MAX)
         args.update(kind=kind, needed=needed)
     elif name == "reject":
         scope = (_picked(view, "scope") or [""])[0]
         reasons = _lines(_typed(view, "reasons"))
         if scope not in REJECT_SCOPES:
-            errors["scope"] = "Choose how much is refused."
+            errors["scope"] = w("modal.error.scope")
         if not reasons or len(reasons) > LINES_MAX or any(len(r) > TEXT_MAX for r in reasons):
-            errors["reasons"] = (
-                f"Give the reasons, one per line (at most {LINES_MAX}, {TEXT_MAX} characters each)."
-            )
+            errors["reasons"] = w("modal.error.reasons", most=LINES_MAX, chars=TEXT_MAX)
         args.update(scope=scope, reasons=reasons)
     elif name == "merge":
         into = " ".join(_typed(view, "into").split()).upper()
         if not REF.fullmatch(into):
-            errors["into"] = "A case reference, like PD-2026-000123."
+            errors["into"] = w("modal.error.into")
         elif into == str(view.get("private_metadata", "")):
-            errors["into"] = "A case cannot be merged into itself."
+            errors["into"] = w("modal.error.itself")
         args.update(into=into, force=FORCE in _picked(view, FORCE))
     else:  # verified, extend, close: one text
         block = "how" if name == "verified" else "reason"
         text = " ".join(_typed(view, block).split())
         if not text or len(text) > TEXT_MAX:
-            errors[block] = f"Required, at most {TEXT_MAX} characters."
+            errors[block] = w("modal.error.required", chars=TEXT_MAX)
         args[block] = text
     return args, errors
 
@@ -280,8 +295,9 @@ def register(
     client: AsyncWebClient,
     tell: Tell,
     groups: Groups,
+    w: Words,
 ) -> None:
-    """Add the case controls' handlers to ``app``."""
+    """Add the case controls' handlers to ``app``; what they tell staff is in ``w``'s language."""
     engine = writer(engine)
 
     async def case_named(ref: str) -> Case | None:
@@ -301,23 +317,24 @@ def register(
                 groups=member_of,
                 jurisdiction=args["jurisdiction"],
             )
-            intents = ", ".join(case.intents) or "no intents"
-            return f"{case.ref} reclassified: {intents} under {LAWS[case.jurisdiction]}."
+            intents = intent_labels(case.intents, w=w) or w("modal.done.no_intents")
+            law = law_label(case.jurisdiction, w=w)
+            return w("modal.done.reclassified", ref=case.ref, intents=intents, law=law)
         if name == "verified":
             await threads.db(
                 replies.mark_verified, ref, actor=user, how=args["how"], groups=member_of
             )
-            return f"{ref}: identity recorded as verified."
+            return w("modal.done.verified", ref=ref)
         if name == "ask":
             draft = await threads.db(
                 desk.ask, ref, kind=args["kind"], needed=args["needed"], actor=user
             )
-            return f"{ref}: draft {draft.id} asks the requester; it goes out once approved."
+            return w("modal.done.ask", ref=ref, draft=draft.id)
         if name == "extend":
             case, draft = await threads.db(
                 desk.extend, ref, reason=args["reason"], actor=user, groups=member_of
             )
-            return f"{ref}: deadline extended; draft {draft.id} tells the requester."
+            return w("modal.done.extend", ref=ref, draft=draft.id)
         if name == "reject":
             draft = await threads.db(
                 desk.reject,
@@ -327,14 +344,14 @@ def register(
                 actor=user,
                 groups=member_of,
             )
-            return f"{ref}: refusal drafted ({draft.id}); the case is rejected once it is sent."
+            return w("modal.done.reject", ref=ref, draft=draft.id)
         if name == "merge":
             target = await threads.db(
                 desk.merge, ref, args["into"], actor=user, force=args["force"], groups=member_of
             )
-            return f"{ref} merged into {target.ref}."
+            return w("modal.done.merge", ref=ref, into=target.ref)
         await threads.db(desk.close, ref, reason=args["reason"], actor=user, groups=member_of)
-        return f"{ref} closed."
+        return w("modal.done.close", ref=ref)
 
     def opener(decision: Decision) -> Callable[..., Awaitable[None]]:
         async def open_modal(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -342,10 +359,11 @@ def register(
             user = body["user"]["id"]
             case = await case_named(str(body["actions"][0].get("value", "")))
             if case is None:
-                await tell(body, "That button does not name a case.")
+                await tell(body, w("modal.no_case"))
                 return
             if case.status in FINISHED:
-                await tell(body, f"{case.ref} is {case.status}.")
+                status = status_label(case.status, w=w)
+                await tell(body, w("modal.finished", ref=case.ref, status=status))
                 return
             if decision.approvers_only:
                 verdict = desk.may_decide(user, await groups(user))
@@ -353,30 +371,30 @@ def register(
                     await threads.db(
                         _record_refusal, engine, case, user, decision.refused, verdict.reason
                     )
-                    await tell(body, f"Not allowed: {verdict.reason}")
+                    await tell(body, w("modal.not_allowed", reason=verdict.reason))
                     return
             if decision.name == "extend":  # no form for a decision that can only fail
                 why_not = await threads.db(desk.why_not_extend, case.ref)
                 if why_not is not None:
-                    await tell(body, f"Not possible: {why_not}")
+                    await tell(body, w("modal.not_possible", reason=why_not))
                     return
             try:
                 await SlackAPI(client).call(
-                    "views_open", trigger_id=body["trigger_id"], view=modal(decision, case)
+                    "views_open", trigger_id=body["trigger_id"], view=modal(decision, case, w=w)
                 )
             except SlackError as exc:
                 log.warning("%s: modal not opened: %s", case.ref, exc.error)
-                await tell(body, "Slack did not open the form; try again.")
+                await tell(body, w("modal.not_opened"))
 
         return open_modal
 
     def submitter(decision: Decision) -> Callable[..., Awaitable[None]]:
         async def submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-            args, errors = validate(decision.name, view)
+            args, errors = validate(decision.name, view, w=w)
             ref = str(view.get("private_metadata", ""))
             case = await case_named(ref)
             if case is None:
-                errors = {next(iter(_blocks(view)), "reason"): "This form names no case."}
+                errors = {next(iter(_blocks(view)), "reason"): w("modal.error.no_case")}
             if errors:
                 await ack(response_action="errors", errors=errors)
                 return
@@ -397,7 +415,7 @@ def register(
             try:
                 said = await decide(decision.name, user, case.ref, args)
             except ReplyError as exc:
-                await tell(body, f"Not done: {exc}")
+                await tell(body, w("modal.not_done", reason=exc))
                 return
             await tell(body, said)
 
@@ -416,12 +434,12 @@ def register(
         picked = str(action.get("selected_user") or "")
         case = await case_named(ref)
         if case is None or not is_user_id(picked):
-            await tell(body, "That menu does not name a case and a person.")
+            await tell(body, w("modal.no_case_person"))
             return
         try:
             await threads.db(desk.assign, case.ref, to=picked, actor=body["user"]["id"])
         except ReplyError as exc:
-            await tell(body, f"Not assigned: {exc}")
+            await tell(body, w("modal.not_assigned", reason=exc))
 
     @app.action(ACTIONS["triage"])
     async def triage(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -432,10 +450,11 @@ def register(
         ref, _, choice = str(body["actions"][0].get("value", "")).partition(" ")
         case = await case_named(ref)
         if case is None or choice not in (*TRIAGE_CHOICES, AS_READ, NOT_A_REQUEST):
-            await tell(body, "That button does not name a case and what it asks for.")
+            await tell(body, w("modal.no_case_choice"))
             return
         if not case.needs_triage:
-            await tell(body, f"{case.ref} was already decided: {', '.join(case.intents) or '-'}.")
+            read = intent_labels(case.intents, w=w) or "-"
+            await tell(body, w("modal.already_decided", ref=case.ref, intents=read))
             return
         member_of = await groups(user)
         verdict = desk.may_decide(user, member_of)
@@ -443,7 +462,7 @@ def register(
             await threads.db(
                 _record_refusal, engine, case, user, "reclassify refused", verdict.reason
             )
-            await tell(body, f"Not allowed: {verdict.reason}")
+            await tell(body, w("modal.not_allowed", reason=verdict.reason))
             return
         intents = list(case.intents) if choice == AS_READ else []
         if choice in TRIAGE_CHOICES:
@@ -458,10 +477,10 @@ def register(
                 not_a_request=choice == NOT_A_REQUEST or not intents,
             )
         except ReplyError as exc:
-            await tell(body, f"Not done: {exc}")
+            await tell(body, w("modal.not_done", reason=exc))
             return
-        what = ", ".join(INTENT_LABELS.get(i, i) for i in done.intents) or "not a request"
-        await tell(body, f"{done.ref} triaged: {what}.")
+        what = intent_labels(done.intents, w=w) or w("modal.done.not_a_request")
+        await tell(body, w("modal.done.triaged", ref=done.ref, intents=what))
 
 
 def _blocks(view: dict[str, Any]) -> list[str]:

@@ -77,6 +77,7 @@ def register(
     mask_mode: str = "partial",
     clock: Clock = now,
     ack_budget: float = ACK_BUDGET,
+    words: Words | None = None,
 ) -> None:
     """Add the ``/privacy`` command and the App Home to ``app``, behind the staff gate; staff
     read them in ``w``."""
@@ -265,7 +266,7 @@ class _Desk:
             escape(_intents(case, w=w)),
             _due(case, now, late_paused=late_paused, w=w),
             escape(status_text(case.status, w=w)),
-            escape(mask(case.requester, self._mask_mode)),
+            escape(mask(case.requester, self._mask_mode, w=w)),
         ]
         if case.assignee:
             parts.append(_who(case.assignee))
@@ -294,7 +295,7 @@ class _Desk:
         lines = [
             f"*{escape(case.ref)}* · {escape(status_text(case.status, w=w))}",
             field("intents", escape(_intents(case, w=w))),
-            field("requester", escape(mask(case.requester, self._mask_mode))),
+            field("requester", escape(mask(case.requester, self._mask_mode, w=w))),
             field("subject", escape(clip(found.subject, SUBJECT_SHOWN * 2)) or "-"),
             field("received", _time(case.received_at)),
             field("due_label", _deadline(case, now, w=w)),
@@ -361,7 +362,7 @@ def _deadline(case: Case, now: datetime, *, w: Words, late_paused: bool = False)
         return w("home.late_paused")
     if case.answer_due is None:
         return w("home.paused" if case.status not in FINISHED else "home.no_deadline")
-    return w("home.when", time=_time(case.answer_due), left=time_left(case.answer_due, now))
+    return w("home.when", time=_time(case.answer_due), left=time_left(case.answer_due, now, w=w))
 
 
 def _fit(lines: list[str], total: int, budget: int, *, w: Words) -> str:

@@ -140,7 +140,8 @@ class FollowUp:
 
 def follow_up_view(message: MailMessage, mask_mode: str, *, w: Words) -> FollowUp:
     """A follow-up mail as its thread line may show it under ``mask_mode``."""
-    sender = mask(message.sender, mask_mode) if mask_mode in ("full", "partial", "domain") else ""
+    shown = mask_mode in ("full", "partial", "domain")
+    sender = mask(message.sender, mask_mode, w=w) if shown else ""
     try:
         parsed = parse_message(message.raw) if message.raw is not None else None
     except ParseError:
@@ -368,7 +369,7 @@ def thread_blocks(told: Told, *, w: Words) -> list[dict[str, Any]] | None:
         {
             "type": "actions",
             "block_id": f"file:{told.ref}",
-            "elements": [case_file_button(told.ref)],
+            "elements": [case_file_button(told.ref, w=w)],
         },
     ]
 
@@ -737,7 +738,7 @@ class CasePoster:
             for draft, case in rows:
                 assert draft.id is not None
                 shown = draft_view(draft, files[draft.id])
-                text, blocks = draft_message(shown, mask_mode=self._mask_mode)
+                text, blocks = draft_message(shown, w=self._w, mask_mode=self._mask_mode)
                 found.append((draft.id, case, text, blocks))
             return found
 
@@ -1073,7 +1074,7 @@ class CasePoster:
                 text = self._w("thread.purged", ref=case.ref)
                 return case, text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
             view = self._view(session, case)
-        text, blocks = case_message(view, self._clock(), mask_mode=self._mask_mode)
+        text, blocks = case_message(view, self._clock(), w=self._w, mask_mode=self._mask_mode)
         return case, text, blocks
 
     def _synced(self, case: Case, ts: str) -> None:

@@ -34,8 +34,11 @@ from bot.retention import export_case, purge
 from bot.slack.app import build_app
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
+from bot.words import words
 from storage import crypto
 from storage.models import AuditEvent
+
+EN = words("en")  # the staff texts these assertions read
 
 DESK = "privacy@example-hikaku.co.jp"
 REQUESTER = "tanaka@example.jp"
@@ -298,7 +301,7 @@ def test_the_approver_sees_the_files_in_slack_before_approving(
     sent = [NewFile(CSV_NAME, CSV), NewFile(PDF_NAME, PDF)]
     draft = replies.draft(ref, "disclosure_answer", values, editor="U0EDITOR01", files=sent)
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
-    asyncio.run(CasePoster(engine, client, slack.channel, mask_mode=mask).run_once())
+    asyncio.run(CasePoster(engine, client, slack.channel, mask_mode=mask, words=EN).run_once())
 
     [parent] = slack.messages()
     thread = slack.thread(slack.channel, parent["ts"])
@@ -312,7 +315,7 @@ def test_the_approver_sees_the_files_in_slack_before_approving(
 
     app = build_app(
         engine, replies, signing_secret=SECRET, client=client, channel=slack.channel,
-        mask_mode=mask,
+        mask_mode=mask, words=EN,
     )  # fmt: skip
 
     async def review() -> None:

@@ -36,6 +36,8 @@ from handlers.stats import Month
 from storage import repo
 from storage.models import AuditEvent, Case, Draft
 
+EN = words("en")  # the staff texts these assertions read
+
 TOKYO = ZoneInfo("Asia/Tokyo")
 SECRET = "signing-secret-of-the-test"
 APPROVER, STAFF, STRANGER = "U0APPROVE1", "U0STAFF001", "U0STRANGE1"
@@ -207,6 +209,7 @@ class Channel:
             client=client,
             channel=slack.channel,
             cases=CaseDesk(desk.engine, replies, clock=desk.clock),
+            words=EN,
         )
 
     def post(self) -> None:

@@ -113,7 +113,8 @@ def test_an_approver_reclassifies_and_the_deadline_follows(
     async def scenario() -> None:
         await poster.run_once()
         [parent] = slack.messages()
-        assert "問い合わせ inquiry" in json.dumps(parent["blocks"], ensure_ascii=False)
+        # the staff texts are in the default language, Japanese
+        assert f"{ref} · 問い合わせ" in json.dumps(parent["blocks"], ensure_ascii=False)
 
         # someone who is not an approver: told why, recorded, no form opened
         assert await click(STAFF, parent) == 200
@@ -142,7 +143,7 @@ def test_an_approver_reclassifies_and_the_deadline_follows(
         await poster.run_once()
         [parent] = slack.messages()
         shown = json.dumps(parent["blocks"], ensure_ascii=False)
-        assert "削除 deletion" in shown and "問い合わせ" not in shown
+        assert f"{ref} · 削除" in shown and "問い合わせ" not in shown
         assert "2026-11-16 23:59 JST" in shown
 
     asyncio.run(scenario())

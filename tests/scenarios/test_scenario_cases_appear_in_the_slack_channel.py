@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +26,8 @@ from bot.replies import Replies, ReplySettings
 from bot.slack.poster import EVENT_TYPE, CasePoster, PostSummary
 from bot.words import words
 from storage.models import Case
+
+EN = words("en")  # the staff texts these assertions read
 
 SETTINGS = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": "sato"}
 
@@ -72,7 +75,7 @@ def test_a_case_appears_once_and_is_edited_in_place(
     assert run(poster).posted == 1
     [message] = slack.messages()
     shown = json.dumps(message["blocks"], ensure_ascii=False)
-    assert ref in shown and "削除 deletion" in shown and "u***@example.jp" in shown
+    assert f"{ref} · deletion" in shown and "u***@example.jp" in shown
     assert "私の個人情報を削除してください。" in shown
     [case] = _cases(engine)
     assert (case.slack_ts, case.slack_state) == (message["ts"], "posted")
@@ -198,7 +201,9 @@ def test_serve_puts_new_mail_in_the_channel(
             return [m for m in slack.messages() if m.get("text", "").startswith("PD-")]
 
         [message] = eventually(cases, "the case in the channel", timeout=60)
-        assert "開示 disclosure" in json.dumps(message["blocks"], ensure_ascii=False)
+        # serve speaks the default staff language, Japanese
+        [header] = [b["text"]["text"] for b in message["blocks"] if b["type"] == "header"]
+        assert re.fullmatch(r"PD-\d{4}-\d{6} · 開示", header)
     finally:
         service.send_signal(signal.SIGTERM)
         out, err = service.communicate(timeout=20)

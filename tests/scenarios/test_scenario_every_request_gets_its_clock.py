@@ -36,6 +36,8 @@ from mail.parse import parse_message
 from storage import repo
 from storage.models import AuditEvent, Case, MailMessage
 
+EN = words("en")  # the staff texts these assertions read
+
 TOKYO = ZoneInfo("Asia/Tokyo")
 MONDAY = datetime(2026, 6, 1, 10, 0, tzinfo=TOKYO)  # an ordinary business day
 TRIAGE_DUE = datetime(2026, 6, 2, 23, 59, 59, 999999, tzinfo=TOKYO)  # the next business day
@@ -158,6 +160,7 @@ def test_an_approver_decides_triage_with_one_click_and_a_bystander_cannot(
         signing_secret=SECRET,
         client=client,
         channel=slack.channel,
+        words=EN,
     )
     double = sys.modules["slack_double"]
     [deletion] = [

@@ -37,6 +37,8 @@ from bot.words import words
 from mail.parse import parse_message
 from storage.models import AuditEvent, Draft, OutboxItem
 
+EN = words("en")  # the staff texts these assertions read
+
 SECRET = "signing-secret-of-the-test"
 APPROVER = "U0APPROVE1"
 STRANGER = "U0STRANGE1"

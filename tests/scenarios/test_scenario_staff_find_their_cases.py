@@ -32,6 +32,8 @@ from bot.words import words
 from storage import repo
 from storage.models import Draft
 
+EN = words("en")  # the staff texts these assertions read
+
 SECRET = "signing-secret-of-the-test"
 ALICE, BOB = "U0ALICE001", "U0BOB00001"
 SETTINGS = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": ALICE}
@@ -77,7 +79,7 @@ class Desk:
             [late] = session.exec(select(Draft).where(Draft.case_id == hanako.id)).all()
             assert (late.template, late.values["late"]) == ("ack", True)
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
-        asyncio.run(CasePoster(engine, client, slack.channel).run_once())
+        asyncio.run(CasePoster(engine, client, slack.channel, words=EN).run_once())
         self.app = build_app(
             engine,
             Replies(engine, settings),

@@ -45,6 +45,8 @@ from bot.slack.poster import CasePoster
 from bot.words import words
 from storage import crypto
 
+EN = words("en")  # the staff texts these assertions read
+
 TOKYO = ZoneInfo("Asia/Tokyo")
 QUOTED_LINE = FOLLOW_UP_QUOTED.removeprefix("> ")
 

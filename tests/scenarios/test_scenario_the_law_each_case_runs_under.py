@@ -38,6 +38,8 @@ from bot.words import words
 from storage import repo
 from storage.models import AuditEvent, Case
 
+EN = words("en")  # the staff texts these assertions read
+
 TOKYO = ZoneInfo("Asia/Tokyo")
 RECEIVED = datetime(2026, 11, 2, 9, 30, tzinfo=TOKYO)  # a Monday
 SECRET = "signing-secret-of-the-test"
@@ -305,6 +307,7 @@ class Channel:
             client=self.client,
             channel=slack.channel,
             cases=CaseDesk(engine, replies, clock=self.clock),
+            words=EN,
         )
 
     @staticmethod

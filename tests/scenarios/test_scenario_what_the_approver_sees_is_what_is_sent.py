@@ -34,6 +34,8 @@ from mail.smtp import parse_smtp_url
 from storage import repo
 from storage.models import AuditEvent, Draft, OutboxItem
 
+EN = words("en")  # the staff texts these assertions read
+
 SECRET = "signing-secret-of-the-test"
 APPROVER, EDITOR = "U0APPROVE1", "U0EDITOR02"
 SETTINGS = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": APPROVER}
@@ -85,7 +87,7 @@ class Desk:
         self.replies.edit(
             self.draft_id, subject="【削除完了】ご依頼の件", body=body, editor="U0EDITOR01"
         )
-        asyncio.run(CasePoster(self.engine, self.client, self.slack.channel).run_once())
+        asyncio.run(CasePoster(self.engine, self.client, self.slack.channel, words=EN).run_once())
 
     def stored(self) -> Draft:
         with Session(self.engine) as session:
@@ -275,7 +277,7 @@ def test_a_draft_too_long_for_slack_is_approved_once_read_on_the_case_file_page(
 
 
 def test_the_buttons_that_mail_drop_refuse_or_close_ask_first(desk: Desk) -> None:
-    asyncio.run(CasePoster(desk.engine, desk.client, desk.slack.channel).run_once())
+    asyncio.run(CasePoster(desk.engine, desk.client, desk.slack.channel, words=EN).run_once())
     [parent] = desk.slack.messages()
     on_parent = desk.buttons(parent)
     on_draft = desk.buttons(desk.message())  # the short answer, shown whole

@@ -56,8 +56,15 @@ def buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 class Desk:
     def __init__(
-        self, engine: Engine, slack: Any, make_mail: Callable[..., bytes], *, case_file: bool
+        self,
+        engine: Engine,
+        slack: Any,
+        make_mail: Callable[..., bytes],
+        *,
+        case_file: bool,
+        language: str | None = "en",  # None: the desk's default language
     ) -> None:
+        staff_words = {"words": words(language)} if language else {}
         self.make_mail = make_mail
         self.engine, self.slack = engine, slack
         slack.add_user(ALICE, name="alice")
@@ -70,9 +77,7 @@ class Desk:
         assert result.ref
         self.ref = result.ref
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
-        self.poster = CasePoster(
-            engine, client, slack.channel, case_file=case_file, words=words("en")
-        )
+        self.poster = CasePoster(engine, client, slack.channel, case_file=case_file, **staff_words)
         self.intake = Intake(engine, replies=settings)
         asyncio.run(self.poster.run_once())
         self.app = build_app(
@@ -82,7 +87,7 @@ class Desk:
             client=client,
             channel=slack.channel,
             links=LINKS if case_file else None,
-            words=words("en"),
+            **staff_words,
         )
 
     async def follow_up_line(self) -> dict[str, Any]:
@@ -141,7 +146,7 @@ async def test_the_parent_message_has_the_button_and_staff_get_their_own_link(de
     [parent] = desk.slack.messages()
     button = buttons(parent)["pd.case.file"]
     assert button["value"] == desk.ref
-    assert "ケースファイル" in button["text"]["text"] and "Case file" in button["text"]["text"]
+    assert button["text"]["text"] == "Case file"
     await desk.click(ALICE, desk.ref)
     [told] = [e for e in desk.slack.ephemeral() if e["user"] == ALICE]
     assert told["channel"] == desk.slack.channel
@@ -202,3 +207,17 @@ def test_without_a_public_url_follow_up_lines_have_no_button_either(
     desk = Desk(engine, slack, make_mail, case_file=False)
     line = asyncio.run(desk.follow_up_line())
     assert "joined" in line["text"] and "pd.case.file" not in buttons(line)
+
+
+def test_the_button_and_the_link_speak_japanese_by_default(
+    engine: Engine, slack: Any, make_mail: Callable[..., bytes]
+) -> None:
+    desk = Desk(engine, slack, make_mail, case_file=True, language=None)
+    [parent] = desk.slack.messages()
+    assert buttons(parent)["pd.case.file"]["text"]["text"] == "ケースファイル"
+    asyncio.run(desk.click(ALICE, desk.ref))
+    told = desk.told(ALICE)
+    assert f"ケースファイル {desk.ref}: <https://desk.example.jp/cases/{desk.ref}?t=" in told
+    assert "|開く>（15 分有効・あなた専用）" in told and "Case file" not in told
+    asyncio.run(desk.click(ALICE, "PD-2026-999999"))
+    assert "このボタンは案件を示していません。" in desk.told(ALICE)

@@ -26,6 +26,7 @@ from bot.replies import Replies, ReplySettings
 from bot.slack.app import build_app
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
+from bot.words import words
 from storage import repo
 from storage.models import AuditEvent, Case, Draft
 
@@ -49,7 +50,15 @@ def clock() -> datetime:
 class Thread:
     """A GDPR erasure request shown in the channel, and the desk's app."""
 
-    def __init__(self, engine: Engine, slack: Any, make_mail: Callable[..., bytes]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        slack: Any,
+        make_mail: Callable[..., bytes],
+        language: str | None = "en",
+    ) -> None:
+        # English unless told otherwise; None: the desk's default language
+        self.words = words(language) if language else None
         self.engine, self.slack = engine, slack
         for user in (APPROVER, STAFF, "U0TAKER001"):
             slack.add_user(user, name=user.lower())
@@ -61,7 +70,7 @@ class Thread:
         self.client = AsyncWebClient(
             token=slack.bot_token, base_url=slack.base_url, retry_handlers=[]
         )
-        self.poster = CasePoster(engine, self.client, slack.channel, clock=clock)
+        self.poster = CasePoster(engine, self.client, slack.channel, clock=clock, words=self.words)
         self.app = self.build()
 
     def build(self) -> Any:
@@ -73,6 +82,7 @@ class Thread:
             client=self.client,
             channel=self.slack.channel,
             cases=CaseDesk(self.engine, replies, clock=clock),
+            words=self.words,
         )
 
     def parent(self) -> dict[str, Any]:
@@ -284,3 +294,39 @@ async def test_a_forged_request_is_refused_and_its_body_never_logged(
     assert response.status == 401
     assert thread.slack.open_views() == []
     assert "hanako" not in caplog.text and thread.ref not in caplog.text
+
+
+async def test_the_forms_and_answers_speak_japanese_by_default(
+    engine: Engine, slack: Any, make_mail: Callable[..., bytes]
+) -> None:
+    thread = Thread(engine, slack, make_mail, language=None)
+    await thread.poster.run_once()
+    titles = {}
+    for name in ("reclassify", "verified", "ask", "extend", "reject", "merge", "close"):
+        await thread.click(APPROVER, name)
+        form = thread.slack.open_views()[-1]
+        assert double().view_problems(form, "modal") == [], name
+        titles[name] = (form["title"]["text"], form["submit"]["text"], form["close"]["text"])
+        assert f"案件 {thread.ref}" in json.dumps(form["blocks"], ensure_ascii=False)
+    assert titles["close"] == ("案件を終了", "終了", "キャンセル")
+    assert titles["reject"] == ("差し戻し", "通知を作成", "キャンセル")
+    shown = json.dumps(thread.slack.open_views(), ensure_ascii=False)
+    for text in (
+        "請求内容",
+        "適用法",
+        "GDPR（EU）",
+        "本人確認の方法",
+        "本人確認書類",
+        "請求の一部",
+    ):
+        assert text in shown, text
+    answer = json.loads(await thread.submit(APPROVER, "close", {"reason": typed("  ")}))
+    assert answer["errors"] == {"reason": "必須です（500 文字まで）。"}
+    answer = json.loads(await thread.submit(APPROVER, "merge", {"into": typed("PD-1")}))
+    assert "案件番号を入力してください" in answer["errors"]["into"]
+    await thread.submit(APPROVER, "verified", {"how": typed("運転免許証の写しで確認")})
+    assert thread.told(APPROVER)[-1] == f"{thread.ref}: 本人確認済みとして記録しました。"
+    await thread.submit(APPROVER, "close", {"reason": typed("電話で取り下げ")})
+    assert thread.told(APPROVER)[-1] == f"{thread.ref} を終了しました。"
+    await thread.click(APPROVER, "close")
+    assert thread.told(APPROVER)[-1] == f"{thread.ref} は「終了」です。"

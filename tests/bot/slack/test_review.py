@@ -23,12 +23,16 @@ from bot.slack.blocks import (
     case_message,
     draft_message,
     fits_review,
+    review_refused,
     review_view,
     split_at_line_ends,
     units,
 )
 from bot.words import words
 from storage.models import Draft
+
+EN = words("en")
+JA = words("ja")  # the default staff language
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 LINE = "ご依頼の個人情報（氏名・住所・電話番号）を削除しました。<&> 以上、ご確認ください。"
@@ -67,7 +71,7 @@ def draft(body: str, **changes: Any) -> DraftView:
 @pytest.mark.parametrize("kind", LONG_TEXTS)
 def test_the_review_shows_a_long_draft_whole_within_slacks_limits(kind: str) -> None:
     body = LONG_TEXTS[kind] + "\n"
-    view = review_view(draft(body, files=(("開示データ_田中.csv", 2048),)))
+    view = review_view(draft(body, files=(("開示データ_田中.csv", 2048),)), w=EN)
     assert double().view_problems(view, "modal") == []
     assert len(view["blocks"]) <= REVIEW_BLOCKS and "submit" in view
     texts = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
@@ -86,18 +90,18 @@ def test_a_draft_too_long_for_slack_is_approved_only_once_read_on_the_page() -> 
     body = ("第三者提供記録　" * 30 + "\n") * 800  # ~190,000 characters
     long = draft(body)
     assert not fits_review(long)
-    view = review_view(long)
+    view = review_view(long, w=EN)
     assert double().view_problems(view, "modal") == []
     assert "submit" not in view and "case-file page" in json.dumps(view, ensure_ascii=False)
-    assert "submit" in review_view(long, read_on_page=True)
+    assert "submit" in review_view(long, w=EN, read_on_page=True)
     assert fits_review(draft(WITH_NEWLINES))
 
 
 def test_the_thread_offers_approve_only_for_a_draft_it_shows_whole() -> None:
-    _text, blocks = draft_message(draft("短い回答です。\n以上\n"))
+    _text, blocks = draft_message(draft("短い回答です。\n以上\n"), w=EN)
     [actions] = [b for b in blocks if b["type"] == "actions"]
     assert actions["elements"][0]["action_id"] == ACTIONS["approve"]
-    _text, blocks = draft_message(draft(WITH_NEWLINES))
+    _text, blocks = draft_message(draft(WITH_NEWLINES), w=EN)
     shown = json.dumps(blocks, ensure_ascii=False)
     assert double().block_problems(blocks) == []
     assert ACTIONS["approve"] not in shown and ACTIONS["review"] in shown
@@ -149,7 +153,7 @@ def test_parts_split_at_line_ends_and_cut_only_lines_longer_than_an_input() -> N
 
 
 def test_approve_discard_reject_and_close_ask_first() -> None:
-    _text, blocks = draft_message(draft("短い回答です。\n"))
+    _text, blocks = draft_message(draft("短い回答です。\n"), w=EN)
     _text, parent = case_message(
         CaseView(
             ref="PD-2026-000123",
@@ -162,6 +166,7 @@ def test_approve_discard_reject_and_close_ask_first() -> None:
             answer_due=NOW + timedelta(days=13),
         ),
         NOW,
+        w=EN,
     )
     buttons = {
         e["action_id"]: e
@@ -183,10 +188,36 @@ def test_approve_discard_reject_and_close_ask_first() -> None:
 
 def test_people_appear_as_mentions() -> None:
     edited = draft("本文\n", edited_by="U0EDITOR01")
-    shown = json.dumps(draft_message(edited)[1], ensure_ascii=False)
+    shown = json.dumps(draft_message(edited, w=EN)[1], ensure_ascii=False)
     assert "edited by <@U0EDITOR01>" in shown
-    assert "edited by <@U0EDITOR01>" in json.dumps(review_view(edited), ensure_ascii=False)
+    assert "edited by <@U0EDITOR01>" in json.dumps(review_view(edited, w=EN), ensure_ascii=False)
     approved = draft("本文\n", status="approved", approved_by="U0APPROVE1")
-    assert "approved by <@U0APPROVE1>" in json.dumps(draft_message(approved)[1])
+    assert "approved by <@U0APPROVE1>" in json.dumps(draft_message(approved, w=EN)[1])
     intake = draft("本文\n", edited_by="intake")
-    assert "edited by" not in json.dumps(draft_message(intake)[1])
+    assert "edited by" not in json.dumps(draft_message(intake, w=EN)[1])
+
+
+def test_the_review_speaks_japanese_by_default_within_slacks_limits() -> None:
+    short = draft("短い回答です。\n", edited_by="U0EDITOR01")
+    view = review_view(short, w=JA)
+    assert double().view_problems(view, "modal") == []
+    shown = json.dumps(view, ensure_ascii=False)
+    assert view["title"]["text"] == "下書き 7" and view["close"]["text"] == "閉じる"
+    assert view["submit"]["text"] == "承認して送信"
+    assert "*下書き 7* · disclosure_answer · ja · 改訂 3、編集: <@U0EDITOR01>" in shown
+    assert "添付ファイル: なし" in shown and "送信したメールは取り消せません" in shown
+    long = draft(("第三者提供記録　" * 30 + "\n") * 800)
+    view = review_view(long, w=JA)
+    assert double().view_problems(view, "modal") == []
+    assert "ケースファイルのページ" in json.dumps(view, ensure_ascii=False)
+    opened = json.dumps(review_view(long, w=JA, read_on_page=True), ensure_ascii=False)
+    assert "承認できます" in opened
+    refused = review_refused(7, "改訂が古くなっています。", w=JA)
+    assert double().view_problems(refused, "modal") == []
+    assert "*承認されませんでした。* 改訂が古くなっています。" in json.dumps(
+        refused, ensure_ascii=False
+    )
+    _text, blocks = draft_message(draft(WITH_NEWLINES), w=JA)
+    assert double().block_problems(blocks) == []
+    shown = json.dumps(blocks, ensure_ascii=False)
+    assert "*全文を確認* で全文を表示します" in shown and "全文を確認して承認" in shown

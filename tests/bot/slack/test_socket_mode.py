@@ -27,8 +27,10 @@ from bot.slack.app import build_app
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
 from bot.slack.socket import AppTokenRefused, check_app_token, serve_socket
+from bot.words import words
 from storage.models import AuditEvent, Draft, OutboxItem
 
+EN = words("en")  # the staff texts these assertions read
 APPROVER = "U0APPROVE1"
 SETTINGS = {"PD_FROM_ADDRESS": "privacy@example-hikaku.co.jp", "PD_APPROVERS": APPROVER}
 
@@ -55,7 +57,7 @@ class Desk:
         values = {"deleted": ["会員登録情報"], "done_on": date(2026, 11, 25)}
         self.draft = self.replies.draft(self.ref, "deletion_done", values, editor="U0EDITOR01")
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
-        asyncio.run(CasePoster(engine, client, slack.channel).run_once())
+        asyncio.run(CasePoster(engine, client, slack.channel, words=EN).run_once())
         self.started = threading.Event()
         self.service = Serving(
             lambda stop: serve_socket(
@@ -68,7 +70,12 @@ class Desk:
             token=self.slack.bot_token, base_url=self.slack.base_url, retry_handlers=[]
         )
         return build_app(
-            self.engine, self.replies, signing_secret="", client=client, channel=self.slack.channel
+            self.engine,
+            self.replies,
+            signing_secret="",
+            client=client,
+            channel=self.slack.channel,
+            words=EN,
         )
 
     def click(self, action: str, value: str) -> str:
