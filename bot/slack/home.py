@@ -77,7 +77,6 @@ def register(
     mask_mode: str = "partial",
     clock: Clock = now,
     ack_budget: float = ACK_BUDGET,
-    words: Words | None = None,
 ) -> None:
     """Add the ``/privacy`` command and the App Home to ``app``, behind the staff gate; staff
     read them in ``w``."""
