@@ -124,7 +124,7 @@ def test_privacy_overdue_says_the_paused_case_is_late(
     from bot.slack.home import _Desk
 
     late, in_time = cases
-    desk = _Desk(engine, "full", lambda: NOW)
+    desk = _Desk(engine, "full", lambda: NOW, words("en"))
     client = AsyncWebClient(token="xoxb-unused")  # these answers make no Slack call
     overdue = asyncio.run(desk.answer("overdue", "U0STAFF001", client))
     listed = asyncio.run(desk.answer("open", "U0STAFF001", client))
