@@ -33,6 +33,9 @@ class Page:
     late_paused: frozenset[int] = frozenset()
     # a search's pages: where each case matched (storage.search.FIELDS names)
     matched: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    # a search that matched more than it ranked (``storage.search.CANDIDATES``): ``total`` is
+    # then the cases ranked, and more match ("at least N")
+    capped: bool = False
 
     @property
     def more(self) -> int:
@@ -138,7 +141,8 @@ def search(session: Session, text: str, *, limit: int) -> Page:
     by_id = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_(ids)))}
     cases = [by_id[hit.case_id] for hit in found.hits if hit.case_id in by_id]
     page = _with_details(session, cases, found.total)
-    return replace(page, matched={hit.case_id: hit.fields for hit in found.hits})
+    matched = {hit.case_id: hit.fields for hit in found.hits}
+    return replace(page, matched=matched, capped=found.capped)
 
 
 def case_summary(session: Session, ref: str, *, events: int) -> CaseSummary | None:

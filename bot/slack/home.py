@@ -248,9 +248,9 @@ class _Desk:
         return await threads.db(run)
 
     def _listing(self, title: str, page: views.Page, empty: str, *, subjects: bool = False) -> str:
-        return f"*{title}* ({page.total})\n" + self._lines(
-            page, self._clock(), empty, subjects=subjects
-        )
+        # a search that matched more than it ranked says its total is a floor
+        count = f"at least {page.total}" if page.capped else str(page.total)
+        return f"*{title}* ({count})\n" + self._lines(page, self._clock(), empty, subjects=subjects)
 
     def _lines(self, page: views.Page, now: datetime, empty: str, *, subjects: bool = False) -> str:
         if not page.cases:

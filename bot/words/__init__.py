@@ -15,8 +15,8 @@ from __future__ import annotations
 import string
 import tomllib
 import unicodedata
-from datetime import date, datetime
 from collections.abc import Iterator, Mapping
+from datetime import date, datetime
 from functools import cache
 from importlib.resources import files
 from typing import Any, Final
