@@ -14,29 +14,30 @@ the total) and the ``/privacy open`` page; and ``privacy-desk search`` as a fres
 Prints a table, the number of matches (">=N": more matched than ``storage.search.CANDIDATES``,
 the newest ranked, N the cases among them), and the size of the index.
 
-Measured 2026-12-03 (branch search), ``python bench/search.py --runs 7``, 100,000 cases, on the
-shared 2-core machine while seven other helpers ran their tests (load average 13-15: every
-figure is several times what an idle machine gives; the CLI line is mostly Python's start-up).
+Measured 2026-12-03 (branch search), ``python bench/search.py --runs 7 --database sqlite`` (load
+average 13-15) and ``--database postgresql`` (load 10-12), 100,000 cases, on the shared 2-core
+machine while seven other helpers ran their tests: every figure is several times what an idle
+machine gives; the CLI line (4.6-6.1 s) is mostly Python's start-up under that load.
 Median ms (p95), matches:
 
     query                    SQLite           PostgreSQL        matches
-    surname 田中 (2 chars)    61 (83)          291 (377)         >=500
-    surname 佐々木 (3 chars)  54 (66)          340 (381)         >=500
-    JA body word 退会         15 (55)          297 (368)         >=703
-    EN word newsletter       13 (119)         448 (976)         >=622
-    address (whole)          3 (11)           26 (36)           1
-    common: 個人情報          35 (43)          384 (633)         >=644
-    common: please           36 (56)          483 (634)         >=469
-    one CJK character 人      108 (160)        228 (256)         >=457
-    reference (whole)        10 (15)          41 (61)           1
-    reference part 2026      44 (80)          166 (655)         >=1,100
-    miss                     0.6 (6)          5 (17)            0
-    cases --limit 50         70 (91)          170 (192)         100,000
+    surname 田中 (2 chars)    61 (83)          157 (309)         >=500
+    surname 佐々木 (3 chars)  54 (66)          160 (198)         >=500
+    JA body word 退会         15 (55)          199 (251)         >=703
+    EN word newsletter       13 (119)         301 (441)         >=622
+    address (whole)          3 (11)           19 (28)           1
+    common: 個人情報          35 (43)          220 (387)         >=644
+    common: please           36 (56)          201 (259)         >=469
+    one CJK character 人      108 (160)        79 (128)          >=457
+    reference (whole)        10 (15)          14 (34)           1
+    reference part 2026      44 (80)          147 (274)         >=1,100
+    miss                     0.6 (6)          4 (7)             0
+    cases --limit 50         70 (91)          106 (128)         100,000
 
-Before (ranking and counting every match, under the same load): 田中 196 / 244 ms, 退会 901 /
-1,381, newsletter 1,672 / 3,596, 個人情報 1,324 / 3,176, please 1,368 / 3,950 (SQLite /
-PostgreSQL). On PostgreSQL most of what is left is checking candidate rows' tsvectors against
-the phrase (``please``: 150 ms for the first 1,001 matches in table order, 50 ms for the walk).
+Before (ranking and counting every match, load 10-14): 田中 196 / 244 ms, 退会 901 / 1,381,
+newsletter 1,672 / 3,596, 個人情報 1,324 / 3,176, please 1,368 / 3,950 (SQLite / PostgreSQL).
+On PostgreSQL most of what is left is checking candidate rows' tsvectors against the phrase
+(the walk over the newest rows) and, for a thinly spread bigram, sorting its matches.
 """
 
 from __future__ import annotations

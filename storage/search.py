@@ -40,9 +40,9 @@ the order mail was indexed in. A reference is looked for only when the query cou
 one (``PD-2026-000123``), in its index; an address only whole, in the index on
 ``lower(requester)`` (migration 0019).
 
-Measured (``bench/search.py``, 100,000 cases, on a shared 2-core machine with a load of ~15):
-every query, common words included, answers in 35–250 ms on SQLite and 50–650 ms on PostgreSQL
-(median), where ranking every match took 0.9–1.7 s and 1.4–4 s. See that file for the figures.
+Measured (``bench/search.py``, 100,000 cases, on a shared 2-core machine with a load of 10-15):
+every query, common words included, answers in 1-110 ms on SQLite and 4-300 ms on PostgreSQL
+(median), where ranking every match took 0.9-1.7 s and 1.4-4 s. See that file for the figures.
 
 The index holds the requester's words in a form the text can be rebuilt from, in the clear
 (``PD_RAW_KEYS`` encrypts raw mail, not the index), so it is purged with its case
@@ -83,6 +83,7 @@ FTS = "searchchunk_fts"  # SQLite's FTS5 table (and its shadow tables, FTS + "_.
 # Matching chunks (and references) ranked at most, the newest: a word found in half the desk is
 # answered in the time of a rarer one, its total then a floor ("at least N").
 CANDIDATES = 1000
+PG_PROBE = 101  # matches PostgreSQL takes first, in any order, to see how a word is spread
 
 BODY, QUOTED, SUBJECT, NAME = "body", "quoted", "subject", "name"
 REF, REQUESTER = "reference", "requester"
@@ -336,14 +337,15 @@ def _newest_chunks(conn: Connection, dialect: str, query: str, cap: int) -> tupl
 
     SQLite's FTS5 walks a phrase's matches newest first and stops at the cap. PostgreSQL's GIN
     index yields the rows that hold all of a query's bigrams, in the table's order; a phrase of
-    several is then checked against each row's tsvector (the costly part: a row read). So
-    ``cap + 1`` matches in any order are asked for first: fewer are all there is (a rare word).
-    Otherwise the span of ids they took (the table's order is mostly the ids') says how densely
-    the word is spread: densely, the
-    newest are found by walking the primary key backwards, checking rows until ``cap`` match;
-    thinly, by sorting all the index's candidates (checked, for a phrase). Either reads at most
-    about sqrt(cap x rows) rows (the choice between them is made where both cost that), and the
-    walk stops after four times that. ``SET LOCAL`` steers the planner to the plan chosen.
+    several is then checked against each row's tsvector (the costly part: a row read). So a
+    few matches in any order (``PG_PROBE``) are asked for first: fewer are all there is (a rare
+    word). Otherwise the span of ids they took (the table's order is mostly the ids') says how
+    densely the word is spread: densely, the newest are found by walking the primary key
+    backwards, checking rows until ``cap`` match. Thinly (or when the walk found fewer), up to
+    ``cap + 1`` matches in any order say whether there are more than ``cap``, and if so all the
+    index's candidates are sorted (checked, for a phrase). Either way reads at most about
+    sqrt(cap x rows) rows (the choice is made where both cost that); the walk stops after four
+    times that. ``SET LOCAL`` steers the planner to the plan chosen.
     """
     where, params = _match(dialect, query)
     newest = f"ORDER BY {'rowid' if dialect != 'postgresql' else 'id'} DESC LIMIT :n"
@@ -352,20 +354,28 @@ def _newest_chunks(conn: Connection, dialect: str, query: str, cap: int) -> tupl
         ids = list(conn.execute(text(sql), {**params, "n": cap + 1}).scalars())
         return ids[:cap], len(ids) > cap
     some = f"SELECT id FROM searchchunk WHERE {where} LIMIT :n"
-    ids = list(conn.execute(text(some), {**params, "n": cap + 1}).scalars())
-    if len(ids) <= cap:
-        return sorted(ids, reverse=True), False
+    probe = min(cap + 1, PG_PROBE)
+    ids = sorted(conn.execute(text(some), {**params, "n": probe}).scalars())
+    if len(ids) < probe:
+        return ids[::-1], False
     top = int(conn.execute(select(func.max(_CHUNKS.c.id))).scalar_one())
     reads = math.isqrt(cap * top)
     capped: dict[str, Any] = {**params, "n": cap}
-    ids.sort()  # the span of the first nine tenths: a few new rows fill the holes of old ones
-    if ids[len(ids) * 9 // 10] - ids[0] > reads * 9 // 10:
-        with _planner_without(conn, "enable_indexscan", "enable_seqscan"):
-            sql = f"SELECT id FROM searchchunk WHERE {where} {newest}"
-            return list(conn.execute(text(sql), capped).scalars()), True
-    with _planner_without(conn, "enable_bitmapscan", "enable_seqscan"):
-        walk = f"SELECT id FROM searchchunk WHERE id > :floor AND {where} {newest}"
-        return list(conn.execute(text(walk), {**capped, "floor": top - 4 * reads}).scalars()), True
+    # the span of the first nine tenths: a few new rows fill the holes of old ones
+    span = ids[len(ids) * 9 // 10] - ids[0]
+    if span * cap <= reads * (len(ids) * 9 // 10):
+        with _planner_without(conn, "enable_bitmapscan", "enable_seqscan"):
+            walk = f"SELECT id FROM searchchunk WHERE id > :floor AND {where} {newest}"
+            found = list(conn.execute(text(walk), {**capped, "floor": top - 4 * reads}).scalars())
+        if len(found) == cap:
+            return found, True
+    if probe <= cap:
+        ids = list(conn.execute(text(some), {**params, "n": cap + 1}).scalars())
+        if len(ids) <= cap:
+            return sorted(ids, reverse=True), False
+    with _planner_without(conn, "enable_indexscan", "enable_seqscan"):
+        sql = f"SELECT id FROM searchchunk WHERE {where} {newest}"
+        return list(conn.execute(text(sql), capped).scalars()), True
 
 
 @contextmanager

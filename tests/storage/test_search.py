@@ -139,7 +139,11 @@ def test_a_long_text_is_found_across_its_chunks(desk: Desk) -> None:
         assert case.id is not None and search.indexed(session, case.id) >= 4
 
 
-def test_a_word_in_more_cases_than_ranked_ranks_the_newest_and_says_at_least(desk: Desk) -> None:
+@pytest.mark.parametrize("probe", [2, 101])  # PostgreSQL's first look: less than a cap, or more
+def test_a_word_in_more_cases_than_ranked_ranks_the_newest_and_says_at_least(
+    desk: Desk, probe: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "PG_PROBE", probe)
     refs = [
         desk.mail(f"解約について。口座番号{n}", f"R{n} <r{n}@example.jp>", hours=n)
         for n in range(6)
