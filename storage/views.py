@@ -134,7 +134,8 @@ def search(session: Session, text: str, *, limit: int) -> Page:
     """Cases matching ``text`` (``storage.search``: part of a reference, a subject, a body or a
     requester name, Japanese included; a requester address only whole), the best first: a hit
     in the reference, address, name or a subject above hits in bodies, more hits above fewer,
-    then the most recently received. ``Page.matched`` says where each matched. Raises
+    then the most recently received; a word with more matches than ``storage.search.CANDIDATES``
+    among its newest only (``Page.capped``). ``Page.matched`` says where each matched. Raises
     ``storage.search.QueryError`` for a query that cannot be searched (one Latin letter)."""
     found = fulltext.find(session, text, limit=limit)
     ids = [hit.case_id for hit in found.hits]
