@@ -31,14 +31,18 @@ address is never indexed: it matches only whole, in the requester field (a maske
 not be recoverable a character at a time). The reference matches as a part.
 
 Ranking: cases with a hit in the reference, the requester, the name or a subject first; then
-more hits (fields and chunks that match) first; then the newest received. Counting is exact
-(every matching case), so ``total`` is true.
+more hits (fields and chunks that match) first; then the newest received. A word found in more
+than ``CANDIDATES`` chunks (or references) is ranked among its newest ``CANDIDATES`` matches
+only, and its total is the cases among them, said as a floor (``Found.capped``: "at least N"):
+counting and ranking every case that holds a common word cost seconds at 100,000 cases, and a
+query of more words finds fewer, all of them ranked. Matches are taken newest first by chunk id,
+the order mail was indexed in. A reference is looked for only when the query could be part of
+one (``PD-2026-000123``), in its index; an address only whole, in the index on
+``lower(requester)`` (migration 0019).
 
-Measured (``bench/search.py``, 100,000 cases, README "Measured"): a rare word or a surname is
-answered in a fraction of a second on both databases; the cost grows with the number of
-matching cases, since every one is counted and ranked, so a word found in half the desk takes
-longer (on PostgreSQL most, where a phrase of common bigrams is checked against each candidate
-row's tsvector). The FTS5 index is about half the size of the texts it holds.
+Measured (``bench/search.py``, 100,000 cases, on a shared 2-core machine with a load of 10-15):
+every query, common words included, answers in 1-110 ms on SQLite and 4-300 ms on PostgreSQL
+(median), where ranking every match took 0.9-1.7 s and 1.4-4 s. See that file for the figures.
 
 The index holds the requester's words in a form the text can be rebuilt from, in the clear
 (``PD_RAW_KEYS`` encrypts raw mail, not the index), so it is purged with its case
@@ -48,22 +52,38 @@ is deleted by naming its tokens again.
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlmodel import Session
 
-from storage.models import MailMessage, SearchChunk
+from storage.models import Case, MailMessage, SearchChunk
 
 MAX_QUERY = 100  # characters of a query (normalised); longer ones are cut
 CHUNK = 2000  # characters per indexed chunk
 MAX_TEXT = 200_000  # characters of one field of one message that are indexed
 FTS = "searchchunk_fts"  # SQLite's FTS5 table (and its shadow tables, FTS + "_...")
+# Matching chunks (and references) ranked at most, the newest: a word found in half the desk is
+# answered in the time of a rarer one, its total then a floor ("at least N").
+CANDIDATES = 1000
+PG_PROBE = 101  # matches PostgreSQL takes first, in any order, to see how a word is spread
 
 BODY, QUOTED, SUBJECT, NAME = "body", "quoted", "subject", "name"
 REF, REQUESTER = "reference", "requester"
@@ -73,7 +93,8 @@ STRONG = (REF, REQUESTER, NAME, SUBJECT)  # a hit here ranks above any number in
 
 _NIBBLES = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
 _SPACE = re.compile(r"\s+")
-_REFERENCE_PART = re.compile(r"[A-Za-z0-9-]+")
+_DIGITS = re.compile(r"[0-9]")
+REFERENCE_SHAPE = "PD-9999-999999"  # storage.repo.next_reference, every digit written 9
 
 
 class QueryError(ValueError):
@@ -159,6 +180,7 @@ def rows(documents: Iterable[Document]) -> list[dict[str, Any]]:
 
 _CHUNKS: Table = SearchChunk.__table__  # type: ignore[attr-defined]
 _MESSAGES: Table = MailMessage.__table__  # type: ignore[attr-defined]
+_CASES: Table = Case.__table__  # type: ignore[attr-defined]
 
 
 def _dialect(bind: Session | Connection) -> str:
@@ -253,6 +275,22 @@ def is_empty(bind: Session | Connection) -> bool:
     return conn.execute(select(_CHUNKS.c.id).limit(1)).first() is None
 
 
+def lacks_stored_mail(bind: Session | Connection) -> bool:
+    """Whether stored inbound mail is missing from the index: the oldest message with a subject
+    to index (a purge blanks it) has no chunk, or the index is empty while there is inbound
+    mail. So it is for a database that had mail before the index was made and upgraded in
+    place: its new mail is indexed, its old mail only by a reindex. Two short indexed reads."""
+    conn = bind.connection() if isinstance(bind, Session) else bind
+    inbound = _MESSAGES.c.direction == "in"
+    oldest = select(_MESSAGES.c.id, _MESSAGES.c.subject).where(inbound, _MESSAGES.c.subject != "")
+    for message_id, subject in conn.execute(oldest.order_by(_MESSAGES.c.id).limit(5)):
+        if normalise(subject):
+            found = select(_CHUNKS.c.id).where(_CHUNKS.c.message_id == message_id).limit(1)
+            return conn.execute(found).first() is None
+    stored = conn.execute(select(_MESSAGES.c.id).where(inbound).limit(1)).first()
+    return stored is not None and is_empty(bind)
+
+
 def indexed(bind: Session | Connection, case_id: int) -> int:
     """How many chunks of the index belong to a case (its name, its messages now): for checks."""
     conn = bind.connection() if isinstance(bind, Session) else bind
@@ -276,28 +314,93 @@ class Hit:
 @dataclass(frozen=True)
 class Found:
     hits: list[Hit]  # the best first, at most ``limit``
-    total: int  # cases that match in all
+    total: int  # cases that match in all; when ``capped``, those ranked: at least that many match
+    capped: bool = False  # more matched than ``CANDIDATES``: the newest were ranked
 
 
 def _match(dialect: str, query: str) -> tuple[str, dict[str, str]]:
-    """The SQL that yields the ids of the chunks matching ``query`` (normalised, 1 character
-    or more), and its parameters: the phrase of its bigrams, or for one character the bigrams
-    it starts."""
+    """The condition on a chunk (``searchchunk`` on PostgreSQL, the FTS5 table on SQLite)
+    matching ``query`` (normalised, 1 character or more), and its parameters: the phrase of its
+    bigrams, or for one character the bigrams it starts."""
     if len(query) == 1:
         if dialect == "postgresql":
-            where = "tsv @@ to_tsquery('simple', :q)"
-            return f"SELECT id FROM searchchunk WHERE {where}", {"q": _letters(query) + ":*"}
-        return f"SELECT rowid AS id FROM {FTS} WHERE {FTS} MATCH :q", {"q": _letters(query) + "*"}
+            return "tsv @@ to_tsquery('simple', :q)", {"q": _letters(query) + ":*"}
+        return f"{FTS} MATCH :q", {"q": _letters(query) + "*"}
     phrase = " ".join(tokens(query))
     if dialect == "postgresql":
-        where = "tsv @@ phraseto_tsquery('simple', :q)"
-        return f"SELECT id FROM searchchunk WHERE {where}", {"q": phrase}
-    return f"SELECT rowid AS id FROM {FTS} WHERE {FTS} MATCH :q", {"q": f'"{phrase}"'}
+        return "tsv @@ phraseto_tsquery('simple', :q)", {"q": phrase}
+    return f"{FTS} MATCH :q", {"q": f'"{phrase}"'}
 
 
-def _like(value: str) -> str:
-    r"""A LIKE pattern for ``value`` anywhere, its ``%``, ``_`` and ``\`` taken literally."""
-    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+def _newest_chunks(conn: Connection, dialect: str, query: str, cap: int) -> tuple[list[int], bool]:
+    """The ids of the newest chunks matching ``query``, at most ``cap``, and whether more match.
+
+    SQLite's FTS5 walks a phrase's matches newest first and stops at the cap. PostgreSQL's GIN
+    index yields the rows that hold all of a query's bigrams, in the table's order; a phrase of
+    several is then checked against each row's tsvector (the costly part: a row read). So a
+    few matches in any order (``PG_PROBE``) are asked for first: fewer are all there is (a rare
+    word). Otherwise the span of ids they took (the table's order is mostly the ids') says how
+    densely the word is spread: densely, the newest are found by walking the primary key
+    backwards, checking rows until ``cap`` match. Thinly (or when the walk found fewer), up to
+    ``cap + 1`` matches in any order say whether there are more than ``cap``, and if so all the
+    index's candidates are sorted (checked, for a phrase). Either way reads at most about
+    sqrt(cap x rows) rows (the choice is made where both cost that); the walk stops after four
+    times that. ``SET LOCAL`` steers the planner to the plan chosen.
+    """
+    where, params = _match(dialect, query)
+    newest = f"ORDER BY {'rowid' if dialect != 'postgresql' else 'id'} DESC LIMIT :n"
+    if dialect != "postgresql":
+        sql = f"SELECT rowid FROM {FTS} WHERE {where} {newest}"
+        ids = list(conn.execute(text(sql), {**params, "n": cap + 1}).scalars())
+        return ids[:cap], len(ids) > cap
+    some = f"SELECT id FROM searchchunk WHERE {where} LIMIT :n"
+    probe = min(cap + 1, PG_PROBE)
+    ids = sorted(conn.execute(text(some), {**params, "n": probe}).scalars())
+    if len(ids) < probe:
+        return ids[::-1], False
+    top = int(conn.execute(select(func.max(_CHUNKS.c.id))).scalar_one())
+    reads = math.isqrt(cap * top)
+    capped: dict[str, Any] = {**params, "n": cap}
+    # the span of the first nine tenths: a few new rows fill the holes of old ones
+    span = ids[len(ids) * 9 // 10] - ids[0]
+    if span * cap <= reads * (len(ids) * 9 // 10):
+        with _planner_without(conn, "enable_bitmapscan", "enable_seqscan"):
+            walk = f"SELECT id FROM searchchunk WHERE id > :floor AND {where} {newest}"
+            found = list(conn.execute(text(walk), {**capped, "floor": top - 4 * reads}).scalars())
+        if len(found) == cap:
+            return found, True
+    if probe <= cap:
+        ids = list(conn.execute(text(some), {**params, "n": cap + 1}).scalars())
+        if len(ids) <= cap:
+            return sorted(ids, reverse=True), False
+    with _planner_without(conn, "enable_indexscan", "enable_seqscan"):
+        sql = f"SELECT id FROM searchchunk WHERE {where} {newest}"
+        return list(conn.execute(text(sql), capped).scalars()), True
+
+
+@contextmanager
+def _planner_without(conn: Connection, *settings: str) -> Iterator[None]:
+    """PostgreSQL's planner without some of its plans for the statements run inside."""
+    for setting in settings:
+        conn.exec_driver_sql(f"SET LOCAL {setting} = off")
+    try:
+        yield
+    finally:
+        for setting in settings:
+            conn.exec_driver_sql(f"SET LOCAL {setting} TO DEFAULT")
+
+
+def _in_reference(query: str) -> ColumnElement[bool] | None:
+    """The condition on a case whose reference (``PD-2026-000123``, stored upper-cased) holds
+    ``query``, or None for a query that can be no part of one (a word: no scan). A whole
+    reference is looked up; a part is looked for in the references' index, not the table."""
+    wanted = query.strip().upper()
+    shape = _DIGITS.sub("9", wanted)
+    if not wanted or shape not in REFERENCE_SHAPE:
+        return None
+    if shape == REFERENCE_SHAPE:
+        return _CASES.c.ref == wanted
+    return _CASES.c.ref.like(f"%{wanted}%")
 
 
 def prepare(query: str) -> str:
@@ -311,54 +414,62 @@ def prepare(query: str) -> str:
     return wanted
 
 
-def find(session: Session, query: str, *, limit: int) -> Found:
-    """The cases matching ``query``, ranked (see the module's docstring)."""
+def find(session: Session, query: str, *, limit: int, candidates: int | None = None) -> Found:
+    """The cases matching ``query``, ranked (see the module's docstring) among the newest
+    ``candidates`` (``CANDIDATES``) matching chunks and references."""
     wanted = prepare(query)
+    cap = CANDIDATES if candidates is None else candidates
     dialect = _dialect(session)
-    matching, params = _match(dialect, wanted)
-    bits = {f"bit_{name}": bit for name, bit in FIELDS.items()}
-    # The covering index spares reading each matching chunk's row (its text) to learn its
-    # field and message: SQLite would take the primary key unless told.
-    chunk = "searchchunk AS s" + (" INDEXED BY ix_searchchunk_hit" if dialect == "sqlite" else "")
-    parts = [
-        f"SELECT COALESCE(m.case_id, s.case_id) AS case_id, s.field AS field "
-        f"FROM ({matching}) AS f JOIN {chunk} ON s.id = f.id "
-        f"LEFT JOIN message AS m ON m.id = s.message_id"
-    ]
-    stripped = query.strip()
-    if _REFERENCE_PART.fullmatch(stripped):
-        parts.append(f"SELECT id, '{REF}' FROM \"case\" WHERE upper(ref) LIKE :ref ESCAPE '\\'")
-        params["ref"] = _like(stripped.upper())
-    if "@" in stripped and " " not in stripped:
-        parts.append(f"SELECT id, '{REQUESTER}' FROM \"case\" WHERE lower(requester) = :address")
-        params["address"] = stripped.lower()
-    # one MAX per field rather than SUM(DISTINCT ...), which sorts each case's hits
-    fields = " + ".join(
-        f"MAX(CASE WHEN field = '{name}' THEN :bit_{name} ELSE 0 END)" for name in FIELDS
-    )
-    strong = ", ".join(f"'{name}'" for name in STRONG)
-    sql = f"""
-        WITH hit AS ({" UNION ALL ".join(parts)}),
-        scored AS (
-            SELECT case_id,
-                   {fields} AS fields,
-                   SUM(CASE WHEN field IN ({strong}) THEN 1 ELSE 0 END) AS strong,
-                   COUNT(*) AS hits
-            FROM hit WHERE case_id IS NOT NULL GROUP BY case_id
+    conn = session.connection()
+    chunk_ids, capped = _newest_chunks(conn, dialect, wanted, cap)
+    found: list[tuple[int | None, str]] = []
+    if chunk_ids:
+        # The covering index spares reading each matching chunk's row (its text) to learn its
+        # field and message: SQLite would take the primary key unless told. The message's case
+        # is looked up per chunk: joined, PostgreSQL would read every message to hash them.
+        hint = " INDEXED BY ix_searchchunk_hit" if dialect == "sqlite" else ""
+        case_of = "(SELECT m.case_id FROM message AS m WHERE m.id = s.message_id)"
+        sql = (
+            f"SELECT COALESCE({case_of}, s.case_id), s.field FROM searchchunk AS s{hint} "
+            "WHERE s.id IN :ids"
         )
-        SELECT sc.case_id, sc.fields, sc.hits, COUNT(*) OVER () AS total
-        FROM scored AS sc JOIN "case" AS c ON c.id = sc.case_id
-        ORDER BY sc.strong DESC, sc.hits DESC, c.received_at DESC, c.id DESC
-        LIMIT :limit
-    """
-    result = session.connection().execute(text(sql), {**params, **bits, "limit": limit})
-    hits: list[Hit] = []
-    total = 0
-    for case_id, mask, count, every in result:
-        names = tuple(name for name, bit in FIELDS.items() if int(mask) & bit)
-        hits.append(Hit(int(case_id), names, int(count)))
-        total = int(every)
-    return Found(hits, total)
+        statement = text(sql).bindparams(bindparam("ids", expanding=True))
+        found += [
+            (case_id, field) for case_id, field in conn.execute(statement, {"ids": chunk_ids})
+        ]
+    in_reference = _in_reference(query)
+    if in_reference is not None:
+        # newest first: a reference's year and number grow with time (and its index is read)
+        refs = select(_CASES.c.id).where(in_reference).order_by(_CASES.c.ref.desc())
+        ids = list(conn.execute(refs.limit(cap + 1)).scalars())
+        capped = capped or len(ids) > cap
+        found += [(i, REF) for i in ids[:cap]]
+    stripped = query.strip()
+    if "@" in stripped and " " not in stripped:
+        address = select(_CASES.c.id).where(func.lower(_CASES.c.requester) == stripped.lower())
+        found += [(i, REQUESTER) for i in conn.execute(address).scalars()]
+    ranked = _rank(conn, found)
+    return Found(ranked[:limit], len(ranked), capped)
+
+
+def _rank(conn: Connection, found: Iterable[tuple[int | None, str]]) -> list[Hit]:
+    """The cases of ``found`` (case, field) hits, best first: hits in strong fields, then more
+    hits, then the newest received (then the newest case)."""
+    fields: dict[int, set[str]] = {}
+    strong: dict[int, int] = {}
+    hits: dict[int, int] = {}
+    for case_id, field in found:
+        if case_id is None:  # a message in no case (quarantined without one)
+            continue
+        fields.setdefault(case_id, set()).add(field)
+        strong[case_id] = strong.get(case_id, 0) + (field in STRONG)
+        hits[case_id] = hits.get(case_id, 0) + 1
+    if not fields:
+        return []
+    of = select(_CASES.c.id, _CASES.c.received_at).where(_CASES.c.id.in_(list(fields)))
+    received = {case_id: at for case_id, at in conn.execute(of)}
+    order = sorted(received, key=lambda i: (strong[i], hits[i], received[i], i), reverse=True)
+    return [Hit(i, tuple(f for f in FIELDS if f in fields[i]), hits[i]) for i in order]
 
 
 def compact(bind: Session | Connection) -> None:

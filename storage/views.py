@@ -33,6 +33,9 @@ class Page:
     late_paused: frozenset[int] = frozenset()
     # a search's pages: where each case matched (storage.search.FIELDS names)
     matched: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    # a search that matched more than it ranked (``storage.search.CANDIDATES``): ``total`` is
+    # then the cases ranked, and more match ("at least N")
+    capped: bool = False
 
     @property
     def more(self) -> int:
@@ -131,14 +134,16 @@ def search(session: Session, text: str, *, limit: int) -> Page:
     """Cases matching ``text`` (``storage.search``: part of a reference, a subject, a body or a
     requester name, Japanese included; a requester address only whole), the best first: a hit
     in the reference, address, name or a subject above hits in bodies, more hits above fewer,
-    then the most recently received. ``Page.matched`` says where each matched. Raises
+    then the most recently received; a word with more matches than ``storage.search.CANDIDATES``
+    among its newest only (``Page.capped``). ``Page.matched`` says where each matched. Raises
     ``storage.search.QueryError`` for a query that cannot be searched (one Latin letter)."""
     found = fulltext.find(session, text, limit=limit)
     ids = [hit.case_id for hit in found.hits]
     by_id = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_(ids)))}
     cases = [by_id[hit.case_id] for hit in found.hits if hit.case_id in by_id]
     page = _with_details(session, cases, found.total)
-    return replace(page, matched={hit.case_id: hit.fields for hit in found.hits})
+    matched = {hit.case_id: hit.fields for hit in found.hits}
+    return replace(page, matched=matched, capped=found.capped)
 
 
 def case_summary(session: Session, ref: str, *, events: int) -> CaseSummary | None:

@@ -32,13 +32,13 @@ _AS = "who does this (recorded in the audit trail)"
 if TYPE_CHECKING:
     from bot import casefile
     from bot.cases import CaseDesk
-    from storage.models import Case
+    from storage.repo import CaseLine
 
 
 # ---- reading cases ---------------------------------------------------------------------------
 
 
-def _case_summary(case: Case, *, overdue: bool) -> dict[str, Any]:
+def _case_summary(case: CaseLine, *, overdue: bool) -> dict[str, Any]:
     return {
         "ref": case.ref,
         "status": case.status,
@@ -95,7 +95,7 @@ def cmd_cases(args: argparse.Namespace, ctx: Context) -> int:
             limit=args.limit or None,
         )
         # Whether each is overdue is asked for the rows shown only (all of them: one query).
-        ids = None if args.limit == 0 else [c.id for c in cases if c.id is not None]
+        ids = None if args.limit == 0 else [c.id for c in cases]
         late = repo.overdue_ids(session, now, ids)
         rows = [_case_summary(c, overdue=c.id in late) for c in cases]
     if args.json:

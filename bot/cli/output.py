@@ -20,11 +20,17 @@ from handlers.clock import TOKYO  # deadlines are days in Asia/Tokyo
 
 
 def table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], out: TextIO) -> None:
-    """Columns two spaces apart; the last one is not padded."""
-    widths = [max(width(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
-    for row in (header, *rows):
-        cells = [pad(c, w) for c, w in zip(row[:-1], widths, strict=True)] + [row[-1]]
-        out.write("  ".join(cells).rstrip() + "\n")
+    """Columns two spaces apart; the last one is not padded. Each cell is measured once (ASCII
+    by its length), as ``cases --limit 0`` prints 100,000 rows."""
+    measured = [[_cell_width(c) for c in row[:-1]] for row in (header, *rows)]
+    widths = [max(m[i] for m in measured) for i in range(len(header) - 1)]
+    for row, sizes in zip((header, *rows), measured, strict=True):
+        cells = [c + " " * (w - n) for c, n, w in zip(row, sizes, widths, strict=False)]
+        out.write("  ".join([*cells, row[-1]]).rstrip() + "\n")
+
+
+def _cell_width(text: str) -> int:
+    return len(text) if text.isascii() else width(text)
 
 
 def mask(address: str) -> str:

@@ -8,12 +8,15 @@ masks it. Not audited, like every reading command (``cases``, ``case``): whoever
 command line holds the database itself; the case-file web page, which staff reach from Slack,
 audits its searches.
 
+A word found in more cases than are ranked (``storage.search.CANDIDATES`` matches) shows the
+newest of them, best first, and says "at least N" (``"capped": true`` in JSON).
+
 ``db reindex`` parses every stored inbound message again (decrypting it with ``PD_RAW_KEYS``
 when it is sealed) and writes the index anew, in one transaction per batch; ``db upgrade`` runs
-it when the index is empty and there is mail (a database upgraded to the revision that made the
-index). A SQLite database upgrades itself when a command opens it, without filling the index:
-``search`` then says the index is empty (on stderr) when it finds nothing. A purged message has
-nothing left to index.
+it when stored mail is missing from the index (a database upgraded to the revision that made
+the index). A SQLite database upgrades itself when a command opens it, without filling the
+index: ``search`` then says (on stderr) that the index lacks the mail stored before it, until
+``db reindex``. A purged message has nothing left to index.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from bot.errors import UsageError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-UNINDEXED = "the search index is empty while mail is stored: run `privacy-desk db reindex`"
+UNINDEXED = "the search index lacks mail stored before it was made: run `privacy-desk db reindex`"
 SUBJECT_SHOWN = 60  # characters of a subject in the table
 REINDEX_BATCH = 200  # messages per transaction
 
@@ -48,7 +51,7 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
             page = views.search(session, args.text, limit=limit)
         except QueryError as exc:
             raise UsageError(str(exc)) from None
-        if not page.total and needs_reindex(engine):
+        if needs_reindex(engine):
             # A SQLite database that upgraded itself to the index finds only new mail: say so.
             sys.stderr.write(f"privacy-desk: {UNINDEXED}\n")
         rows: list[dict[str, Any]] = [
@@ -64,7 +67,7 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
         ]
     out = ctx.out
     if args.json:
-        record = {"query": args.text, "total": page.total, "cases": rows}
+        record = {"query": args.text, "total": page.total, "capped": page.capped, "cases": rows}
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         return 0
     table(
@@ -82,9 +85,20 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
         ],
         out,
     )
-    shown = f"{len(rows)} of {page.total}" if page.more else str(page.total)
-    out.write(f"{shown} {'case' if page.total == 1 else 'cases'} matched\n")
+    out.write(matched_line(len(rows), page.total, capped=page.capped) + "\n")
     return 0
+
+
+def matched_line(shown: int, total: int, *, capped: bool) -> str:
+    """``2 cases matched``, ``1 of 2 cases matched``, or for a word found in more cases than
+    are ranked, ``50 of at least 644 cases matched (the newest ranked; more words find fewer)``."""
+    if capped:
+        return (
+            f"{shown:,} of at least {total:,} cases matched "
+            "(the newest ranked; more words find fewer)"
+        )
+    counted = f"{shown:,} of {total:,}" if shown < total else f"{total:,}"
+    return f"{counted} {'case' if total == 1 else 'cases'} matched"
 
 
 def _clip(text: str) -> str:
@@ -182,17 +196,14 @@ def cmd_db_reindex(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def needs_reindex(engine: Engine) -> bool:
-    """The index is empty while inbound mail is stored (a database that predates it)."""
-    from sqlmodel import Session, select
+    """Stored inbound mail is missing from the index (a database that predates it, upgraded in
+    place: its new mail is indexed, its old is not): ``storage.search.lacks_stored_mail``."""
+    from sqlmodel import Session
 
     from storage import search
-    from storage.models import MailMessage
 
     with Session(engine) as session:
-        stored = session.exec(
-            select(MailMessage.id).where(MailMessage.direction == "in").limit(1)
-        ).first()
-        return stored is not None and search.is_empty(session)
+        return search.lacks_stored_mail(session)
 
 
 def add_parsers(sub: Subcommands) -> None:

@@ -240,7 +240,9 @@ class _Desk:
         return await threads.db(run)
 
     def _listing(self, title: str, page: views.Page, empty: str, *, subjects: bool = False) -> str:
-        heading = self._w("home.count", title=f"*{title}*", count=page.total)
+        # a search that matched more than it ranked says its total is a floor
+        key = "home.count_capped" if page.capped else "home.count"
+        heading = self._w(key, title=f"*{title}*", count=page.total)
         return f"{heading}\n" + self._lines(page, self._clock(), empty, subjects=subjects)
 
     def _lines(self, page: views.Page, now: datetime, empty: str, *, subjects: bool = False) -> str:

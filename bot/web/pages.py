@@ -414,9 +414,9 @@ class CaseFileSite:
     async def search(self, request: web.Request, user: str) -> web.StreamResponse:
         query = request.query.get("q", "").strip()[: views.SEARCH_MAX_CHARS]
         results: list[model.Found] = []
-        total = 0
+        total, capped = 0, False  # capped: more matched than were ranked, total is a floor
         if query:
-            results, total = await threads.db(_search, self.engine, query, user)
+            results, total, capped = await threads.db(_search, self.engine, query, user)
             log.info("case-file search by %s: %d found", user, total)
         return _page(
             "search.html.j2",
@@ -424,6 +424,7 @@ class CaseFileSite:
             query=query,
             results=results,
             total=total,
+            capped=capped,
         )
 
     async def attachment(self, request: web.Request, user: str) -> web.StreamResponse:
@@ -549,7 +550,7 @@ def _open_file(
     return found.info.name, found.data, image_type or "application/octet-stream"
 
 
-def _search(engine: Engine, query: str, user: str) -> tuple[list[model.Found], int]:
+def _search(engine: Engine, query: str, user: str) -> tuple[list[model.Found], int, bool]:
     with Session(engine) as session:
         page = views.search(session, query, limit=SEARCH_LIMIT)
         found = [
@@ -567,4 +568,4 @@ def _search(engine: Engine, query: str, user: str) -> tuple[list[model.Found], i
             total=page.total,
         )
         session.commit()
-    return found, page.total
+    return found, page.total, page.capped

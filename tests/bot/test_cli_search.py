@@ -1,7 +1,8 @@
 """``privacy-desk search`` as an operator uses it: a table (masked requester, where it matched,
 how many in all) or one JSON object, a bounded number of cases, a query it cannot search refused
-in one line; and ``db reindex`` / ``db upgrade`` filling the index from stored mail, sealed with
-``PD_RAW_KEYS`` included."""
+in one line; a word found in more cases than are ranked said as "at least N"; and ``db reindex``
+/ ``db upgrade`` filling the index from stored mail, sealed with ``PD_RAW_KEYS`` included, and
+``search`` saying when old mail is missing from it (a database upgraded in place)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from bot.cli import main
@@ -76,6 +77,7 @@ def test_search_json_and_refusals(desk: list[str], capsys: pytest.CaptureFixture
     assert json.loads(capsys.readouterr().out) == {
         "query": "john@example",
         "total": 0,
+        "capped": False,
         "cases": [],
     }
     for bad in (["search", "x"], ["search", "田中", "--limit", "-1"], ["search", " "]):
@@ -104,3 +106,39 @@ def test_reindex_rebuilds_the_index_from_sealed_mail(
     assert desk[0] in capsys.readouterr().out
     assert main(["db", "upgrade"]) == 0  # not empty: left as it is
     assert "search index" not in capsys.readouterr().out
+
+
+def test_a_word_in_more_cases_than_ranked_is_said_at_least(
+    desk: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "CANDIDATES", 1)  # one match ranked: Tanaka is in three chunks
+    assert main(["search", "田中"]) == 0
+    said = capsys.readouterr()
+    assert said.out.splitlines()[1].split()[0] == desk[1]  # the newest
+    assert said.out.endswith(
+        "1 of at least 1 cases matched (the newest ranked; more words find fewer)\n"
+    )
+    assert said.err == ""
+    assert main(["search", "田中", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["capped"] is True and record["total"] == 1
+
+
+def test_search_says_when_old_mail_is_missing_from_the_index(
+    desk: list[str], engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A database upgraded in place: its old mail was never indexed, its new mail is.
+    with Session(engine) as session:
+        case = search.find(session, "会員情報", limit=1).hits[0].case_id  # the oldest mail's
+        mail = text("SELECT id FROM message WHERE case_id = :c")
+        search.forget_messages(session, list(session.execute(mail, {"c": case}).scalars()))
+        session.commit()
+    assert main(["search", "田中"]) == 0
+    said = capsys.readouterr()
+    assert desk[1] in said.out and desk[0] in said.out  # found by the name, still indexed
+    assert "lacks mail stored before it" in said.err and "privacy-desk db reindex" in said.err
+    assert main(["db", "upgrade"]) == 0
+    assert "search index filled from 3 stored messages" in capsys.readouterr().out
+    assert main(["search", "会員情報"]) == 0
+    said = capsys.readouterr()
+    assert desk[0] in said.out and said.err == ""

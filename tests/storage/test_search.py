@@ -1,7 +1,9 @@
 """Full-text search on SQLite and PostgreSQL: mail taken in by intake is found by a two-character
 Japanese surname and by words of its body (Japanese and English) and of its quoted history; a
 requester address only whole; a message linked to another case is found under that case; FTS
-syntax in a query is text to find; ranking puts subjects and names above bodies."""
+syntax in a query is text to find; ranking puts subjects and names above bodies; a word found
+in more cases than are ranked ranks the newest and says its total is a floor; a reference is
+found whole or in part; the whole-address lookup has its index."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from bot.cases import CaseDesk
@@ -135,3 +137,61 @@ def test_a_long_text_is_found_across_its_chunks(desk: Desk) -> None:
     with Session(desk.engine) as session:
         case = views.search(session, "最後の言葉", limit=1).cases[0]
         assert case.id is not None and search.indexed(session, case.id) >= 4
+
+
+@pytest.mark.parametrize("probe", [2, 101])  # PostgreSQL's first look: less than a cap, or more
+def test_a_word_in_more_cases_than_ranked_ranks_the_newest_and_says_at_least(
+    desk: Desk, probe: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "PG_PROBE", probe)
+    refs = [
+        desk.mail(f"解約について。口座番号{n}", f"R{n} <r{n}@example.jp>", hours=n)
+        for n in range(6)
+    ]
+    thin = [desk.mail("口座番号の件", f"S{n} <s{n}@example.jp>", hours=10 + n) for n in range(2)]
+    by_id = {}
+    with Session(desk.engine) as session:
+        for ref in refs + thin:
+            case = views.search(session, ref, limit=1).cases[0]
+            by_id[case.id] = case.ref
+        for word, newest in (("解約", refs[::-1]), ("口座番号", (refs + thin)[::-1])):
+            every = search.find(session, word, limit=20)
+            assert [by_id[h.case_id] for h in every.hits] == newest and not every.capped
+            assert every.total == len(newest)
+            # three candidates: the three newest, newest first among equals, a floor for a total
+            some = search.find(session, word, limit=20, candidates=3)
+            assert [by_id[h.case_id] for h in some.hits] == newest[:3], word
+            assert some.capped and some.total == 3
+            page = search.find(session, word, limit=2, candidates=3)
+            assert len(page.hits) == 2 and page.total == 3 and page.capped
+        # fewer matches than candidates: exact, as before
+        exact = search.find(session, "口座番号の件", limit=20, candidates=3)
+        assert [by_id[h.case_id] for h in exact.hits] == thin[::-1] and not exact.capped
+    # a subject among the candidates still ranks above the bodies
+    subject = desk.mail("よろしく", "T <t@example.jp>", subject="解約のお願い", hours=-50)
+    with Session(desk.engine) as session:
+        ranked = [c.ref for c in views.search(session, "解約", limit=3).cases]
+    assert ranked == [subject, *refs[::-1][:2]]
+
+
+def test_a_reference_is_found_whole_or_in_part(desk: Desk) -> None:
+    first = desk.mail("データを消してください。", "A <a@example.jp>")
+    second = desk.mail("データを消してください。", "B <b@example.jp>", hours=1)
+    assert desk.find(first) == [first] and desk.find(first.lower()) == [first]
+    page = desk.page(second)
+    assert list(page.matched.values()) == [("reference",)]
+    number = second.rsplit("-", 1)[1]  # e.g. 000002
+    assert second in desk.find(number) and first not in desk.find(number)
+    assert desk.find(first.split("-")[1]) == [second, first]  # the year: newest first
+    assert desk.find("PD-20") == [second, first]
+
+
+def test_the_whole_address_lookup_has_an_index(engine: Engine) -> None:
+    # migration 0019: search compares lower(requester), which this index holds
+    catalog = {
+        "sqlite": "SELECT sql FROM sqlite_master WHERE name = :n",
+        "postgresql": "SELECT indexdef FROM pg_indexes WHERE indexname = :n",
+    }[engine.dialect.name]
+    with engine.connect() as conn:
+        made = conn.execute(text(catalog), {"n": "ix_case_requester_lower"}).scalar_one()
+    assert "lower(requester" in made.replace("(requester)::text", "requester")

@@ -27,7 +27,7 @@ from bot.slack import home
 from bot.slack.poster import CasePoster
 from bot.slack.staff import Staff
 from bot.words import Words, words
-from storage import repo
+from storage import repo, search
 
 SECRET = "signing-secret-of-the-test"
 NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo
@@ -253,6 +253,14 @@ async def test_search_finds_words_of_the_mail_text_and_the_requester_name(desk: 
     assert refs_in(await desk.answer("search 山田")) == [tanaka]  # the requester's name
     assert "No case matches." in await desk.answer("search t.yamada")  # an address only whole
     assert refs_in(await desk.answer("search t.yamada@example.jp")) == [tanaka]
+
+
+async def test_a_search_matching_more_than_it_ranks_says_at_least(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "CANDIDATES", 2)  # four cases have this subject
+    found = await desk.answer("search 削除のお願い")
+    assert "(at least 2)" in found and len(refs_in(found)) == 2
 
 
 async def test_help_empty_and_unknown_subcommands_show_the_usage(desk: Desk) -> None:

@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 
 from bot.web.links import COOKIE
 from bot.web.pages import FORBIDDEN
+from storage import search
 from storage.models import AuditEvent
 
 
@@ -214,6 +215,16 @@ def test_search_finds_cases_for_staff_and_is_audited(desk: WebDesk) -> None:
     assert searched.actor == ALICE and searched.case_id is None
     assert searched.detail["found"] == [desk.ref]
     assert "個人情報" not in str(searched.detail)  # what was typed is not kept
+
+
+def test_a_search_matching_more_than_it_ranks_says_at_least(
+    desk: WebDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cookie = desk.session()
+    assert "1 件 cases" in desk.get(f"/cases?q={quote('個人情報削除')}", cookie=cookie).text
+    monkeypatch.setattr(search, "CANDIDATES", 1)
+    answer = desk.get(f"/cases?q={quote(desk.ref[:7])}", cookie=cookie)  # PD-2026: both cases
+    assert re.search(r"「PD-\d{4}」: (\d) 件以上 at least \1 cases, the newest<", answer.text)
 
 
 def test_the_style_sheet_is_the_only_thing_a_page_loads(desk: WebDesk) -> None:
