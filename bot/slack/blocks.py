@@ -79,6 +79,11 @@ def said(w: Words, key: str, otherwise: str) -> str:
     return w(key) if key in known else otherwise
 
 
+def language_label(code: str, *, w: Words) -> str:
+    """A requester's language (``ja``, ``en``) named in the staff language."""
+    return said(w, f"blocks.language.{code}", code)
+
+
 def intent_label(intent: str, *, w: Words) -> str:
     """An intent as staff read it (the shared ``intent.*`` texts, then ``blocks.intent.*`` for
     the kinds that are no privacy right; an unknown name as it is)."""
@@ -237,7 +242,7 @@ def case_message(
         _field(w("blocks.field.intents"), escape(intents)),
         _field(w("blocks.field.status"), escape(state)),
         _field(w("blocks.field.requester"), escape(mask(case.requester, mask_mode, w=w))),
-        _field(w("blocks.field.language"), escape(case.language or "-")),
+        _field(w("blocks.field.language"), escape(language_label(case.language or "-", w=w))),
         _field(w("blocks.field.received"), _time(case.received_at)),
         _field(w("blocks.field.due"), _due(case, now, w=w)),
         _field(w("blocks.field.law"), escape(case.jurisdiction.upper())),
@@ -485,7 +490,7 @@ def _head(draft: DraftView, *, w: Words) -> str:
         "blocks.draft.head",
         id=draft.id,
         template=escape(draft.template),
-        language=escape(draft.language),
+        language=escape(language_label(draft.language, w=w)),
         revision=draft.revision,
         edited=_edited(draft, w=w),
     )
@@ -572,7 +577,7 @@ def draft_message(
         "blocks.draft.fallback",
         id=draft.id,
         template=draft.template,
-        language=draft.language,
+        language=language_label(draft.language, w=w),
         revision=draft.revision,
     )
     whole = shows_whole(draft, mask_mode)
