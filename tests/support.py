@@ -30,6 +30,24 @@ def eventually(check: Callable[[], Any], what: str = "", *, timeout: float = 90.
     return found
 
 
+def growth(work: Callable[[int], object], size: int, factor: int = 10) -> float:
+    """How many times more ``work(size * factor)`` costs than ``work(size)``: about ``factor``
+    for linear work, ``factor ** 2`` for quadratic. Cost is the least CPU time of this thread over
+    five runs, not wall time: another busy process on the machine does not stretch it, and a
+    ratio of two costs measured alike does not depend on how fast the machine is."""
+
+    def cost(n: int) -> float:
+        least = float("inf")
+        for _ in range(5):
+            started = time.thread_time()
+            work(n)
+            least = min(least, time.thread_time() - started)
+        return max(least, 1e-6)
+
+    small = cost(size)
+    return cost(size * factor) / small
+
+
 def free_port() -> int:
     """A loopback port nothing listens on (the OS's choice)."""
     with socket.socket() as probe:

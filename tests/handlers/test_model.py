@@ -3,7 +3,7 @@ with the rules (the rules decide; the model adds what they miss; disagreements g
 
 from __future__ import annotations
 
-import time
+from support import growth
 
 from handlers import model as learned
 from handlers.classify import Classification, classify_text, combine
@@ -58,9 +58,10 @@ def test_a_huge_subject_and_text_cost_linear_time() -> None:
     model = learned.active()
     assert model is not None
     phrase = "個人情報を削除してください。please delete my data. "
-    start = time.perf_counter()
-    model.predict(phrase * 100_000, phrase * 100_000)  # about 3 MB each
-    assert time.perf_counter() - start < 2.0
+    # 300 kB -> about 3 MB each: ten times the text, at most about ten times the work (quadratic
+    # work would be a hundred times)
+    times = growth(lambda n: model.predict(phrase * n, phrase * n), 10_000)
+    assert times < 30, times
 
 
 def test_the_model_adds_a_request_the_rules_missed_and_says_why() -> None:
