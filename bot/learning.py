@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from bot import threads
 from handlers import model as learned
+from handlers.classify import reading
 from handlers.evaluate import CorpusError, load_labels
 from handlers.intents import ALL_INTENTS
 from mail.errors import ParseError
@@ -198,7 +199,7 @@ def database_examples(session: Session) -> list[Example]:
             Example(
                 id=f"db:{key}",
                 subject=msg.subject,
-                text=msg.newest_text,
+                text=reading(msg.subject, msg.newest_text, msg.quoted_text),
                 intents=frozenset(i for i in row.intents if i in ALL_INTENTS),
                 language=row.language,
                 machine=msg.machine_signals,

@@ -11,21 +11,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+
+def _compiled(*patterns: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+
+
 # A line that opens quoted or forwarded history. Order does not matter; the first line that
 # matches any of them ends the newest text. Attribution lines all end in a colon, which lets
 # the search look only at such lines; separators are searched over the whole body.
-ATTRIBUTION_MARKERS: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        # English attribution lines: "On Mon, 3 Nov 2026 at 10:00, Taro <t@example.jp> wrote:"
-        r"^\s*On\b.{0,300}\bwrote\s*:\s*$",
-        r"^\s*.{0,200}\bwrote\s*:\s*$",
-        # "2026年11月1日(土) 10:00 山田 <yamada@example.jp>:" and "2026/11/01 10:00、山田さんは書きました:"
-        # (a time is required: "2026年11月1日に退会しましたが、次の情報が残っています:" is not one)
-        r"^\s*\d{4}\s*[年/\-.]\s*\d{1,2}\s*[月/\-.]\s*\d{1,2}\s*日?.{0,100}\d{1,2}\s*[:：時]\s*\d{2}.{0,200}[:：]\s*$",
-        r"^.{0,200}(?:さんは書きました|が書きました|のメッセージ|のメール|からのメール|wrote)\s*[:：]\s*$",
-        r"^.{0,200}<[^<>\s]+@[^<>\s]+>\s*(?:さん)?\s*[:：]\s*$",
-    )
+ATTRIBUTION_MARKERS = _compiled(
+    # English attribution lines: "On Mon, 3 Nov 2026 at 10:00, Taro <t@example.jp> wrote:"
+    r"^\s*On\b.{0,300}\bwrote\s*:\s*$",
+    r"^\s*.{0,200}\bwrote\s*:\s*$",
+    # "2026年11月1日(土) 10:00 山田 <yamada@example.jp>:" and "2026/11/01 10:00、山田さんは書きました:"
+    # (a time is required: "2026年11月1日に退会しましたが、次の情報が残っています:" is not one)
+    r"^\s*\d{4}\s*[年/\-.]\s*\d{1,2}\s*[月/\-.]\s*\d{1,2}\s*日?.{0,100}\d{1,2}\s*[:：時]\s*\d{2}.{0,200}[:：]\s*$",
+    r"^.{0,200}(?:さんは書きました|が書きました|のメッセージ|のメール|からのメール|wrote)\s*[:：]\s*$",
+    r"^.{0,200}<[^<>\s]+@[^<>\s]+>\s*(?:さん)?\s*[:：]\s*$",
 )
 SEPARATOR_MARKERS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE)
@@ -173,3 +175,54 @@ def _strip_trailing_blank(lines: list[str]) -> list[str]:
     while end and not lines[end - 1].strip():
         end -= 1
     return lines[:end]
+
+
+# A line that opens a forwarded message (another person's mail passed on), as opposed to the
+# history of a reply. Separators that do not say which ("-----Original Message-----", Outlook's
+# rule line, a bare header block) open a forward when the subject says so (``FORWARD_SUBJECT``).
+FORWARD_MARKERS = _compiled(
+    r"^\s*-{2,}\s*Forwarded (?:message|by)",
+    r"^\s*Begin forwarded message\s*:",
+    r"^\s*[-－―ー=＝]{2,}\s*(?:転送|転送された)\s*(?:メッセージ|メール)",
+)
+FORWARD_SUBJECT = re.compile(r"^\s*(?:(?:re|aw|sv)\s*[:：]\s*)*(?:fwd?|tr|wg|転送)\s*[:：]", re.I)
+_ANY_FORWARD = re.compile("|".join(f"(?:{p.pattern})" for p in FORWARD_MARKERS), re.IGNORECASE)
+# The header block a client writes above a forwarded body ("From:", "件名:" ...), one field a line.
+_FORWARD_HEADER = re.compile(
+    r"^\s*\**\s*(?:From|Sent|Date|To|Cc|Subject|Reply-To|差出人|送信者|送信元|送信日時|日時|日付|"
+    r"宛先|件名|CC)\s*\**\s*[:：]",
+    re.IGNORECASE,
+)
+FORWARD_HEADER_LINES = 12  # more header lines than this are not a client's header block
+
+
+def forwarded_text(history: str, subject: str = "") -> str:
+    """The text of the message forwarded in ``history`` (what a body set aside as history):
+    its own newest text, without the client's header block above it, its own quoted history and
+    its signature. Empty when the history does not open with a forward (a reply's history is
+    not one) or holds no text. ``subject`` (the forwarding mail's) tells a forward whose client
+    wrote only an "Original Message" separator or a header block from a reply."""
+    lines = history.split("\n")
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    if start == len(lines):
+        return ""
+    first = lines[start]
+    if _ANY_FORWARD.match(first):
+        start += 1
+    elif not FORWARD_SUBJECT.match(subject):
+        return ""
+    elif _ANY_SEPARATOR.match(first):
+        start += 1
+    elif not _HEADER_BLOCK_FIRST.match(first):
+        return ""
+    header_lines = 0
+    while start < len(lines) and header_lines <= FORWARD_HEADER_LINES:
+        line = lines[start]
+        if _FORWARD_HEADER.match(line):
+            header_lines += 1
+        elif line.strip() and header_lines:
+            break
+        start += 1
+    return split_newest("\n".join(lines[start:])).newest

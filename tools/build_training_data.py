@@ -3,9 +3,10 @@
     python tools/build_training_data.py [--dev ../shared/corpus/dev]
 
 Reads the short messages of tests/fixtures/classifier/*.jsonl, the mail of the dev corpus and
-of the writers' sets in ``TRAINED_CORPORA`` (parsed as intake parses it: subject, newest text, machine-mail signals), puts near-duplicates
-in one group (cosine >= GROUP_SIMILARITY over character 3-grams, joined transitively), and
-splits by group: a group's fold is a stable hash of its first member's id modulo 5; fold 0 is
+of the writers' sets in ``TRAINED_CORPORA`` (parsed as intake parses it: subject, the text the
+desk reads, ``handlers.classify.reading``: the newest text or a forwarding note and the mail it
+forwards; machine-mail signals), puts near-duplicates in one group (cosine >= GROUP_SIMILARITY
+over character 3-grams, joined transitively), and splits by group: a group's fold is a stable hash of its first member's id modulo 5; fold 0 is
 the shipped evaluation data (``evaluation.jsonl``: what a newly trained model is measured on
 and the shipped model is not trained on), folds 1-4 the training data (``training.jsonl``).
 The same input always gives the same files.
@@ -21,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from handlers.classify import reading
 from handlers.features import normalise
 from mail.parse import parse_message
 
@@ -62,7 +64,7 @@ def _corpus(folder: Path, prefix: str) -> list[dict[str, object]]:
             {
                 "id": f"{prefix}:{obj['file']}",
                 "subject": msg.subject,
-                "text": msg.newest_text,
+                "text": reading(msg.subject, msg.newest_text, msg.quoted_text),
                 "machine": list(msg.machine_signals),
                 "intents": sorted(obj["intents"]),
                 "language": obj["language"],

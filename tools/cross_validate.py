@@ -2,6 +2,7 @@
 
     python tools/cross_validate.py [--writers writer-a,writer-b] [--c 100] [--min-df 2] [--json]
     python tools/cross_validate.py --grouped [--folds 5]   # the older near-duplicate-group folds
+    python tools/cross_validate.py --save held-out.jsonl  # and each held-out message's reading
 
 Every shipped example (training and evaluation files together) whose id names a writer's set
 (``writer-a:001.eml``) belongs to that writer. For each writer, a model is trained on everything
@@ -83,6 +84,12 @@ def main() -> int:
     parser.add_argument("--min-df", type=int, default=training.MIN_DF)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--errors", action="store_true", help="list the combination's mistakes")
+    parser.add_argument(
+        "--save",
+        type=Path,
+        help="write each held-out message's model probabilities and its fold's thresholds (JSON "
+        "lines), so a change to how rules and model combine can be scored without refitting",
+    )
     args = parser.parse_args()
     examples = training.shipped("training") + training.shipped("evaluation")
     if args.grouped:
@@ -100,11 +107,23 @@ def main() -> int:
     for i, r in enumerate(rules):
         preds["rules alone"][i], triage["rules alone"][i] = frozenset(r.intents), r.needs_triage
     per_fold: dict[str, dict[str, Report]] = {}
+    saved: list[str] = []
     started = time.perf_counter()
     for key in held_out:
         train = [e for e, k in zip(examples, keys, strict=True) if k != key]
         held = [i for i, k in enumerate(keys) if k == key]
         model = training.fit(train, version=f"cv-{key}", c=args.c, min_df=args.min_df).model
+        saved += [
+            json.dumps(
+                {
+                    "id": examples[i].id,
+                    "held_out": key,
+                    "probability": model.predict(examples[i].subject, examples[i].text).probability,
+                    "thresholds": model.thresholds,
+                }
+            )
+            for i in held
+        ]
         for i in held:
             (
                 preds["model alone"][i],
@@ -118,6 +137,8 @@ def main() -> int:
             for p in PREDICTORS
         }
     seconds = time.perf_counter() - started
+    if args.save:
+        args.save.write_text("".join(f"{line}\n" for line in saved), encoding="utf-8")
     mean = {
         p: (
             float(np.mean([r[p].macro_f1 for r in per_fold.values()])),

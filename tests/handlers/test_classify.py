@@ -202,3 +202,67 @@ def test_elderly_polite_and_kana_provision_requests_are_read() -> None:
             "", "わたくしのことは、ほかの会社さんにはお伝えにならないでくださいませ。", model=None
         ).intents
     )
+
+
+def _mail(subject: str, body: str) -> bytes:
+    return (
+        f"From: support@example.jp\r\nTo: privacy@example.jp\r\nSubject: {subject}\r\n"
+        "Message-ID: <f1@example.jp>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        + body.replace("\n", "\r\n")
+    ).encode()
+
+
+_FORWARDED = (
+    "---------- Forwarded message ---------\n"
+    "From: Tanaka <tanaka@example.com>\nDate: Sat, Nov 21, 2026 at 10:14 PM\n"
+    "Subject: {subject}\nTo: <support@example.jp>\n\n{text}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("note", "forwarded", "expected"),
+    [
+        ("個人情報の件なのでそちらでお願いします。",
+         "もう使わないので、登録している私の情報を全部消してください。", {"deletion"}),
+        ("Please handle - forwarding to the privacy desk.",
+         "Please take me off your newsletter list, I never signed up for it.", {"stop_use"}),
+        ("", "提携先の会社に私の電話番号を渡さないでください。", {"stop_provision"}),
+    ],
+)  # fmt: skip
+def test_a_forwarding_note_is_read_with_the_mail_it_passes_on(
+    note: str, forwarded: str, expected: set[str]
+) -> None:
+    body = f"{note}\n\n" + _FORWARDED.format(subject="request", text=forwarded)
+    result = classify(parse_message(_mail("Fwd: request", body)))
+    assert set(result.intents) == expected
+
+
+def test_a_note_that_says_something_of_its_own_is_the_message() -> None:
+    # The sender forwards their own unanswered request and complains: the complaint is what the
+    # newest text asks; the mail below is history (LABELS.md), as a reply's would be.
+    note = "これ1か月前に送ったのに、いまだに返事がありません。対応ひどくないですか？"
+    body = f"{note}\n\n" + _FORWARDED.format(
+        subject="削除お願いします", text="登録している個人情報を削除してください。"
+    )
+    assert set(classify(parse_message(_mail("Fw: 削除お願いします", body))).intents) == {
+        "complaint"
+    }
+
+
+def test_a_forwarded_request_taken_back_in_the_note_is_not_asked() -> None:
+    note = "以前送ったメールを転送しておきます。こちらの削除依頼は取り下げます。"
+    body = f"{note}\n\n" + _FORWARDED.format(
+        subject="削除依頼", text="登録している個人情報をすべて削除して退会させてください。"
+    )
+    result = classify(parse_message(_mail("Fwd: 削除依頼", body)))
+    assert "deletion" not in result.intents
+    assert result.needs_triage
+
+
+def test_a_short_reply_over_quoted_history_inherits_nothing() -> None:
+    body = (
+        "はい、お願いします。\n\n-----Original Message-----\n"
+        "From: Tanaka <tanaka@example.com>\nSent: Saturday, November 21, 2026 10:14 PM\n"
+        "To: privacy@example.jp\nSubject: 削除\n\n登録している個人情報を削除してください。\n"
+    )
+    assert classify(parse_message(_mail("RE: 削除", body))).intents == ()

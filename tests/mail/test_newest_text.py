@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from mailbytes import CRLF, b64, message, multipart
 
-from mail.newest import split_newest
+from mail.newest import forwarded_text, split_newest
 from mail.parse import ParsedMessage, parse_message
 
 NEW = "登録している個人情報を削除してください。\n会員番号は 12345 です。"
@@ -133,3 +133,69 @@ def test_a_dated_sentence_ending_in_a_colon_is_not_an_attribution() -> None:
 def test_a_dated_line_followed_by_a_colon_line_is_not_a_wrapped_attribution() -> None:
     body = "2026年11月1日 10:00 に申請しました。\n削除してほしい項目:\n- 住所"
     assert split_newest(body).newest == body
+
+
+# Someone passes on another person's mail: what that person wrote, without the header block the
+# client put above it, its own history or its signature.
+ASKED = "登録している個人情報を全部消してください。\n会員番号は 12345 です。"
+FORWARDS = {
+    "gmail": (
+        "Fwd: 削除",
+        "---------- Forwarded message ---------\nFrom: Yamada <yamada@example.jp>\n"
+        "Date: Sat, Nov 1, 2026 at 10:00 AM\nSubject: 削除\nTo: <support@example.co.jp>\n\n",
+    ),
+    "apple": (
+        "Fwd: 削除",
+        "Begin forwarded message:\n\nFrom: Yamada <yamada@example.jp>\nSubject: 削除\n"
+        "Date: 1 November 2026 at 10:00:00 JST\nTo: support@example.co.jp\n\n",
+    ),
+    "thunderbird-japanese": (
+        "Fwd: 削除",
+        "-------- 転送メッセージ --------\n件名: \t削除\n日付: \tSat, 1 Nov 2026 10:00:00 +0900\n"
+        "差出人: \t山田 <yamada@example.jp>\n宛先: \tsupport@example.co.jp\n\n",
+    ),
+    "outlook-fw": (
+        "FW: 削除",
+        "-----Original Message-----\nFrom: Yamada <yamada@example.jp>\n"
+        "Sent: Saturday, November 1, 2026 10:00 AM\nTo: support@example.co.jp\nSubject: 削除\n\n",
+    ),
+    "outlook-japanese-header-block": (
+        "転送: 削除",
+        "差出人: 山田 <yamada@example.jp>\n送信日時: 2026年11月1日 10:00\n"
+        "宛先: support@example.co.jp\n件名: 削除\n\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("style", sorted(FORWARDS))
+def test_the_text_of_a_forwarded_mail_is_found(style: str) -> None:
+    subject, header = FORWARDS[style]
+    note = "個人情報の件なのでそちらでお願いします。"
+    body = f"{note}\n\n{header}{ASKED}\n\n-- \n山田 太郎\n\n> {OLD}\n"
+    parsed = parse_message(
+        message(
+            [
+                ("From", "support@example.co.jp"),
+                ("Subject", subject.encode()),
+                ("Content-Type", "text/plain; charset=UTF-8"),
+                ("Content-Transfer-Encoding", "base64"),
+            ],
+            b64(body.replace("\n", "\r\n").encode()),
+        )
+    )
+    assert parsed.newest_text == note
+    assert forwarded_text(parsed.quoted_text, parsed.subject) == ASKED
+
+
+@pytest.mark.parametrize(
+    "style", ["on-wrote", "japanese-gmail", "original-message", "outlook-japanese", "outlook-rule"]
+)
+def test_the_history_of_a_reply_is_no_forward(style: str) -> None:
+    split = split_newest("はい、お願いします。\n\n" + HISTORY_STYLES[style] + "\n")
+    assert forwarded_text(split.quoted, "Re: your request") == ""
+    assert forwarded_text(split.quoted, "") == ""
+
+
+def test_a_forward_with_nothing_below_its_headers_has_no_text() -> None:
+    assert forwarded_text("---------- Forwarded message ---------\nFrom: a@example.jp\n") == ""
+    assert forwarded_text("", "Fwd: x") == ""
