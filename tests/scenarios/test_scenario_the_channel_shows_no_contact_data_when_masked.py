@@ -76,7 +76,7 @@ def in_channel(slack: Any, *, drafts: bool = True) -> str:
 
 
 def take_in_and_post(
-    engine: Engine, slack: Any, make_mail: Callable[..., bytes], mask: str
+    engine: Engine, slack: Any, make_mail: Callable[..., bytes], mask: str, language: str = "en"
 ) -> tuple[str, AsyncWebClient]:
     slack.add_user(APPROVER, name="approver")
     settings = ReplySettings.from_env(SETTINGS)
@@ -91,7 +91,7 @@ def take_in_and_post(
     )
     assert first.action == "opened" and first.ref
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
-    poster = CasePoster(engine, client, slack.channel, mask_mode=mask, words=words("en"))
+    poster = CasePoster(engine, client, slack.channel, mask_mode=mask, words=words(language))
     asyncio.run(poster.run_once())
     Replies(engine, settings).draft(
         first.ref,
@@ -141,7 +141,7 @@ def test_full_shows_everything_as_before(
 def test_strict_puts_nothing_personal_in_the_channel(
     engine: Engine, slack: Any, make_mail: Callable[..., bytes]
 ) -> None:
-    ref, client = take_in_and_post(engine, slack, make_mail, "strict")
+    ref, client = take_in_and_post(engine, slack, make_mail, "strict", "ja")
     shown = in_channel(slack)
     assert f"{ref} · 削除" in shown  # what staff need: the case and its clock (default: Japanese)
     for data in PERSONAL:

@@ -282,7 +282,7 @@ def test_confirms_and_the_draft_speak_japanese_by_default() -> None:
     )
     text, blocks = draft_message(draft, w=JA)
     shown = all_text(blocks)
-    assert text == "下書き 7 · deletion_done · ja · 改訂 3"
+    assert text == "下書き 7 · deletion_done · 日本語 · 改訂 3"  # the letter's language, named
     assert "*件名:* 件名" in shown and "a.csv（2.0 KB）" in shown
     approve, edit, discard = buttons(blocks)
     assert [b["text"]["text"] for b in (approve, edit, discard)] == [  # type: ignore[index]

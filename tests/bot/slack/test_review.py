@@ -204,7 +204,7 @@ def test_the_review_speaks_japanese_by_default_within_slacks_limits() -> None:
     shown = json.dumps(view, ensure_ascii=False)
     assert view["title"]["text"] == "下書き 7" and view["close"]["text"] == "閉じる"
     assert view["submit"]["text"] == "承認して送信"
-    assert "*下書き 7* · disclosure_answer · ja · 改訂 3、編集: <@U0EDITOR01>" in shown
+    assert "*下書き 7* · disclosure_answer · 日本語 · 改訂 3、編集: <@U0EDITOR01>" in shown
     assert "添付ファイル: なし" in shown and "送信したメールは取り消せません" in shown
     long = draft(("第三者提供記録　" * 30 + "\n") * 800)
     view = review_view(long, w=JA)
