@@ -37,6 +37,7 @@ from bot.slack.blocks import (
     clip,
     escape,
     mask,
+    said,
     time_left,
 )
 from bot.slack.ids import is_user_id
@@ -307,7 +308,8 @@ class _Desk:
         if found.events:
             lines.append(w("home.field", label=w("home.events"), value="").rstrip())
             lines += [
-                f"• {_time(e.at)} · {_who(e.actor)} · {escape(clip(e.action, 80))}"
+                f"• {_time(e.at)} · {_who(e.actor)} · "
+                + escape(clip(said(w, f"event.{e.action}", e.action), 80))
                 for e in found.events
             ]
         return clip("\n".join(lines), SECTION_TEXT)

@@ -296,6 +296,7 @@ async def test_the_command_answers_in_japanese_by_default(japanese_desk: Desk) -
     assert "*請求の種類:* 削除" in case and "*担当者:* 未設定" in case
     assert f"下書き {desk.draft}（deletion_done、第 1 版）" in case
     assert "スレッドを開く>" in case
+    assert "*最近の履歴:*" in case and "intake · 案件の受付" in case  # the trail's actions named
     assert await desk.answer("case PD-2026-999999") == "案件 PD-2026-999999 はありません。"
     assert await desk.answer("mine", CAROL) == (
         "*あなたが担当者の対応中の案件*（0 件）\n_あなたが担当者の対応中の案件はありません。_"
