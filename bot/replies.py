@@ -731,7 +731,14 @@ class Replies:
         limit = self.settings.attachment_max_bytes
         problem = files_rules.set_refusal(
             [f.name for f in files], [f.size for f in files], max_bytes=limit
-        ) or next((f"{f.name} is over the size limit" for f in files if f.size > limit), None)
+        ) or next(
+            (
+                files_rules.Problem(f"{f.name} is over the size limit", "file_too_big", name=f.name)
+                for f in files
+                if f.size > limit
+            ),
+            None,
+        )
         if problem is None and (files or takes_files(draft.template)):
             problem = files_rules.text_refusal(
                 f"{draft.subject}\n{draft.body}",
@@ -740,9 +747,14 @@ class Replies:
             )
         if problem is None:
             return None
+        said: Reason | str = (
+            Reason(problem.key, **problem.values)
+            if isinstance(problem, files_rules.Problem)
+            else problem
+        )
         if files:
-            return f"draft {draft.id}: {problem}"
-        return f"draft {draft.id}: {problem}: attach them (privacy-desk attach) or change the text"
+            return Reason("files_disagree", draft=draft.id, problem=said)
+        return Reason("files_missing", draft=draft.id, problem=said)
 
     def _renew(
         self,

@@ -52,6 +52,19 @@ _SNIFF = 4096  # bytes of a file looked at for markup
 _CLAIM = re.compile(r"添付|attach", re.IGNORECASE)
 
 
+class Problem(str):
+    """Why files cannot go, in English (it is a ``str``), with a ``key`` and its ``values`` so
+    that staff can be told it in their own language (``bot.replies.Reason``)."""
+
+    key: str
+    values: dict[str, object]
+
+    def __new__(cls, text: str, key: str, **values: object) -> Problem:
+        made = super().__new__(cls, text)
+        made.key, made.values = key, values
+        return made
+
+
 @dataclass(frozen=True)
 class FileFacts:
     """A file as an approver and the audit trail see it."""
@@ -94,15 +107,18 @@ def refusal(name: str, data: bytes, *, max_bytes: int) -> str | None:
 def set_refusal(names: Sequence[str], sizes: Sequence[int], *, max_bytes: int) -> str | None:
     """Why a draft cannot carry these files together (all of them, old and new), or None."""
     if len(names) > MAX_FILES:
-        return f"an answer carries at most {MAX_FILES} files, not {len(names)}"
+        text = f"an answer carries at most {MAX_FILES} files, not {len(names)}"
+        return Problem(text, "files_too_many", most=MAX_FILES, count=len(names))
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        return f"two files named {twice[0]}: give each its own name"
+        text = f"two files named {twice[0]}: give each its own name"
+        return Problem(text, "files_same_name", name=twice[0])
     total = sum(sizes)
     if total > max_bytes:
-        return (
+        text = (
             f"the files come to {total} bytes together, over PD_ATTACHMENT_MAX_BYTES ({max_bytes})"
         )
+        return Problem(text, "files_too_big", total=total, limit=max_bytes)
     return None
 
 
@@ -127,9 +143,10 @@ def text_refusal(text: str, quoted: Iterable[str], names: Sequence[str]) -> str 
     it carries files it does not name."""
     if not names:
         if claims_files(text, quoted):
-            return "its text says files are attached, but it carries none"
+            return Problem("its text says files are attached, but it carries none", "files_claimed")
         return None
     unnamed = [n for n in names if n not in text]
     if unnamed:
-        return f"its text does not name the attached {', '.join(unnamed)}"
+        said = ", ".join(unnamed)
+        return Problem(f"its text does not name the attached {said}", "files_unnamed", names=said)
     return None

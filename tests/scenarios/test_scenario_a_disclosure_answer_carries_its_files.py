@@ -29,7 +29,7 @@ from support import settle
 from bot import settings
 from bot.cli import main
 from bot.intake import Intake
-from bot.replies import NewFile, Replies, ReplySettings
+from bot.replies import NewFile, Replies, ReplyError, ReplySettings
 from bot.retention import export_case, purge
 from bot.slack.app import build_app
 from bot.slack.blocks import ACTIONS
@@ -229,6 +229,13 @@ def test_a_letter_cannot_claim_files_it_lacks_nor_carry_files_it_does_not_name(
     code, _, err = run(capsys, "approve", promised, "--as", "sato")
     assert code == 2
     assert "says files are attached, but it carries none" in err and err.count("\n") == 1
+    # An approver in Slack is told the same in the staff language (Japanese by default).
+    with pytest.raises(ReplyError) as refused:
+        replies.approve(int(promised), approver="sato")
+    assert refused.value.said(words("ja")) == (
+        f"下書き {promised}: 本文にはファイルを添付したとありますが、ファイルが 1 つも添付されて"
+        "いません。ファイルを添付する（privacy-desk attach）か、本文を直してください"
+    )
 
     # Staff rewrote the letter without naming a file: with one attached, it cannot go.
     replies.edit(int(promised), subject="開示のご請求へのご回答", body=REWRITTEN, editor="yamada")
