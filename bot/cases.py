@@ -64,11 +64,12 @@ def _messages_named(session: Session, name: str) -> list[MailMessage]:
 
 
 def _one_line(text: str, what: str) -> str:
+    """``text`` on one line; ``what`` names it (a key of ``[refusal.what]``) when it is refused."""
     text = " ".join(text.split())
     if not text:
-        raise ReplyError(f"say {what}")
+        raise ReplyError(Reason("say", what=Reason(f"what.{what}")))
     if len(text) > TEXT_MAX:
-        raise ReplyError(f"{what} is longer than {TEXT_MAX} characters")
+        raise ReplyError(Reason("too_long", what=Reason(f"what.{what}"), most=TEXT_MAX))
     return text
 
 
@@ -125,9 +126,9 @@ def _lines(items: Iterable[str], what: str) -> list[str]:
     found = [" ".join(item.split()) for item in items]
     found = [item for item in found if item]
     if not found:
-        raise ReplyError(f"give at least one {what}")
+        raise ReplyError(Reason("at_least_one", what=Reason(f"what.{what}")))
     if any(len(item) > TEXT_MAX for item in found):
-        raise ReplyError(f"each {what} must be at most {TEXT_MAX} characters")
+        raise ReplyError(Reason("each_too_long", what=Reason(f"what.{what}"), most=TEXT_MAX))
     return found
 
 
@@ -158,7 +159,7 @@ class CaseDesk:
 
     def assign(self, ref: str, *, to: str, actor: str) -> Case:
         """The case is ``to``'s now (anyone on the desk may take or hand over a case)."""
-        to = _one_line(to, "who takes the case")[:64]
+        to = _one_line(to, "who_takes")[:64]
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._open_case(session, ref)
             if case.assignee != to:
@@ -274,7 +275,7 @@ class CaseDesk:
         approved and queued the SLA clock stops until the requester answers."""
         if kind not in ASK_KINDS:
             raise ReplyError(f"ask for {' or '.join(ASK_KINDS)}, not {kind!r}")
-        items = _lines(needed, "thing to ask for")
+        items = _lines(needed, "ask_item")
         by = reply_by or self._clock() + REPLY_WITHIN
         return self._draft(ref, "identity_request", actor, kind=kind, needed=items, reply_by=by)
 
@@ -285,7 +286,7 @@ class CaseDesk:
     ) -> tuple[Case, Draft]:
         """The one extension the law allows, with a reason the requester is told: the case's
         new deadline, and the draft of the notice (it must go out within the first period)."""
-        reason = _one_line(reason, "why the deadline is extended")
+        reason = _one_line(reason, "extend_why")
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._open_case(session, ref)
             self._allowed(session, case, actor, groups, "extend refused")
@@ -364,7 +365,7 @@ class CaseDesk:
     def close(self, ref: str, *, reason: str, actor: str, groups: Iterable[str] = ()) -> Case:
         """Close the case without a further answer (spam, withdrawn, answered by phone...); the
         drafts still waiting are discarded so nothing goes out afterwards."""
-        reason = _one_line(reason, "why the case is closed")
+        reason = _one_line(reason, "close_why")
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._open_case(session, ref)
             self._allowed(session, case, actor, groups, "close refused")

@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from bot import threads
 from bot.cases import MERGE_REFUSED, REJECT_SCOPES, TEXT_MAX, CaseDesk
-from bot.replies import Replies, ReplyError
+from bot.replies import Replies, ReplyError, say, verdict_reason
 from bot.slack.api import SlackAPI, SlackError
 from bot.slack.blocks import (
     ACTIONS,
@@ -371,12 +371,14 @@ def register(
                     await threads.db(
                         _record_refusal, engine, case, user, decision.refused, verdict.reason
                     )
-                    await tell(body, w("modal.not_allowed", reason=verdict.reason))
+                    await tell(
+                        body, w("modal.not_allowed", reason=say(verdict_reason(verdict), w=w))
+                    )
                     return
             if decision.name == "extend":  # no form for a decision that can only fail
                 why_not = await threads.db(desk.why_not_extend, case.ref)
                 if why_not is not None:
-                    await tell(body, w("modal.not_possible", reason=why_not))
+                    await tell(body, w("modal.not_possible", reason=say(why_not, w=w)))
                     return
             try:
                 await SlackAPI(client).call(
@@ -406,7 +408,7 @@ def register(
                 try:
                     said = await decide(decision.name, user, case.ref, args)
                 except ReplyError as exc:
-                    await ack(response_action="errors", errors={"into": str(exc)[:300]})
+                    await ack(response_action="errors", errors={"into": exc.said(w)[:300]})
                     return
                 await ack()
                 await tell(body, said)
@@ -415,7 +417,7 @@ def register(
             try:
                 said = await decide(decision.name, user, case.ref, args)
             except ReplyError as exc:
-                await tell(body, w("modal.not_done", reason=exc))
+                await tell(body, w("modal.not_done", reason=exc.said(w)))
                 return
             await tell(body, said)
 
@@ -439,7 +441,7 @@ def register(
         try:
             await threads.db(desk.assign, case.ref, to=picked, actor=body["user"]["id"])
         except ReplyError as exc:
-            await tell(body, w("modal.not_assigned", reason=exc))
+            await tell(body, w("modal.not_assigned", reason=exc.said(w)))
 
     @app.action(ACTIONS["triage"])
     async def triage(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -462,7 +464,7 @@ def register(
             await threads.db(
                 _record_refusal, engine, case, user, "reclassify refused", verdict.reason
             )
-            await tell(body, w("modal.not_allowed", reason=verdict.reason))
+            await tell(body, w("modal.not_allowed", reason=say(verdict_reason(verdict), w=w)))
             return
         intents = list(case.intents) if choice == AS_READ else []
         if choice in TRIAGE_CHOICES:
@@ -477,7 +479,7 @@ def register(
                 not_a_request=choice == NOT_A_REQUEST or not intents,
             )
         except ReplyError as exc:
-            await tell(body, w("modal.not_done", reason=exc))
+            await tell(body, w("modal.not_done", reason=exc.said(w)))
             return
         what = intent_labels(done.intents, w=w) or w("modal.done.not_a_request")
         await tell(body, w("modal.done.triaged", ref=done.ref, intents=what))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cases import _lines, _one_line
 from bot.replies import Reason, ReplyError, say, verdict_reason
 from bot.words import words
 from handlers.replies import may_approve
@@ -69,3 +70,32 @@ def test_say_gives_a_keyed_reason_in_the_language_and_a_plain_one_as_it_is() -> 
         "案件 PD-2026-000003 はありません"
     )
     assert say("the case has no policy", w=words("ja")) == "the case has no policy"
+
+
+@pytest.mark.parametrize(
+    "call, english, japanese",
+    [
+        (lambda: _one_line("  ", "close_why"), "say why the case is closed", "終了の理由を入力してください"),
+        (
+            lambda: _one_line("長" * 501, "extend_why"),
+            "why the deadline is extended is longer than 500 characters",
+            "延長の理由は 500 文字以内にしてください",
+        ),
+        (lambda: _lines(["", " "], "ask_item"), "give at least one thing to ask for", "依頼する事項を 1 つ以上入力してください"),
+        (
+            lambda: _lines(["x" * 501], "reason"),
+            "each reason must be at most 500 characters",
+            "理由はそれぞれ 500 文字以内にしてください",
+        ),
+    ],
+)  # fmt: skip
+def test_what_staff_typed_into_a_form_is_refused_in_their_language(
+    call: object, english: str, japanese: str
+) -> None:
+    """A reason left empty or too long in a Slack form: the form says why in the staff language;
+    the command line keeps the English it always said."""
+    with pytest.raises(ReplyError) as refused:
+        call()  # type: ignore[operator]
+    assert str(refused.value) == english
+    assert refused.value.said(words("ja")) == japanese
+    assert refused.value.said(words("en")) == english

@@ -120,7 +120,7 @@ def test_an_approver_reclassifies_and_the_deadline_follows(
         assert await click(STAFF, parent) == 200
         assert slack.open_views() == []
         [told] = slack.ephemeral()
-        assert told["user"] == STAFF and "not an approver" in told["text"]
+        assert told["user"] == STAFF and "は承認者ではありません" in told["text"]  # ja: the default
 
         # the approver opens the form: the current intents are chosen already
         assert await click(APPROVER, parent) == 200
