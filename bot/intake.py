@@ -185,7 +185,8 @@ def read_all(
         return
     with contextlib.ExitStack() as stack:
         if pool is None:
-            pool = stack.enter_context(new_pool(workers))
+            with _ctrl_c_held():
+                pool = stack.enter_context(new_pool(workers))
         pending: deque[tuple[list[bytes], Future[list[Read]]]] = deque()
 
         def submit(group: list[bytes]) -> None:
@@ -198,7 +199,8 @@ def read_all(
                 here.set_result([read(raw, timeout=timeout) for raw in group])
                 pending.append((group, here))
                 return
-            pending.append((group, pool.submit(_read_group, group, timeout)))
+            with _ctrl_c_held():
+                pending.append((group, pool.submit(_read_group, group, timeout)))
 
         rest = itertools.chain(first, it)
         for _ in range(max(ahead // chunk, 1)):
@@ -250,6 +252,33 @@ class _DeafProcess(multiprocessing.context.SpawnProcess):
             super().start()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextlib.contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Hold Ctrl-C back while work is handed to the pool, and raise it once that is done.
+
+    The first hand-over starts the worker processes and the pool's own thread. Ctrl-C stopping
+    it half-way (the signal mask of ``_DeafProcess`` is the starting thread's own: any other
+    thread of the desk may take the signal) leaves a worker that was spawned but never sent
+    what it needs, or a pool with no thread to stop its workers: the worker dies with a
+    traceback on the operator's terminal. Ctrl-C is only ever raised in the main thread, so
+    elsewhere there is nothing to hold."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None:  # a handler that is not Python's: not ours to swap
+        yield
+        return
+    held: list[int] = []
+    signal.signal(signal.SIGINT, lambda number, _: held.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        signal.raise_signal(signal.SIGINT)  # what Ctrl-C does, now the pool is whole
 
 
 class _DeafSpawn(multiprocessing.context.SpawnContext):

@@ -89,3 +89,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return INTERRUPTED
+    except Exception as exc:
+        said = _database_problem(exc)
+        if said is None:
+            raise
+        sys.stderr.write(f"privacy-desk: the database failed: {said}\n")
+        return 2  # as intake's own storage errors
+
+
+def _database_problem(exc: Exception) -> str | None:
+    """One line for an error the database gave (locked by another program for longer than the
+    busy timeout, a full disk, a server gone), or None for any other error. The driver's first
+    line only: what follows it (PostgreSQL's DETAIL) may quote a row's values."""
+    errors = sys.modules.get("sqlalchemy.exc")  # loaded if a database was opened at all
+    if errors is None or not isinstance(exc, errors.DBAPIError):
+        return None
+    first = str(exc.orig).strip().splitlines()[:1] if exc.orig is not None else []
+    return first[0] if first else type(exc).__name__

@@ -82,3 +82,40 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting for its reaper is gone too
         return stat.read().split(") ")[-1][:1] != "Z"
+
+
+def test_ctrl_c_while_a_worker_starts_stops_the_desk_without_a_worker_traceback() -> None:
+    import subprocess
+    import sys
+
+    # Ctrl-C reaches the whole process group, and any thread of the desk may take it (the mask
+    # that keeps SIGINT from the worker is the starting thread's own). Here it comes, through
+    # another thread, just after the worker process is spawned and before it is sent what it
+    # needs to start: the worker must still get all of it (else it dies with a traceback on the
+    # operator's terminal) and the desk must still stop.
+    script = (
+        "import os, signal, threading\n"
+        "from multiprocessing import util\n"
+        "from pathlib import Path\n"
+        "from bot.intake import read_all\n"
+        "spawn = util.spawnv_passfds\n"
+        "def spawned(path, args, fds):\n"
+        "    pid = spawn(path, args, fds)\n"
+        "    if not any('spawn_main' in str(arg) for arg in args):  # the resource tracker\n"
+        "        return pid\n"
+        "    knock = threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGINT))\n"
+        "    knock.start()\n"
+        "    knock.join()\n"
+        "    return pid\n"
+        "util.spawnv_passfds = spawned  # what multiprocessing's spawn calls\n"
+        f"raws = [p.read_bytes() for p in sorted(Path({str(EXAMPLES)!r}).glob('*.eml'))]\n"
+        "try:\n"
+        "    print(len(list(read_all(raws, workers=1, ahead=4, chunk=2))), flush=True)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout == "interrupted\n", done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
