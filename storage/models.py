@@ -95,6 +95,9 @@ class Case(SQLModel, table=True):
     slack_ts: str | None = Field(default=None, max_length=32)
     slack_state: str = Field(default="pending", max_length=16)  # pending | uncertain | posted
     slack_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When its parent message was posted (kept, unlike slack_synced_at, which every update
+    # moves): the posts of the last minute are counted from here, across restarts and replicas.
+    slack_posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -50,7 +50,6 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -449,7 +448,6 @@ class CasePoster:
         if posts_per_minute is not None and posts_per_minute < 1:
             raise ValueError(f"posts_per_minute must be 1 or more, not {posts_per_minute}")
         self._posts_per_minute = posts_per_minute
-        self._recent: deque[datetime] = deque()  # when the last new case messages were posted
         self._summary_uncertain: int | None = None  # a summary whose answer was lost (its upto)
         self._engine = writer(engine)
         self._reader = engine
@@ -518,11 +516,12 @@ class CasePoster:
         deadline first), update those that changed, summarise historic mail taken in, post the
         drafts waiting for approval, then tell up to ``limit`` events in their threads."""
         summary = PostSummary()
-        new, waiting, changed = await threads.db(self._todo, min(self._room(), limit), limit)
+        room = await threads.db(self._room)
+        new, waiting, changed = await threads.db(self._todo, min(room, limit), limit)
         summary.waiting = waiting
         try:
             for ref in new:
-                if self._room() < 1:  # posted meanwhile by this pass: the minute is full
+                if summary.posted >= room:  # posted meanwhile by this pass: the minute is full
                     break
                 await self._one(ref, summary)
             for ref in changed:
@@ -585,13 +584,17 @@ class CasePoster:
             log.warning("Slack unreachable (%s)", exc)
 
     def _room(self) -> int:
-        """How many new case messages may still be posted in the minute up to now."""
+        """How many new case messages may still be posted in the minute up to now: counted
+        from the database (``slack_posted_at``), so a restart or another replica taking over
+        within the minute does not start a new allowance."""
         if self._posts_per_minute is None:
             return 1_000_000
-        now = self._clock()
-        while self._recent and self._recent[0] <= now - MINUTE:
-            self._recent.popleft()
-        return max(self._posts_per_minute - len(self._recent), 0)
+        since = self._clock() - MINUTE
+        with Session(self._engine) as session:
+            posted = session.exec(
+                select(func.count()).select_from(Case).where(col(Case.slack_posted_at) > since)
+            ).one()
+        return max(self._posts_per_minute - posted, 0)
 
     def _answered(self) -> None:
         self._last_contact = self._clock()  # Slack is there (it may have said no)
@@ -1022,7 +1025,7 @@ class CasePoster:
         if case.slack_ts is None and case.slack_state == "uncertain":
             found = await self._look_for(case, summary)
             if found is not None:
-                await threads.db(self._synced, case, found)
+                await threads.db(self._synced, case, found, True)  # it is in the channel
                 summary.found += 1
                 return
         if case.slack_ts is None:
@@ -1040,10 +1043,8 @@ class CasePoster:
             if ts is None:  # the desk's channel refused a case: staff must fix it
                 summary.errors.append(summary.refused.pop())
                 raise _Stop
-            await threads.db(self._synced, case, ts)
+            await threads.db(self._synced, case, ts, True)
             summary.posted += 1
-            if self._posts_per_minute is not None:
-                self._recent.append(self._clock())
             SLACK_DELAY.observe(max((self._clock() - case.received_at).total_seconds(), 0))
             done = "posted"
         else:
@@ -1077,9 +1078,11 @@ class CasePoster:
         text, blocks = case_message(view, self._clock(), w=self._w, mask_mode=self._mask_mode)
         return case, text, blocks
 
-    def _synced(self, case: Case, ts: str) -> None:
-        """The case's parent message is ``ts``, showing the case as it was read."""
+    def _synced(self, case: Case, ts: str, posted_now: bool = False) -> None:
+        """The case's parent message is ``ts``, showing the case as it was read (``posted_now``:
+        a message this pass has just posted)."""
         # Not repo.touch: this must not count as a change of the case (updated_at stays).
+        posted = {"slack_posted_at": self._clock()} if posted_now else {}
         with Session(self._engine) as session:
             session.execute(
                 update(Case)
@@ -1089,6 +1092,7 @@ class CasePoster:
                     slack_state="posted",
                     slack_channel=case.slack_channel or self._channel,
                     slack_synced_at=max(self._clock(), case.updated_at),
+                    **posted,
                 )
             )
             session.commit()

@@ -306,8 +306,11 @@ def test_new_case_posts_are_shaped_to_the_minute_nearest_deadline_first(
     assert (first.posted, first.waiting) == (20, 10)
     clock.now += timedelta(seconds=59)
     assert asyncio.run(poster.run_once()).posted == 0  # the minute is full: the rest wait
+    # A restart (or another replica taking over) within the minute starts no new allowance.
+    restarted = CasePoster(engine, _client(slack), slack.channel, clock=clock, posts_per_minute=20)
+    assert asyncio.run(restarted.run_once()).posted == 0
     clock.now += timedelta(seconds=2)
-    assert asyncio.run(poster.run_once()).posted == 10
+    assert asyncio.run(restarted.run_once()).posted == 10
     with Session(engine) as session:
         cases = list(session.exec(select(Case)))
     assert {c.slack_state for c in cases} == {"posted"}  # none lost
