@@ -23,11 +23,14 @@ from sqlmodel import Session, col, select
 
 from bot.replies import (
     CaseFacts,
+    Detailed,
     Reason,
     Replies,
     ReplyError,
     case_deadlines,
     refuse,
+    sla_reason,
+    template_reason,
     verdict_reason,
 )
 from handlers import sla
@@ -109,7 +112,7 @@ def may_extend(session: Session, case: Case, rules: sla.Rules, at: datetime) -> 
 def _of_case(case: Case, exc: sla.SlaError) -> Reason:
     """``ref: why`` of an SLA refusal (one the policies give without a key, in English)."""
     return Reason(
-        "of_case", ref=case.ref, why=exc.reason if isinstance(exc, NoExtension) else str(exc)
+        "of_case", ref=case.ref, why=exc.reason if isinstance(exc, NoExtension) else sla_reason(exc)
     )
 
 
@@ -118,8 +121,13 @@ def _jurisdiction(name: str | None) -> str | None:
         return None
     found = name.strip().lower()
     if found not in JURISDICTIONS:
-        raise ReplyError(f"unknown jurisdiction {name!r} (one of {', '.join(JURISDICTIONS)})")
+        english = f"unknown jurisdiction {name!r} (one of {', '.join(JURISDICTIONS)})"
+        raise ReplyError(Detailed("unknown_jurisdiction", english, name=name, laws=JURISDICTIONS))
     return found
+
+
+def _coded(names: Iterable[str]) -> str:
+    return ", ".join(f"`{n}`" for n in names)
 
 
 def _lines(items: Iterable[str], what: str) -> list[str]:
@@ -194,7 +202,8 @@ class CaseDesk:
         wanted = list(dict.fromkeys(i.strip() for i in intents if i.strip()))
         unknown = [i for i in wanted if i not in ALL_INTENTS]
         if unknown:
-            raise ReplyError(f"unknown intents: {', '.join(unknown)}")
+            english = f"unknown intents: {', '.join(unknown)}"
+            raise ReplyError(Detailed("unknown_intents", english, names=_coded(unknown)))
         if not_a_request and set(wanted) & set(RIGHTS):
             raise ReplyError("a case that asks for a right is a request: drop --not-a-request")
         law = _jurisdiction(jurisdiction)
@@ -578,7 +587,7 @@ class CaseDesk:
         try:
             due = case_deadlines(session, case, rules=self._rules)
         except sla.SlaError as exc:
-            raise ReplyError(f"{case.ref}: {exc}") from None
+            raise ReplyError(Reason("of_case", ref=case.ref, why=sla_reason(exc))) from None
         repo.touch(
             session,
             case,
@@ -605,7 +614,7 @@ class CaseDesk:
                 session, CaseFacts.of(case), template, values, editor=actor
             )
         except TemplateError as exc:
-            raise ReplyError(str(exc)) from None
+            raise ReplyError(template_reason(exc)) from None
 
     def _allowed(
         self, session: Session, case: Case, actor: str, groups: Iterable[str], action: str

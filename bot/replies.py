@@ -65,9 +65,12 @@ from templates import (
     OPTIONAL,
     REQUIRED,
     Company,
+    InvalidValue,
+    MissingValue,
     Rendered,
     TemplateError,
     Templates,
+    UnknownTemplate,
     stale_promises,
 )
 
@@ -104,26 +107,79 @@ class Reason:
     """Why staff cannot do something: a key of the ``[refusal]`` staff texts with its values,
     said in the staff language in Slack (``text``) and in English on the command line and in the
     audit trail (``str``). A value may be a ``Reason`` itself (said in the same language); a
-    ``status`` value is said as the staff texts name that status."""
+    ``status`` value is said as the staff texts name that status, ``intents`` (a list) as they
+    name intents, ``law`` and ``laws`` (a list) as they name laws."""
 
     def __init__(self, key: str, **values: object) -> None:
         self.key = key
         self.values = values
 
     def text(self, w: Words) -> str:
+        return self._told(w, lambda nested: nested.text(w))
+
+    def _told(self, w: Words, nested: Callable[[Reason], str]) -> str:
         said = {
-            name: value.text(w) if isinstance(value, Reason) else value
+            name: nested(value) if isinstance(value, Reason) else value
             for name, value in self.values.items()
         }
         if "status" in said:
             said["status"] = status_text(str(said["status"]), w=w)
+        if "intents" in said and isinstance(said["intents"], list | tuple):
+            said["intents"] = _listed((_named(w, "intent", str(i)) for i in said["intents"]), w)
+        if "law" in said:
+            said["law"] = _named(w, "modal.law", str(said["law"]))
+        if "laws" in said and isinstance(said["laws"], list | tuple):
+            said["laws"] = _listed((_named(w, "modal.law", str(x)) for x in said["laws"]), w)
         return w(f"refusal.{self.key}", **said)
 
     def __str__(self) -> str:
-        return self.text(words("en"))
+        return self._told(words("en"), str)  # a nested Detailed keeps its own English
 
     def __repr__(self) -> str:
         return f"Reason({self.key!r}, {self.values!r})"
+
+
+class Detailed(Reason):
+    """A reason whose English (the command line, the audit trail) is the full text of the error
+    it stands for — the template value and its bad value, the policy that refused — while staff
+    in Slack read its key's text in their language, naming the same things."""
+
+    def __init__(self, key: str, english: str, **values: object) -> None:
+        super().__init__(key, **values)
+        self.english = english
+
+    def __str__(self) -> str:
+        return self.english
+
+
+def _named(w: Words, table: str, name: str) -> str:
+    """``name`` as the staff texts of ``table`` call it (an intent, a law); else as it is."""
+    known = w.keys()
+    for key in (f"{table}.{name}", f"blocks.{table}.{name}"):
+        if key in known:
+            return w(key)
+    return name
+
+
+def _listed(items: Iterable[str], w: Words) -> str:
+    return w("blocks.list_separator").join(items)
+
+
+def template_reason(exc: TemplateError) -> Detailed:
+    """Why a template did not render, for staff: the values it refused (by name), or that the
+    template itself is broken or unknown; in English the error's own full text."""
+    if isinstance(exc, UnknownTemplate):
+        return Detailed("template_unknown", str(exc), template=exc.template or "?")
+    named = [p.value for p in exc.problems if isinstance(p, MissingValue | InvalidValue)]
+    if named and all(named):
+        values = ", ".join(f"`{v}`" for v in named)  # names staff type (--set NAME=VALUE)
+        return Detailed("template_values", str(exc), template=exc.template or "?", values=values)
+    return Detailed("template_broken", str(exc), template=exc.template or "?")
+
+
+def sla_reason(exc: sla.SlaError) -> Reason | str:
+    """An SLA refusal for staff: keyed when the clock gave a key (English as it said)."""
+    return Detailed(exc.key, str(exc), **exc.values) if exc.key else str(exc)
 
 
 def status_text(status: str, *, w: Words) -> str:
@@ -511,7 +567,7 @@ class Replies:
                     session, CaseFacts.of(case), template, values, editor=editor
                 )
             except TemplateError as exc:
-                raise ReplyError(str(exc)) from None
+                raise ReplyError(template_reason(exc)) from None
             if named:
                 self._keep_files(session, case, self._draft(session, draft_id), named, editor)
             session.commit()
@@ -561,7 +617,7 @@ class Replies:
                 try:
                     again = self.render(CaseFacts.of(case), draft.template, values, html=False)
                 except TemplateError as exc:
-                    raise ReplyError(str(exc)) from None
+                    raise ReplyError(template_reason(exc)) from None
                 draft.subject, draft.body = again.subject, again.body
                 draft.values = _stored(values)
             session.add(draft)
@@ -784,7 +840,8 @@ class Replies:
         try:
             rendered = self.render(CaseFacts.of(case), draft.template, renewed, html=False)
         except TemplateError as exc:
-            refuse(session, case, approver, "approval refused", str(exc), draft=draft.id)
+            why_not = Reason("not_renewed", draft=draft.id, said=said, why=template_reason(exc))
+            refuse(session, case, approver, "approval refused", why_not, draft=draft.id)
         draft.subject, draft.body = rendered.subject, rendered.body
         draft.values = _stored(renewed)
         draft.revision += 1
@@ -877,7 +934,8 @@ class Replies:
                 automatic=automatic,
             )
         except (InvalidAddress, ValueError) as exc:
-            raise ReplyError(f"{case.ref}: the reply cannot be addressed: {exc}") from None
+            english = f"{case.ref}: the reply cannot be addressed: {exc}"
+            raise ReplyError(Detailed("not_addressable", english, ref=case.ref)) from None
         item = repo.queue_mail(
             session,
             case_id=case.id,
@@ -1047,7 +1105,7 @@ class Replies:
                     editor="desk",
                 )
             except TemplateError as exc:
-                raise ReplyError(str(exc)) from None
+                raise ReplyError(template_reason(exc)) from None
             draft = self._draft(session, draft_id)
             item = self._queue(session, case, draft, approver=approver, automatic=True)
             assert item is not None and item.id is not None
@@ -1062,7 +1120,7 @@ class Replies:
     def mark_verified(self, ref: str, *, actor: str, how: str, groups: Iterable[str] = ()) -> Case:
         how = " ".join(how.split())
         if not how:
-            raise ReplyError("say how the identity was verified")
+            raise ReplyError(Reason("say", what=Reason("what.verify_how")))
         verdict = may_approve(actor, approvers=self.settings.approvers, approver_groups=groups)
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._case(session, ref)

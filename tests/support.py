@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 
@@ -263,3 +265,24 @@ def served_port(process: Any, stdout: Any, *, timeout: float = 90.0) -> int:
         return None
 
     return int(eventually(said, "serve says which HTTP port it listens on", timeout=timeout))
+
+
+# What may stay in Latin letters in a Japanese text: names of laws and of products, units, the
+# time zone as Japanese offices write it, and the names of the letter templates (identifiers
+# staff also type: `privacy-desk draft REF ack`).
+TEMPLATES = {
+    p.name.split(".")[0] for p in (Path(__file__).parents[1] / "templates" / "mail").glob("*.j2")
+}
+ALLOWED = {"PD", "APPI", "GDPR", "CCPA", "EU", "Slack", "ID", "PDF", "OK", "KB", "MB", "GB", "URL"}
+ALLOWED |= {"JST"} | TEMPLATES
+
+
+def english(text: str) -> list[str]:
+    """The English words left in ``text`` once code, links, mentions, emoji, references,
+    addresses and identifiers are set aside."""
+    text = re.sub(r"```.*?```|`[^`]*`", " ", text, flags=re.DOTALL)  # commands
+    text = re.sub(r"<[^<>]*>", " ", text)  # mentions, links
+    text = re.sub(r":[a-z0-9_+-]+:", " ", text)  # emoji
+    text = re.sub(r"\S*[@/._]\S*", " ", text)  # addresses, URLs, file and template names
+    text = re.sub(r"PD-\d{4}-\d+", " ", text)
+    return [w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in ALLOWED]
