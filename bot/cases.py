@@ -28,6 +28,7 @@ from bot.replies import (
     Replies,
     ReplyError,
     case_deadlines,
+    keyed,
     refuse,
     sla_reason,
     template_reason,
@@ -371,10 +372,14 @@ class CaseDesk:
             session.commit()
             return self._stored_draft(session, draft_id)
 
-    def close(self, ref: str, *, reason: str, actor: str, groups: Iterable[str] = ()) -> Case:
+    def close(
+        self, ref: str, *, reason: str | Reason, actor: str, groups: Iterable[str] = ()
+    ) -> Case:
         """Close the case without a further answer (spam, withdrawn, answered by phone...); the
-        drafts still waiting are discarded so nothing goes out afterwards."""
-        reason = _one_line(reason, "close_why")
+        drafts still waiting are discarded so nothing goes out afterwards. A ``Reason`` is the
+        desk's own (recorded with its key, told to staff in their language)."""
+        why = keyed(reason) if isinstance(reason, Reason) else {"reason": reason}
+        why["reason"] = _one_line(str(why["reason"]), "close_why")
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._open_case(session, ref)
             self._allowed(session, case, actor, groups, "close refused")
@@ -389,7 +394,7 @@ class CaseDesk:
                 pause.ended_at = max(now, pause.started_at)
                 session.add(pause)
             repo.touch(session, case, status=Status.CLOSED, closed_at=now)
-            repo.audit(session, case.id, actor, "case closed", reason=reason)
+            repo.audit(session, case.id, actor, "case closed", **why)
             session.commit()
             log.info("%s closed", case.ref)
             return case
@@ -442,7 +447,7 @@ class CaseDesk:
         for other in emptied:
             with contextlib.suppress(ReplyError):  # a case finished already stays as it is
                 self.close(
-                    other, reason=f"its mail was linked to {case.ref}", actor=actor, groups=groups
+                    other, reason=Reason("linked_away", ref=case.ref), actor=actor, groups=groups
                 )
         log.info("%s: %d messages linked by hand", case.ref, len(moved))
         return [m.id for m in moved if m.id is not None]

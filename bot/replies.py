@@ -182,6 +182,22 @@ def sla_reason(exc: sla.SlaError) -> Reason | str:
     return Detailed(exc.key, str(exc), **exc.values) if exc.key else str(exc)
 
 
+def keyed(reason: Reason) -> dict[str, object]:
+    """An audit event's ``reason`` (English, as the trail reads) with its key and values
+    (``said``), so that a thread line can say it in the staff language (``told_reason``). Its
+    values are plain (texts, numbers, lists of texts)."""
+    return {"reason": str(reason), "said": {"key": reason.key, "values": reason.values}}
+
+
+def told_reason(detail: Mapping[str, Any]) -> Reason | None:
+    """The ``Reason`` an audit event's detail recorded with ``keyed``, or None."""
+    said = detail.get("said")
+    if not isinstance(said, dict) or not isinstance(said.get("key"), str):
+        return None
+    values = said.get("values")
+    return Reason(said["key"], **(values if isinstance(values, dict) else {}))
+
+
 def status_text(status: str, *, w: Words) -> str:
     """A case's or a draft's status as staff read it (``home.status``; unknown ones as they are)."""
     key, known = f"home.status.{status}", w.keys()
@@ -1027,13 +1043,8 @@ class Replies:
                 with session.begin_nested():
                     self._queue(session, stored, draft, approver="auto-ack", automatic=True)
             except IntegrityError as exc:  # the draft stays for staff, who are told
-                repo.audit(
-                    session,
-                    case.id,
-                    "auto-ack",
-                    "automatic mail held",
-                    reason=f"could not be queued ({_constraint(exc)})",
-                )
+                why = Reason("auto_not_queued", constraint=_constraint(exc))
+                repo.audit(session, case.id, "auto-ack", "automatic mail held", **keyed(why))
         return draft_id
 
     def _cap_reached(self, session: Session, recipient: str) -> str | None:
