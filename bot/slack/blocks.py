@@ -54,22 +54,6 @@ ACTIONS = {
     "case_file": "pd.case.file",  # answered with a signed link to the case-file page
 }
 
-# Bilingual labels for the pages and answers that do not take the staff language yet; Slack's case
-# and draft messages use ``intent_label``.
-INTENT_LABELS = {
-    "disclosure": "開示 disclosure",
-    "correction": "訂正 correction",
-    "deletion": "削除 deletion",
-    "stop_use": "利用停止 stop use",
-    "stop_provision": "第三者提供停止 stop provision",
-    "complaint": "苦情 complaint",
-    "inquiry": "問い合わせ inquiry",
-    "provider_correction": "掲載修正 provider correction",
-    "rate_question": "料金質問 rate question",
-    "auto_reply": "自動応答 auto-reply",
-    "spam": "spam",
-}
-
 
 def said(w: Words, key: str, otherwise: str) -> str:
     """The text of ``key``, or ``otherwise`` when the texts have none (a name the desk stores,

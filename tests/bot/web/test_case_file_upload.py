@@ -21,9 +21,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.replies import ReplyError
-from bot.web.pages import FORBIDDEN
+from bot.web.pages import forbidden_page
+from bot.words import words
 from storage.models import AuditEvent, Draft, DraftFile
 
+FORBIDDEN = forbidden_page(words("en"))
 CSV_NAME = "開示データ_田中.csv"
 CSV = "\ufeff項目,内容\r\n氏名,田中一郎\r\n会員番号,HK-778812\r\n".encode()
 PDF_NAME = "access-log-2026.pdf"
@@ -32,7 +34,9 @@ BOUNDARY = "----WebKitFormBoundaryq3Vd8dZ0pLr2YtXk"
 
 @pytest.fixture
 def desk(engine: Engine, slack: Any) -> Iterator[WebDesk]:
-    with serving(engine, slack) as served:
+    """The pages in English (PD_STAFF_LANGUAGE=en): these tests read the refusals' English;
+    test_case_file_pages and the zip tests read the Japanese ones."""
+    with serving(engine, slack, language="en") as served:
         yield served
 
 
@@ -160,7 +164,7 @@ def test_two_files_become_a_new_revision_audited_with_their_hashes(
     after = desk.get(f"/cases/{desk.ref}", cookie=cookie).text
     for name, data in ((CSV_NAME, CSV), (PDF_NAME, PDF)):
         assert name in after and hashlib.sha256(data).hexdigest() in after
-    assert f"#{draft} · disclosure_answer · ja · rev. 2" in after
+    assert f"#{draft} · disclosure_answer · Japanese · rev. 2" in after
     assert f"・{CSV_NAME}" in after and f"・{PDF_NAME}" in after  # the letter names both
 
     # What the approver read before is no longer what would go; what they see now is.
