@@ -177,6 +177,16 @@ def template_reason(exc: TemplateError) -> Detailed:
     return Detailed("template_broken", str(exc), template=exc.template or "?")
 
 
+def file_reason(problem: files_rules.Problem) -> Detailed:
+    """Why files cannot go (``handlers.answer_files``), for staff: its key and values (a problem
+    inside it said the same way), in English its own text."""
+    values = {
+        name: file_reason(value) if isinstance(value, files_rules.Problem) else value
+        for name, value in problem.values.items()
+    }
+    return Detailed(problem.key, str(problem), **values)
+
+
 def sla_reason(exc: sla.SlaError) -> Reason | str:
     """An SLA refusal for staff: keyed when the clock gave a key (English as it said)."""
     return Detailed(exc.key, str(exc), **exc.values) if exc.key else str(exc)
@@ -647,14 +657,14 @@ class Replies:
         for item in new:
             problem = files_rules.refusal(item.name, item.data, max_bytes=limit)
             if problem is not None:
-                raise ReplyError(problem)
+                raise ReplyError(file_reason(problem))
         problem = files_rules.set_refusal(
             [*(f.name for f in old), *(f.name for f in new)],
             [*(f.size for f in old), *(len(f.data) for f in new)],
             max_bytes=limit,
         )
         if problem is not None:
-            raise ReplyError(problem)
+            raise ReplyError(file_reason(problem))
 
     def _keep_files(
         self, session: Session, case: Case, draft: Draft, files: Sequence[NewFile], editor: str
@@ -795,7 +805,8 @@ class Replies:
 
     def _files_disagree(self, session: Session, case: Case, draft: Draft) -> Reason | str | None:
         """Why the draft's files cannot go as they are: to an unverified requester, beyond the
-        size limit, or with a text that claims files it lacks or leaves one unnamed."""
+        size limit, of a type (or an archive holding one) never sent, or with a text that claims
+        files it lacks or leaves one unnamed."""
         assert draft.id is not None
         files = repo.draft_files(session, [draft.id], revision=draft.revision)[draft.id]
         if files and case.verified_at is None:
@@ -811,6 +822,8 @@ class Replies:
             ),
             None,
         )
+        for kept in files:  # as when they were added, the rules of today (an archive's too)
+            problem = problem or files_rules.refusal(kept.name, kept.raw, max_bytes=limit)
         if problem is None and (files or takes_files(draft.template)):
             problem = files_rules.text_refusal(
                 f"{draft.subject}\n{draft.body}",
@@ -819,11 +832,7 @@ class Replies:
             )
         if problem is None:
             return None
-        said: Reason | str = (
-            Reason(problem.key, **problem.values)
-            if isinstance(problem, files_rules.Problem)
-            else problem
-        )
+        said = file_reason(problem)
         if files:
             return Reason("files_disagree", draft=draft.id, problem=said)
         return Reason("files_missing", draft=draft.id, problem=said)

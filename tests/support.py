@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import re
 import socket
+import struct
 import threading
 import time
 import uuid
+import zipfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -273,8 +276,24 @@ def served_port(process: Any, stdout: Any, *, timeout: float = 90.0) -> int:
 TEMPLATES = {
     p.name.split(".")[0] for p in (Path(__file__).parents[1] / "templates" / "mail").glob("*.j2")
 }
-ALLOWED = {"PD", "APPI", "GDPR", "CCPA", "EU", "Slack", "ID", "PDF", "OK", "KB", "MB", "GB", "URL"}
-ALLOWED |= {"JST"} | TEMPLATES
+ALLOWED = {
+    "PD",
+    "APPI",
+    "GDPR",
+    "CCPA",
+    "EU",
+    "Slack",
+    "ID",
+    "PDF",
+    "OK",
+    "KB",
+    "MB",
+    "GB",
+    "URL",
+    "ZIP",
+    "HTML",
+}
+ALLOWED |= {"JST", "Windows", "Linux", "macOS", "Java"} | TEMPLATES
 
 
 def english(text: str) -> list[str]:
@@ -286,3 +305,34 @@ def english(text: str) -> list[str]:
     text = re.sub(r"\S*[@/._]\S*", " ", text)  # addresses, URLs, file and template names
     text = re.sub(r"PD-\d{4}-\d+", " ", text)
     return [w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in ALLOWED]
+
+
+def zip_of(entries: dict[str, bytes]) -> bytes:
+    """A ZIP archive (deflated) of ``entries``, made as any zip tool makes one."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def _patched(archive: bytes, signature: bytes, offset: int, fmt: str, value: int) -> bytes:
+    data, at = bytearray(archive), archive.find(signature)
+    while at >= 0:
+        struct.pack_into(fmt, data, at + offset, value)
+        at = archive.find(signature, at + 1)
+    return bytes(data)
+
+
+def encrypted(archive: bytes) -> bytes:
+    """``archive`` with every entry marked encrypted (general purpose flag bit 0), in its local
+    and central headers, as a tool that encrypts them marks them."""
+    flags = struct.unpack_from("<H", archive, 6)[0] | 0x1
+    data = _patched(archive, b"PK\x03\x04", 6, "<H", flags)
+    return _patched(data, b"PK\x01\x02", 8, "<H", flags)
+
+
+def lying_about_size(archive: bytes, size: int) -> bytes:
+    """``archive`` (of one entry) whose headers say it unpacks to ``size`` bytes."""
+    data = _patched(archive, b"PK\x03\x04", 22, "<I", size)
+    return _patched(data, b"PK\x01\x02", 24, "<I", size)

@@ -19,6 +19,7 @@ import pytest
 from case_file_desk import ALICE, APPROVER, MAX_BYTES, PDF, Answer, WebDesk, serving
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
+from support import english, zip_of
 
 from bot.replies import ReplyError
 from bot.web.pages import forbidden_page
@@ -356,3 +357,27 @@ def test_a_huge_upload_is_refused_without_being_held_in_memory(desk: WebDesk, dr
     assert peak < 8 * 1024 * 1024, f"held {peak} bytes at the peak"
     refused_on_the_page(answer, 413, "dump.bin: over PD_ATTACHMENT_MAX_BYTES")
     assert stored(desk, draft) == (1, [], [])
+
+
+def test_an_archive_refused_on_the_page_is_said_in_the_staff_language(
+    engine: Engine, slack: Any
+) -> None:
+    """PD_STAFF_LANGUAGE unset (Japanese): an uploaded ZIP archive holding a program is refused
+    on the page in Japanese, naming the archive and what it holds; nothing is stored."""
+    with serving(engine, slack) as japanese:
+        made = japanese.replies.draft(
+            japanese.ref, "disclosure_answer", {"method": "file", "items": ["ログイン履歴"]},
+            editor=ALICE,
+        )  # fmt: skip
+        assert made.id is not None
+        cookie = japanese.session(ALICE)
+        form = forms(japanese.get(f"/cases/{japanese.ref}", cookie=cookie))[made.id]
+        archive = zip_of({CSV_NAME: CSV, "tools/setup.exe": b"MZ\x90\x00" + bytes(64)})
+        answer = upload(japanese, form, [("開示データ.zip", archive)], cookie=cookie)
+        assert answer.status == 422
+        [said] = re.findall(r'<p class="refused" role="alert">(.*?)</p>', answer.text, re.S)
+        said = markup.unescape(said)
+        assert said.startswith(f"下書き #{made.id} にファイルを添付できませんでした"), said
+        assert "開示データ.zip の中身: tools/setup.exe: 拡張子 .exe のファイルは送れません" in said
+        assert not english(said), said
+        assert stored(japanese, made.id) == (1, [], [])
