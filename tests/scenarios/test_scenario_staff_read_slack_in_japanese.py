@@ -138,3 +138,27 @@ async def test_a_japanese_team_reads_every_slack_text_in_japanese(desk: Any) -> 
     assert "日次ダイジェスト" in everything  # the digest
     assert f"{late_ref} は期限超過です" in everything or "期限超過" in everything  # reminders
     assert late_ref in everything  # the late case is named in its reminders and the digest
+
+
+async def test_an_approver_outside_the_channel_is_told_why_in_a_direct_message(desk: Any) -> None:
+    """An approver who is not in the case channel (PD_APPROVERS names them; they press from a
+    shared link or left the channel) cannot be told ephemerally there: Slack answers
+    user_not_in_channel. The refusal reaches them as a direct message from the app, in Japanese."""
+    engine, slack, client, replies, draft, ref, late_ref = desk
+    poster = CasePoster(engine, client, slack.channel)
+    for _ in range(3):
+        await poster.run_once()
+    app = build_app(engine, replies, signing_secret=SECRET, client=client, channel=slack.channel)
+    slack.remove_member(slack.channel, APPROVER)
+    [ts] = [m["ts"] for m in slack.messages() if ref in json.dumps(m, ensure_ascii=False)]
+    stale = f"{draft.id}:{draft.revision + 1}"  # a revision the draft never had
+    await _click(app, slack, APPROVER, "approve", stale, ts)
+    [late_ts] = [m["ts"] for m in slack.messages() if late_ref in json.dumps(m, ensure_ascii=False)]
+    await _click(app, slack, APPROVER, "extend", late_ref, late_ts)
+    refused = [c for c in slack.calls("chat.postEphemeral") if c.params.get("user") == APPROVER]
+    assert {c.error for c in refused} == {"user_not_in_channel"}, refused
+    told = [m["text"] for m in slack.direct_messages(APPROVER)]
+    assert len(told) == 2, told
+    assert told[0].startswith("承認できませんでした: ") and "ご覧になった版" in told[0]
+    assert "延長できません" in told[1]
+    assert not [t for t in told if english(t)], told
