@@ -241,7 +241,9 @@ def case_message(
         _field(w("blocks.field.assignee"), person(case.assignee, w=w), w=w),
     ]
     if case.flags:
-        fields.append(_field(w("blocks.field.flags"), escape(", ".join(case.flags)), w=w))
+        flags = (said(w, f"blocks.flag.{flag}", flag) for flag in case.flags)
+        shown = escape(w("blocks.list_separator").join(flags))
+        fields.append(_field(w("blocks.field.flags"), shown, w=w))
     triage = case.needs_triage and case.status not in FINISHED
     blocks: list[dict[str, Any]] = [_section(triage_notice(case, now, w=w), w=w)] if triage else []
     blocks += [

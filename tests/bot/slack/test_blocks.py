@@ -327,3 +327,12 @@ def test_every_button_and_confirm_keeps_slacks_limits(language: str) -> None:
             for part, most in (("title", 100), ("text", 300), ("confirm", 30), ("deny", 30)):
                 said = asks[part]["text"]
                 assert len(said) <= most and w("blocks.cut") not in said, (part, said)
+
+
+def test_a_cases_flags_are_named_in_the_staff_language() -> None:
+    flagged = view(flags=("historic", "doubtful_sender", "some_new_flag"))
+    _text, blocks = case_message(flagged, NOW, w=JA)
+    shown = all_text(blocks)
+    assert "過去のメール、送信者に疑い、some_new_flag" in shown  # one not listed: as stored
+    _text, blocks = case_message(flagged, NOW, w=EN)
+    assert "historic mail, doubtful sender, some_new_flag" in all_text(blocks)

@@ -97,7 +97,8 @@ def test_a_link_becomes_a_cookie_and_the_page_shows_the_whole_case(desk: WebDesk
     assert "削除完了" in html and "ご依頼のとおり削除いたしました。" in html  # the draft
     assert NOTE in html
     flagged = re.findall(r'<span class="flag">([^<]+)</span>', html)
-    assert {"svg", "html", "html, type mismatch"} <= set(flagged)  # as `case` flags them
+    # as `case` flags them (svg, html, type mismatch), named in the staff language
+    assert {"SVG", "ウェブページ", "ウェブページ、種類と中身が不一致"} <= set(flagged)
     assert "<script" not in html and "http://" not in html.replace(  # nothing from elsewhere
         "http://www.w3.org", ""
     )
