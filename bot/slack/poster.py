@@ -190,7 +190,10 @@ class Told:
         (``[said]``), else as stored (staff's own words)."""
         reason = told_reason(self.detail) if key == "reason" else None
         if reason is not None:
-            return _words(reason.text(w), limit, w=w)
+            try:
+                return _words(reason.text(w), limit, w=w)
+            except (KeyError, IndexError, ValueError):  # a key or value these texts lack
+                pass  # told as recorded, in English, rather than not at all
         value = str(self.detail.get(key) or "")
         if f"said.{value}" in w:
             return escape(w(f"said.{value}"))

@@ -299,3 +299,11 @@ def test_a_clipped_line_is_marked_in_the_staff_language() -> None:
     assert "…（以下省略）" in ja and "truncated" not in ja
     en = line("message linked", {"message_id": "m@x"}, actor="intake", subject=subject)
     assert "…(truncated)" in en
+
+
+def test_a_recorded_reason_these_texts_do_not_know_is_told_as_recorded() -> None:
+    """A key (or a value) written by another version of the desk never breaks a thread line."""
+    for said in ({"key": "no_such_key", "values": {}}, {"key": "linked_away", "values": {}}):
+        detail = {"reason": "its mail was linked to PD-2026-000007", "said": said}
+        told = line("case closed", detail, lang="ja")
+        assert "its mail was linked to PD-2026-000007" in told, told
