@@ -23,11 +23,15 @@ from sqlmodel import Session, col, select
 
 from bot.replies import (
     CaseFacts,
+    Detailed,
     Reason,
     Replies,
     ReplyError,
     case_deadlines,
+    keyed,
     refuse,
+    sla_reason,
+    template_reason,
     verdict_reason,
 )
 from handlers import sla
@@ -109,7 +113,7 @@ def may_extend(session: Session, case: Case, rules: sla.Rules, at: datetime) -> 
 def _of_case(case: Case, exc: sla.SlaError) -> Reason:
     """``ref: why`` of an SLA refusal (one the policies give without a key, in English)."""
     return Reason(
-        "of_case", ref=case.ref, why=exc.reason if isinstance(exc, NoExtension) else str(exc)
+        "of_case", ref=case.ref, why=exc.reason if isinstance(exc, NoExtension) else sla_reason(exc)
     )
 
 
@@ -118,8 +122,13 @@ def _jurisdiction(name: str | None) -> str | None:
         return None
     found = name.strip().lower()
     if found not in JURISDICTIONS:
-        raise ReplyError(f"unknown jurisdiction {name!r} (one of {', '.join(JURISDICTIONS)})")
+        english = f"unknown jurisdiction {name!r} (one of {', '.join(JURISDICTIONS)})"
+        raise ReplyError(Detailed("unknown_jurisdiction", english, name=name, laws=JURISDICTIONS))
     return found
+
+
+def _coded(names: Iterable[str]) -> str:
+    return ", ".join(f"`{n}`" for n in names)
 
 
 def _lines(items: Iterable[str], what: str) -> list[str]:
@@ -194,7 +203,8 @@ class CaseDesk:
         wanted = list(dict.fromkeys(i.strip() for i in intents if i.strip()))
         unknown = [i for i in wanted if i not in ALL_INTENTS]
         if unknown:
-            raise ReplyError(f"unknown intents: {', '.join(unknown)}")
+            english = f"unknown intents: {', '.join(unknown)}"
+            raise ReplyError(Detailed("unknown_intents", english, names=_coded(unknown)))
         if not_a_request and set(wanted) & set(RIGHTS):
             raise ReplyError("a case that asks for a right is a request: drop --not-a-request")
         law = _jurisdiction(jurisdiction)
@@ -362,10 +372,14 @@ class CaseDesk:
             session.commit()
             return self._stored_draft(session, draft_id)
 
-    def close(self, ref: str, *, reason: str, actor: str, groups: Iterable[str] = ()) -> Case:
+    def close(
+        self, ref: str, *, reason: str | Reason, actor: str, groups: Iterable[str] = ()
+    ) -> Case:
         """Close the case without a further answer (spam, withdrawn, answered by phone...); the
-        drafts still waiting are discarded so nothing goes out afterwards."""
-        reason = _one_line(reason, "close_why")
+        drafts still waiting are discarded so nothing goes out afterwards. A ``Reason`` is the
+        desk's own (recorded with its key, told to staff in their language)."""
+        why = keyed(reason) if isinstance(reason, Reason) else {"reason": reason}
+        why["reason"] = _one_line(str(why["reason"]), "close_why")
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._open_case(session, ref)
             self._allowed(session, case, actor, groups, "close refused")
@@ -380,7 +394,7 @@ class CaseDesk:
                 pause.ended_at = max(now, pause.started_at)
                 session.add(pause)
             repo.touch(session, case, status=Status.CLOSED, closed_at=now)
-            repo.audit(session, case.id, actor, "case closed", reason=reason)
+            repo.audit(session, case.id, actor, "case closed", **why)
             session.commit()
             log.info("%s closed", case.ref)
             return case
@@ -433,7 +447,7 @@ class CaseDesk:
         for other in emptied:
             with contextlib.suppress(ReplyError):  # a case finished already stays as it is
                 self.close(
-                    other, reason=f"its mail was linked to {case.ref}", actor=actor, groups=groups
+                    other, reason=Reason("linked_away", ref=case.ref), actor=actor, groups=groups
                 )
         log.info("%s: %d messages linked by hand", case.ref, len(moved))
         return [m.id for m in moved if m.id is not None]
@@ -578,7 +592,7 @@ class CaseDesk:
         try:
             due = case_deadlines(session, case, rules=self._rules)
         except sla.SlaError as exc:
-            raise ReplyError(f"{case.ref}: {exc}") from None
+            raise ReplyError(Reason("of_case", ref=case.ref, why=sla_reason(exc))) from None
         repo.touch(
             session,
             case,
@@ -605,7 +619,7 @@ class CaseDesk:
                 session, CaseFacts.of(case), template, values, editor=actor
             )
         except TemplateError as exc:
-            raise ReplyError(str(exc)) from None
+            raise ReplyError(template_reason(exc)) from None
 
     def _allowed(
         self, session: Session, case: Case, actor: str, groups: Iterable[str], action: str

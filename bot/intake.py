@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from bot.health import CASES_OPENED, MESSAGES
-from bot.replies import CaseFacts, Replies, ReplySettings, resume_clock
+from bot.replies import CaseFacts, Replies, ReplySettings, keyed, resume_clock, template_reason
 from handlers import model as learned
 from handlers import replies as replies_rules
 from handlers import sla
@@ -551,7 +551,9 @@ class Intake:
             self._replies.acknowledge(session, case, values, automatic=automatic)
         except TemplateError as exc:  # a broken operator template must not stop intake
             log.error("%s: no first reply drafted: %s", case.ref, type(exc).__name__)
-            repo.audit(session, case.id, "intake", "draft failed", reason=str(exc)[:300])
+            said = keyed(template_reason(exc))
+            said["reason"] = str(said["reason"])[:300]
+            repo.audit(session, case.id, "intake", "draft failed", **said)
 
     def _authenticated(self, msg: ParsedMessage) -> bool | None:
         """Whether our MTA authenticated the From: domain; None when PD_AUTHSERV_ID is unset."""

@@ -65,9 +65,12 @@ from templates import (
     OPTIONAL,
     REQUIRED,
     Company,
+    InvalidValue,
+    MissingValue,
     Rendered,
     TemplateError,
     Templates,
+    UnknownTemplate,
     stale_promises,
 )
 
@@ -104,26 +107,105 @@ class Reason:
     """Why staff cannot do something: a key of the ``[refusal]`` staff texts with its values,
     said in the staff language in Slack (``text``) and in English on the command line and in the
     audit trail (``str``). A value may be a ``Reason`` itself (said in the same language); a
-    ``status`` value is said as the staff texts name that status."""
+    ``status`` value is said as the staff texts name that status, ``intents`` (a list) as they
+    name intents, ``law`` and ``laws`` (a list) as they name laws."""
 
     def __init__(self, key: str, **values: object) -> None:
         self.key = key
         self.values = values
 
     def text(self, w: Words) -> str:
+        return self._told(w, lambda nested: nested.text(w))
+
+    def _told(self, w: Words, nested: Callable[[Reason], str]) -> str:
         said = {
-            name: value.text(w) if isinstance(value, Reason) else value
+            name: nested(value) if isinstance(value, Reason) else value
             for name, value in self.values.items()
         }
         if "status" in said:
             said["status"] = status_text(str(said["status"]), w=w)
+        if "intents" in said and isinstance(said["intents"], list | tuple):
+            said["intents"] = _listed((_named(w, "intent", str(i)) for i in said["intents"]), w)
+        if "law" in said:
+            said["law"] = _named(w, "modal.law", str(said["law"]))
+        if "laws" in said and isinstance(said["laws"], list | tuple):
+            said["laws"] = _listed((_named(w, "modal.law", str(x)) for x in said["laws"]), w)
         return w(f"refusal.{self.key}", **said)
 
     def __str__(self) -> str:
-        return self.text(words("en"))
+        return self._told(words("en"), str)  # a nested Detailed keeps its own English
 
     def __repr__(self) -> str:
         return f"Reason({self.key!r}, {self.values!r})"
+
+
+class Detailed(Reason):
+    """A reason whose English (the command line, the audit trail) is the full text of the error
+    it stands for — the template value and its bad value, the policy that refused — while staff
+    in Slack read its key's text in their language, naming the same things."""
+
+    def __init__(self, key: str, english: str, **values: object) -> None:
+        super().__init__(key, **values)
+        self.english = english
+
+    def __str__(self) -> str:
+        return self.english
+
+
+def _named(w: Words, table: str, name: str) -> str:
+    """``name`` as the staff texts of ``table`` call it (an intent, a law); else as it is."""
+    known = w.keys()
+    for key in (f"{table}.{name}", f"blocks.{table}.{name}"):
+        if key in known:
+            return w(key)
+    return name
+
+
+def _listed(items: Iterable[str], w: Words) -> str:
+    return w("blocks.list_separator").join(items)
+
+
+def template_reason(exc: TemplateError) -> Detailed:
+    """Why a template did not render, for staff: the values it refused (by name), or that the
+    template itself is broken or unknown; in English the error's own full text."""
+    if isinstance(exc, UnknownTemplate):
+        return Detailed("template_unknown", str(exc), template=exc.template or "?")
+    named = [p.value for p in exc.problems if isinstance(p, MissingValue | InvalidValue)]
+    if named and all(named):
+        values = ", ".join(f"`{v}`" for v in named)  # names staff type (--set NAME=VALUE)
+        return Detailed("template_values", str(exc), template=exc.template or "?", values=values)
+    return Detailed("template_broken", str(exc), template=exc.template or "?")
+
+
+def file_reason(problem: files_rules.Problem) -> Detailed:
+    """Why files cannot go (``handlers.answer_files``), for staff: its key and values (a problem
+    inside it said the same way), in English its own text."""
+    values = {
+        name: file_reason(value) if isinstance(value, files_rules.Problem) else value
+        for name, value in problem.values.items()
+    }
+    return Detailed(problem.key, str(problem), **values)
+
+
+def sla_reason(exc: sla.SlaError) -> Reason | str:
+    """An SLA refusal for staff: keyed when the clock gave a key (English as it said)."""
+    return Detailed(exc.key, str(exc), **exc.values) if exc.key else str(exc)
+
+
+def keyed(reason: Reason) -> dict[str, object]:
+    """An audit event's ``reason`` (English, as the trail reads) with its key and values
+    (``said``), so that a thread line can say it in the staff language (``told_reason``). Its
+    values are plain (texts, numbers, lists of texts)."""
+    return {"reason": str(reason), "said": {"key": reason.key, "values": reason.values}}
+
+
+def told_reason(detail: Mapping[str, Any]) -> Reason | None:
+    """The ``Reason`` an audit event's detail recorded with ``keyed``, or None."""
+    said = detail.get("said")
+    if not isinstance(said, dict) or not isinstance(said.get("key"), str):
+        return None
+    values = said.get("values")
+    return Reason(said["key"], **(values if isinstance(values, dict) else {}))
 
 
 def status_text(status: str, *, w: Words) -> str:
@@ -511,7 +593,7 @@ class Replies:
                     session, CaseFacts.of(case), template, values, editor=editor
                 )
             except TemplateError as exc:
-                raise ReplyError(str(exc)) from None
+                raise ReplyError(template_reason(exc)) from None
             if named:
                 self._keep_files(session, case, self._draft(session, draft_id), named, editor)
             session.commit()
@@ -561,7 +643,7 @@ class Replies:
                 try:
                     again = self.render(CaseFacts.of(case), draft.template, values, html=False)
                 except TemplateError as exc:
-                    raise ReplyError(str(exc)) from None
+                    raise ReplyError(template_reason(exc)) from None
                 draft.subject, draft.body = again.subject, again.body
                 draft.values = _stored(values)
             session.add(draft)
@@ -575,14 +657,14 @@ class Replies:
         for item in new:
             problem = files_rules.refusal(item.name, item.data, max_bytes=limit)
             if problem is not None:
-                raise ReplyError(problem)
+                raise ReplyError(file_reason(problem))
         problem = files_rules.set_refusal(
             [*(f.name for f in old), *(f.name for f in new)],
             [*(f.size for f in old), *(len(f.data) for f in new)],
             max_bytes=limit,
         )
         if problem is not None:
-            raise ReplyError(problem)
+            raise ReplyError(file_reason(problem))
 
     def _keep_files(
         self, session: Session, case: Case, draft: Draft, files: Sequence[NewFile], editor: str
@@ -723,7 +805,8 @@ class Replies:
 
     def _files_disagree(self, session: Session, case: Case, draft: Draft) -> Reason | str | None:
         """Why the draft's files cannot go as they are: to an unverified requester, beyond the
-        size limit, or with a text that claims files it lacks or leaves one unnamed."""
+        size limit, of a type (or an archive holding one) never sent, or with a text that claims
+        files it lacks or leaves one unnamed."""
         assert draft.id is not None
         files = repo.draft_files(session, [draft.id], revision=draft.revision)[draft.id]
         if files and case.verified_at is None:
@@ -739,6 +822,8 @@ class Replies:
             ),
             None,
         )
+        for kept in files:  # as when they were added, the rules of today (an archive's too)
+            problem = problem or files_rules.refusal(kept.name, kept.raw, max_bytes=limit)
         if problem is None and (files or takes_files(draft.template)):
             problem = files_rules.text_refusal(
                 f"{draft.subject}\n{draft.body}",
@@ -747,11 +832,7 @@ class Replies:
             )
         if problem is None:
             return None
-        said: Reason | str = (
-            Reason(problem.key, **problem.values)
-            if isinstance(problem, files_rules.Problem)
-            else problem
-        )
+        said = file_reason(problem)
         if files:
             return Reason("files_disagree", draft=draft.id, problem=said)
         return Reason("files_missing", draft=draft.id, problem=said)
@@ -784,7 +865,8 @@ class Replies:
         try:
             rendered = self.render(CaseFacts.of(case), draft.template, renewed, html=False)
         except TemplateError as exc:
-            refuse(session, case, approver, "approval refused", str(exc), draft=draft.id)
+            why_not = Reason("not_renewed", draft=draft.id, said=said, why=template_reason(exc))
+            refuse(session, case, approver, "approval refused", why_not, draft=draft.id)
         draft.subject, draft.body = rendered.subject, rendered.body
         draft.values = _stored(renewed)
         draft.revision += 1
@@ -877,7 +959,8 @@ class Replies:
                 automatic=automatic,
             )
         except (InvalidAddress, ValueError) as exc:
-            raise ReplyError(f"{case.ref}: the reply cannot be addressed: {exc}") from None
+            english = f"{case.ref}: the reply cannot be addressed: {exc}"
+            raise ReplyError(Detailed("not_addressable", english, ref=case.ref)) from None
         item = repo.queue_mail(
             session,
             case_id=case.id,
@@ -969,13 +1052,8 @@ class Replies:
                 with session.begin_nested():
                     self._queue(session, stored, draft, approver="auto-ack", automatic=True)
             except IntegrityError as exc:  # the draft stays for staff, who are told
-                repo.audit(
-                    session,
-                    case.id,
-                    "auto-ack",
-                    "automatic mail held",
-                    reason=f"could not be queued ({_constraint(exc)})",
-                )
+                why = Reason("auto_not_queued", constraint=_constraint(exc))
+                repo.audit(session, case.id, "auto-ack", "automatic mail held", **keyed(why))
         return draft_id
 
     def _cap_reached(self, session: Session, recipient: str) -> str | None:
@@ -1047,7 +1125,7 @@ class Replies:
                     editor="desk",
                 )
             except TemplateError as exc:
-                raise ReplyError(str(exc)) from None
+                raise ReplyError(template_reason(exc)) from None
             draft = self._draft(session, draft_id)
             item = self._queue(session, case, draft, approver=approver, automatic=True)
             assert item is not None and item.id is not None
@@ -1062,7 +1140,7 @@ class Replies:
     def mark_verified(self, ref: str, *, actor: str, how: str, groups: Iterable[str] = ()) -> Case:
         how = " ".join(how.split())
         if not how:
-            raise ReplyError("say how the identity was verified")
+            raise ReplyError(Reason("say", what=Reason("what.verify_how")))
         verdict = may_approve(actor, approvers=self.settings.approvers, approver_groups=groups)
         with Session(self._engine, expire_on_commit=False) as session:
             case = self._case(session, ref)

@@ -327,6 +327,7 @@ def case_file_pages(engine: Engine, settings: Settings) -> Callable[[], list[web
         from bot.replies import Replies
         from bot.slack.staff import Staff
         from bot.web.pages import CaseFileSite
+        from bot.words import words
 
         staff = Staff(
             target.async_client(),
@@ -340,6 +341,7 @@ def case_file_pages(engine: Engine, settings: Settings) -> Callable[[], list[web
             staff,
             max_bytes=settings.intake.attachment_max_bytes,
             replies=Replies(engine, reply_settings(settings)),
+            words=words(settings.slack.staff_language),
         ).routes()
 
     return routes

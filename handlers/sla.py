@@ -78,8 +78,11 @@ class SlaError(ValueError):
     """A policy file, a policy lookup or an input to the clock is not usable; the message says why
     (``problems``: one line per problem, as many as one reading found)."""
 
-    def __init__(self, *problems: str) -> None:
+    def __init__(self, *problems: str, key: str = "", **values: object) -> None:
         self.problems = list(problems)
+        # A refusal staff may meet in Slack also names itself by a key of the ``[refusal]``
+        # staff texts with its values (``bot.replies.Reason``); the message stays English.
+        self.key, self.values = key, values
         super().__init__("\n".join(problems))
 
 
@@ -151,7 +154,7 @@ def _japanese_holidays(year: int) -> frozenset[date]:
     # Outside the package's range it silently knows no holidays; a wrong deadline is worse.
     japan = holidays.country_holidays("JP", years=year)
     if not japan.start_year <= year <= japan.end_year:
-        raise SlaError(f"no Japanese holiday data for {year}")
+        raise SlaError(f"no Japanese holiday data for {year}", key="sla_no_holidays", year=year)
     return frozenset(japan.keys())
 
 
@@ -425,7 +428,7 @@ def deadlines(
     received = _tokyo(received, "received")
     wanted = list(dict.fromkeys(intents))
     if not wanted:
-        raise SlaError("a case without intents has no deadline")
+        raise SlaError("a case without intents has no deadline", key="sla_no_intents")
     policies = [_lookup(table, jurisdiction, intent) for intent in wanted]
     closed, open_since = _merge(pauses, received)
     start = received.date()
@@ -499,12 +502,21 @@ def _lookup(table: PolicyTable, jurisdiction: str, intent: str) -> Policy:
     try:
         return table[(jurisdiction, intent)]
     except KeyError:
-        raise SlaError(f"no SLA policy for intent {intent!r} under {jurisdiction!r}") from None
+        raise SlaError(
+            f"no SLA policy for intent {intent!r} under {jurisdiction!r}",
+            key="sla_no_policy",
+            intents=[intent],
+            law=jurisdiction,
+        ) from None
 
 
 def _tokyo(moment: datetime, name: str) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise SlaError(f"{name} must be a timezone-aware datetime, got {moment.isoformat()}")
+        raise SlaError(
+            f"{name} must be a timezone-aware datetime, got {moment.isoformat()}",
+            key="sla_bad_time",
+            when=moment.isoformat(),
+        )
     return moment.astimezone(TOKYO)
 
 
@@ -521,9 +533,17 @@ def _merge(
         begin = _tokyo(begin, "pause start")
         end = None if end is None else _tokyo(end, "pause end")
         if begin < received:
-            raise SlaError(f"a pause starts at {begin.isoformat()}, before the receipt")
+            raise SlaError(
+                f"a pause starts at {begin.isoformat()}, before the receipt",
+                key="sla_bad_pause",
+                when=begin.isoformat(),
+            )
         if end is not None and end < begin:
-            raise SlaError(f"a pause ends at {end.isoformat()}, before it starts")
+            raise SlaError(
+                f"a pause ends at {end.isoformat()}, before it starts",
+                key="sla_bad_pause",
+                when=end.isoformat(),
+            )
         spans.append((begin, end))
     # Overlapping pauses are one wait: merging keeps a day from being counted twice.
     merged: list[tuple[datetime, datetime | None]] = []
@@ -593,18 +613,30 @@ def _check_extension(
 ) -> list[Policy]:
     """The policies the extension applies to; raises when it cannot be granted."""
     if not extension.reason.strip():
-        raise SlaError("an extension needs a reason (it is told to the requester)")
+        raise SlaError(
+            "an extension needs a reason (it is told to the requester)", key="sla_no_reason"
+        )
     granted = _tokyo(extension.granted_at, "extension granted_at")
     if granted < received:
-        raise SlaError("an extension cannot be granted before the request was received")
+        raise SlaError(
+            "an extension cannot be granted before the request was received",
+            key="sla_too_early",
+        )
     extendable = [p for p in policies if p.extension is not None]
     if not extendable:
         names = ", ".join(f"{p.jurisdiction}/{p.intent}" for p in policies)
-        raise SlaError(f"no extension is allowed for {names}")
+        raise SlaError(
+            f"no extension is allowed for {names}",
+            key="sla_no_extension",
+            law=policies[0].jurisdiction,
+            intents=[p.intent for p in policies],
+        )
     # The law asks for the notice within the original period: a late extension is no extension.
     late = [p.intent for p in extendable if granted > _end_of(due_days[p.intent])]
     if late:
         raise SlaError(
-            f"an extension must be granted before the deadline; already passed for {late}"
+            f"an extension must be granted before the deadline; already passed for {late}",
+            key="sla_too_late",
+            intents=late,
         )
     return extendable

@@ -755,7 +755,38 @@ class SlackDouble:
         self._tickets.add(ticket)
         return {"url": f"ws://127.0.0.1:{self.port}/link/?ticket={ticket}&app_id={APP_ID}"}
 
+    def _im_of(self, user_id: str) -> str:
+        """The app's direct-message channel with a person, opened on first use: Slack posts a
+        ``chat.postMessage`` whose channel is a user ID there (the app's Messages tab)."""
+        user = self._users[user_id]
+        if user["is_bot"]:
+            raise SlackError("cannot_dm_bot")
+        channel = "D" + user_id[1:]
+        if channel not in self._channels:
+            self._channels[channel] = {
+                "id": channel,
+                "is_im": True,
+                "is_private": True,
+                "is_archived": False,
+                "is_member": True,
+                "user": user_id,
+                "created": 1700000000,
+            }
+            self._members[channel] = {BOT_USER_ID, user_id}
+            self._messages[channel] = []
+        return channel
+
+    def direct_messages(self, user_id: str) -> list[JsonObject]:
+        """What the app said to ``user_id`` in its direct messages (``chat.postMessage`` with the
+        user's ID as channel), oldest first."""
+        with self._lock:
+            channel = "D" + user_id[1:]
+            return [m.as_slack() for m in self._messages.get(channel, [])]
+
     def _chat_post_message(self, params: JsonObject, token: str | None) -> JsonObject:
+        to = str(params.get("channel") or "")
+        if to in self._users:
+            params = {**params, "channel": self._im_of(to)}
         channel = self._postable(params)
         text, blocks = _content(params, MAX_MESSAGE_BLOCKS)
         if not text and blocks is None:

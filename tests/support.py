@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
+import re
 import socket
+import struct
 import threading
 import time
 import uuid
+import zipfile
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 
@@ -263,3 +268,71 @@ def served_port(process: Any, stdout: Any, *, timeout: float = 90.0) -> int:
         return None
 
     return int(eventually(said, "serve says which HTTP port it listens on", timeout=timeout))
+
+
+# What may stay in Latin letters in a Japanese text: names of laws and of products, units, the
+# time zone as Japanese offices write it, and the names of the letter templates (identifiers
+# staff also type: `privacy-desk draft REF ack`).
+TEMPLATES = {
+    p.name.split(".")[0] for p in (Path(__file__).parents[1] / "templates" / "mail").glob("*.j2")
+}
+ALLOWED = {
+    "PD",
+    "APPI",
+    "GDPR",
+    "CCPA",
+    "EU",
+    "Slack",
+    "ID",
+    "PDF",
+    "OK",
+    "KB",
+    "MB",
+    "GB",
+    "URL",
+    "ZIP",
+    "HTML",
+}
+ALLOWED |= {"JST", "Windows", "Linux", "macOS", "Java"} | TEMPLATES
+
+
+def english(text: str) -> list[str]:
+    """The English words left in ``text`` once code, links, mentions, emoji, references,
+    addresses and identifiers are set aside."""
+    text = re.sub(r"```.*?```|`[^`]*`", " ", text, flags=re.DOTALL)  # commands
+    text = re.sub(r"<[^<>]*>", " ", text)  # mentions, links
+    text = re.sub(r":[a-z0-9_+-]+:", " ", text)  # emoji
+    text = re.sub(r"\S*[@/._]\S*", " ", text)  # addresses, URLs, file and template names
+    text = re.sub(r"PD-\d{4}-\d+", " ", text)
+    return [w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in ALLOWED]
+
+
+def zip_of(entries: dict[str, bytes]) -> bytes:
+    """A ZIP archive (deflated) of ``entries``, made as any zip tool makes one."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def _patched(archive: bytes, signature: bytes, offset: int, fmt: str, value: int) -> bytes:
+    data, at = bytearray(archive), archive.find(signature)
+    while at >= 0:
+        struct.pack_into(fmt, data, at + offset, value)
+        at = archive.find(signature, at + 1)
+    return bytes(data)
+
+
+def encrypted(archive: bytes) -> bytes:
+    """``archive`` with every entry marked encrypted (general purpose flag bit 0), in its local
+    and central headers, as a tool that encrypts them marks them."""
+    flags = struct.unpack_from("<H", archive, 6)[0] | 0x1
+    data = _patched(archive, b"PK\x03\x04", 6, "<H", flags)
+    return _patched(data, b"PK\x01\x02", 8, "<H", flags)
+
+
+def lying_about_size(archive: bytes, size: int) -> bytes:
+    """``archive`` (of one entry) whose headers say it unpacks to ``size`` bytes."""
+    data = _patched(archive, b"PK\x03\x04", 22, "<I", size)
+    return _patched(data, b"PK\x01\x02", 24, "<I", size)

@@ -48,6 +48,9 @@ TOKEN_ERRORS = frozenset(
 )
 # Refusals naming a channel: about the desk's own channel they concern every post.
 CHANNEL_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
+# What chat.postEphemeral answers for a user who cannot be told in that channel (not a member of
+# it, or a channel the desk cannot see): they are told in a direct message instead (``tell``).
+ELSEWHERE = frozenset({"user_not_in_channel", "channel_not_found"})
 
 
 class SlackError(Exception):
@@ -115,6 +118,24 @@ class SlackAPI:
     ) -> None:
         self.client = client
         self._on_answer = on_answer
+
+    async def tell(
+        self, user: str, text: str, *, channel: str, thread_ts: str | None = None
+    ) -> str:
+        """``text`` to ``user`` alone: ephemeral in ``channel`` (in the thread ``thread_ts``), or,
+        when Slack says they cannot see it there (``ELSEWHERE``), as a direct message from the
+        app (``chat.postMessage`` to their user ID), so a refusal is never lost. Where it went:
+        ``ephemeral`` or ``direct``."""
+        try:
+            await self.call(
+                "chat_postEphemeral", channel=channel, user=user, text=text, thread_ts=thread_ts
+            )
+            return "ephemeral"
+        except Refused as exc:
+            if exc.error not in ELSEWHERE:
+                raise
+        await self.call("chat_postMessage", channel=user, text=text)
+        return "direct"
 
     async def call(self, method: str, **args: Any) -> dict[str, Any]:
         """``method`` (slack_sdk's name, ``chat_postMessage``) with ``args``: Slack's answer."""

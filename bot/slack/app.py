@@ -5,7 +5,8 @@ Every handler acks at once (Slack's 3-second limit) and then works: the desk's r
 synchronous. Values from payloads are never trusted: a draft id, its revision and a case
 reference are looked up, and a forged or stale one is refused with an ephemeral message. The
 approvers are ``PD_APPROVERS`` (user IDs, and user-group IDs resolved with
-``usergroups.users.list``); a refusal is recorded in the audit trail. Before any of it, the gate
+``usergroups.users.list``); a refusal is recorded in the audit trail, and told to who pressed
+alone: ephemerally, or in a direct message when they are not in the channel (``SlackAPI.tell``). Before any of it, the gate
 of ``bot.slack.staff`` answers only staff. Staff read every answer in their language (``[app]``
 of ``bot.words``; a refusal's reason through ``ReplyError.said``).
 """
@@ -103,12 +104,13 @@ def build_app(
             text = re.sub(rf"(?<![@\w]){re.escape(user)}(?!\w)", f"<@{user}>", text)
         where = (body.get("container") or {}).get("channel_id") or channel
         thread = (body.get("message") or {}).get("thread_ts")
-        try:
-            await api.call(
-                "chat_postEphemeral", channel=where, user=user, text=text, thread_ts=thread
-            )
+        try:  # ephemeral; a direct message to someone not in the channel (an approver, say)
+            told = await api.tell(user, text, channel=where, thread_ts=thread)
         except SlackError as exc:
             log.warning("could not tell %s why: %s", user, exc.error)
+            return
+        if told == "direct":
+            log.info("%s told in a direct message (not in the channel)", user)
 
     async def refresh(draft_id: int) -> None:
         """Show the draft's new state in its thread message."""

@@ -33,7 +33,6 @@ FIELD_TEXT = 2000
 HEADER_TEXT = 150
 BUTTON_TEXT = 75
 FALLBACK_TEXT = 3000  # the notification text; Slack allows more, nobody reads more
-CUT = "…(truncated)"
 
 # action_id of every control the desk puts in a case thread
 ACTIONS = {
@@ -53,22 +52,6 @@ ACTIONS = {
     "edit": "pd.draft.edit",
     "discard": "pd.draft.discard",
     "case_file": "pd.case.file",  # answered with a signed link to the case-file page
-}
-
-# Bilingual labels for the pages and answers that do not take the staff language yet; Slack's case
-# and draft messages use ``intent_label``.
-INTENT_LABELS = {
-    "disclosure": "開示 disclosure",
-    "correction": "訂正 correction",
-    "deletion": "削除 deletion",
-    "stop_use": "利用停止 stop use",
-    "stop_provision": "第三者提供停止 stop provision",
-    "complaint": "苦情 complaint",
-    "inquiry": "問い合わせ inquiry",
-    "provider_correction": "掲載修正 provider correction",
-    "rate_question": "料金質問 rate question",
-    "auto_reply": "自動応答 auto-reply",
-    "spam": "spam",
 }
 
 
@@ -105,9 +88,12 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def clip(text: str, limit: int) -> str:
-    """At most ``limit`` characters, the cut marked."""
-    return text if len(text) <= limit else text[: max(limit - len(CUT), 0)] + CUT
+def clip(text: str, limit: int, *, w: Words) -> str:
+    """At most ``limit`` characters, the cut marked in the staff language (``blocks.cut``)."""
+    if len(text) <= limit:
+        return text
+    cut = w("blocks.cut")
+    return text[: max(limit - len(cut), 0)] + cut
 
 
 def mask(address: str, mode: str = "partial", *, w: Words) -> str:
@@ -179,12 +165,12 @@ class CaseView:
     case_file: bool = False  # PD_PUBLIC_URL is set: a "Case file" button gives a signed link
 
 
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}}
+def _section(text: str, *, w: Words) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_TEXT, w=w)}}
 
 
-def _field(label: str, value: str) -> dict[str, str]:
-    return {"type": "mrkdwn", "text": clip(f"*{label}*\n{value}", FIELD_TEXT)}
+def _field(label: str, value: str, *, w: Words) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": clip(f"*{label}*\n{value}", FIELD_TEXT, w=w)}
 
 
 def _button(
@@ -194,10 +180,11 @@ def _button(
     style: str | None = None,
     *,
     confirm: dict[str, Any] | None = None,
+    w: Words,
 ) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
-        "text": {"type": "plain_text", "text": clip(label, BUTTON_TEXT), "emoji": True},
+        "text": {"type": "plain_text", "text": clip(label, BUTTON_TEXT, w=w), "emoji": True},
         "action_id": ACTIONS[action],
         "value": value,
     }
@@ -213,19 +200,24 @@ def confirm(title: str, text: str, yes: str, *, w: Words, danger: bool = False) 
     buttons whose effect reaches the requester or ends something (title ≤100, text ≤300,
     labels ≤30 characters)."""
     found: dict[str, Any] = {
-        "title": {"type": "plain_text", "text": clip(title, 100)},
-        "text": {"type": "plain_text", "text": clip(text, 300)},
-        "confirm": {"type": "plain_text", "text": clip(yes, 30)},
-        "deny": {"type": "plain_text", "text": clip(w("blocks.cancel"), 30)},
+        "title": {"type": "plain_text", "text": clip(title, 100, w=w)},
+        "text": {"type": "plain_text", "text": clip(text, 300, w=w)},
+        "confirm": {"type": "plain_text", "text": clip(yes, 30, w=w)},
+        "deny": {"type": "plain_text", "text": clip(w("blocks.cancel"), 30, w=w)},
     }
     if danger:
         found["style"] = "danger"
     return found
 
 
-def person(who: str | None) -> str:
-    """A Slack user ID as a mention (``<@U…>``), anything else (``intake``, a name) as text."""
-    return f"<@{who}>" if is_user_id(who) else escape(who or "-")
+def person(who: str | None, *, w: Words) -> str:
+    """A Slack user as a mention, one of the desk's own processes (intake, auto-ack...) as the
+    staff texts name it (``[said]``), any other name as text."""
+    if is_user_id(who):
+        return f"<@{who}>"
+    if who and f"said.{who}" in w:
+        return escape(w(f"said.{who}"))
+    return escape(who or "-")
 
 
 def case_message(
@@ -239,30 +231,35 @@ def case_message(
         + ([w("blocks.state_verified")] if case.verified else [])
     )
     fields = [
-        _field(w("blocks.field.intents"), escape(intents)),
-        _field(w("blocks.field.status"), escape(state)),
-        _field(w("blocks.field.requester"), escape(mask(case.requester, mask_mode, w=w))),
-        _field(w("blocks.field.language"), escape(language_label(case.language or "-", w=w))),
-        _field(w("blocks.field.received"), _time(case.received_at)),
-        _field(w("blocks.field.due"), _due(case, now, w=w)),
-        _field(w("blocks.field.law"), escape(case.jurisdiction.upper())),
-        _field(w("blocks.field.assignee"), person(case.assignee)),
+        _field(w("blocks.field.intents"), escape(intents), w=w),
+        _field(w("blocks.field.status"), escape(state), w=w),
+        _field(w("blocks.field.requester"), escape(mask(case.requester, mask_mode, w=w)), w=w),
+        _field(w("blocks.field.language"), escape(language_label(case.language or "-", w=w)), w=w),
+        _field(w("blocks.field.received"), _time(case.received_at), w=w),
+        _field(w("blocks.field.due"), _due(case, now, w=w), w=w),
+        _field(w("blocks.field.law"), escape(case.jurisdiction.upper()), w=w),
+        _field(w("blocks.field.assignee"), person(case.assignee, w=w), w=w),
     ]
     if case.flags:
-        fields.append(_field(w("blocks.field.flags"), escape(", ".join(case.flags))))
+        flags = (said(w, f"blocks.flag.{flag}", flag) for flag in case.flags)
+        shown = escape(w("blocks.list_separator").join(flags))
+        fields.append(_field(w("blocks.field.flags"), shown, w=w))
     triage = case.needs_triage and case.status not in FINISHED
-    blocks: list[dict[str, Any]] = [_section(triage_notice(case, now, w=w))] if triage else []
+    blocks: list[dict[str, Any]] = [_section(triage_notice(case, now, w=w), w=w)] if triage else []
     blocks += [
         {
             "type": "header",
-            "text": {"type": "plain_text", "text": clip(f"{case.ref} · {intents}", HEADER_TEXT)},
+            "text": {
+                "type": "plain_text",
+                "text": clip(f"{case.ref} · {intents}", HEADER_TEXT, w=w),
+            },
         },
         {"type": "section", "fields": fields[:10]},
     ]
     excerpt = from_mail(case.excerpt, mask_mode).strip()
     if excerpt:
         quoted = "\n".join(f"> {line}" for line in escape(excerpt).splitlines())
-        blocks.append(_section(quoted))
+        blocks.append(_section(quoted, w=w))
     if case.history:
         blocks.append(history_line(case.history, mask_mode, w=w))
     if triage:
@@ -274,7 +271,7 @@ def case_message(
     text = w("blocks.fallback", ref=case.ref, intents=intents, state=state, left=left)
     if triage:
         text = w("blocks.fallback_triage", due=_time(case.triage_due), text=text)
-    return escape(clip(text, FALLBACK_TEXT)), limit(blocks, w=w)
+    return escape(clip(text, FALLBACK_TEXT, w=w)), limit(blocks, w=w)
 
 
 def history_line(history: Sequence[tuple[str, str]], mask_mode: str, *, w: Words) -> dict[str, Any]:
@@ -286,7 +283,10 @@ def history_line(history: Sequence[tuple[str, str]], mask_mode: str, *, w: Words
         for ref, status in history
     ]
     text = w("blocks.history", cases=w("blocks.list_separator").join(named))
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(escape(text), 3000)}]}
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": clip(escape(text), 3000, w=w)}],
+    }
 
 
 # What a person can say a case waiting for triage asks for, one button each (machine mail and
@@ -321,13 +321,13 @@ def triage_controls(case: CaseView, *, w: Words) -> list[dict[str, Any]]:
     buttons = []
     if case.intents:
         read = w("blocks.button.as_read", intents=intent_labels(case.intents, w=w))
-        buttons.append(_button(read, "triage", f"{case.ref} {AS_READ}", "primary"))
+        buttons.append(_button(read, "triage", f"{case.ref} {AS_READ}", "primary", w=w))
     buttons += [
-        _button(intent_label(intent, w=w), "triage", f"{case.ref} {intent}")
+        _button(intent_label(intent, w=w), "triage", f"{case.ref} {intent}", w=w)
         for intent in TRIAGE_CHOICES
     ]
     buttons.append(
-        _button(w("blocks.button.not_a_request"), "triage", f"{case.ref} {NOT_A_REQUEST}")
+        _button(w("blocks.button.not_a_request"), "triage", f"{case.ref} {NOT_A_REQUEST}", w=w)
     )
     return [
         {"type": "actions", "block_id": f"triage:{case.ref}:{n}", "elements": [button]}
@@ -346,38 +346,38 @@ def _due(case: CaseView, now: datetime, *, w: Words) -> str:
 
 def case_file_button(ref: str, *, w: Words) -> dict[str, Any]:
     """The button that asks for a link to the case's page (answered to the clicker alone)."""
-    return _button(w("blocks.button.case_file"), "case_file", ref)
+    return _button(w("blocks.button.case_file"), "case_file", ref, w=w)
 
 
 def case_controls(case: CaseView, *, w: Words) -> list[dict[str, Any]]:
     """The controls an open case offers (a closed one: only "Why?", and "Case file")."""
-    why = _button(w("blocks.button.why"), "reasons", case.ref)
+    why = _button(w("blocks.button.why"), "reasons", case.ref, w=w)
     read = [case_file_button(case.ref, w=w)] if case.case_file else []
     if case.status in FINISHED:
         return [*read, why]
     controls = [
         *read,
-        _button(w("blocks.button.assign_me"), "assign_me", case.ref),
+        _button(w("blocks.button.assign_me"), "assign_me", case.ref, w=w),
         {
             "type": "users_select",
             "action_id": ACTIONS["assign"],
             "placeholder": {"type": "plain_text", "text": w("blocks.button.assign")},
         },
-        _button(w("blocks.button.reclassify"), "reclassify", case.ref),
+        _button(w("blocks.button.reclassify"), "reclassify", case.ref, w=w),
     ]
     if not case.verified:
-        controls.append(_button(w("blocks.button.verified"), "verified", case.ref))
-    controls.append(_button(w("blocks.button.ask"), "ask", case.ref))
+        controls.append(_button(w("blocks.button.verified"), "verified", case.ref, w=w))
+    controls.append(_button(w("blocks.button.ask"), "ask", case.ref, w=w))
     if case.extendable:  # a button that could only fail is not offered
-        controls.append(_button(w("blocks.button.extend"), "extend", case.ref))
+        controls.append(_button(w("blocks.button.extend"), "extend", case.ref, w=w))
     if any(i in RIGHTS for i in case.intents):
         reject = reject_confirm(case, w=w)
         controls.append(
-            _button(w("blocks.button.reject"), "reject", case.ref, "danger", confirm=reject)
+            _button(w("blocks.button.reject"), "reject", case.ref, "danger", confirm=reject, w=w)
         )
     controls += [
-        _button(w("blocks.button.merge"), "merge", case.ref),
-        _button(w("blocks.button.close"), "close", case.ref, confirm=close_confirm(case, w=w)),
+        _button(w("blocks.button.merge"), "merge", case.ref, w=w),
+        _button(w("blocks.button.close"), "close", case.ref, confirm=close_confirm(case, w=w), w=w),
         why,
     ]
     return controls
@@ -413,7 +413,7 @@ def reasons_text(reasons: Mapping[str, Sequence[str]], *, w: Words) -> str:
         f"*{escape(intent_label(intent, w=w))}*: " + ", ".join(f"`{escape(p)}`" for p in phrases)
         for intent, phrases in sorted(reasons.items())
     ]
-    return clip("\n".join(lines), SECTION_TEXT)
+    return clip("\n".join(lines), SECTION_TEXT, w=w)
 
 
 @dataclass(frozen=True)
@@ -482,7 +482,7 @@ def split_at_line_ends(text: str, limit: int, size: Callable[[str], int] = units
 def _edited(draft: DraftView, *, w: Words) -> str:
     if draft.edited_by in (None, "intake"):
         return ""
-    return w("blocks.draft.edited", who=person(draft.edited_by))
+    return w("blocks.draft.edited", who=person(draft.edited_by, w=w))
 
 
 def _head(draft: DraftView, *, w: Words) -> str:
@@ -583,7 +583,7 @@ def draft_message(
     whole = shows_whole(draft, mask_mode)
     if mask_mode == "strict":
         blocks: list[dict[str, Any]] = [
-            _section(f"{_head(draft, w=w)}\n{w('blocks.draft.in_case_file')}")
+            _section(f"{_head(draft, w=w)}\n{w('blocks.draft.in_case_file')}", w=w)
         ]
     else:
         shown = _quoted(draft.body, empty=w("blocks.draft.empty"))
@@ -593,12 +593,12 @@ def draft_message(
             more = w("blocks.draft.more", count=f"{rest:,}")
             shown = f"{_quoted(first[0])}\n{more}"
         blocks = [
-            _section(f"{_head(draft, w=w)}\n{_subject(draft, w=w)}"),
-            _section(shown),
+            _section(f"{_head(draft, w=w)}\n{_subject(draft, w=w)}", w=w),
+            _section(shown, w=w),
         ]
     attached = files_text(draft, w=w, named=mask_mode != "strict")
     if attached is not None:
-        blocks.append(_section(clip(escape(attached), SECTION_TEXT)))
+        blocks.append(_section(clip(escape(attached), SECTION_TEXT, w=w), w=w))
     if draft.status == "draft":
         first_button = (
             _button(
@@ -607,9 +607,10 @@ def draft_message(
                 value,
                 "primary",
                 confirm=approve_confirm(draft, w=w),
+                w=w,
             )
             if whole
-            else _button(w("blocks.button.review"), "review", value, "primary")
+            else _button(w("blocks.button.review"), "review", value, "primary", w=w)
         )
         discard = discard_confirm(draft, w=w)
         blocks.append(
@@ -618,9 +619,9 @@ def draft_message(
                 "block_id": f"draft:{draft.id}",
                 "elements": [
                     first_button,
-                    _button(w("blocks.button.edit"), "edit", value),
+                    _button(w("blocks.button.edit"), "edit", value, w=w),
                     _button(
-                        w("blocks.button.discard"), "discard", value, "danger", confirm=discard
+                        w("blocks.button.discard"), "discard", value, "danger", confirm=discard, w=w
                     ),
                 ],
             }
@@ -628,11 +629,11 @@ def draft_message(
     else:
         status = escape(status_label(draft.status, w=w))
         if draft.approved_by:
-            said = w("blocks.draft.done_by", status=status, who=person(draft.approved_by))
+            said = w("blocks.draft.done_by", status=status, who=person(draft.approved_by, w=w))
         else:
             said = w("blocks.draft.done", status=status)
-        blocks.append(_section(said))
-    return escape(clip(head, FALLBACK_TEXT)), limit(blocks, w=w)
+        blocks.append(_section(said, w=w))
+    return escape(clip(head, FALLBACK_TEXT, w=w)), limit(blocks, w=w)
 
 
 REVIEW_CALLBACK = "pd.draft.review_modal"
@@ -659,8 +660,8 @@ def review_sections(body: str) -> list[dict[str, Any]]:
 def _review_top(draft: DraftView, *, w: Words) -> list[dict[str, Any]]:
     return [
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _head(draft, w=w)}]},
-        _section(_subject(draft, w=w)),
-        _section(_files(draft, w=w)),
+        _section(_subject(draft, w=w), w=w),
+        _section(_files(draft, w=w), w=w),
         {"type": "divider"},
     ]
 
@@ -706,7 +707,7 @@ def review_view(draft: DraftView, *, w: Words, read_on_page: bool = False) -> di
             revision=draft.revision,
         )
         sections = [
-            _section(w("blocks.review.too_long", count=f"{len(draft.body):,}", opened=opened))
+            _section(w("blocks.review.too_long", count=f"{len(draft.body):,}", opened=opened), w=w)
         ]
     view: dict[str, Any] = {
         "type": "modal",
@@ -734,7 +735,7 @@ def review_refused(draft_id: int, reason: str, *, w: Words) -> dict[str, Any]:
         "callback_id": REVIEW_CALLBACK,
         "title": _modal_text(w("blocks.review.title", id=draft_id)),
         "close": _modal_text(w("blocks.review.close")),
-        "blocks": [_section(w("blocks.review.refused", reason=escape(reason)))],
+        "blocks": [_section(w("blocks.review.refused", reason=escape(reason)), w=w)],
     }
 
 
@@ -743,4 +744,4 @@ def limit(blocks: list[dict[str, Any]], *, w: Words) -> list[dict[str, Any]]:
     if len(blocks) <= MAX_BLOCKS:
         return blocks
     kept = blocks[: MAX_BLOCKS - 1]
-    return [*kept, _section(w("blocks.more_blocks", count=len(blocks) - len(kept)))]
+    return [*kept, _section(w("blocks.more_blocks", count=len(blocks) - len(kept)), w=w)]

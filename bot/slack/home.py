@@ -143,7 +143,7 @@ class _Desk:
             return self._usage()
         found = self._verbs.get(verb.lower())
         if found is None:
-            return w("home.unknown", verb=_echo(verb), usage=self._usage())
+            return w("home.unknown", verb=_echo(verb, w=w), usage=self._usage())
         try:
             return await found(rest.strip(), user, client)
         except Exception as exc:  # the database, mostly: the caller is told, nothing is raised
@@ -173,14 +173,16 @@ class _Desk:
             page = await self._read(lambda s: views.search(s, text, limit=LINES))
         except QueryError:  # what is typed is never empty here: the text is too short
             return w("home.search_short", usage=self._usage("search_usage"))
-        title = w("home.matching", text=_echo(text))
+        title = w("home.matching", text=_echo(text, w=w))
         return self._listing(title, page, w("home.matching_none"), subjects=True)
 
     async def _case(self, rest: str, user: str, client: AsyncWebClient) -> str:
         if not rest:
             return self._usage("case_usage")
         if not _REF.fullmatch(rest):
-            return self._w("home.not_a_ref", text=_echo(rest), usage=self._usage("case_usage"))
+            return self._w(
+                "home.not_a_ref", text=_echo(rest, w=self._w), usage=self._usage("case_usage")
+            )
         ref = rest.upper()
         found = await self._read(lambda s: views.case_summary(s, ref, events=EVENTS))
         if found is None:
@@ -215,7 +217,7 @@ class _Desk:
                 ),
             ]
         blocks: list[dict[str, Any]] = [
-            _header(w("home.title")),
+            _header(w("home.title"), w=w),
             {
                 "type": "context",
                 "elements": [
@@ -226,8 +228,8 @@ class _Desk:
         for title, page, empty in sections:
             blocks += [
                 {"type": "divider"},
-                _header(w("home.count", title=title, count=page.total)),
-                _section(self._lines(page, now, empty)),
+                _header(w("home.count", title=title, count=page.total), w=w),
+                _section(self._lines(page, now, empty), w=w),
             ]
         return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}
 
@@ -256,7 +258,7 @@ class _Desk:
             line = self._line(case, now, page.drafts_waiting.get(case.id, 0), late_paused=late)
             subject = page.subjects.get(case.id, "")
             if subjects and subject:
-                line += f" — “{escape(clip(subject, SUBJECT_SHOWN))}”"
+                line += f" — “{escape(clip(subject, SUBJECT_SHOWN, w=self._w))}”"
             lines.append(line)
         # the header line of a command answer takes ~60 characters of the section
         return _fit(lines, page.total, SECTION_TEXT - 100, w=self._w)
@@ -298,7 +300,7 @@ class _Desk:
             f"*{escape(case.ref)}* · {escape(status_text(case.status, w=w))}",
             field("intents", escape(_intents(case, w=w))),
             field("requester", escape(mask(case.requester, self._mask_mode, w=w))),
-            field("subject", escape(clip(found.subject, SUBJECT_SHOWN * 2)) or "-"),
+            field("subject", escape(clip(found.subject, SUBJECT_SHOWN * 2, w=w)) or "-"),
             field("received", _time(case.received_at)),
             field("due_label", _deadline(case, now, w=w)),
             field("assignee", _who(case.assignee) if case.assignee else w("home.nobody")),
@@ -309,10 +311,10 @@ class _Desk:
             lines.append(w("home.field", label=w("home.events"), value="").rstrip())
             lines += [
                 f"• {_time(e.at)} · {_who(e.actor)} · "
-                + escape(clip(said(w, f"event.{e.action}", e.action), 80))
+                + escape(clip(said(w, f"event.{e.action}", e.action), 80, w=w))
                 for e in found.events
             ]
-        return clip("\n".join(lines), SECTION_TEXT)
+        return clip("\n".join(lines), SECTION_TEXT, w=w)
 
 
 async def _thread_link(client: AsyncWebClient, case: Case, *, w: Words) -> str:
@@ -373,7 +375,7 @@ def _fit(lines: list[str], total: int, budget: int, *, w: Words) -> str:
     shown: list[str] = []
     size = 0
     for line in lines:
-        line = clip(line, budget // 2)
+        line = clip(line, budget // 2, w=w)
         if size + len(line) + 1 > budget - 40:  # room for the "and K more" line
             break
         shown.append(line)
@@ -389,14 +391,14 @@ def _typed(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
 
 
-def _echo(text: str) -> str:
+def _echo(text: str, *, w: Words) -> str:
     """The user's own words, said back inside backticks: short, escaped."""
-    return escape(clip(text.replace("`", "'"), 60))
+    return escape(clip(text.replace("`", "'"), 60, w=w))
 
 
-def _header(text: str) -> dict[str, Any]:
-    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, HEADER_TEXT)}}
+def _header(text: str, *, w: Words) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, HEADER_TEXT, w=w)}}
 
 
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}}
+def _section(text: str, *, w: Words) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_TEXT, w=w)}}

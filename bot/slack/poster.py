@@ -63,6 +63,7 @@ from sqlmodel import Session, col, func, or_, select, update
 from bot import threads
 from bot.cases import may_extend
 from bot.health import SLACK_DELAY
+from bot.replies import told_reason
 from bot.slack.api import (
     CHANNEL_ERRORS,
     LostAnswer,
@@ -73,7 +74,6 @@ from bot.slack.api import (
 )
 from bot.slack.blocks import (
     FALLBACK_TEXT,
-    INTENT_LABELS,
     SECTION_TEXT,
     CaseView,
     _time,
@@ -84,7 +84,9 @@ from bot.slack.blocks import (
     draft_view,
     escape,
     from_mail,
+    intent_label,
     mask,
+    person,
 )
 from bot.slack.ids import is_user_id
 from bot.words import DEFAULT, Words
@@ -179,7 +181,22 @@ class Told:
 
     def words(self, key: str, w: Words, limit: int = 300) -> str:
         value = self.detail.get(key)
-        return _words(str(value), limit) if value not in (None, "") else w("thread.none_given")
+        return _words(str(value), limit, w=w) if value not in (None, "") else w("thread.none_given")
+
+    def why(self, w: Words, limit: int = 300, *, key: str = "reason") -> str:
+        """The event's ``reason`` (or ``key``) in the staff language: its key and values when
+        the desk recorded them (``bot.replies.keyed``), a fixed text the staff texts know
+        (``[said]``), else as stored (staff's own words)."""
+        reason = told_reason(self.detail) if key == "reason" else None
+        if reason is not None:
+            try:
+                return _words(reason.text(w), limit, w=w)
+            except (KeyError, IndexError, ValueError):  # a key or value these texts lack
+                pass  # told as recorded, in English, rather than not at all
+        value = str(self.detail.get(key) or "")
+        if f"said.{value}" in w:
+            return escape(w(f"said.{value}"))
+        return self.words(key, w, limit)
 
     def due(self, w: Words, key: str = "answer_due") -> str:
         value = self.detail.get(key)
@@ -191,17 +208,19 @@ class Told:
             return w("thread.unreadable_date")
         return _time(moment)
 
-    def template(self) -> str:
-        return _words(str(self.detail.get("template") or "?"), 64)
+    def template(self, w: Words) -> str:
+        return _words(str(self.detail.get("template") or "?"), 64, w=w)
 
 
 def _person(actor: str | None, w: Words) -> str:
     """A Slack user as a mention; anyone else (the desk's own processes) as plain text."""
-    return f"<@{actor}>" if is_user_id(actor) else _words(actor or w("thread.someone"), 64)
+    if actor and (is_user_id(actor) or f"said.{actor}" in w):
+        return person(actor, w=w)
+    return _words(actor or w("thread.someone"), 64, w=w)
 
 
-def _words(text: str, limit: int) -> str:
-    return escape(clip(" ".join(text.split()), limit))
+def _words(text: str, limit: int, *, w: Words) -> str:
+    return escape(clip(" ".join(text.split()), limit, w=w))
 
 
 def _names(value: object) -> list[str]:
@@ -209,9 +228,8 @@ def _names(value: object) -> list[str]:
 
 
 def _intents(value: object, w: Words) -> str:
-    return escape(", ".join(INTENT_LABELS.get(i, i) for i in _names(value))) or w(
-        "thread.no_intents"
-    )
+    named = w("blocks.list_separator").join(intent_label(i, w=w) for i in _names(value))
+    return escape(named) or w("thread.no_intents")
 
 
 def _smtp_code(error: object) -> str:
@@ -222,7 +240,7 @@ def _smtp_code(error: object) -> str:
 
 def _linked(t: Told, w: Words) -> str:
     if t.subject and t.subject.strip():
-        said = w("thread.follow_up_subject", subject=_words(t.subject, SUBJECT))
+        said = w("thread.follow_up_subject", subject=_words(t.subject, SUBJECT, w=w))
     else:
         said = w("thread.follow_up")
     asks = [i for i in _names(t.detail.get("intents")) if i != "auto_reply"]
@@ -234,7 +252,7 @@ def _linked(t: Told, w: Words) -> str:
         lines.append(w("thread.follow_up_from", sender=escape(mail.sender)))
     lines += [f"> {escape(line)}" for line in mail.excerpt.splitlines() if line.strip()]
     if mail.files:
-        names = ", ".join(_words(name, 100) for name in mail.files[:FILE_NAMES])
+        names = ", ".join(_words(name, 100, w=w) for name in mail.files[:FILE_NAMES])
         extra = len(mail.files) - FILE_NAMES
         more = w("thread.attachments_more", count=extra) if extra > 0 else ""
         lines.append(w("thread.attachments_named", count=mail.attachments, names=names, more=more))
@@ -246,7 +264,7 @@ def _linked(t: Told, w: Words) -> str:
 def _approved(t: Told, w: Words) -> str:
     draft = t.number("draft")
     if t.detail.get("automatic"):
-        return w("thread.approved_automatic", draft=draft, template=t.template(), who=t.who(w))
+        return w("thread.approved_automatic", draft=draft, template=t.template(w), who=t.who(w))
     return w("thread.approved", who=t.who(w), draft=draft)
 
 
@@ -263,7 +281,7 @@ def _reclassified(t: Told, w: Words) -> str:
     before, after = _intents(t.detail.get("before"), w), _intents(t.detail.get("after"), w)
     law = t.detail.get("jurisdiction_before")
     if law:
-        moved = f"{_words(str(law), 8)} → {_words(str(t.detail.get('jurisdiction')), 8)}".upper()
+        moved = f"{_words(str(law), 8, w=w)} → {_words(str(t.detail.get('jurisdiction')), 8, w=w)}".upper()
         return w("thread.law_changed", who=t.who(w), moved=moved, after=after, due=t.due(w))
     return w("thread.reclassified", who=t.who(w), before=before, after=after, due=t.due(w))
 
@@ -283,10 +301,10 @@ LINES: dict[str, Callable[[Told, Words], str]] = {
     "message linked": _linked,
     "bounce received": lambda t, w: w("thread.bounce_received"),
     "mail sent": lambda t, w: w(
-        "thread.mail_sent", template=t.template(), outbox=t.number("outbox")
+        "thread.mail_sent", template=t.template(w), outbox=t.number("outbox")
     ),
     "mail written": lambda t, w: w(
-        "thread.mail_written", template=t.template(), outbox=t.number("outbox")
+        "thread.mail_written", template=t.template(w), outbox=t.number("outbox")
     ),
     "mail failed": lambda t, w: w(
         "thread.mail_failed", outbox=t.number("outbox"), code=_smtp_code(t.detail.get("error"))
@@ -306,16 +324,14 @@ LINES: dict[str, Callable[[Told, Words], str]] = {
     "assigned": _assigned,
     "reclassified": _reclassified,
     "identity verified": lambda t, w: w(
-        "thread.identity_verified", who=t.who(w), how=t.words("how", w, 200)
+        "thread.identity_verified", who=t.who(w), how=t.why(w, 200, key="how")
     ),
-    "clock paused": lambda t, w: w("thread.clock_paused", reason=t.words("reason", w)),
+    "clock paused": lambda t, w: w("thread.clock_paused", reason=t.why(w)),
     "clock resumed": lambda t, w: w("thread.resumed", due=t.due(w)),
     "deadline extended": lambda t, w: w(
         "thread.deadline_extended", who=t.who(w), due=t.due(w), reason=t.words("reason", w, 500)
     ),
-    "case closed": lambda t, w: w(
-        "thread.case_closed", who=t.who(w), reason=t.words("reason", w, 500)
-    ),
+    "case closed": lambda t, w: w("thread.case_closed", who=t.who(w), reason=t.why(w, 500)),
     "case merged": lambda t, w: w(
         "thread.case_merged", who=t.who(w), into=t.words("into", w, 32), forced=_forced(t, w)
     ),
@@ -327,10 +343,8 @@ LINES: dict[str, Callable[[Told, Words], str]] = {
         messages=t.number("messages"),
         due=t.due(w),
     ),
-    "automatic mail held": lambda t, w: w(
-        "thread.automatic_mail_held", reason=t.words("reason", w)
-    ),
-    "draft failed": lambda t, w: w("thread.draft_failed", reason=t.words("reason", w)),
+    "automatic mail held": lambda t, w: w("thread.automatic_mail_held", reason=t.why(w)),
+    "draft failed": lambda t, w: w("thread.draft_failed", reason=t.why(w)),
     "verification code void": lambda t, w: w("thread.code_void", tries=t.number("tries")),
     "reminder": _as_given,
     "escalated": _as_given,
@@ -352,7 +366,7 @@ def _historic_text(count: int, still: int, late: int, days: int, *, w: Words) ->
 
 def thread_line(told: Told, *, w: Words) -> str:
     """The one short mrkdwn line that tells ``told`` in its case's thread."""
-    return clip(LINES[told.action](told, w), FALLBACK_TEXT)
+    return clip(LINES[told.action](told, w), FALLBACK_TEXT, w=w)
 
 
 def thread_blocks(told: Told, *, w: Words) -> list[dict[str, Any]] | None:
@@ -363,7 +377,7 @@ def thread_blocks(told: Told, *, w: Words) -> list[dict[str, Any]] | None:
     return [
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": clip(thread_line(told, w=w), SECTION_TEXT)},
+            "text": {"type": "mrkdwn", "text": clip(thread_line(told, w=w), SECTION_TEXT, w=w)},
         },
         {
             "type": "actions",

@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.casefile import Attachment, CaseFile
-from bot.slack.blocks import INTENT_LABELS
+from bot.slack.blocks import intent_label
+from bot.words import Words
 from handlers.attachments import RASTER_TYPES
 
 
@@ -53,16 +54,18 @@ def may_show_inline(attachment: Attachment) -> bool:
 def page_values(
     found: CaseFile,
     *,
+    w: Words,
     files: Mapping[int, Sequence[AnswerFile]] | None = None,
     forms: Mapping[int, str] | None = None,
     refusal: Refusal | None = None,
 ) -> dict[str, Any]:
-    """The values ``templates/web/case.html.j2`` renders: ``files`` of each draft, the form
+    """The values ``templates/web/case.html.j2`` renders (intents named in ``w``'s language):
+    ``files`` of each draft, the form
     token of each draft that takes an upload (``forms``), and why an upload was refused."""
     facts = found.facts
     return {
         "case": facts,
-        "intents": ", ".join(INTENT_LABELS.get(i, i) for i in facts.intents),
+        "intents": w("blocks.list_separator").join(intent_label(i, w=w) for i in facts.intents),
         "addresses": [a for a in facts.addresses if a != facts.requester],
         "verification": found.verification,
         "pauses": found.pauses,

@@ -11,8 +11,9 @@ Routes (under ``/cases``, the only path the session cookie is sent to)::
     GET /cases/desk.css          the pages' style sheet (no case data)
 
 Every request but the style sheet must carry a valid token or cookie of a user Slack still says
-is staff (``bot.slack.staff``, asked at every request); anything else gets ``FORBIDDEN``, the one
-403 body, whatever was wrong. Pages are server-rendered (Jinja2, autoescaped), load nothing but
+is staff (``bot.slack.staff``, asked at every request); anything else gets ``forbidden_page``, the one
+403 body, whatever was wrong. Every text is in the staff language (``PD_STAFF_LANGUAGE``, the
+``[web]`` staff texts), the page's ``lang`` too. Pages are server-rendered (Jinja2, autoescaped), load nothing but
 the desk's own style sheet, and are sent with ``PAGE_HEADERS``; attachments with
 ``FILE_HEADERS`` (a download, ``nosniff``, a sandboxing CSP). Every opening, attachment and
 search is audited with the Slack user as actor. Logs carry the reference and the user ID, never a
@@ -32,9 +33,10 @@ changed since) is the case page again with the reason, and nothing is stored.
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -50,11 +52,13 @@ from sqlmodel import Session
 from bot import casefile, threads
 from bot.casefile import CaseFile
 from bot.replies import DraftChanged, NewFile, Replies, ReplyError, takes_files
-from bot.slack.blocks import DRAFT_READ
+from bot.slack.blocks import DRAFT_READ, said
 from bot.slack.staff import AUDIT_ACTION, Verdict
 from bot.web import model
 from bot.web.links import COOKIE, REF, Links, origin_of
 from bot.web.model import may_show_inline
+from bot.words import DEFAULT, Words
+from bot.words import words as staff_words
 from handlers import answer_files
 from handlers.attachments import raster_type
 from handlers.clock import TOKYO
@@ -81,16 +85,21 @@ FILE_HEADERS = {
     "Content-Security-Policy": "sandbox; default-src 'none'; frame-ancestors 'none'",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
-FORBIDDEN = (
-    "<!doctype html><meta charset=utf-8><title>403</title>"
-    "<p>このリンクは使えません。Slack の「ケースファイル」ボタンから新しいリンクを開いてください。</p>"
-    "<p>This link cannot be used. Open a new one with the Case file button in Slack.</p>\n"
-)
-UNSURE = (
-    "<!doctype html><meta charset=utf-8><title>503</title>"
-    "<p>Slack に確認できませんでした。少し後でもう一度お試しください。</p>"
-    "<p>The desk could not check with Slack who you are; please try again in a moment.</p>\n"
-)
+
+
+def refused_page(status: int, text: str, *, w: Words) -> str:
+    """A short page of one sentence in the staff language: the 403 every request that may not
+    see a case gets (``web.forbidden``, whatever was wrong), or the 503 when Slack cannot say
+    who is staff (``web.unsure``)."""
+    return (
+        f'<!doctype html><html lang="{w.language}"><meta charset=utf-8><title>{status}</title>'
+        f"<p>{html.escape(text)}</p></html>\n"
+    )
+
+
+def forbidden_page(w: Words) -> str:
+    return refused_page(403, w("web.forbidden"), w=w)
+
 
 UPLOAD_CHUNK = 64 * 1024  # bytes of an upload read at a time
 FORM_FIELD_MAX = 256  # bytes of the form's own fields (its token, the revision)
@@ -111,7 +120,12 @@ class _Forbidden(Exception):
 
 
 class _TooLarge(Exception):
-    """An upload beyond PD_ATTACHMENT_MAX_BYTES: answered 413, with the reason, on the page."""
+    """An upload beyond PD_ATTACHMENT_MAX_BYTES: answered 413, with the reason (in the staff
+    language: ``said``), on the page."""
+
+    def __init__(self, said: str) -> None:
+        super().__init__(said)
+        self.said = said
 
 
 def _tokyo(value: datetime | None) -> str:
@@ -150,13 +164,15 @@ def _html(text: str, status: int = 200) -> web.Response:
     )
 
 
-def _page(name: str, status: int = 200, **values: Any) -> web.Response:
-    return _html(_environment().get_template(name).render(**values), status)
+def _page(name: str, w: Words, status: int = 200, **values: Any) -> web.Response:
+    """A page in the staff language (``w``: its texts, ``<html lang>``); ``said(table, name)`` in
+    the templates names a status, a kind, an event... as the staff texts do, else as stored."""
 
+    def named(table: str, name: object) -> str:
+        return "" if name is None else said(w, f"{table}.{name}", str(name))
 
-def forbidden() -> web.Response:
-    """The one answer to every request that may not see a case: nothing about why."""
-    return _html(FORBIDDEN, 403)
+    text = _environment().get_template(name).render(w=w, said=named, **values)
+    return _html(text, status)
 
 
 def _disposition(kind: str, name: str | None, n: int) -> str:
@@ -177,6 +193,11 @@ class CaseFileSite:
     staff: StaffCheck
     max_bytes: int  # PD_ATTACHMENT_MAX_BYTES: a larger attachment is flagged (and never inline)
     replies: Replies | None = None  # answer files are attached by it; None: no upload form
+    words: Words = field(default_factory=lambda: staff_words(DEFAULT))  # PD_STAFF_LANGUAGE
+
+    def forbidden(self) -> web.Response:
+        """The one answer to every request that may not see a case: nothing about why."""
+        return _html(forbidden_page(self.words), 403)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -203,7 +224,7 @@ class CaseFileSite:
                 raise
             except Exception as exc:  # never a traceback (which would carry the URL) in the log
                 log.error("case-file page failed: %s", type(exc).__name__)
-                return web.Response(status=500, text="the case file could not be shown\n")
+                return web.Response(status=500, text=self.words("web.failed") + "\n")
 
         return handler
 
@@ -214,23 +235,25 @@ class CaseFileSite:
     ) -> web.StreamResponse:
         ref = request.match_info.get("ref")
         if ref is not None and not REF.fullmatch(ref):
-            return forbidden()
+            return self.forbidden()
         token = request.query.get("t")
         if token is not None and request.method != "GET":  # a link is exchanged only by GET
             log.warning("case-file request refused: a link used for a %s", request.method)
-            return forbidden()
+            return self.forbidden()
         if token is not None:  # a link: exchanged for the cookie, then the page without it
             user = self.links.user_of_token(token, ref) if ref is not None else None
         else:
             user = self.links.user_of_cookie(request.cookies.get(COOKIE, ""))
         if user is None:
             log.warning("case-file request refused: no valid link or session")
-            return forbidden()
+            return self.forbidden()
         verdict = await self.staff.check(user)
         if verdict is not Verdict.STAFF:
             log.warning("case-file request of %s refused: %s", user, verdict.value)
             await threads.db(_refused, self.engine, user)
-            return _html(UNSURE, 503) if verdict is Verdict.UNKNOWN else forbidden()
+            if verdict is Verdict.UNKNOWN:
+                return _html(refused_page(503, self.words("web.unsure"), w=self.words), 503)
+            return self.forbidden()
         if token is not None and ref is not None:
             value, lifetime = self.links.cookie(user)
             answer = web.Response(
@@ -272,7 +295,9 @@ class CaseFileSite:
             _open_case, self.engine, ref, user, self.max_bytes, self.links.clock()
         )
         if opened is None:
-            return _page("missing.html.j2", base=self.links.base_path, query="", ref=ref)
+            return _page(
+                "missing.html.j2", self.words, base=self.links.base_path, query="", ref=ref
+            )
         found, files = opened
         log.info("%s: case file opened by %s", ref, user)
         cookie = request.cookies.get(COOKIE, "")
@@ -281,8 +306,10 @@ class CaseFileSite:
             for d in found.drafts
             if self.replies is not None and d.status == "draft" and takes_files(d.template)
         }
-        values = model.page_values(found, files=files, forms=forms, refusal=refusal)
-        return _page("case.html.j2", status, base=self.links.base_path, query="", **values)
+        values = model.page_values(found, w=self.words, files=files, forms=forms, refusal=refusal)
+        return _page(
+            "case.html.j2", self.words, status, base=self.links.base_path, query="", **values
+        )
 
     # ---- the upload of answer files ---------------------------------------------------------
 
@@ -292,26 +319,26 @@ class CaseFileSite:
         anything that is not the form of this session."""
         ref, number = request.match_info["ref"], request.match_info["draft"]
         if self.replies is None or not number.isdigit() or len(number) > 9:
-            return forbidden()
+            return self.forbidden()
         draft = int(number)
         try:
             revision, files = await self._read_upload(request, ref, draft)
         except _Forbidden:
             log.warning("%s: upload refused", ref)
-            return forbidden()
+            return self.forbidden()
         except _TooLarge as exc:
-            return await self._refused(request, user, draft, str(exc), 413)
+            return await self._refused(request, user, draft, exc.said, 413)
         try:
             done = await threads.db(
                 _attach, self.engine, self.replies, ref, draft, files, user, revision
             )
         except DraftChanged as exc:
-            return await self._refused(request, user, draft, str(exc), 409)
+            return await self._refused(request, user, draft, exc.said(self.words), 409)
         except ReplyError as exc:
-            return await self._refused(request, user, draft, str(exc), 422)
+            return await self._refused(request, user, draft, exc.said(self.words), 422)
         if done is None:  # a token is made only for a draft of its own case
             log.warning("%s: upload refused", ref)
-            return forbidden()
+            return self.forbidden()
         log.info("%s: %d files attached to draft %d by %s", ref, len(files), draft, user)
         return web.Response(
             status=303,
@@ -375,18 +402,19 @@ class CaseFileSite:
                     revision = self._form_revision(request, fields, ref, draft)
                     length = request.content_length or 0
                     if length > self.max_bytes + FORM_OVERHEAD:
-                        raise _TooLarge(self._too_large("the files together"))
+                        raise _TooLarge(self._too_large(self.words("web.together")))
                 name = part.filename or ""
                 data = await _read_part(part, self.max_bytes)
                 if data is None:
-                    raise _TooLarge(self._too_large(answer_files.clean_name(name) or "a file"))
+                    named = answer_files.clean_name(name) or self.words("web.a_file")
+                    raise _TooLarge(self._too_large(named))
                 if not name and not data:  # the file field left empty
                     continue
                 total += len(data)
                 if total > self.max_bytes:
-                    raise _TooLarge(self._too_large("the files together"))
+                    raise _TooLarge(self._too_large(self.words("web.together")))
                 if len(files) == answer_files.MAX_FILES:
-                    raise _TooLarge(f"an answer carries at most {answer_files.MAX_FILES} files")
+                    raise _TooLarge(self.words("web.too_many", most=answer_files.MAX_FILES))
                 files.append(NewFile(name, data))
         except (ValueError, HttpProcessingError):  # not a multipart body a browser would send
             raise _Forbidden from None
@@ -407,9 +435,7 @@ class CaseFileSite:
         return int(said)
 
     def _too_large(self, what: str) -> str:
-        return (
-            f"{what}: over PD_ATTACHMENT_MAX_BYTES ({self.max_bytes} bytes); nothing was attached"
-        )
+        return self.words("web.too_big", what=what, limit=self.max_bytes)
 
     async def search(self, request: web.Request, user: str) -> web.StreamResponse:
         query = request.query.get("q", "").strip()[: views.SEARCH_MAX_CHARS]
@@ -420,11 +446,17 @@ class CaseFileSite:
             log.info("case-file search by %s: %d found", user, total)
         return _page(
             "search.html.j2",
+            self.words,
             base=self.links.base_path,
             query=query,
             results=results,
             total=total,
             capped=capped,
+        )
+
+    def _no_file(self) -> web.Response:
+        return web.Response(
+            status=404, text=self.words("web.no_attachment") + "\n", headers=FILE_HEADERS
         )
 
     async def attachment(self, request: web.Request, user: str) -> web.StreamResponse:
@@ -436,10 +468,10 @@ class CaseFileSite:
     async def _file(self, request: web.Request, user: str, *, inline: bool) -> web.StreamResponse:
         ref, n = request.match_info["ref"], request.match_info["n"]
         if not n.isdigit() or len(n) > 6:
-            return web.Response(status=404, text="no such attachment\n", headers=FILE_HEADERS)
+            return self._no_file()
         found = await threads.db(_open_file, self.engine, ref, int(n), user, self.max_bytes, inline)
         if found is None:
-            return web.Response(status=404, text="no such attachment\n", headers=FILE_HEADERS)
+            return self._no_file()
         name, data, image_type = found
         log.info("%s: attachment %s %s by %s", ref, n, "viewed" if inline else "downloaded", user)
         if inline:

@@ -45,6 +45,9 @@ class Words:
         weekday = self._texts["date.weekdays"].split()[moment.weekday()]
         return self("date.day", date=moment.isoformat(), weekday=weekday)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._texts
+
     def keys(self) -> frozenset[str]:
         return frozenset(self._texts)
 

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
+import io
+import re
+import zipfile
+from pathlib import Path
 
+import pytest
+from support import encrypted, lying_about_size, zip_of
+
+from bot.words import words
+from handlers import answer_files
 from handlers.answer_files import (
     MAX_FILES,
+    ZIP_MAX_ENTRIES,
+    Problem,
     claims_files,
     clean_name,
     mime_type,
@@ -45,7 +55,7 @@ def test_programs_scripts_and_web_pages_are_refused(name: str, data: bytes) -> N
     [
         ("開示データ_田中.csv", "氏名,田中太郎\r\n".encode()),
         ("scan.pdf", b"%PDF-1.7\n" + bytes(range(256))),
-        ("export.zip", b"PK\x03\x04" + bytes(50)),
+        ("export.zip", zip_of({"会員情報.csv": "氏名\r\n田中太郎\r\n".encode()})),  # a real one
         ("records.xml", b"<?xml version='1.0'?><records/>"),
     ],
 )
@@ -104,3 +114,101 @@ def test_a_program_by_its_content_is_named_for_what_it_is() -> None:
     assert "is a Windows program by its content" in str(refusal("a.pdf", b"MZ", max_bytes=LIMIT))
     assert "is a macOS program" in str(refusal("a.pdf", b"\xfe\xed\xfa\xce", max_bytes=LIMIT))
     assert "is a script" in str(refusal("a.txt", b"#!/usr/bin/env python", max_bytes=LIMIT))
+
+
+# ---- ZIP archives: looked into, never unpacked to disk -------------------------------------
+
+ZIP_LIMIT = 25 * 1024 * 1024  # PD_ATTACHMENT_MAX_BYTES's default
+CSV = "氏名,会員番号\r\n田中太郎,HK-778812\r\n".encode()
+PDF = b"%PDF-1.7\n" + bytes(range(256)) * 4 + b"\n%%EOF\n"
+
+
+def refused_archive(name: str, data: bytes) -> Problem:
+    problem = refusal(name, data, max_bytes=ZIP_LIMIT)
+    assert isinstance(problem, Problem), f"{name} was not refused"
+    assert problem.startswith(name), problem  # one line that names the file
+    assert "\n" not in problem
+    return problem
+
+
+def test_an_archive_of_data_goes_and_so_does_one_inside_it() -> None:
+    inner = zip_of({"ログイン履歴.csv": CSV, "access-log.pdf": PDF})
+    assert refusal("開示データ.zip", zip_of({"会員情報.csv": CSV}), max_bytes=ZIP_LIMIT) is None
+    outer = zip_of({"会員情報.csv": CSV, "履歴/": b"", "履歴/logs.zip": inner})
+    assert refusal("開示データ.zip", outer, max_bytes=ZIP_LIMIT) is None
+    document = zip_of({"[Content_Types].xml": b"<?xml version='1.0'?><Types/>",
+                       "word/document.xml": b"<?xml version='1.0'?><w:document/>"})  # fmt: skip
+    assert refusal("回答書.docx", document, max_bytes=ZIP_LIMIT) is None
+
+
+@pytest.mark.parametrize(
+    ("entries", "named"),
+    [
+        ({"会員情報.csv": CSV, "setup.exe": b"harmless bytes"}, "setup.exe"),  # by its name
+        ({"invoice.pdf": b"MZ\x90\x00" + bytes(64)}, "invoice.pdf"),  # by its first bytes
+        ({"run.txt": b"#!/bin/sh\nrm -rf ~\n"}, "run.txt"),
+        ({"notes.txt": b"\xef\xbb\xbf  <script>alert(1)</script>"}, "notes.txt"),
+        ({"icon.svg": b"<svg/>"}, "icon.svg"),
+        ({"docs/macro.xlsm": b"PK\x03\x04"}, "docs/macro.xlsm"),
+    ],
+)
+def test_an_archive_holding_a_dangerous_type_is_refused(
+    entries: dict[str, bytes], named: str
+) -> None:
+    problem = refused_archive("開示データ.zip", zip_of(entries))
+    assert problem.key == "zip_holds" and named in problem
+    # one level down it is found just the same
+    nested = refused_archive("all.zip", zip_of({"part.zip": zip_of(entries)}))
+    assert named in nested
+
+
+def test_an_encrypted_entry_is_refused() -> None:
+    problem = refused_archive("secret.zip", encrypted(zip_of({"会員情報.csv": CSV})))
+    assert problem.key == "zip_encrypted" and "会員情報.csv" in problem
+
+
+def test_archives_nested_beyond_one_level_or_unreadable_inside_are_refused() -> None:
+    third = zip_of({"a.zip": zip_of({"b.zip": zip_of({"会員情報.csv": CSV})})})
+    problem = refused_archive("nested.zip", third)
+    inner = problem.values["problem"]  # nested.zip holds a.zip, which holds...
+    assert problem.key == inner.key == "zip_holds"  # type: ignore[attr-defined]
+    assert inner.values["problem"].key == "zip_nested"  # type: ignore[attr-defined]
+    assert "b.zip, an archive inside an archive inside an archive" in problem
+    gzip = refused_archive("logs.zip", zip_of({"logs.csv.gz": b"\x1f\x8b\x08\x00" + bytes(32)}))
+    assert gzip.values["problem"].key == "zip_opaque" and "logs.csv.gz" in gzip
+    broken = refused_archive("broken.zip", b"PK\x03\x04" + bytes(40))
+    assert broken.key == "zip_unreadable"
+
+
+def test_an_archive_of_too_many_files_is_refused() -> None:
+    many = zip_of({f"{n:04}.csv": b"a" for n in range(ZIP_MAX_ENTRIES + 1)})
+    assert refused_archive("many.zip", many).key == "zip_too_many"
+    assert (
+        refusal("enough.zip", zip_of({f"{n}.csv": b"a" for n in range(50)}), max_bytes=ZIP_LIMIT)
+        is None
+    )
+
+
+def test_a_zip_bomb_is_refused_whatever_its_header_says() -> None:
+    """32 MiB of zeros pack into some 32 KB: unpacked in chunks, the archive is refused once it
+    has given out a hundred times its own size, before the rest is unpacked; the same bomb
+    whose headers claim it unpacks to 1,000 bytes (so a check of the headers alone would let it
+    through) is refused too."""
+    bomb = zip_of({"data.csv": bytes(32 * 1024 * 1024)})
+    assert len(bomb) < 64 * 1024
+    problem = refused_archive("data.zip", bomb)
+    assert problem.key == "zip_bomb" and "zip bomb" in problem
+    liar = lying_about_size(bomb, 1000)
+    with zipfile.ZipFile(io.BytesIO(liar)) as archive:
+        assert sum(i.file_size for i in archive.infolist()) == 1000  # what the header says
+    problem = refused_archive("data.zip", liar)
+    assert problem.key in ("zip_bomb", "zip_damaged") and "zip bomb" in problem
+
+
+def test_every_key_of_a_problem_has_its_staff_text() -> None:
+    source = Path(answer_files.__file__).read_text("utf-8")
+    keys = set(re.findall(r'"((?:zip|files?|program)_\w+)"', source))
+    assert {"zip_bomb", "zip_holds", "file_suffix", "files_claimed", "program_windows"} <= keys
+    for language in ("ja", "en"):
+        known = words(language).keys()
+        assert sorted(k for k in keys if f"refusal.{k}" not in known) == [], language

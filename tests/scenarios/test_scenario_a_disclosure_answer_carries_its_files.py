@@ -2,8 +2,9 @@
 line, the approver sees their names and sizes, and the requester's mail client receives every
 file byte for byte under its Japanese name, in a letter that names them. A letter that promises
 files cannot go without them, one that leaves a file unnamed cannot go with it, programs and
-oversized files are refused, files added after a review make the reviewed revision stale, and the
-stored files are encrypted with PD_RAW_KEYS."""
+oversized files are refused, ZIP archives are looked into (programs, encrypted entries, deep
+nesting and zip bombs refused), files added after a review make the reviewed revision stale, and
+the stored files are encrypted with PD_RAW_KEYS."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
-from support import settle
+from support import encrypted, english, lying_about_size, settle, zip_of
 
 from bot import settings
 from bot.cli import main
@@ -35,7 +36,7 @@ from bot.slack.app import build_app
 from bot.slack.blocks import ACTIONS
 from bot.slack.poster import CasePoster
 from bot.words import words
-from storage import crypto
+from storage import crypto, repo
 from storage.models import AuditEvent
 
 EN = words("en")  # the staff texts these assertions read
@@ -345,3 +346,52 @@ def test_the_approver_sees_the_files_in_slack_before_approving(
     [opened] = slack.open_views()
     modal = json.dumps(opened, ensure_ascii=False)
     assert f"• {CSV_NAME} ({len(CSV)} B)" in modal and f"• {PDF_NAME} (10.0 KB)" in modal
+
+
+def test_archives_are_looked_into_before_they_go(
+    engine: Engine, case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ZIP archive of data goes (one inside it too); one that holds a program, an encrypted
+    entry, archives three deep, or that unpacks to far more than it says (a zip bomb whose
+    header claims 1,000 bytes) is refused: one line on the command line, the staff language
+    where Slack and the case-file page say it — and a file that came in before today's rules is
+    refused at approval."""
+    bomb = lying_about_size(zip_of({"data.csv": bytes(32 * 1024 * 1024)}), 1000)
+    refused = {
+        "tools.zip": zip_of({CSV_NAME: CSV, "setup.exe": b"MZ\x90\x00" + bytes(64)}),
+        "secret.zip": encrypted(zip_of({CSV_NAME: CSV})),
+        "deep.zip": zip_of({"a.zip": zip_of({"b.zip": zip_of({CSV_NAME: CSV})})}),
+        "bomb.zip": bomb,
+    }
+    for name, data in refused.items():
+        [path] = files(tmp_path, **{name: data})
+        code, out, err = draft_disclosure(capsys, case, path)
+        assert code == 2 and out == "", name
+        assert err.count("\n") == 1 and name in err, err
+    assert "zip bomb" in err
+    replies = Replies(engine, ReplySettings.from_env(SETTINGS))
+    values = {"method": "file", "items": ["ログイン履歴"]}
+    with pytest.raises(ReplyError) as told:
+        replies.draft(case, "disclosure_answer", values, editor="yamada",
+                      files=[NewFile("bomb.zip", bomb)])  # fmt: skip
+    japanese = told.value.said(words("ja"))
+    assert japanese.startswith("bomb.zip: data.csv はヘッダーのとおりに展開できません"), japanese
+    assert "ZIP 爆弾" in japanese and not english(japanese)
+
+    archive = zip_of({CSV_NAME: CSV, "logs/access.zip": zip_of({PDF_NAME: PDF})})
+    [path] = files(tmp_path, **{"開示データ.zip": archive})
+    code, out, err = draft_disclosure(capsys, case, path)
+    assert code == 0, err
+    draft = int(draft_id(out))
+    with Session(engine) as session:  # a file kept before the rules refused archives like it
+        repo.add_draft_file(session, draft, revision=1, name="old.zip", mime_type="application/zip",
+                            data=refused["secret.zip"], added_by="yamada",
+                            at=RECEIVED)  # fmt: skip
+        session.commit()
+    replies.mark_verified(case, actor="sato", how="電話で確認")
+    with pytest.raises(ReplyError) as at_approval:
+        replies.approve(draft, approver="sato")
+    assert f"draft {draft}: old.zip: {CSV_NAME} is encrypted" in str(at_approval.value)
+    said = at_approval.value.said(words("ja"))
+    assert f"old.zip: {CSV_NAME} は暗号化されているため、中身を確認できません" in said
+    assert not english(said), said

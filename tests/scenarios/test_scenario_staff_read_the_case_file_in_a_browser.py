@@ -228,9 +228,10 @@ def test_staff_open_the_case_file_from_slack_in_a_browser(
     assert REQUEST in dom and FOLLOW_UP in dom  # every word, Japanese as sent
     assert re.search(rf'<a href="/cases/{desk.ref}/attachments/1"[^>]*>1\. 委任状\.pdf</a>', dom)
     assert "?t=" not in dom
+    assert '<html lang="ja">' in dom and "回答期限" in dom  # PD_STAFF_LANGUAGE unset: Japanese
     altered = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
     refused = browse(chromium, altered, tmp_path / "mallory")
-    assert "This link cannot be used" in refused and desk.ref not in refused
+    assert "このリンクは使えません" in refused and desk.ref not in refused  # the staff language
     assert "田中" not in refused
 
 
@@ -247,7 +248,7 @@ def test_a_bystanders_browser_sees_nothing(desk: Desk, chromium: str, tmp_path: 
     )
     assert made is not None
     dom = browse(chromium, made.url(desk.ref, BYSTANDER), tmp_path / "bystander")
-    assert "This link cannot be used" in dom and "田中" not in dom
+    assert "このリンクは使えません" in dom and "田中" not in dom
 
 
 class DevTools:
@@ -368,7 +369,7 @@ def test_staff_attach_an_answer_file_with_the_pages_form_in_a_browser(
     location, _, dom = shown.partition("\n")
     assert location == f"http://127.0.0.1:{desk.port}/cases/{desk.ref}#draft-{draft.id}"
     digest = hashlib.sha256(data).hexdigest()
-    assert "開示データ_田中.csv" in dom and digest in dom and "rev. 2" in dom
+    assert "開示データ_田中.csv" in dom and digest in dom and "第 2 版" in dom
     assert 'class="refused"' not in dom
     with Session(desk.engine) as session:
         [attached] = session.exec(select(AuditEvent).where(AuditEvent.action == "files attached"))

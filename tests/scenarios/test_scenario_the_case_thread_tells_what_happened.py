@@ -113,7 +113,7 @@ def test_a_follow_up_from_the_requester_shows_in_the_thread(desk: Desk) -> None:
     [told] = desk.lines(ref)
     assert told == (
         "A follow-up mail from the requester joined the case: "
-        "“Re: 個人情報削除のお願い &lt;!channel&gt; 追加”. It reads as: 削除 deletion.\n"
+        "“Re: 個人情報削除のお願い &lt;!channel&gt; 追加”. It reads as: deletion.\n"
         "From: u***@example.jp\n"
         "> 追記です（2）。購入履歴も削除してください。[email]"
     )  # the new text, redacted as the parent's excerpt is (PD_SLACK_MASK partial)

@@ -162,3 +162,22 @@ def test_a_revoked_token_stops_every_sender_the_same_way(engine: Engine, slack: 
         assert problem == "Slack refused the report (token_revoked)"
     finally:
         scheduler.close()
+
+
+async def test_a_user_not_in_the_channel_is_told_in_a_direct_message(slack: Any) -> None:
+    """Slack answers chat.postEphemeral with user_not_in_channel (or channel_not_found) for
+    someone who cannot see the channel: ``tell`` then says it in the app's direct messages."""
+    slack.add_user("U0MEMBER01", name="member")
+    slack.add_user("U0OUTSIDE1", name="approver", channels=())
+    api = _api(slack)
+    assert await api.tell("U0MEMBER01", "here", channel=slack.channel) == "ephemeral"
+    assert await api.tell("U0OUTSIDE1", "elsewhere", channel=slack.channel) == "direct"
+    assert await api.tell("U0OUTSIDE1", "gone", channel="C0GONE0001") == "direct"
+    assert [(e["user"], e["text"]) for e in slack.ephemeral()] == [("U0MEMBER01", "here")]
+    assert [m["text"] for m in slack.direct_messages("U0OUTSIDE1")] == ["elsewhere", "gone"]
+    refused = [c.error for c in slack.calls("chat.postEphemeral") if c.error]
+    assert refused == ["user_not_in_channel", "channel_not_found"]  # as Slack answers them
+    assert slack.direct_messages("U0MEMBER01") == []
+    slack.fail("chat.postEphemeral", error="msg_too_long")  # any other refusal is raised
+    with pytest.raises(Refused, match="msg_too_long"):
+        await api.tell("U0OUTSIDE1", "x", channel=slack.channel)

@@ -12,7 +12,6 @@ import pytest
 from bot.slack.blocks import (
     ACTIONS,
     AS_READ,
-    CUT,
     MAX_BLOCKS,
     SECTION_TEXT,
     TRIAGE_CHOICES,
@@ -322,9 +321,18 @@ def test_every_button_and_confirm_keeps_slacks_limits(language: str) -> None:
         text: str = button["text"]["text"]  # type: ignore[index]
         assert len(text) <= 75, text
         if button["value"] != f"PD-2026-000123 {AS_READ}":  # a list of intents may be cut
-            assert CUT not in text, text
+            assert w("blocks.cut") not in text, text
         asks = button.get("confirm")
         if isinstance(asks, dict):
             for part, most in (("title", 100), ("text", 300), ("confirm", 30), ("deny", 30)):
                 said = asks[part]["text"]
-                assert len(said) <= most and CUT not in said, (part, said)
+                assert len(said) <= most and w("blocks.cut") not in said, (part, said)
+
+
+def test_a_cases_flags_are_named_in_the_staff_language() -> None:
+    flagged = view(flags=("historic", "doubtful_sender", "some_new_flag"))
+    _text, blocks = case_message(flagged, NOW, w=JA)
+    shown = all_text(blocks)
+    assert "過去のメール、送信者に疑い、some_new_flag" in shown  # one not listed: as stored
+    _text, blocks = case_message(flagged, NOW, w=EN)
+    assert "historic mail, doubtful sender, some_new_flag" in all_text(blocks)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support import english
 
 from bot.slack.blocks import FALLBACK_TEXT
 from bot.slack.poster import TOLD, FollowUp, Told, thread_blocks, thread_line
@@ -82,7 +83,7 @@ def test_a_follow_up_shows_its_subject_escaped_and_never_the_address_or_body() -
     assert told.startswith("A follow-up mail from the requester joined the case: “Re: ")
     assert "&lt;!channel&gt;" in told and "<!channel>" not in told and "<https" not in told
     assert "…(truncated)" in told and len(told) < 400
-    assert "削除 deletion" in told and "auto" not in told
+    assert "It reads as: deletion." in told and "auto" not in told  # the staff language's words
     assert "req-2@" not in told and "example.jp" not in told
     bare = line("message linked", {"message_id": "m@x"}, actor="intake", subject=None)
     assert bare == "A follow-up mail from the requester joined the case."
@@ -128,8 +129,8 @@ def test_a_reclassification_shows_before_after_and_the_new_deadline() -> None:
         },
     )
     assert told == (
-        f"<@{STAFF}> reclassified the case: 問い合わせ inquiry → 削除 deletion, "
-        "利用停止 stop use. Answer due: 2026-12-08 14:00 JST."
+        f"<@{STAFF}> reclassified the case: inquiry → deletion, "
+        "stop use. Answer due: 2026-12-08 14:00 JST."
     )
     assert "Answer due: no deadline." in line("reclassified", {"before": [], "after": ["spam"]})
 
@@ -241,3 +242,68 @@ def test_thread_lines_read_in_japanese_by_default() -> None:
         "> 追記です。",
         "添付ファイル（1 件）: 申請書.pdf",
     ]
+
+
+@pytest.mark.parametrize(
+    ("action", "detail", "japanese"),
+    [
+        ("clock paused", {"reason": "identity verification"}, "本人確認（確認コードの返信待ち）"),
+        ("clock paused", {"reason": "identity documents"}, "本人確認書類の提出待ち"),
+        ("clock paused", {"reason": "clarification"}, "請求内容の確認待ち"),
+        ("automatic mail held", {"reason": "the sender is not authenticated"}, "送信者が認証されていません"),
+        ("automatic mail held", {"reason": "daily cap"}, "この請求者への 1 日あたりの自動メールの上限"),
+        ("automatic mail held", {"reason": "the desk's daily cap"}, "窓口全体の 1 日あたりの自動メールの上限"),
+        (
+            "automatic mail held",
+            {
+                "reason": "could not be queued (uq_outbox_message_id)",
+                "said": {"key": "auto_not_queued", "values": {"constraint": "uq_outbox_message_id"}},
+            },
+            "送信待ちにできませんでした（uq_outbox_message_id）",
+        ),
+        (
+            "draft failed",
+            {
+                "reason": "ack: missing value 'answer_due'",
+                "said": {"key": "template_values", "values": {"template": "ack", "values": "`answer_due`"}},
+            },
+            "テンプレート `ack` の値に不足または誤りがあります: `answer_due`",
+        ),
+        (
+            "case closed",
+            {
+                "reason": "its mail was linked to PD-2026-000007",
+                "said": {"key": "linked_away", "values": {"ref": "PD-2026-000007"}},
+            },
+            "メールは PD-2026-000007 に移されました",
+        ),
+        ("identity verified", {"how": "one-time code mailed back"}, "確認コードが返信されました"),
+        ("reclassified", {"before": ["inquiry"], "after": ["deletion", "stop_use"]}, "問い合わせ → 削除、利用停止等"),
+    ],
+)  # fmt: skip
+def test_the_desks_own_words_in_a_thread_line_are_said_in_the_staff_language(
+    action: str, detail: dict[str, Any], japanese: str
+) -> None:
+    """What the desk itself recorded as a reason (a pause, a held mail, a failed draft, a case
+    closed by a link, a code mailed back) is told in Japanese, not as its English record."""
+    told = line(action, detail, lang="ja", actor="intake")
+    assert japanese in told, told
+    assert not english(told), (english(told), told)
+    recorded = detail.get("reason") or detail.get("how") or "deletion"
+    assert recorded not in line(action, detail, lang="ja")
+
+
+def test_a_clipped_line_is_marked_in_the_staff_language() -> None:
+    subject = "Re: 削除の件 " + "長" * 400
+    ja = line("message linked", {"message_id": "m@x"}, lang="ja", actor="intake", subject=subject)
+    assert "…（以下省略）" in ja and "truncated" not in ja
+    en = line("message linked", {"message_id": "m@x"}, actor="intake", subject=subject)
+    assert "…(truncated)" in en
+
+
+def test_a_recorded_reason_these_texts_do_not_know_is_told_as_recorded() -> None:
+    """A key (or a value) written by another version of the desk never breaks a thread line."""
+    for said in ({"key": "no_such_key", "values": {}}, {"key": "linked_away", "values": {}}):
+        detail = {"reason": "its mail was linked to PD-2026-000007", "said": said}
+        told = line("case closed", detail, lang="ja")
+        assert "its mail was linked to PD-2026-000007" in told, told

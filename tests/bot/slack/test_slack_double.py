@@ -355,6 +355,17 @@ async def test_people_groups_channels_and_ephemeral_messages(slack: Any) -> None
         ("U0STAFF001", "only you")
     ]
     assert slack.messages(CHANNEL) == []  # ephemeral messages are not in the channel
+    with pytest.raises(SlackApiError, match="channel_not_found"):
+        await web.chat_postEphemeral(channel="C0NOSUCH00", user="U0STAFF001", text="x")
+
+    # chat.postMessage to a user ID: the app's direct messages with that person
+    direct = await web.chat_postMessage(channel="U0OUTSIDE1", text="only for you")
+    assert direct["channel"].startswith("D")
+    assert [m["text"] for m in slack.direct_messages("U0OUTSIDE1")] == ["only for you"]
+    assert slack.messages(CHANNEL) == [] and slack.direct_messages("U0STAFF001") == []
+    slack.add_user("U0BOTUSER1", name="other-bot", is_bot=True)
+    with pytest.raises(SlackApiError, match="cannot_dm_bot"):
+        await web.chat_postMessage(channel="U0BOTUSER1", text="x")
 
 
 async def test_unknown_methods_answer_200_unknown_method(slack: Any) -> None:

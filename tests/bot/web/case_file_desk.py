@@ -25,6 +25,7 @@ from bot.slack.http import serve_http
 from bot.slack.staff import Staff
 from bot.web.links import COOKIE, Links
 from bot.web.pages import CaseFileSite
+from bot.words import words
 from storage import repo
 
 SECRET = "a-link-secret-of-the-test-at-least-32-bytes"
@@ -194,8 +195,9 @@ def open_cases(engine: Engine) -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def serving(engine: Engine, slack: Any) -> Iterator[WebDesk]:
-    """The desk's case-file pages served on a free port until the block ends."""
+def serving(engine: Engine, slack: Any, *, language: str = "ja") -> Iterator[WebDesk]:
+    """The desk's case-file pages served on a free port until the block ends, in the staff
+    language ``language``."""
     slack.add_user(ALICE, name="alice")
     slack.add_user(APPROVER, name="approver", channels=())
     slack.add_user(BYSTANDER, name="bystander", channels=())
@@ -215,7 +217,9 @@ def serving(engine: Engine, slack: Any) -> Iterator[WebDesk]:
     def pages() -> list[Any]:
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
         staff = Staff(client, channel=slack.channel, approvers=(APPROVER,))
-        site = CaseFileSite(engine, links, staff, max_bytes=MAX_BYTES, replies=replies)
+        site = CaseFileSite(
+            engine, links, staff, max_bytes=MAX_BYTES, replies=replies, words=words(language)
+        )
         return site.routes()
 
     started = threading.Event()

@@ -28,9 +28,11 @@ from case_file_desk import (  # the desk these tests talk to
 )
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
+from support import english
 
 from bot.web.links import COOKIE
-from bot.web.pages import FORBIDDEN
+from bot.web.pages import forbidden_page
+from bot.words import words
 from storage import search
 from storage.models import AuditEvent
 
@@ -40,6 +42,8 @@ def desk(engine: Engine, slack: Any) -> Iterator[WebDesk]:
     with serving(engine, slack) as served:
         yield served
 
+
+FORBIDDEN = forbidden_page(words("ja"))  # the desk's staff language by default
 
 PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -93,7 +97,8 @@ def test_a_link_becomes_a_cookie_and_the_page_shows_the_whole_case(desk: WebDesk
     assert "削除完了" in html and "ご依頼のとおり削除いたしました。" in html  # the draft
     assert NOTE in html
     flagged = re.findall(r'<span class="flag">([^<]+)</span>', html)
-    assert {"svg", "html", "html, type mismatch"} <= set(flagged)  # as `case` flags them
+    # as `case` flags them (svg, html, type mismatch), named in the staff language
+    assert {"SVG", "ウェブページ", "ウェブページ、種類と中身が不一致"} <= set(flagged)
     assert "<script" not in html and "http://" not in html.replace(  # nothing from elsewhere
         "http://www.w3.org", ""
     )
@@ -221,10 +226,13 @@ def test_a_search_matching_more_than_it_ranks_says_at_least(
     desk: WebDesk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cookie = desk.session()
-    assert "1 件 cases" in desk.get(f"/cases?q={quote('個人情報削除')}", cookie=cookie).text
+    assert (
+        "「個人情報削除」: 1 件"
+        in desk.get(f"/cases?q={quote('個人情報削除')}", cookie=cookie).text
+    )
     monkeypatch.setattr(search, "CANDIDATES", 1)
     answer = desk.get(f"/cases?q={quote(desk.ref[:7])}", cookie=cookie)  # PD-2026: both cases
-    assert re.search(r"「PD-\d{4}」: (\d) 件以上 at least \1 cases, the newest<", answer.text)
+    assert re.search(r"「PD-\d{4}」: (\d) 件以上（新しいものから）<", answer.text)
 
 
 def test_the_style_sheet_is_the_only_thing_a_page_loads(desk: WebDesk) -> None:
@@ -284,3 +292,33 @@ def test_opening_the_page_records_each_waiting_draft_as_read(desk: WebDesk) -> N
         (ALICE, d.id, d.revision) for d in waiting
     }
     assert audit(desk, "draft read") == read  # the action the review modal looks for
+
+
+def _labels(html: str) -> list[str]:
+    """The page's own words: headings, fact names, table heads, the search button."""
+    return re.findall(r"<(?:h2|dt|th|button)[^>]*>([^<]+)<", html)
+
+
+@pytest.mark.parametrize(
+    ("language", "labels", "said"),
+    [
+        ("ja", {"状態", "請求内容", "回答期限", "監査証跡", "メモ", "検索"}, ("<dd>削除</dd>", "案件の受付")),
+        ("en", {"Status", "Intents", "Answer due", "Audit trail", "Notes", "Search"}, ("<dd>deletion</dd>", "case opened")),
+    ],
+)  # fmt: skip
+def test_the_page_speaks_the_staff_language(
+    engine: Engine, slack: Any, language: str, labels: set[str], said: tuple[str, ...]
+) -> None:
+    """PD_STAFF_LANGUAGE=ja (the default) or en: the page's labels, statuses, intents and the
+    audit trail's actions in that language alone, and ``<html lang>`` says which."""
+    with serving(engine, slack, language=language) as desk:
+        html = desk.get(f"/cases/{desk.ref}", cookie=desk.session()).text
+    assert f'<html lang="{language}">' in html
+    shown = _labels(html)
+    assert labels <= set(shown), shown
+    if language == "ja":
+        assert [label for label in shown if english(label)] == []
+    else:
+        assert not re.search(r"[ぁ-んァ-ヶ一-龠]", "".join(shown)), shown
+    for text in said:  # an intent, an audit action
+        assert text in html, text

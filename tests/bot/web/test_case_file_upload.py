@@ -19,11 +19,14 @@ import pytest
 from case_file_desk import ALICE, APPROVER, MAX_BYTES, PDF, Answer, WebDesk, serving
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
+from support import english, zip_of
 
 from bot.replies import ReplyError
-from bot.web.pages import FORBIDDEN
+from bot.web.pages import forbidden_page
+from bot.words import words
 from storage.models import AuditEvent, Draft, DraftFile
 
+FORBIDDEN = forbidden_page(words("en"))
 CSV_NAME = "開示データ_田中.csv"
 CSV = "\ufeff項目,内容\r\n氏名,田中一郎\r\n会員番号,HK-778812\r\n".encode()
 PDF_NAME = "access-log-2026.pdf"
@@ -32,7 +35,9 @@ BOUNDARY = "----WebKitFormBoundaryq3Vd8dZ0pLr2YtXk"
 
 @pytest.fixture
 def desk(engine: Engine, slack: Any) -> Iterator[WebDesk]:
-    with serving(engine, slack) as served:
+    """The pages in English (PD_STAFF_LANGUAGE=en): these tests read the refusals' English;
+    test_case_file_pages and the zip tests read the Japanese ones."""
+    with serving(engine, slack, language="en") as served:
         yield served
 
 
@@ -160,7 +165,7 @@ def test_two_files_become_a_new_revision_audited_with_their_hashes(
     after = desk.get(f"/cases/{desk.ref}", cookie=cookie).text
     for name, data in ((CSV_NAME, CSV), (PDF_NAME, PDF)):
         assert name in after and hashlib.sha256(data).hexdigest() in after
-    assert f"#{draft} · disclosure_answer · ja · rev. 2" in after
+    assert f"#{draft} · disclosure_answer · Japanese · rev. 2" in after
     assert f"・{CSV_NAME}" in after and f"・{PDF_NAME}" in after  # the letter names both
 
     # What the approver read before is no longer what would go; what they see now is.
@@ -352,3 +357,27 @@ def test_a_huge_upload_is_refused_without_being_held_in_memory(desk: WebDesk, dr
     assert peak < 8 * 1024 * 1024, f"held {peak} bytes at the peak"
     refused_on_the_page(answer, 413, "dump.bin: over PD_ATTACHMENT_MAX_BYTES")
     assert stored(desk, draft) == (1, [], [])
+
+
+def test_an_archive_refused_on_the_page_is_said_in_the_staff_language(
+    engine: Engine, slack: Any
+) -> None:
+    """PD_STAFF_LANGUAGE unset (Japanese): an uploaded ZIP archive holding a program is refused
+    on the page in Japanese, naming the archive and what it holds; nothing is stored."""
+    with serving(engine, slack) as japanese:
+        made = japanese.replies.draft(
+            japanese.ref, "disclosure_answer", {"method": "file", "items": ["ログイン履歴"]},
+            editor=ALICE,
+        )  # fmt: skip
+        assert made.id is not None
+        cookie = japanese.session(ALICE)
+        form = forms(japanese.get(f"/cases/{japanese.ref}", cookie=cookie))[made.id]
+        archive = zip_of({CSV_NAME: CSV, "tools/setup.exe": b"MZ\x90\x00" + bytes(64)})
+        answer = upload(japanese, form, [("開示データ.zip", archive)], cookie=cookie)
+        assert answer.status == 422
+        [said] = re.findall(r'<p class="refused" role="alert">(.*?)</p>', answer.text, re.S)
+        said = markup.unescape(said)
+        assert said.startswith(f"下書き #{made.id} にファイルを添付できませんでした"), said
+        assert "開示データ.zip の中身: tools/setup.exe: 拡張子 .exe のファイルは送れません" in said
+        assert not english(said), said
+        assert stored(japanese, made.id) == (1, [], [])
