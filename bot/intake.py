@@ -268,7 +268,7 @@ def _ctrl_c_held() -> Iterator[None]:
         yield
         return
     previous = signal.getsignal(signal.SIGINT)
-    if previous is None:  # a handler that is not Python's: not ours to swap
+    if not callable(previous):  # ignored (nohup, a background job), or not Python's: as it is
         yield
         return
     held: list[int] = []

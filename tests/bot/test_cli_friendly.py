@@ -33,6 +33,13 @@ from mail import sources
 COMMAND = [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())"]
 
 
+def _hears_ctrl_c() -> None:
+    """In the command's process before it starts: SIGINT as a terminal's foreground job has it.
+    A suite started in the background of a non-interactive shell (``nohup ... &``) passes SIGINT
+    on ignored, and Python then installs no KeyboardInterrupt at all: Ctrl-C would be lost."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @contextlib.contextmanager
 def _sqlite_write_lock(path: Path) -> Iterator[None]:
     """Hold a SQLite database's write lock (readers go on; the desk's sessions, which begin
@@ -87,6 +94,7 @@ def _interrupted_mid_work(
             stdout=subprocess.PIPE,
             stderr=follower,
             start_new_session=True,  # its own process group, as a terminal's foreground job
+            preexec_fn=_hears_ctrl_c,
         )
         os.close(follower)
         reader = threading.Thread(target=_read_all, args=(leader, shown), daemon=True)

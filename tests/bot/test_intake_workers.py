@@ -84,7 +84,17 @@ def _alive(pid: int) -> bool:
         return stat.read().split(") ")[-1][:1] != "Z"
 
 
-def test_ctrl_c_while_a_worker_starts_stops_the_desk_without_a_worker_traceback() -> None:
+@pytest.mark.parametrize(
+    ("heard", "said"),
+    [
+        ("signal.default_int_handler", "interrupted"),
+        ("signal.SIG_IGN", str(len(list(EXAMPLES.glob("*.eml"))))),
+    ],
+    ids=["foreground", "ignored"],
+)
+def test_ctrl_c_while_a_worker_starts_stops_the_desk_without_a_worker_traceback(
+    heard: str, said: str
+) -> None:
     import subprocess
     import sys
 
@@ -95,6 +105,8 @@ def test_ctrl_c_while_a_worker_starts_stops_the_desk_without_a_worker_traceback(
     # operator's terminal) and the desk must still stop.
     script = (
         "import os, signal, threading\n"
+        # As in a terminal's foreground job; or ignored, as under nohup: then it stays ignored.
+        f"signal.signal(signal.SIGINT, {heard})\n"
         "from multiprocessing import util\n"
         "from pathlib import Path\n"
         "from bot.intake import read_all\n"
@@ -117,5 +129,5 @@ def test_ctrl_c_while_a_worker_starts_stops_the_desk_without_a_worker_traceback(
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
     )
-    assert done.stdout == "interrupted\n", done.stdout + done.stderr
+    assert done.stdout == f"{said}\n", done.stdout + done.stderr
     assert "Traceback" not in done.stderr, done.stderr
