@@ -5,11 +5,7 @@ is folded the way people's spellings vary: NFKC (full-width ``ＰＤＦ`` is ``p
 ``ｻｸｼﾞｮ`` is ``サクジョ``), lower case, katakana as hiragana (``サクジョ`` and ``さくじょ`` meet),
 runs of white space as one space. The features are character n-grams (``NGRAMS``) of the subject
 and of the text, each kind in a space of its own, plus ASCII word unigrams and bigrams of the
-text. Japanese text is also read by a morphological analyser (SudachiPy, small dictionary; see
-``morphemes``): each word's normalised form (``消し``/``消して``/``消す`` meet, ``下さい`` is
-``下さる``) alone and beside its neighbour, and the character n-grams of the text's reading in
-hiragana, so kanji, kana-only, katakana and half-width spellings of one word meet (``削除`` and
-``ｻｸｼﾞｮ`` are both ``さくじょ``). Each feature is a stable 64-bit hash (FNV-1a over code points, CRC-32 for words, then a
+text. Each feature is a stable 64-bit hash (FNV-1a over code points, CRC-32 for words, then a
 mixing step), the same on every machine and Python run: a model's vocabulary is a sorted array of these hashes.
 
 Everything is vectorised: a message costs a handful of numpy passes over its characters, linear
@@ -22,8 +18,6 @@ import re
 import unicodedata
 import zlib
 from dataclasses import dataclass
-from itertools import pairwise
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,18 +40,7 @@ _WORD = re.compile(r"[a-z0-9][a-z0-9'’]{0,23}")
 Hashes = npt.NDArray[np.uint64]
 
 # Feature kinds: each gets its own seed, so "del" in a subject and "del" in a text differ.
-TEXT, SUBJECT, WORD, BIGRAM, LEMMA, LEMMA_PAIR, READING = 1, 2, 3, 4, 5, 6, 7
-
-# Morphology reads at most this many characters of a text (the request is rarely later, and the
-# analyser costs more per character than everything else here), in pieces of at most
-# ``MORPH_PIECE`` characters: Sudachi refuses an input over 49,149 bytes, and a character is at
-# most 4 bytes in UTF-8.
-MORPH_MAX = 6_000
-MORPH_PIECE = 10_000
-# Whether ``extract`` reads Japanese morphology (the model's features; a switch for measuring).
-MORPHOLOGY = True
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
-_SKIPPED_POS = frozenset({"補助記号", "空白", "記号"})
+TEXT, SUBJECT, WORD, BIGRAM = 1, 2, 3, 4
 
 
 def normalise(text: str) -> str:
@@ -110,80 +93,14 @@ def word_hashes(text: str) -> tuple[Hashes, list[str]]:
     words = _WORD.findall(text)
     if not words:
         return np.zeros(0, dtype=np.uint64), []
-    unigrams = _string_hashes(words, WORD)
+    # CRC-32 of the word and its length in the high bits, then mixed: stable and quick.
+    raw = np.fromiter(
+        ((len(w) << 32) | zlib.crc32(w.encode()) for w in words), dtype=np.uint64, count=len(words)
+    )
     with np.errstate(over="ignore"):
+        unigrams = _mix(raw ^ _seed(WORD, 0))
         bigrams = _mix((unigrams[:-1] * _FNV_PRIME) ^ (unigrams[1:] + _seed(BIGRAM, 0)))
     return np.concatenate((unigrams, bigrams)), words
-
-
-def _string_hashes(strings: list[str], kind: int) -> Hashes:
-    """Stable hashes of whole strings of one kind: CRC-32 of the UTF-8 and the length in the
-    high bits, then mixed (stable and quick)."""
-    raw = np.fromiter(
-        ((len(w) << 32) | zlib.crc32(w.encode()) for w in strings),
-        dtype=np.uint64,
-        count=len(strings),
-    )
-    with np.errstate(over="ignore"):
-        return _mix(raw ^ _seed(kind, 0))
-
-
-_tokenizer: object | None = None
-
-
-def _tokenize(text: str) -> tuple[list[str], str]:
-    """The normalised form of each Japanese word of ``text`` and the text's reading in hiragana
-    (a space where something else than a Japanese word stood), with one analyser per process,
-    loaded when first needed (the small dictionary: about 40 MB more per process)."""
-    global _tokenizer
-    if _tokenizer is None:
-        from sudachipy import Dictionary, SplitMode
-
-        _tokenizer = Dictionary(dict="small").tokenizer(
-            mode=SplitMode.C, fields={"pos", "normalized_form", "reading_form"}
-        )
-    tokenizer: Any = _tokenizer
-    lemmas: list[str] = []
-    reading: list[str] = []
-    for start in range(0, len(text), MORPH_PIECE):
-        for m in tokenizer.tokenize(text[start : start + MORPH_PIECE]):
-            if m.part_of_speech()[0] in _SKIPPED_POS or not _JAPANESE.search(m.surface()):
-                if reading and reading[-1] != " ":
-                    reading.append(" ")
-                continue
-            lemmas.append(m.normalized_form().lower())
-            reading.append(m.reading_form().translate(_KATA_TO_HIRA))
-    return lemmas, "".join(reading).strip()
-
-
-@dataclass(frozen=True)
-class Morphemes:
-    """What the analyser read in a text: lemmas (normalised forms) and the reading."""
-
-    lemmas: list[str]
-    reading: str  # the Japanese words' readings in hiragana, a space for anything else
-    reading_lengths: npt.NDArray[np.int32]
-
-
-NO_MORPHEMES = Morphemes([], "", np.zeros(0, dtype=np.int32))
-
-
-def morphemes(text: str) -> tuple[Hashes, Morphemes]:
-    """The morphological features of ``text`` (NFKC-folded, case and kana kept): each
-    lemma, each pair of neighbouring lemmas, and the character n-grams of the reading. Text
-    with no Japanese character costs nothing."""
-    cut = text[:MORPH_MAX]
-    if not MORPHOLOGY or not _JAPANESE.search(cut):
-        return np.zeros(0, dtype=np.uint64), NO_MORPHEMES
-    lemmas, reading = _tokenize(cut)
-    if not lemmas:
-        return np.zeros(0, dtype=np.uint64), NO_MORPHEMES
-    pairs = [f"{a} {b}" for a, b in pairwise(lemmas)]
-    r_hash, r_len = char_ngrams(reading, READING)
-    hashes = np.concatenate(
-        (_string_hashes(lemmas, LEMMA), _string_hashes(pairs, LEMMA_PAIR), r_hash)
-    )
-    return hashes, Morphemes(lemmas, reading, r_len)
 
 
 @dataclass(frozen=True)
@@ -198,7 +115,6 @@ class Extracted:
     subject_lengths: npt.NDArray[np.int32]
     text_lengths: npt.NDArray[np.int32]
     words: list[str]
-    morphemes: Morphemes = NO_MORPHEMES  # after the words' hashes: lemmas, pairs, reading
 
     def names_of(self, features: Hashes) -> list[str]:
         """What the features hashed ``features`` are (each one's first occurrence), as staff
@@ -222,19 +138,7 @@ class Extracted:
         if index < len(self.words):
             return self.words[index]
         index -= len(self.words)
-        if index < max(len(self.words) - 1, 0):
-            return f"{self.words[index]} {self.words[index + 1]}"
-        index -= max(len(self.words) - 1, 0)
-        lemmas = self.morphemes.lemmas
-        if index < len(lemmas):
-            return f"word: {lemmas[index]}"
-        index -= len(lemmas)
-        if index < len(lemmas) - 1:
-            return f"words: {lemmas[index]} {lemmas[index + 1]}"
-        index -= len(lemmas) - 1
-        return "reading: " + _ngram_at(
-            self.morphemes.reading, self.morphemes.reading_lengths, index
-        )
+        return f"{self.words[index]} {self.words[index + 1]}"
 
 
 def _ngram_at(text: str, lengths: npt.NDArray[np.int32], index: int) -> str:
@@ -250,9 +154,8 @@ def extract(subject: str, text: str) -> Extracted:
     s_hash, s_len = char_ngrams(subj, SUBJECT)
     t_hash, t_len = char_ngrams(body, TEXT)
     w_hash, words = word_hashes(body)
-    m_hash, morphs = morphemes(unicodedata.normalize("NFKC", text[: MORPH_MAX * 2]))
     return Extracted(
-        hashes=np.concatenate((s_hash, t_hash, w_hash, m_hash)),
+        hashes=np.concatenate((s_hash, t_hash, w_hash)),
         subject=subj,
         text=body,
         n_subject=len(s_hash),
@@ -260,5 +163,4 @@ def extract(subject: str, text: str) -> Extracted:
         subject_lengths=s_len,
         text_lengths=t_len,
         words=words,
-        morphemes=morphs,
     )

@@ -3,13 +3,11 @@ with the rules (the rules decide; the model adds what they miss; disagreements g
 
 from __future__ import annotations
 
-import pytest
 from support import growth
 
-from handlers import features
 from handlers import model as learned
 from handlers.classify import Classification, classify_text, combine
-from handlers.features import MORPH_PIECE, char_ngrams, extract, morphemes, normalise, word_hashes
+from handlers.features import char_ngrams, extract, normalise, word_hashes
 from handlers.intents import ALL_INTENTS
 
 THRESHOLDS = dict.fromkeys(ALL_INTENTS, 0.3)
@@ -54,48 +52,6 @@ def test_features_can_be_named_back_for_staff() -> None:
     assert found.names_of(found.hashes[:1]) == ["subject: d"]
     assert found.names_of(word_hashes("please")[0]) == ["please"]
     assert found.names_of(char_ngrams("を削除")[0][-1:]) == ["を削除"]
-
-
-def _reading_and_lemmas(text: str) -> tuple[str, list[str]]:
-    return extract("", text).morphemes.reading, extract("", text).morphemes.lemmas
-
-
-def test_kanji_kana_only_and_half_width_spellings_read_the_same() -> None:
-    reading = "さくじょしてください"
-    assert _reading_and_lemmas("削除してください")[0] == reading
-    assert _reading_and_lemmas("さくじょしてください")[0] == reading
-    assert _reading_and_lemmas("サクジョシテクダサイ")[0] == reading
-    assert _reading_and_lemmas("ｻｸｼﾞｮｼﾃｸﾀﾞｻｲ")[0] == reading
-    # ...so they share the features of the reading: the model learns one word, not four.
-    kanji, half_width = extract("", "削除してください"), extract("", "ｻｸｼﾞｮｼﾃｸﾀﾞｻｲ")
-    assert set(kanji.names_of(half_width.hashes)) >= {"reading: さくじょ", "reading: ください"}
-
-
-def test_conjugations_and_spelling_variants_are_one_word() -> None:
-    assert "消す" in _reading_and_lemmas("データを消して欲しいです")[1]
-    assert "消す" in _reading_and_lemmas("データ消しといて")[1]
-    assert "消す" in _reading_and_lemmas("データを消すこと")[1]
-    assert "停止" in _reading_and_lemmas("利用停止を求めます")[1]
-    assert (
-        _reading_and_lemmas("送らないで下さい")[1] == _reading_and_lemmas("送らないでください")[1]
-    )
-    found = extract("", "連絡しないでください")
-    assert "words: 連絡 為る" in found.names_of(found.hashes)
-
-
-def test_english_text_is_not_read_by_the_analyser() -> None:
-    hashes, found = morphemes("Please delete my data")
-    assert len(hashes) == 0 and found.lemmas == []
-
-
-def test_a_text_longer_than_the_analysers_limit_is_read_in_pieces(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Sudachi refuses an input over 49,149 bytes (here 120,000): read in pieces, it is all read.
-    monkeypatch.setattr(features, "MORPH_MAX", 4 * MORPH_PIECE)
-    hashes, found = morphemes("個人情報" * MORPH_PIECE)
-    assert found.lemmas.count("情報") == MORPH_PIECE
-    assert len(hashes) > 0
 
 
 def test_a_huge_subject_and_text_cost_linear_time() -> None:
