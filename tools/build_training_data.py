@@ -50,6 +50,9 @@ TRAINED_CORPORA = (
     "writer-l",
     "writer-m",
     "writer-n",
+    "writer-q",
+    "writer-r",
+    "writer-s",
 )
 
 
