@@ -17,7 +17,7 @@ import bisect
 import dataclasses
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from handlers import rules as R
@@ -352,13 +352,7 @@ def classify_text(
     if chosen_model is None:
         return ruled
     prediction = chosen_model.predict(subject, text)
-    return combine(
-        ruled,
-        prediction,
-        chosen_model.thresholds,
-        machine_signals=machine_signals,
-        rescue=chosen_model.rescue,
-    )
+    return combine(ruled, prediction, chosen_model.thresholds, machine_signals=machine_signals)
 
 
 SUBJECT_ONLY = "subject only"
@@ -534,9 +528,6 @@ MODEL_DOUBT = 0.05
 # A rights request beside one the rules found is never added (in short requests it was a second
 # reading of the same words); when the model is this sure of it, a person looks.
 MODEL_BESIDE = 0.9
-# (Adding it from 0.8, with triage, gained a little held out by writer a..n — mean rights recall
-# 0.949 -> 0.952, macro-F1 0.905 -> 0.906 — but read "erase all personal data you hold about
-# me" as a disclosure at 0.99 too: not done.)
 # ...unless the rules saw words of that right too (under their threshold): then it is added at
 # this (held out by writer, a small gain: mean rights recall 0.913 -> 0.914).
 MODEL_BESIDE_SEEN = 0.5
@@ -580,38 +571,6 @@ RULES_KEEP_NAMED = {COMPLAINT: 0.8}
 MODEL_QUESTION = 0.1
 # A request the model alone took under this probability is also sent to a person.
 MODEL_SURE = 0.6
-# Where the rules found no request (nothing, or another matter) and set none aside, the model's
-# most likely request is added, for a person to check, from the model's ``rescue`` threshold
-# (lower than the one at which it decides alone; chosen by inner cross-validation for recall:
-# ``handlers.training``); with RESCUE_BESIDE, also beside another matter the rules found (held
-# out by writer, that cost more macro-F1 than it gained recall: not done).
-RESCUE_BESIDE = False
-RESCUE_TOP_ONLY = True
-
-
-def _rescued(
-    ruled: Classification,
-    rules_rights: set[str],
-    p: Mapping[str, float],
-    thresholds: Mapping[str, float],
-    rescue: Mapping[str, float],
-) -> set[str]:
-    """The rights requests added at the model's lower, recall-minded ``rescue`` threshold."""
-    if rules_rights or (ruled.intents and not RESCUE_BESIDE):
-        return set()
-    open_rights = [i for i in RIGHTS if i not in ruled.set_aside]
-    # What the model adds anyway at its own threshold (see ``combine``).
-    added = {
-        i
-        for i in open_rights
-        if p[i] >= thresholds.get(i, 1.0) and (not ruled.intents or p[i] >= MODEL_BESIDE_OTHER)
-    }
-    candidates = [i for i in open_rights if i not in added and p[i] >= rescue.get(i, 1.0)]
-    if RESCUE_TOP_ONLY:
-        if added or not candidates:
-            return set()
-        return {max(candidates, key=lambda i: p[i] / thresholds.get(i, 1.0))}
-    return set(candidates)
 
 
 def combine(
@@ -620,16 +579,14 @@ def combine(
     thresholds: dict[str, float],
     *,
     machine_signals: Sequence[str] = (),
-    rescue: Mapping[str, float] | None = None,
 ) -> Classification:
     """The rules' requests and the model's reading of everything else (a pure function).
 
     Rights requests: the rules' stay with their phrases as reasons; the model adds one the rules
     did not find when its calibrated probability reaches the intent's threshold (chosen by
     cross-validation, for F2) where the rules found nothing, or ``MODEL_BESIDE_OTHER`` beside
-    another matter, and where the rules found nothing its likeliest one from its lower ``rescue``
-    threshold (``_rescued``); a second request beside the rules' one only where the rules saw its
-    words or the text names it. When the model reads a question
+    another matter; a second request beside the rules' one only where the rules saw its words or
+    the text names it. When the model reads a question
     (an inquiry at its threshold) and gives each of the rules' requests less than
     ``MODEL_QUESTION``, the message is an inquiry. Other intents: the model adds one at its
     threshold (F1) and at least ``MODEL_ALONE_OTHER`` (``MODEL_OTHER_SEEN`` for a complaint or
@@ -664,12 +621,8 @@ def combine(
     ]
     rules_rights = from_rules & set(RIGHTS)
     by_model: set[str] = set()
-    rescued = _rescued(ruled, rules_rights, p, thresholds, rescue or {})
-    for intent in sorted(rescued):
-        by_model.add(intent)
-        triage.append(f"the model may read a {intent} request ({p[intent]:.2f})")
     for intent in ALL_INTENTS:
-        if intent in from_rules or intent in rescued or p[intent] < thresholds.get(intent, 1.0):
+        if intent in from_rules or p[intent] < thresholds.get(intent, 1.0):
             continue
         if intent in RIGHTS and intent in ruled.set_aside:
             # Negated, withdrawn, asked about or told as history: the rules read the sentence,

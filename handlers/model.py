@@ -2,9 +2,7 @@
 
 A model is one logistic regression per intent over ``handlers.features`` (a sorted vocabulary
 of feature hashes, their idf, a weight matrix and a bias per intent), a Platt calibration per
-intent (probability = 1 / (1 + exp(a * score + b))), the thresholds cross-validation chose, and
-for each right a lower one (``rescue``) at which a request the rules did not see is added for a
-person to check.
+intent (probability = 1 / (1 + exp(a * score + b))) and the thresholds cross-validation chose.
 It is trained by ``handlers.training`` (scikit-learn, never imported here) and stored as NPZ bytes,
 packaged (``handlers/data/model.npz``) or in the database (``privacy-desk train``); loading reads
 arrays only (``allow_pickle=False``), so a model file cannot run code.
@@ -63,9 +61,6 @@ class Model:
     platt: Floats  # intents × 2: a, b
     thresholds: dict[str, float]  # the model alone decides an intent at this probability
     meta: dict[str, Any] = field(default_factory=dict)
-    # A rights request the rules did not find (nor set aside) is added, for a person to check,
-    # at this lower probability (``handlers.classify.combine``); none: at its threshold.
-    rescue: dict[str, float] = field(default_factory=dict)
 
     def probabilities(self, subject: str, text: str) -> tuple[Floats, Extracted, Any]:
         """Calibrated probabilities per intent (``intents`` order), and what explains them."""
@@ -122,7 +117,6 @@ class Model:
             "version": self.version,
             "intents": list(self.intents),
             "thresholds": self.thresholds,
-            "rescue": self.rescue,
             "meta": self.meta,
         }
         buffer = io.BytesIO()
@@ -153,7 +147,6 @@ def loads(data: bytes) -> Model:
                 platt=npz["platt"].astype(np.float32),
                 thresholds={str(k): float(v) for k, v in header["thresholds"].items()},
                 meta=dict(header.get("meta", {})),
-                rescue={str(k): float(v) for k, v in header.get("rescue", {}).items()},
             )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"not a privacy-desk model: {exc}") from None
@@ -164,7 +157,6 @@ def loads(data: bytes) -> Model:
         or model.bias.shape != (k,)
         or model.platt.shape != (k, 2)
         or set(model.thresholds) != set(model.intents)
-        or not set(model.rescue) <= set(model.intents)
     ):
         raise ModelError("not a privacy-desk model: its arrays do not fit together")
     return model

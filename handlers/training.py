@@ -7,9 +7,7 @@ as balanced. Calibration is Platt's: a one-feature logistic regression from each
 out-of-fold scores (grouped folds of the training data) to its labels. The thresholds at which
 the model decides an intent on its own come from the same out-of-fold probabilities: the one that
 maximises F2 for a rights request (a missed request loses its legal clock, so recall counts
-double) and F1 for the rest; and for each right a lower rescue threshold, for the messages where
-the rules found no request (``RESCUE_BETA``; ``handlers.classify.combine`` adds the model's
-likeliest request there, for a person to check).
+double) and F1 for the rest.
 """
 
 from __future__ import annotations
@@ -34,14 +32,6 @@ C = 100.0
 MIN_DF = 2
 FOLDS = 4
 RIGHTS_BETA = 2.0
-# The rescue threshold of a right (``Model.rescue``): the one that maximises this F-beta over the
-# out-of-fold probabilities of the messages where the rules found no request and set none aside
-# (where ``handlers.classify.combine`` applies it): recall counts this many times. Held out by
-# writer (l, n, q, r, s; the combination rescored on saved probabilities), mean macro-F1 /
-# rights recall 0.880 / 0.922 without rescue; F2 0.880 / 0.924, F3 0.880 / 0.924, F4
-# 0.880 / 0.928, F6 0.880 / 0.929; but on the shipped evaluation data F4 lost rights recall
-# against F3 (0.948 -> 0.944): kept at 3.
-RESCUE_BETA = 3.0
 # A subject's features weigh this much of a text's: generic subjects ("お問い合わせ", "Re:",
 # "ご確認") say little of what a message asks, and cross-validation by writer agreed.
 SUBJECT_SCALE = 1.0
@@ -278,7 +268,6 @@ def fit(
     idf = _idf(counts, vocab, subject)
     linear = _fit_linear(_weigh(counts, idf), y, c)
     model = Model(
-        rescue=_rescue(examples, probability, y, thresholds),
         version=version,
         intents=tuple(ALL_INTENTS),
         vocabulary=vocab,
@@ -290,26 +279,6 @@ def fit(
         meta={"examples": len(examples), "c": c, "min_df": min_df, **(meta or {})},
     )
     return Fitted(model, probability)
-
-
-def _rescue(
-    examples: Sequence[Example],
-    probability: npt.NDArray[np.float64],
-    y: npt.NDArray[np.int8],
-    thresholds: dict[str, float],
-) -> dict[str, float]:
-    """Each right's rescue threshold (``RESCUE_BETA``), at most its own threshold."""
-    from handlers.classify import classify_rules
-
-    ruled = [classify_rules(e.subject, e.text, machine_signals=e.machine) for e in examples]
-    no_request = np.array([not set(r.intents) & set(RIGHTS) for r in ruled])
-    rescue = {}
-    for k, intent in enumerate(ALL_INTENTS):
-        if intent in RIGHTS:
-            where = no_request & np.array([intent not in r.set_aside for r in ruled])
-            chosen = best_threshold(probability[where, k], y[where, k], RESCUE_BETA)
-            rescue[intent] = min(chosen, thresholds[intent])
-    return rescue
 
 
 def version_of(now_text: str, examples: Sequence[Example]) -> str:

@@ -50,9 +50,6 @@ TRAINED_CORPORA = (
     "writer-l",
     "writer-m",
     "writer-n",
-    "writer-q",
-    "writer-r",
-    "writer-s",
 )
 
 

@@ -121,33 +121,6 @@ def test_a_request_just_under_the_threshold_goes_to_a_person() -> None:
     assert result.triage_reasons == ("the model: stop_provision uncertain (0.25)",)
 
 
-def test_under_its_threshold_the_models_likeliest_request_is_added_for_a_person() -> None:
-    # Rights recall is the legal promise: a request the model reads at its lower, recall-minded
-    # rescue threshold gets its clock, and a person checks it.
-    rescue = {"deletion": 0.1, "stop_use": 0.15, "stop_provision": 0.2}
-    result = combine(_ruled(), _prediction(deletion=0.25, stop_use=0.2), THRESHOLDS, rescue=rescue)
-    assert result.intents == ("deletion",)  # the likeliest one, not every guess
-    assert "the model may read a deletion request (0.25)" in result.triage_reasons
-    assert result.reasons["deletion"] == ("the model (0.25): “feature of deletion”",)
-    # Beside another matter the rules found, a person looks; nothing is added.
-    beside = combine(
-        _ruled("complaint"), _prediction(stop_provision=0.25), THRESHOLDS, rescue=rescue
-    )
-    assert beside.intents == ("complaint",)
-    assert beside.needs_triage
-    # Under the rescue threshold, nothing is added; without rescue thresholds, as before.
-    assert combine(_ruled(), _prediction(deletion=0.05), THRESHOLDS, rescue=rescue).intents == ()
-    assert combine(_ruled(), _prediction(deletion=0.25), THRESHOLDS).intents == ()
-
-
-def test_no_rescue_beside_the_rules_request_nor_for_what_they_set_aside() -> None:
-    rescue = {"deletion": 0.1, "disclosure": 0.1}
-    kept = combine(_ruled("disclosure"), _prediction(deletion=0.25), THRESHOLDS, rescue=rescue)
-    assert kept.intents == ("disclosure",)
-    withdrawn = _ruled(set_aside=frozenset({"deletion"}))
-    assert combine(withdrawn, _prediction(deletion=0.25), THRESHOLDS, rescue=rescue).intents == ()
-
-
 def test_other_intents_need_a_sure_model_where_the_rules_found_nothing() -> None:
     assert combine(_ruled(), _prediction(complaint=0.6), THRESHOLDS).intents == ()
     assert combine(_ruled(), _prediction(complaint=0.85), THRESHOLDS).intents == ("complaint",)
