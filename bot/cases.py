@@ -28,6 +28,7 @@ from bot.replies import (
     Replies,
     ReplyError,
     case_deadlines,
+    coded,
     keyed,
     refuse,
     sla_reason,
@@ -127,10 +128,6 @@ def _jurisdiction(name: str | None) -> str | None:
     return found
 
 
-def _coded(names: Iterable[str]) -> str:
-    return ", ".join(f"`{n}`" for n in names)
-
-
 def _lines(items: Iterable[str], what: str) -> list[str]:
     found = [" ".join(item.split()) for item in items]
     found = [item for item in found if item]
@@ -204,7 +201,7 @@ class CaseDesk:
         unknown = [i for i in wanted if i not in ALL_INTENTS]
         if unknown:
             english = f"unknown intents: {', '.join(unknown)}"
-            raise ReplyError(Detailed("unknown_intents", english, names=_coded(unknown)))
+            raise ReplyError(Detailed("unknown_intents", english, names=coded(unknown)))
         if not_a_request and set(wanted) & set(RIGHTS):
             raise ReplyError("a case that asks for a right is a request: drop --not-a-request")
         law = _jurisdiction(jurisdiction)

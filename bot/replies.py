@@ -154,11 +154,15 @@ class Detailed(Reason):
 
 def _named(w: Words, table: str, name: str) -> str:
     """``name`` as the staff texts of ``table`` call it (an intent, a law); else as it is."""
-    known = w.keys()
     for key in (f"{table}.{name}", f"blocks.{table}.{name}"):
-        if key in known:
+        if key in w:
             return w(key)
     return name
+
+
+def coded(names: Iterable[str]) -> str:
+    """Names staff type (values, intents) as code: ```a`, `b```."""
+    return ", ".join(f"`{n}`" for n in names)
 
 
 def _listed(items: Iterable[str], w: Words) -> str:
@@ -172,7 +176,7 @@ def template_reason(exc: TemplateError) -> Detailed:
         return Detailed("template_unknown", str(exc), template=exc.template or "?")
     named = [p.value for p in exc.problems if isinstance(p, MissingValue | InvalidValue)]
     if named and all(named):
-        values = ", ".join(f"`{v}`" for v in named)  # names staff type (--set NAME=VALUE)
+        values = coded(v for v in named if v)  # names staff type (--set NAME=VALUE)
         return Detailed("template_values", str(exc), template=exc.template or "?", values=values)
     return Detailed("template_broken", str(exc), template=exc.template or "?")
 
@@ -210,8 +214,8 @@ def told_reason(detail: Mapping[str, Any]) -> Reason | None:
 
 def status_text(status: str, *, w: Words) -> str:
     """A case's or a draft's status as staff read it (``home.status``; unknown ones as they are)."""
-    key, known = f"home.status.{status}", w.keys()
-    return w(key) if key in known else status
+    key = f"home.status.{status}"
+    return w(key) if key in w else status
 
 
 def say(reason: Reason | str, *, w: Words) -> str:

@@ -292,8 +292,12 @@ ALLOWED = {
     "URL",
     "ZIP",
     "HTML",
-}
-ALLOWED |= {"JST", "Windows", "Linux", "macOS", "Java"} | TEMPLATES
+    "JST",
+    "Windows",
+    "Linux",
+    "macOS",
+    "Java",
+} | TEMPLATES
 
 
 def english(text: str) -> list[str]:

@@ -58,8 +58,7 @@ ACTIONS = {
 def said(w: Words, key: str, otherwise: str) -> str:
     """The text of ``key``, or ``otherwise`` when the texts have none (a name the desk stores,
     such as a status, that has no text of its own yet)."""
-    known = w.keys()
-    return w(key) if key in known else otherwise
+    return w(key) if key in w else otherwise
 
 
 def language_label(code: str, *, w: Words) -> str:

@@ -345,8 +345,7 @@ def _who(actor: str) -> str:
 
 
 def _intents(case: Case, *, w: Words) -> str:
-    known = w.keys()
-    return ", ".join(w(f"intent.{i}") if f"intent.{i}" in known else i for i in case.intents) or w(
+    return ", ".join(w(f"intent.{i}") if f"intent.{i}" in w else i for i in case.intents) or w(
         "home.no_intent"
     )
 

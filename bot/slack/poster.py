@@ -534,9 +534,7 @@ class CasePoster:
         new, waiting, changed = await threads.db(self._todo, min(room, limit), limit)
         summary.waiting = waiting
         try:
-            for ref in new:
-                if summary.posted >= room:  # posted meanwhile by this pass: the minute is full
-                    break
+            for ref in new:  # no more than the minute's room (``_todo``)
                 await self._one(ref, summary)
             for ref in changed:
                 await self._one(ref, summary)
