@@ -72,6 +72,14 @@ SIGNATURE_MARKERS: tuple[re.Pattern[str], ...] = tuple(
     )
 )
 SIGNATURE_WINDOW = 15  # how many trailing lines a signature may span
+# A rule line above a form's fields is not a signature: what follows it is what the person wrote
+# ("【お問い合わせ内容】", "■ご相談内容", "Message:", "Comments:" on a line of its own or before the text).
+FORM_CONTENT_FIELD = re.compile(
+    r"^\s*(?:[【\[■◆●▼◇□]\s*)?(?:お問い?合わせ|ご?相談|ご?依頼|ご?要望|ご?請求|ご?質問|お問合せ)?"
+    r"\s*(?:内容|本文|詳細|の内容)\s*(?:[】\]]|[:：]|$)"
+    r"|^\s*(?:\[\s*)?(?:message|comments?|your message|inquiry|request details|details)\s*(?:\]|[:：])",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 _QUOTED = re.compile(r"^\s*(?:>|＞|\|)")
 _ANY_QUOTED = re.compile(r"^\s*(?:>|＞|\|)", re.MULTILINE)
@@ -158,7 +166,11 @@ def split_newest(text: str, *, max_lines: int = 20_000) -> Split:
 
     sig_start = len(own)
     for i in range(max(1, len(own) - SIGNATURE_WINDOW), len(own)):
-        if any(p.match(own[i]) for p in SIGNATURE_MARKERS) and any(ln.strip() for ln in own[:i]):
+        if (
+            any(p.match(own[i]) for p in SIGNATURE_MARKERS)
+            and any(ln.strip() for ln in own[:i])
+            and not any(FORM_CONTENT_FIELD.match(ln) for ln in own[i + 1 :])
+        ):
             sig_start = i
             break
     newest = "\n".join(_strip_trailing_blank(own[:sig_start])).strip("\n")

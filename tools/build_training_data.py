@@ -50,6 +50,17 @@ TRAINED_CORPORA = (
     "writer-l",
     "writer-m",
     "writer-n",
+    "writer-o",
+    "writer-p",
+    "writer-q",
+    "writer-r",
+    "writer-s",
+    "writer-t",
+    "writer-u",
+    "writer-v",
+    "writer-w",
+    "writer-x",
+    "writer-y",
 )
 
 

@@ -227,6 +227,19 @@ _FORWARDED = (
         ("Please handle - forwarding to the privacy desk.",
          "Please take me off your newsletter list, I never signed up for it.", {"stop_use"}),
         ("", "提携先の会社に私の電話番号を渡さないでください。", {"stop_provision"}),
+        # A partner's support desk greets, explains and signs: longer than a line or two, but
+        # it says it passes the mail on and asks nothing of its own.
+        ("株式会社ヒカクプラス 個人情報お問い合わせ窓口 御中\n\nいつもお世話になっております。"
+         "さくら電力お客様センターの松田でございます。\n弊社宛に届いたお客様からのメールですが、"
+         "内容が貴社のメールマガジンに関するものでしたので転送いたします。\n"
+         "お客様には貴社へ転送した旨ご案内済みです。\n\nさくら電力株式会社 お客様センター 松田",
+         "ヒカクプラスのメルマガが毎週来ます。もう送らないでください。", {"stop_use"}),
+        ("Dear privacy team,\n\nWe received the message below at our support address. As the "
+         "customer refers to the account on your comparison site, we forward it to you for "
+         "handling. We have dealt with our side separately.\n\nBest regards,\nYuta Sonoda\n"
+         "NetWave Co., Ltd. Customer Support",
+         "I signed up through your comparison site. Please erase my data from that account.",
+         {"deletion"}),
     ],
 )  # fmt: skip
 def test_a_forwarding_note_is_read_with_the_mail_it_passes_on(
@@ -235,6 +248,21 @@ def test_a_forwarding_note_is_read_with_the_mail_it_passes_on(
     body = f"{note}\n\n" + _FORWARDED.format(subject="request", text=forwarded)
     result = classify(parse_message(_mail("Fwd: request", body)))
     assert set(result.intents) == expected
+
+
+def test_a_longer_note_that_asks_something_itself_is_the_message() -> None:
+    # The note passes the mail on but asks its own question: the question is the message.
+    note = (
+        "いつもお世話になっております。下記のメールが母に届きました。転送いたします。\n"
+        "これは本当に御社から送られたものでしょうか？個人情報の取扱いについて教えてください。"
+        "母は最近ほかにも似たメールを受け取っており、家族で心配しています。よろしくお願いします。"
+    )
+    body = f"{note}\n\n" + _FORWARDED.format(
+        subject="【重要】個人情報削除のご案内",
+        text="お客様の個人情報を削除するには、下記のリンクからログインして手続きしてください。",
+    )
+    result = classify(parse_message(_mail("Fwd: 【重要】個人情報削除のご案内", body)))
+    assert "deletion" not in result.intents
 
 
 def test_a_note_that_says_something_of_its_own_is_the_message() -> None:

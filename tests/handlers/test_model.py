@@ -18,13 +18,16 @@ def _prediction(**probability: float) -> learned.Prediction:
     return learned.Prediction("test-model", p, lambda intent: (f"feature of {intent}",))
 
 
-def _ruled(*intents: str, set_aside: frozenset[str] = frozenset()) -> Classification:
+def _ruled(
+    *intents: str, set_aside: frozenset[str] = frozenset(), sentences: int = 1
+) -> Classification:
     return Classification(
         intents=intents,
         confidence=dict.fromkeys(intents, 0.9),
         reasons={i: (f"rule for {i}",) for i in intents},
         needs_triage=False,
         set_aside=set_aside,
+        sentences=sentences,
     )
 
 
@@ -81,11 +84,24 @@ def test_the_rules_keep_their_decision_and_reasons() -> None:
     assert result.reasons["disclosure"] == ("rule for disclosure",)
 
 
-def test_no_second_request_beside_the_rules_one_but_a_sure_model_asks_a_person() -> None:
+def test_no_second_request_beside_the_rules_one_in_one_sentence_but_a_sure_model_asks_a_person() -> (
+    None
+):
     result = combine(_ruled("deletion"), _prediction(deletion=0.9, disclosure=0.95), THRESHOLDS)
     assert result.intents == ("deletion",)
     assert result.needs_triage
     assert "the model also reads a disclosure request (0.95)" in result.triage_reasons
+
+
+def test_a_second_request_the_model_is_sure_of_in_another_sentence_gets_its_clock() -> None:
+    # "1. Tell me what you hold about me. 2. Stop the sales calls.": the rules read the calls.
+    ruled = _ruled("stop_use", sentences=2)
+    result = combine(ruled, _prediction(stop_use=0.9, disclosure=0.85), THRESHOLDS)
+    assert result.intents == ("disclosure", "stop_use")
+    assert "the model adds a disclosure request (0.85)" in result.triage_reasons
+    # Less sure: a person looks, the rules' request alone keeps its clock.
+    result = combine(ruled, _prediction(stop_use=0.9, disclosure=0.7), THRESHOLDS)
+    assert result.intents == ("stop_use",)
 
 
 def test_what_the_rules_set_aside_comes_back_only_when_the_model_is_sure() -> None:

@@ -199,3 +199,16 @@ def test_the_history_of_a_reply_is_no_forward(style: str) -> None:
 def test_a_forward_with_nothing_below_its_headers_has_no_text() -> None:
     assert forwarded_text("---------- Forwarded message ---------\nFrom: a@example.jp\n") == ""
     assert forwarded_text("", "Fwd: x") == ""
+
+
+@pytest.mark.parametrize("rule", ["-" * 49, "━" * 20, "─" * 20])
+def test_a_rule_above_a_forms_fields_is_no_signature(rule: str) -> None:
+    # A contact form's notification: the person's text sits between two rules near the end.
+    body = (
+        f"お問い合わせフォームから送信されました。\n{rule}\n【お名前】有賀 慎吾\n"
+        "【お問い合わせ種別】その他\n【内容】\n登録の電話番号を 090-0000-8852 に変更してください。\n"
+        f"{rule}\n送信日時：2026/10/25 12:03:19"
+    )
+    split = split_newest(body)
+    assert "090-0000-8852 に変更してください" in split.newest
+    assert split.signature == f"{rule}\n送信日時：2026/10/25 12:03:19"

@@ -325,3 +325,43 @@ def test_confident_mail_that_is_no_request_keeps_its_own_clock(
     assert case.kind == "provider_correction" and not case.needs_triage
     assert case.triage_due is None
     assert case.answer_due == sla.deadlines(MONDAY, ["provider_correction"]).answer_due
+
+
+def test_a_web_form_relayed_by_a_machine_keeps_the_persons_request_and_its_clock(
+    engine: Engine, make_mail: Callable[..., bytes]
+) -> None:
+    # The site's contact form mails what a person typed from a no-reply system with
+    # Auto-Submitted: machine headers, but a person's deletion request with the law's clock.
+    relay = _take(
+        engine,
+        _mail(
+            make_mail,
+            "お問い合わせフォームから送信されました。\n"
+            "-------------------------------------------------\n"
+            "【お名前】有賀 慎吾\n【メールアドレス】shingo@example.jp\n"
+            "【お問い合わせ種別】料金・プランについて\n【内容】\n"
+            "料金の話ではないです、すみません。もう使わないので退会して、"
+            "登録データは削除でお願いします。\n"
+            "-------------------------------------------------\n"
+            "送信日時：2026/06/01 09:12:03\n",
+            subject="【お問い合わせフォーム】料金・プランについて",
+            sender="form-noreply@example-hikaku.co.jp",
+            auto_submitted="auto-generated",
+        ),
+    )
+    case = _case(engine, relay)
+    assert case.kind != "machine" and "deletion" in case.intents
+    assert case.answer_due == RIGHTS_DUE and case.needs_triage
+
+    # An auto-reply that quotes a request is still machine mail: archived, no clock.
+    ack = Intake(engine, clock=lambda: MONDAY.astimezone(UTC)).process(
+        _mail(
+            make_mail,
+            "This is an automatic reply. I am out of the office until June 8.\n\n"
+            "> Please delete all the personal data you hold about me.\n",
+            subject="Automatic reply: delete my data",
+            sender="taro@example.jp",
+            auto_submitted="auto-replied",
+        )
+    )
+    assert ack.action == "archived" and ack.answer_due is None
