@@ -4,7 +4,8 @@
 as if staff had reclassified the messages, without opening a case. ``train`` fits a model on the
 shipped training data plus every labelled example in the database, scores it and the model in use
 on the shipped evaluation data (which neither is trained on), stores it, and makes it the active
-one only when neither macro-F1 nor rights recall got worse. ``install_active`` makes this process
+one only when neither macro-F1 (beyond refitting noise, ``MACRO_F1_NOISE``) nor rights recall
+got worse. ``install_active`` makes this process
 classify with the database's active model (or the packaged one when there is none), and
 ``ModelWatch`` lets a long-running service pick up a newly trained one.
 
@@ -245,15 +246,26 @@ class Trained:
 
     @property
     def why_not(self) -> str:
-        worse = [
-            f"{name} {new:.3f} < {old:.3f}"
-            for name, new, old in (
-                ("macro-F1", self.scores.macro_f1, self.previous_scores.macro_f1),
-                ("rights recall", self.scores.rights_recall, self.previous_scores.rights_recall),
-            )
-            if new < old
-        ]
-        return "; ".join(worse)
+        return "; ".join(_worse(self.scores, self.previous_scores))
+
+
+# Refitting moves a macro-F1 over the shipped evaluation data by a message's decision or two
+# (one message of an intent with 40 examples is 0.001 of macro-F1): adding 20 examples of an
+# unrelated phrasing cost 0.0008. A new model is not worse for a drop this small; rights recall,
+# the legal promise, may not drop at all.
+MACRO_F1_NOISE = 0.002
+
+
+def _worse(new: Scores, old: Scores) -> list[str]:
+    """What got worse, as staff read it (empty: the new model may replace the old)."""
+    worse = []
+    if new.macro_f1 < old.macro_f1 - MACRO_F1_NOISE:
+        worse.append(
+            f"macro-F1 {new.macro_f1:.4f} < {old.macro_f1:.4f} - {MACRO_F1_NOISE} (refitting noise)"
+        )
+    if new.rights_recall < old.rights_recall:
+        worse.append(f"rights recall {new.rights_recall:.3f} < {old.rights_recall:.3f}")
+    return worse
 
 
 # The steps of ``train``, as its ``on_step`` is told of them.
@@ -292,10 +304,7 @@ def train(
     previous_scores = training.evaluate(previous, evaluation)
     model = training.with_scores(fitted.model, scores)
     step("storing")
-    activated = (
-        scores.macro_f1 >= previous_scores.macro_f1
-        and scores.rights_recall >= previous_scores.rights_recall
-    )
+    activated = not _worse(scores, previous_scores)
     data = model.dumps()
     with Session(writer(engine)) as session:
         if activated:

@@ -58,7 +58,7 @@ JA_FIELD = (
     r"誕生日|姓|苗字|名字|漢字|フリガナ|ふりがな|登録内容|登録情報|部屋番号|郵便番号|勤務先)"
 )
 EN_DATA = (
-    r"(?:data|datas|information|info|details|account|accounts|records?|profile|everything|all of it|"
+    r"(?:data|datas|information|info|details|account|accounts|records?|profile|everything|all of it|the lot|"
     r"it all|history|personal|what was entered|what you have|what you hold)"
 )
 EN_FIELD = (
@@ -85,7 +85,7 @@ RULES: tuple[Rule, ...] = (
         r"開示(?:の)?手続き?(?:を)?(?:お願い|して|ください|進めて|いただ)",
         r"第三者提供記録|提供記録",
         r"(?:どこの|どの|いずれの|何という|どういう)(?:会社|事業者|企業|提携先|業者|ところ).{0,25}(?:渡|提供|共有|教え|伝え|流)",
-        r"(?:誰|だれ)に.{0,10}(?:渡|提供|共有|流)(?:した|された|して|し)",
+        r"(?:誰|だれ)に.{0,10}(?:渡|提供|共有|流|教え|伝え|売)(?:した|された|して|し|た)",
         r"\b(?:subject |data )?access request\b|\brequest (?:for )?access to\b|\baccess to (?:all |my |the |his |her |their )*(?:personal )?(?:data|information)\b",
         r"\bwhat (?:you(?:'ve| have)? )?(?:got|have|hold|keep) (?:on|about) me\b|\bwhat (?:you )?(?:have|hold|keep|got) on (?:file|record)\b",
         r"\bdisclose (?:to me )?(?:the|my|all|what)\b",
@@ -94,7 +94,7 @@ RULES: tuple[Rule, ...] = (
         r"\bright (?:of|to) access\b|\bright to know\b|\brequest to know\b",
         r"\bdisclosure of\b.{0,60}\b(?:data|records?|information|provision)\b",
         r"\b(?:request|want|like|ask) (?:that )?(?:you )?(?:to )?disclose\b",
-        r"\b(?:copy|list|summary|export|printout) of\b.{0,30}\b(?:data|information|info|records?|file|everything|all)\b",
+        r"\b(?:copy|copies|list|summary|export|printout) of\b.{0,30}\b(?:data|information|info|records?|recordings?|file|everything|all)\b",
         r"\b(?:send|give|email|provide|show) me (?:a copy of )?(?:my|all my|all of my|all the) (?:personal )?(?:data|information|info|details|records)\b",
         r"\bwhat do you know about me\b",
         r"\brecords? of (?:the )?provision\b",
@@ -109,7 +109,7 @@ RULES: tuple[Rule, ...] = (
         r"(?:どんな|どのような|何の|なんの|どういう|何)(?:個人)?(?:情報|データ|内容).{0,25}(?:登録|保有|持って|保管|残って|あり|把握)",
         r"(?:登録|保有|保管|保存)(?:されて|して)?(?:いる|る)?(?:私の|自分の)?(?:個人)?(?:内容|情報|データ|履歴).{0,25}(?:見せて|教えて|送って|確認させ|知りたい|一覧|開示)",
         r"(?:情報|データ|内容|履歴).{0,20}(?:一覧|コピー|写し|控え|csv|pdf|エクセル|excel|ファイル|電子データ|書面).{0,15}(?:送って|ください|いただ|もらえ|ほしい|欲しい)",
-        r"(?:私の|自分の)?(?:情報|データ).{0,10}(?:見せて|開示して)",
+        r"(?:私の|自分の)?(?:情報|データ).{0,10}(?:見せて|開示して)|(?:私の|自分の)(?:個人)?(?:情報|データ)を?.{0,6}送って(?:ください|ほしい|もらえ|いただ)",
         r"利用目的(?:の通知|を(?:教えて|知りたい|通知))",
         r"\bwhat (?:personal )?(?:data|information|info|details)\b.{0,40}\b(?:you )?(?:hold|have|keep|store|collected|process)\b",
         r"\b(?:send|give|provide|show|tell|email) me\b.{0,60}\b(?:data|information|info|details)\b.{0,40}\b(?:about me|on me|on file|of mine)\b",
@@ -162,7 +162,8 @@ RULES: tuple[Rule, ...] = (
         r"\bdeletion (?:of|request)\b|\brequest(?:ing)? (?:for )?(?:the )?deletion\b",
     ),
     *_rules(DELETION, 0.55,
-        r"(?:削除|消去|抹消)(?:して|を)?(?:ください|ほしい|いただきたい|いただけ|もらえ|お願い|希望)|消して(?:ください|ほしい|欲しい|もらえ|もらい|いただ)|消しておいて|消しといて",
+        r"(?:削除|消去|抹消)(?:して|を)?(?:ください|ほしい|いただきたい|いただけ|もらえ|お願い|希望)|消して(?:ください|ほしい|欲しい|もらえ|もらい|いただ|くれ|けろ|け[。!！\s]|け$|ちょうだい|たもれ)|消しておいて|消しといて|(?<![打取])消せ(?![るばなま])",
+        JA_DATA + r".{0,20}処分(?:して|を)?(?:ください|いただけ|いただき|いただいて|もらえ|お願い|ほしい)",
         JA_DATA + r".{0,40}(?:破棄|廃棄)(?:して|を)?(?:ください|いただけ|いただき|もらえ|お願い|ほしい)",
         r"退会(?:したい|希望|させて|を希望|をお願い|手続き|します|して)|(?:会員)?登録(?:の)?解除|アカウント(?:の)?(?:解除|解約)",
         r"\bclose (?:my|the) account\b|\bcancel my (?:membership|account)\b",
@@ -178,7 +179,7 @@ RULES: tuple[Rule, ...] = (
         r"利用(?:の)?停止|利用を?(?:停止|止めて|やめて|中止)",
         r"(?:配信|送信|メール(?!アドレス)|メルマガ|メールマガジン|ニュースレター|お知らせ|案内|dm|広告|キャンペーン|宣伝|販促|ダイレクトメール).{0,30}(?:停止|止めて|止めていただ|止めてもら|止めてほし|やめて|不要|いらない|要らない|要りません|いりません|解除|中止|(?:は|も)(?:もう)?結構|ストップ|しないで|送らないで|控えて|外して|お断り)",
         r"配信停|メルマガ解除|購読解除|配信解除|購読停止",
-        r"(?:電話(?!番号)|連絡(?!先)|営業|勧誘|案内|着信|sms|ショートメール|通知|line|ライン|プッシュ|はがき|郵便物).{0,15}(?:止めて|やめて|しないで|控えて|いらない|要らない|要りません|いりません|不要|結構|停止|お断り)",
+        r"(?:電話(?!番号)|連絡(?!先)|営業|勧誘|案内|着信|sms|ショートメール|通知|line|ライン|プッシュ|はがき|郵便物).{0,15}(?:止めて|やめて|しないで|控えて|いらない|要らない|要りません|いりません|いらん|要らん|不要|結構|停止|お断り)",
         r"\bunsubscribe\b|\bstop sending me\b",
         r"\bno (?:more )?(?:promotional |marketing |sales )?(?:e-?mails?|calls?|newsletters?|texts?|spam|promotions?|marketing)(?: please)?\b",
         r"(?m)^(?:stop|remove me|opt out|opt-out|no more|unsubscribe me)[.!]*$",
@@ -199,6 +200,8 @@ RULES: tuple[Rule, ...] = (
     ),
     *_rules(STOP_USE, 0.7,
         r"利用(?:および|及び|と|や|、)?.{0,20}(?:停止|止め|やめ)",
+        r"(?:に|へ|のために)(?:使う|使用する|利用する|つかう)(?:の|こと)(?:は|を|も)?(?:やめて|止めて|控えて|お控え|しないで|遠慮)",
+        r"(?:情報|データ|番号|電話番号|アドレス|履歴|じょうほう|ばんごう)(?:を|は|も)?.{0,8}(?:使わないで|つかわないで|使用しないで|利用しないで)",
         r"\barticle 21\b",
     ),
     *_rules(STOP_USE, 0.4,
@@ -217,6 +220,7 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:don't|do not) want (?:my (?:data|details|information|info)|them|it)\b.{0,20}\b(?:handed|passed|shared|given|sold|sent|provided|disclosed|forwarded|going)\b",
         r"\brefus\w* (?:of|to) (?:the )?third[- ]party (?:provision|sharing)|\bnot (?:to )?sell\b",
         r"\bwithdraw (?:my )?consent\b.{0,30}\b(?:shar\w*|provi\w*|third|partners?)\b",
+        r"\b(?:stop|cease|end|halt|no)\b (?:any |all )?(?:further |future )?(?:provision|sharing|transfers?|disclosures?)\b.{0,30}\b(?:third|partners?|compan|providers?|others)",
         self_negating=True,
     ),
     *_rules(STOP_PROVISION, 0.6,
@@ -473,7 +477,7 @@ PROCEDURAL = re.compile(
     r"|(?:もし|仮に).{0,40}(?:たら|れば|場合)"
     r"|(?:する|した|お願いする|依頼する|請求する|申請する)場合"
     r"|(?:したら|すると|した場合|しても(?!ら)).{0,30}(?:どうなり|どうなる|消え|残り|残る|見られ)"
-    r"|\b(?:how (?:do|can|would|should|could) (?:i|we|one)|how to|is it possible to|can i|could i|"
+    r"|\b(?:how (?:do|can|would|should|could) (?:i|we|one)|how to|is it possible to|(?:can|could) i(?! (?:get|have|receive|obtain|see)\b)|"
     r"am i able to|would i be able to|what (?:do i|would i) need|what\b.{0,20}\b(?:do|would|will) i need|(?:which|what) (?:kind of )?(?:identity |id |identification )?documents?|do you accept|"
     r"before i (?:submit|send|make|decide|request)|do i (?:have|need) to|is there (?:a|any) (?:fee|charge|cost)|fee for|how long does it|how much does it|"
     r"if i (?:asked|ask|were to|want|wanted|request|requested|decide|close|delete)|not requesting|"

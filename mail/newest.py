@@ -198,6 +198,8 @@ FORWARD_MARKERS = _compiled(
     r"^\s*[-－―ー=＝]{2,}\s*(?:転送|転送された)\s*(?:メッセージ|メール)",
 )
 FORWARD_SUBJECT = re.compile(r"^\s*(?:(?:re|aw|sv)\s*[:：]\s*)*(?:fwd?|tr|wg|転送)\s*[:：]", re.I)
+FORWARD_ONLY_SUBJECT = re.compile(r"^\s*(?:fwd?|tr|wg|転送)\s*[:：]", re.I)  # not a reply to one
+_QUOTE_MARK = re.compile(r"^\s*(?:>|＞)\s?")
 _ANY_FORWARD = re.compile("|".join(f"(?:{p.pattern})" for p in FORWARD_MARKERS), re.IGNORECASE)
 # The header block a client writes above a forwarded body ("From:", "件名:" ...), one field a line.
 _FORWARD_HEADER = re.compile(
@@ -214,21 +216,36 @@ def forwarded_text(history: str, subject: str = "") -> str:
     its signature. Empty when the history does not open with a forward (a reply's history is
     not one) or holds no text. ``subject`` (the forwarding mail's) tells a forward whose client
     wrote only an "Original Message" separator or a header block from a reply."""
+    return forwarded_split(history, subject).newest
+
+
+_NO_FORWARD = Split("", "", "")
+
+
+def forwarded_split(history: str, subject: str = "") -> Split:
+    """``forwarded_text`` with the forwarded mail's own history and signature (a forward of a
+    forward holds the mail passed on in its history). A mail quoted with ">" under a note counts
+    as forwarded only when the subject says so (Fwd:, 転送:, not a reply to one)."""
     lines = history.split("\n")
     start = 0
     while start < len(lines) and not lines[start].strip():
         start += 1
     if start == len(lines):
-        return ""
+        return _NO_FORWARD
     first = lines[start]
     if _ANY_FORWARD.match(first):
         start += 1
+    elif _QUOTED.match(first) and FORWARD_ONLY_SUBJECT.match(subject):
+        lines = [_QUOTE_MARK.sub("", line, count=1) for line in lines[start:]]
+        if not _FORWARD_HEADER.match(lines[0]):
+            return split_newest("\n".join(lines))
+        start = 0
     elif not FORWARD_SUBJECT.match(subject):
-        return ""
+        return _NO_FORWARD
     elif _ANY_SEPARATOR.match(first):
         start += 1
     elif not _HEADER_BLOCK_FIRST.match(first):
-        return ""
+        return _NO_FORWARD
     header_lines = 0
     while start < len(lines) and header_lines <= FORWARD_HEADER_LINES:
         line = lines[start]
@@ -237,4 +254,4 @@ def forwarded_text(history: str, subject: str = "") -> str:
         elif line.strip() and header_lines:
             break
         start += 1
-    return split_newest("\n".join(lines[start:])).newest
+    return split_newest("\n".join(lines[start:]))

@@ -61,6 +61,13 @@ TRAINED_CORPORA = (
     "writer-w",
     "writer-x",
     "writer-y",
+    "writer-z",
+    "writer-aa",
+    "writer-ab",
+    "writer-ac",
+    "writer-ad",
+    "writer-ae",
+    "writer-af",
 )
 
 

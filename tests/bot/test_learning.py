@@ -8,7 +8,7 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -181,10 +181,11 @@ def test_imported_examples_are_purged_after_the_retention_period(
         assert "examples purged" in [e.action for e in session.exec(select(AuditEvent))]
 
 
-def test_a_model_that_scores_worse_is_kept_but_not_used(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from bot import learning
+def _fake_training(
+    monkeypatch: pytest.MonkeyPatch, scores: Callable[[bool], tuple[float, float]]
+) -> learned.Model:
+    """``train`` fits the packaged model again (renamed) and scores the new model and the one in
+    use as ``scores(is_new)`` says: the gate alone is under test."""
     from handlers import training
 
     packaged = learned.active()
@@ -198,12 +199,35 @@ def test_a_model_that_scores_worse_is_kept_but_not_used(
         return training.Fitted(dataclasses.replace(packaged, version=version), np.zeros((0, 0)))
 
     def evaluate(model: learned.Model | None, examples: object) -> training.Scores:
-        # The new model (not the packaged one) loses rights recall.
-        worse = model is not None and model.version != packaged.version
-        return training.Scores(0.95, 0.90 if worse else 0.99, 211)
+        macro_f1, rights_recall = scores(model is not None and model.version != packaged.version)
+        return training.Scores(macro_f1, rights_recall, 211)
 
     monkeypatch.setattr(training, "fit", fit)
     monkeypatch.setattr(training, "evaluate", evaluate)
+    return packaged
+
+
+@pytest.mark.parametrize(("drop", "activated"), [(0.0015, True), (0.003, False)])
+def test_macro_f1_may_move_by_refitting_noise_but_no_further(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, drop: float, activated: bool
+) -> None:
+    from bot import learning
+
+    _fake_training(monkeypatch, lambda new: (0.94 - drop if new else 0.94, 0.98))
+    done = learning.train(engine, actor="yamada", now=datetime(2026, 12, 2, 9, tzinfo=UTC))
+    assert done.activated is activated
+    assert (learning.active_version(engine) == done.version) is activated
+    if not activated:
+        assert done.why_not == "macro-F1 0.9370 < 0.9400 - 0.002 (refitting noise)"
+
+
+def test_a_model_that_scores_worse_is_kept_but_not_used(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import learning
+
+    # The new model (not the packaged one) loses rights recall.
+    packaged = _fake_training(monkeypatch, lambda new: (0.95, 0.90 if new else 0.99))
     done = learning.train(engine, actor="yamada", now=datetime(2026, 12, 2, 9, tzinfo=UTC))
     assert not done.activated
     assert done.why_not == "rights recall 0.900 < 0.990"

@@ -39,6 +39,9 @@ def intents(text: str, subject: str = "", signals: tuple[str, ...] = ()) -> set[
         ("I do not want my account deleted, just fix my address.", {"correction"}),
         ("退会や削除をしたいわけではなく、キャンペーンのメールだけ止めてください。", {"stop_use"}),
         ("I'm not asking you to delete anything - please just stop the newsletter.", {"stop_use"}),
+        # A withdrawal takes back what its sentence names, not a request made in another.
+        ("先日お送りした削除のお願いは取り下げます。メールの配信停止だけお願いいたします。",
+         {"stop_use"}),
         # Questions about the procedure are inquiries, not the right itself.
         ("How would I request deletion of my data? What ID do you need?", {"inquiry"}),
         ("開示請求をするにはどうすればいいですか？手数料はかかりますか？", {"inquiry"}),
@@ -263,6 +266,27 @@ def test_a_longer_note_that_asks_something_itself_is_the_message() -> None:
     )
     result = classify(parse_message(_mail("Fwd: 【重要】個人情報削除のご案内", body)))
     assert "deletion" not in result.intents
+
+
+def test_a_forward_of_a_forward_is_read_through_to_the_mail_passed_on() -> None:
+    # Her sister cannot mail out from work: she asked her sister, who forwards it on to the desk;
+    # the request is in the ">"-quoted mail inside the first forward.
+    body = (
+        "姉から頼まれて転送します。下の姉のメールのとおり、お願いします。\n\n"
+        + _FORWARDED.format(
+            subject="Fwd: 退会について",
+            text="里奈へ\nこれ送っておいてくれる？会社のアドレスからだと外部に送れなくて。\n\n"
+            "> 比較でんき 御中\n> 退会して、登録した情報をすべて消してください。\n"
+            "> あと、私の情報をどこの電力会社に渡したのかも教えてください。",
+        )
+    )
+    result = classify(parse_message(_mail("Fwd: Fwd: 退会について", body)))
+    assert set(result.intents) == {"deletion", "disclosure"}
+
+
+def test_a_short_reply_over_quoted_history_of_a_forward_inherits_nothing() -> None:
+    body = "はい、お願いします。\n\n> 登録している個人情報を削除してください。\n"
+    assert classify(parse_message(_mail("Re: Fwd: 削除", body))).intents == ()
 
 
 def test_a_note_that_says_something_of_its_own_is_the_message() -> None:

@@ -149,10 +149,18 @@ def test_rules_alone_when_asked() -> None:
     assert result.as_dict()["model_features"] == {}
 
 
-def test_spam_by_the_model_alone_goes_to_a_person_not_the_archive() -> None:
+def test_spam_by_the_model_alone_is_archived_only_when_sure_and_nothing_is_requested() -> None:
+    # Sure, and no request read by the rules or the model: spam (machine mail never, by text).
     result = combine(_ruled(), _prediction(spam=0.99, auto_reply=0.95), THRESHOLDS)
-    assert result.intents == ()
+    assert result.intents == ("spam",)
     assert "the model reads spam (0.99)" in result.triage_reasons
+    assert "the model reads auto_reply (0.95)" in result.triage_reasons
+    # Less sure: a person decides, nothing is archived.
+    unsure = combine(_ruled(), _prediction(spam=0.7), THRESHOLDS)
+    assert unsure.intents == () and "the model reads spam (0.70)" in unsure.triage_reasons
+    # The model also reads a request near its threshold: never spam.
+    asked = combine(_ruled(), _prediction(spam=0.99, deletion=0.4), THRESHOLDS)
+    assert "spam" not in asked.intents and asked.needs_triage
 
 
 def test_a_request_is_never_archived_as_spam() -> None:
@@ -202,8 +210,11 @@ def test_a_question_the_rules_took_for_a_request_is_an_inquiry_and_a_person_look
     result = combine(_ruled("deletion"), _prediction(deletion=0.02, inquiry=0.9), THRESHOLDS)
     assert result.intents == ("inquiry",)
     assert result.triage_reasons == ("the model reads a question, not a deletion request (0.02)",)
-    # A request the model does not rule out stays.
+    # A request the model does not rule out stays, and the question the model reads stays
+    # beside it (MODEL_INQUIRY_BESIDE); one it reads less surely belongs to the request.
     kept = combine(_ruled("deletion"), _prediction(deletion=0.2, inquiry=0.9), THRESHOLDS)
+    assert kept.intents == ("deletion", "inquiry")
+    kept = combine(_ruled("deletion"), _prediction(deletion=0.2, inquiry=0.7), THRESHOLDS)
     assert kept.intents == ("deletion",)
 
 
