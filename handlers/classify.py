@@ -110,7 +110,7 @@ def _fix_typo(match: re.Match[str]) -> str:
 
 def prepare(text: str) -> str:
     """Fold width and case, unwrap wrapped lines, and put each sentence on a line of its own."""
-    norm = unicodedata.normalize("NFKC", text).lower()
+    norm = unicodedata.normalize("NFKC", text).lower().replace("下さい", "ください")
     norm = _TYPO.sub(_fix_typo, norm)
     norm = read_kana_and_romaji(norm)
     units: list[str] = []
@@ -592,6 +592,11 @@ MODEL_BESIDE_ASK = 0.15
 MODEL_OVERRULES_ASIDE = 0.8
 # A request beside another matter the rules found is added at this.
 MODEL_BESIDE_OTHER = 0.6
+# ...and beside a question the rules read and nothing else, at this: "個人情報の取り扱いについて
+# 教えてください" asks about the policy, and the model reads "教えて" as a disclosure request at
+# 0.75. Held out by writer (o..al, 3,660 messages): 0.6 -> 0.8 changes neither macro-F1 (0.9344
+# -> 0.9345) nor rights recall (0.9736); the doubt goes to triage with its reason.
+MODEL_BESIDE_QUESTION = 0.8
 # Under that, beside a matter that is not privacy (a rate question, a retailer's listing), a
 # person looks from this.
 MODEL_ASKS_BESIDE_OTHER = 0.2
@@ -730,7 +735,9 @@ def combine(
                     p[intent] >= MODEL_BESIDE_ASK and intent in ruled.mentioned
                 ):
                     triage.append(f"the model also reads a {intent} request ({p[intent]:.2f})")
-            elif ruled.intents and p[intent] < MODEL_BESIDE_OTHER:
+            elif ruled.intents and p[intent] < (
+                MODEL_BESIDE_QUESTION if set(ruled.intents) == {INQUIRY} else MODEL_BESIDE_OTHER
+            ):
                 if p[intent] >= MODEL_ASKS_BESIDE_OTHER or set(ruled.intents) - NOT_PRIVACY:
                     triage.append(f"the model reads a {intent} request ({p[intent]:.2f})")
             else:

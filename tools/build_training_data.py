@@ -68,6 +68,12 @@ TRAINED_CORPORA = (
     "writer-ad",
     "writer-ae",
     "writer-af",
+    "writer-ag",
+    "writer-ah",
+    "writer-ai",
+    "writer-aj",
+    "writer-ak",
+    "writer-al",
 )
 
 

@@ -45,6 +45,13 @@ def intents(text: str, subject: str = "", signals: tuple[str, ...] = ()) -> set[
         # Questions about the procedure are inquiries, not the right itself.
         ("How would I request deletion of my data? What ID do you need?", {"inquiry"}),
         ("開示請求をするにはどうすればいいですか？手数料はかかりますか？", {"inquiry"}),
+        # Honorific, classical and blunt forms; one-word replies; clauses of a legal letter.
+        ("貴社にある私の記録はすべてお消しください。", {"deletion"}),
+        ("もう俺の番号どこにも渡すな。", {"stop_provision"}),
+        ("解除", {"stop_use"}),
+        ("Please don't add me to your promotional emails.", {"stop_use"}),
+        ("My client requests that any further disclosure to third parties cease immediately.",
+         {"stop_provision"}),
         # Width and typos.
         ("ﾃﾞｰﾀを全部消してください", {"deletion"}),
         ("ＰＤＦで開示してください", {"disclosure"}),
