@@ -842,6 +842,7 @@ def combine(
         set_aside=ruled.set_aside | frozenset(set(ruled.intents) - chosen),
         model_version=prediction.version,
         model_features={i: f for i, f in features.items() if f},
+        sentences=ruled.sentences,
     )
 
 
@@ -867,8 +868,10 @@ def reading(subject: str, newest: str, history: str, *, depth: int = 0) -> str:
     A note is only a forwarding note when it is short (``FORWARD_NOTE_MAX``) and the rules find
     nothing in it: no request, question or grievance, nothing negated, withdrawn or told as
     history; or, up to ``PASSING_NOTE_MAX``, when it says it passes the mail on
-    (``rules.PASSING_ON``) and neither asks nor requests anything. A note that says something ("this came a month ago and no one answered") is the
-    message, and the mail below it is history, as is the history of a reply (LABELS.md)."""
+    (``rules.PASSING_ON``) and neither asks nor requests anything. A note that says something
+    ("this came a month ago and no one answered") is the message, and the mail below it is
+    history, as is the history of a reply (LABELS.md). A forwarded mail that is itself a note over
+    another is read through the same way (``FORWARD_DEPTH``)."""
     size = len(" ".join(newest.split()))
     if size > PASSING_NOTE_MAX:
         return newest
