@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 
 from bot import threads
 from handlers import model as learned
-from handlers.classify import reading
+from handlers.classify import text_of
 from handlers.evaluate import CorpusError, load_labels
 from handlers.intents import ALL_INTENTS
 from mail.errors import ParseError
@@ -200,7 +200,7 @@ def database_examples(session: Session) -> list[Example]:
             Example(
                 id=f"db:{key}",
                 subject=msg.subject,
-                text=reading(msg.subject, msg.newest_text, msg.quoted_text),
+                text=text_of(msg),
                 intents=frozenset(i for i in row.intents if i in ALL_INTENTS),
                 language=row.language,
                 machine=msg.machine_signals,

@@ -147,9 +147,18 @@ def _ngram_at(text: str, lengths: npt.NDArray[np.int32], index: int) -> str:
     return text[start : start + n]
 
 
+# A reply's subject is the subject of the mail it answers, and what that mail asked does not count
+# (LABELS.md): the model sees only that the message is a reply ("Re: erasure" over a thank-you is
+# no deletion request). A forward's subject stays: the desk may read the mail it forwards.
+_REPLY_SUBJECT = re.compile(r"^\s*(?:re|aw|sv|返信)\s*(?:\[\d+\])?\s*:")
+REPLY_MARK = "re:"
+
+
 def extract(subject: str, text: str) -> Extracted:
     """The features of one message: linear in its length, whatever the text holds."""
     subj = normalise(subject[: MAX_SUBJECT * 2])[:MAX_SUBJECT]
+    if _REPLY_SUBJECT.match(subj):
+        subj = REPLY_MARK
     body = normalise(text[: MAX_TEXT * 2])[:MAX_TEXT]
     s_hash, s_len = char_ngrams(subj, SUBJECT)
     t_hash, t_len = char_ngrams(body, TEXT)

@@ -75,7 +75,7 @@ EN_PARTY = (
 JA_PASS_NEG = r"(?:(?:売っ|渡し|提供し|回し|流し|教え)たりし|提供し|渡さ|共有し|回さ|流さ|出さ|売ら|販売し|教え|伝え|開示し|あげ|まわさ|わたさ|送ら|お(?:伝え|渡し|出し|回し)にな[らり])(?:ないで|ないよう|ないこと|ない(?:で|よう)?(?:ください|ほしい|いただ|もらえ))"
 JA_PARTY = (
     r"(?:提携先|提携|第三者|他社|他の会社|外部|パートナー|事業者|電力会社|ガス会社|回線事業者|"
-    r"通信会社|会社|業者|よそ|ほか)"
+    r"通信会社|会社|業者|よそ|ほか|外(?=に|へ))"
 )
 
 RULES: tuple[Rule, ...] = (
@@ -219,7 +219,7 @@ RULES: tuple[Rule, ...] = (
     # --- stop_provision: stop giving the data to third parties -----------------------------------
     *_rules(STOP_PROVISION, 0.9,
         r"第三者(?:へ|に|への)?(?:の)?提供(?:の|を|は)?(?:停止|止め|やめ|しないで|中止|拒否|オプトアウト)",
-        JA_PARTY + r"(?:へ|に|には|へは|にも|への)?.{0,25}(?:" + JA_PASS_NEG + r"|提供(?:すること|するの)?(?:を|は|も)?(?:停止|止め|やめ|中止))",
+        JA_PARTY + r"(?:へ|に|には|へは|にも|への)?.{0,25}(?:" + JA_PASS_NEG + r"|提供(?:すること|するの)?(?:を|は|も|のみ|だけ)?(?:停止|止め|やめ|中止))",
         r"(?:提供|渡す|共有|回す|流す|出す|売る|教える|伝える)(?:する)?(?:こと|の)?(?:を|は|も)?(?:停止|やめて|止めて|中止|やめても|止めても)",
         r"(?:提供|共有)しないで|(?:提供しないこと|渡さないこと|提供しないよう|渡さないよう)",
         r"(?:渡す|売る|流す|回す|教える)な(?![いくかさけどのら])",
@@ -236,6 +236,47 @@ RULES: tuple[Rule, ...] = (
     ),
     *_rules(STOP_PROVISION, 0.6,
         r"\b" + EN_PARTY + r"\b.{0,40}\b(?:not|stop|no longer)\b.{0,15}\b(?:share|pass|give|provide|sell|receive)\b",
+        self_negating=True,
+    ),
+    # --- requests said in other words: the right is not named, what should happen is -----------
+    *_rules(DELETION, 0.85,
+        # "登録もなくしていただけますか", "記録は全部なかったことに": the data made to go away.
+        JA_DATA + r"(?:を|も|は)?(?:全部|すべて|全て|一切|きれいに)?(?:なくして|無くして|なくしてもら|なくしていただ|なくしてほし|なかったことに)",
+        # "持っている私の情報を全部消すことを求めます", "情報はすべて消すこと。": an order.
+        JA_DATA + r".{0,12}消す(?:こと|よう)(?:を)?(?:求め|要求|希望|お願い|。|$)",
+        # "削除と提携先への提供停止おねがいします": the first of two asks joined by と.
+        r"(?:削除|消去|抹消)(?:と|および|及び|&).{0,30}(?:お願い|ください|希望|求め|して)",
+        r"(?:何も|なにも|一切|何一つ|なにひとつ)(?:情報(?:は|を)?)?残(?:して|さ)(?:ほしくない|欲しくない|ほしくありません|ないで|ないでほしい|ないでください)",
+        r"\b(?:none|nothing|no trace|no record) of (?:my|me|mine|him|her|them|us)\b.{0,40}\b(?:left|remains?|stays?|kept|retained)\b",
+        r"\bclear (?:them|it|everything|my (?:\w+ ){0,2}(?:data|details|information|account|records?)) (?:away|out|off)\b",
+    ),
+    *_rules(DELETION, 0.55,
+        r"退会(?:&|と|・|、|および|及び|して)",
+    ),
+    *_rules(DISCLOSURE, 0.85,
+        r"\b(?:copy|list|printout|summary) of (?:what|everything|all that|whatever) (?:you|we) (?:hold|have|keep|store)\b",
+        r"\b(?:send|give|show|provide|e-?mail|forward|tell|ask(?:s|ing)? for|request(?:s|ing)?|see|know)\b(?: (?:me|us|him|her))?(?: a copy of)? (?:everything|all|whatever|what) (?:you|we) (?:hold|have|keep|store) (?:on|about) (?:me|him|her|them|us|my \w+)\b",
+        r"\b(?:disclosure|copy|data|records?|access request|information) (?:i|we) (?:asked|requested|applied) for\b",
+    ),
+    *_rules(DISCLOSURE, 0.7,
+        # "主人に何が登録されているのか、教えていただく": what is on file, to be told.
+        r"(?:何|なに)(?:が|を)(?:登録|保存|保管|保有|記録|把握|残)(?:され|して|っ)?.{0,30}(?:知りたい|教えて|教え(?:ていただ|てもら)|確認したい|見たい|見せて)",
+    ),
+    *_rules(STOP_PROVISION, 0.9,
+        r"\b(?:do not|don't|not to|never|stop|cease|no longer)\s+send(?:ing)?\s+(?:my|our|his|her|their|any of my)\s+(?:personal )?(?:details|data|information|info|number|phone number|contact details)\s+(?:on )?to\b",
+        r"(?:データ|情報|個人情報|番号|電話番号|アドレス|名簿)(?:を|は|も)?(?:勝手に)?(?:売らないで|売るな|販売しないで|横流ししないで|横流しするな)",
+        r"\btell (?:whoever|anyone|everyone|the (?:companies|company|partners?|providers?))\b.{0,40}\b(?:gave|passed|shared|sold|sent)\b.{0,40}\bstop\b",
+        self_negating=True,
+    ),
+    *_rules(STOP_USE, 0.85,
+        # "御社から先方に、もう私の家に来たり連絡したりしないよう伝えてください"
+        r"(?:先方|提携先|業者|会社|相手|営業)(?:に|へ|には).{0,40}(?:連絡|電話|訪問|来|営業|送)(?:したり|たり)?(?:しない|こない|来ない|かけない)よう(?:に)?.{0,6}(?:伝えて|言って|お伝え|してください|させて)",
+        r"(?:に|へ|のために)(?:使う|使用する|利用する|つかう)(?:の|こと)(?:は|を|も)?.{0,6}(?:やめさせ|止めさせ)",
+        r"リスト(?:から)?.{0,20}(?:外して|はずして|抜いて)",
+        r"受け取りたく(?:ありません|ない)|受信したく(?:ありません|ない)",
+        r"\b(?:texts?|messages|sms|promos?|promotions?)\b.{0,30}\bto stop\b",
+        r"\bstop (?:that|this|the|any|all) (?:use|processing|usage) of my\b",
+        r"\b(?:don't|do not) want my\b.{0,40}\bused (?:for|to)\b",
         self_negating=True,
     ),
     # --- complaint: a grievance about how data was handled ---------------------------------------
@@ -420,6 +461,7 @@ TYPOS: dict[str, str] = {
     "shar": "share",
     "dont": "don't",
     "cant": "can't",
+    "解時": "開示",  # かいじ converted wrongly
 }
 
 # Words written in kana by learners of Japanese, folded to the usual spelling (only where the kana
@@ -439,6 +481,7 @@ KANA_FOLDS: tuple[tuple[str, str], ...] = (
     ("めるまが", "メルマガ"), ("あかうんと", "アカウント"), ("でーた", "データ"),
     ("しょーとめーる", "ショートメール"), ("れんらく", "連絡"), ("おねがい", "お願い"),
     ("がいしゃ", "会社"), ("でんき", "電気"), ("おしえない", "教えない"),
+    ("たしゃ", "他社"), ("ていけい", "提携"), ("ばんごう", "番号"), ("とうろくして", "登録して"),
 )  # fmt: skip
 
 # Japanese written in romaji (writers abroad without a Japanese keyboard): whole ASCII words
@@ -570,6 +613,12 @@ PASSING_ON = re.compile(
 # Subjects of replies and forwards say what an earlier message was about, not this one.
 REPLY_SUBJECT = re.compile(r"^\s*(?:re|fw|fwd|aw|tr|返信|転送)\s*(?:\[\d+\])?\s*[:：]", re.I)
 SUBJECT_WEIGHT = 0.7  # subject evidence counts for less than the body's
+# A body that points at the subject ("件名のとおりです", "as per subject") says the subject is its
+# request: the subject's evidence then counts as the body's.
+AS_SUBJECT = re.compile(
+    r"件名(?:の|に)?(?:とおり|通り|どおり|記載|書いた|のまま|の件|にある)|題名(?:の|に)?(?:とおり|通り)|"
+    r"\b(?:as|see) (?:per |in |the )?(?:the )?subject\b|\bsubject says it all\b"
+)
 
 # Header signals (mail.machine) that prove a machine sent the message.
 STRONG_MACHINE_SIGNALS = frozenset(

@@ -38,6 +38,7 @@ class Limits:
     max_depth: int = 120
     max_text_chars: int = 2_000_000  # text kept per message
     max_newest_chars: int = 100_000  # newest text handed to the classifier
+    max_attached_text_chars: int = 20_000  # of plain-text files attached (a letter), in all
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,9 @@ class ParsedMessage:
     is_dsn: bool = False  # a multipart/report of report-type delivery-status (RFC 3464)
     final_recipients: tuple[str, ...] = ()  # of a DSN's delivery-status part, lower-cased
     defects: tuple[str, ...] = field(default=())
+    # The text of plain-text files attached (a letter written in a text editor and attached to
+    # "see the attached letter"), up to ``Limits.max_attached_text_chars``.
+    attached_text: str = ""
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -456,6 +460,7 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
     plain: list[str] = []
     html: list[str] = []
     attachments: list[Attachment] = []
+    attached: list[str] = []
     original_id: str | None = None
     is_report = msg.get_content_type() == "multipart/report"
     # A DSN (RFC 3464): the whole message is a report of type delivery-status.
@@ -480,6 +485,10 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
             data = _payload_bytes(part, defects)
             run = slimmed.get(data)
             attachments.append(Attachment(filename, ctype, run.size if run else len(data)))
+            room = limits.max_attached_text_chars - sum(map(len, attached))
+            if ctype == "text/plain" and run is None and room > 0:
+                letter = decode_bytes(data, part.get_content_charset())
+                attached.append(letter.text.replace("\r\n", "\n")[:room])
 
     html_only = not plain and bool(html)
     quoted_html = ""
@@ -537,6 +546,7 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
         is_dsn=is_dsn,
         final_recipients=tuple(dict.fromkeys(final_recipients)),
         defects=tuple(dict.fromkeys(defects)),
+        attached_text="\n\n".join(t for t in attached if t.strip()),
     )
 
 

@@ -4,7 +4,7 @@
 
 Reads the short messages of tests/fixtures/classifier/*.jsonl, the mail of the dev corpus and
 of the writers' sets in ``TRAINED_CORPORA`` (parsed as intake parses it: subject, the text the
-desk reads, ``handlers.classify.reading``: the newest text or a forwarding note and the mail it
+desk reads, ``handlers.classify.text_of``: the newest text or a forwarding note and the mail it
 forwards; machine-mail signals), puts near-duplicates in one group (cosine >= GROUP_SIMILARITY
 over character 3-grams, joined transitively), and splits by group: a group's fold is a stable hash of its first member's id modulo 5; fold 0 is
 the shipped evaluation data (``evaluation.jsonl``: what a newly trained model is measured on
@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.classify import reading
+from handlers.classify import text_of
 from handlers.features import normalise
 from mail.parse import parse_message
 
@@ -74,6 +74,12 @@ TRAINED_CORPORA = (
     "writer-aj",
     "writer-ak",
     "writer-al",
+    "writer-am",
+    "writer-an",
+    "writer-ao",
+    "writer-ap",
+    "writer-aq",
+    "writer-ar",
 )
 
 
@@ -88,7 +94,7 @@ def _corpus(folder: Path, prefix: str) -> list[dict[str, object]]:
             {
                 "id": f"{prefix}:{obj['file']}",
                 "subject": msg.subject,
-                "text": reading(msg.subject, msg.newest_text, msg.quoted_text),
+                "text": text_of(msg),
                 "machine": list(msg.machine_signals),
                 "intents": sorted(obj["intents"]),
                 "language": obj["language"],

@@ -325,3 +325,82 @@ def test_a_short_reply_over_quoted_history_inherits_nothing() -> None:
         "To: privacy@example.jp\nSubject: 削除\n\n登録している個人情報を削除してください。\n"
     )
     assert classify(parse_message(_mail("RE: 削除", body))).intents == ()
+
+
+def _with_attached_letter(
+    body: str, letter: str, *, charset: str = "iso-2022-jp", headers: str = ""
+) -> bytes:
+    from email.message import EmailMessage
+    from email.policy import SMTP
+
+    msg = EmailMessage()
+    msg["From"] = "Ito <ito@example.jp>"
+    msg["To"] = "privacy@example.jp"
+    msg["Subject"] = "書面を添付します"
+    msg["Message-ID"] = "<letter@example.jp>"
+    msg.set_content(body)
+    msg.add_attachment(
+        letter.encode(charset), maintype="text", subtype="plain", filename="letter.txt"
+    )
+    msg.get_payload()[1].set_param("charset", charset)
+    return headers.encode() + msg.as_bytes(policy=SMTP)
+
+
+LETTER = (
+    "比較でんき 御中\n\n私の登録情報をすべて削除し、今後のメールの配信も停止してください。\n\n伊藤"
+)
+
+
+def test_a_letter_attached_to_a_short_message_is_read() -> None:
+    msg = parse_message(_with_attached_letter("添付の書面のとおりお願いします。", LETTER))
+    assert LETTER.split("\n")[2] in msg.attached_text
+    assert set(classify(msg).intents) == {"deletion", "stop_use"}
+
+
+def test_a_machine_mails_attached_text_is_not_the_senders() -> None:
+    # An out-of-office reply with a copy of the mail it answers attached as text.
+    raw = _with_attached_letter(
+        "I am out of the office until Monday.", LETTER, headers="Auto-Submitted: auto-replied\r\n"
+    )
+    assert set(classify(parse_message(raw)).intents) == {"auto_reply"}
+
+
+def test_a_long_message_is_not_read_with_its_attachment() -> None:
+    # A long mail that asks a question of its own: the file beside it is a reference, not the ask.
+    body = (
+        "個人情報の取り扱いについて質問があります。提携先の電力会社には、申し込みのときに入力した"
+        "情報のうち、どの項目が渡るのでしょうか。参考までに、以前に別の会社へ送った書面を添付します。"
+    ) * 8
+    msg = parse_message(_with_attached_letter(body, LETTER))
+    assert "deletion" not in classify(msg).intents
+
+
+def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> None:
+    raw = _mail("退会＆メール停止お願いします", "件名のとおりです。")
+    assert set(classify(parse_message(raw)).intents) >= {"deletion", "stop_use"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("夫あてのメールを止めていただき、夫の登録もなくしていただけますでしょうか。",
+         {"stop_use", "deletion"}),
+        ("今後一切、私の情報を他社へ渡さないこと。貴社にある私どもの情報をすべて消すこと。",
+         {"stop_provision", "deletion"}),
+        ("削除と提携先への提供停止おねがいします", {"deletion", "stop_provision"}),
+        ("もう何も残してほしくない。", {"deletion"}),
+        ("Could you please send me a copy of what you hold on her?", {"disclosure"}),
+        ("Please stop sending my details to Next Hikari or anyone else.", {"stop_provision"}),
+        ("データ売らないで", {"stop_provision"}),
+        ("何のリストに入ってるのか知りませんが、外してください。", {"stop_use"}),
+        ("I want the texts to stop.", {"stop_use"}),
+        # Telegram style in katakana, as a call centre's memo or an old phone writes it.
+        ("ジョウホウヲ　タシャニ　ワタサナイデ　クダサイ", {"stop_provision"}),
+        ("ナニヲ　トウロクシテイルカ　オシエテ　ホシイ", {"disclosure"}),
+        # Nearby, not a request: a retailer asks to take its plan off the comparison.
+        ("比較対象からの削除、もしくは受付終了の表示をお願いいたします。", set()),
+    ],
+)  # fmt: skip
+def test_requests_said_without_the_usual_words(text: str, expected: set[str]) -> None:
+    found = set(classify_text("", text, model=None).intents)
+    assert expected <= found if expected else not found & {"deletion"}

@@ -201,6 +201,23 @@ def test_a_complaint_the_sender_named_stays_whatever_the_model_reads() -> None:
     assert "complaint" not in combine(guessed, _prediction(complaint=0.05), THRESHOLDS).intents
 
 
+def test_a_named_question_stays_when_the_model_reads_nothing_in_its_place() -> None:
+    # 個人情報の取り扱いについて教えてください: the rules' question about handling (0.6).
+    named = Classification(
+        intents=("inquiry",), confidence={"inquiry": 0.6}, reasons={}, needs_triage=False
+    )
+    assert combine(named, _prediction(inquiry=0.1), THRESHOLDS).intents == ("inquiry",)
+    # ...but not beside what the model does read, nor when the rules only guessed at a question.
+    assert (
+        "inquiry"
+        not in combine(named, _prediction(inquiry=0.1, rate_question=0.95), THRESHOLDS).intents
+    )
+    guessed = Classification(
+        intents=("inquiry",), confidence={"inquiry": 0.5}, reasons={}, needs_triage=False
+    )
+    assert combine(guessed, _prediction(inquiry=0.1), THRESHOLDS).intents == ()
+
+
 def test_spam_the_rules_saw_a_sign_of_is_the_models_to_call() -> None:
     faint = Classification(intents=(), confidence={"spam": 0.3}, reasons={}, needs_triage=False)
     assert combine(faint, _prediction(spam=0.95), THRESHOLDS).intents == ("spam",)

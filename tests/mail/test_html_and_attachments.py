@@ -111,6 +111,28 @@ def test_attachments_listed_with_name_type_size_and_kept_out_of_text() -> None:
     ]
     for field in (parsed.text, parsed.newest_text, parsed.quoted_text, parsed.signature):
         assert "CONTENT-OF-THE-ATTACHMENT" not in field
+    # A plain-text file's text is kept apart (a letter the classifier may read), a CSV's is not.
+    assert parsed.attached_text == SECRET
+
+
+def test_attached_text_is_capped() -> None:
+    from mail.parse import Limits
+
+    text = message([("Content-Type", "text/plain; charset=UTF-8")], NEW.encode())
+    files = [
+        message(
+            [("Content-Type", "text/plain; charset=Shift_JIS"),
+             ("Content-Disposition", f'attachment; filename="letter{i}.txt"')],
+            ("手紙" * 3_000).encode("shift_jis"),
+        )
+        for i in range(3)
+    ]  # fmt: skip
+    ctype, body = multipart("mixed", [text, *files])
+    raw = message([("From", "taro@example.jp"), ctype], body)
+    parsed = parse_message(raw, limits=Limits(max_attached_text_chars=10_000))
+    assert len(parsed.attached_text.replace("\n", "")) == 10_000
+    assert set(parsed.attached_text.replace("\n", "")) == {"手", "紙"}
+    assert len(parsed.attachments) == 3
 
 
 def test_inline_html_attachment_with_a_name_is_not_text() -> None:
