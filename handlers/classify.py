@@ -267,6 +267,9 @@ def collect_evidence(
             span=match.span(),
             supporting=rule.supporting,
         )
+        if rule.intent in RIGHTS and R.UNTICKED.match(line):
+            ignored.append(_noted(ev, "an option not ticked"))
+            continue
         negatable = rule.intent in NEGATABLE
         if negatable and _is_negated(
             text, match, line_start, line_end, look_before=not rule.self_negating
@@ -592,8 +595,11 @@ MODEL_BESIDE_ASK = 0.15
 # the text does not name at 0.8 gained 0.3 points more but read "erase all the data you hold
 # about me" as a disclosure too: not done.
 MODEL_OVERRULES_ASIDE = 0.8
-# A request beside another matter the rules found is added at this.
-MODEL_BESIDE_OTHER = 0.6
+# A request beside another matter the rules found is added at this. It was 0.6; at 0.3, on
+# writer-as..ax scored by the model of 90b4b5b (which never saw them): rights recall 0.9811 ->
+# 0.9826, macro-F1 0.9124 -> 0.9123; held out by writer (o..ar, `tools/cross_validate.py
+# --save`, replayed): rights recall 0.9776 -> 0.9788, macro-F1 0.9354 -> 0.9347.
+MODEL_BESIDE_OTHER = 0.3
 # ...and beside a question the rules read and nothing else, at this: "個人情報の取り扱いについて
 # 教えてください" asks about the policy, and the model reads "教えて" as a disclosure request at
 # 0.75. Held out by writer (o..al, 3,660 messages): 0.6 -> 0.8 changes neither macro-F1 (0.9344

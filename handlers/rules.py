@@ -81,7 +81,7 @@ JA_PARTY = (
 RULES: tuple[Rule, ...] = (
     # --- disclosure: see or receive the data, how it is used, to whom it went -----------------
     *_rules(DISCLOSURE, 0.85,
-        r"開示(?:を|の)?(?:請求|希望|求め|お願い|して|いただき|いただけ|ください|願|依頼|申請|申し込)",
+        r"開示(?:を|の)?(?:ご)?(?:請求|希望|求め|お願い|して|いただき|いただけ|ください|願|依頼|申請|申し込)",
         r"開示(?:の)?手続き?(?:を)?(?:お願い|して|ください|進めて|いただ)",
         r"第三者提供記録|提供記録",
         r"(?:どこの|どの|いずれの|何という|何と言う|なんという|どういう)(?:会社|事業者|企業|提携先|業者|ところ).{0,25}(?:渡|提供|共有|教え|伝え|伝わ|流)",
@@ -199,7 +199,7 @@ RULES: tuple[Rule, ...] = (
         r"\bstop (?:using|processing) my\b|\bobject(?:ion)?\b.{0,40}\bprocessing\b|\brestrict(?:ion of)? processing\b|\bdirect marketing\b",
     ),
     *_rules(STOP_USE, 0.85,
-        r"(?:かけてこないで|送ってこないで|連絡してこないで|電話してこないで|メールしてこないで|電話しないで|送らないで|かけないで)",
+        r"(?:かけてこないで|送ってこないで|連絡してこないで|電話してこないで|メールしてこないで|電話しないで|送らないで|かけないで|(?<![にへ])送らないよう|かけないよう)",
         r"(?:電話|連絡|メール|営業|勧誘)(?:して)?(?:くんな|くるな|するな|してくるな|かけてくるな)",
         r"\b(?:do not|don't|never)\b.{0,10}\b(?:contact|call|phone|e-?mail|text|message) me\b",
         r"\b(?:don't|do not) (?:want|need) (?:to receive |any more |any |to get )?.{0,20}\b(?:e-?mails?|calls?|newsletters?|marketing|messages|texts)\b",
@@ -241,7 +241,7 @@ RULES: tuple[Rule, ...] = (
     # --- requests said in other words: the right is not named, what should happen is -----------
     *_rules(DELETION, 0.85,
         # "登録もなくしていただけますか", "記録は全部なかったことに": the data made to go away.
-        JA_DATA + r"(?:を|も|は)?(?:全部|すべて|全て|一切|きれいに)?(?:なくして|無くして|なくしてもら|なくしていただ|なくしてほし|なかったことに)",
+        JA_DATA + r"(?:を|も|は)?[、,]?(?:全部|すべて|全て|一切|きれいに)?(?:なくして|無くして|なくしてもら|なくしていただ|なくしてほし|なかったことに)",
         # "持っている私の情報を全部消すことを求めます", "情報はすべて消すこと。": an order.
         JA_DATA + r".{0,12}消す(?:こと|よう)(?:を)?(?:求め|要求|希望|お願い|。|$)",
         # "削除と提携先への提供停止おねがいします": the first of two asks joined by と.
@@ -252,6 +252,51 @@ RULES: tuple[Rule, ...] = (
     ),
     *_rules(DELETION, 0.55,
         r"退会(?:&|と|・|、|および|及び|して)",
+    ),
+    *_rules(DELETION, 0.85,
+        r"登録から(?:外して|はずして|削除して|消して|抜いて)",
+        JA_DATA + r".{0,15}(?:消させて|削除させて(?!いただ))",
+        r"\bundo (?:my |the |this )?(?:registration|sign[- ]?up|account)\b",
+        r"\bproceed with (?:the |my )?(?:deletion|erasure)\b",
+    ),
+    *_rules(DELETION, 0.7,
+        r"\bwant (?:it|them|my (?:data|info|details|information)) (?:all )?gone\b",
+    ),
+    *_rules(DISCLOSURE, 0.85,
+        r"(?:持って|保有して|もって)(?:る|いる)(?:私の)?(?:データ|情報).{0,10}(?:送って|見せて)",
+        r"\bproceed with (?:the |my )?(?:disclosure|access request)\b",
+    ),
+    *_rules(DISCLOSURE, 0.7,
+        r"(?:情報|データ)(?:、|は|を)?\s?(?:何|なに)(?:を|が)\s?(?:持って|もって|あり|保有|登録)",
+        r"(?:保有|登録|保管|保存)(?:して|されて)(?:いる|る).{0,15}(?:内容|情報|データ|履歴).{0,10}(?:知りたい|見せて|教えて|確認したい|見たい)",
+        r"(?:何|なに)を(?:送った|渡した|提供した|伝えた)(?:の|ん)?か.{0,20}(?:教えて|知りたい|説明|お答え)",
+        r"どこから.{0,15}(?:入手|手に入れ|知った|取得).{0,20}(?:教えて|知りたい|説明|お答え|答えて)",
+        r"(?:同意|承諾)の(?:記録|履歴|ログ).{0,10}(?:お示し|示して|見せて|開示|提示|送って)",
+        r"(?:データ|登録情報|履歴)を?(?:まとめて|一括で|全部|すべて)送って",
+        r"(?:全部|ぜんぶ|すべて|全て)見せて",
+    ),
+    *_rules(STOP_USE, 0.85,
+        r"(?:連絡|電話|メール|営業|勧誘)(?:を|は|も)?(?:一切|二度と)?(?:しない|せん)(?:よう|ごと)",
+        r"(?:電話|連絡|営業|勧誘|メール|案内).{0,15}(?:止めさせ|やめさせ)",
+        r"\b(?:mail|e-?mail|meru)\b.{0,10}(?:止めて|やめて|停止)",
+        r"\b(?:don't|do not|never) send (?:me )?anything\b",
+        r"\b(?:stop|cease|halt)\b.{0,40}\b(?:correspondence|letters|leaflets|post addressed|tracking|profiling)\b",
+        r"\bstop (?:tracking|profiling|targeting) me\b",
+        r"(?:情報|データ|番号)(?:を|は|も)?(?:もう|今後)?(?:使わない|利用しない|使用しない)よう",
+        r"\bcessation of (?:the )?(?:use|utili[sz]ation|processing)\b",
+        self_negating=True,
+    ),
+    *_rules(STOP_USE, 0.7,
+        r"(?:に|にも)(?:止める|やめる)よう(?:に)?(?:言って|伝えて|お伝え)",
+    ),
+    *_rules(STOP_PROVISION, 0.9,
+        r"(?:渡さ|教え|流さ|回さ|売ら)(?:んといて|んとって|んでください|んで(?:よか|ええ|いい))",
+        r"どこにも(?:教え|渡さ|出さ|流さ)(?:ない|ん)",
+        r"\bnothing (?:else )?(?:of mine|about me|more)\b.{0,20}\b(?:gets? |is |be )?(?:sent|passed|shared|given)\b",
+        r"\b(?:do not|don't|not to|never|stop|cease|no longer)\s+send(?:ing)?\s+(?:my|our|his|her|their)\s+(?:postal |home |e-?mail )?address\s+to\b",
+        JA_PARTY + r"(?:とか|など)?(?:に|へ).{0,12}(?:行く|いく|渡る|流れる|回る)(?:の|こと)(?:は|を|も)?(?:止め|やめ|停止|嫌|困)",
+        r"\bcessation of (?:the )?(?:third[- ]party )?provision\b|\bsuspension of (?:the )?third[- ]party provision\b",
+        self_negating=True,
     ),
     *_rules(DISCLOSURE, 0.85,
         r"\b(?:copy|list|printout|summary) of (?:what|everything|all that|whatever) (?:you|we) (?:hold|have|keep|store)\b",
@@ -482,6 +527,7 @@ KANA_FOLDS: tuple[tuple[str, str], ...] = (
     ("しょーとめーる", "ショートメール"), ("れんらく", "連絡"), ("おねがい", "お願い"),
     ("がいしゃ", "会社"), ("でんき", "電気"), ("おしえない", "教えない"),
     ("たしゃ", "他社"), ("ていけい", "提携"), ("ばんごう", "番号"), ("とうろくして", "登録して"),
+    ("みせて", "見せて"), ("かえて", "変えて"), ("もっています", "持っています"),
 )  # fmt: skip
 
 # Japanese written in romaji (writers abroad without a Japanese keyboard): whole ASCII words
@@ -502,7 +548,11 @@ ROMAJI: dict[str, str] = {
 ROMAJI_TEXT = re.compile(r"\b(?:kudasai|onegai|shimasu|desu|masu|shite|imasu|arimasen)\b")
 ROMAJI_PARTICLES: dict[str, str] = {
     "wo": "を", "no": "の", "wa": "は", "ga": "が", "ni": "に", "de": "で", "mo": "も", "to": "と",
+    "mail": "メール", "meeru": "メール",
 }  # fmt: skip
+
+# A form's option left unticked ("( ) Deletion", "[ ] 利用停止", "□ 開示", "× 削除"): not asked.
+UNTICKED = re.compile(r"^\s*(?:\(\s*\)|\[\s*\]|[□☐×✕✗])")
 
 # "Keep my account": whatever else the mail says, it is not asking for deletion.
 KEEP = re.compile(

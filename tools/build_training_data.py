@@ -80,6 +80,12 @@ TRAINED_CORPORA = (
     "writer-ap",
     "writer-aq",
     "writer-ar",
+    "writer-as",
+    "writer-at",
+    "writer-au",
+    "writer-av",
+    "writer-aw",
+    "writer-ax",
 )
 
 

@@ -397,6 +397,22 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
         # Telegram style in katakana, as a call centre's memo or an old phone writes it.
         ("ジョウホウヲ　タシャニ　ワタサナイデ　クダサイ", {"stop_provision"}),
         ("ナニヲ　トウロクシテイルカ　オシエテ　ホシイ", {"disclosure"}),
+        ("このアドレスを登録から外して、今後メールを送らないようにしてください。",
+         {"deletion", "stop_use"}),
+        ("Can you undo the registration? I never meant to give you my details.", {"deletion"}),
+        ("持ってるデータぜんぶ送って→そのあと消して", {"disclosure", "deletion"}),
+        ("登録内容みせてください。", {"disclosure"}),
+        ("そっちで何を送ったんか、いつ送ったんか教えてくれ。", {"disclosure"}),
+        ("もうあの会社にうちの情報渡さんといて。電話も止めさせてや。",
+         {"stop_provision", "stop_use"}),
+        ("もう電話せんごと言うといて。うちの番号はどこにも教えんでよかけん。",
+         {"stop_use", "stop_provision"}),
+        ("アカウントは残しといていいんですけど、電力会社とかに情報が行くのは止めてほしいです。",
+         {"stop_provision"}),
+        ("Close my account, erase my details, and don't send me anything ever again.",
+         {"deletion", "stop_use"}),
+        ("Art. 35(5): cessation of third-party provision of my personal data.",
+         {"stop_provision"}),
         # Nearby, not a request: a retailer asks to take its plan off the comparison.
         ("比較対象からの削除、もしくは受付終了の表示をお願いいたします。", set()),
     ],
@@ -404,3 +420,13 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
 def test_requests_said_without_the_usual_words(text: str, expected: set[str]) -> None:
     found = set(classify_text("", text, model=None).intents)
     assert expected <= found if expected else not found & {"deletion"}
+
+
+def test_a_forms_options_left_unticked_are_not_asked() -> None:
+    text = (
+        "Request type:\n(x) Disclosure of retained personal data\n( ) Deletion\n"
+        "[ ] Suspension of third-party provision\n□ 利用停止\n■ 訂正（住所）\n× 削除"
+    )
+    result = classify_text("", text, model=None)
+    assert set(result.intents) == {"disclosure", "correction"}
+    assert any("not ticked" in reason for reason in result.ignored)
