@@ -59,7 +59,8 @@ JA_FIELD = (
 )
 EN_DATA = (
     r"(?:data|datas|information|info|details|account|accounts|records?|profile|everything|all of it|the lot|"
-    r"it all|history|personal|what was entered|what you have|what you hold)"
+    r"it all|history|personal|what was entered|what you have|what you hold|"
+    r"(?:old |saved |previous )+(?:comparisons?|quotes?|searches|simulations?)|comparison history|search history)"
 )
 EN_FIELD = (
     r"(?:(?<!company )(?<!plan )(?<!brand )(?<!product )name|address|phone(?: number)?|mobile(?: number)?|number|e-?mail(?: address)?|"
@@ -106,7 +107,7 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:want|like|need) to know\b.{0,30}\bwhat (?:you(?:'ve| have)? )?(?:shared|gave|given|passed|sold|have|hold|provided)\b",
     ),
     *_rules(DISCLOSURE, 0.7,
-        r"(?:どんな|どのような|何の|なんの|どういう|何)(?:個人)?(?:情報|データ|内容).{0,25}(?:登録|保有|持って|保管|残って|あり|把握)",
+        r"(?:どんな|どのような|何の|なんの|どういう|何|どの)(?:個人)?(?:情報|データ|内容).{0,25}(?:登録|保有|持って|保管|残って|あり|把握)",
         r"(?:登録|保有|保管|保存)(?:されて|して)?(?:いる|る)?(?:私の|自分の)?(?:個人)?(?:内容|情報|データ|履歴).{0,25}(?:見せて|教えて|送って|確認させ|知りたい|一覧|開示)",
         r"(?:情報|データ|内容|履歴).{0,20}(?:一覧|コピー|写し|控え|csv|pdf|エクセル|excel|ファイル|電子データ|書面).{0,15}(?:送って|ください|いただ|もらえ|ほしい|欲しい)",
         r"(?:私の|自分の)?(?:情報|データ).{0,10}(?:見せて|開示して)|(?:私の|自分の)(?:個人)?(?:情報|データ)を?.{0,12}送って(?:ください|ほしい|もらえ|いただ)",
@@ -132,7 +133,7 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:rectification|right to (?:rectification|correct))\b",
     ),
     *_rules(CORRECTION, 0.6,
-        JA_FIELD + r".{0,20}(?:間違|誤|違って|違います|異な|古い|旧の|のまま|になっていま|となっていま|抜けて|漏れて|欠けて|入って(?:い)?ない)",
+        JA_FIELD + r".{0,20}(?:間違|誤|違って|違います|異な|古い|旧の|のまま|(?<!気)になっていま|となっていま|抜けて|漏れて|欠けて|入って(?:い)?ない)",
         JA_FIELD + r".{0,10}(?:変えました|変わりました|変更しました|変わった|変えた)",
         r"\b" + EN_FIELD + r"\b.{0,40}\bshould (?:be|read|say)\b",
         r"\b" + EN_FIELD + r"\b.{0,40}\b(?:wrong|incorrect|misspell(?:ed)?|misspelt|spelled wrong|out of date|outdated|old one|my old|a typo|missing|not correct|inaccurate|swapped|reversed|mixed up)\b",
@@ -288,6 +289,23 @@ RULES: tuple[Rule, ...] = (
     ),
     *_rules(STOP_USE, 0.7,
         r"(?:に|にも)(?:止める|やめる)よう(?:に)?(?:言って|伝えて|お伝え)",
+    ),
+    # "まず開示の方だけ先に進めてください": a request already made, the desk told to go on with it.
+    *_rules(DISCLOSURE, 0.85,
+        r"開示(?:の方|のほう)?(?:だけ|のみ)?(?:を)?(?:先に|先行して)?(?:進めて|進行して)",
+        r"\btell me what (?:you|your company) (?:shared|gave|passed|sent|disclosed|sold)\b",
+        r"\brequest[_ ]type\s*:\s*(?:access|disclosure)\b",
+    ),
+    *_rules(DISCLOSURE, 0.7,
+        r"\bwho (?:it|my data|they|my (?:details|information|info)|(?:his|her|their) (?:data|details|information)) (?:was|were|has been|have been) (?:shared|given|passed|sent|sold) (?:with|to)\b",
+    ),
+    *_rules(DELETION, 0.85,
+        r"削除(?:の方|のほう)?(?:だけ|のみ)?(?:を)?(?:先に|先行して)?(?:進めて|進行して)",
+        r"\brequest[_ ]type\s*:\s*(?:erasure|deletion)\b",
+    ),
+    *_rules(STOP_PROVISION, 0.9,
+        r"\bcease\b.{0,40}\b(?:provision|sharing|transfer|disclosure)s? of\b.{0,40}\b(?:third|partners?|retailers|compan)",
+        self_negating=True,
     ),
     *_rules(STOP_PROVISION, 0.9,
         r"(?:渡さ|教え|流さ|回さ|売ら)(?:んといて|んとって|んでください|んで(?:よか|ええ|いい))",
@@ -543,6 +561,7 @@ ROMAJI: dict[str, str] = {
     "okuranaide": "送らないで", "juusho": "住所", "jusho": "住所", "namae": "名前",
     "seikyuu": "請求", "seikyu": "請求", "irai": "依頼", "riyou": "利用", "riyo": "利用",
     "oshiete": "教えて", "renraku": "連絡", "shinaide": "しないで",
+    "nani": "何", "hozon": "保存", "sarete": "されて", "misete": "見せて", "motte": "持って",
 }  # fmt: skip
 # ...and, where a text is written in romaji (two of these words), its particles too.
 ROMAJI_TEXT = re.compile(r"\b(?:kudasai|onegai|shimasu|desu|masu|shite|imasu|arimasen)\b")
@@ -565,6 +584,11 @@ FORM_RELAY = re.compile(
     r"フォームから|送信がありました|(?:お問い合わせ|ご相談|ご依頼)(?:内容|本文)\s*:|"
     r"\b(?:form submission|new submission|submitted via|message|comments?)\s*:"
 )
+# ...and one that says a form's submission came in ("フォームより、以下の内容で送信がありました")
+# relays a person's text even where it adds that a machine sent the notification itself.
+FORM_SUBMISSION = re.compile(
+    r"(?:以下の内容で)?送信がありました|\b(?:new (?:form )?submission|form submission|submitted via)\b"
+)
 # ...unless the mail says outright that a machine sent it.
 MACHINE_TEXT = re.compile(
     r"自動送信|自動返信|自動配信|自動で(?:お知らせ|送信|配信|返信)|ご返信いただいても|送信専用|"
@@ -578,7 +602,7 @@ PROCEDURAL = re.compile(
     r"|(?:どうすれば|どのようにすれば|どうしたら|どうやれば|どうやったら|どうやって(?:頼|依頼|申請|請求|手続|お願い)|(?:どちら|どれ)を(?:申請|請求|依頼|選べ)|何が違う|違いは|どのように(?:申請|請求|手続|すれば|頼め|依頼)|方法を?(?:教えて|知りたい)|手続き(?:の方法|方法|を教えて)|手順|必要な(?:書類|もの)|何が必要)"
     r"|(?:しようか|するか|しようと|するべきか)(?:検討|考えて|迷って)|(?:を|の)?(?:検討して(?:い|おり)ます|検討している|考えています|考えているのですが)|決めて(?:いません|おりません)"
     r"|(?:する前に|前に確認)|(?:どの|どんな)書類|(?:手数料|費用)は?(?:いくら|かかり)|支払い?方法|手続き(?:について|に関して|に関する|の流れ|の方法)"
-    r"|(?:もし|仮に).{0,40}(?:たら|れば|場合)"
+    r"|(?:もし|仮に)(?!(?:可能|よろしけ|差し支えな|お手数|ご面倒|ご迷惑))(?!で(?:き|あ)).{0,40}(?:たら|れば|場合)"
     r"|(?:する|した|お願いする|依頼する|請求する|申請する)場合"
     r"|(?:したら|すると|した場合|しても(?!ら)).{0,30}(?:どうなり|どうなる|消え|残り|残る|見られ)"
     r"|\b(?:how (?:do|can|would|should|could) (?:i|we|one)|how to|is it possible to|(?:can|could) i(?! (?:get|have|receive|obtain|see)\b)|"

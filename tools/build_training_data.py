@@ -86,6 +86,12 @@ TRAINED_CORPORA = (
     "writer-av",
     "writer-aw",
     "writer-ax",
+    "writer-ay",
+    "writer-az",
+    "writer-ba",
+    "writer-bb",
+    "writer-bc",
+    "writer-bd",
 )
 
 

@@ -413,6 +413,17 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
          {"deletion", "stop_use"}),
         ("Art. 35(5): cessation of third-party provision of my personal data.",
          {"stop_provision"}),
+        ("もし可能であれば、アンケートの回答も含めて私の登録情報を削除いただけますと幸いです。",
+         {"deletion"}),
+        ("戸籍の書類に時間がかかるので、削除は後回しにして、まず開示の方だけ先に進めてください。",
+         {"disclosure"}),
+        ("watashi no touroku jouhou, nani ga hozon sarete iru ka oshiete kudasai.",
+         {"disclosure"}),
+        ("Please tell me what you shared with them, and stop sharing my details with anyone.",
+         {"disclosure", "stop_provision"}),
+        ("Our client requests that you cease, with immediate effect, any provision of her "
+         "personal data to third parties.", {"stop_provision"}),
+        ("Also, could you delete the old comparison I saved last summer?", {"deletion"}),
         # Nearby, not a request: a retailer asks to take its plan off the comparison.
         ("比較対象からの削除、もしくは受付終了の表示をお願いいたします。", set()),
     ],
@@ -430,3 +441,27 @@ def test_a_forms_options_left_unticked_are_not_asked() -> None:
     result = classify_text("", text, model=None)
     assert set(result.intents) == {"disclosure", "correction"}
     assert any("not ticked" in reason for reason in result.ignored)
+
+
+def test_a_change_of_mind_takes_back_what_came_before_it_not_what_follows() -> None:
+    text = (
+        "Sorry, I've changed my mind on part of this. Please do NOT delete my account after all."
+        "\n\nWhat I actually want is just for the weekly emails to stop. That's all."
+    )
+    assert classify_text("", text, model=None).intents == ("stop_use",)
+    before = "Please delete my account.\nActually, I have changed my mind: disregard my last mail."
+    result = classify_text("", before, model=None)
+    assert result.intents == ()
+    assert "the sender seems to withdraw a request" in result.triage_reasons
+
+
+def test_a_form_notice_that_says_a_system_sent_it_still_relays_the_persons_text() -> None:
+    body = (
+        "ひかく電気 お問い合わせフォームより、以下の内容で送信がありました。\n"
+        "このメールはシステムから自動送信されています。\n\n"
+        "お問い合わせ種別：個人情報の取り扱いについて\nお名前：小林 信也\n内容：\n"
+        "9月に転居しました。登録住所を 埼玉県川越市新宿町3-14-2 に変更してください。\n"
+        "あと、前の住所で作った料金シミュレーションの履歴はもう不要なので消してください。"
+    )
+    found = set(classify_text("【お問い合わせ】新規受付", body, model=None).intents)
+    assert found == {"correction", "deletion"}
