@@ -150,11 +150,38 @@ def _history_start(text: str, lines: list[str], max_lines: int) -> int:
     return cut if cut < min(len(lines), max_lines) else len(lines)
 
 
+def _below_the_quote(history: list[str]) -> tuple[list[str], list[str]] | None:
+    """A bottom-posted (or interleaved) reply: the sender's own lines written under the ">"
+    lines of the mail they answer, as (own lines, history lines); None when nothing but history
+    follows the quote. A further attribution or separator line outside the quote opens older
+    history, which stays history."""
+    first = next((i for i, line in enumerate(history) if _QUOTED.match(line)), None)
+    if first is None:
+        return None
+    own: list[str] = []
+    rest = history[:first]
+    for i in range(first, len(history)):
+        line = history[i]
+        if _QUOTED.match(line):
+            rest.append(line)
+        elif any(p.search(line) for p in HISTORY_MARKERS) or _is_structured_start(history, i):
+            rest += history[i:]
+            break
+        else:
+            own.append(line)
+    return (own, rest) if any(line.strip() for line in own) else None
+
+
 def split_newest(text: str, *, max_lines: int = 20_000) -> Split:
-    """Split a plain-text body into newest text, quoted history and signature."""
+    """Split a plain-text body into newest text, quoted history and signature; a reply written
+    under the quote of the mail it answers (bottom-posted, nothing above it) is the newest text."""
     lines = text.split("\n")
     cut = _history_start(text, lines, max_lines)
     head, history = lines[:cut], lines[cut:]
+    if history and not any(line.strip() for line in head):
+        below = _below_the_quote(history)
+        if below is not None:
+            head, history = below
     own: list[str] = []
     quoted: list[str] = []
     if _ANY_QUOTED.search(text):

@@ -92,6 +92,12 @@ TRAINED_CORPORA = (
     "writer-bb",
     "writer-bc",
     "writer-bd",
+    "writer-be",
+    "writer-bf",
+    "writer-bg",
+    "writer-bh",
+    "writer-bi",
+    "writer-bj",
 )
 
 

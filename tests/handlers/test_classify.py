@@ -424,6 +424,14 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
         ("Our client requests that you cease, with immediate effect, any provision of her "
          "personal data to third parties.", {"stop_provision"}),
         ("Also, could you delete the old comparison I saved last summer?", {"deletion"}),
+        ("メルマガの配信をやめて、退会処理もお願いします。データは残さなくて結構です。",
+         {"stop_use", "deletion"}),
+        ("削除の前に、「あおぞら電力」に私の情報を渡したかどうかだけ教えてください。",
+         {"disclosure"}),
+        ("I'd like to see the records of whom you have provided my data to.", {"disclosure"}),
+        ("Our customer no longer wants to receive your newsletters.", {"stop_use"}),
+        ("Stop any onward transfer of my data to your partners, effective immediately.",
+         {"stop_provision"}),
         # Nearby, not a request: a retailer asks to take its plan off the comparison.
         ("比較対象からの削除、もしくは受付終了の表示をお願いいたします。", set()),
     ],

@@ -212,3 +212,43 @@ def test_a_rule_above_a_forms_fields_is_no_signature(rule: str) -> None:
     split = split_newest(body)
     assert "090-0000-8852 に変更してください" in split.newest
     assert split.signature == f"{rule}\n送信日時：2026/10/25 12:03:19"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Gmail's attribution, the desk's question quoted, the answer written under it.
+        "On Mon, Dec 23, 2024 at 8:10 AM Privacy Desk <privacy@example.jp> wrote:\n"
+        "> Please let us know your new phone number.\n\n"
+        "It's 070-3318-4402. Please replace the old one.\n",
+        # A Japanese client's attribution.
+        "2024年4月18日(木) 14:19 ひかく電気 <privacy@example.jp>:\n"
+        "> 停止をご希望のご連絡方法をお知らせください。\n\n"
+        "It's 070-3318-4402. Please replace the old one.\n",
+        # An "Original Message" header block over a quoted question.
+        "-------- Original Message --------\nFrom: privacy@example.jp\nDate: 08/04/2025 03:47\n"
+        "> Could you confirm which channels you want us to stop?\n\n"
+        "It's 070-3318-4402. Please replace the old one.\n",
+    ],
+)
+def test_a_reply_written_under_the_quote_is_the_newest_text(body: str) -> None:
+    split = split_newest(body)
+    assert split.newest == "It's 070-3318-4402. Please replace the old one."
+    assert split.quoted.startswith(body.split("\n")[0])
+    assert "It's 070" not in split.quoted
+
+
+def test_older_history_under_a_bottom_posted_reply_stays_history() -> None:
+    body = (
+        "On Tue, Desk <privacy@example.jp> wrote:\n> Which account is it?\n\n"
+        "The one under this address.\n\n"
+        "On Mon, Taro <taro@example.jp> wrote:\nPlease delete my account.\n"
+    )
+    split = split_newest(body)
+    assert split.newest == "The one under this address."
+    assert "Please delete my account." in split.quoted
+
+
+def test_a_top_posted_reply_keeps_what_is_above_the_quote() -> None:
+    body = "Thanks, that is all.\n\nOn Mon, Desk <privacy@example.jp> wrote:\n> Done.\n\nP.S. old\n"
+    assert split_newest(body).newest == "Thanks, that is all."
