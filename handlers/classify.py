@@ -71,6 +71,9 @@ class Classification:
     triage_reasons: tuple[str, ...] = ()
     ignored: tuple[str, ...] = field(default=())  # evidence set aside, for explanations
     set_aside: frozenset[str] = frozenset()  # intents whose evidence the rules set aside
+    # ...of them, those the sender said outright they do not want (negated, listed as not
+    # wanted, a form's option left unticked) and nowhere asked
+    refused: frozenset[str] = frozenset()
     mentioned: frozenset[str] = frozenset()  # rights whose words appear (rules.MENTIONS)
     sentences: int = 0  # sentences of the text the rules read (a request in one says one thing)
     model_version: str | None = None  # the learned model that took part, if any
@@ -253,6 +256,25 @@ def _matches(scan: Scan) -> Iterator[tuple[R.Rule, re.Match[str]]]:
             yield rule, match
 
 
+def _not_wanted_lines(text: str) -> frozenset[int]:
+    """Where the bulleted lines under a "してほしくないこと" heading start (``rules.NOT_WANTED_HEADING``):
+    the list ends at the first line that is not a bullet."""
+    if "ほしくない" not in text and "want" not in text and "not" not in text and "不要" not in text:
+        return frozenset()
+    starts: list[int] = []
+    under = False
+    offset = 0
+    for line in text.split("\n"):
+        if R.NOT_WANTED_HEADING.match(line):
+            under = True
+        elif under and _BULLET.match(line):
+            starts.append(offset)
+        else:
+            under = False
+        offset += len(line) + 1
+    return frozenset(starts)
+
+
 def collect_evidence(
     scan: Scan, where: str = "body", scale: float = 1.0
 ) -> tuple[list[Evidence], list[Evidence]]:
@@ -263,6 +285,7 @@ def collect_evidence(
     asking_lines: set[int] = set()  # sentences that make a request or a complaint
     deferred_inquiry: list[tuple[int, Evidence]] = []
     procedural_cache: dict[int, bool] = {}
+    not_wanted = _not_wanted_lines(text)
     for rule, match in _matches(scan):
         line_start, line_end = _line_bounds(text, match.start(), match.end())
         line = text[line_start:line_end]
@@ -285,6 +308,9 @@ def collect_evidence(
         )
         if rule.intent in RIGHTS and R.UNTICKED.match(line):
             ignored.append(_noted(ev, "an option not ticked"))
+            continue
+        if rule.intent in RIGHTS and line_start in not_wanted:
+            ignored.append(_noted(ev, "listed as not wanted"))
             continue
         negatable = rule.intent in NEGATABLE
         if negatable and _is_negated(
@@ -400,6 +426,8 @@ def classify_text(
 
 
 SUBJECT_ONLY = "subject only"
+# What the sender said outright they do not want: no model reading brings it back.
+REFUSALS = frozenset({"negated", "listed as not wanted", "an option not ticked"})
 
 
 def classify_rules(
@@ -570,6 +598,12 @@ def classify_rules(
             if words.search(body) or (subject and words.search(prepare(subject)))
         ),
         sentences=sum(1 for line in body.splitlines() if len(line.strip()) >= SENTENCE_MIN),
+        refused=frozenset(
+            intent
+            for intent in {ev.intent for ev in ignored if ev.note in REFUSALS} - chosen
+            if all(ev.note in REFUSALS for ev in ignored if ev.intent == intent)
+            and not any(ev.intent == intent and not ev.supporting for ev in evidence)
+        ),
     )
 
 
@@ -611,6 +645,12 @@ MODEL_BESIDE_ASK = 0.15
 # the text does not name at 0.8 gained 0.3 points more but read "erase all the data you hold
 # about me" as a disclosure too: not done.
 MODEL_OVERRULES_ASIDE = 0.8
+# ...and one the sender said outright they do not want ("I do not want my account deleted"), at
+# this: a model trained on writer-a..bp read that sentence as a deletion at 0.84. At 0.9, on
+# writer-be..bj and writer-bk..bp (each scored by a model that never saw it) and held out by
+# writer over o..ar: rights recall unchanged, macro-F1 unchanged or +0.0001; refusals never
+# overruled cost 0.7 points of rights recall on writer-be..bj.
+MODEL_OVERRULES_REFUSAL = 0.9
 # A request beside another matter the rules found is added at this. It was 0.6; at 0.3, on
 # writer-as..ax scored by the model of 90b4b5b (which never saw them): rights recall 0.9811 ->
 # 0.9826, macro-F1 0.9124 -> 0.9123; held out by writer (o..ar, `tools/cross_validate.py
@@ -737,7 +777,9 @@ def combine(
             # Negated, withdrawn, asked about or told as history: the rules read the sentence,
             # the model only its words. A person decides; the clock runs when the model is sure.
             triage.append(f"the rules set {intent} aside; the model reads it ({p[intent]:.2f})")
-            if p[intent] >= MODEL_OVERRULES_ASIDE:
+            if p[intent] >= (
+                MODEL_OVERRULES_REFUSAL if intent in ruled.refused else MODEL_OVERRULES_ASIDE
+            ):
                 by_model.add(intent)
         elif intent in RIGHTS:
             if rules_rights:

@@ -327,6 +327,25 @@ RULES: tuple[Rule, ...] = (
         self_negating=True,
     ),
     *_rules(STOP_PROVISION, 0.9,
+        r"\bcease\b.{0,20}\bto (?:disclose|share|provide|transfer|sell|pass)\b.{0,60}\b(?:third|partners?|providers?|compan)",
+        r"\bobject(?:s|ing|ion)? to (?:any |the )?(?:further |future |onward )?(?:disclosure|sharing|transfer|provision)s?\b",
+        self_negating=True,
+    ),
+    *_rules(DELETION, 0.85,
+        r"\bnuke\b.{0,20}\b(?:account|data|profile|it|everything)\b",
+    ),
+    *_rules(DISCLOSURE, 0.85,
+        r"\bconfirm whether you (?:hold|have|keep|process)\b|\bgive (?:me|us) access\b",
+        r"\b(?:tell|confirm|inform)\b.{0,15}\b(?:us|me)\b.{0,10}\bwhether you (?:provided|shared|passed|gave|sold|disclosed|sent)\b",
+    ),
+    *_rules(DISCLOSURE, 0.7,
+        r"(?:私の|自分の|登録)\S{0,10}(?:データ|情報|履歴)を?(?:もらえ|いただけ|頂け)",
+    ),
+    *_rules(STOP_USE, 0.85,
+        r"\b(?:don't|do not) use my\b.{0,40}\b(?:for|to)\b",
+        self_negating=True,
+    ),
+    *_rules(STOP_PROVISION, 0.9,
         r"\bcease\b.{0,40}\b(?:provision|sharing|transfer|disclosure)s? of\b.{0,40}\b(?:third|partners?|retailers|compan)",
         self_negating=True,
     ),
@@ -593,6 +612,13 @@ ROMAJI_PARTICLES: dict[str, str] = {
     "mail": "メール", "meeru": "メール",
 }  # fmt: skip
 
+# A heading over a list of what the sender does not want ("■してほしくないこと", "What I don't
+# want:"): the rights named in the list under it are not asked.
+NOT_WANTED_HEADING = re.compile(
+    r"^\W{0,3}(?:(?:して)?ほしくない(?:こと|もの)|希望しない(?:こと|もの)|不要な(?:こと|もの)|"
+    r"お願いしない(?:こと|もの)|求めない(?:こと|もの)|(?:what )?i (?:don't|do not) want|"
+    r"not (?:requested|wanted|needed)|please do not)\W{0,3}$"
+)
 # A form's option left unticked ("( ) Deletion", "[ ] 利用停止", "□ 開示", "× 削除"): not asked.
 UNTICKED = re.compile(r"^\s*(?:\(\s*\)|\[\s*\]|[□☐×✕✗])")
 

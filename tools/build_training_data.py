@@ -98,6 +98,12 @@ TRAINED_CORPORA = (
     "writer-bh",
     "writer-bi",
     "writer-bj",
+    "writer-bk",
+    "writer-bl",
+    "writer-bm",
+    "writer-bn",
+    "writer-bo",
+    "writer-bp",
 )
 
 

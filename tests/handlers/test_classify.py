@@ -432,6 +432,16 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
         ("Our customer no longer wants to receive your newsletters.", {"stop_use"}),
         ("Stop any onward transfer of my data to your partners, effective immediately.",
          {"stop_provision"}),
+        ("(b) that you cease forthwith to disclose our client's personal data to any third "
+         "party, including any electricity provider.", {"stop_provision"}),
+        ("Once I've got it please just nuke the whole account.", {"deletion"}),
+        ("Please confirm whether you hold personal information about me and give me access to it.",
+         {"disclosure"}),
+        ("Please tell us whether you provided his personal data to Sunrise Energy.",
+         {"disclosure"}),
+        ("最後に私の登録情報と利用履歴のデータをもらえますか。", {"disclosure"}),
+        ("Please take this email as my opt-out: don't use my browsing on your site for ad "
+         "targeting.", {"stop_use"}),
         # Nearby, not a request: a retailer asks to take its plan off the comparison.
         ("比較対象からの削除、もしくは受付終了の表示をお願いいたします。", set()),
     ],
@@ -473,3 +483,17 @@ def test_a_form_notice_that_says_a_system_sent_it_still_relays_the_persons_text(
     )
     found = set(classify_text("【お問い合わせ】新規受付", body, model=None).intents)
     assert found == {"correction", "deletion"}
+
+
+def test_a_list_under_a_heading_of_what_is_not_wanted_is_not_asked() -> None:
+    text = (
+        "■してほしいこと\n・私について御社が保有している情報の開示（メールでPDFを送ってください）\n\n"
+        "■してほしくないこと\n・削除（まだサービスを使う予定があります）\n・退会処理\n\n"
+        "会員ID：HK-7204415"
+    )
+    result = classify_text("", text, model=None)
+    assert result.intents == ("disclosure",)
+    assert any("listed as not wanted" in reason for reason in result.ignored)
+    # The list ends where the bullets do: a request after it stands.
+    after = "What I don't want:\n- deletion of my account\nPlease erase my old data though."
+    assert "deletion" in classify_text("", after, model=None).intents

@@ -3,6 +3,8 @@ with the rules (the rules decide; the model adds what they miss; disagreements g
 
 from __future__ import annotations
 
+import dataclasses
+
 from support import growth
 
 from handlers import model as learned
@@ -216,6 +218,27 @@ def test_a_named_question_stays_when_the_model_reads_nothing_in_its_place() -> N
         intents=("inquiry",), confidence={"inquiry": 0.5}, reasons={}, needs_triage=False
     )
     assert combine(guessed, _prediction(inquiry=0.1), THRESHOLDS).intents == ()
+
+
+def test_a_request_the_sender_refused_comes_back_only_when_the_model_is_very_sure() -> None:
+    refused = Classification(
+        intents=("correction",),
+        confidence={"correction": 0.8},
+        reasons={},
+        needs_triage=False,
+        set_aside=frozenset({"deletion"}),
+        refused=frozenset({"deletion"}),
+    )
+    doubt = combine(refused, _prediction(correction=0.9, deletion=0.85), THRESHOLDS)
+    assert doubt.intents == ("correction",)
+    assert doubt.needs_triage  # a person sees the model's reading
+    sure = combine(refused, _prediction(correction=0.9, deletion=0.95), THRESHOLDS)
+    assert "deletion" in sure.intents
+    # A request set aside for another reason (told as history, asked about) comes back at 0.8.
+    aside = dataclasses.replace(refused, refused=frozenset())
+    assert (
+        "deletion" in combine(aside, _prediction(correction=0.9, deletion=0.85), THRESHOLDS).intents
+    )
 
 
 def test_spam_the_rules_saw_a_sign_of_is_the_models_to_call() -> None:
