@@ -198,6 +198,8 @@ _CUES = (
     R.OWN_DATA,
     R.MACHINE_NEGATED,
     R.FORM_SUBMISSION,
+    R.AGENT_RELAY,
+    R.ACKNOWLEDGEMENT,
 )
 _SCANNER = Scanner([rule.pattern for rule in R.RULES] + list(_CUES))
 (
@@ -209,6 +211,8 @@ _SCANNER = Scanner([rule.pattern for rule in R.RULES] + list(_CUES))
     _OWN_DATA,
     _MACHINE_NEGATED,
     _FORM_SUBMISSION,
+    _AGENT_RELAY,
+    _ACKNOWLEDGEMENT,
 ) = range(len(R.RULES), len(R.RULES) + len(_CUES))
 # A question or a grievance alone: about the sender's own data, it may be a request in other words.
 _MAY_BE_A_REQUEST = frozenset({INQUIRY, COMPLAINT})
@@ -217,8 +221,11 @@ _MAY_BE_A_REQUEST = frozenset({INQUIRY, COMPLAINT})
 def _form_relay(body: str, scan: Scan) -> bool:
     """The site's (or a partner's) web form passing on what a person typed: its wording or a
     content field ("【お問い合わせ内容】", "Message:"), and nothing saying a machine wrote it but
-    the notice of a submission itself."""
+    the notice of a submission itself; or an agent's system sending a person's request."""
     if scan.search(_FORM_SUBMISSION):
+        return True
+    if scan.search(_AGENT_RELAY) and not scan.search(_ACKNOWLEDGEMENT):
+        # A privacy-request service's system sending a person's request as their agent.
         return True
     if scan.search(_MACHINE_TEXT):
         return False

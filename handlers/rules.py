@@ -638,6 +638,20 @@ FORM_RELAY = re.compile(
 FORM_SUBMISSION = re.compile(
     r"(?:以下の内容で)?送信がありました|\b(?:new (?:form )?submission|form submission|submitted via)\b"
 )
+# ...and so does a privacy-request service's system sending a person's request as their agent
+# ("as authorized agent for the consumer", "has asked us to send you this request on his behalf"):
+# its mail carries Auto-Submitted, its request is the person's.
+AGENT_RELAY = re.compile(
+    r"\bauthori[sz]ed agent\b|\basked us to (?:send|submit|forward) (?:you )?(?:this|the following|a) "
+    r"request\b|\bon (?:his|her|their) behalf\b|\bon behalf of (?:the |our )?(?:consumer|user|"
+    r"customer|client|data subject)s?\b|(?:代理人|代理)として.{0,30}(?:請求|依頼|申請|申し入れ)"
+)
+# ...but not a system's acknowledgement of a request it received ("Your request (#NW-48213) has been
+# received"), which may quote an agent's subject.
+ACKNOWLEDGEMENT = re.compile(
+    r"\b(?:has been received|we have received your|reply above this line|ticket (?:number|#|id))|"
+    r"受け付けました|受付いたしました|受付番号"
+)
 # ...unless the mail says outright that a machine sent it.
 MACHINE_TEXT = re.compile(
     r"自動送信|自動返信|自動配信|自動で(?:お知らせ|送信|配信|返信)|ご返信いただいても|送信専用|"

@@ -353,6 +353,24 @@ def test_a_web_form_relayed_by_a_machine_keeps_the_persons_request_and_its_clock
     assert case.kind != "machine" and "deletion" in case.intents
     assert case.answer_due == RIGHTS_DUE and case.needs_triage
 
+    # A privacy-request service's system sends a person's request as their agent, with
+    # Auto-Submitted too: the person's request, with the law's clock.
+    agent = _take(
+        engine,
+        _mail(
+            make_mail,
+            "Hi,\n\nTom Gallagher (tom.g@example.com) has asked us to send you this request on "
+            "his behalf.\n\nTom would like you to delete his personal data that you hold.\n\n"
+            "This email was sent using a service that helps people reclaim their data.",
+            subject="Data deletion request from Tom Gallagher",
+            sender="no-reply@privacy-agent.example.com",
+            auto_submitted="auto-generated",
+        ),
+    )
+    case = _case(engine, agent)
+    assert case.kind != "machine" and "deletion" in case.intents
+    assert case.answer_due == RIGHTS_DUE and case.needs_triage
+
     # An auto-reply that quotes a request is still machine mail: archived, no clock.
     ack = Intake(engine, clock=lambda: MONDAY.astimezone(UTC)).process(
         _mail(
@@ -365,3 +383,15 @@ def test_a_web_form_relayed_by_a_machine_keeps_the_persons_request_and_its_clock
         )
     )
     assert ack.action == "archived" and ack.answer_due is None
+    # ...and so is a ticket system's acknowledgement of an agent's request it received.
+    ticket = Intake(engine, clock=lambda: MONDAY.astimezone(UTC)).process(
+        _mail(
+            make_mail,
+            "Your request (#NW-48213) has been received and is being reviewed by our staff.\n\n"
+            "Subject: Data subject request on behalf of our client\n",
+            subject="[NW-48213] Request received",
+            sender="helpdesk@northwind.example.com",
+            auto_submitted="auto-generated",
+        )
+    )
+    assert ticket.action == "archived" and ticket.answer_due is None
