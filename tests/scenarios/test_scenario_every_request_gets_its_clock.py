@@ -331,11 +331,10 @@ def test_a_web_form_relayed_by_a_machine_keeps_the_persons_request_and_its_clock
     engine: Engine, make_mail: Callable[..., bytes]
 ) -> None:
     # The site's contact form mails what a person typed from a no-reply system with
-    # Auto-Submitted: machine headers, but a person's deletion request with the law's clock.
-    relay = _take(
-        engine,
-        _mail(
-            make_mail,
+    # Auto-Submitted, and a privacy-request service's system sends a person's request as their
+    # agent: machine headers, but a person's deletion request with the law's clock.
+    for body, subject, sender in (
+        (
             "お問い合わせフォームから送信されました。\n"
             "-------------------------------------------------\n"
             "【お名前】有賀 慎吾\n【メールアドレス】shingo@example.jp\n"
@@ -344,54 +343,43 @@ def test_a_web_form_relayed_by_a_machine_keeps_the_persons_request_and_its_clock
             "登録データは削除でお願いします。\n"
             "-------------------------------------------------\n"
             "送信日時：2026/06/01 09:12:03\n",
-            subject="【お問い合わせフォーム】料金・プランについて",
-            sender="form-noreply@example-hikaku.co.jp",
-            auto_submitted="auto-generated",
+            "【お問い合わせフォーム】料金・プランについて",
+            "form-noreply@example-hikaku.co.jp",
         ),
-    )
-    case = _case(engine, relay)
-    assert case.kind != "machine" and "deletion" in case.intents
-    assert case.answer_due == RIGHTS_DUE and case.needs_triage
-
-    # A privacy-request service's system sends a person's request as their agent, with
-    # Auto-Submitted too: the person's request, with the law's clock.
-    agent = _take(
-        engine,
-        _mail(
-            make_mail,
+        (
             "Hi,\n\nTom Gallagher (tom.g@example.com) has asked us to send you this request on "
             "his behalf.\n\nTom would like you to delete his personal data that you hold.\n\n"
             "This email was sent using a service that helps people reclaim their data.",
-            subject="Data deletion request from Tom Gallagher",
-            sender="no-reply@privacy-agent.example.com",
-            auto_submitted="auto-generated",
+            "Data deletion request from Tom Gallagher",
+            "no-reply@privacy-agent.example.com",
         ),
-    )
-    case = _case(engine, agent)
-    assert case.kind != "machine" and "deletion" in case.intents
-    assert case.answer_due == RIGHTS_DUE and case.needs_triage
+    ):
+        relayed = _mail(
+            make_mail, body, subject=subject, sender=sender, auto_submitted="auto-generated"
+        )
+        case = _case(engine, _take(engine, relayed))
+        assert case.kind != "machine" and "deletion" in case.intents, subject
+        assert case.answer_due == RIGHTS_DUE and case.needs_triage, subject
 
-    # An auto-reply that quotes a request is still machine mail: archived, no clock.
-    ack = Intake(engine, clock=lambda: MONDAY.astimezone(UTC)).process(
-        _mail(
-            make_mail,
+    # An auto-reply that quotes a request is still machine mail: archived, no clock; and so is
+    # a ticket system's acknowledgement of an agent's request it received.
+    for body, subject, sender, auto_submitted in (
+        (
             "This is an automatic reply. I am out of the office until June 8.\n\n"
             "> Please delete all the personal data you hold about me.\n",
-            subject="Automatic reply: delete my data",
-            sender="taro@example.jp",
-            auto_submitted="auto-replied",
-        )
-    )
-    assert ack.action == "archived" and ack.answer_due is None
-    # ...and so is a ticket system's acknowledgement of an agent's request it received.
-    ticket = Intake(engine, clock=lambda: MONDAY.astimezone(UTC)).process(
-        _mail(
-            make_mail,
+            "Automatic reply: delete my data",
+            "taro@example.jp",
+            "auto-replied",
+        ),
+        (
             "Your request (#NW-48213) has been received and is being reviewed by our staff.\n\n"
             "Subject: Data subject request on behalf of our client\n",
-            subject="[NW-48213] Request received",
-            sender="helpdesk@northwind.example.com",
-            auto_submitted="auto-generated",
+            "[NW-48213] Request received",
+            "helpdesk@northwind.example.com",
+            "auto-generated",
+        ),
+    ):
+        machine = Intake(engine, clock=lambda: MONDAY.astimezone(UTC)).process(
+            _mail(make_mail, body, subject=subject, sender=sender, auto_submitted=auto_submitted)
         )
-    )
-    assert ticket.action == "archived" and ticket.answer_due is None
+        assert machine.action == "archived" and machine.answer_due is None, subject
