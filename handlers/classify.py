@@ -266,7 +266,7 @@ def _matches(scan: Scan) -> Iterator[tuple[R.Rule, re.Match[str]]]:
 def _not_wanted_lines(text: str) -> frozenset[int]:
     """Where the bulleted lines under a "してほしくないこと" heading start (``rules.NOT_WANTED_HEADING``):
     the list ends at the first line that is not a bullet."""
-    if "ほしくない" not in text and "want" not in text and "not" not in text and "不要" not in text:
+    if not R.NOT_WANTED_HEADING.search(text):
         return frozenset()
     starts: list[int] = []
     under = False
@@ -433,7 +433,8 @@ def classify_text(
 
 
 SUBJECT_ONLY = "subject only"
-# What the sender said outright they do not want: no model reading brings it back.
+# What the sender said outright they do not want: only a very sure model reading brings it back
+# (``MODEL_OVERRULES_REFUSAL``).
 REFUSALS = frozenset({"negated", "listed as not wanted", "an option not ticked"})
 
 
@@ -1002,7 +1003,8 @@ def with_letter(text: str, msg: ParsedMessage) -> str:
         return text
     if len(" ".join(msg.newest_text.split())) > LETTER_NOTE_MAX:
         return text
-    return f"{text}\n\n{msg.attached_text[:FORWARDED_MAX]}" if text.strip() else msg.attached_text
+    letter = msg.attached_text[:FORWARDED_MAX]
+    return f"{text}\n\n{letter}" if text.strip() else letter
 
 
 def text_of(msg: ParsedMessage) -> str:

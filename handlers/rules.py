@@ -617,7 +617,8 @@ ROMAJI_PARTICLES: dict[str, str] = {
 NOT_WANTED_HEADING = re.compile(
     r"^\W{0,3}(?:(?:して)?ほしくない(?:こと|もの)|希望しない(?:こと|もの)|不要な(?:こと|もの)|"
     r"お願いしない(?:こと|もの)|求めない(?:こと|もの)|(?:what )?i (?:don't|do not) want|"
-    r"not (?:requested|wanted|needed)|please do not)\W{0,3}$"
+    r"not (?:requested|wanted|needed)|please do not)\W{0,3}$",
+    re.MULTILINE,
 )
 # A form's option left unticked ("( ) Deletion", "[ ] 利用停止", "□ 開示", "× 削除"): not asked.
 UNTICKED = re.compile(r"^\s*(?:\(\s*\)|\[\s*\]|[□☐×✕✗])")
