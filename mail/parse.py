@@ -487,7 +487,9 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
             attachments.append(Attachment(filename, ctype, run.size if run else len(data)))
             room = limits.max_attached_text_chars - sum(map(len, attached))
             if ctype == "text/plain" and run is None and room > 0:
-                letter = decode_bytes(data, part.get_content_charset())
+                # Only what can be kept is decoded (at most 4 bytes a character), however large
+                # the file: a 50 MB log attached as text costs no more than a letter.
+                letter = decode_bytes(data[: room * 4], part.get_content_charset())
                 attached.append(letter.text.replace("\r\n", "\n")[:room])
 
     html_only = not plain and bool(html)
