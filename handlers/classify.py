@@ -18,7 +18,7 @@ import dataclasses
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from handlers import rules as R
 from handlers.anchors import Scan, Scanner
@@ -282,6 +282,13 @@ def _not_wanted_lines(text: str) -> frozenset[int]:
     return frozenset(starts)
 
 
+def _ticked(line: str, checklist: bool) -> bool:
+    """A form's option ticked (``rules.TICKED``; "■" only in a list with "□" options)."""
+    if len(line.strip()) > R.TICKED_LINE_MAX:
+        return False
+    return bool(R.TICKED.match(line) or (checklist and R.TICKED_IN_CHECKLIST.match(line)))
+
+
 def collect_evidence(
     scan: Scan, where: str = "body", scale: float = 1.0
 ) -> tuple[list[Evidence], list[Evidence]]:
@@ -293,7 +300,16 @@ def collect_evidence(
     deferred_inquiry: list[tuple[int, Evidence]] = []
     procedural_cache: dict[int, bool] = {}
     not_wanted = _not_wanted_lines(text)
-    for rule, match in _matches(scan):
+    checklist = bool(R.CHECKLIST.search(text))
+    matches = list(_matches(scan))
+    # A ticked option that names several rights ("■ 訂正・追加・削除（内容の訂正）", the statutory
+    # form's wording) is taken as the first it names; the others keep their own weight.
+    first_right: dict[int, int] = {}
+    for rule, match in matches:
+        if rule.intent in RIGHTS:
+            start = _line_bounds(text, match.start(), match.end())[0]
+            first_right[start] = min(first_right.get(start, match.start()), match.start())
+    for rule, match in matches:
         line_start, line_end = _line_bounds(text, match.start(), match.end())
         line = text[line_start:line_end]
         # A question is about personal data when its sentence or a neighbour says so.
@@ -316,6 +332,12 @@ def collect_evidence(
         if rule.intent in RIGHTS and R.UNTICKED.match(line):
             ignored.append(_noted(ev, "an option not ticked"))
             continue
+        if (
+            rule.intent in RIGHTS
+            and first_right.get(line_start) == match.start()
+            and _ticked(line, checklist)
+        ):
+            ev = replace(ev, weight=max(ev.weight, R.TICKED_WEIGHT * scale), note="ticked")
         if rule.intent in RIGHTS and line_start in not_wanted:
             ignored.append(_noted(ev, "listed as not wanted"))
             continue
@@ -451,11 +473,19 @@ def classify_rules(
     if subject and not R.REPLY_SUBJECT.match(subject):
         # The subject confirms what the body asks, or speaks alone when the body says nothing
         # the rules know; it does not add a request of its own beside the body's.
+        bare = R.BARE_REQUEST_SUBJECT.fullmatch(subject.strip()) is not None
         subj_ev, subj_ignored = collect_evidence(
             _SCANNER.scan(prepare(subject)),
             "subject",
-            1.0 if R.AS_SUBJECT.search(body) else R.SUBJECT_WEIGHT,
+            1.0 if bare or R.AS_SUBJECT.search(body) else R.SUBJECT_WEIGHT,
         )
+        if bare:
+            subj_ev = [
+                replace(ev, weight=max(ev.weight, R.BARE_SUBJECT_WEIGHT))
+                if ev.intent in RIGHTS
+                else ev
+                for ev in subj_ev
+            ]
         in_body = {ev.intent for ev in evidence if ev.weight >= 0.3}
         body_decides = any(ev.weight >= R.THRESHOLDS[ev.intent] for ev in evidence)
         for ev in subj_ev:

@@ -203,7 +203,7 @@ RULES: tuple[Rule, ...] = (
         r"(?:かけてこないで|送ってこないで|連絡してこないで|電話してこないで|メールしてこないで|電話しないで|送らないで|かけないで|(?<![にへ])送らないよう|かけないよう)",
         r"(?:電話|連絡|メール|営業|勧誘)(?:して)?(?:くんな|くるな|するな|してくるな|かけてくるな)",
         r"\b(?:do not|don't|never)\b.{0,10}\b(?:contact|call|phone|e-?mail|text|message) me\b",
-        r"\b(?:don't|do not) (?:want|need) (?:to receive |any more |any |to get )?.{0,20}\b(?:e-?mails?|calls?|newsletters?|marketing|messages|texts)\b",
+        r"\b(?:don't|do not) (?:want|need) (?:to receive |any more |any |to get )?.{0,20}\b(?:e-?mails?|calls?|newsletters?|marketing|messages|texts)\b(?! (?:preferences?|history|records?|logs?|data|consents?)\b)",
         r"\b(?:don't|do not|never) send (?:me )?(?:any )?.{0,20}\b(?:e-?mails?|newsletters?|marketing|promotions?|offers|messages)\b",
         self_negating=True,
     ),
@@ -351,7 +351,7 @@ RULES: tuple[Rule, ...] = (
     ),
     *_rules(STOP_PROVISION, 0.9,
         r"(?:渡さ|教え|流さ|回さ|売ら)(?:んといて|んとって|んでください|んで(?:よか|ええ|いい))",
-        r"どこにも(?:教え|渡さ|出さ|流さ)(?:ない|ん)",
+        r"どこにも(?:教え|渡さ|出さ|流さ|伝え|回さ)(?:ない|ん)",
         r"\bnothing (?:else )?(?:of mine|about me|more)\b.{0,20}\b(?:gets? |is |be )?(?:sent|passed|shared|given)\b",
         r"\b(?:do not|don't|not to|never|stop|cease|no longer)\s+send(?:ing)?\s+(?:my|our|his|her|their)\s+(?:postal |home |e-?mail )?address\s+to\b",
         JA_PARTY + r"(?:とか|など)?(?:に|へ).{0,12}(?:行く|いく|渡る|流れる|回る)(?:の|こと)(?:は|を|も)?(?:止め|やめ|停止|嫌|困)",
@@ -382,6 +382,41 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:texts?|messages|sms|promos?|promotions?)\b.{0,30}\bto stop\b",
         r"\bstop (?:that|this|the|any|all) (?:use|processing|usage) of my\b",
         r"\b(?:don't|do not) want my\b.{0,40}\bused (?:for|to)\b",
+        self_negating=True,
+    ),
+    # Phrasings from writer-bq .. writer-bv and writer-cb (tuned on, 2026-12-04).
+    *_rules(DISCLOSURE, 0.85,
+        # "どのような情報を渡しているのかの説明を求めます", "どこに出したのか教えてください"
+        r"(?:どのような|どんな|どういう|何の|なんの)(?:個人)?(?:情報|データ)を?.{0,15}(?:渡し|提供し|伝え|共有し|流し|出し)て(?:いる|る|い)?.{0,20}(?:説明|教えて|知りたい|お示し|開示|明らかに)",
+        r"(?:どこ|どちら|どの会社|どこの会社)(?:に|へ)(?:出した|渡した|提供した|流した|売った|教えた|伝えた|回した|しゃべっ|伝わった|渡った|流れた).{0,10}(?:教えて|知りたい|説明|開示|明らかに|お知らせ)(?!ほしいくらい|欲しいくらい|もらいたいくらい)",
+        r"(?:どこ|誰|だれ|どなた)(?:の\S{0,4})?(?:に|へ)(?:伝わ|渡|流れ|行)った(?:のか|か).{0,10}(?:知りたい|教えて|お知らせ|説明)",
+        r"\brecords? of (?:the )?(?:disclosures?|provisions?|sharing|transfers?) to\b",
+    ),
+    *_rules(DISCLOSURE, 0.7,
+        # "どのようなことが書き留められておりますのか…書面にてお知らせ下さい"
+        r"(?:どのような|どんな|何が|なにが)(?:こと|事|内容|もの)?(?:が|を)?.{0,12}(?:書き留め|記録され|記載され|登録され|残され|控えられ|保管され|把握され)(?:.|\n){0,60}(?:お知らせ|教えて|知らせて|見せて|開示|送って)",
+        r"\b(?:include|send|provide|give me|tell me)\b.{0,80}\b(?:calculated|inferred|derived|collected|recorded|stored|kept|generated|profiled)\b.{0,15}\babout me\b",
+        r"\b(?:i'm|i am) (?:mainly |mostly |really |only |just )?after (?:the |my |a copy of |copies of )\b.{0,30}\b(?:recordings?|records?|notes|data|information|logs?)\b",
+    ),
+    *_rules(CORRECTION, 0.8,
+        # "今の住所は…です。こちらが正しいものになるようにお願いします"
+        r"正しい(?:もの|の|情報|内容|住所|名前|番号)?に(?:なるよう|して|直して|変えて|修正|訂正|更新)",
+    ),
+    *_rules(DELETION, 0.85,
+        # "それは全部なくしてほしいんです", Kansai "わしの情報ほかすようにしといて"
+        r"(?:全部|すべて|全て|ぜんぶ)\s*(?:なく|無く)して(?:ほしい|欲しい|ください|下さい|もらえ|いただ)",
+        JA_DATA + r".{0,8}(?:ほかし|ほかす|ほかして|捨て(?:て|る))",
+    ),
+    *_rules(STOP_USE, 0.8,
+        r"\b(?:i'd|i would) rather not (?:get|receive|be sent|have)\b.{0,20}\b(?:promotional|marketing|newsletters?|e-?mails?|offers|calls|texts)\b",
+        self_negating=True,
+    ),
+    *_rules(STOP_PROVISION, 0.9,
+        # "止めてほしいのは「みなとエナジー」への情報提供です", Nagoya "よそに出さんでちょう"
+        r"(?:止めて|やめて|停止して)(?:ほしい|欲しい|いただきたい)のは.{0,30}(?:情報提供|提供|共有)",
+        r"(?:出さ|渡さ|流さ|回さ|売ら|教え)ん(?:でちょう|でちょ|でくれ|ようにして)",
+        # "もし提携先の電力会社に情報が渡る設定になっているなら、それも止めてください"
+        JA_PARTY + r"(?:に|へ).{0,6}(?:情報|データ)?(?:が|を)?.{0,4}(?:渡る|渡って|流れる|提供される|共有される|送られる).{0,25}(?:止めて|やめて|停止)",
         self_negating=True,
     ),
     # --- complaint: a grievance about how data was handled ---------------------------------------
@@ -622,11 +657,18 @@ NOT_WANTED_HEADING = re.compile(
 )
 # A form's option left unticked ("( ) Deletion", "[ ] 利用停止", "□ 開示", "× 削除"): not asked.
 UNTICKED = re.compile(r"^\s*(?:\(\s*\)|\[\s*\]|[□☐×✕✗])")
+# ...and one ticked ("[x] Access / disclosure", "☑ 削除", and "■ 削除" in a list that has "□"
+# options too; alone, "■" opens a heading): the right on that short line is asked outright.
+TICKED = re.compile(r"^\s*(?:[☑☒✅✓✔]|\[\s*[xX✓✔]\s*\]|\(\s*[xX✓✔●]\s*\))")
+TICKED_IN_CHECKLIST = re.compile(r"^\s*■")
+CHECKLIST = re.compile(r"^\s*[□☐]", re.MULTILINE)
+TICKED_LINE_MAX = 40  # characters: an option, not a sentence that starts with a mark
+TICKED_WEIGHT = 0.85
 
 # "Keep my account": whatever else the mail says, it is not asking for deletion.
 KEEP = re.compile(
     r"(?:アカウント|登録|会員|情報|データ)(?:は|も)?(?:残して|そのままに|消さないで)|"
-    r"\bkeep (?:my|the) (?:account|data|profile|membership)\b"
+    r"(?<!have to )(?<!has to )(?<!need to )(?<!needs to )(?<!must )(?<!required to )(?<!obliged to )(?<!you )(?<!they )(?<!we )\bkeep (?:my|the) (?:account|data|profile|membership)\b"
 )
 KEEP_FACTOR = 0.4
 # A web form relayed by the site: its acknowledgement lines are not an auto-reply.
@@ -757,6 +799,18 @@ AS_SUBJECT = re.compile(
     r"件名(?:の|に)?(?:とおり|通り|どおり|記載|書いた|のまま|の件|にある)|題名(?:の|に)?(?:とおり|通り)|"
     r"\b(?:as|see) (?:per |in |the )?(?:the )?subject\b|\bsubject says it all\b"
 )
+
+# A subject that is a request and nothing more ("Delete", "Unsubscribe please", "削除依頼",
+# "配信停止希望"): the body beneath it (a member number, a name) does not have to repeat it.
+BARE_REQUEST_SUBJECT = re.compile(
+    r"\W*(?:please\s+)?(?:delete(?: me| my account| my data)?|erase(?: me| my data)?|unsubscribe(?: me)?|"
+    r"opt[- ]?out|remove me|data deletion|account deletion|access request|subject access request|"
+    r"削除|消去|抹消|退会|配信停止|配信解除|メルマガ解除|開示|訂正|利用停止|第三者提供(?:の)?停止|"
+    r"(?:個人)?情報(?:の)?(?:削除|開示|訂正|利用停止))"
+    r"(?:\s*(?:please|request|依頼|希望|請求|申請|お願い(?:します|いたします)?|して(?:ください|下さい)?|願い))?\W*",
+    re.IGNORECASE,
+)
+BARE_SUBJECT_WEIGHT = 0.85
 
 # Header signals (mail.machine) that prove a machine sent the message.
 STRONG_MACHINE_SIGNALS = frozenset(

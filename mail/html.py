@@ -29,6 +29,7 @@ _BLOCKS = {
     "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol",
     "section", "article", "header", "footer", "pre", "hr", "dt", "dd", "address", "blockquote",
 }  # fmt: skip
+_CELLS = {"td", "th"}  # a table's cells: a tab after each keeps a row's words apart
 # Characters libxml2 refuses in text (C0 controls but tab, line feed and carriage return).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
@@ -173,6 +174,8 @@ def _walk(element: etree._Element) -> Iterator[str]:
                 pending.append(child.tail)
         if block:
             pending.append(_END)
+        elif item.tag in _CELLS:
+            pending.append("\t")  # "Newsletter | Stop", not "NewsletterStop"
         stack.extend(reversed(pending))
 
 

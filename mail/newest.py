@@ -80,6 +80,10 @@ FORM_CONTENT_FIELD = re.compile(
     r"|^\s*(?:\[\s*)?(?:message|comments?|your message|inquiry|request details|details)\s*(?:\]|[:：])",
     re.IGNORECASE | re.MULTILINE,
 )
+# Nor is one above a form's options ("□ 開示", "[x] Access", "☑ 削除"; "■" alone also opens the
+# headings of newsletters' footers): no signature has tick boxes, and a person who pastes a form
+# they could not send writes their request in them.
+FORM_OPTION = re.compile(r"^\s*(?:[□☐☑☒✅]|\[\s*[xX✓✔]?\s*\]|\(\s*[xX✓✔●]?\s*\))\s*\S")
 
 _QUOTED = re.compile(r"^\s*(?:>|＞|\|)")
 _ANY_QUOTED = re.compile(r"^\s*(?:>|＞|\|)", re.MULTILINE)
@@ -196,7 +200,9 @@ def split_newest(text: str, *, max_lines: int = 20_000) -> Split:
         if (
             any(p.match(own[i]) for p in SIGNATURE_MARKERS)
             and any(ln.strip() for ln in own[:i])
-            and not any(FORM_CONTENT_FIELD.match(ln) for ln in own[i + 1 :])
+            and not any(
+                FORM_CONTENT_FIELD.match(ln) or FORM_OPTION.match(ln) for ln in own[i + 1 :]
+            )
         ):
             sig_start = i
             break

@@ -104,6 +104,13 @@ TRAINED_CORPORA = (
     "writer-bn",
     "writer-bo",
     "writer-bp",
+    "writer-bq",
+    "writer-br",
+    "writer-bs",
+    "writer-bt",
+    "writer-bu",
+    "writer-bv",
+    "writer-cb",
 )
 
 

@@ -442,6 +442,30 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
         ("最後に私の登録情報と利用履歴のデータをもらえますか。", {"disclosure"}),
         ("Please take this email as my opt-out: don't use my browsing on your site for ad "
          "targeting.", {"stop_use"}),
+        ("御社はそんなことまで提携先に伝えているのですか。どのような情報を渡しているのかの説明を求めます。",
+         {"disclosure"}),
+        ("どこに出したのか教えてください。", {"disclosure"}),
+        ("あの時、私のことがどこのどなたに伝わったのか、まず知りたいのです。", {"disclosure"}),
+        ("そちら様にどのようなことが書き留められておりますのか、気にかかっております。\n"
+         "お手数ながら、書面にてお知らせ下さいますようお願い申し上げます。", {"disclosure"}),
+        ("My request also covered the records of disclosure to third parties. Please send those "
+         "as well.", {"disclosure"}),
+        ("Please also include any risk score you've calculated about me.", {"disclosure"}),
+        ("I'm mainly after the call recordings and notes from the two phone calls.", {"disclosure"}),
+        ("今の住所は杉並区阿佐谷北3-3-3です。こちらが正しいものになるようにお願いします。",
+         {"correction"}),
+        ("確認できたら、それは全部なくしてほしいんです。", {"deletion"}),
+        ("もう使わへんし、わしの情報ほかすようにしといてください。", {"deletion"}),
+        ("I'd rather not get promotional emails. Only account-related ones are fine.",
+         {"stop_use"}),
+        ("止めてほしいのは「みなとエナジー」への情報提供です。", {"stop_provision"}),
+        ("ほんで、これからはよそに出さんでちょう。", {"stop_provision"}),
+        ("そして、これから先はどこにも伝えないでほしいのです。", {"stop_provision"}),
+        ("もし提携先の電力会社に情報が渡る設定になっているなら、それも止めてください。",
+         {"stop_provision"}),
+        # The company's duty to keep data is not the sender keeping their account.
+        ("You say you have to keep my data for legal reasons. Please erase my details.",
+         {"deletion"}),
         # Nearby, not a request: a retailer asks to take its plan off the comparison.
         ("比較対象からの削除、もしくは受付終了の表示をお願いいたします。", set()),
     ],
@@ -459,6 +483,32 @@ def test_a_forms_options_left_unticked_are_not_asked() -> None:
     result = classify_text("", text, model=None)
     assert set(result.intents) == {"disclosure", "correction"}
     assert any("not ticked" in reason for reason in result.ignored)
+
+
+def test_a_forms_ticked_options_are_asked_outright() -> None:
+    # "[x] Access / disclosure" alone names the right in a word the rules weigh lightly.
+    text = "Request type (tick all that apply):\n [x] Access / disclosure\n [ ] Deletion"
+    result = classify_text("", text, model=None)
+    assert set(result.intents) == {"disclosure"}
+    assert any("ticked" in reason for reason in result.reasons["disclosure"])
+    # "■" is a tick only in a list that has "□" options; elsewhere it opens a heading.
+    form = "ご請求の種類：\n　□ 開示\n　■ 削除\n　■ 第三者提供の停止"
+    assert set(classify_text("", form, model=None).intents) == {"deletion", "stop_provision"}
+    assert "deletion" not in classify_text("", "■ 削除について", model=None).intents
+
+
+def test_a_ticked_option_naming_several_rights_is_the_first_it_names() -> None:
+    # The statutory form's "訂正・追加・削除" option, ticked with "（内容の訂正）".
+    form = "■請求の種類\n　□ 開示\n　■ 訂正・追加・削除（内容の訂正）\n　□ 利用停止・消去"
+    assert set(classify_text("", form, model=None).intents) == {"correction"}
+
+
+def test_a_subject_that_is_only_a_request_is_the_request() -> None:
+    body = "Member ID: HK-0091377\nBen Scott"
+    assert classify_text("Delete", body, model=None).intents == ("deletion",)
+    assert classify_text("配信停止希望", "会員番号 HK-1", model=None).intents == ("stop_use",)
+    # A subject that says more than the request is weighed as subjects are.
+    assert "deletion" not in classify_text("Delete button broken?", body, model=None).intents
 
 
 def test_a_change_of_mind_takes_back_what_came_before_it_not_what_follows() -> None:

@@ -71,6 +71,21 @@ def test_html_entities_scripts_and_line_breaks() -> None:
     assert quoted == ""
 
 
+def test_table_cells_keep_their_words_apart() -> None:
+    text, _ = html_to_text(
+        "<table><tr><th>Item</th><th>What I'd like</th></tr>"
+        "<tr><td>Newsletter</td><td>Stop</td></tr>"
+        "<tr><td>Account</td><td>Delete, including all stored data</td></tr></table>"
+    )
+    assert text.splitlines() == [
+        "Item\tWhat I'd like",
+        "",
+        "Newsletter\tStop",
+        "",
+        "Account\tDelete, including all stored data",
+    ]
+
+
 def test_html_in_iso_2022_jp() -> None:
     raw = message(
         [("From", "taro@example.jp"), ("Content-Type", "text/html; charset=iso-2022-jp")],

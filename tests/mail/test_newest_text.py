@@ -214,6 +214,22 @@ def test_a_rule_above_a_forms_fields_is_no_signature(rule: str) -> None:
     assert split.signature == f"{rule}\n送信日時：2026/10/25 12:03:19"
 
 
+def test_a_rule_above_a_pasted_forms_options_is_no_signature() -> None:
+    # A person pastes the form the site would not send, framed by rules, and signs off below it.
+    rule = "―" * 17
+    body = (
+        "サイトのフォームがエラーで送れなかったので、内容をそのまま貼ります。\n\n"
+        f"{rule}\n【個人情報に関するご請求フォーム】\nお名前：北村 由香\n"
+        "ご請求の種類(複数選択可)：\n　□ 開示\n　■ 削除\n　■ 第三者提供の停止\n"
+        f"本人確認書類：後日郵送\n{rule}\n\nよろしくお願いします。"
+    )
+    split = split_newest(body)
+    assert "■ 削除" in split.newest and "■ 第三者提供の停止" in split.newest
+    # A newsletter's footer under a rule, with "■" headings, stays a signature.
+    footer = f"今月のお知らせです。\n{'━' * 20}\n■セミナー案内\n配信停止はこちら\n{'━' * 20}"
+    assert split_newest(footer).newest == "今月のお知らせです。"
+
+
 @pytest.mark.parametrize(
     "body",
     [
