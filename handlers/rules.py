@@ -58,7 +58,7 @@ JA_FIELD = (
     r"誕生日|姓|苗字|名字|漢字|フリガナ|ふりがな|登録内容|登録情報|部屋番号|郵便番号|勤務先)"
 )
 EN_DATA = (
-    r"(?:data|datas|information|info|details|account|accounts|records?|profile|everything|all of it|the lot|"
+    r"(?:data|datas|information|info|details|account|accounts|records?|profile|everything|all of it|the lot|stuff|"
     r"it all|history|personal|what was entered|what you have|what you hold|"
     r"(?:old |saved |previous )+(?:comparisons?|quotes?|searches|simulations?)|comparison history|search history)"
 )
@@ -169,7 +169,7 @@ RULES: tuple[Rule, ...] = (
         JA_DATA + r".{0,20}処分(?:して|を)?(?:ください|いただけ|いただき|いただいて|もらえ|お願い|ほしい)",
         JA_DATA + r".{0,40}(?:破棄|廃棄)(?:して|を)?(?:ください|いただけ|いただき|もらえ|お願い|ほしい)",
         r"退会(?:したい|希望|させて|を希望|をお願い|手続き|処理|します|して)|(?:会員)?登録(?:の)?解除|アカウント(?:の)?(?:解除|解約)",
-        r"\bclose (?:my|the) account\b|\bcancel my (?:membership|account)\b",
+        r"\bclose (?:my|the|her|his|their|our) account\b|\bcancel (?:my|her|his|their) (?:membership|account)\b",
         r"お消し(?:ください|くださいませ|願|いただ)|(?:消去|削除|抹消)(?:され|せられ)たし",
         r"(?m)(?<!メール)(?:は|も)(?:削除|消去)(?:で|でお願い)?$",
         r"\bremove\b.{0,70}\bfrom (?:the|my|your) (?:account|records?|systems?|database|files?)\b",
@@ -352,7 +352,7 @@ RULES: tuple[Rule, ...] = (
     *_rules(STOP_PROVISION, 0.9,
         r"(?:渡さ|教え|流さ|回さ|売ら)(?:んといて|んとって|んでください|んで(?:よか|ええ|いい))",
         r"どこにも(?:教え|渡さ|出さ|流さ|伝え|回さ)(?:ない|ん)",
-        r"\bnothing (?:else )?(?:of mine|about me|more)\b.{0,20}\b(?:gets? |is |be )?(?:sent|passed|shared|given)\b",
+        r"\bnothing (?:else )?(?:of mine|about me)\b.{0,20}\b(?:gets? |is |be )?(?:sent|passed|shared|given)\b",
         r"\b(?:do not|don't|not to|never|stop|cease|no longer)\s+send(?:ing)?\s+(?:my|our|his|her|their)\s+(?:postal |home |e-?mail )?address\s+to\b",
         JA_PARTY + r"(?:とか|など)?(?:に|へ).{0,12}(?:行く|いく|渡る|流れる|回る)(?:の|こと)(?:は|を|も)?(?:止め|やめ|停止|嫌|困)",
         r"\bcessation of (?:the )?(?:third[- ]party )?provision\b|\bsuspension of (?:the )?third[- ]party provision\b",
@@ -417,6 +417,57 @@ RULES: tuple[Rule, ...] = (
         r"(?:出さ|渡さ|流さ|回さ|売ら|教え)ん(?:でちょう|でちょ|でくれ|ようにして)",
         # "もし提携先の電力会社に情報が渡る設定になっているなら、それも止めてください"
         JA_PARTY + r"(?:に|へ).{0,6}(?:情報|データ)?(?:が|を)?.{0,4}(?:渡る|渡って|流れる|提供される|共有される|送られる).{0,25}(?:止めて|やめて|停止)",
+        self_negating=True,
+    ),
+    # Phrasings from writer-ci .. writer-cn (tuned on, 2026-12-04 evening).
+    *_rules(DISCLOSURE, 0.85,
+        r"\b(?:see|know|tell me|show me)\b.{0,15}\bwhat(?:ever)? (?:you(?:'ve| have)? )?(?:got|have|hold|keep) (?:on|about) me\b",
+        r"\b(?:see|know|tell me|show me)\b.{0,15}\b(?:exactly )?what (?:was|were|got|has been) (?:passed on|passed|shared|sent|given|handed over|provided)\b",
+        r"\bwhat (?:information|data|details|info) did you (?:actually )?(?:send|give|pass|share|provide|sell)\b",
+        r"\b(?:want|like|need) to know (?:which|what|who)\b.{0,40}\b(?:provide|provided|give|gave|share|shared|send|sent|pass|passed|sell|sold)\b",
+        r"\btell me (?:every|each|all|which|the) (?:compan(?:y|ies)|partners?|providers?|firms?|parties)\b.{0,30}\b(?:sent|gave|passed|shared|provided|sold|disclosed)\b",
+        r"(?:何|なに)が残って(?:いる|る)(?:のか|か).{0,15}(?:確認させ|教えて|知りたい|見せて|お知らせ)",
+        r"(?:渡した|提供した|共有した|教えた|売った|流した)(?:会社|先|相手|企業|業者)(?:名|の名前)?(?:と|や|を|、|は).{0,15}(?:教えて|開示|知りたい|お知らせ|明らかに)",
+    ),
+    *_rules(DISCLOSURE, 0.7,
+        r"見して(?:けさい|けれ|けろ|ください|くれ|ちょうだい|ほしい)",
+    ),
+    *_rules(CORRECTION, 0.8,
+        r"\b" + EN_FIELD + r"\b.{0,40}\bbe (?:updated|corrected|changed|amended|rectified|fixed)\b",
+    ),
+    *_rules(DELETION, 0.85,
+        JA_DATA + r"(?:は|も|を)?.{0,6}片付け(?:て|る)",
+        r"跡形も(?:なく|残さず|残らず)",
+        r"(?:私|わたし|僕|俺|自分|うち)のこと(?:は|を|も)?(?:全部|すべて|もう)?忘れて(?:ください|下さい|ほしい|欲しい|くれ|もらえ)",
+        r"(?:持って(?:る|いる|います)|残って(?:る|いる|います)|保管して(?:る|いる|います))(?:なら|のなら|のであれば|んなら).{0,15}(?:捨てて|処分して|破棄して|消して)",
+        r"(?:アカウント|会員登録|登録)(?:は|を|も)?(?:閉じて|閉鎖して)(?:いただ|ください|下さい|ほしい|もらえ|くれ)",
+        r"消して(?:もらって|いただいて|くれて)(?:大丈夫|構いません|かまいません|結構|いい|OK)",
+        r"(?:消さ|削除し|消去し)(?:ない|ん)(?:なら|のであれば|場合は?)",
+        r"\bif (?:my |all my |all of my )?(?:personal )?(?:data|information|details|account)\b.{0,20}\b(?:has|have|is|are) not been (?:deleted|erased|removed)\b",
+        r"\bnothing (?:needs to|should|has to|must|is to) (?:stay|remain|be kept|be retained)\b|\bnothing stored\b",
+        r"\b(?:disappear|vanish) from (?:your|the) (?:systems?|database|records|files|site)\b|\bforget (?:that )?i (?:exist|existed|was ever)\b",
+        r"\btake\b.{0,30}\bout of (?:your|the) (?:systems?|database|records|files)\b",
+        r"\bthrow (?:away|out)\b.{0,30}\b(?:account|data|details|info|information|records?|stuff|memories)\b",
+        r"\b(?:get rid of|wipe|nuke|scrap|trash) (?:it|them|my stuff|all of it|everything)\b|\bwipe my stuff\b",
+        r"退会\s*(?:too|as well|also)\b",
+    ),
+    *_rules(STOP_USE, 0.85,
+        r"(?:メール|連絡|電話|案内|dm|お知らせ|sms)(?:も|は)?(?:もう|今後)?(?:届かない|来ない|こない)よう",
+        r"(?:もう)?何も(?:読みたくない|見たくない|受け取りたくない|届けないで)",
+        r"\bleave me alone\b",
+        r"\bwant (?:out|off) (?:of )?(?:whatever|every|all|any|your|the)? ?(?:lists?|mailing lists?|marketing)\b",
+        r"\bnothing (?:more|else|further) (?:is|gets|will be|to be) sent\b",
+        r"\bplease (?:do )?not send (?:me )?(?:any )?(?:more )?(?:e-?mails?|mails?|messages|newsletters?)\b",
+        r"\b(?:don't|do not|not to) use (?:my|this|the|that|these) (?:data|information|details|history|info)\b",
+        r"\bstop (?:the )?(?:utili[sz]ation|use|usage|processing) of (?:my|the|our)\b",
+        r"\b(?:will not|won't|do not|don't) (?:accept|want|tolerate) (?:any )?(?:further |more )?(?:marketing|e-?mails?|calls|newsletters?|promotions?)\b",
+        self_negating=True,
+    ),
+    *_rules(STOP_PROVISION, 0.9,
+        r"\b(?:not|never) (?:be )?(?:passed|handed|given|sold|shared|sent) (?:on )?to (?:anybody|anyone|any ?one|third|partners?|others?|any other)\b",
+        r"\b(?:do not|don't|never|not)\b.{0,60}\bsend (?:it|them|this|my data|my details|my information) to (?:any|a|the|other|third|your)\b.{0,20}\b(?:retailers?|providers?|compan|partners?|third)",
+        r"\bno passing (?:me|my \w+) (?:along|on)\b",
+        r"提供(?:を|は)?(?:直ちに|ただちに|即刻|すぐに|今すぐ)\s?停止",
         self_negating=True,
     ),
     # --- complaint: a grievance about how data was handled ---------------------------------------
@@ -549,7 +600,7 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:seo|search engine optimi[sz]ation|link building|backlinks?|guest post|do-?follow|sponsored post)\b|検索順位|上位表示|検索流入|被リンク",
         r"(?:ウェビナー|セミナー).{0,40}(?:開催|申し込|参加費|無料)",
         r"\b(?:webinar|book a (?:\d+-minute )?(?:demo|call)|schedule a demo|want to see it live|free (?:\d+[- ]day )?(?:audit|trial|demo|sample))\b",
-        r"見込み客|リスト.{0,30}\d+万件|テレアポ|プライバシーマーク取得|pマーク取得|最短\d+(?:ヶ月|か月|カ月)",
+        r"見込み客(?:リスト|の?獲得|データ|情報を?(?:ご提供|販売|提供))|リスト.{0,30}\d+万件|テレアポ|プライバシーマーク取得|pマーク取得|最短\d+(?:ヶ月|か月|カ月)",
         r"\b(?:verify your (?:account|identity|mailbox)|upgrade (?:your )?storage|storage quota|release messages|mailbox (?:is |has )?(?:full|reached))\b",
         r"(?:カード情報を更新|パスワードの?(?:再設定|更新)|一時的に制限|不正利用の可能性|本日中に.{0,20}(?:支払|手続|更新)|供給を停止させていただきます|サービスを停止いたします|アカウント(?:が|は)(?:停止|制限|凍結)|異常なログイン|不正なログイン|アカウントを保護)",
         r"(?:容量|メールボックス).{0,20}(?:上限|いっぱい|拡張)",
@@ -623,6 +674,9 @@ KANA_FOLDS: tuple[tuple[str, str], ...] = (
     ("がいしゃ", "会社"), ("でんき", "電気"), ("おしえない", "教えない"),
     ("たしゃ", "他社"), ("ていけい", "提携"), ("ばんごう", "番号"), ("とうろくして", "登録して"),
     ("みせて", "見せて"), ("かえて", "変えて"), ("もっています", "持っています"),
+    # Telegrams and old phones write small kana large ("ジヨウホウ", "サクジヨ", "イツサイ").
+    ("こじんじようほう", "個人情報"), ("じようほう", "情報"), ("ていきよう", "提供"),
+    ("さくじよ", "削除"), ("いつさい", "一切"), ("ねがう", "願う"), ("ねがい", "願い"),
 )  # fmt: skip
 
 # Japanese written in romaji (writers abroad without a Japanese keyboard): whole ASCII words
@@ -711,7 +765,7 @@ PROCEDURAL = re.compile(
     r"|(?:もし|仮に)(?!(?:可能|よろしけ|差し支えな|お手数|ご面倒|ご迷惑))(?!で(?:き|あ)).{0,40}(?:たら|れば|場合)"
     r"|(?:する|した|お願いする|依頼する|請求する|申請する)場合"
     r"|(?:したら|すると|した場合|しても(?!ら)).{0,30}(?:どうなり|どうなる|消え|残り|残る|見られ)"
-    r"|\b(?:how (?:do|can|would|should|could) (?:i|we|one)|how to|is it possible to|(?:can|could) i(?! (?:get|have|receive|obtain|see)\b)|"
+    r"|\b(?:how (?:do|can|would|should|could) (?:i|we|one)(?! make you\b)|how to|is it possible to|(?:can|could) i(?! (?:get|have|receive|obtain|see)\b)|"
     r"am i able to|would i be able to|what (?:do i|would i) need|what\b.{0,20}\b(?:do|would|will) i need|(?:which|what) (?:kind of )?(?:identity |id |identification )?documents?|do you accept|"
     r"before i (?:submit|send|make|decide|request)|do i (?:have|need) to|is there (?:a|any) (?:fee|charge|cost)|fee for|how long does it|how much does it|"
     r"if i (?:asked|ask|were to|want|wanted|request|requested|decide|close|delete)|not requesting|"
@@ -803,11 +857,11 @@ AS_SUBJECT = re.compile(
 # A subject that is a request and nothing more ("Delete", "Unsubscribe please", "削除依頼",
 # "配信停止希望"): the body beneath it (a member number, a name) does not have to repeat it.
 BARE_REQUEST_SUBJECT = re.compile(
-    r"\W*(?:please\s+)?(?:delete(?: me| my account| my data)?|erase(?: me| my data)?|unsubscribe(?: me)?|"
+    r"\W*(?:(?:please|pls|plz)\s+)?(?:delete(?: me| my account| my data)?|erase(?: me| my data)?|unsubscribe(?: me)?|"
     r"opt[- ]?out|remove me|data deletion|account deletion|access request|subject access request|"
     r"削除|消去|抹消|退会|配信停止|配信解除|メルマガ解除|開示|訂正|利用停止|第三者提供(?:の)?停止|"
     r"(?:個人)?情報(?:の)?(?:削除|開示|訂正|利用停止))"
-    r"(?:\s*(?:please|request|依頼|希望|請求|申請|お願い(?:します|いたします)?|して(?:ください|下さい)?|願い))?\W*",
+    r"(?:\s*(?:please|pls|plz|request|依頼|希望|請求|申請|お願い(?:します|いたします)?|して(?:ください|下さい)?|願い))?\W*",
     re.IGNORECASE,
 )
 BARE_SUBJECT_WEIGHT = 0.85

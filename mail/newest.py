@@ -85,6 +85,9 @@ FORM_CONTENT_FIELD = re.compile(
 # they could not send writes their request in them.
 FORM_OPTION = re.compile(r"^\s*(?:[□☐☑☒✅]|\[\s*[xX✓✔]?\s*\]|\(\s*[xX✓✔●]?\s*\))\s*\S")
 
+# A postscript's opening ("P.S.", "PS:", "P.P.S.", "追伸", "二伸").
+POSTSCRIPT = re.compile(r"^\s*(?:p\.\s?(?:p\.\s?)?s\.?|ps\s*[:：]|ps\s|追伸|二伸)", re.IGNORECASE)
+
 _QUOTED = re.compile(r"^\s*(?:>|＞|\|)")
 _ANY_QUOTED = re.compile(r"^\s*(?:>|＞|\|)", re.MULTILINE)
 
@@ -206,8 +209,15 @@ def split_newest(text: str, *, max_lines: int = 20_000) -> Split:
         ):
             sig_start = i
             break
+    # A postscript under the signature ("P.S. please also delete my old account", "追伸") is the
+    # person writing again: it joins the newest text, and only what is between stays signature.
+    sig_end = next(
+        (k for k in range(sig_start + 1, len(own)) if POSTSCRIPT.match(own[k])), len(own)
+    )
     newest = "\n".join(_strip_trailing_blank(own[:sig_start])).strip("\n")
-    signature = "\n".join(own[sig_start:]).strip("\n")
+    if sig_end < len(own):
+        newest = f"{newest}\n\n" + "\n".join(own[sig_end:]).strip("\n")
+    signature = "\n".join(own[sig_start:sig_end]).strip("\n")
     return Split(
         newest=newest,
         quoted="\n".join(quoted + history).strip("\n"),

@@ -111,6 +111,12 @@ TRAINED_CORPORA = (
     "writer-bu",
     "writer-bv",
     "writer-cb",
+    "writer-ci",
+    "writer-cj",
+    "writer-ck",
+    "writer-cl",
+    "writer-cm",
+    "writer-cn",
 )
 
 

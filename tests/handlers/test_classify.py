@@ -466,6 +466,57 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
         # The company's duty to keep data is not the sender keeping their account.
         ("You say you have to keep my data for legal reasons. Please erase my details.",
          {"deletion"}),
+        ("I'd love to see whatever you've got on me, including anything you've inferred.",
+         {"disclosure"}),
+        ("What information did you actually send them? I'd like to see exactly what was passed on.",
+         {"disclosure"}),
+        ("Also I want to know which company you was provide my information.", {"disclosure"}),
+        ("Please tell me every company you sent my application details to.", {"disclosure"}),
+        ("(1)これまでに私の情報を渡した会社名と日付をすべて教えてください。", {"disclosure"}),
+        ("残っているなら何が残っているのか、確認させてください。", {"disclosure"}),
+        ("おらのごど、そっちでなんぼ知ってんのが、いっぺん見してけさい。", {"disclosure"}),
+        ("I also request that my e-mail address in your records be updated to this address.",
+         {"correction"}),
+        ("私の記録も、片付けていただいてよろしゅうございます。", {"deletion"}),
+        ("自分の登録ごと跡形もなくしてほしいんです。", {"deletion"}),
+        ("持ってるならもう要らないはずなので、捨ててください。", {"deletion"}),
+        ("父のアカウントは閉じていただき、今後は何も送らないようお願いいたします。",
+         {"deletion", "stop_use"}),
+        ("昔作った別のアカウントはもう使わないので消してもらって大丈夫です。", {"deletion"}),
+        ("私のことは忘れてください。登録していたことも含めて。", {"deletion"}),
+        ("If my personal data has not been deleted by Friday 5pm, I will file a complaint.",
+         {"deletion"}),
+        ("Everything. Account, quote history, the lot. Nothing needs to stay.", {"deletion"}),
+        ("I want to disappear from your systems. No emails, no calls, nothing stored.",
+         {"deletion", "stop_use"}),
+        ("How do I make you forget I exist?", {"deletion"}),
+        ("Could you please take my phone number out of your system?", {"deletion"}),
+        ("Consider us broken up: you can throw away the memories (my account).", {"deletion"}),
+        ("hii so i made an account for the giveaway. can u just get rid of it?? thx",
+         {"deletion"}),
+        ("Please do 配信停止 on this address, and 退会 too if that's easy.",
+         {"stop_use", "deletion"}),
+        ("ワガ コジンジヨウホウ イツサイ サクジヨ ネガウ。", {"deletion"}),
+        ("退会して登録した情報も消してください。メールも届かないようにお願いします。",
+         {"deletion", "stop_use"}),
+        ("疲れました。もう何も読みたくないです。", {"stop_use"}),
+        ("Please leave me alone.", {"stop_use"}),
+        ("I want out of whatever list I'm on. Thanks.", {"stop_use"}),
+        ("Could you please close her account and make sure nothing more is sent?",
+         {"deletion", "stop_use"}),
+        ("I want delete my account please. Also please not send me email anymore.",
+         {"deletion", "stop_use"}),
+        ("I hereby apply to stop the utilization of my personal information.", {"stop_use"}),
+        ("I will not accept any further marketing from you.", {"stop_use"}),
+        ("Until it is corrected, I ask that you do not use this data to make recommendations to "
+         "me or send it to any retailer.", {"stop_use", "stop_provision"}),
+        ("Please make sure my info is deleted and not passed on to anybody after I leave.",
+         {"deletion", "stop_provision"}),
+        ("No emails, no calls, no passing me along to your partners.", {"stop_provision"}),
+        ("テイケイサキ ヘノ ジヨウホウ テイキヨウ タダチニ テイシ サレタシ。", {"stop_provision"}),
+        # A complaint quoting what a partner called the sender is not a sales pitch.
+        ("御社から「見込み客」として情報を受け取ったとのことです。御社に残っている私の情報を削除する"
+         "ことを求めます。", {"deletion"}),
         # Nearby, not a request: a retailer asks to take its plan off the comparison.
         ("比較対象からの削除、もしくは受付終了の表示をお願いいたします。", set()),
     ],
@@ -507,6 +558,7 @@ def test_a_subject_that_is_only_a_request_is_the_request() -> None:
     body = "Member ID: HK-0091377\nBen Scott"
     assert classify_text("Delete", body, model=None).intents == ("deletion",)
     assert classify_text("配信停止希望", "会員番号 HK-1", model=None).intents == ("stop_use",)
+    assert classify_text("pls delete", "username zoek08", model=None).intents == ("deletion",)
     # A subject that says more than the request is weighed as subjects are.
     assert "deletion" not in classify_text("Delete button broken?", body, model=None).intents
 

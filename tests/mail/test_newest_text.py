@@ -214,6 +214,29 @@ def test_a_rule_above_a_forms_fields_is_no_signature(rule: str) -> None:
     assert split.signature == f"{rule}\n送信日時：2026/10/25 12:03:19"
 
 
+@pytest.mark.parametrize(
+    ("body", "postscript", "signature"),
+    [
+        ("Please stop the newsletter.\n\nThanks,\nAnna\n--\nAnna Smith\nTel 03-0000-0000\n\n"
+         "P.S. Please also delete my old account.\n",
+         "P.S. Please also delete my old account.", "--\nAnna Smith\nTel 03-0000-0000"),
+        ("メルマガを止めてください。\n\n――――――\n山田花子\n〒100-0001\n――――――\n"
+         "追伸　登録情報も消してください。\n",
+         "追伸　登録情報も消してください。", "――――――\n山田花子\n〒100-0001\n――――――"),
+        ("Please stop the newsletter.\n\nSent from my iPhone\n\nPS: also delete my account",
+         "PS: also delete my account", "Sent from my iPhone"),
+    ],
+)  # fmt: skip
+def test_a_postscript_under_the_signature_is_newest_text(
+    body: str, postscript: str, signature: str
+) -> None:
+    split = split_newest(body)
+    assert split.newest.endswith(postscript)
+    assert split.signature == signature
+    # A signature line that only starts like one is not a postscript.
+    assert split_newest("Hi\n--\nJohn\nPsychology Dept").newest == "Hi"
+
+
 def test_a_rule_above_a_pasted_forms_options_is_no_signature() -> None:
     # A person pastes the form the site would not send, framed by rules, and signs off below it.
     rule = "―" * 17
