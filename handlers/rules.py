@@ -470,6 +470,58 @@ RULES: tuple[Rule, ...] = (
         r"提供(?:を|は)?(?:直ちに|ただちに|即刻|すぐに|今すぐ)\s?停止",
         self_negating=True,
     ),
+    # Phrasings from writer-co .. writer-ct (tuned on, 2026-12-04 evening).
+    *_rules(DISCLOSURE, 0.85,
+        # "Not sure who you've shared my details with, but I'd love to know": no negation.
+        r"\b(?:want|like|need|love) to know (?:who|which compan\w+|where)\b.{0,20}\b(?:you(?:'ve| have)?|you've) (?:shared|given|passed|sold|sent|provided)\b",
+        r"\bwho (?:you(?:'ve| have)?|you've) (?:shared|given|passed|sold|sent|provided) my (?:details|data|information|info|number)\b",
+        self_negating=True,
+    ),
+    *_rules(DISCLOSURE, 0.85,
+        r"\bwho (?:exactly )?(?:have|did) you (?:given|give|passed|pass|shared|share|sold|sell|sent|send|provided|provide)\b.{0,40}\b(?:my|our)\b",
+        r"\b(?:want|like|need) to know what\b.{0,30}\b(?:was|were|is|are) (?:registered|stored|recorded|kept|held|on file)\b",
+        r"\bwhich of my (?:data|details|information|info)\b.{0,20}\b(?:was|were|has been|have been|is|are) (?:exposed|leaked|shared|sold|passed|given)\b",
+        r"\b(?:send|give|show|provide|e-?mail)\b(?: me)? (?:everything|all|whatever|what) (?:you|we) (?:hold|have|keep|store) on (?:file|record)\b",
+        r"\bshow me\b.{0,20}\b(?:login|access|activity|change|usage) (?:history|log|logs|records?)\b",
+        r"\bwhich\b.{0,30}\b(?:retailers?|compan(?:y|ies)|providers?|partners?)\b.{0,40}\b(?:was|were) (?:sent|passed|given|provided|forwarded) to\b",
+        r"(?:個人データ|個人情報|データ)へのアクセス(?:を)?(?:要求|請求|求め|希望)",
+        r"(?:どこ|どちら|どの会社|誰|だれ)(?:に|へ)(?:渡した|提供した|出した|流した)(?:の)?か(?:くらい|だけ)?(?:は|を)?.{0,6}(?:知っておきたい|把握したい|知りたい)",
+        r"(?:どう|どのように|何に|なにに)使われて(?:いる|る)のか(?:を)?.{0,10}(?:教えて|知りたい|お知らせ|説明)",
+    ),
+    *_rules(CORRECTION, 0.8,
+        r"(?:カタカナ|フリガナ|ふりがな|読み仮名|よみがな)(?:を|も)?\s?(?:追加|入れて|登録して|足して)",
+    ),
+    *_rules(DELETION, 0.85,
+        r"\bforget about me\b",
+        r"\bcancell?ation of my (?:registration|account|membership)\b",
+        JA_DATA + r".{0,12}(?:消えて|なくなって)(?:くれたら|くれれば|ほしい|欲しい|もらえたら)",
+        r"(?:持って|保管して|保存して|残して)(?:いて|て)?(?:いただか|もらわ)?なくて(?:結構|いい|良い|大丈夫|構いません|かまいません)",
+        r"(?:持って|保管して|残して)(?:いて)?も.{0,8}(?:意味|仕方)(?:が|は|も)?(?:ない|ありません|なし)",
+        r"\bno (?:point|need|reason) (?:in |for )?(?:you )?(?:keeping|to keep|holding|to hold|storing|to store)\b",
+        r"\bno reason for (?:it|them|my \w+) to (?:be there|stay|remain|be kept|be stored)\b",
+        r"\b(?:no longer|not) comfortable with you (?:holding|keeping|having|storing)\b",
+        r"\b(?:i'd|i would) prefer (?:it|they|my \w+(?: \w+)?) (?:wasn't|weren't|isn't|aren't|not be|was not|were not) (?:just )?(?:sitting|kept|stored|held|lying)\b",
+        r"\baccount\b[\s\S]{0,120}?\b(?:close|delete|cancel|remove) it\b",
+        r"(?:名前|氏名|本名)の?表示(?:を|は)?(?:消して|削除して|非表示に)",
+    ),
+    *_rules(STOP_USE, 0.85,
+        r"(?:配信|メール|メルマガ|電話|連絡|案内)(?:を|も)?(?:止め|やめ|停止し)[、,]",
+        r"(?:ニュースレター|メルマガ|メール|案内|お知らせ)を受け取る(?:の|こと)を(?:やめ|止め|停止)",
+        r"(?:郵送|発送|送付|郵便)(?:を|も|は)?(?:停止|止め|やめ|中止)",
+        r"\bsend (?:nothing|no(?: more)? \w+) (?:further|more|else)?\b.{0,10}\bto (?:him|her|them|me|this address)\b",
+        r"\b(?:do not|don't|not to) use (?:it|them|my data|my information) for anything\b",
+        r"\bstop (?:using|processing) (?:the|this|that|these|those) (?:usage )?(?:data|information|details|history)\b",
+        r"\b(?:data|information|details)\b.{0,20}\bnot (?:more |any more |anymore |longer )?(?:be )?used for\b",
+        r"\bwhy am i still (?:getting|receiving) (?:your|these|the|this)\b.{0,10}\b(?:newsletters?|e-?mails?|messages|texts|calls|mails)\b",
+        r"(?:なんで|なぜ|何で)(?:まだ|いまだに)(?:メール|メルマガ|電話|sms|案内)(?:が)?(?:来る|届く|くる|かかってくる)",
+        self_negating=True,
+    ),
+    *_rules(STOP_PROVISION, 0.9,
+        r"\bno (?:information|data|details|personal data)(?: about me| of mine)? (?:is|be|will be|gets) (?:provided|passed|shared|given|sold|disclosed) to\b",
+        r"\bprovision\b.{0,20}\bto (?:the |any )?third[- ]part(?:y|ies)\b.{0,10}\bbe (?:stopped|ceased|halted|suspended|ended)\b",
+        r"(?:電力|ガス|でんき|電気|光|ネット)(?:には|に|へは|へ)(?:送らないで|渡さないで|提供しないで|出さないで)",
+        self_negating=True,
+    ),
     # --- complaint: a grievance about how data was handled ---------------------------------------
     *_rules(COMPLAINT, 0.8,
         r"苦情|\bcomplain(?:t|ts|ing)?\b",
@@ -677,6 +729,7 @@ KANA_FOLDS: tuple[tuple[str, str], ...] = (
     # Telegrams and old phones write small kana large ("ジヨウホウ", "サクジヨ", "イツサイ").
     ("こじんじようほう", "個人情報"), ("じようほう", "情報"), ("ていきよう", "提供"),
     ("さくじよ", "削除"), ("いつさい", "一切"), ("ねがう", "願う"), ("ねがい", "願い"),
+    ("ついか", "追加"),
 )  # fmt: skip
 
 # Japanese written in romaji (writers abroad without a Japanese keyboard): whole ASCII words
@@ -762,7 +815,6 @@ PROCEDURAL = re.compile(
     r"|(?:どうすれば|どのようにすれば|どうしたら|どうやれば|どうやったら|どうやって(?:頼|依頼|申請|請求|手続|お願い)|(?:どちら|どれ)を(?:申請|請求|依頼|選べ)|何が違う|違いは|どのように(?:申請|請求|手続|すれば|頼め|依頼)|方法を?(?:教えて|知りたい)|手続き(?:の方法|方法|を教えて)|手順|必要な(?:書類|もの)|何が必要)"
     r"|(?:しようか|するか|しようと|するべきか)(?:検討|考えて|迷って)|(?:を|の)?(?:検討して(?:い|おり)ます|検討している|考えています|考えているのですが)|決めて(?:いません|おりません)"
     r"|(?:する前に|前に確認)|(?:どの|どんな)書類|(?:手数料|費用)は?(?:いくら|かかり)|支払い?方法|手続き(?:について|に関して|に関する|の流れ|の方法)"
-    r"|(?:もし|仮に)(?!(?:可能|よろしけ|差し支えな|お手数|ご面倒|ご迷惑))(?!で(?:き|あ)).{0,40}(?:たら|れば|場合)"
     r"|(?:する|した|お願いする|依頼する|請求する|申請する)場合"
     r"|(?:したら|すると|した場合|しても(?!ら)).{0,30}(?:どうなり|どうなる|消え|残り|残る|見られ)"
     r"|\b(?:how (?:do|can|would|should|could) (?:i|we|one)(?! make you\b)|how to|is it possible to|(?:can|could) i(?! (?:get|have|receive|obtain|see)\b)|"
@@ -772,6 +824,16 @@ PROCEDURAL = re.compile(
     r"thinking (?:about|of) (?:requesting|asking|making)|"
     r"(?:would|will|does|do|is|are) (?:my|the) (?:data|account|information|details|records?)\b.{0,30}\b(?:be |get )?(?:deleted|erased|removed|kept|stored|shared))\b"
 )
+# ...and a hypothetical ("もし退会したら、データは消えますか") is one too, unless the request itself
+# follows it firmly ("もし難しければ、会員登録を抹消していただいても構いません": a conditional request).
+HYPOTHETICAL = re.compile(
+    r"(?:もし|仮に)(?!(?:可能|よろしけ|差し支えな|お手数|ご面倒|ご迷惑))(?!で(?:き|あ)).{0,40}(?:たら|れば|場合)"
+)
+FIRM_REQUEST = re.compile(
+    r"[^。!?？\n]{0,20}?(?:ください|下さい|構いません|かまいません|結構です|お願いします|お願いいたします|"
+    r"お願い致します|ほしいです|欲しいです)"
+)
+QUESTION_END = re.compile(r"(?:[?？]|か[。.]?|ですか|ますか|でしょうか)\s*$")
 # English negation in the words before a phrase ("I'm not asking you to delete").
 NEGATION_BEFORE = re.compile(r"\b(?:not|never|no need to|rather than|instead of|without)\b|n't\b")
 # A request the sender made before and mentions now ("I submitted an access request on 2 Sept").
@@ -865,6 +927,14 @@ BARE_REQUEST_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 BARE_SUBJECT_WEIGHT = 0.85
+# ...and a request the sender put in brackets into a subject, their own or a reply's ("Re: Autumn
+# Fibre Deal [please remove me from this list]", "【配信停止希望】都市ガスの比較について"): a tag that
+# asks is the request, beside whatever the body asks.
+SUBJECT_TAG = re.compile(r"[【\[（(]([^】\]）)]{2,60})[】\]）)]")
+TAG_ASKS = re.compile(
+    r"希望|ください|下さい|お願い|して$|please|pls|\bno more\b|\bstop\b", re.IGNORECASE
+)
+TAG_WEIGHT_MIN = 0.8  # the tag's own rule must be this sure
 
 # Header signals (mail.machine) that prove a machine sent the message.
 STRONG_MACHINE_SIGNALS = frozenset(

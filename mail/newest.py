@@ -76,7 +76,7 @@ SIGNATURE_WINDOW = 15  # how many trailing lines a signature may span
 # ("【お問い合わせ内容】", "■ご相談内容", "Message:", "Comments:" on a line of its own or before the text).
 FORM_CONTENT_FIELD = re.compile(
     r"^\s*(?:[【\[■◆●▼◇□]\s*)?(?:お問い?合わせ|ご?相談|ご?依頼|ご?要望|ご?請求|ご?質問|お問合せ)?"
-    r"\s*(?:内容|本文|詳細|の内容)\s*(?:[】\]]|[:：]|$)"
+    r"\s*(?:内容|本文|詳細|の内容)\s*(?:/\s*[A-Za-z ]{1,20})?(?:[】\]]|[:：]|$)"
     r"|^\s*(?:\[\s*)?(?:message|comments?|your message|inquiry|request details|details)\s*(?:\]|[:：])",
     re.IGNORECASE | re.MULTILINE,
 )

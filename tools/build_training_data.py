@@ -117,6 +117,12 @@ TRAINED_CORPORA = (
     "writer-cl",
     "writer-cm",
     "writer-cn",
+    "writer-co",
+    "writer-cp",
+    "writer-cq",
+    "writer-cr",
+    "writer-cs",
+    "writer-ct",
 )
 
 

@@ -37,6 +37,7 @@ def intents(text: str, subject: str = "", signals: tuple[str, ...] = ()) -> set[
         ("Send me a copy of my data, then delete my account.", {"disclosure", "deletion"}),
         # Negations keep only what is asked.
         ("I do not want my account deleted, just fix my address.", {"correction"}),
+        ("I'm not using the site anymore so could you remove my account?", {"deletion"}),
         ("退会や削除をしたいわけではなく、キャンペーンのメールだけ止めてください。", {"stop_use"}),
         ("I'm not asking you to delete anything - please just stop the newsletter.", {"stop_use"}),
         # A withdrawal takes back what its sentence names, not a request made in another.
@@ -517,6 +518,47 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
         # A complaint quoting what a partner called the sender is not a sales pitch.
         ("御社から「見込み客」として情報を受け取ったとのことです。御社に残っている私の情報を削除する"
          "ことを求めます。", {"deletion"}),
+        ("Not sure who you've shared my details with, but I'd love to know.", {"disclosure"}),
+        ("1. Who exactly have you given my phone number and address to?", {"disclosure"}),
+        ("Also I'd like to know what name/address was registered with my email.", {"disclosure"}),
+        ("I want an explanation of which of my data was exposed.", {"disclosure"}),
+        ("Please send me everything you have on file for me.", {"disclosure"}),
+        ("Can you show me the login history for my account?", {"disclosure"}),
+        ("I just need to know which electricity retailer her application was sent to.",
+         {"disclosure"}),
+        ("GDPR第15条に基づき、私の個人データへのアクセスを要求します。", {"disclosure"}),
+        ("せめてどこに渡したのかくらいは知っておきたいです。", {"disclosure"}),
+        ("私の場合、具体的にどう使われているのかを教えてもらえるとすっきりします。", {"disclosure"}),
+        ("カタカナ を ついか してください。", {"correction"}),
+        ("Would you please forget about me. My account is under this address.", {"deletion"}),
+        ("I come to request the cancellation of my registration in your site.", {"deletion"}),
+        ("そちらの手元からも私の情報が消えてくれたら、それで気が済みます。", {"deletion"}),
+        ("その時に書きました住所やお電話番号は、もうそちら様で持っていていただかなくて結構でございます。",
+         {"deletion"}),
+        ("以前の住所や使用量のデータをそちらで持っていても、もう何の意味もないですよね？", {"deletion"}),
+        ("There's really no point in you keeping my Tokyo address.", {"deletion"}),
+        ("There's no reason for it to be there anymore, is there?", {"deletion"}),
+        ("I'm no longer comfortable with you holding my contract number.", {"deletion"}),
+        ("I'd prefer it wasn't just sitting around somewhere.", {"deletion"}),
+        ("Do I even have an account with you? If I do, close it please.", {"deletion"}),
+        ("口コミ自体は残してもらってよいので、名前の表示を消して「匿名」にしてください。", {"deletion"}),
+        ("改めて、メールの配信を止め、私の登録情報をすべて削除してください。", {"stop_use", "deletion"}),
+        ("私はあなたのニュースレターを受け取るのをやめ、アカウントを削除したいと思います。",
+         {"stop_use", "deletion"}),
+        ("当該住所宛ての郵送を停止していただけますでしょうか。", {"stop_use"}),
+        ("His family has asked us to request that you send nothing further to him at this address.",
+         {"stop_use"}),
+        ("Until it is deleted, do not use it for anything, including e-mails.", {"stop_use"}),
+        ("Please stop using the usage data and delete it.", {"stop_use", "deletion"}),
+        ("I request that my data are not more used for the advertising.", {"stop_use"}),
+        ("Why am I still getting your newsletter? I moved back to the UK in March.", {"stop_use"}),
+        ("Kindly ensure that no information about me is provided to any third party.",
+         {"stop_provision"}),
+        ("I request that the provision to the third party be stopped from now.", {"stop_provision"}),
+        ("キャンセルの場合、入力した私の情報はH電力には送らないでください。", {"stop_provision"}),
+        # A conditional request is a request; a hypothetical question is not.
+        ("もしそれが難しいということであれば、会員登録そのものを抹消していただいても構いません。",
+         {"deletion"}),
         # Nearby, not a request: a retailer asks to take its plan off the comparison.
         ("比較対象からの削除、もしくは受付終了の表示をお願いいたします。", set()),
     ],
@@ -552,6 +594,31 @@ def test_a_ticked_option_naming_several_rights_is_the_first_it_names() -> None:
     # The statutory form's "訂正・追加・削除" option, ticked with "（内容の訂正）".
     form = "■請求の種類\n　□ 開示\n　■ 訂正・追加・削除（内容の訂正）\n　□ 利用停止・消去"
     assert set(classify_text("", form, model=None).intents) == {"correction"}
+
+
+def test_a_hypothetical_is_a_question_unless_the_request_follows_it_firmly() -> None:
+    assert classify_text("", "もし退会したら、データは消えますか？", model=None).intents == (
+        "inquiry",
+    )
+    asked = classify_text("", "もし提携先に渡っているなら、それも止めてください。", model=None)
+    assert asked.intents == ("stop_provision",)
+
+
+def test_a_request_in_brackets_in_the_subject_is_asked() -> None:
+    # The sender edited a reply's subject; the body asks about something else.
+    reply = classify_text(
+        "Re: Autumn Fibre Deal [please remove me from this list]",
+        "Does the cashback require a 2-year contract?",
+        model=None,
+    )
+    assert "stop_use" in reply.intents
+    tagged = classify_text(
+        "【配信停止希望】都市ガスの比較について", "ガス代が高いです。", model=None
+    )
+    assert "stop_use" in tagged.intents
+    # A bracket that does not ask (a brand, a ticket) adds nothing.
+    ticket = classify_text("Re: [Ticket #4411] Your deletion request", "Thanks!", model=None)
+    assert not set(ticket.intents) & {"deletion"}
 
 
 def test_a_subject_that_is_only_a_request_is_the_request() -> None:

@@ -229,10 +229,11 @@ def test_a_request_the_sender_refused_comes_back_only_when_the_model_is_very_sur
         set_aside=frozenset({"deletion"}),
         refused=frozenset({"deletion"}),
     )
-    doubt = combine(refused, _prediction(correction=0.9, deletion=0.85), THRESHOLDS)
+    # A character model reads "I do not want my account deleted" as a deletion at 0.97.
+    doubt = combine(refused, _prediction(correction=0.9, deletion=0.97), THRESHOLDS)
     assert doubt.intents == ("correction",)
     assert doubt.needs_triage  # a person sees the model's reading
-    sure = combine(refused, _prediction(correction=0.9, deletion=0.95), THRESHOLDS)
+    sure = combine(refused, _prediction(correction=0.9, deletion=0.995), THRESHOLDS)
     assert "deletion" in sure.intents
     # A request set aside for another reason (told as history, asked about) comes back at 0.8.
     aside = dataclasses.replace(refused, refused=frozenset())

@@ -237,6 +237,16 @@ def test_a_postscript_under_the_signature_is_newest_text(
     assert split_newest("Hi\n--\nJohn\nPsychology Dept").newest == "Hi"
 
 
+def test_a_bilingual_forms_message_field_is_no_signature() -> None:
+    rule = "─" * 20
+    body = (
+        "以下の内容でお問い合わせを受け付けました。\n(The following inquiry was submitted.)\n\n"
+        f"{rule}\nお名前 / Name: Mateo Alvarez\nお問い合わせ内容 / Message:\n"
+        f"Please send me the information you hold about me.\n{rule}\n\n※自動送信されています。"
+    )
+    assert "Please send me the information" in split_newest(body).newest
+
+
 def test_a_rule_above_a_pasted_forms_options_is_no_signature() -> None:
     # A person pastes the form the site would not send, framed by rules, and signs off below it.
     rule = "―" * 17
