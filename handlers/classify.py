@@ -481,7 +481,7 @@ def classify_rules(
     machine_signals: Sequence[str] = (),
 ) -> Classification:
     """What the rules alone make of a subject and newest text, given machine-mail signals."""
-    body = prepare(text)
+    body = prepare(R.DISCLAIMER.sub("", text))
     scan = _SCANNER.scan(body)
     evidence, ignored = collect_evidence(scan)
     if subject and not R.REPLY_SUBJECT.match(subject):
@@ -1020,7 +1020,8 @@ def reading(subject: str, newest: str, history: str, *, depth: int = 0) -> str:
     ("this came a month ago and no one answered") is the message, and the mail below it is
     history, as is the history of a reply (LABELS.md). A forwarded mail that is itself a note over
     another is read through the same way (``FORWARD_DEPTH``)."""
-    size = len(" ".join(newest.split()))
+    note = R.DISCLAIMER.sub("", newest)  # a signature's disclaimer says nothing of the note's
+    size = len(" ".join(note.split()))
     if size > PASSING_NOTE_MAX:
         return newest
     inner = forwarded_split(history, subject)
@@ -1030,7 +1031,7 @@ def reading(subject: str, newest: str, history: str, *, depth: int = 0) -> str:
     if inner.quoted and depth < FORWARD_DEPTH:
         # A forward of a forward: the mail forwarded may itself be only a note passing one on.
         forwarded = reading(subject, forwarded, inner.quoted, depth=depth + 1)[:FORWARDED_MAX]
-    scan = _SCANNER.scan(prepare(newest))
+    scan = _SCANNER.scan(prepare(note))
     found, ignored = collect_evidence(scan)
     if scan.search(_WITHDRAWAL):
         return newest

@@ -522,6 +522,28 @@ RULES: tuple[Rule, ...] = (
         r"(?:電力|ガス|でんき|電気|光|ネット)(?:には|に|へは|へ)(?:送らないで|渡さないで|提供しないで|出さないで)",
         self_negating=True,
     ),
+    # Phrasings from writer-cu .. writer-cz (tuned on, 2026-12-04 evening).
+    *_rules(DISCLOSURE, 0.85,
+        r"\blist of (?:every|all|each|the) (?:third[- ]part(?:y|ies)|compan(?:y|ies)|partners?|providers?)\b.{0,30}\b(?:given|shared|sent|passed|provided|sold|disclosed)\b",
+    ),
+    *_rules(DISCLOSURE, 0.7,
+        r"\b(?:doesn't|does not|didn't|did not) include\b.{0,40}\b(?:records?|recordings?|logs?|notes|history)\b",
+    ),
+    *_rules(CORRECTION, 0.8,
+        r"\byou have me (?:down|listed|registered|recorded|on file|as)\b",
+    ),
+    *_rules(DELETION, 0.8,
+        r"\b(?:don't|do not) want an account\b",
+        self_negating=True,
+    ),
+    *_rules(STOP_USE, 0.85,
+        r"\bstop sending (?:anything|stuff|things|mail|post)\b",
+        r"(?:に|にも|を)(?:止める|やめる)よう(?:に)?(?:言って|伝えて|お伝え)",
+    ),
+    *_rules(STOP_PROVISION, 0.85,
+        r"(?:情報|データ)が.{0,12}(?:回る|渡る|流れる|提供される)(?:こと|の)(?:は|を)?(?:認められません|許しません|困ります|お断り)",
+        r"(?:回る|渡る|流れる|提供される)ことの?ないよう",
+    ),
     # --- complaint: a grievance about how data was handled ---------------------------------------
     *_rules(COMPLAINT, 0.8,
         r"苦情|\bcomplain(?:t|ts|ing)?\b",
@@ -902,8 +924,16 @@ PASSING_ON = re.compile(
     r"転送(?:いた|さ|を)?(?:し|せ)(?:ます|ました|ていただ|させていただ)|転送いたします|転送します|"
     r"回します|お回しします|下記(?:の|は)?(?:お客様|お客さま|ご請求|ご依頼|メール|お申し出|お問い合わせ)|"
     r"(?:お客様|お客さま|会員(?:の方|様))(?:から|より)(?:の|届いた)?(?:メール|ご依頼|お申し出|ご請求|お問い合わせ|ご連絡)|"
-    r"\bforward(?:ing|ed)?\b|\b(?:the|this) (?:customer|message|e-?mail|mail|request|note) below\b|"
+    r"\bforward(?:ing|ed)?\b|\b(?:the|this|his|her|their|our) (?:customer|message|e-?mail|mail|request|note) below\b|"
     r"\bpass(?:ing)? (?:this|it) (?:on|along)\b",
+    re.IGNORECASE,
+)
+# A confidentiality disclaimer's sentence ("If you received this in error, please notify the
+# sender and delete it") asks nothing of the desk: it is set aside before the rules read.
+DISCLAIMER = re.compile(
+    r"[^.。\n]*(?:received (?:this|it|this (?:e-?mail|message|communication)) in error|"
+    r"(?:intended|meant) (?:only|solely) for the (?:use of the )?(?:addressee|intended recipient|named)|"
+    r"誤って(?:本|この)?(?:メール|電子メール)を受信|(?:本|この)メールにお心当たりのない場合)[^\n]*",
     re.IGNORECASE,
 )
 # Subjects of replies and forwards say what an earlier message was about, not this one.

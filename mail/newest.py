@@ -85,6 +85,13 @@ FORM_CONTENT_FIELD = re.compile(
 # they could not send writes their request in them.
 FORM_OPTION = re.compile(r"^\s*(?:[□☐☑☒✅]|\[\s*[xX✓✔]?\s*\]|\(\s*[xX✓✔●]?\s*\))\s*\S")
 
+# A line above a quote saying the answers are written in between its lines.
+INLINE_ANSWERS = re.compile(
+    r"本文中|文中に|行間に|インライン|各項目の下|下記に(?:回答|返信|記入)|以下に(?:回答|返信|記入)|"
+    r"\b(?:answers?|replies|responses|comments) (?:are )?(?:inline|in-line|below each|between)\b|"
+    r"\binline below\b|\bsee (?:my )?(?:answers|replies|comments) (?:inline|below)\b",
+    re.IGNORECASE,
+)
 # A postscript's opening ("P.S.", "PS:", "P.P.S.", "追伸", "二伸").
 POSTSCRIPT = re.compile(r"^\s*(?:p\.\s?(?:p\.\s?)?s\.?|ps\s*[:：]|ps\s|追伸|二伸)", re.IGNORECASE)
 
@@ -185,8 +192,14 @@ def split_newest(text: str, *, max_lines: int = 20_000) -> Split:
     lines = text.split("\n")
     cut = _history_start(text, lines, max_lines)
     head, history = lines[:cut], lines[cut:]
-    if history and not any(line.strip() for line in head):
+    if history and (
+        not any(line.strip() for line in head) or any(INLINE_ANSWERS.search(ln) for ln in head)
+    ):
+        # Nothing above the quote, or a line above it saying the answers are written in between
+        # ("回答を本文中に書きました", "see my answers inline"): the lines under the quote are new.
         below = _below_the_quote(history)
+        if below is not None and any(line.strip() for line in head):
+            below = (head + [""] + below[0], below[1])
         if below is not None:
             head, history = below
     own: list[str] = []

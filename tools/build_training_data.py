@@ -123,6 +123,12 @@ TRAINED_CORPORA = (
     "writer-cr",
     "writer-cs",
     "writer-ct",
+    "writer-cu",
+    "writer-cv",
+    "writer-cw",
+    "writer-cx",
+    "writer-cy",
+    "writer-cz",
 )
 
 

@@ -251,6 +251,12 @@ _FORWARDED = (
          "NetWave Co., Ltd. Customer Support",
          "I signed up through your comparison site. Please erase my data from that account.",
          {"deletion"}),
+        # An assistant's note whose signature carries a disclaimer ("...delete it").
+        ("Forwarding on behalf of Mr Kenji Harada. Please action his request below.\n\n"
+         "Natalie Brooks\n\nThis message is intended only for the addressee. If you received it "
+         "in error please inform the sender and delete it.",
+         "Please tell Hikaku Denki: no more newsletters to my personal address, and they are not "
+         "to pass my details to any utility companies.", {"stop_use", "stop_provision"}),
     ],
 )  # fmt: skip
 def test_a_forwarding_note_is_read_with_the_mail_it_passes_on(
@@ -556,6 +562,18 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
          {"stop_provision"}),
         ("I request that the provision to the third party be stopped from now.", {"stop_provision"}),
         ("キャンセルの場合、入力した私の情報はH電力には送らないでください。", {"stop_provision"}),
+        ("I'd like a list of every third party you have given my information to.", {"disclosure"}),
+        ("The file doesn't include the record of my phone call with your support team. Please "
+         "send that as well.", {"disclosure"}),
+        ('You have me down as "Mr Jordan Blake". I\'m Ms.', {"correction"}),
+        ("I don't want an account with you that I didn't make, holding my details.", {"deletion"}),
+        ("Could you please stop sending anything to this address?", {"stop_use"}),
+        ("こちらから提携先に連絡して、電話をやめるよう伝えてください。", {"stop_use"}),
+        ("後見人として、これ以上父の情報が業者に回ることは認められません。", {"stop_provision"}),
+        ("これ以上その情報があちこちに回ることのないようにしてください。", {"stop_provision"}),
+        # A disclaimer asks nothing of the desk.
+        ("This message is intended only for the addressee. If you received it in error please "
+         "inform the sender and delete it.", set()),
         # A conditional request is a request; a hypothetical question is not.
         ("もしそれが難しいということであれば、会員登録そのものを抹消していただいても構いません。",
          {"deletion"}),
