@@ -143,6 +143,21 @@ def prepare(text: str) -> str:
     return "\n".join(s for s in (part.strip() for part in marked.split("\n")) if s)
 
 
+def without_disclaimers(text: str) -> str:
+    """``text`` without the sentences of a confidentiality disclaimer (``rules.DISCLAIMER``):
+    each from its sentence's start to the end of its line. Linear in the text."""
+    pieces: list[str] = []
+    pos = 0
+    for match in R.DISCLAIMER.finditer(text):
+        if match.start() < pos:
+            continue
+        start = 1 + max(text.rfind(mark, pos, match.start()) for mark in ".。\n")
+        end = text.find("\n", match.end())
+        pieces.append(text[pos : max(start, pos)])
+        pos = len(text) if end == -1 else end
+    return "".join(pieces) + text[pos:] if pieces else text
+
+
 def _is_wrapped(line: str) -> bool:
     if line[-1] in "。.!?:)」』】":
         return False
@@ -481,7 +496,7 @@ def classify_rules(
     machine_signals: Sequence[str] = (),
 ) -> Classification:
     """What the rules alone make of a subject and newest text, given machine-mail signals."""
-    body = prepare(R.DISCLAIMER.sub("", text))
+    body = prepare(without_disclaimers(text))
     scan = _SCANNER.scan(body)
     evidence, ignored = collect_evidence(scan)
     if subject and not R.REPLY_SUBJECT.match(subject):
@@ -1020,7 +1035,7 @@ def reading(subject: str, newest: str, history: str, *, depth: int = 0) -> str:
     ("this came a month ago and no one answered") is the message, and the mail below it is
     history, as is the history of a reply (LABELS.md). A forwarded mail that is itself a note over
     another is read through the same way (``FORWARD_DEPTH``)."""
-    note = R.DISCLAIMER.sub("", newest)  # a signature's disclaimer says nothing of the note's
+    note = without_disclaimers(newest)  # a signature's disclaimer says nothing of the note's
     size = len(" ".join(note.split()))
     if size > PASSING_NOTE_MAX:
         return newest

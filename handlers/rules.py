@@ -929,11 +929,12 @@ PASSING_ON = re.compile(
     re.IGNORECASE,
 )
 # A confidentiality disclaimer's sentence ("If you received this in error, please notify the
-# sender and delete it") asks nothing of the desk: it is set aside before the rules read.
+# sender and delete it") asks nothing of the desk: from the sentence's start to the end of its
+# line it is set aside before the rules read (``handlers.classify.without_disclaimers``).
 DISCLAIMER = re.compile(
-    r"[^.。\n]*(?:received (?:this|it|this (?:e-?mail|message|communication)) in error|"
+    r"(?:received (?:this|it|this (?:e-?mail|message|communication)) in error|"
     r"(?:intended|meant) (?:only|solely) for the (?:use of the )?(?:addressee|intended recipient|named)|"
-    r"誤って(?:本|この)?(?:メール|電子メール)を受信|(?:本|この)メールにお心当たりのない場合)[^\n]*",
+    r"誤って(?:本|この)?(?:メール|電子メール)を受信|(?:本|この)メールにお心当たりのない場合)",
     re.IGNORECASE,
 )
 # Subjects of replies and forwards say what an earlier message was about, not this one.

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from handlers import rules
-from handlers.classify import classify, classify_text, prepare
+from handlers.classify import classify, classify_text, prepare, without_disclaimers
 from handlers.evaluate import Labelled, Report, score
 from mail.parse import parse_message
+from tests.support import growth
 
 
 def intents(text: str, subject: str = "", signals: tuple[str, ...] = ()) -> set[str]:
@@ -612,6 +613,15 @@ def test_a_ticked_option_naming_several_rights_is_the_first_it_names() -> None:
     # The statutory form's "訂正・追加・削除" option, ticked with "（内容の訂正）".
     form = "■請求の種類\n　□ 開示\n　■ 訂正・追加・削除（内容の訂正）\n　□ 利用停止・消去"
     assert set(classify_text("", form, model=None).intents) == {"correction"}
+
+
+def test_disclaimers_are_set_aside_in_linear_time() -> None:
+    text = "Please stop the newsletter.\nThis e-mail is confidential. If you received it in error "
+    assert without_disclaimers(text) == "Please stop the newsletter.\nThis e-mail is confidential."
+    # One long line, no sentence end, a disclaimer's words again and again: ten times the text,
+    # about ten times the work (quadratic work would be a hundred times).
+    unit = "x" * 60 + " if you received it in error delete it "
+    assert growth(lambda n: without_disclaimers(unit * n), 2_000) < 30
 
 
 def test_a_hypothetical_is_a_question_unless_the_request_follows_it_firmly() -> None:
