@@ -937,6 +937,8 @@ DISCLAIMER = re.compile(
     r"誤って(?:本|この)?(?:メール|電子メール)を受信|(?:本|この)メールにお心当たりのない場合)",
     re.IGNORECASE,
 )
+# Words one of which every DISCLAIMER match holds (lower case): without them it is not searched.
+DISCLAIMER_HINTS = ("in error", "intended", "meant", "誤って", "お心当たり")
 # Subjects of replies and forwards say what an earlier message was about, not this one.
 REPLY_SUBJECT = re.compile(r"^\s*(?:re|fw|fwd|aw|tr|返信|転送)\s*(?:\[\d+\])?\s*[:：]", re.I)
 SUBJECT_WEIGHT = 0.7  # subject evidence counts for less than the body's
