@@ -175,7 +175,7 @@ def _walk(element: etree._Element) -> Iterator[str]:
         if block:
             pending.append(_END)
         elif item.tag in _CELLS:
-            pending.append("\t")  # "Newsletter | Stop", not "NewsletterStop"
+            pending.append("\t")  # "Newsletter<tab>Stop", not "NewsletterStop"
         stack.extend(reversed(pending))
 
 

@@ -230,6 +230,7 @@ def split_newest(text: str, *, max_lines: int = 20_000) -> Split:
     newest = "\n".join(_strip_trailing_blank(own[:sig_start])).strip("\n")
     if sig_end < len(own):
         newest = f"{newest}\n\n" + "\n".join(own[sig_end:]).strip("\n")
+        newest = newest.strip("\n")
     signature = "\n".join(own[sig_start:sig_end]).strip("\n")
     return Split(
         newest=newest,
