@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from support import growth
 
 from handlers import rules
 from handlers.classify import classify, classify_text, prepare, without_disclaimers
 from handlers.evaluate import Labelled, Report, score
 from mail.parse import parse_message
-from tests.support import growth
 
 
 def intents(text: str, subject: str = "", signals: tuple[str, ...] = ()) -> set[str]:
