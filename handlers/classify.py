@@ -326,14 +326,17 @@ def collect_evidence(
     procedural_cache: dict[int, bool] = {}
     not_wanted = _not_wanted_lines(text)
     checklist = bool(R.CHECKLIST.search(text))
-    matches = list(_matches(scan))
     # A ticked option that names several rights ("■ 訂正・追加・削除（内容の訂正）", the statutory
-    # form's wording) is taken as the first it names; the others keep their own weight.
+    # form's wording) is taken as the first it names; the others keep their own weight. Most mail
+    # has no tick mark at the start of a line, and skips this.
     first_right: dict[int, int] = {}
-    for rule, match in matches:
-        if rule.intent in RIGHTS:
-            start = _line_bounds(text, match.start(), match.end())[0]
-            first_right[start] = min(first_right.get(start, match.start()), match.start())
+    matches: Iterable[tuple[R.Rule, re.Match[str]]] = _matches(scan)
+    if R.TICKS.search(text):
+        matches = list(matches)
+        for rule, match in matches:
+            if rule.intent in RIGHTS:
+                start = _line_bounds(text, match.start(), match.end())[0]
+                first_right[start] = min(first_right.get(start, match.start()), match.start())
     for rule, match in matches:
         line_start, line_end = _line_bounds(text, match.start(), match.end())
         line = text[line_start:line_end]

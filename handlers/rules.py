@@ -790,6 +790,7 @@ UNTICKED = re.compile(r"^\s*(?:\(\s*\)|\[\s*\]|[□☐×✕✗])")
 # options too; alone, "■" opens a heading): the right on that short line is asked outright.
 TICKED = re.compile(r"^\s*(?:[☑☒✅✓✔]|\[\s*[xX✓✔]\s*\]|\(\s*[xX✓✔●]\s*\))")
 TICKED_IN_CHECKLIST = re.compile(r"^\s*■")
+TICKS = re.compile(r"^\s*(?:[☑☒✅✓✔■]|\[\s*[xX✓✔]\s*\]|\(\s*[xX✓✔●]\s*\))", re.MULTILINE)
 CHECKLIST = re.compile(r"^\s*[□☐]", re.MULTILINE)
 TICKED_LINE_MAX = 40  # characters: an option, not a sentence that starts with a mark
 TICKED_WEIGHT = 0.85
