@@ -287,8 +287,9 @@ RULES: tuple[Rule, ...] = (
         r"\bcessation of (?:the )?(?:use|utili[sz]ation|processing)\b",
         self_negating=True,
     ),
-    *_rules(STOP_USE, 0.7,
-        r"(?:に|にも)(?:止める|やめる)よう(?:に)?(?:言って|伝えて|お伝え)",
+    *_rules(STOP_USE, 0.85,
+        # "先方にやめるよう伝えて", "電話をやめるよう伝えてください": the desk to pass the stop on.
+        r"(?:に|にも|を)(?:止める|やめる)よう(?:に)?(?:言って|伝えて|お伝え)",
     ),
     # "まず開示の方だけ先に進めてください": a request already made, the desk told to go on with it.
     *_rules(DISCLOSURE, 0.85,
@@ -538,7 +539,6 @@ RULES: tuple[Rule, ...] = (
     ),
     *_rules(STOP_USE, 0.85,
         r"\bstop sending (?:anything|stuff|things|mail|post)\b",
-        r"(?:に|にも|を)(?:止める|やめる)よう(?:に)?(?:言って|伝えて|お伝え)",
     ),
     *_rules(STOP_PROVISION, 0.85,
         r"(?:情報|データ)が.{0,12}(?:回る|渡る|流れる|提供される)(?:こと|の)(?:は|を)?(?:認められません|許しません|困ります|お断り)",
