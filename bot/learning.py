@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 
 from bot import threads
 from handlers import model as learned
-from handlers.classify import text_of
+from handlers.classify import read
 from handlers.evaluate import CorpusError, load_labels
 from handlers.intents import ALL_INTENTS
 from mail.errors import ParseError
@@ -196,11 +196,12 @@ def database_examples(session: Session) -> list[Example]:
             msg = parse_message(raw)
         except ParseError:
             continue
+        subject, text = read(msg)
         found.append(
             Example(
                 id=f"db:{key}",
-                subject=msg.subject,
-                text=text_of(msg),
+                subject=subject,
+                text=text,
                 intents=frozenset(i for i in row.intents if i in ALL_INTENTS),
                 language=row.language,
                 machine=msg.machine_signals,

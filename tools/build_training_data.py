@@ -3,8 +3,8 @@
     python tools/build_training_data.py [--dev ../shared/corpus/dev]
 
 Reads the short messages of tests/fixtures/classifier/*.jsonl, the mail of the dev corpus and
-of the writers' sets in ``TRAINED_CORPORA`` (parsed as intake parses it: subject, the text the
-desk reads, ``handlers.classify.text_of``: the newest text or a forwarding note and the mail it
+of the writers' sets in ``TRAINED_CORPORA`` (parsed as intake parses it: the subject and text the
+desk reads, ``handlers.classify.read``: the newest text or a forwarding note and the mail it
 forwards; machine-mail signals), puts near-duplicates in one group (cosine >= GROUP_SIMILARITY
 over character 3-grams, joined transitively), and splits by group: a group's fold is a stable hash of its first member's id modulo 5; fold 0 is
 the shipped evaluation data (``evaluation.jsonl``: what a newly trained model is measured on
@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.classify import text_of
+from handlers.classify import read
 from handlers.features import normalise
 from mail.parse import parse_message
 
@@ -110,7 +110,18 @@ TRAINED_CORPORA = (
     "writer-bt",
     "writer-bu",
     "writer-bv",
+    "writer-bw",
+    "writer-bx",
+    "writer-by",
+    "writer-bz",
+    "writer-ca",
     "writer-cb",
+    "writer-cc",
+    "writer-cd",
+    "writer-ce",
+    "writer-cf",
+    "writer-cg",
+    "writer-ch",
     "writer-ci",
     "writer-cj",
     "writer-ck",
@@ -129,6 +140,12 @@ TRAINED_CORPORA = (
     "writer-cx",
     "writer-cy",
     "writer-cz",
+    "writer-da",
+    "writer-db",
+    "writer-dc",
+    "writer-dd",
+    "writer-de",
+    "writer-df",
 )
 
 
@@ -139,11 +156,12 @@ def _corpus(folder: Path, prefix: str) -> list[dict[str, object]]:
             continue
         obj = json.loads(line)
         msg = parse_message((folder / obj["file"]).read_bytes())
+        subject, text = read(msg)
         rows.append(
             {
                 "id": f"{prefix}:{obj['file']}",
-                "subject": msg.subject,
-                "text": text_of(msg),
+                "subject": subject,
+                "text": text,
                 "machine": list(msg.machine_signals),
                 "intents": sorted(obj["intents"]),
                 "language": obj["language"],

@@ -572,6 +572,44 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
         ("こちらから提携先に連絡して、電話をやめるよう伝えてください。", {"stop_use"}),
         ("後見人として、これ以上父の情報が業者に回ることは認められません。", {"stop_provision"}),
         ("これ以上その情報があちこちに回ることのないようにしてください。", {"stop_provision"}),
+        # writer-bw..ca, cc..ch, da..df (tuned on since 2026-12-04 night)
+        ("I still want my data. Please provide the copy I originally asked for.", {"disclosure"}),
+        ("Please do: I want the record of every time my data was given to a partner.",
+         {"disclosure"}),
+        ("I've attached my passport scan - please go ahead with sending me my data.",
+         {"disclosure"}),
+        ("Please don't delete it yet; just send me the copy for now.", {"disclosure"}),
+        ("Please tell me what details were entered on that account, then delete it.",
+         {"disclosure", "deletion"}),
+        ("その一覧をぜひ拝見したいものです。", {"disclosure"}),
+        ("私がどのプランを見積もったか、履歴を送ってください。", {"disclosure"}),
+        ("父の申込み内容（申込先、契約番号、申込日）を教えていただけないでしょうか。", {"disclosure"}),
+        ("みなと電力に渡した情報の中身と日付を教えてください", {"disclosure"}),
+        ("アンケートの回答内容が今どう使われているか知りたいです。", {"disclosure"}),
+        ("登録内容確認したいです", {"disclosure"}),
+        ("2. correction of my registered date of birth (correct: 14 March 1982);", {"correction"}),
+        ("On account B, my phone number is listed incorrectly.", {"correction"}),
+        ("Could you update the current provider field?", {"correction"}),
+        ("moved. new addr is 3-4-12 Shimokitazawa, Setagaya-ku Tokyo", {"correction"}),
+        ("「高橋」ではなく、はしご高の「髙橋」です。直してください。", {"correction"}),
+        ("間違っている番号のほうはその方にご迷惑なので、そちらの記録から外してください。", {"deletion"}),
+        ("御社のほうでも控えを残されませぬよう、重ねてお願い申し上げます。", {"deletion"}),
+        ("I would like my details taken off your system.", {"deletion"}),
+        ("あと、お知らせメールはもう送ってもらわなくて大丈夫です。", {"stop_use"}),
+        ("今後、お電話でのご案内はご遠慮いただけますでしょうか。", {"stop_use"}),
+        ("She would like her account deleted, and she doesn't want any more phone calls.",
+         {"deletion", "stop_use"}),
+        ("Mr. Allen asks that you stop contacting him.", {"stop_use"}),
+        ("Please stop all contact with him.", {"stop_use"}),
+        ("Please make sure any tracking data you collected isn't used for ads.", {"stop_use"}),
+        ("(c) 提携先への情報提供はしないでください（勧誘電話を避けたいため）", {"stop_provision"}),
+        ("御社からさくら光に私の情報を今も送っていたりしますか？送っているなら止めてほしいです。",
+         {"stop_provision"}),
+        ("What I don't want is my name and number going out to the providers. Can you switch "
+         "that off for me?", {"stop_provision"}),
+        ("Please delete the application data and make sure it is not sent to the provider.",
+         {"deletion", "stop_provision"}),
+        ("Please don't send them anything further about me.", {"stop_provision"}),
         # A disclaimer asks nothing of the desk.
         ("This message is intended only for the addressee. If you received it in error please "
          "inform the sender and delete it.", set()),
@@ -585,6 +623,22 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
 def test_requests_said_without_the_usual_words(text: str, expected: set[str]) -> None:
     found = set(classify_text("", text, model=None).intents)
     assert expected <= found if expected else not found & {"deletion"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A lawyer: write to me, not to my client.
+        "なお、依頼者への直接のご連絡はお控えください。",
+        # Thanks for what was done.
+        "Thanks for sending me my data last week.",
+        # A web form's category, not the person's words.
+        "Category: Correction of my data",
+    ],
+)
+def test_near_twins_of_new_phrasings_ask_nothing(text: str) -> None:
+    found = set(classify_text("", text, model=None).intents)
+    assert not found & {"disclosure", "correction", "stop_use"}
 
 
 def test_a_forms_options_left_unticked_are_not_asked() -> None:

@@ -8,7 +8,7 @@ import dataclasses
 from support import growth
 
 from handlers import model as learned
-from handlers.classify import Classification, classify_text, combine
+from handlers.classify import MODEL_BESIDE_ADD, Classification, classify_text, combine
 from handlers.features import char_ngrams, extract, normalise, word_hashes
 from handlers.intents import ALL_INTENTS
 
@@ -102,8 +102,13 @@ def test_a_second_request_the_model_is_sure_of_in_another_sentence_gets_its_cloc
     assert result.intents == ("disclosure", "stop_use")
     assert "the model adds a disclosure request (0.85)" in result.triage_reasons
     # Less sure: a person looks, the rules' request alone keeps its clock.
-    result = combine(ruled, _prediction(stop_use=0.9, disclosure=0.7), THRESHOLDS)
+    result = combine(
+        ruled, _prediction(stop_use=0.9, disclosure=MODEL_BESIDE_ADD - 0.05), THRESHOLDS
+    )
     assert result.intents == ("stop_use",)
+    # A correction too ("your emails say McAlister. Please fix." beside an unsubscribe).
+    result = combine(ruled, _prediction(stop_use=0.9, correction=0.95), THRESHOLDS)
+    assert result.intents == ("correction", "stop_use")
 
 
 def test_what_the_rules_set_aside_comes_back_only_when_the_model_is_sure() -> None:
@@ -302,3 +307,31 @@ def test_a_request_in_text_that_reads_like_spam_is_the_models_to_weigh() -> None
     )
     result = combine(spam_like, _prediction(spam=0.1, stop_use=0.95), THRESHOLDS)
     assert result.intents == ("stop_use",)
+
+
+def test_a_forms_request_silenced_as_machine_mail_stands_when_the_model_doubts_machine_mail() -> None:
+    # The site's form copies a person's text under "■お問い合わせ内容：" in a notice that says a
+    # machine sent it: the rules read an auto-reply, the model reads a person.
+    text = (
+        "このメールはお問い合わせフォームから自動送信されています。\n"
+        "■お問い合わせ種別：料金・プランについて\n"
+        "■お問い合わせ内容：\n"
+        "種別を間違えたかもしれませんが、退会と、登録した電話番号の削除をお願いします。"
+    )
+    rules_only = classify_text("お問い合わせを受け付けました", text, model=None)
+    assert rules_only.intents == ("auto_reply",)
+    assert set(rules_only.silenced_by_text) == {"deletion"}
+    result = combine(rules_only, _prediction(deletion=0.1), THRESHOLDS)
+    assert result.intents == ("deletion",)
+    assert result.reasons["deletion"] == rules_only.silenced_by_text["deletion"]
+    assert any("the rules' deletion request stands" in r for r in result.triage_reasons)
+    # ...but not when the model reads machine mail or spam too.
+    result = combine(rules_only, _prediction(deletion=0.1, spam=0.9), THRESHOLDS)
+    assert "deletion" not in result.intents
+    # Without a form's content field, text that reads like machine mail silences its words.
+    plain = classify_text(
+        "お問い合わせを受け付けました",
+        "このメールは自動送信されています。お問い合わせを受け付けました。削除をお願いします。",
+        model=None,
+    )
+    assert not plain.silenced_by_text
