@@ -309,7 +309,7 @@ def test_a_request_in_text_that_reads_like_spam_is_the_models_to_weigh() -> None
     assert result.intents == ("stop_use",)
 
 
-def test_a_forms_request_silenced_as_machine_mail_stands_when_the_model_doubts_machine_mail() -> None:
+def test_a_forms_request_silenced_as_machine_mail_stands_when_the_model_doubts_it() -> None:
     # The site's form copies a person's text under "■お問い合わせ内容：" in a notice that says a
     # machine sent it: the rules read an auto-reply, the model reads a person.
     text = (
