@@ -79,6 +79,8 @@ class Classification:
     # reads like spam or machine mail (no header proves it), with the rules' reasons: they stand
     # if the model doubts that.
     silenced_by_text: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The text of what the rules read as refused or withdrawn: the model reads it masked.
+    masked: tuple[str, ...] = ()
     sentences: int = 0  # sentences of the text the rules read (a request in one says one thing)
     model_version: str | None = None  # the learned model that took part, if any
     model_features: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -489,7 +491,7 @@ def classify_text(
     chosen_model = active() if isinstance(model, _Active) else model
     if chosen_model is None:
         return ruled
-    prediction = chosen_model.predict(subject, text)
+    prediction = chosen_model.predict(subject, text, ruled.masked)
     return combine(ruled, prediction, chosen_model.thresholds, machine_signals=machine_signals)
 
 
@@ -497,6 +499,9 @@ SUBJECT_ONLY = "subject only"
 # What the sender said outright they do not want: only a very sure model reading brings it back
 # (``MODEL_OVERRULES_REFUSAL``).
 REFUSALS = frozenset({"negated", "listed as not wanted", "an option not ticked"})
+# What the learned model reads masked (``handlers.features.extract``): what the sender refused or
+# took back. A character model reads "delete" in "please don't delete my account" as a request.
+MASKED_NOTES = REFUSALS | {"request withdrawn"}
 
 
 def classify_rules(
@@ -686,6 +691,13 @@ def classify_rules(
         ),
         sentences=sum(1 for line in body.splitlines() if len(line.strip()) >= SENTENCE_MIN),
         silenced_by_text={intent: reasons_of(intent) for intent in silenced_by_text},
+        masked=tuple(
+            dict.fromkeys(
+                body[ev.span[0] : ev.span[1]]
+                for ev in ignored
+                if ev.note in MASKED_NOTES and ev.where == "body" and ev.span[0] >= 0
+            )
+        ),
         refused=frozenset(
             intent
             for intent in {ev.intent for ev in ignored if ev.note in REFUSALS} - chosen

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,12 +155,30 @@ _REPLY_SUBJECT = re.compile(r"^\s*(?:re|aw|sv|返信)\s*(?:\[\d+\])?\s*:")
 REPLY_MARK = "re:"
 
 
-def extract(subject: str, text: str) -> Extracted:
-    """The features of one message: linear in its length, whatever the text holds."""
+# What stands in the text for a phrase the rules read as refused or withdrawn (``extract``).
+MASK = " 〓 "
+MASKED_MAX = 20  # phrases masked in one message, at most
+
+
+def mask(text: str, phrases: Sequence[str]) -> str:
+    """``text`` (normalised) with each of ``phrases`` (as the rules read them) replaced by
+    ``MASK``: one regular-expression pass, whatever the number of occurrences."""
+    folded = sorted({normalise(p) for p in phrases[:MASKED_MAX]} - {""}, key=len, reverse=True)
+    if not folded:
+        return text
+    return re.sub("|".join(map(re.escape, folded)), MASK, text)
+
+
+def extract(subject: str, text: str, masked: Sequence[str] = ()) -> Extracted:
+    """The features of one message: linear in its length, whatever the text holds. ``masked``:
+    phrases the rules read as refused or withdrawn ("I do not want my account *deleted*",
+    "削除は不要です"), which the model reads as ``MASK`` rather than as the request they name."""
     subj = normalise(subject[: MAX_SUBJECT * 2])[:MAX_SUBJECT]
     if _REPLY_SUBJECT.match(subj):
         subj = REPLY_MARK
     body = normalise(text[: MAX_TEXT * 2])[:MAX_TEXT]
+    if masked:
+        body = _SPACE.sub(" ", mask(body, masked)).strip()
     s_hash, s_len = char_ngrams(subj, SUBJECT)
     t_hash, t_len = char_ngrams(body, TEXT)
     w_hash, words = word_hashes(body)

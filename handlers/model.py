@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -62,9 +62,17 @@ class Model:
     thresholds: dict[str, float]  # the model alone decides an intent at this probability
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def probabilities(self, subject: str, text: str) -> tuple[Floats, Extracted, Any]:
+    @property
+    def masks(self) -> bool:
+        """Whether the model was trained with the rules' refused phrases masked (``extract``):
+        then it reads a message so too; an older model reads the text as it stands."""
+        return bool(self.meta.get("masked"))
+
+    def probabilities(
+        self, subject: str, text: str, masked: Sequence[str] = ()
+    ) -> tuple[Floats, Extracted, Any]:
         """Calibrated probabilities per intent (``intents`` order), and what explains them."""
-        found = extract(subject, text)
+        found = extract(subject, text, masked if self.masks else ())
         hashes = found.hashes
         if len(self.vocabulary) == 0 or len(hashes) == 0:
             return self._calibrate(self.bias.copy()), found, None
@@ -90,9 +98,10 @@ class Model:
         result: Floats = (1.0 / (1.0 + np.exp(z))).astype(np.float32)
         return result
 
-    def predict(self, subject: str, text: str) -> Prediction:
-        """The probability of every intent; ``top_features`` says what weighed most."""
-        probs, found, why = self.probabilities(subject, text)
+    def predict(self, subject: str, text: str, masked: Sequence[str] = ()) -> Prediction:
+        """The probability of every intent; ``top_features`` says what weighed most. ``masked``:
+        the phrases the rules read as refused or withdrawn (``Classification.masked``)."""
+        probs, found, why = self.probabilities(subject, text, masked)
         probability = {i: float(p) for i, p in zip(self.intents, probs, strict=True)}
         if why is None:
             return Prediction(self.version, probability)

@@ -81,6 +81,14 @@ def shipped(name: str) -> list[Example]:
     return read_examples(text.splitlines())
 
 
+def masked_of(example: Example) -> tuple[str, ...]:
+    """What the rules read as refused or withdrawn in an example: the model learns it masked,
+    as it reads it at intake (``handlers.classify.classify_text``)."""
+    from handlers.classify import classify_rules
+
+    return classify_rules(example.subject, example.text, machine_signals=example.machine).masked
+
+
 def fold_of(key: str, folds: int) -> int:
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % folds
 
@@ -92,7 +100,7 @@ def _hashes(
     examples: Sequence[Example],
 ) -> tuple[list[npt.NDArray[np.uint64]], npt.NDArray[np.uint64]]:
     """Every example's feature hashes, and the (sorted) hashes that came from a subject."""
-    found = [extract(e.subject, e.text) for e in examples]
+    found = [extract(e.subject, e.text, masked_of(e)) for e in examples]
     subject = [f.hashes[: f.n_subject] for f in found]
     every = np.unique(np.concatenate(subject)) if subject else np.zeros(0, np.uint64)
     return [f.hashes for f in found], every
@@ -276,7 +284,7 @@ def fit(
         bias=linear.bias,
         platt=platt,
         thresholds=thresholds,
-        meta={"examples": len(examples), "c": c, "min_df": min_df, **(meta or {})},
+        meta={"examples": len(examples), "c": c, "min_df": min_df, "masked": True, **(meta or {})},
     )
     return Fitted(model, probability)
 

@@ -54,7 +54,7 @@ def _report(
 def _predict(
     model: Model, e: training.Example, ruled: Classification
 ) -> tuple[frozenset[str], bool, frozenset[str], bool]:
-    prediction = model.predict(e.subject, e.text)
+    prediction = model.predict(e.subject, e.text, ruled.masked)
     p = prediction.probability
     alone = frozenset(i for i in ALL_INTENTS if p[i] >= model.thresholds[i])
     alone_triage = any(t * 0.67 <= p[i] < t for i, t in model.thresholds.items() if i in RIGHTS)

@@ -9,7 +9,7 @@ from support import growth
 
 from handlers import model as learned
 from handlers.classify import MODEL_BESIDE_ADD, Classification, classify_text, combine
-from handlers.features import char_ngrams, extract, normalise, word_hashes
+from handlers.features import MASK, char_ngrams, extract, mask, normalise, word_hashes
 from handlers.intents import ALL_INTENTS
 
 THRESHOLDS = dict.fromkeys(ALL_INTENTS, 0.3)
@@ -335,3 +335,29 @@ def test_a_forms_request_silenced_as_machine_mail_stands_when_the_model_doubts_i
         model=None,
     )
     assert not plain.silenced_by_text
+
+
+def test_what_the_rules_read_as_refused_the_model_reads_masked() -> None:
+    text = "Please don't delete my account, I still use it."
+    ruled = classify_text("", text, model=None)
+    assert ruled.refused == {"deletion"}
+    assert ruled.masked == ("delete my account", "delete")
+    assert mask(
+        normalise("削除は不要です。ＤＥＬＥＴＥ MY ACCOUNT"), ["削除", "delete my account"]
+    ) == (f"{MASK}は不要です。{MASK}")
+    model = learned.active()
+    assert model is not None and model.masks
+    plain = model.predict("", text).probability["deletion"]
+    masked = model.predict("", text, ruled.masked).probability["deletion"]
+    assert masked < plain
+    assert "deletion" not in classify_text("", text).intents
+    # A model trained before masking reads the text as it stands.
+    older = dataclasses.replace(model, meta={k: v for k, v in model.meta.items() if k != "masked"})
+    assert older.predict("", text, ruled.masked).probability["deletion"] == plain
+
+
+def test_masking_costs_linear_time() -> None:
+    phrases = [f"phrase {n} not wanted" for n in range(40)]
+    text = "please do not delete my data. " + " ".join(phrases)
+    times = growth(lambda n: mask(text * n, phrases), 2_000)
+    assert times < 30, times
