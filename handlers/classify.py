@@ -363,6 +363,9 @@ def collect_evidence(
             span=match.span(),
             supporting=rule.supporting,
         )
+        if rule.refuses:
+            ignored.append(_noted(ev, "negated"))
+            continue
         if rule.intent in RIGHTS and R.UNTICKED.match(line):
             ignored.append(_noted(ev, "an option not ticked"))
             continue

@@ -38,6 +38,8 @@ class Rule:
     needs_privacy_topic: bool = False
     # Context ("I have moved") that strengthens other evidence but never makes an intent alone.
     supporting: bool = False
+    # A request named only to refuse it ("メルマガは止めないでください"): set aside as negated.
+    refuses: bool = False
 
 
 # re.ASCII: \b and \w follow ASCII words only, so "データもdeleteして" still has a word boundary
@@ -582,6 +584,7 @@ RULES: tuple[Rule, ...] = (
         r"\bstop (?:all )?(?:contact|contacting) (?:with )?(?:him|her|them|my (?:mother|father|parents?|wife|husband|son|daughter|client))\b",
         r"\b(?:isn't|is not|aren't|are not|not be|never be|won't be|will not be) used for (?:ads|advertising|advertisements|marketing|targeting|promotions?|sales)\b",
         r"\bmeeru (?:iranai|irimasen|fuyou|teishi|tomete|yamete)\b",
+        r"(?:メール|案内|お知らせ|dm|メルマガ|電話|連絡)(?:だけ|は|も)?(?:届かない|来ない|こない|かかってこない)ように(?:して|しても|お願い|設定して)",
         self_negating=True,
     ),
     *_rules(STOP_PROVISION, 0.85,
@@ -591,6 +594,16 @@ RULES: tuple[Rule, ...] = (
         r"\bmake sure (?:it|they|my \w+|this|that|nothing)(?: is| are)? (?:not |never )?(?:sent|passed|given|shared|provided|forwarded) (?:on )?to\b",
         r"\b(?:don't|do not) (?:send|pass|give|forward) (?:them|the provider|the retailer|the partner)\b.{0,10}\b(?:anything|any (?:more|further)|my)\b",
         self_negating=True,
+    ),
+    # What the sender refuses in so many words: "消さないでください", "メルマガは止めないで" name a
+    # right only to say it is not wanted (the rules set it aside; the model reads it masked).
+    *_rules(DELETION, 0.85,
+        r"(?:消さ|けさ|(?:削除|消去|抹消)(?:は|を)?し|(?:退会|解約)(?:は|を)?(?:させ|し))ないで(?:ください|ほしい|欲しい|いただ|もらえ|ね|よ|[。!、]|$)",
+        refuses=True,
+    ),
+    *_rules(STOP_USE, 0.85,
+        r"(?:配信|メール|メルマガ|ニュースレター|案内|お知らせ)(?:は|を|も)?(?:止め|とめ|停止し|やめ|解除し)ないで(?:ください|ほしい|欲しい|いただ|もらえ|ね|よ|[。!、]|$)",
+        refuses=True,
     ),
     # --- complaint: a grievance about how data was handled ---------------------------------------
     *_rules(COMPLAINT, 0.8,

@@ -11,6 +11,7 @@ from support import growth
 from handlers import rules
 from handlers.classify import classify, classify_text, prepare, without_disclaimers
 from handlers.evaluate import Labelled, Report, score
+from handlers.intents import RIGHTS
 from mail.parse import parse_message
 
 
@@ -610,6 +611,7 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
         ("Please delete the application data and make sure it is not sent to the provider.",
          {"deletion", "stop_provision"}),
         ("Please don't send them anything further about me.", {"stop_provision"}),
+        ("キャンペーンのメールだけ届かないようにしてほしいです。", {"stop_use"}),
         # A disclaimer asks nothing of the desk.
         ("This message is intended only for the addressee. If you received it in error please "
          "inform the sender and delete it.", set()),
@@ -748,3 +750,21 @@ def test_a_list_under_a_heading_of_what_is_not_wanted_is_not_asked() -> None:
     # The list ends where the bullets do: a request after it stands.
     after = "What I don't want:\n- deletion of my account\nPlease erase my old data though."
     assert "deletion" in classify_text("", after, model=None).intents
+
+
+@pytest.mark.parametrize(
+    ("text", "refused", "asked"),
+    [
+        ("メルマガは止めないでください。楽しみにしています。", {"stop_use"}, set()),
+        ("アカウントは消さないでください。メールだけ止めてください。", {"deletion"}, {"stop_use"}),
+        ("退会はさせないでください、住所だけ変えて。", {"deletion"}, {"correction"}),
+    ],
+)
+def test_a_right_named_only_to_refuse_it_is_set_aside(
+    text: str, refused: set[str], asked: set[str]
+) -> None:
+    ruled = classify_text("", text, model=None)
+    assert ruled.refused == refused
+    assert set(ruled.intents) & set(RIGHTS) == asked
+    assert ruled.masked  # the model reads the refusal masked
+    assert set(classify_text("", text).intents) & set(RIGHTS) == asked
