@@ -595,6 +595,30 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:don't|do not) (?:send|pass|give|forward) (?:them|the provider|the retailer|the partner)\b.{0,10}\b(?:anything|any (?:more|further)|my)\b",
         self_negating=True,
     ),
+    # Phrasings from writer-dg .. writer-dl (held out until 2026-12-04 night, tuned on since).
+    *_rules(CORRECTION, 0.8,
+        r"(?:連絡先|住所|電話番号|メールアドレス|アドレス|送付先|届け先).{0,40}(?:に|へ|を)(?:改めて|変えて|書き換えて)(?:いただ|ください|ほしい|もらえ)",
+        r"(?:電話番号|携帯番号|住所|メールアドレス|アドレス|苗字|名字|姓)(?:が|を|は)?(?:変わりました|変わった|変わります|変更になりました)",
+        # Romaji, whose nouns the desk reads as kanji ("juusho" is "住所" by then).
+        r"(?:住所|電話番号|名前|メールアドレス|\bjuusho|\bdenwa ?bangou|\bnamae|\bmeeru ?adoresu)\s?(?:ga|wa|wo|no)?\s.{0,20}\b(?:henkou|teisei|furui|chigau|chigaimasu|kawarimashita|kaete)\b",
+    ),
+    *_rules(CORRECTION, 0.6,
+        # Also a retailer's way to fix its listing: a correction only where no listing is named.
+        r"(?:以下|下記)の(?:とおり|通り|ように)(?:修正|訂正|変更)(?:を|して)?(?:お願い|ください|いただ)",
+    ),
+    *_rules(DELETION, 0.85,
+        r"\bexpunge\b",
+        # Not "take my number off your call list": that stops the calls.
+        r"\btake (?:my|his|her|their|our) (?:number|phone number|details|data|info|information|name|e-?mail|address) off (?:(?:whatever|everything|anything|all) (?:you(?:'ve| have| hold| keep| got| store)|is (?:held|stored|kept))|your (?:system|systems|records|database|files|servers?))\b",
+    ),
+    *_rules(STOP_USE, 0.85,
+        r"\bnothing (?:more|further|else) (?:arriving|coming|sent|landing|turning up) (?:in|to|at) (?:my|our|his|her) (?:inbox|mailbox|e-?mail|phone|letterbox)\b",
+        r"(?:案内|メールマガジン|メルマガ|営業|連絡|メール|dm|郵便物?).{0,20}(?:お送り|送付|送信|ご連絡)(?:いただかない|なさらない|されない|しない)よう",
+        r"(?:かけて|して|送って)(?:こられ|来られ|こ|来)ないよう(?:に)?[、,]?\s?(?:お取り?計らい|お願い|して|ご配慮|ご手配)",
+        r"\b(?:no|neither|none)\b.{0,30}\bshould (?:get|receive) (?:any )?(?:sales|marketing|promotional|more) (?:calls|e-?mails|mails?|messages|texts)\b",
+        r"\b(?:do not|don't|not to) use (?:any |the )?(?:data|information|details|my data|my information)\b.{0,40}\bfor (?:advertising|marketing|profiling|ads|targeting|targeted)\b",
+        self_negating=True,
+    ),
     # What the sender refuses in so many words: "消さないでください", "メルマガは止めないで" name a
     # right only to say it is not wanted (the rules set it aside; the model reads it masked).
     *_rules(DELETION, 0.85,

@@ -146,6 +146,12 @@ TRAINED_CORPORA = (
     "writer-dd",
     "writer-de",
     "writer-df",
+    "writer-dg",
+    "writer-dh",
+    "writer-di",
+    "writer-dj",
+    "writer-dk",
+    "writer-dl",
 )
 
 

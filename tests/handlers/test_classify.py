@@ -612,6 +612,20 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
          {"deletion", "stop_provision"}),
         ("Please don't send them anything further about me.", {"stop_provision"}),
         ("キャンペーンのメールだけ届かないようにしてほしいです。", {"stop_use"}),
+        # writer-dg..dl (tuned on since 2026-12-04 night)
+        ("To be clear: nothing more arriving in my inbox from you after that.", {"stop_use"}),
+        ("ご本人の連絡先を、今後は当事務所の下記連絡先に改めていただきたく存じます。", {"correction"}),
+        ("メールマガジン、お電話での営業のご連絡は、今後お送りいただかないようお願いいたします。",
+         {"stop_use"}),
+        ("I should be grateful if you would expunge all records held in my name.", {"deletion"}),
+        ("can you make them stop calling her and take her number off whatever you have.",
+         {"stop_use", "deletion"}),
+        ("電話番号変わりました 090-0000-7713です", {"correction"}),
+        ("Sorekara, juusho ga furui mama ni natte iru kamo shiremasen.", {"correction"}),
+        ("どうか今後は、営業のお電話はかけてこられないよう、お取り計らい願います。", {"stop_use"}),
+        ("And please, neither number should get sales calls.", {"stop_use"}),
+        ("Please do not use any data collected from my visits for advertising or profiling.",
+         {"stop_use"}),
         # A disclaimer asks nothing of the desk.
         ("This message is intended only for the addressee. If you received it in error please "
          "inform the sender and delete it.", set()),
@@ -640,7 +654,11 @@ def test_requests_said_without_the_usual_words(text: str, expected: set[str]) ->
 )
 def test_near_twins_of_new_phrasings_ask_nothing(text: str) -> None:
     found = set(classify_text("", text, model=None).intents)
-    assert not found & {"disclosure", "correction", "stop_use"}
+    assert not found & {"disclosure", "correction", "deletion", "stop_use"}
+
+
+def test_a_number_taken_off_a_call_list_stops_the_calls_and_stays() -> None:
+    assert intents("Please take my number off your call list.") == {"stop_use"}
 
 
 def test_a_forms_options_left_unticked_are_not_asked() -> None:
