@@ -599,6 +599,8 @@ RULES: tuple[Rule, ...] = (
     *_rules(CORRECTION, 0.8,
         r"(?:連絡先|住所|電話番号|メールアドレス|アドレス|送付先|届け先).{0,40}(?:に|へ|を)(?:改めて|変えて|書き換えて)(?:いただ|ください|ほしい|もらえ)",
         r"(?:電話番号|携帯番号|住所|メールアドレス|アドレス|苗字|名字|姓)(?:が|を|は)?(?:変わりました|変わった|変わります|変更になりました)",
+        r"(?:電話番号|携帯番号|住所|メールアドレス|アドレス)(?:が|は)[^。]{1,30}に(?:なりました|変わりました|変更になりました)",
+        r"\brectif(?:y|ied|ication)\b",
         # Romaji, whose nouns the desk reads as kanji ("juusho" is "住所" by then).
         r"(?:住所|電話番号|名前|メールアドレス|\bjuusho|\bdenwa ?bangou|\bnamae|\bmeeru ?adoresu)\s?(?:ga|wa|wo|no)?\s.{0,20}\b(?:henkou|teisei|furui|chigau|chigaimasu|kawarimashita|kaete)\b",
     ),
@@ -1090,8 +1092,9 @@ MENTIONS: dict[str, re.Pattern[str]] = {
         r"confirm whether|tell me)\b"
     ),
     "correction": re.compile(
-        r"訂正|変更|修正|間違|誤り|直して|改め|"
-        r"\b(?:correct\w*|wrong|updat\w*|outdated|mistake\w*|chang\w*|misspel\w*)\b"
+        r"訂正|変更|修正|間違|誤り|直して|改め|正し|になりました|に変わ|を登録して(?:ください|ほしい|もらえ|いただ)|"
+        r"\b(?:correct\w*|wrong|updat\w*|outdated|mistake\w*|chang\w*|misspel\w*|spel(?:led|t|ling)|fix|"
+        r"rectif\w*|should be|(?:registered|stored|recorded|listed) as)\b"
     ),
     "deletion": re.compile(
         r"削除|消去|抹消|消して|消し|退会|破棄|処分|引き取り|"

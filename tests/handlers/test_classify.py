@@ -626,6 +626,8 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
         ("And please, neither number should get sales calls.", {"stop_use"}),
         ("Please do not use any data collected from my visits for advertising or profiling.",
          {"stop_use"}),
+        ("(b) my surname is stored as \"Backer\". It's Baker. Please rectify.", {"correction"}),
+        ("電話番号が090-3318-2270になりました。登録の方もお願いします。", {"correction"}),
         # A disclaimer asks nothing of the desk.
         ("This message is intended only for the addressee. If you received it in error please "
          "inform the sender and delete it.", set()),

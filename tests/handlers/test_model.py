@@ -106,8 +106,12 @@ def test_a_second_request_the_model_is_sure_of_in_another_sentence_gets_its_cloc
         ruled, _prediction(stop_use=0.9, disclosure=MODEL_BESIDE_ADD - 0.05), THRESHOLDS
     )
     assert result.intents == ("stop_use",)
-    # A correction too ("your emails say McAlister. Please fix." beside an unsubscribe).
+    # Never a correction the text does not name: the model reads the phone number and address
+    # given to identify the sender as a new one to record.
     result = combine(ruled, _prediction(stop_use=0.9, correction=0.95), THRESHOLDS)
+    assert result.intents == ("stop_use",)
+    named = dataclasses.replace(ruled, mentioned=frozenset({"correction"}))
+    result = combine(named, _prediction(stop_use=0.9, correction=0.95), THRESHOLDS)
     assert result.intents == ("correction", "stop_use")
 
 
