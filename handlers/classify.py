@@ -232,7 +232,7 @@ _CUES = (
     R.AGENT_RELAY,
     R.ACKNOWLEDGEMENT,
 )
-_SCANNER = Scanner([rule.pattern for rule in R.RULES] + list(_CUES))
+_SCANNER = Scanner([rule.pattern for rule in R.RULES] + list(_CUES) + list(R.MENTIONS.values()))
 (
     _TOPIC,
     _FORM_RELAY,
@@ -245,6 +245,8 @@ _SCANNER = Scanner([rule.pattern for rule in R.RULES] + list(_CUES))
     _AGENT_RELAY,
     _ACKNOWLEDGEMENT,
 ) = range(len(R.RULES), len(R.RULES) + len(_CUES))
+# Where each right's words (rules.MENTIONS) stand in the scanner.
+_MENTIONS = {intent: len(R.RULES) + len(_CUES) + k for k, intent in enumerate(R.MENTIONS)}
 # A question or a grievance alone: about the sender's own data, it may be a request in other words.
 _MAY_BE_A_REQUEST = frozenset({INQUIRY, COMPLAINT})
 
@@ -517,12 +519,13 @@ def classify_rules(
     body = prepare(without_disclaimers(text))
     scan = _SCANNER.scan(body)
     evidence, ignored = collect_evidence(scan)
-    if subject and not R.REPLY_SUBJECT.match(subject):
+    subject_scan = _SCANNER.scan(prepare(subject)) if subject else None
+    if subject_scan is not None and not R.REPLY_SUBJECT.match(subject):
         # The subject confirms what the body asks, or speaks alone when the body says nothing
         # the rules know; it does not add a request of its own beside the body's.
         bare = R.BARE_REQUEST_SUBJECT.fullmatch(subject.strip()) is not None
         subj_ev, subj_ignored = collect_evidence(
-            _SCANNER.scan(prepare(subject)),
+            subject_scan,
             "subject",
             1.0 if bare or R.AS_SUBJECT.search(body) else R.SUBJECT_WEIGHT,
         )
@@ -689,8 +692,8 @@ def classify_rules(
         | frozenset(() if chosen & {SPAM, AUTO_REPLY} and not strong_machine else silenced),
         mentioned=frozenset(
             intent
-            for intent, words in R.MENTIONS.items()
-            if words.search(body) or (subject and words.search(prepare(subject)))
+            for intent, index in _MENTIONS.items()
+            if scan.search(index) or (subject_scan is not None and subject_scan.search(index))
         ),
         sentences=sum(1 for line in body.splitlines() if len(line.strip()) >= SENTENCE_MIN),
         silenced_by_text={intent: reasons_of(intent) for intent in silenced_by_text},

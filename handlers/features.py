@@ -120,10 +120,7 @@ class Extracted:
     def names_of(self, features: Hashes) -> list[str]:
         """What the features hashed ``features`` are (each one's first occurrence), as staff
         can read them."""
-        mask = np.zeros(len(self.hashes), dtype=bool)
-        for feature in features:
-            mask |= self.hashes == feature
-        positions = np.flatnonzero(mask)
+        positions = np.flatnonzero(np.isin(self.hashes, features))
         values, first = np.unique(self.hashes[positions], return_index=True)
         where = dict(zip(values.tolist(), positions[first].tolist(), strict=True))
         return [self.name(where[f]) for f in features.tolist() if f in where]
