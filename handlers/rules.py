@@ -621,6 +621,29 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:do not|don't|not to) use (?:any |the )?(?:data|information|details|my data|my information)\b.{0,40}\bfor (?:advertising|marketing|profiling|ads|targeting|targeted)\b",
         self_negating=True,
     ),
+    # Phrasings from writer-dm .. writer-dr (held out until 2026-12-04 night, tuned on since).
+    *_rules(DISCLOSURE, 0.8,
+        r"開示の方法は.{0,24}(?:で|にて)(?:お願い|結構|送って|お送り)",
+    ),
+    *_rules(CORRECTION, 0.8,
+        # (Not "wrong address" or "wrong number" here: often mail or a call that reached the wrong
+        # person.)
+        r"\bwrong (?:last |first |family |given |sur)?(?:name|birthday|date of birth|spelling)\b(?! (?:on|in) (?:the|your) (?:site|page|listing|plan))",
+        r"\b(?:i'd|i would) like (?:it|them|that|this|my name|my address) (?:right|fixed|corrected)\b",
+        r"\b(?:has|have|had) come through as\b",
+    ),
+    *_rules(STOP_USE, 0.85,
+        r"\b(?:prefer|rather) not (?:to )?(?:get|receive)\b.{0,20}\b(?:newsletters?|offers|e-?mails|marketing|calls|mail|messages|texts)\b",
+        r"\b(?:wish|want) to receive any (?:further|more)\b.{0,12}\b(?:surveys?|e-?mails|newsletters?|offers|calls|messages|mail|texts)\b",
+        r"(?:メール|お知らせ|案内|メルマガ|dm|郵便|郵送物)(?:は|も)?(?:もう)?送らなくて(?:大丈夫|結構|いい|良い|構いません)",
+        r"(?:一切|二度と|今後は?)[、,]?.{0,12}(?:ご?連絡|電話|郵送|郵便)(?:を)?しない(?:こと|よう)",
+        r"(?:メール|案内|お知らせ|メルマガ)(?:も|は)?\s?(?:todokanai|konai)\s?you\s?に",
+        self_negating=True,
+    ),
+    *_rules(STOP_PROVISION, 0.85,
+        r"(?:送られる|渡る|提供される)(?:仕組み|こと|よう)(?:なら|であれば|でしたら)[、,]?.{0,10}(?:送らないで|渡さないで|提供しないで|止めて|やめて)",
+        self_negating=True,
+    ),
     # What the sender refuses in so many words: "消さないでください", "メルマガは止めないで" name a
     # right only to say it is not wanted (the rules set it aside; the model reads it masked).
     *_rules(DELETION, 0.85,

@@ -152,6 +152,12 @@ TRAINED_CORPORA = (
     "writer-dj",
     "writer-dk",
     "writer-dl",
+    "writer-dm",
+    "writer-dn",
+    "writer-do",
+    "writer-dp",
+    "writer-dq",
+    "writer-dr",
 )
 
 

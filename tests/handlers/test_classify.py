@@ -628,6 +628,17 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
          {"stop_use"}),
         ("(b) my surname is stored as \"Backer\". It's Baker. Please rectify.", {"correction"}),
         ("電話番号が090-3318-2270になりました。登録の方もお願いします。", {"correction"}),
+        # writer-dm..dr (tuned on since 2026-12-04 night)
+        ("もし送られる仕組みなら、送らないでください。", {"stop_provision"}),
+        ("Until that's done I'd also prefer not to get any more newsletters or offers.",
+         {"stop_use"}),
+        ("wrong last name on my account - it's Whitfield not Whitfeld", {"correction"}),
+        ("新しいアドレスの方にはメルマガは送らなくて大丈夫です。", {"stop_use"}),
+        ("開示の方法は書面（郵送）でお願いします。", {"disclosure"}),
+        ("I'd like it right before I apply for anything.", {"correction"}),
+        ("・今後、母に電話や郵便で一切連絡しないこと", {"stop_use"}),
+        ("I do not wish to receive any further surveys, ever.", {"stop_use"}),
+        ("Mail mo todokanai you ni shite hoshii desu.", {"stop_use"}),
         # A disclaimer asks nothing of the desk.
         ("This message is intended only for the addressee. If you received it in error please "
          "inform the sender and delete it.", set()),
