@@ -75,7 +75,8 @@ class Classification:
     # wanted, a form's option left unticked) and nowhere asked
     refused: frozenset[str] = frozenset()
     mentioned: frozenset[str] = frozenset()  # rights whose words appear (rules.MENTIONS)
-    # Requests the rules found in a form's content field but silenced because the text alone
+    # Requests the rules found in a form's content field or a note passing mail on, but silenced
+    # because the text alone
     # reads like spam or machine mail (no header proves it), with the rules' reasons: they stand
     # if the model doubts that.
     silenced_by_text: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -622,9 +623,10 @@ def classify_rules(
         # Without headers to prove it, the text that reads more like what it is wins.
         winner = max(chosen & {SPAM, AUTO_REPLY}, key=lambda i: (confidence[i], i == SPAM))
         silenced = sorted(chosen - {winner})
-        if FORM_CONTENT_FIELD.search(body):
-            # A form's content field carries what a person typed: its request is theirs, unless
-            # the model reads the mail as machine mail or spam too (``combine``).
+        if FORM_CONTENT_FIELD.search(body) or R.PASSING_ON.search(body):
+            # A form's content field carries what a person typed, and a partner's memo passing on
+            # a customer's words ("…とのご依頼を承りました") what they said: the request is theirs,
+            # unless the model reads the mail as machine mail or spam too (``combine``).
             silenced_by_text = [i for i in silenced if i in RIGHTS]
         chosen = {winner}
     if PROVIDER_CORRECTION in chosen:

@@ -644,6 +644,27 @@ RULES: tuple[Rule, ...] = (
         r"(?:送られる|渡る|提供される)(?:仕組み|こと|よう)(?:なら|であれば|でしたら)[、,]?.{0,10}(?:送らないで|渡さないで|提供しないで|止めて|やめて)",
         self_negating=True,
     ),
+    # Phrasings from writer-dy .. writer-ed (held out until 2026-12-04 night, tuned on since).
+    *_rules(DISCLOSURE, 0.8,
+        r"(?:いつ|どんな内容|どのような内容|何が|なにが).{0,20}(?:送られた|渡された|提供された|伝えられた)(?:の)?か(?:を)?.{0,6}(?:教えて|知りたい|お知らせ|確認したい)",
+    ),
+    *_rules(CORRECTION, 0.8,
+        r"\bchange my (?:household size|household|family size|number of (?:people|residents|occupants))\b",
+    ),
+    *_rules(DELETION, 0.85,
+        r"(?:削除|消去|退会|抹消)の?(?:手続き|手続|処理)(?:を)?(?:進めて|お願い|進めていただ|してください)",
+        r"\bgo ahead (?:with|and) (?:the |my |his |her )?(?:deletion|erasure|removal|delete|deleting|erase|remove)\b",
+        r"(?:番号|情報|データ|名前|登録|アカウント)(?:を|も)(?:消して|削除して)(?:もらって|もらい|いただいて|いただき)",
+    ),
+    *_rules(STOP_USE, 0.85,
+        r"\bmake sure (?:nobody|no one|no-one)\b.{0,20}\b(?:contacts?|calls?|phones?|e-?mails?|writes? to|rings?)\b",
+        self_negating=True,
+    ),
+    *_rules(STOP_PROVISION, 0.85,
+        r"\b(?:don't|doesn't|do not|does not) want\b.{0,30}\bpassing (?:my|his|her|their|them|it|any)\b",
+        r"\b(?:details|data|information|info) to stop being (?:passed|shared|sold|given|sent|handed)\b",
+        self_negating=True,
+    ),
     # What the sender refuses in so many words: "消さないでください", "メルマガは止めないで" name a
     # right only to say it is not wanted (the rules set it aside; the model reads it masked).
     *_rules(DELETION, 0.85,
@@ -1036,7 +1057,9 @@ PASSING_ON = re.compile(
     r"回します|お回しします|下記(?:の|は)?(?:お客様|お客さま|ご請求|ご依頼|メール|お申し出|お問い合わせ)|"
     r"(?:お客様|お客さま|会員(?:の方|様))(?:から|より)(?:の|届いた)?(?:メール|ご依頼|お申し出|ご請求|お問い合わせ|ご連絡)|"
     r"\bforward(?:ing|ed)?\b|\b(?:the|this|his|her|their|our) (?:customer|message|e-?mail|mail|request|note) below\b|"
-    r"\bpass(?:ing)? (?:this|it) (?:on|along)\b",
+    r"\bpass(?:ing)? (?:this|it) (?:on|along)\b|\bfyi\b|"
+    r"\bpass(?:ing|ed)? (?:this |it )?(?:on |along )?to (?:you|privacy|the privacy (?:team|desk))\b|"
+    r"\bcame (?:in)?to our\b.{0,30}\b(?:inbox|mailbox|address|queue)\b",
     re.IGNORECASE,
 )
 # A confidentiality disclaimer's sentence ("If you received this in error, please notify the
@@ -1125,8 +1148,12 @@ MENTIONS: dict[str, re.Pattern[str]] = {
     ),
     "stop_use": re.compile(
         r"メール|メルマガ|配信|電話|sms|ショートメール|連絡|案内|広告|お便り|勧誘|"
-        r"\b(?:e-?mails?|newsletters?|marketing|calls?|phon\w*|texts?|unsubscrib\w*|"
-        r"opt(?:[- ]?out| me out)|contact\w*|advertis\w*|ads|promot\w*|letters|profiling)\b"
+        # An "email address" or a "phone number" identifies the sender; it names no contact. CCPA's
+        # "opt out of the sale and sharing" of data "for cross-context behavioral advertising" is
+        # its provision to others.
+        r"\b(?:e-?mails?(?! address)|newsletters?|marketing|calls?|phon\w*(?! number)|texts?|unsubscrib\w*|"
+        r"opt(?:[- ]?out| me out)(?! of (?:the )?(?:sale|sharing|selling))|contact\w*|"
+        r"(?<!behavioral )(?<!behavioural )advertis\w*|ads|promot\w*|letters|profiling)\b"
     ),
     "stop_provision": re.compile(
         r"第三者|提携|他社|ほかの会社|渡さ|渡して|提供|売|共有|名簿|お出し|お回し|教えるの|"

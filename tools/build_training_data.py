@@ -158,6 +158,12 @@ TRAINED_CORPORA = (
     "writer-dp",
     "writer-dq",
     "writer-dr",
+    "writer-dy",
+    "writer-dz",
+    "writer-ea",
+    "writer-eb",
+    "writer-ec",
+    "writer-ed",
 )
 
 

@@ -259,6 +259,13 @@ _FORWARDED = (
          "in error please inform the sender and delete it.",
          "Please tell Hikaku Denki: no more newsletters to my personal address, and they are not "
          "to pass my details to any utility companies.", {"stop_use", "stop_provision"}),
+        # Support staff: "FYI", the sender's mood, and nothing asked of their own.
+        ("FYI. I can't find his November mail in the support queue. He's pretty annoyed.\n\n"
+         "Ayumi", "Second time I'm asking: delete my account and all my data.",
+         {"complaint", "deletion"}),
+        ("This came into our group contact inbox in Singapore. I've told her we've passed it to "
+         "you. Nothing for us to do here.\n\nBest,\nWei Jie\nGroup Legal & Compliance",
+         "Please remove my account and delete my personal data.", {"deletion"}),
     ],
 )  # fmt: skip
 def test_a_forwarding_note_is_read_with_the_mail_it_passes_on(
@@ -639,6 +646,19 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
         ("・今後、母に電話や郵便で一切連絡しないこと", {"stop_use"}),
         ("I do not wish to receive any further surveys, ever.", {"stop_use"}),
         ("Mail mo todokanai you ni shite hoshii desu.", {"stop_use"}),
+        # writer-dy..ed (tuned on since 2026-12-04 night)
+        ("ひかく電気さんからひまわり光へ、いつ、どんな内容で私の情報が送られたのか教えていただけますか。",
+         {"disclosure"}),
+        ("b) change my household size to 4 people (2 adults, 2 children).", {"correction"}),
+        ("運転免許証の画像を添付します。これで削除の手続きを進めてください。", {"deletion"}),
+        ("Attached is my residence card. Please go ahead with the deletion.", {"deletion"}),
+        ("ひかく電気にもこの番号を消してもらって、ほかの会社にも二度と回さないようにしてほしい。",
+         {"deletion", "stop_provision"}),
+        ("Please make sure nobody contacts that address or phone number about him again.",
+         {"stop_use"}),
+        ("I don't want Hikaku Denki passing my name, number or address to any other company.",
+         {"stop_provision"}),
+        ("I want my details to stop being passed to other companies.", {"stop_provision"}),
         # A disclaimer asks nothing of the desk.
         ("This message is intended only for the addressee. If you received it in error please "
          "inform the sender and delete it.", set()),

@@ -293,6 +293,15 @@ def test_the_rules_note_which_rights_a_text_names() -> None:
         "", "Please delete my account and stop sharing it with partners.", model=None
     )
     assert {"deletion", "stop_provision"} <= ruled.mentioned
+    # An address or a number that identifies the sender names no contact to stop, nor does
+    # CCPA's opt-out of the sale and sharing of data for cross-context behavioral advertising.
+    ccpa = (
+        "I am exercising my right to opt out of the sale and sharing of my personal information, "
+        "including sharing for cross-context behavioral advertising. The email address on my "
+        "account is this one; my phone number is 090-0000-0000."
+    )
+    assert "stop_use" not in classify_text("", ccpa, model=None).mentioned
+    assert "stop_use" in classify_text("", "Please opt me out of marketing.", model=None).mentioned
 
 
 def test_a_subjects_request_beside_the_bodys_is_the_models_to_weigh() -> None:
