@@ -374,3 +374,17 @@ def test_masking_costs_linear_time() -> None:
     text = "please do not delete my data. " + " ".join(phrases)
     times = growth(lambda n: mask(text * n, phrases), 2_000)
     assert times < 30, times
+
+
+def test_beside_a_rate_question_alone_only_a_sure_reading_is_a_request() -> None:
+    # "電気料金のプランについて教えてください": the model reads "教えて" as a disclosure at 0.31.
+    rate = _ruled("rate_question")
+    faint = combine(rate, _prediction(rate_question=0.9, disclosure=0.31), THRESHOLDS)
+    assert faint.intents == ("rate_question",)
+    assert not faint.needs_triage
+    sure = combine(rate, _prediction(rate_question=0.9, disclosure=0.6), THRESHOLDS)
+    assert sure.intents == ("disclosure", "rate_question")
+    # Beside what reads as machine mail alone, a faint reading still goes to a person.
+    machine = dataclasses.replace(_ruled("auto_reply"), confidence={"auto_reply": 0.6})
+    doubt = combine(machine, _prediction(auto_reply=0.9, deletion=0.25), THRESHOLDS)
+    assert any("deletion" in reason for reason in doubt.triage_reasons)
