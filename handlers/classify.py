@@ -76,9 +76,8 @@ class Classification:
     refused: frozenset[str] = frozenset()
     mentioned: frozenset[str] = frozenset()  # rights whose words appear (rules.MENTIONS)
     # Requests the rules found in a form's content field or a note passing mail on, but silenced
-    # because the text alone
-    # reads like spam or machine mail (no header proves it), with the rules' reasons: they stand
-    # if the model doubts that.
+    # because the text alone reads like spam or machine mail (no header proves it), with the
+    # rules' reasons: they stand if the model doubts that.
     silenced_by_text: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The text of what the rules read as refused or withdrawn: the model reads it masked.
     masked: tuple[str, ...] = ()
@@ -804,6 +803,7 @@ MODEL_OTHER_SEEN = 0.5
 # asks about the request's fee, not an electricity rate. No change on the shipped evaluation data.
 MODEL_BESIDE_PRIVACY = 0.9
 NOT_PRIVACY = frozenset({RATE_QUESTION, PROVIDER_CORRECTION, SPAM, AUTO_REPLY})
+LISTING_OR_RATE = frozenset({RATE_QUESTION, PROVIDER_CORRECTION})
 # An intent the rules found other than a request is kept while the model gives it this much.
 MODEL_KEEPS_OTHER = 0.2
 # A complaint the sender named as one (苦情を申し立てます, "this is a formal complaint": the
@@ -908,6 +908,7 @@ def combine(
             f"{'/'.join(sorted(ruled.silenced_by_text))} request stands"
         )
     rules_rights = from_rules & set(RIGHTS)
+    beside_listing_or_rate = set(ruled.intents) <= LISTING_OR_RATE
     by_model: set[str] = set()
     for intent in ALL_INTENTS:
         if intent in from_rules or p[intent] < thresholds.get(intent, 1.0):
@@ -949,12 +950,11 @@ def combine(
                 MODEL_BESIDE_QUESTION
                 if set(ruled.intents) == {INQUIRY}
                 else MODEL_ASKS_BESIDE_OTHER
-                if set(ruled.intents) <= {RATE_QUESTION, PROVIDER_CORRECTION}
+                if beside_listing_or_rate
                 else MODEL_BESIDE_OTHER
             ):
                 if set(ruled.intents) - NOT_PRIVACY or (
-                    p[intent] >= MODEL_ASKS_BESIDE_MACHINE
-                    and not set(ruled.intents) <= {RATE_QUESTION, PROVIDER_CORRECTION}
+                    p[intent] >= MODEL_ASKS_BESIDE_MACHINE and not beside_listing_or_rate
                 ):
                     triage.append(f"the model reads a {intent} request ({p[intent]:.2f})")
             else:
@@ -1039,7 +1039,7 @@ def combine(
             chosen.discard(INQUIRY)
     if not chosen & set(RIGHTS):
         # Beside a rate question or a retailer's listing alone, a faint reading is no doubt.
-        listing_or_rate = bool(chosen) and chosen <= {RATE_QUESTION, PROVIDER_CORRECTION}
+        listing_or_rate = bool(chosen) and chosen <= LISTING_OR_RATE
         floor = MODEL_ASKS_BESIDE_OTHER if listing_or_rate else 0.0
         for intent in RIGHTS:
             t = thresholds.get(intent, 1.0)
