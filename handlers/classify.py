@@ -206,6 +206,8 @@ def _is_past_request(text: str, match: re.Match[str], line_start: int, line_end:
     if R.PAST_REQUEST_BEFORE.search(before):
         return True
     after = text[match.end() : line_end]
+    if R.RELAYED_AFTER.match(after):
+        return False
     if R.PAST_REQUEST_AFTER.match(after):
         return True
     # "配信停止をお願いしてきちんと止まりました": a sentence that reports, in the past tense,

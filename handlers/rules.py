@@ -187,7 +187,7 @@ RULES: tuple[Rule, ...] = (
         r"利用(?:の)?停止|利用を?(?:停止|止めて|やめて|中止)",
         r"(?:配信|送信|メール(?!アドレス)|メイル|メルマガ|メールマガジン|ニュースレター|お知らせ|案内|dm|広告|キャンペーン|宣伝|販促|ダイレクトメール).{0,30}(?:停止|止めて|止めていただ|止めてもら|止めてほし|やめて|不要|いらない|要らない|要りません|いりません|解除|中止|(?:は|も)(?:もう)?結構|ストップ|しないで|送らないで|控えて|外して|お断り)",
         r"配信停|メルマガ解除|購読解除|配信解除|購読停止",
-        r"(?:電話(?!番号)|連絡(?!先)|営業|勧誘|案内|着信|sms|ショートメール|通知|line|ライン|プッシュ|はがき|郵便物).{0,15}(?:止めて|やめて|しないで|控えて|いらない|要らない|要りません|いりません|いらん|要らん|不要|結構|停止|お断り)",
+        r"(?:電話(?!番号)|連絡(?!先)|営業|勧誘|案内|ご?提案|着信|sms|ショートメール|通知|line|ライン|プッシュ|はがき|ハガキ|葉書|郵便物).{0,15}(?:止めて|やめて|しないで|控えて|いらない|要らない|要りません|いりません|いらん|要らん|不要|結構|停止|お断り)",
         r"\bunsubscribe\b|\bstop sending me\b",
         r"\bno (?:more )?(?:promotional |marketing |sales |campaign )?(?:e-?mails?|mails?|calls?|newsletters?|texts?|spam|promotions?|marketing)(?: please)?\b",
         r"\b(?:don't|do not) add me to\b.{0,30}\b(?:e-?mails?|lists?|newsletters?|marketing|promotional|promotions)\b",
@@ -238,6 +238,7 @@ RULES: tuple[Rule, ...] = (
         self_negating=True,
     ),
     *_rules(STOP_PROVISION, 0.6,
+        r"\b(?:handing|passing)[- ]on of my (?:details|data|information|info)\b",
         r"\b" + EN_PARTY + r"\b.{0,40}\b(?:not|stop|no longer)\b.{0,15}\b(?:share|pass|give|provide|sell|receive)\b",
         self_negating=True,
     ),
@@ -681,6 +682,12 @@ RULES: tuple[Rule, ...] = (
         r"(?:漏洩|漏えい|流出)|情報が?漏れ|\b(?:leak(?:ed|s|ing)?|data breach|privacy breach|breach)\b",
         r"不信感|不愉快|不満|\bunacceptable\b",
     ),
+    # Asking again because the first ask went unanswered: a request ignored (LABELS.md), a
+    # grievance whatever else the mail says.
+    *_rules(COMPLAINT, 0.8,
+        r"\b(?:second|third|fourth|fifth|2nd|3rd|4th|5th) time (?:i'm|i am|i've|i have|that i'm|that i am|we are|we're) (?:asking|writing|requesting|emailing|e-mailing|contacting)\b",
+        r"(?:再三|何度目か|二度目|2度目|三度目|3度目|2回目|二回目|3回目|三回目|4回目)の(?:お願い|ご依頼|依頼|ご連絡|連絡|請求|申し出|問い合わせ|お問い合わせ)",
+    ),
     *_rules(COMPLAINT, 0.8,
         r"\bnot acceptable\b",
         self_negating=True,
@@ -787,7 +794,7 @@ RULES: tuple[Rule, ...] = (
     ),
     # --- auto_reply: out of office, receipts, acknowledgements, bounces ----------------------------
     *_rules(AUTO_REPLY, 0.7,
-        r"不在にして|不在のため|出張のため|出張中|帰社予定|戻り予定|夏季休業|冬季休業|休業期間|休業とさせて|休暇をいただ|休暇のため|夏季休暇|年末年始休業|外出しており|不在の間|育児休業|産休|休職|お休みをいただ",
+        r"不在にして|不在のため|出張のため|出張中(?:のため|の為|につき|にて|です|でございます|となって|により)|帰社予定|戻り予定|夏季休業|冬季休業|休業期間|休業とさせて|休暇をいただ|休暇のため|夏季休暇|年末年始休業|外出しており|不在の間|育児休業|産休|休職|お休みをいただ",
         r"\b(?:out of (?:the )?office|on (?:annual |parental |maternity |paternity |sick )?leave|limited access to e-?mail|away from (?:the |my )?(?:office|desk))\b",
         r"開封されました|開封確認|表示されました|\bwas read on\b|\bread receipt\b",
         r"配信できませんでした|届けできませんでした|\bcould not be delivered\b|\bcouldn't be delivered\b|\bundeliverable\b|\bdelivery (?:status )?notification\b|\bdelivery has failed\b|\bfailed permanently\b|\bpermanent failure\b|\bdelivery to the following\b|\b550 5\.\d\.\d\b",
@@ -1001,6 +1008,13 @@ PAST_REQUEST_AFTER = re.compile(
     r"したところ|ておりますが|ていますが|ているのに|ていたのに|送ったが|したが)"
 )
 PAST_TENSE_END = re.compile(r"(?:ました|でした)[。!]?$")
+# A request someone asked the writer to pass on ("組合員さんから「登録を消して」と頼まれました"):
+# told in the past tense, but the person's request, not an earlier one of the writer's.
+RELAYED_AFTER = re.compile(
+    r"^[^。!?\n」』]{0,20}?(?:て|で|ください|下さい|ほしい|欲しい|たい|お願い(?:します)?|もらって|もらいたい|ちょうだい|くれ)"
+    r"[。!?]?[」』]\s*(?:と|って)[^。!?\n]{0,6}?"
+    r"(?:頼まれ|依頼され|言われ|言って|申して|おっしゃ|希望され|連絡があり|連絡を受け|相談され|伝えて)"
+)
 ASKING = re.compile(
     r"ください|下さい|ほしい|欲しい|願いします|願います|願いいたします|願い申し上げ|"
     r"いただけ(?:ますか|ないでしょうか|れば)|いただきたい|もらえ(?:ますか|ない)|頂け"
@@ -1054,10 +1068,11 @@ MACHINE_NEGATED = re.compile(
 # two, still asks nothing of its own; what is asked is in the mail it passes on.
 PASSING_ON = re.compile(
     r"転送(?:いた|さ|を)?(?:し|せ)(?:ます|ました|ていただ|させていただ)|転送いたします|転送します|"
+    r"転送(?:する|して)(?:よう|ように)?(?:頼まれ|依頼され|言われ)|(?:送って|転送して)(?:おいて|ほしい)と(?:頼まれ|言われ)|"
     r"回します|お回しします|下記(?:の|は)?(?:お客様|お客さま|ご請求|ご依頼|メール|お申し出|お問い合わせ)|"
     r"(?:お客様|お客さま|会員(?:の方|様))(?:から|より)(?:の|届いた)?(?:メール|ご依頼|お申し出|ご請求|お問い合わせ|ご連絡)|"
     r"\bforward(?:ing|ed)?\b|\b(?:the|this|his|her|their|our) (?:customer|message|e-?mail|mail|request|note) below\b|"
-    r"\bpass(?:ing)? (?:this|it) (?:on|along)\b|\bfyi\b|"
+    r"\bpass(?:ing)? (?:this|it) (?:on|along)\b|\bfyi\b|\basked me to (?:forward|pass on|send)\b|"
     r"\bpass(?:ing|ed)? (?:this |it )?(?:on |along )?to (?:you|privacy|the privacy (?:team|desk))\b|"
     r"\bcame (?:in)?to our\b.{0,30}\b(?:inbox|mailbox|address|queue)\b",
     re.IGNORECASE,

@@ -164,6 +164,12 @@ TRAINED_CORPORA = (
     "writer-eb",
     "writer-ec",
     "writer-ed",
+    "writer-ee",
+    "writer-ef",
+    "writer-eg",
+    "writer-eh",
+    "writer-ei",
+    "writer-ej",
 )
 
 

@@ -263,6 +263,11 @@ _FORWARDED = (
         ("FYI. I can't find his November mail in the support queue. He's pretty annoyed.\n\n"
          "Ayumi", "Second time I'm asking: delete my account and all my data.",
          {"complaint", "deletion"}),
+        # A colleague asked to send it on, the owner away on business: a note, not an
+        # out-of-office reply.
+        ("ご担当者様\n\n隣の課の者から、下記を転送するよう頼まれました。\n"
+         "本人は出張中で、私用のメールが使えないそうです。",
+         "会員の者です。退会しますので、登録した情報もすべて削除してください。", {"deletion"}),
         ("This came into our group contact inbox in Singapore. I've told her we've passed it to "
          "you. Nothing for us to do here.\n\nBest,\nWei Jie\nGroup Legal & Compliance",
          "Please remove my account and delete my personal data.", {"deletion"}),
@@ -819,3 +824,59 @@ def test_a_right_named_only_to_refuse_it_is_set_aside(
     assert set(ruled.intents) & set(RIGHTS) == asked
     assert ruled.masked  # the model reads the refusal masked
     assert set(classify_text("", text).intents) & set(RIGHTS) == asked
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Someone asked the writer to pass a request on: the request is asked, though told in
+        # the past tense (writer-eg, tuned on since 2026-12-05).
+        ("組合員さんから「登録を消して、メールも止めてもらって」と頼まれました。",
+         {"deletion", "stop_use"}),
+        ("祖母に「もう電話はやめてほしい」と言われましたので、代わりにご連絡します。", {"stop_use"}),
+    ],
+)  # fmt: skip
+def test_a_request_someone_asked_the_writer_to_pass_on_is_asked(
+    text: str, expected: set[str]
+) -> None:
+    assert expected <= set(classify_text("", text, model=None).intents)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # What a partner says it has done is history, not a request passed on.
+        "ガス会社から「ひかく電気からの連絡を受けて情報を削除した」と言われました。",
+        # The writer's own earlier request, told as history.
+        "先月「メルマガを止めてください」とお願いしましたが、まだ届きます。",
+    ],
+)
+def test_a_quoted_report_of_what_was_done_or_asked_before_is_not_asked(text: str) -> None:
+    found = set(classify_text("", text, model=None).intents)
+    assert not found & {"deletion", "stop_use"}
+
+
+def test_a_person_away_on_business_is_no_out_of_office_reply() -> None:
+    def by_rules(text: str) -> set[str]:
+        return set(classify_text("", text, model=None).intents)
+
+    assert "auto_reply" not in by_rules(
+        "夫は出張中で、代わりに私が連絡しています。退会をお願いします。"
+    )
+    assert "auto_reply" in by_rules("現在出張中のため、ご返信が遅れます。12月8日に戻ります。")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Second time I'm asking: delete my account and all my data.",
+        "This is the third time I am writing about this. Stop the newsletter.",
+        "二度目のお願いです。退会させてください。",
+    ],
+)
+def test_asking_again_after_no_answer_is_a_complaint_whatever_the_model_says(text: str) -> None:
+    assert "complaint" in intents(text)
+
+
+def test_a_second_visit_is_no_second_ask() -> None:
+    assert "complaint" not in intents("The second time I used your site I found a cheaper plan.")
