@@ -1157,13 +1157,22 @@ _FORWARD_SUBJECT = re.compile(r"^\s*(?:fw|fwd|tr|転送)\s*(?:\[\d+\])?\s*[:：]
 
 def read(msg: ParsedMessage) -> tuple[str, str]:
     """What the desk reads of a message (classifying it, and training on it): its subject, and
-    ``reading`` (the newest text, or a forwarding note and the mail it forwards) with
+    ``reading`` (the newest text, or a forwarding note and the mail it forwards, inline or
+    attached as a message) with
     ``with_letter`` attached. A forward's subject is the forwarded mail's: where the desk does not
     read that mail (the note says something of its own), the subject is history, as a reply's is,
     and reads as a reply's ("Fw: 削除お願いします" over "no one answered this" is a complaint)."""
     subject = msg.subject[:SUBJECT_MAX]
-    text = reading(msg.subject, msg.newest_text, msg.quoted_text)
-    if text is msg.newest_text and msg.quoted_text.strip() and _FORWARD_SUBJECT.match(subject):
+    history = msg.quoted_text
+    if (
+        msg.forwarded_text
+        and not msg.machine_signals
+        and not forwarded_split(history, msg.subject).newest.strip()
+    ):
+        # A mail forwarded as an attachment (message/rfc822) is read as an inline forward is.
+        history = msg.forwarded_text
+    text = reading(msg.subject, msg.newest_text, history)
+    if text is msg.newest_text and history.strip() and _FORWARD_SUBJECT.match(subject):
         subject = "Re: " + _FORWARD_SUBJECT.sub("", subject, count=1).lstrip()
     return subject, with_letter(text, msg)
 

@@ -92,6 +92,10 @@ class ParsedMessage:
     # The text of plain-text files attached (a letter written in a text editor and attached to
     # "see the attached letter"), up to ``Limits.max_attached_text_chars``.
     attached_text: str = ""
+    # The first mail attached whole (message/rfc822: a mail forwarded as an attachment) as a
+    # forward's body reads: a "Forwarded message" line, its subject and its text, up to
+    # ``Limits.max_attached_text_chars``; empty for reports (a bounce's copy of the original).
+    forwarded_text: str = ""
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -461,6 +465,7 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
     html: list[str] = []
     attachments: list[Attachment] = []
     attached: list[str] = []
+    forwarded = ""
     original_id: str | None = None
     is_report = msg.get_content_type() == "multipart/report"
     # A DSN (RFC 3464): the whole message is a report of type delivery-status.
@@ -481,6 +486,8 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
             (plain if ctype == "text/plain" else html).append(decoded.text)
         elif kind == _EMBEDDED:
             attachments.append(Attachment(filename, ctype, _embedded_size(part)))
+            if not is_report and not forwarded:
+                forwarded = _embedded_text(part, limits)
         else:
             data = _payload_bytes(part, defects)
             run = slimmed.get(data)
@@ -549,6 +556,7 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
         final_recipients=tuple(dict.fromkeys(final_recipients)),
         defects=tuple(dict.fromkeys(defects)),
         attached_text="\n\n".join(t for t in attached if t.strip()),
+        forwarded_text=forwarded,
     )
 
 
@@ -562,6 +570,44 @@ def _embedded_bytes(part: Message) -> bytes:
         return str(inner).encode("utf-8", errors="surrogateescape")
     except (RecursionError, LookupError, UnicodeError, ValueError):
         return b""
+
+
+def _embedded_message(part: Message) -> Message | None:
+    """The message a message/rfc822 part holds, parsed or (a transfer-encoded one) parsed now."""
+    payload = _payload(part)
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+        return payload[0]
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        return None
+    if not isinstance(data, bytes) or not data.strip():
+        return None
+    return email.message_from_bytes(data, policy=_POLICY)
+
+
+def _embedded_text(part: Message, limits: Limits) -> str:
+    """An attached message's subject and text as a forward's body (``forwarded_text``)."""
+    inner = _embedded_message(part)
+    if inner is None:
+        return ""
+    scratch: list[str] = []  # the attached mail's defects are its own, not this message's
+    plain: list[str] = []
+    html: list[str] = []
+    for kind, leaf, _ in _leaves(_parts(inner, limits, scratch), scratch):
+        if kind == _TEXT:
+            decoded = decode_bytes(_payload_bytes(leaf, scratch), leaf.get_content_charset())
+            (plain if leaf.get_content_type() == "text/plain" else html).append(decoded.text)
+    text = "\n\n".join(t for t in plain if t) or "\n\n".join(
+        rendered for rendered, _ in map(html_to_text, html) if rendered
+    )
+    if not text.strip():
+        return ""
+    subject = decode_header_value(str(inner.get("subject", ""))).text.strip()
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return f"---------- Forwarded message ---------\nSubject: {subject}\n\n{text}"[
+        : limits.max_attached_text_chars
+    ]
 
 
 def _embedded_size(part: Message) -> int:

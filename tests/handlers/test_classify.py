@@ -281,6 +281,48 @@ def test_a_forwarding_note_is_read_with_the_mail_it_passes_on(
     assert set(result.intents) == expected
 
 
+def _attached_forward(note: str, subject: str, forwarded: str, headers: str = "") -> bytes:
+    """A note with the mail it forwards attached whole (message/rfc822), as Outlook sends it."""
+    return (
+        "From: support@example.jp\r\nTo: privacy@example.jp\r\nSubject: FW: request\r\n"
+        f"Message-ID: <f2@example.jp>\r\n{headers}MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"{note}\r\n--b1\r\nContent-Type: message/rfc822\r\n\r\n"
+        f"From: tanaka@example.com\r\nSubject: {subject}\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"{forwarded}\r\n--b1--\r\n"
+    ).encode()
+
+
+def test_a_mail_forwarded_as_an_attachment_is_read_with_its_note() -> None:
+    raw = _attached_forward(
+        "お客様からのメールを添付で転送します。",
+        "request",
+        "もう使わないので、登録している私の情報を全部消してください。",
+    )
+    assert set(classify(parse_message(raw)).intents) == {"deletion"}
+
+
+def test_a_note_that_says_something_of_its_own_is_not_read_through_its_attachment() -> None:
+    raw = _attached_forward(
+        "これ1か月前に送ったのに、いまだに返事がありません。対応ひどくないですか？",
+        "削除お願いします",
+        "登録している個人情報を削除してください。",
+    )
+    assert set(classify(parse_message(raw)).intents) == {"complaint"}
+
+
+def test_machine_mail_with_a_mail_attached_is_not_read_through_it() -> None:
+    raw = _attached_forward(
+        "Your request has been received. Ticket #4411.",
+        "request",
+        "Please delete all of my personal data.",
+        headers="Auto-Submitted: auto-replied\r\n",
+    )
+    assert not set(classify(parse_message(raw)).intents) & set(RIGHTS)
+
+
 def test_a_longer_note_that_asks_something_itself_is_the_message() -> None:
     # The note passes the mail on but asks its own question: the question is the message.
     note = (

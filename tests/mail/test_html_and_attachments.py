@@ -175,6 +175,27 @@ def test_forwarded_message_is_an_attachment() -> None:
     assert [a.content_type for a in parsed.attachments] == ["message/rfc822"]
     assert parsed.attachments[0].size >= len(inner) - 4
     assert parsed.original_message_id is None
+    # Kept apart, as a forward's body reads, for the classifier to read beside a forwarding note.
+    assert parsed.forwarded_text.splitlines()[:2] == [
+        "---------- Forwarded message ---------",
+        "Subject: inner",
+    ]
+    assert parsed.forwarded_text.rstrip().endswith("CONTENT-OF-THE-ATTACHMENT")
+
+
+def test_a_forwarded_message_in_html_and_a_japanese_subject_is_read_as_text() -> None:
+    inner = message(
+        [("From", "other@example.jp"), ("Subject", "=?UTF-8?B?6YCA5Lya?="),
+         ("Content-Type", "text/html; charset=UTF-8"), ("Content-Transfer-Encoding", "base64")],
+        b64(f"<p>{NEW}</p>".encode()),
+    )  # fmt: skip
+    fwd = message([("Content-Type", "message/rfc822")], inner)
+    plain = message([("Content-Type", "text/plain")], b"FYI")
+    ctype, body = multipart("mixed", [plain, fwd])
+    parsed = parse_message(message([("From", "taro@example.jp"), ctype], body))
+    assert "Subject: 退会" in parsed.forwarded_text
+    assert NEW in parsed.forwarded_text
+    assert "<p>" not in parsed.forwarded_text
 
 
 def test_outlook_history_outside_the_element_holding_the_mark() -> None:

@@ -138,6 +138,8 @@ def test_delivery_report_with_the_original_message() -> None:
     assert parsed.is_bounce is True
     assert "delivery-report" in parsed.machine_signals
     assert parsed.original_message_id == "PD-2026-000123.2@desk.example.co.jp"
+    # The bounced original is the desk's own mail, not a forward to read.
+    assert parsed.forwarded_text == ""
 
 
 def test_delivery_report_with_only_the_original_headers() -> None:
