@@ -295,22 +295,22 @@ def _attached_forward(note: str, subject: str, forwarded: str, headers: str = ""
     ).encode()
 
 
-def test_a_mail_forwarded_as_an_attachment_is_read_with_its_note() -> None:
-    raw = _attached_forward(
-        "お客様からのメールを添付で転送します。",
-        "request",
-        "もう使わないので、登録している私の情報を全部消してください。",
-    )
-    assert set(classify(parse_message(raw)).intents) == {"deletion"}
-
-
-def test_a_note_that_says_something_of_its_own_is_not_read_through_its_attachment() -> None:
-    raw = _attached_forward(
-        "これ1か月前に送ったのに、いまだに返事がありません。対応ひどくないですか？",
-        "削除お願いします",
-        "登録している個人情報を削除してください。",
-    )
-    assert set(classify(parse_message(raw)).intents) == {"complaint"}
+@pytest.mark.parametrize(
+    ("note", "subject", "forwarded", "expected"),
+    [
+        # A note passing mail on: the attached mail is what is asked.
+        ("お客様からのメールを添付で転送します。", "request",
+         "もう使わないので、登録している私の情報を全部消してください。", {"deletion"}),
+        # A note that says something of its own is the message; the attachment is history.
+        ("これ1か月前に送ったのに、いまだに返事がありません。対応ひどくないですか？",
+         "削除お願いします", "登録している個人情報を削除してください。", {"complaint"}),
+    ],
+)  # fmt: skip
+def test_a_mail_forwarded_as_an_attachment_is_read_as_an_inline_forward_is(
+    note: str, subject: str, forwarded: str, expected: set[str]
+) -> None:
+    raw = _attached_forward(note, subject, forwarded)
+    assert set(classify(parse_message(raw)).intents) == expected
 
 
 def test_machine_mail_with_a_mail_attached_is_not_read_through_it() -> None:
