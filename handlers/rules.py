@@ -233,6 +233,10 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:don't|do not) want (?:my (?:data|details|information|info)|them|it)\b.{0,20}\b(?:handed|passed|shared|given|sold|sent|provided|disclosed|forwarded|going)\b",
         r"\brefus\w* (?:of|to) (?:the )?third[- ]party (?:provision|sharing)|\bnot (?:to )?sell\b",
         r"\bwithdraw (?:my )?consent\b.{0,30}\b(?:shar\w*|provi\w*|third|partners?)\b",
+        # "...allowing you to share my data with partners. I withdraw that consent."
+        r"\b(?:share|sharing|shared|pass|passing|provide|providing)\b[^\n]{0,80}\b(?:partners?|third[- ]part\w*|other companies)\b[^\n]{0,40}\n"
+        r"(?:(?:i|we|and|so|please)(?:'d like to| would like to| want to| wish to)? )?(?:hereby |now |also |therefore )?"
+        r"(?:withdraw|revoke|retract) (?:that|this|such|the) (?:consent|permission|agreement)\b",
         r"\b(?:stop|cease|end|halt|no)\b (?:any |all )?(?:further |future |onward )?(?:provision|sharing|transfers?|disclosures?)\b.{0,30}\b(?:third|partners?|compan|providers?|others)",
         r"\b(?:provision|sharing|transfers?|disclosures?)\b.{0,15}\bto (?:third[- ]part\w*|partners?|providers?|other companies)\b.{0,15}\b(?:cease|stop|end|be stopped)\b",
         self_negating=True,
@@ -666,6 +670,31 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:details|data|information|info) to stop being (?:passed|shared|sold|given|sent|handed)\b",
         self_negating=True,
     ),
+    # Phrasings from writer-ek .. writer-ep (held out until 2026-12-05, tuned on since).
+    *_rules(STOP_USE, 0.85,
+        r"(?:メルマガ|メールマガジン|ニュースレター|メール配信|配信)(?:の|を)?(?:解約|退会)",
+        r"\b(?:add|put|place)\b.{0,40}\bdo[- ]not[- ](?:call|contact|mail|email|e-mail)\b|\bdnc request\b",
+        r"(?:そっと|ほうって|放って)(?:して)?おいて(?:ほしい|欲しい|ください|もらえ|いただけ|くれ)",
+    ),
+    *_rules(DISCLOSURE, 0.85,
+        r"\b(?:like|likes|want|wants|wish|wishes|asks?|asked) to (?:see|view|receive|get|know)\b.{0,30}"
+        r"\b(?:data|information|info|details|records?)\b.{0,20}\b(?:you|your company) (?:hold|have|keep|store)\b",
+    ),
+    *_rules(DELETION, 0.85,
+        r"\b(?:be|been|being|get|got|have me|have myself) (?:removed|erased|deleted|wiped|purged) (?:completely |entirely |fully |altogether )?"
+        r"(?:from|off|out of) (?:your|the|all (?:of )?your) (?:records?|systems?|database|databases|files|books|servers?)\b",
+        r"\bmake (?:it|them|me|my (?:data|account|details|information|info)|everything|all of it|all that) (?:all )?(?:disappear|vanish|go away)\b",
+        r"\bno more me in your (?:files|records|system|systems|database)\b",
+        r"(?:私|わたし|自分)(?:ごと|のこと|の存在)?(?:を|も)?(?:まるごと|丸ごと)?(?:無くして|なくして|消して)(?:もら|いただ|ほしい|欲しい|ください)",
+    ),
+    *_rules(STOP_PROVISION, 0.85,
+        r"\b(?:not (?:to )?be|not being|(?:don't|do not) want to be|stop being) (?:anybody's|anyone's|a|your|their|somebody's|someone's) (?:sales )?lead\b",
+    ),
+    # "削除だけでいいです": of what was offered, only this right is wanted.
+    *_rules(DELETION, 0.85, r"(?:削除|消去|退会|抹消)(?:だけ|のみ)(?:で|が|を)?(?:いい|良い|よい|結構|大丈夫|ok|お願い|希望)"),
+    *_rules(STOP_USE, 0.85, r"(?:配信停止|利用停止|配信解除|メルマガ解除)(?:だけ|のみ)(?:で|が|を)?(?:いい|良い|よい|結構|大丈夫|ok|お願い|希望)"),
+    *_rules(DISCLOSURE, 0.85, r"開示(?:だけ|のみ)(?:で|が|を)?(?:いい|良い|よい|結構|大丈夫|ok|お願い|希望)"),
+    *_rules(CORRECTION, 0.85, r"(?:訂正|変更)(?:だけ|のみ)(?:で|が|を)?(?:いい|良い|よい|結構|大丈夫|ok|お願い|希望)"),
     # What the sender refuses in so many words: "消さないでください", "メルマガは止めないで" name a
     # right only to say it is not wanted (the rules set it aside; the model reads it masked).
     *_rules(DELETION, 0.85,
@@ -889,7 +918,7 @@ KANA_FOLDS: tuple[tuple[str, str], ...] = (
     # Telegrams and old phones write small kana large ("ジヨウホウ", "サクジヨ", "イツサイ").
     ("こじんじようほう", "個人情報"), ("じようほう", "情報"), ("ていきよう", "提供"),
     ("さくじよ", "削除"), ("いつさい", "一切"), ("ねがう", "願う"), ("ねがい", "願い"),
-    ("ついか", "追加"),
+    ("ついか", "追加"), ("かわりました", "変わりました"), ("ひっこしました", "引っ越しました"),
 )  # fmt: skip
 
 # Japanese written in romaji (writers abroad without a Japanese keyboard): whole ASCII words
@@ -1011,6 +1040,8 @@ PAST_TENSE_END = re.compile(r"(?:ました|でした)[。!]?$")
 # A request someone asked the writer to pass on ("組合員さんから「登録を消して」と頼まれました"):
 # told in the past tense, but the person's request, not an earlier one of the writer's.
 RELAYED_AFTER = re.compile(
+    # "サポート宛に開示請求が届きました。ご対応お願いします": a request that came in, passed on.
+    r"^(?:の)?(?:ご)?(?:依頼|請求|申し出|申出|要望|希望)?(?:が|も)(?:届きました|ありました|入りました|来ました|届いて|入って|来て)|"
     r"^[^。!?\n」』]{0,20}?(?:て|で|ください|下さい|ほしい|欲しい|たい|お願い(?:します)?|もらって|もらいたい|ちょうだい|くれ)"
     r"[。!?]?[」』]\s*(?:と|って)[^。!?\n]{0,6}?"
     r"(?:頼まれ|依頼され|言われ|言って|申して|おっしゃ|希望され|連絡があり|連絡を受け|相談され|伝えて)"
@@ -1147,9 +1178,12 @@ TRIAGE_BAND = 0.2  # confidence within this distance under a threshold sends the
 # one, they are the lexical evidence that lets it be added (handlers.classify.combine).
 MENTIONS: dict[str, re.Pattern[str]] = {
     "disclosure": re.compile(
-        r"開示|見せて|教えて|写し|コピー|一覧|記録|どんな情報|何を持って|"
+        # Records are named to be shown ("提供記録", "records of who received it"), but as often
+        # to be erased ("私の記録はすべてお消しください"): only the first are a disclosure's words.
+        r"開示|見せて|教えて|写し|コピー|一覧|提供記録|記録(?:を|も)?(?:見|確認|閲覧|送|出し|いただ)|どんな情報|何を持って|"
         r"\b(?:access|cop(?:y|ies)|disclos\w*|what (?:data|information|personal|you hold)|"
-        r"which (?:companies|third|partners|ones)|list of|records?|who (?:received|has)|sar|"
+        r"which (?:companies|third|partners|ones)|list of|records? of|(?:see|view|get|send|receive) (?:the |my |your )?records?|"
+        r"who (?:received|has)|sar|"
         r"confirm whether|tell me)\b"
     ),
     "correction": re.compile(

@@ -170,6 +170,12 @@ TRAINED_CORPORA = (
     "writer-eh",
     "writer-ei",
     "writer-ej",
+    "writer-ek",
+    "writer-el",
+    "writer-em",
+    "writer-en",
+    "writer-eo",
+    "writer-ep",
 )
 
 

@@ -706,6 +706,23 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
         ("I don't want Hikaku Denki passing my name, number or address to any other company.",
          {"stop_provision"}),
         ("I want my details to stop being passed to other companies.", {"stop_provision"}),
+        # writer-ek..ep (tuned on since 2026-12-05)
+        ("めーるの　はいしんを　ていし　してください\nあと　でんわばんごうが　かわりました\n"
+         "０９０－００００－３３１８　です", {"stop_use", "correction"}),
+        ("ニュースレター解約", {"stop_use"}),
+        ("Pls put her on your do-not-call list. Thx", {"stop_use"}),
+        ("He would like to see the data you hold on him.", {"disclosure"}),
+        ("添付のとおり、サポート宛に個人情報の削除依頼が届きました。ご対応お願いします。", {"deletion"}),
+        ("退会だけでいいです。", {"deletion"}),
+        ("毎月のキャンペーンメールはつらいので、そっとしておいてほしいです。", {"stop_use"}),
+        ("Once that's done, I'd like to be removed from your records completely.", {"deletion"}),
+        ("I'd like a copy first. After that, please make it all disappear.", {"deletion"}),
+        ("No more emails, please, and no more me in your files.", {"deletion", "stop_use"}),
+        ("いっそ昔の私ごと無くしてもらった方が早い気がしています。", {"deletion"}),
+        ("I'd just prefer not to be anybody's lead.", {"stop_provision"}),
+        # Consent to share, then taken back in the next sentence (writer-bz).
+        ('I ticked the box allowing you to share my data with "selected partners". '
+         "I withdraw that consent.", {"stop_provision"}),
         # A disclaimer asks nothing of the desk.
         ("This message is intended only for the addressee. If you received it in error please "
          "inform the sender and delete it.", set()),
@@ -730,6 +747,12 @@ def test_requests_said_without_the_usual_words(text: str, expected: set[str]) ->
         "Thanks for sending me my data last week.",
         # A web form's category, not the person's words.
         "Category: Correction of my data",
+        # writer-ek..ep's phrasings' near twins: what was done, or is told as news.
+        "削除完了のお知らせが届きました。ありがとうございました。",
+        "I was removed from your records last year, thanks.",
+        "The magic trick made the coin disappear.",
+        "Are you on the national do-not-call registry?",
+        "I agreed to share my data with partners. I do not withdraw that consent.",
     ],
 )
 def test_near_twins_of_new_phrasings_ask_nothing(text: str) -> None:
@@ -922,3 +945,8 @@ def test_asking_again_after_no_answer_is_a_complaint_whatever_the_model_says(tex
 
 def test_a_second_visit_is_no_second_ask() -> None:
     assert "complaint" not in intents("The second time I used your site I found a cheaper plan.")
+
+
+def test_consent_to_share_kept_is_no_stop_of_provision() -> None:
+    text = "I agreed to share my data with partners. I do not withdraw that consent."
+    assert "stop_provision" not in set(classify_text("", text, model=None).intents)
