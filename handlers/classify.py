@@ -212,7 +212,14 @@ def _is_past_request(text: str, match: re.Match[str], line_start: int, line_end:
         return True
     # "配信停止をお願いしてきちんと止まりました": a sentence that reports, in the past tense,
     # and asks nothing.
-    return bool(R.PAST_TENSE_END.search(after)) and not R.ASKING.search(after)
+    if R.ACK_QUOTED.search(text, line_start, line_end):
+        return True
+    return (
+        bool(R.PAST_TENSE_END.search(after))
+        and not R.ASKING.search(after)
+        # A wish told now, not inside someone's quoted words.
+        and not (R.WANTING.match(after) and "」" not in after and "』" not in after)
+    )
 
 
 def _clip(phrase: str, limit: int = 48) -> str:

@@ -690,6 +690,10 @@ RULES: tuple[Rule, ...] = (
     *_rules(STOP_PROVISION, 0.85,
         r"\b(?:not (?:to )?be|not being|(?:don't|do not) want to be|stop being) (?:anybody's|anyone's|a|your|their|somebody's|someone's) (?:sales )?lead\b",
     ),
+    *_rules(STOP_USE, 0.85,
+        r"\brestrict (?:the )?(?:processing|use) of (?:my|his|her|our|their|the) (?:personal )?(?:data|information|details)\b",
+        r"\bstop to send (?:me )?(?:any )?(?:more )?(?:publicity|advertis\w*|ads|promotions?|marketing|e-?mails?|newsletters?|mails?)\b",
+    ),
     # "削除だけでいいです": of what was offered, only this right is wanted.
     *_rules(DELETION, 0.85, r"(?:削除|消去|退会|抹消)(?:だけ|のみ)(?:で|が|を)?(?:いい|良い|よい|結構|大丈夫|ok|お願い|希望)"),
     *_rules(STOP_USE, 0.85, r"(?:配信停止|利用停止|配信解除|メルマガ解除)(?:だけ|のみ)(?:で|が|を)?(?:いい|良い|よい|結構|大丈夫|ok|お願い|希望)"),
@@ -831,7 +835,7 @@ RULES: tuple[Rule, ...] = (
     *_rules(AUTO_REPLY, 0.55,
         r"自動返信|自動応答|自動送信|自動的に送信|自動配信|自動で(?:お知らせ|送信|配信|返信)|受付完了",
         r"\b(?:not monitored|unmonitored|has not been read|do not reply to this (?:e-?mail|message))\b",
-        r"(?:受け付けました|受付いたしました|受付けいたしました|承りました)|このメールに返信すると",
+        r"(?:受け付けました|受付いたしました|受付けいたしました|承りました)(?![」』])|このメールに返信すると",
         r"\b(?:automatic reply|auto[- ]?reply|auto[- ]?response|automated message|this is an automated)\b",
         r"\b(?:we have received your (?:request|message|email|e-mail|inquiry|enquiry)|has been received|request received|ticket (?:number|#))\b",
     ),
@@ -935,11 +939,14 @@ ROMAJI: dict[str, str] = {
     "seikyuu": "請求", "seikyu": "請求", "irai": "依頼", "riyou": "利用", "riyo": "利用",
     "oshiete": "教えて", "renraku": "連絡", "shinaide": "しないで",
     "nani": "何", "hozon": "保存", "sarete": "されて", "misete": "見せて", "motte": "持って",
+    "watashita": "渡した", "watashi": "私", "kaisha": "会社", "gaisha": "会社", "dono": "どの",
+    "doko": "どこ", "dare": "誰",
 }  # fmt: skip
 # ...and, where a text is written in romaji (two of these words), its particles too.
 ROMAJI_TEXT = re.compile(r"\b(?:kudasai|onegai|shimasu|desu|masu|shite|imasu|arimasen)\b")
 ROMAJI_PARTICLES: dict[str, str] = {
     "wo": "を", "no": "の", "wa": "は", "ga": "が", "ni": "に", "de": "で", "mo": "も", "to": "と",
+    "ka": "か",
     "mail": "メール", "meeru": "メール",
 }  # fmt: skip
 
@@ -1046,6 +1053,14 @@ RELAYED_AFTER = re.compile(
     r"[。!?]?[」』]\s*(?:と|って)[^。!?\n]{0,6}?"
     r"(?:頼まれ|依頼され|言われ|言って|申して|おっしゃ|希望され|連絡があり|連絡を受け|相談され|伝えて)"
 )
+# What the sender wants now, told before a past tense that explains ("変更をしたいのですが、
+# 当てはまる項目がなかったのでこちらを選びました"): not a request told as history.
+WANTING = re.compile(r"^[^。!?\n]{0,8}?たい(?:の|ん|です|と|けど|が|[、,])")
+# The desk's acknowledgement quoted in the sentence that tells of a request ("削除をお願いして、
+# 「承りました」と返信ももらっています"): the request is history.
+ACK_QUOTED = re.compile(
+    r"[「『][^」』]{0,20}?(?:受け付けました|受付いたしました|承りました|受付完了|受け付けております)[^」』]{0,10}[」』]"
+)
 ASKING = re.compile(
     r"ください|下さい|ほしい|欲しい|願いします|願います|願いいたします|願い申し上げ|"
     r"いただけ(?:ますか|ないでしょうか|れば)|いただきたい|もらえ(?:ますか|ない)|頂け"
@@ -1056,7 +1071,8 @@ NEGATION_AFTER = re.compile(
     r"|^[^。!?\n]{0,6}?(?:とか|や|も)、?[^。!?\n]{0,25}?(?:わけでは|訳では)"
     r"|^[^、,。!?\n]{0,15}?(?:わけでは|訳では|話では|ことでは|ではなく|ではありません|じゃなく|じゃない|は不要|は必要(?:ありません|ない)|"
     r"しなくて|しないで|されたくない|したくない|たくありません|は結構|つもりは|予定は(?:ない|ありません)|ないでください|"
-    r"済ませ|済み|完了しています|(?:して|し)(?:い|おり)?ません(?!か)|していない|は(?:あり|ござい)ません(?!か)|はない|なし(?!で))"
+    r"済ませ|済み|完了しています|することになって(?:いる|います|おり)|"
+    r"(?:して|し)(?:い|おり)?ません(?!か)|していない|は(?:あり|ござい)ません(?!か)|はない|なし(?!で))"
 )
 # A sentence is about personal data (so a question in it is a privacy inquiry).
 PRIVACY_TOPIC = re.compile(

@@ -176,6 +176,12 @@ TRAINED_CORPORA = (
     "writer-en",
     "writer-eo",
     "writer-ep",
+    "writer-eq",
+    "writer-er",
+    "writer-es",
+    "writer-et",
+    "writer-eu",
+    "writer-ev",
 )
 
 

@@ -720,6 +720,15 @@ def test_a_body_that_points_at_the_subject_makes_the_subject_the_request() -> No
         ("No more emails, please, and no more me in your files.", {"deletion", "stop_use"}),
         ("いっそ昔の私ごと無くしてもらった方が早い気がしています。", {"deletion"}),
         ("I'd just prefer not to be anybody's lead.", {"stop_provision"}),
+        # writer-eq..ev (tuned on since 2026-12-05 night)
+        ("8月8日には「受け付けました」というメールもいただきました。\n早急に開示してください。",
+         {"disclosure"}),
+        ("配信停止ではなく、メールアドレスの変更をしたいのですが、当てはまる項目がなかったので"
+         "こちらを選びました。", {"correction"}),
+        ("dono kaisha ni watashi no jouhou wo watashita no ka oshiete kudasai.", {"disclosure"}),
+        ("Under Article 18 GDPR I also ask that you restrict the processing of my data.",
+         {"stop_use"}),
+        ("I demand that you stop to send me publicity.", {"stop_use"}),
         # Consent to share, then taken back in the next sentence (writer-bz).
         ('I ticked the box allowing you to share my data with "selected partners". '
          "I withdraw that consent.", {"stop_provision"}),
@@ -950,3 +959,26 @@ def test_a_second_visit_is_no_second_ask() -> None:
 def test_consent_to_share_kept_is_no_stop_of_provision() -> None:
     text = "I agreed to share my data with partners. I do not withdraw that consent."
     assert "stop_provision" not in set(classify_text("", text, model=None).intents)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The desk's acknowledgement quoted beside the request: the request is history.
+        "10月の初めに削除をお願いして、「承りました」と返信ももらっています。",
+        # What the law says, not a request.
+        "法律では遅滞なく開示することになっているはずですが、どうなっているのでしょうか。",
+        # A wish in someone else's quoted words, passed on as a question.
+        "お客様から「開示請求をしたいが、どこに連絡すればよいか」とのお問い合わせがありました。",
+        # A wish that was, told in the past.
+        "住所の変更をしたかったのですが、自分で手続きしました。",
+    ],
+)
+def test_requests_told_as_history_or_rule_are_not_asked(text: str) -> None:
+    found = set(classify_text("", text, model=None).intents)
+    assert not found & {"deletion", "disclosure", "correction"}
+
+
+def test_an_acknowledgement_quoted_by_a_person_is_no_machine_mail() -> None:
+    text = "8月8日には「受け付けました」というメールもいただきました。何の連絡もありません。"
+    assert "auto_reply" not in set(classify_text("", text, model=None).intents)
