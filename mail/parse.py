@@ -496,7 +496,7 @@ def parse_message(raw: bytes, *, limits: Limits | None = None) -> ParsedMessage:
             if ctype == "text/plain" and run is None and room > 0:
                 # Only what can be kept is decoded (at most 4 bytes a character), however large
                 # the file: a 50 MB log attached as text costs no more than a letter.
-                letter = decode_bytes(data[: room * 4], part.get_content_charset())
+                letter = decode_bytes(_cut(data, room * 4), part.get_content_charset())
                 attached.append(letter.text.replace("\r\n", "\n")[:room])
 
     html_only = not plain and bool(html)
@@ -572,6 +572,24 @@ def _embedded_bytes(part: Message) -> bytes:
         return b""
 
 
+def _cut(data: bytes, size: int) -> bytes:
+    """At most ``size`` bytes of ``data``, cut where no character is split: after the last line
+    break in them (ASCII in every charset mail uses), else before a UTF-8 continuation byte. A
+    character cut in two would make the charset look wrong and the whole text decode as another."""
+    if len(data) <= size:
+        return data
+    head = data[:size]
+    line_end = head.rfind(b"\n")
+    if line_end >= size // 2:
+        return head[: line_end + 1]
+    end = size
+    while end > 0 and 0x80 <= head[end - 1] <= 0xBF:
+        end -= 1
+    if end > 0 and head[end - 1] >= 0xC0:
+        end -= 1  # the lead byte of the character cut
+    return head[:end]
+
+
 def _embedded_message(part: Message) -> Message | None:
     """The message a message/rfc822 part holds, parsed or (a transfer-encoded one) parsed now."""
     payload = _payload(part)
@@ -594,9 +612,12 @@ def _embedded_text(part: Message, limits: Limits) -> str:
     scratch: list[str] = []  # the attached mail's defects are its own, not this message's
     plain: list[str] = []
     html: list[str] = []
+    room = limits.max_attached_text_chars * 4  # bytes: at most 4 a character kept
     for kind, leaf, _ in _leaves(_parts(inner, limits, scratch), scratch):
         if kind == _TEXT:
-            decoded = decode_bytes(_payload_bytes(leaf, scratch), leaf.get_content_charset())
+            # Only what can be kept is decoded, however large the forwarded mail's text.
+            data = _cut(_payload_bytes(leaf, scratch), room)
+            decoded = decode_bytes(data, leaf.get_content_charset())
             (plain if leaf.get_content_type() == "text/plain" else html).append(decoded.text)
     text = "\n\n".join(t for t in plain if t) or "\n\n".join(
         rendered for rendered, _ in map(html_to_text, html) if rendered

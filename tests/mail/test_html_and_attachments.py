@@ -223,3 +223,39 @@ def test_comments_and_templates_are_not_text() -> None:
         '<p>keep</p><!-- hidden --><template>tmpl</template><div id="appendonsend"></div><!-- x -->'
     )
     assert (text, quoted) == ("keep", "")
+
+
+def test_a_huge_forwarded_message_is_kept_to_the_attached_text_limit() -> None:
+    from mail.parse import Limits
+
+    inner = message(
+        [("From", "other@example.jp"), ("Subject", "big"),
+         ("Content-Type", "text/plain; charset=UTF-8")],
+        ("削除" * 200_000).encode(),
+    )  # fmt: skip
+    fwd = message([("Content-Type", "message/rfc822")], inner)
+    plain = message([("Content-Type", "text/plain")], b"FYI")
+    ctype, body = multipart("mixed", [plain, fwd])
+    parsed = parse_message(
+        message([("From", "taro@example.jp"), ctype], body),
+        limits=Limits(max_attached_text_chars=5_000),
+    )
+    assert len(parsed.forwarded_text) == 5_000
+    assert set(parsed.forwarded_text.split("\n\n", 1)[1]) == {"削", "除"}
+
+
+def test_a_long_utf8_letter_cut_to_the_limit_keeps_its_charset() -> None:
+    from mail.parse import Limits
+
+    text = message([("Content-Type", "text/plain; charset=UTF-8")], NEW.encode())
+    letter = message(
+        [("Content-Type", "text/plain; charset=UTF-8"),
+         ("Content-Disposition", 'attachment; filename="letter.txt"')],
+        ("削除" * 20_000).encode(),  # one long line: the cut falls inside a character
+    )  # fmt: skip
+    ctype, body = multipart("mixed", [text, letter])
+    parsed = parse_message(
+        message([("From", "taro@example.jp"), ctype], body),
+        limits=Limits(max_attached_text_chars=5_000),
+    )
+    assert set(parsed.attached_text) == {"削", "除"}
