@@ -49,6 +49,8 @@ def _rules(intent: str, weight: float, *patterns: str, **flags: bool) -> list[Ru
 
 
 # Building blocks -----------------------------------------------------------------------------
+# After a right's name: only this one is wanted ("削除だけでいいです", "開示のみお願い").
+ONLY_THIS = r"(?:だけ|のみ)(?:で|が|を)?(?:いい|良い|よい|結構|大丈夫|ok|お願い|希望)"
 # What a person's data is called, in Japanese.
 JA_DATA = (
     r"(?:個人情報|個人データ|保有個人データ|情報|データ|登録内容|登録情報|会員情報|顧客情報|アカウント|"
@@ -695,10 +697,16 @@ RULES: tuple[Rule, ...] = (
         r"\bstop to send (?:me )?(?:any )?(?:more )?(?:publicity|advertis\w*|ads|promotions?|marketing|e-?mails?|newsletters?|mails?)\b",
     ),
     # "削除だけでいいです": of what was offered, only this right is wanted.
-    *_rules(DELETION, 0.85, r"(?:削除|消去|退会|抹消)(?:だけ|のみ)(?:で|が|を)?(?:いい|良い|よい|結構|大丈夫|ok|お願い|希望)"),
-    *_rules(STOP_USE, 0.85, r"(?:配信停止|利用停止|配信解除|メルマガ解除)(?:だけ|のみ)(?:で|が|を)?(?:いい|良い|よい|結構|大丈夫|ok|お願い|希望)"),
-    *_rules(DISCLOSURE, 0.85, r"開示(?:だけ|のみ)(?:で|が|を)?(?:いい|良い|よい|結構|大丈夫|ok|お願い|希望)"),
-    *_rules(CORRECTION, 0.85, r"(?:訂正|変更)(?:だけ|のみ)(?:で|が|を)?(?:いい|良い|よい|結構|大丈夫|ok|お願い|希望)"),
+    *(
+        rule
+        for intent, words in (
+            (DELETION, r"(?:削除|消去|退会|抹消)"),
+            (STOP_USE, r"(?:配信停止|利用停止|配信解除|メルマガ解除)"),
+            (DISCLOSURE, r"開示"),
+            (CORRECTION, r"(?:訂正|変更)"),
+        )
+        for rule in _rules(intent, 0.85, words + ONLY_THIS)
+    ),
     # What the sender refuses in so many words: "消さないでください", "メルマガは止めないで" name a
     # right only to say it is not wanted (the rules set it aside; the model reads it masked).
     *_rules(DELETION, 0.85,
