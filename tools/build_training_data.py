@@ -182,6 +182,18 @@ TRAINED_CORPORA = (
     "writer-et",
     "writer-eu",
     "writer-ev",
+    "writer-ew",
+    "writer-ex",
+    "writer-ey",
+    "writer-ez",
+    "writer-fa",
+    "writer-fb",
+    "writer-fc",
+    "writer-fd",
+    "writer-fe",
+    "writer-ff",
+    "writer-fg",
+    "writer-fh",
 )
 
 

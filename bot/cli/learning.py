@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.context import Context, Subcommands
 from bot.cli.output import Progress
 from bot.errors import UsageError
+
+if TYPE_CHECKING:
+    from handlers.training import Scores  # scikit-learn is imported only by ``train``
 
 
 def cmd_examples_import(args: argparse.Namespace, ctx: Context) -> int:
@@ -49,16 +53,21 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
     previous = done.previous_version or "none (rules alone)"
     ctx.out.write(
         f"model {done.version}: {done.examples} examples ({done.from_database} from the database)\n"
-        f"on the shipped evaluation data:  macro-F1 {done.scores.macro_f1:.3f}  "
-        f"rights recall {done.scores.rights_recall:.3f}\n"
-        f"the model in use, {previous}:  macro-F1 {done.previous_scores.macro_f1:.3f}  "
-        f"rights recall {done.previous_scores.rights_recall:.3f}\n"
+        f"on the shipped evaluation data:  {_scores(done.scores)}\n"
+        f"the model in use, {previous}:  {_scores(done.previous_scores)}\n"
     )
     if done.activated:
         ctx.out.write(f"{done.version} is now the active model\n")
         return 0
     ctx.out.write(f"{done.version} kept but not used: {done.why_not}\n")
     return 1
+
+
+def _scores(scores: Scores) -> str:
+    return (
+        f"macro-F1 {scores.macro_f1:.4f}  rights recall {scores.rights_recall:.4f} "
+        f"({scores.rights_covered:.4f} counting those sent to a person)"
+    )
 
 
 def add_parsers(sub: Subcommands) -> None:
