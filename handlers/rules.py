@@ -1205,7 +1205,9 @@ MENTIONS: dict[str, re.Pattern[str]] = {
         # Records are named to be shown ("提供記録", "records of who received it"), but as often
         # to be erased ("私の記録はすべてお消しください"): only the first are a disclosure's words.
         r"開示|見せて|教えて|写し|コピー|一覧|提供記録|記録(?:を|も)?(?:見|確認|閲覧|送|出し|いただ)|どんな情報|何を持って|"
-        r"\b(?:access|cop(?:y|ies)|disclos\w*|what (?:data|information|personal|you hold)|"
+        # A copy to be sent ("a copy of my data", "send me a copy"), not the copies an erasure
+        # reaches ("any copies held by your processors").
+        r"\b(?:access|cop(?:y|ies) of|(?:send|give|provide|email|receive|get|want|request)(?: me)? (?:a |an |the )?(?:electronic |full |complete )?cop(?:y|ies)|disclos\w*|what (?:data|information|personal|you hold)|"
         r"which (?:companies|third|partners|ones)|list of|records? of|(?:see|view|get|send|receive) (?:the |my |your )?records?|"
         r"who (?:received|has)|sar|"
         r"confirm whether|tell me)\b"

@@ -194,6 +194,20 @@ TRAINED_CORPORA = (
     "writer-ff",
     "writer-fg",
     "writer-fh",
+    "writer-fo",
+    "writer-fp",
+    "writer-fq",
+    "writer-fr",
+    "writer-fs",
+    "writer-ft",
+    "writer-fu",
+    "writer-fv",
+    "writer-fw",
+    "writer-fx",
+    "writer-fy",
+    "writer-fz",
+    "writer-ga",
+    "writer-gb",
 )
 
 

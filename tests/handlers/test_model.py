@@ -302,6 +302,14 @@ def test_the_rules_note_which_rights_a_text_names() -> None:
     )
     assert "stop_use" not in classify_text("", ccpa, model=None).mentioned
     assert "stop_use" in classify_text("", "Please opt me out of marketing.", model=None).mentioned
+    # A copy to be sent names a disclosure; the copies an erasure reaches do not.
+    erasure = (
+        "Please erase all personal data you hold about me, including my account details and "
+        "any copies held by your processors."
+    )
+    assert "disclosure" not in classify_text("", erasure, model=None).mentioned
+    for wanted in ("Please send me a copy of my data.", "I would like a copy of my records."):
+        assert "disclosure" in classify_text("", wanted, model=None).mentioned
 
 
 def test_a_subjects_request_beside_the_bodys_is_the_models_to_weigh() -> None:
