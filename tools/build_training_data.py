@@ -208,6 +208,12 @@ TRAINED_CORPORA = (
     "writer-fz",
     "writer-ga",
     "writer-gb",
+    "writer-gc",
+    "writer-gd",
+    "writer-ge",
+    "writer-gf",
+    "writer-gg",
+    "writer-gh",
 )
 
 
