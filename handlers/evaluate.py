@@ -101,6 +101,20 @@ def load_labels(folder: Path) -> list[Labelled]:
     return items
 
 
+def rights_covered(
+    gold: Sequence[Labelled], predicted: Sequence[frozenset[str]], triage: Sequence[bool]
+) -> float:
+    """Rights recall counting a request sent to a person (triage) as covered: it keeps the
+    strictest clock while it waits (DESIGN rule 6)."""
+    labels = sum(len(g.intents & set(RIGHTS)) for g in gold)
+    silent = sum(
+        len(g.intents & set(RIGHTS) - p)
+        for g, p, t in zip(gold, predicted, triage, strict=True)
+        if not t
+    )
+    return 1 - silent / labels if labels else 1.0
+
+
 def score(
     gold: Sequence[Labelled],
     predicted: Sequence[frozenset[str]],

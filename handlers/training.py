@@ -322,7 +322,7 @@ class Scores:
 def evaluate(model: Model | None, examples: Sequence[Example]) -> Scores:
     """Score the desk's classification (the rules with ``model``) on ``examples``."""
     from handlers.classify import classify_text
-    from handlers.evaluate import Labelled, score
+    from handlers.evaluate import Labelled, rights_covered, score
 
     read = [
         classify_text(e.subject, e.text, machine_signals=e.machine, model=model) for e in examples
@@ -331,18 +331,12 @@ def evaluate(model: Model | None, examples: Sequence[Example]) -> Scores:
     gold = [Labelled(e.id, e.intents, e.language) for e in examples]
     triage = [c.needs_triage for c in read]
     report = score(gold, predicted, [e.language for e in examples], triage)
-    labels = sum(len(e.intents & set(RIGHTS)) for e in examples)
-    silent = sum(
-        len(e.intents & set(RIGHTS) - p)
-        for e, p, t in zip(examples, predicted, triage, strict=True)
-        if not t
-    )
     return Scores(
         report.macro_f1,
         report.rights_recall,
         report.messages,
-        rights_labels=labels,
-        rights_covered=1 - silent / labels if labels else 1.0,
+        rights_labels=sum(len(e.intents & set(RIGHTS)) for e in examples),
+        rights_covered=rights_covered(gold, predicted, triage),
     )
 
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from handlers import training
 from handlers.classify import Classification, classify_rules, combine
-from handlers.evaluate import Labelled, Report, score
+from handlers.evaluate import Labelled, Report, rights_covered, score
 from handlers.intents import ALL_INTENTS, RIGHTS
 from handlers.model import Model
 
@@ -60,19 +60,6 @@ def _predict(
     alone_triage = any(t * 0.67 <= p[i] < t for i, t in model.thresholds.items() if i in RIGHTS)
     both = combine(ruled, prediction, model.thresholds, machine_signals=e.machine)
     return alone, alone_triage, frozenset(both.intents), both.needs_triage
-
-
-def _covered(
-    examples: Sequence[training.Example], predicted: Sequence[frozenset[str]], triage: list[bool]
-) -> float:
-    """Rights recall counting a request sent to triage as covered (it keeps the strictest clock)."""
-    labels = sum(len(e.intents & set(RIGHTS)) for e in examples)
-    silent = sum(
-        len(e.intents & set(RIGHTS) - p)
-        for e, p, t in zip(examples, predicted, triage, strict=True)
-        if not t
-    )
-    return 1 - silent / labels if labels else 1.0
 
 
 def main() -> int:
@@ -175,8 +162,8 @@ def main() -> int:
                 f"{reports[p].macro_f1:>20.3f} / {reports[p].rights_recall:.3f}" for p in PREDICTORS
             )
             held = [i for i, k in enumerate(keys) if k == key]
-            covered = _covered(
-                [examples[i] for i in held],
+            covered = rights_covered(
+                [Labelled(examples[i].id, examples[i].intents, examples[i].language) for i in held],
                 [preds["combined"][i] for i in held],
                 [triage["combined"][i] for i in held],
             )
