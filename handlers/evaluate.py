@@ -45,6 +45,7 @@ class Report:
     exact_set_accuracy: float
     rights_recall: float  # over every (message, rights intent) label
     rights_messages_missed: int  # messages with a rights request where none was predicted
+    rights_covered: float  # rights recall counting a request sent to a person (triage)
     machine_as_request: int  # machine-sent mails given a privacy intent
     language_accuracy: float
     triaged: int
@@ -61,6 +62,7 @@ class Report:
             "exact_set_accuracy": round(self.exact_set_accuracy, 4),
             "rights_recall": round(self.rights_recall, 4),
             "rights_messages_missed": self.rights_messages_missed,
+            "rights_covered": round(self.rights_covered, 4),
             "machine_mail_treated_as_request": self.machine_as_request,
             "language_accuracy": round(self.language_accuracy, 4),
             "needs_triage": self.triaged,
@@ -150,6 +152,7 @@ def score(
         ),
         rights_recall=rights_found / rights_total if rights_total else 1.0,
         rights_messages_missed=missed,
+        rights_covered=rights_covered(gold, predicted, triage),
         machine_as_request=machine,
         language_accuracy=(
             sum(g.language == lang for g, lang in zip(gold, languages, strict=True)) / n

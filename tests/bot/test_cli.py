@@ -117,6 +117,7 @@ def test_eval_scores_a_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert report["messages"] == 3
     assert report["exact_set_accuracy"] == 1.0
     assert report["rights_recall"] == 1.0
+    assert report["rights_covered"] == 1.0
     assert report["machine_mail_treated_as_request"] == 0
 
 

@@ -166,6 +166,20 @@ def _score_fixture(name: str) -> Report:
     return score(gold, predicted, languages, triage)
 
 
+def test_a_score_says_how_many_requests_a_person_still_sees() -> None:
+    gold = [
+        Labelled("1", frozenset({"deletion", "stop_use"}), "ja"),  # one of two read
+        Labelled("2", frozenset({"disclosure"}), "en"),  # missed, but sent to a person
+        Labelled("3", frozenset({"correction"}), "en"),  # missed silently
+        Labelled("4", frozenset(), "en"),
+    ]
+    predicted = [frozenset({"deletion"}), frozenset(), frozenset(), frozenset()]
+    report = score(gold, predicted, ["ja", "en", "en", "en"], [False, True, False, True])
+    assert report.rights_recall == 1 / 4
+    assert report.rights_covered == 2 / 4  # the triaged disclosure keeps its clock
+    assert report.as_dict()["rights_covered"] == 0.5
+
+
 def test_kana_folding_leaves_other_words_alone() -> None:
     # "おかけして" (for the trouble) must not become "お消して" (delete).
     assert "消して" not in prepare("お手数をおかけして申し訳ありません。")
