@@ -990,8 +990,18 @@ FORM_RELAY = re.compile(
 )
 # ...and one that says a form's submission came in ("フォームより、以下の内容で送信がありました")
 # relays a person's text even where it adds that a machine sent the notification itself.
+# The same holds for the site's other channels that pass a person's words on by machine: the app's
+# feedback form ("アプリからご意見が送信されました"), a survey's free-text answer ("新しい回答が送信
+# されました"), the member page's request form and a chatbot handing over a conversation it could
+# not finish ("解決できなかった会話を転送します").
 FORM_SUBMISSION = re.compile(
-    r"(?:以下の内容で)?送信がありました|\b(?:new (?:form )?submission|form submission|submitted via)\b"
+    r"(?:以下の内容で)?送信がありました|"
+    r"(?:フォーム|アプリ|マイページ|アンケート|サイト|ページ)(?:から|より|で).{0,20}?(?:送信|投稿)されました|"
+    r"新しい回答|(?:会話|チャット|やり取り|やりとり)(?:の内容|の履歴|ログ)?を(?:自動)?転送|"
+    r"\b(?:new (?:form )?(?:submission|response|entry)|form submission|submitted via)\b|"
+    r"\b(?:feedback|response|message|request) (?:was |has been )?(?:submitted|sent) "
+    r"(?:from|via|through|in|on) (?:the |our )?(?:app|form|web ?site|site|my ?page|member page)\b|"
+    r"\b(?:chat|conversation) (?:transcript|log|history)\b"
 )
 # ...and so does a privacy-request service's system sending a person's request as their agent
 # ("as authorized agent for the consumer", "has asked us to send you this request on his behalf"):

@@ -353,6 +353,23 @@ def test_a_web_form_relayed_by_a_machine_keeps_the_persons_request_and_its_clock
             "Data deletion request from Tom Gallagher",
             "no-reply@privacy-agent.example.com",
         ),
+        (
+            # The app's feedback form, under a star rating and the phone's model.
+            "アプリからご意見が送信されました。\n\n評価：★☆☆☆☆（1）\n種別：その他\nご意見：\n"
+            "スマホを替えたのでもう使いません。登録した電話番号や住所は全部削除して\n\n"
+            "会員ID：HD-1234-5678\n端末：Pixel 8 / Android 15\n",
+            "[アプリご意見] Android 4.3.1 ★1",
+            "app-feedback@example-hikaku.co.jp",
+        ),
+        (
+            # A chatbot handing over a conversation it could not finish.
+            "The chat assistant could not resolve this conversation; chat transcript below.\n\n"
+            "User: how do I close my account\nBot: You can close it from My Page.\n"
+            "User: can't log in. just delete my account and all my data please\n"
+            "Bot: Sorry, I didn't understand that.\n",
+            "[Chat escalation] unresolved conversation",
+            "chat-noreply@example-hikaku.co.jp",
+        ),
     ):
         relayed = _mail(
             make_mail, body, subject=subject, sender=sender, auto_submitted="auto-generated"
