@@ -214,6 +214,14 @@ TRAINED_CORPORA = (
     "writer-gf",
     "writer-gg",
     "writer-gh",
+    "writer-gi",
+    "writer-gj",
+    "writer-gk",
+    "writer-gl",
+    "writer-gm",
+    "writer-gn",
+    "writer-go",
+    "writer-gp",
 )
 
 
