@@ -26,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 
 from handlers.features import extract
 from handlers.intents import ALL_INTENTS, RIGHTS
-from handlers.model import Model
+from handlers.model import WEIGHTS, Model
 
 C = 100.0
 MIN_DF = 2
@@ -280,7 +280,7 @@ def fit(
         intents=tuple(ALL_INTENTS),
         vocabulary=vocab,
         idf=idf,
-        weights=linear.weights,
+        weights=linear.weights.astype(WEIGHTS),
         bias=linear.bias,
         platt=platt,
         thresholds=thresholds,
