@@ -222,6 +222,14 @@ TRAINED_CORPORA = (
     "writer-gn",
     "writer-go",
     "writer-gp",
+    "writer-gq",
+    "writer-gr",
+    "writer-gs",
+    "writer-gt",
+    "writer-gu",
+    "writer-gv",
+    "writer-gw",
+    "writer-gx",
 )
 
 
