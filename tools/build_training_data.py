@@ -230,6 +230,14 @@ TRAINED_CORPORA = (
     "writer-gv",
     "writer-gw",
     "writer-gx",
+    "writer-gy",
+    "writer-gz",
+    "writer-ha",
+    "writer-hb",
+    "writer-hc",
+    "writer-hd",
+    "writer-he",
+    "writer-hf",
 )
 
 
