@@ -238,6 +238,14 @@ TRAINED_CORPORA = (
     "writer-hd",
     "writer-he",
     "writer-hf",
+    "writer-hg",
+    "writer-hh",
+    "writer-hi",
+    "writer-hj",
+    "writer-hk",
+    "writer-hl",
+    "writer-hm",
+    "writer-hn",
 )
 
 
