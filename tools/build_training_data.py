@@ -246,6 +246,14 @@ TRAINED_CORPORA = (
     "writer-hl",
     "writer-hm",
     "writer-hn",
+    "writer-ho",
+    "writer-hp",
+    "writer-hq",
+    "writer-hr",
+    "writer-hs",
+    "writer-ht",
+    "writer-hu",
+    "writer-hv",
 )
 
 
