@@ -506,7 +506,61 @@ def classify_text(
     if chosen_model is None:
         return ruled
     prediction = chosen_model.predict(subject, text, ruled.masked)
+    relayed = _relayed_by_model(ruled, prediction, chosen_model.thresholds, machine_signals, text)
+    if relayed:
+        # A machine sent it, but what it carries reads as a person's request, not machine mail:
+        # read as the person's mail (a web form's relay), and a person checks.
+        ruled = classify_rules(subject, text, machine_signals=machine_signals, relay=True)
+        ruled = dataclasses.replace(
+            ruled, needs_triage=True, triage_reasons=(*ruled.triage_reasons, relayed)
+        )
+        prediction = chosen_model.predict(subject, text, ruled.masked)
     return combine(ruled, prediction, chosen_model.thresholds, machine_signals=machine_signals)
+
+
+# The site's own systems pass people's words on in forms of their own: a helpdesk's new ticket
+# ("お客様より…とのお申し出です"), a call-centre memo, a survey's free-text alert, a chatbot's
+# escalation ("USER: stop all marketing"). Their headers say a machine sent them (Auto-Submitted:
+# auto-generated) and no wording list keeps up with them: writer-ih's first scoring found 11 of its
+# 93 requests archived with no case and no clock. Where the headers are only those a relay carries
+# too (``rules.RELAY_SIGNALS``: no bounce, read receipt or out-of-office flag; Auto-Submitted not
+# "auto-replied", RFC 3834's mark of a reply, ``rules.REPLY_SIGNAL``), the text does not
+# tell the sender their own request was received (``rules.RECEIVED``), and the model reads a
+# rights request at its threshold and machine mail under this, the mail is read as the person's.
+# Over every writer set then trained on (not the held-out ones), this took 10 of those 11 and two
+# relayed complaints (a person's mail too); no out-of-office, bounce or acknowledgement.
+MODEL_RELAY_MACHINE = 0.5
+
+
+def _relayed_by_model(
+    ruled: Classification,
+    prediction: Prediction,
+    thresholds: dict[str, float],
+    machine_signals: Sequence[str],
+    text: str,
+) -> str:
+    """Why a mail the rules take for machine mail by its headers is a person's, relayed (or "")."""
+    strong = set(machine_signals) & R.STRONG_MACHINE_SIGNALS
+    if (
+        not strong
+        or not strong <= R.RELAY_SIGNALS
+        or AUTO_REPLY not in ruled.intents
+        or R.REPLY_SIGNAL in machine_signals
+    ):
+        return ""
+    p = prediction.probability
+    if p[AUTO_REPLY] >= MODEL_RELAY_MACHINE or p[SPAM] >= thresholds.get(SPAM, 1.0):
+        return ""
+    if R.RECEIVED.search(prepare(text)):
+        return ""  # a system acknowledging the sender's own request to them
+    read = [i for i in RIGHTS if p[i] >= thresholds.get(i, 1.0)]
+    if not read:
+        return ""
+    best = max(read, key=lambda i: p[i])
+    return (
+        f"a machine sent it, but the model reads a person's {best} request ({p[best]:.2f}), "
+        f"not machine mail ({p[AUTO_REPLY]:.2f}): read as the person's mail"
+    )
 
 
 SUBJECT_ONLY = "subject only"
@@ -523,8 +577,10 @@ def classify_rules(
     text: str,
     *,
     machine_signals: Sequence[str] = (),
+    relay: bool = False,
 ) -> Classification:
-    """What the rules alone make of a subject and newest text, given machine-mail signals."""
+    """What the rules alone make of a subject and newest text, given machine-mail signals;
+    ``relay``: the mail is known to pass a person's words on (``_relayed_by_model``)."""
     body = prepare(without_disclaimers(text))
     scan = _SCANNER.scan(body)
     evidence, ignored = collect_evidence(scan)
@@ -563,9 +619,10 @@ def classify_rules(
             ]
 
     strong_machine = sorted(set(machine_signals) & R.STRONG_MACHINE_SIGNALS)
-    relayed = (
-        bool(strong_machine) or any(ev.intent == AUTO_REPLY for ev in evidence)
-    ) and _form_relay(body, scan)
+    relayed = relay or (
+        (bool(strong_machine) or any(ev.intent == AUTO_REPLY for ev in evidence))
+        and _form_relay(body, scan)
+    )
     relay_headers = bool(strong_machine) and relayed and set(strong_machine) <= R.RELAY_SIGNALS
     if relay_headers:
         # A web form's system sent it, but a person wrote what it carries: a machine sender at
@@ -673,7 +730,7 @@ def classify_rules(
         triage.append("text not fully decoded")
     if withdrawn_rights:
         triage.append("the sender seems to withdraw a request")
-    if relay_headers:
+    if relay_headers and not relay:
         triage.append("a web form relayed by a machine: read as the person's mail")
     if chosen and chosen <= _MAY_BE_A_REQUEST and scan.search(_OWN_DATA):
         triage.append(

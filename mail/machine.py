@@ -29,6 +29,9 @@ def _header(name: str, predicate: Callable[[str], bool]) -> Callable[[Headers], 
 # (signal name, check over lower-cased header names -> decoded value)
 HEADER_SIGNALS: tuple[tuple[str, Callable[[Headers], bool]], ...] = (
     ("auto-submitted", _header("auto-submitted", lambda v: bool(v) and not v.startswith("no"))),
+    # RFC 3834: a reply to a message (out-of-office, vacation), never a system passing a person's
+    # words on ("auto-generated"): kept apart so a relay is never read into one.
+    ("auto-replied", _header("auto-submitted", lambda v: v.startswith("auto-replied"))),
     ("precedence", _header("precedence", lambda v: v in {"bulk", "junk", "list", "auto_reply"})),
     ("list-id", _header("list-id", lambda v: True)),
     ("list-unsubscribe", _header("list-unsubscribe", lambda v: True)),

@@ -46,6 +46,14 @@ def test_header_signals(header: str, value: str, signal: str) -> None:
     assert signal in parsed.machine_signals
 
 
+def test_a_reply_is_told_from_a_system_that_generates_mail() -> None:
+    # RFC 3834: "auto-replied" answers a message (out-of-office); "auto-generated" is a system's
+    # own mail, which may carry a person's words (a form, a chatbot, a call memo).
+    assert "auto-replied" in mail_with([("Auto-Submitted", "auto-replied")]).machine_signals
+    generated = mail_with([("Auto-Submitted", "auto-generated")]).machine_signals
+    assert "auto-submitted" in generated and "auto-replied" not in generated
+
+
 @pytest.mark.parametrize(
     ("header", "value"),
     [

@@ -400,3 +400,61 @@ def test_a_web_form_relayed_by_a_machine_keeps_the_persons_request_and_its_clock
             _mail(make_mail, body, subject=subject, sender=sender, auto_submitted=auto_submitted)
         )
         assert machine.action == "archived" and machine.answer_due is None, subject
+
+
+def test_a_persons_request_carried_by_the_sites_own_systems_keeps_its_clock(
+    engine: Engine, make_mail: Callable[..., bytes]
+) -> None:
+    # The site's systems pass a person's words on in forms no wording list keeps up with: a
+    # call-centre memo, a helpdesk's new ticket, a chatbot's escalation. Auto-Submitted says a
+    # machine sent them, and nothing in them says "form" or "submitted"; the request is still
+    # the person's, with the law's clock, and a person checks the reading.
+    for body, subject, sender, intent in (
+        (
+            "【電話受付メモ】受付番号 T-2026-0601-17\n\n受付者：お客様窓口 森田\n"
+            "お客様：宮坂 恵美 様（会員）\n\n■お客様のご要望\n"
+            "提携している電力会社からの営業電話が止まらないので、自分の情報をもうどこの会社にも"
+            "渡さないでほしい、とのこと。\n\n■対応\n個人情報窓口へエスカレーション\n",
+            "【受付メモ】宮坂様 提携先への提供について",
+            "crm-notice@example-hikaku.co.jp",
+            "stop_provision",
+        ),
+        (
+            "Chat handed over to a person (the assistant could not complete the action)\n\n"
+            "Session: 7f3a-19c2\nSigned in: yes\n\n"
+            "CUSTOMER: I moved last month and the address on my account is still the old one\n"
+            "ASSISTANT: You can change your details under My Page.\n"
+            "CUSTOMER: the page won't save it. new address is 2-14-3 Kitazawa, Setagaya-ku. "
+            "please update it for me\n"
+            "ASSISTANT: I'll pass this to our team.\n",
+            "[Escalation] session 7f3a-19c2",
+            "assistant-escalation@example-hikaku.co.jp",
+            "correction",
+        ),
+    ):
+        relayed = _mail(
+            make_mail, body, subject=subject, sender=sender, auto_submitted="auto-generated"
+        )
+        case = _case(engine, _take(engine, relayed))
+        assert case.kind != "machine" and intent in case.intents, subject
+        assert case.answer_due == RIGHTS_DUE and case.needs_triage, subject
+
+    # The same systems reporting on their own work carry no one's request: archived, no clock.
+    for body, subject, sender in (
+        (
+            "チケット T-2026-0530-08 はクローズされました。\n担当：お客様窓口 森田\n"
+            "クローズ理由：対応完了\n\nこのメールはシステムから自動送信されています。\n",
+            "【チケット】T-2026-0530-08 クローズ",
+            "crm-notice@example-hikaku.co.jp",
+        ),
+        (
+            "Daily summary of the chat assistant\n\nSessions: 1,284\nHanded over: 37\n"
+            "Most asked: plan comparison, moving, password reset\n",
+            "[Assistant] daily summary 2026-05-31",
+            "assistant-escalation@example-hikaku.co.jp",
+        ),
+    ):
+        machine = Intake(engine, clock=lambda: MONDAY.astimezone(UTC)).process(
+            _mail(make_mail, body, subject=subject, sender=sender, auto_submitted="auto-generated")
+        )
+        assert machine.action == "archived" and machine.answer_due is None, subject
