@@ -28,6 +28,10 @@ from handlers.features import Extracted, extract
 
 PACKAGED = "model.npz"
 TOP_FEATURES = 5
+# Beside one column per intent, a model has one for "a rights request of any kind": the words of
+# wanting something done to one's data, whichever right. Where no single right reaches its
+# threshold this one may (``handlers.classify.combine``). Older models have no such column.
+ANY_RIGHTS = "any_rights"
 
 Floats = npt.NDArray[np.float32]
 # The weights are kept in half precision: they are most of a model's memory (features x intents),

@@ -7,7 +7,8 @@ as balanced. Calibration is Platt's: a one-feature logistic regression from each
 out-of-fold scores (grouped folds of the training data) to its labels. The thresholds at which
 the model decides an intent on its own come from the same out-of-fold probabilities: the one that
 maximises F3 for a rights request (a missed request loses its legal clock, so recall counts
-three times as much as precision) and F1 for the rest.
+three times as much as precision) and F1 for the rest. One more regression reads a rights request
+of any kind (``handlers.model.ANY_RIGHTS``), thresholded for F3 too.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sklearn.linear_model import LogisticRegression
 
 from handlers.features import extract
 from handlers.intents import ALL_INTENTS, RIGHTS
-from handlers.model import WEIGHTS, Model
+from handlers.model import ANY_RIGHTS, WEIGHTS, Model
 
 C = 100.0
 MIN_DF = 2
@@ -168,7 +169,7 @@ def _weigh(counts: sparse.csr_matrix, idf: npt.NDArray[np.float32]) -> sparse.cs
 
 @dataclass(frozen=True)
 class Linear:
-    """One regression per intent (columns in ``ALL_INTENTS`` order)."""
+    """One regression per column (``COLUMNS``: the intents, then a rights request of any kind)."""
 
     weights: npt.NDArray[np.float32]  # features × intents
     bias: npt.NDArray[np.float32]
@@ -178,9 +179,17 @@ class Linear:
         return result
 
 
+# The model's columns: one per intent, and one for a rights request of any kind (``ANY_RIGHTS``).
+COLUMNS = (*ALL_INTENTS, ANY_RIGHTS)
+
+
 def _labels(examples: Sequence[Example]) -> npt.NDArray[np.int8]:
     return np.array(
-        [[intent in e.intents for intent in ALL_INTENTS] for e in examples], dtype=np.int8
+        [
+            [intent in e.intents for intent in ALL_INTENTS] + [bool(e.intents & set(RIGHTS))]
+            for e in examples
+        ],
+        dtype=np.int8,
     )
 
 
@@ -271,8 +280,12 @@ def fit(
     platt = _platt(oof, y)
     probability = calibrate(platt, oof)
     thresholds = {
-        intent: best_threshold(probability[:, k], y[:, k], RIGHTS_BETA if intent in RIGHTS else 1.0)
-        for k, intent in enumerate(ALL_INTENTS)
+        column: best_threshold(
+            probability[:, k],
+            y[:, k],
+            RIGHTS_BETA if column in RIGHTS or column == ANY_RIGHTS else 1.0,
+        )
+        for k, column in enumerate(COLUMNS)
     }
     vocab = _vocabulary(hashes, min_df)
     counts = _counts(hashes, vocab)
@@ -280,7 +293,7 @@ def fit(
     linear = _fit_linear(_weigh(counts, idf), y, c)
     model = Model(
         version=version,
-        intents=tuple(ALL_INTENTS),
+        intents=COLUMNS,
         vocabulary=vocab,
         idf=idf,
         weights=linear.weights.astype(WEIGHTS),

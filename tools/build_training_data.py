@@ -254,6 +254,14 @@ TRAINED_CORPORA = (
     "writer-ht",
     "writer-hu",
     "writer-hv",
+    "writer-ie",
+    "writer-if",
+    "writer-ig",
+    "writer-ih",
+    "writer-ii",
+    "writer-ij",
+    "writer-ik",
+    "writer-il",
 )
 
 

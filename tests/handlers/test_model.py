@@ -396,3 +396,39 @@ def test_beside_a_rate_question_alone_only_a_sure_reading_is_a_request() -> None
     machine = dataclasses.replace(_ruled("auto_reply"), confidence={"auto_reply": 0.6})
     doubt = combine(machine, _prediction(auto_reply=0.9, deletion=0.25), THRESHOLDS)
     assert any("deletion" in reason for reason in doubt.triage_reasons)
+
+
+def test_a_request_of_no_one_kind_gets_the_likeliest_right_and_a_person_checks() -> None:
+    # A wish never said outright: no right reaches its threshold, but the model reads a request
+    # of some kind. The right closest to its threshold starts its clock; a person checks which.
+    wish = {"stop_use": 0.2, "stop_provision": 0.25, "complaint": 0.6, learned.ANY_RIGHTS: 0.7}
+    thresholds = THRESHOLDS | {learned.ANY_RIGHTS: 0.4}
+    result = combine(_ruled("complaint"), _prediction(**wish), thresholds)
+    assert result.intents == ("complaint", "stop_provision")
+    assert result.reasons["stop_provision"] == ("the model (0.25): “feature of stop_provision”",)
+    assert "the model reads a request (0.70), most likely stop_provision (0.25)" in (
+        result.triage_reasons
+    )
+    # Under its threshold, or from a model without that column, nothing is added.
+    quiet = _prediction(**(wish | {learned.ANY_RIGHTS: 0.3}))
+    assert combine(_ruled("complaint"), quiet, thresholds).intents == ("complaint",)
+    older = _prediction(**{k: v for k, v in wish.items() if k != learned.ANY_RIGHTS})
+    assert combine(_ruled("complaint"), older, THRESHOLDS).intents == ("complaint",)
+    # What the sender took back or refused is not the likeliest right, and machine mail or spam
+    # gets none (it would be archived with no clock: the safety net's triage decides).
+    aside = combine(
+        _ruled("complaint", set_aside=frozenset({"stop_provision"})),
+        _prediction(**wish),
+        thresholds,
+    )
+    assert aside.intents == ("complaint", "stop_use")
+    spam = combine(_ruled("spam"), _prediction(**(wish | {"spam": 0.9})), thresholds)
+    assert not set(spam.intents) & {"stop_use", "stop_provision"}
+
+
+def test_the_shipped_model_reads_a_request_of_any_kind() -> None:
+    # The column the combination's safety for unspoken wishes rests on ships with the package,
+    # with a threshold chosen on the training data (not the 0.99 of a column never fitted).
+    model = learned.active()
+    assert model is not None and learned.ANY_RIGHTS in model.intents
+    assert 0.0 < model.thresholds[learned.ANY_RIGHTS] < 0.5
