@@ -36,7 +36,7 @@ from handlers.intents import (
 )
 from handlers.model import ANY_RIGHTS, Model, Prediction, active
 from handlers.reading import read_kana_and_romaji
-from mail.newest import FORM_CONTENT_FIELD, forwarded_split
+from mail.newest import FORM_CONTENT_FIELD, forwarded_split, passed_on_split
 from mail.parse import ParsedMessage
 
 NEGATABLE = frozenset((*RIGHTS, COMPLAINT))
@@ -506,7 +506,9 @@ def classify_text(
     if chosen_model is None:
         return ruled
     prediction = chosen_model.predict(subject, text, ruled.masked)
-    relayed = _relayed_by_model(ruled, prediction, chosen_model.thresholds, machine_signals, text)
+    relayed = _relayed_by_model(
+        ruled, prediction, chosen_model.thresholds, machine_signals, subject, text
+    )
     if relayed:
         # A machine sent it, but what it carries reads as a person's request, not machine mail:
         # read as the person's mail (a web form's relay), and a person checks.
@@ -525,8 +527,10 @@ def classify_text(
 # 93 requests archived with no case and no clock. Where the headers are only those a relay carries
 # too (``rules.RELAY_SIGNALS``: no bounce, read receipt or out-of-office flag; Auto-Submitted not
 # "auto-replied", RFC 3834's mark of a reply, ``rules.REPLY_SIGNAL``), the text does not
-# tell the sender their own request was received (``rules.RECEIVED``), and the model reads a
-# rights request at its threshold and machine mail under this, the mail is read as the person's.
+# tell the sender their own request was received (``rules.RECEIVED``), the model reads machine mail
+# under this, and the model reads a rights request at its threshold (or a request of any kind,
+# ``MODEL_ANY_REQUEST``) or the rules read one as if no header said a machine sent it, the mail is
+# read as the person's.
 # Over every writer set then trained on (not the held-out ones), this took 10 of those 11 and two
 # relayed complaints (a person's mail too); no out-of-office, bounce or acknowledgement.
 MODEL_RELAY_MACHINE = 0.5
@@ -537,6 +541,7 @@ def _relayed_by_model(
     prediction: Prediction,
     thresholds: dict[str, float],
     machine_signals: Sequence[str],
+    subject: str,
     text: str,
 ) -> str:
     """Why a mail the rules take for machine mail by its headers is a person's, relayed (or "")."""
@@ -551,15 +556,23 @@ def _relayed_by_model(
     p = prediction.probability
     if p[AUTO_REPLY] >= MODEL_RELAY_MACHINE or p[SPAM] >= thresholds.get(SPAM, 1.0):
         return ""
-    if R.RECEIVED.search(prepare(text)):
+    if R.RECEIVED.search(prepare(text)) and not FORM_CONTENT_FIELD.search(text):
         return ""  # a system acknowledging the sender's own request to them
     read = [i for i in RIGHTS if p[i] >= thresholds.get(i, 1.0)]
-    if not read:
-        return ""
-    best = max(read, key=lambda i: p[i])
+    if read:
+        best = max(read, key=lambda i: p[i])
+        why = f"the model reads a person's {best} request ({p[best]:.2f})"
+    elif p.get(ANY_RIGHTS, 0.0) >= max(thresholds.get(ANY_RIGHTS, 1.0), MODEL_ANY_REQUEST):
+        why = f"the model reads a person's request ({p[ANY_RIGHTS]:.2f})"
+    else:
+        # The rules read the text as if no header said a machine sent it.
+        unheaded = set(classify_rules(subject, text).intents) & set(RIGHTS)
+        if not unheaded:
+            return ""
+        why = f"the rules read a person's {'/'.join(sorted(unheaded))} request"
     return (
-        f"a machine sent it, but the model reads a person's {best} request ({p[best]:.2f}), "
-        f"not machine mail ({p[AUTO_REPLY]:.2f}): read as the person's mail"
+        f"a machine sent it, but {why}, not machine mail ({p[AUTO_REPLY]:.2f}): "
+        "read as the person's mail"
     )
 
 
@@ -1201,7 +1214,7 @@ FORWARDED_MAX = 20_000  # characters of a forwarded mail read beside its note
 FORWARD_DEPTH = 3  # forwards of forwards read through, at most
 
 
-def reading(subject: str, newest: str, history: str, *, depth: int = 0) -> str:
+def reading(subject: str, newest: str, history: str, *, depth: int = 0, fresh: bool = False) -> str:
     """The text the desk classifies: the newest text; or, when that is only a note passing on
     someone else's mail (a colleague, a call centre, a partner forwarding a consumer's mail with
     "個人情報の件なのでそちらでお願いします" on top), the note and the forwarded mail's own text.
@@ -1218,6 +1231,8 @@ def reading(subject: str, newest: str, history: str, *, depth: int = 0) -> str:
     if size > PASSING_NOTE_MAX:
         return newest
     inner = forwarded_split(history, subject)
+    if fresh and not depth and not inner.newest.strip():
+        inner = passed_on_split(history)
     forwarded = inner.newest[:FORWARDED_MAX]
     if not forwarded.strip():
         return newest
@@ -1228,6 +1243,9 @@ def reading(subject: str, newest: str, history: str, *, depth: int = 0) -> str:
     found, ignored = collect_evidence(scan)
     if scan.search(_WITHDRAWAL):
         return newest
+    if fresh and not depth:
+        # Not a reply: what it quotes is what it passes on, not the history of a thread.
+        return f"{newest}\n\n{forwarded}" if newest else forwarded
     if depth:
         # A note inside a mail forwarded to the desk ("これ送っておいてくれる？" to the sister who
         # forwards it): it is passed on with the mail below it unless it makes a request itself.
@@ -1277,7 +1295,8 @@ def read(msg: ParsedMessage) -> tuple[str, str]:
     ):
         # A mail forwarded as an attachment (message/rfc822) is read as an inline forward is.
         history = msg.forwarded_text
-    text = reading(msg.subject, msg.newest_text, history)
+    fresh = not msg.in_reply_to and not msg.references and not R.REPLY_SUBJECT.match(subject)
+    text = reading(msg.subject, msg.newest_text, history, fresh=fresh)
     if text is msg.newest_text and history.strip() and _FORWARD_SUBJECT.match(subject):
         subject = "Re: " + _FORWARD_SUBJECT.sub("", subject, count=1).lstrip()
     return subject, with_letter(text, msg)

@@ -1020,9 +1020,11 @@ ACKNOWLEDGEMENT = re.compile(
 # A system telling the sender it received their request speaks to them ("We have received your
 # request: 'please delete…'"): the request it quotes is not a person's, relayed, however a model
 # reads its words (``handlers.classify._relayed_by_model``). A relay speaks of the person
-# ("お客様より…とのこと", "CUSTOMER: …").
+# ("お客様より…とのこと", "CUSTOMER: …") or gives their words in a form's content field
+# ("お問い合わせフォームから以下の内容を受け付けました … お問い合わせ内容：…"); a helpdesk's
+# "reply above this line" is in both.
 RECEIVED = re.compile(
-    r"\b(?:has been received|(?:we|i) (?:have )?received your|reply above this line)\b|"
+    r"\b(?:has been received|(?:we|i) (?:have )?received your)\b|"
     r"受け付けました|受付いたしました|受け付けいたしました|お受けしました"
 )
 # ...unless the mail says outright that a machine sent it.

@@ -279,6 +279,19 @@ def forwarded_text(history: str, subject: str = "") -> str:
 _NO_FORWARD = Split("", "", "")
 
 
+def passed_on_split(history: str) -> Split:
+    """What a mail that is not a reply quotes: a system's or a colleague's note over someone's
+    words ("Marcus Lindqvist wrote:" and his ">"-quoted text; "お客様のお問い合わせ内容（原文）："
+    and the customer's). The attribution goes, one level of quote marks comes off, and the quoted
+    text's own history and signature are set apart as any newest text's are."""
+    lines = [line for line in history.split("\n") if line.strip()]
+    if not lines or not any(_QUOTED.match(line) for line in lines):
+        return _NO_FORWARD
+    if not _QUOTED.match(lines[0]) and any(m.search(lines[0]) for m in ATTRIBUTION_MARKERS):
+        lines = lines[1:]
+    return split_newest("\n".join(_QUOTE_MARK.sub("", line, count=1) for line in lines))
+
+
 def forwarded_split(history: str, subject: str = "") -> Split:
     """``forwarded_text`` with the forwarded mail's own history and signature (a forward of a
     forward holds the mail passed on in its history). A mail quoted with ">" under a note counts

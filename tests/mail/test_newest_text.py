@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from mailbytes import CRLF, b64, message, multipart
 
-from mail.newest import forwarded_text, split_newest
+from mail.newest import forwarded_text, passed_on_split, split_newest
 from mail.parse import ParsedMessage, parse_message
 
 NEW = "登録している個人情報を削除してください。\n会員番号は 12345 です。"
@@ -318,3 +318,18 @@ def test_older_history_under_a_bottom_posted_reply_stays_history() -> None:
 def test_a_top_posted_reply_keeps_what_is_above_the_quote() -> None:
     body = "Thanks, that is all.\n\nOn Mon, Desk <privacy@example.jp> wrote:\n> Done.\n\nP.S. old\n"
     assert split_newest(body).newest == "Thanks, that is all."
+
+
+def test_what_a_mail_that_is_no_reply_quotes_is_read_without_its_marks() -> None:
+    # A helpdesk's notice quoting the customer under an attribution line: the customer's words,
+    # one level of quote marks off, their own quoted history and signature set apart.
+    history = (
+        "Ana Ruiz wrote:\n\n> Please erase everything you have about me.\n>\n> Ana\n"
+        "> -- \n> Sent from my phone\n>> an older mail she quoted\n"
+    )
+    passed = passed_on_split(history)
+    assert passed.newest.startswith("Please erase everything you have about me.")
+    assert "wrote:" not in passed.newest and ">" not in passed.newest
+    assert "an older mail" not in passed.newest
+    # Nothing quoted, nothing passed on.
+    assert passed_on_split("Ana Ruiz wrote:\nno quote marks here\n").newest == ""

@@ -431,6 +431,29 @@ def test_a_persons_request_carried_by_the_sites_own_systems_keeps_its_clock(
             "assistant-escalation@example-hikaku.co.jp",
             "correction",
         ),
+        (
+            # A helpdesk's new ticket quoting the customer under an attribution line: in a mail
+            # that is no reply, what is quoted is what it passes on.
+            "A new ticket has been assigned to the Privacy queue.\n\nTicket #5512\n"
+            "Requester: Ana Ruiz <ana.ruiz@example.es>\nChannel: Web\n\nAna Ruiz wrote:\n\n"
+            "> Hello, I used your comparison site once last year. Since then an energy company\n"
+            "> keeps phoning me. Please erase everything you have about me.\n\n"
+            "View ticket: https://help.example-hikaku.co.jp/t/5512\n"
+            "-- Reply above this line to add a comment\n",
+            "[Help] New ticket #5512",
+            "notify@help.example-hikaku.co.jp",
+            "deletion",
+        ),
+        (
+            # A form's notice that it "received" the following: the words are the person's.
+            "お問い合わせフォームから以下の内容を受け付けました。\n\n受付番号：F260601-0042\n"
+            "お問い合わせ種別：料金プランについて\nお名前：森 由紀\n\nお問い合わせ内容：\n"
+            "プランの話ではありません。提携している代理店に私の電話番号を渡すのをやめてください。"
+            "勧誘の電話が毎週来て困っています。\n",
+            "[お問い合わせ] 料金プランについて（受付番号 F260601-0042）",
+            "form-noreply@example-hikaku.co.jp",
+            "stop_provision",
+        ),
     ):
         relayed = _mail(
             make_mail, body, subject=subject, sender=sender, auto_submitted="auto-generated"
