@@ -424,6 +424,11 @@ def test_a_request_of_no_one_kind_gets_the_likeliest_right_and_a_person_checks()
     assert aside.intents == ("complaint", "stop_use")
     spam = combine(_ruled("spam"), _prediction(**(wish | {"spam": 0.9})), thresholds)
     assert not set(spam.intents) & {"stop_use", "stop_provision"}
+    # Beside a question the rules read alone, only as surely as any right beside a question.
+    question = _prediction(**(wish | {"inquiry": 0.9}))
+    assert combine(_ruled("inquiry"), question, thresholds).intents == ("inquiry",)
+    sure = _prediction(**(wish | {"inquiry": 0.9, learned.ANY_RIGHTS: 0.95}))
+    assert "stop_provision" in combine(_ruled("inquiry"), sure, thresholds).intents
 
 
 def test_the_shipped_model_reads_a_request_of_any_kind() -> None:
