@@ -87,6 +87,24 @@ def _mail(make_mail: Callable[..., bytes], body: str, **headers: Any) -> bytes:
     return make_mail(body, date=MONDAY, **headers)
 
 
+def _assert_relayed(
+    engine: Engine,
+    make_mail: Callable[..., bytes],
+    body: str,
+    subject: str,
+    sender: str,
+    intent: str,
+) -> None:
+    """A system's mail (Auto-Submitted: auto-generated) carrying a person's request opens the
+    person's case with that request, the rights clock and triage."""
+    relayed = _mail(
+        make_mail, body, subject=subject, sender=sender, auto_submitted="auto-generated"
+    )
+    case = _case(engine, _take(engine, relayed))
+    assert case.kind != "machine" and intent in case.intents, subject
+    assert case.answer_due == RIGHTS_DUE and case.needs_triage, subject
+
+
 def test_a_request_the_classifier_cannot_read_gets_its_case_the_14_day_clock_and_a_triage_reminder(
     engine: Engine, slack: Any, make_mail: Callable[..., bytes]
 ) -> None:
@@ -371,12 +389,7 @@ def test_a_web_form_relayed_by_a_machine_keeps_the_persons_request_and_its_clock
             "chat-noreply@example-hikaku.co.jp",
         ),
     ):
-        relayed = _mail(
-            make_mail, body, subject=subject, sender=sender, auto_submitted="auto-generated"
-        )
-        case = _case(engine, _take(engine, relayed))
-        assert case.kind != "machine" and "deletion" in case.intents, subject
-        assert case.answer_due == RIGHTS_DUE and case.needs_triage, subject
+        _assert_relayed(engine, make_mail, body, subject, sender, "deletion")
 
     # An auto-reply that quotes a request is still machine mail: archived, no clock; and so is
     # a ticket system's acknowledgement of an agent's request it received.
@@ -455,12 +468,7 @@ def test_a_persons_request_carried_by_the_sites_own_systems_keeps_its_clock(
             "stop_provision",
         ),
     ):
-        relayed = _mail(
-            make_mail, body, subject=subject, sender=sender, auto_submitted="auto-generated"
-        )
-        case = _case(engine, _take(engine, relayed))
-        assert case.kind != "machine" and intent in case.intents, subject
-        assert case.answer_due == RIGHTS_DUE and case.needs_triage, subject
+        _assert_relayed(engine, make_mail, body, subject, sender, intent)
 
     # The same systems reporting on their own work carry no one's request: archived, no clock.
     for body, subject, sender in (
