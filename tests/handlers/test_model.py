@@ -50,6 +50,16 @@ def test_features_are_the_same_on_every_machine_and_run() -> None:
 def test_folding_makes_spellings_meet() -> None:
     assert normalise("ｻｸｼﾞｮ　ＰＬＥＡＳＥ") == "さくじょ please"
     assert normalise("サクジョ\n\n please") == "さくじょ please"
+    # Every katakana letter from ァ to ヶ meets its hiragana; ー, ヷ and other marks stay as written.
+    assert normalise("ァヴヵヶ ヷー") == "ぁゔゕゖ ヷー"
+    # Any white space the str type knows (no-break, ideographic, line and record separators).
+    assert normalise("a\u00a0b\u3000c\u2028d\x1ce\t\r\n f") == "a b c d e f"
+
+
+def test_text_a_broken_mail_left_half_a_character_in_is_read_not_refused() -> None:
+    # A lone surrogate (half of a character, as a broken charset can leave) is a code point too.
+    assert normalise("\ud800 サ") == "\ud800 さ"
+    assert len(extract("\ud800", "削除\udcff").hashes) > 0
 
 
 def test_features_can_be_named_back_for_staff() -> None:
