@@ -91,9 +91,33 @@ def test_the_model_adds_a_request_the_rules_missed_and_says_why() -> None:
 
 
 def test_the_rules_keep_their_decision_and_reasons() -> None:
-    result = combine(_ruled("disclosure"), _prediction(disclosure=0.01), THRESHOLDS)
+    # However faintly the model reads the request (a tenth of its threshold is 0.03 here).
+    result = combine(_ruled("disclosure"), _prediction(disclosure=0.04), THRESHOLDS)
     assert result.intents == ("disclosure",)
     assert result.reasons["disclosure"] == ("rule for disclosure",)
+
+
+def test_a_request_the_model_reads_no_sign_of_is_for_a_person_to_decide() -> None:
+    # "unsubscribe" in a newsletter's footer, "new address" told in passing: the rules read the
+    # words, the model the mail. The request is set aside, and the case waits for a person (who
+    # decides under the strictest clock, DESIGN rule 6).
+    result = combine(
+        _ruled("disclosure", "deletion"), _prediction(disclosure=0.01, deletion=0.9), THRESHOLDS
+    )
+    assert result.intents == ("deletion",)
+    assert result.needs_triage
+    assert "the rules read disclosure, the model no such request (0.01)" in result.triage_reasons
+    assert "disclosure" in result.set_aside
+    # Alone, nothing is left: an undecided case, not an archived one.
+    alone = combine(_ruled("stop_use"), _prediction(stop_use=0.0), THRESHOLDS)
+    assert alone.intents == ()
+    assert alone.needs_triage
+
+
+def test_a_request_beside_machine_mail_the_rules_read_is_never_set_aside() -> None:
+    # Setting it aside would leave spam alone: archived, with no case and no clock.
+    result = combine(_ruled("spam", "stop_use"), _prediction(spam=0.9, stop_use=0.0), THRESHOLDS)
+    assert "stop_use" in result.intents
 
 
 def test_no_second_request_beside_the_rules_one_in_one_sentence_but_a_sure_model_asks_a_person() -> (
@@ -147,9 +171,13 @@ def test_machine_mail_by_its_headers_stays_machine_mail() -> None:
 
 
 def test_the_model_never_calls_mail_spam_on_its_own() -> None:
-    result = combine(_ruled("stop_use"), _prediction(spam=0.95), THRESHOLDS)
+    result = combine(_ruled("stop_use"), _prediction(spam=0.95, stop_use=0.05), THRESHOLDS)
     assert result.intents == ("stop_use",)
     assert result.needs_triage
+    # Nor where it reads no sign of the rules' request: a person decides, the mail is not archived.
+    doubted = combine(_ruled("stop_use"), _prediction(spam=0.95), THRESHOLDS)
+    assert "spam" not in doubted.intents
+    assert doubted.needs_triage
 
 
 def test_a_request_just_under_the_threshold_goes_to_a_person() -> None:
@@ -267,9 +295,9 @@ def test_spam_the_rules_saw_a_sign_of_is_the_models_to_call() -> None:
 
 
 def test_a_question_the_rules_took_for_a_request_is_an_inquiry_and_a_person_looks() -> None:
-    result = combine(_ruled("deletion"), _prediction(deletion=0.02, inquiry=0.9), THRESHOLDS)
+    result = combine(_ruled("deletion"), _prediction(deletion=0.05, inquiry=0.9), THRESHOLDS)
     assert result.intents == ("inquiry",)
-    assert result.triage_reasons == ("the model reads a question, not a deletion request (0.02)",)
+    assert result.triage_reasons == ("the model reads a question, not a deletion request (0.05)",)
     # A request the model does not rule out stays, and the question the model reads stays
     # beside it (MODEL_INQUIRY_BESIDE); one it reads less surely belongs to the request.
     kept = combine(_ruled("deletion"), _prediction(deletion=0.2, inquiry=0.9), THRESHOLDS)
@@ -295,7 +323,9 @@ def test_a_second_request_the_text_names_is_added_and_checked_under_the_sure_bar
     assert combine(named, _prediction(deletion=0.9, disclosure=0.7), THRESHOLDS).intents == (
         "deletion",
     )
-    assert combine(named, _prediction(stop_provision=0.3), THRESHOLDS).intents == ("deletion",)
+    assert combine(named, _prediction(deletion=0.9, stop_provision=0.3), THRESHOLDS).intents == (
+        "deletion",
+    )
 
 
 def test_the_rules_note_which_rights_a_text_names() -> None:
