@@ -99,24 +99,30 @@ def test_the_rules_keep_their_decision_and_reasons() -> None:
 
 def test_a_request_the_model_reads_no_sign_of_is_for_a_person_to_decide() -> None:
     # "unsubscribe" in a newsletter's footer, "new address" told in passing: the rules read the
-    # words, the model the mail. The request is set aside, and the case waits for a person (who
-    # decides under the strictest clock, DESIGN rule 6).
-    result = combine(
-        _ruled("disclosure", "deletion"), _prediction(disclosure=0.01, deletion=0.9), THRESHOLDS
-    )
-    assert result.intents == ("deletion",)
-    assert result.needs_triage
-    assert "the rules read disclosure, the model no such request (0.01)" in result.triage_reasons
-    assert "disclosure" in result.set_aside
-    # Alone, nothing is left: an undecided case, not an archived one.
-    alone = combine(_ruled("stop_use"), _prediction(stop_use=0.0), THRESHOLDS)
+    # words, the model the mail, and reads no request of any kind in it. The request is set
+    # aside, and the case waits for a person (who decides under the strictest clock, DESIGN
+    # rule 6).
+    thresholds = THRESHOLDS | {learned.ANY_RIGHTS: 0.3}
+    alone = combine(_ruled("stop_use"), _prediction(stop_use=0.0, any_rights=0.1), thresholds)
     assert alone.intents == ()
     assert alone.needs_triage
+    assert alone.triage_reasons[0] == "the rules read stop_use, the model no request (0.00)"
+    assert "stop_use" in alone.set_aside
+    # Where the model reads a request of some kind, or a faint sign of that one, the rules' stays.
+    for kept in (
+        _prediction(stop_use=0.0, any_rights=0.4),
+        _prediction(stop_use=0.04, any_rights=0.1),
+    ):
+        assert combine(_ruled("stop_use"), kept, thresholds).intents == ("stop_use",)
+    # A model with no any-request column (trained before it) never sets the rules' aside.
+    assert combine(_ruled("stop_use"), _prediction(), thresholds).intents == ("stop_use",)
 
 
 def test_a_request_beside_machine_mail_the_rules_read_is_never_set_aside() -> None:
     # Setting it aside would leave spam alone: archived, with no case and no clock.
-    result = combine(_ruled("spam", "stop_use"), _prediction(spam=0.9, stop_use=0.0), THRESHOLDS)
+    result = combine(
+        _ruled("spam", "stop_use"), _prediction(spam=0.9, stop_use=0.0, any_rights=0.0), THRESHOLDS
+    )
     assert "stop_use" in result.intents
 
 
@@ -175,7 +181,7 @@ def test_the_model_never_calls_mail_spam_on_its_own() -> None:
     assert result.intents == ("stop_use",)
     assert result.needs_triage
     # Nor where it reads no sign of the rules' request: a person decides, the mail is not archived.
-    doubted = combine(_ruled("stop_use"), _prediction(spam=0.95), THRESHOLDS)
+    doubted = combine(_ruled("stop_use"), _prediction(spam=0.95, any_rights=0.0), THRESHOLDS)
     assert "spam" not in doubted.intents
     assert doubted.needs_triage
 
