@@ -40,6 +40,47 @@ Floats = npt.NDArray[np.float32]
 WEIGHTS = np.float16
 
 
+# A long message repeats its features (a page of text holds a few thousand distinct n-grams among
+# four times as many): from this many, they are counted in a table of slots by their low bits, one
+# pass, and only those that share a slot with another feature are sorted apart; fewer are sorted.
+# Either way the result is the same, in the same order. bench/parse_classify.py (5 KB messages):
+# the model's reading of 1,500 of its messages, interleaved runs on one machine, 1.28 -> 0.97 ms
+# a message (the counting was a third of it).
+SLOTS_FROM = 4096
+_SLOT_BITS = 16
+_SLOT_MASK = np.uint64((1 << _SLOT_BITS) - 1)
+
+
+def _sorted_counts(
+    hashes: npt.NDArray[np.uint64],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
+    ordered = np.sort(hashes)
+    if not len(ordered):
+        return ordered, np.zeros(0, dtype=np.intp)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    return ordered[starts], np.diff(np.append(starts, len(ordered)))
+
+
+def distinct_counts(
+    hashes: npt.NDArray[np.uint64],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
+    """The distinct values of ``hashes``, sorted, and how often each occurs."""
+    if len(hashes) < SLOTS_FROM:
+        return _sorted_counts(hashes)
+    slots = (hashes & _SLOT_MASK).astype(np.intp)
+    counts = np.bincount(slots, minlength=1 << _SLOT_BITS)
+    table = np.zeros(1 << _SLOT_BITS, dtype=np.uint64)
+    table[slots] = hashes  # one of the hashes that fell in each slot
+    shared = np.zeros(1 << _SLOT_BITS, dtype=bool)
+    shared[slots[table[slots] != hashes]] = True  # slots two distinct hashes fell in
+    counts[shared] = 0
+    alone = np.flatnonzero(counts)
+    apart, apart_counts = _sorted_counts(hashes[shared[slots]])
+    distinct = np.concatenate((table[alone], apart))
+    order = np.argsort(distinct)
+    return distinct[order], np.concatenate((counts[alone], apart_counts))[order]
+
+
 class ModelError(ValueError):
     """Bytes that are not a model this code can apply."""
 
@@ -85,10 +126,7 @@ class Model:
         if len(self.vocabulary) == 0 or len(hashes) == 0:
             return self._calibrate(self.bias.copy()), found, None
         # Each distinct feature is looked up once, in sorted order (kind to the cache).
-        ordered = np.sort(hashes)
-        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-        distinct = ordered[starts]
-        counts = np.diff(np.append(starts, len(ordered)))
+        distinct, counts = distinct_counts(hashes)
         idx = np.searchsorted(self.vocabulary, distinct)
         idx[idx >= len(self.vocabulary)] = 0
         hit = self.vocabulary[idx] == distinct

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support import growth
 
 from handlers import model as learned
@@ -60,6 +63,25 @@ def test_text_a_broken_mail_left_half_a_character_in_is_read_not_refused() -> No
     # A lone surrogate (half of a character, as a broken charset can leave) is a code point too.
     assert normalise("\ud800 サ") == "\ud800 さ"
     assert len(extract("\ud800", "削除\udcff").hashes) > 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 40), min_size=1, max_size=60),
+    st.integers(0, 3),
+    st.integers(1, 300),
+)
+def test_a_long_messages_features_are_counted_as_a_short_ones_are(
+    picks: list[int], high: int, repeat: int
+) -> None:
+    # Values that share their low bits (one slot of the counting table) and values that do not,
+    # repeated until the message is long enough to be counted by slots.
+    values = np.array([(k % 7) | (((k // 7) + high) << 40) for k in picks], dtype=np.uint64)
+    hashes = np.tile(values, learned.SLOTS_FROM // len(values) + repeat)
+    distinct, counts = learned.distinct_counts(hashes)
+    expected, expected_counts = np.unique(hashes, return_counts=True)
+    assert distinct.tolist() == expected.tolist()
+    assert counts.tolist() == expected_counts.tolist()
 
 
 def test_features_can_be_named_back_for_staff() -> None:
