@@ -467,8 +467,36 @@ def test_a_persons_request_carried_by_the_sites_own_systems_keeps_its_clock(
             "form-noreply@example-hikaku.co.jp",
             "stop_provision",
         ),
+        (
+            # A new ticket framing the person's words between rule lines (which open a
+            # signature in a person's mail): they are what the notice carries.
+            "A new ticket has been submitted.\n\nTicket #48533 - My information\n"
+            "Requester: John Park <john.park@example.com>\nVia: Email\n\n"
+            "--------------------------------------------\nHello,\n"
+            "I used your comparison site while I lived in Osaka. Please send me a copy of the "
+            "personal information you hold about me and tell me which companies you gave it to.\n"
+            "Thank you,\nJohn Park\n--------------------------------------------\n",
+            "[Support] New ticket #48533: My information",
+            "support@help.example-hikaku.co.jp",
+            "disclosure",
+        ),
     ):
         _assert_relayed(engine, make_mail, body, subject, sender, intent)
+
+    # A grievance taken down by the call centre is a person's mail too: its case, with triage.
+    memo = _mail(
+        make_mail,
+        "【通話メモ共有】\n顧客ID : HK-0367112\n記録者 : 受電センター 早川\n対応区分 : 苦情\n\n"
+        "お客様より入電。提携先の電力会社の営業担当が、お客様が比較のために入力した先月の使用量を"
+        "知っていたことに強い不快感を示される。「比較のために入れた数字がそのまま営業に使われるとは"
+        "思っていなかった。説明が足りない。納得できない」とのこと。苦情として記録。\n",
+        subject="【通話メモ】HK-0367112 苦情",
+        sender="crm-notice@example-hikaku.co.jp",
+        auto_submitted="auto-generated",
+    )
+    grievance = _case(engine, _take(engine, memo))
+    assert grievance.kind != "machine" and "complaint" in grievance.intents
+    assert grievance.needs_triage
 
     # The same systems reporting on their own work carry no one's request: archived, no clock.
     for body, subject, sender in (
