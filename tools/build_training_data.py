@@ -286,6 +286,14 @@ TRAINED_CORPORA = (
     "writer-iz",
     "writer-ja",
     "writer-jb",
+    "writer-jc",
+    "writer-jd",
+    "writer-je",
+    "writer-jf",
+    "writer-jg",
+    "writer-jh",
+    "writer-ji",
+    "writer-jj",
 )
 
 
