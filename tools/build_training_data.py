@@ -294,6 +294,14 @@ TRAINED_CORPORA = (
     "writer-jh",
     "writer-ji",
     "writer-jj",
+    "writer-jk",
+    "writer-jl",
+    "writer-jm",
+    "writer-jn",
+    "writer-jo",
+    "writer-jp",
+    "writer-jq",
+    "writer-jr",
 )
 
 
