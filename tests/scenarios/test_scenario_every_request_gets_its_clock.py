@@ -12,6 +12,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,6 +63,9 @@ def _close_schedulers() -> Iterator[None]:
     yield
     while _made:
         _made.pop().close()
+
+
+CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
 
 
 def _take(engine: Engine, raw: bytes, **env: str) -> str:
@@ -467,21 +471,16 @@ def test_a_persons_request_carried_by_the_sites_own_systems_keeps_its_clock(
             "form-noreply@example-hikaku.co.jp",
             "stop_provision",
         ),
-        (
-            # A new ticket framing the person's words between rule lines (which open a
-            # signature in a person's mail): they are what the notice carries.
-            "A new ticket has been submitted.\n\nTicket #48533 - My information\n"
-            "Requester: John Park <john.park@example.com>\nVia: Email\n\n"
-            "--------------------------------------------\nHello,\n"
-            "I used your comparison site while I lived in Osaka. Please send me a copy of the "
-            "personal information you hold about me and tell me which companies you gave it to.\n"
-            "Thank you,\nJohn Park\n--------------------------------------------\n",
-            "[Support] New ticket #48533: My information",
-            "support@help.example-hikaku.co.jp",
-            "disclosure",
-        ),
     ):
         _assert_relayed(engine, make_mail, body, subject, sender, intent)
+
+    # A helpdesk's new ticket framing the person's words between lines of dashes (which open a
+    # signature in a person's mail), as writer-jm wrote it: without those words it reads as
+    # machine mail, with them it is the person's request.
+    ticket = (CORPUS / "writer-jm" / "098.eml").read_bytes()
+    framed = _case(engine, _take(engine, ticket))
+    assert framed.kind != "machine" and {"disclosure", "stop_use"} <= set(framed.intents)
+    assert framed.answer_due is not None and framed.needs_triage
 
     # A grievance taken down by the call centre is a person's mail too: its case, with triage.
     memo = _mail(
