@@ -963,6 +963,16 @@ MODEL_SURE = 0.6
 MODEL_ANY_REQUEST = 0.3
 
 
+def _beside_floor(intents: Sequence[str], otherwise: float) -> float:
+    """What the model needs to add a request the rules did not read beside what they did read
+    (``intents``): a question alone, a rate or a listing alone, or ``otherwise``."""
+    if set(intents) == {INQUIRY}:
+        return MODEL_BESIDE_QUESTION
+    if intents and set(intents) <= LISTING_OR_RATE:
+        return MODEL_ASKS_BESIDE_OTHER
+    return otherwise
+
+
 def _alone_floor(intent: str, requests: set[str]) -> float:
     """What the model needs to add ``intent`` (not a request) that the rules saw no word of,
     beside the ``requests`` read so far."""
@@ -994,13 +1004,7 @@ def _any_request(
         return ""
     # Beside a question the rules read alone ("個人情報の取り扱いについて教えてください") or a rate
     # or a listing alone, a request is as hard to add as any right the model reads there.
-    floor = (
-        MODEL_BESIDE_QUESTION
-        if set(ruled.intents) == {INQUIRY}
-        else MODEL_ASKS_BESIDE_OTHER
-        if ruled.intents and set(ruled.intents) <= LISTING_OR_RATE
-        else MODEL_ANY_REQUEST
-    )
+    floor = _beside_floor(ruled.intents, MODEL_ANY_REQUEST)
     if p[ANY_RIGHTS] < max(thresholds.get(ANY_RIGHTS, 1.0), floor):
         return ""
     candidates = [i for i in RIGHTS if i not in ruled.set_aside]
@@ -1126,13 +1130,7 @@ def combine(
                     p[intent] >= MODEL_BESIDE_ASK and intent in ruled.mentioned
                 ):
                     triage.append(f"the model also reads a {intent} request ({p[intent]:.2f})")
-            elif ruled.intents and p[intent] < (
-                MODEL_BESIDE_QUESTION
-                if set(ruled.intents) == {INQUIRY}
-                else MODEL_ASKS_BESIDE_OTHER
-                if beside_listing_or_rate
-                else MODEL_BESIDE_OTHER
-            ):
+            elif ruled.intents and p[intent] < _beside_floor(ruled.intents, MODEL_BESIDE_OTHER):
                 if set(ruled.intents) - NOT_PRIVACY or (
                     p[intent] >= MODEL_ASKS_BESIDE_MACHINE and not beside_listing_or_rate
                 ):
