@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select
 
 from bot import threads
 from handlers import model as learned
-from handlers.classify import read
+from handlers.classify import classify_read
 from handlers.evaluate import CorpusError, load_labels
 from handlers.intents import ALL_INTENTS
 from mail.errors import ParseError
@@ -197,7 +197,7 @@ def database_examples(session: Session) -> list[Example]:
             msg = parse_message(raw)
         except ParseError:
             continue
-        subject, text = read(msg)
+        _, (subject, text) = classify_read(msg)
         found.append(
             Example(
                 id=f"db:{key}",

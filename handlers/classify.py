@@ -1397,6 +1397,12 @@ def classify(msg: ParsedMessage) -> Classification:
     """Classify a parsed message by what the desk reads of it (``read``) and its machine-mail
     signals; a relay's words under a rule line too, where without them it reads as machine mail
     (``RELAYED_UNDER_RULE``)."""
+    return classify_read(msg)[0]
+
+
+def classify_read(msg: ParsedMessage) -> tuple[Classification, tuple[str, str]]:
+    """``classify``, and the subject and text the classification read: what the model trains on
+    when the message becomes a labelled example, so it learns from what intake reads."""
     subject, text = read(msg)
     result = classify_text(subject, text, machine_signals=msg.machine_signals)
     if (
@@ -1407,9 +1413,8 @@ def classify(msg: ParsedMessage) -> Classification:
     ):
         # A system's notice framing the person's words between rule lines, which read as a
         # signature's opening: read with them, it may be the person's mail it carries.
-        framed = classify_text(
-            subject, f"{text}\n\n{msg.signature}", machine_signals=msg.machine_signals
-        )
+        framed_text = f"{text}\n\n{msg.signature}"
+        framed = classify_text(subject, framed_text, machine_signals=msg.machine_signals)
         if not {AUTO_REPLY, SPAM} & set(framed.intents):
-            return framed
-    return result
+            return framed, (subject, framed_text)
+    return result, (subject, text)

@@ -4,12 +4,14 @@
 
 Reads the short messages of tests/fixtures/classifier/*.jsonl, the mail of the dev corpus and
 of the writers' sets in ``TRAINED_CORPORA`` (parsed as intake parses it: the subject and text the
-desk reads, ``handlers.classify.read``: the newest text or a forwarding note and the mail it
-forwards; machine-mail signals), puts near-duplicates in one group (cosine >= GROUP_SIMILARITY
-over character 3-grams, joined transitively), and splits by group: a group's fold is a stable hash of its first member's id modulo 5; fold 0 is
-the shipped evaluation data (``evaluation.jsonl``: what a newly trained model is measured on
-and the shipped model is not trained on), folds 1-4 the training data (``training.jsonl``).
-The same input always gives the same files.
+desk reads, ``handlers.classify.classify_read``: the newest text or a forwarding note and the mail
+it forwards, a relay's words under a rule line where intake reads them; machine-mail signals),
+puts near-duplicates in one group (cosine >= GROUP_SIMILARITY over character 3-grams, joined
+transitively; a group larger than MAX_GROUP is split at a higher similarity), and splits by group:
+a group's fold is a stable hash of its first member's id modulo 5; fold 0 is the shipped
+evaluation data (``evaluation.jsonl``: what a newly trained model is measured on and the shipped
+model is not trained on), folds 1-4 the training data (``training.jsonl``). The same input (with
+the model in use, which decides how a relay is read) always gives the same files.
 """
 
 from __future__ import annotations
@@ -18,17 +20,22 @@ import argparse
 import hashlib
 import json
 import sys
+from collections import Counter
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.classify import read
+from handlers.classify import classify_read
 from handlers.features import normalise
 from mail.parse import parse_message
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ("cases", "holdout", "blind", "blind2")
 GROUP_SIMILARITY = 0.5
+MAX_GROUP = 200
+SPLIT_STEP = 0.05
 FOLDS = 5
 
 
@@ -312,7 +319,7 @@ def _corpus(folder: Path, prefix: str) -> list[dict[str, object]]:
             continue
         obj = json.loads(line)
         msg = parse_message((folder / obj["file"]).read_bytes())
-        subject, text = read(msg)
+        _, (subject, text) = classify_read(msg)
         rows.append(
             {
                 "id": f"{prefix}:{obj['file']}",
@@ -352,23 +359,39 @@ def load(dev: Path | None) -> list[dict[str, object]]:
 
 
 def groups(rows: list[dict[str, object]]) -> list[int]:
+    """Each row's group: near-duplicates joined transitively (cosine >= GROUP_SIMILARITY over
+    character 3-grams). A chain of merely similar mail can join thousands of messages that are
+    no copies of each other (one such chain once held 5,291 messages, all of them evaluation
+    data, never trained on): a group larger than ``MAX_GROUP`` is split again at a similarity
+    ``SPLIT_STEP`` higher, until none is larger or only copies are left together."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts = [normalise(f"{r['subject']} {r['text']}") for r in rows]
     matrix = TfidfVectorizer(analyzer="char", ngram_range=(3, 3)).fit_transform(texts)
     similar = (matrix @ matrix.T).tocoo()
-    parent = list(range(len(rows)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j, v in zip(similar.row, similar.col, similar.data, strict=True):
-        if i < j and v >= GROUP_SIMILARITY:
-            parent[find(i)] = find(j)
-    return [find(i) for i in range(len(rows))]
+    keep = (similar.row < similar.col) & (similar.data >= GROUP_SIMILARITY)
+    i, j, v = similar.row[keep], similar.col[keep], similar.data[keep]
+    n = len(rows)
+    labels = np.zeros(n, dtype=np.int64)
+    threshold = GROUP_SIMILARITY
+    while True:
+        graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
+        _, labels = connected_components(graph, directed=False)
+        sizes = np.bincount(labels)
+        big = sizes[labels] > MAX_GROUP
+        if not big.any() or threshold >= 1.0:
+            break
+        threshold = min(1.0, threshold + SPLIT_STEP)
+        # Within a group too large, only the pairs at the higher similarity stay joined.
+        stay = ~big[i] | (v >= threshold - 1e-9)
+        i, j, v = i[stay], j[stay], v[stay]
+    # A group is named by its first row, as before.
+    first: dict[int, int] = {}
+    for row, label in enumerate(labels.tolist()):
+        first.setdefault(label, row)
+    return [first[label] for label in labels.tolist()]
 
 
 def fold_of(key: str) -> int:
@@ -394,9 +417,11 @@ def main() -> int:
         with (args.out / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
             for row in part:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    multi = sum(1 for r in set(roots) if roots.count(r) > 1)
+    sizes = Counter(roots)
+    multi = sum(1 for size in sizes.values() if size > 1)
     print(
-        f"{len(rows)} messages in {len(set(roots))} groups ({multi} of several): "
+        f"{len(rows)} messages in {len(sizes)} groups ({multi} of several, the largest "
+        f"{max(sizes.values())}): "
         f"{len(training)} training, {len(evaluation)} evaluation"
     )
     return 0

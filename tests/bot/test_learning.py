@@ -137,6 +137,34 @@ def test_importing_a_missed_phrasing_and_training_makes_the_desk_recognise_it(
     assert "deletion" in capsys.readouterr().out
 
 
+def test_an_example_is_read_for_training_as_intake_reads_it(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A helpdesk ticket whose person's words sit under a rule line (writer-jm 098): intake reads
+    them (the ticket alone reads as machine mail), so the model trains on them too, not on the
+    ticket's fields alone."""
+    from bot import learning
+    from handlers.classify import classify_read, read
+    from mail.parse import parse_message
+
+    ticket = Path(__file__).resolve().parents[1] / "fixtures/corpus/writer-jm/098.eml"
+    folder = tmp_path / "ticket"
+    folder.mkdir()
+    (folder / "001.eml").write_bytes(ticket.read_bytes())
+    row = {"file": "001.eml", "intents": ["disclosure", "stop_use"], "language": "ja"}
+    (folder / "labels.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    monkeypatch.setenv("PD_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    assert main(["examples", "import", str(folder), "--as", "yamada"]) == 0
+
+    msg = parse_message(ticket.read_bytes())
+    _, (subject, text) = classify_read(msg)
+    assert text != read(msg)[1] and msg.signature.strip()[:40] in text
+    with Session(engine) as session:
+        [example] = learning.database_examples(session)
+    assert (example.subject, example.text) == (subject, text)
+    assert example.intents == {"disclosure", "stop_use"}
+
+
 def test_importing_the_same_mail_again_relabels_it(
     engine: Engine,
     tmp_path: Path,
