@@ -82,6 +82,9 @@ class Classification:
     # The text of what the rules read as refused or withdrawn: the model reads it masked.
     masked: tuple[str, ...] = ()
     sentences: int = 0  # sentences of the text the rules read (a request in one says one thing)
+    # A machine's mail read as the person's it carries only because the model read a request or a
+    # complaint in it (``_relayed_by_model``), not because the rules saw a relay.
+    read_as_relay: bool = False
     model_version: str | None = None  # the learned model that took part, if any
     model_features: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -518,13 +521,14 @@ def classify_text(
         )
         prediction = chosen_model.predict(subject, text, ruled.masked)
     # In a relay the rules may be what read the person's request: the model does not set it aside.
-    return combine(
+    combined = combine(
         ruled,
         prediction,
         chosen_model.thresholds,
         machine_signals=machine_signals,
         vetoes=not relayed,
     )
+    return dataclasses.replace(combined, read_as_relay=True) if relayed else combined
 
 
 # The site's own systems pass people's words on in forms of their own: a helpdesk's new ticket
@@ -1135,6 +1139,17 @@ def combine(
                     p[intent] >= MODEL_ASKS_BESIDE_MACHINE and not beside_listing_or_rate
                 ):
                     triage.append(f"the model reads a {intent} request ({p[intent]:.2f})")
+            elif (
+                ANY_RIGHTS in p
+                and p[ANY_RIGHTS] < thresholds.get(ANY_RIGHTS, 0.0)
+                and p[INQUIRY] >= thresholds.get(INQUIRY, 1.0)
+            ):
+                # The model's own columns disagree: a right's words, in a question where it reads
+                # no request of any kind. A person decides (the strictest clock runs meanwhile).
+                triage.append(
+                    f"the model reads {intent} ({p[intent]:.2f}) in a question, and no request "
+                    f"of any kind ({p[ANY_RIGHTS]:.2f})"
+                )
             else:
                 by_model.add(intent)
                 if p[intent] < MODEL_SURE:
@@ -1406,15 +1421,22 @@ def classify_read(msg: ParsedMessage) -> tuple[Classification, tuple[str, str]]:
     subject, text = read(msg)
     result = classify_text(subject, text, machine_signals=msg.machine_signals)
     if (
-        AUTO_REPLY in result.intents
+        (AUTO_REPLY in result.intents or result.read_as_relay)
         and text is msg.newest_text
         and _may_relay(msg.machine_signals)
         and len(" ".join(msg.signature.split())) >= RELAYED_UNDER_RULE
     ):
         # A system's notice framing the person's words between rule lines, which read as a
         # signature's opening: read with them, it may be the person's mail it carries.
+        # So too where the system's own lines read as a person's only faintly (a ticket's fields
+        # alone): the words under the rule are what the person wrote. A request read there
+        # already is not lost to a reading of the words that reads none and asks no one.
         framed_text = f"{text}\n\n{msg.signature}"
         framed = classify_text(subject, framed_text, machine_signals=msg.machine_signals)
-        if not {AUTO_REPLY, SPAM} & set(framed.intents):
+        if not {AUTO_REPLY, SPAM} & set(framed.intents) and (
+            framed.needs_triage
+            or set(framed.intents) & set(RIGHTS)
+            or not set(result.intents) & set(RIGHTS)
+        ):
             return framed, (subject, framed_text)
     return result, (subject, text)

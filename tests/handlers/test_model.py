@@ -499,6 +499,29 @@ def test_a_request_of_no_one_kind_gets_the_likeliest_right_and_a_person_checks()
     assert "stop_provision" in combine(_ruled("inquiry"), sure, thresholds).intents
 
 
+def test_a_right_read_in_a_question_with_no_request_of_any_kind_goes_to_a_person() -> None:
+    # "個人情報の取り扱いについて教えてください": a model read disclosure at 0.92 and a question at
+    # 0.96, and its own any-request column no request (0.03). Its columns disagree: the question
+    # stands and a person decides (triage keeps the strictest clock meanwhile).
+    thresholds = THRESHOLDS | {learned.ANY_RIGHTS: 0.1}
+    read = {"disclosure": 0.92, "inquiry": 0.96}
+    question = combine(_ruled(), _prediction(**(read | {learned.ANY_RIGHTS: 0.03})), thresholds)
+    assert question.intents == ("inquiry",) and question.needs_triage
+    assert (
+        "the model reads disclosure (0.92) in a question, and no request of any kind (0.03)"
+        in question.triage_reasons
+    )
+    # Where that column reads a request, or without a question, or from a model without the
+    # column, the right is the model's reading as before.
+    for probability, model_thresholds in (
+        (read | {learned.ANY_RIGHTS: 0.5}, thresholds),
+        ({"disclosure": 0.92, learned.ANY_RIGHTS: 0.03}, thresholds),
+        (read, THRESHOLDS),
+    ):
+        found = combine(_ruled(), _prediction(**probability), model_thresholds)
+        assert "disclosure" in found.intents
+
+
 def test_the_shipped_model_reads_a_request_of_any_kind() -> None:
     # The column the combination's safety for unspoken wishes rests on ships with the package,
     # with a threshold chosen on the training data (not the 0.99 of a column never fitted).
