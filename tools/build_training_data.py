@@ -309,6 +309,22 @@ TRAINED_CORPORA = (
     "writer-jp",
     "writer-jq",
     "writer-jr",
+    "writer-js",
+    "writer-jt",
+    "writer-ju",
+    "writer-jv",
+    "writer-jw",
+    "writer-jx",
+    "writer-jy",
+    "writer-jz",
+    "writer-ka",
+    "writer-kb",
+    "writer-kc",
+    "writer-kd",
+    "writer-ke",
+    "writer-kf",
+    "writer-kg",
+    "writer-kh",
 )
 
 
