@@ -1410,8 +1410,8 @@ def text_of(msg: ParsedMessage) -> str:
 
 def classify(msg: ParsedMessage) -> Classification:
     """Classify a parsed message by what the desk reads of it (``read``) and its machine-mail
-    signals; a relay's words under a rule line too, where without them it reads as machine mail
-    (``RELAYED_UNDER_RULE``)."""
+    signals; a relay's words under a rule line too, where without them it reads as machine mail or
+    as the person's only to the model (``RELAYED_UNDER_RULE``)."""
     return classify_read(msg)[0]
 
 
@@ -1428,8 +1428,8 @@ def classify_read(msg: ParsedMessage) -> tuple[Classification, tuple[str, str]]:
     ):
         # A system's notice framing the person's words between rule lines, which read as a
         # signature's opening: read with them, it may be the person's mail it carries.
-        # So too where the system's own lines read as a person's only faintly (a ticket's fields
-        # alone): the words under the rule are what the person wrote. A request read there
+        # So too where only the model took the system's own lines for the person's (a ticket's
+        # fields alone): the words under the rule are what the person wrote. A request read there
         # already is not lost to a reading of the words that reads none and asks no one.
         framed_text = f"{text}\n\n{msg.signature}"
         framed = classify_text(subject, framed_text, machine_signals=msg.machine_signals)
