@@ -545,9 +545,6 @@ def classify_text(
 # Over every writer set then trained on (not the held-out ones), this took 10 of those 11 and two
 # relayed complaints (a person's mail too); no out-of-office, bounce or acknowledgement.
 MODEL_RELAY_MACHINE = 0.5
-# A complaint the model reads (at its threshold and MODEL_ALONE_OTHER) is a person's mail too: a
-# call-centre memo of a grievance has its deadline. Over every writer set: 5 complaints no longer
-# archived, nothing else changed.
 
 
 def _relayed_by_model(
@@ -573,6 +570,8 @@ def _relayed_by_model(
     elif p.get(ANY_RIGHTS, 0.0) >= max(thresholds.get(ANY_RIGHTS, 1.0), MODEL_ANY_REQUEST):
         why = f"the model reads a person's request ({p[ANY_RIGHTS]:.2f})"
     elif p[COMPLAINT] >= max(thresholds.get(COMPLAINT, 1.0), MODEL_ALONE_OTHER):
+        # A call-centre memo of a grievance is a person's mail too, with its deadline. Over every
+        # writer set: 5 complaints no longer archived, nothing else changed.
         why = f"the model reads a person's complaint ({p[COMPLAINT]:.2f})"
     else:
         # The rules read the text as if no header said a machine sent it.

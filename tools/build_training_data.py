@@ -17,7 +17,6 @@ the model in use, which decides how a relay is read) always gives the same files
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from collections import Counter
@@ -29,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from handlers.classify import classify_read
 from handlers.features import normalise
+from handlers.training import fold_of
 from mail.parse import parse_message
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -390,7 +390,6 @@ def groups(rows: list[dict[str, object]]) -> list[int]:
     keep = (similar.row < similar.col) & (similar.data >= GROUP_SIMILARITY)
     i, j, v = similar.row[keep], similar.col[keep], similar.data[keep]
     n = len(rows)
-    labels = np.zeros(n, dtype=np.int64)
     threshold = GROUP_SIMILARITY
     while True:
         graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
@@ -410,10 +409,6 @@ def groups(rows: list[dict[str, object]]) -> list[int]:
     return [first[label] for label in labels.tolist()]
 
 
-def fold_of(key: str) -> int:
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % FOLDS
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dev", type=Path, default=ROOT.parent / "shared" / "corpus" / "dev")
@@ -427,7 +422,7 @@ def main() -> int:
     training, evaluation = [], []
     for row, root in zip(rows, roots, strict=True):
         row["group"] = first[root]
-        (evaluation if fold_of(first[root]) == 0 else training).append(row)
+        (evaluation if fold_of(first[root], FOLDS) == 0 else training).append(row)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, part in (("training", training), ("evaluation", evaluation)):
         with (args.out / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
