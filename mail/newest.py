@@ -282,10 +282,17 @@ _NO_FORWARD = Split("", "", "")
 def passed_on_split(history: str) -> Split:
     """What a mail that is not a reply quotes: a system's or a colleague's note over someone's
     words ("Marcus Lindqvist wrote:" and his ">"-quoted text; "お客様のお問い合わせ内容（原文）："
-    and the customer's). The attribution goes, one level of quote marks comes off, and the quoted
-    text's own history and signature are set apart as any newest text's are."""
+    and the customer's; a chat widget's "Visitor wrote:" and the words under it, unquoted). The
+    attribution goes, one level of quote marks comes off, and the quoted text's own history and
+    signature are set apart as any newest text's are."""
     lines = [line for line in history.split("\n") if line.strip()]
-    if not lines or not any(_QUOTED.match(line) for line in lines):
+    if not lines:
+        return _NO_FORWARD
+    if not any(_QUOTED.match(line) for line in lines):
+        # A system's or a colleague's attribution over words it did not quote ("Visitor
+        # wrote:" and the chat below it): in mail that is not a reply, those words are passed on.
+        if any(m.search(lines[0]) for m in ATTRIBUTION_MARKERS):
+            return split_newest("\n".join(lines[1:]))
         return _NO_FORWARD
     if not _QUOTED.match(lines[0]) and any(m.search(lines[0]) for m in ATTRIBUTION_MARKERS):
         lines = lines[1:]

@@ -882,6 +882,29 @@ def test_a_form_notice_that_says_a_system_sent_it_still_relays_the_persons_text(
     assert found == {"correction", "deletion"}
 
 
+def test_words_a_system_passes_on_under_an_attribution_without_quote_marks_are_read() -> None:
+    raw = (
+        b"From: Chat Widget <widget@hikaku-denki.example.jp>\r\n"
+        b"To: privacy@hikaku-denki.example.jp\r\n"
+        b"Subject: Chat C-1182 converted to ticket\r\n"
+        b"Message-ID: <c-1182@widget.example.jp>\r\n"
+        b"Auto-Submitted: auto-generated\r\n"
+        b"Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+        b"New conversation converted to ticket\r\nTicket: C-1182\r\n"
+        b"Page: https://hikaku-denki.example.jp/en/faq\r\n\r\n"
+        b"Customer wrote:\r\n"
+        b"I never agreed to have my number handed to the gas companies. Stop sharing my "
+        b"details with your partners, please.\r\n\r\n"
+        b"Bot: Thanks, a person from our team will follow up.\r\n"
+    )
+    result = classify(parse_message(raw))
+    assert "stop_provision" in result.intents
+    assert "auto_reply" not in result.intents
+    # In a reply, the same lines are the history of the thread, not words passed on.
+    reply = raw.replace(b"Subject: Chat", b"In-Reply-To: <x@example.jp>\r\nSubject: Re: Chat")
+    assert "stop_provision" not in classify(parse_message(reply)).intents
+
+
 def test_a_list_under_a_heading_of_what_is_not_wanted_is_not_asked() -> None:
     text = (
         "■してほしいこと\n・私について御社が保有している情報の開示（メールでPDFを送ってください）\n\n"

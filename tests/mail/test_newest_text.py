@@ -331,5 +331,8 @@ def test_what_a_mail_that_is_no_reply_quotes_is_read_without_its_marks() -> None
     assert passed.newest.startswith("Please erase everything you have about me.")
     assert "wrote:" not in passed.newest and ">" not in passed.newest
     assert "an older mail" not in passed.newest
-    # Nothing quoted, nothing passed on.
-    assert passed_on_split("Ana Ruiz wrote:\nno quote marks here\n").newest == ""
+    # Nothing quoted and no attribution, nothing passed on; words a system puts under an
+    # attribution without quote marks ("Visitor wrote:") are passed on all the same.
+    assert passed_on_split("Ana Ruiz said on the phone\nno quote marks here\n").newest == ""
+    unquoted = passed_on_split("Ana Ruiz wrote:\nno quote marks here\n")
+    assert unquoted.newest == "no quote marks here"
