@@ -88,6 +88,8 @@ FORM_OPTION = re.compile(r"^\s*(?:[□☐☑☒✅]|\[\s*[xX✓✔]?\s*\]|\(\s*[
 # A line above a quote saying the answers are written in between its lines.
 INLINE_ANSWERS = re.compile(
     r"本文中|文中に|行間に|インライン|各項目の下|下記に(?:回答|返信|記入)|以下に(?:回答|返信|記入)|"
+    r"(?:質問|確認事項|項目|お尋ね|それぞれ)の(?:下|後|あと)に|"
+    r"\banswered (?:below|inline|in between)\b|\b(?:answers?|replies) (?:are )?under each\b|"
     r"\b(?:answers?|replies|responses|comments) (?:are )?(?:inline|in-line|below each|between)\b|"
     r"\binline below\b|\bsee (?:my )?(?:answers|replies|comments) (?:inline|below)\b",
     re.IGNORECASE,

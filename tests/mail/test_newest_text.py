@@ -237,9 +237,14 @@ def test_a_postscript_under_the_signature_is_newest_text(
     assert split_newest("Hi\n--\nJohn\nPsychology Dept").newest == "Hi"
 
 
-def test_answers_written_between_the_quoted_questions_are_newest_text() -> None:
+@pytest.mark.parametrize(
+    "announce",
+    ["回答を本文中に書きました。", "ご質問の下に書きました。", "確認事項のあとに書いています。",
+     "I answered below each question.", "My answers are under each point."],
+)  # fmt: skip
+def test_answers_written_between_the_quoted_questions_are_newest_text(announce: str) -> None:
     body = (
-        "野村です。回答を本文中に書きました。\n\n"
+        f"野村です。{announce}\n\n"
         "2024年5月1日 10:00 ひかく電気 <privacy@example.jp>:\n"
         "> 1. ご登録のお名前を教えてください。\n\n野村 亜紀 です。\n\n"
         "> 3. ご希望の対応をお知らせください。\n\n"
@@ -250,7 +255,7 @@ def test_answers_written_between_the_quoted_questions_are_newest_text() -> None:
     assert "提携先に情報を渡すのをやめてほしい" in split.newest
     assert "ご希望の対応" in split.quoted
     # Without such a line, text above a quote is the reply and the quote is history.
-    plain = body.replace("回答を本文中に書きました。", "よろしくお願いします。")
+    plain = body.replace(announce, "よろしくお願いします。")
     assert "提携先" not in split_newest(plain).newest
 
 
