@@ -325,6 +325,22 @@ TRAINED_CORPORA = (
     "writer-kf",
     "writer-kg",
     "writer-kh",
+    "writer-ki",
+    "writer-kj",
+    "writer-kk",
+    "writer-kl",
+    "writer-km",
+    "writer-kn",
+    "writer-ko",
+    "writer-kp",
+    "writer-kq",
+    "writer-kr",
+    "writer-ks",
+    "writer-kt",
+    "writer-ku",
+    "writer-kv",
+    "writer-kw",
+    "writer-kx",
 )
 
 
