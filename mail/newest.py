@@ -258,7 +258,7 @@ FORWARD_MARKERS = _compiled(
 )
 FORWARD_SUBJECT = re.compile(r"^\s*(?:(?:re|aw|sv)\s*[:：]\s*)*(?:fwd?|tr|wg|転送)\s*[:：]", re.I)
 FORWARD_ONLY_SUBJECT = re.compile(r"^\s*(?:fwd?|tr|wg|転送)\s*[:：]", re.I)  # not a reply to one
-_QUOTE_MARK = re.compile(r"^\s*(?:>|＞)\s?")
+_QUOTE_MARK = re.compile(r"^\s*(?:>|＞|\|)\s?")  # the marks ``_QUOTED`` knows
 _ANY_FORWARD = re.compile("|".join(f"(?:{p.pattern})" for p in FORWARD_MARKERS), re.IGNORECASE)
 # The header block a client writes above a forwarded body ("From:", "件名:" ...), one field a line.
 _FORWARD_HEADER = re.compile(

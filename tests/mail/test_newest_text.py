@@ -341,3 +341,6 @@ def test_what_a_mail_that_is_no_reply_quotes_is_read_without_its_marks() -> None
     assert passed_on_split("Ana Ruiz said on the phone\nno quote marks here\n").newest == ""
     unquoted = passed_on_split("Ana Ruiz wrote:\nno quote marks here\n")
     assert unquoted.newest == "no quote marks here"
+    # A helpdesk that quotes with "|" passes the words on as one quoting with ">" does.
+    bars = passed_on_split("Ana Ruiz wrote:\n| Please update my address.\n| Ana\n")
+    assert bars.newest.startswith("Please update my address.") and "|" not in bars.newest
