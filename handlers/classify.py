@@ -1419,12 +1419,32 @@ def classify_read(msg: ParsedMessage) -> tuple[Classification, tuple[str, str]]:
     when the message becomes a labelled example, so it learns from what intake reads."""
     subject, text = read(msg)
     result = classify_text(subject, text, machine_signals=msg.machine_signals)
-    if (
+    signed = len(" ".join(msg.signature.split()))
+    # A notice no header marks as a machine's (a partner portal's lead query, a voicemail's
+    # transcript, a helpdesk's escalation sent from a staff address), whose few lines above a
+    # rule stand over the person's words below it: what is under the rule is more than what is
+    # above it, and not only a disclaimer. Read with those words where the notice alone reads no
+    # request, or one only a person may confirm (triage), and only when the words read a right,
+    # or something where the notice read nothing at all. Over every writer set then held
+    # (writer-ky read for it): 9 requests read that were missed, none lost; 5 messages take an
+    # intent more (each sent to a person).
+    notice = (
+        text is msg.newest_text
+        and not set(msg.machine_signals) & R.STRONG_MACHINE_SIGNALS
+        and not (msg.in_reply_to or msg.references or R.REPLY_SUBJECT.match(subject))
+        and SPAM not in result.intents
+        and (not set(result.intents) & set(RIGHTS) or result.needs_triage)
+        and signed >= RELAYED_UNDER_RULE
+        and signed > len(" ".join(text.split()))
+        and len(" ".join(without_disclaimers(msg.signature).split())) >= RELAYED_UNDER_RULE
+    )
+    relay = (
         (AUTO_REPLY in result.intents or result.read_as_relay)
         and text is msg.newest_text
         and _may_relay(msg.machine_signals)
-        and len(" ".join(msg.signature.split())) >= RELAYED_UNDER_RULE
-    ):
+        and signed >= RELAYED_UNDER_RULE
+    )
+    if relay or notice:
         # A system's notice framing the person's words between rule lines, which read as a
         # signature's opening: read with them, it may be the person's mail it carries.
         # So too where only the model took the system's own lines for the person's (a ticket's
@@ -1432,10 +1452,11 @@ def classify_read(msg: ParsedMessage) -> tuple[Classification, tuple[str, str]]:
         # already is not lost to a reading of the words that reads none and asks no one.
         framed_text = f"{text}\n\n{msg.signature}"
         framed = classify_text(subject, framed_text, machine_signals=msg.machine_signals)
-        if not {AUTO_REPLY, SPAM} & set(framed.intents) and (
-            framed.needs_triage
-            or set(framed.intents) & set(RIGHTS)
-            or not set(result.intents) & set(RIGHTS)
-        ):
+        rights = bool(set(framed.intents) & set(RIGHTS))
+        if relay:
+            taken = framed.needs_triage or rights or not set(result.intents) & set(RIGHTS)
+        else:
+            taken = rights or (not result.intents and bool(framed.intents))
+        if not {AUTO_REPLY, SPAM} & set(framed.intents) and taken:
             return framed, (subject, framed_text)
     return result, (subject, text)

@@ -905,6 +905,35 @@ def test_words_a_system_passes_on_under_an_attribution_without_quote_marks_are_r
     assert "stop_provision" not in classify(parse_message(reply)).intents
 
 
+def _notice(subject: str, body: str, extra: str = "") -> bytes:
+    return (
+        "From: Partner Portal <portal@hikaku-denki.example.jp>\r\n"
+        "To: privacy@hikaku-denki.example.jp\r\n"
+        f"Subject: {subject}\r\nMessage-ID: <n-77@portal.example.jp>\r\n{extra}"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n" + body
+    ).encode()
+
+
+def test_a_person_s_words_under_a_notice_s_rule_line_are_read_when_no_header_says_machine() -> None:
+    body = (
+        "パートナーポータル：お客様対応依頼\n\n"
+        "──────────────────\n"
+        "依頼番号：PQ-2231　提携先：みどり電力\n"
+        "──────────────────\n"
+        "ご紹介いただいた大野様から、弊社窓口に次のお申し出がありました。\n"
+        "「比較サイトに登録した私の情報は、もう全部消してほしい。二度と連絡しないでほしい。」\n"
+        "ひかく電気様の側でのご対応をお願いいたします。\n"
+        "──────────────────\n"
+    )
+    raw = _notice("依頼 PQ-2231", body)
+    assert parse_message(raw).signature  # the words sit under a rule the parser took for one
+    assert "deletion" in classify(parse_message(raw)).intents
+    # In a reply the same lines are a signature's place: the notice is read as it stands.
+    reply = _notice("Re: 依頼 PQ-2231", body, "In-Reply-To: <x@example.jp>\r\n")
+    assert "deletion" not in classify(parse_message(reply)).intents
+
+
 def test_a_list_under_a_heading_of_what_is_not_wanted_is_not_asked() -> None:
     text = (
         "■してほしいこと\n・私について御社が保有している情報の開示（メールでPDFを送ってください）\n\n"
