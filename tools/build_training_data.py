@@ -36,6 +36,7 @@ FIXTURES = ("cases", "holdout", "blind", "blind2")
 GROUP_SIMILARITY = 0.5
 MAX_GROUP = 200
 SPLIT_STEP = 0.05
+SIMILARITY_BLOCK = 2_000  # rows of the similarity product taken at a time (``groups``)
 FOLDS = 5
 
 
@@ -341,6 +342,14 @@ TRAINED_CORPORA = (
     "writer-kv",
     "writer-kw",
     "writer-kx",
+    "writer-ky",
+    "writer-kz",
+    "writer-la",
+    "writer-lb",
+    "writer-lc",
+    "writer-ld",
+    "writer-le",
+    "writer-lf",
 )
 
 
@@ -402,10 +411,16 @@ def groups(rows: list[dict[str, object]]) -> list[int]:
 
     texts = [normalise(f"{r['subject']} {r['text']}") for r in rows]
     matrix = TfidfVectorizer(analyzer="char", ngram_range=(3, 3)).fit_transform(texts)
-    similar = (matrix @ matrix.T).tocoo()
-    keep = (similar.row < similar.col) & (similar.data >= GROUP_SIMILARITY)
-    i, j, v = similar.row[keep], similar.col[keep], similar.data[keep]
     n = len(rows)
+    # Nearly every pair shares some 3-gram: the whole product does not fit in memory (47,000
+    # rows ran out of 24 GB), so it is taken a block of rows at a time, keeping the similar pairs.
+    pairs = []
+    for start in range(0, n, SIMILARITY_BLOCK):
+        similar = (matrix[start : start + SIMILARITY_BLOCK] @ matrix.T).tocoo()
+        row = similar.row + start
+        keep = (row < similar.col) & (similar.data >= GROUP_SIMILARITY)
+        pairs.append((row[keep], similar.col[keep], similar.data[keep]))
+    i, j, v = (np.concatenate(parts) for parts in zip(*pairs, strict=True))
     threshold = GROUP_SIMILARITY
     while True:
         graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))

@@ -75,3 +75,16 @@ def test_a_chain_larger_than_max_group_is_split_at_a_higher_similarity(
     assert copied[0] not in chain
     # A group is named by its first member.
     assert all(roots[r] == r for r in roots)
+
+
+def test_groups_are_the_same_whatever_block_of_rows_the_product_is_taken_in(
+    build: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The similarity product is taken a block of rows at a time (the whole one does not fit in
+    # memory for the shipped data): pairs across blocks join as pairs within one do.
+    texts = ["please delete my account and all my data", "unrelated words about the weather"]
+    rows = _rows(CHAIN + texts + CHAIN[::-1] + texts)
+    whole = build.groups(rows)
+    monkeypatch.setattr(build, "SIMILARITY_BLOCK", 2)
+    assert build.groups(rows) == whole
+    assert whole[len(CHAIN)] == whole[-2] != whole[len(CHAIN) + 1]
