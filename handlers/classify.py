@@ -1425,9 +1425,9 @@ def classify_read(msg: ParsedMessage) -> tuple[Classification, tuple[str, str]]:
     # rule stand over the person's words below it: what is under the rule is more than what is
     # above it, and not only a disclaimer. Read with those words where the notice alone reads no
     # request, or one only a person may confirm (triage), and only when the words read a right,
-    # or something where the notice read nothing at all. Over every writer set then held
-    # (writer-ky read for it): 9 requests read that were missed, none lost; 5 messages take an
-    # intent more (each sent to a person).
+    # or something where the notice read nothing at all. Over every writer set then in the
+    # repository (writer-ky..lf read for it): 9 requests read that were missed, none lost; 5
+    # messages take an intent more (each sent to a person).
     notice = (
         text is msg.newest_text
         and not set(msg.machine_signals) & R.STRONG_MACHINE_SIGNALS

@@ -342,14 +342,6 @@ TRAINED_CORPORA = (
     "writer-kv",
     "writer-kw",
     "writer-kx",
-    "writer-ky",
-    "writer-kz",
-    "writer-la",
-    "writer-lb",
-    "writer-lc",
-    "writer-ld",
-    "writer-le",
-    "writer-lf",
 )
 
 
