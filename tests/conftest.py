@@ -117,6 +117,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pytest.exit("CI=true and " + "; ".join(problems), returncode=pytest.ExitCode.TESTS_FAILED)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``longest`` (the flywheel test trains on the shipped data: about ten minutes,
+    the suite's critical path) run first, so the rest run beside them; otherwise the order stays."""
+    items.sort(key=lambda item: item.get_closest_marker("longest") is None)
+
+
 def _database_url(name: str) -> str:
     """The SQLAlchemy URL of database ``name`` on the server of ``PDT_PG_ADMIN``."""
     parts = conninfo_to_dict(pg_admin())
