@@ -151,31 +151,53 @@ class Scanner:
                 if min(map(len, needed)) >= _SHORT_WORD:
                     for word in needed:
                         by_word.setdefault(word, [])
+        # The automaton's value for a word is its number: grouping a text's hits by an int costs
+        # less than by the word (most of a text's hundreds of hits are a few common words).
+        self._words = tuple(by_word)
+        self._lengths = tuple(len(word) for word in self._words)
+        self._patterns_of = tuple(tuple(indexes) for indexes in by_word.values())
         self._automaton = ahocorasick.Automaton()
-        for word, indexes in by_word.items():
-            self._automaton.add_word(word, (word, len(word), tuple(indexes)))
+        for number, word in enumerate(self._words):
+            self._automaton.add_word(word, number)
         self._automaton.make_automaton()
 
     def scan(self, text: str) -> Scan:
-        starts: dict[int, list[int]] = {}
-        present: set[str] = set()
+        ends: dict[int, list[int]] = {}  # word number -> where its hits end
         if text:
-            for end, (word, length, indexes) in self._automaton.iter(text):
-                present.add(word)
-                start = end - length + 1
-                for index in indexes:
-                    if index in starts:
-                        starts[index].append(start)
-                    else:
-                        starts[index] = [start]
-        return Scan(self, text, starts, present)
+            for end, number in self._automaton.iter(text):
+                if number in ends:
+                    ends[number].append(end)
+                else:
+                    ends[number] = [end]
+        words = self._words
+        present = {words[number] for number in ends}
+        starts: dict[int, list[int]] = {}
+        merged: set[int] = set()  # patterns more than one anchor of which hit: sorted in ``Scan``
+        for number, hits in ends.items():
+            indexes = self._patterns_of[number]
+            if not indexes:
+                continue
+            shift = self._lengths[number] - 1
+            positions = [end - shift for end in hits]
+            for index in indexes:
+                if index in starts:
+                    starts[index] = starts[index] + positions
+                    merged.add(index)
+                else:
+                    starts[index] = positions
+        return Scan(self, text, starts, present, merged)
 
 
 class Scan:
     """One text as seen by a ``Scanner``: where each pattern may start."""
 
     def __init__(
-        self, scanner: Scanner, text: str, starts: dict[int, list[int]], present: set[str]
+        self,
+        scanner: Scanner,
+        text: str,
+        starts: dict[int, list[int]],
+        present: set[str],
+        merged: set[int],
     ) -> None:
         self._scanner = scanner
         self.text = text
@@ -189,7 +211,8 @@ class Scan:
                     satisfied = False
                     break
             if satisfied:
-                self._starts[index] = sorted(set(positions)) if len(positions) > 1 else positions
+                # One anchor's starts come in order; several anchors' are merged.
+                self._starts[index] = sorted(set(positions)) if index in merged else positions
 
     def touched(self) -> list[int]:
         """Indexes of the patterns that may match, in order."""

@@ -75,10 +75,8 @@ def _codes(text: str) -> Hashes:
     )
 
 
-def char_ngrams(text: str, kind: int = TEXT) -> tuple[Hashes, npt.NDArray[np.int32]]:
-    """The hash of every character n-gram of ``text`` (already normalised) and, for each, its
-    length n; the n-gram of hash ``h[k]`` starts at ``k - offset(n)`` (see ``ngram_at``)."""
-    codes = _codes(text)
+def _unmixed_ngrams(codes: Hashes, kind: int) -> list[Hashes]:
+    """FNV-1a of every character n-gram of ``codes``, one array per order, not yet mixed."""
     hashes: list[Hashes] = []
     with np.errstate(over="ignore"):
         for n in NGRAMS:
@@ -88,12 +86,37 @@ def char_ngrams(text: str, kind: int = TEXT) -> tuple[Hashes, npt.NDArray[np.int
             for k in range(1, n):
                 h = (h ^ codes[k : len(codes) - n + 1 + k]) * _FNV_PRIME
             hashes.append(h)
-        if not hashes:
-            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32)
-        # One mixing pass over every order at once (fewer, larger numpy calls).
-        mixed = _mix(np.concatenate(hashes))
+    return hashes
+
+
+def _orders(hashes: Sequence[Hashes]) -> npt.NDArray[np.int32]:
     orders = np.array(NGRAMS[: len(hashes)], dtype=np.int32)
-    return mixed, np.repeat(orders, [len(h) for h in hashes])
+    return np.repeat(orders, [len(h) for h in hashes])
+
+
+def char_ngrams(text: str, kind: int = TEXT) -> tuple[Hashes, npt.NDArray[np.int32]]:
+    """The hash of every character n-gram of ``text`` (already normalised) and, for each, its
+    length n; the n-gram of hash ``h[k]`` starts at ``k - offset(n)`` (see ``ngram_at``)."""
+    hashes = _unmixed_ngrams(_codes(text), kind)
+    if not hashes:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32)
+    # One mixing pass over every order at once (fewer, larger numpy calls).
+    with np.errstate(over="ignore"):
+        return _mix(np.concatenate(hashes)), _orders(hashes)
+
+
+def _word_codes(words: Sequence[str]) -> Hashes:
+    # CRC-32 of the word and its length in the high bits: stable and quick; mixed after.
+    raw = np.fromiter(
+        ((len(w) << 32) | zlib.crc32(w.encode()) for w in words), dtype=np.uint64, count=len(words)
+    )
+    with np.errstate(over="ignore"):
+        return raw ^ _seed(WORD, 0)
+
+
+def _bigrams(unigrams: Hashes) -> Hashes:
+    with np.errstate(over="ignore"):
+        return _mix((unigrams[:-1] * _FNV_PRIME) ^ (unigrams[1:] + _seed(BIGRAM, 0)))
 
 
 def word_hashes(text: str) -> tuple[Hashes, list[str]]:
@@ -102,14 +125,9 @@ def word_hashes(text: str) -> tuple[Hashes, list[str]]:
     words = _WORD.findall(text)
     if not words:
         return np.zeros(0, dtype=np.uint64), []
-    # CRC-32 of the word and its length in the high bits, then mixed: stable and quick.
-    raw = np.fromiter(
-        ((len(w) << 32) | zlib.crc32(w.encode()) for w in words), dtype=np.uint64, count=len(words)
-    )
     with np.errstate(over="ignore"):
-        unigrams = _mix(raw ^ _seed(WORD, 0))
-        bigrams = _mix((unigrams[:-1] * _FNV_PRIME) ^ (unigrams[1:] + _seed(BIGRAM, 0)))
-    return np.concatenate((unigrams, bigrams)), words
+        unigrams = _mix(_word_codes(words))
+    return np.concatenate((unigrams, _bigrams(unigrams))), words
 
 
 @dataclass(frozen=True)
@@ -128,10 +146,15 @@ class Extracted:
     def names_of(self, features: Hashes) -> list[str]:
         """What the features hashed ``features`` are (each one's first occurrence), as staff
         can read them."""
-        positions = np.flatnonzero(np.isin(self.hashes, features))
-        values, first = np.unique(self.hashes[positions], return_index=True)
-        where = dict(zip(values.tolist(), positions[first].tolist(), strict=True))
-        return [self.name(where[f]) for f in features.tolist() if f in where]
+        if not len(features) or not len(self.hashes):
+            return []
+        # A handful of features against every occurrence: one comparison of each pair.
+        equal = features[:, np.newaxis] == self.hashes[np.newaxis, :]
+        first = equal.argmax(axis=1)
+        found = equal[np.arange(len(features)), first]
+        return [
+            self.name(int(i)) for i, ok in zip(first.tolist(), found.tolist(), strict=True) if ok
+        ]
 
     def name(self, index: int) -> str:
         """What the feature at ``index`` of ``hashes`` is, as staff can read it."""
@@ -184,16 +207,24 @@ def extract(subject: str, text: str, masked: Sequence[str] = ()) -> Extracted:
     body = normalise(text[: MAX_TEXT * 2])[:MAX_TEXT]
     if masked:
         body = " ".join(mask(body, masked).split())
-    s_hash, s_len = char_ngrams(subj, SUBJECT)
-    t_hash, t_len = char_ngrams(body, TEXT)
-    w_hash, words = word_hashes(body)
+    # What ``char_ngrams`` and ``word_hashes`` give, with one mixing pass over the subject's
+    # n-grams, the text's and its words (a message's numpy calls, not its size, are its cost).
+    s_parts = _unmixed_ngrams(_codes(subj), SUBJECT)
+    t_parts = _unmixed_ngrams(_codes(body), TEXT)
+    words = _WORD.findall(body)
+    parts = [*s_parts, *t_parts, _word_codes(words)]
+    with np.errstate(over="ignore"):
+        mixed = _mix(np.concatenate(parts))
+    n_subject = sum(map(len, s_parts))
+    n_chars = n_subject + sum(map(len, t_parts))
+    unigrams = mixed[n_chars:]
     return Extracted(
-        hashes=np.concatenate((s_hash, t_hash, w_hash)),
+        hashes=np.concatenate((mixed, _bigrams(unigrams))) if len(words) > 1 else mixed,
         subject=subj,
         text=body,
-        n_subject=len(s_hash),
-        n_text=len(t_hash),
-        subject_lengths=s_len,
-        text_lengths=t_len,
+        n_subject=n_subject,
+        n_text=n_chars - n_subject,
+        subject_lengths=_orders(s_parts),
+        text_lengths=_orders(t_parts),
         words=words,
     )

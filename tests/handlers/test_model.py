@@ -74,14 +74,44 @@ def test_text_a_broken_mail_left_half_a_character_in_is_read_not_refused() -> No
 def test_a_long_messages_features_are_counted_as_a_short_ones_are(
     picks: list[int], high: int, repeat: int
 ) -> None:
-    # Values that share their low bits (one slot of the counting table) and values that do not,
-    # repeated until the message is long enough to be counted by slots.
+    # Values that share their low bits and values that do not, repeated as a long message's are.
     values = np.array([(k % 7) | (((k // 7) + high) << 40) for k in picks], dtype=np.uint64)
-    hashes = np.tile(values, learned.SLOTS_FROM // len(values) + repeat)
+    hashes = np.tile(values, 4096 // len(values) + repeat)
     distinct, counts = learned.distinct_counts(hashes)
     expected, expected_counts = np.unique(hashes, return_counts=True)
     assert distinct.tolist() == expected.tolist()
     assert counts.tolist() == expected_counts.tolist()
+
+
+_HASH = st.integers(0, 2**64 - 1)
+# Hashes that crowd under the same top bits (many in one run of the lookup table), at the edges of
+# those runs, and at the ends of the range.
+_CROWDED = st.one_of(
+    _HASH,
+    st.integers(0, 2**20),
+    st.integers(0, 7).map(lambda run: run << 46),
+    st.integers(1, 8).map(lambda run: (run << 46) - 1),
+    st.sampled_from([0, 2**64 - 1]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_CROWDED, max_size=300, unique=True),
+    st.lists(_CROWDED, max_size=100),
+    st.lists(st.integers(0, 299), max_size=100),
+)
+def test_a_feature_is_found_in_the_vocabulary_where_a_binary_search_finds_it(
+    vocabulary: list[int], strangers: list[int], picks: list[int]
+) -> None:
+    words = np.array(sorted(vocabulary), dtype=np.uint64)
+    chosen = [int(words[p % len(words)]) for p in picks] if len(words) else []
+    keys = np.array(sorted({*strangers, *chosen}), dtype=np.uint64)
+    position, hit = learned.VocabularyIndex(words).find(keys)
+    expected = np.searchsorted(words, keys)
+    there = np.array([k in set(vocabulary) for k in keys.tolist()], dtype=bool)
+    assert hit.tolist() == there.tolist()
+    assert position[hit].tolist() == expected[there].tolist()
 
 
 def test_features_can_be_named_back_for_staff() -> None:
