@@ -44,9 +44,17 @@ Hashes = npt.NDArray[np.uint64]
 TEXT, SUBJECT, WORD, BIGRAM = 1, 2, 3, 4
 
 
+_KATA_TO_HIRA_TABLE = {c: c - _KATA_TO_HIRA for c in range(_KATAKANA_FIRST, _KATAKANA_LAST + 1)}
+_TRANSLATE_UP_TO = 200  # characters: below this, a subject say, ``str.translate`` is quicker
+
+
 def normalise(text: str) -> str:
     """NFKC, lower case, katakana as hiragana, white space as single spaces."""
     folded = unicodedata.normalize("NFKC", text).lower()
+    if folded.isascii():
+        return " ".join(folded.split())
+    if len(folded) < _TRANSLATE_UP_TO:
+        return " ".join(folded.translate(_KATA_TO_HIRA_TABLE).split())
     codes = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     kana = (codes >= _KATAKANA_FIRST) & (codes <= _KATAKANA_LAST)
     if kana.any():
@@ -94,6 +102,10 @@ def _orders(hashes: Sequence[Hashes]) -> npt.NDArray[np.int32]:
     return np.repeat(orders, [len(h) for h in hashes])
 
 
+def _counts(hashes: Sequence[Hashes]) -> tuple[int, ...]:
+    return tuple(len(h) for h in hashes)
+
+
 def char_ngrams(text: str, kind: int = TEXT) -> tuple[Hashes, npt.NDArray[np.int32]]:
     """The hash of every character n-gram of ``text`` (already normalised) and, for each, its
     length n; the n-gram of hash ``h[k]`` starts at ``k - offset(n)`` (see ``ngram_at``)."""
@@ -139,8 +151,8 @@ class Extracted:
     text: str  # normalised, cut
     n_subject: int  # the first n_subject hashes are the subject's
     n_text: int  # then n_text of the text's character n-grams, then the words
-    subject_lengths: npt.NDArray[np.int32]
-    text_lengths: npt.NDArray[np.int32]
+    subject_orders: tuple[int, ...]  # how many of the subject's n-grams are of each order
+    text_orders: tuple[int, ...]  # and of the text's
     words: list[str]
 
     def names_of(self, features: Hashes) -> list[str]:
@@ -159,10 +171,10 @@ class Extracted:
     def name(self, index: int) -> str:
         """What the feature at ``index`` of ``hashes`` is, as staff can read it."""
         if index < self.n_subject:
-            return "subject: " + _ngram_at(self.subject, self.subject_lengths, index)
+            return "subject: " + _ngram_at(self.subject, self.subject_orders, index)
         index -= self.n_subject
         if index < self.n_text:
-            return _ngram_at(self.text, self.text_lengths, index)
+            return _ngram_at(self.text, self.text_orders, index)
         index -= self.n_text
         if index < len(self.words):
             return self.words[index]
@@ -170,10 +182,13 @@ class Extracted:
         return f"{self.words[index]} {self.words[index + 1]}"
 
 
-def _ngram_at(text: str, lengths: npt.NDArray[np.int32], index: int) -> str:
-    n = int(lengths[index])
-    start = index - int(np.count_nonzero(lengths[:index] != n))
-    return text[start : start + n]
+def _ngram_at(text: str, orders: tuple[int, ...], index: int) -> str:
+    # The n-grams come order by order, each order's in the text's order.
+    for n, count in zip(NGRAMS, orders, strict=False):
+        if index < count:
+            return text[index : index + n]
+        index -= count
+    raise IndexError(index)
 
 
 # A reply's subject is the subject of the mail it answers, and what that mail asked does not count
@@ -224,7 +239,7 @@ def extract(subject: str, text: str, masked: Sequence[str] = ()) -> Extracted:
         text=body,
         n_subject=n_subject,
         n_text=n_chars - n_subject,
-        subject_lengths=_orders(s_parts),
-        text_lengths=_orders(t_parts),
+        subject_orders=_counts(s_parts),
+        text_orders=_counts(t_parts),
         words=words,
     )

@@ -73,6 +73,16 @@ def test_requirements_skip_texts_that_cannot_match() -> None:
     assert scanner.scan("is this ok, please").touched() == [0]
 
 
+def test_a_two_character_japanese_word_is_required_as_a_longer_english_one_is() -> None:
+    # "削除" says as much as "delete"; "is" would stand in nearly every English text.
+    scanner = Scanner(
+        [re.compile(r"(?:データ|情報).{0,15}(?:削除|消去)"), re.compile(r"^is\b.*do")]
+    )
+    assert scanner.scan("データの扱いについて").touched() == []
+    assert scanner.scan("データを削除して").touched() == [0]
+    assert scanner.scan("is it so").touched() == [1]  # "do" is too short to look for
+
+
 def test_index_finds_what_scanning_finds_on_the_fixtures() -> None:
     for text in _texts():
         assert _indexed(text) == _scanned(text)
@@ -99,6 +109,9 @@ def test_index_finds_what_scanning_finds_on_generated_text(words: list[str]) -> 
         (r"e-?mail", ("e-", "email")),
         (r"(?:私の)?情報", ("情報", "私の")),
         (r"(?<=\d)社以上", ("社以上",)),
+        # One character of a class, then what must follow it: "は" alone stands everywhere.
+        (r"(?<!メール)(?:は|も)(?:削除|消去)$", ("は削除", "は消去", "も削除", "も消去")),
+        (r"[はも]\d", ("は", "も")),
         (r".{0,10}x", None),
         (r"\d+社", None),
     ],
