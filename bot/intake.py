@@ -234,8 +234,14 @@ def _die_with(parent: int) -> None:
         os._exit(0)
 
 
-def _start_worker(parent: int, model_data: bytes | None) -> None:
+def _start_worker(parent: int, model_data: bytes | None, shared: learned.Shared | None) -> None:
     _die_with(parent)
+    if shared is not None:
+        try:
+            learned.install_shared(shared)
+            return
+        except (OSError, ValueError) as exc:  # no /proc, say: a copy of its own, as before
+            log.warning("intake worker: the desk's model cannot be shared (%s)", exc)
     learned.install_data(model_data)
 
 
@@ -287,13 +293,14 @@ class _DeafSpawn(multiprocessing.context.SpawnContext):
 
 def new_pool(workers: int) -> ProcessPoolExecutor:
     """Processes for ``read`` (spawned: nothing of this process's state is shared, so each is
-    given this process's classifier model); each ends itself if this process dies without
-    closing the pool, and none hears Ctrl-C (``_DeafProcess``)."""
+    given this process's classifier model, mapped from this process's memory where it can be:
+    ``handlers.model.shared``); each ends itself if this process dies without closing the pool,
+    and none hears Ctrl-C (``_DeafProcess``)."""
     return ProcessPoolExecutor(
         max_workers=max(workers, 1),
         mp_context=_DeafSpawn(),
         initializer=_start_worker,
-        initargs=(os.getpid(), learned.installed_data()),
+        initargs=(os.getpid(), learned.installed_data(), learned.shared()),
     )
 
 

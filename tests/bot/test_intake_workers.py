@@ -131,3 +131,44 @@ def test_ctrl_c_while_a_worker_starts_stops_the_desk_without_a_worker_traceback(
     )
     assert done.stdout == f"{said}\n", done.stdout + done.stderr
     assert "Traceback" not in done.stderr, done.stderr
+
+
+def _maps(pid: int) -> str:
+    with open(f"/proc/{pid}/maps") as maps:
+        return maps.read()
+
+
+def test_a_worker_maps_the_desks_model_instead_of_loading_a_copy() -> None:
+    import os
+
+    from handlers import model as learned
+
+    with new_pool(1) as pool:
+        worker = pool.submit(os.getpid).result(timeout=60)
+        version = pool.submit(learned.active_version).result(timeout=60)
+        worker_maps = _maps(worker)
+    assert version == learned.active_version()
+    # The worker and this process map the same memory file: one copy of the model between them.
+    assert "/memfd:privacy-desk-model" in worker_maps
+    assert "/memfd:privacy-desk-model" in _maps(os.getpid())
+    model = learned.active()
+    assert model is not None and not model.weights.flags.writeable
+
+
+def test_a_worker_that_cannot_map_the_model_loads_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from handlers import model as learned
+
+    given = learned.shared()
+    assert given is not None
+    # A file descriptor this process does not have: the worker cannot open it through /proc.
+    broken = learned.Shared(given.pid, 10**6, given.size, given.header)
+    monkeypatch.setattr(learned, "shared", lambda: broken)
+    examples = [p.read_bytes() for p in sorted(EXAMPLES.glob("*.eml"))]
+    here = [_summary(read(raw)) for raw in examples]
+    with new_pool(1) as pool:
+        worker = pool.submit(os.getpid).result(timeout=60)
+        assert "/memfd:privacy-desk-model" not in _maps(worker)
+        there = [_summary(r) for r in read_all(examples, pool=pool, ahead=4, chunk=2)]
+    assert there == here

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import growth
@@ -558,3 +559,31 @@ def test_the_shipped_model_reads_a_request_of_any_kind() -> None:
     model = learned.active()
     assert model is not None and learned.ANY_RIGHTS in model.intents
     assert 0.0 < model.thresholds[learned.ANY_RIGHTS] < 0.5
+
+
+def test_a_model_mapped_from_the_desks_memory_file_reads_as_the_model_does() -> None:
+    import os
+
+    model = learned.active()
+    assert model is not None
+    texts = [
+        ("個人情報の削除", "私の個人情報を削除してください。会員番号は12345です。"),
+        ("Re: question", "Please stop sending me marketing email and tell me what you hold."),
+        ("", ""),
+    ]
+    before = [model.predict(s, t) for s, t in texts]
+    given = learned.shared()
+    assert given is not None and learned.shared() is given  # made once for the model in use
+    learned.install_shared(learned.Shared(os.getpid(), given.fd, given.size, given.header))
+    mapped = learned.active()
+    assert mapped is not None and mapped is not model
+    assert not mapped.weights.flags.writeable and not mapped.vocabulary.flags.writeable
+    for (s, t), expected in zip(texts, before, strict=True):
+        found = mapped.predict(s, t)
+        assert found.probability == expected.probability
+        assert [found.top_features(i) for i in ALL_INTENTS] == [
+            expected.top_features(i) for i in ALL_INTENTS
+        ]
+    with pytest.raises(OSError):
+        learned.install_shared(learned.Shared(os.getpid(), 10**6, given.size, given.header))
+    assert learned.active() is mapped
