@@ -149,8 +149,15 @@ class Scanner:
         self.requirements = tuple(requirements_of(p.pattern) for p in self.patterns)
         # Required words long enough to look for in the automaton's pass; shorter ones would hit
         # everywhere and checking them costs more than the match attempts they save (measured).
+        # A required word is looked for without the spaces around it: " you " and "you " hit
+        # wherever "you" does, and the weaker requirement still holds wherever the pattern can.
         self._required = tuple(
-            tuple(n for n in needed if _long_enough(n)) for needed in self.requirements
+            tuple(
+                core
+                for core in (frozenset(w.strip(" ") or w for w in n) for n in needed)
+                if _long_enough(core)
+            )
+            for needed in self.requirements
         )
         self.unanchored = frozenset(i for i, a in enumerate(self.anchors) if a is None)
         # The automaton knows anchors (where a pattern may start) and required words (whether

@@ -16,12 +16,12 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from handlers import rules as R
 from handlers.anchors import Scan, Scanner
+from handlers.features import folded
 from handlers.intents import (
     ALL_INTENTS,
     AUTO_REPLY,
@@ -122,7 +122,7 @@ def _fix_typo(match: re.Match[str]) -> str:
 
 def prepare(text: str) -> str:
     """Fold width and case, unwrap wrapped lines, and put each sentence on a line of its own."""
-    norm = unicodedata.normalize("NFKC", text).lower().replace("下さい", "ください")
+    norm = folded(text).replace("下さい", "ください")
     norm = _TYPO.sub(_fix_typo, norm)
     norm = read_kana_and_romaji(norm)
     units: list[str] = []

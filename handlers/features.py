@@ -14,6 +14,7 @@ in its length; subject and text are cut to ``MAX_SUBJECT``/``MAX_TEXT`` characte
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 import zlib
@@ -48,20 +49,27 @@ _KATA_TO_HIRA_TABLE = {c: c - _KATA_TO_HIRA for c in range(_KATAKANA_FIRST, _KAT
 _TRANSLATE_UP_TO = 200  # characters: below this, a subject say, ``str.translate`` is quicker
 
 
+@functools.lru_cache(maxsize=4)
+def folded(text: str) -> str:
+    """NFKC and lower case: what the rules (``handlers.classify.prepare``) and the model
+    (``normalise``) both read first; kept for the last few texts, as both read the same one."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
 def normalise(text: str) -> str:
     """NFKC, lower case, katakana as hiragana, white space as single spaces."""
-    folded = unicodedata.normalize("NFKC", text).lower()
-    if folded.isascii():
-        return " ".join(folded.split())
-    if len(folded) < _TRANSLATE_UP_TO:
-        return " ".join(folded.translate(_KATA_TO_HIRA_TABLE).split())
-    codes = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    folded_text = folded(text)
+    if folded_text.isascii():
+        return " ".join(folded_text.split())
+    if len(folded_text) < _TRANSLATE_UP_TO:
+        return " ".join(folded_text.translate(_KATA_TO_HIRA_TABLE).split())
+    codes = np.frombuffer(folded_text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     kana = (codes >= _KATAKANA_FIRST) & (codes <= _KATAKANA_LAST)
     if kana.any():
         codes = np.where(kana, codes - _KATA_TO_HIRA, codes)
-        folded = codes.astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+        folded_text = codes.astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
     # str.split's white space is the same as re's \s (str.isspace), and it is quicker.
-    return " ".join(folded.split())
+    return " ".join(folded_text.split())
 
 
 def _mix(h: Hashes) -> Hashes:
