@@ -587,3 +587,25 @@ def test_a_model_mapped_from_the_desks_memory_file_reads_as_the_model_does() -> 
     with pytest.raises(OSError):
         learned.install_shared(learned.Shared(os.getpid(), 10**6, given.size, given.header))
     assert learned.active() is mapped
+
+
+def test_a_new_model_gets_a_memory_file_of_its_own_and_the_old_one_is_let_go() -> None:
+    import dataclasses
+    import os
+
+    model = learned.active()
+    assert model is not None
+    first = learned.shared()
+    assert first is not None
+    newer = dataclasses.replace(model, version="20261206-120000-0badcafe")
+    learned.use(newer, data=newer.dumps())  # as ``privacy-desk train`` installs one
+    try:
+        second = learned.shared()
+        assert second is not None and second.fd != first.fd
+        assert learned.active_version() == newer.version
+        with pytest.raises(OSError):
+            os.fstat(first.fd)  # closed: no descriptor leaks per model installed
+        os.fstat(second.fd)
+    finally:
+        learned.use_packaged()
+    assert learned.active_version() == model.version
