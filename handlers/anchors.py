@@ -147,10 +147,9 @@ class Scanner:
         self.patterns = tuple(patterns)
         self.anchors = tuple(anchors_of(p.pattern) for p in self.patterns)
         self.requirements = tuple(requirements_of(p.pattern) for p in self.patterns)
-        # Required words long enough to look for in the automaton's pass; shorter ones would hit
-        # everywhere and checking them costs more than the match attempts they save (measured).
-        # A required word is looked for without the spaces around it: " you " and "you " hit
-        # wherever "you" does, and the weaker requirement still holds wherever the pattern can.
+        # Required words long enough (``_long_enough``) are looked for in the automaton's pass,
+        # without the spaces around them: " you " and "you " hit wherever "you" does, and the
+        # weaker requirement still holds wherever the pattern can match.
         self._required = tuple(
             tuple(
                 core

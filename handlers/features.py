@@ -91,8 +91,10 @@ def _codes(text: str) -> Hashes:
     )
 
 
-def _unmixed_ngrams(codes: Hashes, kind: int) -> list[Hashes]:
-    """FNV-1a of every character n-gram of ``codes``, one array per order, not yet mixed."""
+def _ngrams(text: str, kind: int) -> tuple[Hashes, tuple[int, ...]]:
+    """The hash of every character n-gram of ``text`` (already normalised), order by order, and
+    how many there are of each order."""
+    codes = _codes(text)
     hashes: list[Hashes] = []
     with np.errstate(over="ignore"):
         for n in NGRAMS:
@@ -102,41 +104,17 @@ def _unmixed_ngrams(codes: Hashes, kind: int) -> list[Hashes]:
             for k in range(1, n):
                 h = (h ^ codes[k : len(codes) - n + 1 + k]) * _FNV_PRIME
             hashes.append(h)
-    return hashes
-
-
-def _orders(hashes: Sequence[Hashes]) -> npt.NDArray[np.int32]:
-    orders = np.array(NGRAMS[: len(hashes)], dtype=np.int32)
-    return np.repeat(orders, [len(h) for h in hashes])
-
-
-def _counts(hashes: Sequence[Hashes]) -> tuple[int, ...]:
-    return tuple(len(h) for h in hashes)
+        if not hashes:
+            return np.zeros(0, dtype=np.uint64), ()
+        # One mixing pass over every order at once (fewer, larger numpy calls).
+        return _mix(np.concatenate(hashes)), tuple(len(h) for h in hashes)
 
 
 def char_ngrams(text: str, kind: int = TEXT) -> tuple[Hashes, npt.NDArray[np.int32]]:
     """The hash of every character n-gram of ``text`` (already normalised) and, for each, its
-    length n; the n-gram of hash ``h[k]`` starts at ``k - offset(n)`` (see ``ngram_at``)."""
-    hashes = _unmixed_ngrams(_codes(text), kind)
-    if not hashes:
-        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32)
-    # One mixing pass over every order at once (fewer, larger numpy calls).
-    with np.errstate(over="ignore"):
-        return _mix(np.concatenate(hashes)), _orders(hashes)
-
-
-def _word_codes(words: Sequence[str]) -> Hashes:
-    # CRC-32 of the word and its length in the high bits: stable and quick; mixed after.
-    raw = np.fromiter(
-        ((len(w) << 32) | zlib.crc32(w.encode()) for w in words), dtype=np.uint64, count=len(words)
-    )
-    with np.errstate(over="ignore"):
-        return raw ^ _seed(WORD, 0)
-
-
-def _bigrams(unigrams: Hashes) -> Hashes:
-    with np.errstate(over="ignore"):
-        return _mix((unigrams[:-1] * _FNV_PRIME) ^ (unigrams[1:] + _seed(BIGRAM, 0)))
+    length n; the n-gram of hash ``h[k]`` starts at ``k`` less the n-grams of lower orders."""
+    hashes, counts = _ngrams(text, kind)
+    return hashes, np.repeat(np.array(NGRAMS[: len(counts)], dtype=np.int32), counts)
 
 
 def word_hashes(text: str) -> tuple[Hashes, list[str]]:
@@ -145,9 +123,14 @@ def word_hashes(text: str) -> tuple[Hashes, list[str]]:
     words = _WORD.findall(text)
     if not words:
         return np.zeros(0, dtype=np.uint64), []
+    # CRC-32 of the word and its length in the high bits, then mixed: stable and quick.
+    raw = np.fromiter(
+        ((len(w) << 32) | zlib.crc32(w.encode()) for w in words), dtype=np.uint64, count=len(words)
+    )
     with np.errstate(over="ignore"):
-        unigrams = _mix(_word_codes(words))
-    return np.concatenate((unigrams, _bigrams(unigrams))), words
+        unigrams = _mix(raw ^ _seed(WORD, 0))
+        bigrams = _mix((unigrams[:-1] * _FNV_PRIME) ^ (unigrams[1:] + _seed(BIGRAM, 0)))
+    return np.concatenate((unigrams, bigrams)), words
 
 
 @dataclass(frozen=True)
@@ -230,24 +213,16 @@ def extract(subject: str, text: str, masked: Sequence[str] = ()) -> Extracted:
     body = normalise(text[: MAX_TEXT * 2])[:MAX_TEXT]
     if masked:
         body = " ".join(mask(body, masked).split())
-    # What ``char_ngrams`` and ``word_hashes`` give, with one mixing pass over the subject's
-    # n-grams, the text's and its words (a message's numpy calls, not its size, are its cost).
-    s_parts = _unmixed_ngrams(_codes(subj), SUBJECT)
-    t_parts = _unmixed_ngrams(_codes(body), TEXT)
-    words = _WORD.findall(body)
-    parts = [*s_parts, *t_parts, _word_codes(words)]
-    with np.errstate(over="ignore"):
-        mixed = _mix(np.concatenate(parts))
-    n_subject = sum(map(len, s_parts))
-    n_chars = n_subject + sum(map(len, t_parts))
-    unigrams = mixed[n_chars:]
+    s_hash, s_orders = _ngrams(subj, SUBJECT)
+    t_hash, t_orders = _ngrams(body, TEXT)
+    w_hash, words = word_hashes(body)
     return Extracted(
-        hashes=np.concatenate((mixed, _bigrams(unigrams))) if len(words) > 1 else mixed,
+        hashes=np.concatenate((s_hash, t_hash, w_hash)),
         subject=subj,
         text=body,
-        n_subject=n_subject,
-        n_text=n_chars - n_subject,
-        subject_orders=_counts(s_parts),
-        text_orders=_counts(t_parts),
+        n_subject=len(s_hash),
+        n_text=len(t_hash),
+        subject_orders=s_orders,
+        text_orders=t_orders,
         words=words,
     )
