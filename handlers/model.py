@@ -345,18 +345,21 @@ def shared() -> Shared | None:
         return None
     index = model.index
     arrays = {
-        "vocabulary": model.vocabulary,
-        "idf": model.idf,
-        "weights": model.weights,
-        "bias": model.bias,
-        "platt": model.platt,
-        "starts": index._starts,
+        name: np.ascontiguousarray(array)
+        for name, array in (
+            ("vocabulary", model.vocabulary),
+            ("idf", model.idf),
+            ("weights", model.weights),
+            ("bias", model.bias),
+            ("platt", model.platt),
+            ("starts", index._starts),
+        )
     }
     layout: dict[str, Any] = {}
     size = 0
     for name in _ARRAYS:
         size = -(-size // _ALIGN) * _ALIGN
-        array = np.ascontiguousarray(arrays[name])
+        array = arrays[name]
         layout[name] = {"dtype": array.dtype.str, "shape": list(array.shape), "offset": size}
         size += array.nbytes
     header = json.dumps(
@@ -377,7 +380,7 @@ def shared() -> Shared | None:
     try:
         os.ftruncate(fd, max(size, 1))
         for name in _ARRAYS:
-            data = np.ascontiguousarray(arrays[name]).data.cast("B")
+            data = arrays[name].data.cast("B")
             written, offset = 0, layout[name]["offset"]
             while written < len(data):
                 written += os.pwrite(fd, data[written:], offset + written)
